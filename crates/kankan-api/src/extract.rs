@@ -1,0 +1,125 @@
+//! Extractors: the JSON body with API-style errors, the client's identity, and the
+//! authenticated user (Bearer token or session cookie + CSRF header).
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use kankan_core::{ClientInfo, Principal};
+use serde::de::DeserializeOwned;
+
+use crate::{ApiError, AppState};
+
+pub const SESSION_COOKIE: &str = "kankan_session";
+pub const CSRF_COOKIE: &str = "kankan_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// A JSON body whose every rejection is a `{code, message}` 4xx.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => Err(json_rejection(rej)),
+        }
+    }
+}
+
+fn json_rejection(rej: JsonRejection) -> ApiError {
+    let text = rej.body_text();
+    match rej.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "the body is too large",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send JSON with Content-Type: application/json",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid-body", text)
+        }
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid-json", text),
+    }
+}
+
+/// The client as the server saw it: IP (optionally from a trusted proxy) and User-Agent.
+pub struct Client(pub ClientInfo);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let forwarded = state
+            .config
+            .trust_forwarded_for
+            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok())
+            .flatten()
+            .and_then(|v| v.rsplit(',').next())
+            .map(|s| s.trim().to_string())
+            .filter(|s| s.parse::<std::net::IpAddr>().is_ok());
+        let ip = forwarded
+            .or_else(|| {
+                parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let ua =
+            parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        Ok(Client(ClientInfo::new(ip, ua)))
+    }
+}
+
+/// Reads one cookie from the request.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// An authenticated user. Cookie-authenticated requests that change state must carry the
+/// session's CSRF token in `X-CSRF-Token`; Bearer requests cannot be forged cross-site.
+pub struct CurrentUser(pub Principal);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let (token, via_cookie) = match bearer {
+            Some(t) => (t, false),
+            None => (cookie(parts, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?, true),
+        };
+        let principal = state.accounts.authenticate(token).await?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if via_cookie && !safe {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            let expected = state.accounts.csrf_token(&principal);
+            if sent != Some(expected.as_str()) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf-token-mismatch",
+                    "send the kankan_csrf cookie's value in the X-CSRF-Token header",
+                ));
+            }
+        }
+        Ok(CurrentUser(principal))
+    }
+}

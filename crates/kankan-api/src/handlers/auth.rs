@@ -1,0 +1,142 @@
+//! `/api/v1/auth/*`: register, verify, login, logout, password reset.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kankan_core::{CodeSent, LoginOk};
+use kankan_protocol::v1::{
+    CodeSentResponse, ErrorBody, LoginRequest, LoginResponse, RegisterRequest, ResetConfirmRequest,
+    ResetRequest, VerifyRequest,
+};
+
+use super::me_dto;
+use crate::extract::{ApiJson, CSRF_COOKIE, Client, CurrentUser, SESSION_COOKIE};
+use crate::{ApiError, AppState};
+
+fn code_sent(c: CodeSent) -> (StatusCode, Json<CodeSentResponse>) {
+    let body =
+        CodeSentResponse { status: "code-sent".into(), retry_after_s: c.retry_after.as_secs() };
+    (StatusCode::ACCEPTED, Json(body))
+}
+
+fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    http_only: bool,
+    max_age: u64,
+) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; SameSite=Strict; Max-Age={max_age}");
+    if http_only {
+        c.push_str("; HttpOnly");
+    }
+    if state.config.cookie_secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+async fn logged_in(state: &AppState, ok: LoginOk) -> Result<Response, ApiError> {
+    let profile = state.accounts.profile(&ok.principal).await?;
+    let ttl = state.config.session_ttl_secs;
+    let mut headers = HeaderMap::new();
+    headers.append(header::SET_COOKIE, cookie_header(state, SESSION_COOKIE, &ok.token, true, ttl));
+    headers
+        .append(header::SET_COOKIE, cookie_header(state, CSRF_COOKIE, &ok.csrf_token, false, ttl));
+    let body =
+        LoginResponse { token: ok.token, csrf_token: ok.csrf_token, account: me_dto(profile) };
+    Ok((headers, Json(body)).into_response())
+}
+
+/// Start a registration: a verification code goes to the identifier.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 202, body = CodeSentResponse),
+        (status = 400, body = ErrorBody, description = "invalid-identifier, weak-password, invalid-json"),
+        (status = 429, body = ErrorBody, description = "too-many-requests (Retry-After)")))]
+pub async fn register(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(code_sent(state.accounts.register(&req.identifier, &req.password, &client).await?))
+}
+
+/// Finish a registration with the code; logs in.
+#[utoipa::path(post, path = "/api/v1/auth/register/verify", tag = "auth",
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, body = LoginResponse, description = "sets the kankan_session and kankan_csrf cookies"),
+        (status = 400, body = ErrorBody, description = "invalid-code"),
+        (status = 429, body = ErrorBody)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<VerifyRequest>,
+) -> Result<Response, ApiError> {
+    let ok = state.accounts.verify_registration(&req.identifier, &req.code, &client).await?;
+    logged_in(&state, ok).await
+}
+
+/// Log in with identifier and password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse, description = "sets the kankan_session and kankan_csrf cookies"),
+        (status = 401, body = ErrorBody, description = "invalid-credentials"),
+        (status = 403, body = ErrorBody, description = "account-banned (the ban notice), account-not-verified"),
+        (status = 429, body = ErrorBody, description = "too-many-requests, account-locked (Retry-After)")))]
+pub async fn login(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let ok = state.accounts.login(&req.identifier, &req.password, &client).await?;
+    logged_in(&state, ok).await
+}
+
+/// End the current session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+) -> Result<Response, ApiError> {
+    state.accounts.logout(&p).await?;
+    let mut headers = HeaderMap::new();
+    headers.append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, "", true, 0));
+    headers.append(header::SET_COOKIE, cookie_header(&state, CSRF_COOKIE, "", false, 0));
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
+}
+
+/// Ask for a password-reset code. Answers the same whether or not the account exists.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth",
+    request_body = ResetRequest,
+    responses((status = 202, body = CodeSentResponse), (status = 400, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn reset(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<ResetRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(code_sent(state.accounts.request_password_reset(&req.identifier, &client).await?))
+}
+
+/// Set a new password with the reset code; every session of the account ends.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth",
+    request_body = ResetConfirmRequest,
+    responses((status = 204), (status = 400, body = ErrorBody, description = "invalid-code, weak-password"),
+        (status = 429, body = ErrorBody)))]
+pub async fn reset_confirm(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<ResetConfirmRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .accounts
+        .confirm_password_reset(&req.identifier, &req.code, &req.new_password, &client)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,24 @@
+//! Thin handlers, one module per resource.
+
+pub mod auth;
+pub mod me;
+pub mod ops;
+
+use kankan_core::Profile;
+use kankan_db::ContactKind;
+use kankan_protocol::v1::{IdentifierKind, Me};
+
+/// The caller's account as the wire shows it.
+pub(crate) fn me_dto(p: Profile) -> Me {
+    Me {
+        id: p.id.0,
+        identifier: p.identifier,
+        identifier_kind: match p.identifier_kind {
+            ContactKind::Email => IdentifierKind::Email,
+            ContactKind::Phone => IdentifierKind::Phone,
+        },
+        nickname: p.nickname,
+        avatar_url: p.avatar_version.map(|v| format!("/api/v1/me/avatar?v={v}")),
+        created_at: p.created_at.to_rfc3339(),
+    }
+}

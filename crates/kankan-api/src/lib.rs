@@ -1,0 +1,17 @@
+//! Kankan's HTTP API (REST + OpenAPI) and the embedded web app.
+//!
+//! Boundary: handlers are thin — extract, authenticate, call one `kankan-core` operation, map
+//! the result to a `kankan-protocol` DTO. No SQL and no crypto here.
+
+mod error;
+mod extract;
+mod handlers;
+mod metrics;
+mod router;
+mod state;
+mod web;
+
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use router::{openapi, router};
+pub use state::{ApiConfig, AppState};

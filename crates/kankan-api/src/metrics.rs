@@ -1,0 +1,80 @@
+//! Prometheus metrics: request counts and time per route and status, rendered as text.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::AppState;
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    seconds: f64,
+}
+
+/// Counters kept in memory since start.
+#[derive(Default)]
+pub struct Metrics {
+    http: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let mut m = self.http.lock().unwrap_or_else(|p| p.into_inner());
+        let s = m.entry((route.to_string(), method.to_string(), status)).or_default();
+        s.count += 1;
+        s.seconds += seconds;
+    }
+
+    pub fn render(&self) -> String {
+        use std::fmt::Write as _;
+        let m = self.http.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP kankan_build_info Kankan version.");
+        let _ = writeln!(out, "# TYPE kankan_build_info gauge");
+        let _ = writeln!(out, "kankan_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+        let _ = writeln!(out, "# HELP kankan_http_requests_total HTTP requests answered.");
+        let _ = writeln!(out, "# TYPE kankan_http_requests_total counter");
+        for ((route, method, status), s) in m.iter() {
+            let _ = writeln!(
+                out,
+                "kankan_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}",
+                s.count
+            );
+        }
+        let _ = writeln!(out, "# HELP kankan_http_request_seconds_sum Time spent answering.");
+        let _ = writeln!(out, "# TYPE kankan_http_request_seconds_sum counter");
+        for ((route, method, status), s) in m.iter() {
+            let _ = writeln!(
+                out,
+                "kankan_http_request_seconds_sum{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {:.6}",
+                s.seconds
+            );
+        }
+        out
+    }
+}
+
+/// Middleware: times and counts every request under its route template.
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "other".into());
+    let method = req.method().as_str().to_string();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    state.metrics.observe(&route, &method, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    resp
+}

@@ -1,0 +1,87 @@
+//! Every route on one screen.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::UtoipaMethodRouterExt;
+use utoipa_axum::routes;
+
+use crate::handlers::{auth, me, ops};
+use crate::{ApiError, AppState, metrics, web};
+
+/// JSON bodies are small; the avatar route has its own limit.
+const JSON_LIMIT: usize = 16 * 1024;
+/// The avatar limit plus room for nothing else: larger uploads get 413 before decoding.
+const AVATAR_LIMIT: usize = 2 * 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
+    tags((name = "auth"), (name = "me"), (name = "ops"))
+)]
+struct ApiDoc;
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::verify))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::reset))
+        .routes(routes!(auth::reset_confirm))
+        .routes(routes!(me::get_me, me::patch_me))
+        .routes(routes!(me::get_avatar))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::sessions))
+        .routes(routes!(me::revoke_session))
+        .routes(routes!(me::logins))
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .routes(routes!(me::put_avatar).layer(DefaultBodyLimit::max(AVATAR_LIMIT)))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+}
+
+/// The generated OpenAPI document (checked in as `docs/ref/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such API route")
+}
+
+/// The whole HTTP surface: API, operations endpoints, OpenAPI document and web app.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api_routes().split_for_parts();
+    let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    api.route(
+        "/api/openapi.json",
+        axum::routing::get(move || async move {
+            ([(header::CONTENT_TYPE, "application/json")], doc_json).into_response()
+        }),
+    )
+    .route("/api/{*rest}", axum::routing::any(api_not_found))
+    .fallback(web::serve)
+    .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+    .layer(SetResponseHeaderLayer::if_not_present(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
+    .layer(SetResponseHeaderLayer::if_not_present(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ))
+    .layer(SetResponseHeaderLayer::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
+             connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    ))
+    .with_state(state)
+}

@@ -1,0 +1,33 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use kankan_core::Accounts;
+use kankan_db::Store;
+
+use crate::Metrics;
+
+/// HTTP-level settings, validated by the server before start.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Mark cookies `Secure` (on whenever the public URL is https).
+    pub cookie_secure: bool,
+    /// Take the client IP from the last `X-Forwarded-For` hop (behind a reverse proxy only).
+    pub trust_forwarded_for: bool,
+    /// Session cookie lifetime.
+    pub session_ttl_secs: u64,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub accounts: Accounts,
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    pub config: Arc<ApiConfig>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppState")
+    }
+}

@@ -1,0 +1,16 @@
+//! Foundations every Kankan crate shares: error kinds, clocks, ids, secrets and shutdown.
+//!
+//! Nothing here knows about HTTP, SQL or MQTT; the crates above map [`ErrorKind`] onto their
+//! own wire codes.
+
+pub mod clock;
+pub mod error;
+pub mod id;
+pub mod secret;
+pub mod shutdown;
+
+pub use clock::{Clock, Clocks, RealClock, SimClock, Timestamp};
+pub use error::ErrorKind;
+pub use id::{AccountId, BlobId, JobId, SessionId, StaffId};
+pub use secret::Secret;
+pub use shutdown::{Shutdown, ShutdownSignal};

@@ -1,0 +1,65 @@
+//! Operator actions: bans and staff accounts. Reached from the admin CLI.
+
+use kankan_base::{AccountId, StaffId};
+use kankan_crypto::hash_password;
+use kankan_db::{AccountState, Staff};
+
+use super::Accounts;
+use crate::{CoreError, Identifier, password_policy};
+
+impl Accounts {
+    /// Finds the account that holds an identifier (for operators only).
+    pub async fn find_by_identifier(&self, identifier: &str) -> Result<AccountId, CoreError> {
+        let s = &self.inner;
+        let id = Identifier::parse(identifier)?;
+        let a = s.store.account_by_contact(&s.contact_index(&id)).await?;
+        a.map(|a| a.id).ok_or(CoreError::NotFound("account"))
+    }
+
+    /// Bans an account permanently: its sessions end and logins show the ban notice.
+    pub async fn ban(&self, account: AccountId, reason: &str) -> Result<(), CoreError> {
+        let s = &self.inner;
+        s.store.set_account_state(account, AccountState::Banned, Some(reason), s.now()).await?;
+        Ok(())
+    }
+
+    /// Lifts a ban made in error.
+    pub async fn unban(&self, account: AccountId) -> Result<(), CoreError> {
+        let s = &self.inner;
+        let a = s.store.account(account).await?.ok_or(CoreError::NotFound("account"))?;
+        if a.state != AccountState::Banned {
+            return Ok(());
+        }
+        let state =
+            if a.verified_at.is_some() { AccountState::Active } else { AccountState::Pending };
+        s.store.set_account_state(account, state, None, s.now()).await?;
+        Ok(())
+    }
+
+    /// Creates a staff administrator with their own password (no defaults exist).
+    pub async fn create_staff_admin(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<StaffId, CoreError> {
+        let s = &self.inner;
+        let username = username.trim();
+        let valid = (3..=64).contains(&username.len())
+            && username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !valid {
+            return Err(CoreError::InvalidIdentifier(
+                "a staff username has 3-64 letters, digits, dots, dashes or underscores".into(),
+            ));
+        }
+        password_policy::check(password, username)?;
+        let staff = Staff {
+            id: StaffId::new(),
+            username: username.to_string(),
+            password_hash: hash_password(password)?.0,
+            role: "admin".into(),
+            created_at: s.now(),
+        };
+        s.store.insert_staff(&staff).await?;
+        Ok(staff.id)
+    }
+}

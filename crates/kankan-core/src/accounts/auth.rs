@@ -1,0 +1,294 @@
+//! Registration, login, logout, token authentication and password reset.
+
+use std::time::Duration;
+
+use kankan_base::{AccountId, SessionId};
+use kankan_crypto::{TokenHash, hash_password, random_token, verify_password};
+use kankan_db::{Account, AccountState, CodePurpose, DbError, LoginEvent, LoginOutcome, Session};
+
+use super::{Accounts, ClientInfo, Inner, Principal};
+use crate::{CoreError, Identifier, password_policy, risk};
+
+/// A code was (or, where nothing may be revealed, seemingly was) sent.
+#[derive(Debug, Clone)]
+pub struct CodeSent {
+    /// When the client may ask for another code.
+    pub retry_after: Duration,
+}
+
+/// A new session.
+#[derive(Debug, Clone)]
+pub struct LoginOk {
+    /// The bearer token; shown once, stored only as a hash.
+    pub token: String,
+    pub csrf_token: String,
+    pub principal: Principal,
+}
+
+/// How long a session goes without its `last_used` being rewritten.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+impl Accounts {
+    /// Starts a registration: a pending account and a code to its contact. An identifier that
+    /// already belongs to an account gets a notice instead of a code, and the caller the same
+    /// answer, so registration does not reveal who has an account.
+    pub async fn register(
+        &self,
+        identifier: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<CodeSent, CoreError> {
+        let s = &self.inner;
+        s.limiter.check(&format!("register-ip:{}", client.ip), s.limits.register_per_ip)?;
+        let id = Identifier::parse(identifier)?;
+        password_policy::check(password, id.as_str())?;
+        let idx = s.contact_index(&id);
+        s.throttle_code(CodePurpose::Register, &idx, &client.ip)?;
+        let hash = hash_password(password)?;
+        match s.store.account_by_contact(&idx).await? {
+            None => {
+                let account_id = AccountId::new();
+                let (key, wrapped) = s.keyring.new_account_key(&account_id.to_string())?;
+                let account = Account {
+                    id: account_id,
+                    contact_kind: id.kind(),
+                    contact_index: idx.clone(),
+                    contact_enc: key.seal("contact", id.as_str().as_bytes())?,
+                    key_wrapped: wrapped,
+                    password_hash: hash.0,
+                    nickname_enc: None,
+                    avatar_blob: None,
+                    state: AccountState::Pending,
+                    state_reason: None,
+                    created_at: s.now(),
+                    verified_at: None,
+                };
+                match s.store.insert_account(&account).await {
+                    Ok(()) | Err(DbError::Conflict(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                s.send_code(CodePurpose::Register, &id, idx).await?;
+            }
+            Some(a) if a.state == AccountState::Pending => {
+                s.store.replace_pending_password(a.id, &hash.0).await?;
+                s.send_code(CodePurpose::Register, &id, idx).await?;
+            }
+            Some(a) => {
+                let body = "Someone tried to register a new Kankan account with this address. \
+                    You already have an account: if you forgot its password, use \"Forgot \
+                    password\" on the login page. If it was not you, no action is needed."
+                    .to_string();
+                s.notify(&a, "Kankan registration attempt", body).await?;
+            }
+        }
+        Ok(CodeSent { retry_after: Duration::from_secs(u64::from(s.cfg.code_resend_secs)) })
+    }
+
+    /// Finishes a registration with the code; the account becomes active and logged in.
+    pub async fn verify_registration(
+        &self,
+        identifier: &str,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<LoginOk, CoreError> {
+        let s = &self.inner;
+        s.limiter.check(&format!("login-ip:{}", client.ip), s.limits.login_per_ip)?;
+        let id = Identifier::parse(identifier)?;
+        let idx = s.contact_index(&id);
+        s.redeem_code(CodePurpose::Register, &idx, code).await?;
+        let account = s.store.account_by_contact(&idx).await?.ok_or(CoreError::InvalidCode)?;
+        match account.state {
+            AccountState::Pending => s.store.activate_account(account.id, s.now()).await?,
+            AccountState::Active => {}
+            AccountState::Banned => return Err(CoreError::AccountBanned),
+        }
+        s.start_session(&account, client).await
+    }
+
+    /// Logs in with identifier and password.
+    pub async fn login(
+        &self,
+        identifier: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<LoginOk, CoreError> {
+        let s = &self.inner;
+        s.limiter.check(&format!("login-ip:{}", client.ip), s.limits.login_per_ip)?;
+        let id = Identifier::parse(identifier).map_err(|_| CoreError::InvalidCredentials)?;
+        let idx = s.contact_index(&id);
+        let hex: String = idx.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        s.limiter.check(&format!("login-id:{hex}"), s.limits.login_per_identifier)?;
+        let now = s.now();
+        let failures = s.store.login_failures(&idx).await?;
+        let account = s.store.account_by_contact(&idx).await?;
+        if let Some(retry_after) = risk::locked_for(failures.as_ref(), now) {
+            if let Some(a) = &account {
+                s.record_login(a, client, LoginOutcome::Locked, false).await?;
+            }
+            return Err(CoreError::AccountLocked { retry_after });
+        }
+        let hash = account.as_ref().map(|a| kankan_crypto::PasswordHash(a.password_hash.clone()));
+        let password = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_ref()))
+            .await
+            .map_err(|e| CoreError::Internal(format!("password check: {e}")))?;
+        let account = match account {
+            Some(a) if ok => a,
+            other => {
+                let next = risk::after_failure(failures, now, &s.cfg);
+                s.store.put_login_failures(&idx, &next).await?;
+                if let Some(a) = &other {
+                    s.record_login(a, client, LoginOutcome::BadPassword, false).await?;
+                }
+                return Err(CoreError::InvalidCredentials);
+            }
+        };
+        s.store.clear_login_failures(&idx).await?;
+        match account.state {
+            AccountState::Active => s.start_session(&account, client).await,
+            AccountState::Pending => Err(CoreError::AccountNotVerified),
+            AccountState::Banned => {
+                s.record_login(&account, client, LoginOutcome::Banned, false).await?;
+                Err(CoreError::AccountBanned)
+            }
+        }
+    }
+
+    /// Resolves a bearer token (or session cookie) to its principal.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, CoreError> {
+        let s = &self.inner;
+        let hash = TokenHash::of(token);
+        let now = s.now();
+        let session =
+            s.store.session_by_token(&hash.0, now).await?.ok_or(CoreError::Unauthenticated)?;
+        let account = s.account(session.account_id).await?;
+        if account.state != AccountState::Active {
+            return Err(CoreError::Unauthenticated);
+        }
+        if session.last_used_at.plus(TOUCH_EVERY) <= now {
+            s.store.touch_session(session.id, now).await?;
+        }
+        Ok(Principal { account_id: account.id, session_id: session.id, token_hash: hash })
+    }
+
+    pub async fn logout(&self, p: &Principal) -> Result<(), CoreError> {
+        let s = &self.inner;
+        s.store.revoke_session(p.account_id, p.session_id, s.now()).await?;
+        Ok(())
+    }
+
+    /// Sends a reset code if the identifier has an account; answers the same either way.
+    pub async fn request_password_reset(
+        &self,
+        identifier: &str,
+        client: &ClientInfo,
+    ) -> Result<CodeSent, CoreError> {
+        let s = &self.inner;
+        let id = Identifier::parse(identifier)?;
+        let idx = s.contact_index(&id);
+        s.throttle_code(CodePurpose::Reset, &idx, &client.ip)?;
+        if let Some(a) = s.store.account_by_contact(&idx).await?
+            && a.state != AccountState::Banned
+        {
+            s.send_code(CodePurpose::Reset, &id, idx).await?;
+        }
+        Ok(CodeSent { retry_after: Duration::from_secs(u64::from(s.cfg.code_resend_secs)) })
+    }
+
+    /// Sets a new password with a reset code; every session of the account ends.
+    pub async fn confirm_password_reset(
+        &self,
+        identifier: &str,
+        code: &str,
+        new_password: &str,
+        client: &ClientInfo,
+    ) -> Result<(), CoreError> {
+        let s = &self.inner;
+        s.limiter.check(&format!("login-ip:{}", client.ip), s.limits.login_per_ip)?;
+        let id = Identifier::parse(identifier)?;
+        password_policy::check(new_password, id.as_str())?;
+        let idx = s.contact_index(&id);
+        s.redeem_code(CodePurpose::Reset, &idx, code).await?;
+        let account = s.store.account_by_contact(&idx).await?.ok_or(CoreError::InvalidCode)?;
+        if account.state == AccountState::Banned {
+            return Err(CoreError::AccountBanned);
+        }
+        let hash = hash_password(new_password)?;
+        let now = s.now();
+        s.store.set_password(account.id, &hash.0, None, now).await?;
+        if account.state == AccountState::Pending {
+            s.store.activate_account(account.id, now).await?;
+        }
+        s.store.clear_login_failures(&idx).await?;
+        Ok(())
+    }
+}
+
+impl Inner {
+    /// Creates a session, records the login, and warns the owner of a new device.
+    async fn start_session(&self, a: &Account, client: &ClientInfo) -> Result<LoginOk, CoreError> {
+        let key = self.key_of(a)?;
+        let (token, hash) = random_token()?;
+        let now = self.now();
+        let ttl = Duration::from_secs(u64::from(self.cfg.session_ttl_days) * 86_400);
+        let session = Session {
+            id: SessionId::new(),
+            account_id: a.id,
+            token_hash: hash.0,
+            client_enc: key.seal("session-client", client.client.as_bytes())?,
+            ip_enc: key.seal("session-ip", client.ip.as_bytes())?,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now.plus(ttl),
+        };
+        self.store.insert_session(&session).await?;
+        let has_history = self
+            .store
+            .login_events(a.id, 200)
+            .await?
+            .iter()
+            .any(|e| e.outcome == LoginOutcome::Success);
+        let new_device = self.record_login(a, client, LoginOutcome::Success, true).await?;
+        if new_device && has_history {
+            let body = format!(
+                "Your Kankan account was just signed in from a device or network it has not \
+                 used before: {} (IP {}), at {}. If this was you, nothing needs doing. If not, \
+                 change your password now and sign that session out under Me > Sessions.",
+                client.client,
+                client.ip,
+                now.to_rfc3339()
+            );
+            self.notify(a, "New sign-in to your Kankan account", body).await?;
+        }
+        let principal = Principal { account_id: a.id, session_id: session.id, token_hash: hash };
+        Ok(LoginOk { csrf_token: self.keyring.csrf_token(&hash), token, principal })
+    }
+
+    /// Writes a login-history row; answers whether this client/IP is new for the account.
+    async fn record_login(
+        &self,
+        a: &Account,
+        client: &ClientInfo,
+        outcome: LoginOutcome,
+        check_device: bool,
+    ) -> Result<bool, CoreError> {
+        let key = self.key_of(a)?;
+        let device_mac = self
+            .keyring
+            .blind_index("login-device", &format!("{}|{}|{}", a.id, client.client, client.ip))
+            .to_vec();
+        let new_device = check_device && !self.store.device_known(a.id, &device_mac).await?;
+        let event = LoginEvent {
+            id: uuid::Uuid::now_v7(),
+            account_id: a.id,
+            at: self.now(),
+            outcome,
+            client_enc: key.seal("login-client", client.client.as_bytes())?,
+            ip_enc: key.seal("login-ip", client.ip.as_bytes())?,
+            device_mac,
+            new_device,
+        };
+        self.store.insert_login_event(&event).await?;
+        Ok(new_device)
+    }
+}

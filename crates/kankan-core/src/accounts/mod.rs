@@ -1,0 +1,127 @@
+//! The account system: registration with a verified contact, login sessions, profile,
+//! password change and reset, login history, bans, and the risk rules around them.
+//!
+//! Invariants: a contact (phone or e-mail) is stored only encrypted under the account's own
+//! key, found through its keyed blind index; tokens and codes are stored only as hashes/MACs;
+//! login and reset answer the same whether or not an account exists.
+
+mod admin;
+mod auth;
+mod codes;
+mod profile;
+
+use std::sync::Arc;
+
+use kankan_base::{AccountId, Clocks, SessionId, Timestamp};
+use kankan_crypto::{AccountKey, Keyring, TokenHash};
+use kankan_db::{Account, BlobStore, Store};
+use kankan_notify::Message;
+
+use crate::jobs::DeliveryQueue;
+use crate::risk::RateLimiter;
+use crate::{AccountsConfig, CoreError, Identifier, LimitsConfig};
+
+pub use auth::{CodeSent, LoginOk};
+pub use profile::{LoginEntry, Profile, SessionEntry};
+
+/// Who is asking, as the transport saw it.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// The client's IP address as text.
+    pub ip: String,
+    /// The User-Agent (or device name) the client sent, truncated.
+    pub client: String,
+}
+
+impl ClientInfo {
+    pub fn new(ip: impl Into<String>, client: impl Into<String>) -> Self {
+        let client: String = client.into();
+        let client = if client.trim().is_empty() { "unknown client".to_string() } else { client };
+        ClientInfo { ip: ip.into(), client: client.chars().take(256).collect() }
+    }
+}
+
+/// An authenticated caller: the account and the session it used.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account_id: AccountId,
+    pub session_id: SessionId,
+    pub token_hash: TokenHash,
+}
+
+/// The account service. Cheap to clone.
+#[derive(Clone)]
+pub struct Accounts {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Accounts")
+    }
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    keyring: Keyring,
+    clock: Clocks,
+    outbox: DeliveryQueue,
+    limiter: RateLimiter,
+    cfg: AccountsConfig,
+    limits: LimitsConfig,
+}
+
+impl Accounts {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn BlobStore>,
+        keyring: Keyring,
+        clock: Clocks,
+        outbox: DeliveryQueue,
+        cfg: AccountsConfig,
+        limits: LimitsConfig,
+    ) -> Self {
+        let limiter = RateLimiter::new(clock.clone());
+        Accounts {
+            inner: Arc::new(Inner { store, blobs, keyring, clock, outbox, limiter, cfg, limits }),
+        }
+    }
+
+    /// The CSRF token that belongs to a session.
+    pub fn csrf_token(&self, p: &Principal) -> String {
+        self.inner.keyring.csrf_token(&p.token_hash)
+    }
+}
+
+impl Inner {
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn contact_index(&self, id: &Identifier) -> Vec<u8> {
+        self.keyring.blind_index(id.kind().as_str(), id.as_str()).to_vec()
+    }
+
+    fn key_of(&self, a: &Account) -> Result<AccountKey, CoreError> {
+        Ok(self.keyring.unwrap_account_key(&a.id.to_string(), &a.key_wrapped)?)
+    }
+
+    fn identifier_of(&self, a: &Account, key: &AccountKey) -> Result<Identifier, CoreError> {
+        let value = key.open_string("contact", &a.contact_enc)?;
+        Ok(Identifier::from_stored(a.contact_kind, value))
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Account, CoreError> {
+        self.store.account(id).await?.ok_or(CoreError::Unauthenticated)
+    }
+
+    /// Queues a message to the account's own contact.
+    async fn notify(&self, a: &Account, subject: &str, body: String) -> Result<(), CoreError> {
+        let key = self.key_of(a)?;
+        let to = self.identifier_of(a, &key)?.recipient();
+        self.outbox.enqueue(Message { to, subject: subject.to_string(), body }).await?;
+        Ok(())
+    }
+}

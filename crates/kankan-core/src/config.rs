@@ -1,0 +1,102 @@
+//! Tunables of the account system, validated at start-up.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountsConfig {
+    /// How long a login session lives without being revoked.
+    pub session_ttl_days: u32,
+    /// How long a verification code may be used.
+    pub code_ttl_minutes: u32,
+    /// Wrong guesses a code survives.
+    pub code_max_attempts: u32,
+    /// Minimum time between two codes to one contact.
+    pub code_resend_secs: u32,
+    /// Failed logins within `lockout_window_minutes` that lock an identifier.
+    pub lockout_threshold: u32,
+    pub lockout_window_minutes: u32,
+    pub lockout_minutes: u32,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        AccountsConfig {
+            session_ttl_days: 30,
+            code_ttl_minutes: 10,
+            code_max_attempts: 5,
+            code_resend_secs: 60,
+            lockout_threshold: 5,
+            lockout_window_minutes: 15,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+impl AccountsConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("session_ttl_days", self.session_ttl_days),
+            ("code_ttl_minutes", self.code_ttl_minutes),
+            ("code_max_attempts", self.code_max_attempts),
+            ("lockout_threshold", self.lockout_threshold),
+            ("lockout_window_minutes", self.lockout_window_minutes),
+            ("lockout_minutes", self.lockout_minutes),
+        ];
+        for (name, v) in positive {
+            if v == 0 {
+                return Err(format!("accounts.{name} must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `count` requests per `per_secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub count: u32,
+    pub per_secs: u32,
+}
+
+/// Throttles on the account endpoints, per client IP and per identifier.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub login_per_ip: RateLimit,
+    pub login_per_identifier: RateLimit,
+    pub register_per_ip: RateLimit,
+    pub codes_per_ip: RateLimit,
+    pub codes_per_identifier: RateLimit,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            login_per_ip: RateLimit { count: 30, per_secs: 60 },
+            login_per_identifier: RateLimit { count: 10, per_secs: 60 },
+            register_per_ip: RateLimit { count: 10, per_secs: 3600 },
+            codes_per_ip: RateLimit { count: 20, per_secs: 3600 },
+            codes_per_identifier: RateLimit { count: 5, per_secs: 3600 },
+        }
+    }
+}
+
+impl LimitsConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        let all = [
+            ("login_per_ip", self.login_per_ip),
+            ("login_per_identifier", self.login_per_identifier),
+            ("register_per_ip", self.register_per_ip),
+            ("codes_per_ip", self.codes_per_ip),
+            ("codes_per_identifier", self.codes_per_identifier),
+        ];
+        for (name, l) in all {
+            if l.count == 0 || l.per_secs == 0 {
+                return Err(format!("limits.{name}: count and per_secs must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}

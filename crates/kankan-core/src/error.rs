@@ -1,0 +1,100 @@
+//! Domain errors with stable codes. The API maps `kind()` to a status and shows `code()`.
+
+use std::time::Duration;
+
+use kankan_base::ErrorKind;
+
+/// The notice of the founding privacy policy, section III (IV), shown on a banned login.
+pub const BAN_NOTICE: &str = "We regret to inform you that your account has been permanently \
+restricted from use because it does not comply with cybersecurity regulations and platform \
+security requirements. Please strictly observe national laws and regulations and use the \
+Internet in a civilized manner. Thank you for your understanding and cooperation.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{0}")]
+    InvalidIdentifier(String),
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error("the code is wrong, expired or already used; request a new one")]
+    InvalidCode,
+    #[error("the account or password is wrong")]
+    InvalidCredentials,
+    #[error("{BAN_NOTICE}")]
+    AccountBanned,
+    #[error("this account is not verified yet: enter the code we sent, or register again")]
+    AccountNotVerified,
+    #[error("too many failed logins; try again later or reset the password")]
+    AccountLocked { retry_after: Duration },
+    #[error("too many requests; try again later")]
+    RateLimited { retry_after: Duration },
+    #[error("the current password is wrong")]
+    WrongPassword,
+    #[error("{0}")]
+    InvalidNickname(String),
+    #[error("the image could not be read: {0}")]
+    InvalidImage(String),
+    #[error("the image is larger than {0} bytes")]
+    ImageTooLarge(usize),
+    #[error("log in first")]
+    Unauthenticated,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Store(#[from] kankan_db::DbError),
+    #[error(transparent)]
+    Crypto(#[from] kankan_crypto::CryptoError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    pub fn kind(&self) -> ErrorKind {
+        use CoreError::*;
+        match self {
+            InvalidIdentifier(_) | WeakPassword(_) | InvalidCode | WrongPassword
+            | InvalidNickname(_) | InvalidImage(_) => ErrorKind::InvalidArgument,
+            ImageTooLarge(_) | AccountLocked { .. } | RateLimited { .. } => {
+                ErrorKind::ResourceExhausted
+            }
+            InvalidCredentials | Unauthenticated => ErrorKind::Unauthenticated,
+            AccountBanned | AccountNotVerified => ErrorKind::PermissionDenied,
+            NotFound(_) => ErrorKind::NotFound,
+            Store(e) => e.kind(),
+            Crypto(_) | Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The stable, kebab-case code clients match on.
+    pub fn code(&self) -> &'static str {
+        use CoreError::*;
+        match self {
+            InvalidIdentifier(_) => "invalid-identifier",
+            WeakPassword(_) => "weak-password",
+            InvalidCode => "invalid-code",
+            InvalidCredentials => "invalid-credentials",
+            AccountBanned => "account-banned",
+            AccountNotVerified => "account-not-verified",
+            AccountLocked { .. } => "account-locked",
+            RateLimited { .. } => "too-many-requests",
+            WrongPassword => "wrong-password",
+            InvalidNickname(_) => "invalid-nickname",
+            InvalidImage(_) => "invalid-image",
+            ImageTooLarge(_) => "payload-too-large",
+            Unauthenticated => "unauthenticated",
+            NotFound("session") => "session-not-found",
+            NotFound(_) => "not-found",
+            Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
+            Store(_) | Crypto(_) | Internal(_) => "internal",
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CoreError::AccountLocked { retry_after } | CoreError::RateLimited { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+}

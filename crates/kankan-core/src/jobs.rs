@@ -1,0 +1,177 @@
+//! Durable delivery of messages through the job queue.
+//!
+//! [`DeliveryQueue::enqueue`] seals the message (it holds a contact and perhaps a code) under
+//! a server key and stores it as a job; [`JobRunner`] claims due jobs, sends them through the
+//! [`Messenger`], and retries transient failures with exponential backoff until the job's
+//! attempts run out. Done and dead jobs have their payload erased.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kankan_base::{Clocks, JobId, ShutdownSignal};
+use kankan_crypto::Keyring;
+use kankan_db::{Job, NewJob, Store};
+use kankan_notify::{Message, Messenger, Recipient};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::CoreError;
+
+pub const DELIVER_MESSAGE: &str = "deliver-message";
+const SEAL_PURPOSE: &str = "job/deliver-message";
+const MAX_ATTEMPTS: u32 = 8;
+const LEASE: Duration = Duration::from_secs(60);
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    email: Option<String>,
+    phone: Option<String>,
+    subject: String,
+    body: String,
+}
+
+/// Puts messages on the durable queue.
+#[derive(Clone)]
+pub struct DeliveryQueue {
+    store: Arc<dyn Store>,
+    keyring: Keyring,
+    clock: Clocks,
+    wake: Arc<Notify>,
+}
+
+impl std::fmt::Debug for DeliveryQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeliveryQueue")
+    }
+}
+
+impl DeliveryQueue {
+    pub fn new(store: Arc<dyn Store>, keyring: Keyring, clock: Clocks) -> Self {
+        DeliveryQueue { store, keyring, clock, wake: Arc::new(Notify::new()) }
+    }
+
+    pub async fn enqueue(&self, msg: Message) -> Result<JobId, CoreError> {
+        let (email, phone) = match msg.to {
+            Recipient::Email(e) => (Some(e), None),
+            Recipient::Phone(p) => (None, Some(p)),
+        };
+        let plain =
+            serde_json::to_vec(&Sealed { email, phone, subject: msg.subject, body: msg.body })
+                .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let id = JobId::new();
+        let now = self.clock.now();
+        let job = NewJob {
+            id,
+            queue: DELIVER_MESSAGE,
+            payload: self.keyring.seal_server_data(SEAL_PURPOSE, &plain)?,
+            max_attempts: MAX_ATTEMPTS,
+            run_after: now,
+        };
+        self.store.enqueue_job(&job, now).await?;
+        self.wake.notify_one();
+        Ok(id)
+    }
+
+    fn open(&self, job: &Job) -> Result<Message, String> {
+        let plain = self
+            .keyring
+            .open_server_data(SEAL_PURPOSE, &job.payload)
+            .map_err(|e| format!("payload: {e}"))?;
+        let s: Sealed = serde_json::from_slice(&plain).map_err(|e| format!("payload: {e}"))?;
+        let to = match (s.email, s.phone) {
+            (Some(e), None) => Recipient::Email(e),
+            (None, Some(p)) => Recipient::Phone(p),
+            _ => return Err("payload names no single recipient".into()),
+        };
+        Ok(Message { to, subject: s.subject, body: s.body })
+    }
+}
+
+/// The worker that drains the delivery queue.
+pub struct JobRunner {
+    queue: DeliveryQueue,
+    messenger: Arc<dyn Messenger>,
+}
+
+/// Delay before attempt `n + 1` after `n` failed attempts: 2, 4, 8 ... seconds, at most 5 min.
+pub fn backoff(attempts: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(attempts.min(16)).min(300))
+}
+
+impl JobRunner {
+    pub fn new(queue: DeliveryQueue, messenger: Arc<dyn Messenger>) -> Self {
+        JobRunner { queue, messenger }
+    }
+
+    /// Runs one due job, if any. Returns whether one ran.
+    pub async fn step(&self) -> Result<bool, CoreError> {
+        let q = &self.queue;
+        let now = q.clock.now();
+        let Some(job) = q.store.claim_job(DELIVER_MESSAGE, now, now.plus(LEASE)).await? else {
+            return Ok(false);
+        };
+        let msg = match q.open(&job) {
+            Ok(m) => m,
+            Err(e) => {
+                q.store.abort_job(job.id, &e, now).await?;
+                tracing::error!(job = %job.id, error = %e, "undeliverable job aborted");
+                return Ok(true);
+            }
+        };
+        let result = self.messenger.send(&msg).await;
+        let now = q.clock.now();
+        match result {
+            Ok(()) => q.store.complete_job(job.id, now).await?,
+            Err(e) if e.is_transient() && job.attempts < job.max_attempts => {
+                let delay = backoff(job.attempts);
+                tracing::warn!(job = %job.id, attempt = job.attempts, error = %e, ?delay, "delivery failed; will retry");
+                q.store.retry_job(job.id, now.plus(delay), &e.to_string()).await?;
+            }
+            Err(e) => {
+                tracing::error!(job = %job.id, attempt = job.attempts, error = %e, "delivery failed for good");
+                q.store.abort_job(job.id, &e.to_string(), now).await?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs until shutdown: drains due jobs, then sleeps until woken or the poll interval.
+    pub async fn run(self, mut shutdown: ShutdownSignal) {
+        let mut errors = 0u32;
+        loop {
+            if shutdown.is_triggered() {
+                return;
+            }
+            match self.step().await {
+                Ok(true) => {
+                    errors = 0;
+                    continue;
+                }
+                Ok(false) => errors = 0,
+                Err(e) => {
+                    errors = errors.saturating_add(1);
+                    tracing::error!(error = %e, errors, "job runner step failed");
+                }
+            }
+            let pause = if errors > 0 { backoff(errors) } else { IDLE_POLL };
+            tokio::select! {
+                _ = shutdown.wait() => return,
+                _ = self.queue.wake.notified() => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(40), Duration::from_secs(300));
+    }
+}

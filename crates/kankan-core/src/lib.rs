@@ -1,0 +1,23 @@
+//! Kankan's domain operations, independent of any transport: accounts, verification codes,
+//! sessions, risk control, profile images and the durable delivery of messages.
+//!
+//! Boundary: handlers in `kankan-api` (and the admin CLI) call exactly one operation here;
+//! only this crate decides what an account may do. It reaches data through `kankan-db` and keys
+//! through `kankan-crypto`, and never reads the wall clock itself.
+
+pub mod accounts;
+mod avatar;
+mod config;
+mod error;
+pub mod identifier;
+pub mod jobs;
+pub mod password_policy;
+pub mod risk;
+
+pub use accounts::{
+    Accounts, ClientInfo, CodeSent, LoginEntry, LoginOk, Principal, Profile, SessionEntry,
+};
+pub use config::{AccountsConfig, LimitsConfig, RateLimit};
+pub use error::{BAN_NOTICE, CoreError};
+pub use identifier::Identifier;
+pub use jobs::{DeliveryQueue, JobRunner};

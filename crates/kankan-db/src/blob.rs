@@ -1,0 +1,74 @@
+//! Opaque object storage. Callers encrypt before they put: the blob store never sees
+//! plaintext personal data.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use kankan_base::BlobId;
+
+use crate::DbError;
+
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Stores `bytes` under `id` atomically: readers see all of it or nothing.
+    async fn put(&self, id: BlobId, bytes: Vec<u8>) -> Result<(), DbError>;
+    async fn get(&self, id: BlobId) -> Result<Option<Vec<u8>>, DbError>;
+    /// Removes the object; absent objects are not an error.
+    async fn delete(&self, id: BlobId) -> Result<(), DbError>;
+}
+
+/// Blobs as files under one directory: write to a temp file, fsync, rename, fsync the
+/// directory, so a crash leaves either the old state or the new one.
+#[derive(Debug, Clone)]
+pub struct LocalBlobStore {
+    dir: PathBuf,
+}
+
+impl LocalBlobStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Result<Self, DbError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)?;
+        Ok(LocalBlobStore { dir })
+    }
+
+    fn path(&self, id: BlobId) -> PathBuf {
+        self.dir.join(format!("{id}.blob"))
+    }
+}
+
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobStore {
+    async fn put(&self, id: BlobId, bytes: Vec<u8>) -> Result<(), DbError> {
+        let (dir, path) = (self.dir.clone(), self.path(id));
+        tokio::task::spawn_blocking(move || write_atomically(&dir, &path, &bytes))
+            .await
+            .map_err(|e| DbError::Io(std::io::Error::other(e)))??;
+        Ok(())
+    }
+
+    async fn get(&self, id: BlobId) -> Result<Option<Vec<u8>>, DbError> {
+        match tokio::fs::read(self.path(id)).await {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete(&self, id: BlobId) -> Result<(), DbError> {
+        match tokio::fs::remove_file(self.path(id)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Embedded, numbered migrations. A landed migration is never edited; a new change is a new
+//! file (the tidy test in `tests/` checks the list against `migrations/`).
+
+/// One schema step.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+}
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_accounts",
+    sqlite: include_str!("../migrations/sqlite/0001_accounts.sql"),
+}];

@@ -1,0 +1,214 @@
+//! The rows the store reads and writes. Domain types: no `Serialize`, no wire formats.
+
+use kankan_base::{AccountId, JobId, SessionId, StaffId, Timestamp};
+
+/// How an account proves who it is reachable at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactKind {
+    Email,
+    Phone,
+}
+
+impl ContactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactKind::Email => "email",
+            ContactKind::Phone => "phone",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ContactKind> {
+        match s {
+            "email" => Some(ContactKind::Email),
+            "phone" => Some(ContactKind::Phone),
+            _ => None,
+        }
+    }
+}
+
+/// Where an account is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountState {
+    /// Registered, contact not yet proven with a code.
+    Pending,
+    Active,
+    /// Permanently restricted by an operator.
+    Banned,
+}
+
+impl AccountState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountState::Pending => "pending",
+            AccountState::Active => "active",
+            AccountState::Banned => "banned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AccountState> {
+        match s {
+            "pending" => Some(AccountState::Pending),
+            "active" => Some(AccountState::Active),
+            "banned" => Some(AccountState::Banned),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: AccountId,
+    pub contact_kind: ContactKind,
+    pub contact_index: Vec<u8>,
+    pub contact_enc: Vec<u8>,
+    pub key_wrapped: Vec<u8>,
+    pub password_hash: String,
+    pub nickname_enc: Option<Vec<u8>>,
+    pub avatar_blob: Option<kankan_base::BlobId>,
+    pub state: AccountState,
+    pub state_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub verified_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    Register,
+    Reset,
+}
+
+impl CodePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodePurpose::Register => "register",
+            CodePurpose::Reset => "reset",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VerificationCode {
+    pub id: uuid::Uuid,
+    pub purpose: CodePurpose,
+    pub contact_index: Vec<u8>,
+    pub code_mac: Vec<u8>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub attempts: u32,
+    pub consumed_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: SessionId,
+    pub account_id: AccountId,
+    pub token_hash: [u8; 32],
+    pub client_enc: Vec<u8>,
+    pub ip_enc: Vec<u8>,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome {
+    Success,
+    BadPassword,
+    Locked,
+    Banned,
+}
+
+impl LoginOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginOutcome::Success => "success",
+            LoginOutcome::BadPassword => "bad-password",
+            LoginOutcome::Locked => "locked",
+            LoginOutcome::Banned => "banned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LoginOutcome> {
+        [Self::Success, Self::BadPassword, Self::Locked, Self::Banned]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginEvent {
+    pub id: uuid::Uuid,
+    pub account_id: AccountId,
+    pub at: Timestamp,
+    pub outcome: LoginOutcome,
+    pub client_enc: Vec<u8>,
+    pub ip_enc: Vec<u8>,
+    pub device_mac: Vec<u8>,
+    pub new_device: bool,
+}
+
+/// Failed logins counted against one identifier, whether or not an account has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub failures: u32,
+    pub window_start: Timestamp,
+    pub locked_until: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub id: StaffId,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: JobId,
+    pub queue: &'static str,
+    pub payload: Vec<u8>,
+    pub max_attempts: u32,
+    pub run_after: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub queue: String,
+    pub payload: Vec<u8>,
+    /// Attempts including the one this claim starts.
+    pub attempts: u32,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Pending,
+    Running,
+    Done,
+    Dead,
+}
+
+impl JobState {
+    pub fn parse(s: &str) -> Option<JobState> {
+        match s {
+            "pending" => Some(JobState::Pending),
+            "running" => Some(JobState::Running),
+            "done" => Some(JobState::Done),
+            "dead" => Some(JobState::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// What an operator or test sees of a job.
+#[derive(Debug, Clone)]
+pub struct JobStatus {
+    pub state: JobState,
+    pub attempts: u32,
+    pub run_after: Timestamp,
+    pub last_error: Option<String>,
+    pub payload_len: usize,
+}

@@ -1,0 +1,297 @@
+//! Accounts, verification codes and staff rows.
+
+use kankan_base::{AccountId, BlobId, SessionId, StaffId, Timestamp};
+use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+
+use super::{R, opt_ts, ts, uuid_col};
+use crate::{Account, AccountState, CodePurpose, ContactKind, DbError, Staff, VerificationCode};
+
+const ACCOUNT_COLS: &str = "id, contact_kind, contact_index, contact_enc, key_wrapped, \
+    password_hash, nickname_enc, avatar_blob, state, state_reason, created_at_ms, verified_at_ms";
+
+fn account_from(row: &SqliteRow) -> R<Account> {
+    let kind: String = row.try_get("contact_kind")?;
+    let state: String = row.try_get("state")?;
+    let avatar: Option<String> = row.try_get("avatar_blob")?;
+    Ok(Account {
+        id: AccountId(uuid_col(row, "id")?),
+        contact_kind: ContactKind::parse(&kind)
+            .ok_or_else(|| DbError::Corrupt(format!("contact_kind {kind:?}")))?,
+        contact_index: row.try_get("contact_index")?,
+        contact_enc: row.try_get("contact_enc")?,
+        key_wrapped: row.try_get("key_wrapped")?,
+        password_hash: row.try_get("password_hash")?,
+        nickname_enc: row.try_get("nickname_enc")?,
+        avatar_blob: avatar
+            .map(|s| s.parse().map(BlobId))
+            .transpose()
+            .map_err(|e| DbError::Corrupt(format!("avatar_blob: {e}")))?,
+        state: AccountState::parse(&state)
+            .ok_or_else(|| DbError::Corrupt(format!("state {state:?}")))?,
+        state_reason: row.try_get("state_reason")?,
+        created_at: ts(row, "created_at_ms")?,
+        verified_at: opt_ts(row, "verified_at_ms")?,
+    })
+}
+
+pub(super) async fn insert(pool: &SqlitePool, a: &Account) -> R<()> {
+    sqlx::query(
+        "INSERT INTO accounts (id, contact_kind, contact_index, contact_enc, key_wrapped, \
+         password_hash, nickname_enc, avatar_blob, state, state_reason, created_at_ms, \
+         verified_at_ms, state_changed_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(a.id.to_string())
+    .bind(a.contact_kind.as_str())
+    .bind(&a.contact_index)
+    .bind(&a.contact_enc)
+    .bind(&a.key_wrapped)
+    .bind(&a.password_hash)
+    .bind(&a.nickname_enc)
+    .bind(a.avatar_blob.map(|b| b.to_string()))
+    .bind(a.state.as_str())
+    .bind(&a.state_reason)
+    .bind(a.created_at.0)
+    .bind(a.verified_at.map(|t| t.0))
+    .bind(a.created_at.0)
+    .execute(pool)
+    .await
+    .map_err(|e| DbError::conflict_on_unique(e, "account"))?;
+    Ok(())
+}
+
+pub(super) async fn by_id(pool: &SqlitePool, id: AccountId) -> R<Option<Account>> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?"));
+    let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(pool).await?;
+    row.as_ref().map(account_from).transpose()
+}
+
+pub(super) async fn by_contact(pool: &SqlitePool, idx: &[u8]) -> R<Option<Account>> {
+    let sql =
+        sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE contact_index = ?"));
+    let row = sqlx::query(sql).bind(idx).fetch_optional(pool).await?;
+    row.as_ref().map(account_from).transpose()
+}
+
+fn one_row(n: u64) -> R<()> {
+    if n == 1 { Ok(()) } else { Err(DbError::NotFound("account")) }
+}
+
+pub(super) async fn replace_pending_password(
+    pool: &SqlitePool,
+    id: AccountId,
+    hash: &str,
+) -> R<()> {
+    let r = sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ? AND state = 'pending'")
+        .bind(hash)
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    one_row(r.rows_affected())
+}
+
+pub(super) async fn activate(pool: &SqlitePool, id: AccountId, at: Timestamp) -> R<()> {
+    let r = sqlx::query(
+        "UPDATE accounts SET state = 'active', verified_at_ms = ?, state_changed_at_ms = ? \
+         WHERE id = ? AND state = 'pending'",
+    )
+    .bind(at.0)
+    .bind(at.0)
+    .bind(id.to_string())
+    .execute(pool)
+    .await?;
+    one_row(r.rows_affected())
+}
+
+pub(super) async fn set_password(
+    pool: &SqlitePool,
+    id: AccountId,
+    hash: &str,
+    keep: Option<SessionId>,
+    at: Timestamp,
+) -> R<()> {
+    let mut tx = pool.begin().await?;
+    let r = sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+        .bind(hash)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    one_row(r.rows_affected())?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at_ms = ? \
+         WHERE account_id = ? AND revoked_at_ms IS NULL AND id IS NOT ?",
+    )
+    .bind(at.0)
+    .bind(id.to_string())
+    .bind(keep.map(|s| s.to_string()))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn set_nickname(pool: &SqlitePool, id: AccountId, enc: Option<&[u8]>) -> R<()> {
+    let r = sqlx::query("UPDATE accounts SET nickname_enc = ? WHERE id = ?")
+        .bind(enc)
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    one_row(r.rows_affected())
+}
+
+pub(super) async fn set_avatar(
+    pool: &SqlitePool,
+    id: AccountId,
+    blob: Option<BlobId>,
+) -> R<Option<BlobId>> {
+    let mut tx = pool.begin().await?;
+    let old: Option<Option<String>> =
+        sqlx::query_scalar("SELECT avatar_blob FROM accounts WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let old = old.ok_or(DbError::NotFound("account"))?;
+    sqlx::query("UPDATE accounts SET avatar_blob = ? WHERE id = ?")
+        .bind(blob.map(|b| b.to_string()))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    old.map(|s| s.parse().map(BlobId))
+        .transpose()
+        .map_err(|e| DbError::Corrupt(format!("avatar_blob: {e}")))
+}
+
+pub(super) async fn set_state(
+    pool: &SqlitePool,
+    id: AccountId,
+    state: AccountState,
+    reason: Option<&str>,
+    at: Timestamp,
+) -> R<()> {
+    let mut tx = pool.begin().await?;
+    let r = sqlx::query(
+        "UPDATE accounts SET state = ?, state_reason = ?, state_changed_at_ms = ? WHERE id = ?",
+    )
+    .bind(state.as_str())
+    .bind(reason)
+    .bind(at.0)
+    .bind(id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    one_row(r.rows_affected())?;
+    if state == AccountState::Banned {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at_ms = ? WHERE account_id = ? AND revoked_at_ms IS NULL",
+        )
+        .bind(at.0)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn insert_code(pool: &SqlitePool, c: &VerificationCode) -> R<()> {
+    sqlx::query(
+        "INSERT INTO verification_codes (id, purpose, contact_index, code_mac, created_at_ms, \
+         expires_at_ms, attempts, consumed_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(c.id.to_string())
+    .bind(c.purpose.as_str())
+    .bind(&c.contact_index)
+    .bind(&c.code_mac)
+    .bind(c.created_at.0)
+    .bind(c.expires_at.0)
+    .bind(i64::from(c.attempts))
+    .bind(c.consumed_at.map(|t| t.0))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn latest_code(
+    pool: &SqlitePool,
+    purpose: CodePurpose,
+    idx: &[u8],
+) -> R<Option<VerificationCode>> {
+    let row = sqlx::query(
+        "SELECT id, contact_index, code_mac, created_at_ms, expires_at_ms, attempts, \
+         consumed_at_ms FROM verification_codes WHERE purpose = ? AND contact_index = ? \
+         ORDER BY created_at_ms DESC, id DESC LIMIT 1",
+    )
+    .bind(purpose.as_str())
+    .bind(idx)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(VerificationCode {
+            id: uuid_col(&row, "id")?,
+            purpose,
+            contact_index: row.try_get("contact_index")?,
+            code_mac: row.try_get("code_mac")?,
+            created_at: ts(&row, "created_at_ms")?,
+            expires_at: ts(&row, "expires_at_ms")?,
+            attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+            consumed_at: opt_ts(&row, "consumed_at_ms")?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn add_code_attempt(pool: &SqlitePool, id: uuid::Uuid) -> R<u32> {
+    let n: Option<i64> = sqlx::query_scalar(
+        "UPDATE verification_codes SET attempts = attempts + 1 WHERE id = ? RETURNING attempts",
+    )
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    let n = n.ok_or(DbError::NotFound("verification code"))?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+pub(super) async fn consume_code(pool: &SqlitePool, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+    let r = sqlx::query(
+        "UPDATE verification_codes SET consumed_at_ms = ? WHERE id = ? AND consumed_at_ms IS NULL",
+    )
+    .bind(at.0)
+    .bind(id.to_string())
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub(super) async fn insert_staff(pool: &SqlitePool, s: &Staff) -> R<()> {
+    sqlx::query(
+        "INSERT INTO staff (id, username, password_hash, role, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(s.id.to_string())
+    .bind(&s.username)
+    .bind(&s.password_hash)
+    .bind(&s.role)
+    .bind(s.created_at.0)
+    .execute(pool)
+    .await
+    .map_err(|e| DbError::conflict_on_unique(e, "staff member"))?;
+    Ok(())
+}
+
+pub(super) async fn staff_by_username(pool: &SqlitePool, username: &str) -> R<Option<Staff>> {
+    let row = sqlx::query(
+        "SELECT id, username, password_hash, role, created_at_ms FROM staff WHERE username = ?",
+    )
+    .bind(username)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(Staff {
+            id: StaffId(uuid_col(&row, "id")?),
+            username: row.try_get("username")?,
+            password_hash: row.try_get("password_hash")?,
+            role: row.try_get("role")?,
+            created_at: ts(&row, "created_at_ms")?,
+        })
+    })
+    .transpose()
+}

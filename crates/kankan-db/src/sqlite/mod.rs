@@ -1,0 +1,215 @@
+//! The SQLite store: WAL journal, busy timeout, foreign keys on, embedded migrations.
+
+mod accounts;
+mod jobs;
+mod sessions;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kankan_base::{AccountId, BlobId, JobId, SessionId, Timestamp};
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+
+use crate::{
+    Account, AccountState, CodePurpose, DbError, Job, JobStatus, LoginEvent, LoginFailures,
+    MIGRATIONS, NewJob, Session, Staff, Store, VerificationCode,
+};
+
+type R<T> = Result<T, DbError>;
+
+/// A SQLite database file, opened as a small connection pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path/to/file.db`).
+    pub async fn open(url: &str) -> R<SqliteStore> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    async fn applied_versions(&self) -> R<Vec<i64>> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let rows = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| r.try_get::<i64, _>("version").map_err(DbError::from)).collect()
+    }
+}
+
+pub(crate) fn ts(row: &SqliteRow, col: &str) -> R<Timestamp> {
+    Ok(Timestamp(row.try_get::<i64, _>(col)?))
+}
+
+pub(crate) fn opt_ts(row: &SqliteRow, col: &str) -> R<Option<Timestamp>> {
+    Ok(row.try_get::<Option<i64>, _>(col)?.map(Timestamp))
+}
+
+pub(crate) fn uuid_col(row: &SqliteRow, col: &str) -> R<uuid::Uuid> {
+    let s: String = row.try_get(col)?;
+    uuid::Uuid::parse_str(&s).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> R<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> R<Vec<&'static str>> {
+        let applied = self.applied_versions().await?;
+        let mut done = Vec::new();
+        for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+            let mut tx = self.pool.begin().await?;
+            sqlx::raw_sql(m.sqlite).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(kankan_base::Clock::now(&kankan_base::RealClock).0)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            done.push(m.name);
+        }
+        Ok(done)
+    }
+
+    async fn pending_migrations(&self) -> R<Vec<&'static str>> {
+        let applied = self.applied_versions().await?;
+        Ok(MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)).map(|m| m.name).collect())
+    }
+
+    async fn insert_account(&self, a: &Account) -> R<()> {
+        accounts::insert(&self.pool, a).await
+    }
+    async fn account(&self, id: AccountId) -> R<Option<Account>> {
+        accounts::by_id(&self.pool, id).await
+    }
+    async fn account_by_contact(&self, idx: &[u8]) -> R<Option<Account>> {
+        accounts::by_contact(&self.pool, idx).await
+    }
+    async fn replace_pending_password(&self, id: AccountId, hash: &str) -> R<()> {
+        accounts::replace_pending_password(&self.pool, id, hash).await
+    }
+    async fn activate_account(&self, id: AccountId, at: Timestamp) -> R<()> {
+        accounts::activate(&self.pool, id, at).await
+    }
+    async fn set_password(
+        &self,
+        id: AccountId,
+        hash: &str,
+        keep: Option<SessionId>,
+        at: Timestamp,
+    ) -> R<()> {
+        accounts::set_password(&self.pool, id, hash, keep, at).await
+    }
+    async fn set_nickname(&self, id: AccountId, enc: Option<&[u8]>) -> R<()> {
+        accounts::set_nickname(&self.pool, id, enc).await
+    }
+    async fn set_avatar(&self, id: AccountId, blob: Option<BlobId>) -> R<Option<BlobId>> {
+        accounts::set_avatar(&self.pool, id, blob).await
+    }
+    async fn set_account_state(
+        &self,
+        id: AccountId,
+        state: AccountState,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> R<()> {
+        accounts::set_state(&self.pool, id, state, reason, at).await
+    }
+
+    async fn insert_code(&self, c: &VerificationCode) -> R<()> {
+        accounts::insert_code(&self.pool, c).await
+    }
+    async fn latest_code(&self, p: CodePurpose, idx: &[u8]) -> R<Option<VerificationCode>> {
+        accounts::latest_code(&self.pool, p, idx).await
+    }
+    async fn add_code_attempt(&self, id: uuid::Uuid) -> R<u32> {
+        accounts::add_code_attempt(&self.pool, id).await
+    }
+    async fn consume_code(&self, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+        accounts::consume_code(&self.pool, id, at).await
+    }
+
+    async fn insert_session(&self, s: &Session) -> R<()> {
+        sessions::insert(&self.pool, s).await
+    }
+    async fn session_by_token(&self, h: &[u8; 32], now: Timestamp) -> R<Option<Session>> {
+        sessions::by_token(&self.pool, h, now).await
+    }
+    async fn touch_session(&self, id: SessionId, at: Timestamp) -> R<()> {
+        sessions::touch(&self.pool, id, at).await
+    }
+    async fn sessions_of(&self, account: AccountId, now: Timestamp) -> R<Vec<Session>> {
+        sessions::of_account(&self.pool, account, now).await
+    }
+    async fn revoke_session(&self, account: AccountId, id: SessionId, at: Timestamp) -> R<bool> {
+        sessions::revoke(&self.pool, account, id, at).await
+    }
+    async fn insert_login_event(&self, e: &LoginEvent) -> R<()> {
+        sessions::insert_login_event(&self.pool, e).await
+    }
+    async fn login_events(&self, account: AccountId, limit: u32) -> R<Vec<LoginEvent>> {
+        sessions::login_events(&self.pool, account, limit).await
+    }
+    async fn device_known(&self, account: AccountId, mac: &[u8]) -> R<bool> {
+        sessions::device_known(&self.pool, account, mac).await
+    }
+    async fn login_failures(&self, idx: &[u8]) -> R<Option<LoginFailures>> {
+        sessions::login_failures(&self.pool, idx).await
+    }
+    async fn put_login_failures(&self, idx: &[u8], f: &LoginFailures) -> R<()> {
+        sessions::put_login_failures(&self.pool, idx, f).await
+    }
+    async fn clear_login_failures(&self, idx: &[u8]) -> R<()> {
+        sessions::clear_login_failures(&self.pool, idx).await
+    }
+
+    async fn insert_staff(&self, s: &Staff) -> R<()> {
+        accounts::insert_staff(&self.pool, s).await
+    }
+    async fn staff_by_username(&self, username: &str) -> R<Option<Staff>> {
+        accounts::staff_by_username(&self.pool, username).await
+    }
+
+    async fn enqueue_job(&self, job: &NewJob, now: Timestamp) -> R<()> {
+        jobs::enqueue(&self.pool, job, now).await
+    }
+    async fn claim_job(&self, q: &str, now: Timestamp, lease: Timestamp) -> R<Option<Job>> {
+        jobs::claim(&self.pool, q, now, lease).await
+    }
+    async fn complete_job(&self, id: JobId, at: Timestamp) -> R<()> {
+        jobs::complete(&self.pool, id, at).await
+    }
+    async fn retry_job(&self, id: JobId, run_after: Timestamp, error: &str) -> R<()> {
+        jobs::retry(&self.pool, id, run_after, error).await
+    }
+    async fn abort_job(&self, id: JobId, error: &str, at: Timestamp) -> R<()> {
+        jobs::abort(&self.pool, id, error, at).await
+    }
+    async fn job_status(&self, id: JobId) -> R<Option<JobStatus>> {
+        jobs::status(&self.pool, id).await
+    }
+}

@@ -1,0 +1,103 @@
+//! The [`Store`] trait: every query the rest of Kankan may run.
+
+use async_trait::async_trait;
+use kankan_base::{AccountId, BlobId, JobId, SessionId, Timestamp};
+
+use crate::{
+    Account, AccountState, CodePurpose, DbError, Job, JobStatus, LoginEvent, LoginFailures, NewJob,
+    Session, Staff, VerificationCode,
+};
+
+type R<T> = Result<T, DbError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database is reachable (readiness).
+    async fn ping(&self) -> R<()>;
+    /// Applies pending migrations; returns the names applied now.
+    async fn migrate(&self) -> R<Vec<&'static str>>;
+    /// Migrations not yet applied.
+    async fn pending_migrations(&self) -> R<Vec<&'static str>>;
+
+    // Accounts.
+    /// Inserts a new account; `Conflict("account")` if the contact is taken.
+    async fn insert_account(&self, account: &Account) -> R<()>;
+    async fn account(&self, id: AccountId) -> R<Option<Account>>;
+    async fn account_by_contact(&self, contact_index: &[u8]) -> R<Option<Account>>;
+    /// Replaces the password of a still-pending account (registration retried).
+    async fn replace_pending_password(&self, id: AccountId, password_hash: &str) -> R<()>;
+    /// Pending -> active, once its contact is proven.
+    async fn activate_account(&self, id: AccountId, at: Timestamp) -> R<()>;
+    /// Sets the password and revokes every session but `keep`, in one transaction.
+    async fn set_password(
+        &self,
+        id: AccountId,
+        password_hash: &str,
+        keep: Option<SessionId>,
+        at: Timestamp,
+    ) -> R<()>;
+    async fn set_nickname(&self, id: AccountId, nickname_enc: Option<&[u8]>) -> R<()>;
+    /// Sets the avatar blob and returns the one it replaced.
+    async fn set_avatar(&self, id: AccountId, blob: Option<BlobId>) -> R<Option<BlobId>>;
+    /// Changes state (ban, unban); a ban also revokes every session, in one transaction.
+    async fn set_account_state(
+        &self,
+        id: AccountId,
+        state: AccountState,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> R<()>;
+
+    // Verification codes.
+    async fn insert_code(&self, code: &VerificationCode) -> R<()>;
+    /// The newest code of that purpose sent to that contact.
+    async fn latest_code(
+        &self,
+        purpose: CodePurpose,
+        contact_index: &[u8],
+    ) -> R<Option<VerificationCode>>;
+    /// Counts one wrong guess; returns the attempts so far.
+    async fn add_code_attempt(&self, id: uuid::Uuid) -> R<u32>;
+    /// Marks the code used; false if it was already used (a racing request won).
+    async fn consume_code(&self, id: uuid::Uuid, at: Timestamp) -> R<bool>;
+
+    // Sessions.
+    async fn insert_session(&self, session: &Session) -> R<()>;
+    /// The live (unrevoked, unexpired) session with that token hash.
+    async fn session_by_token(&self, token_hash: &[u8; 32], now: Timestamp) -> R<Option<Session>>;
+    async fn touch_session(&self, id: SessionId, at: Timestamp) -> R<()>;
+    /// Live sessions of an account, newest first.
+    async fn sessions_of(&self, account: AccountId, now: Timestamp) -> R<Vec<Session>>;
+    /// Revokes one session of that account; false if there was no such live session.
+    async fn revoke_session(&self, account: AccountId, id: SessionId, at: Timestamp) -> R<bool>;
+
+    // Login history and lockout.
+    async fn insert_login_event(&self, event: &LoginEvent) -> R<()>;
+    async fn login_events(&self, account: AccountId, limit: u32) -> R<Vec<LoginEvent>>;
+    /// Whether a successful login from that device MAC is on record.
+    async fn device_known(&self, account: AccountId, device_mac: &[u8]) -> R<bool>;
+    async fn login_failures(&self, contact_index: &[u8]) -> R<Option<LoginFailures>>;
+    async fn put_login_failures(&self, contact_index: &[u8], f: &LoginFailures) -> R<()>;
+    async fn clear_login_failures(&self, contact_index: &[u8]) -> R<()>;
+
+    // Staff.
+    async fn insert_staff(&self, staff: &Staff) -> R<()>;
+    async fn staff_by_username(&self, username: &str) -> R<Option<Staff>>;
+
+    // Job queue.
+    async fn enqueue_job(&self, job: &NewJob, now: Timestamp) -> R<()>;
+    /// Claims the next due job of `queue` with one `UPDATE ... RETURNING`; a running job whose
+    /// lease lapsed (its worker died) is claimable again.
+    async fn claim_job(
+        &self,
+        queue: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> R<Option<Job>>;
+    /// Done: the payload is erased (it may hold secrets).
+    async fn complete_job(&self, id: JobId, at: Timestamp) -> R<()>;
+    async fn retry_job(&self, id: JobId, run_after: Timestamp, error: &str) -> R<()>;
+    /// Dead: no more attempts; the payload is erased.
+    async fn abort_job(&self, id: JobId, error: &str, at: Timestamp) -> R<()>;
+    async fn job_status(&self, id: JobId) -> R<Option<JobStatus>>;
+}

@@ -1,0 +1,11 @@
+//! The `kankan` server: configuration, wiring of every component, start-up and shutdown.
+//!
+//! Boundary: the only crate that spawns long-running tasks and the only one that reads
+//! configuration files and the environment.
+
+pub mod config;
+mod start;
+pub mod telemetry;
+
+pub use config::Config;
+pub use start::{Running, Services, build_services, start};

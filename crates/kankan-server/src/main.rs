@@ -1,0 +1,181 @@
+//! `kankan`: the server binary and its operator commands.
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use kankan_base::{AccountId, RealClock};
+use kankan_server::{Config, build_services, start, telemetry};
+
+#[derive(Parser)]
+#[command(name = "kankan", version, about = "A self-hosted, privacy-first camera cloud")]
+struct Cli {
+    /// TOML configuration file (environment variables KANKAN__SECTION__KEY override it).
+    #[arg(long, global = true, env = "KANKAN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Run a complete local system with embedded defaults, for trying Kankan out.
+    Demo {
+        /// Data directory for the demo (default: ./kankan-demo).
+        #[arg(long, default_value = "kankan-demo")]
+        data_dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Operator actions.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (secrets redacted).
+    Dump,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a staff administrator; the password is read from stdin (one line).
+    CreateStaff {
+        #[arg(long)]
+        username: String,
+    },
+    /// Ban an account permanently (by e-mail, phone or account id).
+    Ban {
+        account: String,
+        #[arg(long, default_value = "violation of the terms of service")]
+        reason: String,
+    },
+    /// Lift a ban.
+    Unban { account: String },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut cfg = Config::load(cli.config.as_deref()).map_err(anyhow::Error::msg)?;
+    if let Command::Demo { data_dir, listen } = &cli.command {
+        cfg.data_dir = data_dir.clone();
+        cfg.server.listen = *listen;
+    }
+    telemetry::init(&cfg.log);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let clock = Arc::new(RealClock);
+    match cli.command {
+        Command::Serve => serve(&cfg, None).await,
+        Command::Demo { .. } => demo(&cfg).await,
+        Command::Migrate => {
+            let s = build_services(&cfg, clock).await?;
+            let pending = s.store.pending_migrations().await?;
+            println!(
+                "database at {} is up to date ({} pending)",
+                cfg.database_url(),
+                pending.len()
+            );
+            Ok(())
+        }
+        Command::Config { command: ConfigCommand::Dump } => {
+            print!("{}", cfg.dump().map_err(anyhow::Error::msg)?);
+            Ok(())
+        }
+        Command::Admin { command } => admin(&cfg, command).await,
+    }
+}
+
+async fn resolve(accounts: &kankan_core::Accounts, who: &str) -> anyhow::Result<AccountId> {
+    if let Ok(id) = who.parse::<AccountId>() {
+        return Ok(id);
+    }
+    accounts.find_by_identifier(who).await.with_context(|| format!("no account for {who:?}"))
+}
+
+async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
+    let s = build_services(cfg, Arc::new(RealClock)).await?;
+    match cmd {
+        AdminCommand::CreateStaff { username } => {
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password).context("reading the password")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                bail!("give the new administrator's password on stdin");
+            }
+            let id = s.accounts.create_staff_admin(&username, password).await?;
+            println!("created staff admin {username} ({id})");
+        }
+        AdminCommand::Ban { account, reason } => {
+            let id = resolve(&s.accounts, &account).await?;
+            s.accounts.ban(id, &reason).await?;
+            println!("banned account {id}; its sessions have ended");
+        }
+        AdminCommand::Unban { account } => {
+            let id = resolve(&s.accounts, &account).await?;
+            s.accounts.unban(id).await?;
+            println!("lifted the ban on account {id}");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(cfg: &Config, banner: Option<String>) -> anyhow::Result<()> {
+    let running = start(cfg, Arc::new(RealClock)).await?;
+    tracing::info!(addr = %running.addr, data_dir = %cfg.data_dir.display(), "kankan is serving");
+    if let Some(b) = banner {
+        println!("{}", b.replace("{addr}", &running.addr.to_string()));
+    }
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+async fn demo(cfg: &Config) -> anyhow::Result<()> {
+    let banner = format!(
+        "\n  Kankan demo is running: open http://{{addr}}/ in a browser.\n\n  \
+         Register with any e-mail address or +phone number. Verification codes are not sent \
+         anywhere in the demo:\n  they are written to the log below and to {} \
+         (recipients masked).\n  Press Ctrl-C to stop; data stays in {}.\n",
+        cfg.outbox_path().display(),
+        cfg.data_dir.display()
+    );
+    serve(cfg, Some(banner)).await
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,119 @@
+//! Wiring: opens the data directory, keys, store and messenger; builds the services; serves
+//! HTTP and runs the workers until shutdown.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use kankan_api::{ApiConfig, AppState, Metrics};
+use kankan_base::{Clocks, Shutdown, ShutdownSignal};
+use kankan_core::{Accounts, DeliveryQueue, JobRunner};
+use kankan_crypto::{Keyring, MasterKey};
+use kankan_db::{LocalBlobStore, Store};
+use tokio::task::JoinHandle;
+
+use crate::Config;
+
+/// The assembled components, before anything listens.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub accounts: Accounts,
+    pub delivery: DeliveryQueue,
+    pub messenger: Arc<dyn kankan_notify::Messenger>,
+}
+
+/// Creates the data directory (mode 0700) if missing.
+fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Opens everything the configuration names and applies pending migrations.
+pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Services> {
+    ensure_data_dir(&cfg.data_dir)?;
+    let master = MasterKey::load(&cfg.master_key_source()).context("loading the master key")?;
+    let keyring = Keyring::new(&master);
+    drop(master);
+    let store = kankan_db::open(&cfg.database_url()).await.context("opening the database")?;
+    let applied = store.migrate().await.context("migrating the database")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database migrated");
+    }
+    let blobs = Arc::new(LocalBlobStore::new(cfg.data_dir.join("blobs"))?);
+    let messenger =
+        kankan_notify::build_with_clock(&cfg.messenger, &cfg.outbox_path(), clock.clone())
+            .context("configuring the messenger")?;
+    let delivery = DeliveryQueue::new(store.clone(), keyring.clone(), clock.clone());
+    let accounts = Accounts::new(
+        store.clone(),
+        blobs,
+        keyring,
+        clock,
+        delivery.clone(),
+        cfg.accounts.clone(),
+        cfg.limits.clone(),
+    );
+    Ok(Services { store, accounts, delivery, messenger })
+}
+
+/// A server that is listening.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub services: Services,
+    shutdown: Shutdown,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Asks every task to stop and waits for them.
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    pub fn shutdown_signal(&self) -> ShutdownSignal {
+        self.shutdown.signal()
+    }
+}
+
+/// Builds the services, binds the listener and spawns the HTTP server and the workers.
+pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
+    let services = build_services(cfg, clock).await?;
+    let listener = tokio::net::TcpListener::bind(cfg.server.listen)
+        .await
+        .with_context(|| format!("listening on {}", cfg.server.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        accounts: services.accounts.clone(),
+        store: services.store.clone(),
+        metrics: Arc::new(Metrics::default()),
+        config: Arc::new(ApiConfig {
+            cookie_secure: cfg.cookie_secure(),
+            trust_forwarded_for: cfg.server.trust_forwarded_for,
+            session_ttl_secs: u64::from(cfg.accounts.session_ttl_days) * 86_400,
+        }),
+    };
+    let (shutdown, signal) = Shutdown::new();
+    let app = kankan_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let mut http_stop = signal.clone();
+    let http = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { http_stop.wait().await });
+        if let Err(e) = served.await {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    let runner = JobRunner::new(services.delivery.clone(), services.messenger.clone());
+    let jobs = tokio::spawn(runner.run(signal));
+    Ok(Running { addr, services, shutdown, tasks: vec![http, jobs] })
+}

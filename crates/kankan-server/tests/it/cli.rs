@@ -1,0 +1,116 @@
+//! The `kankan` command line: config dump, migrate, admin commands, env overrides.
+
+use kankan_testkit::{ServerProcess, http_client, read_outbox, run_cli};
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kankan");
+
+#[test]
+fn config_dump_shows_env_overrides_and_redacts_secrets() {
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let (code, out, err) = run_cli(
+        BIN.as_ref(),
+        &["config", "dump"],
+        &[("KANKAN__SERVER__LISTEN", "127.0.0.1:9999"), ("KANKAN__SECURITY__MASTER_KEY", key)],
+        None,
+    )
+    .expect("runs");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("listen = \"127.0.0.1:9999\""), "{out}");
+    assert!(out.contains("[redacted]") && !out.contains(key), "{out}");
+}
+
+#[test]
+fn unknown_configuration_keys_stop_the_binary_with_a_clear_error() {
+    let (code, _, err) =
+        run_cli(BIN.as_ref(), &["config", "dump"], &[("KANKAN__SERVER__LISTNE", "x")], None)
+            .expect("runs");
+    assert_ne!(code, 0);
+    assert!(err.contains("listne"), "{err}");
+}
+
+#[test]
+fn migrate_creates_the_database_and_is_idempotent() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("d");
+    let env = [("KANKAN__DATA_DIR", dir.to_str().expect("utf8"))];
+    for _ in 0..2 {
+        let (code, out, err) = run_cli(BIN.as_ref(), &["migrate"], &env, None).expect("runs");
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("up to date (0 pending)"), "{out}");
+    }
+    assert!(dir.join("kankan.db").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("master.key")).expect("key").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn create_staff_needs_a_strong_password_and_a_unique_name() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("d");
+    let env = [("KANKAN__DATA_DIR", dir.to_str().expect("utf8"))];
+    let args = ["admin", "create-staff", "--username", "ops.lead"];
+    let (code, _, err) = run_cli(BIN.as_ref(), &args, &env, Some("password123\n")).expect("runs");
+    assert_ne!(code, 0, "a common password is refused");
+    assert!(err.contains("too common"), "{err}");
+    let (code, out, err) =
+        run_cli(BIN.as_ref(), &args, &env, Some("quiet-harbor-lantern-8\n")).expect("runs");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created staff admin ops.lead"));
+    let (code, _, err) =
+        run_cli(BIN.as_ref(), &args, &env, Some("another-strong-pass-9\n")).expect("runs");
+    assert_ne!(code, 0);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[tokio::test]
+async fn admin_ban_and_unban_act_on_a_running_server() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let server = ServerProcess::start(BIN.as_ref(), &data, &[]).await.expect("starts");
+    let http = http_client();
+    let url = |p: &str| format!("{}{p}", server.base_url);
+    let who = "banme@example.com";
+    let pw = "plum-garden-kettle-42";
+    http.post(url("/api/v1/auth/register"))
+        .json(&json!({"identifier": who, "password": pw}))
+        .send()
+        .await
+        .expect("register");
+    let code = loop {
+        if let Some(c) = read_outbox(&data.join("outbox.log")).first().and_then(|e| e.code()) {
+            break c;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let r = http
+        .post(url("/api/v1/auth/register/verify"))
+        .json(&json!({"identifier": who, "code": code}))
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(r.status(), 200);
+    let env = [("KANKAN__DATA_DIR", data.to_str().expect("utf8"))];
+    let (c, out, err) =
+        run_cli(BIN.as_ref(), &["admin", "ban", who, "--reason", "fraud"], &env, None)
+            .expect("runs");
+    assert_eq!(c, 0, "{err}");
+    assert!(out.contains("banned account"));
+    let login = || {
+        http.post(url("/api/v1/auth/login"))
+            .json(&json!({"identifier": who, "password": pw}))
+            .send()
+    };
+    let r = login().await.expect("login");
+    assert_eq!(r.status(), 403);
+    let (c, _, err) = run_cli(BIN.as_ref(), &["admin", "unban", who], &env, None).expect("runs");
+    assert_eq!(c, 0, "{err}");
+    assert_eq!(login().await.expect("login").status(), 200);
+    let (c, _, _) =
+        run_cli(BIN.as_ref(), &["admin", "ban", "nobody@example.com"], &env, None).expect("runs");
+    assert_ne!(c, 0, "banning an unknown account fails");
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server through its real HTTP port.
+
+mod accounts;
+mod bad_input;
+mod cli;
+mod openapi;
+mod privacy;
+mod risk;
+mod sessions;

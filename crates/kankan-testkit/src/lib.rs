@@ -1,0 +1,224 @@
+//! Test harness: [`TestApp`] runs the real server in-process on a free port with a temporary
+//! data directory and a simulated clock; [`browser`] drives a real Chromium.
+//!
+//! Readiness is awaited by polling `/readyz`, never by sleeping a fixed time.
+
+pub mod browser;
+mod process;
+
+pub use process::ServerProcess;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use kankan_base::SimClock;
+use kankan_server::{Config, Running};
+use serde_json::{Value, json};
+
+/// A running server for one test.
+pub struct TestApp {
+    pub base_url: String,
+    pub clock: SimClock,
+    pub config: Config,
+    pub http: reqwest::Client,
+    data_dir: tempfile::TempDir,
+    running: Option<Running>,
+}
+
+/// One line of the development outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub recipient_masked: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl OutboxEntry {
+    /// The 6-digit code in the body, if it carries one.
+    pub fn code(&self) -> Option<String> {
+        let rest = self.body.split("Your code is ").nth(1)?;
+        let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        (code.len() == 6).then_some(code)
+    }
+}
+
+/// A reqwest client for tests (no proxy, short timeouts).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .user_agent("kankan-testkit")
+        .build()
+        .expect("a plain HTTP client builds")
+}
+
+/// Polls `url` until it answers 200 or `timeout` passes.
+pub async fn wait_ready(http: &reqwest::Client, url: &str, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(r) = http.get(url).send().await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("{url} did not become ready within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with a configuration adjusted by `adjust` (data dir and port are set first).
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        Self::try_spawn(adjust).await.expect("test server starts")
+    }
+
+    async fn try_spawn(adjust: impl FnOnce(&mut Config)) -> Result<TestApp> {
+        let data_dir = tempfile::tempdir()?;
+        let mut config = Config { data_dir: data_dir.path().join("data"), ..Config::default() };
+        config.server.listen = "127.0.0.1:0".parse()?;
+        adjust(&mut config);
+        let clock = SimClock::new();
+        let running = kankan_server::start(&config, Arc::new(clock.clone())).await?;
+        let base_url = format!("http://{}", running.addr);
+        let http = http_client();
+        wait_ready(&http, &format!("{base_url}/readyz"), Duration::from_secs(20)).await?;
+        Ok(TestApp { base_url, clock, config, http, data_dir, running: Some(running) })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    pub fn temp_root(&self) -> PathBuf {
+        self.data_dir.path().to_path_buf()
+    }
+
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().expect("running until dropped")
+    }
+
+    /// Everything in the development outbox so far.
+    pub fn outbox(&self) -> Vec<OutboxEntry> {
+        read_outbox(&self.config.outbox_path())
+    }
+
+    /// Waits until the outbox holds more than `seen` entries and returns the newest.
+    pub async fn wait_for_message(&self, seen: usize) -> OutboxEntry {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let all = self.outbox();
+            if all.len() > seen {
+                return all.last().cloned().expect("non-empty");
+            }
+            assert!(Instant::now() < deadline, "no message arrived in the outbox");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for the next verification code after `seen` outbox entries.
+    pub async fn wait_for_code(&self, seen: usize) -> String {
+        self.wait_for_message(seen).await.code().expect("the newest message carries a code")
+    }
+
+    /// POSTs JSON and returns (status, JSON body or Null).
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.post(self.url(path)).json(&body)).await
+    }
+
+    /// Sends any request and returns (status, JSON body or Null).
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = req.send().await.expect("request reaches the test server");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Registers, verifies with the code from the outbox, and returns the bearer token.
+    pub async fn register(&self, identifier: &str, password: &str) -> String {
+        let seen = self.outbox().len();
+        let (s, b) = self
+            .post("/api/v1/auth/register", json!({"identifier": identifier, "password": password}))
+            .await;
+        assert_eq!(s, 202, "register answered {b}");
+        let code = self.wait_for_code(seen).await;
+        let (s, b) = self
+            .post("/api/v1/auth/register/verify", json!({"identifier": identifier, "code": code}))
+            .await;
+        assert_eq!(s, 200, "verify answered {b}");
+        b["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn login(&self, identifier: &str, password: &str) -> (u16, Value) {
+        self.post("/api/v1/auth/login", json!({"identifier": identifier, "password": password}))
+            .await
+    }
+
+    /// GET with a bearer token.
+    pub async fn get_authed(&self, path: &str, token: &str) -> (u16, Value) {
+        self.send(self.http.get(self.url(path)).bearer_auth(token)).await
+    }
+
+    /// Stops the server and waits for its tasks.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+}
+
+/// Parses the outbox file (`time \t masked recipient \t subject \t body`).
+pub fn read_outbox(path: &Path) -> Vec<OutboxEntry> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    text.lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(4, '\t');
+            let _time = parts.next()?;
+            Some(OutboxEntry {
+                recipient_masked: parts.next()?.to_string(),
+                subject: parts.next()?.to_string(),
+                body: parts.next()?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Runs the `kankan` binary at `bin` with `args` and `env`, returning (status, stdout, stderr).
+pub fn run_cli(
+    bin: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> Result<(i32, String, String)> {
+    use std::io::Write as _;
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().with_context(|| format!("running {}", bin.display()))?;
+    if let (Some(mut pipe), Some(s)) = (child.stdin.take(), stdin) {
+        pipe.write_all(s.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}

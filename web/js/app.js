@@ -1,0 +1,162 @@
+// app.js — entry point: registers the service worker, loads the signed-in account, defines the
+// hash routes and renders each page into <main> inside the right shell (auth card or app nav).
+
+import { account, onUnauthenticated } from './api.js';
+import { HOME, getMe, setMe, nextRoute } from './state.js';
+import { startRouter, navigate } from './router.js';
+import { h, toast } from './ui.js';
+import { icon, hydrateIcons } from './icons.js';
+
+// guest: only for logged-out users (logged-in users are sent HOME). tab: highlighted nav tab.
+const ROUTES = {
+  '/login': { page: () => import('./pages/login.js'), guest: true },
+  '/register': { page: () => import('./pages/register.js'), guest: true },
+  '/verify': { page: () => import('./pages/verify.js'), guest: true },
+  '/reset': { page: () => import('./pages/reset.js'), guest: true },
+  '/devices': { page: () => import('./pages/devices.js'), tab: 'devices' },
+  '/messages': { page: () => import('./pages/messages.js'), tab: 'messages' },
+  '/album': { page: () => import('./pages/album.js'), tab: 'album' },
+  '/me': { page: () => import('./pages/me.js'), tab: 'me' },
+  '/me/sessions': { page: () => import('./pages/sessions.js'), tab: 'me' },
+};
+
+function guard(route) {
+  const me = getMe();
+  if (route.guest && me) return HOME;
+  if (!route.guest && !me) {
+    nextRoute.set(location.hash);
+    return '#/login';
+  }
+  return null;
+}
+
+function setShell(route) {
+  const nav = document.getElementById('nav');
+  const app = !route.guest;
+  nav.hidden = !app;
+  document.body.classList.toggle('shell-app', app);
+  document.body.classList.toggle('shell-auth', !app);
+  for (const link of nav.querySelectorAll('[data-tab]')) {
+    if (link.dataset.tab === route.tab) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+function problemView({ title, text, testid, onRetry }) {
+  return h(
+    'div',
+    { class: 'problem', testid },
+    h('div', { class: 'empty-art' }, icon('cloudOff', 40)),
+    h('h1', { class: 'empty-title' }, title),
+    h('p', { class: 'empty-text' }, text),
+    h('button', { type: 'button', class: 'btn btn-primary', testid: `${testid}-retry`, onclick: onRetry }, 'Try again'),
+  );
+}
+
+let leaveFns = [];
+
+function leavePage() {
+  for (const fn of leaveFns) {
+    try {
+      fn();
+    } catch (err) {
+      console.error(err);
+    }
+  }
+  leaveFns = [];
+}
+
+async function onRoute(route, loc, isCurrent) {
+  const main = document.getElementById('main');
+  let mod;
+  try {
+    mod = await route.page();
+  } catch (err) {
+    console.error(err);
+    if (!isCurrent()) return;
+    leavePage();
+    main.replaceChildren(
+      problemView({
+        title: "This page didn't load",
+        text: 'Kankan could not load this screen. Check your connection and try again.',
+        testid: 'page-error',
+        onRetry: () => location.reload(),
+      }),
+    );
+    return;
+  }
+  if (!isCurrent()) return;
+  leavePage();
+  setShell(route);
+  const mine = [];
+  const ctx = {
+    path: loc.path,
+    query: loc.query,
+    navigate,
+    onLeave: (fn) => mine.push(fn),
+    isCurrent,
+  };
+  const node = mod.render(ctx);
+  leaveFns = mine;
+  main.replaceChildren(node);
+  document.title = mod.title ? `${mod.title} · Kankan` : 'Kankan';
+  main.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
+}
+
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  window.addEventListener('load', () => {
+    navigator.serviceWorker.register('sw.js').catch((err) => console.warn('service worker:', err));
+  });
+}
+
+async function loadMe() {
+  try {
+    setMe(await account.me());
+    return true;
+  } catch (err) {
+    if (err.status === 401) {
+      setMe(null);
+      return true;
+    }
+    const offline = err.status === 0;
+    document.body.classList.remove('booting');
+    document.getElementById('main').replaceChildren(
+      problemView({
+        title: offline ? "You're offline" : 'Kankan is having trouble',
+        text: offline
+          ? "Can't reach your Kankan server right now. Check your connection and try again."
+          : err.message,
+        testid: offline ? 'offline' : 'boot-error',
+        onRetry: () => location.reload(),
+      }),
+    );
+    return false;
+  }
+}
+
+async function boot() {
+  registerServiceWorker();
+  hydrateIcons(document.getElementById('nav'));
+
+  // The skip link must not change the hash (that would be a route change).
+  document.querySelector('[data-skip]')?.addEventListener('click', (event) => {
+    event.preventDefault();
+    document.getElementById('main').focus();
+  });
+
+  onUnauthenticated(() => {
+    if (!getMe()) return;
+    setMe(null);
+    toast('Your session has ended. Please log in again.');
+    nextRoute.set(location.hash);
+    navigate('#/login', { replace: true });
+  });
+
+  if (!(await loadMe())) return;
+  document.body.classList.remove('booting');
+  startRouter({ routes: ROUTES, guard, onRoute, fallback: HOME });
+}
+
+boot();

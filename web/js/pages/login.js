@@ -1,0 +1,111 @@
+// pages/login.js — "#/login": sign in with e-mail or phone and password; handles banned,
+// unverified, locked and rate-limited accounts, and shows notices carried from other pages.
+
+import { auth } from '../api.js';
+import { setMe, signup, nextRoute } from '../state.js';
+import {
+  h, field, passwordField, alertBox, showAlert, showError, onSubmit, flash, minutesText,
+  normalizeIdentifier, authLayout,
+} from '../ui.js';
+
+export const title = 'Log in';
+
+export function render(ctx) {
+  const notice = alertBox('login-notice');
+  const alert = alertBox('login-alert');
+  const carried = flash.take();
+  if (carried) showAlert(notice, carried.kind || 'info', carried.message);
+
+  const identifier = field({
+    label: 'E-mail or phone number',
+    testid: 'login-identifier',
+    name: 'identifier',
+    type: 'text',
+    autocomplete: 'username',
+    autocapitalize: 'none',
+    spellcheck: 'false',
+    placeholder: 'you@example.com or +14155550123',
+    required: true,
+  });
+  identifier.input.value = ctx.query.get('identifier') || signup.get()?.identifier || '';
+
+  const password = passwordField({
+    label: 'Password',
+    testid: 'login-password',
+    name: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
+
+  const form = h(
+    'form',
+    { class: 'form', novalidate: true, testid: 'login-form' },
+    notice,
+    alert,
+    identifier.wrap,
+    password.wrap,
+    h('div', { class: 'form-row-end' }, h('a', { class: 'link', href: '#/reset', testid: 'login-forgot' }, 'Forgot password?')),
+    h('button', { type: 'submit', class: 'btn btn-primary btn-block', testid: 'login-submit' }, 'Log in'),
+  );
+
+  onSubmit(form, alert, async () => {
+    const id = normalizeIdentifier(identifier.input.value);
+    const pw = password.input.value;
+    if (!id || !pw) {
+      showAlert(alert, 'error', 'Enter your e-mail or phone number and your password.');
+      (id ? password.input : identifier.input).focus();
+      return;
+    }
+    notice.hidden = true;
+    try {
+      const res = await auth.login(id, pw);
+      signup.clear();
+      setMe(res.account);
+      ctx.navigate(nextRoute.afterLogin());
+    } catch (err) {
+      explain(err, { alert, id, pw, ctx });
+    }
+  });
+
+  return authLayout(
+    { title: 'Welcome back', subtitle: 'Log in to see your cameras.', testid: 'page-login' },
+    form,
+    h(
+      'p',
+      { class: 'auth-switch' },
+      'New to Kankan? ',
+      h('a', { class: 'link', href: '#/register', testid: 'login-register-link' }, 'Create an account'),
+    ),
+  );
+}
+
+function explain(err, { alert, id, pw, ctx }) {
+  switch (err.code) {
+    case 'account-banned':
+      showAlert(alert, 'ban', err.message, { title: 'This account has been suspended' });
+      return;
+    case 'account-not-verified':
+      signup.set({ identifier: id, password: pw, resendAt: 0 });
+      showAlert(alert, 'warn', err.message, {
+        title: 'Please verify your account',
+        actions: [
+          h(
+            'button',
+            { type: 'button', class: 'btn btn-secondary btn-small', testid: 'login-go-verify', onclick: () => ctx.navigate('#/verify') },
+            'Enter verification code',
+          ),
+        ],
+      });
+      return;
+    case 'account-locked':
+    case 'too-many-requests': {
+      const wait = err.retryAfter != null ? ` Try again in ${minutesText(err.retryAfter)}.` : '';
+      showAlert(alert, 'warn', `${err.message}${wait}`, {
+        title: err.code === 'account-locked' ? 'Account temporarily locked' : 'Too many attempts',
+      });
+      return;
+    }
+    default:
+      showError(alert, err);
+  }
+}

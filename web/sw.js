@@ -1,0 +1,82 @@
+// sw.js — service worker: precaches the app shell so Kankan starts offline, serves shell files
+// network-first (falls back to the cache), and never caches or intercepts /api/ requests.
+
+const CACHE = 'kankan-shell-v1';
+
+const SHELL = [
+  './',
+  'index.html',
+  'app.css',
+  'manifest.webmanifest',
+  'icons/icon.svg',
+  'icons/icon-192.png',
+  'icons/icon-512.png',
+  'icons/icon-maskable-512.png',
+  'js/app.js',
+  'js/api.js',
+  'js/icons.js',
+  'js/router.js',
+  'js/state.js',
+  'js/ui.js',
+  'js/pages/album.js',
+  'js/pages/devices.js',
+  'js/pages/login.js',
+  'js/pages/me.js',
+  'js/pages/messages.js',
+  'js/pages/register.js',
+  'js/pages/reset.js',
+  'js/pages/sessions.js',
+  'js/pages/verify.js',
+];
+
+const NETWORK_TIMEOUT_MS = 4000;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.addAll(SHELL.map((path) => new Request(path, { cache: 'reload' }))))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('kankan-') && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+function isApi(url) {
+  return url.pathname === '/api' || url.pathname.startsWith('/api/');
+}
+
+async function networkFirst(request) {
+  const cache = await caches.open(CACHE);
+  try {
+    const response = await Promise.race([
+      fetch(request),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), NETWORK_TIMEOUT_MS)),
+    ]);
+    if (response.ok && response.type === 'basic') cache.put(request, response.clone());
+    return response;
+  } catch (err) {
+    const cached = await cache.match(request, { ignoreSearch: true });
+    if (cached) return cached;
+    if (request.mode === 'navigate') {
+      const shell = await cache.match('index.html');
+      if (shell) return shell;
+    }
+    throw err;
+  }
+}
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || isApi(url)) return; // API: straight to the network
+  event.respondWith(networkFirst(request));
+});
