@@ -62,4 +62,29 @@ impl Accounts {
         s.store.insert_staff(&staff).await?;
         Ok(staff.id)
     }
+
+    /// Creates an active account with this password, or, if the identifier already has one,
+    /// sets its password (signing out its sessions). For operators and `kankan demo`.
+    pub async fn provision_account(
+        &self,
+        identifier: &str,
+        password: &str,
+    ) -> Result<AccountId, CoreError> {
+        let s = &self.inner;
+        let id = Identifier::parse(identifier)?;
+        password_policy::check(password, id.as_str())?;
+        let idx = s.contact_index(&id);
+        let hash = hash_password(password)?;
+        if let Some(a) = s.store.account_by_contact(&idx).await? {
+            let now = s.now();
+            s.store.set_password(a.id, &hash.0, None, now).await?;
+            if a.state == AccountState::Pending {
+                s.store.activate_account(a.id, now).await?;
+            }
+            return Ok(a.id);
+        }
+        let account = s.new_account(&id, hash.0, AccountState::Active)?;
+        s.store.insert_account(&account).await?;
+        Ok(account.id)
+    }
 }

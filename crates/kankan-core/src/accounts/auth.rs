@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kankan_base::{AccountId, SessionId};
+use kankan_base::SessionId;
 use kankan_crypto::{TokenHash, hash_password, random_token, verify_password};
 use kankan_db::{Account, AccountState, CodePurpose, DbError, LoginEvent, LoginOutcome, Session};
 
@@ -47,22 +47,7 @@ impl Accounts {
         let hash = hash_password(password)?;
         match s.store.account_by_contact(&idx).await? {
             None => {
-                let account_id = AccountId::new();
-                let (key, wrapped) = s.keyring.new_account_key(&account_id.to_string())?;
-                let account = Account {
-                    id: account_id,
-                    contact_kind: id.kind(),
-                    contact_index: idx.clone(),
-                    contact_enc: key.seal("contact", id.as_str().as_bytes())?,
-                    key_wrapped: wrapped,
-                    password_hash: hash.0,
-                    nickname_enc: None,
-                    avatar_blob: None,
-                    state: AccountState::Pending,
-                    state_reason: None,
-                    created_at: s.now(),
-                    verified_at: None,
-                };
+                let account = s.new_account(&id, hash.0, AccountState::Pending)?;
                 match s.store.insert_account(&account).await {
                     Ok(()) | Err(DbError::Conflict(_)) => {}
                     Err(e) => return Err(e.into()),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use kankan_base::{AccountId, Clocks, SessionId, Timestamp};
 use kankan_crypto::{AccountKey, Keyring, TokenHash};
-use kankan_db::{Account, BlobStore, Store};
+use kankan_db::{Account, AccountState, BlobStore, Store};
 use kankan_notify::Message;
 
 use crate::jobs::DeliveryQueue;
@@ -111,6 +111,32 @@ impl Inner {
     fn identifier_of(&self, a: &Account, key: &AccountKey) -> Result<Identifier, CoreError> {
         let value = key.open_string("contact", &a.contact_enc)?;
         Ok(Identifier::from_stored(a.contact_kind, value))
+    }
+
+    /// A new account row: a fresh account key, the contact sealed under it.
+    fn new_account(
+        &self,
+        id: &Identifier,
+        password_hash: String,
+        state: AccountState,
+    ) -> Result<Account, CoreError> {
+        let account_id = AccountId::new();
+        let (key, wrapped) = self.keyring.new_account_key(&account_id.to_string())?;
+        let now = self.now();
+        Ok(Account {
+            id: account_id,
+            contact_kind: id.kind(),
+            contact_index: self.contact_index(id),
+            contact_enc: key.seal("contact", id.as_str().as_bytes())?,
+            key_wrapped: wrapped,
+            password_hash,
+            nickname_enc: None,
+            avatar_blob: None,
+            state,
+            state_reason: None,
+            created_at: now,
+            verified_at: (state == AccountState::Active).then_some(now),
+        })
     }
 
     async fn account(&self, id: AccountId) -> Result<Account, CoreError> {

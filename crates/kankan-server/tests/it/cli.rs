@@ -114,3 +114,45 @@ async fn admin_ban_and_unban_act_on_a_running_server() {
         run_cli(BIN.as_ref(), &["admin", "ban", "nobody@example.com"], &env, None).expect("runs");
     assert_ne!(c, 0, "banning an unknown account fails");
 }
+
+#[tokio::test]
+async fn demo_serves_the_web_app_and_a_ready_made_account() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("demo");
+    let mut child = std::process::Command::new(BIN)
+        .args(["demo", "--data-dir", data.to_str().expect("utf8"), "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("demo starts");
+    let stdout = child.stdout.take().expect("piped");
+    let (addr, password) = tokio::task::spawn_blocking(move || {
+        let mut addr = None;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.expect("utf8 line");
+            if let Some(rest) = line.split("open http://").nth(1) {
+                addr = rest.split('/').next().map(String::from);
+            }
+            if let Some(rest) = line.split("with password ").nth(1) {
+                let pw = rest.split_whitespace().next().expect("password").to_string();
+                return (addr.expect("address printed first"), pw);
+            }
+        }
+        panic!("the demo banner never named an account");
+    })
+    .await
+    .expect("reader");
+    let http = http_client();
+    let page = http.get(format!("http://{addr}/")).send().await.expect("get");
+    assert_eq!(page.status(), 200);
+    let r = http
+        .post(format!("http://{addr}/api/v1/auth/login"))
+        .json(&json!({"identifier": "demo@kankan.example", "password": password}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}

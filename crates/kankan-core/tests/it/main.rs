@@ -1,0 +1,3 @@
+//! Core operations against a real SQLite store.
+
+mod delivery;

@@ -1,0 +1,189 @@
+//! Behaviour every `Store` implementation must have.
+
+use std::time::Duration;
+
+use kankan_base::{AccountId, JobId, SessionId, Timestamp};
+use kankan_db::{
+    Account, AccountState, CodePurpose, ContactKind, DbError, JobState, NewJob, Session,
+    VerificationCode,
+};
+
+use crate::store;
+
+const T0: Timestamp = Timestamp(1_800_000_000_000);
+
+fn account(contact: &[u8]) -> Account {
+    Account {
+        id: AccountId::new(),
+        contact_kind: ContactKind::Email,
+        contact_index: contact.to_vec(),
+        contact_enc: vec![1, 2, 3],
+        key_wrapped: vec![4, 5, 6],
+        password_hash: "$argon2id$x".into(),
+        nickname_enc: None,
+        avatar_blob: None,
+        state: AccountState::Pending,
+        state_reason: None,
+        created_at: T0,
+        verified_at: None,
+    }
+}
+
+fn session(account: AccountId, token: u8) -> Session {
+    Session {
+        id: SessionId::new(),
+        account_id: account,
+        token_hash: [token; 32],
+        client_enc: vec![],
+        ip_enc: vec![],
+        created_at: T0,
+        last_used_at: T0,
+        expires_at: T0.plus(Duration::from_secs(3600)),
+    }
+}
+
+#[tokio::test]
+async fn a_contact_can_hold_only_one_account() {
+    let (s, _d) = store().await;
+    s.insert_account(&account(b"idx")).await.expect("first");
+    let err = s.insert_account(&account(b"idx")).await.expect_err("second");
+    assert!(matches!(err, DbError::Conflict("account")), "{err:?}");
+}
+
+#[tokio::test]
+async fn activation_only_moves_a_pending_account() {
+    let (s, _d) = store().await;
+    let a = account(b"idx");
+    s.insert_account(&a).await.expect("insert");
+    s.activate_account(a.id, T0).await.expect("activate");
+    let got = s.account(a.id).await.expect("get").expect("exists");
+    assert_eq!((got.state, got.verified_at), (AccountState::Active, Some(T0)));
+    assert!(s.activate_account(a.id, T0).await.is_err(), "already active");
+}
+
+#[tokio::test]
+async fn a_code_is_consumed_once_and_counts_attempts() {
+    let (s, _d) = store().await;
+    let code = VerificationCode {
+        id: uuid::Uuid::now_v7(),
+        purpose: CodePurpose::Reset,
+        contact_index: b"idx".to_vec(),
+        code_mac: vec![9; 32],
+        created_at: T0,
+        expires_at: T0.plus(Duration::from_secs(600)),
+        attempts: 0,
+        consumed_at: None,
+    };
+    s.insert_code(&code).await.expect("insert");
+    assert!(s.latest_code(CodePurpose::Register, b"idx").await.expect("q").is_none());
+    assert_eq!(s.add_code_attempt(code.id).await.expect("attempt"), 1);
+    assert_eq!(s.add_code_attempt(code.id).await.expect("attempt"), 2);
+    assert!(s.consume_code(code.id, T0).await.expect("consume"));
+    assert!(!s.consume_code(code.id, T0).await.expect("consume again"));
+    let got = s.latest_code(CodePurpose::Reset, b"idx").await.expect("q").expect("exists");
+    assert_eq!((got.attempts, got.consumed_at), (2, Some(T0)));
+}
+
+#[tokio::test]
+async fn setting_a_password_revokes_every_other_session_atomically() {
+    let (s, _d) = store().await;
+    let a = account(b"idx");
+    s.insert_account(&a).await.expect("insert");
+    let keep = session(a.id, 1);
+    let other = session(a.id, 2);
+    s.insert_session(&keep).await.expect("s1");
+    s.insert_session(&other).await.expect("s2");
+    s.set_password(a.id, "$argon2id$new", Some(keep.id), T0).await.expect("set");
+    assert!(s.session_by_token(&[1; 32], T0).await.expect("q").is_some());
+    assert!(s.session_by_token(&[2; 32], T0).await.expect("q").is_none());
+    s.set_password(a.id, "$argon2id$newer", None, T0).await.expect("set");
+    assert!(s.sessions_of(a.id, T0).await.expect("q").is_empty());
+}
+
+#[tokio::test]
+async fn expired_and_revoked_sessions_are_not_found() {
+    let (s, _d) = store().await;
+    let a = account(b"idx");
+    s.insert_account(&a).await.expect("insert");
+    let one = session(a.id, 1);
+    s.insert_session(&one).await.expect("insert");
+    assert!(s.session_by_token(&[1; 32], one.expires_at).await.expect("q").is_none());
+    assert!(s.revoke_session(a.id, one.id, T0).await.expect("revoke"));
+    assert!(!s.revoke_session(a.id, one.id, T0).await.expect("again"));
+    assert!(s.session_by_token(&[1; 32], T0).await.expect("q").is_none());
+}
+
+#[tokio::test]
+async fn a_ban_revokes_every_session_and_records_the_reason() {
+    let (s, _d) = store().await;
+    let a = account(b"idx");
+    s.insert_account(&a).await.expect("insert");
+    s.insert_session(&session(a.id, 1)).await.expect("session");
+    s.set_account_state(a.id, AccountState::Banned, Some("fraud"), T0).await.expect("ban");
+    assert!(s.session_by_token(&[1; 32], T0).await.expect("q").is_none());
+    let got = s.account(a.id).await.expect("q").expect("exists");
+    assert_eq!((got.state, got.state_reason.as_deref()), (AccountState::Banned, Some("fraud")));
+}
+
+fn job(queue: &'static str, run_after: Timestamp, max: u32) -> NewJob {
+    NewJob { id: JobId::new(), queue, payload: b"secret".to_vec(), max_attempts: max, run_after }
+}
+
+#[tokio::test]
+async fn jobs_are_claimed_once_when_due_and_erased_when_done() {
+    let (s, _d) = store().await;
+    let j = job("q", T0, 3);
+    s.enqueue_job(&j, T0).await.expect("enqueue");
+    let later = job("q", T0.plus(Duration::from_secs(60)), 3);
+    s.enqueue_job(&later, T0).await.expect("enqueue");
+    let lease = T0.plus(Duration::from_secs(30));
+    let claimed = s.claim_job("q", T0, lease).await.expect("claim").expect("due job");
+    assert_eq!((claimed.id, claimed.attempts), (j.id, 1));
+    assert!(s.claim_job("q", T0, lease).await.expect("claim").is_none(), "the later one waits");
+    assert!(s.claim_job("other", T0, lease).await.expect("claim").is_none(), "queues are apart");
+    s.complete_job(j.id, T0).await.expect("done");
+    let st = s.job_status(j.id).await.expect("q").expect("exists");
+    assert_eq!((st.state, st.payload_len), (JobState::Done, 0));
+}
+
+#[tokio::test]
+async fn a_retried_job_runs_again_after_its_delay_and_a_lapsed_lease_is_reclaimed() {
+    let (s, _d) = store().await;
+    let j = job("q", T0, 3);
+    s.enqueue_job(&j, T0).await.expect("enqueue");
+    let lease = T0.plus(Duration::from_secs(30));
+    s.claim_job("q", T0, lease).await.expect("claim").expect("job");
+    let retry_at = T0.plus(Duration::from_secs(10));
+    s.retry_job(j.id, retry_at, "smtp down").await.expect("retry");
+    assert!(s.claim_job("q", T0, lease).await.expect("claim").is_none());
+    let again = s.claim_job("q", retry_at, lease).await.expect("claim").expect("due again");
+    assert_eq!(again.attempts, 2);
+    // The worker holding it dies: after the lease the job is claimable once more.
+    assert!(
+        s.claim_job("q", lease.minus(Duration::from_millis(1)), lease).await.expect("c").is_none()
+    );
+    let third = s
+        .claim_job("q", lease.plus(Duration::from_millis(1)), lease.plus(Duration::from_secs(30)))
+        .await
+        .expect("claim")
+        .expect("reclaimed");
+    assert_eq!(third.attempts, 3);
+    s.abort_job(j.id, "gave up", T0).await.expect("abort");
+    let st = s.job_status(j.id).await.expect("q").expect("exists");
+    assert_eq!(
+        (st.state, st.last_error.as_deref(), st.payload_len),
+        (JobState::Dead, Some("gave up"), 0)
+    );
+}
+
+#[tokio::test]
+async fn login_failures_upsert_and_clear() {
+    let (s, _d) = store().await;
+    let f = kankan_db::LoginFailures { failures: 2, window_start: T0, locked_until: None };
+    s.put_login_failures(b"idx", &f).await.expect("put");
+    let g = kankan_db::LoginFailures { failures: 0, window_start: T0, locked_until: Some(T0) };
+    s.put_login_failures(b"idx", &g).await.expect("put again");
+    assert_eq!(s.login_failures(b"idx").await.expect("q"), Some(g));
+    s.clear_login_failures(b"idx").await.expect("clear");
+    assert_eq!(s.login_failures(b"idx").await.expect("q"), None);
+}
