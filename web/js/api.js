@@ -1,7 +1,10 @@
 // api.js — fetch wrapper for the Kankan JSON API: same-origin cookies, CSRF header, error decoding
 // into ApiError, and one typed function per endpoint the app uses.
 
-/** Error thrown for any failed API call. `status` 0 means the network failed. */
+/**
+ * Error thrown for any failed API call: `message` is ready to show to the user (it already says
+ * how long to wait after a 429). `status` 0 means the network failed.
+ */
 export class ApiError extends Error {
   constructor(status, code, message, retryAfter = null, body = null) {
     super(message);
@@ -33,6 +36,60 @@ function parseRetryAfter(value) {
   if (Number.isFinite(secs)) return Math.max(0, Math.ceil(secs));
   const when = Date.parse(value);
   return Number.isNaN(when) ? null : Math.max(0, Math.ceil((when - Date.now()) / 1000));
+}
+
+/** "1 minute" / "5 minutes" for a wait in seconds (rounded up, at least 1 minute). */
+function minutes(seconds) {
+  const mins = Math.max(1, Math.ceil((seconds || 0) / 60));
+  return mins === 1 ? '1 minute' : `${mins} minutes`;
+}
+
+/**
+ * What to tell the user for the API's stable error codes. The server's own messages are terse
+ * and lower-case ("the account or password is wrong"); they are shown only for codes whose
+ * message carries specifics (why a password is weak, what is wrong with an identifier), as a
+ * sentence.
+ */
+function friendlyMessage(code, retryAfter) {
+  switch (code) {
+    case 'invalid-credentials':
+      return 'Wrong e-mail, phone number or password.';
+    case 'invalid-code':
+      return 'That code is wrong, expired or already used. Check it, or ask for a new one.';
+    case 'account-not-verified':
+      return 'This account is not verified yet. Enter the code we sent you, or sign up again.';
+    case 'account-locked':
+      return retryAfter != null
+        ? `Too many failed logins. Try again in ${minutes(retryAfter)}, or reset your password.`
+        : 'Too many failed logins. Try again later, or reset your password.';
+    case 'too-many-requests':
+      return retryAfter != null
+        ? `Too many attempts. Try again in ${minutes(retryAfter)}.`
+        : 'Too many attempts. Please wait a moment and try again.';
+    case 'wrong-password':
+      return 'Your current password is wrong.';
+    case 'unauthenticated':
+      return 'Please log in again.';
+    case 'session-not-found':
+      return 'That session has already ended.';
+    case 'payload-too-large':
+      return 'That file is too large.';
+    case 'unsupported-media-type':
+      return 'Please choose a PNG or JPEG image.';
+    case 'internal':
+    case 'unavailable':
+      return 'Something went wrong on the server. Please try again.';
+    default:
+      return null;
+  }
+}
+
+/** "the code is wrong" -> "The code is wrong." */
+function sentence(text) {
+  const t = String(text || '').trim();
+  if (!t) return t;
+  const s = t[0].toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(s) ? s : `${s}.`;
 }
 
 function fallbackMessage(status) {
@@ -88,13 +145,11 @@ export async function request(method, path, { json, body, type } = {}) {
   } catch {
     /* non-JSON error body: fall back to a generic message */
   }
-  const err = new ApiError(
-    res.status,
-    (data && data.code) || `http-${res.status}`,
-    (data && data.message) || fallbackMessage(res.status),
-    parseRetryAfter(res.headers.get('Retry-After')),
-    data,
-  );
+  const code = (data && data.code) || `http-${res.status}`;
+  const retryAfter = parseRetryAfter(res.headers.get('Retry-After'));
+  const message =
+    friendlyMessage(code, retryAfter) || (data && data.message ? sentence(data.message) : fallbackMessage(res.status));
+  const err = new ApiError(res.status, code, message, retryAfter, data);
   if (res.status === 401 && err.code === 'unauthenticated') {
     for (const fn of unauthenticatedListeners) fn(err);
   }

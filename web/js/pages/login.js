@@ -4,7 +4,7 @@
 import { auth } from '../api.js';
 import { setMe, signup, nextRoute } from '../state.js';
 import {
-  h, field, passwordField, alertBox, showAlert, showError, onSubmit, flash, minutesText,
+  h, field, passwordField, alertBox, showAlert, showError, onSubmit, flash,
   normalizeIdentifier, authLayout,
 } from '../ui.js';
 
@@ -98,13 +98,12 @@ function explain(err, { alert, id, pw, ctx }) {
       });
       return;
     case 'account-locked':
-    case 'too-many-requests': {
-      const wait = err.retryAfter != null ? ` Try again in ${minutesText(err.retryAfter)}.` : '';
-      showAlert(alert, 'warn', `${err.message}${wait}`, {
-        title: err.code === 'account-locked' ? 'Account temporarily locked' : 'Too many attempts',
+    case 'too-many-requests':
+      // The message already says how long to wait.
+      showAlert(alert, 'warn', err.message, {
+        title: err.code === 'account-locked' ? 'Account temporarily locked' : 'Please wait a moment',
       });
       return;
-    }
     default:
       showError(alert, err);
   }

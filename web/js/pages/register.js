@@ -5,7 +5,7 @@ import { auth } from '../api.js';
 import { signup } from '../state.js';
 import {
   h, field, passwordField, alertBox, showAlert, showError, onSubmit, normalizeIdentifier,
-  authLayout, minutesText,
+  authLayout,
 } from '../ui.js';
 
 export const title = 'Create account';
@@ -68,11 +68,8 @@ export function render(ctx) {
       signup.set({ identifier: id, password: pw, resendAt: Date.now() + wait * 1000 });
       ctx.navigate('#/verify');
     } catch (err) {
-      if (err.status === 429 && err.retryAfter != null) {
-        showAlert(alert, 'warn', `${err.message} Try again in ${minutesText(err.retryAfter)}.`);
-      } else {
-        showError(alert, err);
-      }
+      if (err.status === 429) showAlert(alert, 'warn', err.message);
+      else showError(alert, err);
     }
   });
 

@@ -5,7 +5,7 @@ import { auth } from '../api.js';
 import { reset } from '../state.js';
 import {
   h, field, passwordField, hiddenUsername, alertBox, showAlert, showError, hideAlert, onSubmit, busy, cooldown,
-  flash, normalizeIdentifier, authLayout, minutesText,
+  flash, normalizeIdentifier, authLayout,
 } from '../ui.js';
 import { codeField } from './verify.js';
 import { MIN_PASSWORD } from './register.js';
@@ -80,9 +80,8 @@ function requestStep(prefill, next) {
       reset.set(state);
       next(state);
     } catch (err) {
-      if (err.status === 429 && err.retryAfter != null) {
-        showAlert(alert, 'warn', `${err.message} Try again in ${minutesText(err.retryAfter)}.`);
-      } else showError(alert, err);
+      if (err.status === 429) showAlert(alert, 'warn', err.message);
+      else showError(alert, err);
     }
   });
   return form;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod bad_input;
+mod browser;
 mod cli;
 mod openapi;
 mod privacy;
