@@ -38,6 +38,18 @@ pub enum CoreError {
     ImageTooLarge(usize),
     #[error("log in first")]
     Unauthenticated,
+    #[error("no such device on this account")]
+    DeviceNotFound,
+    #[error("this device is bound to an account; its owner must unbind it first")]
+    DeviceAlreadyBound,
+    #[error("{0}")]
+    InvalidSettings(String),
+    #[error("{0}")]
+    InvalidCommand(String),
+    #[error("{0}")]
+    InvalidDeviceInput(String),
+    #[error("the device gateway is unavailable: {0}")]
+    GatewayUnavailable(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error(transparent)]
@@ -52,8 +64,18 @@ impl CoreError {
     pub fn kind(&self) -> ErrorKind {
         use CoreError::*;
         match self {
-            InvalidIdentifier(_) | WeakPassword(_) | InvalidCode | WrongPassword
-            | InvalidNickname(_) | InvalidImage(_) => ErrorKind::InvalidArgument,
+            InvalidIdentifier(_)
+            | WeakPassword(_)
+            | InvalidCode
+            | WrongPassword
+            | InvalidNickname(_)
+            | InvalidImage(_)
+            | InvalidSettings(_)
+            | InvalidCommand(_)
+            | InvalidDeviceInput(_) => ErrorKind::InvalidArgument,
+            DeviceNotFound => ErrorKind::NotFound,
+            DeviceAlreadyBound => ErrorKind::FailedPrecondition,
+            GatewayUnavailable(_) => ErrorKind::Unavailable,
             ImageTooLarge(_) | AccountLocked { .. } | RateLimited { .. } => {
                 ErrorKind::ResourceExhausted
             }
@@ -82,6 +104,12 @@ impl CoreError {
             InvalidImage(_) => "invalid-image",
             ImageTooLarge(_) => "payload-too-large",
             Unauthenticated => "unauthenticated",
+            DeviceNotFound => "device-not-found",
+            DeviceAlreadyBound => "device-already-bound",
+            InvalidSettings(_) => "invalid-settings",
+            InvalidCommand(_) => "invalid-command",
+            InvalidDeviceInput(_) => "invalid-device-input",
+            GatewayUnavailable(_) => "unavailable",
             NotFound("session") => "session-not-found",
             NotFound(_) => "not-found",
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",

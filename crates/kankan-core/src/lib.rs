@@ -8,6 +8,7 @@
 pub mod accounts;
 mod avatar;
 mod config;
+pub mod devices;
 mod error;
 pub mod identifier;
 pub mod jobs;

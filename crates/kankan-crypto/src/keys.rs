@@ -91,6 +91,7 @@ pub struct Keyring {
     blind: Zeroizing<[u8; 32]>,
     pseudonym: Zeroizing<[u8; 32]>,
     csrf: Zeroizing<[u8; 32]>,
+    device: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -135,6 +136,7 @@ impl Keyring {
             blind: Zeroizing::new(master.derive("blind-index")),
             pseudonym: Zeroizing::new(master.derive("pseudonym")),
             csrf: Zeroizing::new(master.derive("csrf")),
+            device: Zeroizing::new(master.derive("device-secret")),
         }
     }
 
@@ -181,6 +183,12 @@ impl Keyring {
             &[kind.as_bytes(), identifier.trim().to_ascii_lowercase().as_bytes()],
         );
         h.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The keyed MAC of a device secret: what the server keeps to check device logins.
+    /// Secrets are 256-bit random, so a fast MAC is as strong as a slow hash here.
+    pub fn device_secret_mac(&self, uid: &str, secret: &str) -> [u8; 32] {
+        hmac(&self.device, &[uid.as_bytes(), secret.as_bytes()])
     }
 
     /// The CSRF token that belongs to a session: derived, so nothing extra is stored.

@@ -10,6 +10,7 @@
 
 mod aead;
 mod keys;
+pub mod pairing;
 mod password;
 mod token;
 

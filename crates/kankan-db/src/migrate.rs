@@ -10,8 +10,15 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_accounts",
-    sqlite: include_str!("../migrations/sqlite/0001_accounts.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_accounts",
+        sqlite: include_str!("../migrations/sqlite/0001_accounts.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_devices",
+        sqlite: include_str!("../migrations/sqlite/0002_devices.sql"),
+    },
+];

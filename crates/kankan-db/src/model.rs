@@ -212,3 +212,101 @@ pub struct JobStatus {
     pub last_error: Option<String>,
     pub payload_len: usize,
 }
+
+/// What kind of device a UID is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Camera,
+    Doorbell,
+}
+
+impl DeviceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Camera => "camera",
+            DeviceKind::Doorbell => "doorbell",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeviceKind> {
+        match s {
+            "camera" => Some(DeviceKind::Camera),
+            "doorbell" => Some(DeviceKind::Doorbell),
+            _ => None,
+        }
+    }
+}
+
+/// A factory identity, bound to an account or not.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub uid: String,
+    pub model: String,
+    pub kind: DeviceKind,
+    pub secret_mac: Vec<u8>,
+    pub pairing_key_enc: Vec<u8>,
+    pub batch: String,
+    pub provisioned_at: Timestamp,
+    pub owner: Option<AccountId>,
+    pub name_enc: Option<Vec<u8>>,
+    pub bound_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BindToken {
+    pub token_hash: [u8; 32],
+    pub account_id: AccountId,
+    pub uid: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// The device shadow: last report, desired settings, presence.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceState {
+    pub reported_enc: Option<Vec<u8>>,
+    pub reported_at: Option<Timestamp>,
+    pub reported_version: u64,
+    pub desired_enc: Option<Vec<u8>>,
+    pub desired_version: u64,
+    pub online: bool,
+    pub last_seen: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandStatus {
+    Sent,
+    Succeeded,
+    Failed,
+    TimedOut,
+}
+
+impl CommandStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandStatus::Sent => "sent",
+            CommandStatus::Succeeded => "succeeded",
+            CommandStatus::Failed => "failed",
+            CommandStatus::TimedOut => "timed-out",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CommandStatus> {
+        [Self::Sent, Self::Succeeded, Self::Failed, Self::TimedOut]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceCommand {
+    pub id: uuid::Uuid,
+    pub uid: String,
+    pub name: String,
+    pub args_json: String,
+    pub status: CommandStatus,
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub deadline: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}

@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use kankan_base::{AccountId, BlobId, JobId, SessionId, Timestamp};
 
 use crate::{
-    Account, AccountState, CodePurpose, DbError, Job, JobStatus, LoginEvent, LoginFailures, NewJob,
-    Session, Staff, VerificationCode,
+    Account, AccountState, BindToken, CodePurpose, CommandStatus, DbError, Device, DeviceCommand,
+    DeviceState, Job, JobStatus, LoginEvent, LoginFailures, NewJob, Session, Staff,
+    VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -100,4 +101,37 @@ pub trait Store: Send + Sync + 'static {
     /// Dead: no more attempts; the payload is erased.
     async fn abort_job(&self, id: JobId, error: &str, at: Timestamp) -> R<()>;
     async fn job_status(&self, id: JobId) -> R<Option<JobStatus>>;
+
+    // Devices.
+    /// Inserts a provisioning batch in one transaction; `Conflict("device")` on a taken UID.
+    async fn insert_devices(&self, devices: &[Device]) -> R<()>;
+    async fn device(&self, uid: &str) -> R<Option<Device>>;
+    /// Devices bound to an account, in binding order.
+    async fn devices_of(&self, owner: AccountId) -> R<Vec<Device>>;
+    async fn insert_bind_token(&self, token: &BindToken) -> R<()>;
+    /// Uses the token and binds the device to its account, in one transaction.
+    /// `NotFound("bind token")`: unknown, used, expired or for another device;
+    /// `Conflict("device binding")`: the device already has an owner.
+    async fn claim_device(&self, token_hash: &[u8; 32], uid: &str, now: Timestamp) -> R<AccountId>;
+    /// Unbinds the owner's device and deletes its state, commands and tokens; false if it
+    /// is not bound to that owner.
+    async fn unbind_device(&self, uid: &str, owner: AccountId) -> R<bool>;
+    async fn set_device_name(&self, uid: &str, owner: AccountId, name_enc: &[u8]) -> R<()>;
+    async fn device_state(&self, uid: &str) -> R<Option<DeviceState>>;
+    /// Stores a state report; the device is then online.
+    async fn put_reported(&self, uid: &str, enc: &[u8], version: u64, at: Timestamp) -> R<()>;
+    /// Stores new desired settings and returns their version (previous + 1).
+    async fn set_desired(&self, uid: &str, enc: &[u8]) -> R<u64>;
+    async fn set_presence(&self, uid: &str, online: bool, at: Timestamp) -> R<()>;
+    async fn insert_command(&self, command: &DeviceCommand) -> R<()>;
+    /// Settles a command still `sent`; false if already settled or not this device's.
+    async fn finish_command(
+        &self,
+        id: uuid::Uuid,
+        uid: &str,
+        status: CommandStatus,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> R<bool>;
+    async fn command(&self, id: uuid::Uuid) -> R<Option<DeviceCommand>>;
 }

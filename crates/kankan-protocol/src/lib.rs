@@ -3,4 +3,5 @@
 //! These are the only types that derive `Serialize` for clients; domain types stay in the
 //! crates that own them. Request types refuse unknown fields.
 
+pub mod device;
 pub mod v1;

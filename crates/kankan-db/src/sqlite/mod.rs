@@ -1,6 +1,7 @@
 //! The SQLite store: WAL journal, busy timeout, foreign keys on, embedded migrations.
 
 mod accounts;
+mod devices;
 mod jobs;
 mod sessions;
 
@@ -16,8 +17,9 @@ use sqlx::sqlite::{
 };
 
 use crate::{
-    Account, AccountState, CodePurpose, DbError, Job, JobStatus, LoginEvent, LoginFailures,
-    MIGRATIONS, NewJob, Session, Staff, Store, VerificationCode,
+    Account, AccountState, BindToken, CodePurpose, CommandStatus, DbError, Device, DeviceCommand,
+    DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MIGRATIONS, NewJob, Session, Staff,
+    Store, VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -211,5 +213,55 @@ impl Store for SqliteStore {
     }
     async fn job_status(&self, id: JobId) -> R<Option<JobStatus>> {
         jobs::status(&self.pool, id).await
+    }
+
+    async fn insert_devices(&self, d: &[Device]) -> R<()> {
+        devices::insert_devices(&self.pool, d).await
+    }
+    async fn device(&self, uid: &str) -> R<Option<Device>> {
+        devices::device(&self.pool, uid).await
+    }
+    async fn devices_of(&self, owner: AccountId) -> R<Vec<Device>> {
+        devices::devices_of(&self.pool, owner).await
+    }
+    async fn insert_bind_token(&self, t: &BindToken) -> R<()> {
+        devices::insert_bind_token(&self.pool, t).await
+    }
+    async fn claim_device(&self, h: &[u8; 32], uid: &str, now: Timestamp) -> R<AccountId> {
+        devices::claim(&self.pool, h, uid, now).await
+    }
+    async fn unbind_device(&self, uid: &str, owner: AccountId) -> R<bool> {
+        devices::unbind(&self.pool, uid, owner).await
+    }
+    async fn set_device_name(&self, uid: &str, owner: AccountId, enc: &[u8]) -> R<()> {
+        devices::set_name(&self.pool, uid, owner, enc).await
+    }
+    async fn device_state(&self, uid: &str) -> R<Option<DeviceState>> {
+        devices::state(&self.pool, uid).await
+    }
+    async fn put_reported(&self, uid: &str, enc: &[u8], v: u64, at: Timestamp) -> R<()> {
+        devices::put_reported(&self.pool, uid, enc, v, at).await
+    }
+    async fn set_desired(&self, uid: &str, enc: &[u8]) -> R<u64> {
+        devices::set_desired(&self.pool, uid, enc).await
+    }
+    async fn set_presence(&self, uid: &str, online: bool, at: Timestamp) -> R<()> {
+        devices::set_presence(&self.pool, uid, online, at).await
+    }
+    async fn insert_command(&self, c: &DeviceCommand) -> R<()> {
+        devices::insert_command(&self.pool, c).await
+    }
+    async fn finish_command(
+        &self,
+        id: uuid::Uuid,
+        uid: &str,
+        status: CommandStatus,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> R<bool> {
+        devices::finish_command(&self.pool, id, uid, status, error, at).await
+    }
+    async fn command(&self, id: uuid::Uuid) -> R<Option<DeviceCommand>> {
+        devices::command(&self.pool, id).await
     }
 }

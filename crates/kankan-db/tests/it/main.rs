@@ -2,6 +2,7 @@
 
 mod blobs;
 mod contract;
+mod devices;
 mod tidy;
 
 use std::sync::Arc;

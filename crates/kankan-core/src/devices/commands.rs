@@ -1,0 +1,89 @@
+//! Commands: sent with an id and a deadline, settled by the device's acknowledgement.
+
+use std::time::Duration;
+
+use kankan_db::{CommandStatus, DeviceCommand};
+use kankan_protocol::device::{Command, CommandKind};
+
+use super::{DeviceHandle, Devices, Outgoing};
+use crate::CoreError;
+
+/// How long a device has to act on a command.
+pub const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Where a command stands.
+#[derive(Debug, Clone)]
+pub struct CommandOutcome {
+    pub id: uuid::Uuid,
+    pub status: CommandStatus,
+    pub error: Option<String>,
+}
+
+impl Devices {
+    /// Sends a command and waits up to `wait` for its acknowledgement; a command still
+    /// pending after that is answered as `Sent` and can be polled with [`Devices::command`].
+    pub async fn send_command(
+        &self,
+        h: &DeviceHandle,
+        kind: CommandKind,
+        wait: Duration,
+    ) -> Result<CommandOutcome, CoreError> {
+        let s = &self.inner;
+        kind.validate().map_err(CoreError::InvalidCommand)?;
+        let now = s.clock.now();
+        let id = uuid::Uuid::now_v7();
+        let args_json =
+            serde_json::to_string(&kind).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let name = serde_json::to_value(&kind)
+            .ok()
+            .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(String::from))
+            .unwrap_or_default();
+        let deadline = now.plus(COMMAND_DEADLINE);
+        let row = DeviceCommand {
+            id,
+            uid: h.device.uid.clone(),
+            name,
+            args_json,
+            status: CommandStatus::Sent,
+            error: None,
+            created_at: now,
+            deadline,
+            finished_at: None,
+        };
+        s.store.insert_command(&row).await?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        s.waiting.lock().unwrap_or_else(|p| p.into_inner()).insert(id, tx);
+        let msg = Command { id, command: kind, deadline_ms: deadline.0 };
+        if let Err(e) = s.bus.send(&h.device.uid, Outgoing::Command(msg)).await {
+            s.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+            s.store
+                .finish_command(id, &h.device.uid, CommandStatus::Failed, Some("gateway"), now)
+                .await?;
+            return Err(e);
+        }
+        match tokio::time::timeout(wait, rx).await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            _ => {
+                s.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                self.command(h, id).await
+            }
+        }
+    }
+
+    /// A command of this device; one past its deadline without an answer is timed out.
+    pub async fn command(
+        &self,
+        h: &DeviceHandle,
+        id: uuid::Uuid,
+    ) -> Result<CommandOutcome, CoreError> {
+        let s = &self.inner;
+        let c = s.store.command(id).await?.filter(|c| c.uid == h.device.uid);
+        let c = c.ok_or(CoreError::NotFound("command"))?;
+        let now = s.clock.now();
+        if c.status == CommandStatus::Sent && now > c.deadline {
+            s.store.finish_command(id, &c.uid, CommandStatus::TimedOut, None, now).await?;
+            return Ok(CommandOutcome { id, status: CommandStatus::TimedOut, error: None });
+        }
+        Ok(CommandOutcome { id, status: c.status, error: c.error })
+    }
+}

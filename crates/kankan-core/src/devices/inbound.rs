@@ -1,0 +1,107 @@
+//! Messages from devices, with the UID the gateway authenticated. A malformed message is
+//! refused with a reason (the gateway counts and logs it) and never stops anything.
+
+use kankan_crypto::TokenHash;
+use kankan_db::{CommandStatus, DbError};
+use kankan_protocol::device::{self, Ack, Claim, ClaimResult, StateReport};
+
+use super::{Devices, Outgoing};
+use crate::CoreError;
+
+/// Which device topic a message came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundKind {
+    State,
+    Event,
+    Ack,
+    Claim,
+    /// `online` / `offline` (also the last will).
+    Presence,
+}
+
+fn bad(what: &str, why: String) -> CoreError {
+    CoreError::InvalidDeviceInput(format!("{what}: {why}"))
+}
+
+impl Devices {
+    pub async fn handle_inbound(
+        &self,
+        uid: &str,
+        kind: InboundKind,
+        payload: &[u8],
+    ) -> Result<(), CoreError> {
+        match kind {
+            InboundKind::State => self.on_state(uid, payload).await,
+            InboundKind::Ack => self.on_ack(uid, payload).await,
+            InboundKind::Claim => self.on_claim(uid, payload).await,
+            InboundKind::Presence => {
+                let online = match payload {
+                    b"online" => true,
+                    b"offline" => false,
+                    _ => return Err(bad("presence", "expected online or offline".into())),
+                };
+                self.inner.store.set_presence(uid, online, self.inner.clock.now()).await?;
+                Ok(())
+            }
+            InboundKind::Event => {
+                // Events are stored by the events capability; until then they are only logged.
+                let v: serde_json::Value = device::decode(payload).map_err(|e| bad("event", e))?;
+                tracing::info!(uid, event = %v, "device event");
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_state(&self, uid: &str, payload: &[u8]) -> Result<(), CoreError> {
+        let s = &self.inner;
+        let report: StateReport = device::decode(payload).map_err(|e| bad("state", e))?;
+        report.settings.validate().map_err(|e| bad("state", e))?;
+        let Some(device) = s.store.device(uid).await? else { return Ok(()) };
+        let Some(owner) = device.owner else {
+            // Unbound devices may connect to claim; their state belongs to nobody yet.
+            return Ok(());
+        };
+        let account = s.store.account(owner).await?.ok_or(CoreError::DeviceNotFound)?;
+        let key = s.keyring.unwrap_account_key(&owner.to_string(), &account.key_wrapped)?;
+        let json = serde_json::to_vec(&report).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let sealed = key.seal(&format!("device-reported/{uid}"), &json)?;
+        s.store.put_reported(uid, &sealed, report.settings_version, s.clock.now()).await?;
+        Ok(())
+    }
+
+    async fn on_ack(&self, uid: &str, payload: &[u8]) -> Result<(), CoreError> {
+        let s = &self.inner;
+        let ack: Ack = device::decode(payload).map_err(|e| bad("ack", e))?;
+        let status = if ack.ok { CommandStatus::Succeeded } else { CommandStatus::Failed };
+        let error = ack.error.as_deref().map(|e| e.chars().take(200).collect::<String>());
+        let settled =
+            s.store.finish_command(ack.id, uid, status, error.as_deref(), s.clock.now()).await?;
+        if settled {
+            let waiter = s.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&ack.id);
+            if let Some(tx) = waiter {
+                let _ = tx.send(super::CommandOutcome { id: ack.id, status, error });
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_claim(&self, uid: &str, payload: &[u8]) -> Result<(), CoreError> {
+        let s = &self.inner;
+        let claim: Claim = device::decode(payload).map_err(|e| bad("claim", e))?;
+        let hash = TokenHash::of(claim.token.trim()).0;
+        let result = match s.store.claim_device(&hash, uid, s.clock.now()).await {
+            Ok(account) => {
+                tracing::info!(uid, %account, "device bound");
+                ClaimResult { ok: true, code: None }
+            }
+            Err(DbError::NotFound(_)) => {
+                ClaimResult { ok: false, code: Some("invalid-token".into()) }
+            }
+            Err(DbError::Conflict(_)) => {
+                ClaimResult { ok: false, code: Some("already-bound".into()) }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        s.bus.send(uid, Outgoing::ClaimResult(result)).await
+    }
+}

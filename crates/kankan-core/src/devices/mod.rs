@@ -1,0 +1,98 @@
+//! Devices: factory provisioning, pairing and binding, the device shadow (reported and
+//! desired settings, presence), commands with acknowledgements, and unbinding.
+//!
+//! Boundary: every device access by a person goes through [`Devices::authorize`], whose
+//! [`DeviceHandle`] is the only way to reach a device's data here. Device-originated messages
+//! arrive through [`Devices::handle_inbound`] with the UID the gateway authenticated.
+
+mod binding;
+mod commands;
+mod inbound;
+mod policy;
+mod provision;
+mod shadow;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use kankan_base::Clocks;
+use kankan_crypto::Keyring;
+use kankan_db::Store;
+use kankan_protocol::device::{ClaimResult, Command, Desired};
+use tokio::sync::oneshot;
+
+use crate::CoreError;
+
+pub use binding::Pairing;
+pub use commands::CommandOutcome;
+pub use inbound::InboundKind;
+pub use policy::{DeviceAction, DeviceHandle};
+pub use provision::ProvisionedDevice;
+pub use shadow::{DeviceView, ShadowView};
+
+/// A message for one device, sent through the gateway.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    Command(Command),
+    /// Retained, so a device that connects later gets it.
+    Desired(Desired),
+    ClaimResult(ClaimResult),
+}
+
+/// The gateway as the device service sees it.
+#[async_trait]
+pub trait DeviceBus: Send + Sync + 'static {
+    async fn send(&self, uid: &str, msg: Outgoing) -> Result<(), CoreError>;
+}
+
+/// The device service. Cheap to clone.
+#[derive(Clone)]
+pub struct Devices {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Devices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Devices")
+    }
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    keyring: Keyring,
+    clock: Clocks,
+    bus: Arc<dyn DeviceBus>,
+    /// The MQTT address devices are told to use when pairing.
+    device_server: String,
+    /// Commands waiting for their acknowledgement, by id.
+    waiting: Mutex<HashMap<uuid::Uuid, oneshot::Sender<CommandOutcome>>>,
+}
+
+impl Devices {
+    pub fn new(
+        store: Arc<dyn Store>,
+        keyring: Keyring,
+        clock: Clocks,
+        bus: Arc<dyn DeviceBus>,
+        device_server: String,
+    ) -> Self {
+        Devices {
+            inner: Arc::new(Inner {
+                store,
+                keyring,
+                clock,
+                bus,
+                device_server,
+                waiting: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+}
+
+/// Checks the shape of a UID: `KK` and 6-30 more uppercase letters or digits.
+pub fn valid_uid(uid: &str) -> bool {
+    (8..=32).contains(&uid.len())
+        && uid.starts_with("KK")
+        && uid.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}

@@ -1,0 +1,139 @@
+//! The device shadow: what the device reported, what its owner wants, whether they agree.
+
+use kankan_base::Timestamp;
+use kankan_db::DeviceKind;
+use kankan_protocol::device::{Desired, Settings, StateReport};
+
+use super::{DeviceHandle, Devices, Outgoing};
+use crate::{CoreError, Principal};
+
+/// Reported and desired state.
+#[derive(Debug, Clone)]
+pub struct ShadowView {
+    pub online: bool,
+    pub last_seen: Option<Timestamp>,
+    pub reported: Option<StateReport>,
+    pub reported_at: Option<Timestamp>,
+    pub reported_version: u64,
+    pub desired: Option<Settings>,
+    pub desired_version: u64,
+}
+
+impl ShadowView {
+    /// The device runs the settings its owner last asked for.
+    pub fn in_sync(&self) -> bool {
+        self.reported_version >= self.desired_version
+    }
+}
+
+/// A device as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct DeviceView {
+    pub uid: String,
+    pub model: String,
+    pub kind: DeviceKind,
+    pub name: Option<String>,
+    pub bound_at: Option<Timestamp>,
+    pub shadow: ShadowView,
+}
+
+const MAX_NAME: usize = 40;
+
+impl Devices {
+    async fn view_of(&self, h: &DeviceHandle) -> Result<DeviceView, CoreError> {
+        let s = &self.inner;
+        let d = &h.device;
+        let st = s.store.device_state(&d.uid).await?.unwrap_or_default();
+        let open_json =
+            |field: String, enc: &Option<Vec<u8>>| -> Result<Option<Vec<u8>>, CoreError> {
+                enc.as_deref().map(|e| h.key.open(&field, e)).transpose().map_err(CoreError::from)
+            };
+        let reported = open_json(format!("device-reported/{}", d.uid), &st.reported_enc)?
+            .map(|j| serde_json::from_slice::<StateReport>(&j))
+            .transpose()
+            .map_err(|e| CoreError::Internal(format!("stored report: {e}")))?;
+        let desired = open_json(format!("device-desired/{}", d.uid), &st.desired_enc)?
+            .map(|j| serde_json::from_slice::<Settings>(&j))
+            .transpose()
+            .map_err(|e| CoreError::Internal(format!("stored settings: {e}")))?;
+        let name = d
+            .name_enc
+            .as_deref()
+            .map(|n| h.key.open_string(&format!("device-name/{}", d.uid), n))
+            .transpose()?;
+        Ok(DeviceView {
+            uid: d.uid.clone(),
+            model: d.model.clone(),
+            kind: d.kind,
+            name,
+            bound_at: d.bound_at,
+            shadow: ShadowView {
+                online: st.online,
+                last_seen: st.last_seen,
+                reported,
+                reported_at: st.reported_at,
+                reported_version: st.reported_version,
+                desired,
+                desired_version: st.desired_version,
+            },
+        })
+    }
+
+    /// One device, through its handle.
+    pub async fn view(&self, h: &DeviceHandle) -> Result<DeviceView, CoreError> {
+        self.view_of(h).await
+    }
+
+    /// Every device bound to the caller.
+    pub async fn list(&self, p: &Principal) -> Result<Vec<DeviceView>, CoreError> {
+        let s = &self.inner;
+        let mut out = Vec::new();
+        for d in s.store.devices_of(p.account_id).await? {
+            let h = self.authorize(p, super::DeviceAction::View, &d.uid).await?;
+            out.push(self.view_of(&h).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn rename(&self, h: &DeviceHandle, name: &str) -> Result<DeviceView, CoreError> {
+        let s = &self.inner;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control)
+        {
+            return Err(CoreError::InvalidDeviceInput(format!(
+                "a device name has 1-{MAX_NAME} characters"
+            )));
+        }
+        let owner = h.device.owner.ok_or(CoreError::DeviceNotFound)?;
+        let enc = h.key.seal(&format!("device-name/{}", h.device.uid), name.as_bytes())?;
+        s.store.set_device_name(&h.device.uid, owner, &enc).await?;
+        self.view_of(h).await
+    }
+
+    /// Stores the owner's settings as the new desired state and sends them (retained).
+    pub async fn set_settings(
+        &self,
+        h: &DeviceHandle,
+        settings: Settings,
+    ) -> Result<DeviceView, CoreError> {
+        let s = &self.inner;
+        settings.validate().map_err(CoreError::InvalidSettings)?;
+        let uid = &h.device.uid;
+        let json = serde_json::to_vec(&settings).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let enc = h.key.seal(&format!("device-desired/{uid}"), &json)?;
+        let version = s.store.set_desired(uid, &enc).await?;
+        s.bus.send(uid, Outgoing::Desired(Desired { version, settings })).await?;
+        self.view_of(h).await
+    }
+
+    /// Unbinds the device and deletes everything recorded about it.
+    pub async fn unbind(&self, h: &DeviceHandle) -> Result<(), CoreError> {
+        let s = &self.inner;
+        let owner = h.device.owner.ok_or(CoreError::DeviceNotFound)?;
+        if s.store.unbind_device(&h.device.uid, owner).await? {
+            Ok(())
+        } else {
+            Err(CoreError::DeviceNotFound)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Device secrets and the pairing payload carried by QR code or sound.
+//!
+//! Every device has its own 256-bit secret, written at the factory. The server keeps only a
+//! keyed MAC of it (for MQTT logins) and the device's *pairing key*, `HMAC(secret,
+//! "kankan/pairing/v1")`, sealed. When a user adds a device, the server seals the Wi-Fi
+//! password under that device's pairing key, so whoever photographs the QR code or records
+//! the sound learns the SSID and a single-use bind token, but not the Wi-Fi password. The bind
+//! token alone is useless: the device must also log in with its secret to claim it.
+//!
+//! Payload layout (version 1): `"K" | 1 | token(16) | len(1) | server | len(1) | ssid |
+//! envelope`, where the envelope is AES-256-GCM (see [`crate::AeadKey`]) of the Wi-Fi password
+//! under the pairing key, with every byte before it as associated data.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::{AeadKey, CryptoError};
+
+const MAGIC: u8 = b'K';
+const VERSION: u8 = 1;
+/// Prefix of the QR code's text form.
+pub const QR_PREFIX: &str = "KKP1:";
+
+/// What a device needs to join Wi-Fi and claim its binding.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PairingPayload {
+    pub token: [u8; 16],
+    /// The server's MQTT address as the device should reach it, e.g. `mqtt://10.0.0.2:1883`.
+    pub server: String,
+    pub ssid: String,
+    pub wifi_password: String,
+}
+
+impl std::fmt::Debug for PairingPayload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PairingPayload").field("server", &self.server).finish_non_exhaustive()
+    }
+}
+
+/// A new device secret (base64url of 32 random bytes).
+pub fn new_device_secret() -> Result<String, CryptoError> {
+    Ok(crate::random_token()?.0)
+}
+
+/// The pairing key a device derives from its secret.
+pub fn pairing_key(secret: &str) -> AeadKey {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
+    mac.update(b"kankan/pairing/v1");
+    AeadKey::from_bytes(mac.finalize().into_bytes().into())
+}
+
+impl AeadKey {
+    /// The raw key, to be sealed at rest by the server (pairing keys only).
+    pub fn to_bytes(&self) -> [u8; 32] {
+        *self.bytes()
+    }
+}
+
+fn push_short(out: &mut Vec<u8>, s: &str, what: &str) -> Result<(), CryptoError> {
+    let len = u8::try_from(s.len())
+        .map_err(|_| CryptoError::BadKey(format!("{what} is longer than 255 bytes")))?;
+    out.push(len);
+    out.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+/// Builds the binary payload, sealing the Wi-Fi password under `key`.
+pub fn seal_pairing(p: &PairingPayload, key: &AeadKey) -> Result<Vec<u8>, CryptoError> {
+    let mut out = vec![MAGIC, VERSION];
+    out.extend_from_slice(&p.token);
+    push_short(&mut out, &p.server, "server address")?;
+    push_short(&mut out, &p.ssid, "SSID")?;
+    let envelope = key.seal(p.wifi_password.as_bytes(), &out)?;
+    out.extend_from_slice(&envelope);
+    Ok(out)
+}
+
+fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], CryptoError> {
+    if b.len() < n {
+        return Err(CryptoError::Undecryptable);
+    }
+    let (head, rest) = b.split_at(n);
+    *b = rest;
+    Ok(head)
+}
+
+fn take_short(b: &mut &[u8]) -> Result<String, CryptoError> {
+    let n = usize::from(take(b, 1)?[0]);
+    String::from_utf8(take(b, n)?.to_vec()).map_err(|_| CryptoError::Undecryptable)
+}
+
+/// Parses and opens a payload with the device's pairing key. Any damage, or another
+/// device's key, is `Undecryptable`.
+pub fn open_pairing(bytes: &[u8], key: &AeadKey) -> Result<PairingPayload, CryptoError> {
+    let mut b = bytes;
+    if take(&mut b, 2)? != [MAGIC, VERSION] {
+        return Err(CryptoError::Undecryptable);
+    }
+    let token: [u8; 16] = take(&mut b, 16)?.try_into().map_err(|_| CryptoError::Undecryptable)?;
+    let server = take_short(&mut b)?;
+    let ssid = take_short(&mut b)?;
+    let header = &bytes[..bytes.len() - b.len()];
+    let pw = key.open(b, header)?;
+    let wifi_password = String::from_utf8(pw).map_err(|_| CryptoError::Undecryptable)?;
+    Ok(PairingPayload { token, server, ssid, wifi_password })
+}
+
+/// The QR code's text: a prefix and base64url of the payload.
+pub fn pairing_qr_text(payload: &[u8]) -> String {
+    format!("{QR_PREFIX}{}", URL_SAFE_NO_PAD.encode(payload))
+}
+
+/// The payload bytes back from a QR code's text.
+pub fn pairing_from_qr_text(text: &str) -> Result<Vec<u8>, CryptoError> {
+    let b64 = text.trim().strip_prefix(QR_PREFIX).ok_or(CryptoError::Undecryptable)?;
+    URL_SAFE_NO_PAD.decode(b64).map_err(|_| CryptoError::Undecryptable)
+}
+
+/// The bind token as text (what the device sends in its claim).
+pub fn token_text(token: &[u8; 16]) -> String {
+    URL_SAFE_NO_PAD.encode(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload() -> PairingPayload {
+        PairingPayload {
+            token: [9; 16],
+            server: "mqtt://192.0.2.10:1883".into(),
+            ssid: "Home WiFi".into(),
+            wifi_password: "correct horse battery".into(),
+        }
+    }
+
+    #[test]
+    fn the_device_with_the_right_secret_opens_the_payload() {
+        let key = pairing_key("device-secret");
+        let bytes = seal_pairing(&payload(), &key).expect("seal");
+        let back = open_pairing(&bytes, &pairing_key("device-secret")).expect("open");
+        assert_eq!(back, payload());
+        let via_qr = pairing_from_qr_text(&pairing_qr_text(&bytes)).expect("qr text");
+        assert_eq!(via_qr, bytes);
+    }
+
+    #[test]
+    fn the_wifi_password_is_not_in_the_payload_and_other_keys_fail() {
+        let bytes = seal_pairing(&payload(), &pairing_key("device-secret")).expect("seal");
+        let needle = b"correct horse";
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+        assert!(open_pairing(&bytes, &pairing_key("another-device")).is_err());
+    }
+
+    #[test]
+    fn damaged_payloads_are_refused_without_panicking() {
+        let key = pairing_key("s");
+        let bytes = seal_pairing(&payload(), &key).expect("seal");
+        for cut in 0..bytes.len() {
+            assert!(open_pairing(&bytes[..cut], &key).is_err());
+        }
+        let mut flipped = bytes.clone();
+        flipped[20] ^= 1;
+        assert!(open_pairing(&flipped, &key).is_err(), "the header is authenticated");
+        assert!(pairing_from_qr_text("not a kankan code").is_err());
+    }
+}

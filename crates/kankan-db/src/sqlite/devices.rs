@@ -1,0 +1,300 @@
+//! Devices, bind tokens, shadow state and commands.
+
+use kankan_base::{AccountId, Timestamp};
+use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+
+use super::{R, opt_ts, ts, uuid_col};
+use crate::{BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceKind, DeviceState};
+
+const DEVICE_COLS: &str = "SELECT uid, model, kind, secret_mac, pairing_key_enc, batch, \
+    provisioned_at_ms, owner_id, name_enc, bound_at_ms FROM devices";
+
+fn device_from(row: &SqliteRow) -> R<Device> {
+    let kind: String = row.try_get("kind")?;
+    let owner: Option<String> = row.try_get("owner_id")?;
+    Ok(Device {
+        uid: row.try_get("uid")?,
+        model: row.try_get("model")?,
+        kind: DeviceKind::parse(&kind).ok_or_else(|| DbError::Corrupt(format!("kind {kind:?}")))?,
+        secret_mac: row.try_get("secret_mac")?,
+        pairing_key_enc: row.try_get("pairing_key_enc")?,
+        batch: row.try_get("batch")?,
+        provisioned_at: ts(row, "provisioned_at_ms")?,
+        owner: owner
+            .map(|o| o.parse().map(AccountId))
+            .transpose()
+            .map_err(|e| DbError::Corrupt(format!("owner_id: {e}")))?,
+        name_enc: row.try_get("name_enc")?,
+        bound_at: opt_ts(row, "bound_at_ms")?,
+    })
+}
+
+pub(super) async fn insert_devices(pool: &SqlitePool, devices: &[Device]) -> R<()> {
+    let mut tx = pool.begin().await?;
+    for d in devices {
+        sqlx::query(
+            "INSERT INTO devices (uid, model, kind, secret_mac, pairing_key_enc, batch, \
+             provisioned_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&d.uid)
+        .bind(&d.model)
+        .bind(d.kind.as_str())
+        .bind(&d.secret_mac)
+        .bind(&d.pairing_key_enc)
+        .bind(&d.batch)
+        .bind(d.provisioned_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| DbError::conflict_on_unique(e, "device"))?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn device(pool: &SqlitePool, uid: &str) -> R<Option<Device>> {
+    let sql = sqlx::AssertSqlSafe(format!("{DEVICE_COLS} WHERE uid = ?"));
+    let row = sqlx::query(sql).bind(uid).fetch_optional(pool).await?;
+    row.as_ref().map(device_from).transpose()
+}
+
+pub(super) async fn devices_of(pool: &SqlitePool, owner: AccountId) -> R<Vec<Device>> {
+    let sql =
+        sqlx::AssertSqlSafe(format!("{DEVICE_COLS} WHERE owner_id = ? ORDER BY bound_at_ms, uid"));
+    let rows = sqlx::query(sql).bind(owner.to_string()).fetch_all(pool).await?;
+    rows.iter().map(device_from).collect()
+}
+
+pub(super) async fn insert_bind_token(pool: &SqlitePool, t: &BindToken) -> R<()> {
+    sqlx::query(
+        "INSERT INTO bind_tokens (token_hash, account_id, uid, created_at_ms, expires_at_ms) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&t.token_hash[..])
+    .bind(t.account_id.to_string())
+    .bind(&t.uid)
+    .bind(t.created_at.0)
+    .bind(t.expires_at.0)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Uses a bind token for `uid` and binds the device to the token's account, in one
+/// transaction. `NotFound("bind token")` if the token is unknown, used, expired or for
+/// another device; `Conflict("device binding")` if the device has an owner.
+pub(super) async fn claim(
+    pool: &SqlitePool,
+    hash: &[u8; 32],
+    uid: &str,
+    now: Timestamp,
+) -> R<AccountId> {
+    let mut tx = pool.begin().await?;
+    let account: Option<String> = sqlx::query_scalar(
+        "UPDATE bind_tokens SET used_at_ms = ? WHERE token_hash = ? AND uid = ? \
+         AND used_at_ms IS NULL AND expires_at_ms > ? RETURNING account_id",
+    )
+    .bind(now.0)
+    .bind(&hash[..])
+    .bind(uid)
+    .bind(now.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let account = account.ok_or(DbError::NotFound("bind token"))?;
+    let bound = sqlx::query(
+        "UPDATE devices SET owner_id = ?, bound_at_ms = ?, name_enc = NULL \
+         WHERE uid = ? AND owner_id IS NULL",
+    )
+    .bind(&account)
+    .bind(now.0)
+    .bind(uid)
+    .execute(&mut *tx)
+    .await?;
+    if bound.rows_affected() != 1 {
+        return Err(DbError::Conflict("device binding"));
+    }
+    sqlx::query("INSERT INTO device_state (uid) VALUES (?) ON CONFLICT (uid) DO NOTHING")
+        .bind(uid)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    account.parse().map(AccountId).map_err(|e| DbError::Corrupt(format!("account_id: {e}")))
+}
+
+/// Unbinds and deletes everything recorded about the device for its owner.
+pub(super) async fn unbind(pool: &SqlitePool, uid: &str, owner: AccountId) -> R<bool> {
+    let mut tx = pool.begin().await?;
+    let r = sqlx::query(
+        "UPDATE devices SET owner_id = NULL, name_enc = NULL, bound_at_ms = NULL \
+         WHERE uid = ? AND owner_id = ?",
+    )
+    .bind(uid)
+    .bind(owner.to_string())
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    for sql in [
+        "DELETE FROM device_state WHERE uid = ?",
+        "DELETE FROM device_commands WHERE uid = ?",
+        "DELETE FROM bind_tokens WHERE uid = ?",
+    ] {
+        sqlx::query(sql).bind(uid).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn set_name(pool: &SqlitePool, uid: &str, owner: AccountId, enc: &[u8]) -> R<()> {
+    let r = sqlx::query("UPDATE devices SET name_enc = ? WHERE uid = ? AND owner_id = ?")
+        .bind(enc)
+        .bind(uid)
+        .bind(owner.to_string())
+        .execute(pool)
+        .await?;
+    if r.rows_affected() == 1 { Ok(()) } else { Err(DbError::NotFound("device")) }
+}
+
+fn u64_col(row: &SqliteRow, col: &str) -> R<u64> {
+    Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0))
+}
+
+pub(super) async fn state(pool: &SqlitePool, uid: &str) -> R<Option<DeviceState>> {
+    let row = sqlx::query(
+        "SELECT reported_enc, reported_at_ms, reported_version, desired_enc, desired_version, \
+         online, last_seen_ms FROM device_state WHERE uid = ?",
+    )
+    .bind(uid)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(DeviceState {
+            reported_enc: row.try_get("reported_enc")?,
+            reported_at: opt_ts(&row, "reported_at_ms")?,
+            reported_version: u64_col(&row, "reported_version")?,
+            desired_enc: row.try_get("desired_enc")?,
+            desired_version: u64_col(&row, "desired_version")?,
+            online: row.try_get("online")?,
+            last_seen: opt_ts(&row, "last_seen_ms")?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn put_reported(
+    pool: &SqlitePool,
+    uid: &str,
+    enc: &[u8],
+    version: u64,
+    at: Timestamp,
+) -> R<()> {
+    sqlx::query(
+        "UPDATE device_state SET reported_enc = ?, reported_version = ?, reported_at_ms = ?, \
+         online = 1, last_seen_ms = ? WHERE uid = ?",
+    )
+    .bind(enc)
+    .bind(i64::try_from(version).unwrap_or(i64::MAX))
+    .bind(at.0)
+    .bind(at.0)
+    .bind(uid)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn set_desired(pool: &SqlitePool, uid: &str, enc: &[u8]) -> R<u64> {
+    let v: Option<i64> = sqlx::query_scalar(
+        "UPDATE device_state SET desired_enc = ?, desired_version = desired_version + 1 \
+         WHERE uid = ? RETURNING desired_version",
+    )
+    .bind(enc)
+    .bind(uid)
+    .fetch_optional(pool)
+    .await?;
+    let v = v.ok_or(DbError::NotFound("device"))?;
+    Ok(u64::try_from(v).unwrap_or(0))
+}
+
+pub(super) async fn set_presence(
+    pool: &SqlitePool,
+    uid: &str,
+    online: bool,
+    at: Timestamp,
+) -> R<()> {
+    sqlx::query("UPDATE device_state SET online = ?, last_seen_ms = ? WHERE uid = ?")
+        .bind(online)
+        .bind(at.0)
+        .bind(uid)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_command(pool: &SqlitePool, c: &DeviceCommand) -> R<()> {
+    sqlx::query(
+        "INSERT INTO device_commands (id, uid, name, args_json, status, error, created_at_ms, \
+         deadline_ms, finished_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(c.id.to_string())
+    .bind(&c.uid)
+    .bind(&c.name)
+    .bind(&c.args_json)
+    .bind(c.status.as_str())
+    .bind(&c.error)
+    .bind(c.created_at.0)
+    .bind(c.deadline.0)
+    .bind(c.finished_at.map(|t| t.0))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Settles a command still `sent`; false if it was already settled or is not this device's.
+pub(super) async fn finish_command(
+    pool: &SqlitePool,
+    id: uuid::Uuid,
+    uid: &str,
+    status: CommandStatus,
+    error: Option<&str>,
+    at: Timestamp,
+) -> R<bool> {
+    let r = sqlx::query(
+        "UPDATE device_commands SET status = ?, error = ?, finished_at_ms = ? \
+         WHERE id = ? AND uid = ? AND status = 'sent'",
+    )
+    .bind(status.as_str())
+    .bind(error)
+    .bind(at.0)
+    .bind(id.to_string())
+    .bind(uid)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub(super) async fn command(pool: &SqlitePool, id: uuid::Uuid) -> R<Option<DeviceCommand>> {
+    let row = sqlx::query(
+        "SELECT id, uid, name, args_json, status, error, created_at_ms, deadline_ms, \
+         finished_at_ms FROM device_commands WHERE id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        let status: String = row.try_get("status")?;
+        Ok(DeviceCommand {
+            id: uuid_col(&row, "id")?,
+            uid: row.try_get("uid")?,
+            name: row.try_get("name")?,
+            args_json: row.try_get("args_json")?,
+            status: CommandStatus::parse(&status)
+                .ok_or_else(|| DbError::Corrupt(format!("status {status:?}")))?,
+            error: row.try_get("error")?,
+            created_at: ts(&row, "created_at_ms")?,
+            deadline: ts(&row, "deadline_ms")?,
+            finished_at: opt_ts(&row, "finished_at_ms")?,
+        })
+    })
+    .transpose()
+}

@@ -1,0 +1,290 @@
+//! MQTT payloads between devices and the gateway, version 1 (topics `kk/v1/{uid}/...`).
+//!
+//! Every payload is JSON and decodes into exhaustive types: unknown fields and unknown enum
+//! values are refused, so a device speaking a newer dialect fails loudly instead of being
+//! half-understood. Shared by the server and `kankan-cam`.
+
+use serde::{Deserialize, Serialize};
+
+/// Largest payload either side sends or accepts.
+pub const MAX_PAYLOAD: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceKind {
+    Camera,
+    Doorbell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum VideoQuality {
+    Auto,
+    Sd,
+    Hd,
+    FullHd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkingMode {
+    /// Always on, records continuously.
+    Continuous,
+    /// Sleeps between events (battery devices).
+    PowerSaving,
+    /// Highest frame rate, more power.
+    Performance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallMode {
+    /// A doorbell press rings the app.
+    Ring,
+    /// A press only sends a message.
+    Message,
+    /// Presses are ignored.
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PictureRotation {
+    Normal,
+    Flip,
+    Mirror,
+    Rotate180,
+}
+
+/// Motion detection as the device applies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MotionSettings {
+    pub enabled: bool,
+    /// 1 (least sensitive) to 100.
+    pub sensitivity: u8,
+}
+
+/// Everything a user can set on a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub indicator_light: bool,
+    pub sd_recording: bool,
+    pub white_light: bool,
+    pub motion: MotionSettings,
+    pub video_quality: VideoQuality,
+    pub working_mode: WorkingMode,
+    pub call_mode: CallMode,
+    /// Speaker volume, 0-100.
+    pub volume: u8,
+    pub picture: PictureRotation,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            indicator_light: true,
+            sd_recording: true,
+            white_light: false,
+            motion: MotionSettings { enabled: true, sensitivity: 50 },
+            video_quality: VideoQuality::Auto,
+            working_mode: WorkingMode::Continuous,
+            call_mode: CallMode::Ring,
+            volume: 60,
+            picture: PictureRotation::Normal,
+        }
+    }
+}
+
+impl Settings {
+    /// Range checks serde cannot express. Answers what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=100).contains(&self.motion.sensitivity) {
+            return Err("motion.sensitivity must be 1-100".into());
+        }
+        if self.volume > 100 {
+            return Err("volume must be 0-100".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SdStatus {
+    Absent,
+    Ok,
+    Formatting,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SdCard {
+    pub status: SdStatus,
+    pub total_mb: u64,
+    pub used_mb: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimCard {
+    pub iccid: String,
+    /// e.g. `active`, `no-service`.
+    pub status: String,
+}
+
+/// `kk/v1/{uid}/state`: what the device is and how it is set, sent on connect and on change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateReport {
+    /// Increases with every report of this device boot.
+    pub seq: u64,
+    pub model: String,
+    pub firmware: String,
+    pub mac: String,
+    /// IANA time zone, e.g. `Asia/Shanghai`.
+    pub timezone: String,
+    pub lan_ip: String,
+    pub ssid: String,
+    /// Wi-Fi signal in dBm (e.g. -55).
+    pub signal_dbm: i16,
+    /// None for mains-powered devices.
+    pub battery_pct: Option<u8>,
+    pub charging: bool,
+    pub sd_card: SdCard,
+    pub sim: Option<SimCard>,
+    pub settings: Settings,
+    /// The desired-settings version these settings came from (0: factory).
+    pub settings_version: u64,
+}
+
+/// `kk/v1/{uid}/desired` (retained): the settings the owner wants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Desired {
+    pub version: u64,
+    pub settings: Settings,
+}
+
+/// What a command asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "name", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum CommandKind {
+    Reboot,
+    /// Move by steps: pan -10..=10 (left..right), tilt -10..=10 (down..up).
+    PtzMove {
+        pan: i8,
+        tilt: i8,
+    },
+    PresetSave {
+        slot: u8,
+    },
+    PresetGoto {
+        slot: u8,
+    },
+    FormatSd,
+}
+
+impl CommandKind {
+    pub const MAX_PRESET: u8 = 8;
+
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            CommandKind::PtzMove { pan, tilt }
+                if !(-10..=10).contains(pan) || !(-10..=10).contains(tilt) =>
+            {
+                Err("pan and tilt are -10 to 10".into())
+            }
+            CommandKind::PresetSave { slot } | CommandKind::PresetGoto { slot }
+                if !(1..=Self::MAX_PRESET).contains(slot) =>
+            {
+                Err(format!("preset slots are 1 to {}", Self::MAX_PRESET))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `kk/v1/{uid}/cmd`: a command with its id and deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Command {
+    pub id: uuid::Uuid,
+    pub command: CommandKind,
+    /// Unix ms after which the device should not run it.
+    pub deadline_ms: i64,
+}
+
+/// `kk/v1/{uid}/ack`: the outcome of a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ack {
+    pub id: uuid::Uuid,
+    pub ok: bool,
+    /// Why it failed (ok = false).
+    pub error: Option<String>,
+}
+
+/// `kk/v1/{uid}/claim`: the device presents the bind token it received while pairing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    pub token: String,
+}
+
+/// `kk/v1/{uid}/claim/result`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimResult {
+    pub ok: bool,
+    /// A stable code when refused: `invalid-token`, `already-bound`.
+    pub code: Option<String>,
+}
+
+/// Decodes a device payload, refusing oversized or malformed ones with a reason.
+pub fn decode<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
+    if payload.len() > MAX_PAYLOAD {
+        return Err(format!("payload of {} bytes exceeds {MAX_PAYLOAD}", payload.len()));
+    }
+    serde_json::from_slice(payload).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_round_trip_with_their_name_as_tag() {
+        let c = Command {
+            id: uuid::Uuid::nil(),
+            command: CommandKind::PtzMove { pan: 3, tilt: -2 },
+            deadline_ms: 5,
+        };
+        let json = serde_json::to_string(&c).expect("ser");
+        assert!(json.contains(r#""name":"ptz-move""#), "{json}");
+        assert_eq!(decode::<Command>(json.as_bytes()).expect("de"), c);
+    }
+
+    #[test]
+    fn unknown_fields_values_and_oversized_payloads_are_refused() {
+        assert!(decode::<Claim>(br#"{"token":"t","extra":1}"#).is_err());
+        assert!(decode::<Ack>(br#"{"id":"x","ok":true,"error":null}"#).is_err());
+        let mut s = serde_json::to_value(Settings::default()).expect("ser");
+        s["video_quality"] = "8k".into();
+        assert!(serde_json::from_value::<Settings>(s).is_err());
+        assert!(decode::<Claim>(&vec![b' '; MAX_PAYLOAD + 1]).is_err());
+    }
+
+    #[test]
+    fn settings_and_commands_check_their_ranges() {
+        let mut s = Settings::default();
+        assert!(s.validate().is_ok());
+        s.motion.sensitivity = 0;
+        assert!(s.validate().is_err());
+        assert!(CommandKind::PtzMove { pan: 11, tilt: 0 }.validate().is_err());
+        assert!(CommandKind::PresetGoto { slot: 0 }.validate().is_err());
+        assert!(CommandKind::PresetGoto { slot: 8 }.validate().is_ok());
+    }
+}
