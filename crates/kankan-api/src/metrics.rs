@@ -16,10 +16,14 @@ struct Series {
     seconds: f64,
 }
 
+/// Writes more metrics (Prometheus text) from a component the API does not know.
+pub type MetricsSource = Box<dyn Fn(&mut String) + Send + Sync>;
+
 /// Counters kept in memory since start.
 #[derive(Default)]
 pub struct Metrics {
     http: Mutex<BTreeMap<(String, String, u16), Series>>,
+    sources: Mutex<Vec<MetricsSource>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -34,6 +38,11 @@ impl Metrics {
         let s = m.entry((route.to_string(), method.to_string(), status)).or_default();
         s.count += 1;
         s.seconds += seconds;
+    }
+
+    /// Adds a component's metrics to every rendering.
+    pub fn add_source(&self, source: MetricsSource) {
+        self.sources.lock().unwrap_or_else(|p| p.into_inner()).push(source);
     }
 
     pub fn render(&self) -> String {
@@ -60,6 +69,10 @@ impl Metrics {
                 "kankan_http_request_seconds_sum{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {:.6}",
                 s.seconds
             );
+        }
+        drop(m);
+        for source in self.sources.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            source(&mut out);
         }
         out
     }

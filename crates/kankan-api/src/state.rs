@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use kankan_core::Accounts;
+use kankan_core::devices::Devices;
 use kankan_db::Store;
 
 use crate::Metrics;
@@ -21,6 +22,7 @@ pub struct ApiConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: Accounts,
+    pub devices: Devices,
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ApiConfig>,

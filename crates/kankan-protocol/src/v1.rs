@@ -141,3 +141,76 @@ pub struct Health {
     /// `ok`, or what is not ready.
     pub status: String,
 }
+
+/// A device bound to the caller, with its shadow.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeviceInfo {
+    pub uid: String,
+    pub model: String,
+    pub kind: crate::device::DeviceKind,
+    /// The owner's name for it, if set.
+    pub name: Option<String>,
+    pub online: bool,
+    pub last_seen: Option<String>,
+    pub bound_at: Option<String>,
+    /// The device's last state report: telemetry and the settings it runs.
+    pub reported: Option<crate::device::StateReport>,
+    pub reported_at: Option<String>,
+    /// The desired-settings version the device last applied.
+    pub reported_version: u64,
+    /// The settings the owner asked for, if ever changed.
+    pub desired: Option<crate::device::Settings>,
+    pub desired_version: u64,
+    /// The device runs the settings last asked for.
+    pub in_sync: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairingRequest {
+    /// The UID on the device's label.
+    pub uid: String,
+    /// The Wi-Fi network the device should join.
+    pub ssid: String,
+    /// Sealed for that device: whoever sees the QR code or hears the sound cannot read it.
+    pub wifi_password: String,
+}
+
+/// Show the QR code to the device's camera, or play the sound near it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PairingResponse {
+    pub uid: String,
+    /// The bind token in it expires then (RFC 3339).
+    pub expires_at: String,
+    /// The QR code's text.
+    pub qr_text: String,
+    /// The QR code as PNG, base64.
+    pub qr_png_base64: String,
+    /// The sound signal as WAV, base64.
+    pub sound_wav_base64: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameDeviceRequest {
+    /// 1-40 characters.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommandStatus {
+    Sent,
+    Succeeded,
+    Failed,
+    TimedOut,
+}
+
+/// Where a command stands. 200 when settled within the wait, 202 while still `sent`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CommandInfo {
+    pub id: uuid::Uuid,
+    pub status: CommandStatus,
+    /// The device's reason when `failed`.
+    pub error: Option<String>,
+}

@@ -8,6 +8,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use kankan_base::Secret;
 use kankan_core::{AccountsConfig, LimitsConfig};
+use kankan_gateway::GatewayConfig;
 use kankan_notify::MessengerConfig;
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +23,17 @@ pub struct Config {
     pub accounts: AccountsConfig,
     pub limits: LimitsConfig,
     pub messenger: MessengerConfig,
+    pub gateway: GatewayConfig,
+    pub devices: DevicesConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DevicesConfig {
+    /// The MQTT address put into pairing codes (`mqtt://host:port`), as devices on the
+    /// user's network reach this server. Default: the embedded broker's listening address.
+    pub mqtt_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -78,6 +89,8 @@ impl Default for Config {
             accounts: AccountsConfig::default(),
             limits: LimitsConfig::default(),
             messenger: MessengerConfig::default(),
+            gateway: GatewayConfig::Embedded { listen: SocketAddr::from(([127, 0, 0, 1], 1883)) },
+            devices: DevicesConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -128,6 +141,12 @@ impl Config {
         }
         if self.security.master_key.is_some() && self.security.master_key_file.is_some() {
             return Err("set security.master_key or security.master_key_file, not both".into());
+        }
+        self.gateway.validate().map_err(|e| format!("gateway: {e}"))?;
+        if let Some(u) = &self.devices.mqtt_url
+            && !u.starts_with("mqtt://")
+        {
+            return Err("devices.mqtt_url must start with mqtt://".into());
         }
         if let Some(url) = &self.database.url
             && !url.starts_with("sqlite:")

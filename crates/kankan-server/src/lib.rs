@@ -4,8 +4,10 @@
 //! configuration files and the environment.
 
 pub mod config;
+mod devices;
 mod start;
 pub mod telemetry;
 
 pub use config::Config;
+pub use kankan_gateway::GatewayConfig;
 pub use start::{Running, Services, build_services, start};

@@ -31,6 +31,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
+        /// Address of the embedded MQTT broker devices connect to.
+        #[arg(long, default_value = "127.0.0.1:1883")]
+        mqtt_listen: std::net::SocketAddr,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -67,15 +70,38 @@ enum AdminCommand {
     },
     /// Lift a ban.
     Unban { account: String },
+    /// Device identities.
+    Devices {
+        #[command(subcommand)]
+        command: DevicesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevicesCommand {
+    /// Create device identities (UID + own secret each) and write them to a CSV file for the
+    /// factory (`uid,model,secret`, mode 0600). The server keeps only a MAC of each secret.
+    Provision {
+        #[arg(long)]
+        model: String,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        #[arg(long)]
+        out: PathBuf,
+        /// A label for this batch.
+        #[arg(long, default_value = "default")]
+        batch: String,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut cfg = Config::load(cli.config.as_deref()).map_err(anyhow::Error::msg)?;
-    if let Command::Demo { data_dir, listen } = &cli.command {
+    if let Command::Demo { data_dir, listen, mqtt_listen } = &cli.command {
         cfg.data_dir = data_dir.clone();
         cfg.server.listen = *listen;
+        cfg.gateway = kankan_gateway::GatewayConfig::Embedded { listen: *mqtt_listen };
     }
     telemetry::init(&cfg.log);
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -131,6 +157,32 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
             s.accounts.unban(id).await?;
             println!("lifted the ban on account {id}");
         }
+        AdminCommand::Devices {
+            command: DevicesCommand::Provision { model, count, out, batch },
+        } => {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut file = opts
+                .open(&out)
+                .with_context(|| format!("creating {} (it must not exist yet)", out.display()))?;
+            let made = match s.devices.provision(&model, count, &batch).await {
+                Ok(m) => m,
+                Err(e) => {
+                    drop(file);
+                    let _ = std::fs::remove_file(&out);
+                    return Err(e.into());
+                }
+            };
+            let mut csv = String::from("uid,model,secret\n");
+            for d in &made {
+                csv.push_str(&format!("{},{},{}\n", d.uid, d.model, d.secret));
+            }
+            std::io::Write::write_all(&mut file, csv.as_bytes())?;
+            file.sync_all()?;
+            println!("provisioned {} {model} devices into {}", made.len(), out.display());
+        }
     }
     Ok(())
 }
@@ -149,7 +201,8 @@ async fn serve(cfg: &Config, banner: Option<String>) -> anyhow::Result<()> {
         }
         None => None,
     };
-    tracing::info!(addr = %running.addr, data_dir = %cfg.data_dir.display(), "kankan is serving");
+    let mqtt = running.mqtt_addr.map(|a| a.to_string()).unwrap_or_else(|| "external".into());
+    tracing::info!(addr = %running.addr, mqtt = %mqtt, data_dir = %cfg.data_dir.display(), "kankan is serving");
     if let Some(b) = banner {
         println!("{}", b.replace("{addr}", &running.addr.to_string()));
     }

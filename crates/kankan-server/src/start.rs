@@ -8,19 +8,24 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use kankan_api::{ApiConfig, AppState, Metrics};
 use kankan_base::{Clocks, Shutdown, ShutdownSignal};
+use kankan_core::devices::Devices;
 use kankan_core::{Accounts, DeliveryQueue, JobRunner};
 use kankan_crypto::{Keyring, MasterKey};
 use kankan_db::{LocalBlobStore, Store};
 use tokio::task::JoinHandle;
 
 use crate::Config;
+use crate::devices::{Authenticator, GatewayBus};
 
 /// The assembled components, before anything listens.
 pub struct Services {
     pub store: Arc<dyn Store>,
     pub accounts: Accounts,
+    pub devices: Devices,
     pub delivery: DeliveryQueue,
     pub messenger: Arc<dyn kankan_notify::Messenger>,
+    /// The gateway, once started by [`start`].
+    pub bus: Arc<GatewayBus>,
 }
 
 /// Creates the data directory (mode 0700) if missing.
@@ -52,6 +57,10 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         kankan_notify::build_with_clock(&cfg.messenger, &cfg.outbox_path(), clock.clone())
             .context("configuring the messenger")?;
     let delivery = DeliveryQueue::new(store.clone(), keyring.clone(), clock.clone());
+    let bus = Arc::new(GatewayBus::default());
+    let device_server = cfg.devices.mqtt_url.clone().unwrap_or_default();
+    let devices =
+        Devices::new(store.clone(), keyring.clone(), clock.clone(), bus.clone(), device_server);
     let accounts = Accounts::new(
         store.clone(),
         blobs,
@@ -61,12 +70,14 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.accounts.clone(),
         cfg.limits.clone(),
     );
-    Ok(Services { store, accounts, delivery, messenger })
+    Ok(Services { store, accounts, devices, delivery, messenger, bus })
 }
 
 /// A server that is listening.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where the embedded MQTT broker listens (None with an external broker).
+    pub mqtt_addr: Option<SocketAddr>,
     pub services: Services,
     shutdown: Shutdown,
     tasks: Vec<JoinHandle<()>>,
@@ -95,6 +106,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let state = AppState {
         accounts: services.accounts.clone(),
+        devices: services.devices.clone(),
         store: services.store.clone(),
         metrics: Arc::new(Metrics::default()),
         config: Arc::new(ApiConfig {
@@ -104,6 +116,23 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         }),
     };
     let (shutdown, signal) = Shutdown::new();
+    let auth = Arc::new(Authenticator(services.devices.clone()));
+    let gateway = kankan_gateway::start(&cfg.gateway, auth, signal.clone())
+        .await
+        .context("starting the MQTT gateway")?;
+    services.bus.connect(gateway.handle.clone());
+    let mqtt_addr = gateway.local_addr;
+    if let (None, Some(a)) = (&cfg.devices.mqtt_url, mqtt_addr) {
+        services.devices.set_device_server(format!("mqtt://{a}"));
+    }
+    let rejected = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    state.metrics.add_source(crate::devices::metrics(gateway.handle.clone(), rejected.clone()));
+    let pump = tokio::spawn(crate::devices::pump(
+        services.devices.clone(),
+        gateway.messages,
+        rejected,
+        signal.clone(),
+    ));
     let app = kankan_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut http_stop = signal.clone();
     let http = tokio::spawn(async move {
@@ -115,5 +144,5 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     });
     let runner = JobRunner::new(services.delivery.clone(), services.messenger.clone());
     let jobs = tokio::spawn(runner.run(signal));
-    Ok(Running { addr, services, shutdown, tasks: vec![http, jobs] })
+    Ok(Running { addr, mqtt_addr, services, shutdown, tasks: vec![http, jobs, pump] })
 }

@@ -4,8 +4,10 @@
 //! Readiness is awaited by polling `/readyz`, never by sleeping a fixed time.
 
 pub mod browser;
+mod device;
 mod process;
 
+pub use device::{TestDevice, state_report};
 pub use process::ServerProcess;
 
 use std::path::{Path, PathBuf};
@@ -85,6 +87,7 @@ impl TestApp {
         let data_dir = tempfile::tempdir()?;
         let mut config = Config { data_dir: data_dir.path().join("data"), ..Config::default() };
         config.server.listen = "127.0.0.1:0".parse()?;
+        config.gateway = kankan_server::GatewayConfig::Embedded { listen: "127.0.0.1:0".parse()? };
         adjust(&mut config);
         let clock = SimClock::new();
         let running = kankan_server::start(&config, Arc::new(clock.clone())).await?;
@@ -96,6 +99,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// Where the embedded MQTT broker listens.
+    pub fn mqtt_addr(&self) -> std::net::SocketAddr {
+        self.running().mqtt_addr.expect("the test server runs the embedded broker")
     }
 
     pub fn data_dir(&self) -> &Path {

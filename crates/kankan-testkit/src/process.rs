@@ -24,6 +24,7 @@ impl ServerProcess {
         cmd.arg("serve")
             .env("KANKAN__DATA_DIR", data_dir)
             .env("KANKAN__SERVER__LISTEN", "127.0.0.1:0")
+            .env("KANKAN__GATEWAY__LISTEN", "127.0.0.1:0")
             .env("KANKAN_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

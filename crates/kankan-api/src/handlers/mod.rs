@@ -1,6 +1,7 @@
 //! Thin handlers, one module per resource.
 
 pub mod auth;
+pub mod devices;
 pub mod me;
 pub mod ops;
 

@@ -94,7 +94,7 @@ impl Devices {
         s.store.insert_bind_token(&row).await?;
         let payload = PairingPayload {
             token,
-            server: s.device_server.clone(),
+            server: self.device_server(),
             ssid: ssid.to_string(),
             wifi_password: wifi_password.to_string(),
         };

@@ -3,7 +3,7 @@
 
 use kankan_crypto::TokenHash;
 use kankan_db::{CommandStatus, DbError};
-use kankan_protocol::device::{self, Ack, Claim, ClaimResult, StateReport};
+use kankan_protocol::device::{self, Ack, Claim, ClaimResult, Desired, StateReport};
 
 use super::{Devices, Outgoing};
 use crate::CoreError;
@@ -41,6 +41,9 @@ impl Devices {
                     _ => return Err(bad("presence", "expected online or offline".into())),
                 };
                 self.inner.store.set_presence(uid, online, self.inner.clock.now()).await?;
+                if online {
+                    self.resend_desired(uid).await?;
+                }
                 Ok(())
             }
             InboundKind::Event => {
@@ -50,6 +53,24 @@ impl Devices {
                 Ok(())
             }
         }
+    }
+
+    /// Sends the stored desired settings again (the broker's retained copy does not survive
+    /// a server restart), so a device coming online always converges.
+    async fn resend_desired(&self, uid: &str) -> Result<(), CoreError> {
+        let s = &self.inner;
+        let Some(device) = s.store.device(uid).await? else { return Ok(()) };
+        let (Some(owner), Some(st)) = (device.owner, s.store.device_state(uid).await?) else {
+            return Ok(());
+        };
+        let Some(enc) = st.desired_enc else { return Ok(()) };
+        let account = s.store.account(owner).await?.ok_or(CoreError::DeviceNotFound)?;
+        let key = s.keyring.unwrap_account_key(&owner.to_string(), &account.key_wrapped)?;
+        let json = key.open(&format!("device-desired/{uid}"), &enc)?;
+        let settings = serde_json::from_slice(&json)
+            .map_err(|e| CoreError::Internal(format!("stored settings: {e}")))?;
+        let desired = Desired { version: st.desired_version, settings };
+        s.bus.send(uid, Outgoing::Desired(desired)).await
     }
 
     async fn on_state(&self, uid: &str, payload: &[u8]) -> Result<(), CoreError> {

@@ -64,7 +64,7 @@ struct Inner {
     clock: Clocks,
     bus: Arc<dyn DeviceBus>,
     /// The MQTT address devices are told to use when pairing.
-    device_server: String,
+    device_server: std::sync::RwLock<String>,
     /// Commands waiting for their acknowledgement, by id.
     waiting: Mutex<HashMap<uuid::Uuid, oneshot::Sender<CommandOutcome>>>,
 }
@@ -83,10 +83,21 @@ impl Devices {
                 keyring,
                 clock,
                 bus,
-                device_server,
+                device_server: std::sync::RwLock::new(device_server),
                 waiting: Mutex::new(HashMap::new()),
             }),
         }
+    }
+}
+
+impl Devices {
+    /// Sets the MQTT address put into pairing payloads (known once the gateway listens).
+    pub fn set_device_server(&self, address: String) {
+        *self.inner.device_server.write().unwrap_or_else(|p| p.into_inner()) = address;
+    }
+
+    fn device_server(&self) -> String {
+        self.inner.device_server.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 

@@ -122,6 +122,7 @@ async fn demo_serves_the_web_app_and_a_ready_made_account() {
     let data = tmp.path().join("demo");
     let mut child = std::process::Command::new(BIN)
         .args(["demo", "--data-dir", data.to_str().expect("utf8"), "--listen", "127.0.0.1:0"])
+        .args(["--mqtt-listen", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -155,4 +156,53 @@ async fn demo_serves_the_web_app_and_a_ready_made_account() {
     assert_eq!(r.status(), 200);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[test]
+fn provisioning_writes_one_secret_per_device_to_a_private_csv() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("d");
+    let out = tmp.path().join("devices.csv");
+    let env = [("KANKAN__DATA_DIR", dir.to_str().expect("utf8"))];
+    let out_s = out.to_str().expect("utf8");
+    let args =
+        ["admin", "devices", "provision", "--model", "KK-D1", "--count", "3", "--out", out_s];
+    let (code, stdout, err) = run_cli(BIN.as_ref(), &args, &env, None).expect("runs");
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("provisioned 3 KK-D1 devices"));
+    let csv = std::fs::read_to_string(&out).expect("csv");
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(csv.lines().next(), Some("uid,model,secret"));
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.len() == 3 && r[0].starts_with("KK") && r[1] == "KK-D1"));
+    let secrets: std::collections::HashSet<_> = rows.iter().map(|r| r[2]).collect();
+    assert_eq!(secrets.len(), 3, "every device has its own secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let db = std::fs::read(dir.join("kankan.db")).expect("db");
+    for r in &rows {
+        let s = r[2].as_bytes();
+        assert!(!db.windows(s.len()).any(|w| w == s), "a device secret is stored in clear");
+    }
+    let (code, _, err) = run_cli(BIN.as_ref(), &args, &env, None).expect("runs");
+    assert_ne!(code, 0, "an existing file is never overwritten");
+    assert!(err.contains("must not exist"), "{err}");
+    let other = tmp.path().join("other.csv");
+    let bad = [
+        "admin",
+        "devices",
+        "provision",
+        "--model",
+        "NOPE",
+        "--out",
+        other.to_str().expect("utf8"),
+    ];
+    let (code, _, err) = run_cli(BIN.as_ref(), &bad, &env, None).expect("runs");
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown model"), "{err}");
+    assert!(!other.exists(), "a failed run leaves no file behind");
 }

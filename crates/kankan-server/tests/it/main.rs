@@ -4,6 +4,8 @@ mod accounts;
 mod bad_input;
 mod browser;
 mod cli;
+mod devices;
+mod devices_authz;
 mod openapi;
 mod privacy;
 mod risk;
