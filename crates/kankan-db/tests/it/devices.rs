@@ -56,6 +56,20 @@ fn token(account: AccountId, uid: &str, byte: u8) -> BindToken {
     }
 }
 
+fn sent_command(uid: &str) -> DeviceCommand {
+    DeviceCommand {
+        id: uuid::Uuid::now_v7(),
+        uid: uid.into(),
+        name: "reboot".into(),
+        args_json: "{}".into(),
+        status: CommandStatus::Sent,
+        error: None,
+        created_at: T0,
+        deadline: T0,
+        finished_at: None,
+    }
+}
+
 #[tokio::test]
 async fn a_provisioning_batch_is_all_or_nothing() {
     let (s, _d) = store().await;
@@ -104,17 +118,7 @@ async fn unbinding_deletes_state_commands_and_tokens_and_frees_the_device() {
     s.insert_bind_token(&token(alice, "KKAAAAAA", 1)).await.expect("token");
     s.claim_device(&[1; 32], "KKAAAAAA", T0).await.expect("bind");
     s.put_reported("KKAAAAAA", b"sealed", 3, T0).await.expect("report");
-    let cmd = DeviceCommand {
-        id: uuid::Uuid::now_v7(),
-        uid: "KKAAAAAA".into(),
-        name: "reboot".into(),
-        args_json: "{}".into(),
-        status: CommandStatus::Sent,
-        error: None,
-        created_at: T0,
-        deadline: T0,
-        finished_at: None,
-    };
+    let cmd = sent_command("KKAAAAAA");
     s.insert_command(&cmd).await.expect("command");
     assert!(!s.unbind_device("KKAAAAAA", bob).await.expect("q"), "only the owner unbinds");
     assert!(s.unbind_device("KKAAAAAA", alice).await.expect("unbind"));
@@ -145,17 +149,7 @@ async fn desired_versions_increase_and_reports_mark_the_device_online() {
 async fn a_command_settles_once_and_only_for_its_device() {
     let (s, _d) = store().await;
     s.insert_devices(&[device("KKAAAAAA"), device("KKBBBBBB")]).await.expect("devices");
-    let cmd = DeviceCommand {
-        id: uuid::Uuid::now_v7(),
-        uid: "KKAAAAAA".into(),
-        name: "reboot".into(),
-        args_json: "{}".into(),
-        status: CommandStatus::Sent,
-        error: None,
-        created_at: T0,
-        deadline: T0,
-        finished_at: None,
-    };
+    let cmd = sent_command("KKAAAAAA");
     s.insert_command(&cmd).await.expect("insert");
     let ok = CommandStatus::Succeeded;
     assert!(!s.finish_command(cmd.id, "KKBBBBBB", ok, None, T0).await.expect("q"));
