@@ -114,6 +114,9 @@ pub(crate) async fn start(
     let listener = Builder::new()
         .name("kankan/tcp")
         .laddr(listen)
+        // A restarted server must get its port back at once, while the old connections
+        // linger in TIME_WAIT.
+        .reuseaddr(Some(true))
         .allow_anonymous(false)
         // Presence depends on keep-alive: a device must send one.
         .allow_zero_keepalive(false)

@@ -1,0 +1,386 @@
+//! One simulated device: boots, connects, reports, obeys, reboots, and persists its state.
+//!
+//! [`Device::new`] reads (or creates) the state file; [`Device::run`] runs boot after boot
+//! until shutdown. Each boot starts a fresh MQTT connection whose report numbering starts at
+//! 1; a `reboot` command ends a boot. [`DeviceHandle`] lets tests and the CLI watch it.
+
+use std::time::Duration;
+
+use kankan_base::ShutdownSignal;
+use kankan_protocol::device::{Claim, ClaimResult, StateReport, decode};
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::config::{DEFAULT_MODEL, DEFAULT_TIMEZONE, DeviceConfig, ServerAddr, is_valid_uid};
+use crate::firmware::Firmware;
+use crate::link::{Link, LinkEvent, Login, Topics};
+use crate::state::{self, StoredState};
+use crate::telemetry::Rng;
+use crate::{SimError, config};
+
+/// How long a goodbye (reboot, shutdown) may take to reach the broker.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// What the server answered to the device's claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    Accepted,
+    /// Refused with the server's code (`invalid-token`, `already-bound`, ...).
+    Refused(String),
+}
+
+/// What a device is doing, as its handle sees it.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// Boots so far (1 after power-on, +1 per reboot).
+    pub boots: u64,
+    /// Whether an MQTT connection is up now.
+    pub connected: bool,
+    /// Successful connections so far, reconnections included.
+    pub connections: u64,
+    /// The last state report sent.
+    pub last_report: Option<StateReport>,
+    /// The outcome of the pairing claim, once known.
+    pub claim: Option<ClaimOutcome>,
+    /// The state as last changed (what the state file holds once saved).
+    pub stored: StoredState,
+}
+
+/// Watches a device; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct DeviceHandle {
+    rx: watch::Receiver<Status>,
+}
+
+impl DeviceHandle {
+    /// The status now.
+    pub fn status(&self) -> Status {
+        self.rx.borrow().clone()
+    }
+
+    /// Waits until `pred` holds, at most `timeout`; `what` names the wait in the error.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut pred: impl FnMut(&Status) -> bool,
+    ) -> Result<Status, SimError> {
+        let mut rx = self.rx.clone();
+        let waited = tokio::time::timeout(timeout, rx.wait_for(|s| pred(s)))
+            .await
+            .map(|r| r.map(|s| s.clone()).map_err(|_| ()));
+        match waited {
+            Ok(Ok(s)) => Ok(s),
+            Ok(Err(())) => {
+                // The device stopped; its last status may still be what was awaited.
+                let s = rx.borrow().clone();
+                if pred(&s) {
+                    Ok(s)
+                } else {
+                    Err(SimError::Timeout(format!("device stopped before {what}")))
+                }
+            }
+            Err(_) => Err(SimError::Timeout(format!("{what} (after {timeout:?})"))),
+        }
+    }
+}
+
+/// How a boot ended.
+enum End {
+    Shutdown,
+    Reboot,
+}
+
+/// A simulated camera or doorbell.
+pub struct Device {
+    cfg: DeviceConfig,
+    fw: Firmware,
+    server: ServerAddr,
+    topics: Topics,
+    /// The bind token to claim on every connection until the server answers.
+    claim: Option<String>,
+    connected: bool,
+    status: watch::Sender<Status>,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device").field("cfg", &self.cfg).finish_non_exhaustive()
+    }
+}
+
+impl Device {
+    /// Loads the device's state file (or makes a factory one), applies the configuration and
+    /// a pairing if there is one, and saves the result.
+    pub fn new(cfg: DeviceConfig) -> Result<Device, SimError> {
+        if !is_valid_uid(&cfg.uid) {
+            return Err(SimError::Config(format!(
+                "UID {:?} is not 6 to 32 characters of A-Z and 0-9",
+                cfg.uid
+            )));
+        }
+        let mut stored = match state::load(&cfg.state_dir)? {
+            Some(s) if s.uid != cfg.uid => {
+                return Err(SimError::Config(format!(
+                    "{} belongs to device {}, not {}",
+                    cfg.state_dir.display(),
+                    s.uid,
+                    cfg.uid
+                )));
+            }
+            Some(s) => s,
+            None => StoredState::factory(
+                &cfg.uid,
+                cfg.model.as_deref().unwrap_or(DEFAULT_MODEL),
+                cfg.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE),
+            ),
+        };
+        if let Some(model) = &cfg.model
+            && *model != stored.model
+        {
+            let factory = StoredState::factory(&cfg.uid, model, &stored.timezone);
+            (stored.model, stored.kind, stored.battery_pct) =
+                (factory.model, factory.kind, factory.battery_pct);
+        }
+        if let Some(tz) = &cfg.timezone {
+            stored.timezone.clone_from(tz);
+        }
+        if let Some(joined) = &cfg.pairing {
+            // Pairing starts from factory settings, as after the reset button: the new
+            // binding's desired versions start over.
+            let factory = StoredState::factory(&cfg.uid, &stored.model, &stored.timezone);
+            stored.settings = factory.settings;
+            stored.settings_version = 0;
+            stored.presets.clear();
+            stored.bound = false;
+            stored.ssid = Some(joined.ssid.clone());
+            stored.server = Some(joined.server.to_string());
+        }
+        if let Some(server) = &cfg.server {
+            stored.server = Some(server.to_string());
+        }
+        let server = match &stored.server {
+            Some(s) => ServerAddr::parse(s)?,
+            None => return Err(SimError::NoServer),
+        };
+        state::save(&cfg.state_dir, &stored)?;
+        let salt = config::fnv1a(cfg.uid.as_bytes());
+        let fw = Firmware::new(stored.clone(), Rng::from_entropy(salt));
+        let (status, _) = watch::channel(Status {
+            boots: 0,
+            connected: false,
+            connections: 0,
+            last_report: None,
+            claim: None,
+            stored,
+        });
+        let topics = Topics::new(&cfg.uid);
+        let claim = cfg.pairing.as_ref().map(|j| j.token.clone());
+        Ok(Device { cfg, fw, server, topics, claim, connected: false, status })
+    }
+
+    /// A handle to watch this device.
+    pub fn handle(&self) -> DeviceHandle {
+        DeviceHandle { rx: self.status.subscribe() }
+    }
+
+    /// Runs until `shutdown` fires, rebooting when told to. Returns an error only if the
+    /// state cannot be saved at the end.
+    pub async fn run(mut self, mut shutdown: ShutdownSignal) -> Result<(), SimError> {
+        loop {
+            self.fw.boot();
+            self.status.send_modify(|s| s.boots += 1);
+            tracing::info!(uid = %self.cfg.uid, server = %self.server, "booting");
+            let login = Login {
+                uid: &self.cfg.uid,
+                secret: self.cfg.secret.expose(),
+                server: &self.server,
+                keep_alive: self.cfg.timings.keep_alive,
+                backoff: self.cfg.timings.backoff,
+            };
+            let jitter = Rng::new(self.fw.rng().next_u64());
+            let mut link = Link::start(&login, &self.topics, jitter);
+            let end = self.boot(&mut link, &mut shutdown).await;
+            if self.connected {
+                if matches!(end, End::Shutdown) {
+                    link.publish(&self.topics.presence, b"offline".to_vec());
+                }
+                link.close(CLOSE_WAIT).await;
+            } else {
+                // Nothing to say goodbye to: stop retrying at once.
+                drop(link);
+            }
+            self.set_connected(false);
+            match end {
+                End::Shutdown => {
+                    tracing::info!(uid = %self.cfg.uid, "shutting down");
+                    return state::save(&self.cfg.state_dir, &self.fw.state);
+                }
+                End::Reboot => {
+                    tracing::info!(uid = %self.cfg.uid, "rebooting");
+                    self.persist();
+                    tokio::select! {
+                        () = shutdown.wait() => return state::save(&self.cfg.state_dir, &self.fw.state),
+                        () = tokio::time::sleep(self.cfg.timings.reboot_delay) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// One boot: serve the connection until shutdown or reboot.
+    async fn boot(&mut self, link: &mut Link, shutdown: &mut ShutdownSignal) -> End {
+        let period = self.cfg.timings.telemetry.max(Duration::from_millis(10));
+        let mut telemetry = tokio::time::interval_at(Instant::now() + period, period);
+        telemetry.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.wait() => return End::Shutdown,
+                _ = telemetry.tick() => {
+                    self.fw.tick();
+                    if self.connected {
+                        self.report(link);
+                    }
+                }
+                event = link.events.recv() => match event {
+                    Some(LinkEvent::Connected { session_present }) => {
+                        self.on_connected(link, session_present);
+                    }
+                    Some(LinkEvent::Lost(why)) => {
+                        if self.connected {
+                            tracing::warn!(uid = %self.cfg.uid, error = %why, "connection lost");
+                        }
+                        self.set_connected(false);
+                    }
+                    Some(LinkEvent::Message { topic, payload }) => {
+                        if self.on_message(link, &topic, &payload) {
+                            return End::Reboot;
+                        }
+                    }
+                    None => {
+                        tracing::error!(uid = %self.cfg.uid, "connection task ended; restarting");
+                        return End::Reboot;
+                    }
+                },
+            }
+        }
+    }
+
+    fn on_connected(&mut self, link: &Link, session_present: bool) {
+        tracing::info!(uid = %self.cfg.uid, session_present, "connected");
+        self.connected = true;
+        self.status.send_modify(|s| {
+            s.connected = true;
+            s.connections += 1;
+        });
+        let t = &self.topics;
+        link.subscribe(&[&t.cmd, &t.desired, &t.claim_result]);
+        link.publish(&t.presence, b"online".to_vec());
+        self.report(link);
+        if let Some(token) = &self.claim {
+            tracing::info!(uid = %self.cfg.uid, "claiming the binding");
+            link.publish(&self.topics.claim, json(&Claim { token: token.clone() }));
+        }
+    }
+
+    /// Handles one message; true when the device must reboot.
+    fn on_message(&mut self, link: &Link, topic: &str, payload: &[u8]) -> bool {
+        let uid = self.cfg.uid.clone();
+        if topic == self.topics.cmd {
+            let now = self.cfg.clock.now().as_millis();
+            let Some(exec) = self.fw.execute(payload, now) else {
+                tracing::warn!(%uid, "unreadable command ignored");
+                return false;
+            };
+            tracing::info!(%uid, id = %exec.ack.id, ok = exec.ack.ok, error = ?exec.ack.error, "command");
+            for report in exec.reports {
+                self.send_report(link, report);
+            }
+            if exec.persist {
+                self.persist();
+            }
+            link.publish(&self.topics.ack, json(&exec.ack));
+            return exec.reboot;
+        }
+        if topic == self.topics.desired {
+            match self.fw.apply_desired(payload) {
+                Ok(Some(version)) => {
+                    tracing::info!(%uid, version, "desired settings applied");
+                    self.persist();
+                    self.report(link);
+                }
+                Ok(None) => tracing::debug!(%uid, "desired settings unchanged"),
+                Err(reason) => tracing::warn!(%uid, %reason, "desired settings refused"),
+            }
+        } else if topic == self.topics.claim_result {
+            self.on_claim_result(payload);
+        } else {
+            tracing::debug!(%uid, topic, "message on an unexpected topic ignored");
+        }
+        false
+    }
+
+    fn on_claim_result(&mut self, payload: &[u8]) {
+        let uid = self.cfg.uid.clone();
+        let result: ClaimResult = match decode(payload) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(%uid, error = %e, "malformed claim result ignored");
+                return;
+            }
+        };
+        if self.claim.take().is_none() {
+            tracing::debug!(%uid, "claim result without a claim ignored");
+            return;
+        }
+        let outcome = if result.ok {
+            tracing::info!(%uid, "claim accepted: device bound");
+            self.fw.state.bound = true;
+            self.persist();
+            ClaimOutcome::Accepted
+        } else {
+            let code = result.code.unwrap_or_else(|| "refused".into());
+            tracing::warn!(%uid, %code, "claim refused");
+            ClaimOutcome::Refused(code)
+        };
+        self.status.send_modify(|s| s.claim = Some(outcome));
+    }
+
+    fn report(&mut self, link: &Link) {
+        let report = self.fw.report();
+        self.send_report(link, report);
+    }
+
+    fn send_report(&mut self, link: &Link, report: StateReport) {
+        link.publish(&self.topics.state, json(&report));
+        let stored = self.fw.state.clone();
+        self.status.send_modify(|s| {
+            s.last_report = Some(report);
+            s.stored = stored;
+        });
+    }
+
+    /// Saves the state; a failure is logged and the device goes on (as firmware with a worn
+    /// flash would), trying again at the next change.
+    fn persist(&mut self) {
+        if let Err(e) = state::save(&self.cfg.state_dir, &self.fw.state) {
+            tracing::error!(uid = %self.cfg.uid, error = %e, "cannot save state");
+        }
+        let stored = self.fw.state.clone();
+        self.status.send_modify(|s| s.stored = stored);
+    }
+
+    fn set_connected(&mut self, connected: bool) {
+        self.connected = connected;
+        self.status
+            .send_if_modified(|s| std::mem::replace(&mut s.connected, connected) != connected);
+    }
+}
+
+/// A payload as JSON.
+fn json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Invariant: the protocol types are plain structs and enums with string keys, which
+    // serde_json always serializes.
+    serde_json::to_vec(value).expect("protocol payloads serialize")
+}

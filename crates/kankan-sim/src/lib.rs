@@ -1,0 +1,31 @@
+//! `kankan-cam`: a simulated Kankan camera or doorbell that treats the platform exactly as
+//! device firmware does, over the wire only.
+//!
+//! - **Pairing** ([`pairing`]): read the pairing code from a QR image or a recording of the
+//!   pairing sound, open it with the device's pairing key (derived from its secret), "join"
+//!   the Wi-Fi network (the SSID is kept, the password is not), connect to the server named
+//!   in the code and claim the binding with the bind token.
+//! - **Running** ([`Device`]): log in over MQTT with UID and secret (persistent session, last
+//!   will `offline`), reconnect with jittered exponential backoff, publish `online` and a
+//!   state report on every connection, apply `desired` settings, execute commands and ack
+//!   them, and report telemetry periodically. See `crates/kankan-gateway/src/topics.rs` for
+//!   the topics and `kankan_protocol::device` for the payloads.
+//! - **Fleets** ([`fleet`]): many already-bound devices in one process for load tests.
+//!
+//! The device's flash is one JSON state file ([`state`]) written atomically. Kind follows the
+//! model (`KK-D*` are doorbells with a battery), the MAC and LAN address follow the UID.
+
+pub mod config;
+mod device;
+mod error;
+mod firmware;
+pub mod fleet;
+mod link;
+pub mod pairing;
+pub mod state;
+pub mod telemetry;
+
+pub use config::{Backoff, DeviceConfig, Joined, ServerAddr, Timings};
+pub use device::{ClaimOutcome, Device, DeviceHandle, Status};
+pub use error::SimError;
+pub use firmware::{DEGREES_PER_STEP, PAN_LIMIT, TILT_RANGE};

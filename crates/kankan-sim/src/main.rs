@@ -1,0 +1,273 @@
+//! `kankan-cam`: run a simulated camera or doorbell (or a fleet of them) against a Kankan
+//! server. Logs go to stderr, filtered by `KANKAN_LOG` (default `info`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use kankan_base::{Shutdown, ShutdownSignal};
+use kankan_sim::pairing::{Source, read_and_join};
+use kankan_sim::{
+    Backoff, ClaimOutcome, Device, DeviceConfig, ServerAddr, SimError, Timings, fleet,
+};
+
+#[derive(Parser)]
+#[command(name = "kankan-cam", version, about = "A simulated Kankan camera or doorbell")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Pair from a QR image or a pairing sound, claim the binding, then keep running.
+    Pair(PairArgs),
+    /// Run an already paired (or provisioned) device.
+    Run(RunArgs),
+    /// Run many already-bound devices from a credentials CSV (uid,model,secret).
+    Fleet(FleetArgs),
+}
+
+#[derive(Args)]
+struct Identity {
+    /// The device UID (6-32 of A-Z, 0-9).
+    #[arg(long)]
+    uid: String,
+    /// The device secret (prefer the environment variable to keep it out of `ps`).
+    #[arg(long, env = "KANKAN_CAM_SECRET", hide_env_values = true)]
+    secret: String,
+    /// Where the device keeps its state file.
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// The model; models starting with KK-D are doorbells. Default: the stored one, or KK-C1.
+    #[arg(long)]
+    model: Option<String>,
+    /// IANA time zone. Default: the stored one, or Asia/Shanghai.
+    #[arg(long)]
+    timezone: Option<String>,
+}
+
+#[derive(Args)]
+struct TimingArgs {
+    /// Seconds between telemetry reports.
+    #[arg(long, default_value_t = 60.0)]
+    telemetry_secs: f64,
+    /// First reconnection delay in milliseconds (doubles per failure, with jitter).
+    #[arg(long, default_value_t = 1_000)]
+    backoff_base_ms: u64,
+    /// Longest reconnection delay in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    backoff_cap_ms: u64,
+    /// How long a reboot keeps the device offline, in milliseconds.
+    #[arg(long, default_value_t = 3_000)]
+    reboot_delay_ms: u64,
+    /// MQTT keep-alive in seconds (at least 1).
+    #[arg(long, default_value_t = 30)]
+    keep_alive_secs: u64,
+}
+
+impl TimingArgs {
+    fn timings(&self) -> anyhow::Result<Timings> {
+        anyhow::ensure!(
+            self.telemetry_secs.is_finite() && self.telemetry_secs > 0.0,
+            "--telemetry-secs must be positive"
+        );
+        anyhow::ensure!(self.keep_alive_secs >= 1, "--keep-alive-secs must be at least 1");
+        Ok(Timings {
+            backoff: Backoff {
+                base: Duration::from_millis(self.backoff_base_ms.max(1)),
+                cap: Duration::from_millis(self.backoff_cap_ms.max(self.backoff_base_ms)),
+            },
+            telemetry: Duration::from_secs_f64(self.telemetry_secs),
+            reboot_delay: Duration::from_millis(self.reboot_delay_ms),
+            keep_alive: Duration::from_secs(self.keep_alive_secs),
+        })
+    }
+}
+
+#[derive(Args)]
+struct PairArgs {
+    #[command(flatten)]
+    id: Identity,
+    /// A photo of the pairing QR code (PNG or JPEG).
+    #[arg(long, conflicts_with = "wav", required_unless_present = "wav")]
+    qr: Option<PathBuf>,
+    /// A recording of the pairing sound (WAV).
+    #[arg(long)]
+    wav: Option<PathBuf>,
+    /// Exit once the server accepted the claim instead of running on.
+    #[arg(long)]
+    exit_after_pair: bool,
+    /// How long to wait for the server's answer to the claim, in seconds.
+    #[arg(long, default_value_t = 60)]
+    claim_timeout_secs: u64,
+    #[command(flatten)]
+    timing: TimingArgs,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    id: Identity,
+    /// The server, e.g. mqtt://127.0.0.1:1883. Default: the one stored when pairing.
+    #[arg(long)]
+    server: Option<String>,
+    #[command(flatten)]
+    timing: TimingArgs,
+}
+
+#[derive(Args)]
+struct FleetArgs {
+    /// How many devices to run (the first N of the file). Default: all.
+    #[arg(long)]
+    count: Option<usize>,
+    /// The credentials CSV with header uid,model,secret.
+    #[arg(long)]
+    credentials: PathBuf,
+    /// The server, e.g. mqtt://127.0.0.1:1883.
+    #[arg(long)]
+    server: String,
+    /// Each device keeps its state in <state-dir>/<UID>.
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// Spread the devices' first connections over this many seconds.
+    #[arg(long, default_value_t = 0.0)]
+    ramp_secs: f64,
+    #[command(flatten)]
+    timing: TimingArgs,
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kankan-cam: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kankan-cam: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = std::env::var("KANKAN_LOG")
+        .ok()
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let (shutdown, signal) = Shutdown::new();
+    tokio::spawn(stop_on_signals(shutdown));
+    match cli.command {
+        Command::Pair(args) => pair(args, signal).await,
+        Command::Run(args) => {
+            let mut cfg = device_config(&args.id, args.timing.timings()?);
+            cfg.server = args.server.as_deref().map(ServerAddr::parse).transpose()?;
+            Ok(Device::new(cfg)?.run(signal).await?)
+        }
+        Command::Fleet(args) => run_fleet(args, signal).await,
+    }
+}
+
+fn device_config(id: &Identity, timings: Timings) -> DeviceConfig {
+    let mut cfg = DeviceConfig::new(&id.uid, &id.secret, id.state_dir.clone());
+    cfg.model.clone_from(&id.model);
+    cfg.timezone.clone_from(&id.timezone);
+    cfg.timings = timings;
+    cfg
+}
+
+async fn pair(args: PairArgs, signal: ShutdownSignal) -> anyhow::Result<()> {
+    let source = match (&args.qr, &args.wav) {
+        (Some(qr), _) => Source::Qr(qr),
+        (None, Some(wav)) => Source::Wav(wav),
+        (None, None) => anyhow::bail!("give --qr or --wav"),
+    };
+    let joined = read_and_join(source, &args.id.secret)?;
+    println!("joined Wi-Fi {:?}; claiming on {}", joined.ssid, joined.server);
+    let mut cfg = device_config(&args.id, args.timing.timings()?);
+    cfg.pairing = Some(joined);
+    let device = Device::new(cfg)?;
+    let handle = device.handle();
+    let (stop, device_signal) = Shutdown::new();
+    let task = tokio::spawn(device.run(device_signal));
+    let timeout = Duration::from_secs(args.claim_timeout_secs);
+    let mut outer = signal.clone();
+    let outcome = tokio::select! {
+        s = handle.wait_for("the server's answer to the claim", timeout, |s| s.claim.is_some()) => s,
+        () = outer.wait() => Err(SimError::Timeout("interrupted before the claim was answered".into())),
+    };
+    let result = match outcome.map(|s| s.claim) {
+        Ok(Some(ClaimOutcome::Accepted)) => {
+            println!("paired: {} is bound", args.id.uid);
+            Ok(())
+        }
+        Ok(Some(ClaimOutcome::Refused(code))) => Err(SimError::ClaimRefused { code }.into()),
+        Ok(None) => Err(anyhow::anyhow!("no claim outcome")),
+        Err(e) => Err(e.into()),
+    };
+    if result.is_err() || args.exit_after_pair {
+        stop.trigger();
+        task.await.context("device task")??;
+        return result;
+    }
+    // Keep running as `run` would until the process is told to stop.
+    let mut outer = signal;
+    outer.wait().await;
+    stop.trigger();
+    Ok(task.await.context("device task")??)
+}
+
+async fn run_fleet(args: FleetArgs, signal: ShutdownSignal) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.credentials)
+        .with_context(|| format!("reading {}", args.credentials.display()))?;
+    let mut creds = fleet::parse_credentials(&text)?;
+    if let Some(n) = args.count {
+        anyhow::ensure!(n <= creds.len(), "--count {n} but the file lists {} devices", creds.len());
+        creds.truncate(n);
+    }
+    anyhow::ensure!(
+        args.ramp_secs.is_finite() && args.ramp_secs >= 0.0,
+        "--ramp-secs must be zero or more"
+    );
+    let server = ServerAddr::parse(&args.server)?;
+    let timings = args.timing.timings()?;
+    let ramp = Duration::from_secs_f64(args.ramp_secs);
+    let fleet = fleet::Fleet::start(&creds, &server, &args.state_dir, timings, ramp, &signal)?;
+    println!("running {} devices against {server}", creds.len());
+    Ok(fleet.join().await?)
+}
+
+/// Triggers shutdown on Ctrl-C or SIGTERM.
+async fn stop_on_signals(shutdown: Shutdown) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("stopping");
+    shutdown.trigger();
+}

@@ -1,0 +1,9 @@
+//! Integration tests of `kankan-cam` against the real embedded gateway: pairing by QR code and
+//! by sound, desired settings, commands, reconnection, and the binary itself.
+
+mod cli;
+mod commands;
+mod pairing;
+mod reconnect;
+mod settings;
+mod support;
