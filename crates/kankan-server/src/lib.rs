@@ -4,6 +4,7 @@
 //! configuration files and the environment.
 
 pub mod config;
+pub mod demo;
 mod devices;
 mod start;
 pub mod telemetry;

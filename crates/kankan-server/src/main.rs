@@ -187,16 +187,13 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The demo's ready-made account; its password is new at every start.
-const DEMO_ACCOUNT: &str = "demo@kankan.example";
-
 async fn serve(cfg: &Config, banner: Option<String>) -> anyhow::Result<()> {
     let running = start(cfg, Arc::new(RealClock)).await?;
     let banner = match banner {
         Some(b) => {
             let (token, _) = kankan_crypto::random_token()?;
             let password: String = token.chars().take(16).collect();
-            running.services.accounts.provision_account(DEMO_ACCOUNT, &password).await?;
+            kankan_server::demo::start(&running, &cfg.data_dir, &password).await?;
             Some(b.replace("{demo_password}", &password))
         }
         None => None,
@@ -215,10 +212,12 @@ async fn serve(cfg: &Config, banner: Option<String>) -> anyhow::Result<()> {
 async fn demo(cfg: &Config) -> anyhow::Result<()> {
     let banner = format!(
         "\n  Kankan demo is running: open http://{{addr}}/ in a browser.\n\n  \
-         Log in as {DEMO_ACCOUNT} with password {{demo_password}} (new at every start),\n  \
-         or register with any e-mail address or +phone number. The demo sends no messages:\n  \
+         Log in as {} with password {{demo_password}} (new at every start):\n  \
+         it has two simulated cameras and a doorbell (kankan-cam) already paired.\n  Or \
+register with any e-mail address or +phone number. The demo sends no messages:\n  \
          verification codes are written to the log below and to {} (recipients masked).\n  \
          Press Ctrl-C to stop; data stays in {}.\n",
+        kankan_server::demo::DEMO_ACCOUNT,
         cfg.outbox_path().display(),
         cfg.data_dir.display()
     );

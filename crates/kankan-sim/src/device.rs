@@ -314,14 +314,14 @@ impl Device {
                 Err(reason) => tracing::warn!(%uid, %reason, "desired settings refused"),
             }
         } else if topic == self.topics.claim_result {
-            self.on_claim_result(payload);
+            self.on_claim_result(link, payload);
         } else {
             tracing::debug!(%uid, topic, "message on an unexpected topic ignored");
         }
         false
     }
 
-    fn on_claim_result(&mut self, payload: &[u8]) {
+    fn on_claim_result(&mut self, link: &Link, payload: &[u8]) {
         let uid = self.cfg.uid.clone();
         let result: ClaimResult = match decode(payload) {
             Ok(r) => r,
@@ -338,6 +338,8 @@ impl Device {
             tracing::info!(%uid, "claim accepted: device bound");
             self.fw.state.bound = true;
             self.persist();
+            // The state sent before the claim went to nobody: the new owner gets it now.
+            self.report(link);
             ClaimOutcome::Accepted
         } else {
             let code = result.code.unwrap_or_else(|| "refused".into());

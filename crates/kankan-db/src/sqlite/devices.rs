@@ -113,10 +113,15 @@ pub(super) async fn claim(
     if bound.rows_affected() != 1 {
         return Err(DbError::Conflict("device binding"));
     }
-    sqlx::query("INSERT INTO device_state (uid) VALUES (?) ON CONFLICT (uid) DO NOTHING")
-        .bind(uid)
-        .execute(&mut *tx)
-        .await?;
+    // The device is online: it is claiming over MQTT right now.
+    sqlx::query(
+        "INSERT INTO device_state (uid, online, last_seen_ms) VALUES (?, 1, ?) \
+         ON CONFLICT (uid) DO UPDATE SET online = 1, last_seen_ms = excluded.last_seen_ms",
+    )
+    .bind(uid)
+    .bind(now.0)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     account.parse().map(AccountId).map_err(|e| DbError::Corrupt(format!("account_id: {e}")))
 }

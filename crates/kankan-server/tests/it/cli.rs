@@ -154,6 +154,39 @@ async fn demo_serves_the_web_app_and_a_ready_made_account() {
         .await
         .expect("login");
     assert_eq!(r.status(), 200);
+    let token = r.json::<serde_json::Value>().await.expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    // Two simulated cameras and a doorbell, paired through the real flow, come online.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let devices = loop {
+        let list: serde_json::Value = http
+            .get(format!("http://{addr}/api/v1/devices"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        let ready = list.as_array().is_some_and(|a| {
+            a.len() == 3 && a.iter().all(|d| d["online"] == true && !d["reported"].is_null())
+        });
+        if ready {
+            break list;
+        }
+        assert!(std::time::Instant::now() < deadline, "demo devices not ready: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let kinds: Vec<&str> = devices
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| d["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "camera").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| **k == "doorbell").count(), 1);
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -14,12 +14,13 @@ pub const PW: &str = "plum-garden-kettle-42";
 /// A provisioned device's credentials.
 pub struct Creds {
     pub uid: String,
+    pub model: String,
     pub secret: String,
 }
 
 pub async fn provision(app: &TestApp, model: &str) -> Creds {
     let made = app.running().services.devices.provision(model, 1, "test").await.expect("provision");
-    Creds { uid: made[0].uid.clone(), secret: made[0].secret.clone() }
+    Creds { uid: made[0].uid.clone(), model: made[0].model.clone(), secret: made[0].secret.clone() }
 }
 
 /// Starts pairing over the API and returns the response body.

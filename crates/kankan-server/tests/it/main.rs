@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod devices;
 mod devices_authz;
+mod devices_sim;
 mod openapi;
 mod privacy;
 mod risk;

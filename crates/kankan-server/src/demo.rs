@@ -1,0 +1,94 @@
+//! `kankan demo`: a ready-made account with simulated cameras and a doorbell, paired through
+//! the real flow (pairing code -> kankan-cam -> MQTT claim) on first start and reused after.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kankan_core::ClientInfo;
+use kankan_core::devices::DeviceAction;
+use kankan_crypto::pairing::pairing_from_qr_text;
+use kankan_sim::fleet::{Credential, parse_credentials};
+use kankan_sim::{Device, DeviceConfig, ServerAddr};
+
+use crate::Running;
+
+/// The demo's ready-made account; its password is new at every start.
+pub const DEMO_ACCOUNT: &str = "demo@kankan.example";
+/// The simulated devices: model and the name the demo gives them.
+const DEVICES: &[(&str, &str)] =
+    &[("KK-C1", "Living room"), ("KK-C2", "Garden"), ("KK-D1", "Front door")];
+
+/// Provisions the demo account (with `password`) and starts its simulated devices.
+pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow::Result<()> {
+    let s = &running.services;
+    s.accounts.provision_account(DEMO_ACCOUNT, password).await?;
+    let client = ClientInfo::new("127.0.0.1", "kankan demo");
+    let principal = s.accounts.login(DEMO_ACCOUNT, password, &client).await?.principal;
+    let mqtt = running.mqtt_addr.context("the demo needs the embedded MQTT broker")?;
+    let server = ServerAddr::parse(&format!("mqtt://{mqtt}"))?;
+    let creds = demo_credentials(running, &data_dir.join("demo-devices.csv")).await?;
+    for (cred, (_, name)) in creds.iter().zip(DEVICES) {
+        let mut cfg = DeviceConfig::new(
+            &cred.uid,
+            &cred.secret,
+            data_dir.join("demo-devices").join(&cred.uid),
+        );
+        cfg.model = Some(cred.model.clone());
+        cfg.server = Some(server.clone());
+        cfg.timings.telemetry = Duration::from_secs(10);
+        let bound = s.store.device(&cred.uid).await?.and_then(|d| d.owner).is_some();
+        if !bound {
+            let pairing = s
+                .devices
+                .start_pairing(&principal, &cred.uid, "KankanDemo", "demo-wifi-pass")
+                .await?;
+            let payload = pairing_from_qr_text(&pairing.qr_text)?;
+            cfg.pairing = Some(kankan_sim::pairing::join(&payload, &cred.secret)?);
+        }
+        let device = Device::new(cfg)?;
+        let signal = running.shutdown_signal();
+        tokio::spawn(async move {
+            if let Err(e) = device.run(signal).await {
+                tracing::error!(error = %e, "a demo device stopped");
+            }
+        });
+        if !bound {
+            let (devices, principal, uid, name) =
+                (s.devices.clone(), principal.clone(), cred.uid.clone(), name.to_string());
+            tokio::spawn(async move {
+                for _ in 0..300 {
+                    if let Ok(h) = devices.authorize(&principal, DeviceAction::Control, &uid).await
+                    {
+                        let _ = devices.rename(&h, &name).await;
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                tracing::warn!(uid, "a demo device did not bind in 30 s");
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The demo devices' credentials: read from `file`, or provisioned and written there.
+async fn demo_credentials(running: &Running, file: &Path) -> anyhow::Result<Vec<Credential>> {
+    if let Ok(text) = std::fs::read_to_string(file) {
+        return Ok(parse_credentials(&text)?);
+    }
+    let mut csv = String::from("uid,model,secret\n");
+    for (model, _) in DEVICES {
+        let made = running.services.devices.provision(model, 1, "demo").await?;
+        for d in made {
+            csv.push_str(&format!("{},{},{}\n", d.uid, d.model, d.secret));
+        }
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(file).with_context(|| format!("writing {}", file.display()))?;
+    std::io::Write::write_all(&mut f, csv.as_bytes())?;
+    Ok(parse_credentials(&csv)?)
+}
