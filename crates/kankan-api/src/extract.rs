@@ -7,7 +7,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
-use kankan_core::{ClientInfo, Principal};
+use kankan_core::{ClientInfo, Principal, StaffPrincipal};
 use serde::de::DeserializeOwned;
 
 use crate::{ApiError, AppState};
@@ -121,5 +121,24 @@ impl FromRequestParts<AppState> for CurrentUser {
             }
         }
         Ok(CurrentUser(principal))
+    }
+}
+
+/// An authenticated staff member: Bearer token from `/api/v1/admin/login` only (no cookies,
+/// so no CSRF surface).
+pub struct CurrentStaff(pub StaffPrincipal);
+
+impl FromRequestParts<AppState> for CurrentStaff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(ApiError::unauthenticated)?;
+        Ok(CurrentStaff(state.accounts.authenticate_staff(token).await?))
     }
 }

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::router::UtoipaMethodRouterExt;
 use utoipa_axum::routes;
 
-use crate::handlers::{auth, devices, me, ops};
+use crate::handlers::{admin, auth, devices, me, ops};
 use crate::{ApiError, AppState, metrics, web};
 
 /// JSON bodies are small; the avatar route has its own limit.
@@ -21,7 +21,7 @@ const AVATAR_LIMIT: usize = 2 * 1024 * 1024;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
-    tags((name = "auth"), (name = "me"), (name = "devices"), (name = "ops"))
+    tags((name = "auth"), (name = "me"), (name = "devices"), (name = "admin"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -45,6 +45,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::put_settings))
         .routes(routes!(devices::send_command))
         .routes(routes!(devices::get_command))
+        .routes(routes!(admin::login))
+        .routes(routes!(admin::provision))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .routes(routes!(me::put_avatar).layer(DefaultBodyLimit::max(AVATAR_LIMIT)))
         .routes(routes!(ops::healthz))

@@ -17,6 +17,7 @@ pub mod risk;
 
 pub use accounts::{
     Accounts, ClientInfo, CodeSent, LoginEntry, LoginOk, Principal, Profile, SessionEntry,
+    StaffPrincipal,
 };
 pub use config::{AccountsConfig, LimitsConfig, RateLimit};
 pub use error::{BAN_NOTICE, CoreError};

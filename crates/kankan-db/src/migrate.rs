@@ -21,4 +21,9 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_devices",
         sqlite: include_str!("../migrations/sqlite/0002_devices.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_staff_sessions",
+        sqlite: include_str!("../migrations/sqlite/0003_staff_sessions.sql"),
+    },
 ];

@@ -1,7 +1,7 @@
 //! The [`Store`] trait: every query the rest of Kankan may run.
 
 use async_trait::async_trait;
-use kankan_base::{AccountId, BlobId, JobId, SessionId, Timestamp};
+use kankan_base::{AccountId, BlobId, JobId, SessionId, StaffId, Timestamp};
 
 use crate::{
     Account, AccountState, BindToken, CodePurpose, CommandStatus, DbError, Device, DeviceCommand,
@@ -84,6 +84,15 @@ pub trait Store: Send + Sync + 'static {
     // Staff.
     async fn insert_staff(&self, staff: &Staff) -> R<()>;
     async fn staff_by_username(&self, username: &str) -> R<Option<Staff>>;
+    async fn insert_staff_session(
+        &self,
+        staff: StaffId,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> R<()>;
+    /// The staff member of a live staff session.
+    async fn staff_by_session(&self, token_hash: &[u8; 32], now: Timestamp) -> R<Option<Staff>>;
 
     // Job queue.
     async fn enqueue_job(&self, job: &NewJob, now: Timestamp) -> R<()>;

@@ -214,3 +214,40 @@ pub struct CommandInfo {
     /// The device's reason when `failed`.
     pub error: Option<String>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffLoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// A staff session: `Authorization: Bearer <token>` on `/api/v1/admin/*`, for 8 hours.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StaffLoginResponse {
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionRequest {
+    /// e.g. `KK-C1`, `KK-C2`, `KK-D1`.
+    pub model: String,
+    /// 1-1000 per request (the CLI does larger batches).
+    pub count: u32,
+    /// A label for the batch.
+    pub batch: String,
+}
+
+/// A new device identity. The secret is shown this once; the server keeps only a MAC.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProvisionedDevice {
+    pub uid: String,
+    pub model: String,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProvisionResponse {
+    pub devices: Vec<ProvisionedDevice>,
+}

@@ -1,5 +1,6 @@
 //! Thin handlers, one module per resource.
 
+pub mod admin;
 pub mod auth;
 pub mod devices;
 pub mod me;

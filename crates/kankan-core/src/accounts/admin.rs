@@ -4,10 +4,63 @@ use kankan_base::{AccountId, StaffId};
 use kankan_crypto::hash_password;
 use kankan_db::{AccountState, Staff};
 
-use super::Accounts;
+use std::time::Duration;
+
+use kankan_crypto::{TokenHash, random_token, verify_password};
+
+use super::{Accounts, ClientInfo};
 use crate::{CoreError, Identifier, password_policy};
 
+/// How long a staff session lasts.
+const STAFF_SESSION: Duration = Duration::from_secs(8 * 3600);
+
+/// An authenticated staff member.
+#[derive(Debug, Clone)]
+pub struct StaffPrincipal {
+    pub id: StaffId,
+    pub username: String,
+    pub role: String,
+}
+
 impl Accounts {
+    /// Logs a staff member in; answers a bearer token for the admin API (8 hours).
+    pub async fn staff_login(
+        &self,
+        username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<String, CoreError> {
+        let s = &self.inner;
+        s.limiter.check(&format!("login-ip:{}", client.ip), s.limits.login_per_ip)?;
+        s.limiter.check(&format!("staff-login:{username}"), s.limits.login_per_identifier)?;
+        let staff = s.store.staff_by_username(username.trim()).await?;
+        let hash = staff.as_ref().map(|st| kankan_crypto::PasswordHash(st.password_hash.clone()));
+        let password = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_ref()))
+            .await
+            .map_err(|e| CoreError::Internal(format!("password check: {e}")))?;
+        let Some(staff) = staff.filter(|_| ok) else {
+            tracing::warn!(ip = %client.ip, "failed staff login");
+            return Err(CoreError::InvalidCredentials);
+        };
+        let (token, hash) = random_token()?;
+        let now = s.now();
+        s.store.insert_staff_session(staff.id, &hash.0, now, now.plus(STAFF_SESSION)).await?;
+        tracing::info!(staff = %staff.username, ip = %client.ip, "staff login");
+        Ok(token)
+    }
+
+    /// Resolves a staff bearer token.
+    pub async fn authenticate_staff(&self, token: &str) -> Result<StaffPrincipal, CoreError> {
+        let s = &self.inner;
+        let staff = s
+            .store
+            .staff_by_session(&TokenHash::of(token).0, s.now())
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        Ok(StaffPrincipal { id: staff.id, username: staff.username, role: staff.role })
+    }
+
     /// Finds the account that holds an identifier (for operators only).
     pub async fn find_by_identifier(&self, identifier: &str) -> Result<AccountId, CoreError> {
         let s = &self.inner;

@@ -21,6 +21,7 @@ use crate::jobs::DeliveryQueue;
 use crate::risk::RateLimiter;
 use crate::{AccountsConfig, CoreError, Identifier, LimitsConfig};
 
+pub use admin::StaffPrincipal;
 pub use auth::{CodeSent, LoginOk};
 pub use profile::{LoginEntry, Profile, SessionEntry};
 

@@ -284,14 +284,52 @@ pub(super) async fn staff_by_username(pool: &SqlitePool, username: &str) -> R<Op
     .bind(username)
     .fetch_optional(pool)
     .await?;
-    row.map(|row| {
-        Ok(Staff {
-            id: StaffId(uuid_col(&row, "id")?),
-            username: row.try_get("username")?,
-            password_hash: row.try_get("password_hash")?,
-            role: row.try_get("role")?,
-            created_at: ts(&row, "created_at_ms")?,
-        })
+    row.as_ref().map(staff_from).transpose()
+}
+
+pub(super) async fn insert_staff_session(
+    pool: &SqlitePool,
+    staff: StaffId,
+    token_hash: &[u8; 32],
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> R<()> {
+    sqlx::query(
+        "INSERT INTO staff_sessions (id, staff_id, token_hash, created_at_ms, expires_at_ms) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(staff.to_string())
+    .bind(&token_hash[..])
+    .bind(now.0)
+    .bind(expires_at.0)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn staff_by_session(
+    pool: &SqlitePool,
+    token_hash: &[u8; 32],
+    now: Timestamp,
+) -> R<Option<Staff>> {
+    let row = sqlx::query(
+        "SELECT s.id, s.username, s.password_hash, s.role, s.created_at_ms FROM staff s \
+         JOIN staff_sessions t ON t.staff_id = s.id WHERE t.token_hash = ? AND t.expires_at_ms > ?",
+    )
+    .bind(&token_hash[..])
+    .bind(now.0)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(staff_from).transpose()
+}
+
+fn staff_from(row: &SqliteRow) -> R<Staff> {
+    Ok(Staff {
+        id: StaffId(uuid_col(row, "id")?),
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        role: row.try_get("role")?,
+        created_at: ts(row, "created_at_ms")?,
     })
-    .transpose()
 }

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kankan_base::{AccountId, BlobId, JobId, SessionId, Timestamp};
+use kankan_base::{AccountId, BlobId, JobId, SessionId, StaffId, Timestamp};
 use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -194,6 +194,18 @@ impl Store for SqliteStore {
     }
     async fn staff_by_username(&self, username: &str) -> R<Option<Staff>> {
         accounts::staff_by_username(&self.pool, username).await
+    }
+    async fn insert_staff_session(
+        &self,
+        staff: StaffId,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> R<()> {
+        accounts::insert_staff_session(&self.pool, staff, token_hash, now, expires_at).await
+    }
+    async fn staff_by_session(&self, token_hash: &[u8; 32], now: Timestamp) -> R<Option<Staff>> {
+        accounts::staff_by_session(&self.pool, token_hash, now).await
     }
 
     async fn enqueue_job(&self, job: &NewJob, now: Timestamp) -> R<()> {

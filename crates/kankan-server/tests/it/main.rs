@@ -1,6 +1,7 @@
 //! Integration tests: the real server through its real HTTP port.
 
 mod accounts;
+mod admin;
 mod bad_input;
 mod browser;
 mod cli;

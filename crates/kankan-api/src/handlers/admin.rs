@@ -1,0 +1,57 @@
+//! `/api/v1/admin/*`: the operator's API, for staff sessions only.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use kankan_protocol::v1::{
+    ErrorBody, ProvisionRequest, ProvisionResponse, ProvisionedDevice, StaffLoginRequest,
+    StaffLoginResponse,
+};
+
+use crate::extract::{ApiJson, Client, CurrentStaff};
+use crate::{ApiError, AppState};
+
+/// Most devices one API request provisions.
+const MAX_API_BATCH: u32 = 1000;
+
+/// Log in as staff (created with `kankan admin create-staff`).
+#[utoipa::path(post, path = "/api/v1/admin/login", tag = "admin",
+    request_body = StaffLoginRequest,
+    responses((status = 200, body = StaffLoginResponse),
+        (status = 401, body = ErrorBody, description = "invalid-credentials"),
+        (status = 429, body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<StaffLoginRequest>,
+) -> Result<Json<StaffLoginResponse>, ApiError> {
+    let token = state.accounts.staff_login(&req.username, &req.password, &client).await?;
+    Ok(Json(StaffLoginResponse { token }))
+}
+
+/// Provision device identities: a UID and its own secret each (shown once).
+#[utoipa::path(post, path = "/api/v1/admin/devices/provision", tag = "admin",
+    request_body = ProvisionRequest,
+    responses((status = 201, body = ProvisionResponse),
+        (status = 400, body = ErrorBody, description = "invalid-device-input"),
+        (status = 401, body = ErrorBody)))]
+pub async fn provision(
+    State(state): State<AppState>,
+    CurrentStaff(staff): CurrentStaff,
+    ApiJson(req): ApiJson<ProvisionRequest>,
+) -> Result<(StatusCode, Json<ProvisionResponse>), ApiError> {
+    if req.count == 0 || req.count > MAX_API_BATCH {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-device-input",
+            format!("provision 1-{MAX_API_BATCH} devices per request"),
+        ));
+    }
+    let made = state.devices.provision(&req.model, req.count, &req.batch).await?;
+    tracing::info!(staff = %staff.username, model = %req.model, count = made.len(), "devices provisioned");
+    let devices = made
+        .into_iter()
+        .map(|d| ProvisionedDevice { uid: d.uid, model: d.model, secret: d.secret })
+        .collect();
+    Ok((StatusCode::CREATED, Json(ProvisionResponse { devices })))
+}

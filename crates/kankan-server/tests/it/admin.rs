@@ -1,0 +1,84 @@
+//! The operator's API: staff login and device provisioning.
+
+use kankan_testkit::{TestApp, TestDevice};
+use serde_json::json;
+
+const STAFF_PW: &str = "quiet-harbor-lantern-8";
+
+async fn staff_token(app: &TestApp) -> String {
+    app.running().services.accounts.create_staff_admin("ops", STAFF_PW).await.expect("staff");
+    let (s, b) =
+        app.post("/api/v1/admin/login", json!({"username": "ops", "password": STAFF_PW})).await;
+    assert_eq!(s, 200, "{b}");
+    b["token"].as_str().expect("token").to_string()
+}
+
+#[tokio::test]
+async fn staff_provision_devices_that_can_then_log_in_with_their_own_secret() {
+    let app = TestApp::spawn().await;
+    let token = staff_token(&app).await;
+    let (s, b) = app
+        .send(
+            app.http
+                .post(app.url("/api/v1/admin/devices/provision"))
+                .bearer_auth(&token)
+                .json(&json!({"model": "KK-C1", "count": 2, "batch": "line-3"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let devices = b["devices"].as_array().expect("array");
+    assert_eq!(devices.len(), 2);
+    assert_ne!(devices[0]["secret"], devices[1]["secret"]);
+    let (uid, secret) =
+        (devices[0]["uid"].as_str().expect("uid"), devices[0]["secret"].as_str().expect("s"));
+    assert!(TestDevice::connect(app.mqtt_addr(), uid, secret).await.is_ok());
+}
+
+#[tokio::test]
+async fn the_admin_api_refuses_users_strangers_and_bad_requests() {
+    let app = TestApp::spawn().await;
+    let staff = staff_token(&app).await;
+    let user = app.register("user@example.com", "plum-garden-kettle-42").await;
+    let provision = |token: Option<&str>, body: serde_json::Value| {
+        let mut r = app.http.post(app.url("/api/v1/admin/devices/provision")).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r
+    };
+    let ok = json!({"model": "KK-C1", "count": 1, "batch": "b"});
+    for token in [None, Some(user.as_str()), Some("forged")] {
+        let (s, b) = app.send(provision(token, ok.clone())).await;
+        assert_eq!((s, b["code"].as_str()), (401, Some("unauthenticated")), "{token:?}");
+    }
+    let (s, b) = app
+        .send(provision(Some(&staff), json!({"model": "KK-C1", "count": 0, "batch": "b"})))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid-device-input")));
+    let (s, b) =
+        app.send(provision(Some(&staff), json!({"model": "XX", "count": 1, "batch": "b"}))).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid-device-input")));
+    let (s, b) = app
+        .post("/api/v1/admin/login", json!({"username": "ops", "password": "wrong-password-1"}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("invalid-credentials")));
+    let (s, _) =
+        app.post("/api/v1/admin/login", json!({"username": "nobody", "password": STAFF_PW})).await;
+    assert_eq!(s, 401);
+}
+
+#[tokio::test]
+async fn a_staff_session_expires_after_eight_hours() {
+    let app = TestApp::spawn().await;
+    let token = staff_token(&app).await;
+    app.clock.advance(std::time::Duration::from_secs(8 * 3600 + 1));
+    let (s, _) = app
+        .send(
+            app.http
+                .post(app.url("/api/v1/admin/devices/provision"))
+                .bearer_auth(&token)
+                .json(&json!({"model": "KK-C1", "count": 1, "batch": "b"})),
+        )
+        .await;
+    assert_eq!(s, 401);
+}
