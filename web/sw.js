@@ -1,7 +1,7 @@
 // sw.js — service worker: precaches the app shell so Kankan starts offline, serves shell files
 // network-first (falls back to the cache), and never caches or intercepts /api/ requests.
 
-const CACHE = 'kankan-shell-v1';
+const CACHE = 'kankan-shell-v2';
 
 const SHELL = [
   './',
@@ -14,11 +14,16 @@ const SHELL = [
   'icons/icon-maskable-512.png',
   'js/app.js',
   'js/api.js',
+  'js/device-ui.js',
   'js/icons.js',
   'js/router.js',
   'js/state.js',
   'js/ui.js',
   'js/pages/album.js',
+  'js/pages/device-add.js',
+  'js/pages/device-controls.js',
+  'js/pages/device-settings.js',
+  'js/pages/device.js',
   'js/pages/devices.js',
   'js/pages/login.js',
   'js/pages/me.js',

@@ -72,6 +72,10 @@ function friendlyMessage(code, retryAfter) {
       return 'Please log in again.';
     case 'session-not-found':
       return 'That session has already ended.';
+    case 'device-not-found':
+      return 'That device is not in your account. It may have been removed.';
+    case 'device-already-bound':
+      return 'This device is already bound to an account.';
     case 'payload-too-large':
       return 'That file is too large.';
     case 'unsupported-media-type':
@@ -180,4 +184,20 @@ export const account = {
   sessions: () => request('GET', `${V1}/me/sessions`),
   revokeSession: (id) => request('DELETE', `${V1}/me/sessions/${encodeURIComponent(id)}`),
   logins: () => request('GET', `${V1}/me/logins`),
+};
+
+const dev = (uid) => `${V1}/devices/${encodeURIComponent(uid)}`;
+
+/** Devices bound to the account: pairing, the shadow (info and settings), commands, unbinding. */
+export const devices = {
+  list: () => request('GET', `${V1}/devices`),
+  get: (uid) => request('GET', dev(uid)),
+  startPairing: (uid, ssid, wifiPassword) => post('/devices/pairings', { uid, ssid, wifi_password: wifiPassword }),
+  rename: (uid, name) => request('PATCH', dev(uid), { json: { name } }),
+  unbind: (uid) => request('DELETE', dev(uid)),
+  /** Sends the full Settings object as the new desired settings; resolves to the DeviceInfo. */
+  putSettings: (uid, settings) => request('PUT', `${dev(uid)}/settings`, { json: settings }),
+  /** Resolves to a CommandInfo; `status` is still `sent` when the device did not answer in 5 s. */
+  sendCommand: (uid, command) => request('POST', `${dev(uid)}/commands`, { json: command }),
+  command: (uid, id) => request('GET', `${dev(uid)}/commands/${encodeURIComponent(id)}`),
 };

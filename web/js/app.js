@@ -14,6 +14,8 @@ const ROUTES = {
   '/verify': { page: () => import('./pages/verify.js'), guest: true },
   '/reset': { page: () => import('./pages/reset.js'), guest: true },
   '/devices': { page: () => import('./pages/devices.js'), tab: 'devices' },
+  '/devices/add': { page: () => import('./pages/device-add.js'), tab: 'devices' },
+  '/devices/:uid': { page: () => import('./pages/device.js'), tab: 'devices' },
   '/messages': { page: () => import('./pages/messages.js'), tab: 'messages' },
   '/album': { page: () => import('./pages/album.js'), tab: 'album' },
   '/me': { page: () => import('./pages/me.js'), tab: 'me' },
@@ -92,6 +94,7 @@ async function onRoute(route, loc, isCurrent) {
   const ctx = {
     path: loc.path,
     query: loc.query,
+    params: loc.params || {},
     navigate,
     onLeave: (fn) => mine.push(fn),
     isCurrent,

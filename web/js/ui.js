@@ -303,3 +303,54 @@ export function emptyState({ iconName, title, text, testid, action }) {
     action || null,
   );
 }
+
+let dialogSeq = 0;
+
+/**
+ * An in-page confirmation (a modal <dialog>, so tests and keyboards can reach it). Resolves to
+ * true when confirmed, false when cancelled, dismissed (Escape, backdrop) or the route changes.
+ * Test ids: `${testid}`, `${testid}-ok`, `${testid}-cancel`.
+ */
+export function confirmDialog({ title, text, confirmLabel = 'OK', cancelLabel = 'Cancel', danger = false, testid = 'confirm' }) {
+  return new Promise((resolve) => {
+    const id = `dlg${++dialogSeq}`;
+    let confirmed = false;
+    const ok = h('button', { type: 'button', class: `btn ${danger ? 'btn-danger' : 'btn-primary'}`, testid: `${testid}-ok` }, confirmLabel);
+    const cancel = h('button', { type: 'button', class: 'btn btn-secondary', testid: `${testid}-cancel` }, cancelLabel);
+    const dialog = h(
+      'dialog',
+      { class: 'dialog', testid, 'aria-labelledby': `${id}-title`, 'aria-describedby': `${id}-text` },
+      h(
+        'div',
+        { class: 'dialog-body' },
+        h('h2', { class: 'dialog-title', id: `${id}-title` }, title),
+        h('p', { class: 'dialog-text', id: `${id}-text` }, text),
+        h('div', { class: 'dialog-actions' }, cancel, ok),
+      ),
+    );
+    const onRoute = () => dialog.close();
+    ok.addEventListener('click', () => {
+      confirmed = true;
+      dialog.close();
+    });
+    cancel.addEventListener('click', () => dialog.close());
+    // A click on the backdrop lands on the <dialog> itself (its body fills the box).
+    dialog.addEventListener('click', (event) => {
+      if (event.target === dialog) dialog.close();
+    });
+    dialog.addEventListener('close', () => {
+      window.removeEventListener('hashchange', onRoute);
+      dialog.remove();
+      resolve(confirmed);
+    });
+    window.addEventListener('hashchange', onRoute);
+    document.body.append(dialog);
+    dialog.showModal();
+    cancel.focus();
+  });
+}
+
+/** Resolves after `ms` milliseconds (for polling loops). */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,20 +1,112 @@
-// pages/devices.js — "#/devices": the camera list (landing page after login). Device binding is
-// not built yet, so this shows a friendly empty state; Live and Playback will open from here.
+// pages/devices.js — "#/devices": the device list (landing page after login). One card per
+// device with its kind, name, online state, battery and Wi-Fi signal, refreshed every few
+// seconds while the page is open; an empty state when there are none. Both lead to "Add device".
 
-import { h, pageHeader, emptyState } from '../ui.js';
+import { devices } from '../api.js';
+import { icon } from '../icons.js';
+import { h, pageHeader, emptyState, alertBox, showError, hideAlert } from '../ui.js';
+import { deviceTitle, kindTile, presence, signalBars, batteryChip, poller, KIND_LABELS } from '../device-ui.js';
 
 export const title = 'Devices';
 
-export function render() {
+const REFRESH_MS = 5000;
+
+function addLink(testid, { small = false } = {}) {
+  return h(
+    'a',
+    { class: `btn btn-primary${small ? ' btn-small' : ''}`, href: '#/devices/add', testid },
+    icon('plus', small ? 18 : 20),
+    'Add device',
+  );
+}
+
+function deviceCard(d) {
+  const r = d.reported;
+  const meta = h('span', { class: 'device-card-meta' });
+  if (r && r.battery_pct != null) meta.append(batteryChip(r.battery_pct, r.charging, 'device-card-battery'));
+  if (r && d.online) meta.append(signalBars(r.signal_dbm, 'device-card-signal'));
+  return h(
+    'a',
+    { class: `card device-card${d.online ? '' : ' is-offline'}`, href: `#/devices/${encodeURIComponent(d.uid)}`, testid: 'device-card', dataset: { uid: d.uid } },
+    kindTile(d.kind),
+    h(
+      'span',
+      { class: 'device-card-text' },
+      h('span', { class: 'device-card-name', testid: 'device-card-name' }, deviceTitle(d)),
+      h('span', { class: 'device-card-sub' }, `${KIND_LABELS[d.kind] || d.kind} · ${d.model}`),
+      presence(d, 'device-card-presence'),
+    ),
+    meta,
+    h('span', { class: 'device-card-go' }, icon('chevron', 20)),
+  );
+}
+
+function skeletonCard() {
+  return h(
+    'div',
+    { class: 'card device-card skeleton-card', 'aria-hidden': 'true' },
+    h('span', { class: 'kind-tile' }),
+    h('span', { class: 'device-card-text' }, h('span', { class: 'sk-line' }), h('span', { class: 'sk-line short' })),
+  );
+}
+
+export function render(ctx) {
+  const alert = alertBox('devices-alert');
+  const headAdd = addLink('devices-add', { small: true });
+  headAdd.hidden = true;
+  const list = h('div', { class: 'device-grid', testid: 'devices-list', 'aria-busy': 'true' }, skeletonCard(), skeletonCard());
+  const empty = emptyState({
+    iconName: 'camera',
+    title: 'No devices yet',
+    text: 'Add a camera or doorbell with the UID on its label. Then watch it live, get alerts and play back recordings, all from your own server.',
+    testid: 'devices-empty',
+    action: addLink('devices-empty-add'),
+  });
+  empty.hidden = true;
+
+  // Cards are kept while what they show is unchanged, so a refresh doesn't disturb focus.
+  const cards = new Map();
+  const paint = (all) => {
+    const next = new Map();
+    const nodes = all.map((d) => {
+      const key = JSON.stringify([d.name, d.model, d.kind, d.online, d.online ? null : presence(d).textContent, d.reported?.battery_pct, d.reported?.charging, d.reported?.signal_dbm]);
+      const old = cards.get(d.uid);
+      const node = old && old.key === key ? old.node : deviceCard(d);
+      next.set(d.uid, { key, node });
+      return node;
+    });
+    cards.clear();
+    for (const [uid, card] of next) cards.set(uid, card);
+    list.replaceChildren(...nodes);
+    list.removeAttribute('aria-busy');
+    list.hidden = !all.length;
+    empty.hidden = all.length > 0;
+    headAdd.hidden = !all.length;
+  };
+
+  let loaded = false;
+  const poll = poller(async () => {
+    try {
+      const all = await devices.list();
+      if (!ctx.isCurrent()) return;
+      hideAlert(alert);
+      all.sort((a, b) => String(a.bound_at).localeCompare(String(b.bound_at)) || a.uid.localeCompare(b.uid));
+      paint(all);
+      loaded = true;
+    } catch (err) {
+      if (err.status === 401) return;
+      showError(alert, err);
+      if (!loaded) list.replaceChildren();
+    }
+  }, REFRESH_MS);
+  ctx.onLeave(poll.stop);
+
   return h(
     'section',
     { class: 'page', testid: 'page-devices' },
-    pageHeader('Devices'),
-    emptyState({
-      iconName: 'camera',
-      title: 'No cameras yet',
-      text: 'Device binding arrives soon. You will add a camera here by scanning its QR code, then watch it live or play back recordings.',
-      testid: 'devices-empty',
-    }),
+    pageHeader('Devices', { trailing: headAdd }),
+    alert,
+    list,
+    empty,
   );
 }

@@ -4,6 +4,7 @@ mod accounts;
 mod admin;
 mod bad_input;
 mod browser;
+mod browser_devices;
 mod cli;
 mod devices;
 mod devices_authz;
