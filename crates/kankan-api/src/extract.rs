@@ -89,6 +89,16 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The token of an `Authorization: Bearer` header.
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// An authenticated user. Cookie-authenticated requests that change state must carry the
 /// session's CSRF token in `X-CSRF-Token`; Bearer requests cannot be forged cross-site.
 pub struct CurrentUser(pub Principal);
@@ -97,13 +107,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let (token, via_cookie) = match bearer {
+        let (token, via_cookie) = match bearer(parts) {
             Some(t) => (t, false),
             None => (cookie(parts, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?, true),
         };
@@ -132,13 +136,7 @@ impl FromRequestParts<AppState> for CurrentStaff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(ApiError::unauthenticated)?;
+        let token = bearer(parts).ok_or_else(ApiError::unauthenticated)?;
         Ok(CurrentStaff(state.accounts.authenticate_staff(token).await?))
     }
 }

@@ -71,7 +71,7 @@ fn screenshot_dir() -> Result<PathBuf> {
 }
 
 /// Saves a screenshot called `name` and checks that a real PNG landed on disk.
-async fn save_screenshot(browser: &Browser, name: &str) -> Result<PathBuf> {
+pub(crate) async fn save_screenshot(browser: &Browser, name: &str) -> Result<PathBuf> {
     let path = screenshot_dir()?.join(name);
     browser.screenshot(&path).await?;
     let png = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;

@@ -6,7 +6,7 @@
 //! time. Timeouts are generous because these tests share a small machine with the rest of the
 //! suite.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
@@ -17,6 +17,7 @@ use kankan_testkit::browser::{Browser, LaunchOptions, PHONE_WINDOW};
 use kankan_testkit::{TestApp, TestDevice, state_report};
 use serde_json::{Value, json};
 
+use super::browser::save_screenshot;
 use super::devices::{PW, provision};
 
 /// The first page load also starts Chromium's renderer and the service worker: allow plenty.
@@ -27,26 +28,6 @@ const WAIT: Duration = Duration::from_secs(20);
 /// A `[data-testid=…]` selector.
 fn tid(id: &str) -> String {
     format!("[data-testid={id}]")
-}
-
-/// Where screenshots go: `$KANKAN_SCREENSHOTS`, else `target/screenshots/` in the workspace.
-fn screenshot_dir() -> Result<PathBuf> {
-    let dir = match std::env::var_os("KANKAN_SCREENSHOTS") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots"),
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
-}
-
-/// Saves a screenshot called `name` and checks that a real PNG landed on disk.
-async fn save_screenshot(browser: &Browser, name: &str) -> Result<PathBuf> {
-    let path = screenshot_dir()?.join(name);
-    browser.screenshot(&path).await?;
-    let png = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    ensure!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{} is not a PNG", path.display());
-    ensure!(png.len() > 1000, "{} is suspiciously small", path.display());
-    Ok(path)
 }
 
 /// A screenshot of the whole page: the viewport is made as tall as the page for the shot, then

@@ -50,13 +50,13 @@ pub async fn bind(app: &TestApp, token: &str, creds: &Creds) -> TestDevice {
     dev
 }
 
-async fn device_info(app: &TestApp, token: &str, uid: &str) -> Value {
+pub async fn device_info(app: &TestApp, token: &str, uid: &str) -> Value {
     let (s, b) = app.get_authed(&format!("/api/v1/devices/{uid}"), token).await;
     assert_eq!(s, 200, "{b}");
     b
 }
 
-async fn eventually(
+pub async fn eventually(
     app: &TestApp,
     token: &str,
     uid: &str,

@@ -12,7 +12,7 @@ use kankan_sim::{ClaimOutcome, Device, DeviceConfig, DeviceHandle};
 use kankan_testkit::TestApp;
 use serde_json::{Value, json};
 
-use crate::devices::{Creds, PW, provision, start_pairing};
+use crate::devices::{Creds, PW, eventually, provision, start_pairing};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -48,24 +48,6 @@ async fn pair_with_cam(
     (handle, shutdown)
 }
 
-async fn info_until(
-    app: &TestApp,
-    token: &str,
-    uid: &str,
-    what: &str,
-    f: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let (_, v) = app.get_authed(&format!("/api/v1/devices/{uid}"), token).await;
-        if f(&v) {
-            return v;
-        }
-        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}: {v}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 #[tokio::test]
 async fn kankan_cam_pairs_from_the_qr_image_and_runs_settings_and_commands() {
     let app = TestApp::spawn().await;
@@ -73,7 +55,7 @@ async fn kankan_cam_pairs_from_the_qr_image_and_runs_settings_and_commands() {
     let creds = provision(&app, "KK-C2").await;
     let dir = tempfile::tempdir().expect("tmp");
     let (cam, _stop) = pair_with_cam(&app, &token, &creds, "qr_png_base64", dir.path()).await;
-    let v = info_until(&app, &token, &creds.uid, "the camera reports", |v| {
+    let v = eventually(&app, &token, &creds.uid, "the camera reports", |v| {
         v["online"] == true && v["reported"]["ssid"] == "Home WiFi"
     })
     .await;
@@ -90,7 +72,7 @@ async fn kankan_cam_pairs_from_the_qr_image_and_runs_settings_and_commands() {
         .await;
     assert_eq!(s, 200);
     let v =
-        info_until(&app, &token, &creds.uid, "settings applied", |v| v["in_sync"] == true).await;
+        eventually(&app, &token, &creds.uid, "settings applied", |v| v["in_sync"] == true).await;
     assert_eq!(v["reported"]["settings"]["volume"], 15);
     let stored = cam.status().stored;
     assert_eq!((stored.settings.volume, stored.settings_version), (15, 1));
@@ -111,7 +93,7 @@ async fn kankan_cam_pairs_from_the_qr_image_and_runs_settings_and_commands() {
     cam.wait_for("the camera comes back after rebooting", WAIT, |s| s.boots > boots && s.connected)
         .await
         .expect("rebooted");
-    info_until(&app, &token, &creds.uid, "online again", |v| v["online"] == true).await;
+    eventually(&app, &token, &creds.uid, "online again", |v| v["online"] == true).await;
 }
 
 #[tokio::test]
@@ -121,7 +103,7 @@ async fn kankan_cam_pairs_from_the_sound_file() {
     let creds = provision(&app, "KK-D1").await;
     let dir = tempfile::tempdir().expect("tmp");
     let (_bell, _stop) = pair_with_cam(&app, &token, &creds, "sound_wav_base64", dir.path()).await;
-    let v = info_until(&app, &token, &creds.uid, "the doorbell reports", |v| {
+    let v = eventually(&app, &token, &creds.uid, "the doorbell reports", |v| {
         v["online"] == true && !v["reported"].is_null()
     })
     .await;
