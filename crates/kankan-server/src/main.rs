@@ -1,6 +1,6 @@
 //! `kankan`: the server binary and its operator commands.
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -201,7 +201,9 @@ async fn serve(cfg: &Config, banner: Option<String>) -> anyhow::Result<()> {
     let mqtt = running.mqtt_addr.map(|a| a.to_string()).unwrap_or_else(|| "external".into());
     tracing::info!(addr = %running.addr, mqtt = %mqtt, data_dir = %cfg.data_dir.display(), "kankan is serving");
     if let Some(b) = banner {
-        println!("{}", b.replace("{addr}", &running.addr.to_string()));
+        // Whoever started us may have stopped reading stdout: never die of a closed pipe.
+        let text = b.replace("{addr}", &running.addr.to_string());
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
     }
     wait_for_signal().await;
     tracing::info!("shutting down");

@@ -128,22 +128,27 @@ async fn demo_serves_the_web_app_and_a_ready_made_account() {
         .spawn()
         .expect("demo starts");
     let stdout = child.stdout.take().expect("piped");
-    let (addr, password) = tokio::task::spawn_blocking(move || {
+    // Read the banner, then keep draining stdout so the demo never writes to a closed pipe.
+    let (found_tx, found_rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut found_tx = Some(found_tx);
         let mut addr = None;
-        for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.expect("utf8 line");
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("open http://").nth(1) {
                 addr = rest.split('/').next().map(String::from);
             }
             if let Some(rest) = line.split("with password ").nth(1) {
-                let pw = rest.split_whitespace().next().expect("password").to_string();
-                return (addr.expect("address printed first"), pw);
+                let pw = rest.split_whitespace().next().unwrap_or_default().to_string();
+                if let (Some(tx), Some(a)) = (found_tx.take(), addr.clone()) {
+                    let _ = tx.send((a, pw));
+                }
             }
         }
-        panic!("the demo banner never named an account");
-    })
-    .await
-    .expect("reader");
+    });
+    let (addr, password) = tokio::time::timeout(std::time::Duration::from_secs(60), found_rx)
+        .await
+        .expect("the demo prints its banner")
+        .expect("the banner names the address and an account");
     let http = http_client();
     let page = http.get(format!("http://{addr}/")).send().await.expect("get");
     assert_eq!(page.status(), 200);
