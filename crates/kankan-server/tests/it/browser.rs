@@ -81,7 +81,7 @@ pub(crate) async fn save_screenshot(browser: &Browser, name: &str) -> Result<Pat
 }
 
 /// Waits until the element `testid` is an `<img>` that has loaded, and returns its `src`.
-async fn loaded_image_src(browser: &Browser, testid: &str) -> Result<String> {
+pub(crate) async fn loaded_image_src(browser: &Browser, testid: &str) -> Result<String> {
     let src = browser
         .wait_until(
             &format!("`{testid}` to show a loaded image"),

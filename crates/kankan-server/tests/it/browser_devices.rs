@@ -17,7 +17,7 @@ use kankan_testkit::browser::{Browser, LaunchOptions, PHONE_WINDOW};
 use kankan_testkit::{TestApp, TestDevice, state_report};
 use serde_json::{Value, json};
 
-use super::browser::save_screenshot;
+use super::browser::{loaded_image_src, save_screenshot};
 use super::devices::{PW, provision};
 
 /// The first page load also starts Chromium's renderer and the service worker: allow plenty.
@@ -55,20 +55,6 @@ async fn wait_for_hash(browser: &Browser, hash: &str) -> Result<()> {
         )
         .await?;
     Ok(())
-}
-
-/// Waits until the element `testid` is an `<img>` that has loaded, and returns its `src`.
-async fn loaded_image_src(browser: &Browser, testid: &str) -> Result<String> {
-    let src = browser
-        .wait_until(
-            &format!("`{testid}` to show a loaded image"),
-            "const img = document.querySelector(`[data-testid=${arguments[0]}]`);
-             return img && img.tagName === 'IMG' && img.complete && img.naturalWidth > 0
-               ? img.getAttribute('src') : null;",
-            &[json!(testid)],
-        )
-        .await?;
-    Ok(src.as_str().unwrap_or_default().to_owned())
 }
 
 /// Reads the QR code in a `data:image/png;base64,…` URL, as a camera would: the text in it.

@@ -50,6 +50,22 @@ pub async fn bind(app: &TestApp, token: &str, creds: &Creds) -> TestDevice {
     dev
 }
 
+/// PUTs desired settings for `uid`.
+pub async fn put_settings(
+    app: &TestApp,
+    token: &str,
+    uid: &str,
+    settings: &Settings,
+) -> (u16, Value) {
+    app.send(
+        app.http
+            .put(app.url(&format!("/api/v1/devices/{uid}/settings")))
+            .bearer_auth(token)
+            .json(settings),
+    )
+    .await
+}
+
 pub async fn device_info(app: &TestApp, token: &str, uid: &str) -> Value {
     let (s, b) = app.get_authed(&format!("/api/v1/devices/{uid}"), token).await;
     assert_eq!(s, 200, "{b}");
@@ -124,14 +140,7 @@ async fn settings_go_to_the_device_and_the_shadow_shows_when_it_has_applied_them
     let mut wanted = Settings::default();
     wanted.motion.sensitivity = 80;
     wanted.indicator_light = false;
-    let (s, b) = app
-        .send(
-            app.http
-                .put(app.url(&format!("/api/v1/devices/{}/settings", creds.uid)))
-                .bearer_auth(&token)
-                .json(&wanted),
-        )
-        .await;
+    let (s, b) = put_settings(&app, &token, &creds.uid, &wanted).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!((b["desired_version"].as_u64(), b["in_sync"].as_bool()), (Some(1), Some(false)));
     let desired = dev.next_on("desired").await.expect("desired");
@@ -151,13 +160,7 @@ async fn a_device_that_reconnects_gets_its_desired_settings_again() {
     let creds = provision(&app, "KK-C1").await;
     let dev = bind(&app, &token, &creds).await;
     let wanted = Settings { volume: 7, ..Settings::default() };
-    app.send(
-        app.http
-            .put(app.url(&format!("/api/v1/devices/{}/settings", creds.uid)))
-            .bearer_auth(&token)
-            .json(&wanted),
-    )
-    .await;
+    put_settings(&app, &token, &creds.uid, &wanted).await;
     dev.disconnect().await.expect("disconnect");
     let mut again =
         TestDevice::connect(app.mqtt_addr(), &creds.uid, &creds.secret).await.expect("reconnect");

@@ -12,7 +12,7 @@ use kankan_sim::{ClaimOutcome, Device, DeviceConfig, DeviceHandle};
 use kankan_testkit::TestApp;
 use serde_json::{Value, json};
 
-use crate::devices::{Creds, PW, eventually, provision, start_pairing};
+use crate::devices::{Creds, PW, eventually, provision, put_settings, start_pairing};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -62,14 +62,7 @@ async fn kankan_cam_pairs_from_the_qr_image_and_runs_settings_and_commands() {
     assert_eq!(v["reported"]["model"], "KK-C2");
 
     let wanted = Settings { volume: 15, ..Settings::default() };
-    let (s, _) = app
-        .send(
-            app.http
-                .put(app.url(&format!("/api/v1/devices/{}/settings", creds.uid)))
-                .bearer_auth(&token)
-                .json(&wanted),
-        )
-        .await;
+    let (s, _) = put_settings(&app, &token, &creds.uid, &wanted).await;
     assert_eq!(s, 200);
     let v =
         eventually(&app, &token, &creds.uid, "settings applied", |v| v["in_sync"] == true).await;
