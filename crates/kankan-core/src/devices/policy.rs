@@ -53,11 +53,16 @@ impl Devices {
         if device.owner != Some(p.account_id) {
             return Err(CoreError::DeviceNotFound);
         }
+        Ok(DeviceHandle { device, key: self.key_of(p).await?, action })
+    }
+
+    /// The caller's account key, if the account may act at all.
+    pub(super) async fn key_of(&self, p: &Principal) -> Result<AccountKey, CoreError> {
+        let s = &self.inner;
         let account = s.store.account(p.account_id).await?.ok_or(CoreError::Unauthenticated)?;
         if account.state != AccountState::Active {
             return Err(CoreError::Unauthenticated);
         }
-        let key = s.keyring.unwrap_account_key(&account.id.to_string(), &account.key_wrapped)?;
-        Ok(DeviceHandle { device, key, action })
+        Ok(s.keyring.unwrap_account_key(&account.id.to_string(), &account.key_wrapped)?)
     }
 }

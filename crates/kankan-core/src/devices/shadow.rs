@@ -84,12 +84,14 @@ impl Devices {
         self.view_of(h).await
     }
 
-    /// Every device bound to the caller.
+    /// Every device bound to the caller. The query selects by owner, which is the policy
+    /// `authorize` applies; the account key is unwrapped once for all of them.
     pub async fn list(&self, p: &Principal) -> Result<Vec<DeviceView>, CoreError> {
         let s = &self.inner;
+        let key = self.key_of(p).await?;
         let mut out = Vec::new();
-        for d in s.store.devices_of(p.account_id).await? {
-            let h = self.authorize(p, super::DeviceAction::View, &d.uid).await?;
+        for device in s.store.devices_of(p.account_id).await? {
+            let h = DeviceHandle { device, key: key.clone(), action: super::DeviceAction::View };
             out.push(self.view_of(&h).await?);
         }
         Ok(out)
