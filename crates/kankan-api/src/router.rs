@@ -6,8 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::router::UtoipaMethodRouterExt;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{admin, auth, devices, me, ops};
@@ -15,8 +14,8 @@ use crate::{ApiError, AppState, metrics, web};
 
 /// JSON bodies are small; the avatar route has its own limit.
 const JSON_LIMIT: usize = 16 * 1024;
-/// The avatar limit plus room for nothing else: larger uploads get 413 before decoding.
-const AVATAR_LIMIT: usize = 2 * 1024 * 1024;
+/// Avatars: larger uploads get 413 before anything decodes them.
+const AVATAR_LIMIT: usize = kankan_core::AVATAR_MAX_BYTES;
 
 #[derive(OpenApi)]
 #[openapi(

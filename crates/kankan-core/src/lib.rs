@@ -19,6 +19,7 @@ pub use accounts::{
     Accounts, ClientInfo, CodeSent, LoginEntry, LoginOk, Principal, Profile, SessionEntry,
     StaffPrincipal,
 };
+pub use avatar::MAX_UPLOAD as AVATAR_MAX_BYTES;
 pub use config::{AccountsConfig, LimitsConfig, RateLimit};
 pub use error::{BAN_NOTICE, CoreError};
 pub use identifier::Identifier;
