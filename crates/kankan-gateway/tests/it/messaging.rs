@@ -216,3 +216,31 @@ async fn shutdown_closes_device_connections_and_stops_publishing() {
     }
     assert!(TcpStream::connect(addr).await.is_err(), "the listener is closed");
 }
+
+#[tokio::test]
+async fn a_restarted_gateway_gets_its_port_back_at_once() {
+    let cfg = kankan_gateway::GatewayConfig::Embedded { listen: ([127, 0, 0, 1], 0).into() };
+    let secrets = std::sync::Arc::new(crate::support::Secrets::ab());
+    let (shutdown, signal) = kankan_base::Shutdown::new();
+    let gw = kankan_gateway::start(&cfg, secrets.clone(), signal).await.expect("start");
+    let addr = gw.local_addr.expect("addr");
+    let mut a = crate::support::DeviceOpts::new(addr, A, SECRET_A).connect().await.expect("A");
+    shutdown.trigger();
+    a.wait_for(|e| matches!(e, DevEvent::Closed(_))).await;
+    // The closed connections linger in TIME_WAIT; the same port must bind again anyway.
+    let again = kankan_gateway::GatewayConfig::Embedded { listen: addr };
+    let (_shutdown, signal) = kankan_base::Shutdown::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let gw2 = loop {
+        match kankan_gateway::start(&again, secrets.clone(), signal.clone()).await {
+            Ok(gw) => break gw,
+            // The old listener may take a moment to close after shutdown is triggered.
+            Err(e) => {
+                assert!(tokio::time::Instant::now() < deadline, "port not reusable: {e}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    assert_eq!(gw2.local_addr, Some(addr));
+    crate::support::DeviceOpts::new(addr, A, SECRET_A).connect().await.expect("reconnects");
+}
