@@ -1,14 +1,13 @@
 //! Operator actions: bans and staff accounts. Reached from the admin CLI.
 
 use kankan_base::{AccountId, StaffId};
-use kankan_crypto::hash_password;
 use kankan_db::{AccountState, Staff};
 
 use std::time::Duration;
 
-use kankan_crypto::{TokenHash, random_token, verify_password};
+use kankan_crypto::{TokenHash, random_token};
 
-use super::{Accounts, ClientInfo};
+use super::{Accounts, ClientInfo, check_password, hash_password};
 use crate::{CoreError, Identifier, password_policy};
 
 /// How long a staff session lasts.
@@ -34,11 +33,8 @@ impl Accounts {
         s.limiter.check(&format!("login-ip:{}", client.ip), s.limits.login_per_ip)?;
         s.limiter.check(&format!("staff-login:{username}"), s.limits.login_per_identifier)?;
         let staff = s.store.staff_by_username(username.trim()).await?;
-        let hash = staff.as_ref().map(|st| kankan_crypto::PasswordHash(st.password_hash.clone()));
-        let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_ref()))
-            .await
-            .map_err(|e| CoreError::Internal(format!("password check: {e}")))?;
+        let ok =
+            check_password(password, staff.as_ref().map(|st| st.password_hash.as_str())).await?;
         let Some(staff) = staff.filter(|_| ok) else {
             tracing::warn!(ip = %client.ip, "failed staff login");
             return Err(CoreError::InvalidCredentials);
@@ -108,7 +104,7 @@ impl Accounts {
         let staff = Staff {
             id: StaffId::new(),
             username: username.to_string(),
-            password_hash: hash_password(password)?.0,
+            password_hash: hash_password(password).await?.0,
             role: "admin".into(),
             created_at: s.now(),
         };
@@ -127,7 +123,7 @@ impl Accounts {
         let id = Identifier::parse(identifier)?;
         password_policy::check(password, id.as_str())?;
         let idx = s.contact_index(&id);
-        let hash = hash_password(password)?;
+        let hash = hash_password(password).await?;
         if let Some(a) = s.store.account_by_contact(&idx).await? {
             let now = s.now();
             s.store.set_password(a.id, &hash.0, None, now).await?;

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use kankan_base::SessionId;
-use kankan_crypto::{TokenHash, hash_password, random_token, verify_password};
+use kankan_crypto::{TokenHash, random_token};
 use kankan_db::{Account, AccountState, CodePurpose, DbError, LoginEvent, LoginOutcome, Session};
 
-use super::{Accounts, ClientInfo, Inner, Principal};
+use super::{Accounts, ClientInfo, Inner, Principal, check_password, hash_password};
 use crate::{CoreError, Identifier, password_policy, risk};
 
 /// A code was (or, where nothing may be revealed, seemingly was) sent.
@@ -44,7 +44,7 @@ impl Accounts {
         password_policy::check(password, id.as_str())?;
         let idx = s.contact_index(&id);
         s.throttle_code(CodePurpose::Register, &idx, &client.ip)?;
-        let hash = hash_password(password)?;
+        let hash = hash_password(password).await?;
         match s.store.account_by_contact(&idx).await? {
             None => {
                 let account = s.new_account(&id, hash.0, AccountState::Pending)?;
@@ -112,11 +112,8 @@ impl Accounts {
             }
             return Err(CoreError::AccountLocked { retry_after });
         }
-        let hash = account.as_ref().map(|a| kankan_crypto::PasswordHash(a.password_hash.clone()));
-        let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_ref()))
-            .await
-            .map_err(|e| CoreError::Internal(format!("password check: {e}")))?;
+        let ok =
+            check_password(password, account.as_ref().map(|a| a.password_hash.as_str())).await?;
         let account = match account {
             Some(a) if ok => a,
             other => {
@@ -198,7 +195,7 @@ impl Accounts {
         if account.state == AccountState::Banned {
             return Err(CoreError::AccountBanned);
         }
-        let hash = hash_password(new_password)?;
+        let hash = hash_password(new_password).await?;
         let now = s.now();
         s.store.set_password(account.id, &hash.0, None, now).await?;
         if account.state == AccountState::Pending {

@@ -25,6 +25,26 @@ pub use admin::StaffPrincipal;
 pub use auth::{CodeSent, LoginOk};
 pub use profile::{LoginEntry, Profile, SessionEntry};
 
+/// Argon2id takes tens of milliseconds of CPU: run it off the async workers.
+async fn hash_password(password: &str) -> Result<kankan_crypto::PasswordHash, CoreError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || kankan_crypto::hash_password(&password))
+        .await
+        .map_err(|e| CoreError::Internal(format!("password hashing: {e}")))?
+        .map_err(CoreError::from)
+}
+
+/// Checks `password` against a stored Argon2id hash off the async workers; with `None` it
+/// does the same work and answers false, so a missing account costs as much as a wrong
+/// password.
+async fn check_password(password: &str, stored: Option<&str>) -> Result<bool, CoreError> {
+    let password = password.to_string();
+    let hash = stored.map(|h| kankan_crypto::PasswordHash(h.to_string()));
+    tokio::task::spawn_blocking(move || kankan_crypto::verify_password(&password, hash.as_ref()))
+        .await
+        .map_err(|e| CoreError::Internal(format!("password check: {e}")))
+}
+
 /// Who is asking, as the transport saw it.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {

@@ -1,10 +1,9 @@
 //! What a logged-in user sees and changes of their own account.
 
 use kankan_base::{AccountId, BlobId, SessionId, Timestamp};
-use kankan_crypto::{hash_password, verify_password};
 use kankan_db::{ContactKind, LoginOutcome};
 
-use super::{Accounts, Principal};
+use super::{Accounts, Principal, check_password, hash_password};
 use crate::{CoreError, avatar, password_policy};
 
 /// The account as its owner sees it (decrypted).
@@ -126,15 +125,11 @@ impl Accounts {
         let key = s.key_of(&a)?;
         let identifier = s.identifier_of(&a, &key)?;
         password_policy::check(new, identifier.as_str())?;
-        let hash = kankan_crypto::PasswordHash(a.password_hash.clone());
-        let current = current.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&current, Some(&hash)))
-            .await
-            .map_err(|e| CoreError::Internal(format!("password check: {e}")))?;
+        let ok = check_password(current, Some(&a.password_hash)).await?;
         if !ok {
             return Err(CoreError::WrongPassword);
         }
-        let new_hash = hash_password(new)?;
+        let new_hash = hash_password(new).await?;
         s.store.set_password(a.id, &new_hash.0, Some(p.session_id), s.now()).await?;
         Ok(())
     }
