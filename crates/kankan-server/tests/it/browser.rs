@@ -25,7 +25,7 @@ fn tid(id: &str) -> String {
 }
 
 /// Starts a phone-sized browser and opens the app's login page.
-async fn open_app(app: &TestApp) -> Result<Browser> {
+pub(crate) async fn open_app(app: &TestApp) -> Result<Browser> {
     let mut browser =
         Browser::launch_with(LaunchOptions { timeout: FIRST_LOAD, ..LaunchOptions::default() })
             .await?;

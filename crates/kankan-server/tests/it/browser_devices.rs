@@ -7,23 +7,17 @@
 //! suite.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
 use base64::Engine as _;
 use kankan_crypto::pairing::{open_pairing, pairing_from_qr_text, pairing_key, token_text};
 use kankan_protocol::device::Settings;
-use kankan_testkit::browser::{Browser, LaunchOptions, PHONE_WINDOW};
+use kankan_testkit::browser::{Browser, PHONE_WINDOW};
 use kankan_testkit::{TestApp, TestDevice, state_report};
 use serde_json::{Value, json};
 
-use super::browser::{loaded_image_src, save_screenshot};
+use super::browser::{loaded_image_src, open_app, save_screenshot};
 use super::devices::{PW, provision};
-
-/// The first page load also starts Chromium's renderer and the service worker: allow plenty.
-const FIRST_LOAD: Duration = Duration::from_secs(30);
-/// Every later wait.
-const WAIT: Duration = Duration::from_secs(20);
 
 /// A `[data-testid=…]` selector.
 fn tid(id: &str) -> String {
@@ -100,12 +94,7 @@ async fn a_device_is_added_with_its_qr_code_then_set_moved_and_unbound() -> Resu
     let creds = provision(&app, "KK-C1").await;
     let uid = creds.uid.clone();
 
-    let mut browser =
-        Browser::launch_with(LaunchOptions { timeout: FIRST_LOAD, ..LaunchOptions::default() })
-            .await?;
-    browser.goto(&app.url("/#/login")).await?;
-    browser.find(&tid("page-login")).await?;
-    browser.set_timeout(WAIT);
+    let browser = open_app(&app).await?;
     // The app is one page: whatever the CSP blocks from here on is recorded.
     let watch = "window.cspViolations = [];
         document.addEventListener('securitypolicyviolation',
