@@ -4,12 +4,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
+use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::handlers::{admin, auth, devices, me, ops};
+use crate::handlers::{admin, auth, devices, ingest, me, ops, recordings};
 use crate::{ApiError, AppState, metrics, web};
 
 /// JSON bodies are small; the avatar route has its own limit.
@@ -20,7 +21,8 @@ const AVATAR_LIMIT: usize = kankan_core::AVATAR_MAX_BYTES;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
-    tags((name = "auth"), (name = "me"), (name = "devices"), (name = "admin"), (name = "ops"))
+    tags((name = "auth"), (name = "me"), (name = "devices"), (name = "recordings"), (name = "ingest"),
+        (name = "admin"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -44,10 +46,16 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::put_settings))
         .routes(routes!(devices::send_command))
         .routes(routes!(devices::get_command))
+        .routes(routes!(recordings::timeline))
+        .routes(routes!(recordings::link))
+        .routes(routes!(recordings::storage))
         .routes(routes!(admin::login))
         .routes(routes!(admin::provision))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .routes(routes!(me::put_avatar).layer(DefaultBodyLimit::max(AVATAR_LIMIT)))
+        // Streams of any length; the media parser bounds every box it buffers.
+        .routes(routes!(ingest::live).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(ingest::backfill).layer(DefaultBodyLimit::disable()))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
@@ -68,11 +76,16 @@ pub fn router(state: AppState) -> Router {
     let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
     api.route(
         "/api/openapi.json",
-        axum::routing::get(move || async move {
+        get(move || async move {
             ([(header::CONTENT_TYPE, "application/json")], doc_json).into_response()
         }),
     )
     .route("/api/{*rest}", axum::routing::any(api_not_found))
+    .route("/media/v1/{uid}/playlist.m3u8", get(recordings::playlist))
+    .route("/media/v1/{uid}/init/{id}", get(recordings::init))
+    .route("/media/v1/{uid}/seg/{id}", get(recordings::segment))
+    .route("/media/v1/{uid}/export.mp4", get(recordings::export))
+    .route("/media/v1/{uid}/snapshot.jpg", get(recordings::snapshot))
     .fallback(web::serve)
     .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
     .layer(SetResponseHeaderLayer::if_not_present(

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use kankan_core::Accounts;
 use kankan_core::devices::Devices;
+use kankan_core::recording::Recordings;
 use kankan_db::Store;
 
 use crate::Metrics;
@@ -23,6 +24,7 @@ pub struct ApiConfig {
 pub struct AppState {
     pub accounts: Accounts,
     pub devices: Devices,
+    pub recordings: Recordings,
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ApiConfig>,

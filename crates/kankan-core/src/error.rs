@@ -42,6 +42,14 @@ pub enum CoreError {
     DeviceNotFound,
     #[error("this device is bound to an account; its owner must unbind it first")]
     DeviceAlreadyBound,
+    #[error("this device is not bound to an account; bind it before it records")]
+    DeviceNotBound,
+    #[error("{message}")]
+    InvalidMedia { code: &'static str, message: String },
+    #[error("no recording at that time")]
+    NoRecording,
+    #[error("the link is invalid or has expired; open the recording again")]
+    InvalidLink,
     #[error("{0}")]
     InvalidSettings(String),
     #[error("{0}")]
@@ -54,6 +62,8 @@ pub enum CoreError {
     NotFound(&'static str),
     #[error(transparent)]
     Store(#[from] kankan_db::DbError),
+    #[error(transparent)]
+    Media(#[from] kankan_media::MediaError),
     #[error(transparent)]
     Crypto(#[from] kankan_crypto::CryptoError),
     #[error("{0}")]
@@ -74,7 +84,10 @@ impl CoreError {
             | InvalidCommand(_)
             | InvalidDeviceInput(_) => ErrorKind::InvalidArgument,
             DeviceNotFound => ErrorKind::NotFound,
-            DeviceAlreadyBound => ErrorKind::FailedPrecondition,
+            DeviceAlreadyBound | DeviceNotBound => ErrorKind::FailedPrecondition,
+            InvalidMedia { .. } => ErrorKind::InvalidArgument,
+            NoRecording => ErrorKind::NotFound,
+            InvalidLink => ErrorKind::PermissionDenied,
             GatewayUnavailable(_) => ErrorKind::Unavailable,
             ImageTooLarge(_) | AccountLocked { .. } | RateLimited { .. } => {
                 ErrorKind::ResourceExhausted
@@ -83,6 +96,7 @@ impl CoreError {
             AccountBanned | AccountNotVerified => ErrorKind::PermissionDenied,
             NotFound(_) => ErrorKind::NotFound,
             Store(e) => e.kind(),
+            Media(_) => ErrorKind::InvalidArgument,
             Crypto(_) | Internal(_) => ErrorKind::Internal,
         }
     }
@@ -106,12 +120,17 @@ impl CoreError {
             Unauthenticated => "unauthenticated",
             DeviceNotFound => "device-not-found",
             DeviceAlreadyBound => "device-already-bound",
+            DeviceNotBound => "device-not-bound",
+            InvalidMedia { code, .. } => code,
+            NoRecording => "no-recording",
+            InvalidLink => "invalid-link",
             InvalidSettings(_) => "invalid-settings",
             InvalidCommand(_) => "invalid-command",
             InvalidDeviceInput(_) => "invalid-device-input",
             GatewayUnavailable(_) => "unavailable",
             NotFound("session") => "session-not-found",
             NotFound(_) => "not-found",
+            Media(e) => e.code(),
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
             Store(_) | Crypto(_) | Internal(_) => "internal",
         }

@@ -13,6 +13,7 @@ mod error;
 pub mod identifier;
 pub mod jobs;
 pub mod password_policy;
+pub mod recording;
 pub mod risk;
 
 pub use accounts::{

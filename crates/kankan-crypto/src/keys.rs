@@ -92,6 +92,7 @@ pub struct Keyring {
     pseudonym: Zeroizing<[u8; 32]>,
     csrf: Zeroizing<[u8; 32]>,
     device: Zeroizing<[u8; 32]>,
+    media_url: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -117,6 +118,17 @@ impl AccountKey {
     pub fn open_string(&self, field: &str, envelope: &[u8]) -> Result<String, CryptoError> {
         String::from_utf8(self.open(field, envelope)?).map_err(|_| CryptoError::Undecryptable)
     }
+
+    /// Wraps a data key of this account (a device's media key); `field` names it.
+    pub fn wrap_key(&self, field: &str, key: &AeadKey) -> Result<Vec<u8>, CryptoError> {
+        self.0.seal(key.bytes(), field.as_bytes())
+    }
+
+    pub fn unwrap_key(&self, field: &str, wrapped: &[u8]) -> Result<AeadKey, CryptoError> {
+        let raw = Zeroizing::new(self.0.open(wrapped, field.as_bytes())?);
+        let bytes: [u8; 32] = raw.as_slice().try_into().map_err(|_| CryptoError::Undecryptable)?;
+        Ok(AeadKey::from_bytes(bytes))
+    }
 }
 
 fn hmac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
@@ -137,6 +149,7 @@ impl Keyring {
             pseudonym: Zeroizing::new(master.derive("pseudonym")),
             csrf: Zeroizing::new(master.derive("csrf")),
             device: Zeroizing::new(master.derive("device-secret")),
+            media_url: Zeroizing::new(master.derive("media-url")),
         }
     }
 
@@ -189,6 +202,12 @@ impl Keyring {
     /// Secrets are 256-bit random, so a fast MAC is as strong as a slow hash here.
     pub fn device_secret_mac(&self, uid: &str, secret: &str) -> [u8; 32] {
         hmac(&self.device, &[uid.as_bytes(), secret.as_bytes()])
+    }
+
+    /// The signature of a short-lived media URL (playlist, segment, export, snapshot):
+    /// URL-safe base64 of a MAC over `parts`.
+    pub fn media_url_mac(&self, parts: &[&[u8]]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hmac(&self.media_url, parts))
     }
 
     /// The CSRF token that belongs to a session: derived, so nothing extra is stored.

@@ -15,6 +15,14 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn get(&self, id: BlobId) -> Result<Option<Vec<u8>>, DbError>;
     /// Removes the object; absent objects are not an error.
     async fn delete(&self, id: BlobId) -> Result<(), DbError>;
+    /// Moves a complete local file in as object `id` (the file is gone afterwards). Stores
+    /// on the same disk rename it; others upload it.
+    async fn put_file(&self, id: BlobId, path: &Path) -> Result<(), DbError> {
+        let bytes = tokio::fs::read(path).await?;
+        self.put(id, bytes).await?;
+        tokio::fs::remove_file(path).await?;
+        Ok(())
+    }
 }
 
 /// Blobs as files under one directory: write to a temp file, fsync, rename, fsync the
@@ -62,6 +70,25 @@ impl BlobStore for LocalBlobStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn put_file(&self, id: BlobId, path: &Path) -> Result<(), DbError> {
+        let (dir, from, to) = (self.dir.clone(), path.to_path_buf(), self.path(id));
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            match std::fs::rename(&from, &to) {
+                Ok(()) => std::fs::File::open(&dir)?.sync_all(),
+                // Another file system: copy durably, then drop the source.
+                Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+                    write_atomically(&dir, &to, &std::fs::read(&from)?)?;
+                    std::fs::remove_file(&from)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && to.exists() => Ok(()),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|e| DbError::Io(std::io::Error::other(e)))??;
+        Ok(())
     }
 
     async fn delete(&self, id: BlobId) -> Result<(), DbError> {

@@ -1,5 +1,5 @@
 //! Persistence: the [`Store`] trait over the metadata database, and the [`BlobStore`] for
-//! opaque objects (avatars now, video segments later).
+//! opaque objects (avatars, video segments).
 //!
 //! Invariant: only this crate runs SQL. Transactions begin and end inside one `Store` method.
 //! Portable SQL only (`ON CONFLICT`, `RETURNING`, integer milliseconds, BLOB/`bytea`), so the
@@ -7,6 +7,7 @@
 
 pub mod blob;
 mod error;
+mod media;
 mod migrate;
 mod model;
 pub mod sqlite;
@@ -14,6 +15,7 @@ mod store;
 
 pub use blob::{BlobStore, LocalBlobStore};
 pub use error::DbError;
+pub use media::*;
 pub use migrate::{MIGRATIONS, Migration};
 pub use model::*;
 pub use sqlite::SqliteStore;

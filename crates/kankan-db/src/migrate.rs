@@ -26,4 +26,9 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_staff_sessions",
         sqlite: include_str!("../migrations/sqlite/0003_staff_sessions.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_recordings",
+        sqlite: include_str!("../migrations/sqlite/0004_recordings.sql"),
+    },
 ];

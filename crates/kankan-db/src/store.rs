@@ -5,8 +5,8 @@ use kankan_base::{AccountId, BlobId, JobId, SessionId, StaffId, Timestamp};
 
 use crate::{
     Account, AccountState, BindToken, CodePurpose, CommandStatus, DbError, Device, DeviceCommand,
-    DeviceState, Job, JobStatus, LoginEvent, LoginFailures, NewJob, Session, Staff,
-    VerificationCode,
+    DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MediaInit, MediaKey, MediaUsage,
+    NewJob, NewSegment, Removed, Segment, Session, Span, Staff, VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -122,8 +122,8 @@ pub trait Store: Send + Sync + 'static {
     /// `NotFound("bind token")`: unknown, used, expired or for another device;
     /// `Conflict("device binding")`: the device already has an owner.
     async fn claim_device(&self, token_hash: &[u8; 32], uid: &str, now: Timestamp) -> R<AccountId>;
-    /// Unbinds the owner's device and deletes its state, commands and tokens; false if it
-    /// is not bound to that owner.
+    /// Unbinds the owner's device and deletes its state, commands, tokens, data key and
+    /// recordings (their blobs go to the trash); false if it is not bound to that owner.
     async fn unbind_device(&self, uid: &str, owner: AccountId) -> R<bool>;
     async fn set_device_name(&self, uid: &str, owner: AccountId, name_enc: &[u8]) -> R<()>;
     async fn device_state(&self, uid: &str) -> R<Option<DeviceState>>;
@@ -143,4 +143,49 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
     ) -> R<bool>;
     async fn command(&self, id: uuid::Uuid) -> R<Option<DeviceCommand>>;
+
+    // Recording.
+    async fn media_key(&self, uid: &str) -> R<Option<MediaKey>>;
+    /// Stores the key unless the device has one already; returns the one in force.
+    async fn put_media_key(&self, key: &MediaKey) -> R<MediaKey>;
+    /// Stores an init segment unless one with that digest exists; returns its row.
+    async fn put_media_init(&self, init: &MediaInit) -> R<MediaInit>;
+    async fn media_init(&self, id: i64) -> R<Option<MediaInit>>;
+    /// Indexes a segment whose blob is durable, extends the timeline spans and counts its
+    /// bytes against the owner, in one transaction. `None` if that blob is indexed already
+    /// (a replayed journal); `NotFound("media key")` if the device has no data key (unbound).
+    async fn insert_segment(&self, seg: &NewSegment) -> R<Option<i64>>;
+    async fn segment(&self, id: i64) -> R<Option<Segment>>;
+    /// Segments of a stream overlapping `[from, to)`, oldest first, at most `limit`.
+    async fn segments(
+        &self,
+        uid: &str,
+        stream: u8,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> R<Vec<Segment>>;
+    /// Timeline spans of a stream overlapping `[from, to)`, oldest first.
+    async fn spans(&self, uid: &str, stream: u8, from: Timestamp, to: Timestamp) -> R<Vec<Span>>;
+    /// Keeps segments overlapping `[from, to)` from eviction until `until`.
+    async fn protect_segments(
+        &self,
+        uid: &str,
+        from: Timestamp,
+        to: Timestamp,
+        until: Timestamp,
+    ) -> R<u64>;
+    /// Deletes up to `limit` of the oldest unprotected segments that start before `cutoff`
+    /// (retention); their blobs go to the trash.
+    async fn expire_segments(&self, cutoff: Timestamp, now: Timestamp, limit: u32) -> R<Removed>;
+    /// Deletes the account's oldest unprotected segments until at least `bytes` are freed or
+    /// none are left; records the eviction as an alert.
+    async fn evict_segments(&self, account: AccountId, bytes: u64, now: Timestamp) -> R<Removed>;
+    async fn media_usage(&self, account: AccountId) -> R<MediaUsage>;
+    /// Accounts storing more than `quota` bytes of footage.
+    async fn accounts_over_quota(&self, quota: u64) -> R<Vec<(AccountId, u64)>>;
+    /// Blobs waiting to be deleted, oldest first.
+    async fn trashed_blobs(&self, limit: u32) -> R<Vec<BlobId>>;
+    /// Forgets trash entries whose objects are gone.
+    async fn forget_trash(&self, blobs: &[BlobId]) -> R<()>;
 }

@@ -251,3 +251,52 @@ pub struct ProvisionedDevice {
 pub struct ProvisionResponse {
     pub devices: Vec<ProvisionedDevice>,
 }
+
+/// A stretch of recorded footage; the timeline's gaps lie between spans.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct RecordedSpan {
+    /// Milliseconds since the Unix epoch (UTC).
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// The recorded spans of a range.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Timeline {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub spans: Vec<RecordedSpan>,
+}
+
+/// A short-lived link to a device's recordings. Append `?t=<token>` to
+/// `<media_base>/playlist.m3u8?from=..&to=..`, `/export.mp4?from=..&to=..` and
+/// `/snapshot.jpg?at=..` (times in milliseconds since the epoch).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RecordingLink {
+    pub token: String,
+    /// The path the media URLs start with, e.g. `/media/v1/KK7Q2M9XD4TA`.
+    pub media_base: String,
+    pub expires_at: String,
+}
+
+/// The caller's recording storage.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StorageInfo {
+    pub used_bytes: u64,
+    pub quota_bytes: u64,
+    pub retention_days: u32,
+    /// Footage removed before its time because the quota was full.
+    pub evicted_bytes: u64,
+    /// Set when the quota last forced footage out: the user should free space or upgrade.
+    pub quota_alert_at: Option<String>,
+}
+
+/// What one ingest request recorded.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct IngestResult {
+    pub fragments: u64,
+    pub segments: u64,
+    /// Fragments not stored: before the first keyframe, or already recorded (backfill).
+    pub skipped: u64,
+    pub bytes: u64,
+}

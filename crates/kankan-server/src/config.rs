@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use kankan_base::Secret;
+use kankan_core::recording::RecordingConfig;
 use kankan_core::{AccountsConfig, LimitsConfig};
 use kankan_gateway::GatewayConfig;
 use kankan_notify::MessengerConfig;
@@ -25,6 +26,7 @@ pub struct Config {
     pub messenger: MessengerConfig,
     pub gateway: GatewayConfig,
     pub devices: DevicesConfig,
+    pub recording: RecordingConfig,
     pub log: LogConfig,
 }
 
@@ -91,6 +93,7 @@ impl Default for Config {
             messenger: MessengerConfig::default(),
             gateway: GatewayConfig::Embedded { listen: SocketAddr::from(([127, 0, 0, 1], 1883)) },
             devices: DevicesConfig::default(),
+            recording: RecordingConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -133,6 +136,7 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), String> {
         self.accounts.validate()?;
+        self.recording.validate()?;
         self.limits.validate()?;
         if let Some(u) = &self.server.public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use kankan_api::{ApiConfig, AppState, Metrics};
 use kankan_base::{Clocks, Shutdown, ShutdownSignal};
 use kankan_core::devices::Devices;
+use kankan_core::recording::Recordings;
 use kankan_core::{Accounts, DeliveryQueue, JobRunner};
 use kankan_crypto::{Keyring, MasterKey};
 use kankan_db::{LocalBlobStore, Store};
@@ -22,6 +23,7 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub accounts: Accounts,
     pub devices: Devices,
+    pub recordings: Recordings,
     pub delivery: DeliveryQueue,
     pub messenger: Arc<dyn kankan_notify::Messenger>,
     /// The gateway, once started by [`start`].
@@ -61,6 +63,19 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
     let device_server = cfg.devices.mqtt_url.clone().unwrap_or_default();
     let devices =
         Devices::new(store.clone(), keyring.clone(), clock.clone(), bus.clone(), device_server);
+    let recordings = Recordings::new(
+        store.clone(),
+        blobs.clone(),
+        keyring.clone(),
+        clock.clone(),
+        devices.clone(),
+        cfg.data_dir.join("journal"),
+        cfg.recording.clone(),
+    )?;
+    let recovered = recordings.recover().await.context("recovering interrupted recordings")?;
+    if recovered.recovered + recovered.dropped > 0 {
+        tracing::info!(?recovered, "recordings recovered");
+    }
     let accounts = Accounts::new(
         store.clone(),
         blobs,
@@ -70,7 +85,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.accounts.clone(),
         cfg.limits.clone(),
     );
-    Ok(Services { store, accounts, devices, delivery, messenger, bus })
+    Ok(Services { store, accounts, devices, recordings, delivery, messenger, bus })
 }
 
 /// A server that is listening.
@@ -107,6 +122,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let state = AppState {
         accounts: services.accounts.clone(),
         devices: services.devices.clone(),
+        recordings: services.recordings.clone(),
         store: services.store.clone(),
         metrics: Arc::new(Metrics::default()),
         config: Arc::new(ApiConfig {
@@ -143,6 +159,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         }
     });
     let runner = JobRunner::new(services.delivery.clone(), services.messenger.clone());
-    let jobs = tokio::spawn(runner.run(signal));
-    Ok(Running { addr, mqtt_addr, services, shutdown, tasks: vec![http, jobs, pump] })
+    let jobs = tokio::spawn(runner.run(signal.clone()));
+    let sweeper = tokio::spawn(services.recordings.clone().run_sweeper(signal));
+    Ok(Running { addr, mqtt_addr, services, shutdown, tasks: vec![http, jobs, pump, sweeper] })
 }

@@ -49,6 +49,9 @@ pub enum SimError {
     /// Waited too long for something (a claim result, a device state).
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The video source or encoder failed.
+    #[error("video: {0}")]
+    Video(String),
     /// The credentials file is malformed.
     #[error("credentials line {line}: {reason}")]
     Credentials { line: usize, reason: String },

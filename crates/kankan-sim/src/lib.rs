@@ -10,6 +10,9 @@
 //!   state report on every connection, apply `desired` settings, execute commands and ack
 //!   them, and report telemetry periodically. See `crates/kankan-gateway/src/topics.rs` for
 //!   the topics and `kankan_protocol::device` for the payloads.
+//! - **Recording** ([`video`]): a synthetic scene with a burned-in clock, encoded to H.264
+//!   and streamed as fMP4 to the server's ingest; an SD-card ring keeps footage through
+//!   network cuts and is uploaded afterwards.
 //! - **Fleets** ([`fleet`]): many already-bound devices in one process for load tests.
 //!
 //! The device's flash is one JSON state file ([`state`]) written atomically. Kind follows the
@@ -24,6 +27,7 @@ mod link;
 pub mod pairing;
 pub mod state;
 pub mod telemetry;
+pub mod video;
 
 pub use config::{Backoff, DeviceConfig, Joined, ServerAddr, Timings};
 pub use device::{ClaimOutcome, Device, DeviceHandle, Status};

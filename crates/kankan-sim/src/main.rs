@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use kankan_base::{Shutdown, ShutdownSignal};
 use kankan_sim::pairing::{Source, read_and_join};
 use kankan_sim::{
-    Backoff, ClaimOutcome, Device, DeviceConfig, ServerAddr, SimError, Timings, fleet,
+    Backoff, ClaimOutcome, Device, DeviceConfig, ServerAddr, SimError, Timings, fleet, video,
 };
 
 #[derive(Parser)]
@@ -87,6 +87,67 @@ impl TimingArgs {
     }
 }
 
+#[derive(Args, Clone)]
+struct VideoArgs {
+    /// Record: stream video to this server's ingest (its HTTP address, e.g.
+    /// http://127.0.0.1:8080). Without it the device sends no video.
+    #[arg(long)]
+    ingest: Option<String>,
+    /// Picture size, WIDTHxHEIGHT (even numbers).
+    #[arg(long, default_value = "640x360")]
+    video_size: String,
+    /// Frames per second (must divide 90000).
+    #[arg(long, default_value_t = 15)]
+    fps: u32,
+    /// Target bit rate in bits per second.
+    #[arg(long, default_value_t = 1_000_000)]
+    bitrate: u32,
+    /// Seconds between keyframes (one fragment per keyframe interval).
+    #[arg(long, default_value_t = 1)]
+    keyframe_secs: u32,
+    /// Replay two pre-encoded seconds instead of encoding (load tests; the clock repeats).
+    #[arg(long)]
+    prerecorded: bool,
+    /// Keep the scene still (no motion).
+    #[arg(long)]
+    still: bool,
+    /// SD card space for footage kept through network cuts, in MiB.
+    #[arg(long, default_value_t = 64)]
+    sd_mib: usize,
+}
+
+impl VideoArgs {
+    fn config(&self, uid: &str, secret: &str) -> anyhow::Result<Option<video::VideoConfig>> {
+        let Some(url) = &self.ingest else { return Ok(None) };
+        let (w, h) = self
+            .video_size
+            .split_once('x')
+            .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+            .context("--video-size must look like 640x360")?;
+        let mut cfg =
+            video::VideoConfig::new(url, uid, secret, std::sync::Arc::new(kankan_base::RealClock));
+        cfg.encoder = kankan_video::EncoderConfig {
+            width: w,
+            height: h,
+            fps: self.fps,
+            bitrate_bps: self.bitrate,
+            gop: self.fps.saturating_mul(self.keyframe_secs.max(1)),
+        };
+        cfg.prerecorded = self.prerecorded;
+        cfg.motion = !self.still;
+        cfg.sd_bytes = self.sd_mib.saturating_mul(1024 * 1024);
+        Ok(Some(cfg))
+    }
+
+    /// Starts recording when `--ingest` was given.
+    fn start(&self, id: &Identity, signal: &ShutdownSignal) -> anyhow::Result<()> {
+        if let Some(cfg) = self.config(&id.uid, &id.secret)? {
+            video::start(cfg, signal.clone())?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Args)]
 struct PairArgs {
     #[command(flatten)]
@@ -105,6 +166,8 @@ struct PairArgs {
     claim_timeout_secs: u64,
     #[command(flatten)]
     timing: TimingArgs,
+    #[command(flatten)]
+    video: VideoArgs,
 }
 
 #[derive(Args)]
@@ -116,6 +179,8 @@ struct RunArgs {
     server: Option<String>,
     #[command(flatten)]
     timing: TimingArgs,
+    #[command(flatten)]
+    video: VideoArgs,
 }
 
 #[derive(Args)]
@@ -137,6 +202,8 @@ struct FleetArgs {
     ramp_secs: f64,
     #[command(flatten)]
     timing: TimingArgs,
+    #[command(flatten)]
+    video: VideoArgs,
 }
 
 fn main() -> ExitCode {
@@ -174,7 +241,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => {
             let mut cfg = device_config(&args.id, args.timing.timings()?);
             cfg.server = args.server.as_deref().map(ServerAddr::parse).transpose()?;
-            Ok(Device::new(cfg)?.run(signal).await?)
+            let device = Device::new(cfg)?;
+            args.video.start(&args.id, &signal)?;
+            Ok(device.run(signal).await?)
         }
         Command::Fleet(args) => run_fleet(args, signal).await,
     }
@@ -211,6 +280,9 @@ async fn pair(args: PairArgs, signal: ShutdownSignal) -> anyhow::Result<()> {
     let result = match outcome.map(|s| s.claim) {
         Ok(Some(ClaimOutcome::Accepted)) => {
             println!("paired: {} is bound", args.id.uid);
+            if !args.exit_after_pair {
+                args.video.start(&args.id, &signal)?;
+            }
             Ok(())
         }
         Ok(Some(ClaimOutcome::Refused(code))) => Err(SimError::ClaimRefused { code }.into()),
@@ -245,6 +317,11 @@ async fn run_fleet(args: FleetArgs, signal: ShutdownSignal) -> anyhow::Result<()
     let timings = args.timing.timings()?;
     let ramp = Duration::from_secs_f64(args.ramp_secs);
     let fleet = fleet::Fleet::start(&creds, &server, &args.state_dir, timings, ramp, &signal)?;
+    for c in &creds {
+        if let Some(cfg) = args.video.config(&c.uid, &c.secret)? {
+            video::start(cfg, signal.clone())?;
+        }
+    }
     println!("running {} devices against {server}", creds.len());
     Ok(fleet.join().await?)
 }

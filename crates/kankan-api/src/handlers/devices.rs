@@ -131,6 +131,10 @@ pub async fn unbind(
 ) -> Result<StatusCode, ApiError> {
     let h = state.devices.authorize(&p, DeviceAction::Unbind, &uid).await?;
     state.devices.unbind(&h).await?;
+    // The recordings' key and index went with the binding; their objects go now.
+    if let Err(e) = state.recordings.empty_trash().await {
+        tracing::warn!(error = %e, "deleting an unbound device's recordings; the sweeper retries");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

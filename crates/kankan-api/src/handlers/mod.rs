@@ -3,8 +3,10 @@
 pub mod admin;
 pub mod auth;
 pub mod devices;
+pub mod ingest;
 pub mod me;
 pub mod ops;
+pub mod recordings;
 
 use kankan_core::Profile;
 use kankan_db::ContactKind;

@@ -1,5 +1,6 @@
 //! The one authorization function for every device access by a person.
 
+use kankan_base::AccountId;
 use kankan_crypto::AccountKey;
 use kankan_db::{AccountState, Device};
 
@@ -23,6 +24,7 @@ pub struct DeviceHandle {
     pub(super) device: Device,
     pub(super) key: AccountKey,
     pub(super) action: DeviceAction,
+    pub(super) principal: AccountId,
 }
 
 impl DeviceHandle {
@@ -32,6 +34,20 @@ impl DeviceHandle {
 
     pub fn action(&self) -> DeviceAction {
         self.action
+    }
+
+    /// The account acting (the owner, today).
+    pub fn account(&self) -> AccountId {
+        self.principal
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The acting account's key (wraps the device's data keys).
+    pub fn account_key(&self) -> &AccountKey {
+        &self.key
     }
 }
 
@@ -45,21 +61,37 @@ impl Devices {
         action: DeviceAction,
         uid: &str,
     ) -> Result<DeviceHandle, CoreError> {
+        self.authorize_account(p.account_id, action, uid).await
+    }
+
+    /// The same decision for an account proven another way: a signed media URL names the
+    /// account it was issued to, and the decision is made again on every use.
+    pub async fn authorize_account(
+        &self,
+        account: AccountId,
+        action: DeviceAction,
+        uid: &str,
+    ) -> Result<DeviceHandle, CoreError> {
         let s = &self.inner;
         if !super::valid_uid(uid) {
             return Err(CoreError::DeviceNotFound);
         }
         let device = s.store.device(uid).await?.ok_or(CoreError::DeviceNotFound)?;
-        if device.owner != Some(p.account_id) {
+        if device.owner != Some(account) {
             return Err(CoreError::DeviceNotFound);
         }
-        Ok(DeviceHandle { device, key: self.key_of(p).await?, action })
+        let key = self.key_of_account(account).await?;
+        Ok(DeviceHandle { device, key, action, principal: account })
     }
 
     /// The caller's account key, if the account may act at all.
     pub(super) async fn key_of(&self, p: &Principal) -> Result<AccountKey, CoreError> {
+        self.key_of_account(p.account_id).await
+    }
+
+    async fn key_of_account(&self, id: AccountId) -> Result<AccountKey, CoreError> {
         let s = &self.inner;
-        let account = s.store.account(p.account_id).await?.ok_or(CoreError::Unauthenticated)?;
+        let account = s.store.account(id).await?.ok_or(CoreError::Unauthenticated)?;
         if account.state != AccountState::Active {
             return Err(CoreError::Unauthenticated);
         }

@@ -91,7 +91,12 @@ impl Devices {
         let key = self.key_of(p).await?;
         let mut out = Vec::new();
         for device in s.store.devices_of(p.account_id).await? {
-            let h = DeviceHandle { device, key: key.clone(), action: super::DeviceAction::View };
+            let h = DeviceHandle {
+                device,
+                key: key.clone(),
+                action: super::DeviceAction::View,
+                principal: p.account_id,
+            };
             out.push(self.view_of(&h).await?);
         }
         Ok(out)

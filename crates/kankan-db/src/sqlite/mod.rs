@@ -3,6 +3,7 @@
 mod accounts;
 mod devices;
 mod jobs;
+mod media;
 mod sessions;
 
 use std::str::FromStr;
@@ -18,8 +19,9 @@ use sqlx::sqlite::{
 
 use crate::{
     Account, AccountState, BindToken, CodePurpose, CommandStatus, DbError, Device, DeviceCommand,
-    DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MIGRATIONS, NewJob, Session, Staff,
-    Store, VerificationCode,
+    DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MIGRATIONS, MediaInit, MediaKey,
+    MediaUsage, NewJob, NewSegment, Removed, Segment, Session, Span, Staff, Store,
+    VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -275,5 +277,64 @@ impl Store for SqliteStore {
     }
     async fn command(&self, id: uuid::Uuid) -> R<Option<DeviceCommand>> {
         devices::command(&self.pool, id).await
+    }
+
+    async fn media_key(&self, uid: &str) -> R<Option<MediaKey>> {
+        media::media_key(&self.pool, uid).await
+    }
+    async fn put_media_key(&self, key: &MediaKey) -> R<MediaKey> {
+        media::put_media_key(&self.pool, key).await
+    }
+    async fn put_media_init(&self, init: &MediaInit) -> R<MediaInit> {
+        media::put_media_init(&self.pool, init).await
+    }
+    async fn media_init(&self, id: i64) -> R<Option<MediaInit>> {
+        media::media_init(&self.pool, id).await
+    }
+    async fn insert_segment(&self, seg: &NewSegment) -> R<Option<i64>> {
+        media::insert_segment(&self.pool, seg).await
+    }
+    async fn segment(&self, id: i64) -> R<Option<Segment>> {
+        media::segment(&self.pool, id).await
+    }
+    async fn segments(
+        &self,
+        uid: &str,
+        stream: u8,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> R<Vec<Segment>> {
+        media::segments(&self.pool, uid, stream, from, to, limit).await
+    }
+    async fn spans(&self, uid: &str, stream: u8, from: Timestamp, to: Timestamp) -> R<Vec<Span>> {
+        media::spans(&self.pool, uid, stream, from, to).await
+    }
+    async fn protect_segments(
+        &self,
+        uid: &str,
+        from: Timestamp,
+        to: Timestamp,
+        until: Timestamp,
+    ) -> R<u64> {
+        media::protect(&self.pool, uid, from, to, until).await
+    }
+    async fn expire_segments(&self, cutoff: Timestamp, now: Timestamp, limit: u32) -> R<Removed> {
+        media::expire(&self.pool, cutoff, now, limit).await
+    }
+    async fn evict_segments(&self, account: AccountId, bytes: u64, now: Timestamp) -> R<Removed> {
+        media::evict(&self.pool, account, bytes, now).await
+    }
+    async fn media_usage(&self, account: AccountId) -> R<MediaUsage> {
+        media::usage(&self.pool, account).await
+    }
+    async fn accounts_over_quota(&self, quota: u64) -> R<Vec<(AccountId, u64)>> {
+        media::over_quota(&self.pool, quota).await
+    }
+    async fn trashed_blobs(&self, limit: u32) -> R<Vec<BlobId>> {
+        media::trashed(&self.pool, limit).await
+    }
+    async fn forget_trash(&self, blobs: &[BlobId]) -> R<()> {
+        media::forget_trash(&self.pool, blobs).await
     }
 }

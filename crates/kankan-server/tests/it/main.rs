@@ -11,5 +11,6 @@ mod devices_authz;
 mod devices_sim;
 mod openapi;
 mod privacy;
+mod recording;
 mod risk;
 mod sessions;

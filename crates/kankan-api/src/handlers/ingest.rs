@@ -1,0 +1,162 @@
+//! `/ingest/v1/{uid}/...`: devices (and `ffmpeg`) send fragmented MP4 to be recorded. The
+//! device proves itself with its own UID and secret (HTTP Basic), as on MQTT.
+//!
+//! `POST .../live` is one long chunked request that the device keeps open while it records;
+//! `PUT .../backfill` uploads a stored recording after an outage. See docs/ref/ingest.md.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http_body_util::BodyExt as _;
+use kankan_core::recording::IngestOptions;
+use kankan_protocol::v1::{ErrorBody, IngestResult};
+use serde::Deserialize;
+
+use crate::{ApiError, AppState};
+
+/// The header that places media time 0 on the wall clock (milliseconds since the epoch).
+pub const EPOCH_HEADER: &str = "kankan-media-epoch";
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct IngestQuery {
+    /// 0 main stream (default), 1 sub-stream.
+    pub stream: Option<u8>,
+}
+
+/// A 401 that tells HTTP clients (ffmpeg among them) to send Basic credentials.
+fn challenge() -> Response {
+    let mut r = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid-device-credentials",
+        "send the device's UID and secret with HTTP Basic authentication",
+    )
+    .into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"kankan-ingest\""),
+    );
+    r
+}
+
+async fn device_authenticated(state: &AppState, uid: &str, headers: &HeaderMap) -> bool {
+    let Some(b64) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    else {
+        return false;
+    };
+    let Ok(raw) = STANDARD.decode(b64.trim()) else { return false };
+    let Ok(text) = String::from_utf8(raw) else { return false };
+    match text.split_once(':') {
+        Some((user, secret)) if user == uid => state.devices.authenticate(uid, secret).await,
+        _ => false,
+    }
+}
+
+fn options(
+    headers: &HeaderMap,
+    q: &IngestQuery,
+    backfill: bool,
+) -> Result<IngestOptions, ApiError> {
+    let epoch_ms = match headers.get(EPOCH_HEADER) {
+        None => None,
+        Some(v) => {
+            Some(v.to_str().ok().and_then(|s| s.trim().parse::<i64>().ok()).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "media-bad-time",
+                    "Kankan-Media-Epoch must be milliseconds since the Unix epoch",
+                )
+            })?)
+        }
+    };
+    Ok(IngestOptions { stream: q.stream.unwrap_or(0), epoch_ms, backfill })
+}
+
+/// Record a live stream: the body is the device's fMP4 as it is produced.
+#[utoipa::path(post, path = "/ingest/v1/{uid}/live", tag = "ingest",
+    params(("uid" = String, Path), IngestQuery,
+        ("Kankan-Media-Epoch" = Option<i64>, Header, description = "wall clock (ms) of media time 0")),
+    request_body(content = Vec<u8>, content_type = "video/mp4"),
+    responses((status = 200, body = IngestResult),
+        (status = 400, body = ErrorBody, description = "media-* codes: the stream was refused from that point"),
+        (status = 401, body = ErrorBody, description = "invalid-device-credentials"),
+        (status = 409, body = ErrorBody, description = "device-not-bound")))]
+pub async fn live(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+    Query(q): Query<IngestQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if !device_authenticated(&state, &uid, &headers).await {
+        return Ok(challenge());
+    }
+    record(&state, &uid, options(&headers, &q, false)?, body).await
+}
+
+/// Upload a recording the device stored while it was offline; what is already recorded is
+/// skipped.
+#[utoipa::path(put, path = "/ingest/v1/{uid}/backfill", tag = "ingest",
+    params(("uid" = String, Path), IngestQuery,
+        ("Kankan-Media-Epoch" = i64, Header, description = "wall clock (ms) of media time 0")),
+    request_body(content = Vec<u8>, content_type = "video/mp4"),
+    responses((status = 200, body = IngestResult), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn backfill(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+    Query(q): Query<IngestQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if !device_authenticated(&state, &uid, &headers).await {
+        return Ok(challenge());
+    }
+    record(&state, &uid, options(&headers, &q, true)?, body).await
+}
+
+/// Feeds the body to an ingest as it arrives. A refused fragment ends the request with its
+/// error, and everything before it stays recorded; a cut connection keeps what arrived.
+async fn record(
+    state: &AppState,
+    uid: &str,
+    opts: IngestOptions,
+    mut body: Body,
+) -> Result<Response, ApiError> {
+    let mut ingest = state.recordings.open_ingest(uid, opts).await?;
+    loop {
+        match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else { continue };
+                if let Err(e) = ingest.push_bytes(&data).await {
+                    ingest.close().await?;
+                    return Err(e.into());
+                }
+            }
+            Some(Err(e)) => {
+                tracing::info!(uid, error = %e, "ingest connection cut");
+                ingest.close().await?;
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "media-truncated",
+                    "the upload was cut",
+                ));
+            }
+        }
+    }
+    let s = ingest.finish().await?;
+    let r = IngestResult {
+        fragments: s.fragments,
+        segments: s.segments,
+        skipped: s.skipped,
+        bytes: s.bytes,
+    };
+    Ok(Json(r).into_response())
+}

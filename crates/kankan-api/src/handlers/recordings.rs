@@ -1,0 +1,219 @@
+//! Recordings: the timeline, playback links and storage (`/api/v1/...`), and the media
+//! those links open (`/media/v1/{uid}/...`: HLS playlist, init and segments, MP4 export,
+//! snapshot). API routes authorize the session through `Devices::authorize`; media routes
+//! check the link and then ask the same policy for the account it was issued to.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use kankan_base::Timestamp;
+use kankan_core::devices::DeviceAction;
+use kankan_core::recording::Playlist;
+use kankan_protocol::v1::{ErrorBody, RecordedSpan, RecordingLink, StorageInfo, Timeline};
+use serde::Deserialize;
+
+use crate::extract::CurrentUser;
+use crate::{ApiError, AppState};
+
+/// A range of the timeline; defaults to the last 24 hours.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RangeQuery {
+    /// Milliseconds since the Unix epoch.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// 0 main stream (default), 1 sub-stream.
+    pub stream: Option<u8>,
+}
+
+/// Recorded spans of a range (at most 31 days).
+#[utoipa::path(get, path = "/api/v1/devices/{uid}/recordings/timeline", tag = "recordings",
+    params(("uid" = String, Path), RangeQuery),
+    responses((status = 200, body = Timeline), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn timeline(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    Path(uid): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Json<Timeline>, ApiError> {
+    let h = state.devices.authorize(&p, DeviceAction::View, &uid).await?;
+    let to = q.to.unwrap_or_else(|| state.recordings.now().0);
+    let from = q.from.unwrap_or(to - 86_400_000);
+    let spans = state
+        .recordings
+        .timeline(&h, q.stream.unwrap_or(0), Timestamp(from), Timestamp(to))
+        .await?;
+    let spans = spans
+        .into_iter()
+        .map(|s| RecordedSpan { start_ms: s.start.0.max(from), end_ms: s.end.0.min(to) })
+        .collect();
+    Ok(Json(Timeline { from_ms: from, to_ms: to, spans }))
+}
+
+/// A short-lived link for playing, downloading and snapshotting this device's recordings.
+#[utoipa::path(post, path = "/api/v1/devices/{uid}/recordings/link", tag = "recordings",
+    params(("uid" = String, Path)),
+    responses((status = 200, body = RecordingLink), (status = 404, body = ErrorBody)))]
+pub async fn link(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    Path(uid): Path<String>,
+) -> Result<Json<RecordingLink>, ApiError> {
+    let h = state.devices.authorize(&p, DeviceAction::View, &uid).await?;
+    let l = state.recordings.link(&h);
+    Ok(Json(RecordingLink {
+        token: l.token,
+        media_base: format!("/media/v1/{uid}"),
+        expires_at: l.expires_at.to_rfc3339(),
+    }))
+}
+
+/// The caller's recording storage, and whether the quota has forced footage out.
+#[utoipa::path(get, path = "/api/v1/me/storage", tag = "recordings",
+    responses((status = 200, body = StorageInfo), (status = 401, body = ErrorBody)))]
+pub async fn storage(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+) -> Result<Json<StorageInfo>, ApiError> {
+    let v = state.recordings.storage(p.account_id).await?;
+    Ok(Json(StorageInfo {
+        used_bytes: v.used_bytes,
+        quota_bytes: v.quota_bytes,
+        retention_days: v.retention_days,
+        evicted_bytes: v.evicted_bytes,
+        quota_alert_at: v.quota_alert_at.map(|t| t.to_rfc3339()),
+    }))
+}
+
+/// The query of every media URL.
+#[derive(Debug, Deserialize)]
+pub struct MediaQuery {
+    t: String,
+    from: Option<i64>,
+    to: Option<i64>,
+    at: Option<i64>,
+    stream: Option<u8>,
+}
+
+impl MediaQuery {
+    fn range(&self) -> Result<(Timestamp, Timestamp), ApiError> {
+        match (self.from, self.to) {
+            (Some(f), Some(t)) => Ok((Timestamp(f), Timestamp(t))),
+            _ => Err(bad_request("from and to (milliseconds since the epoch) are required")),
+        }
+    }
+}
+
+fn bad_request(msg: &str) -> ApiError {
+    ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid-device-input", msg)
+}
+
+fn media(content_type: &'static str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=300")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// An HLS VOD playlist over the stored segments (fMP4, `EXT-X-MAP`).
+pub async fn playlist(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+    Query(q): Query<MediaQuery>,
+) -> Result<Response, ApiError> {
+    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let (from, to) = q.range()?;
+    let list = state.recordings.playlist(&h, q.stream.unwrap_or(0), from, to).await?;
+    if list.segments.is_empty() {
+        return Err(kankan_core::CoreError::NoRecording.into());
+    }
+    let text = hls(&list, &q.t);
+    Ok(([(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")], text).into_response())
+}
+
+/// Renders a VOD playlist; URLs are relative to the playlist's own.
+fn hls(list: &Playlist, token: &str) -> String {
+    use std::fmt::Write as _;
+    let target = list.segments.iter().map(|s| s.duration_ms.div_ceil(1000)).max().unwrap_or(1);
+    let mut out = format!(
+        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-PLAYLIST-TYPE:VOD\n\
+         #EXT-X-INDEPENDENT-SEGMENTS\n"
+    );
+    let (mut init, mut end) = (None, None);
+    for s in &list.segments {
+        let gap = end.is_some_and(|e: i64| (s.start.0 - e).abs() > 1_000);
+        if init.is_some() && (gap || init != Some(s.init_id)) {
+            out.push_str("#EXT-X-DISCONTINUITY\n");
+        }
+        if init != Some(s.init_id) {
+            let _ = writeln!(out, "#EXT-X-MAP:URI=\"init/{}?t={token}\"", s.init_id);
+            init = Some(s.init_id);
+        }
+        if gap || end.is_none() {
+            let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", s.start.to_rfc3339());
+        }
+        let _ = writeln!(
+            out,
+            "#EXTINF:{}.{:03},\nseg/{}?t={token}",
+            s.duration_ms / 1000,
+            s.duration_ms % 1000,
+            s.id
+        );
+        end = Some(s.start.0 + i64::from(s.duration_ms));
+    }
+    out.push_str("#EXT-X-ENDLIST\n");
+    out
+}
+
+/// The init segment a playlist maps.
+pub async fn init(
+    State(state): State<AppState>,
+    Path((uid, id)): Path<(String, i64)>,
+    Query(q): Query<MediaQuery>,
+) -> Result<Response, ApiError> {
+    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    Ok(media("video/mp4", state.recordings.init_bytes(&h, id).await?))
+}
+
+/// One stored segment, decrypted.
+pub async fn segment(
+    State(state): State<AppState>,
+    Path((uid, id)): Path<(String, i64)>,
+    Query(q): Query<MediaQuery>,
+) -> Result<Response, ApiError> {
+    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    Ok(media("video/iso.segment", state.recordings.segment_bytes(&h, id).await?))
+}
+
+/// A range as a progressive MP4 download.
+pub async fn export(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+    Query(q): Query<MediaQuery>,
+) -> Result<Response, ApiError> {
+    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let (from, to) = q.range()?;
+    let mp4 = state.recordings.export_mp4(&h, q.stream.unwrap_or(0), from, to).await?;
+    let mut resp = media("video/mp4", mp4);
+    let name = format!("attachment; filename=\"kankan-{uid}-{}.mp4\"", from.0);
+    if let Ok(v) = HeaderValue::from_str(&name) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// A JPEG of the picture recorded at `at`.
+pub async fn snapshot(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+    Query(q): Query<MediaQuery>,
+) -> Result<Response, ApiError> {
+    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let at = q.at.ok_or_else(|| bad_request("at (milliseconds since the epoch) is required"))?;
+    Ok(media("image/jpeg", state.recordings.snapshot(&h, Timestamp(at)).await?))
+}

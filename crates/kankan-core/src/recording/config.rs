@@ -1,0 +1,66 @@
+//! Tunables of recording, validated at start-up.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordingConfig {
+    /// Days of continuous footage kept (the default plan: 7).
+    pub retention_days: u32,
+    /// Footage one account may keep, in MiB; past it the oldest unprotected footage goes.
+    pub quota_mib: u64,
+    /// Target segment length; segments are cut at the first keyframe after it.
+    pub segment_secs: u32,
+    /// Sync every fragment to disk as it arrives, so a crash loses at most the fragment in
+    /// flight (about 1 s). Off trades that guarantee for fewer disk syncs.
+    pub checkpoint: bool,
+    /// How far ahead of the server's clock a device's timestamps may run.
+    pub max_clock_skew_secs: u32,
+    /// How long playback and download links stay valid.
+    pub link_ttl_secs: u32,
+    /// How often the retention and quota worker runs.
+    pub sweep_secs: u32,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        RecordingConfig {
+            retention_days: 7,
+            quota_mib: 200 * 1024,
+            segment_secs: 4,
+            checkpoint: true,
+            max_clock_skew_secs: 30,
+            link_ttl_secs: 900,
+            sweep_secs: 60,
+        }
+    }
+}
+
+impl RecordingConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=3650).contains(&self.retention_days) {
+            return Err("recording.retention_days must be 1-3650".into());
+        }
+        if self.quota_mib == 0 {
+            return Err("recording.quota_mib must be at least 1".into());
+        }
+        if !(1..=30).contains(&self.segment_secs) {
+            return Err("recording.segment_secs must be 1-30".into());
+        }
+        if !(60..=86_400).contains(&self.link_ttl_secs) {
+            return Err("recording.link_ttl_secs must be 60-86400".into());
+        }
+        if self.sweep_secs == 0 {
+            return Err("recording.sweep_secs must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn retention_ms(&self) -> i64 {
+        i64::from(self.retention_days) * 86_400_000
+    }
+
+    pub fn quota_bytes(&self) -> u64 {
+        self.quota_mib.saturating_mul(1024 * 1024)
+    }
+}

@@ -1,0 +1,350 @@
+//! Ingest: a device's fMP4 stream (live, over one long chunked request) or a stored
+//! recording (backfill, one upload) becomes encrypted, keyframe-aligned segments.
+
+use kankan_base::{BlobId, Timestamp};
+use kankan_crypto::AeadKey;
+use kankan_db::{Device, MediaInit, NewSegment};
+use kankan_media::{Fragment, InitSegment, Limits, StreamItem, StreamParser};
+use sha2::{Digest, Sha256};
+
+use super::Recordings;
+use super::segfile::{SegHeader, SegTotals, SegWriter};
+use crate::CoreError;
+
+/// Largest segment, whatever its length in time.
+const MAX_SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
+/// A jump in time bigger than this between fragments starts a new segment.
+const MAX_GAP_MS: i64 = 1_000;
+
+/// How a stream is offered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngestOptions {
+    /// 0 main, 1 sub-stream.
+    pub stream: u8,
+    /// Wall-clock milliseconds at media time 0. Live streams without it are placed by the
+    /// arrival of their first fragment; backfill must give it.
+    pub epoch_ms: Option<i64>,
+    /// A stored recording uploaded after an outage: fragments where footage exists already
+    /// are skipped, and nothing is synced fragment by fragment.
+    pub backfill: bool,
+}
+
+/// What one ingest accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    pub fragments: u64,
+    pub segments: u64,
+    /// Fragments dropped: before the first keyframe, or already recorded (backfill).
+    pub skipped: u64,
+    pub bytes: u64,
+}
+
+/// One device stream being recorded.
+pub struct Ingest {
+    rec: Recordings,
+    device: Device,
+    key: AeadKey,
+    opts: IngestOptions,
+    parser: StreamParser,
+    init: Option<(InitSegment, i64)>,
+    writer: Option<SegWriter>,
+    next_ms: Option<i64>,
+    stats: IngestStats,
+}
+
+impl std::fmt::Debug for Ingest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingest").field("uid", &self.device.uid).field("stats", &self.stats).finish()
+    }
+}
+
+impl Recordings {
+    /// Starts recording a stream of `uid`, which must be bound.
+    pub async fn open_ingest(&self, uid: &str, opts: IngestOptions) -> Result<Ingest, CoreError> {
+        if opts.stream > 1 {
+            return Err(CoreError::InvalidDeviceInput("stream must be 0 (main) or 1 (sub)".into()));
+        }
+        if opts.backfill && opts.epoch_ms.is_none() {
+            return Err(CoreError::InvalidMedia {
+                code: "media-bad-time",
+                message: "a backfill upload must say when its media time 0 was".into(),
+            });
+        }
+        let device = self.inner.store.device(uid).await?.ok_or(CoreError::DeviceNotFound)?;
+        let key = self.device_key(&device).await?;
+        Ok(Ingest {
+            rec: self.clone(),
+            device,
+            key,
+            opts,
+            parser: StreamParser::new(Limits::default()),
+            init: None,
+            writer: None,
+            next_ms: None,
+            stats: IngestStats::default(),
+        })
+    }
+}
+
+fn no_video() -> CoreError {
+    CoreError::InvalidMedia {
+        code: "media-no-init",
+        message: "media arrived before an init segment with a video track".into(),
+    }
+}
+
+fn bad_time(message: String) -> CoreError {
+    CoreError::InvalidMedia { code: "media-bad-time", message }
+}
+
+impl Ingest {
+    pub fn stats(&self) -> IngestStats {
+        self.stats
+    }
+
+    /// Feeds the next bytes of the stream; whole fragments are recorded as they complete.
+    /// After an error, call [`Ingest::close`] to keep what was accepted before it.
+    pub async fn push_bytes(&mut self, chunk: &[u8]) -> Result<(), CoreError> {
+        for item in self.parser.push(chunk)? {
+            match item {
+                StreamItem::Init(init) => self.on_init(init).await?,
+                StreamItem::Fragment(f) => self.on_fragment(f).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The stream ended: a partial box at the end is an error, after what came before it is
+    /// stored.
+    pub async fn finish(mut self) -> Result<IngestStats, CoreError> {
+        let parser = std::mem::replace(&mut self.parser, StreamParser::new(Limits::default()));
+        let rest = parser.finish();
+        let stats = self.close().await?;
+        rest?;
+        Ok(stats)
+    }
+
+    /// Stores the segment in progress and ends the ingest.
+    pub async fn close(mut self) -> Result<IngestStats, CoreError> {
+        self.cut().await?;
+        Ok(self.stats)
+    }
+
+    async fn on_init(&mut self, init: InitSegment) -> Result<(), CoreError> {
+        self.cut().await?;
+        let id = self.rec.store_init(&self.device.uid, &self.key, &init).await?;
+        self.init = Some((init, id));
+        self.next_ms = None;
+        Ok(())
+    }
+
+    async fn on_fragment(&mut self, f: Fragment) -> Result<(), CoreError> {
+        let Some((init, _)) = &self.init else {
+            return Err(no_video());
+        };
+        let video = init.video().ok_or_else(no_video)?;
+        // Stored fragments are read back on their own, so their sample offsets must not
+        // depend on where they sat in the upload.
+        kankan_media::parse_fragment(init, &f.bytes, &Limits::default()).map_err(|e| {
+            CoreError::InvalidMedia {
+                code: "media-not-self-contained",
+                message: format!(
+                    "fragments must be self-contained (ffmpeg: -movflags \
+                     frag_keyframe+empty_moov+default_base_moof): {e}"
+                ),
+            }
+        })?;
+        let Some(run) = f.video_run(init) else {
+            // Audio only: it belongs to the segment in progress, if any.
+            return self.append(&f, 0, 0).await;
+        };
+        let scale = i128::from(video.timescale.max(1));
+        let media_ms = |t: u64| i64::try_from(i128::from(t) * 1000 / scale).unwrap_or(i64::MAX);
+        let now = self.rec.inner.clock.now().0;
+        let epoch = *self.opts.epoch_ms.get_or_insert(now - media_ms(run.base_decode_time));
+        let start = epoch.saturating_add(media_ms(run.base_decode_time));
+        let end = epoch.saturating_add(media_ms(run.base_decode_time + run.duration));
+        let cfg = &self.rec.inner.config;
+        if start > now + i64::from(cfg.max_clock_skew_secs) * 1000 {
+            return Err(bad_time(format!("a fragment starts {} ms in the future", start - now)));
+        }
+        if start < now - cfg.retention_ms() {
+            return Err(bad_time("a fragment is older than the retention period".into()));
+        }
+        let key = f.starts_with_keyframe(init);
+        let frames = u32::try_from(run.samples.len()).unwrap_or(u32::MAX);
+        if self.opts.backfill
+            && self.rec.recorded(&self.device.uid, self.opts.stream, start, end).await?
+        {
+            self.cut().await?;
+            self.stats.skipped += 1;
+            return Ok(());
+        }
+        if let Some(w) = &self.writer {
+            let gap = self.next_ms.is_some_and(|n| (start - n).abs() > MAX_GAP_MS);
+            let long = key && i64::from(w.totals.duration_ms) >= i64::from(cfg.segment_secs) * 1000;
+            if gap || long || w.totals.bytes > MAX_SEGMENT_BYTES {
+                self.cut().await?;
+            }
+        }
+        if self.writer.is_none() {
+            if !key {
+                self.stats.skipped += 1;
+                return Ok(());
+            }
+            let header = SegHeader {
+                uid: self.device.uid.clone(),
+                stream: self.opts.stream,
+                init_id: self.init.as_ref().map(|(_, id)| *id).unwrap_or_default(),
+                start_ms: start,
+            };
+            let (dir, key) = (self.rec.inner.journal.clone(), self.key.clone());
+            self.writer = Some(blocking(move || SegWriter::create(&dir, header, key)).await?);
+        }
+        self.next_ms = Some(end);
+        let dur = u32::try_from(end - start).unwrap_or(0);
+        self.append(&f, dur, frames).await
+    }
+
+    async fn append(
+        &mut self,
+        f: &Fragment,
+        duration_ms: u32,
+        frames: u32,
+    ) -> Result<(), CoreError> {
+        let Some(mut w) = self.writer.take() else {
+            self.stats.skipped += 1;
+            return Ok(());
+        };
+        let sync = self.rec.inner.config.checkpoint && !self.opts.backfill;
+        let bytes = f.bytes.clone();
+        let w = blocking(move || w.append(&bytes, duration_ms, frames, sync).map(|()| w)).await?;
+        self.writer = Some(w);
+        self.stats.fragments += 1;
+        self.stats.bytes += f.bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Seals and indexes the segment in progress.
+    async fn cut(&mut self) -> Result<(), CoreError> {
+        let Some(w) = self.writer.take() else {
+            return Ok(());
+        };
+        if self.rec.commit(w).await? {
+            self.stats.segments += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Runs file work off the async threads.
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, CoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CoreError::Internal(format!("file task: {e}")))?
+}
+
+impl Recordings {
+    /// Seals a finished segment file and indexes it; false if it was empty.
+    async fn commit(&self, w: SegWriter) -> Result<bool, CoreError> {
+        if w.totals.records == 0 {
+            blocking(move || w.discard()).await?;
+            return Ok(false);
+        }
+        let (blob, header, totals) = (w.blob, w.header.clone(), w.totals);
+        let path = blocking(move || w.seal()).await?;
+        self.index_sealed(&path, blob, &header, totals).await?;
+        Ok(true)
+    }
+
+    /// Indexes a sealed segment file, then moves it into the blob store. Idempotent, so
+    /// recovery can run it again after a crash.
+    pub(super) async fn index_sealed(
+        &self,
+        path: &std::path::Path,
+        blob: BlobId,
+        h: &SegHeader,
+        t: SegTotals,
+    ) -> Result<(), CoreError> {
+        let s = &self.inner;
+        let seg = NewSegment {
+            uid: h.uid.clone(),
+            stream: h.stream,
+            init_id: h.init_id,
+            start: Timestamp(h.start_ms),
+            duration_ms: t.duration_ms,
+            bytes: t.bytes,
+            frames: t.frames,
+            blob,
+        };
+        match s.store.insert_segment(&seg).await {
+            Ok(_) => {}
+            Err(kankan_db::DbError::NotFound(_)) => {
+                // Unbound meanwhile: its data key is gone, and so is this footage.
+                let p = path.to_path_buf();
+                blocking(move || {
+                    std::fs::remove_file(&p).map_err(|e| CoreError::Internal(e.to_string()))
+                })
+                .await?;
+                return Err(CoreError::DeviceNotBound);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        s.blobs.put_file(blob, path).await?;
+        Ok(())
+    }
+
+    /// Stores an init segment once per device (by digest) and returns its id.
+    async fn store_init(
+        &self,
+        uid: &str,
+        key: &AeadKey,
+        init: &InitSegment,
+    ) -> Result<i64, CoreError> {
+        let s = &self.inner;
+        let video = init.video().ok_or_else(no_video)?;
+        let digest =
+            Sha256::new().chain_update(uid.as_bytes()).chain_update(&init.bytes).finalize();
+        let blob = BlobId::new();
+        s.blobs.put(blob, key.seal(&init.bytes, &init_aad(uid, blob))?).await?;
+        let row = s
+            .store
+            .put_media_init(&MediaInit {
+                id: 0,
+                uid: uid.to_string(),
+                digest: digest.to_vec(),
+                blob,
+                codecs: init.mime_codecs(),
+                width: u32::from(video.width),
+                height: u32::from(video.height),
+                created_at: s.clock.now(),
+            })
+            .await?;
+        if row.blob != blob {
+            s.blobs.delete(blob).await?;
+        }
+        Ok(row.id)
+    }
+
+    /// Whether footage of that stream exists in `[start, end)` already.
+    async fn recorded(
+        &self,
+        uid: &str,
+        stream: u8,
+        start: i64,
+        end: i64,
+    ) -> Result<bool, CoreError> {
+        let segs =
+            self.inner.store.segments(uid, stream, Timestamp(start), Timestamp(end), 1).await?;
+        Ok(!segs.is_empty())
+    }
+}
+
+pub(super) fn init_aad(uid: &str, blob: BlobId) -> Vec<u8> {
+    let mut a = b"kankan/init/v1".to_vec();
+    a.extend_from_slice(blob.0.as_bytes());
+    a.extend_from_slice(uid.as_bytes());
+    a
+}

@@ -1,0 +1,86 @@
+//! Continuous recording: ingest of device fMP4 streams and backfill uploads, encrypted
+//! crash-safe segments, the recording index, retention and quota, and playback (timeline,
+//! HLS, MP4 export, snapshots).
+//!
+//! Write order of a segment (see `segfile`): fragments are appended, sealed under the
+//! device's data key, to `<journal>/<blob>.jrnl` and synced one by one (the checkpoint); at a
+//! cut the file is synced and renamed to `<blob>.seal`; then the index row is inserted; then
+//! the file moves into the blob store. Start-up recovery finishes whatever a crash
+//! interrupted, in the same order, so no footage is indexed that is not durable and none that
+//! is durable stays unindexed.
+//!
+//! Keys: each bound device gets a random data key, wrapped by its owner's account key and
+//! deleted with the binding; the blob store only ever holds sealed bytes.
+
+mod config;
+mod ingest;
+mod keys;
+mod playback;
+mod recovery;
+mod retention;
+pub(crate) mod segfile;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kankan_base::Clocks;
+use kankan_crypto::Keyring;
+use kankan_db::{BlobStore, Store};
+
+use crate::devices::Devices;
+
+pub use config::RecordingConfig;
+pub use ingest::{Ingest, IngestOptions, IngestStats};
+pub use playback::{MediaGrant, MediaLink, Playlist, PlaylistSegment};
+pub use recovery::RecoveryReport;
+pub use retention::{StorageView, SweepReport};
+
+/// The recording service. Cheap to clone.
+#[derive(Clone)]
+pub struct Recordings {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Recordings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Recordings")
+    }
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    keyring: Keyring,
+    clock: Clocks,
+    devices: Devices,
+    journal: PathBuf,
+    config: RecordingConfig,
+}
+
+impl Recordings {
+    /// `journal` holds segments while they are written; keep it on the data disk.
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn BlobStore>,
+        keyring: Keyring,
+        clock: Clocks,
+        devices: Devices,
+        journal: PathBuf,
+        config: RecordingConfig,
+    ) -> Result<Self, crate::CoreError> {
+        std::fs::create_dir_all(&journal)
+            .map_err(|e| crate::CoreError::Internal(format!("journal directory: {e}")))?;
+        Ok(Recordings {
+            inner: Arc::new(Inner { store, blobs, keyring, clock, devices, journal, config }),
+        })
+    }
+
+    pub fn config(&self) -> &RecordingConfig {
+        &self.inner.config
+    }
+
+    /// The service clock's now (simulated in tests).
+    pub fn now(&self) -> kankan_base::Timestamp {
+        self.inner.clock.now()
+    }
+}

@@ -1,0 +1,335 @@
+//! Playback: the timeline, short-lived signed links, HLS over the stored segments, MP4
+//! export of a range and snapshots. Every read goes through a [`DeviceHandle`] that
+//! `Devices::authorize` (or `authorize_account`, for a signed link) made.
+
+use kankan_base::{AccountId, Timestamp};
+use kankan_crypto::AeadKey;
+use kankan_db::{Segment, Span};
+use kankan_media::{Fragment, InitSegment, Limits};
+
+use super::Recordings;
+use super::ingest::{blocking, init_aad};
+use super::segfile;
+use crate::CoreError;
+use crate::devices::{DeviceAction, DeviceHandle};
+
+/// Longest range one timeline query covers.
+const MAX_TIMELINE_MS: i64 = 31 * 86_400_000;
+/// Longest range one playlist or export covers.
+const MAX_RANGE_MS: i64 = 86_400_000;
+/// Most segments in one playlist.
+const MAX_PLAYLIST_SEGMENTS: u32 = 30_000;
+/// Largest MP4 export (stored bytes), so one request cannot pin the server's memory.
+const MAX_EXPORT_BYTES: u64 = 512 * 1024 * 1024;
+
+/// A link that lets its holder read one device's recordings for a short time: issued to
+/// an account after `authorize`, and checked against the policy again on every use.
+#[derive(Debug, Clone)]
+pub struct MediaLink {
+    pub token: String,
+    pub expires_at: Timestamp,
+}
+
+/// What a valid link token says.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaGrant {
+    pub account: AccountId,
+}
+
+/// One entry of a playlist.
+#[derive(Debug, Clone)]
+pub struct PlaylistSegment {
+    pub id: i64,
+    pub init_id: i64,
+    pub start: Timestamp,
+    pub duration_ms: u32,
+}
+
+/// The segments of a range, in order.
+#[derive(Debug, Clone)]
+pub struct Playlist {
+    pub segments: Vec<PlaylistSegment>,
+}
+
+fn check_range(from: Timestamp, to: Timestamp, max: i64) -> Result<(), CoreError> {
+    if to.0 <= from.0 || to.0 - from.0 > max {
+        return Err(CoreError::InvalidDeviceInput(format!(
+            "the range must be non-empty and at most {} hours long",
+            max / 3_600_000
+        )));
+    }
+    Ok(())
+}
+
+fn need_view(h: &DeviceHandle) -> Result<(), CoreError> {
+    match h.action() {
+        DeviceAction::View | DeviceAction::Control | DeviceAction::Unbind => Ok(()),
+    }
+}
+
+impl Recordings {
+    /// Recorded spans of `[from, to)`; gaps are what lies between them.
+    pub async fn timeline(
+        &self,
+        h: &DeviceHandle,
+        stream: u8,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Span>, CoreError> {
+        need_view(h)?;
+        check_range(from, to, MAX_TIMELINE_MS)?;
+        Ok(self.inner.store.spans(h.uid(), stream, from, to).await?)
+    }
+
+    /// A link token for the device's recordings, valid for `link_ttl_secs`.
+    pub fn link(&self, h: &DeviceHandle) -> MediaLink {
+        let s = &self.inner;
+        let exp = Timestamp(s.clock.now().0 + i64::from(s.config.link_ttl_secs) * 1000);
+        let account = h.account().to_string();
+        let sig = self.link_mac(&account, h.uid(), exp);
+        MediaLink { token: format!("{account}.{}.{sig}", exp.0), expires_at: exp }
+    }
+
+    fn link_mac(&self, account: &str, uid: &str, exp: Timestamp) -> String {
+        let exp = exp.0.to_be_bytes();
+        self.inner.keyring.media_url_mac(&[b"recordings", account.as_bytes(), uid.as_bytes(), &exp])
+    }
+
+    /// Checks a link token for `uid`: signature, device and expiry. The caller then asks
+    /// the device policy with the account it names.
+    pub fn verify_link(&self, uid: &str, token: &str) -> Result<MediaGrant, CoreError> {
+        let mut parts = token.splitn(3, '.');
+        let (Some(account), Some(exp), Some(sig)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(CoreError::InvalidLink);
+        };
+        let exp = Timestamp(exp.parse().map_err(|_| CoreError::InvalidLink)?);
+        let want = self.link_mac(account, uid, exp);
+        let same = want.len() == sig.len()
+            && want.bytes().zip(sig.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+        if !same || exp.0 < self.inner.clock.now().0 {
+            return Err(CoreError::InvalidLink);
+        }
+        Ok(MediaGrant { account: AccountId(account.parse().map_err(|_| CoreError::InvalidLink)?) })
+    }
+
+    /// The device handle a link grants: the token is checked, then the device policy is
+    /// asked again for the account it was issued to.
+    pub async fn authorize_link(&self, uid: &str, token: &str) -> Result<DeviceHandle, CoreError> {
+        let grant = self.verify_link(uid, token)?;
+        self.inner.devices.authorize_account(grant.account, DeviceAction::View, uid).await
+    }
+
+    /// The segments overlapping `[from, to)`.
+    pub async fn playlist(
+        &self,
+        h: &DeviceHandle,
+        stream: u8,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Playlist, CoreError> {
+        need_view(h)?;
+        check_range(from, to, MAX_RANGE_MS)?;
+        let segs =
+            self.inner.store.segments(h.uid(), stream, from, to, MAX_PLAYLIST_SEGMENTS).await?;
+        let segments = segs
+            .into_iter()
+            .map(|s| PlaylistSegment {
+                id: s.id,
+                init_id: s.init_id,
+                start: s.start,
+                duration_ms: s.duration_ms,
+            })
+            .collect();
+        Ok(Playlist { segments })
+    }
+
+    /// The init segment (`ftyp` + `moov`), decrypted.
+    pub async fn init_bytes(&self, h: &DeviceHandle, id: i64) -> Result<Vec<u8>, CoreError> {
+        need_view(h)?;
+        let s = &self.inner;
+        let init = s.store.media_init(id).await?.filter(|i| i.uid == h.uid());
+        let init = init.ok_or(CoreError::NoRecording)?;
+        let key = self.key_with(h.device(), h.account_key()).await?;
+        let sealed = s.blobs.get(init.blob).await?.ok_or(CoreError::NoRecording)?;
+        Ok(key.open(&sealed, &init_aad(h.uid(), init.blob))?)
+    }
+
+    /// One stored segment's media (`moof` + `mdat` ...), decrypted.
+    pub async fn segment_bytes(&self, h: &DeviceHandle, id: i64) -> Result<Vec<u8>, CoreError> {
+        need_view(h)?;
+        let seg = self.inner.store.segment(id).await?.filter(|s| s.uid == h.uid());
+        let seg = seg.ok_or(CoreError::NoRecording)?;
+        let key = self.key_with(h.device(), h.account_key()).await?;
+        Ok(self.open_fragments(&seg, &key).await?.concat())
+    }
+
+    async fn open_fragments(
+        &self,
+        seg: &Segment,
+        key: &AeadKey,
+    ) -> Result<Vec<Vec<u8>>, CoreError> {
+        let s = &self.inner;
+        let bytes = match s.blobs.get(seg.blob).await? {
+            Some(b) => b,
+            // Indexed a moment ago and not yet moved out of the journal.
+            None => {
+                let path = s.journal.join(format!("{}.seal", seg.blob));
+                tokio::fs::read(path).await.map_err(|_| CoreError::NoRecording)?
+            }
+        };
+        let (blob, key) = (seg.blob, key.clone());
+        blocking(move || segfile::open_segment(&bytes, blob, &key).map(|(_, f)| f)).await
+    }
+
+    /// The fragments of `[from, to)` with their init, parsed; stops where the init changes.
+    async fn range_fragments(
+        &self,
+        h: &DeviceHandle,
+        stream: u8,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<(InitSegment, Vec<Fragment>), CoreError> {
+        check_range(from, to, MAX_RANGE_MS)?;
+        let segs =
+            self.inner.store.segments(h.uid(), stream, from, to, MAX_PLAYLIST_SEGMENTS).await?;
+        let first = segs.first().ok_or(CoreError::NoRecording)?;
+        let init_bytes = self.init_bytes(h, first.init_id).await?;
+        let limits = Limits::default();
+        let init = kankan_media::parse_init(&init_bytes, &limits)?;
+        let key = self.key_with(h.device(), h.account_key()).await?;
+        let (mut out, mut total) = (Vec::new(), 0u64);
+        for seg in segs.iter().take_while(|s| s.init_id == first.init_id) {
+            total += seg.bytes;
+            if total > MAX_EXPORT_BYTES {
+                return Err(CoreError::InvalidDeviceInput(
+                    "that range is too large to download at once; choose a shorter one".into(),
+                ));
+            }
+            for (f, start, end) in timed(&init, self.open_fragments(seg, &key).await?, seg)? {
+                if end > from.0 && start < to.0 {
+                    out.push(f);
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(CoreError::NoRecording);
+        }
+        Ok((init, out))
+    }
+
+    /// A progressive MP4 (moov first) of `[from, to)`, cut at fragment boundaries.
+    pub async fn export_mp4(
+        &self,
+        h: &DeviceHandle,
+        stream: u8,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<u8>, CoreError> {
+        need_view(h)?;
+        let (init, frags) = self.range_fragments(h, stream, from, to).await?;
+        blocking(move || Ok(kankan_media::export_mp4(&init, &frags)?)).await
+    }
+
+    /// A JPEG of the picture shown at `at`: decoded from the segment's first keyframe.
+    pub async fn snapshot(&self, h: &DeviceHandle, at: Timestamp) -> Result<Vec<u8>, CoreError> {
+        need_view(h)?;
+        let s = &self.inner;
+        let segs = s.store.segments(h.uid(), 0, at, Timestamp(at.0 + 1), 1).await?;
+        let seg = segs.into_iter().next().ok_or(CoreError::NoRecording)?;
+        let init_bytes = self.init_bytes(h, seg.init_id).await?;
+        let key = self.key_with(h.device(), h.account_key()).await?;
+        let frags = self.open_fragments(&seg, &key).await?;
+        blocking(move || {
+            let init = kankan_media::parse_init(&init_bytes, &Limits::default())?;
+            snapshot_of(&init, timed(&init, frags, &seg)?, at)
+        })
+        .await
+    }
+}
+
+/// Parses a segment's fragments and places each on the wall clock.
+fn timed(
+    init: &InitSegment,
+    frags: Vec<Vec<u8>>,
+    seg: &Segment,
+) -> Result<Vec<(Fragment, i64, i64)>, CoreError> {
+    let limits = Limits::default();
+    let scale = i128::from(init.video().map_or(1, |v| v.timescale.max(1)));
+    let mut out = Vec::with_capacity(frags.len());
+    let mut base = None;
+    for bytes in frags {
+        let f = kankan_media::parse_fragment(init, &bytes, &limits)?;
+        let Some(run) = f.video_run(init) else { continue };
+        let t0 = *base.get_or_insert(run.base_decode_time);
+        let ms =
+            |t: u64| i64::try_from((i128::from(t) - i128::from(t0)) * 1000 / scale).unwrap_or(0);
+        let (start, end) =
+            (seg.start.0 + ms(run.base_decode_time), seg.start.0 + ms(run.end_decode_time()));
+        out.push((f, start, end));
+    }
+    Ok(out)
+}
+
+/// Decodes from the first keyframe up to the sample shown at `at`, and encodes that picture
+/// as JPEG.
+fn snapshot_of(
+    init: &InitSegment,
+    frags: Vec<(Fragment, i64, i64)>,
+    at: Timestamp,
+) -> Result<Vec<u8>, CoreError> {
+    let video = init.video().ok_or(CoreError::NoRecording)?;
+    let (sps, pps) = avc_parameter_sets(&video.stsd).ok_or_else(|| CoreError::InvalidMedia {
+        code: "media-unsupported-codec",
+        message: "the stored init segment has no H.264 parameter sets".into(),
+    })?;
+    let scale = i128::from(video.timescale.max(1));
+    let mut units: Vec<Vec<u8>> = Vec::new();
+    'frags: for (f, start, _) in &frags {
+        let Some(run) = f.video_run(init) else { continue };
+        let mut t = 0i128;
+        for sample in &run.samples {
+            let when = *start + i64::try_from(t * 1000 / scale).unwrap_or(0);
+            if when > at.0 && !units.is_empty() {
+                break 'frags;
+            }
+            if sample.keyframe {
+                units.clear();
+            }
+            if let Some(data) = f.sample_data(sample) {
+                units.push(data.to_vec());
+            }
+            t += i128::from(sample.duration);
+        }
+    }
+    if units.is_empty() {
+        return Err(CoreError::NoRecording);
+    }
+    let refs: Vec<&[u8]> = units.iter().map(Vec::as_slice).collect();
+    kankan_video::snapshot_jpeg(&sps, &pps, &refs, 85)
+        .map_err(|e| CoreError::Internal(format!("snapshot: {e}")))
+}
+
+/// The first SPS and PPS of an `avcC` inside a sample description.
+fn avc_parameter_sets(stsd: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let at = stsd.windows(4).position(|w| w == b"avcC")? + 4;
+    let c = stsd.get(at..)?;
+    let mut pos = 5;
+    let n_sps = usize::from(*c.get(pos)? & 0x1f);
+    pos += 1;
+    let mut sps = None;
+    for _ in 0..n_sps {
+        let len = usize::from(u16::from_be_bytes([*c.get(pos)?, *c.get(pos + 1)?]));
+        sps.get_or_insert(c.get(pos + 2..pos + 2 + len)?.to_vec());
+        pos += 2 + len;
+    }
+    let n_pps = usize::from(*c.get(pos)?);
+    pos += 1;
+    let mut pps = None;
+    for _ in 0..n_pps {
+        let len = usize::from(u16::from_be_bytes([*c.get(pos)?, *c.get(pos + 1)?]));
+        pps.get_or_insert(c.get(pos + 2..pos + 2 + len)?.to_vec());
+        pos += 2 + len;
+    }
+    Some((sps?, pps?))
+}

@@ -1,0 +1,106 @@
+//! Retention and quota: footage older than the plan keeps goes; an account over its quota
+//! loses its oldest unprotected footage first and sees an alert; trashed blobs are deleted.
+
+use std::time::Duration;
+
+use kankan_base::{AccountId, ShutdownSignal, Timestamp};
+use kankan_db::Removed;
+
+use super::Recordings;
+use crate::CoreError;
+
+/// Segments one retention transaction removes.
+const EXPIRE_BATCH: u32 = 500;
+/// Blobs one trash pass deletes.
+const TRASH_BATCH: u32 = 500;
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default)]
+pub struct SweepReport {
+    pub expired: Removed,
+    pub evicted: Removed,
+    pub blobs_deleted: u64,
+}
+
+/// An account's recording storage, as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct StorageView {
+    pub used_bytes: u64,
+    pub quota_bytes: u64,
+    pub retention_days: u32,
+    pub evicted_bytes: u64,
+    /// When the quota last forced footage out before its time.
+    pub quota_alert_at: Option<Timestamp>,
+}
+
+impl Recordings {
+    /// One pass of retention, quota eviction and trash deletion.
+    pub async fn sweep(&self) -> Result<SweepReport, CoreError> {
+        let s = &self.inner;
+        let now = s.clock.now();
+        let cutoff = Timestamp(now.0 - s.config.retention_ms());
+        let mut report = SweepReport::default();
+        loop {
+            let r = s.store.expire_segments(cutoff, now, EXPIRE_BATCH).await?;
+            report.expired.segments += r.segments;
+            report.expired.bytes += r.bytes;
+            if r.segments < u64::from(EXPIRE_BATCH) {
+                break;
+            }
+        }
+        let quota = s.config.quota_bytes();
+        for (account, used) in s.store.accounts_over_quota(quota).await? {
+            let r = s.store.evict_segments(account, used - quota, now).await?;
+            tracing::warn!(account = %account, freed = r.bytes, "recording quota full: oldest footage evicted");
+            report.evicted.segments += r.segments;
+            report.evicted.bytes += r.bytes;
+        }
+        report.blobs_deleted = self.empty_trash().await?;
+        Ok(report)
+    }
+
+    /// Deletes the objects of trashed blobs (an unbound device's footage, say), then forgets
+    /// them.
+    pub async fn empty_trash(&self) -> Result<u64, CoreError> {
+        let s = &self.inner;
+        let mut n = 0;
+        loop {
+            let batch = s.store.trashed_blobs(TRASH_BATCH).await?;
+            for b in &batch {
+                s.blobs.delete(*b).await?;
+            }
+            s.store.forget_trash(&batch).await?;
+            n += batch.len() as u64;
+            if batch.len() < TRASH_BATCH as usize {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// Sweeps every `sweep_secs` until shutdown.
+    pub async fn run_sweeper(self, mut shutdown: ShutdownSignal) {
+        let every = Duration::from_secs(u64::from(self.inner.config.sweep_secs));
+        loop {
+            tokio::select! {
+                () = shutdown.wait() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            if let Err(e) = self.sweep().await {
+                tracing::error!(error = %e, "recording sweep");
+            }
+        }
+    }
+
+    /// The account's storage and whether the quota has forced footage out.
+    pub async fn storage(&self, account: AccountId) -> Result<StorageView, CoreError> {
+        let s = &self.inner;
+        let u = s.store.media_usage(account).await?;
+        Ok(StorageView {
+            used_bytes: u.bytes,
+            quota_bytes: s.config.quota_bytes(),
+            retention_days: s.config.retention_days,
+            evicted_bytes: u.evicted_bytes,
+            quota_alert_at: u.alert_at,
+        })
+    }
+}

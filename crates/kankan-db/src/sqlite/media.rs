@@ -1,0 +1,532 @@
+//! The recording index: media keys, inits, segments, timeline spans, storage use, blob trash.
+
+use std::collections::BTreeMap;
+
+use kankan_base::{AccountId, BlobId, Timestamp};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{R, opt_ts, ts};
+use crate::{
+    DbError, MediaInit, MediaKey, MediaUsage, NewSegment, Removed, SPAN_JOIN_MS, Segment, Span,
+};
+
+type Tx<'a> = Transaction<'a, Sqlite>;
+
+fn blob_col(row: &SqliteRow, col: &str) -> R<BlobId> {
+    let b: Vec<u8> = row.try_get(col)?;
+    uuid::Uuid::from_slice(&b).map(BlobId).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
+}
+
+fn account_col(row: &SqliteRow, col: &str) -> R<AccountId> {
+    let s: String = row.try_get(col)?;
+    s.parse().map(AccountId).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
+}
+
+fn u64_of(row: &SqliteRow, col: &str) -> R<u64> {
+    u64::try_from(row.try_get::<i64, _>(col)?).map_err(|_| DbError::Corrupt(format!("{col} < 0")))
+}
+
+fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub(super) async fn media_key(pool: &SqlitePool, uid: &str) -> R<Option<MediaKey>> {
+    let row =
+        sqlx::query("SELECT uid, account_id, key_enc, created_at_ms FROM media_keys WHERE uid = ?")
+            .bind(uid)
+            .fetch_optional(pool)
+            .await?;
+    row.map(|r| {
+        Ok(MediaKey {
+            uid: r.try_get("uid")?,
+            account_id: account_col(&r, "account_id")?,
+            key_enc: r.try_get("key_enc")?,
+            created_at: ts(&r, "created_at_ms")?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn put_media_key(pool: &SqlitePool, k: &MediaKey) -> R<MediaKey> {
+    sqlx::query(
+        "INSERT INTO media_keys (uid, account_id, key_enc, created_at_ms) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (uid) DO NOTHING",
+    )
+    .bind(&k.uid)
+    .bind(k.account_id.to_string())
+    .bind(&k.key_enc)
+    .bind(k.created_at.0)
+    .execute(pool)
+    .await?;
+    media_key(pool, &k.uid).await?.ok_or(DbError::NotFound("media key"))
+}
+
+const INIT_COLS: &str =
+    "SELECT id, uid, digest, blob_id, codecs, width, height, created_at_ms FROM media_inits";
+
+fn init_from(r: &SqliteRow) -> R<MediaInit> {
+    Ok(MediaInit {
+        id: r.try_get("id")?,
+        uid: r.try_get("uid")?,
+        digest: r.try_get("digest")?,
+        blob: blob_col(r, "blob_id")?,
+        codecs: r.try_get("codecs")?,
+        width: u32::try_from(r.try_get::<i64, _>("width")?).unwrap_or(0),
+        height: u32::try_from(r.try_get::<i64, _>("height")?).unwrap_or(0),
+        created_at: ts(r, "created_at_ms")?,
+    })
+}
+
+pub(super) async fn put_media_init(pool: &SqlitePool, i: &MediaInit) -> R<MediaInit> {
+    sqlx::query(
+        "INSERT INTO media_inits (uid, digest, blob_id, codecs, width, height, created_at_ms) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid, digest) DO NOTHING",
+    )
+    .bind(&i.uid)
+    .bind(&i.digest)
+    .bind(i.blob.0.as_bytes().as_slice())
+    .bind(&i.codecs)
+    .bind(i64::from(i.width))
+    .bind(i64::from(i.height))
+    .bind(i.created_at.0)
+    .execute(pool)
+    .await?;
+    let sql = sqlx::AssertSqlSafe(format!("{INIT_COLS} WHERE uid = ? AND digest = ?"));
+    let row = sqlx::query(sql).bind(&i.uid).bind(&i.digest).fetch_one(pool).await?;
+    init_from(&row)
+}
+
+pub(super) async fn media_init(pool: &SqlitePool, id: i64) -> R<Option<MediaInit>> {
+    let sql = sqlx::AssertSqlSafe(format!("{INIT_COLS} WHERE id = ?"));
+    let row = sqlx::query(sql).bind(id).fetch_optional(pool).await?;
+    row.as_ref().map(init_from).transpose()
+}
+
+const SEG_COLS: &str = "SELECT id, uid, stream, init_id, start_ms, duration_ms, bytes, frames, \
+    blob_id, protected_until_ms FROM media_segments";
+
+fn segment_from(r: &SqliteRow) -> R<Segment> {
+    Ok(Segment {
+        id: r.try_get("id")?,
+        uid: r.try_get("uid")?,
+        stream: u8::try_from(r.try_get::<i64, _>("stream")?).unwrap_or(0),
+        init_id: r.try_get("init_id")?,
+        start: ts(r, "start_ms")?,
+        duration_ms: u32::try_from(r.try_get::<i64, _>("duration_ms")?).unwrap_or(0),
+        bytes: u64_of(r, "bytes")?,
+        frames: u32::try_from(r.try_get::<i64, _>("frames")?).unwrap_or(0),
+        blob: blob_col(r, "blob_id")?,
+        protected_until: opt_ts(r, "protected_until_ms")?,
+    })
+}
+
+pub(super) async fn insert_segment(pool: &SqlitePool, s: &NewSegment) -> R<Option<i64>> {
+    let mut tx = pool.begin().await?;
+    let account: Option<String> =
+        sqlx::query_scalar("SELECT account_id FROM media_keys WHERE uid = ?")
+            .bind(&s.uid)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let account = account.ok_or(DbError::NotFound("media key"))?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO media_segments (uid, stream, init_id, start_ms, duration_ms, bytes, frames, \
+         blob_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (blob_id) DO NOTHING RETURNING id",
+    )
+    .bind(&s.uid)
+    .bind(i64::from(s.stream))
+    .bind(s.init_id)
+    .bind(s.start.0)
+    .bind(i64::from(s.duration_ms))
+    .bind(i64_of(s.bytes))
+    .bind(i64::from(s.frames))
+    .bind(s.blob.0.as_bytes().as_slice())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    join_span(&mut tx, &s.uid, s.stream, s.start.0, s.start.0 + i64::from(s.duration_ms)).await?;
+    sqlx::query(
+        "INSERT INTO media_usage (account_id, bytes) VALUES (?, ?) \
+         ON CONFLICT (account_id) DO UPDATE SET bytes = bytes + excluded.bytes",
+    )
+    .bind(account)
+    .bind(i64_of(s.bytes))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// Merges `[start, end)` into the stream's spans, joining every span it touches.
+async fn join_span(tx: &mut Tx<'_>, uid: &str, stream: u8, start: i64, end: i64) -> R<()> {
+    let rows = sqlx::query(
+        "SELECT start_ms, end_ms FROM media_spans WHERE uid = ? AND stream = ? \
+         AND start_ms <= ? AND end_ms >= ?",
+    )
+    .bind(uid)
+    .bind(i64::from(stream))
+    .bind(end + SPAN_JOIN_MS)
+    .bind(start - SPAN_JOIN_MS)
+    .fetch_all(&mut **tx)
+    .await?;
+    let (mut lo, mut hi) = (start, end);
+    for r in &rows {
+        lo = lo.min(r.try_get("start_ms")?);
+        hi = hi.max(r.try_get("end_ms")?);
+    }
+    sqlx::query(
+        "DELETE FROM media_spans WHERE uid = ? AND stream = ? AND start_ms >= ? AND start_ms <= ?",
+    )
+    .bind(uid)
+    .bind(i64::from(stream))
+    .bind(lo)
+    .bind(end + SPAN_JOIN_MS)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO media_spans (uid, stream, start_ms, end_ms) VALUES (?, ?, ?, ?)")
+        .bind(uid)
+        .bind(i64::from(stream))
+        .bind(lo)
+        .bind(hi)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn segment(pool: &SqlitePool, id: i64) -> R<Option<Segment>> {
+    let sql = sqlx::AssertSqlSafe(format!("{SEG_COLS} WHERE id = ?"));
+    let row = sqlx::query(sql).bind(id).fetch_optional(pool).await?;
+    row.as_ref().map(segment_from).transpose()
+}
+
+/// Longest segment the recorder cuts; bounds the index scan of an overlap query.
+const MAX_SEGMENT_MS: i64 = 60_000;
+
+pub(super) async fn segments(
+    pool: &SqlitePool,
+    uid: &str,
+    stream: u8,
+    from: Timestamp,
+    to: Timestamp,
+    limit: u32,
+) -> R<Vec<Segment>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{SEG_COLS} WHERE uid = ? AND stream = ? AND start_ms >= ? AND start_ms < ? \
+         AND start_ms + duration_ms > ? ORDER BY start_ms LIMIT ?"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(uid)
+        .bind(i64::from(stream))
+        .bind(from.0 - MAX_SEGMENT_MS)
+        .bind(to.0)
+        .bind(from.0)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(segment_from).collect()
+}
+
+pub(super) async fn spans(
+    pool: &SqlitePool,
+    uid: &str,
+    stream: u8,
+    from: Timestamp,
+    to: Timestamp,
+) -> R<Vec<Span>> {
+    let rows = sqlx::query(
+        "SELECT start_ms, end_ms FROM media_spans WHERE uid = ? AND stream = ? \
+         AND start_ms < ? AND end_ms > ? ORDER BY start_ms",
+    )
+    .bind(uid)
+    .bind(i64::from(stream))
+    .bind(to.0)
+    .bind(from.0)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|r| Ok(Span { start: ts(r, "start_ms")?, end: ts(r, "end_ms")? })).collect()
+}
+
+pub(super) async fn protect(
+    pool: &SqlitePool,
+    uid: &str,
+    from: Timestamp,
+    to: Timestamp,
+    until: Timestamp,
+) -> R<u64> {
+    let r = sqlx::query(
+        "UPDATE media_segments SET protected_until_ms = MAX(COALESCE(protected_until_ms, 0), ?) \
+         WHERE uid = ? AND start_ms >= ? AND start_ms < ? AND start_ms + duration_ms > ?",
+    )
+    .bind(until.0)
+    .bind(uid)
+    .bind(from.0 - MAX_SEGMENT_MS)
+    .bind(to.0)
+    .bind(from.0)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// One removed segment, as [`remove`] needs it.
+struct Gone {
+    uid: String,
+    stream: u8,
+    start: i64,
+    end: i64,
+}
+
+/// Deletes the selected segment rows, trashes their blobs, lowers the owners' usage and
+/// repairs the spans, inside `tx`.
+async fn remove(tx: &mut Tx<'_>, select_ids: &str, binds: &[&str], now: Timestamp) -> R<Removed> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "DELETE FROM media_segments WHERE id IN ({select_ids}) \
+         RETURNING uid, stream, start_ms, duration_ms, bytes, blob_id"
+    ));
+    let mut q = sqlx::query(sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    let rows = q.fetch_all(&mut **tx).await?;
+    let mut removed = Removed::default();
+    let mut by_uid: BTreeMap<String, u64> = BTreeMap::new();
+    let mut gone = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let uid: String = r.try_get("uid")?;
+        let bytes = u64_of(r, "bytes")?;
+        let start: i64 = r.try_get("start_ms")?;
+        sqlx::query(
+            "INSERT INTO blob_trash (blob_id, trashed_at_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(r.try_get::<Vec<u8>, _>("blob_id")?)
+        .bind(now.0)
+        .execute(&mut **tx)
+        .await?;
+        *by_uid.entry(uid.clone()).or_default() += bytes;
+        removed.segments += 1;
+        removed.bytes += bytes;
+        let stream = u8::try_from(r.try_get::<i64, _>("stream")?).unwrap_or(0);
+        gone.push(Gone { uid, stream, start, end: start + r.try_get::<i64, _>("duration_ms")? });
+    }
+    for (uid, bytes) in &by_uid {
+        sqlx::query(
+            "UPDATE media_usage SET bytes = MAX(bytes - ?, 0) \
+             WHERE account_id = (SELECT account_id FROM media_keys WHERE uid = ?)",
+        )
+        .bind(i64_of(*bytes))
+        .bind(uid)
+        .execute(&mut **tx)
+        .await?;
+    }
+    repair_spans(tx, &gone).await?;
+    Ok(removed)
+}
+
+/// Rebuilds the spans that lost segments: the part up to the last removed segment from the
+/// segments left there; the untouched rest of a span stays as it was.
+async fn repair_spans(tx: &mut Tx<'_>, gone: &[Gone]) -> R<()> {
+    let mut ranges: BTreeMap<(String, u8), (i64, i64)> = BTreeMap::new();
+    for g in gone {
+        let e = ranges.entry((g.uid.clone(), g.stream)).or_insert((g.start, g.end));
+        e.0 = e.0.min(g.start);
+        e.1 = e.1.max(g.end);
+    }
+    for ((uid, stream), (lo, hi)) in ranges {
+        let stream_i = i64::from(stream);
+        let old = sqlx::query(
+            "DELETE FROM media_spans WHERE uid = ? AND stream = ? AND start_ms < ? AND end_ms > ? \
+             RETURNING start_ms, end_ms",
+        )
+        .bind(&uid)
+        .bind(stream_i)
+        .bind(hi)
+        .bind(lo)
+        .fetch_all(&mut **tx)
+        .await?;
+        for span in old {
+            let (a, b): (i64, i64) = (span.try_get("start_ms")?, span.try_get("end_ms")?);
+            let left = sqlx::query(
+                "SELECT start_ms, duration_ms FROM media_segments WHERE uid = ? AND stream = ? \
+                 AND start_ms >= ? AND start_ms < ? ORDER BY start_ms",
+            )
+            .bind(&uid)
+            .bind(stream_i)
+            .bind(a)
+            .bind(hi.min(b))
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut runs: Vec<(i64, i64)> = Vec::new();
+            for r in &left {
+                let s: i64 = r.try_get("start_ms")?;
+                let e = s + r.try_get::<i64, _>("duration_ms")?;
+                match runs.last_mut() {
+                    Some(last) if s - last.1 <= SPAN_JOIN_MS => last.1 = last.1.max(e),
+                    _ => runs.push((s, e)),
+                }
+            }
+            let next: Option<i64> = sqlx::query_scalar(
+                "SELECT start_ms FROM media_segments WHERE uid = ? AND stream = ? \
+                 AND start_ms >= ? AND start_ms < ? ORDER BY start_ms LIMIT 1",
+            )
+            .bind(&uid)
+            .bind(stream_i)
+            .bind(hi.min(b))
+            .bind(b)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(n) = next {
+                match runs.last_mut() {
+                    Some(last) if n - last.1 <= SPAN_JOIN_MS => last.1 = b,
+                    _ => runs.push((n, b)),
+                }
+            }
+            for (s, e) in runs {
+                sqlx::query(
+                    "INSERT INTO media_spans (uid, stream, start_ms, end_ms) VALUES (?, ?, ?, ?)",
+                )
+                .bind(&uid)
+                .bind(stream_i)
+                .bind(s)
+                .bind(e)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn expire(
+    pool: &SqlitePool,
+    cutoff: Timestamp,
+    now: Timestamp,
+    limit: u32,
+) -> R<Removed> {
+    let mut tx = pool.begin().await?;
+    let (cutoff, now_s, limit) = (cutoff.0.to_string(), now.0.to_string(), limit.to_string());
+    let removed = remove(
+        &mut tx,
+        "SELECT id FROM media_segments WHERE start_ms < ? \
+         AND (protected_until_ms IS NULL OR protected_until_ms < ?) ORDER BY start_ms LIMIT ?",
+        &[&cutoff, &now_s, &limit],
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// Segments one eviction pass removes at most, per transaction.
+const EVICT_BATCH: u32 = 200;
+
+pub(super) async fn evict(
+    pool: &SqlitePool,
+    account: AccountId,
+    bytes: u64,
+    now: Timestamp,
+) -> R<Removed> {
+    let mut total = Removed::default();
+    let (acct, now_s) = (account.to_string(), now.0.to_string());
+    while total.bytes < bytes {
+        let mut tx = pool.begin().await?;
+        let r = remove(
+            &mut tx,
+            &format!(
+                "SELECT s.id FROM media_segments s JOIN media_keys k ON k.uid = s.uid \
+                 WHERE k.account_id = ? AND (s.protected_until_ms IS NULL \
+                 OR s.protected_until_ms < ?) ORDER BY s.start_ms LIMIT {EVICT_BATCH}"
+            ),
+            &[&acct, &now_s],
+            now,
+        )
+        .await?;
+        if r.segments > 0 {
+            sqlx::query(
+                "UPDATE media_usage SET evicted_bytes = evicted_bytes + ?, alert_at_ms = ? \
+                 WHERE account_id = ?",
+            )
+            .bind(i64_of(r.bytes))
+            .bind(now.0)
+            .bind(&acct)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        total.segments += r.segments;
+        total.bytes += r.bytes;
+        if r.segments == 0 {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+pub(super) async fn usage(pool: &SqlitePool, account: AccountId) -> R<MediaUsage> {
+    let row = sqlx::query(
+        "SELECT bytes, evicted_bytes, alert_at_ms FROM media_usage WHERE account_id = ?",
+    )
+    .bind(account.to_string())
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok(MediaUsage {
+            bytes: u64_of(&r, "bytes")?,
+            evicted_bytes: u64_of(&r, "evicted_bytes")?,
+            alert_at: opt_ts(&r, "alert_at_ms")?,
+        })
+    })
+    .transpose()
+    .map(Option::unwrap_or_default)
+}
+
+pub(super) async fn over_quota(pool: &SqlitePool, quota: u64) -> R<Vec<(AccountId, u64)>> {
+    let rows = sqlx::query("SELECT account_id, bytes FROM media_usage WHERE bytes > ?")
+        .bind(i64_of(quota))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(|r| Ok((account_col(r, "account_id")?, u64_of(r, "bytes")?))).collect()
+}
+
+pub(super) async fn trashed(pool: &SqlitePool, limit: u32) -> R<Vec<BlobId>> {
+    let rows = sqlx::query("SELECT blob_id FROM blob_trash ORDER BY trashed_at_ms LIMIT ?")
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(|r| blob_col(r, "blob_id")).collect()
+}
+
+pub(super) async fn forget_trash(pool: &SqlitePool, blobs: &[BlobId]) -> R<()> {
+    let mut tx = pool.begin().await?;
+    for b in blobs {
+        sqlx::query("DELETE FROM blob_trash WHERE blob_id = ?")
+            .bind(b.0.as_bytes().as_slice())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a device's recordings, inits, spans and data key inside the unbinding
+/// transaction; every blob goes to the trash.
+pub(super) async fn forget_device(tx: &mut Tx<'_>, uid: &str) -> R<()> {
+    let now = kankan_base::Clock::now(&kankan_base::RealClock);
+    remove(tx, "SELECT id FROM media_segments WHERE uid = ?", &[uid], now).await?;
+    sqlx::query(
+        "INSERT INTO blob_trash (blob_id, trashed_at_ms) SELECT blob_id, ? FROM media_inits \
+         WHERE uid = ? ON CONFLICT DO NOTHING",
+    )
+    .bind(now.0)
+    .bind(uid)
+    .execute(&mut **tx)
+    .await?;
+    for sql in [
+        "DELETE FROM media_inits WHERE uid = ?",
+        "DELETE FROM media_spans WHERE uid = ?",
+        "DELETE FROM media_keys WHERE uid = ?",
+    ] {
+        sqlx::query(sql).bind(uid).execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! Recording end to end: `kankan-cam` streams H.264 in fMP4 to the real ingest port; the
+//! timeline, HLS playlist, segments, MP4 export and snapshot come back through the real
+//! HTTP port and are checked with ffprobe.
+
+use std::path::Path;
+use std::time::Duration;
+
+use kankan_base::Shutdown;
+use kankan_sim::video::{self, VideoConfig, VideoHandle};
+use kankan_testkit::TestApp;
+use serde_json::Value;
+
+use crate::devices::{Creds, PW, bind, provision};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A test server cutting 2 s segments, with room for a device clock ahead of its own.
+pub async fn recording_app() -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.recording.segment_secs = 2;
+        c.recording.max_clock_skew_secs = 3600;
+    })
+    .await
+}
+
+/// A small, fast camera stream: 320x180, 15 fps, a keyframe (and fragment) per second.
+pub fn small_video(app: &TestApp, creds: &Creds) -> VideoConfig {
+    let mut v = VideoConfig::new(
+        &app.base_url,
+        &creds.uid,
+        &creds.secret,
+        std::sync::Arc::new(kankan_base::RealClock),
+    );
+    v.encoder = kankan_video::EncoderConfig {
+        width: 320,
+        height: 180,
+        fps: 15,
+        bitrate_bps: 300_000,
+        gop: 15,
+    };
+    v.retry = Duration::from_millis(100);
+    v
+}
+
+/// Registers a user, binds a camera to them and starts it recording.
+pub async fn recording_camera(app: &TestApp, who: &str) -> (String, Creds, VideoHandle, Shutdown) {
+    let token = app.register(who, PW).await;
+    let creds = provision(app, "KK-C1").await;
+    let _mqtt = bind(app, &token, &creds).await;
+    let (stop, signal) = Shutdown::new();
+    let cam = video::start(small_video(app, &creds), signal).expect("camera starts");
+    (token, creds, cam, stop)
+}
+
+/// The timeline of the hour around now (the cameras run on the real clock, the server on a
+/// simulated one that starts with it).
+pub async fn timeline(app: &TestApp, token: &str, uid: &str) -> Value {
+    let now = kankan_base::Clock::now(&app.clock).0;
+    let (from, to) = (now - 3_600_000, now + 3_600_000);
+    let path = format!("/api/v1/devices/{uid}/recordings/timeline?from={from}&to={to}");
+    let (s, b) = app.get_authed(&path, token).await;
+    assert_eq!(s, 200, "{b}");
+    b
+}
+
+pub async fn timeline_until(
+    app: &TestApp,
+    token: &str,
+    uid: &str,
+    what: &str,
+    cond: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let t = timeline(app, token, uid).await;
+        if cond(&t) {
+            return t;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: timeline {t}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub fn recorded_ms(t: &Value) -> i64 {
+    t["spans"]
+        .as_array()
+        .expect("spans")
+        .iter()
+        .map(|s| s["end_ms"].as_i64().unwrap_or(0) - s["start_ms"].as_i64().unwrap_or(0))
+        .sum()
+}
+
+/// A playback link's token and media base.
+pub async fn link(app: &TestApp, token: &str, uid: &str) -> (String, String) {
+    let (s, b) = app
+        .send(
+            app.http
+                .post(app.url(&format!("/api/v1/devices/{uid}/recordings/link")))
+                .bearer_auth(token),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    (
+        b["token"].as_str().expect("token").to_string(),
+        b["media_base"].as_str().expect("base").to_string(),
+    )
+}
+
+pub async fn get_bytes(app: &TestApp, path: &str) -> (u16, Vec<u8>, String) {
+    let r = app.http.get(app.url(path)).send().await.expect("request");
+    let status = r.status().as_u16();
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, r.bytes().await.expect("body").to_vec(), ctype)
+}
+
+/// ffprobe's view of a file: codec, frame count, duration.
+pub fn probe(file: &Path) -> (String, u64, f64) {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,nb_read_frames:format=duration",
+            "-of",
+            "json",
+        ])
+        .arg(file)
+        .output()
+        .expect("ffprobe runs (scripts/test installs ffmpeg)");
+    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
+    let s = &v["streams"][0];
+    let frames = s["nb_read_frames"].as_str().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let duration = v["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    (s["codec_name"].as_str().unwrap_or_default().to_string(), frames, duration)
+}
+
+#[tokio::test]
+async fn a_camera_records_and_plays_back_through_hls_export_and_snapshot() {
+    let app = recording_app().await;
+    let (token, creds, cam, stop) = recording_camera(&app, "rec@example.com").await;
+    cam.wait_for("five fragments are sent", WAIT, |s| s.sent_live >= 5).await.expect("streaming");
+    stop.trigger();
+    let t =
+        timeline_until(&app, &token, &creds.uid, "about 5 s recorded", |t| recorded_ms(t) >= 4_000)
+            .await;
+    assert_eq!(t["spans"].as_array().map(Vec::len), Some(1), "one span, no gaps: {t}");
+    let span = &t["spans"][0];
+    let (from, to) =
+        (span["start_ms"].as_i64().expect("start"), span["end_ms"].as_i64().expect("end"));
+
+    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let (s, body, ctype) =
+        get_bytes(&app, &format!("{base}/playlist.m3u8?from={from}&to={to}&t={lt}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(ctype, "application/vnd.apple.mpegurl");
+    let playlist = String::from_utf8(body).expect("text");
+    assert!(playlist.starts_with("#EXTM3U") && playlist.contains("#EXT-X-ENDLIST"), "{playlist}");
+    let map = playlist.lines().find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\"")).expect("a map");
+    let mut stream = get_bytes(&app, &format!("{base}/{}", map.trim_end_matches('"'))).await.1;
+    let mut segments = 0;
+    for uri in playlist.lines().filter(|l| l.starts_with("seg/")) {
+        let (s, bytes, ctype) = get_bytes(&app, &format!("{base}/{uri}")).await;
+        assert_eq!((s, ctype.as_str()), (200, "video/iso.segment"));
+        stream.extend_from_slice(&bytes);
+        segments += 1;
+    }
+    assert!(segments >= 2, "2 s segments: {playlist}");
+    let dir = tempfile::tempdir().expect("tmp");
+    let hls = dir.path().join("hls.mp4");
+    std::fs::write(&hls, &stream).expect("write");
+    let (codec, frames, _) = probe(&hls);
+    assert_eq!(codec, "h264");
+    let expected = u64::try_from((to - from) * 15 / 1000).expect("positive");
+    assert_eq!(frames, expected, "every recorded frame decodes (15 fps over {} ms)", to - from);
+
+    let (s, mp4, ctype) =
+        get_bytes(&app, &format!("{base}/export.mp4?from={from}&to={to}&t={lt}")).await;
+    assert_eq!((s, ctype.as_str()), (200, "video/mp4"));
+    assert_eq!(&mp4[4..8], b"ftyp");
+    let moov = mp4.windows(4).position(|w| w == b"moov").expect("moov");
+    let mdat = mp4.windows(4).position(|w| w == b"mdat").expect("mdat");
+    assert!(moov < mdat, "faststart: moov before mdat");
+    let file = dir.path().join("export.mp4");
+    std::fs::write(&file, &mp4).expect("write");
+    let (codec, frames, duration) = probe(&file);
+    assert_eq!((codec.as_str(), frames), ("h264", expected));
+    assert!((duration - (to - from) as f64 / 1000.0).abs() < 0.2, "duration {duration}");
+
+    let (s, jpeg, ctype) =
+        get_bytes(&app, &format!("{base}/snapshot.jpg?at={}&t={lt}", from + 1_500)).await;
+    assert_eq!((s, ctype.as_str()), (200, "image/jpeg"), "{}", String::from_utf8_lossy(&jpeg));
+    let img = image::load_from_memory(&jpeg).expect("a JPEG");
+    assert_eq!((img.width(), img.height()), (320, 180));
+}
