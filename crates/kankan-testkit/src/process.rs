@@ -79,6 +79,14 @@ impl ServerProcess {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// Kills the process at once (SIGKILL, like a power cut) and waits for it.
+    pub fn kill(&mut self) -> Result<()> {
+        let Some(mut child) = self.child.take() else { bail!("already stopped") };
+        child.kill()?;
+        child.wait()?;
+        Ok(())
+    }
+
     /// Sends SIGTERM and waits for the exit code.
     pub fn terminate(&mut self) -> Result<i32> {
         let Some(mut child) = self.child.take() else { bail!("already stopped") };

@@ -20,6 +20,8 @@ use crate::{ApiError, AppState};
 
 /// The header that places media time 0 on the wall clock (milliseconds since the epoch).
 pub const EPOCH_HEADER: &str = "kankan-media-epoch";
+/// A live upload that sends nothing for this long is closed (its footage kept).
+const IDLE: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct IngestQuery {
@@ -97,7 +99,7 @@ pub async fn live(
     if !device_authenticated(&state, &uid, &headers).await {
         return Ok(challenge());
     }
-    record(&state, &uid, options(&headers, &q, false)?, body).await
+    record(state, uid, options(&headers, &q, false)?, body).await
 }
 
 /// Upload a recording the device stored while it was offline; what is already recorded is
@@ -118,12 +120,25 @@ pub async fn backfill(
     if !device_authenticated(&state, &uid, &headers).await {
         return Ok(challenge());
     }
-    record(&state, &uid, options(&headers, &q, true)?, body).await
+    record(state, uid, options(&headers, &q, true)?, body).await
+}
+
+/// Records the body on a task of its own: a client that hangs up (ffmpeg closes as soon as
+/// it has sent the last chunk) drops this handler, but never what it already sent.
+async fn record(
+    state: AppState,
+    uid: String,
+    opts: IngestOptions,
+    body: Body,
+) -> Result<Response, ApiError> {
+    tokio::spawn(async move { feed(&state, &uid, opts, body).await }).await.map_err(|e| {
+        ApiError::from(kankan_core::CoreError::Internal(format!("ingest task: {e}")))
+    })?
 }
 
 /// Feeds the body to an ingest as it arrives. A refused fragment ends the request with its
 /// error, and everything before it stays recorded; a cut connection keeps what arrived.
-async fn record(
+async fn feed(
     state: &AppState,
     uid: &str,
     opts: IngestOptions,
@@ -131,7 +146,17 @@ async fn record(
 ) -> Result<Response, ApiError> {
     let mut ingest = state.recordings.open_ingest(uid, opts).await?;
     loop {
-        match body.frame().await {
+        let Ok(next) = tokio::time::timeout(IDLE, body.frame()).await else {
+            // A device whose network vanished sends nothing and no FIN either.
+            tracing::info!(uid, "ingest idle; closing it");
+            ingest.close().await?;
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "ingest-idle",
+                "no media for 20 s",
+            ));
+        };
+        match next {
             None => break,
             Some(Ok(frame)) => {
                 let Ok(data) = frame.into_data() else { continue };

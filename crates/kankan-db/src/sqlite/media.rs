@@ -427,20 +427,40 @@ pub(super) async fn evict(
     now: Timestamp,
 ) -> R<Removed> {
     let mut total = Removed::default();
-    let (acct, now_s) = (account.to_string(), now.0.to_string());
+    let acct = account.to_string();
     while total.bytes < bytes {
         let mut tx = pool.begin().await?;
-        let r = remove(
-            &mut tx,
-            &format!(
-                "SELECT s.id FROM media_segments s JOIN media_keys k ON k.uid = s.uid \
-                 WHERE k.account_id = ? AND (s.protected_until_ms IS NULL \
-                 OR s.protected_until_ms < ?) ORDER BY s.start_ms LIMIT {EVICT_BATCH}"
-            ),
-            &[&acct, &now_s],
-            now,
+        let rows = sqlx::query(
+            "SELECT s.id, s.bytes FROM media_segments s JOIN media_keys k ON k.uid = s.uid \
+             WHERE k.account_id = ? AND (s.protected_until_ms IS NULL \
+             OR s.protected_until_ms < ?) ORDER BY s.start_ms LIMIT ?",
         )
+        .bind(&acct)
+        .bind(now.0)
+        .bind(i64::from(EVICT_BATCH))
+        .fetch_all(&mut *tx)
         .await?;
+        // The oldest segments, just enough of them to free what is asked.
+        let (mut ids, mut freed) = (Vec::new(), total.bytes);
+        for r in &rows {
+            if freed >= bytes {
+                break;
+            }
+            ids.push(r.try_get::<i64, _>("id")?.to_string());
+            freed += u64_of(r, "bytes")?;
+        }
+        let r = if ids.is_empty() {
+            Removed::default()
+        } else {
+            let list = ids.join(",");
+            remove(
+                &mut tx,
+                &format!("SELECT id FROM media_segments WHERE id IN ({list})"),
+                &[],
+                now,
+            )
+            .await?
+        };
         if r.segments > 0 {
             sqlx::query(
                 "UPDATE media_usage SET evicted_bytes = evicted_bytes + ?, alert_at_ms = ? \

@@ -12,5 +12,6 @@ mod devices_sim;
 mod openapi;
 mod privacy;
 mod recording;
+mod recording_input;
 mod risk;
 mod sessions;

@@ -201,3 +201,117 @@ async fn a_camera_records_and_plays_back_through_hls_export_and_snapshot() {
     let img = image::load_from_memory(&jpeg).expect("a JPEG");
     assert_eq!((img.width(), img.height()), (320, 180));
 }
+
+/// The frames of every segment of `[from, to)`, fetched through the HLS playlist and counted
+/// by ffprobe; also checks each segment decodes on its own after the init.
+pub async fn decoded_frames(app: &TestApp, token: &str, uid: &str, from: i64, to: i64) -> u64 {
+    let (lt, base) = link(app, token, uid).await;
+    let (s, body, _) =
+        get_bytes(app, &format!("{base}/playlist.m3u8?from={from}&to={to}&t={lt}")).await;
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
+    let playlist = String::from_utf8(body).expect("text");
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut init, mut total) = (Vec::new(), 0);
+    for line in playlist.lines() {
+        if let Some(uri) = line.strip_prefix("#EXT-X-MAP:URI=\"") {
+            init = get_bytes(app, &format!("{base}/{}", uri.trim_end_matches('"'))).await.1;
+        } else if line.starts_with("seg/") {
+            let (s, seg, _) = get_bytes(app, &format!("{base}/{line}")).await;
+            assert_eq!(s, 200);
+            let file = dir.path().join("seg.mp4");
+            std::fs::write(&file, [init.as_slice(), &seg].concat()).expect("write");
+            let (codec, frames, _) = probe(&file);
+            assert_eq!(codec, "h264", "{line}");
+            assert!(frames > 0, "{line} decodes");
+            total += frames;
+        }
+    }
+    total
+}
+
+#[tokio::test]
+async fn a_network_cut_is_backfilled_from_the_sd_card_and_leaves_no_gap() {
+    let app = recording_app().await;
+    let (token, creds, cam, stop) = recording_camera(&app, "cut@example.com").await;
+    let s =
+        cam.wait_for("three fragments are sent", WAIT, |s| s.sent_live >= 3).await.expect("live");
+    cam.set_uplink(false);
+    let made = s.made;
+    cam.wait_for("six seconds on the SD card only", WAIT, |s| s.made >= made + 6)
+        .await
+        .expect("cut");
+    cam.set_uplink(true);
+    let s = cam
+        .wait_for("live again and the outage uploaded", WAIT, |s| {
+            s.live && s.backfills >= 1 && s.sent_live >= 5
+        })
+        .await
+        .expect("backfill");
+    assert!(s.backfilled >= 6, "the outage's fragments were uploaded: {s:?}");
+    stop.trigger();
+    let total_ms = i64::try_from(s.made).expect("small") * 1000;
+    let t = timeline_until(&app, &token, &creds.uid, "the outage is filled", |t| {
+        t["spans"].as_array().is_some_and(|a| a.len() == 1) && recorded_ms(t) >= total_ms - 2_000
+    })
+    .await;
+    let span = &t["spans"][0];
+    let (from, to) =
+        (span["start_ms"].as_i64().expect("start"), span["end_ms"].as_i64().expect("end"));
+    let frames = decoded_frames(&app, &token, &creds.uid, from, to).await;
+    assert_eq!(
+        frames,
+        u64::try_from((to - from) * 15 / 1000).expect("positive"),
+        "no frame lost or doubled"
+    );
+}
+
+#[tokio::test]
+async fn ffmpeg_pushes_to_the_ingest_with_the_documented_command() {
+    let app = recording_app().await;
+    let token = app.register("ffmpeg@example.com", PW).await;
+    let creds = provision(&app, "KK-C1").await;
+    let _mqtt = bind(&app, &token, &creds).await;
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{}:{}", creds.uid, creds.secret),
+    );
+    // The command in docs/ref/ingest.md.
+    let out = tokio::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=15",
+            "-t",
+            "4",
+            "-c:v",
+            "libx264",
+            "-g",
+            "15",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "mp4",
+            "-movflags",
+            "frag_keyframe+empty_moov+default_base_moof",
+            "-method",
+            "POST",
+            "-headers",
+        ])
+        .arg(format!("Authorization: Basic {auth}\r\n"))
+        .arg(app.url(&format!("/ingest/v1/{}/live", creds.uid)))
+        .output()
+        .await
+        .expect("ffmpeg runs (scripts/test installs it)");
+    assert!(out.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
+    let t =
+        timeline_until(&app, &token, &creds.uid, "ffmpeg's 4 s", |t| recorded_ms(t) >= 4_000).await;
+    let span = &t["spans"][0];
+    let (from, to) =
+        (span["start_ms"].as_i64().expect("start"), span["end_ms"].as_i64().expect("end"));
+    assert_eq!(to - from, 4_000, "{t}");
+    assert_eq!(decoded_frames(&app, &token, &creds.uid, from, to).await, 60);
+}

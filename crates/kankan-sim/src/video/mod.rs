@@ -71,6 +71,8 @@ pub struct VideoStatus {
     pub made: u64,
     /// Fragments written to a live upload.
     pub sent_live: u64,
+    /// Wall-clock end of the last fragment written to a live upload.
+    pub last_sent_end_ms: Option<i64>,
     /// Live uploads opened so far.
     pub connections: u64,
     pub live: bool,

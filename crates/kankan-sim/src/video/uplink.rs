@@ -84,11 +84,11 @@ impl Uplink {
                     if live.is_none() && up && Instant::now() >= retry_at {
                         live = Some(self.open_live(f.start_ms));
                     }
-                    let mut sent = false;
+                    let mut sent = None;
                     if let Some(l) = &mut live {
                         if l.tx.try_send(f.bytes.clone()).is_ok() {
                             l.last_ms = f.start_ms;
-                            sent = true;
+                            sent = Some(f.end_ms);
                         } else if let Some(l) = live.take() {
                             backfill_from = Some(self.lost(l, backfill_from, "upload stalled"));
                         }
@@ -96,7 +96,8 @@ impl Uplink {
                     let sd_fragments = self.sd().frags.len();
                     self.status.send_modify(|s| {
                         s.made += 1;
-                        s.sent_live += u64::from(sent);
+                        s.sent_live += u64::from(sent.is_some());
+                        s.last_sent_end_ms = sent.or(s.last_sent_end_ms);
                         s.sd_fragments = sd_fragments;
                     });
                 }
