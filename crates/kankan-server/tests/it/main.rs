@@ -12,6 +12,7 @@ mod devices_sim;
 mod openapi;
 mod privacy;
 mod recording;
+mod recording_crash;
 mod recording_input;
 mod risk;
 mod sessions;

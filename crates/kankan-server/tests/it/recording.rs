@@ -24,9 +24,9 @@ pub async fn recording_app() -> TestApp {
 }
 
 /// A small, fast camera stream: 320x180, 15 fps, a keyframe (and fragment) per second.
-pub fn small_video(app: &TestApp, creds: &Creds) -> VideoConfig {
+pub fn small_video(base_url: &str, creds: &Creds) -> VideoConfig {
     let mut v = VideoConfig::new(
-        &app.base_url,
+        base_url,
         &creds.uid,
         &creds.secret,
         std::sync::Arc::new(kankan_base::RealClock),
@@ -48,7 +48,7 @@ pub async fn recording_camera(app: &TestApp, who: &str) -> (String, Creds, Video
     let creds = provision(app, "KK-C1").await;
     let _mqtt = bind(app, &token, &creds).await;
     let (stop, signal) = Shutdown::new();
-    let cam = video::start(small_video(app, &creds), signal).expect("camera starts");
+    let cam = video::start(small_video(&app.base_url, &creds), signal).expect("camera starts");
     (token, creds, cam, stop)
 }
 
