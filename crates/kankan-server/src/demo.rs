@@ -1,14 +1,18 @@
 //! `kankan demo`: a ready-made account with simulated cameras and a doorbell, paired through
 //! the real flow (pairing code -> kankan-cam -> MQTT claim) on first start and reused after.
+//! Each records continuously through the HTTP ingest, as a real camera does.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use kankan_base::RealClock;
 use kankan_core::ClientInfo;
 use kankan_core::devices::DeviceAction;
 use kankan_crypto::pairing::pairing_from_qr_text;
 use kankan_sim::fleet::{Credential, parse_credentials};
+use kankan_sim::video::VideoConfig;
 use kankan_sim::{Device, DeviceConfig, ServerAddr};
 
 use crate::Running;
@@ -53,6 +57,14 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
                 tracing::error!(error = %e, "a demo device stopped");
             }
         });
+        // Every demo device records continuously (it retries until its binding is done).
+        let mut local = running.addr;
+        if local.ip().is_unspecified() {
+            local.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let ingest = format!("http://{local}");
+        let video = VideoConfig::new(&ingest, &cred.uid, &cred.secret, Arc::new(RealClock));
+        kankan_sim::video::start(video, running.shutdown_signal())?;
         if !bound {
             let (devices, principal, uid, name) =
                 (s.devices.clone(), principal.clone(), cred.uid.clone(), name.to_string());

@@ -116,7 +116,7 @@ async fn admin_ban_and_unban_act_on_a_running_server() {
 }
 
 #[tokio::test]
-async fn demo_serves_the_web_app_and_a_ready_made_account() {
+async fn demo_serves_the_web_app_and_a_ready_made_account_whose_cameras_record() {
     use std::io::BufRead as _;
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("demo");
@@ -192,6 +192,27 @@ async fn demo_serves_the_web_app_and_a_ready_made_account() {
         .collect();
     assert_eq!(kinds.iter().filter(|k| **k == "camera").count(), 2);
     assert_eq!(kinds.iter().filter(|k| **k == "doorbell").count(), 1);
+    // Each of them records: footage appears on its timeline.
+    for d in devices.as_array().expect("array") {
+        let uid = d["uid"].as_str().expect("uid");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let t: serde_json::Value = http
+                .get(format!("http://{addr}/api/v1/devices/{uid}/recordings/timeline"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("timeline")
+                .json()
+                .await
+                .expect("json");
+            if t["spans"].as_array().is_some_and(|s| !s.is_empty()) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{uid} records nothing: {t}");
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
     let _ = child.kill();
     let _ = child.wait();
 }

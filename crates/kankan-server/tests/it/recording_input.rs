@@ -93,6 +93,40 @@ async fn a_good_upload_is_recorded_and_a_repeated_backfill_is_skipped() {
     assert_eq!(t["spans"].as_array().map(Vec::len), Some(1), "{t}");
 }
 
+/// Every file under `dir`, recursively.
+fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("readable").flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(files(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[tokio::test]
+async fn footage_is_stored_only_encrypted() {
+    let app = recording_app().await;
+    let (_token, creds) = bound_camera(&app, "sealed@example.com").await;
+    let (s, b) = upload(&app, &creds, "backfill", now(&app) - 60_000, stream(4, 300)).await;
+    assert_eq!(s, 200, "{b}");
+    let stored: Vec<_> = files(&app.data_dir().join("blobs"))
+        .into_iter()
+        .chain(files(&app.data_dir().join("journal")))
+        .collect();
+    assert_eq!(stored.len(), 3, "an init and two segments: {stored:?}");
+    for f in stored {
+        let bytes = std::fs::read(&f).expect("read");
+        for marker in [&b"ftyp"[..], b"moov", b"avcC", b"moof", b"mdat"] {
+            assert!(
+                !bytes.windows(4).any(|w| w == marker),
+                "{} holds {:?} in clear",
+                f.display(),
+                String::from_utf8_lossy(marker)
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn wrong_credentials_and_unbound_devices_cannot_upload() {
     let app = recording_app().await;
