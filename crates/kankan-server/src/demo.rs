@@ -63,7 +63,13 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
             local.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
         let ingest = format!("http://{local}");
-        let video = VideoConfig::new(&ingest, &cred.uid, &cred.secret, Arc::new(RealClock));
+        let mut video = VideoConfig::new(&ingest, &cred.uid, &cred.secret, Arc::new(RealClock));
+        video.sub_stream = Some(kankan_video::EncoderConfig {
+            width: 320,
+            height: 180,
+            bitrate_bps: 250_000,
+            ..video.encoder
+        });
         kankan_sim::video::start(video, running.shutdown_signal())?;
         if !bound {
             let (devices, principal, uid, name) =

@@ -3,6 +3,7 @@
 //! Boundary: the only crate that spawns long-running tasks and the only one that reads
 //! configuration files and the environment.
 
+pub mod bench;
 pub mod config;
 pub mod demo;
 mod devices;

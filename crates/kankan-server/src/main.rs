@@ -47,6 +47,43 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Benchmarks against reference runs (docs/benchmarks.md); build with --release.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// N concurrent 2 Mb/s H.264 streams recorded by a `kankan serve` child, against the same
+    /// streams recorded by `ffmpeg -c copy -f segment` (needs ffmpeg).
+    Ingest {
+        #[arg(long, default_value_t = 100)]
+        streams: usize,
+        /// ffmpeg processes for the reference run (0 skips it).
+        #[arg(long, default_value_t = 20)]
+        reference: usize,
+        /// Measured seconds, after the warm-up.
+        #[arg(long, default_value_t = 30)]
+        secs: u64,
+        #[arg(long, default_value_t = 10)]
+        warmup_secs: u64,
+        #[arg(long, default_value_t = 2_000_000)]
+        bitrate: u32,
+        /// Sync every fragment to disk (the crash guarantee); `false` to see its cost.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        checkpoint: bool,
+        #[arg(long, default_value = "kankan-bench")]
+        work_dir: PathBuf,
+    },
+    /// Days of one camera's segments in the index: bytes per stream-minute, timeline query.
+    Index {
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value = "kankan-bench")]
+        work_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -124,6 +161,32 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command } => admin(&cfg, command).await,
+        Command::Bench { command: BenchCommand::Index { days, work_dir } } => {
+            kankan_server::bench::index(&work_dir, days).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Ingest {
+                    streams,
+                    reference,
+                    secs,
+                    warmup_secs,
+                    bitrate,
+                    checkpoint,
+                    work_dir,
+                },
+        } => {
+            let b = kankan_server::bench::IngestBench {
+                streams,
+                reference,
+                secs,
+                warmup_secs,
+                bitrate,
+                checkpoint,
+                work_dir,
+            };
+            kankan_server::bench::ingest(b).await
+        }
     }
 }
 

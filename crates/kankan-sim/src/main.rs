@@ -111,6 +111,9 @@ struct VideoArgs {
     /// Keep the scene still (no motion).
     #[arg(long)]
     still: bool,
+    /// Also record a 320x180 sub-stream (stream 1).
+    #[arg(long)]
+    sub_stream: bool,
     /// SD card space for footage kept through network cuts, in MiB.
     #[arg(long, default_value_t = 64)]
     sd_mib: usize,
@@ -134,6 +137,13 @@ impl VideoArgs {
             gop: self.fps.saturating_mul(self.keyframe_secs.max(1)),
         };
         cfg.prerecorded = self.prerecorded;
+        cfg.sub_stream = self.sub_stream.then_some(kankan_video::EncoderConfig {
+            width: 320,
+            height: 180,
+            fps: self.fps,
+            bitrate_bps: 250_000,
+            gop: cfg.encoder.gop,
+        });
         cfg.motion = !self.still;
         cfg.sd_bytes = self.sd_mib.saturating_mul(1024 * 1024);
         Ok(Some(cfg))

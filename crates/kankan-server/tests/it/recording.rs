@@ -44,11 +44,22 @@ pub fn small_video(base_url: &str, creds: &Creds) -> VideoConfig {
 
 /// Registers a user, binds a camera to them and starts it recording.
 pub async fn recording_camera(app: &TestApp, who: &str) -> (String, Creds, VideoHandle, Shutdown) {
+    camera_with(app, who, |_| {}).await
+}
+
+/// The same, with the camera's video adjusted by `adjust`.
+pub async fn camera_with(
+    app: &TestApp,
+    who: &str,
+    adjust: impl FnOnce(&mut VideoConfig),
+) -> (String, Creds, VideoHandle, Shutdown) {
     let token = app.register(who, PW).await;
     let creds = provision(app, "KK-C1").await;
     let _mqtt = bind(app, &token, &creds).await;
     let (stop, signal) = Shutdown::new();
-    let cam = video::start(small_video(&app.base_url, &creds), signal).expect("camera starts");
+    let mut v = small_video(&app.base_url, &creds);
+    adjust(&mut v);
+    let cam = video::start(v, signal).expect("camera starts");
     (token, creds, cam, stop)
 }
 
@@ -146,7 +157,8 @@ pub fn probe(file: &Path) -> (String, u64, f64) {
 #[tokio::test]
 async fn a_camera_records_and_plays_back_through_hls_export_and_snapshot() {
     let app = recording_app().await;
-    let (token, creds, cam, stop) = recording_camera(&app, "rec@example.com").await;
+    let (token, creds, cam, stop) =
+        camera_with(&app, "rec@example.com", |v| v.sub_stream = Some(v.encoder)).await;
     cam.wait_for("five fragments are sent", WAIT, |s| s.sent_live >= 5).await.expect("streaming");
     stop.trigger();
     let t =
@@ -200,6 +212,18 @@ async fn a_camera_records_and_plays_back_through_hls_export_and_snapshot() {
     assert_eq!((s, ctype.as_str()), (200, "image/jpeg"), "{}", String::from_utf8_lossy(&jpeg));
     let img = image::load_from_memory(&jpeg).expect("a JPEG");
     assert_eq!((img.width(), img.height()), (320, 180));
+
+    // The sub-stream was recorded beside the main stream.
+    let now = kankan_base::Clock::now(&app.clock).0;
+    let path = format!(
+        "/api/v1/devices/{}/recordings/timeline?stream=1&from={}&to={}",
+        creds.uid,
+        now - 3_600_000,
+        now + 3_600_000
+    );
+    let (s, t) = app.get_authed(&path, &token).await;
+    assert_eq!(s, 200);
+    assert!(recorded_ms(&t) >= 4_000, "sub-stream: {t}");
 }
 
 /// The frames of every segment of `[from, to)`, fetched through the HLS playlist and counted

@@ -26,6 +26,8 @@ pub struct VideoConfig {
     pub uid: String,
     pub secret: String,
     pub encoder: EncoderConfig,
+    /// A low-resolution sub-stream recorded beside the main one (stream 1), if any.
+    pub sub_stream: Option<EncoderConfig>,
     /// Replay two pre-encoded seconds instead of encoding every frame (load tests).
     pub prerecorded: bool,
     /// Move the scene's objects (motion) or keep the picture still.
@@ -55,6 +57,7 @@ impl VideoConfig {
             uid: uid.to_string(),
             secret: secret.to_string(),
             encoder: EncoderConfig::default(),
+            sub_stream: None,
             prerecorded: false,
             motion: true,
             sd_bytes: 64 * 1024 * 1024,
@@ -142,8 +145,27 @@ impl VideoHandle {
     }
 }
 
-/// Starts recording: the source on its own thread, the uploads on the runtime.
+/// Starts recording: the source on its own thread, the uploads on the runtime. The handle
+/// watches the main stream; a cut of the uplink cuts both streams.
 pub fn start(config: VideoConfig, shutdown: ShutdownSignal) -> Result<VideoHandle, SimError> {
+    let uplink = Arc::new(AtomicBool::new(true));
+    let (tx, rx) = watch::channel(VideoStatus::default());
+    if let Some(sub) = config.sub_stream {
+        let (sub_tx, _) = watch::channel(VideoStatus::default());
+        let cfg = VideoConfig { encoder: sub, sub_stream: None, ..config.clone() };
+        pipeline(cfg, 1, sub_tx, uplink.clone(), shutdown.clone())?;
+    }
+    pipeline(config, 0, tx, uplink.clone(), shutdown)?;
+    Ok(VideoHandle { status: rx, uplink })
+}
+
+fn pipeline(
+    config: VideoConfig,
+    stream: u8,
+    status: watch::Sender<VideoStatus>,
+    uplink: Arc<AtomicBool>,
+    shutdown: ShutdownSignal,
+) -> Result<(), SimError> {
     let stop = Arc::new(AtomicBool::new(false));
     let clock = config.clock.clone();
     let (started, frags) = source::spawn(
@@ -153,13 +175,11 @@ pub fn start(config: VideoConfig, shutdown: ShutdownSignal) -> Result<VideoHandl
         move || clock.now().0,
         stop.clone(),
     )?;
-    let (tx, rx) = watch::channel(VideoStatus::default());
-    let uplink = Arc::new(AtomicBool::new(true));
     let sd = Arc::new(Mutex::new(SdCard { capacity: config.sd_bytes, ..SdCard::default() }));
-    let task = uplink::Uplink::new(config, started, sd, tx, uplink.clone())?;
+    let task = uplink::Uplink::new(config, started, sd, status, uplink, stream)?;
     tokio::spawn(async move {
         task.run(frags, shutdown).await;
         stop.store(true, Ordering::SeqCst);
     });
-    Ok(VideoHandle { status: rx, uplink })
+    Ok(())
 }

@@ -36,6 +36,8 @@ pub(super) struct Uplink {
     status: watch::Sender<VideoStatus>,
     up: Arc<AtomicBool>,
     http: reqwest::Client,
+    /// 0 main, 1 sub-stream.
+    stream: u8,
 }
 
 impl Uplink {
@@ -45,17 +47,18 @@ impl Uplink {
         sd: Arc<Mutex<SdCard>>,
         status: watch::Sender<VideoStatus>,
         up: Arc<AtomicBool>,
+        stream: u8,
     ) -> Result<Self, SimError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| SimError::Config(format!("HTTP client: {e}")))?;
-        Ok(Uplink { cfg, started, sd, status, up, http })
+        Ok(Uplink { cfg, started, sd, status, up, http, stream })
     }
 
     fn url(&self, what: &str) -> String {
-        format!("{}/ingest/v1/{}/{what}", self.cfg.ingest_url, self.cfg.uid)
+        format!("{}/ingest/v1/{}/{what}?stream={}", self.cfg.ingest_url, self.cfg.uid, self.stream)
     }
 
     fn sd(&self) -> std::sync::MutexGuard<'_, SdCard> {

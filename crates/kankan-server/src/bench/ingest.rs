@@ -1,0 +1,281 @@
+//! The ingest benchmark: Kankan against `ffmpeg -c copy -f segment`, same streams, same box.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use kankan_base::{Clock as _, RealClock, Timestamp};
+use kankan_db::BindToken;
+use kankan_media::{Limits, StreamItem, StreamParser};
+use tokio::io::AsyncWriteExt as _;
+
+use super::{cpu_secs, rss_mib};
+use crate::{Config, build_services};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct IngestBench {
+    pub streams: usize,
+    /// ffmpeg processes for the reference (0: skip it).
+    pub reference: usize,
+    pub secs: u64,
+    pub warmup_secs: u64,
+    pub bitrate: u32,
+    /// Sync every fragment (the crash guarantee) or not.
+    pub checkpoint: bool,
+    pub work_dir: PathBuf,
+}
+
+/// The test content: 2 Mb/s 1280x720 H.264 from ffmpeg's test source, one fragment (GOP) a
+/// second, as a live camera would send it.
+async fn make_content(dir: &Path, secs: u64, bitrate: u32) -> anyhow::Result<(Bytes, Vec<Bytes>)> {
+    let file = dir.join("content.mp4");
+    let rate = format!("{}k", bitrate / 1000);
+    let status = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=1280x720:rate=25")
+        .args(["-t", &secs.to_string(), "-c:v", "libx264", "-preset", "veryfast", "-g", "25"])
+        .args(["-b:v", &rate, "-minrate", &rate, "-maxrate", &rate, "-bufsize", &rate])
+        .args(["-x264-params", "nal-hrd=cbr", "-pix_fmt", "yuv420p", "-f", "mp4"])
+        .args(["-movflags", "frag_keyframe+empty_moov+default_base_moof"])
+        .arg(&file)
+        .status()
+        .await
+        .context("running ffmpeg (apt-get install ffmpeg)")?;
+    if !status.success() {
+        bail!("ffmpeg could not make the test content");
+    }
+    let bytes = std::fs::read(&file)?;
+    let mut parser = StreamParser::new(Limits::default());
+    let (mut init, mut frags) = (None, Vec::new());
+    for item in parser.push(&bytes)? {
+        match item {
+            StreamItem::Init(i) => init = Some(i.bytes),
+            StreamItem::Fragment(f) => frags.push(f.bytes),
+        }
+    }
+    Ok((init.context("no init segment")?, frags))
+}
+
+/// A fresh data directory with `n` devices bound to one account; their credentials.
+pub(super) async fn setup(data: &Path, n: usize) -> anyhow::Result<Vec<(String, String)>> {
+    let cfg = Config { data_dir: data.to_path_buf(), ..Config::default() };
+    let s = build_services(&cfg, Arc::new(RealClock)).await?;
+    let (password, _) = kankan_crypto::random_token()?;
+    let account = s.accounts.provision_account("bench@kankan.example", &password).await?;
+    let count = u32::try_from(n)?;
+    let made = s.devices.provision("KK-C1", count, "bench").await?;
+    let now = RealClock.now();
+    let mut creds = Vec::with_capacity(n);
+    for d in made {
+        let (_, hash) = kankan_crypto::random_token()?;
+        let token = BindToken {
+            token_hash: hash.0,
+            account_id: account,
+            uid: d.uid.clone(),
+            created_at: now,
+            expires_at: Timestamp(now.0 + 600_000),
+        };
+        s.store.insert_bind_token(&token).await?;
+        s.store.claim_device(&hash.0, &d.uid, now).await?;
+        creds.push((d.uid, d.secret));
+    }
+    Ok(creds)
+}
+
+/// Sends `init` then one fragment a second (staggered by `offset`) until `until`.
+async fn stream_kankan(
+    http: reqwest::Client,
+    url: String,
+    uid: String,
+    secret: String,
+    init: Bytes,
+    frags: Arc<Vec<Bytes>>,
+    start: tokio::time::Instant,
+) -> anyhow::Result<u64> {
+    let epoch = RealClock.now().0;
+    let body = futures_util::stream::unfold((0usize, Some(init)), move |(i, init)| {
+        let frags = frags.clone();
+        async move {
+            if let Some(init) = init {
+                return Some((Ok::<Bytes, std::io::Error>(init), (0, None)));
+            }
+            let f = frags.get(i)?.clone();
+            tokio::time::sleep_until(start + Duration::from_secs(i as u64)).await;
+            Some((Ok(f), (i + 1, None)))
+        }
+    });
+    let r = http
+        .post(url)
+        .basic_auth(uid, Some(secret))
+        .header("kankan-media-epoch", epoch.to_string())
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await?;
+    let status = r.status();
+    let v: serde_json::Value = r.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("ingest answered {status}: {v}");
+    }
+    Ok(v["fragments"].as_u64().unwrap_or(0))
+}
+
+/// One `ffmpeg -c copy -f segment` fed the same stream on stdin at the same pace.
+async fn stream_ffmpeg(
+    out: PathBuf,
+    init: Bytes,
+    frags: Arc<Vec<Bytes>>,
+    start: tokio::time::Instant,
+) -> anyhow::Result<(u32, tokio::process::Child)> {
+    std::fs::create_dir_all(&out)?;
+    let mut child = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "mp4", "-i", "pipe:0", "-c", "copy"])
+        .args(["-f", "segment", "-segment_time", "4", "-reset_timestamps", "1"])
+        .arg(out.join("%05d.mp4"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting ffmpeg")?;
+    let pid = child.id().context("ffmpeg pid")?;
+    let mut stdin = child.stdin.take().context("stdin")?;
+    tokio::spawn(async move {
+        let _ = stdin.write_all(&init).await;
+        for (i, f) in frags.iter().enumerate() {
+            tokio::time::sleep_until(start + Duration::from_secs(i as u64)).await;
+            if stdin.write_all(f).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok((pid, child))
+}
+
+/// Runs the benchmark and prints a report.
+pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
+    let dir = &b.work_dir;
+    std::fs::create_dir_all(dir)?;
+    let total = b.warmup_secs + b.secs + 2;
+    println!(
+        "making {total} s of {} kb/s 720p H.264 test content with ffmpeg...",
+        b.bitrate / 1000
+    );
+    let (init, frags) = make_content(dir, total, b.bitrate).await?;
+    let frags = Arc::new(frags);
+    let data = dir.join("kankan-data");
+    let _ = std::fs::remove_dir_all(&data);
+    println!("binding {} devices...", b.streams);
+    let creds = setup(&data, b.streams).await?;
+
+    // The server under test, as its own process.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let exe = std::env::current_exe()?;
+    let mut server = tokio::process::Command::new(exe)
+        .arg("serve")
+        .env("KANKAN__DATA_DIR", &data)
+        .env("KANKAN__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("KANKAN__GATEWAY__LISTEN", "127.0.0.1:0")
+        .env("KANKAN__RECORDING__CHECKPOINT", b.checkpoint.to_string())
+        .env("KANKAN_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting kankan serve")?;
+    let pid = server.id().context("server pid")?;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
+    kankan_wait_ready(&http, &base).await?;
+
+    let t0 = tokio::time::Instant::now() + Duration::from_millis(500);
+    let mut tasks = Vec::with_capacity(creds.len());
+    for (k, (uid, secret)) in creds.into_iter().enumerate() {
+        // Spread the streams' fragments evenly over each second.
+        let start = t0 + Duration::from_micros((k as u64 * 1_000_000) / b.streams.max(1) as u64);
+        let url = format!("{base}/ingest/v1/{uid}/live");
+        let f = frags.clone();
+        tasks.push(tokio::spawn(stream_kankan(
+            http.clone(),
+            url,
+            uid,
+            secret,
+            init.clone(),
+            f,
+            start,
+        )));
+    }
+    tokio::time::sleep_until(t0 + Duration::from_secs(b.warmup_secs)).await;
+    let (cpu0, w0) = (cpu_secs(pid)?, Instant::now());
+    tokio::time::sleep(Duration::from_secs(b.secs)).await;
+    let (cpu1, wall) = (cpu_secs(pid)?, w0.elapsed().as_secs_f64());
+    let rss = rss_mib(pid);
+    let (mut ok, mut accepted, mut failed) = (0u64, 0u64, Vec::new());
+    for t in tasks {
+        match t.await? {
+            Ok(n) => {
+                ok += 1;
+                accepted += n;
+            }
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    let _ = server.kill().await;
+    let expected = frags.len() as u64 * b.streams as u64;
+    let kankan_per_stream = (cpu1 - cpu0) / wall / b.streams as f64;
+    println!(
+        "kankan: {} streams, {:.0}% CPU of one core in all over {wall:.0} s ({:.3}% per stream), \
+         {rss:.0} MiB resident; {ok} uploads complete, {accepted}/{expected} fragments recorded",
+        b.streams,
+        (cpu1 - cpu0) / wall * 100.0,
+        kankan_per_stream * 100.0
+    );
+    if let Some(e) = failed.first() {
+        println!("  {} uploads failed, e.g.: {e}", failed.len());
+    }
+    if b.reference == 0 {
+        return Ok(());
+    }
+
+    let t0 = tokio::time::Instant::now() + Duration::from_millis(500);
+    let mut children = Vec::new();
+    for k in 0..b.reference {
+        let start = t0 + Duration::from_micros((k as u64 * 1_000_000) / b.reference as u64);
+        let out = dir.join("ffmpeg").join(k.to_string());
+        children.push(stream_ffmpeg(out, init.clone(), frags.clone(), start).await?);
+    }
+    tokio::time::sleep_until(t0 + Duration::from_secs(b.warmup_secs)).await;
+    let sum = |c: &[(u32, tokio::process::Child)]| {
+        c.iter().map(|(p, _)| cpu_secs(*p).unwrap_or(0.0)).sum::<f64>()
+    };
+    let (cpu0, w0) = (sum(&children), Instant::now());
+    tokio::time::sleep(Duration::from_secs(b.secs)).await;
+    let (cpu1, wall) = (sum(&children), w0.elapsed().as_secs_f64());
+    let rss: f64 = children.iter().map(|(p, _)| rss_mib(*p)).sum();
+    for (_, mut c) in children {
+        let _ = c.wait().await;
+    }
+    let ffmpeg_per_stream = (cpu1 - cpu0) / wall / b.reference as f64;
+    println!(
+        "ffmpeg -c copy -f segment: {} streams, {:.0}% CPU in all ({:.3}% per stream), {rss:.0} MiB resident",
+        b.reference,
+        (cpu1 - cpu0) / wall * 100.0,
+        ffmpeg_per_stream * 100.0
+    );
+    println!(
+        "CPU per stream, kankan / ffmpeg: {:.2}",
+        kankan_per_stream / ffmpeg_per_stream.max(f64::MIN_POSITIVE)
+    );
+    Ok(())
+}
+
+async fn kankan_wait_ready(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    for _ in 0..400 {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("kankan serve did not become ready")
+}
