@@ -1,7 +1,8 @@
 // sw.js — service worker: precaches the app shell so Kankan starts offline, serves shell files
-// network-first (falls back to the cache), and never caches or intercepts /api/ requests.
+// network-first (falls back to the cache), and never caches or intercepts /api/ requests or
+// recorded media (/media/: footage stays out of the cache).
 
-const CACHE = 'kankan-shell-v2';
+const CACHE = 'kankan-shell-v3';
 
 const SHELL = [
   './',
@@ -16,8 +17,10 @@ const SHELL = [
   'js/api.js',
   'js/device-ui.js',
   'js/icons.js',
+  'js/media.js',
   'js/router.js',
   'js/state.js',
+  'js/timeline.js',
   'js/ui.js',
   'js/pages/album.js',
   'js/pages/device-add.js',
@@ -28,6 +31,7 @@ const SHELL = [
   'js/pages/login.js',
   'js/pages/me.js',
   'js/pages/messages.js',
+  'js/pages/playback.js',
   'js/pages/register.js',
   'js/pages/reset.js',
   'js/pages/sessions.js',
@@ -58,6 +62,10 @@ function isApi(url) {
   return url.pathname === '/api' || url.pathname.startsWith('/api/');
 }
 
+function isMedia(url) {
+  return url.pathname.startsWith('/media/');
+}
+
 async function networkFirst(request) {
   const cache = await caches.open(CACHE);
   try {
@@ -82,6 +90,6 @@ self.addEventListener('fetch', (event) => {
   const { request } = event;
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin || isApi(url)) return; // API: straight to the network
+  if (url.origin !== self.location.origin || isApi(url) || isMedia(url)) return; // straight to the network
   event.respondWith(networkFirst(request));
 });

@@ -201,3 +201,13 @@ export const devices = {
   sendCommand: (uid, command) => request('POST', `${dev(uid)}/commands`, { json: command }),
   command: (uid, id) => request('GET', `${dev(uid)}/commands/${encodeURIComponent(id)}`),
 };
+
+/** Recordings: the timeline of a range, signed playback links, and the account's storage. */
+export const recordings = {
+  /** Resolves to `{ from_ms, to_ms, spans: [{ start_ms, end_ms }] }` for `[fromMs, toMs)`. */
+  timeline: (uid, fromMs, toMs) =>
+    request('GET', `${dev(uid)}/recordings/timeline?from=${Math.floor(fromMs)}&to=${Math.ceil(toMs)}`),
+  /** Resolves to `{ token, media_base, expires_at }`. */
+  link: (uid) => request('POST', `${dev(uid)}/recordings/link`),
+  storage: () => request('GET', `${V1}/me/storage`),
+};

@@ -16,6 +16,7 @@ const ROUTES = {
   '/devices': { page: () => import('./pages/devices.js'), tab: 'devices' },
   '/devices/add': { page: () => import('./pages/device-add.js'), tab: 'devices' },
   '/devices/:uid': { page: () => import('./pages/device.js'), tab: 'devices' },
+  '/devices/:uid/playback': { page: () => import('./pages/playback.js'), tab: 'devices' },
   '/messages': { page: () => import('./pages/messages.js'), tab: 'messages' },
   '/album': { page: () => import('./pages/album.js'), tab: 'album' },
   '/me': { page: () => import('./pages/me.js'), tab: 'me' },

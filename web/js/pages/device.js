@@ -1,7 +1,7 @@
 // pages/device.js — "#/devices/{uid}": one device. A header with its name (tap to rename) and
-// online state, Info from its last state report, Settings and Controls (own modules), and the
-// danger zone to unbind it. Refreshed every few seconds; a device not in the account shows a
-// not-found state.
+// online state, a link to its recordings (Playback), Info from its last state report, Settings
+// and Controls (own modules), and the danger zone to unbind it. Refreshed every few seconds; a
+// device not in the account shows a not-found state.
 
 import { devices } from '../api.js';
 import { icon } from '../icons.js';
@@ -209,8 +209,14 @@ export function render(ctx) {
       if (withSettings) settings.update(next);
       controls.update(next);
     };
+    const playback = h(
+      'a',
+      { class: 'btn btn-primary btn-block', href: `#/devices/${encodeURIComponent(d.uid)}/playback`, testid: 'device-playback' },
+      icon('play', 20),
+      'Playback',
+    );
     paint(d);
-    root.replaceChildren(header.head, header.alert, alert, hero, info, settings.node, controls.node, dangerCard(d, ctx));
+    root.replaceChildren(header.head, header.alert, alert, hero, playback, info, settings.node, controls.node, dangerCard(d, ctx));
     return paint;
   };
 

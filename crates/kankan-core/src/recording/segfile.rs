@@ -109,12 +109,12 @@ impl SegWriter {
             self.key.seal(fragment, &aad(self.blob, self.totals.records, &self.header.uid))?;
         let len = u32::try_from(env.len())
             .map_err(|_| CoreError::Internal("fragment too large for a record".into()))?;
-        let mut rec = Vec::with_capacity(RECORD_HEAD + env.len());
-        rec.extend_from_slice(&len.to_be_bytes());
-        rec.extend_from_slice(&duration_ms.to_be_bytes());
-        rec.extend_from_slice(&frames.to_be_bytes());
-        rec.extend_from_slice(&env);
-        self.file.write_all(&rec).map_err(io)?;
+        let mut head = [0u8; RECORD_HEAD];
+        head[0..4].copy_from_slice(&len.to_be_bytes());
+        head[4..8].copy_from_slice(&duration_ms.to_be_bytes());
+        head[8..12].copy_from_slice(&frames.to_be_bytes());
+        self.file.write_all(&head).map_err(io)?;
+        self.file.write_all(&env).map_err(io)?;
         if sync {
             self.file.sync_data().map_err(io)?;
         }
@@ -122,7 +122,7 @@ impl SegWriter {
         t.records += 1;
         t.duration_ms = t.duration_ms.saturating_add(duration_ms);
         t.frames = t.frames.saturating_add(frames);
-        t.bytes += rec.len() as u64;
+        t.bytes += (RECORD_HEAD + env.len()) as u64;
         Ok(())
     }
 

@@ -5,6 +5,7 @@ mod admin;
 mod bad_input;
 mod browser;
 mod browser_devices;
+mod browser_playback;
 mod cli;
 mod devices;
 mod devices_authz;
