@@ -42,6 +42,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::logins))
         .routes(routes!(devices::list))
         .routes(routes!(devices::start_pairing))
+        .routes(routes!(devices::add_rtsp_camera))
         .routes(routes!(devices::get, devices::rename, devices::unbind))
         .routes(routes!(devices::put_settings))
         .routes(routes!(devices::send_command))

@@ -46,6 +46,10 @@ pub enum CoreError {
     DeviceNotBound,
     #[error("{message}")]
     InvalidMedia { code: &'static str, message: String },
+    /// An RTSP camera could not be added: `camera-unreachable`, `camera-auth-failed`,
+    /// `camera-bad-stream`, `camera-unsupported-codec`, `invalid-camera-url`.
+    #[error("{message}")]
+    Camera { code: &'static str, message: String },
     #[error("no recording at that time")]
     NoRecording,
     #[error("the link is invalid or has expired; open the recording again")]
@@ -85,7 +89,7 @@ impl CoreError {
             | InvalidDeviceInput(_) => ErrorKind::InvalidArgument,
             DeviceNotFound => ErrorKind::NotFound,
             DeviceAlreadyBound | DeviceNotBound => ErrorKind::FailedPrecondition,
-            InvalidMedia { .. } => ErrorKind::InvalidArgument,
+            InvalidMedia { .. } | Camera { .. } => ErrorKind::InvalidArgument,
             NoRecording => ErrorKind::NotFound,
             InvalidLink => ErrorKind::PermissionDenied,
             GatewayUnavailable(_) => ErrorKind::Unavailable,
@@ -121,7 +125,7 @@ impl CoreError {
             DeviceNotFound => "device-not-found",
             DeviceAlreadyBound => "device-already-bound",
             DeviceNotBound => "device-not-bound",
-            InvalidMedia { code, .. } => code,
+            InvalidMedia { code, .. } | Camera { code, .. } => code,
             NoRecording => "no-recording",
             InvalidLink => "invalid-link",
             InvalidSettings(_) => "invalid-settings",

@@ -10,6 +10,7 @@ mod error;
 mod media;
 mod migrate;
 mod model;
+mod rtsp;
 pub mod sqlite;
 mod store;
 
@@ -18,6 +19,7 @@ pub use error::DbError;
 pub use media::*;
 pub use migrate::{MIGRATIONS, Migration};
 pub use model::*;
+pub use rtsp::RtspCamera;
 pub use sqlite::SqliteStore;
 pub use store::Store;
 

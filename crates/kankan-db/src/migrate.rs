@@ -31,4 +31,9 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_recordings",
         sqlite: include_str!("../migrations/sqlite/0004_recordings.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_rtsp_cameras",
+        sqlite: include_str!("../migrations/sqlite/0005_rtsp_cameras.sql"),
+    },
 ];

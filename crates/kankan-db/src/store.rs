@@ -6,7 +6,7 @@ use kankan_base::{AccountId, BlobId, JobId, SessionId, StaffId, Timestamp};
 use crate::{
     Account, AccountState, BindToken, CodePurpose, CommandStatus, DbError, Device, DeviceCommand,
     DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MediaInit, MediaKey, MediaUsage,
-    NewJob, NewSegment, Removed, Segment, Session, Span, Staff, VerificationCode,
+    NewJob, NewSegment, Removed, RtspCamera, Segment, Session, Span, Staff, VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -143,6 +143,13 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
     ) -> R<bool>;
     async fn command(&self, id: uuid::Uuid) -> R<Option<DeviceCommand>>;
+
+    // RTSP cameras.
+    /// Inserts an RTSP camera's device row (bound, `device.owner` = `camera.owner`), its
+    /// shadow and its source in one transaction; unbinding deletes the source.
+    async fn insert_rtsp_camera(&self, device: &Device, camera: &RtspCamera) -> R<()>;
+    /// Every bound RTSP camera with its owner (for the bridge).
+    async fn rtsp_cameras(&self) -> R<Vec<RtspCamera>>;
 
     // Recording.
     async fn media_key(&self, uid: &str) -> R<Option<MediaKey>>;

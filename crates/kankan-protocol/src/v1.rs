@@ -197,6 +197,33 @@ pub struct RenameDeviceRequest {
     pub name: String,
 }
 
+/// An ordinary RTSP/ONVIF camera to record, by its stream URL.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddRtspCameraRequest {
+    /// 1-40 characters.
+    pub name: String,
+    /// `rtsp://host[:port]/path` (e.g. `rtsp://192.168.1.20:554/stream1`); credentials in
+    /// the URL are taken out of it. At most 1024 bytes.
+    pub url: String,
+    /// The camera's RTSP username, if it asks for one (Basic or Digest).
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for AddRtspCameraRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddRtspCameraRequest")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CommandStatus {

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 mod devices;
+mod rtsp;
 mod start;
 pub mod telemetry;
 

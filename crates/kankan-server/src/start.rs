@@ -114,7 +114,7 @@ impl Running {
 
 /// Builds the services, binds the listener and spawns the HTTP server and the workers.
 pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
-    let services = build_services(cfg, clock).await?;
+    let services = build_services(cfg, clock.clone()).await?;
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.server.listen))?;
@@ -160,6 +160,18 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     });
     let runner = JobRunner::new(services.delivery.clone(), services.messenger.clone());
     let jobs = tokio::spawn(runner.run(signal.clone()));
+    let rtsp = tokio::spawn(crate::rtsp::run(
+        services.devices.clone(),
+        services.recordings.clone(),
+        clock,
+        signal.clone(),
+    ));
     let sweeper = tokio::spawn(services.recordings.clone().run_sweeper(signal));
-    Ok(Running { addr, mqtt_addr, services, shutdown, tasks: vec![http, jobs, pump, sweeper] })
+    Ok(Running {
+        addr,
+        mqtt_addr,
+        services,
+        shutdown,
+        tasks: vec![http, jobs, pump, sweeper, rtsp],
+    })
 }

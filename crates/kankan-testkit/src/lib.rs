@@ -6,6 +6,7 @@
 pub mod browser;
 mod device;
 mod process;
+pub mod rtsp;
 
 pub use device::{TestDevice, state_report};
 pub use process::ServerProcess;

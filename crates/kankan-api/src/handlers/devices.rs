@@ -12,8 +12,8 @@ use kankan_core::devices::{CommandOutcome, DeviceAction, DeviceView};
 use kankan_db::{CommandStatus as DbStatus, DeviceKind as DbKind};
 use kankan_protocol::device::{CommandKind, DeviceKind, Settings};
 use kankan_protocol::v1::{
-    CommandInfo, CommandStatus, DeviceInfo, ErrorBody, PairingRequest, PairingResponse,
-    RenameDeviceRequest,
+    AddRtspCameraRequest, CommandInfo, CommandStatus, DeviceInfo, ErrorBody, PairingRequest,
+    PairingResponse, RenameDeviceRequest,
 };
 
 use crate::extract::{ApiJson, CurrentUser};
@@ -90,6 +90,28 @@ pub async fn start_pairing(
             sound_wav_base64: STANDARD.encode(&pairing.wav),
         }),
     ))
+}
+
+/// Add an ordinary RTSP/ONVIF camera by its stream URL and credentials. The camera is
+/// probed first (it must answer with H.264 video within 5 s); it is then bound to the caller
+/// and recorded like a Kankan device.
+#[utoipa::path(post, path = "/api/v1/cameras/rtsp", tag = "devices",
+    request_body = AddRtspCameraRequest,
+    responses((status = 201, body = DeviceInfo),
+        (status = 400, body = ErrorBody, description = "invalid-device-input, \
+            invalid-camera-url, camera-unreachable, camera-auth-failed, camera-bad-stream, \
+            camera-unsupported-codec"),
+        (status = 401, body = ErrorBody)))]
+pub async fn add_rtsp_camera(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiJson(req): ApiJson<AddRtspCameraRequest>,
+) -> Result<(StatusCode, Json<DeviceInfo>), ApiError> {
+    let view = state
+        .devices
+        .add_rtsp_camera(&p, &req.name, &req.url, req.username.as_deref(), req.password.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(info(view))))
 }
 
 /// One device: info, telemetry, reported and desired settings.

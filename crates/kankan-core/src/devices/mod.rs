@@ -10,6 +10,7 @@ mod commands;
 mod inbound;
 mod policy;
 mod provision;
+mod rtsp;
 mod shadow;
 
 use std::collections::HashMap;
@@ -28,7 +29,8 @@ pub use binding::Pairing;
 pub use commands::CommandOutcome;
 pub use inbound::InboundKind;
 pub use policy::{DeviceAction, DeviceHandle};
-pub use provision::ProvisionedDevice;
+pub use provision::{ProvisionedDevice, RTSP_MODEL};
+pub use rtsp::RtspSource;
 pub use shadow::{DeviceView, ShadowView};
 
 /// A message for one device, sent through the gateway.
@@ -67,6 +69,8 @@ struct Inner {
     device_server: std::sync::RwLock<String>,
     /// Commands waiting for their acknowledgement, by id.
     waiting: Mutex<HashMap<uuid::Uuid, oneshot::Sender<CommandOutcome>>>,
+    /// Marked whenever an RTSP camera is added or a device unbound (the bridge rescans).
+    rtsp_changed: tokio::sync::watch::Sender<()>,
 }
 
 impl Devices {
@@ -85,6 +89,7 @@ impl Devices {
                 bus,
                 device_server: std::sync::RwLock::new(device_server),
                 waiting: Mutex::new(HashMap::new()),
+                rtsp_changed: tokio::sync::watch::channel(()).0,
             }),
         }
     }

@@ -12,10 +12,14 @@ pub const MODELS: &[(&str, DeviceKind)] = &[
     ("KK-C1", DeviceKind::Camera),
     ("KK-C2", DeviceKind::Camera),
     ("KK-D1", DeviceKind::Doorbell),
+    (RTSP_MODEL, DeviceKind::Camera),
 ];
 
+/// The model of cameras added by URL (see `devices::rtsp`); never provisioned.
+pub const RTSP_MODEL: &str = "RTSP";
+
 const UID_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
-const PAIRING_KEY_PURPOSE: &str = "device/pairing-key";
+pub(super) const PAIRING_KEY_PURPOSE: &str = "device/pairing-key";
 /// Most devices one provisioning run creates.
 pub const MAX_BATCH: u32 = 100_000;
 
@@ -33,7 +37,7 @@ impl std::fmt::Debug for ProvisionedDevice {
     }
 }
 
-fn new_uid() -> Result<String, CoreError> {
+pub(super) fn new_uid() -> Result<String, CoreError> {
     let mut uid = String::from("KK");
     while uid.len() < 12 {
         for b in kankan_crypto::random_bytes(16)? {
@@ -56,9 +60,15 @@ impl Devices {
     ) -> Result<Vec<ProvisionedDevice>, CoreError> {
         let s = &self.inner;
         let kind = MODELS.iter().find(|(m, _)| *m == model).map(|(_, k)| *k).ok_or_else(|| {
-            let known: Vec<&str> = MODELS.iter().map(|(m, _)| *m).collect();
+            let known: Vec<&str> =
+                MODELS.iter().map(|(m, _)| *m).filter(|m| *m != RTSP_MODEL).collect();
             CoreError::InvalidDeviceInput(format!("unknown model {model:?}; known: {known:?}"))
         })?;
+        if model == RTSP_MODEL {
+            return Err(CoreError::InvalidDeviceInput(
+                "RTSP cameras are added by their owners with their stream URL".into(),
+            ));
+        }
         if count == 0 || count > MAX_BATCH {
             return Err(CoreError::InvalidDeviceInput(format!("count must be 1-{MAX_BATCH}")));
         }

@@ -37,7 +37,7 @@ pub struct DeviceView {
     pub shadow: ShadowView,
 }
 
-const MAX_NAME: usize = 40;
+pub(super) const MAX_NAME: usize = 40;
 
 impl Devices {
     async fn view_of(&self, h: &DeviceHandle) -> Result<DeviceView, CoreError> {
@@ -138,6 +138,8 @@ impl Devices {
         let s = &self.inner;
         let owner = h.device.owner.ok_or(CoreError::DeviceNotFound)?;
         if s.store.unbind_device(&h.device.uid, owner).await? {
+            // An RTSP camera's bridge task stops.
+            s.rtsp_changed.send_modify(|()| {});
             Ok(())
         } else {
             Err(CoreError::DeviceNotFound)

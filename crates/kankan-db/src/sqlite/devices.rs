@@ -148,6 +148,7 @@ pub(super) async fn unbind(pool: &SqlitePool, uid: &str, owner: AccountId) -> R<
         sqlx::query(sql).bind(uid).execute(&mut *tx).await?;
     }
     super::media::forget_device(&mut tx, uid).await?;
+    super::rtsp::forget(&mut tx, uid).await?;
     tx.commit().await?;
     Ok(true)
 }

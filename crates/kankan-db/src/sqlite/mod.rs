@@ -4,6 +4,7 @@ mod accounts;
 mod devices;
 mod jobs;
 mod media;
+mod rtsp;
 mod sessions;
 
 use std::str::FromStr;
@@ -20,7 +21,7 @@ use sqlx::sqlite::{
 use crate::{
     Account, AccountState, BindToken, CodePurpose, CommandStatus, DbError, Device, DeviceCommand,
     DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MIGRATIONS, MediaInit, MediaKey,
-    MediaUsage, NewJob, NewSegment, Removed, Segment, Session, Span, Staff, Store,
+    MediaUsage, NewJob, NewSegment, Removed, RtspCamera, Segment, Session, Span, Staff, Store,
     VerificationCode,
 };
 
@@ -277,6 +278,13 @@ impl Store for SqliteStore {
     }
     async fn command(&self, id: uuid::Uuid) -> R<Option<DeviceCommand>> {
         devices::command(&self.pool, id).await
+    }
+
+    async fn insert_rtsp_camera(&self, d: &Device, camera: &RtspCamera) -> R<()> {
+        rtsp::insert(&self.pool, d, camera).await
+    }
+    async fn rtsp_cameras(&self) -> R<Vec<RtspCamera>> {
+        rtsp::all(&self.pool).await
     }
 
     async fn media_key(&self, uid: &str) -> R<Option<MediaKey>> {

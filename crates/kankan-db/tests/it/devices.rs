@@ -10,9 +10,9 @@ use kankan_db::{
 
 use crate::store;
 
-const T0: Timestamp = Timestamp(1_800_000_000_000);
+pub(crate) const T0: Timestamp = Timestamp(1_800_000_000_000);
 
-fn device(uid: &str) -> Device {
+pub(crate) fn device(uid: &str) -> Device {
     Device {
         uid: uid.into(),
         model: "KK-C1".into(),
@@ -27,7 +27,7 @@ fn device(uid: &str) -> Device {
     }
 }
 
-async fn account(s: &dyn Store, idx: u8) -> AccountId {
+pub(crate) async fn account(s: &dyn Store, idx: u8) -> AccountId {
     let a = Account {
         id: AccountId::new(),
         contact_kind: ContactKind::Email,

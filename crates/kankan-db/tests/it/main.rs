@@ -3,6 +3,7 @@
 mod blobs;
 mod contract;
 mod devices;
+mod rtsp;
 mod tidy;
 
 use std::sync::Arc;

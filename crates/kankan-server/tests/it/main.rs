@@ -16,4 +16,5 @@ mod recording;
 mod recording_crash;
 mod recording_input;
 mod risk;
+mod rtsp;
 mod sessions;

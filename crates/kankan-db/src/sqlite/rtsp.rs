@@ -1,0 +1,76 @@
+//! The RTSP camera registry.
+
+use kankan_base::AccountId;
+use sqlx::Row;
+use sqlx::sqlite::SqlitePool;
+
+use super::{R, ts};
+use crate::{DbError, Device, RtspCamera};
+
+/// Inserts the camera's device row (already bound to its owner), its empty shadow and its
+/// source, in one transaction.
+pub(super) async fn insert(pool: &SqlitePool, d: &Device, cam: &RtspCamera) -> R<()> {
+    let bound_at = d.bound_at.ok_or(DbError::Conflict("an RTSP camera is bound when added"))?;
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO devices (uid, model, kind, secret_mac, pairing_key_enc, batch, \
+         provisioned_at_ms, owner_id, name_enc, bound_at_ms) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&d.uid)
+    .bind(&d.model)
+    .bind(d.kind.as_str())
+    .bind(&d.secret_mac)
+    .bind(&d.pairing_key_enc)
+    .bind(&d.batch)
+    .bind(d.provisioned_at.0)
+    .bind(cam.owner.to_string())
+    .bind(&d.name_enc)
+    .bind(bound_at.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| DbError::conflict_on_unique(e, "device"))?;
+    sqlx::query("INSERT INTO device_state (uid, online) VALUES (?, 0)")
+        .bind(&d.uid)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO rtsp_cameras (uid, source_enc, created_at_ms) VALUES (?, ?, ?)")
+        .bind(&cam.uid)
+        .bind(&cam.source_enc)
+        .bind(cam.created_at.0)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every RTSP camera that is bound, with its owner, oldest first.
+pub(super) async fn all(pool: &SqlitePool) -> R<Vec<RtspCamera>> {
+    let rows = sqlx::query(
+        "SELECT r.uid, r.source_enc, r.created_at_ms, d.owner_id FROM rtsp_cameras r \
+         JOIN devices d ON d.uid = r.uid WHERE d.owner_id IS NOT NULL \
+         ORDER BY r.created_at_ms, r.uid",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let owner: String = row.try_get("owner_id")?;
+            Ok(RtspCamera {
+                uid: row.try_get("uid")?,
+                owner: owner
+                    .parse()
+                    .map(AccountId)
+                    .map_err(|e| DbError::Corrupt(format!("owner_id: {e}")))?,
+                source_enc: row.try_get("source_enc")?,
+                created_at: ts(row, "created_at_ms")?,
+            })
+        })
+        .collect()
+}
+
+/// Forgets where a camera streams from (inside the unbind transaction).
+pub(super) async fn forget(tx: &mut sqlx::SqliteConnection, uid: &str) -> R<()> {
+    sqlx::query("DELETE FROM rtsp_cameras WHERE uid = ?").bind(uid).execute(tx).await?;
+    Ok(())
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""A local RTSP camera for tests: GStreamer's gst-rtsp-server streaming a live test pattern
+as H.264 (320x180, 15 fps, a keyframe a second) at rtsp://127.0.0.1:PORT/PATH, with Basic
+authentication when a user is given. Prints "ready" once it listens.
+
+Run with Debian's /usr/bin/python3 (python3-gi, gir1.2-gst-rtsp-server-1.0,
+gstreamer1.0-plugins-{base,good,ugly}; scripts/test installs them).
+
+    /usr/bin/python3 rtsp_server.py --port 8554 --path cam --user admin --password secret
+"""
+
+import argparse
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+LAUNCH = (
+    "( videotestsrc is-live=true pattern=ball "
+    "! video/x-raw,width=320,height=180,framerate=15/1 "
+    "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 bitrate=300 "
+    "! video/x-h264,profile=baseline "
+    "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--path", default="cam")
+    ap.add_argument("--user")
+    ap.add_argument("--password", default="")
+    args = ap.parse_args()
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(LAUNCH)
+    # One pipeline per client: each session starts with a keyframe.
+    factory.set_shared(False)
+
+    if args.user:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "camera-user")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password), token)
+        server.set_auth(auth)
+        perms = GstRtspServer.RTSPPermissions()
+        perms.add_permission_for_role("camera-user", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
+        perms.add_permission_for_role(
+            "camera-user", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True
+        )
+        factory.set_permissions(perms)
+
+    server.get_mount_points().add_factory("/" + args.path.lstrip("/"), factory)
+    if server.attach(None) == 0:
+        print(f"cannot listen on port {args.port}", file=sys.stderr, flush=True)
+        return 1
+    print("ready", flush=True)
+    GLib.MainLoop().run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
