@@ -159,8 +159,9 @@ pub trait Store: Send + Sync + 'static {
     async fn put_media_init(&self, init: &MediaInit) -> R<MediaInit>;
     async fn media_init(&self, id: i64) -> R<Option<MediaInit>>;
     /// Indexes a segment whose blob is durable, extends the timeline spans and counts its
-    /// bytes against the owner, in one transaction. `None` if that blob is indexed already
-    /// (a replayed journal); `NotFound("media key")` if the device has no data key (unbound).
+    /// bytes against the owner, in one transaction. `None` if the stream has a segment with
+    /// that start already (a replayed journal, a repeated upload); `NotFound("media key")` if
+    /// the device has no data key (unbound).
     async fn insert_segment(&self, seg: &NewSegment) -> R<Option<i64>>;
     async fn segment(&self, id: i64) -> R<Option<Segment>>;
     /// Segments of a stream overlapping `[from, to)`, oldest first, at most `limit`.

@@ -280,7 +280,23 @@ impl Recordings {
             blob,
         };
         match s.store.insert_segment(&seg).await {
-            Ok(_) => {}
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                // That start is indexed: by this very file (a replayed journal, so move it
+                // in) or by another one (this is a duplicate: drop it).
+                let existing = s
+                    .store
+                    .segments(&h.uid, h.stream, seg.start, Timestamp(seg.start.0 + 1), 1)
+                    .await?;
+                if existing.first().is_none_or(|e| e.blob != blob) {
+                    let p = path.to_path_buf();
+                    blocking(move || {
+                        std::fs::remove_file(&p).map_err(|e| CoreError::Internal(e.to_string()))
+                    })
+                    .await?;
+                    return Ok(());
+                }
+            }
             Err(kankan_db::DbError::NotFound(_)) => {
                 // Unbound meanwhile: its data key is gone, and so is this footage.
                 let p = path.to_path_buf();

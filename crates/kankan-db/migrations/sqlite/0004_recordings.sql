@@ -32,10 +32,11 @@ CREATE TABLE media_segments (
     duration_ms             INTEGER NOT NULL,
     bytes                   INTEGER NOT NULL,          -- sealed size in the blob store
     frames                  INTEGER NOT NULL,
-    blob_id                 BLOB NOT NULL UNIQUE,      -- 16 bytes
+    blob_id                 BLOB NOT NULL,             -- 16 bytes
     protected_until_ms      INTEGER                    -- an event keeps it from eviction until then
 );
-CREATE INDEX media_segments_by_time ON media_segments (uid, stream, start_ms);
+-- One segment per stream and start: a replayed journal or a repeated upload is a no-op.
+CREATE UNIQUE INDEX media_segments_by_time ON media_segments (uid, stream, start_ms);
 CREATE INDEX media_segments_by_start ON media_segments (start_ms);
 
 CREATE TABLE media_spans (

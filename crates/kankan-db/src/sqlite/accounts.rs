@@ -4,7 +4,7 @@ use kankan_base::{AccountId, BlobId, SessionId, StaffId, Timestamp};
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 
-use super::{R, opt_ts, ts, uuid_col};
+use super::{R, opt_ts, ts, uuid_col, write_tx};
 use crate::{Account, AccountState, CodePurpose, ContactKind, DbError, Staff, VerificationCode};
 
 const ACCOUNT_COLS: &str = "id, contact_kind, contact_index, contact_enc, key_wrapped, \
@@ -110,7 +110,7 @@ pub(super) async fn set_password(
     keep: Option<SessionId>,
     at: Timestamp,
 ) -> R<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     let r = sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
         .bind(hash)
         .bind(id.to_string())
@@ -144,7 +144,7 @@ pub(super) async fn set_avatar(
     id: AccountId,
     blob: Option<BlobId>,
 ) -> R<Option<BlobId>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     let old: Option<Option<String>> =
         sqlx::query_scalar("SELECT avatar_blob FROM accounts WHERE id = ?")
             .bind(id.to_string())
@@ -169,7 +169,7 @@ pub(super) async fn set_state(
     reason: Option<&str>,
     at: Timestamp,
 ) -> R<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     let r = sqlx::query(
         "UPDATE accounts SET state = ?, state_reason = ?, state_changed_at_ms = ? WHERE id = ?",
     )

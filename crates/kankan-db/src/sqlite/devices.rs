@@ -4,7 +4,7 @@ use kankan_base::{AccountId, Timestamp};
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 
-use super::{R, opt_ts, ts, uuid_col};
+use super::{R, opt_ts, ts, uuid_col, write_tx};
 use crate::{BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceKind, DeviceState};
 
 const DEVICE_COLS: &str = "SELECT uid, model, kind, secret_mac, pairing_key_enc, batch, \
@@ -31,7 +31,7 @@ fn device_from(row: &SqliteRow) -> R<Device> {
 }
 
 pub(super) async fn insert_devices(pool: &SqlitePool, devices: &[Device]) -> R<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     for d in devices {
         sqlx::query(
             "INSERT INTO devices (uid, model, kind, secret_mac, pairing_key_enc, batch, \
@@ -89,7 +89,7 @@ pub(super) async fn claim(
     uid: &str,
     now: Timestamp,
 ) -> R<AccountId> {
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     let account: Option<String> = sqlx::query_scalar(
         "UPDATE bind_tokens SET used_at_ms = ? WHERE token_hash = ? AND uid = ? \
          AND used_at_ms IS NULL AND expires_at_ms > ? RETURNING account_id",
@@ -128,7 +128,7 @@ pub(super) async fn claim(
 
 /// Unbinds and deletes everything recorded about the device for its owner.
 pub(super) async fn unbind(pool: &SqlitePool, uid: &str, owner: AccountId) -> R<bool> {
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     let r = sqlx::query(
         "UPDATE devices SET owner_id = NULL, name_enc = NULL, bound_at_ms = NULL \
          WHERE uid = ? AND owner_id = ?",

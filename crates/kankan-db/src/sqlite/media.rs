@@ -6,7 +6,7 @@ use kankan_base::{AccountId, BlobId, Timestamp};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{R, opt_ts, ts};
+use super::{R, opt_ts, ts, write_tx};
 use crate::{
     DbError, MediaInit, MediaKey, MediaUsage, NewSegment, Removed, SPAN_JOIN_MS, Segment, Span,
 };
@@ -122,7 +122,7 @@ fn segment_from(r: &SqliteRow) -> R<Segment> {
 }
 
 pub(super) async fn insert_segment(pool: &SqlitePool, s: &NewSegment) -> R<Option<i64>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     let account: Option<String> =
         sqlx::query_scalar("SELECT account_id FROM media_keys WHERE uid = ?")
             .bind(&s.uid)
@@ -131,7 +131,8 @@ pub(super) async fn insert_segment(pool: &SqlitePool, s: &NewSegment) -> R<Optio
     let account = account.ok_or(DbError::NotFound("media key"))?;
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO media_segments (uid, stream, init_id, start_ms, duration_ms, bytes, frames, \
-         blob_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (blob_id) DO NOTHING RETURNING id",
+         blob_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid, stream, start_ms) DO NOTHING \
+         RETURNING id",
     )
     .bind(&s.uid)
     .bind(i64::from(s.stream))
@@ -403,7 +404,7 @@ pub(super) async fn expire(
     now: Timestamp,
     limit: u32,
 ) -> R<Removed> {
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     let (cutoff, now_s, limit) = (cutoff.0.to_string(), now.0.to_string(), limit.to_string());
     let removed = remove(
         &mut tx,
@@ -429,7 +430,7 @@ pub(super) async fn evict(
     let mut total = Removed::default();
     let acct = account.to_string();
     while total.bytes < bytes {
-        let mut tx = pool.begin().await?;
+        let mut tx = write_tx(pool).await?;
         let rows = sqlx::query(
             "SELECT s.id, s.bytes FROM media_segments s JOIN media_keys k ON k.uid = s.uid \
              WHERE k.account_id = ? AND (s.protected_until_ms IS NULL \
@@ -517,7 +518,7 @@ pub(super) async fn trashed(pool: &SqlitePool, limit: u32) -> R<Vec<BlobId>> {
 }
 
 pub(super) async fn forget_trash(pool: &SqlitePool, blobs: &[BlobId]) -> R<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     for b in blobs {
         sqlx::query("DELETE FROM blob_trash WHERE blob_id = ?")
             .bind(b.0.as_bytes().as_slice())

@@ -60,6 +60,13 @@ impl SqliteStore {
     }
 }
 
+/// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`): a deferred one
+/// that reads first fails with `SQLITE_BUSY` (without waiting out the busy timeout) when
+/// another connection writes between its read and its write.
+pub(crate) async fn write_tx(pool: &SqlitePool) -> R<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
 pub(crate) fn ts(row: &SqliteRow, col: &str) -> R<Timestamp> {
     Ok(Timestamp(row.try_get::<i64, _>(col)?))
 }
@@ -84,7 +91,7 @@ impl Store for SqliteStore {
         let applied = self.applied_versions().await?;
         let mut done = Vec::new();
         for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = write_tx(&self.pool).await?;
             sqlx::raw_sql(m.sqlite).execute(&mut *tx).await?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",

@@ -4,14 +4,14 @@ use kankan_base::AccountId;
 use sqlx::Row;
 use sqlx::sqlite::SqlitePool;
 
-use super::{R, ts};
+use super::{R, ts, write_tx};
 use crate::{DbError, Device, RtspCamera};
 
 /// Inserts the camera's device row (already bound to its owner), its empty shadow and its
 /// source, in one transaction.
 pub(super) async fn insert(pool: &SqlitePool, d: &Device, cam: &RtspCamera) -> R<()> {
     let bound_at = d.bound_at.ok_or(DbError::Conflict("an RTSP camera is bound when added"))?;
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     sqlx::query(
         "INSERT INTO devices (uid, model, kind, secret_mac, pairing_key_enc, batch, \
          provisioned_at_ms, owner_id, name_enc, bound_at_ms) \

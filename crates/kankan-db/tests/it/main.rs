@@ -3,6 +3,7 @@
 mod blobs;
 mod contract;
 mod devices;
+mod media;
 mod rtsp;
 mod tidy;
 

@@ -1,0 +1,127 @@
+//! The recording part of the `Store` contract: segments, timeline spans, usage, retention,
+//! quota eviction, the blob trash, and unbinding.
+
+use kankan_base::{AccountId, BlobId, Timestamp};
+use kankan_db::{BindToken, MediaInit, MediaKey, NewSegment, Span, Store};
+
+use crate::devices::{T0, account, device};
+use crate::store;
+
+const UID: &str = "KKMEDIA0001";
+
+/// A store with one camera bound to an account, its data key and an init segment.
+async fn recording_store() -> (std::sync::Arc<dyn Store>, tempfile::TempDir, AccountId, i64) {
+    let (s, dir) = store().await;
+    let owner = account(s.as_ref(), 1).await;
+    s.insert_devices(&[device(UID)]).await.expect("device");
+    let token = BindToken {
+        token_hash: [9; 32],
+        account_id: owner,
+        uid: UID.into(),
+        created_at: T0,
+        expires_at: Timestamp(T0.0 + 600_000),
+    };
+    s.insert_bind_token(&token).await.expect("token");
+    s.claim_device(&[9; 32], UID, T0).await.expect("bind");
+    let key = MediaKey { uid: UID.into(), account_id: owner, key_enc: vec![1; 61], created_at: T0 };
+    s.put_media_key(&key).await.expect("key");
+    let init = MediaInit {
+        id: 0,
+        uid: UID.into(),
+        digest: vec![2; 32],
+        blob: BlobId::new(),
+        codecs: "avc1.42c01e".into(),
+        width: 320,
+        height: 180,
+        created_at: T0,
+    };
+    let init = s.put_media_init(&init).await.expect("init");
+    (s, dir, owner, init.id)
+}
+
+fn seg(init: i64, start_s: i64, secs: u32) -> NewSegment {
+    NewSegment {
+        uid: UID.into(),
+        stream: 0,
+        init_id: init,
+        start: Timestamp(T0.0 + start_s * 1000),
+        duration_ms: secs * 1000,
+        bytes: 1000,
+        frames: secs * 15,
+        blob: BlobId::new(),
+    }
+}
+
+fn span(a: i64, b: i64) -> Span {
+    Span { start: Timestamp(T0.0 + a * 1000), end: Timestamp(T0.0 + b * 1000) }
+}
+
+async fn spans(s: &dyn Store) -> Vec<Span> {
+    s.spans(UID, 0, Timestamp(0), Timestamp(i64::MAX / 2)).await.expect("spans")
+}
+
+#[tokio::test]
+async fn segments_join_into_spans_and_a_backfill_bridges_a_gap() {
+    let (s, _d, owner, init) = recording_store().await;
+    for (start, secs) in [(0, 4), (4, 4), (20, 4), (24, 4)] {
+        s.insert_segment(&seg(init, start, secs)).await.expect("insert").expect("new");
+    }
+    assert_eq!(spans(s.as_ref()).await, vec![span(0, 8), span(20, 28)]);
+    for start in [8, 12, 16] {
+        s.insert_segment(&seg(init, start, 4)).await.expect("insert").expect("new");
+    }
+    assert_eq!(spans(s.as_ref()).await, vec![span(0, 28)], "the backfill joins both spans");
+    assert_eq!(s.media_usage(owner).await.expect("usage").bytes, 7_000);
+    assert_eq!(s.insert_segment(&seg(init, 8, 4)).await.expect("insert"), None, "one per start");
+    assert_eq!(s.media_usage(owner).await.expect("usage").bytes, 7_000);
+}
+
+#[tokio::test]
+async fn retention_keeps_protected_segments_and_repairs_the_spans() {
+    let (s, _d, owner, init) = recording_store().await;
+    for k in 0..10 {
+        s.insert_segment(&seg(init, k * 4, 4)).await.expect("insert").expect("new");
+    }
+    let until = Timestamp(T0.0 + 86_400_000);
+    let kept = s.protect_segments(UID, span(8, 12).start, span(8, 12).end, until).await;
+    assert_eq!(kept.expect("protect"), 1);
+    // Everything that starts before 24 s is past retention; the protected one stays.
+    let r = s.expire_segments(Timestamp(T0.0 + 24_000), Timestamp(T0.0 + 1), 100).await;
+    assert_eq!(r.expect("expire").segments, 5);
+    assert_eq!(spans(s.as_ref()).await, vec![span(8, 12), span(24, 40)]);
+    assert_eq!(s.media_usage(owner).await.expect("usage").bytes, 5_000);
+    assert_eq!(s.trashed_blobs(100).await.expect("trash").len(), 5);
+}
+
+#[tokio::test]
+async fn eviction_frees_just_enough_of_the_oldest_footage_and_records_an_alert() {
+    let (s, _d, owner, init) = recording_store().await;
+    for k in 0..10 {
+        s.insert_segment(&seg(init, k * 4, 4)).await.expect("insert").expect("new");
+    }
+    let r = s.evict_segments(owner, 2_500, Timestamp(T0.0 + 1)).await.expect("evict");
+    assert_eq!((r.segments, r.bytes), (3, 3_000));
+    let u = s.media_usage(owner).await.expect("usage");
+    assert_eq!((u.bytes, u.evicted_bytes, u.alert_at), (7_000, 3_000, Some(Timestamp(T0.0 + 1))));
+    assert_eq!(spans(s.as_ref()).await, vec![span(12, 40)]);
+    assert_eq!(s.accounts_over_quota(6_999).await.expect("over").len(), 1);
+    assert_eq!(s.accounts_over_quota(7_000).await.expect("over").len(), 0);
+}
+
+#[tokio::test]
+async fn unbinding_deletes_the_key_the_index_and_trashes_every_blob() {
+    let (s, _d, owner, init) = recording_store().await;
+    for k in 0..3 {
+        s.insert_segment(&seg(init, k * 4, 4)).await.expect("insert").expect("new");
+    }
+    assert!(s.unbind_device(UID, owner).await.expect("unbind"));
+    assert!(s.media_key(UID).await.expect("key").is_none());
+    assert!(spans(s.as_ref()).await.is_empty());
+    let trash = s.trashed_blobs(100).await.expect("trash");
+    assert_eq!(trash.len(), 4, "three segments and the init");
+    s.forget_trash(&trash).await.expect("forget");
+    assert!(s.trashed_blobs(100).await.expect("trash").is_empty());
+    assert_eq!(s.media_usage(owner).await.expect("usage").bytes, 0);
+    let err = s.insert_segment(&seg(init, 20, 4)).await;
+    assert!(err.is_err(), "an unbound device cannot gain footage");
+}
