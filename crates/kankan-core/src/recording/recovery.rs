@@ -20,6 +20,27 @@ impl Recordings {
     /// Runs before ingest starts: journals are cut to their last whole, authentic record,
     /// sealed and indexed; sealed files are indexed and moved into the blob store.
     pub async fn recover(&self) -> Result<RecoveryReport, CoreError> {
+        self.recover_files(|_| true).await
+    }
+
+    /// Indexes sealed segments whose indexing failed (the database was busy, say) and that
+    /// have waited at least a minute; run by the sweeper while ingests go on.
+    pub(super) async fn retry_sealed(&self) -> Result<RecoveryReport, CoreError> {
+        self.recover_files(|p| {
+            let old = std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() >= 60);
+            old && p.extension().is_some_and(|e| e == "seal")
+        })
+        .await
+    }
+
+    async fn recover_files(
+        &self,
+        wanted: impl Fn(&std::path::Path) -> bool,
+    ) -> Result<RecoveryReport, CoreError> {
         let dir = self.inner.journal.clone();
         let entries = blocking(move || {
             let mut v = Vec::new();
@@ -38,6 +59,9 @@ impl Recordings {
             let (Some(blob), "jrnl" | "seal") = (blob, ext) else {
                 continue;
             };
+            if !wanted(&path) {
+                continue;
+            }
             match self.recover_one(&path, blob).await {
                 Ok(true) => report.recovered += 1,
                 Ok(false) => report.dropped += 1,

@@ -56,6 +56,13 @@ impl Recordings {
             report.evicted.bytes += r.bytes;
         }
         report.blobs_deleted = self.empty_trash().await?;
+        let retried = self.retry_sealed().await?;
+        if retried.recovered > 0 {
+            tracing::warn!(
+                segments = retried.recovered,
+                "indexed segments left by a failed ingest"
+            );
+        }
         Ok(report)
     }
 
