@@ -188,6 +188,16 @@ impl TestApp {
     }
 }
 
+/// Every file under `dir`, recursively (for scans of the data directory).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(files_under(&p)) } else { out.push(p) }
+    }
+    out
+}
+
 /// Parses the outbox file (`time \t masked recipient \t subject \t body`).
 pub fn read_outbox(path: &Path) -> Vec<OutboxEntry> {
     let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };

@@ -96,10 +96,7 @@ pub async fn live(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    if !device_authenticated(&state, &uid, &headers).await {
-        return Ok(challenge());
-    }
-    record(state, uid, options(&headers, &q, false)?, body).await
+    record(state, uid, &headers, &q, body, false).await
 }
 
 /// Upload a recording the device stored while it was offline; what is already recorded is
@@ -117,20 +114,24 @@ pub async fn backfill(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    if !device_authenticated(&state, &uid, &headers).await {
-        return Ok(challenge());
-    }
-    record(state, uid, options(&headers, &q, true)?, body).await
+    record(state, uid, &headers, &q, body, true).await
 }
 
-/// Records the body on a task of its own: a client that hangs up (ffmpeg closes as soon as
-/// it has sent the last chunk) drops this handler, but never what it already sent.
+/// Authenticates the device, then records the body on a task of its own: a client that hangs
+/// up (ffmpeg closes as soon as it has sent the last chunk) drops this handler, but never what
+/// it already sent.
 async fn record(
     state: AppState,
     uid: String,
-    opts: IngestOptions,
+    headers: &HeaderMap,
+    q: &IngestQuery,
     body: Body,
+    backfill: bool,
 ) -> Result<Response, ApiError> {
+    if !device_authenticated(&state, &uid, headers).await {
+        return Ok(challenge());
+    }
+    let opts = options(headers, q, backfill)?;
     tokio::spawn(async move { feed(&state, &uid, opts, body).await }).await.map_err(|e| {
         ApiError::from(kankan_core::CoreError::Internal(format!("ingest task: {e}")))
     })?

@@ -33,22 +33,35 @@ fn device_from(row: &SqliteRow) -> R<Device> {
 pub(super) async fn insert_devices(pool: &SqlitePool, devices: &[Device]) -> R<()> {
     let mut tx = write_tx(pool).await?;
     for d in devices {
-        sqlx::query(
-            "INSERT INTO devices (uid, model, kind, secret_mac, pairing_key_enc, batch, \
-             provisioned_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&d.uid)
-        .bind(&d.model)
-        .bind(d.kind.as_str())
-        .bind(&d.secret_mac)
-        .bind(&d.pairing_key_enc)
-        .bind(&d.batch)
-        .bind(d.provisioned_at.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| DbError::conflict_on_unique(e, "device"))?;
+        insert_device(&mut tx, d).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts one device row as given (owner and binding included); `Conflict("device")` on a
+/// taken UID.
+pub(super) async fn insert_device(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    d: &Device,
+) -> R<()> {
+    sqlx::query(
+        "INSERT INTO devices (uid, model, kind, secret_mac, pairing_key_enc, batch, \
+         provisioned_at_ms, owner_id, name_enc, bound_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&d.uid)
+    .bind(&d.model)
+    .bind(d.kind.as_str())
+    .bind(&d.secret_mac)
+    .bind(&d.pairing_key_enc)
+    .bind(&d.batch)
+    .bind(d.provisioned_at.0)
+    .bind(d.owner.map(|o| o.to_string()))
+    .bind(&d.name_enc)
+    .bind(d.bound_at.map(|t| t.0))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| DbError::conflict_on_unique(e, "device"))?;
     Ok(())
 }
 

@@ -10,26 +10,11 @@ use crate::{DbError, Device, RtspCamera};
 /// Inserts the camera's device row (already bound to its owner), its empty shadow and its
 /// source, in one transaction.
 pub(super) async fn insert(pool: &SqlitePool, d: &Device, cam: &RtspCamera) -> R<()> {
-    let bound_at = d.bound_at.ok_or(DbError::Conflict("an RTSP camera is bound when added"))?;
+    if d.owner != Some(cam.owner) || d.bound_at.is_none() {
+        return Err(DbError::Conflict("an RTSP camera is bound to its owner when added"));
+    }
     let mut tx = write_tx(pool).await?;
-    sqlx::query(
-        "INSERT INTO devices (uid, model, kind, secret_mac, pairing_key_enc, batch, \
-         provisioned_at_ms, owner_id, name_enc, bound_at_ms) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&d.uid)
-    .bind(&d.model)
-    .bind(d.kind.as_str())
-    .bind(&d.secret_mac)
-    .bind(&d.pairing_key_enc)
-    .bind(&d.batch)
-    .bind(d.provisioned_at.0)
-    .bind(cam.owner.to_string())
-    .bind(&d.name_enc)
-    .bind(bound_at.0)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| DbError::conflict_on_unique(e, "device"))?;
+    super::devices::insert_device(&mut tx, d).await?;
     sqlx::query("INSERT INTO device_state (uid, online) VALUES (?, 0)")
         .bind(&d.uid)
         .execute(&mut *tx)

@@ -71,6 +71,18 @@ fn screenshot_dir() -> Result<PathBuf> {
 }
 
 /// Saves a screenshot called `name` and checks that a real PNG landed on disk.
+/// Waits until the location hash is exactly `hash` (`#/devices` is a prefix of device pages).
+pub(crate) async fn wait_for_hash(browser: &Browser, hash: &str) -> Result<()> {
+    browser
+        .wait_until(
+            &format!("the location hash to be {hash}"),
+            "return location.hash === arguments[0];",
+            &[json!(hash)],
+        )
+        .await?;
+    Ok(())
+}
+
 pub(crate) async fn save_screenshot(browser: &Browser, name: &str) -> Result<PathBuf> {
     let path = screenshot_dir()?.join(name);
     browser.screenshot(&path).await?;

@@ -16,7 +16,7 @@ use kankan_testkit::browser::{Browser, PHONE_WINDOW};
 use kankan_testkit::{TestApp, TestDevice, state_report};
 use serde_json::{Value, json};
 
-use super::browser::{loaded_image_src, open_app, save_screenshot};
+use super::browser::{loaded_image_src, open_app, save_screenshot, wait_for_hash};
 use super::devices::{PW, provision};
 
 /// A `[data-testid=…]` selector.
@@ -37,18 +37,6 @@ async fn save_full_page(browser: &Browser, name: &str, window: (u32, u32)) -> Re
     let path = save_screenshot(browser, name).await;
     browser.set_window_size(window.0, window.1).await?;
     path
-}
-
-/// Waits until the location hash is exactly `hash` (`#/devices` is a prefix of device pages).
-async fn wait_for_hash(browser: &Browser, hash: &str) -> Result<()> {
-    browser
-        .wait_until(
-            &format!("the location hash to be {hash}"),
-            "return location.hash === arguments[0];",
-            &[json!(hash)],
-        )
-        .await?;
-    Ok(())
 }
 
 /// Reads the QR code in a `data:image/png;base64,…` URL, as a camera would: the text in it.

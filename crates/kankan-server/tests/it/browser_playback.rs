@@ -16,7 +16,7 @@ use kankan_testkit::browser::{Browser, PHONE_WINDOW};
 use kankan_video::{Stamp, Yuv420, read_stamp};
 use serde_json::{Value, json};
 
-use super::browser::{loaded_image_src, open_app, save_screenshot};
+use super::browser::{loaded_image_src, open_app, save_screenshot, wait_for_hash};
 use super::devices::PW;
 use super::recording::{get_bytes, recorded_ms, recording_app, recording_camera, timeline_until};
 
@@ -38,18 +38,6 @@ fn noon_zone() -> String {
         o if o > 0 => format!("Etc/GMT-{o}"),
         o => format!("Etc/GMT+{}", -o),
     }
-}
-
-/// Waits until the location hash is exactly `hash`.
-async fn wait_for_hash(browser: &Browser, hash: &str) -> Result<()> {
-    browser
-        .wait_until(
-            &format!("the location hash to be {hash}"),
-            "return location.hash === arguments[0];",
-            &[json!(hash)],
-        )
-        .await?;
-    Ok(())
 }
 
 /// The player's `[currentTime, decoded frames]` once it is past `[time, frames]` by at least

@@ -1,19 +1,9 @@
 //! Privacy promises that need the whole system: no contact in clear anywhere on disk.
 
-use kankan_testkit::{ServerProcess, http_client, read_outbox};
+use kankan_testkit::{ServerProcess, files_under as files, http_client, read_outbox};
 use serde_json::json;
 
 const PW: &str = "plum-garden-kettle-42";
-
-/// Every file under `dir`, recursively.
-fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("readable").flatten() {
-        let p = e.path();
-        if p.is_dir() { out.extend(files(&p)) } else { out.push(p) }
-    }
-    out
-}
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     let n = needle.as_bytes();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kankan_media::{VideoParams, WriteSample, write_fragment, write_init};
-use kankan_testkit::TestApp;
+use kankan_testkit::{TestApp, files_under as files};
 use serde_json::Value;
 
 use crate::devices::{Creds, PW, bind, provision};
@@ -91,16 +91,6 @@ async fn a_good_upload_is_recorded_and_a_repeated_backfill_is_skipped() {
     let t = timeline(&app, &token, &creds.uid).await;
     assert_eq!(recorded_ms(&t), 8_000, "{t}");
     assert_eq!(t["spans"].as_array().map(Vec::len), Some(1), "{t}");
-}
-
-/// Every file under `dir`, recursively.
-fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("readable").flatten() {
-        let p = e.path();
-        if p.is_dir() { out.extend(files(&p)) } else { out.push(p) }
-    }
-    out
 }
 
 #[tokio::test]
