@@ -2,7 +2,7 @@
 // network-first (falls back to the cache), and never caches or intercepts /api/ requests or
 // recorded media (/media/: footage stays out of the cache).
 
-const CACHE = 'kankan-shell-v3';
+const CACHE = 'kankan-shell-v4';
 
 const SHELL = [
   './',
@@ -23,6 +23,7 @@ const SHELL = [
   'js/timeline.js',
   'js/ui.js',
   'js/pages/album.js',
+  'js/pages/device-add-rtsp.js',
   'js/pages/device-add.js',
   'js/pages/device-controls.js',
   'js/pages/device-settings.js',

@@ -188,11 +188,20 @@ export const account = {
 
 const dev = (uid) => `${V1}/devices/${encodeURIComponent(uid)}`;
 
-/** Devices bound to the account: pairing, the shadow (info and settings), commands, unbinding. */
+/**
+ * Devices bound to the account: pairing, adding RTSP cameras, the shadow (info and settings),
+ * commands, unbinding.
+ */
 export const devices = {
   list: () => request('GET', `${V1}/devices`),
   get: (uid) => request('GET', dev(uid)),
   startPairing: (uid, ssid, wifiPassword) => post('/devices/pairings', { uid, ssid, wifi_password: wifiPassword }),
+  /**
+   * Adds an ordinary RTSP camera; the server probes it first (up to about 5 s). Resolves to the
+   * new DeviceInfo. `username`/`password` are left out when empty.
+   */
+  addRtspCamera: ({ name, url, username, password }) =>
+    post('/cameras/rtsp', { name, url, username: username || undefined, password: password || undefined }),
   rename: (uid, name) => request('PATCH', dev(uid), { json: { name } }),
   unbind: (uid) => request('DELETE', dev(uid)),
   /** Sends the full Settings object as the new desired settings; resolves to the DeviceInfo. */

@@ -15,6 +15,7 @@ const ROUTES = {
   '/reset': { page: () => import('./pages/reset.js'), guest: true },
   '/devices': { page: () => import('./pages/devices.js'), tab: 'devices' },
   '/devices/add': { page: () => import('./pages/device-add.js'), tab: 'devices' },
+  '/devices/add-rtsp': { page: () => import('./pages/device-add-rtsp.js'), tab: 'devices' },
   '/devices/:uid': { page: () => import('./pages/device.js'), tab: 'devices' },
   '/devices/:uid/playback': { page: () => import('./pages/playback.js'), tab: 'devices' },
   '/messages': { page: () => import('./pages/messages.js'), tab: 'messages' },

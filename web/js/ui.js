@@ -1,5 +1,6 @@
-// ui.js — small DOM helpers shared by the pages: element builder, form fields, inline alerts,
-// busy buttons, cooldown timers, toasts, flash notices, date formatting and layout shells.
+// ui.js — small DOM helpers shared by the pages: element builder, form fields and their inline
+// errors, inline alerts, busy buttons, cooldown timers, toasts, flash notices, date formatting
+// and layout shells.
 
 import { icon } from './icons.js';
 
@@ -42,6 +43,38 @@ export function field({ label, hint, testid, ...attrs }) {
     hint ? h('p', { class: 'hint', id: hintId }, hint) : null,
   );
   return { wrap, input };
+}
+
+/**
+ * Shows `message` under the input made by `field`/`passwordField`: the input is marked
+ * aria-invalid and described by the message (announced as an alert). Test id:
+ * `${input's testid}-error`. Replaces any error the field already shows.
+ */
+export function showFieldError(input, message) {
+  clearFieldError(input);
+  const id = `${input.id}-error`;
+  const note = h(
+    'p',
+    { class: 'field-error', id, role: 'alert', testid: input.dataset.testid ? `${input.dataset.testid}-error` : null },
+    icon('alert', 16),
+    h('span', null, message),
+  );
+  const box = input.parentElement?.classList.contains('input-wrap') ? input.parentElement : input;
+  box.after(note);
+  input.setAttribute('aria-invalid', 'true');
+  const described = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+  input.setAttribute('aria-describedby', [id, ...described].join(' '));
+}
+
+/** Removes what `showFieldError` added to `input`. */
+export function clearFieldError(input) {
+  const id = `${input.id}-error`;
+  const scope = input.closest('.field') || document;
+  scope.querySelector(`[id="${id}"]`)?.remove();
+  input.removeAttribute('aria-invalid');
+  const rest = (input.getAttribute('aria-describedby') || '').split(' ').filter((x) => x && x !== id);
+  if (rest.length) input.setAttribute('aria-describedby', rest.join(' '));
+  else input.removeAttribute('aria-describedby');
 }
 
 /** A hidden username input so password managers know whose password a form changes. */

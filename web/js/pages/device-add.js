@@ -1,6 +1,7 @@
 // pages/device-add.js — "#/devices/add": adding a device. Step 1 asks for the UID on the label and
-// the Wi-Fi network; step 2 shows the pairing QR code (and plays it as sound), counts down to its
-// expiry and waits until the device has claimed it, then opens the device's page.
+// the Wi-Fi network (and links to adding an RTSP camera instead); step 2 shows the pairing QR
+// code (and plays it as sound), counts down to its expiry and waits until the device has claimed
+// it, then opens the device's page.
 
 import { devices } from '../api.js';
 import { icon } from '../icons.js';
@@ -41,6 +42,26 @@ async function pairingProblem(err, uid) {
   }
 }
 
+/** The way to the other kind of camera: an ordinary IP camera added by its RTSP address. */
+function rtspLink() {
+  return h(
+    'div',
+    { class: 'card list-card' },
+    h(
+      'a',
+      { class: 'list-row', href: '#/devices/add-rtsp', testid: 'add-rtsp-link' },
+      h('span', { class: 'list-icon' }, icon('camera')),
+      h(
+        'span',
+        { class: 'list-text' },
+        h('span', { class: 'list-title' }, 'Add an RTSP camera'),
+        h('span', { class: 'list-sub' }, 'Any IP camera that streams H.264 over RTSP, by its address and login'),
+      ),
+      icon('chevron', 20),
+    ),
+  );
+}
+
 export function render(ctx) {
   const root = h('section', { class: 'page', testid: 'page-device-add' });
   const header = pageHeader('Add device', { back: { href: '#/devices', label: 'Back to devices', testid: 'add-back' } });
@@ -52,7 +73,7 @@ export function render(ctx) {
   const showStep1 = () => {
     cleanup();
     cleanup = () => {};
-    root.replaceChildren(header, step1());
+    root.replaceChildren(header, step1(), rtspLink());
   };
 
   const step1 = () => {

@@ -216,7 +216,11 @@ export function render(ctx) {
       'Playback',
     );
     paint(d);
-    root.replaceChildren(header.head, header.alert, alert, hero, playback, info, settings.node, controls.node, dangerCard(d, ctx));
+    // An ordinary RTSP camera records and plays back, but takes no Kankan settings or commands.
+    const kankanDevice = d.model !== 'RTSP';
+    const parts = [header.head, header.alert, alert, hero, playback, info];
+    if (kankanDevice) parts.push(settings.node, controls.node);
+    root.replaceChildren(...parts, dangerCard(d, ctx));
     return paint;
   };
 

@@ -1,6 +1,7 @@
 // pages/devices.js — "#/devices": the device list (landing page after login). One card per
 // device with its kind, name, online state, battery and Wi-Fi signal, refreshed every few
-// seconds while the page is open; an empty state when there are none. Both lead to "Add device".
+// seconds while the page is open; an empty state when there are none. Both lead to "Add device";
+// the empty state also to "Add an RTSP camera".
 
 import { devices } from '../api.js';
 import { icon } from '../icons.js';
@@ -58,9 +59,14 @@ export function render(ctx) {
   const empty = emptyState({
     iconName: 'camera',
     title: 'No devices yet',
-    text: 'Add a camera or doorbell with the UID on its label. Then watch it live, get alerts and play back recordings, all from your own server.',
+    text: 'Add a Kankan camera or doorbell with the UID on its label, or any IP camera by its RTSP address. Then watch it live, get alerts and play back recordings, all from your own server.',
     testid: 'devices-empty',
-    action: addLink('devices-empty-add'),
+    action: h(
+      'div',
+      { class: 'btn-row empty-actions' },
+      addLink('devices-empty-add'),
+      h('a', { class: 'btn btn-secondary', href: '#/devices/add-rtsp', testid: 'devices-empty-add-rtsp' }, 'Add an RTSP camera'),
+    ),
   });
   empty.hidden = true;
 

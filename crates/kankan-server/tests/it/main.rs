@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod browser_devices;
 mod browser_playback;
+mod browser_rtsp;
 mod cli;
 mod devices;
 mod devices_authz;
