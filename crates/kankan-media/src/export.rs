@@ -10,7 +10,7 @@ use crate::write::{
     bx, full, mdat_header, put32, put64, write_dinf, write_hdlr, write_mdhd, write_media_header,
     write_mvhd, write_tkhd,
 };
-use crate::{Fragment, InitSegment, MediaError, TrackInfo, TrackKind};
+use crate::{Fragment, InitSegment, MediaError, TrackInfo, TrackKind, TrackRun};
 
 /// Movie timescale of exported files: milliseconds.
 const MOVIE_TIMESCALE: u32 = 1000;
@@ -63,17 +63,66 @@ pub fn export_mp4(init: &InitSegment, fragments: &[Fragment]) -> Result<Vec<u8>,
     Ok(out)
 }
 
+/// What planning an export needs of a fragment: its sample tables and its length, not its
+/// bytes — so a long range can be planned first and its media streamed afterwards.
+#[derive(Debug, Clone)]
+pub struct FragmentTable {
+    pub sequence: u32,
+    pub runs: Vec<TrackRun>,
+    pub byte_len: usize,
+}
+
+impl From<Fragment> for FragmentTable {
+    fn from(f: Fragment) -> Self {
+        FragmentTable { sequence: f.sequence, byte_len: f.bytes.len(), runs: f.runs }
+    }
+}
+
+/// Fragments or their tables, as [`export_plan`] reads them.
+pub trait SampleTables {
+    fn sequence(&self) -> u32;
+    fn runs(&self) -> &[TrackRun];
+    fn byte_len(&self) -> usize;
+}
+
+impl SampleTables for Fragment {
+    fn sequence(&self) -> u32 {
+        self.sequence
+    }
+    fn runs(&self) -> &[TrackRun] {
+        &self.runs
+    }
+    fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+impl SampleTables for FragmentTable {
+    fn sequence(&self) -> u32 {
+        self.sequence
+    }
+    fn runs(&self) -> &[TrackRun] {
+        &self.runs
+    }
+    fn byte_len(&self) -> usize {
+        self.byte_len
+    }
+}
+
 /// Plans a progressive MP4 of `fragments`: `ftyp`, `moov` (a `trak` per track that has
 /// samples, with real `stts`/`ctts`/`stss`/`stsz`/`stsc`/`stco` or `co64`, the init's sample
 /// entries copied), then one `mdat` with one chunk per track run. Decode times start at 0; a
 /// track starting later than the earliest one gets an empty edit so audio stays in sync, and
 /// a gap between fragments lengthens the sample before it.
-pub fn export_plan(init: &InitSegment, fragments: &[Fragment]) -> Result<ExportPlan, MediaError> {
+pub fn export_plan<F: SampleTables>(
+    init: &InitSegment,
+    fragments: &[F],
+) -> Result<ExportPlan, MediaError> {
     let mut tables: Vec<Table<'_>> = init.tracks.iter().map(Table::new).collect();
     let mut ranges: Vec<ExportRange> = Vec::new();
     let mut payload: u64 = 0;
     for (fi, fragment) in fragments.iter().enumerate() {
-        for run in &fragment.runs {
+        for run in fragment.runs() {
             let table = tables.iter_mut().find(|t| t.info.track_id == run.track_id).ok_or(
                 MediaError::UnknownTrack { box_type: "traf".into(), track_id: run.track_id },
             )?;
@@ -85,12 +134,12 @@ pub fn export_plan(init: &InitSegment, fragments: &[Fragment]) -> Result<ExportP
             for s in &run.samples {
                 let start = usize::try_from(s.offset_in_fragment).unwrap_or(usize::MAX);
                 let len = usize::try_from(s.size).unwrap_or(usize::MAX);
-                if start.checked_add(len).is_none_or(|end| end > fragment.bytes.len()) {
+                if start.checked_add(len).is_none_or(|end| end > fragment.byte_len()) {
                     return Err(MediaError::bad_table(
                         "trun",
                         format!(
                             "a sample of fragment {} lies outside its bytes",
-                            fragment.sequence
+                            fragment.sequence()
                         ),
                     ));
                 }

@@ -78,7 +78,7 @@ mod write;
 
 pub use annexb::{annexb_to_avcc, split_annexb};
 pub use error::MediaError;
-pub use export::{ExportPlan, ExportRange, export_mp4, export_plan};
+pub use export::{ExportPlan, ExportRange, FragmentTable, SampleTables, export_mp4, export_plan};
 pub use fragment::{Fragment, SampleInfo, TrackRun, parse_fragment, parse_fragment_at};
 pub use init::{InitSegment, TrackInfo, TrackKind, parse_init};
 pub use stream::{StreamItem, StreamParser};

@@ -190,7 +190,7 @@ pub async fn segment(
     Ok(media("video/iso.segment", state.recordings.segment_bytes(&h, id).await?))
 }
 
-/// A range as a progressive MP4 download.
+/// A range as a progressive MP4 download, streamed.
 pub async fn export(
     State(state): State<AppState>,
     Path(uid): Path<String>,
@@ -199,7 +199,16 @@ pub async fn export(
     let h = state.recordings.authorize_link(&uid, &q.t).await?;
     let (from, to) = q.range()?;
     let mp4 = state.recordings.export_mp4(&h, q.stream.unwrap_or(0), from, to).await?;
-    let mut resp = media("video/mp4", mp4);
+    // Streamed as it is decrypted; a failure half-way ends the body early, which the client
+    // sees as a short download against Content-Length.
+    let chunks = futures_util::stream::unfold(mp4.chunks, |mut rx| async move {
+        rx.recv().await.map(|c| (c.map_err(std::io::Error::other), rx))
+    });
+    let mut resp = Response::new(axum::body::Body::from_stream(chunks));
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(mp4.len));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     let name = format!("attachment; filename=\"kankan-{uid}-{}.mp4\"", from.0);
     if let Ok(v) = HeaderValue::from_str(&name) {
         resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);

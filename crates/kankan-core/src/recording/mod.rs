@@ -13,6 +13,7 @@
 //! deleted with the binding; the blob store only ever holds sealed bytes.
 
 mod config;
+mod export;
 mod ingest;
 mod keys;
 mod playback;
@@ -30,6 +31,7 @@ use kankan_db::{BlobStore, Store};
 use crate::devices::Devices;
 
 pub use config::RecordingConfig;
+pub use export::Mp4Download;
 pub use ingest::{Ingest, IngestOptions, IngestStats};
 pub use playback::{MediaGrant, MediaLink, Playlist, PlaylistSegment};
 pub use recovery::RecoveryReport;

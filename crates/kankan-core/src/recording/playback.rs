@@ -16,11 +16,9 @@ use crate::devices::{DeviceAction, DeviceHandle};
 /// Longest range one timeline query covers.
 const MAX_TIMELINE_MS: i64 = 31 * 86_400_000;
 /// Longest range one playlist or export covers.
-const MAX_RANGE_MS: i64 = 86_400_000;
+pub(super) const MAX_RANGE_MS: i64 = 86_400_000;
 /// Most segments in one playlist.
-const MAX_PLAYLIST_SEGMENTS: u32 = 30_000;
-/// Largest MP4 export (stored bytes), so one request cannot pin the server's memory.
-const MAX_EXPORT_BYTES: u64 = 512 * 1024 * 1024;
+pub(super) const MAX_PLAYLIST_SEGMENTS: u32 = 30_000;
 
 /// A link that lets its holder read one device's recordings for a short time: issued to
 /// an account after `authorize`, and checked against the policy again on every use.
@@ -51,7 +49,7 @@ pub struct Playlist {
     pub segments: Vec<PlaylistSegment>,
 }
 
-fn check_range(from: Timestamp, to: Timestamp, max: i64) -> Result<(), CoreError> {
+pub(super) fn check_range(from: Timestamp, to: Timestamp, max: i64) -> Result<(), CoreError> {
     if to.0 <= from.0 || to.0 - from.0 > max {
         return Err(CoreError::InvalidDeviceInput(format!(
             "the range must be non-empty and at most {} hours long",
@@ -59,12 +57,6 @@ fn check_range(from: Timestamp, to: Timestamp, max: i64) -> Result<(), CoreError
         )));
     }
     Ok(())
-}
-
-fn need_view(h: &DeviceHandle) -> Result<(), CoreError> {
-    match h.action() {
-        DeviceAction::View | DeviceAction::Control | DeviceAction::Unbind => Ok(()),
-    }
 }
 
 impl Recordings {
@@ -76,7 +68,6 @@ impl Recordings {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<Span>, CoreError> {
-        need_view(h)?;
         check_range(from, to, MAX_TIMELINE_MS)?;
         Ok(self.inner.store.spans(h.uid(), stream, from, to).await?)
     }
@@ -128,7 +119,6 @@ impl Recordings {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Playlist, CoreError> {
-        need_view(h)?;
         check_range(from, to, MAX_RANGE_MS)?;
         let segs =
             self.inner.store.segments(h.uid(), stream, from, to, MAX_PLAYLIST_SEGMENTS).await?;
@@ -146,7 +136,6 @@ impl Recordings {
 
     /// The init segment (`ftyp` + `moov`), decrypted.
     pub async fn init_bytes(&self, h: &DeviceHandle, id: i64) -> Result<Vec<u8>, CoreError> {
-        need_view(h)?;
         let s = &self.inner;
         let init = s.store.media_init(id).await?.filter(|i| i.uid == h.uid());
         let init = init.ok_or(CoreError::NoRecording)?;
@@ -157,14 +146,13 @@ impl Recordings {
 
     /// One stored segment's media (`moof` + `mdat` ...), decrypted.
     pub async fn segment_bytes(&self, h: &DeviceHandle, id: i64) -> Result<Vec<u8>, CoreError> {
-        need_view(h)?;
         let seg = self.inner.store.segment(id).await?.filter(|s| s.uid == h.uid());
         let seg = seg.ok_or(CoreError::NoRecording)?;
         let key = self.key_with(h.device(), h.account_key()).await?;
         Ok(self.open_fragments(&seg, &key).await?.concat())
     }
 
-    async fn open_fragments(
+    pub(super) async fn open_fragments(
         &self,
         seg: &Segment,
         key: &AeadKey,
@@ -182,58 +170,8 @@ impl Recordings {
         blocking(move || segfile::open_segment(&bytes, blob, &key).map(|(_, f)| f)).await
     }
 
-    /// The fragments of `[from, to)` with their init, parsed; stops where the init changes.
-    async fn range_fragments(
-        &self,
-        h: &DeviceHandle,
-        stream: u8,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<(InitSegment, Vec<Fragment>), CoreError> {
-        check_range(from, to, MAX_RANGE_MS)?;
-        let segs =
-            self.inner.store.segments(h.uid(), stream, from, to, MAX_PLAYLIST_SEGMENTS).await?;
-        let first = segs.first().ok_or(CoreError::NoRecording)?;
-        let init_bytes = self.init_bytes(h, first.init_id).await?;
-        let limits = Limits::default();
-        let init = kankan_media::parse_init(&init_bytes, &limits)?;
-        let key = self.key_with(h.device(), h.account_key()).await?;
-        let (mut out, mut total) = (Vec::new(), 0u64);
-        for seg in segs.iter().take_while(|s| s.init_id == first.init_id) {
-            total += seg.bytes;
-            if total > MAX_EXPORT_BYTES {
-                return Err(CoreError::InvalidDeviceInput(
-                    "that range is too large to download at once; choose a shorter one".into(),
-                ));
-            }
-            for (f, start, end) in timed(&init, self.open_fragments(seg, &key).await?, seg)? {
-                if end > from.0 && start < to.0 {
-                    out.push(f);
-                }
-            }
-        }
-        if out.is_empty() {
-            return Err(CoreError::NoRecording);
-        }
-        Ok((init, out))
-    }
-
-    /// A progressive MP4 (moov first) of `[from, to)`, cut at fragment boundaries.
-    pub async fn export_mp4(
-        &self,
-        h: &DeviceHandle,
-        stream: u8,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<u8>, CoreError> {
-        need_view(h)?;
-        let (init, frags) = self.range_fragments(h, stream, from, to).await?;
-        blocking(move || Ok(kankan_media::export_mp4(&init, &frags)?)).await
-    }
-
     /// A JPEG of the picture shown at `at`: decoded from the segment's first keyframe.
     pub async fn snapshot(&self, h: &DeviceHandle, at: Timestamp) -> Result<Vec<u8>, CoreError> {
-        need_view(h)?;
         let s = &self.inner;
         let segs = s.store.segments(h.uid(), 0, at, Timestamp(at.0 + 1), 1).await?;
         let seg = segs.into_iter().next().ok_or(CoreError::NoRecording)?;
@@ -249,16 +187,26 @@ impl Recordings {
 }
 
 /// Parses a segment's fragments and places each on the wall clock.
-fn timed(
+pub(super) fn timed(
     init: &InitSegment,
     frags: Vec<Vec<u8>>,
     seg: &Segment,
 ) -> Result<Vec<(Fragment, i64, i64)>, CoreError> {
+    Ok(timed_indexed(init, frags, seg)?.into_iter().map(|(_, f, a, b)| (f, a, b)).collect())
+}
+
+/// The same, with each fragment's position in the segment. Fragments without video (audio
+/// only) are left out.
+pub(super) fn timed_indexed(
+    init: &InitSegment,
+    frags: Vec<Vec<u8>>,
+    seg: &Segment,
+) -> Result<Vec<(usize, Fragment, i64, i64)>, CoreError> {
     let limits = Limits::default();
     let scale = i128::from(init.video().map_or(1, |v| v.timescale.max(1)));
     let mut out = Vec::with_capacity(frags.len());
     let mut base = None;
-    for bytes in frags {
+    for (i, bytes) in frags.into_iter().enumerate() {
         let f = kankan_media::parse_fragment(init, &bytes, &limits)?;
         let Some(run) = f.video_run(init) else { continue };
         let t0 = *base.get_or_insert(run.base_decode_time);
@@ -266,7 +214,7 @@ fn timed(
             |t: u64| i64::try_from((i128::from(t) - i128::from(t0)) * 1000 / scale).unwrap_or(0);
         let (start, end) =
             (seg.start.0 + ms(run.base_decode_time), seg.start.0 + ms(run.end_decode_time()));
-        out.push((f, start, end));
+        out.push((i, f, start, end));
     }
     Ok(out)
 }
