@@ -10,7 +10,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::handlers::{admin, auth, devices, ingest, me, ops, recordings};
+use crate::handlers::{admin, auth, devices, ingest, live, me, ops, recordings};
 use crate::{ApiError, AppState, metrics, web};
 
 /// JSON bodies are small; the avatar route has its own limit.
@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
     .route("/media/v1/{uid}/seg/{id}", get(recordings::segment))
     .route("/media/v1/{uid}/export.mp4", get(recordings::export))
     .route("/media/v1/{uid}/snapshot.jpg", get(recordings::snapshot))
+    .route("/media/v1/{uid}/live", get(live::live))
     .fallback(web::serve)
     .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
     .layer(SetResponseHeaderLayer::if_not_present(

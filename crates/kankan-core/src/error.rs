@@ -52,6 +52,8 @@ pub enum CoreError {
     Camera { code: &'static str, message: String },
     #[error("no recording at that time")]
     NoRecording,
+    #[error("this camera is not streaming now")]
+    NotLive,
     #[error("the link is invalid or has expired; open the recording again")]
     InvalidLink,
     #[error("{0}")]
@@ -90,7 +92,7 @@ impl CoreError {
             DeviceNotFound => ErrorKind::NotFound,
             DeviceAlreadyBound | DeviceNotBound => ErrorKind::FailedPrecondition,
             InvalidMedia { .. } | Camera { .. } => ErrorKind::InvalidArgument,
-            NoRecording => ErrorKind::NotFound,
+            NoRecording | NotLive => ErrorKind::NotFound,
             InvalidLink => ErrorKind::PermissionDenied,
             GatewayUnavailable(_) => ErrorKind::Unavailable,
             ImageTooLarge(_) | AccountLocked { .. } | RateLimited { .. } => {
@@ -127,6 +129,7 @@ impl CoreError {
             DeviceNotBound => "device-not-bound",
             InvalidMedia { code, .. } | Camera { code, .. } => code,
             NoRecording => "no-recording",
+            NotLive => "not-live",
             InvalidLink => "invalid-link",
             InvalidSettings(_) => "invalid-settings",
             InvalidCommand(_) => "invalid-command",

@@ -12,6 +12,7 @@ pub mod devices;
 mod error;
 pub mod identifier;
 pub mod jobs;
+pub mod live;
 pub mod password_policy;
 pub mod recording;
 pub mod risk;

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod devices;
 pub mod ingest;
+pub mod live;
 pub mod me;
 pub mod ops;
 pub mod recordings;

@@ -126,6 +126,9 @@ impl Ingest {
 
     /// Stores the segment in progress and ends the ingest.
     pub async fn close(mut self) -> Result<IngestStats, CoreError> {
+        if !self.opts.backfill {
+            self.rec.live().end(&self.device.uid, self.opts.stream);
+        }
         self.cut().await?;
         Ok(self.stats)
     }
@@ -133,6 +136,9 @@ impl Ingest {
     async fn on_init(&mut self, init: InitSegment) -> Result<(), CoreError> {
         self.cut().await?;
         let id = self.rec.store_init(&self.device.uid, &self.key, &init).await?;
+        if !self.opts.backfill {
+            self.rec.live().publish_init(&self.device.uid, self.opts.stream, init.bytes.clone());
+        }
         self.init = Some((init, id));
         self.next_ms = None;
         Ok(())
@@ -220,6 +226,10 @@ impl Ingest {
         let bytes = f.bytes.clone();
         let w = blocking(move || w.append(&bytes, duration_ms, frames, sync).map(|()| w)).await?;
         self.writer = Some(w);
+        if !self.opts.backfill {
+            let key = self.init.as_ref().is_some_and(|(init, _)| f.starts_with_keyframe(init));
+            self.rec.live().publish(&self.device.uid, self.opts.stream, f.bytes.clone(), key);
+        }
         self.stats.fragments += 1;
         self.stats.bytes += f.bytes.len() as u64;
         Ok(())

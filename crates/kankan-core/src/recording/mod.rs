@@ -57,6 +57,7 @@ struct Inner {
     devices: Devices,
     journal: PathBuf,
     config: RecordingConfig,
+    live: crate::live::LiveHub,
 }
 
 impl Recordings {
@@ -73,12 +74,26 @@ impl Recordings {
         std::fs::create_dir_all(&journal)
             .map_err(|e| crate::CoreError::Internal(format!("journal directory: {e}")))?;
         Ok(Recordings {
-            inner: Arc::new(Inner { store, blobs, keyring, clock, devices, journal, config }),
+            inner: Arc::new(Inner {
+                store,
+                blobs,
+                keyring,
+                clock,
+                devices,
+                journal,
+                config,
+                live: crate::live::LiveHub::default(),
+            }),
         })
     }
 
     pub fn config(&self) -> &RecordingConfig {
         &self.inner.config
+    }
+
+    /// The live streams: every fragment recorded here is also offered to live viewers.
+    pub fn live(&self) -> &crate::live::LiveHub {
+        &self.inner.live
     }
 
     /// The service clock's now (simulated in tests).

@@ -11,6 +11,7 @@ mod cli;
 mod devices;
 mod devices_authz;
 mod devices_sim;
+mod live;
 mod openapi;
 mod privacy;
 mod recording;

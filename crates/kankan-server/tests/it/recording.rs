@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::devices::{Creds, PW, bind, provision};
 
-const WAIT: Duration = Duration::from_secs(60);
+pub const WAIT: Duration = Duration::from_secs(60);
 
 /// A test server cutting 2 s segments, with room for a device clock ahead of its own.
 pub async fn recording_app() -> TestApp {
