@@ -2,7 +2,7 @@
 // network-first (falls back to the cache), and never caches or intercepts /api/ requests or
 // recorded media (/media/: footage stays out of the cache).
 
-const CACHE = 'kankan-shell-v4';
+const CACHE = 'kankan-shell-v5';
 
 const SHELL = [
   './',
@@ -17,6 +17,7 @@ const SHELL = [
   'js/api.js',
   'js/device-ui.js',
   'js/icons.js',
+  'js/live.js',
   'js/media.js',
   'js/router.js',
   'js/state.js',
@@ -29,6 +30,7 @@ const SHELL = [
   'js/pages/device-settings.js',
   'js/pages/device.js',
   'js/pages/devices.js',
+  'js/pages/live.js',
   'js/pages/login.js',
   'js/pages/me.js',
   'js/pages/messages.js',

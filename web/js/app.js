@@ -17,6 +17,7 @@ const ROUTES = {
   '/devices/add': { page: () => import('./pages/device-add.js'), tab: 'devices' },
   '/devices/add-rtsp': { page: () => import('./pages/device-add-rtsp.js'), tab: 'devices' },
   '/devices/:uid': { page: () => import('./pages/device.js'), tab: 'devices' },
+  '/devices/:uid/live': { page: () => import('./pages/live.js'), tab: 'devices' },
   '/devices/:uid/playback': { page: () => import('./pages/playback.js'), tab: 'devices' },
   '/messages': { page: () => import('./pages/messages.js'), tab: 'messages' },
   '/album': { page: () => import('./pages/album.js'), tab: 'album' },

@@ -1,6 +1,7 @@
 // pages/device.js — "#/devices/{uid}": one device. A header with its name (tap to rename) and
-// online state, a link to its recordings (Playback), Info from its last state report, Settings
-// and Controls (own modules), and the danger zone to unbind it. Refreshed every few seconds; a
+// online state, links to watch it live (Live, the main action) and to its recordings
+// (Playback), Info from its last state report, Settings and Controls (own modules), and the
+// danger zone to unbind it. Refreshed every few seconds; a
 // device not in the account shows a not-found state.
 
 import { devices } from '../api.js';
@@ -209,16 +210,17 @@ export function render(ctx) {
       if (withSettings) settings.update(next);
       controls.update(next);
     };
-    const playback = h(
-      'a',
-      { class: 'btn btn-primary btn-block', href: `#/devices/${encodeURIComponent(d.uid)}/playback`, testid: 'device-playback' },
-      icon('play', 20),
-      'Playback',
+    const base = `#/devices/${encodeURIComponent(d.uid)}`;
+    const actions = h(
+      'div',
+      { class: 'device-actions' },
+      h('a', { class: 'btn btn-primary', href: `${base}/live`, testid: 'device-live' }, icon('camera', 20), 'Live'),
+      h('a', { class: 'btn btn-secondary', href: `${base}/playback`, testid: 'device-playback' }, icon('play', 20), 'Playback'),
     );
     paint(d);
     // An ordinary RTSP camera records and plays back, but takes no Kankan settings or commands.
     const kankanDevice = d.model !== 'RTSP';
-    const parts = [header.head, header.alert, alert, hero, playback, info];
+    const parts = [header.head, header.alert, alert, hero, actions, info];
     if (kankanDevice) parts.push(settings.node, controls.node);
     root.replaceChildren(...parts, dangerCard(d, ctx));
     return paint;

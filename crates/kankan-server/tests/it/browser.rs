@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, ensure};
 use kankan_testkit::TestApp;
 use kankan_testkit::browser::{Browser, LaunchOptions};
+use kankan_video::{Stamp, Yuv420, read_stamp};
 use serde_json::json;
 
 const PW: &str = "plum-garden-kettle-42";
@@ -81,6 +82,43 @@ pub(crate) async fn wait_for_hash(browser: &Browser, hash: &str) -> Result<()> {
         )
         .await?;
     Ok(())
+}
+
+/// The `[currentTime, decoded frames]` of the video `testid` once it plays past
+/// `[time, frames]` by at least `[dt, df]`.
+pub(crate) async fn video_past(
+    browser: &Browser,
+    testid: &str,
+    what: &str,
+    at: (f64, u64),
+    by: (f64, u64),
+) -> Result<(f64, u64)> {
+    let v = browser
+        .wait_until(
+            what,
+            "const v = document.querySelector(`[data-testid=${arguments[4]}]`);
+             const frames = v.getVideoPlaybackQuality().totalVideoFrames;
+             const [t, f, dt, df] = arguments;
+             return !v.paused && v.currentTime >= t + dt && frames >= f + df
+               ? [v.currentTime, frames] : null;",
+            &[json!(at.0), json!(at.1), json!(by.0), json!(by.1), json!(testid)],
+        )
+        .await?;
+    Ok((v[0].as_f64().context("currentTime")?, v[1].as_u64().context("frames")?))
+}
+
+/// The camera's clock burned into a picture (PNG or JPEG bytes).
+pub(crate) fn stamp_of(image: &[u8]) -> Result<Stamp> {
+    let luma = image::load_from_memory(image)?.to_luma8();
+    let (w, h) = luma.dimensions();
+    let chroma = vec![128; (w * h / 4) as usize];
+    let frame = Yuv420::from_planes(
+        w,
+        h,
+        (luma.into_raw(), w as usize),
+        (chroma.clone(), chroma, w as usize / 2),
+    )?;
+    read_stamp(&frame).context("the camera's clock is readable in the picture")
 }
 
 pub(crate) async fn save_screenshot(browser: &Browser, name: &str) -> Result<PathBuf> {

@@ -13,10 +13,12 @@ use anyhow::{Context as _, Result, ensure};
 use base64::Engine as _;
 use kankan_testkit::TestApp;
 use kankan_testkit::browser::{Browser, PHONE_WINDOW};
-use kankan_video::{Stamp, Yuv420, read_stamp};
+use kankan_video::Stamp;
 use serde_json::{Value, json};
 
-use super::browser::{loaded_image_src, open_app, save_screenshot, wait_for_hash};
+use super::browser::{
+    loaded_image_src, open_app, save_screenshot, stamp_of, video_past, wait_for_hash,
+};
 use super::devices::PW;
 use super::recording::{get_bytes, recorded_ms, recording_app, recording_camera, timeline_until};
 
@@ -38,42 +40,6 @@ fn noon_zone() -> String {
         o if o > 0 => format!("Etc/GMT-{o}"),
         o => format!("Etc/GMT+{}", -o),
     }
-}
-
-/// The player's `[currentTime, decoded frames]` once it is past `[time, frames]` by at least
-/// `[dt, df]`.
-async fn playback_past(
-    browser: &Browser,
-    what: &str,
-    at: (f64, u64),
-    by: (f64, u64),
-) -> Result<(f64, u64)> {
-    let v = browser
-        .wait_until(
-            what,
-            "const v = document.querySelector('[data-testid=player]');
-             const frames = v.getVideoPlaybackQuality().totalVideoFrames;
-             const [t, f, dt, df] = arguments;
-             return !v.paused && v.currentTime >= t + dt && frames >= f + df
-               ? [v.currentTime, frames] : null;",
-            &[json!(at.0), json!(at.1), json!(by.0), json!(by.1)],
-        )
-        .await?;
-    Ok((v[0].as_f64().context("currentTime")?, v[1].as_u64().context("frames")?))
-}
-
-/// The camera's clock burned into a picture (PNG or JPEG bytes).
-fn stamp_of(image: &[u8]) -> Result<Stamp> {
-    let luma = image::load_from_memory(image)?.to_luma8();
-    let (w, h) = luma.dimensions();
-    let chroma = vec![128; (w * h / 4) as usize];
-    let frame = Yuv420::from_planes(
-        w,
-        h,
-        (luma.into_raw(), w as usize),
-        (chroma.clone(), chroma, w as usize / 2),
-    )?;
-    read_stamp(&frame).context("the camera's clock is readable in the picture")
 }
 
 /// Pauses the player and returns the clock burned into the picture on screen and the
@@ -153,8 +119,9 @@ async fn recorded_video_plays_in_the_browser_and_its_frames_advance() -> Result<
 
     // Clicking it plays from its start: time and decoded frames advance.
     browser.click(&tid("timeline-span")).await?;
-    let first = playback_past(&browser, "the video to play", (0.0, 0), (0.1, 1)).await?;
-    let later = playback_past(&browser, "time and frames to advance", first, (0.5, 5)).await?;
+    let first = video_past(&browser, "player", "the video to play", (0.0, 0), (0.1, 1)).await?;
+    let later =
+        video_past(&browser, "player", "time and frames to advance", first, (0.5, 5)).await?;
     ensure!(later.0 > first.0 && later.1 > first.1, "{first:?} -> {later:?}");
 
     // Paused, the picture on screen carries the camera's clock: the time the page shows is
@@ -168,8 +135,8 @@ async fn recorded_video_plays_in_the_browser_and_its_frames_advance() -> Result<
 
     // Playing on, later pictures reach the screen.
     browser.execute("document.querySelector('[data-testid=player]').play();", &[]).await?;
-    let resumed = playback_past(&browser, "playback to resume", (0.0, 0), (0.0, 0)).await?;
-    playback_past(&browser, "playback to go on", resumed, (0.4, 4)).await?;
+    let resumed = video_past(&browser, "player", "playback to resume", (0.0, 0), (0.0, 0)).await?;
+    video_past(&browser, "player", "playback to go on", resumed, (0.4, 4)).await?;
     let (after, shown) = paused_picture(&browser).await?;
     ensure!(after.frame > before.frame, "the picture advanced: {before:?} -> {after:?}");
     let taken = i64::try_from(after.capture_ms)?;
@@ -224,7 +191,7 @@ async fn recorded_video_plays_in_the_browser_and_its_frames_advance() -> Result<
         .await?;
     let renewed = renewed.as_str().context("an href")?;
     assert_eq!(get_bytes(&app, renewed).await.0, 200, "the new link works: {renewed}");
-    playback_past(&browser, "playback with the new link", (0.0, 0), (0.3, 3)).await?;
+    video_past(&browser, "player", "playback with the new link", (0.0, 0), (0.3, 3)).await?;
 
     // The day before has no recordings; back to today, the recording is there again.
     browser.click(&tid("day-prev")).await?;

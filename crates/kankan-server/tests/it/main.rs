@@ -5,6 +5,7 @@ mod admin;
 mod bad_input;
 mod browser;
 mod browser_devices;
+mod browser_live;
 mod browser_playback;
 mod browser_rtsp;
 mod cli;

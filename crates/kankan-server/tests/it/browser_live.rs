@@ -1,0 +1,138 @@
+//! Live view in the browser: a camera streams, a real headless Chromium opens its Live page
+//! from the device page and plays the WebSocket's fMP4 through Media Source Extensions. Time
+//! and decoded frames advance, and the clock the camera burns into every picture, read off
+//! the <video>, tells how far behind real time the picture on screen is.
+//!
+//! Every step waits for an element, a value or a URL; nothing sleeps a fixed time.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, ensure};
+use base64::Engine as _;
+use kankan_testkit::browser::Browser;
+use kankan_video::Stamp;
+use serde_json::{Value, json};
+
+use super::browser::{open_app, save_screenshot, stamp_of, video_past, wait_for_hash};
+use super::devices::PW;
+use super::recording::{recording_app, recording_camera};
+
+const WAIT: Duration = Duration::from_secs(30);
+/// The picture on screen may be this far behind the camera: a fragment (1 s) on its way, the
+/// little kept in the buffer, and a slow shared test machine.
+const MAX_LATENCY_MS: i64 = 5_000;
+
+/// A `[data-testid=…]` selector.
+fn tid(id: &str) -> String {
+    format!("[data-testid={id}]")
+}
+
+/// The picture on screen (the video keeps playing) and the browser's clock when it was read:
+/// how many ms the picture is behind real time.
+async fn latency_ms(browser: &Browser) -> Result<(Stamp, i64)> {
+    let v = browser
+        .wait_until(
+            "a picture on screen",
+            "const v = document.querySelector('[data-testid=live-video]');
+             if (v.seeking || v.readyState < 2 || !v.videoWidth) return null;
+             const c = document.createElement('canvas');
+             c.width = v.videoWidth;
+             c.height = v.videoHeight;
+             c.getContext('2d').drawImage(v, 0, 0);
+             return [c.toDataURL('image/png'), Date.now()];",
+            &[],
+        )
+        .await?;
+    let url = v[0].as_str().context("a data URL")?;
+    let b64 = url.strip_prefix("data:image/png;base64,").context("a PNG data URL")?;
+    let png = base64::engine::general_purpose::STANDARD.decode(b64)?;
+    let stamp = stamp_of(&png)?;
+    let now = v[1].as_i64().context("Date.now()")?;
+    Ok((stamp, now - i64::try_from(stamp.capture_ms)?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_camera_plays_live_in_the_browser_close_to_real_time() -> Result<()> {
+    let app = recording_app().await;
+    let email = "live@example.com";
+    // The camera streams until `stop` is triggered.
+    let (_token, creds, cam, stop) = recording_camera(&app, email).await;
+    cam.wait_for("two fragments are sent", WAIT, |s| s.sent_live >= 2).await?;
+    let uid = creds.uid.clone();
+
+    let browser = open_app(&app).await?;
+    let watch = "window.cspViolations = [];
+        document.addEventListener('securitypolicyviolation',
+          (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));";
+    browser.execute(watch, &[]).await?;
+    browser.fill(&tid("login-identifier"), email).await?;
+    browser.fill(&tid("login-password"), PW).await?;
+    browser.click(&tid("login-submit")).await?;
+    wait_for_hash(&browser, "#/devices").await?;
+
+    // From the device page, Live.
+    browser.click(&tid("device-card")).await?;
+    wait_for_hash(&browser, &format!("#/devices/{uid}")).await?;
+    browser.click(&tid("device-live")).await?;
+    wait_for_hash(&browser, &format!("#/devices/{uid}/live")).await?;
+    browser.find(&tid("live-page")).await?;
+    browser
+        .wait_until(
+            "the status to say live",
+            "const s = document.querySelector('[data-testid=live-status]');
+             return s.dataset.state === 'live' ? s.textContent : null;",
+            &[],
+        )
+        .await?;
+    ensure!(browser.text(&tid("live-status")).await? == "Live", "the status reads Live");
+    let muted = browser
+        .execute("return document.querySelector('[data-testid=live-video]').muted;", &[])
+        .await?;
+    assert_eq!(muted, json!(true));
+
+    // Time and decoded frames advance, for a couple of seconds, as new fragments arrive.
+    let first =
+        video_past(&browser, "live-video", "the live video to play", (0.0, 0), (0.0, 1)).await?;
+    let later =
+        video_past(&browser, "live-video", "time and frames to advance", first, (2.0, 20)).await?;
+    ensure!(later.0 > first.0 && later.1 > first.1, "{first:?} -> {later:?}");
+
+    // The picture on screen is recent, and a later one is newer.
+    let (before, behind) = latency_ms(&browser).await?;
+    ensure!(behind < MAX_LATENCY_MS, "the picture is {behind} ms behind: {before:?}");
+    video_past(&browser, "live-video", "playback to go on", later, (0.5, 5)).await?;
+    let (after, behind_later) = latency_ms(&browser).await?;
+    ensure!(after.frame > before.frame, "the picture advanced: {before:?} -> {after:?}");
+    ensure!(behind_later < MAX_LATENCY_MS, "the picture is {behind_later} ms behind: {after:?}");
+    let buffered = browser
+        .execute(
+            "const v = document.querySelector('[data-testid=live-video]');
+             return v.buffered.end(v.buffered.length - 1) - v.currentTime;",
+            &[],
+        )
+        .await?;
+    let ahead = buffered.as_f64().context("buffered ahead")?;
+    ensure!(ahead < 2.5, "the player keeps near the live edge: {ahead} s buffered ahead");
+    eprintln!("live latency: {behind} ms, then {behind_later} ms ({ahead:.2} s buffered ahead)");
+
+    save_screenshot(&browser, "live.png").await?;
+
+    let blocked: Value = browser.execute("return window.cspViolations;", &[]).await?;
+    assert_eq!(blocked, json!([]), "nothing was blocked by the CSP");
+
+    // The camera stops: the stream ends and the page says so (and keeps retrying).
+    stop.trigger();
+    browser
+        .wait_until(
+            "the status to say the stream ended",
+            "const s = document.querySelector('[data-testid=live-status]').dataset.state;
+             return s === 'ended' || s === 'not-live';",
+            &[],
+        )
+        .await?;
+
+    browser.close().await?;
+    drop(cam);
+    app.stop().await;
+    Ok(())
+}
