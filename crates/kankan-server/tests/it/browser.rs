@@ -121,6 +121,17 @@ pub(crate) fn stamp_of(image: &[u8]) -> Result<Stamp> {
     read_stamp(&frame).context("the camera's clock is readable in the picture")
 }
 
+/// Starts recording what the page's CSP blocks (in `window.cspViolations`), then logs in as
+/// `email` (password `PW`) and waits for the device list.
+pub(crate) async fn log_in_watching_csp(browser: &Browser, email: &str) -> Result<()> {
+    let watch = "window.cspViolations = [];
+        document.addEventListener('securitypolicyviolation',
+          (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));";
+    browser.execute(watch, &[]).await?;
+    log_in(browser, email, super::devices::PW).await?;
+    wait_for_hash(browser, "#/devices").await
+}
+
 pub(crate) async fn save_screenshot(browser: &Browser, name: &str) -> Result<PathBuf> {
     let path = screenshot_dir()?.join(name);
     browser.screenshot(&path).await?;

@@ -16,7 +16,9 @@ use kankan_testkit::browser::{Browser, PHONE_WINDOW};
 use kankan_testkit::{TestApp, TestDevice, state_report};
 use serde_json::{Value, json};
 
-use super::browser::{loaded_image_src, open_app, save_screenshot, wait_for_hash};
+use super::browser::{
+    loaded_image_src, log_in_watching_csp, open_app, save_screenshot, wait_for_hash,
+};
 use super::devices::{PW, provision};
 
 /// A `[data-testid=…]` selector.
@@ -83,15 +85,8 @@ async fn a_device_is_added_with_its_qr_code_then_set_moved_and_unbound() -> Resu
     let uid = creds.uid.clone();
 
     let browser = open_app(&app).await?;
-    // The app is one page: whatever the CSP blocks from here on is recorded.
-    let watch = "window.cspViolations = [];
-        document.addEventListener('securitypolicyviolation',
-          (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));";
-    browser.execute(watch, &[]).await?;
-    browser.fill(&tid("login-identifier"), email).await?;
-    browser.fill(&tid("login-password"), PW).await?;
-    browser.click(&tid("login-submit")).await?;
-    wait_for_hash(&browser, "#/devices").await?;
+    // Whatever the CSP blocks from here on is recorded.
+    log_in_watching_csp(&browser, email).await?;
 
     // No devices yet: the empty state leads to the add flow.
     browser.wait_for_text(&tid("devices-empty"), "No devices yet").await?;

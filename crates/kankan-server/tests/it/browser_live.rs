@@ -13,8 +13,9 @@ use kankan_testkit::browser::Browser;
 use kankan_video::Stamp;
 use serde_json::{Value, json};
 
-use super::browser::{open_app, save_screenshot, stamp_of, video_past, wait_for_hash};
-use super::devices::PW;
+use super::browser::{
+    log_in_watching_csp, open_app, save_screenshot, stamp_of, video_past, wait_for_hash,
+};
 use super::recording::{recording_app, recording_camera};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -61,14 +62,8 @@ async fn a_streaming_camera_plays_live_in_the_browser_close_to_real_time() -> Re
     let uid = creds.uid.clone();
 
     let browser = open_app(&app).await?;
-    let watch = "window.cspViolations = [];
-        document.addEventListener('securitypolicyviolation',
-          (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));";
-    browser.execute(watch, &[]).await?;
-    browser.fill(&tid("login-identifier"), email).await?;
-    browser.fill(&tid("login-password"), PW).await?;
-    browser.click(&tid("login-submit")).await?;
-    wait_for_hash(&browser, "#/devices").await?;
+    // Whatever the CSP blocks from here on is recorded.
+    log_in_watching_csp(&browser, email).await?;
 
     // From the device page, Live.
     browser.click(&tid("device-card")).await?;

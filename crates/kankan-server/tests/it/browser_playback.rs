@@ -17,9 +17,9 @@ use kankan_video::Stamp;
 use serde_json::{Value, json};
 
 use super::browser::{
-    loaded_image_src, open_app, save_screenshot, stamp_of, video_past, wait_for_hash,
+    loaded_image_src, log_in_watching_csp, open_app, save_screenshot, stamp_of, video_past,
+    wait_for_hash,
 };
-use super::devices::PW;
 use super::recording::{get_bytes, recorded_ms, recording_app, recording_camera, timeline_until};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -87,14 +87,8 @@ async fn recorded_video_plays_in_the_browser_and_its_frames_advance() -> Result<
 
     let browser = open_app(&app).await?;
     browser.cdp("Emulation.setTimezoneOverride", json!({"timezoneId": noon_zone()})).await?;
-    let watch = "window.cspViolations = [];
-        document.addEventListener('securitypolicyviolation',
-          (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));";
-    browser.execute(watch, &[]).await?;
-    browser.fill(&tid("login-identifier"), email).await?;
-    browser.fill(&tid("login-password"), PW).await?;
-    browser.click(&tid("login-submit")).await?;
-    wait_for_hash(&browser, "#/devices").await?;
+    // Whatever the CSP blocks from here on is recorded.
+    log_in_watching_csp(&browser, email).await?;
 
     // From the device page to its recordings.
     browser.click(&tid("device-card")).await?;
