@@ -185,6 +185,19 @@ pub enum CommandKind {
         slot: u8,
     },
     FormatSd,
+    /// Start uploading stream `stream` (0 main, 1 sub) live, from the current keyframe: a
+    /// viewer is waiting and the camera is not uploading continuously.
+    StreamStart {
+        stream: u8,
+    },
+    /// The last viewer left: stop the on-demand upload of `stream`.
+    StreamStop {
+        stream: u8,
+    },
+    /// Open the talk channel (`/ingest/v1/{uid}/talk`): someone holds "Talk".
+    TalkStart,
+    /// Close the talk channel.
+    TalkStop,
 }
 
 impl CommandKind {
@@ -201,6 +214,11 @@ impl CommandKind {
                 if !(1..=Self::MAX_PRESET).contains(slot) =>
             {
                 Err(format!("preset slots are 1 to {}", Self::MAX_PRESET))
+            }
+            CommandKind::StreamStart { stream } | CommandKind::StreamStop { stream }
+                if *stream > 1 =>
+            {
+                Err("streams are 0 (main) and 1 (sub)".into())
             }
             _ => Ok(()),
         }

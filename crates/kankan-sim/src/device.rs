@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use kankan_base::ShutdownSignal;
-use kankan_protocol::device::{Claim, ClaimResult, StateReport, decode};
+use kankan_protocol::device::{Claim, ClaimResult, CommandKind, StateReport, decode};
 use serde::Serialize;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::config::{DEFAULT_MODEL, DEFAULT_TIMEZONE, DeviceConfig, ServerAddr, is_valid_uid};
@@ -102,6 +102,8 @@ pub struct Device {
     claim: Option<String>,
     connected: bool,
     status: watch::Sender<Status>,
+    /// Where stream and talk commands go (the camera's video and talk tasks), if anywhere.
+    media: Option<mpsc::UnboundedSender<CommandKind>>,
 }
 
 impl std::fmt::Debug for Device {
@@ -177,7 +179,13 @@ impl Device {
         });
         let topics = Topics::new(&cfg.uid);
         let claim = cfg.pairing.as_ref().map(|j| j.token.clone());
-        Ok(Device { cfg, fw, server, topics, claim, connected: false, status })
+        Ok(Device { cfg, fw, server, topics, claim, connected: false, status, media: None })
+    }
+
+    /// Sends stream and talk commands to `media`; without it the device refuses them.
+    pub fn with_media(mut self, media: mpsc::UnboundedSender<CommandKind>) -> Device {
+        self.media = Some(media);
+        self
     }
 
     /// A handle to watch this device.
@@ -289,10 +297,17 @@ impl Device {
         let uid = self.cfg.uid.clone();
         if topic == self.topics.cmd {
             let now = self.cfg.clock.now().as_millis();
-            let Some(exec) = self.fw.execute(payload, now) else {
+            let Some(mut exec) = self.fw.execute(payload, now) else {
                 tracing::warn!(%uid, "unreadable command ignored");
                 return false;
             };
+            if let Some(kind) = exec.media.take() {
+                let sent = self.media.as_ref().is_some_and(|tx| tx.send(kind).is_ok());
+                if !sent {
+                    exec.ack.ok = false;
+                    exec.ack.error = Some("this device sends no media".into());
+                }
+            }
             tracing::info!(%uid, id = %exec.ack.id, ok = exec.ack.ok, error = ?exec.ack.error, "command");
             for report in exec.reports {
                 self.send_report(link, report);

@@ -32,6 +32,8 @@ pub struct Execution {
     pub persist: bool,
     /// Reboot once the ack is out.
     pub reboot: bool,
+    /// A media command (stream or talk) for the device loop to carry out with its video.
+    pub media: Option<CommandKind>,
 }
 
 /// A device's mind: its stored state plus what it only keeps in memory.
@@ -135,6 +137,7 @@ impl Firmware {
                 ack: ack.clone(),
                 persist: false,
                 reboot: false,
+                media: None,
             });
         }
         if cmd.deadline_ms < now_ms {
@@ -145,6 +148,7 @@ impl Firmware {
         }
         let mut reports = vec![];
         let mut reboot = false;
+        let mut media = None;
         let result = match cmd.command {
             CommandKind::Reboot => {
                 reboot = true;
@@ -172,6 +176,13 @@ impl Firmware {
                     Ok(true)
                 }
             }
+            kind @ (CommandKind::StreamStart { .. }
+            | CommandKind::StreamStop { .. }
+            | CommandKind::TalkStart
+            | CommandKind::TalkStop) => {
+                media = Some(kind);
+                Ok(false)
+            }
         };
         let (ack, persist) = match result {
             Ok(persist) => (Ack { id: cmd.id, ok: true, error: None }, persist),
@@ -180,6 +191,7 @@ impl Firmware {
         let mut exec = self.finish(ack, persist);
         exec.reports = reports;
         exec.reboot = reboot;
+        exec.media = media;
         Some(exec)
     }
 
@@ -204,7 +216,7 @@ impl Firmware {
             self.recent.pop_front();
         }
         self.recent.push_back(ack.clone());
-        Execution { reports: vec![], ack, persist, reboot: false }
+        Execution { reports: vec![], ack, persist, reboot: false, media: None }
     }
 }
 
