@@ -47,13 +47,28 @@ impl From<CoreError> for ApiError {
             CoreError::ImageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             other => status_of(other.kind()),
         };
-        let message = if status.is_server_error() {
+        // A camera that did not start is the camera's doing: say why.
+        let camera = matches!(e, CoreError::StreamNotStarted(_));
+        let message = if status.is_server_error() && !camera {
             tracing::error!(error = %e, code = e.code(), "request failed");
             "internal error; it has been logged".to_string()
         } else {
             e.to_string()
         };
         ApiError { status, code: e.code(), message, retry_after: e.retry_after() }
+    }
+}
+
+impl From<kankan_webrtc::WebRtcError> for ApiError {
+    fn from(e: kankan_webrtc::WebRtcError) -> Self {
+        let message = match &e {
+            kankan_webrtc::WebRtcError::NoPort(_) => {
+                tracing::error!(error = %e, code = e.code(), "request failed");
+                "no UDP port free for the session; it has been logged".to_string()
+            }
+            other => other.to_string(),
+        };
+        ApiError { status: status_of(e.kind()), code: e.code(), message, retry_after: None }
     }
 }
 

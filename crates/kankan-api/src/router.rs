@@ -10,7 +10,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::handlers::{admin, auth, devices, ingest, live, me, ops, recordings};
+use crate::handlers::{admin, album, auth, devices, ingest, live, me, ops, recordings, talk, whep};
 use crate::{ApiError, AppState, metrics, web};
 
 /// JSON bodies are small; the avatar route has its own limit.
@@ -21,8 +21,8 @@ const AVATAR_LIMIT: usize = kankan_core::AVATAR_MAX_BYTES;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
-    tags((name = "auth"), (name = "me"), (name = "devices"), (name = "recordings"), (name = "ingest"),
-        (name = "admin"), (name = "ops"))
+    tags((name = "auth"), (name = "me"), (name = "devices"), (name = "recordings"), (name = "album"),
+        (name = "ingest"), (name = "admin"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -50,6 +50,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recordings::timeline))
         .routes(routes!(recordings::link))
         .routes(routes!(recordings::storage))
+        .routes(routes!(album::list))
+        .routes(routes!(album::screenshot))
+        .routes(routes!(album::clip))
+        .routes(routes!(album::content))
+        .routes(routes!(album::delete))
         .routes(routes!(admin::login))
         .routes(routes!(admin::provision))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
@@ -88,6 +93,12 @@ pub fn router(state: AppState) -> Router {
     .route("/media/v1/{uid}/export.mp4", get(recordings::export))
     .route("/media/v1/{uid}/snapshot.jpg", get(recordings::snapshot))
     .route("/media/v1/{uid}/live", get(live::live))
+    .route(
+        "/media/v1/{uid}/whep",
+        axum::routing::post(whep::offer).layer(DefaultBodyLimit::max(whep::SDP_LIMIT)),
+    )
+    .route("/media/v1/{uid}/whep/{session}", axum::routing::delete(whep::delete))
+    .route("/ingest/v1/{uid}/talk", get(talk::talk))
     .fallback(web::serve)
     .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
     .layer(SetResponseHeaderLayer::if_not_present(

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use kankan_core::Accounts;
+use kankan_core::album::Album;
 use kankan_core::devices::Devices;
 use kankan_core::recording::Recordings;
 use kankan_db::Store;
@@ -25,7 +26,10 @@ pub struct AppState {
     pub accounts: Accounts,
     pub devices: Devices,
     pub recordings: Recordings,
+    pub album: Album,
     pub store: Arc<dyn Store>,
+    /// WebRTC live sessions and the talk relay.
+    pub webrtc: kankan_webrtc::WebRtc,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ApiConfig>,
 }

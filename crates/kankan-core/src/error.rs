@@ -54,6 +54,8 @@ pub enum CoreError {
     NoRecording,
     #[error("this camera is not streaming now")]
     NotLive,
+    #[error("the camera did not start streaming: {0}")]
+    StreamNotStarted(String),
     #[error("the link is invalid or has expired; open the recording again")]
     InvalidLink,
     #[error("{0}")]
@@ -94,7 +96,7 @@ impl CoreError {
             InvalidMedia { .. } | Camera { .. } => ErrorKind::InvalidArgument,
             NoRecording | NotLive => ErrorKind::NotFound,
             InvalidLink => ErrorKind::PermissionDenied,
-            GatewayUnavailable(_) => ErrorKind::Unavailable,
+            GatewayUnavailable(_) | StreamNotStarted(_) => ErrorKind::Unavailable,
             ImageTooLarge(_) | AccountLocked { .. } | RateLimited { .. } => {
                 ErrorKind::ResourceExhausted
             }
@@ -130,6 +132,7 @@ impl CoreError {
             InvalidMedia { code, .. } | Camera { code, .. } => code,
             NoRecording => "no-recording",
             NotLive => "not-live",
+            StreamNotStarted(_) => "stream-not-started",
             InvalidLink => "invalid-link",
             InvalidSettings(_) => "invalid-settings",
             InvalidCommand(_) => "invalid-command",

@@ -6,6 +6,7 @@
 //! through `kankan-crypto`, and never reads the wall clock itself.
 
 pub mod accounts;
+pub mod album;
 mod avatar;
 mod config;
 pub mod devices;

@@ -5,6 +5,7 @@
 //! Portable SQL only (`ON CONFLICT`, `RETURNING`, integer milliseconds, BLOB/`bytea`), so the
 //! PostgreSQL implementation can follow without changing callers.
 
+mod album;
 pub mod blob;
 mod error;
 mod media;
@@ -14,6 +15,7 @@ mod rtsp;
 pub mod sqlite;
 mod store;
 
+pub use album::{AlbumItem, AlbumKind};
 pub use blob::{BlobStore, LocalBlobStore};
 pub use error::DbError;
 pub use media::*;

@@ -36,4 +36,9 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_rtsp_cameras",
         sqlite: include_str!("../migrations/sqlite/0005_rtsp_cameras.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_album",
+        sqlite: include_str!("../migrations/sqlite/0006_album.sql"),
+    },
 ];

@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use kankan_base::{AccountId, BlobId, JobId, SessionId, StaffId, Timestamp};
 
 use crate::{
-    Account, AccountState, BindToken, CodePurpose, CommandStatus, DbError, Device, DeviceCommand,
-    DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MediaInit, MediaKey, MediaUsage,
-    NewJob, NewSegment, Removed, RtspCamera, Segment, Session, Span, Staff, VerificationCode,
+    Account, AccountState, AlbumItem, BindToken, CodePurpose, CommandStatus, DbError, Device,
+    DeviceCommand, DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MediaInit, MediaKey,
+    MediaUsage, NewJob, NewSegment, Removed, RtspCamera, Segment, Session, Span, Staff,
+    VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -151,6 +152,17 @@ pub trait Store: Send + Sync + 'static {
     /// Every bound RTSP camera with its owner (for the bridge).
     async fn rtsp_cameras(&self) -> R<Vec<RtspCamera>>;
 
+    // Album.
+    async fn insert_album_item(&self, item: &AlbumItem) -> R<()>;
+    /// The account's items, the most recently saved first, at most `limit`.
+    async fn album_items(&self, account: AccountId, limit: u32) -> R<Vec<AlbumItem>>;
+    /// One item, only if it belongs to `account`.
+    async fn album_item(&self, account: AccountId, id: uuid::Uuid) -> R<Option<AlbumItem>>;
+    /// Deletes the account's item and puts its blob in the trash (at `at`), in one
+    /// transaction; false if the account has no such item.
+    async fn delete_album_item(&self, account: AccountId, id: uuid::Uuid, at: Timestamp)
+    -> R<bool>;
+
     // Recording.
     async fn media_key(&self, uid: &str) -> R<Option<MediaKey>>;
     /// Stores the key unless the device has one already; returns the one in force.
@@ -163,6 +175,11 @@ pub trait Store: Send + Sync + 'static {
     /// that start already (a replayed journal, a repeated upload); `NotFound("media key")` if
     /// the device has no data key (unbound).
     async fn insert_segment(&self, seg: &NewSegment) -> R<Option<i64>>;
+    /// Replaces segment `old` of the same stream by `seg` in one transaction: the old row
+    /// goes (its blob to the trash, its bytes off the owner's usage), then `seg` is inserted
+    /// as by [`Store::insert_segment`] (`None`, and nothing changed, if that start is taken).
+    /// Backfill uses it for a segment an upload cut left ending inside a GOP.
+    async fn replace_segment(&self, old: i64, seg: &NewSegment, now: Timestamp) -> R<Option<i64>>;
     async fn segment(&self, id: i64) -> R<Option<Segment>>;
     /// Segments of a stream overlapping `[from, to)`, oldest first, at most `limit`.
     async fn segments(

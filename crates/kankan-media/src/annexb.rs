@@ -1,4 +1,5 @@
-//! H.264 Annex B byte streams (start codes) to the AVCC form MP4 stores (length prefixes).
+//! H.264 Annex B byte streams (start codes) and the AVCC form MP4 stores (length prefixes),
+//! both ways, and the parameter sets of an `avcC`.
 
 /// Splits an Annex B byte stream into its NAL units, without start codes.
 ///
@@ -46,9 +47,119 @@ pub fn annexb_to_avcc(annexb: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The H.264 decoder configuration of a video track: what a sample needs to become an
+/// Annex B access unit a decoder can start from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvcConfig {
+    /// Sequence parameter sets, without start codes.
+    pub sps: Vec<Vec<u8>>,
+    /// Picture parameter sets, without start codes.
+    pub pps: Vec<Vec<u8>>,
+    /// Bytes of each NAL unit's length prefix in a sample (1, 2 or 4).
+    pub length_size: usize,
+}
+
+impl AvcConfig {
+    /// Reads the `avcC` inside a track's sample description (`TrackInfo::stsd`); `None`
+    /// when there is none or it is cut short.
+    pub fn from_stsd(stsd: &[u8]) -> Option<AvcConfig> {
+        let at = stsd.windows(4).position(|w| w == b"avcC")? + 4;
+        let c = stsd.get(at..)?;
+        let length_size = usize::from(c.get(4)? & 0x03) + 1;
+        if length_size == 3 {
+            return None;
+        }
+        let mut pos = 5;
+        let sets = |count: usize, pos: &mut usize| -> Option<Vec<Vec<u8>>> {
+            let mut out = Vec::with_capacity(count.min(32));
+            for _ in 0..count {
+                let len = usize::from(u16::from_be_bytes([*c.get(*pos)?, *c.get(*pos + 1)?]));
+                out.push(c.get(*pos + 2..*pos + 2 + len)?.to_vec());
+                *pos += 2 + len;
+            }
+            Some(out)
+        };
+        let n_sps = usize::from(*c.get(pos)? & 0x1f);
+        pos += 1;
+        let sps = sets(n_sps, &mut pos)?;
+        let n_pps = usize::from(*c.get(pos)?);
+        pos += 1;
+        let pps = sets(n_pps, &mut pos)?;
+        Some(AvcConfig { sps, pps, length_size })
+    }
+
+    /// One MP4 sample (length-prefixed NAL units) as an Annex B access unit; a keyframe gets
+    /// the parameter sets first, so a decoder joining there can start. `None` when a length
+    /// prefix runs past the sample.
+    pub fn to_annexb(&self, sample: &[u8], keyframe: bool) -> Option<Vec<u8>> {
+        const START: [u8; 4] = [0, 0, 0, 1];
+        let mut out = Vec::with_capacity(sample.len() + 64);
+        if keyframe {
+            for set in self.sps.iter().chain(&self.pps) {
+                out.extend_from_slice(&START);
+                out.extend_from_slice(set);
+            }
+        }
+        let mut rest = sample;
+        while !rest.is_empty() {
+            let (len, tail) = rest.split_at_checked(self.length_size)?;
+            let len = len.iter().fold(0usize, |n, b| (n << 8) | usize::from(*b));
+            let (nal, tail) = tail.split_at_checked(len)?;
+            // Parameter sets inside the sample are kept; nothing is dropped or reordered.
+            if !nal.is_empty() {
+                out.extend_from_slice(&START);
+                out.extend_from_slice(nal);
+            }
+            rest = tail;
+        }
+        Some(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An `avcC` inside a made-up `stsd`: profile 42, 4-byte lengths, one SPS, one PPS.
+    fn stsd_with_avcc() -> Vec<u8> {
+        let mut b = b"....stsd....avc1....avcC".to_vec();
+        b.extend_from_slice(&[1, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0, 3, 0x67, 0x42, 0xc0, 1, 0, 2]);
+        b.extend_from_slice(&[0x68, 0xce]);
+        b
+    }
+
+    #[test]
+    fn avcc_parameter_sets_are_read() {
+        let c = AvcConfig::from_stsd(&stsd_with_avcc()).expect("avcC");
+        assert_eq!(c.sps, vec![vec![0x67, 0x42, 0xc0]]);
+        assert_eq!(c.pps, vec![vec![0x68, 0xce]]);
+        assert_eq!(c.length_size, 4);
+        let mut cut = stsd_with_avcc();
+        cut.truncate(cut.len() - 1);
+        assert_eq!(AvcConfig::from_stsd(&cut), None, "a cut PPS is refused");
+        assert_eq!(AvcConfig::from_stsd(b"no config here"), None);
+    }
+
+    #[test]
+    fn a_keyframe_sample_becomes_annexb_with_its_parameter_sets_first() {
+        let c = AvcConfig::from_stsd(&stsd_with_avcc()).expect("avcC");
+        let sample = [0, 0, 0, 2, 0x65, 0xaa, 0, 0, 0, 1, 0x06];
+        let key = c.to_annexb(&sample, true).expect("valid");
+        let nals = split_annexb(&key);
+        assert_eq!(nals, [&[0x67, 0x42, 0xc0][..], &[0x68, 0xce], &[0x65, 0xaa], &[0x06]]);
+        let delta = c.to_annexb(&[0, 0, 0, 1, 0x41], false).expect("valid");
+        assert_eq!(delta, [0, 0, 0, 1, 0x41], "no parameter sets before a delta frame");
+        assert_eq!(annexb_to_avcc(&key[13..]), sample, "the round trip gives the sample back");
+    }
+
+    #[test]
+    fn a_sample_whose_lengths_overrun_is_refused() {
+        let c = AvcConfig { sps: vec![], pps: vec![], length_size: 4 };
+        assert_eq!(c.to_annexb(&[0, 0, 0, 9, 0x65], false), None);
+        assert_eq!(c.to_annexb(&[0, 0], false), None);
+        let two = AvcConfig { length_size: 2, ..c };
+        assert_eq!(two.to_annexb(&[0, 1, 0x41], false), Some(vec![0, 0, 0, 1, 0x41]));
+    }
 
     #[test]
     fn splits_on_three_and_four_byte_start_codes() {

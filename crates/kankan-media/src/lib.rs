@@ -63,7 +63,8 @@
 //! # Layout
 //!
 //! `bmff` frames boxes; `init`, `fragment` and `stream` read; `write` and `annexb` write
-//! CMAF for the simulated camera; `export` writes progressive MP4, computing the whole
+//! CMAF for the simulated camera (`annexb` also turns samples back into Annex B for WebRTC;
+//! [`g711`] is the µ-law codec of talk audio); `export` writes progressive MP4, computing the whole
 //! header from the sample tables first so a download can be streamed ([`ExportPlan`]).
 //! Fuzz targets live in `fuzz/` (`cargo +nightly fuzz run stream_parser`).
 
@@ -72,11 +73,12 @@ mod bmff;
 mod error;
 mod export;
 mod fragment;
+pub mod g711;
 mod init;
 mod stream;
 mod write;
 
-pub use annexb::{annexb_to_avcc, split_annexb};
+pub use annexb::{AvcConfig, annexb_to_avcc, split_annexb};
 pub use error::MediaError;
 pub use export::{ExportPlan, ExportRange, FragmentTable, SampleTables, export_mp4, export_plan};
 pub use fragment::{Fragment, SampleInfo, TrackRun, parse_fragment, parse_fragment_at};

@@ -327,3 +327,51 @@ pub struct IngestResult {
     pub skipped: u64,
     pub bytes: u64,
 }
+
+/// Save the picture a camera streams now to the Album.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenshotRequest {
+    /// The camera's UID.
+    pub device: String,
+}
+
+/// Save the last seconds of a camera's recorded footage to the Album.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClipRequest {
+    /// The camera's UID.
+    pub device: String,
+    /// 1-60.
+    pub seconds: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AlbumKind {
+    /// A JPEG.
+    Screenshot,
+    /// An MP4.
+    Clip,
+}
+
+/// A screenshot or clip in the caller's Album.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AlbumItem {
+    pub id: uuid::Uuid,
+    pub kind: AlbumKind,
+    /// The camera's UID.
+    pub device: String,
+    /// The camera's name when the item was saved, if it had one.
+    pub device_name: Option<String>,
+    /// Milliseconds since the Unix epoch of the picture (a clip: of its first frame).
+    pub taken_at_ms: i64,
+    /// 0 for a screenshot.
+    pub duration_ms: u32,
+    /// Size of the content.
+    pub bytes: u64,
+    /// When it was saved (RFC 3339).
+    pub created_at: String,
+    /// Where the content is: `GET` it with the session (`/api/v1/album/{id}/content`).
+    pub content_url: String,
+}

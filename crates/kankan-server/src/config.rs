@@ -11,6 +11,7 @@ use kankan_core::recording::RecordingConfig;
 use kankan_core::{AccountsConfig, LimitsConfig};
 use kankan_gateway::GatewayConfig;
 use kankan_notify::MessengerConfig;
+use kankan_webrtc::WebRtcConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -27,6 +28,7 @@ pub struct Config {
     pub gateway: GatewayConfig,
     pub devices: DevicesConfig,
     pub recording: RecordingConfig,
+    pub webrtc: WebRtcConfig,
     pub log: LogConfig,
 }
 
@@ -94,6 +96,7 @@ impl Default for Config {
             gateway: GatewayConfig::Embedded { listen: SocketAddr::from(([127, 0, 0, 1], 1883)) },
             devices: DevicesConfig::default(),
             recording: RecordingConfig::default(),
+            webrtc: WebRtcConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -147,6 +150,7 @@ impl Config {
             return Err("set security.master_key or security.master_key_file, not both".into());
         }
         self.gateway.validate().map_err(|e| format!("gateway: {e}"))?;
+        self.webrtc.validate()?;
         if let Some(u) = &self.devices.mqtt_url
             && !u.starts_with("mqtt://")
         {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use kankan_api::{ApiConfig, AppState, Metrics};
 use kankan_base::{Clocks, Shutdown, ShutdownSignal};
+use kankan_core::album::Album;
 use kankan_core::devices::Devices;
 use kankan_core::recording::Recordings;
 use kankan_core::{Accounts, DeliveryQueue, JobRunner};
@@ -24,6 +25,7 @@ pub struct Services {
     pub accounts: Accounts,
     pub devices: Devices,
     pub recordings: Recordings,
+    pub album: Album,
     pub delivery: DeliveryQueue,
     pub messenger: Arc<dyn kankan_notify::Messenger>,
     /// The gateway, once started by [`start`].
@@ -76,6 +78,14 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
     if recovered.recovered + recovered.dropped > 0 {
         tracing::info!(?recovered, "recordings recovered");
     }
+    let album = Album::new(
+        store.clone(),
+        blobs.clone(),
+        clock.clone(),
+        devices.clone(),
+        recordings.clone(),
+        cfg.data_dir.join("album-staging"),
+    )?;
     let accounts = Accounts::new(
         store.clone(),
         blobs,
@@ -85,7 +95,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.accounts.clone(),
         cfg.limits.clone(),
     );
-    Ok(Services { store, accounts, devices, recordings, delivery, messenger, bus })
+    Ok(Services { store, accounts, devices, recordings, album, delivery, messenger, bus })
 }
 
 /// A server that is listening.
@@ -94,6 +104,8 @@ pub struct Running {
     /// Where the embedded MQTT broker listens (None with an external broker).
     pub mqtt_addr: Option<SocketAddr>,
     pub services: Services,
+    /// WebRTC live sessions and the talk relay.
+    pub webrtc: kankan_webrtc::WebRtc,
     shutdown: Shutdown,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -119,11 +131,15 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("listening on {}", cfg.server.listen))?;
     let addr = listener.local_addr()?;
+    let (shutdown, signal) = Shutdown::new();
+    let webrtc = kankan_webrtc::WebRtc::new(cfg.webrtc.clone(), signal.clone());
     let state = AppState {
         accounts: services.accounts.clone(),
         devices: services.devices.clone(),
         recordings: services.recordings.clone(),
+        album: services.album.clone(),
         store: services.store.clone(),
+        webrtc: webrtc.clone(),
         metrics: Arc::new(Metrics::default()),
         config: Arc::new(ApiConfig {
             cookie_secure: cfg.cookie_secure(),
@@ -131,7 +147,6 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
             session_ttl_secs: u64::from(cfg.accounts.session_ttl_days) * 86_400,
         }),
     };
-    let (shutdown, signal) = Shutdown::new();
     let auth = Arc::new(Authenticator(services.devices.clone()));
     let gateway = kankan_gateway::start(&cfg.gateway, auth, signal.clone())
         .await
@@ -143,6 +158,8 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     }
     let rejected = Arc::new(std::sync::atomic::AtomicU64::new(0));
     state.metrics.add_source(crate::devices::metrics(gateway.handle.clone(), rejected.clone()));
+    let w = webrtc.clone();
+    state.metrics.add_source(Box::new(move |out| w.render_metrics(out)));
     let pump = tokio::spawn(crate::devices::pump(
         services.devices.clone(),
         gateway.messages,
@@ -166,12 +183,16 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         clock,
         signal.clone(),
     ));
+    let stopper = tokio::spawn(services.recordings.clone().run_live_stopper(signal.clone()));
     let sweeper = tokio::spawn(services.recordings.clone().run_sweeper(signal));
+    let w = webrtc.clone();
+    let sessions = tokio::spawn(async move { w.stopped().await });
     Ok(Running {
         addr,
         mqtt_addr,
         services,
+        webrtc,
         shutdown,
-        tasks: vec![http, jobs, pump, sweeper, rtsp],
+        tasks: vec![http, jobs, pump, sweeper, rtsp, stopper, sessions],
     })
 }

@@ -13,6 +13,9 @@
 //! - **Recording** ([`video`]): a synthetic scene with a burned-in clock, encoded to H.264
 //!   and streamed as fMP4 to the server's ingest; an SD-card ring keeps footage through
 //!   network cuts and is uploaded afterwards.
+//! - **Talk** ([`talk`]): on `talk-start` the camera opens its talk channel to the server, sends
+//!   its microphone (a tone) as G.711 µ-law and plays (counts, optionally records) what the
+//!   browsers say, until `talk-stop`.
 //! - **Fleets** ([`fleet`]): many already-bound devices in one process for load tests.
 //!
 //! The device's flash is one JSON state file ([`state`]) written atomically. Kind follows the
@@ -24,8 +27,10 @@ mod error;
 mod firmware;
 pub mod fleet;
 mod link;
+pub mod media;
 pub mod pairing;
 pub mod state;
+pub mod talk;
 pub mod telemetry;
 pub mod video;
 

@@ -8,10 +8,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use kankan_base::{Shutdown, ShutdownSignal};
+use kankan_protocol::device::CommandKind;
 use kankan_sim::pairing::{Source, read_and_join};
 use kankan_sim::{
-    Backoff, ClaimOutcome, Device, DeviceConfig, ServerAddr, SimError, Timings, fleet, video,
+    Backoff, ClaimOutcome, Device, DeviceConfig, ServerAddr, SimError, Timings, fleet, talk, video,
 };
+use tokio::sync::mpsc;
 
 #[derive(Parser)]
 #[command(name = "kankan-cam", version, about = "A simulated Kankan camera or doorbell")]
@@ -117,6 +119,14 @@ struct VideoArgs {
     /// SD card space for footage kept through network cuts, in MiB.
     #[arg(long, default_value_t = 64)]
     sd_mib: usize,
+    /// Upload live video only while the server asks for it (a viewer is watching) instead
+    /// of continuously; footage still goes to the SD card.
+    #[arg(long)]
+    on_demand: bool,
+    /// Write what the camera's speaker played during talk to this WAV file (8 kHz mono),
+    /// rewritten each time a talk channel closes.
+    #[arg(long)]
+    talk_out: Option<PathBuf>,
 }
 
 impl VideoArgs {
@@ -146,13 +156,38 @@ impl VideoArgs {
         });
         cfg.motion = !self.still;
         cfg.sd_bytes = self.sd_mib.saturating_mul(1024 * 1024);
+        cfg.on_demand = self.on_demand;
         Ok(Some(cfg))
     }
 
-    /// Starts recording when `--ingest` was given.
-    fn start(&self, id: &Identity, signal: &ShutdownSignal) -> anyhow::Result<()> {
+    /// The device, with a channel for media commands when it sends video.
+    fn device(
+        &self,
+        cfg: DeviceConfig,
+    ) -> anyhow::Result<(Device, Option<mpsc::UnboundedReceiver<CommandKind>>)> {
+        let device = Device::new(cfg)?;
+        if self.ingest.is_none() {
+            return Ok((device, None));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        Ok((device.with_media(tx), Some(rx)))
+    }
+
+    /// Starts recording when `--ingest` was given, and the task that obeys media commands.
+    fn start(
+        &self,
+        id: &Identity,
+        media: Option<mpsc::UnboundedReceiver<CommandKind>>,
+        signal: &ShutdownSignal,
+    ) -> anyhow::Result<()> {
         if let Some(cfg) = self.config(&id.uid, &id.secret)? {
-            video::start(cfg, signal.clone())?;
+            let mut talk_cfg = talk::TalkConfig::new(&cfg.ingest_url, &cfg.uid, &cfg.secret);
+            talk_cfg.out.clone_from(&self.talk_out);
+            let handle = video::start(cfg, signal.clone())?;
+            if let Some(rx) = media {
+                let talk = talk::start(talk_cfg, signal.clone());
+                tokio::spawn(kankan_sim::media::serve_with_talk(rx, handle, Some(talk)));
+            }
         }
         Ok(())
     }
@@ -251,8 +286,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => {
             let mut cfg = device_config(&args.id, args.timing.timings()?);
             cfg.server = args.server.as_deref().map(ServerAddr::parse).transpose()?;
-            let device = Device::new(cfg)?;
-            args.video.start(&args.id, &signal)?;
+            let (device, media) = args.video.device(cfg)?;
+            args.video.start(&args.id, media, &signal)?;
             Ok(device.run(signal).await?)
         }
         Command::Fleet(args) => run_fleet(args, signal).await,
@@ -277,7 +312,7 @@ async fn pair(args: PairArgs, signal: ShutdownSignal) -> anyhow::Result<()> {
     println!("joined Wi-Fi {:?}; claiming on {}", joined.ssid, joined.server);
     let mut cfg = device_config(&args.id, args.timing.timings()?);
     cfg.pairing = Some(joined);
-    let device = Device::new(cfg)?;
+    let (device, media) = args.video.device(cfg)?;
     let handle = device.handle();
     let (stop, device_signal) = Shutdown::new();
     let task = tokio::spawn(device.run(device_signal));
@@ -291,7 +326,7 @@ async fn pair(args: PairArgs, signal: ShutdownSignal) -> anyhow::Result<()> {
         Ok(Some(ClaimOutcome::Accepted)) => {
             println!("paired: {} is bound", args.id.uid);
             if !args.exit_after_pair {
-                args.video.start(&args.id, &signal)?;
+                args.video.start(&args.id, media, &signal)?;
             }
             Ok(())
         }
@@ -323,6 +358,7 @@ async fn run_fleet(args: FleetArgs, signal: ShutdownSignal) -> anyhow::Result<()
         args.ramp_secs.is_finite() && args.ramp_secs >= 0.0,
         "--ramp-secs must be zero or more"
     );
+    anyhow::ensure!(!args.video.on_demand, "--on-demand works with run and pair, not fleet");
     let server = ServerAddr::parse(&args.server)?;
     let timings = args.timing.timings()?;
     let ramp = Duration::from_secs_f64(args.ramp_secs);

@@ -30,7 +30,7 @@ pub struct IngestQuery {
 }
 
 /// A 401 that tells HTTP clients (ffmpeg among them) to send Basic credentials.
-fn challenge() -> Response {
+pub(crate) fn challenge() -> Response {
     let mut r = ApiError::new(
         StatusCode::UNAUTHORIZED,
         "invalid-device-credentials",
@@ -44,7 +44,7 @@ fn challenge() -> Response {
     r
 }
 
-async fn device_authenticated(state: &AppState, uid: &str, headers: &HeaderMap) -> bool {
+pub(crate) async fn device_authenticated(state: &AppState, uid: &str, headers: &HeaderMap) -> bool {
     let Some(b64) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

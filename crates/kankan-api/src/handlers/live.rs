@@ -5,12 +5,14 @@
 //! Messages: binary ones are fMP4 (the init segment, then the current GOP from its keyframe,
 //! then each fragment as the camera sends it); a text message `{"type":"init"}` announces a new
 //! init segment (the camera restarted its encoder: reset the player). The server closes with
-//! 1000 "ended" when the camera's stream ends.
+//! 1000 "ended" when the camera's stream ends. A viewer that stops reading falls behind and
+//! skips to keyframes; one whose connection takes nothing for 10 s is dropped.
+
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use kankan_core::CoreError;
 use kankan_core::live::{LivePart, Viewer};
 use serde::Deserialize;
 
@@ -30,17 +32,22 @@ pub async fn live(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let h = state.recordings.authorize_link(&uid, &q.t).await?;
-    let viewer = state
-        .recordings
-        .live()
-        .subscribe(h.uid(), q.stream.unwrap_or(0))
-        .ok_or(CoreError::NotLive)?;
+    let viewer = state.recordings.watch_live(&h, q.stream.unwrap_or(0)).await?;
     Ok(ws.on_upgrade(move |socket| watch(socket, viewer)))
+}
+
+/// A viewer whose connection takes no data for this long is dropped: one that never reads
+/// holds a task and a socket, nothing more, and not for ever.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends within [`SEND_TIMEOUT`]; false when the viewer is gone or stuck.
+async fn send(socket: &mut WebSocket, msg: Message) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(msg)).await, Ok(Ok(())))
 }
 
 async fn watch(mut socket: WebSocket, mut viewer: Viewer) {
     for part in std::mem::take(&mut viewer.start) {
-        if socket.send(Message::Binary(part)).await.is_err() {
+        if !send(&mut socket, Message::Binary(part)).await {
             return;
         }
     }
@@ -48,18 +55,18 @@ async fn watch(mut socket: WebSocket, mut viewer: Viewer) {
         tokio::select! {
             part = viewer.next() => {
                 let sent = match part {
-                    Some(LivePart::Fragment { bytes, .. }) => socket.send(Message::Binary(bytes)).await,
+                    Some(LivePart::Fragment { bytes, .. }) => send(&mut socket, Message::Binary(bytes)).await,
                     Some(LivePart::Init(bytes)) => {
-                        let _ = socket.send(Message::Text(r#"{"type":"init"}"#.into())).await;
-                        socket.send(Message::Binary(bytes)).await
+                        send(&mut socket, Message::Text(r#"{"type":"init"}"#.into())).await
+                            && send(&mut socket, Message::Binary(bytes)).await
                     }
                     None => {
                         let close = CloseFrame { code: 1000, reason: "ended".into() };
-                        let _ = socket.send(Message::Close(Some(close))).await;
+                        send(&mut socket, Message::Close(Some(close))).await;
                         return;
                     }
                 };
-                if sent.is_err() {
+                if !sent {
                     return;
                 }
             }

@@ -1,6 +1,7 @@
 //! Thin handlers, one module per resource.
 
 pub mod admin;
+pub mod album;
 pub mod auth;
 pub mod devices;
 pub mod ingest;
@@ -8,6 +9,8 @@ pub mod live;
 pub mod me;
 pub mod ops;
 pub mod recordings;
+pub mod talk;
+pub mod whep;
 
 use kankan_core::Profile;
 use kankan_db::ContactKind;

@@ -28,6 +28,17 @@ impl Devices {
         kind: CommandKind,
         wait: Duration,
     ) -> Result<CommandOutcome, CoreError> {
+        self.send_to(&h.device.uid, kind, wait).await
+    }
+
+    /// [`Devices::send_command`] for the server's own needs (stopping an on-demand stream
+    /// nobody watches), where no principal acts.
+    pub(crate) async fn send_to(
+        &self,
+        uid: &str,
+        kind: CommandKind,
+        wait: Duration,
+    ) -> Result<CommandOutcome, CoreError> {
         let s = &self.inner;
         kind.validate().map_err(CoreError::InvalidCommand)?;
         let now = s.clock.now();
@@ -41,7 +52,7 @@ impl Devices {
         let deadline = now.plus(COMMAND_DEADLINE);
         let row = DeviceCommand {
             id,
-            uid: h.device.uid.clone(),
+            uid: uid.to_string(),
             name,
             args_json,
             status: CommandStatus::Sent,
@@ -54,18 +65,16 @@ impl Devices {
         let (tx, rx) = tokio::sync::oneshot::channel();
         s.waiting.lock().unwrap_or_else(|p| p.into_inner()).insert(id, tx);
         let msg = Command { id, command: kind, deadline_ms: deadline.0 };
-        if let Err(e) = s.bus.send(&h.device.uid, Outgoing::Command(msg)).await {
+        if let Err(e) = s.bus.send(uid, Outgoing::Command(msg)).await {
             s.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-            s.store
-                .finish_command(id, &h.device.uid, CommandStatus::Failed, Some("gateway"), now)
-                .await?;
+            s.store.finish_command(id, uid, CommandStatus::Failed, Some("gateway"), now).await?;
             return Err(e);
         }
         match tokio::time::timeout(wait, rx).await {
             Ok(Ok(outcome)) => Ok(outcome),
             _ => {
                 s.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-                self.command(h, id).await
+                self.command_of(uid, id).await
             }
         }
     }
@@ -76,8 +85,12 @@ impl Devices {
         h: &DeviceHandle,
         id: uuid::Uuid,
     ) -> Result<CommandOutcome, CoreError> {
+        self.command_of(&h.device.uid, id).await
+    }
+
+    async fn command_of(&self, uid: &str, id: uuid::Uuid) -> Result<CommandOutcome, CoreError> {
         let s = &self.inner;
-        let c = s.store.command(id).await?.filter(|c| c.uid == h.device.uid);
+        let c = s.store.command(id).await?.filter(|c| c.uid == uid);
         let c = c.ok_or(CoreError::NotFound("command"))?;
         let now = s.clock.now();
         if c.status == CommandStatus::Sent && now > c.deadline {

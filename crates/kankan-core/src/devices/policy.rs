@@ -32,6 +32,11 @@ impl DeviceHandle {
         &self.device.uid
     }
 
+    /// An ordinary RTSP camera the server pulls, not a Kankan device on MQTT.
+    pub fn is_rtsp(&self) -> bool {
+        self.device.model == super::provision::RTSP_MODEL
+    }
+
     pub fn action(&self) -> DeviceAction {
         self.action
     }
@@ -85,7 +90,7 @@ impl Devices {
     }
 
     /// The caller's account key, if the account may act at all.
-    pub(super) async fn key_of(&self, p: &Principal) -> Result<AccountKey, CoreError> {
+    pub(crate) async fn key_of(&self, p: &Principal) -> Result<AccountKey, CoreError> {
         self.key_of_account(p.account_id).await
     }
 

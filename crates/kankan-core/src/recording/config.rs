@@ -11,8 +11,8 @@ pub struct RecordingConfig {
     pub quota_mib: u64,
     /// Target segment length; segments are cut at the first keyframe after it.
     pub segment_secs: u32,
-    /// Sync every fragment to disk as it arrives, so a crash loses at most the fragment in
-    /// flight (about 1 s). Off trades that guarantee for fewer disk syncs.
+    /// Sync what arrived to disk at least once a second of video (and at every keyframe), so
+    /// a crash loses at most about 1 s. Off trades that guarantee for fewer disk syncs.
     pub checkpoint: bool,
     /// How far ahead of the server's clock a device's timestamps may run.
     pub max_clock_skew_secs: u32,
@@ -20,6 +20,11 @@ pub struct RecordingConfig {
     pub link_ttl_secs: u32,
     /// How often the retention and quota worker runs.
     pub sweep_secs: u32,
+    /// How long a viewer waits for a camera that streams on demand to start.
+    pub live_start_wait_secs: u32,
+    /// How long an on-demand stream runs on after its last viewer left (a viewer who comes
+    /// back at once finds it still running).
+    pub live_grace_secs: u32,
 }
 
 impl Default for RecordingConfig {
@@ -32,6 +37,8 @@ impl Default for RecordingConfig {
             max_clock_skew_secs: 30,
             link_ttl_secs: 900,
             sweep_secs: 60,
+            live_start_wait_secs: 8,
+            live_grace_secs: 10,
         }
     }
 }
@@ -52,6 +59,12 @@ impl RecordingConfig {
         }
         if self.sweep_secs == 0 {
             return Err("recording.sweep_secs must be at least 1".into());
+        }
+        if !(1..=60).contains(&self.live_start_wait_secs) {
+            return Err("recording.live_start_wait_secs must be 1-60".into());
+        }
+        if self.live_grace_secs > 600 {
+            return Err("recording.live_grace_secs must be 0-600".into());
         }
         Ok(())
     }

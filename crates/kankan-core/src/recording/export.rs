@@ -18,6 +18,10 @@ use crate::devices::DeviceHandle;
 #[derive(Debug)]
 pub struct Mp4Download {
     pub len: u64,
+    /// Wall clock of the first fragment's start and of the last one's end: the footage the
+    /// file holds (whole fragments, so it may reach a little outside the range asked for).
+    pub start: Timestamp,
+    pub end: Timestamp,
     pub chunks: mpsc::Receiver<Result<Bytes, CoreError>>,
 }
 
@@ -50,12 +54,14 @@ impl Recordings {
         let key = self.key_with(h.device(), h.account_key()).await?;
         let init_id = first.init_id;
         let (mut tables, mut picked) = (Vec::new(), Vec::new());
+        let (mut start_ms, mut end_ms) = (i64::MAX, i64::MIN);
         for seg in segs.into_iter().take_while(|s| s.init_id == init_id) {
             let frags = self.open_fragments(&seg, &key).await?;
             let mut local = Vec::new();
             let first = tables.len();
             for (i, f, start, end) in timed_indexed(&init, frags, &seg)? {
                 if end > from.0 && start < to.0 {
+                    (start_ms, end_ms) = (start_ms.min(start), end_ms.max(end));
                     local.push(i);
                     tables.push(FragmentTable::from(f));
                 }
@@ -78,7 +84,7 @@ impl Recordings {
                 let _ = tx.send(Err(e)).await;
             }
         });
-        Ok(Mp4Download { len, chunks })
+        Ok(Mp4Download { len, start: Timestamp(start_ms), end: Timestamp(end_ms), chunks })
     }
 
     /// The second pass: each segment decrypted once more, its planned ranges sent in order.

@@ -3,7 +3,7 @@
 
 use kankan_base::{BlobId, Timestamp};
 use kankan_crypto::AeadKey;
-use kankan_db::{Device, MediaInit, NewSegment};
+use kankan_db::{Device, MediaInit, NewSegment, Segment};
 use kankan_media::{Fragment, InitSegment, Limits, StreamItem, StreamParser};
 use sha2::{Digest, Sha256};
 
@@ -15,6 +15,19 @@ use crate::CoreError;
 const MAX_SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
 /// A jump in time bigger than this between fragments starts a new segment.
 const MAX_GAP_MS: i64 = 1_000;
+/// Video (ms) arriving between disk syncs at most: what a crash may lose.
+const CHECKPOINT_MS: i64 = 1_000;
+/// A backfilled GOP held in memory while deciding whether it replaces a cut segment.
+const MAX_HELD_BYTES: usize = 16 * 1024 * 1024;
+
+/// A fragment with its place in time.
+struct Timed {
+    f: Fragment,
+    start: i64,
+    end: i64,
+    frames: u32,
+    key: bool,
+}
 
 /// How a stream is offered.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,6 +62,14 @@ pub struct Ingest {
     init: Option<(InitSegment, i64)>,
     writer: Option<SegWriter>,
     next_ms: Option<i64>,
+    /// Backfill: the segment the one in progress replaces.
+    replacing: Option<i64>,
+    /// Backfill: a segment (id, end ms) that may end inside a GOP, and the fragments of its
+    /// range so far.
+    held_for: Option<(i64, i64)>,
+    held: Vec<Timed>,
+    /// Media start (ms) of the last fragment synced to disk.
+    synced_ms: Option<i64>,
     stats: IngestStats,
 }
 
@@ -81,6 +102,10 @@ impl Recordings {
             init: None,
             writer: None,
             next_ms: None,
+            replacing: None,
+            held_for: None,
+            held: Vec::new(),
+            synced_ms: None,
             stats: IngestStats::default(),
         })
     }
@@ -162,7 +187,7 @@ impl Ingest {
         })?;
         let Some(run) = f.video_run(init) else {
             // Audio only: it belongs to the segment in progress, if any.
-            return self.append(&f, 0, 0).await;
+            return self.append(&f, 0, 0, false).await;
         };
         let scale = i128::from(video.timescale.max(1));
         let media_ms = |t: u64| i64::try_from(i128::from(t) * 1000 / scale).unwrap_or(i64::MAX);
@@ -171,6 +196,7 @@ impl Ingest {
         let start = epoch.saturating_add(media_ms(run.base_decode_time));
         let end = epoch.saturating_add(media_ms(run.base_decode_time + run.duration));
         let cfg = &self.rec.inner.config;
+        let segment_ms = i64::from(cfg.segment_secs) * 1000;
         if start > now + i64::from(cfg.max_clock_skew_secs) * 1000 {
             return Err(bad_time(format!("a fragment starts {} ms in the future", start - now)));
         }
@@ -179,16 +205,57 @@ impl Ingest {
         }
         let key = f.starts_with_keyframe(init);
         let frames = u32::try_from(run.samples.len()).unwrap_or(u32::MAX);
-        if self.opts.backfill
-            && self.rec.recorded(&self.device.uid, self.opts.stream, start, end).await?
-        {
+        let timed = Timed { f, start, end, frames, key };
+        if self.opts.backfill {
+            return self.on_backfill(timed, segment_ms).await;
+        }
+        self.record(timed, segment_ms).await
+    }
+
+    /// A backfilled fragment: skipped where footage exists. A segment that a cut upload
+    /// ended inside a GOP (followed by a gap) is recorded again whole, with the rest of that
+    /// GOP, in its place, so no frame is lost or doubled.
+    async fn on_backfill(&mut self, t: Timed, segment_ms: i64) -> Result<(), CoreError> {
+        let (uid, stream) = (self.device.uid.clone(), self.opts.stream);
+        let inside_held = self.held_for.is_some_and(|(_, end)| t.start < end);
+        if t.key && !inside_held {
+            self.held.clear();
+            let short = self.rec.cut_short(&uid, stream, t.start).await?;
+            self.held_for = short.map(|s| (s.id, s.end().0));
+        }
+        if self.rec.recorded(&uid, stream, t.start, t.end).await? {
             self.cut().await?;
             self.stats.skipped += 1;
+            if self.held_for.is_some() {
+                let bytes: usize = self.held.iter().map(|h| h.f.bytes.len()).sum();
+                if bytes + t.f.bytes.len() > MAX_HELD_BYTES {
+                    self.held_for = None;
+                    self.held.clear();
+                } else {
+                    self.held.push(t);
+                }
+            }
             return Ok(());
         }
+        if let Some((id, _)) = self.held_for.take().filter(|_| !t.key && !self.held.is_empty()) {
+            // The GOP goes on past where the cut segment stopped.
+            self.cut().await?;
+            self.replacing = Some(id);
+            for h in std::mem::take(&mut self.held) {
+                self.stats.skipped = self.stats.skipped.saturating_sub(1);
+                self.record(h, segment_ms).await?;
+            }
+        }
+        self.record(t, segment_ms).await
+    }
+
+    /// Appends an accepted fragment to the segment in progress, cutting and starting segments
+    /// at keyframes.
+    async fn record(&mut self, t: Timed, segment_ms: i64) -> Result<(), CoreError> {
+        let Timed { f, start, end, frames, key } = t;
         if let Some(w) = &self.writer {
             let gap = self.next_ms.is_some_and(|n| (start - n).abs() > MAX_GAP_MS);
-            let long = key && i64::from(w.totals.duration_ms) >= i64::from(cfg.segment_secs) * 1000;
+            let long = key && i64::from(w.totals.duration_ms) >= segment_ms;
             if gap || long || w.totals.bytes > MAX_SEGMENT_BYTES {
                 self.cut().await?;
             }
@@ -209,7 +276,13 @@ impl Ingest {
         }
         self.next_ms = Some(end);
         let dur = u32::try_from(end - start).unwrap_or(0);
-        self.append(&f, dur, frames).await
+        // Cameras send a fragment per frame for live view; the disk is synced at keyframes
+        // and at least once a second of video, not per frame.
+        let due = key || self.synced_ms.is_none_or(|s| start - s >= CHECKPOINT_MS);
+        if due {
+            self.synced_ms = Some(start);
+        }
+        self.append(&f, dur, frames, due).await
     }
 
     async fn append(
@@ -217,19 +290,27 @@ impl Ingest {
         f: &Fragment,
         duration_ms: u32,
         frames: u32,
+        sync_due: bool,
     ) -> Result<(), CoreError> {
         let Some(mut w) = self.writer.take() else {
             self.stats.skipped += 1;
             return Ok(());
         };
-        let sync = self.rec.inner.config.checkpoint && !self.opts.backfill;
-        let bytes = f.bytes.clone();
-        let w = blocking(move || w.append(&bytes, duration_ms, frames, sync).map(|()| w)).await?;
-        self.writer = Some(w);
         if !self.opts.backfill {
+            // Viewers first: the disk must not delay live view.
             let key = self.init.as_ref().is_some_and(|(init, _)| f.starts_with_keyframe(init));
             self.rec.live().publish(&self.device.uid, self.opts.stream, f.bytes.clone(), key);
         }
+        let sync = sync_due && self.rec.inner.config.checkpoint && !self.opts.backfill;
+        let bytes = f.bytes.clone();
+        let w = if sync {
+            blocking(move || w.append(&bytes, duration_ms, frames, true).map(|()| w)).await?
+        } else {
+            // A write into the page cache: microseconds, not worth a thread hop per frame.
+            w.append(&bytes, duration_ms, frames, false)?;
+            w
+        };
+        self.writer = Some(w);
         self.stats.fragments += 1;
         self.stats.bytes += f.bytes.len() as u64;
         Ok(())
@@ -240,7 +321,8 @@ impl Ingest {
         let Some(w) = self.writer.take() else {
             return Ok(());
         };
-        if self.rec.commit(w).await? {
+        let replaces = self.replacing.take();
+        if self.rec.commit(w, replaces).await? {
             self.stats.segments += 1;
         }
         Ok(())
@@ -257,16 +339,35 @@ pub(super) async fn blocking<T: Send + 'static>(
 }
 
 impl Recordings {
-    /// Seals a finished segment file and indexes it; false if it was empty.
-    async fn commit(&self, w: SegWriter) -> Result<bool, CoreError> {
+    /// Seals a finished segment file and indexes it, in place of segment `replaces` if
+    /// given; false if it was empty.
+    async fn commit(&self, w: SegWriter, replaces: Option<i64>) -> Result<bool, CoreError> {
         if w.totals.records == 0 {
             blocking(move || w.discard()).await?;
             return Ok(false);
         }
         let (blob, header, totals) = (w.blob, w.header.clone(), w.totals);
         let path = blocking(move || w.seal()).await?;
-        self.index_sealed(&path, blob, &header, totals).await?;
+        self.index_sealed(&path, blob, &header, totals, replaces).await?;
         Ok(true)
+    }
+
+    /// The segment of that stream starting exactly at `start` and followed by a gap: what an
+    /// upload cut inside a GOP leaves.
+    async fn cut_short(
+        &self,
+        uid: &str,
+        stream: u8,
+        start: i64,
+    ) -> Result<Option<Segment>, CoreError> {
+        let store = &self.inner.store;
+        let at = store.segments(uid, stream, Timestamp(start), Timestamp(start + 1), 1).await?;
+        let Some(seg) = at.into_iter().next().filter(|s| s.start.0 == start) else {
+            return Ok(None);
+        };
+        let end = seg.end();
+        let next = store.segments(uid, stream, end, Timestamp(end.0 + 1), 1).await?;
+        Ok(next.is_empty().then_some(seg))
     }
 
     /// Indexes a sealed segment file, then moves it into the blob store. Idempotent, so
@@ -277,6 +378,7 @@ impl Recordings {
         blob: BlobId,
         h: &SegHeader,
         t: SegTotals,
+        replaces: Option<i64>,
     ) -> Result<(), CoreError> {
         let s = &self.inner;
         let seg = NewSegment {
@@ -289,7 +391,15 @@ impl Recordings {
             frames: t.frames,
             blob,
         };
-        match s.store.insert_segment(&seg).await {
+        let indexed = match replaces {
+            Some(old) => match s.store.replace_segment(old, &seg, s.clock.now()).await {
+                // Gone meanwhile (retention): an ordinary insert then.
+                Err(kankan_db::DbError::NotFound("segment")) => s.store.insert_segment(&seg).await,
+                other => other,
+            },
+            None => s.store.insert_segment(&seg).await,
+        };
+        match indexed {
             Ok(Some(_)) => {}
             Ok(None) => {
                 // That start is indexed: by this very file (a replayed journal, so move it

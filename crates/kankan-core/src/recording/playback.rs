@@ -1,5 +1,5 @@
 //! Playback: the timeline, short-lived signed links, HLS over the stored segments, MP4
-//! export of a range and snapshots. Every read goes through a [`DeviceHandle`] that
+//! export of a range and snapshots (of a recorded time, or of the live picture). Every read goes through a [`DeviceHandle`] that
 //! `Devices::authorize` (or `authorize_account`, for a signed link) made.
 
 use kankan_base::{AccountId, Timestamp};
@@ -186,6 +186,29 @@ impl Recordings {
     }
 }
 
+impl Recordings {
+    /// A JPEG of the picture a live stream shows now: the current GOP, decoded from its
+    /// keyframe to its newest frame. A camera streaming on demand is started for it (see
+    /// [`Recordings::watch_live`] for the errors).
+    pub async fn live_snapshot(&self, h: &DeviceHandle, stream: u8) -> Result<Vec<u8>, CoreError> {
+        let mut viewer = self.watch_live(h, stream).await?;
+        let mut parts = std::mem::take(&mut viewer.start).into_iter();
+        drop(viewer);
+        let init_bytes = parts.next().ok_or(CoreError::NotLive)?;
+        let gop: Vec<_> = parts.collect();
+        blocking(move || {
+            let limits = Limits::default();
+            let init = kankan_media::parse_init(&init_bytes, &limits)?;
+            let frags = gop
+                .iter()
+                .map(|b| Ok((kankan_media::parse_fragment(&init, b, &limits)?, 0, 0)))
+                .collect::<Result<Vec<_>, CoreError>>()?;
+            snapshot_of(&init, frags, Timestamp(i64::MAX))
+        })
+        .await
+    }
+}
+
 /// Parses a segment's fragments and places each on the wall clock.
 pub(super) fn timed(
     init: &InitSegment,
@@ -227,7 +250,9 @@ fn snapshot_of(
     at: Timestamp,
 ) -> Result<Vec<u8>, CoreError> {
     let video = init.video().ok_or(CoreError::NoRecording)?;
-    let (sps, pps) = avc_parameter_sets(&video.stsd).ok_or_else(|| CoreError::InvalidMedia {
+    let avc = kankan_media::AvcConfig::from_stsd(&video.stsd);
+    let sets = avc.and_then(|c| Some((c.sps.into_iter().next()?, c.pps.into_iter().next()?)));
+    let (sps, pps) = sets.ok_or_else(|| CoreError::InvalidMedia {
         code: "media-unsupported-codec",
         message: "the stored init segment has no H.264 parameter sets".into(),
     })?;
@@ -256,28 +281,4 @@ fn snapshot_of(
     let refs: Vec<&[u8]> = units.iter().map(Vec::as_slice).collect();
     kankan_video::snapshot_jpeg(&sps, &pps, &refs, 85)
         .map_err(|e| CoreError::Internal(format!("snapshot: {e}")))
-}
-
-/// The first SPS and PPS of an `avcC` inside a sample description.
-fn avc_parameter_sets(stsd: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let at = stsd.windows(4).position(|w| w == b"avcC")? + 4;
-    let c = stsd.get(at..)?;
-    let mut pos = 5;
-    let n_sps = usize::from(*c.get(pos)? & 0x1f);
-    pos += 1;
-    let mut sps = None;
-    for _ in 0..n_sps {
-        let len = usize::from(u16::from_be_bytes([*c.get(pos)?, *c.get(pos + 1)?]));
-        sps.get_or_insert(c.get(pos + 2..pos + 2 + len)?.to_vec());
-        pos += 2 + len;
-    }
-    let n_pps = usize::from(*c.get(pos)?);
-    pos += 1;
-    let mut pps = None;
-    for _ in 0..n_pps {
-        let len = usize::from(u16::from_be_bytes([*c.get(pos)?, *c.get(pos + 1)?]));
-        pps.get_or_insert(c.get(pos + 2..pos + 2 + len)?.to_vec());
-        pos += 2 + len;
-    }
-    Some((sps?, pps?))
 }

@@ -97,7 +97,7 @@ impl Recordings {
         else {
             return Ok(false);
         };
-        match self.index_sealed(&sealed, blob, &h, totals).await {
+        match self.index_sealed(&sealed, blob, &h, totals, None).await {
             Ok(()) => Ok(true),
             Err(CoreError::DeviceNotBound) => Ok(false),
             Err(e) => Err(e),

@@ -13,21 +13,21 @@ use crate::{
 
 type Tx<'a> = Transaction<'a, Sqlite>;
 
-fn blob_col(row: &SqliteRow, col: &str) -> R<BlobId> {
+pub(super) fn blob_col(row: &SqliteRow, col: &str) -> R<BlobId> {
     let b: Vec<u8> = row.try_get(col)?;
     uuid::Uuid::from_slice(&b).map(BlobId).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
 }
 
-fn account_col(row: &SqliteRow, col: &str) -> R<AccountId> {
+pub(super) fn account_col(row: &SqliteRow, col: &str) -> R<AccountId> {
     let s: String = row.try_get(col)?;
     s.parse().map(AccountId).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
 }
 
-fn u64_of(row: &SqliteRow, col: &str) -> R<u64> {
+pub(super) fn u64_of(row: &SqliteRow, col: &str) -> R<u64> {
     u64::try_from(row.try_get::<i64, _>(col)?).map_err(|_| DbError::Corrupt(format!("{col} < 0")))
 }
 
-fn i64_of(v: u64) -> i64 {
+pub(super) fn i64_of(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
@@ -123,10 +123,39 @@ fn segment_from(r: &SqliteRow) -> R<Segment> {
 
 pub(super) async fn insert_segment(pool: &SqlitePool, s: &NewSegment) -> R<Option<i64>> {
     let mut tx = write_tx(pool).await?;
+    let id = insert_in(&mut tx, s).await?;
+    if id.is_some() {
+        tx.commit().await?;
+    }
+    Ok(id)
+}
+
+pub(super) async fn replace_segment(
+    pool: &SqlitePool,
+    old: i64,
+    s: &NewSegment,
+    now: Timestamp,
+) -> R<Option<i64>> {
+    let mut tx = write_tx(pool).await?;
+    let select = "SELECT id FROM media_segments WHERE id = ? AND uid = ? AND stream = ?";
+    let (old, stream) = (old.to_string(), s.stream.to_string());
+    let removed = remove(&mut tx, select, &[&old, &s.uid, &stream], now).await?;
+    if removed.segments == 0 {
+        return Err(DbError::NotFound("segment"));
+    }
+    let id = insert_in(&mut tx, s).await?;
+    if id.is_some() {
+        tx.commit().await?;
+    }
+    Ok(id)
+}
+
+/// Inserts the segment row, joins its span and counts its bytes, inside `tx`.
+async fn insert_in(tx: &mut Tx<'_>, s: &NewSegment) -> R<Option<i64>> {
     let account: Option<String> =
         sqlx::query_scalar("SELECT account_id FROM media_keys WHERE uid = ?")
             .bind(&s.uid)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
     let account = account.ok_or(DbError::NotFound("media key"))?;
     let id: Option<i64> = sqlx::query_scalar(
@@ -142,21 +171,20 @@ pub(super) async fn insert_segment(pool: &SqlitePool, s: &NewSegment) -> R<Optio
     .bind(i64_of(s.bytes))
     .bind(i64::from(s.frames))
     .bind(s.blob.0.as_bytes().as_slice())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let Some(id) = id else {
         return Ok(None);
     };
-    join_span(&mut tx, &s.uid, s.stream, s.start.0, s.start.0 + i64::from(s.duration_ms)).await?;
+    join_span(tx, &s.uid, s.stream, s.start.0, s.start.0 + i64::from(s.duration_ms)).await?;
     sqlx::query(
         "INSERT INTO media_usage (account_id, bytes) VALUES (?, ?) \
          ON CONFLICT (account_id) DO UPDATE SET bytes = bytes + excluded.bytes",
     )
     .bind(account)
     .bind(i64_of(s.bytes))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(Some(id))
 }
 

@@ -1,6 +1,7 @@
 //! The SQLite store: WAL journal, busy timeout, foreign keys on, embedded migrations.
 
 mod accounts;
+mod album;
 mod devices;
 mod jobs;
 mod media;
@@ -19,10 +20,10 @@ use sqlx::sqlite::{
 };
 
 use crate::{
-    Account, AccountState, BindToken, CodePurpose, CommandStatus, DbError, Device, DeviceCommand,
-    DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MIGRATIONS, MediaInit, MediaKey,
-    MediaUsage, NewJob, NewSegment, Removed, RtspCamera, Segment, Session, Span, Staff, Store,
-    VerificationCode,
+    Account, AccountState, AlbumItem, BindToken, CodePurpose, CommandStatus, DbError, Device,
+    DeviceCommand, DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MIGRATIONS, MediaInit,
+    MediaKey, MediaUsage, NewJob, NewSegment, Removed, RtspCamera, Segment, Session, Span, Staff,
+    Store, VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -294,6 +295,24 @@ impl Store for SqliteStore {
         rtsp::all(&self.pool).await
     }
 
+    async fn insert_album_item(&self, item: &AlbumItem) -> R<()> {
+        album::insert(&self.pool, item).await
+    }
+    async fn album_items(&self, account: AccountId, limit: u32) -> R<Vec<AlbumItem>> {
+        album::of_account(&self.pool, account, limit).await
+    }
+    async fn album_item(&self, account: AccountId, id: uuid::Uuid) -> R<Option<AlbumItem>> {
+        album::one(&self.pool, account, id).await
+    }
+    async fn delete_album_item(
+        &self,
+        account: AccountId,
+        id: uuid::Uuid,
+        at: Timestamp,
+    ) -> R<bool> {
+        album::delete(&self.pool, account, id, at).await
+    }
+
     async fn media_key(&self, uid: &str) -> R<Option<MediaKey>> {
         media::media_key(&self.pool, uid).await
     }
@@ -308,6 +327,10 @@ impl Store for SqliteStore {
     }
     async fn insert_segment(&self, seg: &NewSegment) -> R<Option<i64>> {
         media::insert_segment(&self.pool, seg).await
+    }
+
+    async fn replace_segment(&self, old: i64, seg: &NewSegment, now: Timestamp) -> R<Option<i64>> {
+        media::replace_segment(&self.pool, old, seg, now).await
     }
     async fn segment(&self, id: i64) -> R<Option<Segment>> {
         media::segment(&self.pool, id).await

@@ -1,5 +1,6 @@
 //! The `Store` contract, run against SQLite (PostgreSQL joins when its implementation lands).
 
+mod album;
 mod blobs;
 mod contract;
 mod devices;

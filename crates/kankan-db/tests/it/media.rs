@@ -77,6 +77,27 @@ async fn segments_join_into_spans_and_a_backfill_bridges_a_gap() {
 }
 
 #[tokio::test]
+async fn a_segment_cut_inside_a_gop_is_replaced_whole_in_one_step() {
+    let (s, _d, owner, init) = recording_store().await;
+    s.insert_segment(&seg(init, 0, 4)).await.expect("insert").expect("new");
+    // The upload was cut 1 s into the GOP that starts at 4 s.
+    let cut = s.insert_segment(&seg(init, 4, 1)).await.expect("insert").expect("new");
+    let whole = seg(init, 4, 4);
+    let id = s.replace_segment(cut, &whole, T0).await.expect("replace").expect("new row");
+    let left = s.segments(UID, 0, Timestamp(0), Timestamp(i64::MAX / 2), 10).await.expect("list");
+    assert_eq!(left.iter().map(|x| x.id).collect::<Vec<_>>().len(), 2);
+    assert!(left.iter().any(|x| x.id == id && x.duration_ms == 4_000 && x.blob == whole.blob));
+    assert_eq!(spans(s.as_ref()).await, vec![span(0, 8)]);
+    assert_eq!(s.media_usage(owner).await.expect("usage").bytes, 2_000, "the old bytes went");
+    assert_eq!(s.trashed_blobs(10).await.expect("trash").len(), 1, "the old blob is trashed");
+    // A start taken by another segment changes nothing; a missing one is an error.
+    let clash = seg(init, 0, 2);
+    assert_eq!(s.replace_segment(id, &clash, T0).await.expect("replace"), None);
+    assert_eq!(spans(s.as_ref()).await, vec![span(0, 8)]);
+    assert!(s.replace_segment(9_999, &seg(init, 20, 4), T0).await.is_err());
+}
+
+#[tokio::test]
 async fn retention_keeps_protected_segments_and_repairs_the_spans() {
     let (s, _d, owner, init) = recording_store().await;
     for k in 0..10 {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
+use base64::Engine as _;
 use kankan_testkit::TestApp;
 use kankan_testkit::browser::{Browser, LaunchOptions};
 use kankan_video::{Stamp, Yuv420, read_stamp};
@@ -21,15 +22,20 @@ const FIRST_LOAD: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(20);
 
 /// A `[data-testid=…]` selector.
-fn tid(id: &str) -> String {
+pub(crate) fn tid(id: &str) -> String {
     format!("[data-testid={id}]")
 }
 
 /// Starts a phone-sized browser and opens the app's login page.
 pub(crate) async fn open_app(app: &TestApp) -> Result<Browser> {
-    let mut browser =
-        Browser::launch_with(LaunchOptions { timeout: FIRST_LOAD, ..LaunchOptions::default() })
-            .await?;
+    open_app_with(app, &[]).await
+}
+
+/// [`open_app`] with more Chromium flags (e.g. a fake camera and microphone).
+pub(crate) async fn open_app_with(app: &TestApp, extra_args: &[&str]) -> Result<Browser> {
+    let extra_args = extra_args.iter().map(|a| (*a).to_string()).collect();
+    let options = LaunchOptions { timeout: FIRST_LOAD, extra_args, ..LaunchOptions::default() };
+    let mut browser = Browser::launch_with(options).await?;
     browser.goto(&app.url("/#/login")).await?;
     browser.find(&tid("page-login")).await?;
     browser.set_timeout(WAIT);
@@ -119,6 +125,29 @@ pub(crate) fn stamp_of(image: &[u8]) -> Result<Stamp> {
         (chroma.clone(), chroma, w as usize / 2),
     )?;
     read_stamp(&frame).context("the camera's clock is readable in the picture")
+}
+
+/// The Live page's picture now (the video keeps playing) and the browser's clock when it was
+/// read: how many ms the picture is behind the camera's burned-in capture clock.
+pub(crate) async fn live_picture(browser: &Browser) -> Result<(Stamp, i64)> {
+    let v = browser
+        .wait_until(
+            "a picture on screen",
+            "const v = document.querySelector('[data-testid=live-video]');
+             if (v.seeking || v.readyState < 2 || !v.videoWidth) return null;
+             const c = document.createElement('canvas');
+             c.width = v.videoWidth;
+             c.height = v.videoHeight;
+             c.getContext('2d').drawImage(v, 0, 0);
+             return [c.toDataURL('image/png'), Date.now()];",
+            &[],
+        )
+        .await?;
+    let url = v[0].as_str().context("a data URL")?;
+    let b64 = url.strip_prefix("data:image/png;base64,").context("a PNG data URL")?;
+    let stamp = stamp_of(&base64::engine::general_purpose::STANDARD.decode(b64)?)?;
+    let now = v[1].as_i64().context("Date.now()")?;
+    Ok((stamp, now - i64::try_from(stamp.capture_ms)?))
 }
 
 /// Starts recording what the page's CSP blocks (in `window.cspViolations`), then logs in as

@@ -8,57 +8,31 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
-use base64::Engine as _;
-use kankan_testkit::browser::Browser;
-use kankan_video::Stamp;
 use serde_json::{Value, json};
 
 use super::browser::{
-    log_in_watching_csp, open_app, save_screenshot, stamp_of, video_past, wait_for_hash,
+    live_picture, log_in_watching_csp, open_app, save_screenshot, tid, video_past, wait_for_hash,
 };
-use super::recording::{recording_app, recording_camera};
+use super::recording::recording_camera;
 
 const WAIT: Duration = Duration::from_secs(30);
 /// The picture on screen may be this far behind the camera: a fragment (1 s) on its way, the
 /// little kept in the buffer, and a slow shared test machine.
 const MAX_LATENCY_MS: i64 = 5_000;
 
-/// A `[data-testid=…]` selector.
-fn tid(id: &str) -> String {
-    format!("[data-testid={id}]")
-}
-
-/// The picture on screen (the video keeps playing) and the browser's clock when it was read:
-/// how many ms the picture is behind real time.
-async fn latency_ms(browser: &Browser) -> Result<(Stamp, i64)> {
-    let v = browser
-        .wait_until(
-            "a picture on screen",
-            "const v = document.querySelector('[data-testid=live-video]');
-             if (v.seeking || v.readyState < 2 || !v.videoWidth) return null;
-             const c = document.createElement('canvas');
-             c.width = v.videoWidth;
-             c.height = v.videoHeight;
-             c.getContext('2d').drawImage(v, 0, 0);
-             return [c.toDataURL('image/png'), Date.now()];",
-            &[],
-        )
-        .await?;
-    let url = v[0].as_str().context("a data URL")?;
-    let b64 = url.strip_prefix("data:image/png;base64,").context("a PNG data URL")?;
-    let png = base64::engine::general_purpose::STANDARD.decode(b64)?;
-    let stamp = stamp_of(&png)?;
-    let now = v[1].as_i64().context("Date.now()")?;
-    Ok((stamp, now - i64::try_from(stamp.capture_ms)?))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streaming_camera_plays_live_in_the_browser_close_to_real_time() -> Result<()> {
-    let app = recording_app().await;
+    // WebRTC off: the page must fall back to this player (browser_webrtc.rs tests WebRTC).
+    let app = kankan_testkit::TestApp::spawn_with(|c| {
+        c.recording.segment_secs = 2;
+        c.recording.max_clock_skew_secs = 3600;
+        c.webrtc.enabled = false;
+    })
+    .await;
     let email = "live@example.com";
     // The camera streams until `stop` is triggered.
     let (_token, creds, cam, stop) = recording_camera(&app, email).await;
-    cam.wait_for("two fragments are sent", WAIT, |s| s.sent_live >= 2).await?;
+    cam.wait_for("two seconds are sent", WAIT, |s| s.sent_live_ms >= 2_000).await?;
     let uid = creds.uid.clone();
 
     let browser = open_app(&app).await?;
@@ -80,6 +54,13 @@ async fn a_streaming_camera_plays_live_in_the_browser_close_to_real_time() -> Re
         )
         .await?;
     ensure!(browser.text(&tid("live-status")).await? == "Live", "the status reads Live");
+    let transport = browser
+        .execute(
+            "return document.querySelector('[data-testid=live-video]').dataset.transport;",
+            &[],
+        )
+        .await?;
+    assert_eq!(transport, json!("mse"), "WHEP refused: the WebSocket player plays");
     let muted = browser
         .execute("return document.querySelector('[data-testid=live-video]').muted;", &[])
         .await?;
@@ -93,10 +74,10 @@ async fn a_streaming_camera_plays_live_in_the_browser_close_to_real_time() -> Re
     ensure!(later.0 > first.0 && later.1 > first.1, "{first:?} -> {later:?}");
 
     // The picture on screen is recent, and a later one is newer.
-    let (before, behind) = latency_ms(&browser).await?;
+    let (before, behind) = live_picture(&browser).await?;
     ensure!(behind < MAX_LATENCY_MS, "the picture is {behind} ms behind: {before:?}");
     video_past(&browser, "live-video", "playback to go on", later, (0.5, 5)).await?;
-    let (after, behind_later) = latency_ms(&browser).await?;
+    let (after, behind_later) = live_picture(&browser).await?;
     ensure!(after.frame > before.frame, "the picture advanced: {before:?} -> {after:?}");
     ensure!(behind_later < MAX_LATENCY_MS, "the picture is {behind_later} ms behind: {after:?}");
     let buffered = browser

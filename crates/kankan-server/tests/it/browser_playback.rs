@@ -74,7 +74,7 @@ async fn recorded_video_plays_in_the_browser_and_its_frames_advance() -> Result<
     let app = recording_app().await;
     let email = "playback@example.com";
     let (token, creds, cam, stop) = recording_camera(&app, email).await;
-    cam.wait_for("six fragments are sent", WAIT, |s| s.sent_live >= 6).await?;
+    cam.wait_for("six seconds are sent", WAIT, |s| s.sent_live_ms >= 6_000).await?;
     stop.trigger();
     let t =
         timeline_until(&app, &token, &creds.uid, "about 6 s recorded", |t| recorded_ms(t) >= 5_000)

@@ -28,7 +28,7 @@ fn ws_url(app: &kankan_testkit::TestApp, path: &str) -> String {
 async fn a_viewer_gets_the_init_then_the_current_gop_then_live_fragments() {
     let app = recording_app().await;
     let (token, creds, cam, _stop) = recording_camera(&app, "live@example.com").await;
-    cam.wait_for("streaming", WAIT, |s| s.sent_live >= 2).await.expect("live");
+    cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 2_000).await.expect("live");
     until_live(&app, &creds.uid).await;
     let (lt, base) = link(&app, &token, &creds.uid).await;
     let (mut ws, _) =
@@ -60,7 +60,7 @@ async fn a_viewer_gets_the_init_then_the_current_gop_then_live_fragments() {
 async fn live_view_needs_a_valid_link_for_that_device_and_a_streaming_camera() {
     let app = recording_app().await;
     let (token, creds, cam, stop) = recording_camera(&app, "guard@example.com").await;
-    cam.wait_for("streaming", WAIT, |s| s.sent_live >= 1).await.expect("live");
+    cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
     until_live(&app, &creds.uid).await;
     let (lt, base) = link(&app, &token, &creds.uid).await;
     let refused = |url: String| async move {
@@ -74,7 +74,8 @@ async fn live_view_needs_a_valid_link_for_that_device_and_a_streaming_camera() {
     let other = crate::devices::provision(&app, "KK-C1").await;
     let path = format!("/media/v1/{}/live?t={lt}", other.uid);
     assert_eq!(refused(ws_url(&app, &path)).await, 403, "a link opens only its device");
-    // When the camera stops, its stream ends for viewers and new ones are told it is not live.
+    // When the camera stops, its stream ends for viewers, and new ones are told at once that
+    // it cannot be started (it is offline).
     let (mut ws, _) =
         tokio_tungstenite::connect_async(ws_url(&app, &format!("{base}/live?t={lt}")))
             .await
@@ -92,5 +93,5 @@ async fn live_view_needs_a_valid_link_for_that_device_and_a_streaming_camera() {
     .expect("the stream ends");
     assert_eq!(ended, "ended");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(refused(ws_url(&app, &format!("{base}/live?t={lt}"))).await, 404);
+    assert_eq!(refused(ws_url(&app, &format!("{base}/live?t={lt}"))).await, 503);
 }

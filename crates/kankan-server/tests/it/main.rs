@@ -2,17 +2,21 @@
 
 mod accounts;
 mod admin;
+mod album;
 mod bad_input;
 mod browser;
+mod browser_album;
 mod browser_devices;
 mod browser_live;
 mod browser_playback;
 mod browser_rtsp;
+mod browser_webrtc;
 mod cli;
 mod devices;
 mod devices_authz;
 mod devices_sim;
 mod live;
+mod live_on_demand;
 mod openapi;
 mod privacy;
 mod recording;
@@ -21,3 +25,5 @@ mod recording_input;
 mod risk;
 mod rtsp;
 mod sessions;
+mod webrtc;
+mod webrtc_peer;

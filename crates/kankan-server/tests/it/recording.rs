@@ -159,7 +159,9 @@ async fn a_camera_records_and_plays_back_through_hls_export_and_snapshot() {
     let app = recording_app().await;
     let (token, creds, cam, stop) =
         camera_with(&app, "rec@example.com", |v| v.sub_stream = Some(v.encoder)).await;
-    cam.wait_for("five fragments are sent", WAIT, |s| s.sent_live >= 5).await.expect("streaming");
+    cam.wait_for("five seconds are sent", WAIT, |s| s.sent_live_ms >= 5_000)
+        .await
+        .expect("streaming");
     stop.trigger();
     let t =
         timeline_until(&app, &token, &creds.uid, "about 5 s recorded", |t| recorded_ms(t) >= 4_000)
@@ -257,24 +259,29 @@ pub async fn decoded_frames(app: &TestApp, token: &str, uid: &str, from: i64, to
 async fn a_minute_without_network_is_backfilled_from_the_sd_card_and_leaves_no_gap() {
     let app = recording_app().await;
     let (token, creds, cam, stop) = recording_camera(&app, "cut@example.com").await;
-    let s =
-        cam.wait_for("three fragments are sent", WAIT, |s| s.sent_live >= 3).await.expect("live");
-    cam.set_uplink(false);
-    let made = s.made;
-    // The case: a minute without network.
-    cam.wait_for("a minute on the SD card only", Duration::from_secs(120), |s| s.made >= made + 60)
+    let s = cam
+        .wait_for("three seconds are sent", WAIT, |s| s.sent_live_ms >= 3_000)
         .await
-        .expect("cut");
+        .expect("live");
+    cam.set_uplink(false);
+    let made = s.made_ms;
+    // The case: a minute without network.
+    cam.wait_for("a minute on the SD card only", Duration::from_secs(120), |s| {
+        s.made_ms >= made + 60_000
+    })
+    .await
+    .expect("cut");
     cam.set_uplink(true);
     let s = cam
         .wait_for("live again and the outage uploaded", WAIT, |s| {
-            s.live && s.backfills >= 1 && s.sent_live >= 5
+            s.live && s.backfills >= 1 && s.sent_live_ms >= 5_000
         })
         .await
         .expect("backfill");
-    assert!(s.backfilled >= 60, "the outage's fragments were uploaded: {s:?}");
+    // A fragment per frame at 15 fps: a minute is 900 of them.
+    assert!(s.backfilled >= 60 * 15, "the outage's fragments were uploaded: {s:?}");
     stop.trigger();
-    let total_ms = i64::try_from(s.made).expect("small") * 1000;
+    let total_ms = s.made_ms;
     let t = timeline_until(&app, &token, &creds.uid, "the outage is filled", |t| {
         t["spans"].as_array().is_some_and(|a| a.len() == 1) && recorded_ms(t) >= total_ms - 2_000
     })

@@ -32,6 +32,9 @@ pub struct VideoConfig {
     pub prerecorded: bool,
     /// Move the scene's objects (motion) or keep the picture still.
     pub motion: bool,
+    /// Upload only while the server asks (`stream-start` .. `stream-stop`, for a viewer);
+    /// otherwise upload continuously. Footage always goes to the SD card.
+    pub on_demand: bool,
     /// SD card capacity for footage, in bytes.
     pub sd_bytes: usize,
     /// First reconnection delay; doubles per failure up to 16 times it.
@@ -46,6 +49,7 @@ impl std::fmt::Debug for VideoConfig {
             .field("uid", &self.uid)
             .field("encoder", &self.encoder)
             .field("prerecorded", &self.prerecorded)
+            .field("on_demand", &self.on_demand)
             .finish_non_exhaustive()
     }
 }
@@ -60,6 +64,7 @@ impl VideoConfig {
             sub_stream: None,
             prerecorded: false,
             motion: true,
+            on_demand: false,
             sd_bytes: 64 * 1024 * 1024,
             retry: Duration::from_millis(500),
             clock,
@@ -70,10 +75,12 @@ impl VideoConfig {
 /// What the camera's recording is doing.
 #[derive(Debug, Clone, Default)]
 pub struct VideoStatus {
-    /// Fragments made so far.
+    /// Fragments (frames) made so far, and the video they hold in milliseconds.
     pub made: u64,
-    /// Fragments written to a live upload.
+    pub made_ms: i64,
+    /// Fragments written to a live upload, and the video they hold in milliseconds.
     pub sent_live: u64,
+    pub sent_live_ms: i64,
     /// Wall-clock end of the last fragment written to a live upload.
     pub last_sent_end_ms: Option<i64>,
     /// Live uploads opened so far.
@@ -106,6 +113,12 @@ impl SdCard {
         }
     }
 
+    /// The GOP in progress: the fragments from the latest keyframe on.
+    fn current_gop(&self) -> Vec<Fragment> {
+        let from = self.frags.iter().rposition(|f| f.keyframe);
+        from.map(|i| self.frags.range(i..).cloned().collect()).unwrap_or_default()
+    }
+
     /// Fragments that start in `[from, to)`.
     fn between(&self, from: i64, to: i64) -> Vec<Fragment> {
         self.frags.iter().filter(|f| f.start_ms >= from && f.start_ms < to).cloned().collect()
@@ -117,6 +130,9 @@ impl SdCard {
 pub struct VideoHandle {
     status: watch::Receiver<VideoStatus>,
     uplink: Arc<AtomicBool>,
+    /// Whether each stream (0 main, 1 sub) uploads live now.
+    wanted: Arc<[watch::Sender<bool>; 2]>,
+    on_demand: bool,
 }
 
 impl VideoHandle {
@@ -128,6 +144,18 @@ impl VideoHandle {
     /// live upload at once and footage goes to the SD card only.
     pub fn set_uplink(&self, up: bool) {
         self.uplink.store(up, Ordering::SeqCst);
+    }
+
+    /// Starts (`true`) or stops the live upload of `stream` (0 main, 1 sub): what the
+    /// server's `stream-start` and `stream-stop` commands do. A camera that uploads
+    /// continuously keeps uploading.
+    pub fn set_streaming(&self, stream: u8, on: bool) {
+        if !on && !self.on_demand {
+            return;
+        }
+        if let Some(w) = self.wanted.get(usize::from(stream)) {
+            w.send_replace(on);
+        }
     }
 
     /// Waits until `pred` holds, at most `timeout`.
@@ -149,21 +177,31 @@ impl VideoHandle {
 /// watches the main stream; a cut of the uplink cuts both streams.
 pub fn start(config: VideoConfig, shutdown: ShutdownSignal) -> Result<VideoHandle, SimError> {
     let uplink = Arc::new(AtomicBool::new(true));
+    let on_demand = config.on_demand;
+    let wanted = Arc::new([0, 1].map(|_| watch::channel(!on_demand).0));
     let (tx, rx) = watch::channel(VideoStatus::default());
     if let Some(sub) = config.sub_stream {
         let (sub_tx, _) = watch::channel(VideoStatus::default());
         let cfg = VideoConfig { encoder: sub, sub_stream: None, ..config.clone() };
-        pipeline(cfg, 1, sub_tx, uplink.clone(), shutdown.clone())?;
+        let links = Links { up: uplink.clone(), wanted: wanted[1].subscribe() };
+        pipeline(cfg, 1, sub_tx, links, shutdown.clone())?;
     }
-    pipeline(config, 0, tx, uplink.clone(), shutdown)?;
-    Ok(VideoHandle { status: rx, uplink })
+    let links = Links { up: uplink.clone(), wanted: wanted[0].subscribe() };
+    pipeline(config, 0, tx, links, shutdown)?;
+    Ok(VideoHandle { status: rx, uplink, wanted, on_demand })
+}
+
+/// What switches a stream's upload: the network, and whether it is wanted now.
+struct Links {
+    up: Arc<AtomicBool>,
+    wanted: watch::Receiver<bool>,
 }
 
 fn pipeline(
     config: VideoConfig,
     stream: u8,
     status: watch::Sender<VideoStatus>,
-    uplink: Arc<AtomicBool>,
+    links: Links,
     shutdown: ShutdownSignal,
 ) -> Result<(), SimError> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -176,7 +214,7 @@ fn pipeline(
         stop.clone(),
     )?;
     let sd = Arc::new(Mutex::new(SdCard { capacity: config.sd_bytes, ..SdCard::default() }));
-    let task = uplink::Uplink::new(config, started, sd, status, uplink, stream)?;
+    let task = uplink::Uplink::new(config, started, sd, status, links.up, links.wanted, stream)?;
     tokio::spawn(async move {
         task.run(frags, shutdown).await;
         stop.store(true, Ordering::SeqCst);

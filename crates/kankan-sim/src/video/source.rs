@@ -1,6 +1,7 @@
 //! The picture source: a synthetic scene (moving objects and a burned-in capture clock)
-//! encoded to H.264 in real time, or pre-encoded GOPs replayed for load tests; cut into one
-//! CMAF fragment per GOP.
+//! encoded to H.264 in real time, or pre-encoded GOPs replayed for load tests; each frame is
+//! sent as its own CMAF fragment (a chunk) the moment it is encoded, so live view lags the
+//! camera by one frame, not one GOP.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,13 +17,15 @@ use crate::SimError;
 /// The media timescale: 90 kHz, as RTP and most cameras use.
 pub const TIMESCALE: u32 = 90_000;
 
-/// One fragment (one GOP) as the device made it.
+/// One fragment (one frame) as the device made it.
 #[derive(Debug, Clone)]
 pub struct Fragment {
     pub sequence: u32,
-    /// Wall-clock milliseconds of its first frame, and of the frame after its last.
+    /// Wall-clock milliseconds of its frame, and of the next frame.
     pub start_ms: i64,
     pub end_ms: i64,
+    /// It starts a GOP: a viewer or an upload can begin here.
+    pub keyframe: bool,
     pub bytes: Bytes,
 }
 
@@ -66,8 +69,9 @@ pub fn spawn(
         }
     };
     let epoch_ms = now_ms();
-    // The first GOP gives the parameter sets the init segment needs.
-    let first = gop(&mut frames, &config, 0, epoch_ms)?;
+    // The first frame gives the parameter sets the init segment needs.
+    let first = frame(&mut frames, 0, epoch_ms, config.fps)?
+        .ok_or_else(|| SimError::Video("the encoder skipped the first frame".into()))?;
     let (sps, pps) = match &frames {
         Frames::Live { encoder, .. } => {
             encoder.parameter_sets().ok_or_else(|| SimError::Video("no parameter sets".into()))?
@@ -85,84 +89,86 @@ pub fn spawn(
         pps,
     };
     let init = Bytes::from(write_init(&params));
-    let (tx, rx) = mpsc::channel(8);
-    let frag_ms = i64::from(config.gop) * 1000 / i64::from(config.fps);
+    let (tx, rx) = mpsc::channel(2 * config.gop as usize);
     std::thread::Builder::new()
         .name("kankan-cam-video".into())
         .spawn(move || {
             let t0 = Instant::now();
             let mut pending = Some(first);
-            let mut k: u32 = 0;
+            let frame_ticks = TIMESCALE / config.fps;
+            let mut index: u32 = 0;
             while !stop.load(Ordering::Relaxed) {
+                // Frame `index` is captured at its time and sent as soon as it is encoded.
                 let due = t0
-                    + Duration::from_millis(
-                        u64::try_from(frag_ms).unwrap_or(1000) * (u64::from(k) + 1),
-                    );
+                    + Duration::from_micros(u64::from(index) * 1_000_000 / u64::from(config.fps));
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
                     std::thread::sleep(wait);
                 }
                 let encoded = match pending.take() {
-                    Some(g) => g,
-                    None => match gop(&mut frames, &config, k, epoch_ms) {
-                        Ok(g) => g,
+                    Some(f) => f,
+                    None => match frame(&mut frames, index, epoch_ms, config.fps) {
+                        Ok(Some(f)) => f,
+                        // Rate control skipped it: the next frame keeps its own time.
+                        Ok(None) => {
+                            index += 1;
+                            continue;
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "video source");
                             return;
                         }
                     },
                 };
-                let frame_ticks = TIMESCALE / config.fps;
-                let base = u64::from(k) * u64::from(config.gop) * u64::from(frame_ticks);
-                let samples: Vec<WriteSample<'_>> = encoded
-                    .iter()
-                    .map(|f| WriteSample {
-                        data: &f.avcc,
-                        duration: frame_ticks,
-                        keyframe: f.keyframe,
-                        cts_offset: 0,
-                    })
-                    .collect();
-                let start_ms = epoch_ms + i64::from(k) * frag_ms;
+                let sample = WriteSample {
+                    data: &encoded.avcc,
+                    duration: frame_ticks,
+                    keyframe: encoded.keyframe,
+                    cts_offset: 0,
+                };
+                let base = u64::from(index) * u64::from(frame_ticks);
+                let start_ms = capture_ms(epoch_ms, index, config.fps);
                 let frag = Fragment {
-                    sequence: k + 1,
+                    sequence: index + 1,
                     start_ms,
-                    end_ms: start_ms + frag_ms,
-                    bytes: Bytes::from(write_fragment(k + 1, 1, base, &samples)),
+                    end_ms: capture_ms(epoch_ms, index + 1, config.fps),
+                    keyframe: encoded.keyframe,
+                    bytes: Bytes::from(write_fragment(index + 1, 1, base, &[sample])),
                 };
                 if tx.blocking_send(frag).is_err() {
                     return;
                 }
-                k += 1;
+                index += 1;
             }
         })
         .map_err(|e| SimError::Video(format!("video thread: {e}")))?;
     Ok((Started { init, epoch_ms }, rx))
 }
 
-/// Encodes (or replays) GOP `k`: `gop` frames starting with a keyframe.
-fn gop(
+/// Wall-clock milliseconds at which frame `index` is captured.
+fn capture_ms(epoch_ms: i64, index: u32, fps: u32) -> i64 {
+    epoch_ms + i64::from(index) * 1000 / i64::from(fps)
+}
+
+/// Encodes (or replays) frame `index`; the encoder's fixed GOP puts the keyframes. `None`
+/// when rate control skipped the frame.
+fn frame(
     frames: &mut Frames,
-    config: &EncoderConfig,
-    k: u32,
+    index: u32,
     epoch_ms: i64,
-) -> Result<Vec<EncodedFrame>, SimError> {
-    let mut out = Vec::with_capacity(config.gop as usize);
-    for i in 0..config.gop {
-        let index = k * config.gop + i;
-        let f = match frames {
-            Frames::Live { scene, encoder } => {
-                let capture = epoch_ms + i64::from(index) * 1000 / i64::from(config.fps);
-                let picture = scene.render(index, u64::try_from(capture).unwrap_or(0));
-                encoder.encode(&picture, i == 0).map_err(video_err)?
-            }
-            Frames::Replay(p) => Some(p.next_frame().clone()),
-        };
-        if let Some(f) = f {
-            out.push(f);
+    fps: u32,
+) -> Result<Option<EncodedFrame>, SimError> {
+    let f = match frames {
+        Frames::Live { scene, encoder } => {
+            let capture = capture_ms(epoch_ms, index, fps);
+            let picture = scene.render(index, u64::try_from(capture).unwrap_or(0));
+            encoder.encode(&picture, index == 0).map_err(video_err)?
         }
-    }
-    match out.first() {
-        Some(f) if f.keyframe => Ok(out),
-        _ => Err(SimError::Video("a GOP did not start with a keyframe".into())),
+        Frames::Replay(p) => Some(p.next_frame().clone()),
+    };
+    match f {
+        Some(f) if index == 0 && !f.keyframe => {
+            Err(SimError::Video("the first frame is not a keyframe".into()))
+        }
+        f => Ok(f),
     }
 }

@@ -19,6 +19,8 @@ use crate::SimError;
 /// (the server skips what it has).
 const RESEND_MS: i64 = 30_000;
 const EPOCH_HEADER: &str = "Kankan-Media-Epoch";
+/// Fragments (frames) queued for the upload before it counts as stalled: a few seconds.
+const UPLOAD_QUEUE: usize = 64;
 
 type Request = JoinHandle<Result<reqwest::Response, reqwest::Error>>;
 
@@ -35,6 +37,8 @@ pub(super) struct Uplink {
     sd: Arc<Mutex<SdCard>>,
     status: watch::Sender<VideoStatus>,
     up: Arc<AtomicBool>,
+    /// Upload live now: always for a continuously recording camera, on demand otherwise.
+    wanted: watch::Receiver<bool>,
     http: reqwest::Client,
     /// 0 main, 1 sub-stream.
     stream: u8,
@@ -47,6 +51,7 @@ impl Uplink {
         sd: Arc<Mutex<SdCard>>,
         status: watch::Sender<VideoStatus>,
         up: Arc<AtomicBool>,
+        wanted: watch::Receiver<bool>,
         stream: u8,
     ) -> Result<Self, SimError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -54,7 +59,7 @@ impl Uplink {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| SimError::Config(format!("HTTP client: {e}")))?;
-        Ok(Uplink { cfg, started, sd, status, up, http, stream })
+        Ok(Uplink { cfg, started, sd, status, up, wanted, http, stream })
     }
 
     fn url(&self, what: &str) -> String {
@@ -65,12 +70,13 @@ impl Uplink {
         self.sd.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub async fn run(self, mut frags: mpsc::Receiver<Fragment>, mut shutdown: ShutdownSignal) {
+    pub async fn run(mut self, mut frags: mpsc::Receiver<Fragment>, mut shutdown: ShutdownSignal) {
         let mut live: Option<Live> = None;
         let mut backfill_from: Option<i64> = None;
         let mut backfill: Option<(JoinHandle<Result<u64, String>>, i64)> = None;
         let (mut retry_at, mut delay) = (Instant::now(), self.cfg.retry);
         let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let mut wanted_closed = false;
         loop {
             tokio::select! {
                 () = shutdown.wait() => {
@@ -80,15 +86,29 @@ impl Uplink {
                     }
                     return;
                 }
+                changed = self.wanted.changed(), if !wanted_closed => {
+                    wanted_closed = changed.is_err();
+                    let wanted = *self.wanted.borrow_and_update();
+                    if wanted && live.is_none() && self.up.load(Ordering::SeqCst) {
+                        // A viewer is waiting: start now, from the current GOP.
+                        live = self.open_live();
+                    }
+                    if let Some(l) = live.take_if(|_| !wanted) {
+                        tracing::info!(uid = %self.cfg.uid, stream = self.stream, "on-demand upload stopped");
+                        self.close(l);
+                    }
+                }
                 f = frags.recv() => {
                     let Some(f) = f else { return };
                     self.sd().push(f.clone());
                     let up = self.up.load(Ordering::SeqCst);
-                    if live.is_none() && up && Instant::now() >= retry_at {
-                        live = Some(self.open_live(f.start_ms));
-                    }
+                    let wanted = *self.wanted.borrow();
                     let mut sent = None;
-                    if let Some(l) = &mut live {
+                    if live.is_none() && up && wanted && Instant::now() >= retry_at {
+                        // The upload starts with the GOP in progress, this fragment included.
+                        live = self.open_live();
+                        sent = live.as_ref().map(|_| f.end_ms);
+                    } else if let Some(l) = &mut live {
                         if l.tx.try_send(f.bytes.clone()).is_ok() {
                             l.last_ms = f.start_ms;
                             sent = Some(f.end_ms);
@@ -97,9 +117,12 @@ impl Uplink {
                         }
                     }
                     let sd_fragments = self.sd().frags.len();
+                    let ms = f.end_ms - f.start_ms;
                     self.status.send_modify(|s| {
                         s.made += 1;
+                        s.made_ms += ms;
                         s.sent_live += u64::from(sent.is_some());
+                        s.sent_live_ms += if sent.is_some() { ms } else { 0 };
                         s.last_sent_end_ms = sent.or(s.last_sent_end_ms);
                         s.sd_fragments = sd_fragments;
                     });
@@ -154,9 +177,22 @@ impl Uplink {
         pending.map_or(from, |p| p.min(from))
     }
 
-    fn open_live(&self, first_ms: i64) -> Live {
-        let (tx, rx) = mpsc::channel::<Bytes>(16);
+    /// Ends an on-demand upload cleanly: the body ends, the server records what it got.
+    fn close(&self, l: Live) {
+        drop(l.tx);
+        self.status.send_modify(|s| s.live = false);
+    }
+
+    /// Opens a live upload that starts with the SD card's GOP in progress; `None` before the
+    /// first keyframe.
+    fn open_live(&self) -> Option<Live> {
+        let gop = self.sd().current_gop();
+        let (first, last) = (gop.first()?.start_ms, gop.last()?.start_ms);
+        let (tx, rx) = mpsc::channel::<Bytes>(UPLOAD_QUEUE.max(gop.len() + 1));
         let _ = tx.try_send(self.started.init.clone());
+        for f in gop {
+            let _ = tx.try_send(f.bytes);
+        }
         let body =
             reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|b| (Ok::<Bytes, std::io::Error>(b), rx))
@@ -173,7 +209,7 @@ impl Uplink {
             s.connections += 1;
             s.live = true;
         });
-        Live { tx, req: tokio::spawn(req), first_ms, last_ms: first_ms }
+        Some(Live { tx, req: tokio::spawn(req), first_ms: first, last_ms: last })
     }
 
     /// Uploads the SD card's fragments of `[from, to)`; the count uploaded.

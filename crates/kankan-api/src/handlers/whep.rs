@@ -1,0 +1,108 @@
+//! `/media/v1/{uid}/whep`: live view over WebRTC with WHEP-style signalling. The browser
+//! POSTs its complete (non-trickle) SDP offer with the recordings' link token (`?t=`), the
+//! same guard as the live WebSocket, and gets `201 Created` with the SDP answer and the
+//! session's `Location`; `DELETE` on that location (with the token again) ends it.
+//!
+//! Talk rides on the same session: a browser's audio (PCMU) reaches the camera only for a
+//! principal the device policy lets control it. See docs/ref/live.md.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kankan_core::devices::{DeviceAction, DeviceHandle, Devices};
+use kankan_protocol::device::CommandKind;
+use kankan_webrtc::{Offer, TalkSwitch, WebRtcError};
+use serde::Deserialize;
+
+use crate::{ApiError, AppState};
+
+/// An SDP offer larger than this is refused before it is read.
+pub const SDP_LIMIT: usize = 64 * 1024;
+/// How long a talk command waits for the camera's acknowledgement (it runs on its own).
+const TALK_COMMAND_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Deserialize)]
+pub struct WhepQuery {
+    t: String,
+    stream: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    t: String,
+}
+
+/// Opens and closes the camera's talk channel on behalf of `h`.
+fn talk_switch(devices: Devices, h: DeviceHandle) -> TalkSwitch {
+    Arc::new(move |open| {
+        let (devices, h) = (devices.clone(), h.clone());
+        let kind = if open { CommandKind::TalkStart } else { CommandKind::TalkStop };
+        tokio::spawn(async move {
+            match devices.send_command(&h, kind, TALK_COMMAND_WAIT).await {
+                Ok(o) => tracing::debug!(uid = h.uid(), open, status = ?o.status, "talk command"),
+                Err(e) => tracing::warn!(uid = h.uid(), open, error = %e, "talk command failed"),
+            }
+        });
+    })
+}
+
+/// Answer a browser's offer to watch (and talk to) a camera.
+pub async fn offer(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+    Query(q): Query<WhepQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !state.webrtc.enabled() {
+        return Err(WebRtcError::Disabled.into());
+    }
+    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let sdp_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim() == "application/sdp"));
+    if !sdp_type {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the SDP offer as application/sdp",
+        ));
+    }
+    let sdp = String::from_utf8(body.to_vec())
+        .map_err(|_| WebRtcError::InvalidSdp("not UTF-8 text".into()))?;
+    let viewer = state.recordings.watch_live(&h, q.stream.unwrap_or(0)).await?;
+    let talk = match state.devices.authorize_account(h.account(), DeviceAction::Control, &uid).await
+    {
+        Ok(control) => Some(talk_switch(state.devices.clone(), control)),
+        Err(_) => None,
+    };
+    let offer = Offer { uid: uid.clone(), owner: h.account().to_string(), sdp, viewer, talk };
+    let answer = state.webrtc.open(offer).await?;
+    let location = format!("/media/v1/{uid}/whep/{}", answer.session);
+    let mut resp = (StatusCode::CREATED, answer.sdp).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/sdp"));
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// End a session.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((uid, session)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
+) -> Result<StatusCode, ApiError> {
+    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    if state.webrtc.close(h.uid(), &session, &h.account().to_string()) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(StatusCode::NOT_FOUND, "session-not-found", "no such WebRTC session"))
+    }
+}

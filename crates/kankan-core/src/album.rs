@@ -1,0 +1,381 @@
+//! The Album: screenshots and clips a user saves from live view, kept on the server so every
+//! session of the account sees them.
+//!
+//! A screenshot is the live picture now (`Recordings::live_snapshot`); a clip is the last
+//! seconds of the camera's recorded footage (`Recordings::export_mp4`). Taking one needs a
+//! [`DeviceHandle`] from the device policy; the items then belong to the account and are
+//! reached only under it: another account's item is "not found".
+//!
+//! Each item's content is written, as it is produced, to a sealed record file (the segment
+//! format of `recording::segfile`) under a random data key of its own, which is stored only
+//! wrapped by the owner's account key; the file then moves into the blob store, so the store
+//! holds sealed bytes only and memory stays at about one record. Deleting an item trashes its
+//! blob in the row's transaction and empties the trash at once (the recording sweeper
+//! retries). Items count against no quota; they outlive unbinding the camera.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kankan_base::{BlobId, Clocks, Timestamp};
+use kankan_crypto::{AccountKey, AeadKey};
+use kankan_db::{AlbumItem, AlbumKind, BlobStore, Store};
+
+use crate::devices::{DeviceHandle, Devices};
+use crate::recording::Recordings;
+use crate::recording::segfile::{self, SegHeader, SegWriter};
+use crate::{CoreError, Principal};
+
+/// Longest clip, in seconds.
+pub const MAX_CLIP_SECS: u32 = 60;
+/// A clip is cut from the newest footage recorded within this long before now.
+const CLIP_LOOKBACK_MS: i64 = 3_600_000;
+/// Content is sealed in records of this size.
+const RECORD_BYTES: usize = 1024 * 1024;
+/// Most items one listing returns.
+const MAX_LIST: u32 = 1000;
+
+/// An album item as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct AlbumEntry {
+    pub id: uuid::Uuid,
+    pub kind: AlbumKind,
+    /// The camera it was taken from, and its name then.
+    pub uid: String,
+    pub device_name: Option<String>,
+    /// The picture's wall-clock time (a clip: its first frame's).
+    pub taken_at: Timestamp,
+    /// 0 for a screenshot.
+    pub duration_ms: u32,
+    /// Size of the content (JPEG or MP4).
+    pub bytes: u64,
+    pub created_at: Timestamp,
+}
+
+/// An item with its content, decrypted.
+#[derive(Debug, Clone)]
+pub struct AlbumContent {
+    pub entry: AlbumEntry,
+    pub bytes: Vec<u8>,
+}
+
+/// The album service. Cheap to clone.
+#[derive(Clone)]
+pub struct Album {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Album {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Album")
+    }
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    clock: Clocks,
+    devices: Devices,
+    recordings: Recordings,
+    staging: PathBuf,
+}
+
+fn key_field(id: uuid::Uuid) -> String {
+    format!("album-key/{id}")
+}
+
+fn name_field(id: uuid::Uuid) -> String {
+    format!("album-device-name/{id}")
+}
+
+fn not_found() -> CoreError {
+    CoreError::NotFound("album item")
+}
+
+impl Album {
+    /// `staging` holds content while it is sealed; keep it on the blob store's disk. Files a
+    /// crash left there are deleted.
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn BlobStore>,
+        clock: Clocks,
+        devices: Devices,
+        recordings: Recordings,
+        staging: PathBuf,
+    ) -> Result<Self, CoreError> {
+        let io = |e: std::io::Error| CoreError::Internal(format!("album staging: {e}"));
+        std::fs::create_dir_all(&staging).map_err(io)?;
+        for entry in std::fs::read_dir(&staging).map_err(io)? {
+            std::fs::remove_file(entry.map_err(io)?.path()).map_err(io)?;
+        }
+        Ok(Album { inner: Arc::new(Inner { store, blobs, clock, devices, recordings, staging }) })
+    }
+
+    /// Saves the picture the camera streams now, starting a camera that streams on demand
+    /// (`StreamNotStarted` when it cannot be started).
+    pub async fn screenshot(&self, h: &DeviceHandle) -> Result<AlbumEntry, CoreError> {
+        let s = &self.inner;
+        let jpeg = s.recordings.live_snapshot(h, 0).await?;
+        let taken_at = s.clock.now();
+        let mut file = Sealing::create(s.staging.clone(), h.uid(), taken_at).await?;
+        file.write(&jpeg).await?;
+        self.save(h, AlbumKind::Screenshot, taken_at, 0, file).await
+    }
+
+    /// Saves the last `seconds` (1-60) of the camera's newest footage as an MP4.
+    /// `NoRecording` when it recorded nothing within the last hour.
+    pub async fn clip(&self, h: &DeviceHandle, seconds: u32) -> Result<AlbumEntry, CoreError> {
+        if !(1..=MAX_CLIP_SECS).contains(&seconds) {
+            return Err(CoreError::InvalidDeviceInput(format!(
+                "seconds must be 1-{MAX_CLIP_SECS}"
+            )));
+        }
+        let s = &self.inner;
+        let now = s.clock.now().0;
+        // A camera's clock may run ahead of the server's by this much.
+        let ahead = i64::from(s.recordings.config().max_clock_skew_secs) * 1000;
+        let spans = s
+            .recordings
+            .timeline(h, 0, Timestamp(now - CLIP_LOOKBACK_MS), Timestamp(now + ahead + 1))
+            .await?;
+        let last = spans.last().ok_or(CoreError::NoRecording)?;
+        let from = Timestamp(last.start.0.max(last.end.0 - i64::from(seconds) * 1000));
+        let mut mp4 = s.recordings.export_mp4(h, 0, from, last.end).await?;
+        let mut file = Sealing::create(s.staging.clone(), h.uid(), mp4.start).await?;
+        while let Some(chunk) = mp4.chunks.recv().await {
+            file.write(&chunk?).await?;
+        }
+        if file.len != mp4.len {
+            return Err(CoreError::Internal("the clip's export ended early".into()));
+        }
+        let duration = u32::try_from(mp4.end.0 - mp4.start.0).unwrap_or(0);
+        self.save(h, AlbumKind::Clip, mp4.start, duration, file).await
+    }
+
+    /// Stores sealed content and its row. The two steps run in a task of their own, so a
+    /// client that goes away cannot leave the object without its row.
+    async fn save(
+        &self,
+        h: &DeviceHandle,
+        kind: AlbumKind,
+        taken_at: Timestamp,
+        duration_ms: u32,
+        file: Sealing,
+    ) -> Result<AlbumEntry, CoreError> {
+        let s = &self.inner;
+        let id = uuid::Uuid::now_v7();
+        let account_key = h.account_key();
+        let name = s.devices.view(h).await?.name;
+        let device_name_enc =
+            name.as_deref().map(|n| account_key.seal(&name_field(id), n.as_bytes())).transpose()?;
+        let key_enc = account_key.wrap_key(&key_field(id), &file.key)?;
+        let item = AlbumItem {
+            id,
+            account_id: h.account(),
+            kind,
+            uid: h.uid().to_string(),
+            device_name_enc,
+            taken_at,
+            duration_ms,
+            bytes: file.len,
+            blob: file.blob(),
+            key_enc,
+            created_at: s.clock.now(),
+        };
+        let (store, blobs) = (s.store.clone(), s.blobs.clone());
+        let row = item.clone();
+        tokio::spawn(async move {
+            file.store(&*blobs).await?;
+            if let Err(e) = store.insert_album_item(&row).await {
+                if let Err(d) = blobs.delete(row.blob).await {
+                    tracing::warn!(error = %d, blob = %row.blob, "an unsaved album object is left");
+                }
+                return Err(e.into());
+            }
+            Ok::<(), CoreError>(())
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("saving an album item: {e}")))??;
+        Ok(entry(item, name))
+    }
+
+    /// The account's items, the most recently saved first.
+    pub async fn list(&self, p: &Principal) -> Result<Vec<AlbumEntry>, CoreError> {
+        let s = &self.inner;
+        let key = s.devices.key_of(p).await?;
+        let items = s.store.album_items(p.account_id, MAX_LIST).await?;
+        items.into_iter().map(|i| open_entry(&key, i)).collect()
+    }
+
+    /// One of the account's items with its content, decrypted.
+    pub async fn content(&self, p: &Principal, id: &str) -> Result<AlbumContent, CoreError> {
+        let s = &self.inner;
+        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        let item = s.store.album_item(p.account_id, id).await?.ok_or_else(not_found)?;
+        let key = s.devices.key_of(p).await?;
+        let data_key = key.unwrap_key(&key_field(item.id), &item.key_enc)?;
+        let sealed = s.blobs.get(item.blob).await?.ok_or_else(not_found)?;
+        let (blob, uid) = (item.blob, item.uid.clone());
+        let bytes = blocking(move || {
+            let (header, records) = segfile::open_segment(&sealed, blob, &data_key)?;
+            if header.uid != uid {
+                return Err(CoreError::Internal(format!(
+                    "album object {blob} names another camera"
+                )));
+            }
+            Ok(records.concat())
+        })
+        .await?;
+        Ok(AlbumContent { entry: open_entry(&key, item)?, bytes })
+    }
+
+    /// Deletes one of the account's items; its object goes to the trash, emptied now.
+    pub async fn delete(&self, p: &Principal, id: &str) -> Result<(), CoreError> {
+        let s = &self.inner;
+        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        if !s.store.delete_album_item(p.account_id, id, s.clock.now()).await? {
+            return Err(not_found());
+        }
+        if let Err(e) = s.recordings.empty_trash().await {
+            tracing::warn!(error = %e, "deleting an album object; the sweeper retries");
+        }
+        Ok(())
+    }
+}
+
+fn entry(i: AlbumItem, device_name: Option<String>) -> AlbumEntry {
+    AlbumEntry {
+        id: i.id,
+        kind: i.kind,
+        uid: i.uid,
+        device_name,
+        taken_at: i.taken_at,
+        duration_ms: i.duration_ms,
+        bytes: i.bytes,
+        created_at: i.created_at,
+    }
+}
+
+fn open_entry(key: &AccountKey, i: AlbumItem) -> Result<AlbumEntry, CoreError> {
+    let name = i.device_name_enc.as_deref().map(|n| key.open_string(&name_field(i.id), n));
+    let name = name.transpose()?;
+    Ok(entry(i, name))
+}
+
+/// Runs file work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, CoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CoreError::Internal(format!("album file task: {e}")))?
+}
+
+/// Content being sealed into a staging file, record by record, under a fresh data key.
+/// Dropped before it is stored, it deletes its file.
+struct Sealing {
+    writer: Option<SegWriter>,
+    blob: BlobId,
+    key: AeadKey,
+    buf: Vec<u8>,
+    len: u64,
+}
+
+impl Sealing {
+    async fn create(dir: PathBuf, uid: &str, at: Timestamp) -> Result<Sealing, CoreError> {
+        let key = AeadKey::generate()?;
+        let header = SegHeader { uid: uid.to_string(), stream: 0, init_id: 0, start_ms: at.0 };
+        let k = key.clone();
+        let writer = blocking(move || SegWriter::create(&dir, header, k)).await?;
+        Ok(Sealing { blob: writer.blob, writer: Some(writer), key, buf: Vec::new(), len: 0 })
+    }
+
+    fn blob(&self) -> BlobId {
+        self.blob
+    }
+
+    async fn write(&mut self, mut data: &[u8]) -> Result<(), CoreError> {
+        self.len += data.len() as u64;
+        while !data.is_empty() {
+            let n = (RECORD_BYTES - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.buf.len() == RECORD_BYTES {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), CoreError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let mut w = self.writer.take().ok_or_else(|| CoreError::Internal("album file".into()))?;
+        let record = std::mem::take(&mut self.buf);
+        let w = blocking(move || w.append(&record, 0, 0, false).map(|()| w)).await?;
+        self.writer = Some(w);
+        Ok(())
+    }
+
+    /// Makes the file durable and moves it into the blob store.
+    async fn store(mut self, blobs: &dyn BlobStore) -> Result<(), CoreError> {
+        self.flush().await?;
+        let w = self.writer.take().ok_or_else(|| CoreError::Internal("album file".into()))?;
+        let path = blocking(move || w.seal()).await?;
+        if let Err(e) = blobs.put_file(self.blob, &path).await {
+            let _ = std::fs::remove_file(&path);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Sealing {
+    fn drop(&mut self) {
+        if let Some(w) = self.writer.take() {
+            let _ = w.discard();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn content_is_sealed_in_records_and_reads_back_whole() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let staging = dir.path().join("staging");
+        std::fs::create_dir_all(&staging).expect("staging");
+        let blobs = kankan_db::LocalBlobStore::new(dir.path().join("blobs")).expect("blobs");
+        // Two and a half records, written in uneven pieces.
+        let content: Vec<u8> = (0..RECORD_BYTES * 5 / 2).map(|i| (i % 251) as u8).collect();
+        let mut file =
+            Sealing::create(staging.clone(), "KKALBUM0001", Timestamp(7)).await.expect("create");
+        for piece in content.chunks(300_001) {
+            file.write(piece).await.expect("write");
+        }
+        assert_eq!(file.len, content.len() as u64);
+        let (blob, key) = (file.blob(), file.key.clone());
+        file.store(&blobs).await.expect("store");
+        assert!(std::fs::read_dir(&staging).expect("ls").next().is_none(), "nothing left staged");
+        let sealed = blobs.get(blob).await.expect("get").expect("stored");
+        assert!(!sealed.windows(64).any(|w| w == &content[..64]), "sealed, not in clear");
+        let (header, records) = segfile::open_segment(&sealed, blob, &key).expect("opens");
+        assert_eq!((header.uid.as_str(), header.start_ms), ("KKALBUM0001", 7));
+        assert_eq!(records.len(), 3, "whole records of {RECORD_BYTES} bytes, then the rest");
+        assert_eq!(records.concat(), content);
+        assert!(segfile::open_segment(&sealed, BlobId::new(), &key).is_err(), "bound to its blob");
+    }
+
+    #[tokio::test]
+    async fn content_dropped_before_it_is_stored_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut file = Sealing::create(dir.path().to_path_buf(), "KKALBUM0001", Timestamp(7))
+            .await
+            .expect("create");
+        file.write(&[1; 2 * RECORD_BYTES]).await.expect("write");
+        drop(file);
+        assert!(std::fs::read_dir(dir.path()).expect("ls").next().is_none());
+    }
+}

@@ -1,0 +1,220 @@
+//! Live view of cameras that upload only while watched: `kankan-cam --on-demand` runs as
+//! firmware over MQTT; the first viewer makes the server send `stream-start`, the last one
+//! leaving makes it send `stream-stop` after the grace period. Cameras that cannot start get a
+//! clear error, and repeated starts and stops leak no viewer.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use kankan_base::Shutdown;
+use kankan_media::{Limits, StreamItem, StreamParser};
+use kankan_sim::video::{self, VideoHandle};
+use kankan_sim::{Device, DeviceConfig, ServerAddr};
+use kankan_testkit::TestApp;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::devices::{Creds, PW, bind, eventually, provision};
+use crate::recording::{WAIT, link, small_video};
+
+/// A recording server whose on-demand streams stop one second after their last viewer, and
+/// whose viewers wait at most three seconds for a camera to start.
+async fn app() -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.recording.segment_secs = 2;
+        c.recording.max_clock_skew_secs = 3600;
+        c.recording.live_grace_secs = 1;
+        c.recording.live_start_wait_secs = 3;
+    })
+    .await
+}
+
+/// A bound camera running as firmware over MQTT (`kankan-cam`): with video when `on_demand`
+/// is given (`Some(true)`: uploads only when asked), or without any (`None`); with a talk
+/// channel whose speaker writes to `talk_out` when given.
+pub(crate) async fn firmware_camera(
+    app: &TestApp,
+    who: &str,
+    on_demand: Option<bool>,
+    talk_out: Option<&Path>,
+) -> FirmwareCamera {
+    let token = app.register(who, PW).await;
+    let creds = provision(app, "KK-C1").await;
+    drop(bind(app, &token, &creds).await);
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cfg = DeviceConfig::new(&creds.uid, &creds.secret, dir.path().join("state"));
+    cfg.model = Some(creds.model.clone());
+    cfg.server = Some(ServerAddr::parse(&format!("mqtt://{}", app.mqtt_addr())).expect("address"));
+    let (stop, signal) = Shutdown::new();
+    let mut device = Device::new(cfg).expect("device");
+    let (mut cam, mut talk) = (None, None);
+    if let Some(on_demand) = on_demand {
+        let (tx, rx) = mpsc::unbounded_channel();
+        device = device.with_media(tx);
+        let mut v = small_video(&app.base_url, &creds);
+        v.on_demand = on_demand;
+        let h = video::start(v, signal.clone()).expect("camera starts");
+        if let Some(out) = talk_out {
+            let mut t = kankan_sim::talk::TalkConfig::new(&app.base_url, &creds.uid, &creds.secret);
+            t.out = Some(out.to_path_buf());
+            talk = Some(kankan_sim::talk::start(t, signal.clone()));
+        }
+        tokio::spawn(kankan_sim::media::serve_with_talk(rx, h.clone(), talk.clone()));
+        cam = Some(h);
+    }
+    tokio::spawn(device.run(signal));
+    eventually(app, &token, &creds.uid, "online", |v| v["online"] == true).await;
+    FirmwareCamera { token, creds, cam, talk, stop, dir }
+}
+
+/// What [`firmware_camera`] started; it runs until `stop` is triggered or this is dropped.
+pub(crate) struct FirmwareCamera {
+    pub token: String,
+    pub creds: Creds,
+    pub cam: Option<VideoHandle>,
+    pub talk: Option<kankan_sim::talk::TalkHandle>,
+    pub stop: Shutdown,
+    pub dir: tempfile::TempDir,
+}
+
+fn ws_url(app: &TestApp, path: &str) -> String {
+    app.url(path).replacen("http://", "ws://", 1)
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the live socket and reads until the first keyframe; the time that took.
+async fn watch_until_picture(app: &TestApp, url: &str) -> (Socket, Duration) {
+    let t0 = Instant::now();
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(app, url)).await.expect("opens");
+    let mut parser = StreamParser::new(Limits::default());
+    let mut init = None;
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next()).await.expect("in time").expect("open");
+        let Message::Binary(bytes) = msg.expect("a message") else { continue };
+        for item in parser.push(&bytes).expect("valid fMP4") {
+            match item {
+                StreamItem::Init(i) => init = Some(i),
+                StreamItem::Fragment(f) => {
+                    let init = init.as_ref().expect("the init segment comes first");
+                    assert!(f.starts_with_keyframe(init), "the first picture is a keyframe");
+                    return (ws, t0.elapsed());
+                }
+            }
+        }
+    }
+}
+
+/// Status code of a refused upgrade (101 if it opened).
+async fn refused(url: String) -> (u16, String) {
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            let body = r.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string());
+            (r.status().as_u16(), body.unwrap_or_default())
+        }
+        Ok(_) => (101, String::new()),
+        Err(e) => panic!("unexpected: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn an_on_demand_camera_starts_for_the_first_viewer_and_stops_after_the_last_leaves() {
+    let app = app().await;
+    let FirmwareCamera { token, creds, cam, stop: _stop, dir: _dir, .. } =
+        firmware_camera(&app, "demand@example.com", Some(true), None).await;
+    let cam = cam.expect("video");
+    cam.wait_for("frames on the SD card", WAIT, |s| s.made_ms >= 1_000).await.expect("runs");
+    let s = cam.status();
+    assert!(!s.live && s.sent_live == 0, "nothing is uploaded while nobody watches: {s:?}");
+
+    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let url = format!("{base}/live?t={lt}");
+    let (first, ttff) = watch_until_picture(&app, &url).await;
+    eprintln!("on-demand start to first keyframe: {} ms", ttff.as_millis());
+    let (second, _) = watch_until_picture(&app, &url).await;
+    let hub = app.running().services.recordings.live();
+    assert_eq!(hub.viewers(), 2, "two family members watch the one upload");
+    assert_eq!(cam.status().connections, 1, "one upload feeds both");
+
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(cam.status().live, "one viewer is still watching");
+    drop(second);
+    cam.wait_for("the upload stops after the grace period", WAIT, |s| !s.live)
+        .await
+        .expect("stream-stop reached the camera");
+    let made = cam.status().sent_live;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(cam.status().sent_live, made, "nothing more is uploaded");
+    assert_eq!(hub.viewers(), 0);
+
+    // The next viewer starts it again.
+    let (_again, _) = watch_until_picture(&app, &url).await;
+    assert_eq!(cam.status().connections, 2);
+}
+
+#[tokio::test]
+async fn a_continuous_camera_is_never_stopped_by_viewers_leaving() {
+    let app = app().await;
+    let FirmwareCamera { token, creds, cam, stop: _stop, dir: _dir, .. } =
+        firmware_camera(&app, "always@example.com", Some(false), None).await;
+    let cam = cam.expect("video");
+    cam.wait_for("uploading", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
+    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let (ws, _) = watch_until_picture(&app, &format!("{base}/live?t={lt}")).await;
+    drop(ws);
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let s = cam.status();
+    assert!(s.live && s.connections == 1, "it keeps recording: {s:?}");
+}
+
+#[tokio::test]
+async fn a_camera_that_cannot_stream_or_never_starts_gets_a_clear_error() {
+    let app = app().await;
+    // Firmware without video refuses stream-start: the viewer hears it at once.
+    let FirmwareCamera { token, creds, stop: _stop, dir: _dir, .. } =
+        firmware_camera(&app, "novideo@example.com", None, None).await;
+    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let t0 = Instant::now();
+    let (status, body) = refused(ws_url(&app, &format!("{base}/live?t={lt}"))).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("stream-not-started") && body.contains("sends no media"), "{body}");
+    assert!(t0.elapsed() < Duration::from_secs(3), "refused, not timed out");
+
+    // A device that takes the command and never streams: the wait ends with the same code.
+    let token = app.register("silent@example.com", PW).await;
+    let silent = provision(&app, "KK-C1").await;
+    let _dev = bind(&app, &token, &silent).await;
+    let (lt, base) = link(&app, &token, &silent.uid).await;
+    let (status, body) = refused(ws_url(&app, &format!("{base}/live?t={lt}"))).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("stream-not-started") && body.contains("no video within"), "{body}");
+}
+
+#[tokio::test]
+async fn repeated_starts_and_stops_leave_no_viewer_behind() {
+    let app = app().await;
+    let FirmwareCamera { token, creds, cam, stop: _stop, dir: _dir, .. } =
+        firmware_camera(&app, "soak@example.com", Some(true), None).await;
+    let cam = cam.expect("video");
+    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let url = format!("{base}/live?t={lt}");
+    let hub = app.running().services.recordings.live();
+    for round in 0..20 {
+        let (ws, _) = watch_until_picture(&app, &url).await;
+        if round % 2 == 0 {
+            drop(ws);
+        } else {
+            let mut ws = ws;
+            ws.close(None).await.expect("close");
+        }
+    }
+    let deadline = Instant::now() + WAIT;
+    while hub.viewers() > 0 {
+        assert!(Instant::now() < deadline, "viewers left behind: {}", hub.viewers());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cam.wait_for("stopped once nobody watches", WAIT, |s| !s.live).await.expect("stopped");
+}
