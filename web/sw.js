@@ -2,7 +2,7 @@
 // network-first (falls back to the cache), and never caches or intercepts /api/ requests or
 // recorded media (/media/: footage stays out of the cache).
 
-const CACHE = 'kankan-shell-v5';
+const CACHE = 'kankan-shell-v7';
 
 const SHELL = [
   './',
@@ -15,14 +15,17 @@ const SHELL = [
   'icons/icon-maskable-512.png',
   'js/app.js',
   'js/api.js',
+  'js/device-commands.js',
   'js/device-ui.js',
   'js/icons.js',
   'js/live.js',
   'js/media.js',
   'js/router.js',
   'js/state.js',
+  'js/talk.js',
   'js/timeline.js',
   'js/ui.js',
+  'js/webrtc.js',
   'js/pages/album.js',
   'js/pages/device-add-rtsp.js',
   'js/pages/device-add.js',
@@ -30,6 +33,8 @@ const SHELL = [
   'js/pages/device-settings.js',
   'js/pages/device.js',
   'js/pages/devices.js',
+  'js/pages/live-extras.js',
+  'js/pages/live-grid.js',
   'js/pages/live.js',
   'js/pages/login.js',
   'js/pages/me.js',

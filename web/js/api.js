@@ -220,3 +220,17 @@ export const recordings = {
   link: (uid) => request('POST', `${dev(uid)}/recordings/link`),
   storage: () => request('GET', `${V1}/me/storage`),
 };
+
+/**
+ * The Album: screenshots and clips saved from live view. Items are `{ id, kind: 'screenshot' |
+ * 'clip', device, device_name, taken_at_ms, duration_ms, bytes, created_at, content_url }`; the
+ * content URL works with the session cookie (an <img>, a <video>, a download link).
+ */
+export const album = {
+  list: () => request('GET', `${V1}/album`),
+  /** Saves the picture the camera streams now; fails with `not-live` when it does not. */
+  screenshot: (uid) => post('/album/screenshots', { device: uid }),
+  /** Saves the last `seconds` (1-60) of recorded footage; `no-recording` when there is none. */
+  clip: (uid, seconds) => post('/album/clips', { device: uid, seconds }),
+  remove: (id) => request('DELETE', `${V1}/album/${encodeURIComponent(id)}`),
+};

@@ -19,6 +19,7 @@ const ROUTES = {
   '/devices/:uid': { page: () => import('./pages/device.js'), tab: 'devices' },
   '/devices/:uid/live': { page: () => import('./pages/live.js'), tab: 'devices' },
   '/devices/:uid/playback': { page: () => import('./pages/playback.js'), tab: 'devices' },
+  '/live': { page: () => import('./pages/live-grid.js'), tab: 'devices' },
   '/messages': { page: () => import('./pages/messages.js'), tab: 'messages' },
   '/album': { page: () => import('./pages/album.js'), tab: 'album' },
   '/me': { page: () => import('./pages/me.js'), tab: 'me' },

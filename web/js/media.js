@@ -180,9 +180,30 @@ export class MediaLink {
   }
 }
 
+/**
+ * The browser's Media Source Extensions: ManagedMediaSource where it exists (Safari, also on
+ * iPhone), else MediaSource; null without either.
+ */
+export function mediaSourceClass() {
+  return window.ManagedMediaSource || window.MediaSource || null;
+}
+
+/** A new media source playing in `video`: `{ ms, url }` (revoke `url` when done). */
+export function attachMediaSource(video) {
+  const MS = mediaSourceClass();
+  const ms = new MS();
+  if (MS === window.ManagedMediaSource) {
+    // Safari only opens a managed source when remote playback (AirPlay) is off.
+    video.disableRemotePlayback = true;
+  }
+  const url = URL.createObjectURL(ms);
+  video.src = url;
+  return { ms, url };
+}
+
 /** Whether this browser can play recordings at all (MSE, or HLS natively). */
 export function canPlay(video) {
-  return !!window.MediaSource || video.canPlayType('application/vnd.apple.mpegurl') !== '';
+  return !!mediaSourceClass() || video.canPlayType('application/vnd.apple.mpegurl') !== '';
 }
 
 function once(target, event) {
@@ -201,7 +222,7 @@ export class Player {
     this.onEnded = onEnded || (() => {});
     this.onError = onError || ((err) => console.error(err));
     this.gen = 0;
-    this.native = !window.MediaSource;
+    this.native = !mediaSourceClass();
     this.map = [];
     this.reset();
     this.pumpSoon = () => this.pump();
@@ -292,9 +313,7 @@ export class Player {
       this.video.play().catch(() => {});
       return;
     }
-    this.ms = new MediaSource();
-    this.objectUrl = URL.createObjectURL(this.ms);
-    this.video.src = this.objectUrl;
+    ({ ms: this.ms, url: this.objectUrl } = attachMediaSource(this.video));
     await once(this.ms, 'sourceopen');
     if (gen !== this.gen) return;
     await this.pump();
@@ -349,7 +368,7 @@ export class Player {
     if (gen !== this.gen) return;
     const type = `video/mp4; codecs="${avcCodec(bytes) || DEFAULT_CODEC}"`;
     if (!this.sb) {
-      if (!MediaSource.isTypeSupported(type)) {
+      if (!mediaSourceClass().isTypeSupported(type)) {
         throw new Error('This browser cannot play this video format. Download the clip instead.');
       }
       this.sb = this.ms.addSourceBuffer(type);

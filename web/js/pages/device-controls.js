@@ -1,21 +1,12 @@
 // pages/device-controls.js — the Controls card of a device's page: a pan/tilt pad, presets 1-8,
-// restart and SD card formatting. Each command's outcome is shown in one status line: a 200
-// answer is final; a 202 answer ("sent") is polled until the device has answered or timed out.
+// restart and SD card formatting. Each command's outcome is shown in one status line (see
+// device-commands.js).
 
-import { devices } from '../api.js';
 import { icon } from '../icons.js';
-import { h, busy, confirmDialog, sleep } from '../ui.js';
+import { h, busy, confirmDialog } from '../ui.js';
+import { commandRunner, hasPtz, ptzPad } from '../device-commands.js';
 
-const POLL_MS = 1000;
 const PRESETS = [1, 2, 3, 4, 5, 6, 7, 8];
-
-/** PTZ pad buttons: where they sit in the 3×3 grid, and the step they send. */
-const MOVES = [
-  { dir: 'up', label: 'Tilt up', pan: 0, tilt: 1, icon: 'up' },
-  { dir: 'left', label: 'Pan left', pan: -1, tilt: 0, icon: 'back' },
-  { dir: 'right', label: 'Pan right', pan: 1, tilt: 0, icon: 'chevron' },
-  { dir: 'down', label: 'Tilt down', pan: 0, tilt: -1, icon: 'down' },
-];
 
 /**
  * The Controls card for device `d`. Returns `{ node, update(d) }`. `ctx.isCurrent()` stops
@@ -23,47 +14,11 @@ const MOVES = [
  */
 export function controlsCard(d, ctx) {
   let latest = d;
-  let shown = 0; // the newest command whose outcome the status line shows
-
-  const status = h('p', { class: 'cmd-status', testid: 'device-command-status', role: 'status', hidden: true });
-  const paint = (state, text) => {
-    status.hidden = false;
-    status.dataset.status = state;
-    status.className = `cmd-status is-${state}`;
-    const ic = { succeeded: 'check', failed: 'alert', 'timed-out': 'alert' }[state];
-    status.replaceChildren(ic ? icon(ic, 18) : h('span', { class: 'spinner spinner-sm', 'aria-hidden': 'true' }), text);
-  };
-
-  /** Sends `command`; `label` names it in the status line ("Pan left"). */
-  const run = async (label, command) => {
-    const mine = ++shown;
-    const show = (state, text) => mine === shown && paint(state, text);
-    show('sending', `${label}: sending…`);
-    try {
-      let info = await devices.sendCommand(d.uid, command);
-      while (info.status === 'sent') {
-        show('sent', `${label}: waiting for the device…`);
-        await sleep(POLL_MS);
-        if (!ctx.isCurrent()) return;
-        info = await devices.command(d.uid, info.id);
-      }
-      if (info.status === 'succeeded') show('succeeded', `${label}: done`);
-      else if (info.status === 'failed') show('failed', `${label} failed: ${info.error || 'the device refused it'}`);
-      else show('timed-out', `${label}: the device did not answer in time`);
-    } catch (err) {
-      if (err.status !== 401) show('failed', `${label} failed: ${err.message}`);
-    }
-  };
-  const onClick = (button, label, command) => button.addEventListener('click', () => busy(button, () => run(label, command)));
+  /** `run(label, command)` sends `command`; `label` names it in the status line ("Pan left"). */
+  const { status, run } = commandRunner(d.uid, ctx, 'device-command-status');
 
   // Pan/tilt pad (cameras only).
-  const pad = h('div', { class: 'ptz-pad', role: 'group', 'aria-label': 'Pan and tilt' });
-  for (const m of MOVES) {
-    const b = h('button', { type: 'button', class: `ptz-btn ptz-${m.dir}`, 'aria-label': m.label, title: m.label, testid: `ptz-${m.dir}` }, icon(m.icon, 28));
-    onClick(b, m.label, { name: 'ptz-move', pan: m.pan, tilt: m.tilt });
-    pad.append(b);
-  }
-  pad.append(h('span', { class: 'ptz-hub', 'aria-hidden': 'true' }, icon('move', 22)));
+  const pad = ptzPad(run);
 
   // Presets: pick a slot, then go there or save the current position into it.
   let slot = 1;
@@ -92,7 +47,7 @@ export function controlsCard(d, ctx) {
       h('div', { class: 'btn-row' }, goto, save),
     ),
   );
-  ptz.hidden = d.kind !== 'camera';
+  ptz.hidden = !hasPtz(d);
 
   // Restart and format, each after a confirmation.
   const reboot = h('button', { type: 'button', class: 'btn btn-secondary btn-small', testid: 'device-reboot' }, icon('power', 18), 'Restart');

@@ -1,7 +1,8 @@
 // pages/devices.js — "#/devices": the device list (landing page after login). One card per
 // device with its kind, name, online state, battery and Wi-Fi signal, refreshed every few
 // seconds while the page is open; an empty state when there are none. Both lead to "Add device";
-// the empty state also to "Add an RTSP camera".
+// the empty state also to "Add an RTSP camera". With devices, the header also leads to the grid
+// of every camera live at once ("#/live").
 
 import { devices } from '../api.js';
 import { icon } from '../icons.js';
@@ -53,7 +54,12 @@ function skeletonCard() {
 
 export function render(ctx) {
   const alert = alertBox('devices-alert');
-  const headAdd = addLink('devices-add', { small: true });
+  const headAdd = h(
+    'span',
+    { class: 'btn-row' },
+    h('a', { class: 'btn btn-secondary btn-small', href: '#/live', testid: 'devices-grid' }, icon('camera', 18), 'All live'),
+    addLink('devices-add', { small: true }),
+  );
   headAdd.hidden = true;
   const list = h('div', { class: 'device-grid', testid: 'devices-list', 'aria-busy': 'true' }, skeletonCard(), skeletonCard());
   const empty = emptyState({

@@ -1,16 +1,23 @@
-// pages/live.js — "#/devices/{uid}/live": one camera live, a few seconds behind real time. The
-// video comes over a WebSocket and plays muted (the cameras send no sound yet); a status line
+// pages/live.js — "#/devices/{uid}/live": one camera live, under a second behind real time over
+// WebRTC (a few seconds over the WebSocket fallback). It plays muted until "Sound" is turned on;
+// "Hold to talk" and "Full duplex" (talk.js) send the microphone to the camera; a status line
 // says whether it is connecting, live, ended or not streaming, and the page reconnects by
-// itself. A link leads to the recordings.
+// itself. A link leads to the recordings. Around the player (live-extras.js): Screenshot and
+// Save clip into the Album, an overlay with battery, signal and the device's clock, and the
+// pan/tilt pad with presets for cameras that have one; the device is re-read every few seconds.
 
 import { devices } from '../api.js';
 import { icon } from '../icons.js';
 import { h, alertBox, showAlert } from '../ui.js';
-import { deviceTitle } from '../device-ui.js';
+import { deviceTitle, poller } from '../device-ui.js';
 import { MediaLink } from '../media.js';
 import { LivePlayer } from '../live.js';
+import { talkControls } from '../talk.js';
+import { captureActions, ptzCard, statusOverlay } from './live-extras.js';
 
 export const title = 'Live';
+
+const REFRESH_MS = 10_000;
 
 const STATES = {
   connecting: ['Connecting…', 'badge-muted'],
@@ -39,15 +46,19 @@ export function render(ctx) {
   video.muted = true;
   const hint = h('p', { class: 'player-hint', testid: 'live-hint' }, 'Connecting to the camera…');
   const status = h('span', { class: 'badge badge-muted', testid: 'live-status', role: 'status', dataset: { state: 'connecting' } }, 'Connecting…');
+  const overlay = statusOverlay(ctx);
+  const ptz = ptzCard(uid, ctx);
+  // Sound and talk (talk.js): the sound switch sits in the player bar, the talk bar below.
+  const talk = talkControls(video, (message) => showAlert(alert, 'warn', message));
   const playerCard = h(
     'div',
     { class: 'card player-card' },
-    h('div', { class: 'player-frame' }, video, hint),
+    h('div', { class: 'player-frame' }, video, hint, overlay.node),
     h(
       'div',
       { class: 'player-bar' },
       status,
-      h('span', { class: 'live-sound muted small', testid: 'live-sound' }, icon('speaker', 16), 'Sound off'),
+      talk.sound,
     ),
   );
   const playback = h(
@@ -56,10 +67,11 @@ export function render(ctx) {
     icon('play', 20),
     'Recordings',
   );
-  const root = h('section', { class: 'page', testid: 'live-page', dataset: { uid } }, head, alert, playerCard, playback);
+  const root = h('section', { class: 'page', testid: 'live-page', dataset: { uid } }, head, alert, playerCard, talk.node, captureActions(uid), ptz.node, playback);
 
   const link = new MediaLink(uid);
   const player = new LivePlayer(video, link, {
+    onTransport: (transport) => talk.setTransport(transport),
     onState: (state) => {
       const [text, cls] = STATES[state] || STATES.connecting;
       status.textContent = text;
@@ -79,18 +91,26 @@ export function render(ctx) {
       }
     },
   });
+  talk.bind(player);
   player.start();
 
-  devices
-    .get(uid)
-    .then((d) => {
-      if (!ctx.isCurrent()) return;
-      subtitle.textContent = deviceTitle(d);
-      document.title = `${deviceTitle(d)} · Live · Kankan`;
-    })
-    .catch(() => {});
+  const poll = poller(async () => {
+    let d;
+    try {
+      d = await devices.get(uid);
+    } catch (err) {
+      if (err.status === 404) poll.stop();
+      return;
+    }
+    if (!ctx.isCurrent()) return;
+    subtitle.textContent = deviceTitle(d);
+    document.title = `${deviceTitle(d)} · Live · Kankan`;
+    overlay.update(d);
+    ptz.update(d);
+  }, REFRESH_MS);
 
   ctx.onLeave(() => {
+    poll.stop();
     player.stop();
     link.stop();
   });

@@ -1,0 +1,103 @@
+// webrtc.js — live view over WebRTC with WHEP-style signalling: the complete offer (ICE
+// gathering finished, no trickle) is POSTed as application/sdp to `/media/v1/{uid}/whep?t=…`;
+// the server answers 201 with its SDP answer and the session's Location, which a DELETE (with
+// the token again) ends. Video only comes in; the audio transceiver goes both ways as G.711
+// (PCMU): the camera's microphone plays through the <video>, and the user's microphone is
+// sent only while a track is set (`setMicrophone`), so an idle session sends no audio at all.
+
+/** Gathering is not waited for longer than this; what was found by then is offered. */
+const GATHER_MS = 2000;
+
+/** A refused offer: the HTTP status and the server's error code. */
+export class WhepError extends Error {
+  constructor(status, code, message) {
+    super(message || `WHEP ${status}`);
+    this.status = status;
+    this.code = code || null;
+  }
+}
+
+/** Resolves once `pc` has gathered its candidates (or after GATHER_MS). */
+function gathered(pc) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === 'complete') done();
+    };
+    const timer = setTimeout(done, GATHER_MS);
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
+
+/** One WHEP session. */
+export class WhepSession {
+  constructor() {
+    this.pc = null;
+    this.audio = null;
+    this.location = null;
+    this.stream = new MediaStream();
+    this.closed = false;
+  }
+
+  /**
+   * Offers to `url` (the whep URL with its token) and applies the answer; resolves with the
+   * MediaStream the camera's tracks arrive on. `onState(state)` hears the connection state.
+   */
+  async start(url, { onState } = {}) {
+    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    this.pc = pc;
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    this.audio = pc.addTransceiver('audio', { direction: 'sendrecv' });
+    pc.ontrack = (event) => {
+      if (!this.stream.getTracks().includes(event.track)) this.stream.addTrack(event.track);
+    };
+    pc.onconnectionstatechange = () => {
+      if (onState && !this.closed) onState(pc.connectionState);
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    if (this.closed) throw new WhepError(0, 'closed', 'closed');
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/sdp' },
+      body: pc.localDescription.sdp,
+      credentials: 'same-origin',
+    });
+    if (res.status !== 201) {
+      let body = {};
+      try {
+        body = await res.json();
+      } catch {
+        /* not JSON */
+      }
+      throw new WhepError(res.status, body.code, body.message);
+    }
+    this.location = res.headers.get('Location');
+    const answer = await res.text();
+    if (this.closed) throw new WhepError(0, 'closed', 'closed');
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    return this.stream;
+  }
+
+  /** Sends `track` (a microphone) to the camera, or nothing with `null`. */
+  async setMicrophone(track) {
+    if (this.audio && !this.closed) await this.audio.sender.replaceTrack(track);
+  }
+
+  /** Ends the session; `token` authorizes the DELETE. */
+  close(token) {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pc) this.pc.close();
+    if (this.location && token) {
+      const u = new URL(this.location, location.origin);
+      u.searchParams.set('t', token);
+      fetch(u.pathname + u.search, { method: 'DELETE', credentials: 'same-origin', keepalive: true }).catch(() => {});
+    }
+  }
+}
