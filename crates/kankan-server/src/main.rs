@@ -77,6 +77,21 @@ enum BenchCommand {
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
+    /// Live view: time to first frame (streaming and on-demand cameras), capture-to-decoded
+    /// latency against an in-process reference, relay CPU per viewer.
+    Live {
+        /// Starts per camera for the time to first frame.
+        #[arg(long, default_value_t = 50)]
+        starts: usize,
+        /// Viewers of one stream for the relay's CPU.
+        #[arg(long, default_value_t = 200)]
+        viewers: usize,
+        /// Seconds of each latency and CPU measurement.
+        #[arg(long, default_value_t = 20)]
+        secs: u64,
+        #[arg(long, default_value = "kankan-bench")]
+        work_dir: PathBuf,
+    },
     /// Days of one camera's segments in the index: bytes per stream-minute, timeline query.
     Index {
         #[arg(long, default_value_t = 30)]
@@ -161,6 +176,10 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command } => admin(&cfg, command).await,
+        Command::Bench { command: BenchCommand::Live { starts, viewers, secs, work_dir } } => {
+            let b = kankan_server::bench::LiveBench { starts, viewers, secs, work_dir };
+            kankan_server::bench::live(b).await
+        }
         Command::Bench { command: BenchCommand::Index { days, work_dir } } => {
             kankan_server::bench::index(&work_dir, days).await
         }

@@ -12,7 +12,7 @@ use kankan_db::BindToken;
 use kankan_media::{Limits, StreamItem, StreamParser};
 use tokio::io::AsyncWriteExt as _;
 
-use super::{cpu_secs, rss_mib};
+use super::{Child, cpu_secs, rss_mib};
 use crate::{Config, build_services};
 
 /// What to run.
@@ -60,12 +60,23 @@ async fn make_content(dir: &Path, secs: u64, bitrate: u32) -> anyhow::Result<(By
     Ok((init.context("no init segment")?, frags))
 }
 
+/// The account the benchmarks bind their devices to.
+pub(super) const BENCH_ACCOUNT: &str = "bench@kankan.example";
+
 /// A fresh data directory with `n` devices bound to one account; their credentials.
 pub(super) async fn setup(data: &Path, n: usize) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(setup_account(data, n).await?.1)
+}
+
+/// [`setup`], also giving the account's (random) password.
+pub(super) async fn setup_account(
+    data: &Path,
+    n: usize,
+) -> anyhow::Result<(String, Vec<(String, String)>)> {
     let cfg = Config { data_dir: data.to_path_buf(), ..Config::default() };
     let s = build_services(&cfg, Arc::new(RealClock)).await?;
     let (password, _) = kankan_crypto::random_token()?;
-    let account = s.accounts.provision_account("bench@kankan.example", &password).await?;
+    let account = s.accounts.provision_account(BENCH_ACCOUNT, &password).await?;
     let count = u32::try_from(n)?;
     let made = s.devices.provision("KK-C1", count, "bench").await?;
     let now = RealClock.now();
@@ -83,7 +94,7 @@ pub(super) async fn setup(data: &Path, n: usize) -> anyhow::Result<Vec<(String, 
         s.store.claim_device(&hash.0, &d.uid, now).await?;
         creds.push((d.uid, d.secret));
     }
-    Ok(creds)
+    Ok((password, creds))
 }
 
 /// Sends `init` then one fragment a second (staggered by `offset`) until `until`.
@@ -170,22 +181,10 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
     let creds = setup(&data, b.streams).await?;
 
     // The server under test, as its own process.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let exe = std::env::current_exe()?;
-    let mut server = tokio::process::Command::new(exe)
-        .arg("serve")
-        .env("KANKAN__DATA_DIR", &data)
-        .env("KANKAN__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env("KANKAN__GATEWAY__LISTEN", "127.0.0.1:0")
-        .env("KANKAN__RECORDING__CHECKPOINT", b.checkpoint.to_string())
-        .env("KANKAN_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting kankan serve")?;
-    let pid = server.id().context("server pid")?;
-    let base = format!("http://127.0.0.1:{port}");
+    let checkpoint = b.checkpoint.to_string();
+    let server = Child::start(&data, &[("KANKAN__RECORDING__CHECKPOINT", &checkpoint)]).await?;
+    let (pid, base) = (server.pid, server.base.clone());
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
-    kankan_wait_ready(&http, &base).await?;
 
     let t0 = tokio::time::Instant::now() + Duration::from_millis(500);
     let mut tasks = Vec::with_capacity(creds.len());
@@ -219,7 +218,7 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
             Err(e) => failed.push(e.to_string()),
         }
     }
-    let _ = server.kill().await;
+    server.stop().await;
     let expected = frags.len() as u64 * b.streams as u64;
     let kankan_per_stream = (cpu1 - cpu0) / wall / b.streams as f64;
     println!(
@@ -266,16 +265,4 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
         kankan_per_stream / ffmpeg_per_stream.max(f64::MIN_POSITIVE)
     );
     Ok(())
-}
-
-async fn kankan_wait_ready(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
-    for _ in 0..400 {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status().is_success()
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("kankan serve did not become ready")
 }

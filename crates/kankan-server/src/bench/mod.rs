@@ -5,12 +5,78 @@
 //!   processes; CPU per stream of each, and whether the server kept up.
 //! - `index`: 30 days of one camera's segments in the index: bytes per stream-minute and the
 //!   timeline query against the plain segment scan.
+//! - `live`: time to first frame (a streaming camera and one started on demand over MQTT),
+//!   capture-to-decoded latency through the relay against the camera's own encoder decoded
+//!   in-process, and the relay's CPU per viewer.
 
 mod index;
 mod ingest;
+mod live;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
 
 pub use index::index;
 pub use ingest::{IngestBench, ingest};
+pub use live::{LiveBench, live};
+
+/// The server under test: `kankan serve` as a child process on free loopback ports.
+pub(crate) struct Child {
+    process: tokio::process::Child,
+    pub pid: u32,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The MQTT gateway's `host:port`.
+    pub mqtt: String,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Child {
+    /// Starts `kankan serve` on `data` with extra `KANKAN__...` settings, and waits until it
+    /// is ready.
+    pub async fn start(data: &Path, env: &[(&str, &str)]) -> anyhow::Result<Child> {
+        let (port, mqtt_port) = (free_port()?, free_port()?);
+        let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
+        cmd.arg("serve")
+            .env("KANKAN__DATA_DIR", data)
+            .env("KANKAN__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env("KANKAN__GATEWAY__LISTEN", format!("127.0.0.1:{mqtt_port}"))
+            .env("KANKAN_LOG", "warn")
+            .stdout(Stdio::null())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let process = cmd.spawn().context("starting kankan serve")?;
+        let pid = process.id().context("server pid")?;
+        let child = Child {
+            process,
+            pid,
+            base: format!("http://127.0.0.1:{port}"),
+            mqtt: format!("127.0.0.1:{mqtt_port}"),
+        };
+        let http = reqwest::Client::new();
+        for _ in 0..400 {
+            if let Ok(r) = http.get(format!("{}/readyz", child.base)).send().await
+                && r.status().is_success()
+            {
+                return Ok(child);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("kankan serve did not become ready")
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.process.kill().await;
+    }
+}
 
 /// CPU seconds (user + system) a process has used, from `/proc/<pid>/stat`.
 pub(crate) fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
