@@ -50,7 +50,8 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
             let payload = pairing_from_qr_text(&pairing.qr_text)?;
             cfg.pairing = Some(kankan_sim::pairing::join(&payload, &cred.secret)?);
         }
-        let device = Device::new(cfg)?;
+        let (media_tx, media_rx) = tokio::sync::mpsc::unbounded_channel();
+        let device = Device::new(cfg)?.with_media(media_tx);
         let signal = running.shutdown_signal();
         tokio::spawn(async move {
             if let Err(e) = device.run(signal).await {
@@ -70,7 +71,11 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
             bitrate_bps: 250_000,
             ..video.encoder
         });
-        kankan_sim::video::start(video, running.shutdown_signal())?;
+        let cam = kankan_sim::video::start(video, running.shutdown_signal())?;
+        // Stream and talk commands: "Talk" on the Live page reaches the simulated speaker.
+        let talk = kankan_sim::talk::TalkConfig::new(&ingest, &cred.uid, &cred.secret);
+        let talk = kankan_sim::talk::start(talk, running.shutdown_signal());
+        tokio::spawn(kankan_sim::media::serve_with_talk(media_rx, cam, Some(talk)));
         if !bound {
             let (devices, principal, uid, name) =
                 (s.devices.clone(), principal.clone(), cred.uid.clone(), name.to_string());
