@@ -245,6 +245,30 @@ pub struct Ack {
     pub error: Option<String>,
 }
 
+/// `kk/v1/{uid}/event`: something the device noticed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum DeviceEvent {
+    /// Motion in the picture: `start` when it began (the first frame of the debounce run),
+    /// `end` (with the start again) after the cooldown without motion.
+    Motion {
+        phase: MotionPhase,
+        /// Unix ms of the start (`start`) or of the last frame with motion (`end`).
+        at_ms: i64,
+        /// The start, repeated on `end`.
+        started_ms: i64,
+        /// The activity zone it was mostly in (index), if zones are set.
+        zone: Option<u8>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MotionPhase {
+    Start,
+    End,
+}
+
 /// `kk/v1/{uid}/claim`: the device presents the bind token it received while pairing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -272,6 +296,23 @@ pub fn decode<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_motion_event_has_the_documented_shape() {
+        let ev = DeviceEvent::Motion {
+            phase: MotionPhase::End,
+            at_ms: 2_000,
+            started_ms: 1_000,
+            zone: Some(1),
+        };
+        let json = serde_json::to_string(&ev).expect("json");
+        assert_eq!(
+            json,
+            r#"{"type":"motion","phase":"end","at_ms":2000,"started_ms":1000,"zone":1}"#
+        );
+        assert_eq!(decode::<DeviceEvent>(json.as_bytes()).expect("back"), ev);
+        assert!(decode::<DeviceEvent>(br#"{"type":"motion","phase":"start"}"#).is_err());
+    }
 
     #[test]
     fn commands_round_trip_with_their_name_as_tag() {

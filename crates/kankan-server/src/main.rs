@@ -92,6 +92,11 @@ enum BenchCommand {
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
+    /// The motion detector's CPU per camera (5 fps of 640x360) against per-pixel differencing.
+    Motion {
+        #[arg(long, default_value_t = 500)]
+        frames: usize,
+    },
     /// Days of one camera's segments in the index: bytes per stream-minute, timeline query.
     Index {
         #[arg(long, default_value_t = 30)]
@@ -179,6 +184,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench { command: BenchCommand::Live { starts, viewers, secs, work_dir } } => {
             let b = kankan_server::bench::LiveBench { starts, viewers, secs, work_dir };
             kankan_server::bench::live(b).await
+        }
+        Command::Bench { command: BenchCommand::Motion { frames } } => {
+            kankan_server::bench::motion(frames)
         }
         Command::Bench { command: BenchCommand::Index { days, work_dir } } => {
             kankan_server::bench::index(&work_dir, days).await

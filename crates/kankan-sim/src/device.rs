@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use kankan_base::ShutdownSignal;
-use kankan_protocol::device::{Claim, ClaimResult, CommandKind, StateReport, decode};
+use kankan_protocol::device::{Claim, ClaimResult, CommandKind, DeviceEvent, StateReport, decode};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -104,7 +104,15 @@ pub struct Device {
     status: watch::Sender<Status>,
     /// Where stream and talk commands go (the camera's video and talk tasks), if anywhere.
     media: Option<mpsc::UnboundedSender<CommandKind>>,
+    /// What the camera noticed (motion), to publish on `event`.
+    events: Option<mpsc::UnboundedReceiver<DeviceEvent>>,
+    /// Events noticed while offline, sent on the next connection (the oldest dropped past
+    /// [`MAX_PENDING_EVENTS`]).
+    pending_events: std::collections::VecDeque<DeviceEvent>,
 }
+
+/// Events kept through an outage.
+const MAX_PENDING_EVENTS: usize = 256;
 
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -179,12 +187,29 @@ impl Device {
         });
         let topics = Topics::new(&cfg.uid);
         let claim = cfg.pairing.as_ref().map(|j| j.token.clone());
-        Ok(Device { cfg, fw, server, topics, claim, connected: false, status, media: None })
+        Ok(Device {
+            cfg,
+            fw,
+            server,
+            topics,
+            claim,
+            connected: false,
+            status,
+            media: None,
+            events: None,
+            pending_events: std::collections::VecDeque::new(),
+        })
     }
 
     /// Sends stream and talk commands to `media`; without it the device refuses them.
     pub fn with_media(mut self, media: mpsc::UnboundedSender<CommandKind>) -> Device {
         self.media = Some(media);
+        self
+    }
+
+    /// Publishes what `events` reports (the camera's motion detector) on `event`.
+    pub fn with_events(mut self, events: mpsc::UnboundedReceiver<DeviceEvent>) -> Device {
+        self.events = Some(events);
         self
     }
 
@@ -242,9 +267,24 @@ impl Device {
         let period = self.cfg.timings.telemetry.max(Duration::from_millis(10));
         let mut telemetry = tokio::time::interval_at(Instant::now() + period, period);
         telemetry.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
+        let mut events = self.events.take();
+        let end = loop {
             tokio::select! {
-                () = shutdown.wait() => return End::Shutdown,
+                () = shutdown.wait() => break End::Shutdown,
+                Some(ev) = async {
+                    match events.as_mut() {
+                        Some(rx) => rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if self.pending_events.len() == MAX_PENDING_EVENTS {
+                        self.pending_events.pop_front();
+                    }
+                    self.pending_events.push_back(ev);
+                    if self.connected {
+                        self.send_events(link);
+                    }
+                }
                 _ = telemetry.tick() => {
                     self.fw.tick();
                     if self.connected {
@@ -263,16 +303,18 @@ impl Device {
                     }
                     Some(LinkEvent::Message { topic, payload }) => {
                         if self.on_message(link, &topic, &payload) {
-                            return End::Reboot;
+                            break End::Reboot;
                         }
                     }
                     None => {
                         tracing::error!(uid = %self.cfg.uid, "connection task ended; restarting");
-                        return End::Reboot;
+                        break End::Reboot;
                     }
                 },
             }
-        }
+        };
+        self.events = events;
+        end
     }
 
     fn on_connected(&mut self, link: &Link, session_present: bool) {
@@ -286,9 +328,17 @@ impl Device {
         link.subscribe(&[&t.cmd, &t.desired, &t.claim_result]);
         link.publish(&t.presence, b"online".to_vec());
         self.report(link);
+        self.send_events(link);
         if let Some(token) = &self.claim {
             tracing::info!(uid = %self.cfg.uid, "claiming the binding");
             link.publish(&self.topics.claim, json(&Claim { token: token.clone() }));
+        }
+    }
+
+    /// Publishes the events waiting to go out.
+    fn send_events(&mut self, link: &Link) {
+        while let Some(ev) = self.pending_events.pop_front() {
+            link.publish(&self.topics.event, json(&ev));
         }
     }
 

@@ -30,6 +30,7 @@ pub struct Topics {
     pub cmd: String,
     pub desired: String,
     pub claim_result: String,
+    pub event: String,
 }
 
 impl Topics {
@@ -39,6 +40,7 @@ impl Topics {
             state: t("state"),
             ack: t("ack"),
             claim: t("claim"),
+            event: t("event"),
             presence: t("presence"),
             cmd: t("cmd"),
             desired: t("desired"),

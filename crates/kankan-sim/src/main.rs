@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use kankan_base::{Shutdown, ShutdownSignal};
-use kankan_protocol::device::CommandKind;
+use kankan_protocol::device::{CommandKind, DeviceEvent};
 use kankan_sim::pairing::{Source, read_and_join};
 use kankan_sim::{
     Backoff, ClaimOutcome, Device, DeviceConfig, ServerAddr, SimError, Timings, fleet, talk, video,
@@ -160,27 +160,30 @@ impl VideoArgs {
         Ok(Some(cfg))
     }
 
-    /// The device, with a channel for media commands when it sends video.
-    fn device(
-        &self,
-        cfg: DeviceConfig,
-    ) -> anyhow::Result<(Device, Option<mpsc::UnboundedReceiver<CommandKind>>)> {
+    /// The device, with a channel for media commands and one for its motion detector's
+    /// events when it sends video.
+    fn device(&self, cfg: DeviceConfig) -> anyhow::Result<(Device, Option<Wiring>)> {
         let device = Device::new(cfg)?;
         if self.ingest.is_none() {
             return Ok((device, None));
         }
-        let (tx, rx) = mpsc::unbounded_channel();
-        Ok((device.with_media(tx), Some(rx)))
+        let (tx, commands) = mpsc::unbounded_channel();
+        let (events, rx) = mpsc::unbounded_channel();
+        Ok((device.with_media(tx).with_events(rx), Some(Wiring { commands, events })))
     }
 
     /// Starts recording when `--ingest` was given, and the task that obeys media commands.
     fn start(
         &self,
         id: &Identity,
-        media: Option<mpsc::UnboundedReceiver<CommandKind>>,
+        media: Option<Wiring>,
         signal: &ShutdownSignal,
     ) -> anyhow::Result<()> {
-        if let Some(cfg) = self.config(&id.uid, &id.secret)? {
+        if let Some(mut cfg) = self.config(&id.uid, &id.secret)? {
+            let media = media.map(|w| {
+                cfg.motion_events = Some(w.events);
+                w.commands
+            });
             let mut talk_cfg = talk::TalkConfig::new(&cfg.ingest_url, &cfg.uid, &cfg.secret);
             talk_cfg.out.clone_from(&self.talk_out);
             let handle = video::start(cfg, signal.clone())?;
@@ -191,6 +194,12 @@ impl VideoArgs {
         }
         Ok(())
     }
+}
+
+/// How the device loop and the camera's media tasks talk.
+struct Wiring {
+    commands: mpsc::UnboundedReceiver<CommandKind>,
+    events: mpsc::UnboundedSender<DeviceEvent>,
 }
 
 #[derive(Args)]

@@ -47,9 +47,15 @@ impl Devices {
                 Ok(())
             }
             InboundKind::Event => {
-                // Events are stored by the events capability; until then they are only logged.
-                let v: serde_json::Value = device::decode(payload).map_err(|e| bad("event", e))?;
-                tracing::info!(uid, event = %v, "device event");
+                // Checked against the protocol; stored by the events capability (issue 6),
+                // until then logged.
+                let ev: device::DeviceEvent =
+                    device::decode(payload).map_err(|e| bad("event", e))?;
+                let device::DeviceEvent::Motion { at_ms, started_ms, .. } = &ev;
+                if started_ms > at_ms {
+                    return Err(bad("event", "a motion event ends before it starts".into()));
+                }
+                tracing::info!(uid, event = ?ev, "device event");
                 Ok(())
             }
         }

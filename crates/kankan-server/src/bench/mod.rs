@@ -8,10 +8,13 @@
 //! - `live`: time to first frame (a streaming camera and one started on demand over MQTT),
 //!   capture-to-decoded latency through the relay against the camera's own encoder decoded
 //!   in-process, and the relay's CPU per viewer.
+//! - `motion`: the motion detector's CPU per camera at 5 fps of 640x360, against plain
+//!   per-pixel frame differencing.
 
 mod index;
 mod ingest;
 mod live;
+mod motion;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -22,6 +25,7 @@ use anyhow::{Context as _, bail};
 pub use index::index;
 pub use ingest::{IngestBench, ingest};
 pub use live::{LiveBench, live};
+pub use motion::motion;
 
 /// The server under test: `kankan serve` as a child process on free loopback ports.
 pub(crate) struct Child {

@@ -306,6 +306,16 @@ async fn malformed_device_messages_are_refused_and_counted_without_stopping_anyt
         ("state", br#"{"seq":1}"#.to_vec()),
         ("ack", br#"{"id":"nope","ok":true,"error":null}"#.to_vec()),
         ("presence", b"sideways".to_vec()),
+        (
+            "event",
+            br#"{"type":"motion","phase":"sideways","at_ms":1,"started_ms":1,"zone":null}"#
+                .to_vec(),
+        ),
+        (
+            "event",
+            br#"{"type":"motion","phase":"end","at_ms":1,"started_ms":5,"zone":null}"#.to_vec(),
+        ),
+        ("event", br#"{"type":"explosion"}"#.to_vec()),
     ] {
         dev.publish(topic, payload).await.expect("publish");
     }
@@ -322,9 +332,9 @@ async fn malformed_device_messages_are_refused_and_counted_without_stopping_anyt
         .expect("metric present")
         .parse()
         .expect("number");
-    // Three refused by the server; the embedded broker owns presence, so a device's own
+    // Six refused by the server; the embedded broker owns presence, so a device's own
     // presence payload never reaches it.
-    assert_eq!(refused, 3, "{metrics}");
+    assert_eq!(refused, 6, "{metrics}");
 }
 
 #[tokio::test]

@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kankan_base::{Clocks, ShutdownSignal};
+use kankan_protocol::device::DeviceEvent;
 use kankan_video::EncoderConfig;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::SimError;
 
@@ -32,6 +33,9 @@ pub struct VideoConfig {
     pub prerecorded: bool,
     /// Move the scene's objects (motion) or keep the picture still.
     pub motion: bool,
+    /// Where the motion detector's events go (the device publishes them on `event`); no
+    /// detector without it. The main stream only.
+    pub motion_events: Option<mpsc::UnboundedSender<DeviceEvent>>,
     /// Upload only while the server asks (`stream-start` .. `stream-stop`, for a viewer);
     /// otherwise upload continuously. Footage always goes to the SD card.
     pub on_demand: bool,
@@ -65,6 +69,7 @@ impl VideoConfig {
             prerecorded: false,
             motion: true,
             on_demand: false,
+            motion_events: None,
             sd_bytes: 64 * 1024 * 1024,
             retry: Duration::from_millis(500),
             clock,
@@ -182,7 +187,8 @@ pub fn start(config: VideoConfig, shutdown: ShutdownSignal) -> Result<VideoHandl
     let (tx, rx) = watch::channel(VideoStatus::default());
     if let Some(sub) = config.sub_stream {
         let (sub_tx, _) = watch::channel(VideoStatus::default());
-        let cfg = VideoConfig { encoder: sub, sub_stream: None, ..config.clone() };
+        let cfg =
+            VideoConfig { encoder: sub, sub_stream: None, motion_events: None, ..config.clone() };
         let links = Links { up: uplink.clone(), wanted: wanted[1].subscribe() };
         pipeline(cfg, 1, sub_tx, links, shutdown.clone())?;
     }
@@ -212,6 +218,7 @@ fn pipeline(
         config.motion,
         move || clock.now().0,
         stop.clone(),
+        config.motion_events.clone(),
     )?;
     let sd = Arc::new(Mutex::new(SdCard { capacity: config.sd_bytes, ..SdCard::default() }));
     let task = uplink::Uplink::new(config, started, sd, status, links.up, links.wanted, stream)?;

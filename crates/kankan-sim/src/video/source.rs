@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kankan_media::{VideoParams, WriteSample, write_fragment, write_init};
+use kankan_motion::{Detector, MotionConfig, MotionEvent, Point, Zone};
+use kankan_protocol::device::{DeviceEvent, MotionPhase};
 use kankan_video::{EncodedFrame, Encoder, EncoderConfig, Prerecorded, Scene};
 use tokio::sync::mpsc;
 
@@ -46,14 +48,35 @@ fn video_err(e: kankan_video::VideoError) -> SimError {
     SimError::Video(e.to_string())
 }
 
-/// Runs the source on its own thread until `stop` is set or the receiver goes away.
+/// Frames a second the motion detector analyses.
+const DETECT_FPS: u32 = 5;
+
+/// Runs the source on its own thread until `stop` is set or the receiver goes away. With
+/// `detect`, the camera's motion detector watches the raw frames (5 a second) and reports to
+/// it.
 pub fn spawn(
     config: EncoderConfig,
     prerecorded: bool,
     motion: bool,
     now_ms: impl Fn() -> i64 + Send + 'static,
     stop: Arc<AtomicBool>,
+    detect: Option<mpsc::UnboundedSender<DeviceEvent>>,
 ) -> Result<(Started, mpsc::Receiver<Fragment>), SimError> {
+    let mut detector = match detect {
+        Some(tx) if !prerecorded => {
+            // The burned-in clock changes every frame, like a real camera's on-screen
+            // display: the detector watches the picture below it.
+            let p = |x, y| Point { x, y };
+            let below_clock = Zone::new(vec![p(0.0, 0.35), p(1.0, 0.35), p(1.0, 1.0), p(0.0, 1.0)]);
+            let config =
+                below_clock.map(|z| MotionConfig { zones: vec![z], ..MotionConfig::default() });
+            let d = config
+                .and_then(Detector::new)
+                .map_err(|e| SimError::Video(format!("motion detector: {e}")))?;
+            Some((d, tx))
+        }
+        _ => None,
+    };
     config.validate().map_err(video_err)?;
     if !TIMESCALE.is_multiple_of(config.fps) {
         return Err(SimError::Video(format!("fps {} must divide 90000", config.fps)));
@@ -70,7 +93,7 @@ pub fn spawn(
     };
     let epoch_ms = now_ms();
     // The first frame gives the parameter sets the init segment needs.
-    let first = frame(&mut frames, 0, epoch_ms, config.fps)?
+    let first = frame(&mut frames, 0, epoch_ms, config.fps, &mut detector)?
         .ok_or_else(|| SimError::Video("the encoder skipped the first frame".into()))?;
     let (sps, pps) = match &frames {
         Frames::Live { encoder, .. } => {
@@ -106,7 +129,7 @@ pub fn spawn(
                 }
                 let encoded = match pending.take() {
                     Some(f) => f,
-                    None => match frame(&mut frames, index, epoch_ms, config.fps) {
+                    None => match frame(&mut frames, index, epoch_ms, config.fps, &mut detector) {
                         Ok(Some(f)) => f,
                         // Rate control skipped it: the next frame keeps its own time.
                         Ok(None) => {
@@ -144,6 +167,22 @@ pub fn spawn(
     Ok((Started { init, epoch_ms }, rx))
 }
 
+/// The detector's verdict as the device reports it over MQTT.
+fn device_event(e: MotionEvent) -> DeviceEvent {
+    let zone = |z: Option<usize>| z.and_then(|z| u8::try_from(z).ok());
+    match e {
+        MotionEvent::Start { at_ms, zone: z, .. } => DeviceEvent::Motion {
+            phase: MotionPhase::Start,
+            at_ms,
+            started_ms: at_ms,
+            zone: zone(z),
+        },
+        MotionEvent::End { started_ms, at_ms } => {
+            DeviceEvent::Motion { phase: MotionPhase::End, at_ms, started_ms, zone: None }
+        }
+    }
+}
+
 /// Wall-clock milliseconds at which frame `index` is captured.
 fn capture_ms(epoch_ms: i64, index: u32, fps: u32) -> i64 {
     epoch_ms + i64::from(index) * 1000 / i64::from(fps)
@@ -156,11 +195,21 @@ fn frame(
     index: u32,
     epoch_ms: i64,
     fps: u32,
+    detector: &mut Option<(Detector, mpsc::UnboundedSender<DeviceEvent>)>,
 ) -> Result<Option<EncodedFrame>, SimError> {
     let f = match frames {
         Frames::Live { scene, encoder } => {
             let capture = capture_ms(epoch_ms, index, fps);
             let picture = scene.render(index, u64::try_from(capture).unwrap_or(0));
+            if let Some((d, tx)) = detector
+                && index.is_multiple_of((fps / DETECT_FPS).max(1))
+            {
+                let (w, h) = (picture.width() as usize, picture.height() as usize);
+                let seen = d.feed(picture.y(), w, h, picture.y_stride(), capture);
+                if let Some(event) = seen.map_err(|e| SimError::Video(e.to_string()))? {
+                    let _ = tx.send(device_event(event));
+                }
+            }
             encoder.encode(&picture, index == 0).map_err(video_err)?
         }
         Frames::Replay(p) => Some(p.next_frame().clone()),
@@ -170,5 +219,44 @@ fn frame(
             Err(SimError::Video("the first frame is not a keyframe".into()))
         }
         f => Ok(f),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a 320x180 source for up to `secs`; the first motion event it reported.
+    async fn first_event(motion: bool, secs: u64) -> Option<DeviceEvent> {
+        let (tx, mut events) = mpsc::unbounded_channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let cfg = EncoderConfig { width: 320, height: 180, fps: 15, bitrate_bps: 300_000, gop: 15 };
+        let now = || kankan_base::Clock::now(&kankan_base::RealClock).0;
+        let (_, mut frags) =
+            spawn(cfg, false, motion, now, stop.clone(), Some(tx)).expect("source");
+        let seen = tokio::time::timeout(Duration::from_secs(secs), async {
+            loop {
+                tokio::select! {
+                    ev = events.recv() => return ev,
+                    f = frags.recv() => {
+                        f.as_ref()?;
+                    }
+                }
+            }
+        })
+        .await;
+        stop.store(true, Ordering::SeqCst);
+        seen.ok().flatten()
+    }
+
+    #[tokio::test]
+    async fn the_camera_reports_motion_in_a_moving_scene_and_none_in_a_still_one() {
+        match first_event(true, 20).await {
+            Some(DeviceEvent::Motion { phase: MotionPhase::Start, at_ms, started_ms, .. }) => {
+                assert_eq!(at_ms, started_ms);
+            }
+            other => panic!("expected a motion start, got {other:?}"),
+        }
+        assert_eq!(first_event(false, 3).await, None, "the clock ticking is not motion");
     }
 }
