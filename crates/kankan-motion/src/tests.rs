@@ -1,3 +1,5 @@
+//! The detector against synthetic frames: still, noisy, moving, zoned, faint, malformed.
+
 use proptest::prelude::*;
 
 use super::*;
