@@ -167,6 +167,14 @@ impl Detector {
         self.active.is_some()
     }
 
+    /// Stops watching (detection turned off or reconfigured at `at_ms`): the end of an event
+    /// in progress, if any, at its last frame with motion.
+    pub fn finish(&mut self, at_ms: i64) -> Option<MotionEvent> {
+        let (started, last) = self.active.take()?;
+        self.streak = (0, 0);
+        Some(MotionEvent::End { started_ms: started, at_ms: last.min(at_ms) })
+    }
+
     /// Analyses one frame's luma plane (`stride` bytes per row) taken at `at_ms`.
     pub fn feed(
         &mut self,

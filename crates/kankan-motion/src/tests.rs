@@ -76,6 +76,18 @@ fn motion_starts_after_the_debounce_and_ends_after_the_cooldown() {
 }
 
 #[test]
+fn finishing_ends_an_event_in_progress_at_its_last_motion() {
+    let config = MotionConfig { start_frames: 1, ..MotionConfig::default() };
+    let mut d = Detector::new(config).expect("config");
+    assert_eq!(d.finish(0), None, "nothing in progress");
+    feed(&mut d, &frame(None, 2, 9), 0);
+    let events = moving(&mut d, 3, 200, 60);
+    assert!(matches!(events.first(), Some(MotionEvent::Start { at_ms: 200, .. })), "{events:?}");
+    assert_eq!(d.finish(5_000), Some(MotionEvent::End { started_ms: 200, at_ms: 600 }));
+    assert!(!d.active());
+}
+
+#[test]
 fn a_single_flicker_does_not_start_an_event() {
     let config = MotionConfig { start_frames: 2, ..MotionConfig::default() };
     let mut d = Detector::new(config).expect("config");

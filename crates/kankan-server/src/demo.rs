@@ -52,7 +52,7 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
         }
         let (media_tx, media_rx) = tokio::sync::mpsc::unbounded_channel();
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
-        let device = Device::new(cfg)?.with_media(media_tx).with_events(events_rx);
+        let (device, motion) = Device::new(cfg)?.with_media(media_tx).with_motion(events_rx);
         let signal = running.shutdown_signal();
         tokio::spawn(async move {
             if let Err(e) = device.run(signal).await {
@@ -66,7 +66,8 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
         }
         let ingest = format!("http://{local}");
         let mut video = VideoConfig::new(&ingest, &cred.uid, &cred.secret, Arc::new(RealClock));
-        video.motion_events = Some(events_tx);
+        video.motion_events =
+            Some(kankan_sim::video::MotionLink { events: events_tx, settings: motion });
         video.sub_stream = Some(kankan_video::EncoderConfig {
             width: 320,
             height: 180,

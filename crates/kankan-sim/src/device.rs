@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use kankan_base::ShutdownSignal;
-use kankan_protocol::device::{Claim, ClaimResult, CommandKind, DeviceEvent, StateReport, decode};
+use kankan_protocol::device::{
+    Claim, ClaimResult, CommandKind, DeviceEvent, MotionSettings, StateReport, decode,
+};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -106,6 +108,8 @@ pub struct Device {
     media: Option<mpsc::UnboundedSender<CommandKind>>,
     /// What the camera noticed (motion), to publish on `event`.
     events: Option<mpsc::UnboundedReceiver<DeviceEvent>>,
+    /// The motion settings, for the camera's detector.
+    motion_settings: Option<watch::Sender<MotionSettings>>,
     /// Events noticed while offline, sent on the next connection (the oldest dropped past
     /// [`MAX_PENDING_EVENTS`]).
     pending_events: std::collections::VecDeque<DeviceEvent>,
@@ -197,6 +201,7 @@ impl Device {
             status,
             media: None,
             events: None,
+            motion_settings: None,
             pending_events: std::collections::VecDeque::new(),
         })
     }
@@ -207,10 +212,16 @@ impl Device {
         self
     }
 
-    /// Publishes what `events` reports (the camera's motion detector) on `event`.
-    pub fn with_events(mut self, events: mpsc::UnboundedReceiver<DeviceEvent>) -> Device {
+    /// Publishes what `events` reports (the camera's motion detector) on `event`, and gives
+    /// the detector the user's motion settings, kept current as desired settings arrive.
+    pub fn with_motion(
+        mut self,
+        events: mpsc::UnboundedReceiver<DeviceEvent>,
+    ) -> (Device, watch::Receiver<MotionSettings>) {
         self.events = Some(events);
-        self
+        let (tx, rx) = watch::channel(self.fw.state.settings.motion.clone());
+        self.motion_settings = Some(tx);
+        (self, rx)
     }
 
     /// A handle to watch this device.
@@ -372,6 +383,9 @@ impl Device {
             match self.fw.apply_desired(payload) {
                 Ok(Some(version)) => {
                     tracing::info!(%uid, version, "desired settings applied");
+                    if let Some(tx) = &self.motion_settings {
+                        tx.send_replace(self.fw.state.settings.motion.clone());
+                    }
                     self.persist();
                     self.report(link);
                 }

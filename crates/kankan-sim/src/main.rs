@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use kankan_base::{Shutdown, ShutdownSignal};
-use kankan_protocol::device::{CommandKind, DeviceEvent};
+use kankan_protocol::device::CommandKind;
 use kankan_sim::pairing::{Source, read_and_join};
 use kankan_sim::{
     Backoff, ClaimOutcome, Device, DeviceConfig, ServerAddr, SimError, Timings, fleet, talk, video,
@@ -169,7 +169,9 @@ impl VideoArgs {
         }
         let (tx, commands) = mpsc::unbounded_channel();
         let (events, rx) = mpsc::unbounded_channel();
-        Ok((device.with_media(tx).with_events(rx), Some(Wiring { commands, events })))
+        let (device, settings) = device.with_media(tx).with_motion(rx);
+        let motion = video::MotionLink { events, settings };
+        Ok((device, Some(Wiring { commands, motion })))
     }
 
     /// Starts recording when `--ingest` was given, and the task that obeys media commands.
@@ -181,7 +183,7 @@ impl VideoArgs {
     ) -> anyhow::Result<()> {
         if let Some(mut cfg) = self.config(&id.uid, &id.secret)? {
             let media = media.map(|w| {
-                cfg.motion_events = Some(w.events);
+                cfg.motion_events = Some(w.motion);
                 w.commands
             });
             let mut talk_cfg = talk::TalkConfig::new(&cfg.ingest_url, &cfg.uid, &cfg.secret);
@@ -199,7 +201,7 @@ impl VideoArgs {
 /// How the device loop and the camera's media tasks talk.
 struct Wiring {
     commands: mpsc::UnboundedReceiver<CommandKind>,
-    events: mpsc::UnboundedSender<DeviceEvent>,
+    motion: video::MotionLink,
 }
 
 #[derive(Args)]

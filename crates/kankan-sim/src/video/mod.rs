@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kankan_base::{Clocks, ShutdownSignal};
-use kankan_protocol::device::DeviceEvent;
+use kankan_protocol::device::{DeviceEvent, MotionSettings};
 use kankan_video::EncoderConfig;
 use tokio::sync::{mpsc, watch};
 
@@ -33,9 +33,10 @@ pub struct VideoConfig {
     pub prerecorded: bool,
     /// Move the scene's objects (motion) or keep the picture still.
     pub motion: bool,
-    /// Where the motion detector's events go (the device publishes them on `event`); no
-    /// detector without it. The main stream only.
-    pub motion_events: Option<mpsc::UnboundedSender<DeviceEvent>>,
+    /// The motion detector's link to the device: its events go out on `event`, its settings
+    /// come from the device's (desired) settings. No detector without it; the main stream
+    /// only.
+    pub motion_events: Option<MotionLink>,
     /// Upload only while the server asks (`stream-start` .. `stream-stop`, for a viewer);
     /// otherwise upload continuously. Footage always goes to the SD card.
     pub on_demand: bool,
@@ -75,6 +76,15 @@ impl VideoConfig {
             clock,
         }
     }
+}
+
+/// How the motion detector and the device loop talk.
+#[derive(Debug, Clone)]
+pub struct MotionLink {
+    /// Motion start and end, for the device to publish.
+    pub events: mpsc::UnboundedSender<DeviceEvent>,
+    /// The user's motion settings (on/off, sensitivity), as the device has them now.
+    pub settings: watch::Receiver<MotionSettings>,
 }
 
 /// What the camera's recording is doing.

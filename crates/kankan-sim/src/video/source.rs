@@ -11,9 +11,10 @@ use bytes::Bytes;
 use kankan_media::{VideoParams, WriteSample, write_fragment, write_init};
 use kankan_motion::{Detector, MotionConfig, MotionEvent, Point, Zone};
 use kankan_protocol::device::{DeviceEvent, MotionPhase};
-use kankan_video::{EncodedFrame, Encoder, EncoderConfig, Prerecorded, Scene};
+use kankan_video::{EncodedFrame, Encoder, EncoderConfig, Prerecorded, Scene, Yuv420};
 use tokio::sync::mpsc;
 
+use super::MotionLink;
 use crate::SimError;
 
 /// The media timescale: 90 kHz, as RTP and most cameras use.
@@ -60,21 +61,10 @@ pub fn spawn(
     motion: bool,
     now_ms: impl Fn() -> i64 + Send + 'static,
     stop: Arc<AtomicBool>,
-    detect: Option<mpsc::UnboundedSender<DeviceEvent>>,
+    detect: Option<MotionLink>,
 ) -> Result<(Started, mpsc::Receiver<Fragment>), SimError> {
     let mut detector = match detect {
-        Some(tx) if !prerecorded => {
-            // The burned-in clock changes every frame, like a real camera's on-screen
-            // display: the detector watches the picture below it.
-            let p = |x, y| Point { x, y };
-            let below_clock = Zone::new(vec![p(0.0, 0.35), p(1.0, 0.35), p(1.0, 1.0), p(0.0, 1.0)]);
-            let config =
-                below_clock.map(|z| MotionConfig { zones: vec![z], ..MotionConfig::default() });
-            let d = config
-                .and_then(Detector::new)
-                .map_err(|e| SimError::Video(format!("motion detector: {e}")))?;
-            Some((d, tx))
-        }
+        Some(link) if !prerecorded => Some(Motion { detector: None, sensitivity: 0, link }),
         _ => None,
     };
     config.validate().map_err(video_err)?;
@@ -167,6 +157,53 @@ pub fn spawn(
     Ok((Started { init, epoch_ms }, rx))
 }
 
+/// The camera's motion detection, following the user's settings.
+struct Motion {
+    /// `None` while detection is off.
+    detector: Option<Detector>,
+    sensitivity: u8,
+    link: MotionLink,
+}
+
+impl Motion {
+    /// Looks at one frame; a start or end goes to the device. Turning detection off, or a
+    /// new sensitivity, ends an event in progress and starts the detector afresh.
+    fn watch(&mut self, picture: &Yuv420, capture: i64) -> Result<(), SimError> {
+        let settings = self.link.settings.borrow().clone();
+        if (!settings.enabled || settings.sensitivity != self.sensitivity)
+            && let Some(event) = self.detector.take().and_then(|mut d| d.finish(capture))
+        {
+            let _ = self.link.events.send(device_event(event));
+        }
+        if !settings.enabled {
+            return Ok(());
+        }
+        if self.detector.is_none() {
+            // The burned-in clock changes every frame, like a real camera's on-screen
+            // display: the detector watches the picture below it.
+            let p = |x, y| Point { x, y };
+            let below_clock = Zone::new(vec![p(0.0, 0.35), p(1.0, 0.35), p(1.0, 1.0), p(0.0, 1.0)]);
+            let config = below_clock.map(|z| MotionConfig {
+                zones: vec![z],
+                sensitivity: settings.sensitivity,
+                ..MotionConfig::default()
+            });
+            let d = config
+                .and_then(Detector::new)
+                .map_err(|e| SimError::Video(format!("motion detector: {e}")))?;
+            self.detector = Some(d);
+            self.sensitivity = settings.sensitivity;
+        }
+        let Some(d) = self.detector.as_mut() else { return Ok(()) };
+        let (w, h) = (picture.width() as usize, picture.height() as usize);
+        let seen = d.feed(picture.y(), w, h, picture.y_stride(), capture);
+        if let Some(event) = seen.map_err(|e| SimError::Video(e.to_string()))? {
+            let _ = self.link.events.send(device_event(event));
+        }
+        Ok(())
+    }
+}
+
 /// The detector's verdict as the device reports it over MQTT.
 fn device_event(e: MotionEvent) -> DeviceEvent {
     let zone = |z: Option<usize>| z.and_then(|z| u8::try_from(z).ok());
@@ -195,20 +232,16 @@ fn frame(
     index: u32,
     epoch_ms: i64,
     fps: u32,
-    detector: &mut Option<(Detector, mpsc::UnboundedSender<DeviceEvent>)>,
+    detector: &mut Option<Motion>,
 ) -> Result<Option<EncodedFrame>, SimError> {
     let f = match frames {
         Frames::Live { scene, encoder } => {
             let capture = capture_ms(epoch_ms, index, fps);
             let picture = scene.render(index, u64::try_from(capture).unwrap_or(0));
-            if let Some((d, tx)) = detector
+            if let Some(m) = detector
                 && index.is_multiple_of((fps / DETECT_FPS).max(1))
             {
-                let (w, h) = (picture.width() as usize, picture.height() as usize);
-                let seen = d.feed(picture.y(), w, h, picture.y_stride(), capture);
-                if let Some(event) = seen.map_err(|e| SimError::Video(e.to_string()))? {
-                    let _ = tx.send(device_event(event));
-                }
+                m.watch(&picture, capture)?;
             }
             encoder.encode(&picture, index == 0).map_err(video_err)?
         }
@@ -224,16 +257,36 @@ fn frame(
 
 #[cfg(test)]
 mod tests {
+    use kankan_protocol::device::MotionSettings;
+    use tokio::sync::watch;
+
     use super::*;
 
-    /// Runs a 320x180 source for up to `secs`; the first motion event it reported.
-    async fn first_event(motion: bool, secs: u64) -> Option<DeviceEvent> {
-        let (tx, mut events) = mpsc::unbounded_channel();
+    /// A 320x180 source with a detector; its events, its settings and its stop switch.
+    fn source(
+        motion: bool,
+    ) -> (
+        mpsc::UnboundedReceiver<DeviceEvent>,
+        watch::Sender<MotionSettings>,
+        Arc<AtomicBool>,
+        mpsc::Receiver<Fragment>,
+    ) {
+        let (events, rx) = mpsc::unbounded_channel();
+        let (settings, watched) = watch::channel(MotionSettings { enabled: true, sensitivity: 50 });
         let stop = Arc::new(AtomicBool::new(false));
         let cfg = EncoderConfig { width: 320, height: 180, fps: 15, bitrate_bps: 300_000, gop: 15 };
         let now = || kankan_base::Clock::now(&kankan_base::RealClock).0;
-        let (_, mut frags) =
-            spawn(cfg, false, motion, now, stop.clone(), Some(tx)).expect("source");
+        let link = MotionLink { events, settings: watched };
+        let (_, frags) = spawn(cfg, false, motion, now, stop.clone(), Some(link)).expect("source");
+        (rx, settings, stop, frags)
+    }
+
+    /// The next event within `secs`, while frames keep flowing.
+    async fn next_event(
+        events: &mut mpsc::UnboundedReceiver<DeviceEvent>,
+        frags: &mut mpsc::Receiver<Fragment>,
+        secs: u64,
+    ) -> Option<DeviceEvent> {
         let seen = tokio::time::timeout(Duration::from_secs(secs), async {
             loop {
                 tokio::select! {
@@ -245,18 +298,37 @@ mod tests {
             }
         })
         .await;
-        stop.store(true, Ordering::SeqCst);
         seen.ok().flatten()
     }
 
     #[tokio::test]
     async fn the_camera_reports_motion_in_a_moving_scene_and_none_in_a_still_one() {
-        match first_event(true, 20).await {
+        let (mut events, _settings, stop, mut frags) = source(true);
+        match next_event(&mut events, &mut frags, 20).await {
             Some(DeviceEvent::Motion { phase: MotionPhase::Start, at_ms, started_ms, .. }) => {
                 assert_eq!(at_ms, started_ms);
             }
             other => panic!("expected a motion start, got {other:?}"),
         }
-        assert_eq!(first_event(false, 3).await, None, "the clock ticking is not motion");
+        stop.store(true, Ordering::SeqCst);
+        let (mut events, _settings, stop, mut frags) = source(false);
+        assert_eq!(next_event(&mut events, &mut frags, 3).await, None, "the clock is no motion");
+        stop.store(true, Ordering::SeqCst);
+    }
+
+    #[tokio::test]
+    async fn turning_detection_off_ends_the_event_and_reports_nothing_more() {
+        let (mut events, settings, stop, mut frags) = source(true);
+        let start = next_event(&mut events, &mut frags, 20).await;
+        assert!(matches!(start, Some(DeviceEvent::Motion { phase: MotionPhase::Start, .. })));
+        settings.send_replace(MotionSettings { enabled: false, sensitivity: 50 });
+        match next_event(&mut events, &mut frags, 5).await {
+            Some(DeviceEvent::Motion { phase: MotionPhase::End, at_ms, started_ms, .. }) => {
+                assert!(at_ms >= started_ms);
+            }
+            other => panic!("expected the end, got {other:?}"),
+        }
+        assert_eq!(next_event(&mut events, &mut frags, 2).await, None, "off means off");
+        stop.store(true, Ordering::SeqCst);
     }
 }
