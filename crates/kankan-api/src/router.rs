@@ -10,7 +10,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::handlers::{admin, album, auth, devices, ingest, live, me, ops, recordings, talk, whep};
+use crate::handlers::{
+    admin, album, auth, devices, events, ingest, live, me, ops, recordings, talk, whep,
+};
 use crate::{ApiError, AppState, metrics, web};
 
 /// JSON bodies are small; the avatar route has its own limit.
@@ -22,7 +24,7 @@ const AVATAR_LIMIT: usize = kankan_core::AVATAR_MAX_BYTES;
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
     tags((name = "auth"), (name = "me"), (name = "devices"), (name = "recordings"), (name = "album"),
-        (name = "ingest"), (name = "admin"), (name = "ops"))
+        (name = "events"), (name = "ingest"), (name = "admin"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -55,6 +57,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(album::clip))
         .routes(routes!(album::content))
         .routes(routes!(album::delete))
+        .routes(routes!(events::list))
+        .routes(routes!(events::read))
+        .routes(routes!(events::delete))
         .routes(routes!(admin::login))
         .routes(routes!(admin::provision))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))

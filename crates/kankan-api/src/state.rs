@@ -27,6 +27,7 @@ pub struct AppState {
     pub devices: Devices,
     pub recordings: Recordings,
     pub album: Album,
+    pub events: kankan_core::events::Events,
     pub store: Arc<dyn Store>,
     /// WebRTC live sessions and the talk relay.
     pub webrtc: kankan_webrtc::WebRtc,

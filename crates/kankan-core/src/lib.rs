@@ -11,6 +11,7 @@ mod avatar;
 mod config;
 pub mod devices;
 mod error;
+pub mod events;
 pub mod identifier;
 pub mod jobs;
 pub mod live;

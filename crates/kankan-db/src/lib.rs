@@ -8,6 +8,7 @@
 mod album;
 pub mod blob;
 mod error;
+mod events;
 mod media;
 mod migrate;
 mod model;
@@ -18,6 +19,7 @@ mod store;
 pub use album::{AlbumItem, AlbumKind};
 pub use blob::{BlobStore, LocalBlobStore};
 pub use error::DbError;
+pub use events::{Event, EventKind};
 pub use media::*;
 pub use migrate::{MIGRATIONS, Migration};
 pub use model::*;

@@ -41,4 +41,9 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_album",
         sqlite: include_str!("../migrations/sqlite/0006_album.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_events",
+        sqlite: include_str!("../migrations/sqlite/0007_events.sql"),
+    },
 ];

@@ -5,8 +5,8 @@ use kankan_base::{AccountId, BlobId, JobId, SessionId, StaffId, Timestamp};
 
 use crate::{
     Account, AccountState, AlbumItem, BindToken, CodePurpose, CommandStatus, DbError, Device,
-    DeviceCommand, DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MediaInit, MediaKey,
-    MediaUsage, NewJob, NewSegment, Removed, RtspCamera, Segment, Session, Span, Staff,
+    DeviceCommand, DeviceState, Event, Job, JobStatus, LoginEvent, LoginFailures, MediaInit,
+    MediaKey, MediaUsage, NewJob, NewSegment, Removed, RtspCamera, Segment, Session, Span, Staff,
     VerificationCode,
 };
 
@@ -153,6 +153,23 @@ pub trait Store: Send + Sync + 'static {
     async fn rtsp_cameras(&self) -> R<Vec<RtspCamera>>;
 
     // Album.
+    /// Stores an event, or completes the one with the same device, kind and start (its end,
+    /// or the same message again): a start and its end make one row.
+    async fn record_event(&self, event: &Event) -> R<()>;
+    /// The account's events starting before `before`, newest first, of one device if given.
+    async fn events(
+        &self,
+        account: AccountId,
+        uid: Option<&str>,
+        before: Timestamp,
+        limit: u32,
+    ) -> R<Vec<Event>>;
+    /// Marks an event of the account read; false if it has no such event.
+    async fn mark_event_read(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool>;
+    /// Deletes an event of the account; false if it has no such event.
+    async fn delete_event(&self, account: AccountId, id: uuid::Uuid) -> R<bool>;
+    /// Deletes the events that started before `cutoff`; how many.
+    async fn expire_events(&self, cutoff: Timestamp) -> R<u64>;
     async fn insert_album_item(&self, item: &AlbumItem) -> R<()>;
     /// The account's items, the most recently saved first, at most `limit`.
     async fn album_items(&self, account: AccountId, limit: u32) -> R<Vec<AlbumItem>>;

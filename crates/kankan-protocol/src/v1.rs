@@ -355,6 +355,35 @@ pub enum AlbumKind {
     Clip,
 }
 
+/// Something one of the caller's devices noticed (the Message Center's rows).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventItem {
+    pub id: uuid::Uuid,
+    /// `motion`.
+    pub kind: String,
+    /// The device's UID.
+    pub device: String,
+    /// Milliseconds since the Unix epoch.
+    pub started_at_ms: i64,
+    /// `null` while it goes on.
+    pub ended_at_ms: Option<i64>,
+    /// The activity zone it was mostly in, if the device has zones.
+    pub zone: Option<u8>,
+    pub read: bool,
+}
+
+/// `GET /api/v1/events` query: one device, a page before a time, how many.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventQuery {
+    /// Only this device's events.
+    pub device: Option<String>,
+    /// Events starting before this (ms since the epoch): the next page.
+    pub before_ms: Option<i64>,
+    /// At most this many (1-200; default 50).
+    pub limit: Option<u32>,
+}
+
 /// A screenshot or clip in the caller's Album.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AlbumItem {

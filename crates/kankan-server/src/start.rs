@@ -26,6 +26,7 @@ pub struct Services {
     pub devices: Devices,
     pub recordings: Recordings,
     pub album: Album,
+    pub events: kankan_core::events::Events,
     pub delivery: DeliveryQueue,
     pub messenger: Arc<dyn kankan_notify::Messenger>,
     /// The gateway, once started by [`start`].
@@ -86,6 +87,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         recordings.clone(),
         cfg.data_dir.join("album-staging"),
     )?;
+    let events = kankan_core::events::Events::new(store.clone(), clock.clone());
     let accounts = Accounts::new(
         store.clone(),
         blobs,
@@ -95,7 +97,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.accounts.clone(),
         cfg.limits.clone(),
     );
-    Ok(Services { store, accounts, devices, recordings, album, delivery, messenger, bus })
+    Ok(Services { store, accounts, devices, recordings, album, events, delivery, messenger, bus })
 }
 
 /// A server that is listening.
@@ -138,6 +140,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         devices: services.devices.clone(),
         recordings: services.recordings.clone(),
         album: services.album.clone(),
+        events: services.events.clone(),
         store: services.store.clone(),
         webrtc: webrtc.clone(),
         metrics: Arc::new(Metrics::default()),
@@ -184,6 +187,8 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         signal.clone(),
     ));
     let stopper = tokio::spawn(services.recordings.clone().run_live_stopper(signal.clone()));
+    let hourly = std::time::Duration::from_secs(3600);
+    let events = tokio::spawn(services.events.clone().run_sweeper(hourly, signal.clone()));
     let sweeper = tokio::spawn(services.recordings.clone().run_sweeper(signal));
     let w = webrtc.clone();
     let sessions = tokio::spawn(async move { w.stopped().await });
@@ -193,6 +198,6 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         services,
         webrtc,
         shutdown,
-        tasks: vec![http, jobs, pump, sweeper, rtsp, stopper, sessions],
+        tasks: vec![http, jobs, pump, sweeper, rtsp, stopper, sessions, events],
     })
 }

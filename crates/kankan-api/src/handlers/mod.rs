@@ -4,6 +4,7 @@ pub mod admin;
 pub mod album;
 pub mod auth;
 pub mod devices;
+pub mod events;
 pub mod ingest;
 pub mod live;
 pub mod me;

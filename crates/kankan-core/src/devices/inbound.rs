@@ -47,16 +47,14 @@ impl Devices {
                 Ok(())
             }
             InboundKind::Event => {
-                // Checked against the protocol; stored by the events capability (issue 6),
-                // until then logged.
                 let ev: device::DeviceEvent =
                     device::decode(payload).map_err(|e| bad("event", e))?;
                 let device::DeviceEvent::Motion { at_ms, started_ms, .. } = &ev;
                 if started_ms > at_ms {
                     return Err(bad("event", "a motion event ends before it starts".into()));
                 }
-                tracing::info!(uid, event = ?ev, "device event");
-                Ok(())
+                let now = self.inner.clock.now();
+                crate::events::record(self.inner.store.as_ref(), now, uid, &ev).await
             }
         }
     }

@@ -3,6 +3,7 @@
 mod accounts;
 mod album;
 mod devices;
+mod events;
 mod jobs;
 mod media;
 mod rtsp;
@@ -21,9 +22,9 @@ use sqlx::sqlite::{
 
 use crate::{
     Account, AccountState, AlbumItem, BindToken, CodePurpose, CommandStatus, DbError, Device,
-    DeviceCommand, DeviceState, Job, JobStatus, LoginEvent, LoginFailures, MIGRATIONS, MediaInit,
-    MediaKey, MediaUsage, NewJob, NewSegment, Removed, RtspCamera, Segment, Session, Span, Staff,
-    Store, VerificationCode,
+    DeviceCommand, DeviceState, Event, Job, JobStatus, LoginEvent, LoginFailures, MIGRATIONS,
+    MediaInit, MediaKey, MediaUsage, NewJob, NewSegment, Removed, RtspCamera, Segment, Session,
+    Span, Staff, Store, VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -293,6 +294,32 @@ impl Store for SqliteStore {
     }
     async fn rtsp_cameras(&self) -> R<Vec<RtspCamera>> {
         rtsp::all(&self.pool).await
+    }
+
+    async fn record_event(&self, event: &Event) -> R<()> {
+        events::record(&self.pool, event).await
+    }
+
+    async fn events(
+        &self,
+        account: AccountId,
+        uid: Option<&str>,
+        before: Timestamp,
+        limit: u32,
+    ) -> R<Vec<Event>> {
+        events::of_account(&self.pool, account, uid, before, limit).await
+    }
+
+    async fn mark_event_read(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+        events::mark_read(&self.pool, account, id, at).await
+    }
+
+    async fn delete_event(&self, account: AccountId, id: uuid::Uuid) -> R<bool> {
+        events::delete(&self.pool, account, id).await
+    }
+
+    async fn expire_events(&self, cutoff: Timestamp) -> R<u64> {
+        events::expire(&self.pool, cutoff).await
     }
 
     async fn insert_album_item(&self, item: &AlbumItem) -> R<()> {

@@ -4,6 +4,7 @@ mod album;
 mod blobs;
 mod contract;
 mod devices;
+mod events;
 mod media;
 mod rtsp;
 mod tidy;

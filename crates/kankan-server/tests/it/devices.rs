@@ -319,22 +319,36 @@ async fn malformed_device_messages_are_refused_and_counted_without_stopping_anyt
     ] {
         dev.publish(topic, payload).await.expect("publish");
     }
+    // A valid event from a device nobody owns: nobody may see it, so it is refused.
+    let stray = provision(&app, "KK-C1").await;
+    let unbound =
+        TestDevice::connect(app.mqtt_addr(), &stray.uid, &stray.secret).await.expect("connects");
+    let motion =
+        json!({"type": "motion", "phase": "start", "at_ms": 1, "started_ms": 1, "zone": null});
+    unbound.publish_json("event", &motion).await.expect("publish");
     dev.publish_json("state", &state_report(9, json!(Settings::default()), 0)).await.expect("good");
     eventually(&app, &token, &creds.uid, "the good state after bad ones", |v| {
         v["reported"]["seq"] == 9
     })
     .await;
-    let metrics =
-        app.http.get(app.url("/metrics")).send().await.expect("m").text().await.expect("t");
-    let refused: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("kankan_device_messages_refused_total "))
-        .expect("metric present")
-        .parse()
-        .expect("number");
-    // Six refused by the server; the embedded broker owns presence, so a device's own
-    // presence payload never reaches it.
-    assert_eq!(refused, 6, "{metrics}");
+    // Seven refused by the server; the embedded broker owns presence, so a device's own
+    // presence payload never reaches it. (Two connections: wait for the other one's too.)
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let metrics =
+            app.http.get(app.url("/metrics")).send().await.expect("m").text().await.expect("t");
+        let refused: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("kankan_device_messages_refused_total "))
+            .expect("metric present")
+            .parse()
+            .expect("number");
+        if refused >= 7 || std::time::Instant::now() > deadline {
+            assert_eq!(refused, 7, "{metrics}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

@@ -51,9 +51,12 @@ pub(crate) async fn firmware_camera(
     let (mut cam, mut talk) = (None, None);
     if let Some(on_demand) = on_demand {
         let (tx, rx) = mpsc::unbounded_channel();
-        device = device.with_media(tx);
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let (with_motion, settings) = device.with_media(tx).with_motion(events_rx);
+        device = with_motion;
         let mut v = small_video(&app.base_url, &creds);
         v.on_demand = on_demand;
+        v.motion_events = Some(video::MotionLink { events, settings });
         let h = video::start(v, signal.clone()).expect("camera starts");
         if let Some(out) = talk_out {
             let mut t = kankan_sim::talk::TalkConfig::new(&app.base_url, &creds.uid, &creds.secret);

@@ -15,6 +15,7 @@ mod cli;
 mod devices;
 mod devices_authz;
 mod devices_sim;
+mod events;
 mod live;
 mod live_on_demand;
 mod openapi;
