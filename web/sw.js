@@ -1,13 +1,16 @@
 // sw.js — service worker: precaches the app shell so Kankan starts offline, serves shell files
 // network-first (falls back to the cache), and never caches or intercepts /api/ requests or
-// recorded media (/media/: footage stays out of the cache).
+// recorded media (/media/: footage stays out of the cache). It also shows web push messages
+// (an event: title, text, thumbnail) as notifications, and a click on one opens the app at
+// the event's moment.
 
-const CACHE = 'kankan-shell-v7';
+const CACHE = 'kankan-shell-v8';
 
 const SHELL = [
   './',
   'index.html',
   'app.css',
+  'events.css',
   'manifest.webmanifest',
   'icons/icon.svg',
   'icons/icon-192.png',
@@ -17,19 +20,27 @@ const SHELL = [
   'js/api.js',
   'js/device-commands.js',
   'js/device-ui.js',
+  'js/event-ui.js',
+  'js/events-stream.js',
   'js/icons.js',
   'js/live.js',
   'js/media.js',
+  'js/notify-ui.js',
+  'js/ring.js',
   'js/router.js',
+  'js/schedule-editor.js',
   'js/state.js',
   'js/talk.js',
+  'js/time-zones.js',
   'js/timeline.js',
   'js/ui.js',
   'js/webrtc.js',
+  'js/zone-editor.js',
   'js/pages/album.js',
   'js/pages/device-add-rtsp.js',
   'js/pages/device-add.js',
   'js/pages/device-controls.js',
+  'js/pages/device-motion.js',
   'js/pages/device-settings.js',
   'js/pages/device.js',
   'js/pages/devices.js',
@@ -38,7 +49,9 @@ const SHELL = [
   'js/pages/live.js',
   'js/pages/login.js',
   'js/pages/me.js',
+  'js/pages/message-detail.js',
   'js/pages/messages.js',
+  'js/pages/notifications.js',
   'js/pages/playback.js',
   'js/pages/register.js',
   'js/pages/reset.js',
@@ -100,4 +113,51 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin || isApi(url) || isMedia(url)) return; // straight to the network
   event.respondWith(networkFirst(request));
+});
+
+// ---- Web push ----
+
+/** A same-app route ("#/…") from a push message, else the Message Center. */
+function appRoute(url) {
+  return typeof url === 'string' && url.startsWith('#/') ? url : '#/messages';
+}
+
+self.addEventListener('push', (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = { body: event.data ? event.data.text() : '' };
+  }
+  const options = {
+    body: data.body || '',
+    icon: 'icons/icon-192.png',
+    badge: 'icons/icon-192.png',
+    data: { url: appRoute(data.url), event_id: data.event_id || null, device: data.device || null },
+  };
+  if (data.thumbnail) options.image = data.thumbnail;
+  if (data.event_id) {
+    options.tag = data.event_id; // an update of the same event replaces its notification
+    options.renotify = data.kind === 'press';
+  }
+  if (Number.isFinite(data.at_ms)) options.timestamp = data.at_ms;
+  if (data.kind === 'press') options.requireInteraction = true;
+  event.waitUntil(self.registration.showNotification(data.title || 'Kankan', options));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const route = appRoute(event.notification.data && event.notification.data.url);
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const open = windows.find((c) => new URL(c.url).origin === self.location.origin);
+      if (open) {
+        // The app navigates itself (js/app.js listens for this message).
+        open.postMessage({ type: 'open', url: route });
+        return open.focus();
+      }
+      return self.clients.openWindow(new URL(route, self.registration.scope).href);
+    })(),
+  );
 });

@@ -234,3 +234,47 @@ export const album = {
   clip: (uid, seconds) => post('/album/clips', { device: uid, seconds }),
   remove: (id) => request('DELETE', `${V1}/album/${encodeURIComponent(id)}`),
 };
+
+/** `?a=1&b=2` from the entries of `params` that are not null, undefined or ''. */
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value != null && value !== '') q.set(key, String(value));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+const ev = (id) => `${V1}/events/${encodeURIComponent(id)}`;
+
+/**
+ * The Message Center. Items are `{ id, kind: 'motion' | 'press' | 'loiter' | 'tamper', device,
+ * started_at_ms, ended_at_ms, zone, read, clip_from_ms, clip_to_ms, thumbnail }`, newest first.
+ */
+export const events = {
+  /** Filters: `device`, `kind`, `before_ms`, `after_ms`, `limit`. */
+  list: (filters = {}) => request('GET', `${V1}/events${query(filters)}`),
+  /** The thumbnail's URL (works with the session cookie in an <img>). */
+  thumbnailUrl: (id) => `${ev(id)}/thumbnail`,
+  markRead: (id) => request('POST', `${ev(id)}/read`),
+  remove: (id) => request('DELETE', ev(id)),
+  /** `[{ channel, attempt, status, detail, at_ms }]`: how the notifications went out. */
+  deliveries: (id) => request('GET', `${ev(id)}/deliveries`),
+};
+
+/** Notification preferences, web push subscriptions, per-camera kinds and snooze, webhooks. */
+export const notify = {
+  vapidKey: () => request('GET', `${V1}/push/vapid-public-key`),
+  subscribe: (subscription) => post('/me/push-subscriptions', subscription),
+  unsubscribe: (endpoint) => request('DELETE', `${V1}/me/push-subscriptions`, { json: { endpoint } }),
+  /** `{ method, quiet_hours: null | { start, end }, time_zone }`. */
+  settings: () => request('GET', `${V1}/me/notification-settings`),
+  putSettings: (settings) => request('PUT', `${V1}/me/notification-settings`, { json: settings }),
+  /** `{ kinds: [...], snoozed_until_ms }` of one camera. */
+  device: (uid) => request('GET', `${dev(uid)}/notifications`),
+  putDevice: (uid, value) => request('PUT', `${dev(uid)}/notifications`, { json: value }),
+  /** `{ minutes: 30 }`, `{ minutes: 60 }` or `{ until: 'tomorrow' }`; resolves to `{ snoozed_until_ms }`. */
+  snooze: (uid, body) => post(`/devices/${encodeURIComponent(uid)}/snooze`, body),
+  unsnooze: (uid) => request('DELETE', `${dev(uid)}/snooze`),
+  webhooks: () => request('GET', `${V1}/me/webhooks`),
+  addWebhook: (url) => post('/me/webhooks', { url }),
+  removeWebhook: (id) => request('DELETE', `${V1}/me/webhooks/${encodeURIComponent(id)}`),
+};

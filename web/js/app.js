@@ -6,6 +6,8 @@ import { HOME, getMe, setMe, nextRoute } from './state.js';
 import { startRouter, navigate } from './router.js';
 import { h, toast } from './ui.js';
 import { icon, hydrateIcons } from './icons.js';
+import { startEventsStream } from './events-stream.js';
+import { startRingScreen } from './ring.js';
 
 // guest: only for logged-out users (logged-in users are sent HOME). tab: highlighted nav tab.
 const ROUTES = {
@@ -24,6 +26,7 @@ const ROUTES = {
   '/album': { page: () => import('./pages/album.js'), tab: 'album' },
   '/me': { page: () => import('./pages/me.js'), tab: 'me' },
   '/me/sessions': { page: () => import('./pages/sessions.js'), tab: 'me' },
+  '/me/notifications': { page: () => import('./pages/notifications.js'), tab: 'me' },
 };
 
 function guard(route) {
@@ -116,6 +119,11 @@ function registerServiceWorker() {
   window.addEventListener('load', () => {
     navigator.serviceWorker.register('sw.js').catch((err) => console.warn('service worker:', err));
   });
+  // A click on a push notification while the app is open (sw.js): go to the event.
+  navigator.serviceWorker.addEventListener('message', (event) => {
+    const msg = event.data || {};
+    if (msg.type === 'open' && typeof msg.url === 'string' && msg.url.startsWith('#/')) navigate(msg.url);
+  });
 }
 
 async function loadMe() {
@@ -161,6 +169,9 @@ async function boot() {
     navigate('#/login', { replace: true });
   });
 
+  // The live events (Message Center, ring screen) follow the signed-in account.
+  startRingScreen();
+  startEventsStream();
   if (!(await loadMe())) return;
   document.body.classList.remove('booting');
   startRouter({ routes: ROUTES, guard, onRoute, fallback: HOME });

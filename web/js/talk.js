@@ -113,6 +113,12 @@ export function talkControls(video, onError = () => {}) {
     bind(p) {
       player = p;
     },
+    /** Switches full duplex talk on (the ring screen's "Answer"); false when not possible yet. */
+    startDuplex() {
+      if (duplex || duplexBtn.disabled) return false;
+      duplexBtn.click();
+      return true;
+    },
     /** Talk is offered only over WebRTC. */
     setTransport(transport) {
       const ok = transport === 'webrtc';

@@ -1,6 +1,6 @@
 // timeline.js — the Playback page's day timeline: an SVG bar with hour ticks (labelled every
 // three hours), recorded spans as filled blocks (gaps stay empty), a playhead, a scrub cursor,
-// and a row kept free under the bar for event marks. Click or drag to pick a moment; it is also a
+// and event marks in a row under the bar (a click on one plays its event). Click or drag to pick a moment; it is also a
 // keyboard slider (arrows: 1 minute, with Shift 10, Page Up/Down: 1 hour, Home/End, Enter).
 // Positions are SVG percentages, so no inline styles are needed (the CSP forbids them).
 
@@ -11,6 +11,8 @@ const NS = 'http://www.w3.org/2000/svg';
 const MIN_BLOCK = 0.008;
 /** Keyboard moves are committed after this pause. */
 const KEY_COMMIT_MS = 700;
+/** An event mark's width, as a share of the day. */
+const MIN_MARK = 0.006;
 
 function svg(tag, attrs = {}) {
   const el = document.createElementNS(NS, tag);
@@ -33,9 +35,10 @@ export function clockTime(ms) {
 /**
  * Builds a timeline. `onPick(ms, block)` is called with the chosen moment and the recorded
  * span whose drawn block holds it (short spans are drawn wider than they are), or null.
- * Returns `{ node, setRange(fromMs, toMs), setSpans(spans), setPlayhead(ms | null) }`.
+ * Event marks (`setMarks`) sit under the track; a click on one calls `onMark(mark)`.
+ * Returns `{ node, setRange(fromMs, toMs), setSpans(spans), setMarks(marks), setPlayhead(ms | null) }`.
  */
-export function timeline({ label, onPick }) {
+export function timeline({ label, onPick, onMark = null }) {
   let from = 0;
   let to = 1;
   let blocks = [];
@@ -43,13 +46,16 @@ export function timeline({ label, onPick }) {
   let playhead = null;
   let dragging = false;
   let keyTimer = null;
+  let marks = [];
+  let pressedMark = null; // the mark a press started on, until the pointer moves away
+  let pressX = 0;
 
   const frac = (ms) => clamp((ms - from) / (to - from), 0, 1);
   const pct = (f) => `${(f * 100).toFixed(3)}%`;
 
   const ticks = svg('g', { class: 'tl-ticks' });
   const spansG = svg('g', { class: 'tl-spans' });
-  const events = svg('g', { class: 'tl-events' }); // reserved: event marks go here, y 38-46
+  const events = svg('g', { class: 'tl-events' }); // event marks, y 38-47
   const labels = svg('g', { class: 'tl-labels' });
   const cursorLine = svg('line', { class: 'tl-cursor', y1: 1, y2: 41, visibility: 'hidden' });
   const head = svg('line', { class: 'tl-playhead', y1: 1, y2: 41, visibility: 'hidden' });
@@ -108,16 +114,28 @@ export function timeline({ label, onPick }) {
   node.addEventListener('pointerdown', (event) => {
     if (event.button !== 0) return;
     dragging = true;
+    const index = event.target?.getAttribute?.('data-mark');
+    pressedMark = index != null && onMark ? marks[Number(index)] || null : null;
+    pressX = event.clientX;
     node.setPointerCapture?.(event.pointerId);
     node.focus({ preventScroll: true });
     showCursor(msAt(event.clientX));
   });
   node.addEventListener('pointermove', (event) => {
+    if (pressedMark && Math.abs(event.clientX - pressX) > 6) pressedMark = null;
     if (dragging || event.pointerType === 'mouse') showCursor(msAt(event.clientX));
   });
   node.addEventListener('pointerup', (event) => {
     if (!dragging) return;
     dragging = false;
+    if (pressedMark) {
+      const mark = pressedMark;
+      pressedMark = null;
+      clearTimeout(keyTimer);
+      showCursor(null);
+      onMark(mark);
+      return;
+    }
     commit(msAt(event.clientX));
   });
   node.addEventListener('pointercancel', () => {
@@ -188,6 +206,7 @@ export function timeline({ label, onPick }) {
       node.setAttribute('aria-valuemax', String(Math.round((to - from) / 60_000)));
       drawScale();
       this.setSpans([]);
+      this.setMarks([]);
       this.setPlayhead(null);
     },
     /** Draws the recorded spans `[{ start_ms, end_ms }]`, sorted by start. */
@@ -198,6 +217,18 @@ export function timeline({ label, onPick }) {
       });
       drawSpans();
       describe();
+    },
+    /** Draws event marks `[{ ms, kind, ... }]` under the track (kept until the next call). */
+    setMarks(next) {
+      marks = next;
+      events.replaceChildren(
+        ...marks.map((m, i) =>
+          svg('rect', {
+            class: `tl-mark tl-mark-${m.kind}`, x: pct(Math.min(frac(m.ms), 1 - MIN_MARK)), width: pct(MIN_MARK), y: 38, height: 9, rx: 2,
+            testid: 'timeline-mark', 'data-mark': i, 'data-ms': Math.round(m.ms), 'data-kind': m.kind,
+          }),
+        ),
+      );
     },
     setPlayhead(ms) {
       playhead = ms;

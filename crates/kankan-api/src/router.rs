@@ -11,7 +11,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    admin, album, auth, devices, events, ingest, live, me, ops, recordings, talk, whep,
+    admin, album, auth, devices, events, ingest, live, me, notify, ops, recordings, talk, whep,
 };
 use crate::{ApiError, AppState, metrics, web};
 
@@ -24,7 +24,7 @@ const AVATAR_LIMIT: usize = kankan_core::AVATAR_MAX_BYTES;
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
     tags((name = "auth"), (name = "me"), (name = "devices"), (name = "recordings"), (name = "album"),
-        (name = "events"), (name = "ingest"), (name = "admin"), (name = "ops"))
+        (name = "events"), (name = "notifications"), (name = "ingest"), (name = "admin"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -58,8 +58,19 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(album::content))
         .routes(routes!(album::delete))
         .routes(routes!(events::list))
+        .routes(routes!(events::stream))
+        .routes(routes!(events::get, events::delete))
+        .routes(routes!(events::thumbnail))
         .routes(routes!(events::read))
-        .routes(routes!(events::delete))
+        .routes(routes!(notify::deliveries))
+        .routes(routes!(notify::vapid_public_key))
+        .routes(routes!(notify::subscribe, notify::unsubscribe))
+        .routes(routes!(notify::get_settings, notify::put_settings))
+        .routes(routes!(notify::get_device, notify::put_device))
+        .routes(routes!(notify::snooze, notify::unsnooze))
+        .routes(routes!(notify::list_webhooks, notify::add_webhook))
+        .routes(routes!(notify::delete_webhook))
+        .routes(routes!(notify::account_deliveries))
         .routes(routes!(admin::login))
         .routes(routes!(admin::provision))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))

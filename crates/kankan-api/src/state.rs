@@ -28,11 +28,15 @@ pub struct AppState {
     pub recordings: Recordings,
     pub album: Album,
     pub events: kankan_core::events::Events,
+    /// Notification preferences, push subscriptions, webhooks, delivery records.
+    pub notify: kankan_core::notify::Notifications,
     pub store: Arc<dyn Store>,
     /// WebRTC live sessions and the talk relay.
     pub webrtc: kankan_webrtc::WebRtc,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ApiConfig>,
+    /// Fires when the server stops: long requests (device uploads) end so it can.
+    pub shutdown: kankan_base::ShutdownSignal,
 }
 
 impl std::fmt::Debug for AppState {

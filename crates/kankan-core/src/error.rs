@@ -58,8 +58,10 @@ pub enum CoreError {
     StreamNotStarted(String),
     #[error("the link is invalid or has expired; open the recording again")]
     InvalidLink,
-    #[error("{0}")]
-    InvalidSettings(String),
+    /// Settings refused: `invalid-settings`, or a motion code (`zone-degenerate`,
+    /// `schedule-periods-overlap`, `invalid-time-zone`, ...).
+    #[error("{message}")]
+    InvalidSettings { code: &'static str, message: String },
     #[error("{0}")]
     InvalidCommand(String),
     #[error("{0}")]
@@ -88,7 +90,7 @@ impl CoreError {
             | WrongPassword
             | InvalidNickname(_)
             | InvalidImage(_)
-            | InvalidSettings(_)
+            | InvalidSettings { .. }
             | InvalidCommand(_)
             | InvalidDeviceInput(_) => ErrorKind::InvalidArgument,
             DeviceNotFound => ErrorKind::NotFound,
@@ -134,7 +136,7 @@ impl CoreError {
             NotLive => "not-live",
             StreamNotStarted(_) => "stream-not-started",
             InvalidLink => "invalid-link",
-            InvalidSettings(_) => "invalid-settings",
+            InvalidSettings { code, .. } => code,
             InvalidCommand(_) => "invalid-command",
             InvalidDeviceInput(_) => "invalid-device-input",
             GatewayUnavailable(_) => "unavailable",

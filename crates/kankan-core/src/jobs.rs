@@ -31,6 +31,48 @@ struct Sealed {
     body: String,
 }
 
+/// A queue whose payloads hold secrets (contacts, codes, push keys): each is sealed under a
+/// server key with its own purpose before it is stored, and erased once the job is done.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SealedJob {
+    pub queue: &'static str,
+    pub purpose: &'static str,
+    pub max_attempts: u32,
+}
+
+impl SealedJob {
+    /// Seals `value` (as JSON) and stores it as a job due `now`.
+    pub(crate) async fn enqueue<T: Serialize>(
+        self,
+        store: &dyn Store,
+        keyring: &Keyring,
+        now: kankan_base::Timestamp,
+        value: &T,
+    ) -> Result<JobId, CoreError> {
+        let plain = serde_json::to_vec(value).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let id = JobId::new();
+        let job = NewJob {
+            id,
+            queue: self.queue,
+            payload: keyring.seal_server_data(self.purpose, &plain)?,
+            max_attempts: self.max_attempts,
+            run_after: now,
+        };
+        store.enqueue_job(&job, now).await?;
+        Ok(id)
+    }
+}
+
+/// Opens a payload [`SealedJob::enqueue`] sealed under `purpose`.
+pub(crate) fn open_sealed<T: serde::de::DeserializeOwned>(
+    keyring: &Keyring,
+    purpose: &str,
+    sealed: &[u8],
+) -> Result<T, String> {
+    let plain = keyring.open_server_data(purpose, sealed).map_err(|e| format!("payload: {e}"))?;
+    serde_json::from_slice(&plain).map_err(|e| format!("payload: {e}"))
+}
+
 /// Puts messages on the durable queue.
 #[derive(Clone)]
 pub struct DeliveryQueue {
@@ -56,29 +98,16 @@ impl DeliveryQueue {
             Recipient::Email(e) => (Some(e), None),
             Recipient::Phone(p) => (None, Some(p)),
         };
-        let plain =
-            serde_json::to_vec(&Sealed { email, phone, subject: msg.subject, body: msg.body })
-                .map_err(|e| CoreError::Internal(e.to_string()))?;
-        let id = JobId::new();
-        let now = self.clock.now();
-        let job = NewJob {
-            id,
-            queue: DELIVER_MESSAGE,
-            payload: self.keyring.seal_server_data(SEAL_PURPOSE, &plain)?,
-            max_attempts: MAX_ATTEMPTS,
-            run_after: now,
-        };
-        self.store.enqueue_job(&job, now).await?;
+        let sealed = Sealed { email, phone, subject: msg.subject, body: msg.body };
+        let job =
+            SealedJob { queue: DELIVER_MESSAGE, purpose: SEAL_PURPOSE, max_attempts: MAX_ATTEMPTS };
+        let id = job.enqueue(self.store.as_ref(), &self.keyring, self.clock.now(), &sealed).await?;
         self.wake.notify_one();
         Ok(id)
     }
 
     fn open(&self, job: &Job) -> Result<Message, String> {
-        let plain = self
-            .keyring
-            .open_server_data(SEAL_PURPOSE, &job.payload)
-            .map_err(|e| format!("payload: {e}"))?;
-        let s: Sealed = serde_json::from_slice(&plain).map_err(|e| format!("payload: {e}"))?;
+        let s: Sealed = open_sealed(&self.keyring, SEAL_PURPOSE, &job.payload)?;
         let to = match (s.email, s.phone) {
             (Some(e), None) => Recipient::Email(e),
             (None, Some(p)) => Recipient::Phone(p),

@@ -15,6 +15,7 @@ pub mod events;
 pub mod identifier;
 pub mod jobs;
 pub mod live;
+pub mod notify;
 pub mod password_policy;
 pub mod recording;
 pub mod risk;

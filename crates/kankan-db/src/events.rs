@@ -5,21 +5,31 @@ use kankan_base::{AccountId, Timestamp};
 /// What kind of event (the `kind` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
+    /// Motion in the picture, with a start and an end.
     Motion,
+    /// The doorbell's button (an instant).
+    Press,
+    /// Presence in front of a doorbell for longer than its loiter setting.
+    Loiter,
+    /// The device was removed from its mount (an instant).
+    Tamper,
 }
 
 impl EventKind {
+    pub const ALL: [EventKind; 4] =
+        [EventKind::Motion, EventKind::Press, EventKind::Loiter, EventKind::Tamper];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Motion => "motion",
+            EventKind::Press => "press",
+            EventKind::Loiter => "loiter",
+            EventKind::Tamper => "tamper",
         }
     }
 
     pub fn parse(s: &str) -> Option<EventKind> {
-        match s {
-            "motion" => Some(EventKind::Motion),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -37,4 +47,45 @@ pub struct Event {
     pub zone: Option<u8>,
     pub read_at: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// The footage to play for it: `[clip_from, clip_to)`.
+    pub clip_from: Timestamp,
+    pub clip_to: Timestamp,
+    /// Whether a thumbnail is stored (read only: ignored when recording).
+    pub thumbnail: bool,
+}
+
+/// What [`crate::Store::record_event`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// A new row.
+    New(Event),
+    /// The row with the same device, kind and start, completed (or unchanged).
+    Updated(Event),
+    /// The user deleted that event: nothing was stored.
+    Deleted,
+}
+
+/// Which of an account's events to list, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventFilter {
+    /// One device's only.
+    pub uid: Option<String>,
+    pub kind: Option<EventKind>,
+    /// Starting before this (a page).
+    pub before: Timestamp,
+    /// Starting at or after this.
+    pub after: Timestamp,
+    pub limit: u32,
+}
+
+impl Default for EventFilter {
+    fn default() -> Self {
+        EventFilter {
+            uid: None,
+            kind: None,
+            before: Timestamp(i64::MAX),
+            after: Timestamp(i64::MIN),
+            limit: 50,
+        }
+    }
 }

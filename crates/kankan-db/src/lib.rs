@@ -12,6 +12,7 @@ mod events;
 mod media;
 mod migrate;
 mod model;
+mod notify;
 mod rtsp;
 pub mod sqlite;
 mod store;
@@ -19,10 +20,14 @@ mod store;
 pub use album::{AlbumItem, AlbumKind};
 pub use blob::{BlobStore, LocalBlobStore};
 pub use error::DbError;
-pub use events::{Event, EventKind};
+pub use events::{Event, EventFilter, EventKind, Recorded};
 pub use media::*;
 pub use migrate::{MIGRATIONS, Migration};
 pub use model::*;
+pub use notify::{
+    Delivery, DeliveryStatus, DeviceNotificationRow, NotificationSettingsRow, PushSubscriptionRow,
+    WebhookRow,
+};
 pub use rtsp::RtspCamera;
 pub use sqlite::SqliteStore;
 pub use store::Store;

@@ -46,4 +46,19 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_events",
         sqlite: include_str!("../migrations/sqlite/0007_events.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_event_details",
+        sqlite: include_str!("../migrations/sqlite/0008_event_details.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "0009_notifications",
+        sqlite: include_str!("../migrations/sqlite/0009_notifications.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "0010_dispatch_marker",
+        sqlite: include_str!("../migrations/sqlite/0010_dispatch_marker.sql"),
+    },
 ];

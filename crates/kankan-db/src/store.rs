@@ -5,9 +5,9 @@ use kankan_base::{AccountId, BlobId, JobId, SessionId, StaffId, Timestamp};
 
 use crate::{
     Account, AccountState, AlbumItem, BindToken, CodePurpose, CommandStatus, DbError, Device,
-    DeviceCommand, DeviceState, Event, Job, JobStatus, LoginEvent, LoginFailures, MediaInit,
-    MediaKey, MediaUsage, NewJob, NewSegment, Removed, RtspCamera, Segment, Session, Span, Staff,
-    VerificationCode,
+    DeviceCommand, DeviceState, Event, EventFilter, Job, JobStatus, LoginEvent, LoginFailures,
+    MediaInit, MediaKey, MediaUsage, NewJob, NewSegment, Recorded, Removed, RtspCamera, Segment,
+    Session, Span, Staff, VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -152,24 +152,28 @@ pub trait Store: Send + Sync + 'static {
     /// Every bound RTSP camera with its owner (for the bridge).
     async fn rtsp_cameras(&self) -> R<Vec<RtspCamera>>;
 
-    // Album.
+    // Events.
     /// Stores an event, or completes the one with the same device, kind and start (its end,
-    /// or the same message again): a start and its end make one row.
-    async fn record_event(&self, event: &Event) -> R<()>;
-    /// The account's events starting before `before`, newest first, of one device if given.
-    async fn events(
-        &self,
-        account: AccountId,
-        uid: Option<&str>,
-        before: Timestamp,
-        limit: u32,
-    ) -> R<Vec<Event>>;
+    /// or the same message again): a start and its end make one row. An event the user
+    /// deleted stays deleted (`Recorded::Deleted`).
+    async fn record_event(&self, event: &Event) -> R<Recorded>;
+    /// The account's events matching `filter`, newest first (deleted ones never).
+    async fn events(&self, account: AccountId, filter: &EventFilter) -> R<Vec<Event>>;
+    /// One event of the account (not a deleted one).
+    async fn event(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Event>>;
     /// Marks an event of the account read; false if it has no such event.
     async fn mark_event_read(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool>;
-    /// Deletes an event of the account; false if it has no such event.
-    async fn delete_event(&self, account: AccountId, id: uuid::Uuid) -> R<bool>;
-    /// Deletes the events that started before `cutoff`; how many.
+    /// Deletes an event of the account: a tombstone stays (so its end cannot bring it back)
+    /// and its thumbnail goes, in one transaction; false if it has no such event.
+    async fn delete_event(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool>;
+    /// Deletes the events (and tombstones) that started before `cutoff`; how many.
     async fn expire_events(&self, cutoff: Timestamp) -> R<u64>;
+    /// Stores an event's sealed thumbnail; false if the event is gone or deleted.
+    async fn put_event_thumbnail(&self, id: uuid::Uuid, jpeg_enc: &[u8], at: Timestamp) -> R<bool>;
+    /// The sealed thumbnail of one of the account's events.
+    async fn event_thumbnail(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Vec<u8>>>;
+
+    // Album.
     async fn insert_album_item(&self, item: &AlbumItem) -> R<()>;
     /// The account's items, the most recently saved first, at most `limit`.
     async fn album_items(&self, account: AccountId, limit: u32) -> R<Vec<AlbumItem>>;
@@ -179,6 +183,73 @@ pub trait Store: Send + Sync + 'static {
     /// transaction; false if the account has no such item.
     async fn delete_album_item(&self, account: AccountId, id: uuid::Uuid, at: Timestamp)
     -> R<bool>;
+
+    // Notifications.
+    /// Stores a push subscription, or replaces the sealed keys of the account's one with the
+    /// same endpoint index; returns the id in force.
+    async fn put_push_subscription(&self, sub: &crate::PushSubscriptionRow) -> R<uuid::Uuid>;
+    /// Deletes the account's subscription with that endpoint index; false if none.
+    async fn delete_push_subscription(&self, account: AccountId, endpoint_index: &[u8]) -> R<bool>;
+    /// Deletes a subscription the push service reported gone; false if already gone.
+    async fn delete_push_subscription_by_id(&self, id: uuid::Uuid) -> R<bool>;
+    async fn push_subscriptions(&self, account: AccountId) -> R<Vec<crate::PushSubscriptionRow>>;
+    async fn push_subscription(&self, id: uuid::Uuid) -> R<Option<crate::PushSubscriptionRow>>;
+    async fn notification_settings(
+        &self,
+        account: AccountId,
+    ) -> R<Option<crate::NotificationSettingsRow>>;
+    async fn put_notification_settings(
+        &self,
+        account: AccountId,
+        settings: &crate::NotificationSettingsRow,
+        at: Timestamp,
+    ) -> R<()>;
+    async fn device_notification_settings(
+        &self,
+        account: AccountId,
+        uid: &str,
+    ) -> R<Option<crate::DeviceNotificationRow>>;
+    async fn put_device_notification_settings(
+        &self,
+        account: AccountId,
+        uid: &str,
+        settings: &crate::DeviceNotificationRow,
+    ) -> R<()>;
+    async fn insert_webhook(&self, webhook: &crate::WebhookRow) -> R<()>;
+    /// The account's webhooks, oldest first.
+    async fn webhooks(&self, account: AccountId) -> R<Vec<crate::WebhookRow>>;
+    async fn webhook(&self, id: uuid::Uuid) -> R<Option<crate::WebhookRow>>;
+    /// Deletes the account's webhook; false if it has no such webhook.
+    async fn delete_webhook(&self, account: AccountId, id: uuid::Uuid) -> R<bool>;
+    /// Records a delivery attempt; false (nothing stored) if the account has no such event.
+    async fn insert_delivery(&self, delivery: &crate::Delivery) -> R<bool>;
+    /// The delivery records of one of the account's events, oldest first.
+    async fn deliveries(&self, account: AccountId, event: uuid::Uuid) -> R<Vec<crate::Delivery>>;
+    /// The account's delivery records (only those with `status`, if given), newest first, at
+    /// most `limit`; none of a deleted event.
+    async fn account_deliveries(
+        &self,
+        account: AccountId,
+        status: Option<crate::DeliveryStatus>,
+        limit: u32,
+    ) -> R<Vec<crate::Delivery>>;
+    /// Marks an event's notifications queued; false if already marked (or no such event).
+    async fn mark_event_dispatched(&self, id: uuid::Uuid, at: Timestamp) -> R<bool>;
+    /// Events created in `[from, before)` whose notifications were never queued and that are
+    /// not deleted, oldest first, at most `limit` (crash recovery of the dispatcher).
+    async fn undispatched_events(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> R<Vec<Event>>;
+    /// The server secret `name` (sealed), storing `value_enc` first if there is none yet.
+    async fn server_secret_or_insert(
+        &self,
+        name: &str,
+        value_enc: &[u8],
+        at: Timestamp,
+    ) -> R<Vec<u8>>;
 
     // Recording.
     async fn media_key(&self, uid: &str) -> R<Option<MediaKey>>;

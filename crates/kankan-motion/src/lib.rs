@@ -8,8 +8,10 @@
 //! [`MotionConfig::start_frames`] frames in a row to start an event (debounce) and be absent
 //! for [`MotionConfig::cooldown_ms`] to end it.
 
+mod schedule;
 mod zone;
 
+pub use schedule::{MAX_PERIODS, Period, Schedule, day_name, parse_day, parse_time, time_zone};
 pub use zone::{MAX_POINTS, MAX_ZONES, Point, Zone};
 
 /// Why a configuration or frame was refused. Codes are stable.
@@ -27,6 +29,18 @@ pub enum MotionError {
     Sensitivity,
     #[error("the frame's size does not match its plane ({0})")]
     BadFrame(&'static str),
+    #[error(
+        "a period on {day} starting at minute {start} does not end after it starts, within the day"
+    )]
+    PeriodInverted { day: &'static str, start: u16 },
+    #[error("two periods on {day} overlap")]
+    PeriodsOverlap { day: &'static str },
+    #[error("at most {MAX_PERIODS} periods")]
+    TooManyPeriods,
+    #[error("a period needs a day (mon-sun) and times as HH:MM (00:00-24:00): {0}")]
+    PeriodFormat(String),
+    #[error("unknown time zone {0:?} (use an IANA name such as Europe/Berlin)")]
+    TimeZone(String),
 }
 
 impl MotionError {
@@ -39,6 +53,10 @@ impl MotionError {
             MotionError::TooManyZones => "too-many-zones",
             MotionError::Sensitivity => "invalid-sensitivity",
             MotionError::BadFrame(_) => "bad-frame",
+            MotionError::PeriodInverted { .. } => "schedule-period-inverted",
+            MotionError::PeriodsOverlap { .. } => "schedule-periods-overlap",
+            MotionError::TooManyPeriods | MotionError::PeriodFormat(_) => "invalid-schedule",
+            MotionError::TimeZone(_) => "invalid-time-zone",
         }
     }
 }

@@ -7,6 +7,12 @@
 //! - [`TwilioSms`]: SMS through Twilio's Programmable Messaging REST API;
 //! - [`ChannelRouter`]: dispatches on the [`Recipient`] kind to an e-mail and an SMS messenger.
 //!
+//! Alarms to devices and services have their own modules: [`webpush`] (Web Push with VAPID and
+//! RFC 8291 encryption) and [`webhook`] (HMAC-signed JSON POSTs); [`TwilioSms::call`] places
+//! a voice call.
+//!
+//! [`guard`] keeps user-supplied targets (push endpoints, webhook URLs) off private addresses.
+//!
 //! [`build`] turns a [`MessengerConfig`] into the messenger the server uses.
 //!
 //! Privacy rule: no code in this crate writes a recipient in clear to a file or a log; it
@@ -14,10 +20,13 @@
 //! scrubbed of the address before they leave the crate.
 
 mod config;
+pub mod guard;
 mod mask;
 mod outbox;
 mod smtp;
 mod twilio;
+pub mod webhook;
+pub mod webpush;
 
 use std::fmt;
 

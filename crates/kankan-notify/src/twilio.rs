@@ -1,14 +1,18 @@
-//! SMS through Twilio's Programmable Messaging REST API.
+//! SMS through Twilio's Programmable Messaging REST API, and voice calls through its Voice API.
 //!
-//! `POST {api_base}/2010-04-01/Accounts/{AccountSid}/Messages.json` with HTTP Basic auth
+//! SMS: `POST {api_base}/2010-04-01/Accounts/{AccountSid}/Messages.json` with HTTP Basic auth
 //! (`AccountSid:AuthToken`) and a form body `To`, `From` or `MessagingServiceSid`, `Body`.
 //! Twilio answers `201 Created` with the message resource (`sid`, `status`, ...), or an error
 //! object `{code, message, more_info, status}`. SMS has no subject: [`Message::subject`] is not
 //! sent.
 //!
+//! Calls ([`TwilioSms::call`]): `POST .../Accounts/{AccountSid}/Calls.json` with `To`, `From`
+//! (a number: messaging services cannot call) and `Twiml` = `<Response><Say>text</Say></Response>`,
+//! which Twilio reads out when the callee answers. Same answers, same mapping.
+//!
 //! Mapping: 429 and 5xx, timeouts and connection failures are transient; 4xx whose Twilio code
-//! says the number cannot be messaged (21211, 21408, 21610, 21612, 21614) reject the recipient;
-//! any other answer is permanent (e.g. 401 with code 20003: bad credentials).
+//! says the number cannot be reached (21211, 21217, 21408, 21610, 21612, 21614, 13224) reject
+//! the recipient; any other answer is permanent (e.g. 401 with code 20003: bad credentials).
 
 use std::time::Duration;
 
@@ -54,7 +58,7 @@ fn default_timeout_secs() -> u64 {
 }
 
 /// Twilio error codes meaning "this number cannot receive this message".
-const RECIPIENT_CODES: &[i64] = &[21211, 21408, 21610, 21612, 21614];
+const RECIPIENT_CODES: &[i64] = &[21211, 21217, 21408, 21610, 21612, 21614, 13224];
 
 #[derive(Debug)]
 enum Sender {
@@ -62,10 +66,11 @@ enum Sender {
     MessagingService(String),
 }
 
-/// Sends [`Recipient::Phone`] messages as SMS through Twilio.
+/// Sends [`Recipient::Phone`] messages as SMS through Twilio, and places voice calls.
 pub struct TwilioSms {
     client: reqwest::Client,
     url: String,
+    calls_url: String,
     account_sid: String,
     auth_token: Secret,
     sender: Sender,
@@ -146,6 +151,7 @@ impl TwilioSms {
         Ok(TwilioSms {
             client,
             url: format!("{base}/2010-04-01/Accounts/{}/Messages.json", config.account_sid),
+            calls_url: format!("{base}/2010-04-01/Accounts/{}/Calls.json", config.account_sid),
             account_sid: config.account_sid.clone(),
             auth_token: config.auth_token.clone(),
             sender,
@@ -167,23 +173,51 @@ impl Messenger for TwilioSms {
             Sender::MessagingService(sid) => ("MessagingServiceSid", sid.as_str()),
         };
         let form = [("To", number.as_str()), sender, ("Body", msg.body.as_str())];
+        self.create(&self.url, &form, &msg.to, "SMS").await
+    }
+}
+
+impl TwilioSms {
+    /// Calls `to` (E.164) and has Twilio read `say` aloud when answered; `Ok` means Twilio
+    /// queued the call, not that anyone picked up. Needs `from` (a voice-capable number).
+    pub async fn call(&self, to: &str, say: &str) -> Result<(), SendError> {
+        let recipient = Recipient::Phone(to.to_owned());
+        let Sender::From(from) = &self.sender else {
+            return Err(SendError::Permanent(
+                "voice calls need twilio.from (a messaging service cannot call)".into(),
+            ));
+        };
+        let twiml = format!("<Response><Say>{}</Say></Response>", xml_escape(say));
+        let form = [("To", to), ("From", from.as_str()), ("Twiml", twiml.as_str())];
+        self.create(&self.calls_url, &form, &recipient, "call").await
+    }
+
+    /// POSTs `form` to a Twilio list resource (`Messages.json`, `Calls.json`) and maps the
+    /// answer; `what` names the thing in logs.
+    async fn create(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        to: &Recipient,
+        what: &'static str,
+    ) -> Result<(), SendError> {
         let result = self
             .client
-            .post(&self.url)
+            .post(url)
             .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
-            .form(&form)
+            .form(form)
             .send()
             .await;
         let response = match result {
             Ok(r) => r,
             Err(e) => {
-                let text = scrub(&format!("Twilio request failed: {}", chain(&e)), &msg.to);
+                let text = scrub(&format!("Twilio request failed: {}", chain(&e)), to);
                 let err = if e.is_builder() {
                     SendError::Permanent(text)
                 } else {
                     SendError::Transient(text)
                 };
-                tracing::warn!(to = %mask(&msg.to), error = %err, "SMS not delivered");
+                tracing::warn!(to = %mask(to), error = %err, "{what} not delivered");
                 return Err(err);
             }
         };
@@ -194,17 +228,35 @@ impl Messenger for TwilioSms {
             let created: Option<Created> = serde_json::from_slice(&body).ok();
             let (sid, state) = created.map(|c| (c.sid, c.status)).unwrap_or_default();
             tracing::debug!(
-                to = %mask(&msg.to),
+                to = %mask(to),
                 sid = sid.as_deref().unwrap_or("?"),
                 status = state.as_deref().unwrap_or("?"),
-                "SMS accepted by Twilio"
+                "{what} accepted by Twilio"
             );
             return Ok(());
         }
-        let err = classify(status, &body, &msg.to);
-        tracing::warn!(to = %mask(&msg.to), error = %err, "SMS not delivered");
+        let err = classify(status, &body, to);
+        tracing::warn!(to = %mask(to), error = %err, "{what} not delivered");
         Err(err)
     }
+}
+
+/// Escapes text for an XML element's content (and attributes).
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters other than tab and newlines are not allowed in XML 1.0.
+            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Maps a non-success Twilio answer onto a [`SendError`].
@@ -299,6 +351,31 @@ mod tests {
         assert!(classify(StatusCode::BAD_GATEWAY, b"<html>", &to).is_transient());
         assert!(classify(StatusCode::TOO_MANY_REQUESTS, b"", &to).is_transient());
         assert!(!classify(StatusCode::MOVED_PERMANENTLY, b"", &to).is_transient());
+    }
+
+    #[test]
+    fn spoken_text_is_escaped_for_twiml() {
+        assert_eq!(
+            xml_escape("Motion at <Front> & \"back\" 'door'\u{7}"),
+            "Motion at &lt;Front&gt; &amp; &quot;back&quot; &apos;door&apos; "
+        );
+        assert_eq!(xml_escape("门口有人"), "门口有人");
+    }
+
+    #[tokio::test]
+    async fn calls_through_a_messaging_service_are_refused_without_a_request() {
+        let cfg = TwilioConfig {
+            from: None,
+            messaging_service_sid: Some("MG0123456789abcdef0123456789abcdef".into()),
+            api_base: "http://127.0.0.1:9".into(),
+            ..config()
+        };
+        let err = TwilioSms::new(&cfg)
+            .expect("config")
+            .call("+15005550001", "hi")
+            .await
+            .expect_err("no From number");
+        assert!(matches!(err, SendError::Permanent(ref m) if m.contains("twilio.from")), "{err:?}");
     }
 
     #[tokio::test]

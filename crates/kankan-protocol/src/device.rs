@@ -57,16 +57,152 @@ pub enum PictureRotation {
 }
 
 /// Motion detection as the device applies it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MotionSettings {
     pub enabled: bool,
     /// 1 (least sensitive) to 100.
     pub sensitivity: u8,
+    /// Activity zones drawn on a snapshot; empty: the whole picture (below the on-screen
+    /// clock). At most 8.
+    #[serde(default)]
+    pub zones: Vec<ZoneSpec>,
+    /// When detection runs, in the device's time zone; `None`: always.
+    #[serde(default)]
+    pub schedule: Option<ScheduleSpec>,
+}
+
+impl Default for MotionSettings {
+    fn default() -> Self {
+        MotionSettings { enabled: true, sensitivity: 50, zones: Vec::new(), schedule: None }
+    }
+}
+
+/// A zone's corner, relative to the picture: 0.0 left/top to 1.0 right/bottom.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZonePoint {
+    pub x: f32,
+    pub y: f32,
+}
+
+/// An activity zone: a polygon of 3 to 32 corners inside the picture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSpec {
+    pub points: Vec<ZonePoint>,
+}
+
+/// The detection schedule: periods of local time per weekday.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    pub periods: Vec<PeriodSpec>,
+}
+
+/// One period: `day` (`mon` ... `sun`) from `start` to `end` (`HH:MM`, end exclusive, up to
+/// `24:00`), on the device's wall clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodSpec {
+    pub day: String,
+    pub start: String,
+    pub end: String,
+}
+
+impl MotionSettings {
+    /// The detector configuration for these settings: the user's zones, or `fallback` when
+    /// they drew none.
+    pub fn detector_config(
+        &self,
+        fallback: Vec<kankan_motion::Zone>,
+    ) -> Result<kankan_motion::MotionConfig, kankan_motion::MotionError> {
+        let zones = if self.zones.is_empty() {
+            fallback
+        } else {
+            self.zones.iter().map(ZoneSpec::to_zone).collect::<Result<_, _>>()?
+        };
+        let config = kankan_motion::MotionConfig {
+            zones,
+            sensitivity: self.sensitivity,
+            ..kankan_motion::MotionConfig::default()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+impl DeviceEvent {
+    /// A detector's verdict as a device reports it.
+    pub fn from_motion(e: kankan_motion::MotionEvent) -> DeviceEvent {
+        let zone = |z: Option<usize>| z.and_then(|z| u8::try_from(z).ok());
+        match e {
+            kankan_motion::MotionEvent::Start { at_ms, zone: z, .. } => DeviceEvent::Motion {
+                phase: MotionPhase::Start,
+                at_ms,
+                started_ms: at_ms,
+                zone: zone(z),
+            },
+            kankan_motion::MotionEvent::End { started_ms, at_ms } => {
+                DeviceEvent::Motion { phase: MotionPhase::End, at_ms, started_ms, zone: None }
+            }
+        }
+    }
+}
+
+impl ZoneSpec {
+    /// The checked polygon.
+    pub fn to_zone(&self) -> Result<kankan_motion::Zone, kankan_motion::MotionError> {
+        kankan_motion::Zone::new(
+            self.points.iter().map(|p| kankan_motion::Point { x: p.x, y: p.y }).collect(),
+        )
+    }
+}
+
+impl ScheduleSpec {
+    /// The checked schedule.
+    pub fn to_schedule(&self) -> Result<kankan_motion::Schedule, kankan_motion::MotionError> {
+        use kankan_motion::{MotionError, Period, parse_day, parse_time};
+        let period = |p: &PeriodSpec| {
+            let bad = || MotionError::PeriodFormat(format!("{} {}-{}", p.day, p.start, p.end));
+            Ok(Period {
+                day: parse_day(&p.day).ok_or_else(bad)?,
+                start: parse_time(&p.start).ok_or_else(bad)?,
+                end: parse_time(&p.end).ok_or_else(bad)?,
+            })
+        };
+        let periods = self.periods.iter().map(period).collect::<Result<Vec<_>, _>>()?;
+        kankan_motion::Schedule::new(periods)
+    }
+}
+
+/// Settings refused by [`Settings::validate`]: a stable code and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl SettingsError {
+    fn new(code: &'static str, message: impl Into<String>) -> SettingsError {
+        SettingsError { code, message: message.into() }
+    }
+}
+
+impl From<kankan_motion::MotionError> for SettingsError {
+    fn from(e: kankan_motion::MotionError) -> SettingsError {
+        SettingsError::new(e.code(), e.to_string())
+    }
+}
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// Everything a user can set on a device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub indicator_light: bool,
@@ -79,6 +215,21 @@ pub struct Settings {
     /// Speaker volume, 0-100.
     pub volume: u8,
     pub picture: PictureRotation,
+    /// The device's IANA time zone (`Europe/Berlin`): the motion schedule is read on its clock.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    /// Doorbells: presence in view longer than this many seconds raises a loitering alarm;
+    /// 0: off.
+    #[serde(default = "default_loiter_secs")]
+    pub loiter_secs: u16,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+fn default_loiter_secs() -> u16 {
+    20
 }
 
 impl Default for Settings {
@@ -87,25 +238,40 @@ impl Default for Settings {
             indicator_light: true,
             sd_recording: true,
             white_light: false,
-            motion: MotionSettings { enabled: true, sensitivity: 50 },
+            motion: MotionSettings::default(),
             video_quality: VideoQuality::Auto,
             working_mode: WorkingMode::Continuous,
             call_mode: CallMode::Ring,
             volume: 60,
             picture: PictureRotation::Normal,
+            time_zone: utc(),
+            loiter_secs: default_loiter_secs(),
         }
     }
 }
 
 impl Settings {
-    /// Range checks serde cannot express. Answers what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks serde cannot express: ranges, zones, the schedule and the time zone.
+    pub fn validate(&self) -> Result<(), SettingsError> {
         if !(1..=100).contains(&self.motion.sensitivity) {
-            return Err("motion.sensitivity must be 1-100".into());
+            return Err(kankan_motion::MotionError::Sensitivity.into());
         }
         if self.volume > 100 {
-            return Err("volume must be 0-100".into());
+            return Err(SettingsError::new("invalid-settings", "volume must be 0-100"));
         }
+        if self.loiter_secs > 600 {
+            return Err(SettingsError::new("invalid-settings", "loiter_secs must be 0-600"));
+        }
+        if self.motion.zones.len() > kankan_motion::MAX_ZONES {
+            return Err(kankan_motion::MotionError::TooManyZones.into());
+        }
+        for zone in &self.motion.zones {
+            zone.to_zone()?;
+        }
+        if let Some(schedule) = &self.motion.schedule {
+            schedule.to_schedule()?;
+        }
+        kankan_motion::time_zone(&self.time_zone)?;
         Ok(())
     }
 }
@@ -136,7 +302,7 @@ pub struct SimCard {
 }
 
 /// `kk/v1/{uid}/state`: what the device is and how it is set, sent on connect and on change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateReport {
     /// Increases with every report of this device boot.
@@ -161,7 +327,7 @@ pub struct StateReport {
 }
 
 /// `kk/v1/{uid}/desired` (retained): the settings the owner wants.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Desired {
     pub version: u64,
@@ -260,6 +426,43 @@ pub enum DeviceEvent {
         /// The activity zone it was mostly in (index), if zones are set.
         zone: Option<u8>,
     },
+    /// Someone pressed the doorbell's button (doorbells only).
+    Press {
+        /// Unix ms of the press.
+        at_ms: i64,
+    },
+    /// The device was removed from its mount.
+    Tamper {
+        /// Unix ms of the removal.
+        at_ms: i64,
+    },
+    /// Presence in a doorbell's view longer than `settings.loiter_secs`: `start` once a
+    /// motion event has lasted that long, `end` with that motion's end (doorbells only).
+    Loiter {
+        phase: MotionPhase,
+        /// Unix ms when the presence became loitering (`start`) or ended (`end`).
+        at_ms: i64,
+        /// The start of the motion (presence) it belongs to, on both.
+        started_ms: i64,
+    },
+}
+
+impl DeviceEvent {
+    /// Checks what serde cannot: times are after 1970 and nothing ends before it starts.
+    pub fn validate(&self) -> Result<(), String> {
+        let (at_ms, started_ms) = match self {
+            DeviceEvent::Motion { at_ms, started_ms, .. }
+            | DeviceEvent::Loiter { at_ms, started_ms, .. } => (*at_ms, *started_ms),
+            DeviceEvent::Press { at_ms } | DeviceEvent::Tamper { at_ms } => (*at_ms, *at_ms),
+        };
+        if at_ms < 0 || started_ms < 0 {
+            return Err("event times are milliseconds since 1970, not negative".into());
+        }
+        if started_ms > at_ms {
+            return Err("an event ends before it starts".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,6 +515,35 @@ mod tests {
         );
         assert_eq!(decode::<DeviceEvent>(json.as_bytes()).expect("back"), ev);
         assert!(decode::<DeviceEvent>(br#"{"type":"motion","phase":"start"}"#).is_err());
+    }
+
+    #[test]
+    fn doorbell_and_tamper_events_have_the_documented_shape_and_bad_ones_are_refused() {
+        let cases = [
+            (DeviceEvent::Press { at_ms: 5 }, r#"{"type":"press","at_ms":5}"#),
+            (DeviceEvent::Tamper { at_ms: 6 }, r#"{"type":"tamper","at_ms":6}"#),
+            (
+                DeviceEvent::Loiter { phase: MotionPhase::Start, at_ms: 9, started_ms: 1 },
+                r#"{"type":"loiter","phase":"start","at_ms":9,"started_ms":1}"#,
+            ),
+        ];
+        for (ev, json) in cases {
+            assert_eq!(serde_json::to_string(&ev).expect("json"), json);
+            assert_eq!(decode::<DeviceEvent>(json.as_bytes()).expect("back"), ev);
+            assert!(ev.validate().is_ok());
+        }
+        for bad in [
+            &br#"{"type":"press"}"#[..],
+            br#"{"type":"press","at_ms":"now"}"#,
+            br#"{"type":"press","at_ms":5,"button":2}"#,
+            br#"{"type":"tamper","at_ms":null}"#,
+            br#"{"type":"loiter","phase":"start","at_ms":9}"#,
+        ] {
+            assert!(decode::<DeviceEvent>(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(DeviceEvent::Press { at_ms: -1 }.validate().is_err());
+        let early = DeviceEvent::Loiter { phase: MotionPhase::End, at_ms: 1, started_ms: 9 };
+        assert!(early.validate().is_err());
     }
 
     #[test]

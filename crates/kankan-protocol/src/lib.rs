@@ -4,4 +4,5 @@
 //! crates that own them. Request types refuse unknown fields.
 
 pub mod device;
+pub mod motion;
 pub mod v1;

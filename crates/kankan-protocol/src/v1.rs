@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod notify;
+pub use notify::*;
+
 /// Every error response: a stable code to match on and a message for people.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
@@ -359,27 +362,48 @@ pub enum AlbumKind {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EventItem {
     pub id: uuid::Uuid,
-    /// `motion`.
+    /// `motion`, `press` (doorbell button), `loiter` (presence in front of a doorbell for
+    /// longer than its `loiter_secs`) or `tamper` (removed from its mount).
     pub kind: String,
     /// The device's UID.
     pub device: String,
     /// Milliseconds since the Unix epoch.
     pub started_at_ms: i64,
-    /// `null` while it goes on.
+    /// `null` while it goes on (a press or tamper: its start).
     pub ended_at_ms: Option<i64>,
     /// The activity zone it was mostly in, if the device has zones.
     pub zone: Option<u8>,
     pub read: bool,
+    /// The footage to play for it (ms since the epoch): 5 s before it started ...
+    pub clip_from_ms: i64,
+    /// ... to 2 s after it ended (or after its start while it goes on).
+    pub clip_to_ms: i64,
+    /// Whether a picture exists (`GET /api/v1/events/{id}/thumbnail`).
+    pub thumbnail: bool,
 }
 
-/// `GET /api/v1/events` query: one device, a page before a time, how many.
+/// `event: ring` on the event stream: a doorbell was pressed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RingItem {
+    /// The doorbell's UID.
+    pub device: String,
+    /// The press.
+    pub event: EventItem,
+}
+
+/// `GET /api/v1/events` query: one device, one kind, a time window, how many.
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Only this device's events.
     pub device: Option<String>,
+    /// Only this kind: `motion`, `press`, `loiter` or `tamper` (else 422
+    /// `unknown-event-kind`).
+    pub kind: Option<String>,
     /// Events starting before this (ms since the epoch): the next page.
     pub before_ms: Option<i64>,
+    /// Events starting at or after this (ms since the epoch).
+    pub after_ms: Option<i64>,
     /// At most this many (1-200; default 50).
     pub limit: Option<u32>,
 }

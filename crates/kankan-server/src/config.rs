@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use kankan_base::Secret;
+use kankan_core::notify::NotifyConfig;
 use kankan_core::recording::RecordingConfig;
 use kankan_core::{AccountsConfig, LimitsConfig};
 use kankan_gateway::GatewayConfig;
@@ -25,6 +26,8 @@ pub struct Config {
     pub accounts: AccountsConfig,
     pub limits: LimitsConfig,
     pub messenger: MessengerConfig,
+    /// `[notify]`: push subject (VAPID contact), whether targets may be private.
+    pub notify: NotifyConfig,
     pub gateway: GatewayConfig,
     pub devices: DevicesConfig,
     pub recording: RecordingConfig,
@@ -93,6 +96,7 @@ impl Default for Config {
             accounts: AccountsConfig::default(),
             limits: LimitsConfig::default(),
             messenger: MessengerConfig::default(),
+            notify: NotifyConfig::default(),
             gateway: GatewayConfig::Embedded { listen: SocketAddr::from(([127, 0, 0, 1], 1883)) },
             devices: DevicesConfig::default(),
             recording: RecordingConfig::default(),
@@ -141,6 +145,7 @@ impl Config {
         self.accounts.validate()?;
         self.recording.validate()?;
         self.limits.validate()?;
+        self.notify.validate()?;
         if let Some(u) = &self.server.public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {

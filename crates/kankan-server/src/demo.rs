@@ -19,6 +19,8 @@ use crate::Running;
 
 /// The demo's ready-made account; its password is new at every start.
 pub const DEMO_ACCOUNT: &str = "demo@kankan.example";
+/// How often someone rings the demo doorbell.
+const DEMO_RING_EVERY: Duration = Duration::from_secs(180);
 /// The simulated devices: model and the name the demo gives them.
 const DEVICES: &[(&str, &str)] =
     &[("KK-C1", "Living room"), ("KK-C2", "Garden"), ("KK-D1", "Front door")];
@@ -53,6 +55,10 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
         let (media_tx, media_rx) = tokio::sync::mpsc::unbounded_channel();
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
         let (device, motion) = Device::new(cfg)?.with_media(media_tx).with_motion(events_rx);
+        if cred.model == "KK-D1" {
+            // Someone rings the demo doorbell now and then: the app's ring screen shows it.
+            device.buttons().press_every(DEMO_RING_EVERY, running.shutdown_signal());
+        }
         let signal = running.shutdown_signal();
         tokio::spawn(async move {
             if let Err(e) = device.run(signal).await {

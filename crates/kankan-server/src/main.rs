@@ -97,6 +97,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 500)]
         frames: usize,
     },
+    /// Motion start to Web Push at a local push endpoint, against the same push sent directly.
+    Notify {
+        #[arg(long, default_value_t = 100)]
+        events: usize,
+        #[arg(long, default_value = "kankan-bench")]
+        work_dir: PathBuf,
+    },
     /// Days of one camera's segments in the index: bytes per stream-minute, timeline query.
     Index {
         #[arg(long, default_value_t = 30)]
@@ -187,6 +194,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench { command: BenchCommand::Motion { frames } } => {
             kankan_server::bench::motion(frames)
+        }
+        Command::Bench { command: BenchCommand::Notify { events, work_dir } } => {
+            kankan_server::bench::notify(events, work_dir).await
         }
         Command::Bench { command: BenchCommand::Index { days, work_dir } } => {
             kankan_server::bench::index(&work_dir, days).await

@@ -6,13 +6,14 @@
 //! ([`Devices::rtsp_changes`]) and every [`RESCAN`] as a fallback; it starts a task for each
 //! new camera, restarts one whose source changed and stops those that are gone. A task that
 //! loses its camera closes its ingest (keeping what was recorded), marks the camera offline,
-//! and reconnects after an exponential backoff with jitter.
+//! and reconnects after an exponential backoff with jitter. RTSP cameras have no motion
+//! detector of their own: each task also runs the server's ([`Recordings::watch_motion`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use kankan_base::{Clocks, Shutdown, ShutdownSignal};
-use kankan_core::devices::{Devices, RtspSource};
+use kankan_core::devices::{Devices, InboundKind, RtspSource};
 use kankan_core::recording::{IngestOptions, Recordings};
 use kankan_rtsp::{Chunk, Puller};
 use tokio::task::JoinHandle;
@@ -104,8 +105,32 @@ async fn stop_all(cams: Vec<Running>) {
     }
 }
 
-/// Records one camera until `stop`, reconnecting after failures.
-async fn camera_task(ctx: Ctx, cam: RtspSource, mut stop: ShutdownSignal) {
+/// Records one camera until `stop`, reconnecting after failures, and watches it for motion
+/// (`recording.rtsp_motion`).
+async fn camera_task(ctx: Ctx, cam: RtspSource, stop: ShutdownSignal) {
+    let watcher = ctx.recordings.config().rtsp_motion.then(|| {
+        let (recordings, uid, stop) = (ctx.recordings.clone(), cam.uid.clone(), stop.clone());
+        let (found, mut seen) = tokio::sync::mpsc::unbounded_channel();
+        let watch = tokio::spawn(async move { recordings.watch_motion(uid, 0, stop, found).await });
+        let (devices, uid) = (ctx.devices.clone(), cam.uid.clone());
+        tokio::spawn(async move {
+            // As if the camera had sent them: checked, recorded for the owner, notified.
+            while let Some(ev) = seen.recv().await {
+                let Ok(json) = serde_json::to_vec(&ev) else { continue };
+                if let Err(e) = devices.handle_inbound(&uid, InboundKind::Event, &json).await {
+                    tracing::warn!(uid, error = %e, "RTSP bridge: recording a motion event");
+                }
+            }
+            let _ = watch.await;
+        })
+    });
+    record_camera(ctx, cam, stop).await;
+    if let Some(w) = watcher {
+        let _ = w.await;
+    }
+}
+
+async fn record_camera(ctx: Ctx, cam: RtspSource, mut stop: ShutdownSignal) {
     let uid = cam.uid.as_str();
     let mut backoff = BACKOFF_MIN;
     // Where the previous session's footage ended: a new one never starts before it.

@@ -29,6 +29,10 @@ pub struct Services {
     pub events: kankan_core::events::Events,
     pub delivery: DeliveryQueue,
     pub messenger: Arc<dyn kankan_notify::Messenger>,
+    /// Notification preferences, and the dispatcher new events go through.
+    pub notify: kankan_core::notify::Notifications,
+    pub dispatcher: kankan_core::notify::Dispatcher,
+    vapid: kankan_core::notify::VapidKey,
     /// The gateway, once started by [`start`].
     pub bus: Arc<GatewayBus>,
 }
@@ -87,7 +91,30 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         recordings.clone(),
         cfg.data_dir.join("album-staging"),
     )?;
-    let events = kankan_core::events::Events::new(store.clone(), clock.clone());
+    let events = kankan_core::events::Events::new(
+        store.clone(),
+        clock.clone(),
+        devices.clone(),
+        recordings.clone(),
+    );
+    let dispatcher = kankan_core::notify::Dispatcher::new(
+        store.clone(),
+        keyring.clone(),
+        clock.clone(),
+        cfg.server.public_url.clone(),
+        cfg.notify.allow_private_targets,
+    );
+    devices.set_dispatcher(dispatcher.clone());
+    let vapid = kankan_core::notify::load_vapid_key(store.as_ref(), &keyring, clock.now())
+        .await
+        .context("loading the VAPID key")?;
+    let notify = kankan_core::notify::Notifications::new(
+        store.clone(),
+        keyring.clone(),
+        clock.clone(),
+        dispatcher.clone(),
+        vapid.public_key_b64url(),
+    );
     let accounts = Accounts::new(
         store.clone(),
         blobs,
@@ -97,7 +124,48 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.accounts.clone(),
         cfg.limits.clone(),
     );
-    Ok(Services { store, accounts, devices, recordings, album, events, delivery, messenger, bus })
+    Ok(Services {
+        store,
+        accounts,
+        devices,
+        recordings,
+        album,
+        events,
+        delivery,
+        messenger,
+        notify,
+        dispatcher,
+        vapid,
+        bus,
+    })
+}
+
+/// The runner of notification deliveries: web push with the server's VAPID key, webhooks,
+/// and e-mail, SMS and calls through the configured providers.
+fn notify_runner(
+    cfg: &Config,
+    services: &Services,
+) -> anyhow::Result<kankan_core::notify::NotifyRunner> {
+    use kankan_core::notify::{Caller, Channels, NotifyRunner, PushClient};
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    // User-supplied targets: unless allowed, only public addresses are connected to.
+    let http = kankan_notify::guard::guarded_client(cfg.notify.allow_private_targets)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("kankan/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the notification HTTP client")?;
+    let subject = cfg.notify.push_subject(cfg.server.public_url.as_deref());
+    let push = PushClient::new(http.clone(), services.vapid.clone(), subject);
+    let caller: Option<Arc<dyn Caller>> = match &cfg.messenger.sms {
+        kankan_notify::SmsChannelConfig::Twilio(t) => {
+            Some(Arc::new(kankan_notify::TwilioSms::new(t).context("configuring Twilio calls")?))
+        }
+        kankan_notify::SmsChannelConfig::Outbox {} => None,
+    };
+    let channels = Channels { push, http, messenger: services.messenger.clone(), caller };
+    Ok(NotifyRunner::new(services.dispatcher.clone(), channels))
 }
 
 /// A server that is listening.
@@ -141,6 +209,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         recordings: services.recordings.clone(),
         album: services.album.clone(),
         events: services.events.clone(),
+        notify: services.notify.clone(),
         store: services.store.clone(),
         webrtc: webrtc.clone(),
         metrics: Arc::new(Metrics::default()),
@@ -149,6 +218,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
             trust_forwarded_for: cfg.server.trust_forwarded_for,
             session_ttl_secs: u64::from(cfg.accounts.session_ttl_days) * 86_400,
         }),
+        shutdown: signal.clone(),
     };
     let auth = Arc::new(Authenticator(services.devices.clone()));
     let gateway = kankan_gateway::start(&cfg.gateway, auth, signal.clone())
@@ -180,6 +250,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     });
     let runner = JobRunner::new(services.delivery.clone(), services.messenger.clone());
     let jobs = tokio::spawn(runner.run(signal.clone()));
+    let notifier = tokio::spawn(notify_runner(cfg, &services)?.run(signal.clone()));
     let rtsp = tokio::spawn(crate::rtsp::run(
         services.devices.clone(),
         services.recordings.clone(),
@@ -198,6 +269,6 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         services,
         webrtc,
         shutdown,
-        tasks: vec![http, jobs, pump, sweeper, rtsp, stopper, sessions, events],
+        tasks: vec![http, jobs, notifier, pump, sweeper, rtsp, stopper, sessions, events],
     })
 }

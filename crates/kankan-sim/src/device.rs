@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use kankan_base::ShutdownSignal;
 use kankan_protocol::device::{
-    Claim, ClaimResult, CommandKind, DeviceEvent, MotionSettings, StateReport, decode,
+    Claim, ClaimResult, CommandKind, DeviceEvent, DeviceKind, Settings, StateReport, decode,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::config::{DEFAULT_MODEL, DEFAULT_TIMEZONE, DeviceConfig, ServerAddr, is_valid_uid};
+use crate::doorbell::{Action, Buttons, Loiter};
 use crate::firmware::Firmware;
 use crate::link::{Link, LinkEvent, Login, Topics};
 use crate::state::{self, StoredState};
@@ -109,10 +110,15 @@ pub struct Device {
     /// What the camera noticed (motion), to publish on `event`.
     events: Option<mpsc::UnboundedReceiver<DeviceEvent>>,
     /// The motion settings, for the camera's detector.
-    motion_settings: Option<watch::Sender<MotionSettings>>,
+    motion_settings: Option<watch::Sender<Settings>>,
     /// Events noticed while offline, sent on the next connection (the oldest dropped past
     /// [`MAX_PENDING_EVENTS`]).
     pending_events: std::collections::VecDeque<DeviceEvent>,
+    /// The button and the mount ([`Buttons`]).
+    actions: mpsc::UnboundedSender<Action>,
+    actions_rx: Option<mpsc::UnboundedReceiver<Action>>,
+    /// A doorbell's loitering alarm, following its motion.
+    loiter: Loiter,
 }
 
 /// Events kept through an outage.
@@ -191,6 +197,7 @@ impl Device {
         });
         let topics = Topics::new(&cfg.uid);
         let claim = cfg.pairing.as_ref().map(|j| j.token.clone());
+        let (actions, actions_rx) = mpsc::unbounded_channel();
         Ok(Device {
             cfg,
             fw,
@@ -203,6 +210,9 @@ impl Device {
             events: None,
             motion_settings: None,
             pending_events: std::collections::VecDeque::new(),
+            actions,
+            actions_rx: Some(actions_rx),
+            loiter: Loiter::default(),
         })
     }
 
@@ -213,15 +223,21 @@ impl Device {
     }
 
     /// Publishes what `events` reports (the camera's motion detector) on `event`, and gives
-    /// the detector the user's motion settings, kept current as desired settings arrive.
+    /// the detector the user's settings (motion, schedule, time zone), kept current as desired
+    /// settings arrive.
     pub fn with_motion(
         mut self,
         events: mpsc::UnboundedReceiver<DeviceEvent>,
-    ) -> (Device, watch::Receiver<MotionSettings>) {
+    ) -> (Device, watch::Receiver<Settings>) {
         self.events = Some(events);
-        let (tx, rx) = watch::channel(self.fw.state.settings.motion.clone());
+        let (tx, rx) = watch::channel(self.fw.state.settings.clone());
         self.motion_settings = Some(tx);
         (self, rx)
+    }
+
+    /// The device's button (doorbells) and mount: what a person does to it.
+    pub fn buttons(&self) -> Buttons {
+        Buttons { tx: self.actions.clone(), kind: self.fw.state.kind }
     }
 
     /// A handle to watch this device.
@@ -279,7 +295,10 @@ impl Device {
         let mut telemetry = tokio::time::interval_at(Instant::now() + period, period);
         telemetry.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut events = self.events.take();
+        let mut actions = self.actions_rx.take();
         let end = loop {
+            let loiter_secs = self.loiter_secs();
+            let loiter_due = self.loiter.due_in(self.cfg.clock.now().0, loiter_secs);
             tokio::select! {
                 () = shutdown.wait() => break End::Shutdown,
                 Some(ev) = async {
@@ -288,12 +307,31 @@ impl Device {
                         None => std::future::pending().await,
                     }
                 } => {
-                    if self.pending_events.len() == MAX_PENDING_EVENTS {
-                        self.pending_events.pop_front();
+                    let loiter_end = self.loiter.on_motion(&ev);
+                    self.queue_event(link, ev);
+                    if let Some(end) = loiter_end {
+                        self.queue_event(link, end);
                     }
-                    self.pending_events.push_back(ev);
-                    if self.connected {
-                        self.send_events(link);
+                }
+                Some(action) = async {
+                    match actions.as_mut() {
+                        Some(rx) => rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    tracing::info!(uid = %self.cfg.uid, ?action, "by hand");
+                    let ev = action.event(self.cfg.clock.now().0);
+                    self.queue_event(link, ev);
+                }
+                () = async {
+                    match loiter_due {
+                        Some(d) => tokio::time::sleep(d).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if let Some(ev) = self.loiter.fire(self.cfg.clock.now().0, loiter_secs) {
+                        tracing::info!(uid = %self.cfg.uid, "loitering");
+                        self.queue_event(link, ev);
                     }
                 }
                 _ = telemetry.tick() => {
@@ -325,7 +363,28 @@ impl Device {
             }
         };
         self.events = events;
+        self.actions_rx = actions;
         end
+    }
+
+    /// A doorbell's loiter setting in seconds; 0 (off) for cameras.
+    fn loiter_secs(&self) -> u16 {
+        if self.fw.state.kind == DeviceKind::Doorbell {
+            self.fw.state.settings.loiter_secs
+        } else {
+            0
+        }
+    }
+
+    /// Publishes an event now, or on the next connection.
+    fn queue_event(&mut self, link: &Link, ev: DeviceEvent) {
+        if self.pending_events.len() == MAX_PENDING_EVENTS {
+            self.pending_events.pop_front();
+        }
+        self.pending_events.push_back(ev);
+        if self.connected {
+            self.send_events(link);
+        }
     }
 
     fn on_connected(&mut self, link: &Link, session_present: bool) {
@@ -384,7 +443,7 @@ impl Device {
                 Ok(Some(version)) => {
                     tracing::info!(%uid, version, "desired settings applied");
                     if let Some(tx) = &self.motion_settings {
-                        tx.send_replace(self.fw.state.settings.motion.clone());
+                        tx.send_replace(self.fw.state.settings.clone());
                     }
                     self.persist();
                     self.report(link);

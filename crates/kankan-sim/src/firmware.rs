@@ -112,6 +112,8 @@ impl Firmware {
         if desired.version <= self.state.settings_version {
             return Ok(None);
         }
+        // The owner's time zone becomes the device's clock zone (the state report's).
+        self.state.timezone.clone_from(&desired.settings.time_zone);
         self.state.settings = desired.settings;
         self.state.settings_version = desired.version;
         Ok(Some(desired.version))

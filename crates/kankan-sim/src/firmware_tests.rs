@@ -124,6 +124,16 @@ fn desired_settings_apply_only_when_valid_and_newer() {
 }
 
 #[test]
+fn the_owner_s_time_zone_becomes_the_device_s() {
+    let mut fw = camera();
+    assert_eq!(fw.state.settings.time_zone, fw.state.timezone, "factory settings name its zone");
+    let settings = Settings { time_zone: "America/Sao_Paulo".into(), ..Settings::default() };
+    let bytes = serde_json::to_vec(&Desired { version: 1, settings }).expect("ser");
+    assert_eq!(fw.apply_desired(&bytes), Ok(Some(1)));
+    assert_eq!(fw.report().timezone, "America/Sao_Paulo");
+}
+
+#[test]
 fn reports_describe_the_device() {
     let mut fw = Firmware::new(StoredState::factory("KK1A2B3C4D5E", "KK-D4G", "UTC"), Rng::new(3));
     let r = fw.report();

@@ -16,6 +16,9 @@
 //! - **Talk** ([`talk`]): on `talk-start` the camera opens its talk channel to the server, sends
 //!   its microphone (a tone) as G.711 µ-law and plays (counts, optionally records) what the
 //!   browsers say, until `talk-stop`.
+//! - **Doorbell and tamper** ([`doorbell`]): [`Device::buttons`] presses a doorbell's button
+//!   and pulls a device off its mount (`press`, `tamper` events); a doorbell reports
+//!   loitering when its motion lasts longer than `settings.loiter_secs`.
 //! - **Fleets** ([`fleet`]): many already-bound devices in one process for load tests.
 //!
 //! The device's flash is one JSON state file ([`state`]) written atomically. Kind follows the
@@ -23,6 +26,7 @@
 
 pub mod config;
 mod device;
+pub mod doorbell;
 mod error;
 mod firmware;
 pub mod fleet;
@@ -36,5 +40,6 @@ pub mod video;
 
 pub use config::{Backoff, DeviceConfig, Joined, ServerAddr, Timings};
 pub use device::{ClaimOutcome, Device, DeviceHandle, Status};
+pub use doorbell::Buttons;
 pub use error::SimError;
 pub use firmware::{DEGREES_PER_STEP, PAN_LIMIT, TILT_RANGE};

@@ -204,6 +204,44 @@ struct Wiring {
     motion: video::MotionLink,
 }
 
+/// What a person does to the device, for demos.
+#[derive(Args, Clone)]
+struct HandArgs {
+    /// Press the doorbell's button every SECS seconds (doorbells: models KK-D*).
+    #[arg(long, value_name = "SECS")]
+    press_every: Option<f64>,
+    /// Pull the device off its mount SECS seconds after start (a tamper alarm), once.
+    #[arg(long, value_name = "SECS")]
+    tamper_after: Option<f64>,
+}
+
+impl HandArgs {
+    /// Starts pressing and tampering as asked, until `signal`.
+    fn start(&self, buttons: kankan_sim::Buttons, signal: &ShutdownSignal) -> anyhow::Result<()> {
+        let secs = |v: Option<f64>, flag: &str| -> anyhow::Result<Option<Duration>> {
+            v.map(|s| {
+                anyhow::ensure!(s.is_finite() && s > 0.0, "{flag} must be positive");
+                Ok(Duration::from_secs_f64(s))
+            })
+            .transpose()
+        };
+        if let Some(every) = secs(self.press_every, "--press-every")? {
+            buttons.press()?;
+            buttons.press_every(every, signal.clone());
+        }
+        if let Some(after) = secs(self.tamper_after, "--tamper-after")? {
+            let mut stop = signal.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = stop.wait() => {}
+                    () = tokio::time::sleep(after) => { let _ = buttons.tamper(); }
+                }
+            });
+        }
+        Ok(())
+    }
+}
+
 #[derive(Args)]
 struct PairArgs {
     #[command(flatten)]
@@ -224,6 +262,8 @@ struct PairArgs {
     timing: TimingArgs,
     #[command(flatten)]
     video: VideoArgs,
+    #[command(flatten)]
+    hand: HandArgs,
 }
 
 #[derive(Args)]
@@ -237,6 +277,8 @@ struct RunArgs {
     timing: TimingArgs,
     #[command(flatten)]
     video: VideoArgs,
+    #[command(flatten)]
+    hand: HandArgs,
 }
 
 #[derive(Args)]
@@ -299,6 +341,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.server = args.server.as_deref().map(ServerAddr::parse).transpose()?;
             let (device, media) = args.video.device(cfg)?;
             args.video.start(&args.id, media, &signal)?;
+            args.hand.start(device.buttons(), &signal)?;
             Ok(device.run(signal).await?)
         }
         Command::Fleet(args) => run_fleet(args, signal).await,
@@ -325,6 +368,7 @@ async fn pair(args: PairArgs, signal: ShutdownSignal) -> anyhow::Result<()> {
     cfg.pairing = Some(joined);
     let (device, media) = args.video.device(cfg)?;
     let handle = device.handle();
+    let buttons = device.buttons();
     let (stop, device_signal) = Shutdown::new();
     let task = tokio::spawn(device.run(device_signal));
     let timeout = Duration::from_secs(args.claim_timeout_secs);
@@ -338,6 +382,7 @@ async fn pair(args: PairArgs, signal: ShutdownSignal) -> anyhow::Result<()> {
             println!("paired: {} is bound", args.id.uid);
             if !args.exit_after_pair {
                 args.video.start(&args.id, media, &signal)?;
+                args.hand.start(buttons, &signal)?;
             }
             Ok(())
         }

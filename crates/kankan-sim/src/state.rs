@@ -29,7 +29,7 @@ pub struct Position {
 }
 
 /// Everything the device persists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoredState {
     /// Always [`FORMAT`].
@@ -69,7 +69,7 @@ impl StoredState {
             server: None,
             ssid: None,
             bound: false,
-            settings: Settings::default(),
+            settings: Settings { time_zone: timezone.to_string(), ..Settings::default() },
             settings_version: 0,
             ptz: Position::default(),
             presets: BTreeMap::new(),

@@ -1,12 +1,20 @@
 //! Test harness: [`TestApp`] runs the real server in-process on a free port with a temporary
 //! data directory and a simulated clock; [`browser`] drives a real Chromium.
+//! [`push`], [`webhook`], [`twilio`] and [`smtp`] are local stand-ins for a Web Push service, a
+//! webhook receiver, Twilio's SMS and Voice APIs and an SMTP server; [`local`] holds what they
+//! share.
 //!
 //! Readiness is awaited by polling `/readyz`, never by sleeping a fixed time.
 
 pub mod browser;
 mod device;
+pub mod local;
 mod process;
+pub mod push;
 pub mod rtsp;
+pub mod smtp;
+pub mod twilio;
+pub mod webhook;
 
 pub use device::{TestDevice, state_report};
 pub use process::ServerProcess;
@@ -79,7 +87,8 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
-    /// Spawns with a configuration adjusted by `adjust` (data dir and port are set first).
+    /// Spawns with a configuration adjusted by `adjust` (data dir, ports and
+    /// `notify.allow_private_targets = true` are set first).
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         Self::try_spawn(adjust).await.expect("test server starts")
     }
@@ -89,6 +98,9 @@ impl TestApp {
         let mut config = Config { data_dir: data_dir.path().join("data"), ..Config::default() };
         config.server.listen = "127.0.0.1:0".parse()?;
         config.gateway = kankan_server::GatewayConfig::Embedded { listen: "127.0.0.1:0".parse()? };
+        // The push service, webhook and provider stand-ins listen on 127.0.0.1: let the server
+        // send there (tests of the outbound guard turn this off again).
+        config.notify.allow_private_targets = true;
         adjust(&mut config);
         let clock = SimClock::new();
         let running = kankan_server::start(&config, Arc::new(clock.clone())).await?;

@@ -126,7 +126,8 @@ export function settingsCard(d, { onSaved }) {
     indicator_light: f.indicator_light.get(),
     sd_recording: f.sd_recording.get(),
     white_light: f.white_light.get(),
-    motion: { enabled: f.motion_enabled.get(), sensitivity: f.sensitivity.get() },
+    // Zones and schedule are edited in the Motion card (device-motion.js): keep them.
+    motion: { ...base.motion, enabled: f.motion_enabled.get(), sensitivity: f.sensitivity.get() },
     video_quality: f.video_quality.get() || base.video_quality,
     working_mode: f.working_mode.get(),
     call_mode: f.call_mode.get() || base.call_mode,

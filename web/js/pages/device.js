@@ -1,6 +1,7 @@
 // pages/device.js — "#/devices/{uid}": one device. A header with its name (tap to rename) and
 // online state, links to watch it live (Live, the main action) and to its recordings
-// (Playback), Info from its last state report, Settings and Controls (own modules), and the
+// (Playback), Info from its last state report, Settings, Motion zones & schedule, Controls
+// and Notifications (snooze; own modules), and the
 // danger zone to unbind it. Refreshed every few seconds; a
 // device not in the account shows a not-found state.
 
@@ -14,6 +15,8 @@ import {
 } from '../device-ui.js';
 import { settingsCard } from './device-settings.js';
 import { controlsCard } from './device-controls.js';
+import { motionCard } from './device-motion.js';
+import { deviceNotifyCard } from '../notify-ui.js';
 
 export const title = 'Device';
 
@@ -187,7 +190,8 @@ export function render(ctx) {
     const info = h('div', { class: 'card', testid: 'device-info' });
     const settings = settingsCard(d, { onSaved: (next) => paint(next, { settings: false }) });
     const controls = controlsCard(d, ctx);
-    const paint = (next, { settings: withSettings = true } = {}) => {
+    const motion = motionCard(d, { onSaved: (next) => paint(next, { motion: false }), onLeave: ctx.onLeave });
+    const paint = (next, { settings: withSettings = true, motion: withMotion = true } = {}) => {
       document.title = `${deviceTitle(next)} · Kankan`;
       header.update(next);
       const r = next.reported;
@@ -208,6 +212,7 @@ export function render(ctx) {
       );
       info.replaceChildren(h('h2', { class: 'card-title' }, 'Info'), infoRows(next));
       if (withSettings) settings.update(next);
+      if (withMotion) motion.update(next);
       controls.update(next);
     };
     const base = `#/devices/${encodeURIComponent(d.uid)}`;
@@ -221,7 +226,8 @@ export function render(ctx) {
     // An ordinary RTSP camera records and plays back, but takes no Kankan settings or commands.
     const kankanDevice = d.model !== 'RTSP';
     const parts = [header.head, header.alert, alert, hero, actions, info];
-    if (kankanDevice) parts.push(settings.node, controls.node);
+    if (kankanDevice) parts.push(settings.node, motion.node, controls.node);
+    parts.push(deviceNotifyCard(d));
     root.replaceChildren(...parts, dangerCard(d, ctx));
     return paint;
   };

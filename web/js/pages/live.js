@@ -5,6 +5,7 @@
 // itself. A link leads to the recordings. Around the player (live-extras.js): Screenshot and
 // Save clip into the Album, an overlay with battery, signal and the device's clock, and the
 // pan/tilt pad with presets for cameras that have one; the device is re-read every few seconds.
+// `?talk=1` (answering the doorbell from the ring screen) starts full duplex talk at once.
 
 import { devices } from '../api.js';
 import { icon } from '../icons.js';
@@ -69,9 +70,15 @@ export function render(ctx) {
   );
   const root = h('section', { class: 'page', testid: 'live-page', dataset: { uid } }, head, alert, playerCard, talk.node, captureActions(uid), ptz.node, playback);
 
+  // `?talk=1` (the ring screen's "Answer"): talk starts, full duplex, once WebRTC plays.
+  let answer = ctx.query.get('talk') === '1';
   const link = new MediaLink(uid);
   const player = new LivePlayer(video, link, {
-    onTransport: (transport) => talk.setTransport(transport),
+    onTransport: (transport) => {
+      talk.setTransport(transport);
+      if (answer && transport === 'webrtc') answer = !talk.startDuplex();
+      else if (answer) showAlert(alert, 'warn', 'Talk needs WebRTC, which this connection does not allow.');
+    },
     onState: (state) => {
       const [text, cls] = STATES[state] || STATES.connecting;
       status.textContent = text;

@@ -1,5 +1,5 @@
 // pages/me.js — "#/me": the account page. Shows the account, edits the nickname, uploads an avatar
-// (with preview), links to active sessions, changes the password and logs out.
+// (with preview), links to active sessions and notification settings, changes the password and logs out.
 
 import { account, auth } from '../api.js';
 import { getMe, setMe } from '../state.js';
@@ -70,6 +70,13 @@ export function render(ctx) {
         { class: 'list-row', href: '#/me/sessions', testid: 'me-sessions-link' },
         h('span', { class: 'list-icon' }, icon('devices')),
         h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Sessions & login history'), h('span', { class: 'list-sub' }, "See where you're logged in and sign out other devices")),
+        icon('chevron', 20),
+      ),
+      h(
+        'a',
+        { class: 'list-row', href: '#/me/notifications', testid: 'me-notifications-link' },
+        h('span', { class: 'list-icon' }, icon('bell')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Notifications'), h('span', { class: 'list-sub' }, 'Push, e-mail or SMS, quiet hours, snooze and webhooks')),
         icon('chevron', 20),
       ),
     ),

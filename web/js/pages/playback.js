@@ -1,16 +1,20 @@
 // pages/playback.js — "#/devices/{uid}/playback[?at=ms]": one device's recordings. A day
 // picker and the day's timeline (click or drag to play from a moment), the video (windows of
 // up to an hour, fed segment by segment through Media Source Extensions) with the wall-clock
-// time being played, a snapshot of that moment, and an MP4 download of a range. `at` opens the
+// time being played, a snapshot of that moment, and an MP4 download of a range. The day's events
+// are marks under the timeline and buttons below it (both play from the event's clip start),
+// kept current over the events stream. `at` opens the
 // day holding that moment and plays from it. A warning shows while the account's storage is
 // full and the oldest footage is being removed.
 
-import { devices, recordings } from '../api.js';
+import { devices, recordings, events } from '../api.js';
 import { icon } from '../icons.js';
 import { h, alertBox, showAlert, showError, hideAlert, busy, emptyState } from '../ui.js';
 import { deviceTitle, poller } from '../device-ui.js';
 import { MediaLink, Player, parsePlaylist, canPlay } from '../media.js';
 import { timeline, clockTime } from '../timeline.js';
+import { onStreamMessage } from '../events-stream.js';
+import { eventLabel, eventAt } from '../event-ui.js';
 
 export const title = 'Playback';
 
@@ -117,13 +121,15 @@ export function render(ctx) {
   const dayInput = h('input', { class: 'input input-date', type: 'date', 'aria-label': 'Day', testid: 'day-input' });
   const dayText = h('span', { class: 'visually-hidden', 'aria-live': 'polite', testid: 'day-label' });
   const summary = h('p', { class: 'muted small', testid: 'timeline-summary' });
-  const tl = timeline({ label: 'Time of day', onPick: (ms, block) => playFrom(ms, block) });
+  const tl = timeline({ label: 'Time of day', onPick: (ms, block) => playFrom(ms, block), onMark: (m) => playFrom(eventAt(m.item)) });
+  const eventList = h('ul', { class: 'tl-event-list', testid: 'playback-events', 'aria-label': 'Events this day', hidden: true });
   const timelineCard = h(
     'div',
     { class: 'card timeline-card' },
     h('div', { class: 'day-nav' }, prevDay, dayInput, nextDay, dayText),
     tl.node,
     h('div', { class: 'tl-legend' }, h('span', { class: 'tl-swatch', 'aria-hidden': 'true' }), 'Recorded', summary),
+    eventList,
   );
 
   // ---- Snapshot and download ----
@@ -326,6 +332,39 @@ export function render(ctx) {
     }
   };
 
+  // ---- The day's events: marks on the timeline and a list of buttons ----
+  let dayEvents = [];
+  let eventsSeq = 0;
+  const paintEvents = () => {
+    dayEvents.sort((a, b) => a.started_at_ms - b.started_at_ms);
+    tl.setMarks(dayEvents.map((item) => ({ ms: item.started_at_ms, kind: item.kind, item })));
+    eventList.replaceChildren(
+      ...dayEvents.map((item) =>
+        h('li', null, h('button', {
+          type: 'button', class: `chip tl-event tl-event-${item.kind}`, testid: 'playback-event', dataset: { id: item.id, at: String(eventAt(item)) },
+          onclick: () => playFrom(eventAt(item)),
+        }, `${clockTime(item.started_at_ms).slice(0, 5)} ${eventLabel(item.kind)}`)),
+      ),
+    );
+    eventList.hidden = !dayEvents.length;
+  };
+  const loadEvents = async () => {
+    const seq = ++eventsSeq;
+    try {
+      const list = await events.list({ device: uid, after_ms: day, before_ms: addDays(day, 1), limit: 200 });
+      if (left || seq !== eventsSeq) return;
+      dayEvents = list.filter((e) => e.started_at_ms >= day && e.started_at_ms < addDays(day, 1));
+      paintEvents();
+    } catch {
+      /* marks are an extra: the timeline works without them */
+    }
+  };
+  const offEvents = onStreamMessage('event', (item) => {
+    if (item.device !== uid || item.started_at_ms < day || item.started_at_ms >= addDays(day, 1)) return;
+    dayEvents = [...dayEvents.filter((e) => e.id !== item.id), item];
+    paintEvents();
+  });
+
   const goToDay = (start) => {
     if (start === day) return;
     day = start;
@@ -339,6 +378,8 @@ export function render(ctx) {
     delete timeText.dataset.wallMs;
     paintDay();
     loadTimeline();
+    dayEvents = [];
+    loadEvents();
   };
   prevDay.addEventListener('click', () => goToDay(addDays(day, -1)));
   nextDay.addEventListener('click', () => goToDay(Math.min(addDays(day, 1), dayStart(Date.now()))));
@@ -376,6 +417,7 @@ export function render(ctx) {
   const poll = poller(async () => {
     if (first) {
       first = false;
+      loadEvents();
       await loadTimeline();
     } else if (day === dayStart(Date.now())) {
       await loadTimeline({ quiet: true });
@@ -384,6 +426,7 @@ export function render(ctx) {
 
   ctx.onLeave(() => {
     left = true;
+    offEvents();
     poll.stop();
     player.destroy();
     link.stop();

@@ -1,38 +1,136 @@
 //! `/api/v1/events*`: the Message Center. Events belong to the account that owned the device
 //! when it noticed them and are looked up under it, so another account's event is not found.
+//! `/api/v1/events/stream` pushes them as they happen (Server-Sent Events).
+
+use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
 use kankan_base::Timestamp;
-use kankan_protocol::v1::{ErrorBody, EventItem, EventQuery};
+use kankan_core::events::{ListQuery, LiveEvent};
+use kankan_db::{Event, EventKind};
+use kankan_protocol::v1::{ErrorBody, EventItem, EventQuery, RingItem};
 
 use crate::extract::CurrentUser;
 use crate::{ApiError, AppState};
 
-/// The caller's events, newest first.
+/// How often an idle stream sends a comment, so proxies keep it open.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// The API view of an event.
+pub fn item(e: Event) -> EventItem {
+    EventItem {
+        id: e.id,
+        kind: e.kind.as_str().to_string(),
+        device: e.uid,
+        started_at_ms: e.started_at.0,
+        ended_at_ms: e.ended_at.map(|t| t.0),
+        zone: e.zone,
+        read: e.read_at.is_some(),
+        clip_from_ms: e.clip_from.0,
+        clip_to_ms: e.clip_to.0,
+        thumbnail: e.thumbnail,
+    }
+}
+
+/// The caller's events, newest first: of one device, one kind, a time window.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventQuery),
-    responses((status = 200, body = Vec<EventItem>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<EventItem>),
+        (status = 422, body = ErrorBody, description = "unknown-event-kind"),
+        (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
     Query(q): Query<EventQuery>,
 ) -> Result<Json<Vec<EventItem>>, ApiError> {
-    let before = q.before_ms.map(Timestamp);
-    let rows = state.events.list(&p, q.device.as_deref(), before, q.limit.unwrap_or(50)).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|e| EventItem {
-                id: e.id,
-                kind: e.kind.as_str().to_string(),
-                device: e.uid,
-                started_at_ms: e.started_at.0,
-                ended_at_ms: e.ended_at.map(|t| t.0),
-                zone: e.zone,
-                read: e.read_at.is_some(),
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|k| {
+            EventKind::parse(k).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown-event-kind",
+                    format!("no event kind {k:?}: motion, press, loiter or tamper"),
+                )
             })
-            .collect(),
-    ))
+        })
+        .transpose()?;
+    let query = ListQuery {
+        device: q.device,
+        kind,
+        before: q.before_ms.map(Timestamp),
+        after: q.after_ms.map(Timestamp),
+        limit: q.limit,
+    };
+    let rows = state.events.list(&p, query).await?;
+    Ok(Json(rows.into_iter().map(item).collect()))
+}
+
+/// The caller's events as they happen: `event: event` with an [`EventItem`] for every new or
+/// changed event, `event: ring` with a [`RingItem`] when a doorbell is pressed, and a
+/// `: keepalive` comment every 15 s. It ends when the server stops.
+#[utoipa::path(get, path = "/api/v1/events/stream", tag = "events",
+    responses((status = 200, content_type = "text/event-stream", body = String),
+        (status = 401, body = ErrorBody)))]
+pub async fn stream(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let events = state.events.subscribe(&p);
+    let stream = futures_util::stream::unfold(events, |mut events| async move {
+        let msg = match events.next().await? {
+            LiveEvent::Event(e) => sse("event", &item(e)),
+            LiveEvent::Ring(e) => sse("ring", &RingItem { device: e.uid.clone(), event: item(e) }),
+        };
+        Some((Ok(msg), events))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEPALIVE).text("keepalive"))
+}
+
+fn sse(name: &str, data: &impl serde::Serialize) -> SseEvent {
+    // Invariant: the DTOs are plain structs, which serde_json always serializes.
+    let json = serde_json::to_string(data).expect("event DTOs serialize");
+    SseEvent::default().event(name).data(json)
+}
+
+/// One of the caller's events.
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events",
+    params(("id" = uuid::Uuid, Path, description = "event id")),
+    responses((status = 200, body = EventItem),
+        (status = 404, body = ErrorBody, description = "not-found"),
+        (status = 401, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<EventItem>, ApiError> {
+    Ok(Json(item(state.events.get(&p, &id).await?)))
+}
+
+/// The event's picture (taken when it started), decrypted. A capture still in progress is
+/// waited for briefly.
+#[utoipa::path(get, path = "/api/v1/events/{id}/thumbnail", tag = "events",
+    params(("id" = uuid::Uuid, Path, description = "event id")),
+    responses((status = 200, content((Vec<u8> = "image/jpeg"))),
+        (status = 404, body = ErrorBody, description = "not-found: no such event, or no picture"),
+        (status = 401, body = ErrorBody)))]
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let jpeg = state.events.thumbnail(&p, &id).await?;
+    let mut resp = jpeg.into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
+    Ok(resp)
 }
 
 /// Marks one of the caller's events read.
@@ -49,7 +147,7 @@ pub async fn read(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Deletes one of the caller's events.
+/// Deletes one of the caller's events and its picture.
 #[utoipa::path(delete, path = "/api/v1/events/{id}", tag = "events",
     params(("id" = uuid::Uuid, Path, description = "event id")),
     responses((status = 204), (status = 404, body = ErrorBody, description = "not-found"),

@@ -146,8 +146,22 @@ async fn feed(
     mut body: Body,
 ) -> Result<Response, ApiError> {
     let mut ingest = state.recordings.open_ingest(uid, opts).await?;
+    let mut stopping = state.shutdown.clone();
     loop {
-        let Ok(next) = tokio::time::timeout(IDLE, body.frame()).await else {
+        let next = tokio::select! {
+            next = tokio::time::timeout(IDLE, body.frame()) => next,
+            // The server stops: keep what arrived and let the device come back later (it
+            // uploads what it missed from its SD card).
+            () = stopping.wait() => {
+                ingest.close().await?;
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "server-stopping",
+                    "the server is stopping; upload again later",
+                ));
+            }
+        };
+        let Ok(next) = next else {
             // A device whose network vanished sends nothing and no FIN either.
             tracing::info!(uid, "ingest idle; closing it");
             ingest.close().await?;

@@ -8,6 +8,7 @@ pub mod events;
 pub mod ingest;
 pub mod live;
 pub mod me;
+pub mod notify;
 pub mod ops;
 pub mod recordings;
 pub mod talk;

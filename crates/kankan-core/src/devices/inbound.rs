@@ -12,6 +12,7 @@ use crate::CoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboundKind {
     State,
+    /// Handed to the events service (`Events::on_device_message`).
     Event,
     Ack,
     Claim,
@@ -47,14 +48,15 @@ impl Devices {
                 Ok(())
             }
             InboundKind::Event => {
-                let ev: device::DeviceEvent =
-                    device::decode(payload).map_err(|e| bad("event", e))?;
-                let device::DeviceEvent::Motion { at_ms, started_ms, .. } = &ev;
-                if started_ms > at_ms {
-                    return Err(bad("event", "a motion event ends before it starts".into()));
+                let new = self.events()?.on_device_message(uid, payload).await?;
+                // A new event (not its end, not a redelivery) goes to the owner's notifications;
+                // a failure there is logged and never refuses the event.
+                if let (Some(ev), Some(notify)) = (new, self.inner.notify.get())
+                    && let Err(e) = notify.on_event(&ev).await
+                {
+                    tracing::error!(event = %ev.id, error = %e, "event not dispatched for notification");
                 }
-                let now = self.inner.clock.now();
-                crate::events::record(self.inner.store.as_ref(), now, uid, &ev).await
+                Ok(())
             }
         }
     }
@@ -62,25 +64,31 @@ impl Devices {
     /// Sends the stored desired settings again (the broker's retained copy does not survive
     /// a server restart), so a device coming online always converges.
     async fn resend_desired(&self, uid: &str) -> Result<(), CoreError> {
+        let Some(desired) = self.stored_desired(uid).await? else { return Ok(()) };
+        self.inner.bus.send(uid, Outgoing::Desired(desired)).await
+    }
+
+    /// The settings the owner last set for a bound device (opened with the owner's key);
+    /// `None` for an unbound device or one still on its factory settings.
+    pub async fn stored_desired(&self, uid: &str) -> Result<Option<Desired>, CoreError> {
         let s = &self.inner;
-        let Some(device) = s.store.device(uid).await? else { return Ok(()) };
+        let Some(device) = s.store.device(uid).await? else { return Ok(None) };
         let (Some(owner), Some(st)) = (device.owner, s.store.device_state(uid).await?) else {
-            return Ok(());
+            return Ok(None);
         };
-        let Some(enc) = st.desired_enc else { return Ok(()) };
+        let Some(enc) = st.desired_enc else { return Ok(None) };
         let account = s.store.account(owner).await?.ok_or(CoreError::DeviceNotFound)?;
         let key = s.keyring.unwrap_account_key(&owner.to_string(), &account.key_wrapped)?;
         let json = key.open(&format!("device-desired/{uid}"), &enc)?;
         let settings = serde_json::from_slice(&json)
             .map_err(|e| CoreError::Internal(format!("stored settings: {e}")))?;
-        let desired = Desired { version: st.desired_version, settings };
-        s.bus.send(uid, Outgoing::Desired(desired)).await
+        Ok(Some(Desired { version: st.desired_version, settings }))
     }
 
     async fn on_state(&self, uid: &str, payload: &[u8]) -> Result<(), CoreError> {
         let s = &self.inner;
         let report: StateReport = device::decode(payload).map_err(|e| bad("state", e))?;
-        report.settings.validate().map_err(|e| bad("state", e))?;
+        report.settings.validate().map_err(|e| bad("state", e.to_string()))?;
         let Some(device) = s.store.device(uid).await? else { return Ok(()) };
         let Some(owner) = device.owner else {
             // Unbound devices may connect to claim; their state belongs to nobody yet.

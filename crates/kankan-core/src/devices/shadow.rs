@@ -124,7 +124,9 @@ impl Devices {
         settings: Settings,
     ) -> Result<DeviceView, CoreError> {
         let s = &self.inner;
-        settings.validate().map_err(CoreError::InvalidSettings)?;
+        settings
+            .validate()
+            .map_err(|e| CoreError::InvalidSettings { code: e.code, message: e.message })?;
         let uid = &h.device.uid;
         let json = serde_json::to_vec(&settings).map_err(|e| CoreError::Internal(e.to_string()))?;
         let enc = h.key.seal(&format!("device-desired/{uid}"), &json)?;

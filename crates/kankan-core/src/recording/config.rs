@@ -25,6 +25,9 @@ pub struct RecordingConfig {
     /// How long an on-demand stream runs on after its last viewer left (a viewer who comes
     /// back at once finds it still running).
     pub live_grace_secs: u32,
+    /// Detect motion on the server for RTSP cameras (they have no detector of their own):
+    /// their stream is decoded, 5 frames a second are analysed.
+    pub rtsp_motion: bool,
 }
 
 impl Default for RecordingConfig {
@@ -39,6 +42,7 @@ impl Default for RecordingConfig {
             sweep_secs: 60,
             live_start_wait_secs: 8,
             live_grace_secs: 10,
+            rtsp_motion: true,
         }
     }
 }

@@ -16,6 +16,7 @@ mod config;
 mod export;
 mod ingest;
 mod keys;
+mod motion_watch;
 mod on_demand;
 mod playback;
 mod recovery;

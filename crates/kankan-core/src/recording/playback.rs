@@ -191,22 +191,38 @@ impl Recordings {
     /// keyframe to its newest frame. A camera streaming on demand is started for it (see
     /// [`Recordings::watch_live`] for the errors).
     pub async fn live_snapshot(&self, h: &DeviceHandle, stream: u8) -> Result<Vec<u8>, CoreError> {
-        let mut viewer = self.watch_live(h, stream).await?;
-        let mut parts = std::mem::take(&mut viewer.start).into_iter();
-        drop(viewer);
-        let init_bytes = parts.next().ok_or(CoreError::NotLive)?;
-        let gop: Vec<_> = parts.collect();
-        blocking(move || {
-            let limits = Limits::default();
-            let init = kankan_media::parse_init(&init_bytes, &limits)?;
-            let frags = gop
-                .iter()
-                .map(|b| Ok((kankan_media::parse_fragment(&init, b, &limits)?, 0, 0)))
-                .collect::<Result<Vec<_>, CoreError>>()?;
-            snapshot_of(&init, frags, Timestamp(i64::MAX))
-        })
-        .await
+        let viewer = self.watch_live(h, stream).await?;
+        gop_snapshot(viewer).await
     }
+
+    /// The same, only when the stream is live already (`NotLive` otherwise): nothing is
+    /// started (an event's thumbnail).
+    pub async fn current_snapshot(
+        &self,
+        h: &DeviceHandle,
+        stream: u8,
+    ) -> Result<Vec<u8>, CoreError> {
+        let viewer = self.live().subscribe(h.uid(), stream).ok_or(CoreError::NotLive)?;
+        gop_snapshot(viewer).await
+    }
+}
+
+/// Decodes a new viewer's current GOP to its newest picture.
+async fn gop_snapshot(mut viewer: crate::live::Viewer) -> Result<Vec<u8>, CoreError> {
+    let mut parts = std::mem::take(&mut viewer.start).into_iter();
+    drop(viewer);
+    let init_bytes = parts.next().ok_or(CoreError::NotLive)?;
+    let gop: Vec<_> = parts.collect();
+    blocking(move || {
+        let limits = Limits::default();
+        let init = kankan_media::parse_init(&init_bytes, &limits)?;
+        let frags = gop
+            .iter()
+            .map(|b| Ok((kankan_media::parse_fragment(&init, b, &limits)?, 0, 0)))
+            .collect::<Result<Vec<_>, CoreError>>()?;
+        snapshot_of(&init, frags, Timestamp(i64::MAX))
+    })
+    .await
 }
 
 /// Parses a segment's fragments and places each on the wall clock.

@@ -1,3 +1,4 @@
 //! Core operations against a real SQLite store.
 
 mod delivery;
+mod notify;

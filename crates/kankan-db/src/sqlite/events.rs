@@ -1,25 +1,25 @@
-//! Event rows, always selected by account.
+//! Event rows, always selected by account; a deleted event stays as a tombstone (listed
+//! nowhere) until it expires, so a late end cannot bring it back.
 
 use kankan_base::{AccountId, Timestamp};
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use super::media::account_col;
-use super::{R, ts, uuid_col};
-use crate::{DbError, Event, EventKind};
+use super::{R, opt_ts, ts, uuid_col, write_tx};
+use crate::{DbError, Event, EventFilter, EventKind, Recorded};
 
-/// The columns of a row, in `event_from`'s order.
+/// The columns of a row, in `event_from`'s order, with whether it has a thumbnail.
 macro_rules! columns {
     () => {
-        "id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, read_at_ms, created_at_ms"
+        "id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, read_at_ms, created_at_ms, \
+         clip_from_ms, clip_to_ms, \
+         EXISTS (SELECT 1 FROM event_thumbnails t WHERE t.event_id = events.id) AS thumbnail"
     };
 }
 
-fn event_from(r: &SqliteRow) -> R<Event> {
+pub(super) fn event_from(r: &SqliteRow) -> R<Event> {
     let kind: String = r.try_get("kind")?;
-    let opt_ts = |col: &str| -> R<Option<Timestamp>> {
-        Ok(r.try_get::<Option<i64>, _>(col)?.map(Timestamp))
-    };
     let zone: Option<i64> = r.try_get("zone")?;
     Ok(Event {
         id: uuid_col(r, "id")?,
@@ -27,22 +27,29 @@ fn event_from(r: &SqliteRow) -> R<Event> {
         uid: r.try_get("uid")?,
         kind: EventKind::parse(&kind).ok_or_else(|| DbError::Corrupt(format!("kind {kind:?}")))?,
         started_at: ts(r, "started_at_ms")?,
-        ended_at: opt_ts("ended_at_ms")?,
+        ended_at: opt_ts(r, "ended_at_ms")?,
         zone: zone.and_then(|z| u8::try_from(z).ok()),
-        read_at: opt_ts("read_at_ms")?,
+        read_at: opt_ts(r, "read_at_ms")?,
         created_at: ts(r, "created_at_ms")?,
+        clip_from: ts(r, "clip_from_ms")?,
+        clip_to: ts(r, "clip_to_ms")?,
+        thumbnail: r.try_get::<bool, _>("thumbnail")?,
     })
 }
 
 /// Inserts the event, or completes the row with the same device, kind and start (its end
-/// arriving, or the same message twice).
-pub(super) async fn record(pool: &SqlitePool, e: &Event) -> R<()> {
-    sqlx::query(concat!(
-        "INSERT INTO events (",
-        columns!(),
-        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid, kind, started_at_ms) DO UPDATE \
+/// arriving, or the same message twice) unless the user deleted it.
+pub(super) async fn record(pool: &SqlitePool, e: &Event) -> R<Recorded> {
+    let row = sqlx::query(concat!(
+        "INSERT INTO events (id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, \
+         read_at_ms, created_at_ms, clip_from_ms, clip_to_ms) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid, kind, started_at_ms) DO UPDATE \
          SET ended_at_ms = COALESCE(excluded.ended_at_ms, events.ended_at_ms), \
-         zone = COALESCE(events.zone, excluded.zone)"
+         zone = COALESCE(events.zone, excluded.zone), \
+         clip_from_ms = MIN(events.clip_from_ms, excluded.clip_from_ms), \
+         clip_to_ms = MAX(events.clip_to_ms, excluded.clip_to_ms) \
+         WHERE events.deleted_at_ms IS NULL RETURNING ",
+        columns!()
     ))
     .bind(e.id.to_string())
     .bind(e.account_id.to_string())
@@ -53,32 +60,56 @@ pub(super) async fn record(pool: &SqlitePool, e: &Event) -> R<()> {
     .bind(e.zone.map(i64::from))
     .bind(e.read_at.map(|t| t.0))
     .bind(e.created_at.0)
-    .execute(pool)
+    .bind(e.clip_from.0)
+    .bind(e.clip_to.0)
+    .fetch_optional(pool)
     .await?;
-    Ok(())
+    Ok(match row {
+        None => Recorded::Deleted,
+        Some(r) => {
+            let stored = event_from(&r)?;
+            if stored.id == e.id { Recorded::New(stored) } else { Recorded::Updated(stored) }
+        }
+    })
 }
 
 pub(super) async fn of_account(
     pool: &SqlitePool,
     account: AccountId,
-    uid: Option<&str>,
-    before: Timestamp,
-    limit: u32,
+    f: &EventFilter,
 ) -> R<Vec<Event>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         columns!(),
-        " FROM events WHERE account_id = ? AND (? IS NULL OR uid = ?) AND started_at_ms < ? \
+        " FROM events WHERE account_id = ? AND deleted_at_ms IS NULL \
+         AND (? IS NULL OR uid = ?) AND (? IS NULL OR kind = ?) \
+         AND started_at_ms < ? AND started_at_ms >= ? \
          ORDER BY started_at_ms DESC, id DESC LIMIT ?"
     ))
     .bind(account.to_string())
-    .bind(uid)
-    .bind(uid)
-    .bind(before.0)
-    .bind(i64::from(limit))
+    .bind(f.uid.as_deref())
+    .bind(f.uid.as_deref())
+    .bind(f.kind.map(EventKind::as_str))
+    .bind(f.kind.map(EventKind::as_str))
+    .bind(f.before.0)
+    .bind(f.after.0)
+    .bind(i64::from(f.limit))
     .fetch_all(pool)
     .await?;
     rows.iter().map(event_from).collect()
+}
+
+pub(super) async fn one(pool: &SqlitePool, account: AccountId, id: uuid::Uuid) -> R<Option<Event>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM events WHERE id = ? AND account_id = ? AND deleted_at_ms IS NULL"
+    ))
+    .bind(id.to_string())
+    .bind(account.to_string())
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(event_from).transpose()
 }
 
 pub(super) async fn mark_read(
@@ -88,7 +119,8 @@ pub(super) async fn mark_read(
     at: Timestamp,
 ) -> R<bool> {
     let r = sqlx::query(
-        "UPDATE events SET read_at_ms = COALESCE(read_at_ms, ?) WHERE id = ? AND account_id = ?",
+        "UPDATE events SET read_at_ms = COALESCE(read_at_ms, ?) \
+         WHERE id = ? AND account_id = ? AND deleted_at_ms IS NULL",
     )
     .bind(at.0)
     .bind(id.to_string())
@@ -98,13 +130,32 @@ pub(super) async fn mark_read(
     Ok(r.rows_affected() == 1)
 }
 
-pub(super) async fn delete(pool: &SqlitePool, account: AccountId, id: uuid::Uuid) -> R<bool> {
-    let r = sqlx::query("DELETE FROM events WHERE id = ? AND account_id = ?")
+/// Leaves a tombstone and deletes the thumbnail, in one transaction.
+pub(super) async fn delete(
+    pool: &SqlitePool,
+    account: AccountId,
+    id: uuid::Uuid,
+    at: Timestamp,
+) -> R<bool> {
+    let mut tx = write_tx(pool).await?;
+    let r = sqlx::query(
+        "UPDATE events SET deleted_at_ms = ?, read_at_ms = NULL, zone = NULL \
+         WHERE id = ? AND account_id = ? AND deleted_at_ms IS NULL",
+    )
+    .bind(at.0)
+    .bind(id.to_string())
+    .bind(account.to_string())
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM event_thumbnails WHERE event_id = ?")
         .bind(id.to_string())
-        .bind(account.to_string())
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(r.rows_affected() == 1)
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub(super) async fn expire(pool: &SqlitePool, cutoff: Timestamp) -> R<u64> {
@@ -113,4 +164,40 @@ pub(super) async fn expire(pool: &SqlitePool, cutoff: Timestamp) -> R<u64> {
         .execute(pool)
         .await?;
     Ok(r.rows_affected())
+}
+
+/// Stores the thumbnail of an event that still exists (not deleted); false otherwise.
+pub(super) async fn put_thumbnail(
+    pool: &SqlitePool,
+    id: uuid::Uuid,
+    jpeg_enc: &[u8],
+    at: Timestamp,
+) -> R<bool> {
+    let r = sqlx::query(
+        "INSERT INTO event_thumbnails (event_id, jpeg_enc, created_at_ms) \
+         SELECT id, ?, ? FROM events WHERE id = ? AND deleted_at_ms IS NULL \
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(jpeg_enc)
+    .bind(at.0)
+    .bind(id.to_string())
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub(super) async fn thumbnail(
+    pool: &SqlitePool,
+    account: AccountId,
+    id: uuid::Uuid,
+) -> R<Option<Vec<u8>>> {
+    let row = sqlx::query(
+        "SELECT t.jpeg_enc FROM event_thumbnails t JOIN events e ON e.id = t.event_id \
+         WHERE t.event_id = ? AND e.account_id = ? AND e.deleted_at_ms IS NULL",
+    )
+    .bind(id.to_string())
+    .bind(account.to_string())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| r.try_get::<Vec<u8>, _>("jpeg_enc")).transpose()?)
 }

@@ -6,6 +6,7 @@ mod devices;
 mod events;
 mod jobs;
 mod media;
+mod notify;
 mod rtsp;
 mod sessions;
 
@@ -22,9 +23,9 @@ use sqlx::sqlite::{
 
 use crate::{
     Account, AccountState, AlbumItem, BindToken, CodePurpose, CommandStatus, DbError, Device,
-    DeviceCommand, DeviceState, Event, Job, JobStatus, LoginEvent, LoginFailures, MIGRATIONS,
-    MediaInit, MediaKey, MediaUsage, NewJob, NewSegment, Removed, RtspCamera, Segment, Session,
-    Span, Staff, Store, VerificationCode,
+    DeviceCommand, DeviceState, Event, EventFilter, Job, JobStatus, LoginEvent, LoginFailures,
+    MIGRATIONS, MediaInit, MediaKey, MediaUsage, NewJob, NewSegment, Recorded, Removed, RtspCamera,
+    Segment, Session, Span, Staff, Store, VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -296,30 +297,36 @@ impl Store for SqliteStore {
         rtsp::all(&self.pool).await
     }
 
-    async fn record_event(&self, event: &Event) -> R<()> {
+    async fn record_event(&self, event: &Event) -> R<Recorded> {
         events::record(&self.pool, event).await
     }
 
-    async fn events(
-        &self,
-        account: AccountId,
-        uid: Option<&str>,
-        before: Timestamp,
-        limit: u32,
-    ) -> R<Vec<Event>> {
-        events::of_account(&self.pool, account, uid, before, limit).await
+    async fn events(&self, account: AccountId, filter: &EventFilter) -> R<Vec<Event>> {
+        events::of_account(&self.pool, account, filter).await
+    }
+
+    async fn event(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Event>> {
+        events::one(&self.pool, account, id).await
     }
 
     async fn mark_event_read(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool> {
         events::mark_read(&self.pool, account, id, at).await
     }
 
-    async fn delete_event(&self, account: AccountId, id: uuid::Uuid) -> R<bool> {
-        events::delete(&self.pool, account, id).await
+    async fn delete_event(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+        events::delete(&self.pool, account, id, at).await
     }
 
     async fn expire_events(&self, cutoff: Timestamp) -> R<u64> {
         events::expire(&self.pool, cutoff).await
+    }
+
+    async fn put_event_thumbnail(&self, id: uuid::Uuid, jpeg_enc: &[u8], at: Timestamp) -> R<bool> {
+        events::put_thumbnail(&self.pool, id, jpeg_enc, at).await
+    }
+
+    async fn event_thumbnail(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Vec<u8>>> {
+        events::thumbnail(&self.pool, account, id).await
     }
 
     async fn insert_album_item(&self, item: &AlbumItem) -> R<()> {
@@ -338,6 +345,96 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> R<bool> {
         album::delete(&self.pool, account, id, at).await
+    }
+
+    async fn put_push_subscription(&self, sub: &crate::PushSubscriptionRow) -> R<uuid::Uuid> {
+        notify::put_subscription(&self.pool, sub).await
+    }
+    async fn delete_push_subscription(&self, account: AccountId, idx: &[u8]) -> R<bool> {
+        notify::delete_subscription(&self.pool, account, idx).await
+    }
+    async fn delete_push_subscription_by_id(&self, id: uuid::Uuid) -> R<bool> {
+        notify::delete_subscription_by_id(&self.pool, id).await
+    }
+    async fn push_subscriptions(&self, account: AccountId) -> R<Vec<crate::PushSubscriptionRow>> {
+        notify::subscriptions(&self.pool, account).await
+    }
+    async fn push_subscription(&self, id: uuid::Uuid) -> R<Option<crate::PushSubscriptionRow>> {
+        notify::subscription(&self.pool, id).await
+    }
+    async fn notification_settings(
+        &self,
+        account: AccountId,
+    ) -> R<Option<crate::NotificationSettingsRow>> {
+        notify::settings(&self.pool, account).await
+    }
+    async fn put_notification_settings(
+        &self,
+        account: AccountId,
+        settings: &crate::NotificationSettingsRow,
+        at: Timestamp,
+    ) -> R<()> {
+        notify::put_settings(&self.pool, account, settings, at).await
+    }
+    async fn device_notification_settings(
+        &self,
+        account: AccountId,
+        uid: &str,
+    ) -> R<Option<crate::DeviceNotificationRow>> {
+        notify::device_settings(&self.pool, account, uid).await
+    }
+    async fn put_device_notification_settings(
+        &self,
+        account: AccountId,
+        uid: &str,
+        settings: &crate::DeviceNotificationRow,
+    ) -> R<()> {
+        notify::put_device_settings(&self.pool, account, uid, settings).await
+    }
+    async fn insert_webhook(&self, webhook: &crate::WebhookRow) -> R<()> {
+        notify::insert_webhook(&self.pool, webhook).await
+    }
+    async fn webhooks(&self, account: AccountId) -> R<Vec<crate::WebhookRow>> {
+        notify::webhooks(&self.pool, account).await
+    }
+    async fn webhook(&self, id: uuid::Uuid) -> R<Option<crate::WebhookRow>> {
+        notify::webhook(&self.pool, id).await
+    }
+    async fn delete_webhook(&self, account: AccountId, id: uuid::Uuid) -> R<bool> {
+        notify::delete_webhook(&self.pool, account, id).await
+    }
+    async fn insert_delivery(&self, delivery: &crate::Delivery) -> R<bool> {
+        notify::insert_delivery(&self.pool, delivery).await
+    }
+    async fn deliveries(&self, account: AccountId, event: uuid::Uuid) -> R<Vec<crate::Delivery>> {
+        notify::deliveries(&self.pool, account, event).await
+    }
+    async fn account_deliveries(
+        &self,
+        account: AccountId,
+        status: Option<crate::DeliveryStatus>,
+        limit: u32,
+    ) -> R<Vec<crate::Delivery>> {
+        notify::account_deliveries(&self.pool, account, status, limit).await
+    }
+    async fn mark_event_dispatched(&self, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+        notify::mark_dispatched(&self.pool, id, at).await
+    }
+    async fn undispatched_events(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> R<Vec<Event>> {
+        notify::undispatched(&self.pool, from, before, limit).await
+    }
+    async fn server_secret_or_insert(
+        &self,
+        name: &str,
+        value_enc: &[u8],
+        at: Timestamp,
+    ) -> R<Vec<u8>> {
+        notify::server_secret(&self.pool, name, value_enc, at).await
     }
 
     async fn media_key(&self, uid: &str) -> R<Option<MediaKey>> {

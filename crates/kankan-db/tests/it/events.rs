@@ -1,61 +1,146 @@
-//! Event rows: a start and its end make one row, redelivery changes nothing, and every read
-//! and write is scoped to the owning account.
+//! Event rows: a start and its end make one row, redelivery changes nothing, a deleted event
+//! stays deleted when its end arrives, thumbnails go with their event, and every read and
+//! write is scoped to the owning account.
 
-use kankan_base::Timestamp;
-use kankan_db::{Event, EventKind};
+use kankan_base::{AccountId, Timestamp};
+use kankan_db::{Event, EventFilter, EventKind, Recorded, Store};
 
 use crate::devices::{T0, account};
 use crate::store;
 
-fn motion(owner: kankan_base::AccountId, start_s: i64, end_s: Option<i64>) -> Event {
+fn at(s: i64) -> Timestamp {
+    Timestamp(T0.0 + s * 1000)
+}
+
+fn event(owner: AccountId, kind: EventKind, start_s: i64, end_s: Option<i64>) -> Event {
     Event {
         id: uuid::Uuid::now_v7(),
         account_id: owner,
         uid: "KKEVENTS0001".into(),
-        kind: EventKind::Motion,
-        started_at: Timestamp(T0.0 + start_s * 1000),
-        ended_at: end_s.map(|e| Timestamp(T0.0 + e * 1000)),
+        kind,
+        started_at: at(start_s),
+        ended_at: end_s.map(at),
         zone: Some(1),
         read_at: None,
         created_at: T0,
+        clip_from: at(start_s - 5),
+        clip_to: at(end_s.unwrap_or(start_s) + 2),
+        thumbnail: false,
     }
+}
+
+fn motion(owner: AccountId, start_s: i64, end_s: Option<i64>) -> Event {
+    event(owner, EventKind::Motion, start_s, end_s)
+}
+
+async fn all(s: &dyn Store, owner: AccountId) -> Vec<Event> {
+    s.events(owner, &EventFilter::default()).await.expect("list")
 }
 
 #[tokio::test]
 async fn a_start_and_its_end_make_one_row_and_redelivery_changes_nothing() {
     let (s, _d) = store().await;
     let owner = account(s.as_ref(), 1).await;
-    let far = Timestamp(i64::MAX / 2);
-    s.record_event(&motion(owner, 10, None)).await.expect("start");
-    s.record_event(&motion(owner, 10, None)).await.expect("start again");
-    s.record_event(&motion(owner, 10, Some(25))).await.expect("end");
+    let Recorded::New(first) = s.record_event(&motion(owner, 10, None)).await.expect("start")
+    else {
+        panic!("a new row")
+    };
+    assert_eq!((first.clip_from, first.clip_to), (at(5), at(12)), "5 s pre-roll, 2 s after");
+    let again = s.record_event(&motion(owner, 10, None)).await.expect("start again");
+    assert!(matches!(again, Recorded::Updated(ref e) if e.id == first.id), "{again:?}");
+    let Recorded::Updated(ended) = s.record_event(&motion(owner, 10, Some(25))).await.expect("end")
+    else {
+        panic!("the same row")
+    };
+    assert_eq!((ended.id, ended.ended_at, ended.clip_to), (first.id, Some(at(25)), at(27)));
     s.record_event(&motion(owner, 30, None)).await.expect("next");
-    let list = s.events(owner, None, far, 10).await.expect("list");
+    let list = all(s.as_ref(), owner).await;
     assert_eq!(list.len(), 2, "{list:?}");
-    assert_eq!(list[0].started_at, Timestamp(T0.0 + 30_000), "newest first");
-    assert_eq!(list[1].ended_at, Some(Timestamp(T0.0 + 25_000)));
-    let older = s.events(owner, Some("KKEVENTS0001"), list[0].started_at, 10).await.expect("page");
-    assert_eq!(older.len(), 1, "a page before the newest");
-    assert!(s.events(owner, Some("KKOTHER00001"), far, 10).await.expect("other").is_empty());
+    assert_eq!(list[0].started_at, at(30), "newest first");
+    assert_eq!(list[1].ended_at, Some(at(25)));
+    let page = EventFilter {
+        uid: Some("KKEVENTS0001".into()),
+        before: list[0].started_at,
+        ..EventFilter::default()
+    };
+    assert_eq!(s.events(owner, &page).await.expect("page").len(), 1, "a page before the newest");
+    let other = EventFilter { uid: Some("KKOTHER00001".into()), ..EventFilter::default() };
+    assert!(s.events(owner, &other).await.expect("other").is_empty());
+}
+
+#[tokio::test]
+async fn events_are_filtered_by_kind_and_time() {
+    let (s, _d) = store().await;
+    let owner = account(s.as_ref(), 1).await;
+    for (kind, start) in [
+        (EventKind::Motion, 10),
+        (EventKind::Press, 20),
+        (EventKind::Loiter, 30),
+        (EventKind::Tamper, 40),
+    ] {
+        let end = (kind != EventKind::Loiter).then_some(start);
+        s.record_event(&event(owner, kind, start, end)).await.expect("record");
+    }
+    let press = EventFilter { kind: Some(EventKind::Press), ..EventFilter::default() };
+    let list = s.events(owner, &press).await.expect("presses");
+    assert_eq!(list.iter().map(|e| e.kind).collect::<Vec<_>>(), [EventKind::Press]);
+    let window = EventFilter { after: at(20), before: at(40), ..EventFilter::default() };
+    let kinds: Vec<_> =
+        s.events(owner, &window).await.expect("window").iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::Loiter, EventKind::Press], "after is inclusive, before is not");
+}
+
+#[tokio::test]
+async fn a_deleted_event_stays_deleted_when_its_end_arrives() {
+    let (s, _d) = store().await;
+    let owner = account(s.as_ref(), 1).await;
+    let Recorded::New(e) = s.record_event(&motion(owner, 10, None)).await.expect("start") else {
+        panic!("new")
+    };
+    assert!(s.put_event_thumbnail(e.id, b"sealed", T0).await.expect("thumb"));
+    assert!(s.delete_event(owner, e.id, T0).await.expect("delete"));
+    assert_eq!(s.record_event(&motion(owner, 10, Some(20))).await.expect("end"), Recorded::Deleted);
+    assert_eq!(s.record_event(&motion(owner, 10, None)).await.expect("again"), Recorded::Deleted);
+    assert!(all(s.as_ref(), owner).await.is_empty());
+    assert!(s.event(owner, e.id).await.expect("get").is_none());
+    assert!(s.event_thumbnail(owner, e.id).await.expect("thumb").is_none(), "gone with it");
+    assert!(!s.put_event_thumbnail(e.id, b"late", T0).await.expect("late"), "not stored");
+    assert!(!s.mark_event_read(owner, e.id, T0).await.expect("read"));
+    assert!(!s.delete_event(owner, e.id, T0).await.expect("twice"));
+    assert_eq!(s.expire_events(at(11)).await.expect("expire"), 1, "the sweeper removes it");
+}
+
+#[tokio::test]
+async fn a_thumbnail_is_stored_once_and_only_its_owner_reads_it() {
+    let (s, _d) = store().await;
+    let (owner, other) = (account(s.as_ref(), 1).await, account(s.as_ref(), 2).await);
+    let Recorded::New(e) = s.record_event(&motion(owner, 10, None)).await.expect("start") else {
+        panic!("new")
+    };
+    assert!(s.put_event_thumbnail(e.id, b"first", T0).await.expect("put"));
+    assert!(!s.put_event_thumbnail(e.id, b"second", T0).await.expect("again"), "the first stays");
+    assert_eq!(s.event_thumbnail(owner, e.id).await.expect("get").as_deref(), Some(&b"first"[..]));
+    assert!(s.event_thumbnail(other, e.id).await.expect("other").is_none());
+    assert!(all(s.as_ref(), owner).await[0].thumbnail);
+    assert!(s.event(owner, e.id).await.expect("one").expect("found").thumbnail);
+    assert_eq!(s.expire_events(at(11)).await.expect("expire"), 1);
+    assert!(s.event_thumbnail(owner, e.id).await.expect("expired").is_none());
 }
 
 #[tokio::test]
 async fn only_the_owner_reads_marks_and_deletes_and_old_events_expire() {
     let (s, _d) = store().await;
     let (owner, other) = (account(s.as_ref(), 1).await, account(s.as_ref(), 2).await);
-    let far = Timestamp(i64::MAX / 2);
     s.record_event(&motion(owner, 10, Some(12))).await.expect("old");
     s.record_event(&motion(owner, 100, None)).await.expect("new");
-    let id = s.events(owner, None, far, 10).await.expect("list")[0].id;
-    assert!(s.events(other, None, far, 10).await.expect("other").is_empty());
+    let id = all(s.as_ref(), owner).await[0].id;
+    assert!(all(s.as_ref(), other).await.is_empty());
+    assert!(s.event(other, id).await.expect("other gets").is_none());
     assert!(!s.mark_event_read(other, id, T0).await.expect("other marks"));
-    assert!(!s.delete_event(other, id).await.expect("other deletes"));
+    assert!(!s.delete_event(other, id, T0).await.expect("other deletes"));
     assert!(s.mark_event_read(owner, id, Timestamp(T0.0 + 5)).await.expect("mark"));
-    assert_eq!(
-        s.events(owner, None, far, 1).await.expect("l")[0].read_at,
-        Some(Timestamp(T0.0 + 5))
-    );
-    assert_eq!(s.expire_events(Timestamp(T0.0 + 50_000)).await.expect("expire"), 1);
-    assert!(s.delete_event(owner, id).await.expect("delete"));
-    assert!(s.events(owner, None, far, 10).await.expect("empty").is_empty());
+    assert_eq!(all(s.as_ref(), owner).await[0].read_at, Some(Timestamp(T0.0 + 5)));
+    assert_eq!(s.expire_events(at(50)).await.expect("expire"), 1);
+    assert!(s.delete_event(owner, id, T0).await.expect("delete"));
+    assert!(all(s.as_ref(), owner).await.is_empty());
 }

@@ -6,6 +6,7 @@ mod contract;
 mod devices;
 mod events;
 mod media;
+mod notify;
 mod rtsp;
 mod tidy;
 

@@ -1,11 +1,12 @@
-//! `build` wiring real channels: SMTP to the Python sink, SMS to the Twilio stand-in.
+//! `build` wiring real channels: SMTP to the Python sink, SMS to the Twilio stand-in (both
+//! from kankan-testkit).
 
 use kankan_notify::{
     EmailChannelConfig, Message, MessengerConfig, Recipient, SmsChannelConfig, build,
 };
 
-use crate::smtp::SmtpSink;
-use crate::twilio::FakeTwilio;
+use kankan_testkit::smtp::SmtpSink;
+use kankan_testkit::twilio::FakeTwilio;
 
 #[tokio::test]
 async fn built_messenger_routes_email_to_smtp_and_phone_to_twilio() {
@@ -31,7 +32,7 @@ async fn built_messenger_routes_email_to_smtp_and_phone_to_twilio() {
     let received = sink.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0]["rcpttos"], serde_json::json!(["alice@example.com"]));
-    let recorded = twilio.recorded();
+    let recorded = twilio.requests();
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0].field("To"), Some("+8613800138000"));
     assert!(!outbox.exists(), "real channels must not write the outbox");

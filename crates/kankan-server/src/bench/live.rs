@@ -113,20 +113,20 @@ fn now_ms() -> u64 {
 }
 
 /// p50, p95 and max of `v` (sorted here).
-fn quantiles(v: &mut [f64]) -> (f64, f64, f64) {
+pub(super) fn quantiles(v: &mut [f64]) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
     let at = |q: f64| v.get(((v.len() as f64 - 1.0) * q).round() as usize).copied();
     (at(0.5).unwrap_or(0.0), at(0.95).unwrap_or(0.0), v.last().copied().unwrap_or(0.0))
 }
 
-struct Session {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+pub(super) struct Session {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
 }
 
 impl Session {
-    async fn login(base: &str, password: &str) -> anyhow::Result<Session> {
+    pub(super) async fn login(base: &str, password: &str) -> anyhow::Result<Session> {
         let http = reqwest::Client::new();
         let body = serde_json::json!({"identifier": BENCH_ACCOUNT, "password": password});
         let r: serde_json::Value =

@@ -10,11 +10,14 @@
 //!   in-process, and the relay's CPU per viewer.
 //! - `motion`: the motion detector's CPU per camera at 5 fps of 640x360, against plain
 //!   per-pixel frame differencing.
+//! - `notify`: motion start to Web Push delivered at a local push endpoint, against the same
+//!   push sent directly.
 
 mod index;
 mod ingest;
 mod live;
 mod motion;
+mod notify;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -26,6 +29,7 @@ pub use index::index;
 pub use ingest::{IngestBench, ingest};
 pub use live::{LiveBench, live};
 pub use motion::motion;
+pub use notify::notify;
 
 /// The server under test: `kankan serve` as a child process on free loopback ports.
 pub(crate) struct Child {

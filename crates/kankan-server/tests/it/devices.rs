@@ -316,6 +316,11 @@ async fn malformed_device_messages_are_refused_and_counted_without_stopping_anyt
             br#"{"type":"motion","phase":"end","at_ms":1,"started_ms":5,"zone":null}"#.to_vec(),
         ),
         ("event", br#"{"type":"explosion"}"#.to_vec()),
+        ("event", br#"{"type":"press"}"#.to_vec()),
+        ("event", br#"{"type":"tamper","at_ms":"soon"}"#.to_vec()),
+        ("event", br#"{"type":"tamper","at_ms":-5}"#.to_vec()),
+        // A camera has no doorbell button.
+        ("event", br#"{"type":"press","at_ms":5}"#.to_vec()),
     ] {
         dev.publish(topic, payload).await.expect("publish");
     }
@@ -331,7 +336,7 @@ async fn malformed_device_messages_are_refused_and_counted_without_stopping_anyt
         v["reported"]["seq"] == 9
     })
     .await;
-    // Seven refused by the server; the embedded broker owns presence, so a device's own
+    // Eleven refused by the server; the embedded broker owns presence, so a device's own
     // presence payload never reaches it. (Two connections: wait for the other one's too.)
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
@@ -343,8 +348,8 @@ async fn malformed_device_messages_are_refused_and_counted_without_stopping_anyt
             .expect("metric present")
             .parse()
             .expect("number");
-        if refused >= 7 || std::time::Instant::now() > deadline {
-            assert_eq!(refused, 7, "{metrics}");
+        if refused >= 11 || std::time::Instant::now() > deadline {
+            assert_eq!(refused, 11, "{metrics}");
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -373,6 +378,10 @@ async fn invalid_settings_and_commands_get_clear_errors() {
             .bearer_auth(&token)
             .json(&body)
     };
+    let (s, b) = app.send(put(bad)).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid-sensitivity")));
+    let mut bad = json!(Settings::default());
+    bad["volume"] = json!(101);
     let (s, b) = app.send(put(bad)).await;
     assert_eq!((s, b["code"].as_str()), (400, Some("invalid-settings")));
     let (s, b) = app.send(put(json!({"volume": 5}))).await;

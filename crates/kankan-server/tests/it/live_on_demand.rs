@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 use kankan_base::Shutdown;
 use kankan_media::{Limits, StreamItem, StreamParser};
-use kankan_sim::video::{self, VideoHandle};
+use kankan_protocol::device::CommandKind;
+use kankan_sim::video::{self, VideoConfig, VideoHandle};
 use kankan_sim::{Device, DeviceConfig, ServerAddr};
 use kankan_testkit::TestApp;
 use tokio::sync::mpsc;
@@ -39,24 +40,13 @@ pub(crate) async fn firmware_camera(
     on_demand: Option<bool>,
     talk_out: Option<&Path>,
 ) -> FirmwareCamera {
-    let token = app.register(who, PW).await;
-    let creds = provision(app, "KK-C1").await;
-    drop(bind(app, &token, &creds).await);
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut cfg = DeviceConfig::new(&creds.uid, &creds.secret, dir.path().join("state"));
-    cfg.model = Some(creds.model.clone());
-    cfg.server = Some(ServerAddr::parse(&format!("mqtt://{}", app.mqtt_addr())).expect("address"));
+    let (token, creds, dir, mut device) = bound_firmware(app, who, "KK-C1").await;
     let (stop, signal) = Shutdown::new();
-    let mut device = Device::new(cfg).expect("device");
     let (mut cam, mut talk) = (None, None);
     if let Some(on_demand) = on_demand {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (events, events_rx) = mpsc::unbounded_channel();
-        let (with_motion, settings) = device.with_media(tx).with_motion(events_rx);
-        device = with_motion;
-        let mut v = small_video(&app.base_url, &creds);
+        let (with_video, mut v, rx) = with_motion_video(device, app, &creds);
+        device = with_video;
         v.on_demand = on_demand;
-        v.motion_events = Some(video::MotionLink { events, settings });
         let h = video::start(v, signal.clone()).expect("camera starts");
         if let Some(out) = talk_out {
             let mut t = kankan_sim::talk::TalkConfig::new(&app.base_url, &creds.uid, &creds.secret);
@@ -69,6 +59,38 @@ pub(crate) async fn firmware_camera(
     tokio::spawn(device.run(signal));
     eventually(app, &token, &creds.uid, "online", |v| v["online"] == true).await;
     FirmwareCamera { token, creds, cam, talk, stop, dir }
+}
+
+/// Registers `who`, binds a new `model` device to them and sets up `kankan-cam` firmware for
+/// it against `app`'s MQTT port, keeping its state in the returned directory.
+pub(crate) async fn bound_firmware(
+    app: &TestApp,
+    who: &str,
+    model: &str,
+) -> (String, Creds, tempfile::TempDir, Device) {
+    let token = app.register(who, PW).await;
+    let creds = provision(app, model).await;
+    drop(bind(app, &token, &creds).await);
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cfg = DeviceConfig::new(&creds.uid, &creds.secret, dir.path().join("state"));
+    cfg.model = Some(creds.model.clone());
+    cfg.server = Some(ServerAddr::parse(&format!("mqtt://{}", app.mqtt_addr())).expect("address"));
+    (token, creds, dir, Device::new(cfg).expect("device"))
+}
+
+/// Gives `device` a small video whose motion detector reports through the firmware: the
+/// device, the video's configuration, and the media commands for `kankan_sim::media`.
+pub(crate) fn with_motion_video(
+    device: Device,
+    app: &TestApp,
+    creds: &Creds,
+) -> (Device, VideoConfig, mpsc::UnboundedReceiver<CommandKind>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (events, events_rx) = mpsc::unbounded_channel();
+    let (device, settings) = device.with_media(tx).with_motion(events_rx);
+    let mut v = small_video(&app.base_url, creds);
+    v.motion_events = Some(video::MotionLink { events, settings });
+    (device, v, rx)
 }
 
 /// What [`firmware_camera`] started; it runs until `stop` is triggered or this is dropped.

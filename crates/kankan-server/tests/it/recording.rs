@@ -347,3 +347,15 @@ async fn ffmpeg_pushes_to_the_ingest_with_the_documented_command() {
     assert_eq!(to - from, 4_000, "{t}");
     assert_eq!(decoded_frames(&app, &token, &creds.uid, from, to).await, 60);
 }
+
+#[tokio::test]
+async fn the_server_stops_without_waiting_for_a_camera_that_is_still_uploading() {
+    let app = recording_app().await;
+    let (token, creds, cam, _camera) = recording_camera(&app, "stopping@example.com").await;
+    cam.wait_for("uploading", WAIT, |s| s.sent_live_ms >= 3_000).await.expect("uploading");
+    timeline_until(&app, &token, &creds.uid, "2 s recorded", |t| recorded_ms(t) >= 2_000).await;
+    // The camera keeps its upload open; stopping must not wait for it to end.
+    tokio::time::timeout(Duration::from_secs(30), app.stop())
+        .await
+        .expect("the server stops although a camera is still uploading");
+}

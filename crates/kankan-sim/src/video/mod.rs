@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kankan_base::{Clocks, ShutdownSignal};
-use kankan_protocol::device::{DeviceEvent, MotionSettings};
+use kankan_protocol::device::{DeviceEvent, Settings};
 use kankan_video::EncoderConfig;
 use tokio::sync::{mpsc, watch};
 
@@ -83,8 +83,9 @@ impl VideoConfig {
 pub struct MotionLink {
     /// Motion start and end, for the device to publish.
     pub events: mpsc::UnboundedSender<DeviceEvent>,
-    /// The user's motion settings (on/off, sensitivity), as the device has them now.
-    pub settings: watch::Receiver<MotionSettings>,
+    /// The user's settings as the device has them now (motion on/off, sensitivity, zones,
+    /// schedule, time zone).
+    pub settings: watch::Receiver<Settings>,
 }
 
 /// What the camera's recording is doing.

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kankan_media::{VideoParams, WriteSample, write_fragment, write_init};
-use kankan_motion::{Detector, MotionConfig, MotionEvent, Point, Zone};
-use kankan_protocol::device::{DeviceEvent, MotionPhase};
+use kankan_motion::{Point, Zone};
+use kankan_protocol::motion::MotionFollower;
 use kankan_video::{EncodedFrame, Encoder, EncoderConfig, Prerecorded, Scene, Yuv420};
 use tokio::sync::mpsc;
 
@@ -64,7 +64,7 @@ pub fn spawn(
     detect: Option<MotionLink>,
 ) -> Result<(Started, mpsc::Receiver<Fragment>), SimError> {
     let mut detector = match detect {
-        Some(link) if !prerecorded => Some(Motion { detector: None, sensitivity: 0, link }),
+        Some(link) if !prerecorded => Some(Motion::new(link)),
         _ => None,
     };
     config.validate().map_err(video_err)?;
@@ -159,64 +159,28 @@ pub fn spawn(
 
 /// The camera's motion detection, following the user's settings.
 struct Motion {
-    /// `None` while detection is off.
-    detector: Option<Detector>,
-    sensitivity: u8,
+    follower: MotionFollower,
     link: MotionLink,
 }
 
 impl Motion {
-    /// Looks at one frame; a start or end goes to the device. Turning detection off, or a
-    /// new sensitivity, ends an event in progress and starts the detector afresh.
+    /// The burned-in clock changes every frame, like a real camera's on-screen display: with
+    /// no zone drawn, the detector watches the picture below it.
+    fn new(link: MotionLink) -> Motion {
+        let p = |x, y| Point { x, y };
+        let below_clock = Zone::new(vec![p(0.0, 0.35), p(1.0, 0.35), p(1.0, 1.0), p(0.0, 1.0)]);
+        Motion { follower: MotionFollower::new(below_clock.into_iter().collect()), link }
+    }
+
+    /// Looks at one frame; a start or end goes to the device.
     fn watch(&mut self, picture: &Yuv420, capture: i64) -> Result<(), SimError> {
         let settings = self.link.settings.borrow().clone();
-        if (!settings.enabled || settings.sensitivity != self.sensitivity)
-            && let Some(event) = self.detector.take().and_then(|mut d| d.finish(capture))
-        {
-            let _ = self.link.events.send(device_event(event));
-        }
-        if !settings.enabled {
-            return Ok(());
-        }
-        if self.detector.is_none() {
-            // The burned-in clock changes every frame, like a real camera's on-screen
-            // display: the detector watches the picture below it.
-            let p = |x, y| Point { x, y };
-            let below_clock = Zone::new(vec![p(0.0, 0.35), p(1.0, 0.35), p(1.0, 1.0), p(0.0, 1.0)]);
-            let config = below_clock.map(|z| MotionConfig {
-                zones: vec![z],
-                sensitivity: settings.sensitivity,
-                ..MotionConfig::default()
-            });
-            let d = config
-                .and_then(Detector::new)
-                .map_err(|e| SimError::Video(format!("motion detector: {e}")))?;
-            self.detector = Some(d);
-            self.sensitivity = settings.sensitivity;
-        }
-        let Some(d) = self.detector.as_mut() else { return Ok(()) };
-        let (w, h) = (picture.width() as usize, picture.height() as usize);
-        let seen = d.feed(picture.y(), w, h, picture.y_stride(), capture);
-        if let Some(event) = seen.map_err(|e| SimError::Video(e.to_string()))? {
-            let _ = self.link.events.send(device_event(event));
+        let size = (picture.width() as usize, picture.height() as usize);
+        let seen = self.follower.frame(&settings, picture.y(), size, picture.y_stride(), capture);
+        for event in seen.map_err(|e| SimError::Video(format!("motion detector: {e}")))? {
+            let _ = self.link.events.send(event);
         }
         Ok(())
-    }
-}
-
-/// The detector's verdict as the device reports it over MQTT.
-fn device_event(e: MotionEvent) -> DeviceEvent {
-    let zone = |z: Option<usize>| z.and_then(|z| u8::try_from(z).ok());
-    match e {
-        MotionEvent::Start { at_ms, zone: z, .. } => DeviceEvent::Motion {
-            phase: MotionPhase::Start,
-            at_ms,
-            started_ms: at_ms,
-            zone: zone(z),
-        },
-        MotionEvent::End { started_ms, at_ms } => {
-            DeviceEvent::Motion { phase: MotionPhase::End, at_ms, started_ms, zone: None }
-        }
     }
 }
 
@@ -257,7 +221,9 @@ fn frame(
 
 #[cfg(test)]
 mod tests {
-    use kankan_protocol::device::MotionSettings;
+    use kankan_protocol::device::{
+        DeviceEvent, MotionPhase, PeriodSpec, ScheduleSpec, Settings, ZonePoint, ZoneSpec,
+    };
     use tokio::sync::watch;
 
     use super::*;
@@ -267,12 +233,12 @@ mod tests {
         motion: bool,
     ) -> (
         mpsc::UnboundedReceiver<DeviceEvent>,
-        watch::Sender<MotionSettings>,
+        watch::Sender<Settings>,
         Arc<AtomicBool>,
         mpsc::Receiver<Fragment>,
     ) {
         let (events, rx) = mpsc::unbounded_channel();
-        let (settings, watched) = watch::channel(MotionSettings { enabled: true, sensitivity: 50 });
+        let (settings, watched) = watch::channel(Settings::default());
         let stop = Arc::new(AtomicBool::new(false));
         let cfg = EncoderConfig { width: 320, height: 180, fps: 15, bitrate_bps: 300_000, gop: 15 };
         let now = || kankan_base::Clock::now(&kankan_base::RealClock).0;
@@ -305,8 +271,9 @@ mod tests {
     async fn the_camera_reports_motion_in_a_moving_scene_and_none_in_a_still_one() {
         let (mut events, _settings, stop, mut frags) = source(true);
         match next_event(&mut events, &mut frags, 20).await {
-            Some(DeviceEvent::Motion { phase: MotionPhase::Start, at_ms, started_ms, .. }) => {
+            Some(DeviceEvent::Motion { phase: MotionPhase::Start, at_ms, started_ms, zone }) => {
                 assert_eq!(at_ms, started_ms);
+                assert_eq!(zone, None, "no zone drawn: no zone named");
             }
             other => panic!("expected a motion start, got {other:?}"),
         }
@@ -321,7 +288,7 @@ mod tests {
         let (mut events, settings, stop, mut frags) = source(true);
         let start = next_event(&mut events, &mut frags, 20).await;
         assert!(matches!(start, Some(DeviceEvent::Motion { phase: MotionPhase::Start, .. })));
-        settings.send_replace(MotionSettings { enabled: false, sensitivity: 50 });
+        settings.send_modify(|s| s.motion.enabled = false);
         match next_event(&mut events, &mut frags, 5).await {
             Some(DeviceEvent::Motion { phase: MotionPhase::End, at_ms, started_ms, .. }) => {
                 assert!(at_ms >= started_ms);
@@ -329,6 +296,46 @@ mod tests {
             other => panic!("expected the end, got {other:?}"),
         }
         assert_eq!(next_event(&mut events, &mut frags, 2).await, None, "off means off");
+        stop.store(true, Ordering::SeqCst);
+    }
+
+    #[tokio::test]
+    async fn outside_its_schedule_the_camera_reports_no_motion() {
+        // A schedule of one minute a week that is not now (in the device's time zone).
+        let (mut events, settings, stop, mut frags) = source(true);
+        let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").expect("tz");
+        let now = jiff::Timestamp::now().to_zoned(tokyo);
+        let day = kankan_motion::day_name(now.weekday().wrapping_add(3));
+        settings.send_modify(|s| {
+            s.time_zone = "Asia/Tokyo".into();
+            let p = PeriodSpec { day: day.into(), start: "00:00".into(), end: "00:01".into() };
+            s.motion.schedule = Some(ScheduleSpec { periods: vec![p] });
+        });
+        assert_eq!(next_event(&mut events, &mut frags, 4).await, None, "not scheduled now");
+        // Always on again: the moving scene starts an event.
+        settings.send_modify(|s| s.motion.schedule = None);
+        let start = next_event(&mut events, &mut frags, 20).await;
+        assert!(matches!(start, Some(DeviceEvent::Motion { phase: MotionPhase::Start, .. })));
+        stop.store(true, Ordering::SeqCst);
+    }
+
+    #[tokio::test]
+    async fn the_user_s_zones_replace_the_default_one() {
+        // A still scene: below the clock nothing moves. A zone over the clock (which changes
+        // every frame) sees motion.
+        let (mut events, settings, stop, mut frags) = source(false);
+        assert_eq!(next_event(&mut events, &mut frags, 3).await, None, "still");
+        let p = |x, y| ZonePoint { x, y };
+        settings.send_modify(|s| {
+            s.motion.zones =
+                vec![ZoneSpec { points: vec![p(0.0, 0.0), p(1.0, 0.0), p(1.0, 0.3), p(0.0, 0.3)] }];
+        });
+        match next_event(&mut events, &mut frags, 20).await {
+            Some(DeviceEvent::Motion { phase: MotionPhase::Start, zone, .. }) => {
+                assert_eq!(zone, Some(0), "the user's first zone");
+            }
+            other => panic!("expected a start in the zone, got {other:?}"),
+        }
         stop.store(true, Ordering::SeqCst);
     }
 }

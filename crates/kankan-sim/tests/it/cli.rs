@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 use kankan_gateway::{Inbound, Outbound};
-use kankan_protocol::device::{ClaimResult, StateReport};
+use kankan_protocol::device::{ClaimResult, DeviceEvent, StateReport};
 use tokio::process::{Child, Command};
 
 use crate::support::{
@@ -136,4 +136,40 @@ async fn fleet_runs_every_device_of_the_credentials_file_until_terminated() {
     let (out, text) = finish(child).await;
     assert!(out.status.success(), "{text}");
     assert!(!text.contains("fleet-secret"), "secrets were logged");
+}
+
+#[tokio::test]
+async fn a_doorbell_run_with_press_and_tamper_flags_sends_those_events() {
+    let mut gw = TestGateway::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = gw.server().to_string();
+    let state = dir.path().join("state");
+    let child = cam(&["run", "--uid", CAM, "--secret", CAM_SECRET, "--model", "KK-D1"])
+        .args(["--state-dir", path(&state), "--server", &server])
+        .args(["--press-every", "0.2", "--tamper-after", "0.1"])
+        .spawn()
+        .expect("spawn");
+    let (mut presses, mut tampers) = (0, 0);
+    while presses < 2 || tampers < 1 {
+        let m = gw.next().await;
+        if m.kind != Inbound::Event {
+            continue;
+        }
+        match serde_json::from_slice(&m.payload).expect("an event") {
+            DeviceEvent::Press { .. } => presses += 1,
+            DeviceEvent::Tamper { .. } => tampers += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    drop(child);
+
+    // A camera has no button: a clear error before anything runs.
+    let child = cam(&["run", "--uid", CAM, "--secret", CAM_SECRET, "--model", "KK-C1"])
+        .args(["--state-dir", path(&dir.path().join("cam")), "--server", &server])
+        .args(["--press-every", "1"])
+        .spawn()
+        .expect("spawn");
+    let (out, text) = finish(child).await;
+    assert!(!out.status.success());
+    assert!(text.contains("only doorbells have a button"), "{text}");
 }

@@ -1,4 +1,4 @@
-"""A real SMTP server for kankan-notify's tests (Python stdlib `smtpd`, 3.11 and older).
+"""A real SMTP server for the tests (Python stdlib `smtpd`, 3.11 and older); see `smtp.rs`.
 
 Usage: python3 smtp_sink.py MESSAGES_FILE
 

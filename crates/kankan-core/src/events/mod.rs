@@ -1,0 +1,273 @@
+//! Events: what devices noticed (motion, a doorbell press, loitering, tamper), stored for the
+//! account that owns the device (the Message Center's rows).
+//!
+//! Devices report them over MQTT (`Devices::handle_inbound` hands them to
+//! [`Events::on_device_message`]); each is stored at once, sent
+//! to the owner's open event streams ([`Events::subscribe`]; a press also rings), and the
+//! footage of its clip range (5 s of pre-roll, 2 s after) is protected from eviction until the
+//! event expires. A new event's thumbnail is captured off that path, from the live picture or
+//! else the recording, and stored sealed under the account key. Users list events, mark them
+//! read and delete them (a tombstone keeps a late end from bringing one back); a worker deletes
+//! them after 30 days.
+
+mod stream;
+mod thumbnail;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kankan_base::{AccountId, Clocks, ShutdownSignal, Timestamp};
+use kankan_db::{DeviceKind, Event, EventFilter, EventKind, Recorded, Store};
+use kankan_protocol::device::{self, DeviceEvent, MotionPhase};
+use tokio::sync::{broadcast, watch};
+
+use crate::devices::Devices;
+use crate::recording::Recordings;
+use crate::{CoreError, Principal};
+
+pub use stream::{EventStream, LiveEvent};
+
+/// How long events are kept.
+pub const RETENTION_MS: i64 = 30 * 86_400_000;
+/// Most events one page lists.
+pub const MAX_PAGE: u32 = 200;
+/// Footage played before an event starts.
+pub const PRE_ROLL_MS: i64 = 5_000;
+/// Footage played after it ends.
+pub const POST_ROLL_MS: i64 = 2_000;
+
+/// The events service. Cheap to clone.
+#[derive(Clone)]
+pub struct Events {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Clocks,
+    devices: Devices,
+    recordings: Recordings,
+    /// Each account's open event streams.
+    streams: Mutex<HashMap<AccountId, broadcast::Sender<LiveEvent>>>,
+    /// Thumbnails being captured; the sender side is dropped when one is done.
+    capturing: Mutex<HashMap<uuid::Uuid, watch::Receiver<()>>>,
+    /// Set at shutdown: every stream ends.
+    closed: watch::Sender<bool>,
+}
+
+/// The events service without keeping it alive (for the device service it holds).
+#[derive(Clone)]
+pub struct WeakEvents(std::sync::Weak<Inner>);
+
+impl WeakEvents {
+    pub fn upgrade(&self) -> Option<Events> {
+        self.0.upgrade().map(|inner| Events { inner })
+    }
+}
+
+impl std::fmt::Debug for WeakEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WeakEvents")
+    }
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Events")
+    }
+}
+
+fn not_found() -> CoreError {
+    CoreError::NotFound("event")
+}
+
+fn bad(why: impl std::fmt::Display) -> CoreError {
+    CoreError::InvalidDeviceInput(format!("event: {why}"))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What to list: [`Events::list`]'s query.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub device: Option<String>,
+    pub kind: Option<EventKind>,
+    /// Starting before this (the next page).
+    pub before: Option<Timestamp>,
+    /// Starting at or after this.
+    pub after: Option<Timestamp>,
+    /// At most this many (capped at [`MAX_PAGE`]; 50 if not given).
+    pub limit: Option<u32>,
+}
+
+impl Events {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Clocks,
+        devices: Devices,
+        recordings: Recordings,
+    ) -> Events {
+        let events = Events {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                devices: devices.clone(),
+                recordings,
+                streams: Mutex::default(),
+                capturing: Mutex::default(),
+                closed: watch::channel(false).0,
+            }),
+        };
+        devices.attach_events(WeakEvents(Arc::downgrade(&events.inner)));
+        events
+    }
+
+    /// A device's `event` message, with the UID the gateway authenticated: decoded, checked
+    /// and recorded (see [`Events::record`]).
+    pub async fn on_device_message(
+        &self,
+        uid: &str,
+        payload: &[u8],
+    ) -> Result<Option<Event>, CoreError> {
+        let ev: DeviceEvent = device::decode(payload).map_err(bad)?;
+        ev.validate().map_err(bad)?;
+        self.record(uid, &ev).await
+    }
+
+    /// Stores what a bound device reported, for its owner (an unbound device's events are
+    /// refused: nobody may see them; a press or loiter from anything but a doorbell is
+    /// refused). Returns the event when it is new (an end, or the same message again, updates
+    /// the row and returns `None`, as does one the user deleted). Every change goes to the
+    /// owner's streams; a new event's thumbnail is captured in the background.
+    pub async fn record(&self, uid: &str, ev: &DeviceEvent) -> Result<Option<Event>, CoreError> {
+        let s = &self.inner;
+        let device = s.store.device(uid).await?.ok_or(CoreError::DeviceNotFound)?;
+        let owner = device.owner.ok_or(CoreError::DeviceNotBound)?;
+        let ended = |phase: MotionPhase, at: i64| (phase == MotionPhase::End).then_some(at);
+        let (kind, started, ended_at, zone) = match *ev {
+            DeviceEvent::Motion { phase, at_ms, started_ms, zone } => {
+                (EventKind::Motion, started_ms, ended(phase, at_ms), zone)
+            }
+            DeviceEvent::Loiter { phase, at_ms, started_ms } => {
+                (EventKind::Loiter, started_ms, ended(phase, at_ms), None)
+            }
+            DeviceEvent::Press { at_ms } => (EventKind::Press, at_ms, Some(at_ms), None),
+            DeviceEvent::Tamper { at_ms } => (EventKind::Tamper, at_ms, Some(at_ms), None),
+        };
+        if matches!(kind, EventKind::Press | EventKind::Loiter)
+            && device.kind != DeviceKind::Doorbell
+        {
+            return Err(bad(format!("only doorbells report {}", kind.as_str())));
+        }
+        let row = Event {
+            id: uuid::Uuid::now_v7(),
+            account_id: owner,
+            uid: uid.to_string(),
+            kind,
+            started_at: Timestamp(started),
+            ended_at: ended_at.map(Timestamp),
+            zone,
+            read_at: None,
+            created_at: s.clock.now(),
+            clip_from: Timestamp(started.saturating_sub(PRE_ROLL_MS)),
+            clip_to: Timestamp(ended_at.unwrap_or(started).saturating_add(POST_ROLL_MS)),
+            thumbnail: false,
+        };
+        let (event, new) = match s.store.record_event(&row).await? {
+            Recorded::New(e) => (e, true),
+            Recorded::Updated(e) => (e, false),
+            Recorded::Deleted => return Ok(None),
+        };
+        self.publish(&event, new);
+        if new {
+            self.capture_thumbnail(event.clone());
+        }
+        self.protect(&event).await;
+        Ok(new.then_some(event))
+    }
+
+    /// Keeps the footage of the event's clip from eviction until the event expires (each
+    /// message about it may widen the clip). The segment holding the clip's end is indexed
+    /// only once it is cut: the range is protected again once that has happened.
+    async fn protect(&self, e: &Event) {
+        let s = &self.inner;
+        let until = Timestamp(e.started_at.0.saturating_add(RETENTION_MS));
+        let (uid, from, to) = (e.uid.clone(), e.clip_from, e.clip_to);
+        if let Err(err) = s.store.protect_segments(&uid, from, to, until).await {
+            tracing::warn!(%uid, error = %err, "event footage not protected");
+        }
+        let store = s.store.clone();
+        let cut = u64::from(s.recordings.config().segment_secs) * 2 + 2;
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(cut)).await;
+            if let Err(err) = store.protect_segments(&uid, from, to, until).await {
+                tracing::warn!(%uid, error = %err, "event footage not protected");
+            }
+        });
+    }
+
+    /// The account's events, newest first.
+    pub async fn list(&self, p: &Principal, q: ListQuery) -> Result<Vec<Event>, CoreError> {
+        let filter = EventFilter {
+            uid: q.device,
+            kind: q.kind,
+            before: q.before.unwrap_or(Timestamp(i64::MAX)),
+            after: q.after.unwrap_or(Timestamp(i64::MIN)),
+            limit: q.limit.unwrap_or(50).clamp(1, MAX_PAGE),
+        };
+        Ok(self.inner.store.events(p.account_id, &filter).await?)
+    }
+
+    /// One of the account's events.
+    pub async fn get(&self, p: &Principal, id: &str) -> Result<Event, CoreError> {
+        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        self.inner.store.event(p.account_id, id).await?.ok_or_else(not_found)
+    }
+
+    pub async fn mark_read(&self, p: &Principal, id: &str) -> Result<(), CoreError> {
+        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        let now = self.inner.clock.now();
+        if self.inner.store.mark_event_read(p.account_id, id, now).await? {
+            Ok(())
+        } else {
+            Err(not_found())
+        }
+    }
+
+    /// Deletes one of the account's events with its thumbnail; a later message about it
+    /// (its end) stores nothing.
+    pub async fn delete(&self, p: &Principal, id: &str) -> Result<(), CoreError> {
+        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        let now = self.inner.clock.now();
+        if self.inner.store.delete_event(p.account_id, id, now).await? {
+            Ok(())
+        } else {
+            Err(not_found())
+        }
+    }
+
+    /// Deletes events (and tombstones) older than [`RETENTION_MS`]; how many.
+    pub async fn sweep(&self) -> Result<u64, CoreError> {
+        let cutoff = Timestamp(self.inner.clock.now().0 - RETENTION_MS);
+        Ok(self.inner.store.expire_events(cutoff).await?)
+    }
+
+    /// Sweeps every `every` until `shutdown`; then ends every event stream.
+    pub async fn run_sweeper(self, every: Duration, mut shutdown: ShutdownSignal) {
+        loop {
+            tokio::select! {
+                () = shutdown.wait() => break,
+                () = tokio::time::sleep(every) => {}
+            }
+            match self.sweep().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "old events deleted"),
+                Err(e) => tracing::error!(error = %e, "event sweep"),
+            }
+        }
+        self.close();
+    }
+}

@@ -1,0 +1,383 @@
+//! The dispatcher: when an event is first recorded, decides who hears about it and how, and
+//! puts one durable job per delivery on the `notify-event` queue (or records why not).
+//!
+//! Rules, in order:
+//! - every webhook of the account gets every event (integrations want the full record);
+//! - the person is told by their method (`push` to every subscribed browser, `email`, `sms`,
+//!   `call`, `none`) if the device's kinds include the event's kind, the device is not
+//!   snoozed and it is not quiet hours in the account's time zone;
+//! - tamper alarms ignore snooze and quiet hours: someone removing a camera is exactly what
+//!   must wake its owner (the kinds list can still turn them off).
+//!
+//! A decision not to tell is a delivery record with status `suppressed` and the reason.
+//!
+//! Crash recovery: once an event's deliveries are queued its row is marked dispatched
+//! (`dispatched_at_ms`). [`Dispatcher::recover`] (run by the runner at start-up and every
+//! minute) dispatches the recent events that never got the mark: the server stopped between
+//! recording an event and queueing its notifications, or the dispatch failed. At least once: a
+//! crash after queueing and before the mark sends those deliveries twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kankan_base::{AccountId, Clocks, JobId, Timestamp};
+use kankan_crypto::{AccountKey, Keyring};
+use kankan_db::{
+    ContactKind, Delivery, DeliveryStatus, DeviceNotificationRow, Event, NotificationSettingsRow,
+    Store,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use super::rules;
+use crate::CoreError;
+use crate::jobs::{SealedJob, open_sealed};
+
+/// The job queue of notification deliveries.
+pub const QUEUE: &str = "notify-event";
+const SEAL_PURPOSE: &str = "job/notify-event";
+pub(crate) const MAX_ATTEMPTS: u32 = 8;
+/// Events older than this are not dispatched late: a notification this stale helps nobody.
+pub const RECOVERY_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// Most events one recovery pass dispatches.
+const RECOVERY_BATCH: u32 = 500;
+
+/// A delivery channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Push,
+    Webhook,
+    Email,
+    Sms,
+    Call,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Push => "push",
+            Channel::Webhook => "webhook",
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Call => "call",
+        }
+    }
+
+    fn of_method(method: &str) -> Option<Channel> {
+        match method {
+            "push" => Some(Channel::Push),
+            "email" => Some(Channel::Email),
+            "sms" => Some(Channel::Sms),
+            "call" => Some(Channel::Call),
+            _ => None,
+        }
+    }
+}
+
+/// What the push service worker, webhooks and messages get (the contract's push payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payload {
+    pub title: String,
+    pub body: String,
+    pub event_id: uuid::Uuid,
+    pub device: String,
+    pub kind: String,
+    pub at_ms: i64,
+    pub url: String,
+    pub thumbnail: String,
+}
+
+/// One queued delivery (sealed under the server key: it names the device).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Job {
+    pub channel: Channel,
+    /// The account (`AccountId`'s UUID).
+    pub account: uuid::Uuid,
+    /// The push subscription or webhook.
+    pub target: Option<uuid::Uuid>,
+    pub payload: Payload,
+}
+
+pub(crate) struct Inner {
+    pub store: Arc<dyn Store>,
+    pub keyring: Keyring,
+    pub clock: Clocks,
+    pub wake: Notify,
+    /// `https://kankan.example.com`, for links in e-mail and SMS.
+    pub public_url: Option<String>,
+    /// Whether push endpoints and webhooks may point at private addresses (the guard is off).
+    pub allow_private_targets: bool,
+    /// When this dispatcher was built: events created before it cannot be in flight here.
+    pub booted: Timestamp,
+}
+
+/// Turns new events into deliveries. Cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dispatcher")
+    }
+}
+
+/// The defaults of an account that never saved its preferences.
+pub(crate) fn default_settings() -> NotificationSettingsRow {
+    NotificationSettingsRow { method: "push".into(), quiet_hours: None, time_zone: "UTC".into() }
+}
+
+/// The defaults of a device nobody configured: every kind notifies, no snooze.
+pub(crate) fn default_device_settings() -> DeviceNotificationRow {
+    DeviceNotificationRow { kinds: rules::KINDS.map(String::from).to_vec(), snoozed_until: None }
+}
+
+fn what(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "press" => ("Doorbell pressed at", "Someone pressed the doorbell"),
+        "loiter" => ("Someone lingering at", "Someone stayed in front of the door"),
+        "tamper" => ("Tamper alarm at", "The device reports it was moved or opened"),
+        _ => ("Motion at", "Motion was detected"),
+    }
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Arc<dyn Store>,
+        keyring: Keyring,
+        clock: Clocks,
+        public_url: Option<String>,
+        allow_private_targets: bool,
+    ) -> Dispatcher {
+        let public_url = public_url.map(|u| u.trim_end_matches('/').to_string());
+        let booted = clock.now();
+        Dispatcher {
+            inner: Arc::new(Inner {
+                store,
+                keyring,
+                clock,
+                wake: Notify::new(),
+                public_url,
+                allow_private_targets,
+                booted,
+            }),
+        }
+    }
+
+    /// Whether the outbound target guard is off (`notify.allow_private_targets`).
+    pub fn allows_private_targets(&self) -> bool {
+        self.inner.allow_private_targets
+    }
+
+    pub(crate) async fn account_key(&self, account: AccountId) -> Result<AccountKey, CoreError> {
+        let s = &self.inner;
+        let a = s.store.account(account).await?.ok_or(CoreError::NotFound("account"))?;
+        Ok(s.keyring.unwrap_account_key(&account.to_string(), &a.key_wrapped)?)
+    }
+
+    /// Called once when an event is first recorded (not on its end, not on a redelivery):
+    /// queues its deliveries, then marks the event dispatched.
+    pub async fn on_event(&self, ev: &Event) -> Result<(), CoreError> {
+        self.dispatch(ev).await?;
+        let s = &self.inner;
+        s.store.mark_event_dispatched(ev.id, s.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Dispatches the events of the last [`RECOVERY_WINDOW`] that were never marked
+    /// dispatched and are not deleted, leaving alone those that may still be in flight in this
+    /// process (created after it started and less than `grace` ago). How many it dispatched.
+    pub async fn recover(&self, grace: Duration) -> Result<usize, CoreError> {
+        let s = &self.inner;
+        let now = s.clock.now();
+        let window = i64::try_from(RECOVERY_WINDOW.as_millis()).unwrap_or(i64::MAX);
+        let grace = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        let from = Timestamp(now.0.saturating_sub(window));
+        let before = Timestamp(s.booted.0.max(now.0.saturating_sub(grace)));
+        let events = s.store.undispatched_events(from, before, RECOVERY_BATCH).await?;
+        let mut done = 0;
+        for ev in &events {
+            match self.on_event(ev).await {
+                Ok(()) => done += 1,
+                Err(e) => {
+                    tracing::error!(event = %ev.id, error = %e, "late dispatch failed; will retry");
+                }
+            }
+        }
+        if done > 0 {
+            tracing::warn!(events = done, "events dispatched late (the server stopped before)");
+        }
+        Ok(done)
+    }
+
+    async fn dispatch(&self, ev: &Event) -> Result<(), CoreError> {
+        let s = &self.inner;
+        let account = ev.account_id;
+        let key = self.account_key(account).await?;
+        let settings =
+            s.store.notification_settings(account).await?.unwrap_or_else(default_settings);
+        let device = s
+            .store
+            .device_notification_settings(account, &ev.uid)
+            .await?
+            .unwrap_or_else(default_device_settings);
+        let tz = rules::time_zone(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let payload = self.payload(ev, &key, &tz).await?;
+        let mut queued = 0;
+
+        for w in s.store.webhooks(account).await? {
+            self.enqueue(Channel::Webhook, account, Some(w.id), &payload).await?;
+            queued += 1;
+        }
+
+        let Some(channel) = Channel::of_method(&settings.method) else {
+            self.wake_if(queued);
+            return Ok(());
+        };
+        let kind = ev.kind.as_str();
+        let now = s.clock.now();
+        let why_not = if !device.kinds.iter().any(|k| k == kind) {
+            Some(format!("{kind} events of this device are turned off"))
+        } else if kind == "tamper" {
+            None
+        } else if let Some(until) = device.snoozed_until.filter(|u| *u > now) {
+            Some(format!("the device is snoozed until {}", local_hhmm(until, &tz)))
+        } else if let Some(q) = settings.quiet_hours.filter(|q| rules::in_quiet_hours(now, *q, &tz))
+        {
+            Some(format!(
+                "quiet hours {}-{} ({})",
+                rules::format_hhmm(q.0),
+                rules::format_hhmm(q.1),
+                settings.time_zone
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why_not {
+            self.suppress(ev, channel, &why).await?;
+            self.wake_if(queued);
+            return Ok(());
+        }
+        match channel {
+            Channel::Push => {
+                let subs = s.store.push_subscriptions(account).await?;
+                if subs.is_empty() {
+                    self.suppress(ev, channel, "no browser is subscribed to push").await?;
+                }
+                for sub in subs {
+                    self.enqueue(channel, account, Some(sub.id), &payload).await?;
+                    queued += 1;
+                }
+            }
+            Channel::Email | Channel::Sms | Channel::Call => {
+                let a = s.store.account(account).await?.ok_or(CoreError::NotFound("account"))?;
+                let wanted =
+                    if channel == Channel::Email { ContactKind::Email } else { ContactKind::Phone };
+                if a.contact_kind == wanted {
+                    self.enqueue(channel, account, None, &payload).await?;
+                    queued += 1;
+                } else {
+                    let what = if wanted == ContactKind::Email {
+                        "e-mail address"
+                    } else {
+                        "phone number"
+                    };
+                    self.suppress(ev, channel, &format!("the account has no {what}")).await?;
+                }
+            }
+            Channel::Webhook => {}
+        }
+        self.wake_if(queued);
+        Ok(())
+    }
+
+    fn wake_if(&self, queued: usize) {
+        if queued > 0 {
+            self.inner.wake.notify_one();
+        }
+    }
+
+    async fn payload(
+        &self,
+        ev: &Event,
+        key: &AccountKey,
+        tz: &jiff::tz::TimeZone,
+    ) -> Result<Payload, CoreError> {
+        let s = &self.inner;
+        let name = match s.store.device(&ev.uid).await?.and_then(|d| d.name_enc) {
+            Some(enc) => key.open_string(&format!("device-name/{}", ev.uid), &enc)?,
+            None => ev.uid.clone(),
+        };
+        let kind = ev.kind.as_str();
+        let (title, sentence) = what(kind);
+        let at = ev.started_at.0;
+        Ok(Payload {
+            title: format!("{title} {name}"),
+            body: format!("{sentence} at {}.", local_hhmm(ev.started_at, tz)),
+            event_id: ev.id,
+            device: ev.uid.clone(),
+            kind: kind.to_string(),
+            at_ms: at,
+            url: format!("#/devices/{}/playback?at={at}", ev.uid),
+            thumbnail: format!("/api/v1/events/{}/thumbnail", ev.id),
+        })
+    }
+
+    async fn enqueue(
+        &self,
+        channel: Channel,
+        account: AccountId,
+        target: Option<uuid::Uuid>,
+        payload: &Payload,
+    ) -> Result<JobId, CoreError> {
+        let s = &self.inner;
+        let job = Job { channel, account: account.0, target, payload: payload.clone() };
+        let queue = SealedJob { queue: QUEUE, purpose: SEAL_PURPOSE, max_attempts: MAX_ATTEMPTS };
+        queue.enqueue(s.store.as_ref(), &s.keyring, s.clock.now(), &job).await
+    }
+
+    pub(crate) fn open(&self, sealed: &[u8]) -> Result<Job, String> {
+        open_sealed(&self.inner.keyring, SEAL_PURPOSE, sealed)
+    }
+
+    async fn suppress(&self, ev: &Event, channel: Channel, why: &str) -> Result<(), CoreError> {
+        tracing::debug!(event = %ev.id, channel = channel.as_str(), why, "notification suppressed");
+        self.record(ev.id, ev.account_id, channel, None, 0, DeliveryStatus::Suppressed, why).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn record(
+        &self,
+        event: uuid::Uuid,
+        account: AccountId,
+        channel: Channel,
+        target: Option<uuid::Uuid>,
+        attempt: u32,
+        status: DeliveryStatus,
+        detail: &str,
+    ) -> Result<(), CoreError> {
+        let d = Delivery {
+            id: uuid::Uuid::now_v7(),
+            event_id: event,
+            account_id: account,
+            channel: channel.as_str().to_string(),
+            target_id: target,
+            attempt,
+            status,
+            detail: detail.chars().take(300).collect(),
+            at: self.inner.clock.now(),
+        };
+        self.inner.store.insert_delivery(&d).await?;
+        Ok(())
+    }
+}
+
+/// `HH:MM` of `at` in `tz`.
+pub(crate) fn local_hhmm(at: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::from_millisecond(at.0) {
+        Ok(t) => t.to_zoned(tz.clone()).strftime("%H:%M").to_string(),
+        Err(_) => "?".into(),
+    }
+}

@@ -1,0 +1,203 @@
+//! Motion detection on the server, for cameras without a detector of their own (RTSP
+//! cameras): the live stream is decoded with OpenH264 and its frames go through the same
+//! detector, following the same settings, that `kankan-cam` runs on its raw frames
+//! ([`MotionFollower`]), 5 frames a second. What it finds goes out as the device's own
+//! `event` messages would (the caller hands them to `Devices::handle_inbound`: recorded for
+//! the owner and notified).
+
+use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kankan_base::ShutdownSignal;
+use kankan_media::{InitSegment, Limits};
+use kankan_protocol::device::{DeviceEvent, Settings};
+use kankan_protocol::motion::MotionFollower;
+use kankan_video::{Decoder, Yuv420};
+use tokio::sync::mpsc;
+
+use super::Recordings;
+use crate::live::LivePart;
+
+/// Frames analysed per second.
+const ANALYSE_FPS: i64 = 5;
+/// Parts waiting for the analyser; past this it skips to the next keyframe.
+const BACKLOG: usize = 64;
+/// How often the owner's settings are read again.
+const SETTINGS_EVERY: Duration = Duration::from_secs(15);
+/// How often a stream that is not live is looked for.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// What the analyser thread is given.
+enum Input {
+    Init(Bytes),
+    /// A fragment and the wall-clock ms it arrived at.
+    Fragment(Bytes, i64),
+    Settings(Box<Settings>),
+    /// The stream stopped at this time: end an event in progress.
+    End(i64),
+}
+
+impl Recordings {
+    /// Watches stream `stream` of camera `uid` for motion until `stop`, through stream ends
+    /// and restarts, and sends what it finds to `found`.
+    pub async fn watch_motion(
+        &self,
+        uid: String,
+        stream: u8,
+        mut stop: ShutdownSignal,
+        found: mpsc::UnboundedSender<DeviceEvent>,
+    ) {
+        let (input, parts) = std_mpsc::sync_channel::<Input>(BACKLOG);
+        let thread = std::thread::Builder::new()
+            .name(format!("motion-{uid}"))
+            .spawn(move || analyse(&parts, &found));
+        if let Err(e) = thread {
+            tracing::error!(uid, error = %e, "motion watch: no thread");
+            return;
+        }
+        let mut settings = self.owner_settings(&uid).await;
+        let _ = input.send(Input::Settings(Box::new(settings.clone())));
+        let mut refresh = tokio::time::interval(SETTINGS_EVERY);
+        'streams: loop {
+            let Some(mut viewer) = self.live().subscribe(&uid, stream) else {
+                tokio::select! {
+                    () = stop.wait() => break 'streams,
+                    () = tokio::time::sleep(RETRY) => continue 'streams,
+                }
+            };
+            let now = self.now().0;
+            let mut skipping = false;
+            for (i, b) in std::mem::take(&mut viewer.start).into_iter().enumerate() {
+                let part = if i == 0 { Input::Init(b) } else { Input::Fragment(b, now) };
+                skipping = input.try_send(part).is_err();
+            }
+            loop {
+                tokio::select! {
+                    () = stop.wait() => break 'streams,
+                    _ = refresh.tick() => {
+                        let fresh = self.owner_settings(&uid).await;
+                        if fresh != settings {
+                            settings = fresh;
+                            let _ = input.send(Input::Settings(Box::new(settings.clone())));
+                        }
+                    }
+                    part = viewer.next() => {
+                        let now = self.now().0;
+                        let part = match part {
+                            None => {
+                                let _ = input.send(Input::End(now));
+                                continue 'streams;
+                            }
+                            Some(LivePart::Init(b)) => Input::Init(b),
+                            // Behind: wait for a keyframe, which decodes without the rest.
+                            Some(LivePart::Fragment { keyframe: false, .. }) if skipping => continue,
+                            Some(LivePart::Fragment { bytes, .. }) => Input::Fragment(bytes, now),
+                        };
+                        skipping = input.try_send(part).is_err();
+                    }
+                }
+            }
+        }
+        // The thread ends an event in progress, then ends with the channel.
+        let _ = input.send(Input::End(self.now().0));
+    }
+
+    /// The owner's settings for the camera (factory settings until they set some).
+    async fn owner_settings(&self, uid: &str) -> Settings {
+        match self.inner.devices.stored_desired(uid).await {
+            Ok(d) => d.map(|d| d.settings).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(uid, error = %e, "motion watch: reading the settings");
+                Settings::default()
+            }
+        }
+    }
+}
+
+/// The analyser thread: decodes every frame (H.264 needs them all), looks at 5 a second.
+fn analyse(parts: &std_mpsc::Receiver<Input>, found: &mpsc::UnboundedSender<DeviceEvent>) {
+    let limits = Limits::default();
+    let mut follower = MotionFollower::new(Vec::new());
+    let mut settings = Settings::default();
+    let mut stream: Option<(InitSegment, Decoder)> = None;
+    let mut next_ms = i64::MIN;
+    let mut anchor = None;
+    while let Ok(part) = parts.recv() {
+        let seen = match part {
+            Input::Settings(s) => {
+                settings = *s;
+                continue;
+            }
+            Input::End(at) => {
+                stream = None;
+                anchor = None;
+                follower.finish(at).into_iter().collect()
+            }
+            Input::Init(b) => {
+                stream = open(&b, &limits);
+                anchor = None;
+                next_ms = i64::MIN;
+                continue;
+            }
+            Input::Fragment(b, arrived) => {
+                let Some((init, decoder)) = stream.as_mut() else { continue };
+                let mut out = Vec::new();
+                decode(init, decoder, &b, (arrived, &mut anchor), &limits, |pic, at| {
+                    if at < next_ms {
+                        return;
+                    }
+                    next_ms = at + 1000 / ANALYSE_FPS;
+                    let size = (pic.width() as usize, pic.height() as usize);
+                    match follower.frame(&settings, pic.y(), size, pic.y_stride(), at) {
+                        Ok(evs) => out.extend(evs),
+                        Err(e) => tracing::debug!(error = %e, "motion watch: frame skipped"),
+                    }
+                });
+                out
+            }
+        };
+        for ev in seen {
+            if found.send(ev).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// A decoder for the stream an init segment describes.
+fn open(init: &[u8], limits: &Limits) -> Option<(InitSegment, Decoder)> {
+    let init = kankan_media::parse_init(init, limits).ok()?;
+    let avc = kankan_media::AvcConfig::from_stsd(&init.video()?.stsd)?;
+    let (sps, pps) = (avc.sps.first()?, avc.pps.first()?);
+    let mut decoder = Decoder::new().ok()?;
+    decoder.set_parameter_sets(sps, pps).ok()?;
+    Some((init, decoder))
+}
+
+/// Decodes a fragment's frames and hands each to `frame` with its wall-clock ms: media time
+/// counted from `anchor` (wall ms, decode time), which the stream's first fragment sets to
+/// its arrival.
+fn decode(
+    init: &InitSegment,
+    decoder: &mut Decoder,
+    bytes: &[u8],
+    (arrived, anchor): (i64, &mut Option<(i64, u64)>),
+    limits: &Limits,
+    mut frame: impl FnMut(&Yuv420, i64),
+) {
+    let Ok(frag) = kankan_media::parse_fragment(init, bytes, limits) else { return };
+    let (Some(run), Some(video)) = (frag.video_run(init), init.video()) else { return };
+    let scale = i128::from(video.timescale.max(1));
+    let (wall, media) = *anchor.get_or_insert((arrived, run.end_decode_time()));
+    let mut t = run.base_decode_time;
+    for sample in &run.samples {
+        let offset = (i128::from(t) - i128::from(media)) * 1000 / scale;
+        let at = wall.saturating_add(i64::try_from(offset).unwrap_or(0));
+        t = t.saturating_add(u64::from(sample.duration));
+        let Some(data) = frag.sample_data(sample) else { continue };
+        if let Ok(Some(pic)) = decoder.decode(data) {
+            frame(&pic, at);
+        }
+    }
+}

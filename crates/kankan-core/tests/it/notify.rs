@@ -1,0 +1,192 @@
+//! The notification dispatcher against a real SQLite store: events a crash left undispatched
+//! are dispatched late (once, and never one still in flight, deleted or stale); a webhook that
+//! points at a private address when it is sent is a dead letter.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use kankan_base::{AccountId, Clock as _, SessionId, Shutdown, SimClock, Timestamp};
+use kankan_core::Principal;
+use kankan_core::notify::{
+    Channels, Dispatcher, Notifications, NotifyRunner, PushClient, QUEUE, VapidKey,
+};
+use kankan_crypto::{Keyring, MasterKey, TokenHash};
+use kankan_db::{
+    Account, AccountState, ContactKind, Delivery, DeliveryStatus, Event, EventKind, Store,
+};
+
+struct World {
+    store: Arc<dyn Store>,
+    keyring: Keyring,
+    clock: SimClock,
+    account: AccountId,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = kankan_db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .expect("open");
+    store.migrate().await.expect("migrate");
+    let key = base64::engine::general_purpose::STANDARD.encode([5u8; 32]);
+    let keyring = Keyring::new(&MasterKey::from_base64(&key).expect("key"));
+    let clock = SimClock::new();
+    let id = AccountId::new();
+    let (_, key_wrapped) = keyring.new_account_key(&id.to_string()).expect("account key");
+    let account = Account {
+        id,
+        contact_kind: ContactKind::Email,
+        contact_index: vec![1; 32],
+        contact_enc: vec![],
+        key_wrapped,
+        password_hash: String::new(),
+        nickname_enc: None,
+        avatar_blob: None,
+        state: AccountState::Active,
+        state_reason: None,
+        created_at: clock.now(),
+        verified_at: Some(clock.now()),
+    };
+    store.insert_account(&account).await.expect("account");
+    World { store, keyring, clock, account: id, _dir: dir }
+}
+
+impl World {
+    fn dispatcher(&self, allow_private_targets: bool) -> Dispatcher {
+        let clock = Arc::new(self.clock.clone());
+        Dispatcher::new(
+            self.store.clone(),
+            self.keyring.clone(),
+            clock,
+            None,
+            allow_private_targets,
+        )
+    }
+
+    fn principal(&self) -> Principal {
+        Principal {
+            account_id: self.account,
+            session_id: SessionId::new(),
+            token_hash: TokenHash([0; 32]),
+        }
+    }
+
+    /// Registers a webhook (through a service that allows private targets).
+    async fn webhook(&self, url: &str) {
+        let d = self.dispatcher(true);
+        let clock = Arc::new(self.clock.clone());
+        let n = Notifications::new(self.store.clone(), self.keyring.clone(), clock, d, "k".into());
+        n.add_webhook(&self.principal(), url).await.expect("webhook");
+    }
+
+    /// Records an event created at `created`, as the events service does before dispatching.
+    async fn event(&self, started_ms: i64, created: Timestamp) -> Event {
+        let ev = Event {
+            id: uuid::Uuid::now_v7(),
+            account_id: self.account,
+            uid: "KKNOTIFY0001".into(),
+            kind: EventKind::Motion,
+            started_at: Timestamp(started_ms),
+            ended_at: None,
+            zone: None,
+            read_at: None,
+            created_at: created,
+            clip_from: Timestamp(started_ms),
+            clip_to: Timestamp(started_ms),
+            thumbnail: false,
+        };
+        self.store.record_event(&ev).await.expect("record");
+        ev
+    }
+
+    async fn deliveries(&self, ev: &Event) -> Vec<Delivery> {
+        self.store.deliveries(self.account, ev.id).await.expect("deliveries")
+    }
+
+    /// Claims every due delivery (for a day); how many.
+    async fn queued(&self) -> usize {
+        let now = self.clock.now();
+        let mut n = 0;
+        while self
+            .store
+            .claim_job(QUEUE, now, now.plus(Duration::from_secs(86_400)))
+            .await
+            .expect("claim")
+            .is_some()
+        {
+            n += 1;
+        }
+        n
+    }
+}
+
+#[tokio::test]
+async fn events_a_crash_left_undispatched_are_dispatched_once_after_restart() {
+    let w = world().await;
+    w.webhook("http://127.0.0.1:9/hook").await;
+    let t = w.clock.now().0;
+    // Recorded by the previous process, which stopped before dispatching them.
+    let crashed = w.event(t, w.clock.now()).await;
+    let stale = w.event(t - 1, Timestamp(t - 11 * 60_000)).await;
+    let deleted = w.event(t + 1, w.clock.now()).await;
+    w.store.delete_event(w.account, deleted.id, w.clock.now()).await.expect("delete");
+    w.clock.advance(Duration::from_secs(1));
+
+    let d = w.dispatcher(false);
+    // Recorded by this process and perhaps being dispatched right now.
+    let in_flight = w.event(t + 2, w.clock.now()).await;
+    assert_eq!(d.recover(Duration::from_secs(60)).await.expect("recover"), 1);
+    assert_eq!(w.queued().await, 1, "the crashed event's webhook delivery is queued");
+    let records = w.deliveries(&crashed).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(
+        (records[0].channel.as_str(), records[0].status),
+        ("push", DeliveryStatus::Suppressed)
+    );
+    assert_eq!(d.recover(Duration::from_secs(60)).await.expect("again"), 0, "once");
+
+    // Past the grace period, an event of this process that never got its mark is dispatched.
+    w.clock.advance(Duration::from_secs(61));
+    assert_eq!(d.recover(Duration::from_secs(60)).await.expect("late"), 1);
+    assert_eq!(w.deliveries(&in_flight).await.len(), 1);
+    assert_eq!(w.queued().await, 1);
+    // A normally dispatched event is marked and never dispatched again.
+    let fresh = w.event(t + 3, w.clock.now()).await;
+    d.on_event(&fresh).await.expect("dispatch");
+    w.clock.advance(Duration::from_secs(61));
+    assert_eq!(d.recover(Duration::from_secs(60)).await.expect("nothing"), 0);
+    assert!(w.deliveries(&stale).await.is_empty() && w.deliveries(&deleted).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_webhook_that_points_at_a_private_address_when_sent_is_a_dead_letter() {
+    let w = world().await;
+    // Registered while private targets were allowed (or its name moved since).
+    w.webhook("http://localhost:9/hook").await;
+    let d = w.dispatcher(false);
+    let ev = w.event(w.clock.now().0, w.clock.now()).await;
+    d.on_event(&ev).await.expect("dispatch");
+
+    let http = kankan_notify::guard::guarded_client(false).build().expect("client");
+    let push = PushClient::new(http.clone(), VapidKey::generate(), "mailto:ops@example.com".into());
+    let dir = tempfile::tempdir().expect("tmp");
+    let messenger = Arc::new(kankan_notify::OutboxMessenger::new(dir.path().join("outbox")));
+    let runner = NotifyRunner::new(d, Channels { push, http, messenger, caller: None });
+    let (shutdown, signal) = Shutdown::new();
+    let task = tokio::spawn(runner.run(signal));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let dead = loop {
+        let list = w.deliveries(&ev).await;
+        if let Some(d) = list.iter().find(|d| d.channel == "webhook") {
+            break d.clone();
+        }
+        assert!(Instant::now() < deadline, "no webhook record: {list:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    shutdown.trigger();
+    task.await.expect("runner stops");
+    assert_eq!((dead.status, dead.attempt), (DeliveryStatus::Dead, 1), "{dead:?}");
+    assert!(dead.detail.contains("points at a private address"), "{dead:?}");
+}

@@ -1,0 +1,390 @@
+//! Notification rows, always selected by account (the runner alone reads a target by id), and
+//! the events' dispatch marks (crash recovery of the dispatcher).
+
+use kankan_base::{AccountId, Timestamp};
+use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+
+use super::media::account_col;
+use super::{R, opt_ts, ts, uuid_col};
+use crate::{
+    DbError, Delivery, DeliveryStatus, DeviceNotificationRow, Event, NotificationSettingsRow,
+    PushSubscriptionRow, WebhookRow,
+};
+
+fn sub_from(r: &SqliteRow) -> R<PushSubscriptionRow> {
+    Ok(PushSubscriptionRow {
+        id: uuid_col(r, "id")?,
+        account_id: account_col(r, "account_id")?,
+        endpoint_index: r.try_get("endpoint_index")?,
+        sub_enc: r.try_get("sub_enc")?,
+        created_at: ts(r, "created_at_ms")?,
+    })
+}
+
+/// Inserts the subscription, or replaces the sealed keys of the account's row with the same
+/// endpoint; returns the id in force.
+pub(super) async fn put_subscription(pool: &SqlitePool, s: &PushSubscriptionRow) -> R<uuid::Uuid> {
+    let row = sqlx::query(
+        "INSERT INTO push_subscriptions (id, account_id, endpoint_index, sub_enc, created_at_ms) \
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, endpoint_index) DO UPDATE \
+         SET sub_enc = excluded.sub_enc RETURNING id",
+    )
+    .bind(s.id.to_string())
+    .bind(s.account_id.to_string())
+    .bind(&s.endpoint_index)
+    .bind(&s.sub_enc)
+    .bind(s.created_at.0)
+    .fetch_one(pool)
+    .await?;
+    uuid_col(&row, "id")
+}
+
+pub(super) async fn delete_subscription(
+    pool: &SqlitePool,
+    account: AccountId,
+    endpoint_index: &[u8],
+) -> R<bool> {
+    let r =
+        sqlx::query("DELETE FROM push_subscriptions WHERE account_id = ? AND endpoint_index = ?")
+            .bind(account.to_string())
+            .bind(endpoint_index)
+            .execute(pool)
+            .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub(super) async fn delete_subscription_by_id(pool: &SqlitePool, id: uuid::Uuid) -> R<bool> {
+    let r = sqlx::query("DELETE FROM push_subscriptions WHERE id = ?")
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub(super) async fn subscriptions(
+    pool: &SqlitePool,
+    account: AccountId,
+) -> R<Vec<PushSubscriptionRow>> {
+    let rows = sqlx::query(
+        "SELECT id, account_id, endpoint_index, sub_enc, created_at_ms FROM push_subscriptions \
+         WHERE account_id = ? ORDER BY created_at_ms, id",
+    )
+    .bind(account.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(sub_from).collect()
+}
+
+pub(super) async fn subscription(
+    pool: &SqlitePool,
+    id: uuid::Uuid,
+) -> R<Option<PushSubscriptionRow>> {
+    let row = sqlx::query(
+        "SELECT id, account_id, endpoint_index, sub_enc, created_at_ms FROM push_subscriptions \
+         WHERE id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(sub_from).transpose()
+}
+
+pub(super) async fn settings(
+    pool: &SqlitePool,
+    account: AccountId,
+) -> R<Option<NotificationSettingsRow>> {
+    let row = sqlx::query(
+        "SELECT method, quiet_start_min, quiet_end_min, time_zone FROM notification_settings \
+         WHERE account_id = ?",
+    )
+    .bind(account.to_string())
+    .fetch_optional(pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let minute = |col: &str| -> R<Option<u16>> {
+        r.try_get::<Option<i64>, _>(col)?
+            .map(|m| u16::try_from(m).map_err(|_| DbError::Corrupt(format!("{col} {m}"))))
+            .transpose()
+    };
+    let quiet_hours = match (minute("quiet_start_min")?, minute("quiet_end_min")?) {
+        (Some(s), Some(e)) => Some((s, e)),
+        _ => None,
+    };
+    Ok(Some(NotificationSettingsRow {
+        method: r.try_get("method")?,
+        quiet_hours,
+        time_zone: r.try_get("time_zone")?,
+    }))
+}
+
+pub(super) async fn put_settings(
+    pool: &SqlitePool,
+    account: AccountId,
+    s: &NotificationSettingsRow,
+    at: Timestamp,
+) -> R<()> {
+    sqlx::query(
+        "INSERT INTO notification_settings (account_id, method, quiet_start_min, quiet_end_min, \
+         time_zone, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE \
+         SET method = excluded.method, quiet_start_min = excluded.quiet_start_min, \
+         quiet_end_min = excluded.quiet_end_min, time_zone = excluded.time_zone, \
+         updated_at_ms = excluded.updated_at_ms",
+    )
+    .bind(account.to_string())
+    .bind(&s.method)
+    .bind(s.quiet_hours.map(|q| i64::from(q.0)))
+    .bind(s.quiet_hours.map(|q| i64::from(q.1)))
+    .bind(&s.time_zone)
+    .bind(at.0)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn device_settings(
+    pool: &SqlitePool,
+    account: AccountId,
+    uid: &str,
+) -> R<Option<DeviceNotificationRow>> {
+    let row = sqlx::query(
+        "SELECT kinds, snoozed_until_ms FROM device_notification_settings \
+         WHERE account_id = ? AND uid = ?",
+    )
+    .bind(account.to_string())
+    .bind(uid)
+    .fetch_optional(pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let kinds: String = r.try_get("kinds")?;
+    Ok(Some(DeviceNotificationRow {
+        kinds: kinds.split(',').filter(|k| !k.is_empty()).map(str::to_string).collect(),
+        snoozed_until: opt_ts(&r, "snoozed_until_ms")?,
+    }))
+}
+
+pub(super) async fn put_device_settings(
+    pool: &SqlitePool,
+    account: AccountId,
+    uid: &str,
+    s: &DeviceNotificationRow,
+) -> R<()> {
+    sqlx::query(
+        "INSERT INTO device_notification_settings (account_id, uid, kinds, snoozed_until_ms) \
+         VALUES (?, ?, ?, ?) ON CONFLICT (account_id, uid) DO UPDATE \
+         SET kinds = excluded.kinds, snoozed_until_ms = excluded.snoozed_until_ms",
+    )
+    .bind(account.to_string())
+    .bind(uid)
+    .bind(s.kinds.join(","))
+    .bind(s.snoozed_until.map(|t| t.0))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+fn webhook_from(r: &SqliteRow) -> R<WebhookRow> {
+    Ok(WebhookRow {
+        id: uuid_col(r, "id")?,
+        account_id: account_col(r, "account_id")?,
+        url_enc: r.try_get("url_enc")?,
+        secret_enc: r.try_get("secret_enc")?,
+        created_at: ts(r, "created_at_ms")?,
+    })
+}
+
+pub(super) async fn insert_webhook(pool: &SqlitePool, w: &WebhookRow) -> R<()> {
+    sqlx::query(
+        "INSERT INTO webhooks (id, account_id, url_enc, secret_enc, created_at_ms) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(w.id.to_string())
+    .bind(w.account_id.to_string())
+    .bind(&w.url_enc)
+    .bind(&w.secret_enc)
+    .bind(w.created_at.0)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn webhooks(pool: &SqlitePool, account: AccountId) -> R<Vec<WebhookRow>> {
+    let rows = sqlx::query(
+        "SELECT id, account_id, url_enc, secret_enc, created_at_ms FROM webhooks \
+         WHERE account_id = ? ORDER BY created_at_ms, id",
+    )
+    .bind(account.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(webhook_from).collect()
+}
+
+pub(super) async fn webhook(pool: &SqlitePool, id: uuid::Uuid) -> R<Option<WebhookRow>> {
+    let row = sqlx::query(
+        "SELECT id, account_id, url_enc, secret_enc, created_at_ms FROM webhooks WHERE id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(webhook_from).transpose()
+}
+
+pub(super) async fn delete_webhook(
+    pool: &SqlitePool,
+    account: AccountId,
+    id: uuid::Uuid,
+) -> R<bool> {
+    let r = sqlx::query("DELETE FROM webhooks WHERE id = ? AND account_id = ?")
+        .bind(id.to_string())
+        .bind(account.to_string())
+        .execute(pool)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Records an attempt; false (nothing stored) if the event is gone (deleted meanwhile).
+pub(super) async fn insert_delivery(pool: &SqlitePool, d: &Delivery) -> R<bool> {
+    let r = sqlx::query(
+        "INSERT INTO notification_deliveries (id, event_id, account_id, channel, target_id, \
+         attempt, status, detail, at_ms) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? \
+         WHERE EXISTS (SELECT 1 FROM events WHERE id = ? AND account_id = ?)",
+    )
+    .bind(d.id.to_string())
+    .bind(d.event_id.to_string())
+    .bind(d.account_id.to_string())
+    .bind(&d.channel)
+    .bind(d.target_id.map(|t| t.to_string()))
+    .bind(i64::from(d.attempt))
+    .bind(d.status.as_str())
+    .bind(&d.detail)
+    .bind(d.at.0)
+    .bind(d.event_id.to_string())
+    .bind(d.account_id.to_string())
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+fn delivery_from(r: &SqliteRow) -> R<Delivery> {
+    let status: String = r.try_get("status")?;
+    let target: Option<String> = r.try_get("target_id")?;
+    Ok(Delivery {
+        id: uuid_col(r, "id")?,
+        event_id: uuid_col(r, "event_id")?,
+        account_id: account_col(r, "account_id")?,
+        channel: r.try_get("channel")?,
+        target_id: target
+            .map(|t| uuid::Uuid::parse_str(&t))
+            .transpose()
+            .map_err(|e| DbError::Corrupt(format!("target_id: {e}")))?,
+        attempt: u32::try_from(r.try_get::<i64, _>("attempt")?)
+            .map_err(|_| DbError::Corrupt("attempt".into()))?,
+        status: DeliveryStatus::parse(&status)
+            .ok_or_else(|| DbError::Corrupt(format!("status {status:?}")))?,
+        detail: r.try_get("detail")?,
+        at: ts(r, "at_ms")?,
+    })
+}
+
+macro_rules! delivery_columns {
+    () => {
+        "id, event_id, account_id, channel, target_id, attempt, status, detail, at_ms"
+    };
+}
+
+pub(super) async fn deliveries(
+    pool: &SqlitePool,
+    account: AccountId,
+    event: uuid::Uuid,
+) -> R<Vec<Delivery>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        delivery_columns!(),
+        " FROM notification_deliveries WHERE account_id = ? AND event_id = ? ORDER BY at_ms, id"
+    ))
+    .bind(account.to_string())
+    .bind(event.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(delivery_from).collect()
+}
+
+/// The account's records, newest first; a deleted event's are left out.
+pub(super) async fn account_deliveries(
+    pool: &SqlitePool,
+    account: AccountId,
+    status: Option<DeliveryStatus>,
+    limit: u32,
+) -> R<Vec<Delivery>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        delivery_columns!(),
+        " FROM notification_deliveries d WHERE account_id = ? AND (? IS NULL OR status = ?) \
+         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id \
+                         AND e.deleted_at_ms IS NOT NULL) \
+         ORDER BY at_ms DESC, id DESC LIMIT ?"
+    ))
+    .bind(account.to_string())
+    .bind(status.map(DeliveryStatus::as_str))
+    .bind(status.map(DeliveryStatus::as_str))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(delivery_from).collect()
+}
+
+pub(super) async fn mark_dispatched(pool: &SqlitePool, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+    let r = sqlx::query(
+        "UPDATE events SET dispatched_at_ms = ? WHERE id = ? AND dispatched_at_ms IS NULL",
+    )
+    .bind(at.0)
+    .bind(id.to_string())
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub(super) async fn undispatched(
+    pool: &SqlitePool,
+    from: Timestamp,
+    before: Timestamp,
+    limit: u32,
+) -> R<Vec<Event>> {
+    let rows = sqlx::query(
+        "SELECT id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, read_at_ms, \
+         created_at_ms, clip_from_ms, clip_to_ms, \
+         EXISTS (SELECT 1 FROM event_thumbnails t WHERE t.event_id = events.id) AS thumbnail \
+         FROM events WHERE dispatched_at_ms IS NULL AND deleted_at_ms IS NULL \
+         AND created_at_ms >= ? AND created_at_ms < ? ORDER BY created_at_ms, id LIMIT ?",
+    )
+    .bind(from.0)
+    .bind(before.0)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(super::events::event_from).collect()
+}
+
+/// The stored secret `name`, inserting `value_enc` first if there is none (the first of two
+/// racing servers wins, and both read the winner).
+pub(super) async fn server_secret(
+    pool: &SqlitePool,
+    name: &str,
+    value_enc: &[u8],
+    at: Timestamp,
+) -> R<Vec<u8>> {
+    sqlx::query(
+        "INSERT INTO server_secrets (name, value_enc, created_at_ms) VALUES (?, ?, ?) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(value_enc)
+    .bind(at.0)
+    .execute(pool)
+    .await?;
+    let row = sqlx::query("SELECT value_enc FROM server_secrets WHERE name = ?")
+        .bind(name)
+        .fetch_one(pool)
+        .await?;
+    Ok(row.try_get("value_enc")?)
+}

@@ -1,0 +1,152 @@
+//! The notification benchmark: from a motion start (the camera's clock) to the encrypted,
+//! VAPID-signed push arriving at a local RFC 8030 push endpoint, through a `kankan serve`
+//! child: the simulated camera's MQTT `event`, the event store, the dispatcher, the durable
+//! job queue and the Web Push sender. p50/p95 over `events` events, against the reference: the
+//! same push encrypted, signed and posted directly from this process (the floor any server
+//! pays).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use base64::Engine as _;
+use kankan_base::{Clock as _, RealClock, Shutdown};
+use kankan_notify::webpush::{PushClient, PushSubscription, Urgency, VapidKey};
+use kankan_protocol::device::{DeviceEvent, MotionPhase};
+use kankan_sim::{Device, DeviceConfig, ServerAddr};
+use tokio::sync::mpsc;
+
+use super::ingest::setup_account;
+use super::live::{Session, quantiles};
+use super::{Child, free_port};
+
+/// How long one push may take before the run is called failed.
+const PUSH_WAIT: Duration = Duration::from_secs(10);
+
+fn now_ms() -> i64 {
+    RealClock.now().0
+}
+
+/// A push service on loopback: accepts every message and reports when it arrived.
+async fn push_endpoint(arrivals: mpsc::UnboundedSender<i64>) -> anyhow::Result<String> {
+    async fn accept(
+        State(tx): State<mpsc::UnboundedSender<i64>>,
+        Path(_name): Path<String>,
+    ) -> (StatusCode, [(&'static str, &'static str); 1]) {
+        let _ = tx.send(now_ms());
+        (StatusCode::CREATED, [("location", "/message/1")])
+    }
+    let port = free_port()?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let app =
+        axum::Router::new().route("/push/{name}", axum::routing::post(accept)).with_state(arrivals);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://127.0.0.1:{port}"))
+}
+
+/// A browser's subscription to `endpoint`: a fresh P-256 key pair and auth secret.
+fn subscription(endpoint: &str) -> anyhow::Result<PushSubscription> {
+    let auth = kankan_crypto::random_bytes(16)?;
+    Ok(PushSubscription {
+        endpoint: endpoint.to_string(),
+        p256dh: VapidKey::generate().public_key_b64url(),
+        auth: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(auth),
+    })
+}
+
+async fn next_arrival(arrivals: &mut mpsc::UnboundedReceiver<i64>) -> anyhow::Result<i64> {
+    match tokio::time::timeout(PUSH_WAIT, arrivals.recv()).await {
+        Ok(Some(t)) => Ok(t),
+        _ => bail!("no push arrived within {PUSH_WAIT:?}"),
+    }
+}
+
+pub async fn notify(events: usize, work_dir: PathBuf) -> anyhow::Result<()> {
+    let dir = &work_dir;
+    std::fs::create_dir_all(dir)?;
+    let data = dir.join("kankan-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(dir.join("cam-state"));
+    let (password, creds) = setup_account(&data, 1).await?;
+    let (arrive, mut arrivals) = mpsc::unbounded_channel();
+    let base = push_endpoint(arrive).await?;
+    // The push endpoint is on loopback: let the server send there.
+    let child = Child::start(&data, &[("KANKAN__NOTIFY__ALLOW_PRIVATE_TARGETS", "true")]).await?;
+    let session = Session::login(&child.base, &password).await?;
+    let sub = subscription(&format!("{base}/push/kankan"))?;
+    let body = serde_json::json!({
+        "endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}});
+    let r = session
+        .http
+        .post(format!("{}/api/v1/me/push-subscriptions", session.base))
+        .bearer_auth(&session.token)
+        .json(&body)
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        bail!("subscribing: {} {}", r.status(), r.text().await.unwrap_or_default());
+    }
+
+    let (stop, signal) = Shutdown::new();
+    let (uid, secret) = creds.first().context("a camera")?;
+    let mut cfg = DeviceConfig::new(uid, secret, dir.join("cam-state"));
+    cfg.server = Some(ServerAddr::parse(&format!("mqtt://{}", child.mqtt))?);
+    let (detector, rx) = mpsc::unbounded_channel();
+    let (device, _settings) = Device::new(cfg)?.with_motion(rx);
+    let handle = device.handle();
+    tokio::spawn(device.run(signal.clone()));
+    handle.wait_for("the camera on MQTT", Duration::from_secs(15), |s| s.connected).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    println!("motion start (camera clock) to push at the local push endpoint, {events} events:");
+    let mut kankan = Vec::with_capacity(events);
+    for _ in 0..events {
+        let at = now_ms();
+        let start = DeviceEvent::Motion {
+            phase: MotionPhase::Start,
+            at_ms: at,
+            started_ms: at,
+            zone: None,
+        };
+        detector.send(start).context("the camera stopped")?;
+        let arrived = next_arrival(&mut arrivals).await?;
+        kankan.push((arrived - at) as f64);
+        let end = DeviceEvent::Motion {
+            phase: MotionPhase::End,
+            at_ms: at + 1,
+            started_ms: at,
+            zone: None,
+        };
+        detector.send(end).context("the camera stopped")?;
+        // Distinct start times, and the end recorded before the next start.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let client = PushClient::new(
+        reqwest::Client::new(),
+        VapidKey::generate(),
+        "mailto:bench@localhost".into(),
+    );
+    let payload = serde_json::to_vec(&serde_json::json!({
+        "title": "Motion at Camera", "body": "Motion", "event_id": "reference",
+        "device": uid, "kind": "motion", "at_ms": 0, "url": "#/devices", "thumbnail": null}))?;
+    let mut direct = Vec::with_capacity(events);
+    for _ in 0..events {
+        let t0 = now_ms();
+        client.send(&sub, &payload, 60, Urgency::High).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        direct.push((next_arrival(&mut arrivals).await? - t0) as f64);
+    }
+    let (k50, k95, kmax) = quantiles(&mut kankan);
+    let (d50, d95, _) = quantiles(&mut direct);
+    println!(
+        "  through kankan (MQTT -> events -> dispatcher -> job queue -> Web Push): p50 {k50:.0} ms, p95 {k95:.0} ms, max {kmax:.0} ms"
+    );
+    println!(
+        "  reference (encrypt, sign and post from this process): p50 {d50:.0} ms, p95 {d95:.0} ms"
+    );
+    println!("  kankan / reference at p50: {:.1}x", k50 / d50.max(1.0));
+    stop.trigger();
+    child.stop().await;
+    Ok(())
+}
