@@ -2,6 +2,9 @@
 
 use kankan_base::{AccountId, Timestamp};
 
+/// How long events are kept; the footage under an event is protected from eviction as long.
+pub const EVENT_RETENTION_MS: i64 = 30 * 86_400_000;
+
 /// What kind of event (the `kind` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {

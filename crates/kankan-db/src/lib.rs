@@ -20,7 +20,7 @@ mod store;
 pub use album::{AlbumItem, AlbumKind};
 pub use blob::{BlobStore, LocalBlobStore};
 pub use error::DbError;
-pub use events::{Event, EventFilter, EventKind, Recorded};
+pub use events::{EVENT_RETENTION_MS, Event, EventFilter, EventKind, Recorded};
 pub use media::*;
 pub use migrate::{MIGRATIONS, Migration};
 pub use model::*;

@@ -163,8 +163,9 @@ pub trait Store: Send + Sync + 'static {
     async fn event(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Event>>;
     /// Marks an event of the account read; false if it has no such event.
     async fn mark_event_read(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool>;
-    /// Deletes an event of the account: a tombstone stays (so its end cannot bring it back)
-    /// and its thumbnail goes, in one transaction; false if it has no such event.
+    /// Deletes an event of the account: a tombstone stays (so its end cannot bring it back),
+    /// its thumbnail goes, and the footage under it keeps only the protection another event
+    /// still gives it, in one transaction; false if it has no such event.
     async fn delete_event(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool>;
     /// Deletes the events (and tombstones) that started before `cutoff`; how many.
     async fn expire_events(&self, cutoff: Timestamp) -> R<u64>;

@@ -29,7 +29,7 @@ use crate::{CoreError, Principal};
 pub use stream::{EventStream, LiveEvent};
 
 /// How long events are kept.
-pub const RETENTION_MS: i64 = 30 * 86_400_000;
+pub const RETENTION_MS: i64 = kankan_db::EVENT_RETENTION_MS;
 /// Most events one page lists.
 pub const MAX_PAGE: u32 = 200;
 /// Footage played before an event starts.

@@ -138,6 +138,15 @@ pub(super) async fn delete(
     at: Timestamp,
 ) -> R<bool> {
     let mut tx = write_tx(pool).await?;
+    let clip = sqlx::query(
+        "SELECT uid, clip_from_ms, clip_to_ms FROM events \
+         WHERE id = ? AND account_id = ? AND deleted_at_ms IS NULL",
+    )
+    .bind(id.to_string())
+    .bind(account.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(clip) = clip else { return Ok(false) };
     let r = sqlx::query(
         "UPDATE events SET deleted_at_ms = ?, read_at_ms = NULL, zone = NULL \
          WHERE id = ? AND account_id = ? AND deleted_at_ms IS NULL",
@@ -154,6 +163,23 @@ pub(super) async fn delete(
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
+    // The footage under it is protected only as long as another event still needs it.
+    let (uid, from, to): (String, i64, i64) =
+        (clip.try_get("uid")?, clip.try_get("clip_from_ms")?, clip.try_get("clip_to_ms")?);
+    sqlx::query(
+        "UPDATE media_segments SET protected_until_ms = ( \
+             SELECT MAX(e.started_at_ms + ?) FROM events e WHERE e.uid = media_segments.uid \
+             AND e.deleted_at_ms IS NULL AND e.clip_from_ms < media_segments.start_ms + \
+             media_segments.duration_ms AND e.clip_to_ms > media_segments.start_ms) \
+         WHERE uid = ? AND start_ms >= ? AND start_ms < ? AND start_ms + duration_ms > ?",
+    )
+    .bind(crate::EVENT_RETENTION_MS)
+    .bind(&uid)
+    .bind(from - super::media::MAX_SEGMENT_MS)
+    .bind(to)
+    .bind(from)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(true)
 }

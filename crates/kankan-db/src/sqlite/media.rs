@@ -231,7 +231,7 @@ pub(super) async fn segment(pool: &SqlitePool, id: i64) -> R<Option<Segment>> {
 }
 
 /// Longest segment the recorder cuts; bounds the index scan of an overlap query.
-const MAX_SEGMENT_MS: i64 = 60_000;
+pub(super) const MAX_SEGMENT_MS: i64 = 60_000;
 
 pub(super) async fn segments(
     pool: &SqlitePool,

@@ -146,3 +146,50 @@ async fn unbinding_deletes_the_key_the_index_and_trashes_every_blob() {
     let err = s.insert_segment(&seg(init, 20, 4)).await;
     assert!(err.is_err(), "an unbound device cannot gain footage");
 }
+
+/// A motion event of the camera from `start_s`, its clip 5 s before to 2 s after.
+fn event_at(owner: AccountId, start_s: i64) -> kankan_db::Event {
+    kankan_db::Event {
+        id: uuid::Uuid::now_v7(),
+        account_id: owner,
+        uid: UID.into(),
+        kind: kankan_db::EventKind::Motion,
+        started_at: Timestamp(T0.0 + start_s * 1000),
+        ended_at: None,
+        zone: None,
+        read_at: None,
+        created_at: T0,
+        clip_from: Timestamp(T0.0 + (start_s - 5) * 1000),
+        clip_to: Timestamp(T0.0 + (start_s + 2) * 1000),
+        thumbnail: false,
+    }
+}
+
+#[tokio::test]
+async fn deleting_an_event_lifts_its_protection_but_not_another_events() {
+    let (s, _d, owner, init) = recording_store().await;
+    for k in 0..6 {
+        s.insert_segment(&seg(init, k * 4, 4)).await.expect("insert").expect("new");
+    }
+    // Two events: one over 6-11 s (segments at 4 and 8), one over 13-20 s (12 and 16).
+    let (a, b) = (event_at(owner, 11), event_at(owner, 18));
+    for e in [&a, &b] {
+        s.record_event(e).await.expect("record");
+        let until = Timestamp(e.started_at.0 + kankan_db::EVENT_RETENTION_MS);
+        s.protect_segments(UID, e.clip_from, e.clip_to, until).await.expect("protect");
+    }
+    let protected = |list: Vec<kankan_db::Segment>| -> Vec<i64> {
+        list.iter()
+            .filter(|g| g.protected_until.is_some())
+            .map(|g| (g.start.0 - T0.0) / 1000)
+            .collect()
+    };
+    let all = || s.segments(UID, 0, Timestamp(0), Timestamp(i64::MAX / 2), 100);
+    assert_eq!(protected(all().await.expect("list")), vec![4, 8, 12, 16]);
+
+    assert!(s.delete_event(owner, a.id, T0).await.expect("delete"));
+    assert_eq!(protected(all().await.expect("list")), vec![12, 16], "only b's footage stays kept");
+    // Past retention, a's footage goes now; b's stays.
+    let r = s.expire_segments(Timestamp(T0.0 + 24_000), Timestamp(T0.0 + 1), 100).await;
+    assert_eq!(r.expect("expire").segments, 4);
+}
