@@ -190,23 +190,14 @@ impl Events {
     }
 
     /// Keeps the footage of the event's clip from eviction until the event expires (each
-    /// message about it may widen the clip). The segment holding the clip's end is indexed
-    /// only once it is cut: the range is protected again once that has happened.
+    /// message about it may widen the clip). A segment indexed later (the one holding the
+    /// clip's end is cut after the end arrived) is protected by the store as it is indexed.
     async fn protect(&self, e: &Event) {
         let s = &self.inner;
         let until = Timestamp(e.started_at.0.saturating_add(RETENTION_MS));
-        let (uid, from, to) = (e.uid.clone(), e.clip_from, e.clip_to);
-        if let Err(err) = s.store.protect_segments(&uid, from, to, until).await {
-            tracing::warn!(%uid, error = %err, "event footage not protected");
+        if let Err(err) = s.store.protect_segments(&e.uid, e.clip_from, e.clip_to, until).await {
+            tracing::warn!(uid = %e.uid, error = %err, "event footage not protected");
         }
-        let store = s.store.clone();
-        let cut = u64::from(s.recordings.config().segment_secs) * 2 + 2;
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(cut)).await;
-            if let Err(err) = store.protect_segments(&uid, from, to, until).await {
-                tracing::warn!(%uid, error = %err, "event footage not protected");
-            }
-        });
     }
 
     /// The account's events, newest first.

@@ -160,8 +160,12 @@ async fn insert_in(tx: &mut Tx<'_>, s: &NewSegment) -> R<Option<i64>> {
     let account = account.ok_or(DbError::NotFound("media key"))?;
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO media_segments (uid, stream, init_id, start_ms, duration_ms, bytes, frames, \
-         blob_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid, stream, start_ms) DO NOTHING \
-         RETURNING id",
+         blob_id, protected_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ( \
+             SELECT MAX(e.started_at_ms + ?) FROM events e WHERE e.uid = ? \
+             AND e.kind IN ('motion', 'press', 'loiter', 'tamper') \
+             AND e.started_at_ms > ? AND e.deleted_at_ms IS NULL \
+             AND e.clip_from_ms < ? AND e.clip_to_ms > ?)) \
+         ON CONFLICT (uid, stream, start_ms) DO NOTHING RETURNING id",
     )
     .bind(&s.uid)
     .bind(i64::from(s.stream))
@@ -171,6 +175,13 @@ async fn insert_in(tx: &mut Tx<'_>, s: &NewSegment) -> R<Option<i64>> {
     .bind(i64_of(s.bytes))
     .bind(i64::from(s.frames))
     .bind(s.blob.0.as_bytes().as_slice())
+    // Footage under an event that is already known (the segment holding an event's end is
+    // cut after the event's messages arrived) is protected as it is indexed.
+    .bind(crate::EVENT_RETENTION_MS)
+    .bind(&s.uid)
+    .bind(s.start.0 - EVENT_LOOKBACK_MS)
+    .bind(s.start.0 + i64::from(s.duration_ms))
+    .bind(s.start.0)
     .fetch_optional(&mut **tx)
     .await?;
     let Some(id) = id else {
@@ -232,6 +243,9 @@ pub(super) async fn segment(pool: &SqlitePool, id: i64) -> R<Option<Segment>> {
 
 /// Longest segment the recorder cuts; bounds the index scan of an overlap query.
 pub(super) const MAX_SEGMENT_MS: i64 = 60_000;
+/// How far back a new segment looks for events whose clip it may lie in (longer events are
+/// protected by their own messages).
+const EVENT_LOOKBACK_MS: i64 = 86_400_000;
 
 pub(super) async fn segments(
     pool: &SqlitePool,

@@ -193,3 +193,19 @@ async fn deleting_an_event_lifts_its_protection_but_not_another_events() {
     let r = s.expire_segments(Timestamp(T0.0 + 24_000), Timestamp(T0.0 + 1), 100).await;
     assert_eq!(r.expect("expire").segments, 4);
 }
+
+#[tokio::test]
+async fn a_segment_indexed_after_its_event_is_protected_as_it_is_indexed() {
+    let (s, _d, owner, init) = recording_store().await;
+    let e = event_at(owner, 11);
+    s.record_event(&e).await.expect("record");
+    // The segments under the clip (6-13 s) are cut after the event's messages arrived.
+    for k in 0..5 {
+        s.insert_segment(&seg(init, k * 4, 4)).await.expect("insert").expect("new");
+    }
+    let list = s.segments(UID, 0, Timestamp(0), Timestamp(i64::MAX / 2), 100).await.expect("list");
+    let kept: Vec<(i64, Option<Timestamp>)> =
+        list.iter().map(|g| ((g.start.0 - T0.0) / 1000, g.protected_until)).collect();
+    let until = Some(Timestamp(e.started_at.0 + kankan_db::EVENT_RETENTION_MS));
+    assert_eq!(kept, vec![(0, None), (4, until), (8, until), (12, until), (16, None)]);
+}
