@@ -22,6 +22,22 @@ use super::live_on_demand::{FirmwareCamera, firmware_camera};
 use super::notify::{call, event, motion, owner, subscribe};
 use super::recording::{WAIT, recording_app};
 
+/// Registers `email` with a device of `model` bound and online (it has sent its state, as an
+/// MQTT test device); its token, UID and the device.
+async fn online_device(
+    app: &TestApp,
+    email: &str,
+    model: &str,
+) -> Result<(String, String, kankan_testkit::TestDevice)> {
+    let token = app.register(email, PW).await;
+    let creds = provision(app, model).await;
+    let dev = bind(app, &token, &creds).await;
+    let mut report = state_report(1, json!(Settings::default()), 0);
+    report["model"] = json!(model);
+    dev.publish_json("state", &report).await?;
+    Ok((token, creds.uid, dev))
+}
+
 /// The account's events, newest first.
 async fn events(app: &TestApp, token: &str) -> Vec<Value> {
     let (s, b) = app.get_authed("/api/v1/events", token).await;
@@ -190,13 +206,7 @@ async fn motion_appears_live_in_the_open_message_center_and_opens_deletes() -> R
 async fn a_doorbell_press_rings_the_open_app_and_answer_opens_live_talk() -> Result<()> {
     let app = TestApp::spawn().await;
     let email = "ring@example.com";
-    let token = app.register(email, PW).await;
-    let creds = provision(&app, "KK-D1").await;
-    let uid = creds.uid.clone();
-    let dev = bind(&app, &token, &creds).await;
-    let mut report = state_report(1, json!(Settings::default()), 0);
-    report["model"] = json!("KK-D1");
-    dev.publish_json("state", &report).await?;
+    let (token, uid, dev) = online_device(&app, email, "KK-D1").await?;
     let (s, b) = app
         .send(
             app.http
@@ -331,11 +341,7 @@ async fn a_motion_push_reaches_the_service_worker_and_becomes_a_notification() -
 async fn notification_settings_save_push_failure_is_explained_and_a_camera_snoozes() -> Result<()> {
     let app = TestApp::spawn().await;
     let email = "prefs@example.com";
-    let token = app.register(email, PW).await;
-    let creds = provision(&app, "KK-C1").await;
-    let uid = creds.uid.clone();
-    let dev = bind(&app, &token, &creds).await;
-    dev.publish_json("state", &state_report(1, json!(Settings::default()), 0)).await?;
+    let (token, uid, _dev) = online_device(&app, email, "KK-C1").await?;
 
     let browser = open_app(&app).await?;
     log_in_watching_csp(&browser, email).await?;
