@@ -31,6 +31,8 @@ const RETRY: Duration = Duration::from_secs(1);
 /// What the analyser thread is given.
 enum Input {
     Init(Bytes),
+    /// The GOP in progress when watching began: fragments whose last ended at this time.
+    Backlog(Vec<Bytes>, i64),
     /// A fragment and the wall-clock ms it arrived at.
     Fragment(Bytes, i64),
     Settings(Box<Settings>),
@@ -66,11 +68,12 @@ impl Recordings {
                     () = tokio::time::sleep(RETRY) => continue 'streams,
                 }
             };
-            let now = self.now().0;
+            let mut start = std::mem::take(&mut viewer.start).into_iter();
             let mut skipping = false;
-            for (i, b) in std::mem::take(&mut viewer.start).into_iter().enumerate() {
-                let part = if i == 0 { Input::Init(b) } else { Input::Fragment(b, now) };
-                skipping = input.try_send(part).is_err();
+            if let Some(init) = start.next() {
+                let backlog = Input::Backlog(start.collect(), self.now().0);
+                skipping =
+                    input.try_send(Input::Init(init)).is_err() || input.try_send(backlog).is_err();
             }
             loop {
                 tokio::select! {
@@ -117,51 +120,83 @@ impl Recordings {
 
 /// The analyser thread: decodes every frame (H.264 needs them all), looks at 5 a second.
 fn analyse(parts: &std_mpsc::Receiver<Input>, found: &mpsc::UnboundedSender<DeviceEvent>) {
-    let limits = Limits::default();
-    let mut follower = MotionFollower::new(Vec::new());
-    let mut settings = Settings::default();
-    let mut stream: Option<(InitSegment, Decoder)> = None;
-    let mut next_ms = i64::MIN;
-    let mut anchor = None;
+    let mut a = Analyser {
+        limits: Limits::default(),
+        follower: MotionFollower::new(Vec::new()),
+        settings: Settings::default(),
+        stream: None,
+        next_ms: i64::MIN,
+        anchor: None,
+    };
     while let Ok(part) = parts.recv() {
         let seen = match part {
             Input::Settings(s) => {
-                settings = *s;
+                a.settings = *s;
                 continue;
             }
             Input::End(at) => {
-                stream = None;
-                anchor = None;
-                follower.finish(at).into_iter().collect()
+                a.stream = None;
+                a.anchor = None;
+                a.follower.finish(at).into_iter().collect()
             }
             Input::Init(b) => {
-                stream = open(&b, &limits);
-                anchor = None;
-                next_ms = i64::MIN;
+                a.stream = open(&b, &a.limits);
+                a.anchor = None;
+                a.next_ms = i64::MIN;
                 continue;
             }
-            Input::Fragment(b, arrived) => {
-                let Some((init, decoder)) = stream.as_mut() else { continue };
-                let mut out = Vec::new();
-                decode(init, decoder, &b, (arrived, &mut anchor), &limits, |pic, at| {
-                    if at < next_ms {
-                        return;
-                    }
-                    next_ms = at + 1000 / ANALYSE_FPS;
-                    let size = (pic.width() as usize, pic.height() as usize);
-                    match follower.frame(&settings, pic.y(), size, pic.y_stride(), at) {
-                        Ok(evs) => out.extend(evs),
-                        Err(e) => tracing::debug!(error = %e, "motion watch: frame skipped"),
-                    }
-                });
-                out
+            Input::Backlog(frags, now) => {
+                // Anchor the media clock at the newest fragment, which ended about now.
+                a.anchor = frags.last().and_then(|b| a.end_decode_time(b)).map(|end| (now, end));
+                frags.iter().flat_map(|b| a.fragment(b, now)).collect()
             }
+            Input::Fragment(b, arrived) => a.fragment(&b, arrived),
         };
         for ev in seen {
             if found.send(ev).is_err() {
                 return;
             }
         }
+    }
+}
+
+/// The analyser thread's state for one camera.
+struct Analyser {
+    limits: Limits,
+    follower: MotionFollower,
+    settings: Settings,
+    stream: Option<(InitSegment, Decoder)>,
+    /// The earliest time the next analysed frame may have (5 a second).
+    next_ms: i64,
+    /// Wall-clock ms and decode time of one instant of the stream.
+    anchor: Option<(i64, u64)>,
+}
+
+impl Analyser {
+    /// Decodes a fragment; what the frames due for a look show.
+    fn fragment(&mut self, bytes: &[u8], arrived: i64) -> Vec<DeviceEvent> {
+        let Some((init, decoder)) = self.stream.as_mut() else { return Vec::new() };
+        let (follower, settings, next_ms) = (&mut self.follower, &self.settings, &mut self.next_ms);
+        let mut out = Vec::new();
+        decode(init, decoder, bytes, (arrived, &mut self.anchor), &self.limits, |pic, at| {
+            if at < *next_ms {
+                return;
+            }
+            *next_ms = at + 1000 / ANALYSE_FPS;
+            let size = (pic.width() as usize, pic.height() as usize);
+            match follower.frame(settings, pic.y(), size, pic.y_stride(), at) {
+                Ok(evs) => out.extend(evs),
+                Err(e) => tracing::debug!(error = %e, "motion watch: frame skipped"),
+            }
+        });
+        out
+    }
+
+    /// The decode time just after a fragment's video.
+    fn end_decode_time(&self, bytes: &[u8]) -> Option<u64> {
+        let (init, _) = self.stream.as_ref()?;
+        let frag = kankan_media::parse_fragment(init, bytes, &self.limits).ok()?;
+        frag.video_run(init).map(|r| r.end_decode_time())
     }
 }
 
@@ -176,8 +211,8 @@ fn open(init: &[u8], limits: &Limits) -> Option<(InitSegment, Decoder)> {
 }
 
 /// Decodes a fragment's frames and hands each to `frame` with its wall-clock ms: media time
-/// counted from `anchor` (wall ms, decode time), which the stream's first fragment sets to
-/// its arrival.
+/// counted from `anchor` (wall ms, decode time), which the first fragment sets to its arrival
+/// unless the backlog of a stream joined midway already set it.
 fn decode(
     init: &InitSegment,
     decoder: &mut Decoder,
