@@ -174,9 +174,10 @@ impl Motion {
 
     /// Looks at one frame; a start or end goes to the device.
     fn watch(&mut self, picture: &Yuv420, capture: i64) -> Result<(), SimError> {
-        let settings = self.link.settings.borrow().clone();
         let size = (picture.width() as usize, picture.height() as usize);
+        let settings = self.link.settings.borrow();
         let seen = self.follower.frame(&settings, picture.y(), size, picture.y_stride(), capture);
+        drop(settings);
         for event in seen.map_err(|e| SimError::Video(format!("motion detector: {e}")))? {
             let _ = self.link.events.send(event);
         }
