@@ -2,8 +2,9 @@
 //! opaque objects (avatars, video segments).
 //!
 //! Invariant: only this crate runs SQL. Transactions begin and end inside one `Store` method.
-//! Portable SQL only (`ON CONFLICT`, `RETURNING`, integer milliseconds, BLOB/`bytea`), so the
-//! PostgreSQL implementation can follow without changing callers.
+//! SQL is written once for SQLite and PostgreSQL (`sql`): numbered placeholders, `ON CONFLICT`,
+//! `RETURNING`, integer milliseconds, BLOB/`bytea`, no engine-only functions; row locks where
+//! SQLite's single writer did the serialising.
 
 mod album;
 pub mod blob;
@@ -14,8 +15,9 @@ mod migrate;
 mod model;
 mod notify;
 mod rtsp;
-pub mod sqlite;
+pub mod sql;
 mod store;
+pub mod testing;
 
 pub use album::{AlbumItem, AlbumKind};
 pub use blob::{BlobStore, LocalBlobStore};
@@ -29,20 +31,19 @@ pub use notify::{
     WebhookRow,
 };
 pub use rtsp::RtspCamera;
-pub use sqlite::SqliteStore;
+pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::Store;
 
 use std::sync::Arc;
 
-/// Opens the store named by `url` (`sqlite://path`), creating it if missing, without
-/// migrating.
+/// Opens the store named by `url` (`sqlite://path` or `postgres://user@host/db`), creating a
+/// SQLite file if missing, without migrating.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, DbError> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
-    } else {
-        Err(DbError::Config(format!(
-            "unsupported database url scheme in {:?}: this build supports sqlite:// only",
+    if Engine::of_url(url).is_none() {
+        return Err(DbError::Config(format!(
+            "unsupported database url scheme in {:?}: use sqlite:// or postgres://",
             url.split(':').next().unwrap_or_default()
-        )))
+        )));
     }
+    Ok(Arc::new(SqlStore::open(url).await?))
 }

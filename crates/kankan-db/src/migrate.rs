@@ -1,12 +1,16 @@
 //! Embedded, numbered migrations. A landed migration is never edited; a new change is a new
-//! file (the tidy test in `tests/` checks the list against `migrations/`).
+//! file (the tidy test in `tests/` checks the list against `migrations/`). Each step is written
+//! twice, `migrations/sqlite/` and `migrations/postgres/`, with the same name and meaning.
 
 /// One schema step.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
     pub version: i64,
     pub name: &'static str,
+    /// The step on SQLite.
     pub sqlite: &'static str,
+    /// The same step on PostgreSQL.
+    pub postgres: &'static str,
 }
 
 /// Every migration, in order.
@@ -15,50 +19,60 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "0001_accounts",
         sqlite: include_str!("../migrations/sqlite/0001_accounts.sql"),
+        postgres: include_str!("../migrations/postgres/0001_accounts.sql"),
     },
     Migration {
         version: 2,
         name: "0002_devices",
         sqlite: include_str!("../migrations/sqlite/0002_devices.sql"),
+        postgres: include_str!("../migrations/postgres/0002_devices.sql"),
     },
     Migration {
         version: 3,
         name: "0003_staff_sessions",
         sqlite: include_str!("../migrations/sqlite/0003_staff_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0003_staff_sessions.sql"),
     },
     Migration {
         version: 4,
         name: "0004_recordings",
         sqlite: include_str!("../migrations/sqlite/0004_recordings.sql"),
+        postgres: include_str!("../migrations/postgres/0004_recordings.sql"),
     },
     Migration {
         version: 5,
         name: "0005_rtsp_cameras",
         sqlite: include_str!("../migrations/sqlite/0005_rtsp_cameras.sql"),
+        postgres: include_str!("../migrations/postgres/0005_rtsp_cameras.sql"),
     },
     Migration {
         version: 6,
         name: "0006_album",
         sqlite: include_str!("../migrations/sqlite/0006_album.sql"),
+        postgres: include_str!("../migrations/postgres/0006_album.sql"),
     },
     Migration {
         version: 7,
         name: "0007_events",
         sqlite: include_str!("../migrations/sqlite/0007_events.sql"),
+        postgres: include_str!("../migrations/postgres/0007_events.sql"),
     },
     Migration {
         version: 8,
         name: "0008_event_details",
         sqlite: include_str!("../migrations/sqlite/0008_event_details.sql"),
+        postgres: include_str!("../migrations/postgres/0008_event_details.sql"),
     },
     Migration {
         version: 9,
         name: "0009_notifications",
         sqlite: include_str!("../migrations/sqlite/0009_notifications.sql"),
+        postgres: include_str!("../migrations/postgres/0009_notifications.sql"),
     },
     Migration {
         version: 10,
         name: "0010_dispatch_marker",
         sqlite: include_str!("../migrations/sqlite/0010_dispatch_marker.sql"),
+        postgres: include_str!("../migrations/postgres/0010_dispatch_marker.sql"),
     },
 ];

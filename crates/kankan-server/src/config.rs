@@ -57,8 +57,34 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://path`; default `sqlite://<data_dir>/kankan.db`.
+    /// `sqlite://path` or `postgres://user:password@host:port/db`; default
+    /// `sqlite://<data_dir>/kankan.db`. The password is redacted in `dump()`.
+    #[serde(serialize_with = "redact_url_password")]
     pub url: Option<String>,
+}
+
+/// Writes a database URL with its password redacted (see [`redacted_url`]).
+fn redact_url_password<S: serde::Serializer>(
+    url: &Option<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(url) => s.serialize_some(&redacted_url(url)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A database URL fit for logs and dumps: `user:password@` becomes `user:[redacted]@`.
+pub fn redacted_url(url: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let end = url[authority..].find('/').map_or(url.len(), |i| authority + i);
+    let Some(at) = url[authority..end].rfind('@').map(|at| authority + at) else {
+        return url.to_owned();
+    };
+    match url[authority..at].find(':') {
+        Some(colon) => format!("{}:[redacted]{}", &url[..authority + colon], &url[at..]),
+        None => url.to_owned(),
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -162,9 +188,9 @@ impl Config {
             return Err("devices.mqtt_url must start with mqtt://".into());
         }
         if let Some(url) = &self.database.url
-            && !url.starts_with("sqlite:")
+            && kankan_db::Engine::of_url(url).is_none()
         {
-            return Err("database.url: this build supports sqlite:// only".into());
+            return Err("database.url must start with sqlite:// or postgres://".into());
         }
         Ok(())
     }
@@ -238,6 +264,26 @@ mod tests {
         let out = c.dump().expect("dump");
         assert!(!out.contains("c2VjcmV0"));
         assert!(out.contains("[redacted]"));
+    }
+
+    #[test]
+    fn dump_redacts_the_database_password_and_keeps_the_rest_of_the_url() {
+        let mut c = Config::default();
+        c.database.url = Some("postgres://kankan:hunter2@db.internal:5432/kankan".into());
+        let out = c.dump().expect("dump");
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(out.contains("postgres://kankan:[redacted]@db.internal:5432/kankan"), "{out}");
+        c.database.url = Some("postgres://kankan@db.internal/kankan".into());
+        assert!(c.dump().expect("dump").contains("postgres://kankan@db.internal/kankan"));
+    }
+
+    #[test]
+    fn database_urls_of_other_engines_are_refused() {
+        let mut c = Config::default();
+        c.database.url = Some("mysql://x".into());
+        assert!(c.validate().is_err());
+        c.database.url = Some("postgresql://kankan@localhost/kankan".into());
+        assert!(c.validate().is_ok());
     }
 
     #[test]

@@ -178,7 +178,7 @@ async fn main() -> anyhow::Result<()> {
             let pending = s.store.pending_migrations().await?;
             println!(
                 "database at {} is up to date ({} pending)",
-                cfg.database_url(),
+                kankan_server::config::redacted_url(&cfg.database_url()),
                 pending.len()
             );
             Ok(())

@@ -101,6 +101,11 @@ impl TestApp {
         // The push service, webhook and provider stand-ins listen on 127.0.0.1: let the server
         // send there (tests of the outbound guard turn this off again).
         config.notify.allow_private_targets = true;
+        // On the PostgreSQL run of the suite, a database of its own on the test server.
+        if kankan_db::testing::engine() == kankan_db::Engine::Postgres {
+            config.database.url =
+                Some(kankan_db::testing::fresh_database_url(data_dir.path()).await?);
+        }
         adjust(&mut config);
         let clock = SimClock::new();
         let running = kankan_server::start(&config, Arc::new(clock.clone())).await?;

@@ -1,8 +1,10 @@
-//! The `Store` contract, run against SQLite (PostgreSQL joins when its implementation lands).
+//! The `Store` contract. It runs on SQLite, and on PostgreSQL when `KANKAN_TEST_ENGINE=postgres`
+//! (the test command runs it both ways).
 
 mod album;
 mod blobs;
 mod contract;
+mod copy;
 mod devices;
 mod events;
 mod media;
@@ -17,7 +19,7 @@ use kankan_db::Store;
 /// A migrated store in a fresh temporary directory.
 pub async fn store() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tmp");
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let url = kankan_db::testing::fresh_database_url(dir.path()).await.expect("database");
     let s = kankan_db::open(&url).await.expect("open");
     s.migrate().await.expect("migrate");
     (s, dir)

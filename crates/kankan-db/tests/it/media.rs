@@ -7,12 +7,18 @@ use kankan_db::{BindToken, MediaInit, MediaKey, NewSegment, Span, Store};
 use crate::devices::{T0, account, device};
 use crate::store;
 
-const UID: &str = "KKMEDIA0001";
+pub(crate) const UID: &str = "KKMEDIA0001";
 
 /// A store with one camera bound to an account, its data key and an init segment.
 async fn recording_store() -> (std::sync::Arc<dyn Store>, tempfile::TempDir, AccountId, i64) {
     let (s, dir) = store().await;
-    let owner = account(s.as_ref(), 1).await;
+    let (owner, init) = bind_with_init(s.as_ref()).await;
+    (s, dir, owner, init)
+}
+
+/// Binds the camera `UID` to a new account and gives it a data key and an init segment.
+pub(crate) async fn bind_with_init(s: &dyn Store) -> (AccountId, i64) {
+    let owner = account(s, 1).await;
     s.insert_devices(&[device(UID)]).await.expect("device");
     let token = BindToken {
         token_hash: [9; 32],
@@ -36,7 +42,7 @@ async fn recording_store() -> (std::sync::Arc<dyn Store>, tempfile::TempDir, Acc
         created_at: T0,
     };
     let init = s.put_media_init(&init).await.expect("init");
-    (s, dir, owner, init.id)
+    (owner, init.id)
 }
 
 fn seg(init: i64, start_s: i64, secs: u32) -> NewSegment {

@@ -1,20 +1,23 @@
 //! Migrations: the embedded list matches the files, and each file explains itself.
 
 #[test]
-fn every_migration_file_is_embedded_in_order_and_documented() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .expect("migrations dir")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect();
-    files.sort();
+fn every_migration_file_is_embedded_in_order_and_documented_for_both_engines() {
     let embedded: Vec<String> =
         kankan_db::MIGRATIONS.iter().map(|m| format!("{}.sql", m.name)).collect();
-    assert_eq!(files, embedded);
+    for engine in ["sqlite", "postgres"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(engine);
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("migrations dir")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        files.sort();
+        assert_eq!(files, embedded, "{engine}: every step is written for both engines");
+    }
     for (i, m) in kankan_db::MIGRATIONS.iter().enumerate() {
         assert_eq!(m.version, i as i64 + 1, "versions are 1, 2, 3 ...");
         assert!(m.name.starts_with(&format!("{:04}_", m.version)));
         assert!(m.sqlite.trim_start().starts_with("--"), "{} starts with a comment", m.name);
+        assert!(m.postgres.trim_start().starts_with("--"), "{} starts with a comment", m.name);
     }
 }
 
@@ -28,5 +31,5 @@ async fn migrating_twice_applies_nothing_the_second_time() {
 #[tokio::test]
 async fn unsupported_database_urls_are_refused() {
     let err = kankan_db::open("mysql://x").await.err().expect("refused");
-    assert!(err.to_string().contains("sqlite"), "{err}");
+    assert!(err.to_string().contains("sqlite:// or postgres://"), "{err}");
 }

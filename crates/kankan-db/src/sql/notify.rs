@@ -2,8 +2,9 @@
 //! the events' dispatch marks (crash recovery of the dispatcher).
 
 use kankan_base::{AccountId, Timestamp};
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::any::AnyRow;
 
 use super::media::account_col;
 use super::{R, opt_ts, ts, uuid_col};
@@ -12,7 +13,7 @@ use crate::{
     PushSubscriptionRow, WebhookRow,
 };
 
-fn sub_from(r: &SqliteRow) -> R<PushSubscriptionRow> {
+fn sub_from(r: &AnyRow) -> R<PushSubscriptionRow> {
     Ok(PushSubscriptionRow {
         id: uuid_col(r, "id")?,
         account_id: account_col(r, "account_id")?,
@@ -24,10 +25,10 @@ fn sub_from(r: &SqliteRow) -> R<PushSubscriptionRow> {
 
 /// Inserts the subscription, or replaces the sealed keys of the account's row with the same
 /// endpoint; returns the id in force.
-pub(super) async fn put_subscription(pool: &SqlitePool, s: &PushSubscriptionRow) -> R<uuid::Uuid> {
+pub(super) async fn put_subscription(pool: &AnyPool, s: &PushSubscriptionRow) -> R<uuid::Uuid> {
     let row = sqlx::query(
         "INSERT INTO push_subscriptions (id, account_id, endpoint_index, sub_enc, created_at_ms) \
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, endpoint_index) DO UPDATE \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, endpoint_index) DO UPDATE \
          SET sub_enc = excluded.sub_enc RETURNING id",
     )
     .bind(s.id.to_string())
@@ -41,12 +42,12 @@ pub(super) async fn put_subscription(pool: &SqlitePool, s: &PushSubscriptionRow)
 }
 
 pub(super) async fn delete_subscription(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     endpoint_index: &[u8],
 ) -> R<bool> {
     let r =
-        sqlx::query("DELETE FROM push_subscriptions WHERE account_id = ? AND endpoint_index = ?")
+        sqlx::query("DELETE FROM push_subscriptions WHERE account_id = $1 AND endpoint_index = $2")
             .bind(account.to_string())
             .bind(endpoint_index)
             .execute(pool)
@@ -54,8 +55,8 @@ pub(super) async fn delete_subscription(
     Ok(r.rows_affected() == 1)
 }
 
-pub(super) async fn delete_subscription_by_id(pool: &SqlitePool, id: uuid::Uuid) -> R<bool> {
-    let r = sqlx::query("DELETE FROM push_subscriptions WHERE id = ?")
+pub(super) async fn delete_subscription_by_id(pool: &AnyPool, id: uuid::Uuid) -> R<bool> {
+    let r = sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
         .bind(id.to_string())
         .execute(pool)
         .await?;
@@ -63,12 +64,12 @@ pub(super) async fn delete_subscription_by_id(pool: &SqlitePool, id: uuid::Uuid)
 }
 
 pub(super) async fn subscriptions(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
 ) -> R<Vec<PushSubscriptionRow>> {
     let rows = sqlx::query(
         "SELECT id, account_id, endpoint_index, sub_enc, created_at_ms FROM push_subscriptions \
-         WHERE account_id = ? ORDER BY created_at_ms, id",
+         WHERE account_id = $1 ORDER BY created_at_ms, id",
     )
     .bind(account.to_string())
     .fetch_all(pool)
@@ -76,13 +77,10 @@ pub(super) async fn subscriptions(
     rows.iter().map(sub_from).collect()
 }
 
-pub(super) async fn subscription(
-    pool: &SqlitePool,
-    id: uuid::Uuid,
-) -> R<Option<PushSubscriptionRow>> {
+pub(super) async fn subscription(pool: &AnyPool, id: uuid::Uuid) -> R<Option<PushSubscriptionRow>> {
     let row = sqlx::query(
         "SELECT id, account_id, endpoint_index, sub_enc, created_at_ms FROM push_subscriptions \
-         WHERE id = ?",
+         WHERE id = $1",
     )
     .bind(id.to_string())
     .fetch_optional(pool)
@@ -91,12 +89,12 @@ pub(super) async fn subscription(
 }
 
 pub(super) async fn settings(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
 ) -> R<Option<NotificationSettingsRow>> {
     let row = sqlx::query(
         "SELECT method, quiet_start_min, quiet_end_min, time_zone FROM notification_settings \
-         WHERE account_id = ?",
+         WHERE account_id = $1",
     )
     .bind(account.to_string())
     .fetch_optional(pool)
@@ -119,14 +117,14 @@ pub(super) async fn settings(
 }
 
 pub(super) async fn put_settings(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     s: &NotificationSettingsRow,
     at: Timestamp,
 ) -> R<()> {
     sqlx::query(
         "INSERT INTO notification_settings (account_id, method, quiet_start_min, quiet_end_min, \
-         time_zone, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE \
+         time_zone, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id) DO UPDATE \
          SET method = excluded.method, quiet_start_min = excluded.quiet_start_min, \
          quiet_end_min = excluded.quiet_end_min, time_zone = excluded.time_zone, \
          updated_at_ms = excluded.updated_at_ms",
@@ -143,13 +141,13 @@ pub(super) async fn put_settings(
 }
 
 pub(super) async fn device_settings(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     uid: &str,
 ) -> R<Option<DeviceNotificationRow>> {
     let row = sqlx::query(
         "SELECT kinds, snoozed_until_ms FROM device_notification_settings \
-         WHERE account_id = ? AND uid = ?",
+         WHERE account_id = $1 AND uid = $2",
     )
     .bind(account.to_string())
     .bind(uid)
@@ -164,14 +162,14 @@ pub(super) async fn device_settings(
 }
 
 pub(super) async fn put_device_settings(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     uid: &str,
     s: &DeviceNotificationRow,
 ) -> R<()> {
     sqlx::query(
         "INSERT INTO device_notification_settings (account_id, uid, kinds, snoozed_until_ms) \
-         VALUES (?, ?, ?, ?) ON CONFLICT (account_id, uid) DO UPDATE \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, uid) DO UPDATE \
          SET kinds = excluded.kinds, snoozed_until_ms = excluded.snoozed_until_ms",
     )
     .bind(account.to_string())
@@ -183,7 +181,7 @@ pub(super) async fn put_device_settings(
     Ok(())
 }
 
-fn webhook_from(r: &SqliteRow) -> R<WebhookRow> {
+fn webhook_from(r: &AnyRow) -> R<WebhookRow> {
     Ok(WebhookRow {
         id: uuid_col(r, "id")?,
         account_id: account_col(r, "account_id")?,
@@ -193,10 +191,10 @@ fn webhook_from(r: &SqliteRow) -> R<WebhookRow> {
     })
 }
 
-pub(super) async fn insert_webhook(pool: &SqlitePool, w: &WebhookRow) -> R<()> {
+pub(super) async fn insert_webhook(pool: &AnyPool, w: &WebhookRow) -> R<()> {
     sqlx::query(
         "INSERT INTO webhooks (id, account_id, url_enc, secret_enc, created_at_ms) \
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(w.id.to_string())
     .bind(w.account_id.to_string())
@@ -208,10 +206,10 @@ pub(super) async fn insert_webhook(pool: &SqlitePool, w: &WebhookRow) -> R<()> {
     Ok(())
 }
 
-pub(super) async fn webhooks(pool: &SqlitePool, account: AccountId) -> R<Vec<WebhookRow>> {
+pub(super) async fn webhooks(pool: &AnyPool, account: AccountId) -> R<Vec<WebhookRow>> {
     let rows = sqlx::query(
         "SELECT id, account_id, url_enc, secret_enc, created_at_ms FROM webhooks \
-         WHERE account_id = ? ORDER BY created_at_ms, id",
+         WHERE account_id = $1 ORDER BY created_at_ms, id",
     )
     .bind(account.to_string())
     .fetch_all(pool)
@@ -219,9 +217,9 @@ pub(super) async fn webhooks(pool: &SqlitePool, account: AccountId) -> R<Vec<Web
     rows.iter().map(webhook_from).collect()
 }
 
-pub(super) async fn webhook(pool: &SqlitePool, id: uuid::Uuid) -> R<Option<WebhookRow>> {
+pub(super) async fn webhook(pool: &AnyPool, id: uuid::Uuid) -> R<Option<WebhookRow>> {
     let row = sqlx::query(
-        "SELECT id, account_id, url_enc, secret_enc, created_at_ms FROM webhooks WHERE id = ?",
+        "SELECT id, account_id, url_enc, secret_enc, created_at_ms FROM webhooks WHERE id = $1",
     )
     .bind(id.to_string())
     .fetch_optional(pool)
@@ -229,12 +227,8 @@ pub(super) async fn webhook(pool: &SqlitePool, id: uuid::Uuid) -> R<Option<Webho
     row.as_ref().map(webhook_from).transpose()
 }
 
-pub(super) async fn delete_webhook(
-    pool: &SqlitePool,
-    account: AccountId,
-    id: uuid::Uuid,
-) -> R<bool> {
-    let r = sqlx::query("DELETE FROM webhooks WHERE id = ? AND account_id = ?")
+pub(super) async fn delete_webhook(pool: &AnyPool, account: AccountId, id: uuid::Uuid) -> R<bool> {
+    let r = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND account_id = $2")
         .bind(id.to_string())
         .bind(account.to_string())
         .execute(pool)
@@ -243,11 +237,11 @@ pub(super) async fn delete_webhook(
 }
 
 /// Records an attempt; false (nothing stored) if the event is gone (deleted meanwhile).
-pub(super) async fn insert_delivery(pool: &SqlitePool, d: &Delivery) -> R<bool> {
+pub(super) async fn insert_delivery(pool: &AnyPool, d: &Delivery) -> R<bool> {
     let r = sqlx::query(
         "INSERT INTO notification_deliveries (id, event_id, account_id, channel, target_id, \
-         attempt, status, detail, at_ms) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? \
-         WHERE EXISTS (SELECT 1 FROM events WHERE id = ? AND account_id = ?)",
+         attempt, status, detail, at_ms) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+         WHERE EXISTS (SELECT 1 FROM events WHERE id = $10 AND account_id = $11)",
     )
     .bind(d.id.to_string())
     .bind(d.event_id.to_string())
@@ -265,7 +259,7 @@ pub(super) async fn insert_delivery(pool: &SqlitePool, d: &Delivery) -> R<bool> 
     Ok(r.rows_affected() == 1)
 }
 
-fn delivery_from(r: &SqliteRow) -> R<Delivery> {
+fn delivery_from(r: &AnyRow) -> R<Delivery> {
     let status: String = r.try_get("status")?;
     let target: Option<String> = r.try_get("target_id")?;
     Ok(Delivery {
@@ -293,14 +287,14 @@ macro_rules! delivery_columns {
 }
 
 pub(super) async fn deliveries(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     event: uuid::Uuid,
 ) -> R<Vec<Delivery>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         delivery_columns!(),
-        " FROM notification_deliveries WHERE account_id = ? AND event_id = ? ORDER BY at_ms, id"
+        " FROM notification_deliveries WHERE account_id = $1 AND event_id = $2 ORDER BY at_ms, id"
     ))
     .bind(account.to_string())
     .bind(event.to_string())
@@ -311,7 +305,7 @@ pub(super) async fn deliveries(
 
 /// The account's records, newest first; a deleted event's are left out.
 pub(super) async fn account_deliveries(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     status: Option<DeliveryStatus>,
     limit: u32,
@@ -319,10 +313,10 @@ pub(super) async fn account_deliveries(
     let rows = sqlx::query(concat!(
         "SELECT ",
         delivery_columns!(),
-        " FROM notification_deliveries d WHERE account_id = ? AND (? IS NULL OR status = ?) \
+        " FROM notification_deliveries d WHERE account_id = $1 AND ($2 IS NULL OR status = $3) \
          AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id \
                          AND e.deleted_at_ms IS NOT NULL) \
-         ORDER BY at_ms DESC, id DESC LIMIT ?"
+         ORDER BY at_ms DESC, id DESC LIMIT $4"
     ))
     .bind(account.to_string())
     .bind(status.map(DeliveryStatus::as_str))
@@ -333,9 +327,9 @@ pub(super) async fn account_deliveries(
     rows.iter().map(delivery_from).collect()
 }
 
-pub(super) async fn mark_dispatched(pool: &SqlitePool, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+pub(super) async fn mark_dispatched(pool: &AnyPool, id: uuid::Uuid, at: Timestamp) -> R<bool> {
     let r = sqlx::query(
-        "UPDATE events SET dispatched_at_ms = ? WHERE id = ? AND dispatched_at_ms IS NULL",
+        "UPDATE events SET dispatched_at_ms = $1 WHERE id = $2 AND dispatched_at_ms IS NULL",
     )
     .bind(at.0)
     .bind(id.to_string())
@@ -345,7 +339,7 @@ pub(super) async fn mark_dispatched(pool: &SqlitePool, id: uuid::Uuid, at: Times
 }
 
 pub(super) async fn undispatched(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     from: Timestamp,
     before: Timestamp,
     limit: u32,
@@ -355,7 +349,7 @@ pub(super) async fn undispatched(
          created_at_ms, clip_from_ms, clip_to_ms, \
          EXISTS (SELECT 1 FROM event_thumbnails t WHERE t.event_id = events.id) AS thumbnail \
          FROM events WHERE dispatched_at_ms IS NULL AND deleted_at_ms IS NULL \
-         AND created_at_ms >= ? AND created_at_ms < ? ORDER BY created_at_ms, id LIMIT ?",
+         AND created_at_ms >= $1 AND created_at_ms < $2 ORDER BY created_at_ms, id LIMIT $3",
     )
     .bind(from.0)
     .bind(before.0)
@@ -368,13 +362,13 @@ pub(super) async fn undispatched(
 /// The stored secret `name`, inserting `value_enc` first if there is none (the first of two
 /// racing servers wins, and both read the winner).
 pub(super) async fn server_secret(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     name: &str,
     value_enc: &[u8],
     at: Timestamp,
 ) -> R<Vec<u8>> {
     sqlx::query(
-        "INSERT INTO server_secrets (name, value_enc, created_at_ms) VALUES (?, ?, ?) \
+        "INSERT INTO server_secrets (name, value_enc, created_at_ms) VALUES ($1, $2, $3) \
          ON CONFLICT (name) DO NOTHING",
     )
     .bind(name)
@@ -382,7 +376,7 @@ pub(super) async fn server_secret(
     .bind(at.0)
     .execute(pool)
     .await?;
-    let row = sqlx::query("SELECT value_enc FROM server_secrets WHERE name = ?")
+    let row = sqlx::query("SELECT value_enc FROM server_secrets WHERE name = $1")
         .bind(name)
         .fetch_one(pool)
         .await?;

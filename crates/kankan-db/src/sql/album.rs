@@ -1,8 +1,9 @@
 //! The Album: saved screenshots and clips, one row per item, always selected by account.
 
 use kankan_base::{AccountId, Timestamp};
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::any::AnyRow;
 
 use super::media::{account_col, blob_col, i64_of, u64_of};
 use super::{R, ts, uuid_col, write_tx};
@@ -16,7 +17,7 @@ macro_rules! columns {
     };
 }
 
-fn item_from(r: &SqliteRow) -> R<AlbumItem> {
+fn item_from(r: &AnyRow) -> R<AlbumItem> {
     let kind: String = r.try_get("kind")?;
     Ok(AlbumItem {
         id: uuid_col(r, "id")?,
@@ -34,11 +35,11 @@ fn item_from(r: &SqliteRow) -> R<AlbumItem> {
     })
 }
 
-pub(super) async fn insert(pool: &SqlitePool, i: &AlbumItem) -> R<()> {
+pub(super) async fn insert(pool: &AnyPool, i: &AlbumItem) -> R<()> {
     sqlx::query(concat!(
         "INSERT INTO album_items (",
         columns!(),
-        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(i.id.to_string())
     .bind(i.account_id.to_string())
@@ -57,14 +58,14 @@ pub(super) async fn insert(pool: &SqlitePool, i: &AlbumItem) -> R<()> {
 }
 
 pub(super) async fn of_account(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     limit: u32,
 ) -> R<Vec<AlbumItem>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         columns!(),
-        " FROM album_items WHERE account_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT ?"
+        " FROM album_items WHERE account_id = $1 ORDER BY created_at_ms DESC, id DESC LIMIT $2"
     ))
     .bind(account.to_string())
     .bind(i64::from(limit))
@@ -74,14 +75,14 @@ pub(super) async fn of_account(
 }
 
 pub(super) async fn one(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     id: uuid::Uuid,
 ) -> R<Option<AlbumItem>> {
     let row = sqlx::query(concat!(
         "SELECT ",
         columns!(),
-        " FROM album_items WHERE id = ? AND account_id = ?"
+        " FROM album_items WHERE id = $1 AND account_id = $2"
     ))
     .bind(id.to_string())
     .bind(account.to_string())
@@ -91,22 +92,22 @@ pub(super) async fn one(
 }
 
 pub(super) async fn delete(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     id: uuid::Uuid,
     at: Timestamp,
 ) -> R<bool> {
     let mut tx = write_tx(pool).await?;
     sqlx::query(
-        "INSERT INTO blob_trash (blob_id, trashed_at_ms) SELECT blob_id, ? FROM album_items \
-         WHERE id = ? AND account_id = ? ON CONFLICT DO NOTHING",
+        "INSERT INTO blob_trash (blob_id, trashed_at_ms) SELECT blob_id, $1 FROM album_items \
+         WHERE id = $2 AND account_id = $3 ON CONFLICT DO NOTHING",
     )
     .bind(at.0)
     .bind(id.to_string())
     .bind(account.to_string())
     .execute(&mut *tx)
     .await?;
-    let gone = sqlx::query("DELETE FROM album_items WHERE id = ? AND account_id = ?")
+    let gone = sqlx::query("DELETE FROM album_items WHERE id = $1 AND account_id = $2")
         .bind(id.to_string())
         .bind(account.to_string())
         .execute(&mut *tx)

@@ -1,16 +1,17 @@
 //! Accounts, verification codes and staff rows.
 
 use kankan_base::{AccountId, BlobId, SessionId, StaffId, Timestamp};
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::any::AnyRow;
 
-use super::{R, opt_ts, ts, uuid_col, write_tx};
+use super::{Engine, R, opt_ts, ts, uuid_col, write_tx};
 use crate::{Account, AccountState, CodePurpose, ContactKind, DbError, Staff, VerificationCode};
 
 const ACCOUNT_COLS: &str = "id, contact_kind, contact_index, contact_enc, key_wrapped, \
     password_hash, nickname_enc, avatar_blob, state, state_reason, created_at_ms, verified_at_ms";
 
-fn account_from(row: &SqliteRow) -> R<Account> {
+fn account_from(row: &AnyRow) -> R<Account> {
     let kind: String = row.try_get("contact_kind")?;
     let state: String = row.try_get("state")?;
     let avatar: Option<String> = row.try_get("avatar_blob")?;
@@ -35,11 +36,11 @@ fn account_from(row: &SqliteRow) -> R<Account> {
     })
 }
 
-pub(super) async fn insert(pool: &SqlitePool, a: &Account) -> R<()> {
+pub(super) async fn insert(pool: &AnyPool, a: &Account) -> R<()> {
     sqlx::query(
         "INSERT INTO accounts (id, contact_kind, contact_index, contact_enc, key_wrapped, \
          password_hash, nickname_enc, avatar_blob, state, state_reason, created_at_ms, \
-         verified_at_ms, state_changed_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         verified_at_ms, state_changed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(a.id.to_string())
     .bind(a.contact_kind.as_str())
@@ -60,15 +61,16 @@ pub(super) async fn insert(pool: &SqlitePool, a: &Account) -> R<()> {
     Ok(())
 }
 
-pub(super) async fn by_id(pool: &SqlitePool, id: AccountId) -> R<Option<Account>> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?"));
+pub(super) async fn by_id(pool: &AnyPool, id: AccountId) -> R<Option<Account>> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1"));
     let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(pool).await?;
     row.as_ref().map(account_from).transpose()
 }
 
-pub(super) async fn by_contact(pool: &SqlitePool, idx: &[u8]) -> R<Option<Account>> {
-    let sql =
-        sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE contact_index = ?"));
+pub(super) async fn by_contact(pool: &AnyPool, idx: &[u8]) -> R<Option<Account>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {ACCOUNT_COLS} FROM accounts WHERE contact_index = $1"
+    ));
     let row = sqlx::query(sql).bind(idx).fetch_optional(pool).await?;
     row.as_ref().map(account_from).transpose()
 }
@@ -77,23 +79,20 @@ fn one_row(n: u64) -> R<()> {
     if n == 1 { Ok(()) } else { Err(DbError::NotFound("account")) }
 }
 
-pub(super) async fn replace_pending_password(
-    pool: &SqlitePool,
-    id: AccountId,
-    hash: &str,
-) -> R<()> {
-    let r = sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ? AND state = 'pending'")
-        .bind(hash)
-        .bind(id.to_string())
-        .execute(pool)
-        .await?;
+pub(super) async fn replace_pending_password(pool: &AnyPool, id: AccountId, hash: &str) -> R<()> {
+    let r =
+        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2 AND state = 'pending'")
+            .bind(hash)
+            .bind(id.to_string())
+            .execute(pool)
+            .await?;
     one_row(r.rows_affected())
 }
 
-pub(super) async fn activate(pool: &SqlitePool, id: AccountId, at: Timestamp) -> R<()> {
+pub(super) async fn activate(pool: &AnyPool, id: AccountId, at: Timestamp) -> R<()> {
     let r = sqlx::query(
-        "UPDATE accounts SET state = 'active', verified_at_ms = ?, state_changed_at_ms = ? \
-         WHERE id = ? AND state = 'pending'",
+        "UPDATE accounts SET state = 'active', verified_at_ms = $1, state_changed_at_ms = $2 \
+         WHERE id = $3 AND state = 'pending'",
     )
     .bind(at.0)
     .bind(at.0)
@@ -104,22 +103,22 @@ pub(super) async fn activate(pool: &SqlitePool, id: AccountId, at: Timestamp) ->
 }
 
 pub(super) async fn set_password(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id: AccountId,
     hash: &str,
     keep: Option<SessionId>,
     at: Timestamp,
 ) -> R<()> {
     let mut tx = write_tx(pool).await?;
-    let r = sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+    let r = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
         .bind(hash)
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
     one_row(r.rows_affected())?;
     sqlx::query(
-        "UPDATE sessions SET revoked_at_ms = ? \
-         WHERE account_id = ? AND revoked_at_ms IS NULL AND id IS NOT ?",
+        "UPDATE sessions SET revoked_at_ms = $1 \
+         WHERE account_id = $2 AND revoked_at_ms IS NULL AND id IS DISTINCT FROM $3",
     )
     .bind(at.0)
     .bind(id.to_string())
@@ -130,8 +129,8 @@ pub(super) async fn set_password(
     Ok(())
 }
 
-pub(super) async fn set_nickname(pool: &SqlitePool, id: AccountId, enc: Option<&[u8]>) -> R<()> {
-    let r = sqlx::query("UPDATE accounts SET nickname_enc = ? WHERE id = ?")
+pub(super) async fn set_nickname(pool: &AnyPool, id: AccountId, enc: Option<&[u8]>) -> R<()> {
+    let r = sqlx::query("UPDATE accounts SET nickname_enc = $1 WHERE id = $2")
         .bind(enc)
         .bind(id.to_string())
         .execute(pool)
@@ -140,18 +139,21 @@ pub(super) async fn set_nickname(pool: &SqlitePool, id: AccountId, enc: Option<&
 }
 
 pub(super) async fn set_avatar(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id: AccountId,
     blob: Option<BlobId>,
 ) -> R<Option<BlobId>> {
     let mut tx = write_tx(pool).await?;
-    let old: Option<Option<String>> =
-        sqlx::query_scalar("SELECT avatar_blob FROM accounts WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+    // The row stays locked until the update, so two changes cannot both return the same old
+    // avatar (and the replaced one be left behind).
+    let sql =
+        format!("SELECT avatar_blob FROM accounts WHERE id = $1{}", Engine::of(pool).for_update());
+    let old: Option<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
     let old = old.ok_or(DbError::NotFound("account"))?;
-    sqlx::query("UPDATE accounts SET avatar_blob = ? WHERE id = ?")
+    sqlx::query("UPDATE accounts SET avatar_blob = $1 WHERE id = $2")
         .bind(blob.map(|b| b.to_string()))
         .bind(id.to_string())
         .execute(&mut *tx)
@@ -163,7 +165,7 @@ pub(super) async fn set_avatar(
 }
 
 pub(super) async fn set_state(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id: AccountId,
     state: AccountState,
     reason: Option<&str>,
@@ -171,7 +173,7 @@ pub(super) async fn set_state(
 ) -> R<()> {
     let mut tx = write_tx(pool).await?;
     let r = sqlx::query(
-        "UPDATE accounts SET state = ?, state_reason = ?, state_changed_at_ms = ? WHERE id = ?",
+        "UPDATE accounts SET state = $1, state_reason = $2, state_changed_at_ms = $3 WHERE id = $4",
     )
     .bind(state.as_str())
     .bind(reason)
@@ -182,7 +184,7 @@ pub(super) async fn set_state(
     one_row(r.rows_affected())?;
     if state == AccountState::Banned {
         sqlx::query(
-            "UPDATE sessions SET revoked_at_ms = ? WHERE account_id = ? AND revoked_at_ms IS NULL",
+            "UPDATE sessions SET revoked_at_ms = $1 WHERE account_id = $2 AND revoked_at_ms IS NULL",
         )
         .bind(at.0)
         .bind(id.to_string())
@@ -193,10 +195,10 @@ pub(super) async fn set_state(
     Ok(())
 }
 
-pub(super) async fn insert_code(pool: &SqlitePool, c: &VerificationCode) -> R<()> {
+pub(super) async fn insert_code(pool: &AnyPool, c: &VerificationCode) -> R<()> {
     sqlx::query(
         "INSERT INTO verification_codes (id, purpose, contact_index, code_mac, created_at_ms, \
-         expires_at_ms, attempts, consumed_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         expires_at_ms, attempts, consumed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(c.id.to_string())
     .bind(c.purpose.as_str())
@@ -212,13 +214,13 @@ pub(super) async fn insert_code(pool: &SqlitePool, c: &VerificationCode) -> R<()
 }
 
 pub(super) async fn latest_code(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     purpose: CodePurpose,
     idx: &[u8],
 ) -> R<Option<VerificationCode>> {
     let row = sqlx::query(
         "SELECT id, contact_index, code_mac, created_at_ms, expires_at_ms, attempts, \
-         consumed_at_ms FROM verification_codes WHERE purpose = ? AND contact_index = ? \
+         consumed_at_ms FROM verification_codes WHERE purpose = $1 AND contact_index = $2 \
          ORDER BY created_at_ms DESC, id DESC LIMIT 1",
     )
     .bind(purpose.as_str())
@@ -240,9 +242,9 @@ pub(super) async fn latest_code(
     .transpose()
 }
 
-pub(super) async fn add_code_attempt(pool: &SqlitePool, id: uuid::Uuid) -> R<u32> {
+pub(super) async fn add_code_attempt(pool: &AnyPool, id: uuid::Uuid) -> R<u32> {
     let n: Option<i64> = sqlx::query_scalar(
-        "UPDATE verification_codes SET attempts = attempts + 1 WHERE id = ? RETURNING attempts",
+        "UPDATE verification_codes SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
     )
     .bind(id.to_string())
     .fetch_optional(pool)
@@ -251,9 +253,9 @@ pub(super) async fn add_code_attempt(pool: &SqlitePool, id: uuid::Uuid) -> R<u32
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
-pub(super) async fn consume_code(pool: &SqlitePool, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+pub(super) async fn consume_code(pool: &AnyPool, id: uuid::Uuid, at: Timestamp) -> R<bool> {
     let r = sqlx::query(
-        "UPDATE verification_codes SET consumed_at_ms = ? WHERE id = ? AND consumed_at_ms IS NULL",
+        "UPDATE verification_codes SET consumed_at_ms = $1 WHERE id = $2 AND consumed_at_ms IS NULL",
     )
     .bind(at.0)
     .bind(id.to_string())
@@ -262,9 +264,9 @@ pub(super) async fn consume_code(pool: &SqlitePool, id: uuid::Uuid, at: Timestam
     Ok(r.rows_affected() == 1)
 }
 
-pub(super) async fn insert_staff(pool: &SqlitePool, s: &Staff) -> R<()> {
+pub(super) async fn insert_staff(pool: &AnyPool, s: &Staff) -> R<()> {
     sqlx::query(
-        "INSERT INTO staff (id, username, password_hash, role, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO staff (id, username, password_hash, role, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(s.id.to_string())
     .bind(&s.username)
@@ -277,9 +279,9 @@ pub(super) async fn insert_staff(pool: &SqlitePool, s: &Staff) -> R<()> {
     Ok(())
 }
 
-pub(super) async fn staff_by_username(pool: &SqlitePool, username: &str) -> R<Option<Staff>> {
+pub(super) async fn staff_by_username(pool: &AnyPool, username: &str) -> R<Option<Staff>> {
     let row = sqlx::query(
-        "SELECT id, username, password_hash, role, created_at_ms FROM staff WHERE username = ?",
+        "SELECT id, username, password_hash, role, created_at_ms FROM staff WHERE username = $1",
     )
     .bind(username)
     .fetch_optional(pool)
@@ -288,7 +290,7 @@ pub(super) async fn staff_by_username(pool: &SqlitePool, username: &str) -> R<Op
 }
 
 pub(super) async fn insert_staff_session(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     staff: StaffId,
     token_hash: &[u8; 32],
     now: Timestamp,
@@ -296,7 +298,7 @@ pub(super) async fn insert_staff_session(
 ) -> R<()> {
     sqlx::query(
         "INSERT INTO staff_sessions (id, staff_id, token_hash, created_at_ms, expires_at_ms) \
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(staff.to_string())
@@ -309,13 +311,13 @@ pub(super) async fn insert_staff_session(
 }
 
 pub(super) async fn staff_by_session(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     token_hash: &[u8; 32],
     now: Timestamp,
 ) -> R<Option<Staff>> {
     let row = sqlx::query(
         "SELECT s.id, s.username, s.password_hash, s.role, s.created_at_ms FROM staff s \
-         JOIN staff_sessions t ON t.staff_id = s.id WHERE t.token_hash = ? AND t.expires_at_ms > ?",
+         JOIN staff_sessions t ON t.staff_id = s.id WHERE t.token_hash = $1 AND t.expires_at_ms > $2",
     )
     .bind(&token_hash[..])
     .bind(now.0)
@@ -324,7 +326,7 @@ pub(super) async fn staff_by_session(
     row.as_ref().map(staff_from).transpose()
 }
 
-fn staff_from(row: &SqliteRow) -> R<Staff> {
+fn staff_from(row: &AnyRow) -> R<Staff> {
     Ok(Staff {
         id: StaffId(uuid_col(row, "id")?),
         username: row.try_get("username")?,

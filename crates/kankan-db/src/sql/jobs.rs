@@ -1,16 +1,16 @@
 //! The durable job queue: claim with one `UPDATE ... RETURNING`, retry, abort.
 
 use kankan_base::{JobId, Timestamp};
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::SqlitePool;
 
-use super::{R, ts, uuid_col};
+use super::{Engine, R, ts, uuid_col};
 use crate::{DbError, Job, JobState, JobStatus, NewJob};
 
-pub(super) async fn enqueue(pool: &SqlitePool, job: &NewJob, now: Timestamp) -> R<()> {
+pub(super) async fn enqueue(pool: &AnyPool, job: &NewJob, now: Timestamp) -> R<()> {
     sqlx::query(
         "INSERT INTO jobs (id, queue, payload, state, attempts, max_attempts, run_after_ms, \
-         created_at_ms) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)",
+         created_at_ms) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6)",
     )
     .bind(job.id.to_string())
     .bind(job.queue)
@@ -24,25 +24,31 @@ pub(super) async fn enqueue(pool: &SqlitePool, job: &NewJob, now: Timestamp) -> 
 }
 
 pub(super) async fn claim(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     queue: &str,
     now: Timestamp,
     lease_until: Timestamp,
 ) -> R<Option<Job>> {
-    let row = sqlx::query(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until_ms = ? \
-         WHERE id = (SELECT id FROM jobs WHERE queue = ? AND ( \
-                (state = 'pending' AND run_after_ms <= ?) \
-             OR (state = 'running' AND lease_until_ms < ?)) \
-             ORDER BY run_after_ms, id LIMIT 1) \
+    // One statement: the subquery picks the oldest runnable job and the update takes it. On
+    // PostgreSQL the picked row is locked and other claimers skip it (without SKIP LOCKED two
+    // nodes could pick the same row, the second waiting for the first and then updating it
+    // again); SQLite's single writer serialises claims by itself.
+    let sql = format!(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until_ms = $1 \
+         WHERE id = (SELECT id FROM jobs WHERE queue = $2 AND ( \
+                (state = 'pending' AND run_after_ms <= $3) \
+             OR (state = 'running' AND lease_until_ms < $4)) \
+             ORDER BY run_after_ms, id LIMIT 1{}) \
          RETURNING id, queue, payload, attempts, max_attempts",
-    )
-    .bind(lease_until.0)
-    .bind(queue)
-    .bind(now.0)
-    .bind(now.0)
-    .fetch_optional(pool)
-    .await?;
+        Engine::of(pool).skip_locked()
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lease_until.0)
+        .bind(queue)
+        .bind(now.0)
+        .bind(now.0)
+        .fetch_optional(pool)
+        .await?;
     row.map(|row| {
         Ok(Job {
             id: JobId(uuid_col(&row, "id")?),
@@ -55,11 +61,12 @@ pub(super) async fn claim(
     .transpose()
 }
 
-pub(super) async fn complete(pool: &SqlitePool, id: JobId, at: Timestamp) -> R<()> {
+pub(super) async fn complete(pool: &AnyPool, id: JobId, at: Timestamp) -> R<()> {
     sqlx::query(
-        "UPDATE jobs SET state = 'done', payload = x'', lease_until_ms = NULL, \
-         finished_at_ms = ? WHERE id = ?",
+        "UPDATE jobs SET state = 'done', payload = $1, lease_until_ms = NULL, \
+         finished_at_ms = $2 WHERE id = $3",
     )
+    .bind(Vec::<u8>::new())
     .bind(at.0)
     .bind(id.to_string())
     .execute(pool)
@@ -67,15 +74,10 @@ pub(super) async fn complete(pool: &SqlitePool, id: JobId, at: Timestamp) -> R<(
     Ok(())
 }
 
-pub(super) async fn retry(
-    pool: &SqlitePool,
-    id: JobId,
-    run_after: Timestamp,
-    error: &str,
-) -> R<()> {
+pub(super) async fn retry(pool: &AnyPool, id: JobId, run_after: Timestamp, error: &str) -> R<()> {
     sqlx::query(
-        "UPDATE jobs SET state = 'pending', run_after_ms = ?, lease_until_ms = NULL, \
-         last_error = ? WHERE id = ?",
+        "UPDATE jobs SET state = 'pending', run_after_ms = $1, lease_until_ms = NULL, \
+         last_error = $2 WHERE id = $3",
     )
     .bind(run_after.0)
     .bind(error)
@@ -85,11 +87,12 @@ pub(super) async fn retry(
     Ok(())
 }
 
-pub(super) async fn abort(pool: &SqlitePool, id: JobId, error: &str, at: Timestamp) -> R<()> {
+pub(super) async fn abort(pool: &AnyPool, id: JobId, error: &str, at: Timestamp) -> R<()> {
     sqlx::query(
-        "UPDATE jobs SET state = 'dead', payload = x'', lease_until_ms = NULL, last_error = ?, \
-         finished_at_ms = ? WHERE id = ?",
+        "UPDATE jobs SET state = 'dead', payload = $1, lease_until_ms = NULL, last_error = $2, \
+         finished_at_ms = $3 WHERE id = $4",
     )
+    .bind(Vec::<u8>::new())
     .bind(error)
     .bind(at.0)
     .bind(id.to_string())
@@ -98,10 +101,10 @@ pub(super) async fn abort(pool: &SqlitePool, id: JobId, error: &str, at: Timesta
     Ok(())
 }
 
-pub(super) async fn status(pool: &SqlitePool, id: JobId) -> R<Option<JobStatus>> {
+pub(super) async fn status(pool: &AnyPool, id: JobId) -> R<Option<JobStatus>> {
     let row = sqlx::query(
         "SELECT state, attempts, run_after_ms, last_error, length(payload) AS payload_len \
-         FROM jobs WHERE id = ?",
+         FROM jobs WHERE id = $1",
     )
     .bind(id.to_string())
     .fetch_optional(pool)

@@ -2,11 +2,12 @@
 //! nowhere) until it expires, so a late end cannot bring it back.
 
 use kankan_base::{AccountId, Timestamp};
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::any::AnyRow;
 
 use super::media::account_col;
-use super::{R, opt_ts, ts, uuid_col, write_tx};
+use super::{R, flag, opt_ts, ts, uuid_col, write_tx};
 use crate::{DbError, Event, EventFilter, EventKind, Recorded};
 
 /// The columns of a row, in `event_from`'s order, with whether it has a thumbnail.
@@ -18,7 +19,7 @@ macro_rules! columns {
     };
 }
 
-pub(super) fn event_from(r: &SqliteRow) -> R<Event> {
+pub(super) fn event_from(r: &AnyRow) -> R<Event> {
     let kind: String = r.try_get("kind")?;
     let zone: Option<i64> = r.try_get("zone")?;
     Ok(Event {
@@ -33,21 +34,23 @@ pub(super) fn event_from(r: &SqliteRow) -> R<Event> {
         created_at: ts(r, "created_at_ms")?,
         clip_from: ts(r, "clip_from_ms")?,
         clip_to: ts(r, "clip_to_ms")?,
-        thumbnail: r.try_get::<bool, _>("thumbnail")?,
+        thumbnail: flag(r, "thumbnail")?,
     })
 }
 
 /// Inserts the event, or completes the row with the same device, kind and start (its end
 /// arriving, or the same message twice) unless the user deleted it.
-pub(super) async fn record(pool: &SqlitePool, e: &Event) -> R<Recorded> {
+pub(super) async fn record(pool: &AnyPool, e: &Event) -> R<Recorded> {
     let row = sqlx::query(concat!(
         "INSERT INTO events (id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, \
          read_at_ms, created_at_ms, clip_from_ms, clip_to_ms) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid, kind, started_at_ms) DO UPDATE \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (uid, kind, started_at_ms) DO UPDATE \
          SET ended_at_ms = COALESCE(excluded.ended_at_ms, events.ended_at_ms), \
          zone = COALESCE(events.zone, excluded.zone), \
-         clip_from_ms = MIN(events.clip_from_ms, excluded.clip_from_ms), \
-         clip_to_ms = MAX(events.clip_to_ms, excluded.clip_to_ms) \
+         clip_from_ms = CASE WHEN excluded.clip_from_ms < events.clip_from_ms \
+             THEN excluded.clip_from_ms ELSE events.clip_from_ms END, \
+         clip_to_ms = CASE WHEN excluded.clip_to_ms > events.clip_to_ms \
+             THEN excluded.clip_to_ms ELSE events.clip_to_ms END \
          WHERE events.deleted_at_ms IS NULL RETURNING ",
         columns!()
     ))
@@ -74,17 +77,17 @@ pub(super) async fn record(pool: &SqlitePool, e: &Event) -> R<Recorded> {
 }
 
 pub(super) async fn of_account(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     f: &EventFilter,
 ) -> R<Vec<Event>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         columns!(),
-        " FROM events WHERE account_id = ? AND deleted_at_ms IS NULL \
-         AND (? IS NULL OR uid = ?) AND (? IS NULL OR kind = ?) \
-         AND started_at_ms < ? AND started_at_ms >= ? \
-         ORDER BY started_at_ms DESC, id DESC LIMIT ?"
+        " FROM events WHERE account_id = $1 AND deleted_at_ms IS NULL \
+         AND ($2 IS NULL OR uid = $3) AND ($4 IS NULL OR kind = $5) \
+         AND started_at_ms < $6 AND started_at_ms >= $7 \
+         ORDER BY started_at_ms DESC, id DESC LIMIT $8"
     ))
     .bind(account.to_string())
     .bind(f.uid.as_deref())
@@ -99,11 +102,11 @@ pub(super) async fn of_account(
     rows.iter().map(event_from).collect()
 }
 
-pub(super) async fn one(pool: &SqlitePool, account: AccountId, id: uuid::Uuid) -> R<Option<Event>> {
+pub(super) async fn one(pool: &AnyPool, account: AccountId, id: uuid::Uuid) -> R<Option<Event>> {
     let row = sqlx::query(concat!(
         "SELECT ",
         columns!(),
-        " FROM events WHERE id = ? AND account_id = ? AND deleted_at_ms IS NULL"
+        " FROM events WHERE id = $1 AND account_id = $2 AND deleted_at_ms IS NULL"
     ))
     .bind(id.to_string())
     .bind(account.to_string())
@@ -113,14 +116,14 @@ pub(super) async fn one(pool: &SqlitePool, account: AccountId, id: uuid::Uuid) -
 }
 
 pub(super) async fn mark_read(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     id: uuid::Uuid,
     at: Timestamp,
 ) -> R<bool> {
     let r = sqlx::query(
-        "UPDATE events SET read_at_ms = COALESCE(read_at_ms, ?) \
-         WHERE id = ? AND account_id = ? AND deleted_at_ms IS NULL",
+        "UPDATE events SET read_at_ms = COALESCE(read_at_ms, $1) \
+         WHERE id = $2 AND account_id = $3 AND deleted_at_ms IS NULL",
     )
     .bind(at.0)
     .bind(id.to_string())
@@ -132,7 +135,7 @@ pub(super) async fn mark_read(
 
 /// Leaves a tombstone and deletes the thumbnail, in one transaction.
 pub(super) async fn delete(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     id: uuid::Uuid,
     at: Timestamp,
@@ -140,7 +143,7 @@ pub(super) async fn delete(
     let mut tx = write_tx(pool).await?;
     let clip = sqlx::query(
         "SELECT uid, clip_from_ms, clip_to_ms FROM events \
-         WHERE id = ? AND account_id = ? AND deleted_at_ms IS NULL",
+         WHERE id = $1 AND account_id = $2 AND deleted_at_ms IS NULL",
     )
     .bind(id.to_string())
     .bind(account.to_string())
@@ -148,8 +151,8 @@ pub(super) async fn delete(
     .await?;
     let Some(clip) = clip else { return Ok(false) };
     let r = sqlx::query(
-        "UPDATE events SET deleted_at_ms = ?, read_at_ms = NULL, zone = NULL \
-         WHERE id = ? AND account_id = ? AND deleted_at_ms IS NULL",
+        "UPDATE events SET deleted_at_ms = $1, read_at_ms = NULL, zone = NULL \
+         WHERE id = $2 AND account_id = $3 AND deleted_at_ms IS NULL",
     )
     .bind(at.0)
     .bind(id.to_string())
@@ -159,7 +162,7 @@ pub(super) async fn delete(
     if r.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM event_thumbnails WHERE event_id = ?")
+    sqlx::query("DELETE FROM event_thumbnails WHERE event_id = $1")
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
@@ -168,10 +171,10 @@ pub(super) async fn delete(
         (clip.try_get("uid")?, clip.try_get("clip_from_ms")?, clip.try_get("clip_to_ms")?);
     sqlx::query(
         "UPDATE media_segments SET protected_until_ms = ( \
-             SELECT MAX(e.started_at_ms + ?) FROM events e WHERE e.uid = media_segments.uid \
+             SELECT MAX(e.started_at_ms + $1) FROM events e WHERE e.uid = media_segments.uid \
              AND e.deleted_at_ms IS NULL AND e.clip_from_ms < media_segments.start_ms + \
              media_segments.duration_ms AND e.clip_to_ms > media_segments.start_ms) \
-         WHERE uid = ? AND start_ms >= ? AND start_ms < ? AND start_ms + duration_ms > ?",
+         WHERE uid = $2 AND start_ms >= $3 AND start_ms < $4 AND start_ms + duration_ms > $5",
     )
     .bind(crate::EVENT_RETENTION_MS)
     .bind(&uid)
@@ -184,8 +187,8 @@ pub(super) async fn delete(
     Ok(true)
 }
 
-pub(super) async fn expire(pool: &SqlitePool, cutoff: Timestamp) -> R<u64> {
-    let r = sqlx::query("DELETE FROM events WHERE started_at_ms < ?")
+pub(super) async fn expire(pool: &AnyPool, cutoff: Timestamp) -> R<u64> {
+    let r = sqlx::query("DELETE FROM events WHERE started_at_ms < $1")
         .bind(cutoff.0)
         .execute(pool)
         .await?;
@@ -194,14 +197,14 @@ pub(super) async fn expire(pool: &SqlitePool, cutoff: Timestamp) -> R<u64> {
 
 /// Stores the thumbnail of an event that still exists (not deleted); false otherwise.
 pub(super) async fn put_thumbnail(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id: uuid::Uuid,
     jpeg_enc: &[u8],
     at: Timestamp,
 ) -> R<bool> {
     let r = sqlx::query(
         "INSERT INTO event_thumbnails (event_id, jpeg_enc, created_at_ms) \
-         SELECT id, ?, ? FROM events WHERE id = ? AND deleted_at_ms IS NULL \
+         SELECT id, $1, $2 FROM events WHERE id = $3 AND deleted_at_ms IS NULL \
          ON CONFLICT (event_id) DO NOTHING",
     )
     .bind(jpeg_enc)
@@ -213,13 +216,13 @@ pub(super) async fn put_thumbnail(
 }
 
 pub(super) async fn thumbnail(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     id: uuid::Uuid,
 ) -> R<Option<Vec<u8>>> {
     let row = sqlx::query(
         "SELECT t.jpeg_enc FROM event_thumbnails t JOIN events e ON e.id = t.event_id \
-         WHERE t.event_id = ? AND e.account_id = ? AND e.deleted_at_ms IS NULL",
+         WHERE t.event_id = $1 AND e.account_id = $2 AND e.deleted_at_ms IS NULL",
     )
     .bind(id.to_string())
     .bind(account.to_string())

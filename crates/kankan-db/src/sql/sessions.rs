@@ -1,16 +1,17 @@
 //! Sessions, login history and per-identifier lockout rows.
 
 use kankan_base::{AccountId, SessionId, Timestamp};
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::any::AnyRow;
 
-use super::{R, opt_ts, ts, uuid_col};
+use super::{R, flag, opt_ts, ts, uuid_col};
 use crate::{DbError, LoginEvent, LoginFailures, LoginOutcome, Session};
 
 const SESSION_COLS: &str = "SELECT id, account_id, token_hash, client_enc, ip_enc, \
     created_at_ms, last_used_at_ms, expires_at_ms FROM sessions";
 
-fn session_from(row: &SqliteRow) -> R<Session> {
+fn session_from(row: &AnyRow) -> R<Session> {
     let hash: Vec<u8> = row.try_get("token_hash")?;
     Ok(Session {
         id: SessionId(uuid_col(row, "id")?),
@@ -27,10 +28,10 @@ fn session_from(row: &SqliteRow) -> R<Session> {
     })
 }
 
-pub(super) async fn insert(pool: &SqlitePool, s: &Session) -> R<()> {
+pub(super) async fn insert(pool: &AnyPool, s: &Session) -> R<()> {
     sqlx::query(
         "INSERT INTO sessions (id, account_id, token_hash, client_enc, ip_enc, created_at_ms, \
-         last_used_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         last_used_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(s.id.to_string())
     .bind(s.account_id.to_string())
@@ -45,20 +46,16 @@ pub(super) async fn insert(pool: &SqlitePool, s: &Session) -> R<()> {
     Ok(())
 }
 
-pub(super) async fn by_token(
-    pool: &SqlitePool,
-    h: &[u8; 32],
-    now: Timestamp,
-) -> R<Option<Session>> {
+pub(super) async fn by_token(pool: &AnyPool, h: &[u8; 32], now: Timestamp) -> R<Option<Session>> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "{SESSION_COLS} WHERE token_hash = ? AND revoked_at_ms IS NULL AND expires_at_ms > ?"
+        "{SESSION_COLS} WHERE token_hash = $1 AND revoked_at_ms IS NULL AND expires_at_ms > $2"
     ));
     let row = sqlx::query(sql).bind(&h[..]).bind(now.0).fetch_optional(pool).await?;
     row.as_ref().map(session_from).transpose()
 }
 
-pub(super) async fn touch(pool: &SqlitePool, id: SessionId, at: Timestamp) -> R<()> {
-    sqlx::query("UPDATE sessions SET last_used_at_ms = ? WHERE id = ?")
+pub(super) async fn touch(pool: &AnyPool, id: SessionId, at: Timestamp) -> R<()> {
+    sqlx::query("UPDATE sessions SET last_used_at_ms = $1 WHERE id = $2")
         .bind(at.0)
         .bind(id.to_string())
         .execute(pool)
@@ -67,12 +64,12 @@ pub(super) async fn touch(pool: &SqlitePool, id: SessionId, at: Timestamp) -> R<
 }
 
 pub(super) async fn of_account(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     now: Timestamp,
 ) -> R<Vec<Session>> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "{SESSION_COLS} WHERE account_id = ? AND revoked_at_ms IS NULL AND expires_at_ms > ? \
+        "{SESSION_COLS} WHERE account_id = $1 AND revoked_at_ms IS NULL AND expires_at_ms > $2 \
          ORDER BY last_used_at_ms DESC"
     ));
     let rows = sqlx::query(sql).bind(account.to_string()).bind(now.0).fetch_all(pool).await?;
@@ -80,14 +77,14 @@ pub(super) async fn of_account(
 }
 
 pub(super) async fn revoke(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     id: SessionId,
     at: Timestamp,
 ) -> R<bool> {
     let r = sqlx::query(
-        "UPDATE sessions SET revoked_at_ms = ? \
-         WHERE id = ? AND account_id = ? AND revoked_at_ms IS NULL",
+        "UPDATE sessions SET revoked_at_ms = $1 \
+         WHERE id = $2 AND account_id = $3 AND revoked_at_ms IS NULL",
     )
     .bind(at.0)
     .bind(id.to_string())
@@ -97,10 +94,10 @@ pub(super) async fn revoke(
     Ok(r.rows_affected() == 1)
 }
 
-pub(super) async fn insert_login_event(pool: &SqlitePool, e: &LoginEvent) -> R<()> {
+pub(super) async fn insert_login_event(pool: &AnyPool, e: &LoginEvent) -> R<()> {
     sqlx::query(
         "INSERT INTO login_events (id, account_id, at_ms, outcome, client_enc, ip_enc, \
-         device_mac, new_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         device_mac, new_device) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(e.id.to_string())
     .bind(e.account_id.to_string())
@@ -109,20 +106,20 @@ pub(super) async fn insert_login_event(pool: &SqlitePool, e: &LoginEvent) -> R<(
     .bind(&e.client_enc)
     .bind(&e.ip_enc)
     .bind(&e.device_mac)
-    .bind(e.new_device)
+    .bind(i64::from(e.new_device))
     .execute(pool)
     .await?;
     Ok(())
 }
 
 pub(super) async fn login_events(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     limit: u32,
 ) -> R<Vec<LoginEvent>> {
     let rows = sqlx::query(
         "SELECT id, account_id, at_ms, outcome, client_enc, ip_enc, device_mac, new_device \
-         FROM login_events WHERE account_id = ? ORDER BY at_ms DESC, id DESC LIMIT ?",
+         FROM login_events WHERE account_id = $1 ORDER BY at_ms DESC, id DESC LIMIT $2",
     )
     .bind(account.to_string())
     .bind(i64::from(limit))
@@ -140,16 +137,16 @@ pub(super) async fn login_events(
                 client_enc: row.try_get("client_enc")?,
                 ip_enc: row.try_get("ip_enc")?,
                 device_mac: row.try_get("device_mac")?,
-                new_device: row.try_get("new_device")?,
+                new_device: flag(row, "new_device")?,
             })
         })
         .collect()
 }
 
-pub(super) async fn device_known(pool: &SqlitePool, account: AccountId, mac: &[u8]) -> R<bool> {
+pub(super) async fn device_known(pool: &AnyPool, account: AccountId, mac: &[u8]) -> R<bool> {
     let found: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM login_events \
-         WHERE account_id = ? AND device_mac = ? AND outcome = 'success' LIMIT 1",
+         WHERE account_id = $1 AND device_mac = $2 AND outcome = 'success' LIMIT 1",
     )
     .bind(account.to_string())
     .bind(mac)
@@ -158,10 +155,10 @@ pub(super) async fn device_known(pool: &SqlitePool, account: AccountId, mac: &[u
     Ok(found.is_some())
 }
 
-pub(super) async fn login_failures(pool: &SqlitePool, idx: &[u8]) -> R<Option<LoginFailures>> {
+pub(super) async fn login_failures(pool: &AnyPool, idx: &[u8]) -> R<Option<LoginFailures>> {
     let row = sqlx::query(
         "SELECT failures, window_start_ms, locked_until_ms FROM login_failures \
-         WHERE contact_index = ?",
+         WHERE contact_index = $1",
     )
     .bind(idx)
     .fetch_optional(pool)
@@ -176,10 +173,10 @@ pub(super) async fn login_failures(pool: &SqlitePool, idx: &[u8]) -> R<Option<Lo
     .transpose()
 }
 
-pub(super) async fn put_login_failures(pool: &SqlitePool, idx: &[u8], f: &LoginFailures) -> R<()> {
+pub(super) async fn put_login_failures(pool: &AnyPool, idx: &[u8], f: &LoginFailures) -> R<()> {
     sqlx::query(
         "INSERT INTO login_failures (contact_index, failures, window_start_ms, locked_until_ms) \
-         VALUES (?, ?, ?, ?) ON CONFLICT (contact_index) DO UPDATE SET \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (contact_index) DO UPDATE SET \
          failures = excluded.failures, window_start_ms = excluded.window_start_ms, \
          locked_until_ms = excluded.locked_until_ms",
     )
@@ -192,8 +189,8 @@ pub(super) async fn put_login_failures(pool: &SqlitePool, idx: &[u8], f: &LoginF
     Ok(())
 }
 
-pub(super) async fn clear_login_failures(pool: &SqlitePool, idx: &[u8]) -> R<()> {
-    sqlx::query("DELETE FROM login_failures WHERE contact_index = ?")
+pub(super) async fn clear_login_failures(pool: &AnyPool, idx: &[u8]) -> R<()> {
+    sqlx::query("DELETE FROM login_failures WHERE contact_index = $1")
         .bind(idx)
         .execute(pool)
         .await?;

@@ -3,27 +3,28 @@
 use std::collections::BTreeMap;
 
 use kankan_base::{AccountId, BlobId, Timestamp};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
-use super::{R, opt_ts, ts, write_tx};
+use super::{Engine, R, opt_ts, ts, write_tx};
 use crate::{
     DbError, MediaInit, MediaKey, MediaUsage, NewSegment, Removed, SPAN_JOIN_MS, Segment, Span,
 };
 
-type Tx<'a> = Transaction<'a, Sqlite>;
+type Tx<'a> = Transaction<'a, Any>;
 
-pub(super) fn blob_col(row: &SqliteRow, col: &str) -> R<BlobId> {
+pub(super) fn blob_col(row: &AnyRow, col: &str) -> R<BlobId> {
     let b: Vec<u8> = row.try_get(col)?;
     uuid::Uuid::from_slice(&b).map(BlobId).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
 }
 
-pub(super) fn account_col(row: &SqliteRow, col: &str) -> R<AccountId> {
+pub(super) fn account_col(row: &AnyRow, col: &str) -> R<AccountId> {
     let s: String = row.try_get(col)?;
     s.parse().map(AccountId).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
 }
 
-pub(super) fn u64_of(row: &SqliteRow, col: &str) -> R<u64> {
+pub(super) fn u64_of(row: &AnyRow, col: &str) -> R<u64> {
     u64::try_from(row.try_get::<i64, _>(col)?).map_err(|_| DbError::Corrupt(format!("{col} < 0")))
 }
 
@@ -31,12 +32,13 @@ pub(super) fn i64_of(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-pub(super) async fn media_key(pool: &SqlitePool, uid: &str) -> R<Option<MediaKey>> {
-    let row =
-        sqlx::query("SELECT uid, account_id, key_enc, created_at_ms FROM media_keys WHERE uid = ?")
-            .bind(uid)
-            .fetch_optional(pool)
-            .await?;
+pub(super) async fn media_key(pool: &AnyPool, uid: &str) -> R<Option<MediaKey>> {
+    let row = sqlx::query(
+        "SELECT uid, account_id, key_enc, created_at_ms FROM media_keys WHERE uid = $1",
+    )
+    .bind(uid)
+    .fetch_optional(pool)
+    .await?;
     row.map(|r| {
         Ok(MediaKey {
             uid: r.try_get("uid")?,
@@ -48,9 +50,9 @@ pub(super) async fn media_key(pool: &SqlitePool, uid: &str) -> R<Option<MediaKey
     .transpose()
 }
 
-pub(super) async fn put_media_key(pool: &SqlitePool, k: &MediaKey) -> R<MediaKey> {
+pub(super) async fn put_media_key(pool: &AnyPool, k: &MediaKey) -> R<MediaKey> {
     sqlx::query(
-        "INSERT INTO media_keys (uid, account_id, key_enc, created_at_ms) VALUES (?, ?, ?, ?) \
+        "INSERT INTO media_keys (uid, account_id, key_enc, created_at_ms) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (uid) DO NOTHING",
     )
     .bind(&k.uid)
@@ -65,7 +67,7 @@ pub(super) async fn put_media_key(pool: &SqlitePool, k: &MediaKey) -> R<MediaKey
 const INIT_COLS: &str =
     "SELECT id, uid, digest, blob_id, codecs, width, height, created_at_ms FROM media_inits";
 
-fn init_from(r: &SqliteRow) -> R<MediaInit> {
+fn init_from(r: &AnyRow) -> R<MediaInit> {
     Ok(MediaInit {
         id: r.try_get("id")?,
         uid: r.try_get("uid")?,
@@ -78,10 +80,10 @@ fn init_from(r: &SqliteRow) -> R<MediaInit> {
     })
 }
 
-pub(super) async fn put_media_init(pool: &SqlitePool, i: &MediaInit) -> R<MediaInit> {
+pub(super) async fn put_media_init(pool: &AnyPool, i: &MediaInit) -> R<MediaInit> {
     sqlx::query(
         "INSERT INTO media_inits (uid, digest, blob_id, codecs, width, height, created_at_ms) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid, digest) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (uid, digest) DO NOTHING",
     )
     .bind(&i.uid)
     .bind(&i.digest)
@@ -92,13 +94,13 @@ pub(super) async fn put_media_init(pool: &SqlitePool, i: &MediaInit) -> R<MediaI
     .bind(i.created_at.0)
     .execute(pool)
     .await?;
-    let sql = sqlx::AssertSqlSafe(format!("{INIT_COLS} WHERE uid = ? AND digest = ?"));
+    let sql = sqlx::AssertSqlSafe(format!("{INIT_COLS} WHERE uid = $1 AND digest = $2"));
     let row = sqlx::query(sql).bind(&i.uid).bind(&i.digest).fetch_one(pool).await?;
     init_from(&row)
 }
 
-pub(super) async fn media_init(pool: &SqlitePool, id: i64) -> R<Option<MediaInit>> {
-    let sql = sqlx::AssertSqlSafe(format!("{INIT_COLS} WHERE id = ?"));
+pub(super) async fn media_init(pool: &AnyPool, id: i64) -> R<Option<MediaInit>> {
+    let sql = sqlx::AssertSqlSafe(format!("{INIT_COLS} WHERE id = $1"));
     let row = sqlx::query(sql).bind(id).fetch_optional(pool).await?;
     row.as_ref().map(init_from).transpose()
 }
@@ -106,7 +108,7 @@ pub(super) async fn media_init(pool: &SqlitePool, id: i64) -> R<Option<MediaInit
 const SEG_COLS: &str = "SELECT id, uid, stream, init_id, start_ms, duration_ms, bytes, frames, \
     blob_id, protected_until_ms FROM media_segments";
 
-fn segment_from(r: &SqliteRow) -> R<Segment> {
+fn segment_from(r: &AnyRow) -> R<Segment> {
     Ok(Segment {
         id: r.try_get("id")?,
         uid: r.try_get("uid")?,
@@ -121,7 +123,7 @@ fn segment_from(r: &SqliteRow) -> R<Segment> {
     })
 }
 
-pub(super) async fn insert_segment(pool: &SqlitePool, s: &NewSegment) -> R<Option<i64>> {
+pub(super) async fn insert_segment(pool: &AnyPool, s: &NewSegment) -> R<Option<i64>> {
     let mut tx = write_tx(pool).await?;
     let id = insert_in(&mut tx, s).await?;
     if id.is_some() {
@@ -131,15 +133,15 @@ pub(super) async fn insert_segment(pool: &SqlitePool, s: &NewSegment) -> R<Optio
 }
 
 pub(super) async fn replace_segment(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     old: i64,
     s: &NewSegment,
     now: Timestamp,
 ) -> R<Option<i64>> {
     let mut tx = write_tx(pool).await?;
-    let select = "SELECT id FROM media_segments WHERE id = ? AND uid = ? AND stream = ?";
-    let (old, stream) = (old.to_string(), s.stream.to_string());
-    let removed = remove(&mut tx, select, &[&old, &s.uid, &stream], now).await?;
+    lock_device(&mut tx, &s.uid).await?;
+    let removed =
+        remove(&mut tx, Pick::One { id: old, uid: &s.uid, stream: s.stream }, now).await?;
     if removed.segments == 0 {
         return Err(DbError::NotFound("segment"));
     }
@@ -152,19 +154,14 @@ pub(super) async fn replace_segment(
 
 /// Inserts the segment row, joins its span and counts its bytes, inside `tx`.
 async fn insert_in(tx: &mut Tx<'_>, s: &NewSegment) -> R<Option<i64>> {
-    let account: Option<String> =
-        sqlx::query_scalar("SELECT account_id FROM media_keys WHERE uid = ?")
-            .bind(&s.uid)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let account = account.ok_or(DbError::NotFound("media key"))?;
+    let account = lock_device(tx, &s.uid).await?.ok_or(DbError::NotFound("media key"))?;
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO media_segments (uid, stream, init_id, start_ms, duration_ms, bytes, frames, \
-         blob_id, protected_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ( \
-             SELECT MAX(e.started_at_ms + ?) FROM events e WHERE e.uid = ? \
+         blob_id, protected_until_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ( \
+             SELECT MAX(e.started_at_ms + $9) FROM events e WHERE e.uid = $10 \
              AND e.kind IN ('motion', 'press', 'loiter', 'tamper') \
-             AND e.started_at_ms > ? AND e.deleted_at_ms IS NULL \
-             AND e.clip_from_ms < ? AND e.clip_to_ms > ?)) \
+             AND e.started_at_ms > $11 AND e.deleted_at_ms IS NULL \
+             AND e.clip_from_ms < $12 AND e.clip_to_ms > $13)) \
          ON CONFLICT (uid, stream, start_ms) DO NOTHING RETURNING id",
     )
     .bind(&s.uid)
@@ -189,8 +186,8 @@ async fn insert_in(tx: &mut Tx<'_>, s: &NewSegment) -> R<Option<i64>> {
     };
     join_span(tx, &s.uid, s.stream, s.start.0, s.start.0 + i64::from(s.duration_ms)).await?;
     sqlx::query(
-        "INSERT INTO media_usage (account_id, bytes) VALUES (?, ?) \
-         ON CONFLICT (account_id) DO UPDATE SET bytes = bytes + excluded.bytes",
+        "INSERT INTO media_usage (account_id, bytes) VALUES ($1, $2) \
+         ON CONFLICT (account_id) DO UPDATE SET bytes = media_usage.bytes + excluded.bytes",
     )
     .bind(account)
     .bind(i64_of(s.bytes))
@@ -199,11 +196,22 @@ async fn insert_in(tx: &mut Tx<'_>, s: &NewSegment) -> R<Option<i64>> {
     Ok(Some(id))
 }
 
+/// The owner of the device's recordings, with the device's media key row locked until the
+/// transaction ends: the span and usage updates of one device are serialised (on SQLite the
+/// write transaction already is; on PostgreSQL this row lock does it).
+async fn lock_device(tx: &mut Tx<'_>, uid: &str) -> R<Option<String>> {
+    let sql = format!(
+        "SELECT account_id FROM media_keys WHERE uid = $1{}",
+        Engine::of_tx(tx).for_update()
+    );
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(uid).fetch_optional(&mut **tx).await?)
+}
+
 /// Merges `[start, end)` into the stream's spans, joining every span it touches.
 async fn join_span(tx: &mut Tx<'_>, uid: &str, stream: u8, start: i64, end: i64) -> R<()> {
     let rows = sqlx::query(
-        "SELECT start_ms, end_ms FROM media_spans WHERE uid = ? AND stream = ? \
-         AND start_ms <= ? AND end_ms >= ?",
+        "SELECT start_ms, end_ms FROM media_spans WHERE uid = $1 AND stream = $2 \
+         AND start_ms <= $3 AND end_ms >= $4",
     )
     .bind(uid)
     .bind(i64::from(stream))
@@ -217,7 +225,7 @@ async fn join_span(tx: &mut Tx<'_>, uid: &str, stream: u8, start: i64, end: i64)
         hi = hi.max(r.try_get("end_ms")?);
     }
     sqlx::query(
-        "DELETE FROM media_spans WHERE uid = ? AND stream = ? AND start_ms >= ? AND start_ms <= ?",
+        "DELETE FROM media_spans WHERE uid = $1 AND stream = $2 AND start_ms >= $3 AND start_ms <= $4",
     )
     .bind(uid)
     .bind(i64::from(stream))
@@ -225,7 +233,7 @@ async fn join_span(tx: &mut Tx<'_>, uid: &str, stream: u8, start: i64, end: i64)
     .bind(end + SPAN_JOIN_MS)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("INSERT INTO media_spans (uid, stream, start_ms, end_ms) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO media_spans (uid, stream, start_ms, end_ms) VALUES ($1, $2, $3, $4)")
         .bind(uid)
         .bind(i64::from(stream))
         .bind(lo)
@@ -235,8 +243,8 @@ async fn join_span(tx: &mut Tx<'_>, uid: &str, stream: u8, start: i64, end: i64)
     Ok(())
 }
 
-pub(super) async fn segment(pool: &SqlitePool, id: i64) -> R<Option<Segment>> {
-    let sql = sqlx::AssertSqlSafe(format!("{SEG_COLS} WHERE id = ?"));
+pub(super) async fn segment(pool: &AnyPool, id: i64) -> R<Option<Segment>> {
+    let sql = sqlx::AssertSqlSafe(format!("{SEG_COLS} WHERE id = $1"));
     let row = sqlx::query(sql).bind(id).fetch_optional(pool).await?;
     row.as_ref().map(segment_from).transpose()
 }
@@ -248,7 +256,7 @@ pub(super) const MAX_SEGMENT_MS: i64 = 60_000;
 const EVENT_LOOKBACK_MS: i64 = 86_400_000;
 
 pub(super) async fn segments(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     uid: &str,
     stream: u8,
     from: Timestamp,
@@ -256,8 +264,8 @@ pub(super) async fn segments(
     limit: u32,
 ) -> R<Vec<Segment>> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "{SEG_COLS} WHERE uid = ? AND stream = ? AND start_ms >= ? AND start_ms < ? \
-         AND start_ms + duration_ms > ? ORDER BY start_ms LIMIT ?"
+        "{SEG_COLS} WHERE uid = $1 AND stream = $2 AND start_ms >= $3 AND start_ms < $4 \
+         AND start_ms + duration_ms > $5 ORDER BY start_ms LIMIT $6"
     ));
     let rows = sqlx::query(sql)
         .bind(uid)
@@ -272,15 +280,15 @@ pub(super) async fn segments(
 }
 
 pub(super) async fn spans(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     uid: &str,
     stream: u8,
     from: Timestamp,
     to: Timestamp,
 ) -> R<Vec<Span>> {
     let rows = sqlx::query(
-        "SELECT start_ms, end_ms FROM media_spans WHERE uid = ? AND stream = ? \
-         AND start_ms < ? AND end_ms > ? ORDER BY start_ms",
+        "SELECT start_ms, end_ms FROM media_spans WHERE uid = $1 AND stream = $2 \
+         AND start_ms < $3 AND end_ms > $4 ORDER BY start_ms",
     )
     .bind(uid)
     .bind(i64::from(stream))
@@ -292,15 +300,17 @@ pub(super) async fn spans(
 }
 
 pub(super) async fn protect(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     uid: &str,
     from: Timestamp,
     to: Timestamp,
     until: Timestamp,
 ) -> R<u64> {
     let r = sqlx::query(
-        "UPDATE media_segments SET protected_until_ms = MAX(COALESCE(protected_until_ms, 0), ?) \
-         WHERE uid = ? AND start_ms >= ? AND start_ms < ? AND start_ms + duration_ms > ?",
+        "UPDATE media_segments SET protected_until_ms = CASE \
+             WHEN protected_until_ms IS NULL OR protected_until_ms < $1 THEN $1 \
+             ELSE protected_until_ms END \
+         WHERE uid = $2 AND start_ms >= $3 AND start_ms < $4 AND start_ms + duration_ms > $5",
     )
     .bind(until.0)
     .bind(uid)
@@ -320,17 +330,50 @@ struct Gone {
     end: i64,
 }
 
+/// Which segments [`remove`] deletes.
+enum Pick<'a> {
+    /// One segment of a device's stream.
+    One { id: i64, uid: &'a str, stream: u8 },
+    /// The oldest segments started before `cutoff` that no event protects at `now`.
+    Expired { cutoff: i64, now: i64, limit: u32 },
+    /// These segments (ids read in the same transaction).
+    Ids(&'a [i64]),
+    /// Every segment of a device.
+    Device(&'a str),
+}
+
 /// Deletes the selected segment rows, trashes their blobs, lowers the owners' usage and
 /// repairs the spans, inside `tx`.
-async fn remove(tx: &mut Tx<'_>, select_ids: &str, binds: &[&str], now: Timestamp) -> R<Removed> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "DELETE FROM media_segments WHERE id IN ({select_ids}) \
-         RETURNING uid, stream, start_ms, duration_ms, bytes, blob_id"
-    ));
-    let mut q = sqlx::query(sql);
-    for b in binds {
-        q = q.bind(*b);
-    }
+async fn remove(tx: &mut Tx<'_>, pick: Pick<'_>, now: Timestamp) -> R<Removed> {
+    const DELETE: &str = "DELETE FROM media_segments WHERE id IN";
+    const RETURNING: &str = "RETURNING uid, stream, start_ms, duration_ms, bytes, blob_id";
+    let q = match pick {
+        Pick::One { id, uid, stream } => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{DELETE} (SELECT id FROM media_segments WHERE id = $1 AND uid = $2 AND stream = $3) \
+             {RETURNING}"
+        )))
+        .bind(id)
+        .bind(uid)
+        .bind(i64::from(stream)),
+        Pick::Expired { cutoff, now, limit } => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{DELETE} (SELECT id FROM media_segments WHERE start_ms < $1 \
+             AND (protected_until_ms IS NULL OR protected_until_ms < $2) \
+             ORDER BY start_ms LIMIT $3) {RETURNING}"
+        )))
+        .bind(cutoff)
+        .bind(now)
+        .bind(i64::from(limit)),
+        Pick::Ids(ids) => {
+            // Integers only: the list is written into the statement (neither engine binds a
+            // list through `Any`).
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            sqlx::query(sqlx::AssertSqlSafe(format!("{DELETE} ({list}) {RETURNING}")))
+        }
+        Pick::Device(uid) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{DELETE} (SELECT id FROM media_segments WHERE uid = $1) {RETURNING}"
+        )))
+        .bind(uid),
+    };
     let rows = q.fetch_all(&mut **tx).await?;
     let mut removed = Removed::default();
     let mut by_uid: BTreeMap<String, u64> = BTreeMap::new();
@@ -340,7 +383,7 @@ async fn remove(tx: &mut Tx<'_>, select_ids: &str, binds: &[&str], now: Timestam
         let bytes = u64_of(r, "bytes")?;
         let start: i64 = r.try_get("start_ms")?;
         sqlx::query(
-            "INSERT INTO blob_trash (blob_id, trashed_at_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO blob_trash (blob_id, trashed_at_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
         .bind(r.try_get::<Vec<u8>, _>("blob_id")?)
         .bind(now.0)
@@ -353,9 +396,10 @@ async fn remove(tx: &mut Tx<'_>, select_ids: &str, binds: &[&str], now: Timestam
         gone.push(Gone { uid, stream, start, end: start + r.try_get::<i64, _>("duration_ms")? });
     }
     for (uid, bytes) in &by_uid {
+        lock_device(tx, uid).await?;
         sqlx::query(
-            "UPDATE media_usage SET bytes = MAX(bytes - ?, 0) \
-             WHERE account_id = (SELECT account_id FROM media_keys WHERE uid = ?)",
+            "UPDATE media_usage SET bytes = CASE WHEN bytes > $1 THEN bytes - $1 ELSE 0 END \
+             WHERE account_id = (SELECT account_id FROM media_keys WHERE uid = $2)",
         )
         .bind(i64_of(*bytes))
         .bind(uid)
@@ -378,7 +422,7 @@ async fn repair_spans(tx: &mut Tx<'_>, gone: &[Gone]) -> R<()> {
     for ((uid, stream), (lo, hi)) in ranges {
         let stream_i = i64::from(stream);
         let old = sqlx::query(
-            "DELETE FROM media_spans WHERE uid = ? AND stream = ? AND start_ms < ? AND end_ms > ? \
+            "DELETE FROM media_spans WHERE uid = $1 AND stream = $2 AND start_ms < $3 AND end_ms > $4 \
              RETURNING start_ms, end_ms",
         )
         .bind(&uid)
@@ -390,8 +434,8 @@ async fn repair_spans(tx: &mut Tx<'_>, gone: &[Gone]) -> R<()> {
         for span in old {
             let (a, b): (i64, i64) = (span.try_get("start_ms")?, span.try_get("end_ms")?);
             let left = sqlx::query(
-                "SELECT start_ms, duration_ms FROM media_segments WHERE uid = ? AND stream = ? \
-                 AND start_ms >= ? AND start_ms < ? ORDER BY start_ms",
+                "SELECT start_ms, duration_ms FROM media_segments WHERE uid = $1 AND stream = $2 \
+                 AND start_ms >= $3 AND start_ms < $4 ORDER BY start_ms",
             )
             .bind(&uid)
             .bind(stream_i)
@@ -409,8 +453,8 @@ async fn repair_spans(tx: &mut Tx<'_>, gone: &[Gone]) -> R<()> {
                 }
             }
             let next: Option<i64> = sqlx::query_scalar(
-                "SELECT start_ms FROM media_segments WHERE uid = ? AND stream = ? \
-                 AND start_ms >= ? AND start_ms < ? ORDER BY start_ms LIMIT 1",
+                "SELECT start_ms FROM media_segments WHERE uid = $1 AND stream = $2 \
+                 AND start_ms >= $3 AND start_ms < $4 ORDER BY start_ms LIMIT 1",
             )
             .bind(&uid)
             .bind(stream_i)
@@ -426,7 +470,7 @@ async fn repair_spans(tx: &mut Tx<'_>, gone: &[Gone]) -> R<()> {
             }
             for (s, e) in runs {
                 sqlx::query(
-                    "INSERT INTO media_spans (uid, stream, start_ms, end_ms) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO media_spans (uid, stream, start_ms, end_ms) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(&uid)
                 .bind(stream_i)
@@ -441,21 +485,14 @@ async fn repair_spans(tx: &mut Tx<'_>, gone: &[Gone]) -> R<()> {
 }
 
 pub(super) async fn expire(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     cutoff: Timestamp,
     now: Timestamp,
     limit: u32,
 ) -> R<Removed> {
     let mut tx = write_tx(pool).await?;
-    let (cutoff, now_s, limit) = (cutoff.0.to_string(), now.0.to_string(), limit.to_string());
-    let removed = remove(
-        &mut tx,
-        "SELECT id FROM media_segments WHERE start_ms < ? \
-         AND (protected_until_ms IS NULL OR protected_until_ms < ?) ORDER BY start_ms LIMIT ?",
-        &[&cutoff, &now_s, &limit],
-        now,
-    )
-    .await?;
+    let pick = Pick::Expired { cutoff: cutoff.0, now: now.0, limit };
+    let removed = remove(&mut tx, pick, now).await?;
     tx.commit().await?;
     Ok(removed)
 }
@@ -464,7 +501,7 @@ pub(super) async fn expire(
 const EVICT_BATCH: u32 = 200;
 
 pub(super) async fn evict(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     account: AccountId,
     bytes: u64,
     now: Timestamp,
@@ -475,8 +512,8 @@ pub(super) async fn evict(
         let mut tx = write_tx(pool).await?;
         let rows = sqlx::query(
             "SELECT s.id, s.bytes FROM media_segments s JOIN media_keys k ON k.uid = s.uid \
-             WHERE k.account_id = ? AND (s.protected_until_ms IS NULL \
-             OR s.protected_until_ms < ?) ORDER BY s.start_ms LIMIT ?",
+             WHERE k.account_id = $1 AND (s.protected_until_ms IS NULL \
+             OR s.protected_until_ms < $2) ORDER BY s.start_ms LIMIT $3",
         )
         .bind(&acct)
         .bind(now.0)
@@ -489,25 +526,18 @@ pub(super) async fn evict(
             if freed >= bytes {
                 break;
             }
-            ids.push(r.try_get::<i64, _>("id")?.to_string());
+            ids.push(r.try_get::<i64, _>("id")?);
             freed += u64_of(r, "bytes")?;
         }
         let r = if ids.is_empty() {
             Removed::default()
         } else {
-            let list = ids.join(",");
-            remove(
-                &mut tx,
-                &format!("SELECT id FROM media_segments WHERE id IN ({list})"),
-                &[],
-                now,
-            )
-            .await?
+            remove(&mut tx, Pick::Ids(&ids), now).await?
         };
         if r.segments > 0 {
             sqlx::query(
-                "UPDATE media_usage SET evicted_bytes = evicted_bytes + ?, alert_at_ms = ? \
-                 WHERE account_id = ?",
+                "UPDATE media_usage SET evicted_bytes = evicted_bytes + $1, alert_at_ms = $2 \
+                 WHERE account_id = $3",
             )
             .bind(i64_of(r.bytes))
             .bind(now.0)
@@ -525,9 +555,9 @@ pub(super) async fn evict(
     Ok(total)
 }
 
-pub(super) async fn usage(pool: &SqlitePool, account: AccountId) -> R<MediaUsage> {
+pub(super) async fn usage(pool: &AnyPool, account: AccountId) -> R<MediaUsage> {
     let row = sqlx::query(
-        "SELECT bytes, evicted_bytes, alert_at_ms FROM media_usage WHERE account_id = ?",
+        "SELECT bytes, evicted_bytes, alert_at_ms FROM media_usage WHERE account_id = $1",
     )
     .bind(account.to_string())
     .fetch_optional(pool)
@@ -543,26 +573,26 @@ pub(super) async fn usage(pool: &SqlitePool, account: AccountId) -> R<MediaUsage
     .map(Option::unwrap_or_default)
 }
 
-pub(super) async fn over_quota(pool: &SqlitePool, quota: u64) -> R<Vec<(AccountId, u64)>> {
-    let rows = sqlx::query("SELECT account_id, bytes FROM media_usage WHERE bytes > ?")
+pub(super) async fn over_quota(pool: &AnyPool, quota: u64) -> R<Vec<(AccountId, u64)>> {
+    let rows = sqlx::query("SELECT account_id, bytes FROM media_usage WHERE bytes > $1")
         .bind(i64_of(quota))
         .fetch_all(pool)
         .await?;
     rows.iter().map(|r| Ok((account_col(r, "account_id")?, u64_of(r, "bytes")?))).collect()
 }
 
-pub(super) async fn trashed(pool: &SqlitePool, limit: u32) -> R<Vec<BlobId>> {
-    let rows = sqlx::query("SELECT blob_id FROM blob_trash ORDER BY trashed_at_ms LIMIT ?")
+pub(super) async fn trashed(pool: &AnyPool, limit: u32) -> R<Vec<BlobId>> {
+    let rows = sqlx::query("SELECT blob_id FROM blob_trash ORDER BY trashed_at_ms LIMIT $1")
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await?;
     rows.iter().map(|r| blob_col(r, "blob_id")).collect()
 }
 
-pub(super) async fn forget_trash(pool: &SqlitePool, blobs: &[BlobId]) -> R<()> {
+pub(super) async fn forget_trash(pool: &AnyPool, blobs: &[BlobId]) -> R<()> {
     let mut tx = write_tx(pool).await?;
     for b in blobs {
-        sqlx::query("DELETE FROM blob_trash WHERE blob_id = ?")
+        sqlx::query("DELETE FROM blob_trash WHERE blob_id = $1")
             .bind(b.0.as_bytes().as_slice())
             .execute(&mut *tx)
             .await?;
@@ -575,19 +605,19 @@ pub(super) async fn forget_trash(pool: &SqlitePool, blobs: &[BlobId]) -> R<()> {
 /// transaction; every blob goes to the trash.
 pub(super) async fn forget_device(tx: &mut Tx<'_>, uid: &str) -> R<()> {
     let now = kankan_base::Clock::now(&kankan_base::RealClock);
-    remove(tx, "SELECT id FROM media_segments WHERE uid = ?", &[uid], now).await?;
+    remove(tx, Pick::Device(uid), now).await?;
     sqlx::query(
-        "INSERT INTO blob_trash (blob_id, trashed_at_ms) SELECT blob_id, ? FROM media_inits \
-         WHERE uid = ? ON CONFLICT DO NOTHING",
+        "INSERT INTO blob_trash (blob_id, trashed_at_ms) SELECT blob_id, $1 FROM media_inits \
+         WHERE uid = $2 ON CONFLICT DO NOTHING",
     )
     .bind(now.0)
     .bind(uid)
     .execute(&mut **tx)
     .await?;
     for sql in [
-        "DELETE FROM media_inits WHERE uid = ?",
-        "DELETE FROM media_spans WHERE uid = ?",
-        "DELETE FROM media_keys WHERE uid = ?",
+        "DELETE FROM media_inits WHERE uid = $1",
+        "DELETE FROM media_spans WHERE uid = $1",
+        "DELETE FROM media_keys WHERE uid = $1",
     ] {
         sqlx::query(sql).bind(uid).execute(&mut **tx).await?;
     }

@@ -1,25 +1,25 @@
 //! The RTSP camera registry.
 
 use kankan_base::AccountId;
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::SqlitePool;
 
 use super::{R, ts, write_tx};
 use crate::{DbError, Device, RtspCamera};
 
 /// Inserts the camera's device row (already bound to its owner), its empty shadow and its
 /// source, in one transaction.
-pub(super) async fn insert(pool: &SqlitePool, d: &Device, cam: &RtspCamera) -> R<()> {
+pub(super) async fn insert(pool: &AnyPool, d: &Device, cam: &RtspCamera) -> R<()> {
     if d.owner != Some(cam.owner) || d.bound_at.is_none() {
         return Err(DbError::Conflict("an RTSP camera is bound to its owner when added"));
     }
     let mut tx = write_tx(pool).await?;
     super::devices::insert_device(&mut tx, d).await?;
-    sqlx::query("INSERT INTO device_state (uid, online) VALUES (?, 0)")
+    sqlx::query("INSERT INTO device_state (uid, online) VALUES ($1, 0)")
         .bind(&d.uid)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO rtsp_cameras (uid, source_enc, created_at_ms) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO rtsp_cameras (uid, source_enc, created_at_ms) VALUES ($1, $2, $3)")
         .bind(&cam.uid)
         .bind(&cam.source_enc)
         .bind(cam.created_at.0)
@@ -30,7 +30,7 @@ pub(super) async fn insert(pool: &SqlitePool, d: &Device, cam: &RtspCamera) -> R
 }
 
 /// Every RTSP camera that is bound, with its owner, oldest first.
-pub(super) async fn all(pool: &SqlitePool) -> R<Vec<RtspCamera>> {
+pub(super) async fn all(pool: &AnyPool) -> R<Vec<RtspCamera>> {
     let rows = sqlx::query(
         "SELECT r.uid, r.source_enc, r.created_at_ms, d.owner_id FROM rtsp_cameras r \
          JOIN devices d ON d.uid = r.uid WHERE d.owner_id IS NOT NULL \
@@ -55,7 +55,7 @@ pub(super) async fn all(pool: &SqlitePool) -> R<Vec<RtspCamera>> {
 }
 
 /// Forgets where a camera streams from (inside the unbind transaction).
-pub(super) async fn forget(tx: &mut sqlx::SqliteConnection, uid: &str) -> R<()> {
-    sqlx::query("DELETE FROM rtsp_cameras WHERE uid = ?").bind(uid).execute(tx).await?;
+pub(super) async fn forget(tx: &mut sqlx::AnyConnection, uid: &str) -> R<()> {
+    sqlx::query("DELETE FROM rtsp_cameras WHERE uid = $1").bind(uid).execute(tx).await?;
     Ok(())
 }

@@ -1,16 +1,17 @@
 //! Devices, bind tokens, shadow state and commands.
 
 use kankan_base::{AccountId, Timestamp};
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::any::AnyRow;
 
-use super::{R, opt_ts, ts, uuid_col, write_tx};
+use super::{R, flag, opt_ts, ts, uuid_col, write_tx};
 use crate::{BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceKind, DeviceState};
 
 const DEVICE_COLS: &str = "SELECT uid, model, kind, secret_mac, pairing_key_enc, batch, \
     provisioned_at_ms, owner_id, name_enc, bound_at_ms FROM devices";
 
-fn device_from(row: &SqliteRow) -> R<Device> {
+fn device_from(row: &AnyRow) -> R<Device> {
     let kind: String = row.try_get("kind")?;
     let owner: Option<String> = row.try_get("owner_id")?;
     Ok(Device {
@@ -30,7 +31,7 @@ fn device_from(row: &SqliteRow) -> R<Device> {
     })
 }
 
-pub(super) async fn insert_devices(pool: &SqlitePool, devices: &[Device]) -> R<()> {
+pub(super) async fn insert_devices(pool: &AnyPool, devices: &[Device]) -> R<()> {
     let mut tx = write_tx(pool).await?;
     for d in devices {
         insert_device(&mut tx, d).await?;
@@ -41,13 +42,10 @@ pub(super) async fn insert_devices(pool: &SqlitePool, devices: &[Device]) -> R<(
 
 /// Inserts one device row as given (owner and binding included); `Conflict("device")` on a
 /// taken UID.
-pub(super) async fn insert_device(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    d: &Device,
-) -> R<()> {
+pub(super) async fn insert_device(tx: &mut sqlx::Transaction<'_, sqlx::Any>, d: &Device) -> R<()> {
     sqlx::query(
         "INSERT INTO devices (uid, model, kind, secret_mac, pairing_key_enc, batch, \
-         provisioned_at_ms, owner_id, name_enc, bound_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         provisioned_at_ms, owner_id, name_enc, bound_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&d.uid)
     .bind(&d.model)
@@ -65,23 +63,23 @@ pub(super) async fn insert_device(
     Ok(())
 }
 
-pub(super) async fn device(pool: &SqlitePool, uid: &str) -> R<Option<Device>> {
-    let sql = sqlx::AssertSqlSafe(format!("{DEVICE_COLS} WHERE uid = ?"));
+pub(super) async fn device(pool: &AnyPool, uid: &str) -> R<Option<Device>> {
+    let sql = sqlx::AssertSqlSafe(format!("{DEVICE_COLS} WHERE uid = $1"));
     let row = sqlx::query(sql).bind(uid).fetch_optional(pool).await?;
     row.as_ref().map(device_from).transpose()
 }
 
-pub(super) async fn devices_of(pool: &SqlitePool, owner: AccountId) -> R<Vec<Device>> {
+pub(super) async fn devices_of(pool: &AnyPool, owner: AccountId) -> R<Vec<Device>> {
     let sql =
-        sqlx::AssertSqlSafe(format!("{DEVICE_COLS} WHERE owner_id = ? ORDER BY bound_at_ms, uid"));
+        sqlx::AssertSqlSafe(format!("{DEVICE_COLS} WHERE owner_id = $1 ORDER BY bound_at_ms, uid"));
     let rows = sqlx::query(sql).bind(owner.to_string()).fetch_all(pool).await?;
     rows.iter().map(device_from).collect()
 }
 
-pub(super) async fn insert_bind_token(pool: &SqlitePool, t: &BindToken) -> R<()> {
+pub(super) async fn insert_bind_token(pool: &AnyPool, t: &BindToken) -> R<()> {
     sqlx::query(
         "INSERT INTO bind_tokens (token_hash, account_id, uid, created_at_ms, expires_at_ms) \
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&t.token_hash[..])
     .bind(t.account_id.to_string())
@@ -97,15 +95,15 @@ pub(super) async fn insert_bind_token(pool: &SqlitePool, t: &BindToken) -> R<()>
 /// transaction. `NotFound("bind token")` if the token is unknown, used, expired or for
 /// another device; `Conflict("device binding")` if the device has an owner.
 pub(super) async fn claim(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     hash: &[u8; 32],
     uid: &str,
     now: Timestamp,
 ) -> R<AccountId> {
     let mut tx = write_tx(pool).await?;
     let account: Option<String> = sqlx::query_scalar(
-        "UPDATE bind_tokens SET used_at_ms = ? WHERE token_hash = ? AND uid = ? \
-         AND used_at_ms IS NULL AND expires_at_ms > ? RETURNING account_id",
+        "UPDATE bind_tokens SET used_at_ms = $1 WHERE token_hash = $2 AND uid = $3 \
+         AND used_at_ms IS NULL AND expires_at_ms > $4 RETURNING account_id",
     )
     .bind(now.0)
     .bind(&hash[..])
@@ -115,8 +113,8 @@ pub(super) async fn claim(
     .await?;
     let account = account.ok_or(DbError::NotFound("bind token"))?;
     let bound = sqlx::query(
-        "UPDATE devices SET owner_id = ?, bound_at_ms = ?, name_enc = NULL \
-         WHERE uid = ? AND owner_id IS NULL",
+        "UPDATE devices SET owner_id = $1, bound_at_ms = $2, name_enc = NULL \
+         WHERE uid = $3 AND owner_id IS NULL",
     )
     .bind(&account)
     .bind(now.0)
@@ -128,7 +126,7 @@ pub(super) async fn claim(
     }
     // The device is online: it is claiming over MQTT right now.
     sqlx::query(
-        "INSERT INTO device_state (uid, online, last_seen_ms) VALUES (?, 1, ?) \
+        "INSERT INTO device_state (uid, online, last_seen_ms) VALUES ($1, 1, $2) \
          ON CONFLICT (uid) DO UPDATE SET online = 1, last_seen_ms = excluded.last_seen_ms",
     )
     .bind(uid)
@@ -140,11 +138,11 @@ pub(super) async fn claim(
 }
 
 /// Unbinds and deletes everything recorded about the device for its owner.
-pub(super) async fn unbind(pool: &SqlitePool, uid: &str, owner: AccountId) -> R<bool> {
+pub(super) async fn unbind(pool: &AnyPool, uid: &str, owner: AccountId) -> R<bool> {
     let mut tx = write_tx(pool).await?;
     let r = sqlx::query(
         "UPDATE devices SET owner_id = NULL, name_enc = NULL, bound_at_ms = NULL \
-         WHERE uid = ? AND owner_id = ?",
+         WHERE uid = $1 AND owner_id = $2",
     )
     .bind(uid)
     .bind(owner.to_string())
@@ -154,9 +152,9 @@ pub(super) async fn unbind(pool: &SqlitePool, uid: &str, owner: AccountId) -> R<
         return Ok(false);
     }
     for sql in [
-        "DELETE FROM device_state WHERE uid = ?",
-        "DELETE FROM device_commands WHERE uid = ?",
-        "DELETE FROM bind_tokens WHERE uid = ?",
+        "DELETE FROM device_state WHERE uid = $1",
+        "DELETE FROM device_commands WHERE uid = $1",
+        "DELETE FROM bind_tokens WHERE uid = $1",
     ] {
         sqlx::query(sql).bind(uid).execute(&mut *tx).await?;
     }
@@ -166,8 +164,8 @@ pub(super) async fn unbind(pool: &SqlitePool, uid: &str, owner: AccountId) -> R<
     Ok(true)
 }
 
-pub(super) async fn set_name(pool: &SqlitePool, uid: &str, owner: AccountId, enc: &[u8]) -> R<()> {
-    let r = sqlx::query("UPDATE devices SET name_enc = ? WHERE uid = ? AND owner_id = ?")
+pub(super) async fn set_name(pool: &AnyPool, uid: &str, owner: AccountId, enc: &[u8]) -> R<()> {
+    let r = sqlx::query("UPDATE devices SET name_enc = $1 WHERE uid = $2 AND owner_id = $3")
         .bind(enc)
         .bind(uid)
         .bind(owner.to_string())
@@ -176,14 +174,14 @@ pub(super) async fn set_name(pool: &SqlitePool, uid: &str, owner: AccountId, enc
     if r.rows_affected() == 1 { Ok(()) } else { Err(DbError::NotFound("device")) }
 }
 
-fn u64_col(row: &SqliteRow, col: &str) -> R<u64> {
+fn u64_col(row: &AnyRow, col: &str) -> R<u64> {
     Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0))
 }
 
-pub(super) async fn state(pool: &SqlitePool, uid: &str) -> R<Option<DeviceState>> {
+pub(super) async fn state(pool: &AnyPool, uid: &str) -> R<Option<DeviceState>> {
     let row = sqlx::query(
         "SELECT reported_enc, reported_at_ms, reported_version, desired_enc, desired_version, \
-         online, last_seen_ms FROM device_state WHERE uid = ?",
+         online, last_seen_ms FROM device_state WHERE uid = $1",
     )
     .bind(uid)
     .fetch_optional(pool)
@@ -195,7 +193,7 @@ pub(super) async fn state(pool: &SqlitePool, uid: &str) -> R<Option<DeviceState>
             reported_version: u64_col(&row, "reported_version")?,
             desired_enc: row.try_get("desired_enc")?,
             desired_version: u64_col(&row, "desired_version")?,
-            online: row.try_get("online")?,
+            online: flag(&row, "online")?,
             last_seen: opt_ts(&row, "last_seen_ms")?,
         })
     })
@@ -203,15 +201,15 @@ pub(super) async fn state(pool: &SqlitePool, uid: &str) -> R<Option<DeviceState>
 }
 
 pub(super) async fn put_reported(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     uid: &str,
     enc: &[u8],
     version: u64,
     at: Timestamp,
 ) -> R<()> {
     sqlx::query(
-        "UPDATE device_state SET reported_enc = ?, reported_version = ?, reported_at_ms = ?, \
-         online = 1, last_seen_ms = ? WHERE uid = ?",
+        "UPDATE device_state SET reported_enc = $1, reported_version = $2, reported_at_ms = $3, \
+         online = 1, last_seen_ms = $4 WHERE uid = $5",
     )
     .bind(enc)
     .bind(i64::try_from(version).unwrap_or(i64::MAX))
@@ -223,10 +221,10 @@ pub(super) async fn put_reported(
     Ok(())
 }
 
-pub(super) async fn set_desired(pool: &SqlitePool, uid: &str, enc: &[u8]) -> R<u64> {
+pub(super) async fn set_desired(pool: &AnyPool, uid: &str, enc: &[u8]) -> R<u64> {
     let v: Option<i64> = sqlx::query_scalar(
-        "UPDATE device_state SET desired_enc = ?, desired_version = desired_version + 1 \
-         WHERE uid = ? RETURNING desired_version",
+        "UPDATE device_state SET desired_enc = $1, desired_version = desired_version + 1 \
+         WHERE uid = $2 RETURNING desired_version",
     )
     .bind(enc)
     .bind(uid)
@@ -236,14 +234,9 @@ pub(super) async fn set_desired(pool: &SqlitePool, uid: &str, enc: &[u8]) -> R<u
     Ok(u64::try_from(v).unwrap_or(0))
 }
 
-pub(super) async fn set_presence(
-    pool: &SqlitePool,
-    uid: &str,
-    online: bool,
-    at: Timestamp,
-) -> R<()> {
-    sqlx::query("UPDATE device_state SET online = ?, last_seen_ms = ? WHERE uid = ?")
-        .bind(online)
+pub(super) async fn set_presence(pool: &AnyPool, uid: &str, online: bool, at: Timestamp) -> R<()> {
+    sqlx::query("UPDATE device_state SET online = $1, last_seen_ms = $2 WHERE uid = $3")
+        .bind(i64::from(online))
         .bind(at.0)
         .bind(uid)
         .execute(pool)
@@ -251,10 +244,10 @@ pub(super) async fn set_presence(
     Ok(())
 }
 
-pub(super) async fn insert_command(pool: &SqlitePool, c: &DeviceCommand) -> R<()> {
+pub(super) async fn insert_command(pool: &AnyPool, c: &DeviceCommand) -> R<()> {
     sqlx::query(
         "INSERT INTO device_commands (id, uid, name, args_json, status, error, created_at_ms, \
-         deadline_ms, finished_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         deadline_ms, finished_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(c.id.to_string())
     .bind(&c.uid)
@@ -272,7 +265,7 @@ pub(super) async fn insert_command(pool: &SqlitePool, c: &DeviceCommand) -> R<()
 
 /// Settles a command still `sent`; false if it was already settled or is not this device's.
 pub(super) async fn finish_command(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id: uuid::Uuid,
     uid: &str,
     status: CommandStatus,
@@ -280,8 +273,8 @@ pub(super) async fn finish_command(
     at: Timestamp,
 ) -> R<bool> {
     let r = sqlx::query(
-        "UPDATE device_commands SET status = ?, error = ?, finished_at_ms = ? \
-         WHERE id = ? AND uid = ? AND status = 'sent'",
+        "UPDATE device_commands SET status = $1, error = $2, finished_at_ms = $3 \
+         WHERE id = $4 AND uid = $5 AND status = 'sent'",
     )
     .bind(status.as_str())
     .bind(error)
@@ -293,10 +286,10 @@ pub(super) async fn finish_command(
     Ok(r.rows_affected() == 1)
 }
 
-pub(super) async fn command(pool: &SqlitePool, id: uuid::Uuid) -> R<Option<DeviceCommand>> {
+pub(super) async fn command(pool: &AnyPool, id: uuid::Uuid) -> R<Option<DeviceCommand>> {
     let row = sqlx::query(
         "SELECT id, uid, name, args_json, status, error, created_at_ms, deadline_ms, \
-         finished_at_ms FROM device_commands WHERE id = ?",
+         finished_at_ms FROM device_commands WHERE id = $1",
     )
     .bind(id.to_string())
     .fetch_optional(pool)
