@@ -9,6 +9,7 @@ pub mod demo;
 mod devices;
 mod rtsp;
 mod start;
+pub mod store_copy;
 pub mod telemetry;
 
 pub use config::Config;

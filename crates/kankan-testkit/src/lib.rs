@@ -128,6 +128,20 @@ impl TestApp {
         &self.config.data_dir
     }
 
+    /// Everything the server has stored: each file under the data directory, and every value
+    /// of its database (which may be PostgreSQL, with no file here), for tests that look for
+    /// data that must never be stored in clear.
+    pub async fn stored_bytes(&self) -> Vec<(String, Vec<u8>)> {
+        let mut all: Vec<(String, Vec<u8>)> = files_under(self.data_dir())
+            .into_iter()
+            .map(|f| (f.display().to_string(), std::fs::read(&f).unwrap_or_default()))
+            .collect();
+        let db = kankan_db::SqlStore::open(&self.config.database_url()).await.expect("database");
+        all.push(("the database's values".into(), db.all_values().await.expect("values")));
+        db.close().await;
+        all
+    }
+
     pub fn temp_root(&self) -> PathBuf {
         self.data_dir.path().to_path_buf()
     }

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use kankan_base::SimClock;
 use kankan_core::{DeliveryQueue, JobRunner};
 use kankan_crypto::{Keyring, MasterKey};
-use kankan_db::{JobState, Store};
+use kankan_db::{JobState, SqlStore, Store};
 use kankan_notify::{Message, Messenger, Recipient, SendError};
 
 /// A messenger that answers from a script of results and records what it was asked to send.
@@ -29,11 +29,10 @@ impl Messenger for Scripted {
 
 async fn setup(
     script: Vec<Result<(), SendError>>,
-) -> (DeliveryQueue, JobRunner, Arc<Scripted>, Arc<dyn Store>, SimClock, tempfile::TempDir) {
+) -> (DeliveryQueue, JobRunner, Arc<Scripted>, Arc<SqlStore>, SimClock, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tmp");
-    let store = kankan_db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .expect("open");
+    let url = kankan_db::testing::fresh_database_url(dir.path()).await.expect("database");
+    let store = Arc::new(SqlStore::open(&url).await.expect("open"));
     store.migrate().await.expect("migrate");
     let key = base64::engine::general_purpose::STANDARD.encode([3u8; 32]);
     let keyring = Keyring::new(&MasterKey::from_base64(&key).expect("key"));
@@ -98,12 +97,17 @@ async fn a_job_gives_up_after_its_last_attempt() {
 
 #[tokio::test]
 async fn a_queued_message_is_sealed_in_the_database() {
-    let (queue, _runner, _m, _store, _clock, dir) = setup(vec![]).await;
+    let (queue, _runner, _m, store, _clock, dir) = setup(vec![]).await;
     queue.enqueue(message()).await.expect("enqueue");
-    for entry in std::fs::read_dir(dir.path()).expect("dir").flatten() {
-        let bytes = std::fs::read(entry.path()).expect("read");
+    let mut stored: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| (e.path().display().to_string(), std::fs::read(e.path()).expect("read")))
+        .collect();
+    stored.push(("the database's values".into(), store.all_values().await.expect("values")));
+    for (place, bytes) in &stored {
         for needle in [&b"private.person"[..], b"123456"] {
-            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{:?}", entry.path());
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{place}");
         }
     }
 }

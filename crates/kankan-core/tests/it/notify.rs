@@ -26,9 +26,8 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().expect("tmp");
-    let store = kankan_db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .expect("open");
+    let url = kankan_db::testing::fresh_database_url(dir.path()).await.expect("database");
+    let store = kankan_db::open(&url).await.expect("open");
     store.migrate().await.expect("migrate");
     let key = base64::engine::general_purpose::STANDARD.encode([5u8; 32]);
     let keyring = Keyring::new(&MasterKey::from_base64(&key).expect("key"));

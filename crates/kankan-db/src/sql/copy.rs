@@ -133,6 +133,30 @@ impl SqlStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// Every value stored in every table, as bytes (text as UTF-8, integers in decimal), one
+    /// after another: what tests search for data that must never be stored in clear, on any
+    /// engine (a PostgreSQL database has no file in the data directory to scan).
+    pub async fn all_values(&self) -> R<Vec<u8>> {
+        let mut out = Vec::new();
+        for table in TABLES {
+            let kinds = column_kinds(&self.pool, table).await?;
+            let sql = format!("SELECT * FROM {table}");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+            for row in &rows {
+                for (i, (_, kind)) in kinds.iter().enumerate() {
+                    let value = match kind {
+                        Kind::Int => int(row, i)?.map(|v| v.to_string().into_bytes()),
+                        Kind::Text => row.try_get::<Option<String>, _>(i)?.map(String::into_bytes),
+                        Kind::Blob => row.try_get::<Option<Vec<u8>>, _>(i)?,
+                    };
+                    out.extend(value.unwrap_or_default());
+                    out.push(0);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The tables of the schema (the migrations' bookkeeping included).
     pub async fn table_names(&self) -> R<Vec<String>> {
         let sql = match self.engine {

@@ -67,22 +67,18 @@ fn create_staff_needs_a_strong_password_and_a_unique_name() {
     assert!(err.contains("already exists"), "{err}");
 }
 
-#[tokio::test]
-async fn admin_ban_and_unban_act_on_a_running_server() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("data");
-    let server = ServerProcess::start(BIN.as_ref(), &data, &[]).await.expect("starts");
+/// Registers `who` on a `kankan serve` child and verifies it with the code from its outbox.
+pub(crate) async fn register_verified(server: &ServerProcess, who: &str, pw: &str) {
     let http = http_client();
     let url = |p: &str| format!("{}{p}", server.base_url);
-    let who = "banme@example.com";
-    let pw = "plum-garden-kettle-42";
     http.post(url("/api/v1/auth/register"))
         .json(&json!({"identifier": who, "password": pw}))
         .send()
         .await
         .expect("register");
+    let outbox = server.data_dir.join("outbox.log");
     let code = loop {
-        if let Some(c) = read_outbox(&data.join("outbox.log")).first().and_then(|e| e.code()) {
+        if let Some(c) = read_outbox(&outbox).first().and_then(|e| e.code()) {
             break c;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -94,6 +90,18 @@ async fn admin_ban_and_unban_act_on_a_running_server() {
         .await
         .expect("verify");
     assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn admin_ban_and_unban_act_on_a_running_server() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let server = ServerProcess::start(BIN.as_ref(), &data, &[]).await.expect("starts");
+    let http = http_client();
+    let url = |p: &str| format!("{}{p}", server.base_url);
+    let who = "banme@example.com";
+    let pw = "plum-garden-kettle-42";
+    register_verified(&server, who, pw).await;
     let env = [("KANKAN__DATA_DIR", data.to_str().expect("utf8"))];
     let (c, out, err) =
         run_cli(BIN.as_ref(), &["admin", "ban", who, "--reason", "fraud"], &env, None)
@@ -120,9 +128,12 @@ async fn demo_serves_the_web_app_and_a_ready_made_account_whose_cameras_record()
     use std::io::BufRead as _;
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("demo");
+    // The PostgreSQL run of the suite runs the demo on PostgreSQL.
+    let db = kankan_db::testing::fresh_database_url(tmp.path()).await.expect("database");
     let mut child = std::process::Command::new(BIN)
         .args(["demo", "--data-dir", data.to_str().expect("utf8"), "--listen", "127.0.0.1:0"])
         .args(["--mqtt-listen", "127.0.0.1:0"])
+        .env("KANKAN__DATABASE__URL", &db)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

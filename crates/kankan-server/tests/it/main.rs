@@ -35,5 +35,6 @@ mod risk;
 mod rtsp;
 mod rtsp_motion;
 mod sessions;
+mod store_copy;
 mod webrtc;
 mod webrtc_peer;

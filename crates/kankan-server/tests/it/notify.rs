@@ -107,13 +107,13 @@ pub async fn subscribe(
     keys
 }
 
-/// No file of the data directory (database, WAL, logs, outbox) holds any of `secrets`.
-pub fn assert_nowhere_in_clear(app: &TestApp, secrets: &[&str]) {
-    for f in kankan_testkit::files_under(app.data_dir()) {
-        let bytes = std::fs::read(&f).unwrap_or_default();
+/// Nothing the server stored (files of the data directory: database, WAL, logs, outbox; every
+/// value of the database) holds any of `secrets`.
+pub async fn assert_nowhere_in_clear(app: &TestApp, secrets: &[&str]) {
+    for (place, bytes) in app.stored_bytes().await {
         for secret in secrets {
             let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
-            assert!(!found, "{secret:?} in clear in {}", f.display());
+            assert!(!found, "{secret:?} in clear in {place}");
         }
     }
 }
@@ -160,7 +160,7 @@ async fn a_motion_event_reaches_the_browser_as_an_encrypted_push_with_the_contra
             .await;
     assert_eq!(list[0]["attempt"], 1);
     let endpoint = push.subscription_endpoint("phone");
-    assert_nowhere_in_clear(&app, &[&endpoint, &keys.auth, &keys.p256dh]);
+    assert_nowhere_in_clear(&app, &[&endpoint, &keys.auth, &keys.p256dh]).await;
 
     // The end of that motion and the same start again notify nobody; a tamper alarm does.
     let end =

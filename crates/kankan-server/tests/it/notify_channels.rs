@@ -53,7 +53,7 @@ async fn a_webhook_gets_every_event_as_a_signed_body_that_verifies() {
     assert_eq!(body["at_ms"], t);
     let list = deliveries_until(&app, &o.token, &id, "sent", |l| has(l, "webhook", "sent")).await;
     assert_eq!(list.len(), 1, "nothing else was sent: {list:?}");
-    crate::notify::assert_nowhere_in_clear(&app, &[&secret, &sink.url()]);
+    crate::notify::assert_nowhere_in_clear(&app, &[&secret, &sink.url()]).await;
 }
 
 #[tokio::test]

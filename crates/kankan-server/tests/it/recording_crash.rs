@@ -22,10 +22,15 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-async fn start(data: &std::path::Path, port: u16) -> ServerProcess {
+/// The binary on `data` and the database the setup server used (SQLite in `data`, or the test
+/// run's PostgreSQL database).
+async fn start(data: &std::path::Path, db: &str, port: u16) -> ServerProcess {
     let listen = format!("127.0.0.1:{port}");
-    let env =
-        [("KANKAN__SERVER__LISTEN", listen.as_str()), ("KANKAN__RECORDING__SEGMENT_SECS", "4")];
+    let env = [
+        ("KANKAN__SERVER__LISTEN", listen.as_str()),
+        ("KANKAN__RECORDING__SEGMENT_SECS", "4"),
+        ("KANKAN__DATABASE__URL", db),
+    ];
     ServerProcess::start(env!("CARGO_BIN_EXE_kankan").as_ref(), data, &env)
         .await
         .expect("kankan starts")
@@ -63,10 +68,11 @@ async fn kill_9_during_ten_recordings_corrupts_nothing_and_loses_at_most_the_las
         let _mqtt = bind(&setup, &token, &creds).await;
         cams.push(creds);
     }
+    let db = setup.config.database_url();
     setup.stop().await;
 
     let port = free_port();
-    let mut server = start(&data, port).await;
+    let mut server = start(&data, &db, port).await;
     let (stop, signal) = Shutdown::new();
     let handles: Vec<VideoHandle> = cams
         .iter()
@@ -89,7 +95,7 @@ async fn kill_9_during_ten_recordings_corrupts_nothing_and_loses_at_most_the_las
     let journals = std::fs::read_dir(data.join("journal")).expect("journal").count();
     assert!(journals >= 1, "segments were in progress at the kill");
 
-    let server = start(&data, port).await;
+    let server = start(&data, &db, port).await;
     assert!(
         server.log().contains("recordings recovered"),
         "start-up recovered the journals:\n{}",
