@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use kankan_base::{AccountId, JobId, SessionId, Timestamp};
 use kankan_db::{
-    Account, AccountState, CodePurpose, ContactKind, DbError, JobState, NewJob, Session,
+    Account, AccountState, CodePurpose, ContactKind, DbError, JobState, NewJob, Session, Store,
     VerificationCode,
 };
 
@@ -186,4 +186,42 @@ async fn login_failures_upsert_and_clear() {
     assert_eq!(s.login_failures(b"idx").await.expect("q"), Some(g));
     s.clear_login_failures(b"idx").await.expect("clear");
     assert_eq!(s.login_failures(b"idx").await.expect("q"), None);
+}
+
+#[tokio::test]
+async fn many_workers_on_two_nodes_claim_every_job_exactly_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = kankan_db::testing::fresh_database_url(dir.path()).await.expect("database");
+    // Two "nodes": two pools on the same database.
+    let nodes = [
+        std::sync::Arc::new(kankan_db::SqlStore::open(&url).await.expect("node a")),
+        std::sync::Arc::new(kankan_db::SqlStore::open(&url).await.expect("node b")),
+    ];
+    nodes[0].migrate().await.expect("migrate");
+    let mut all: Vec<JobId> = Vec::new();
+    for _ in 0..60 {
+        let j = job("q", T0, 3);
+        all.push(j.id);
+        nodes[0].enqueue_job(&j, T0).await.expect("enqueue");
+    }
+    let lease = T0.plus(Duration::from_secs(30));
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let node = nodes[w % 2].clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(j) = node.claim_job("q", T0, lease).await.expect("claim") {
+                    mine.push(j.id);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for w in workers {
+        claimed.extend(w.await.expect("worker"));
+    }
+    claimed.sort();
+    all.sort();
+    assert_eq!(claimed, all, "each job once, none left behind");
 }
