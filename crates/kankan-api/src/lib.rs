@@ -12,6 +12,6 @@ mod state;
 mod web;
 
 pub use error::ApiError;
-pub use metrics::{Metrics, MetricsSource};
+pub use metrics::{Metrics, MetricsSource, worker_metrics};
 pub use router::{openapi, router};
 pub use state::{ApiConfig, AppState};

@@ -78,6 +78,52 @@ impl Metrics {
     }
 }
 
+/// The supervised workers on `/metrics`: whether each is up (running or idle, not backing off
+/// or stopped), its restarts and when its latest successful step ended.
+pub fn worker_metrics(workers: kankan_worker::Workers) -> MetricsSource {
+    Box::new(move |out: &mut String| {
+        use kankan_worker::WorkerState;
+        use std::fmt::Write as _;
+        let list = workers.list();
+        let _ = writeln!(
+            out,
+            "# HELP kankan_worker_up Whether a worker runs (1) or is backing off or stopped (0)."
+        );
+        let _ = writeln!(out, "# TYPE kankan_worker_up gauge");
+        for w in &list {
+            let up = matches!(w.state, WorkerState::Running | WorkerState::Idle);
+            let _ = writeln!(out, "kankan_worker_up{{worker=\"{}\"}} {}", w.name, u8::from(up));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kankan_worker_restarts_total Times a worker ran again after a failure."
+        );
+        let _ = writeln!(out, "# TYPE kankan_worker_restarts_total counter");
+        for w in &list {
+            let _ = writeln!(
+                out,
+                "kankan_worker_restarts_total{{worker=\"{}\"}} {}",
+                w.name, w.restarts
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kankan_worker_last_run_timestamp_ms When a worker's latest successful step ended."
+        );
+        let _ = writeln!(out, "# TYPE kankan_worker_last_run_timestamp_ms gauge");
+        for w in &list {
+            if let Some(t) = w.last_run_at {
+                let _ = writeln!(
+                    out,
+                    "kankan_worker_last_run_timestamp_ms{{worker=\"{}\"}} {}",
+                    w.name,
+                    t.as_millis()
+                );
+            }
+        }
+    })
+}
+
 /// Middleware: times and counts every request under its route template.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req

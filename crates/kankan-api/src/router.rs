@@ -73,6 +73,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(notify::account_deliveries))
         .routes(routes!(admin::login))
         .routes(routes!(admin::provision))
+        .routes(routes!(admin::workers))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .routes(routes!(me::put_avatar).layer(DefaultBodyLimit::max(AVATAR_LIMIT)))
         // Streams of any length; the media parser bounds every box it buffers.

@@ -34,6 +34,8 @@ pub struct AppState {
     /// WebRTC live sessions and the talk relay.
     pub webrtc: kankan_webrtc::WebRtc,
     pub metrics: Arc<Metrics>,
+    /// The background workers' status, kept by the server's supervisor.
+    pub workers: kankan_worker::Workers,
     pub config: Arc<ApiConfig>,
     /// Fires when the server stops: long requests (device uploads) end so it can.
     pub shutdown: kankan_base::ShutdownSignal,

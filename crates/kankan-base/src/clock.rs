@@ -1,11 +1,19 @@
-//! Time, read only through a [`Clock`] so tests can run on simulated time.
+//! Time, read and waited for only through a [`Clock`] so tests can run on simulated time.
 //!
-//! Invariant: no Kankan code calls `SystemTime::now()` outside [`RealClock`].
+//! Invariant: no Kankan code calls `SystemTime::now()` outside [`RealClock`], and background
+//! loops wait for time with [`Clock::sleep`], never with `tokio::time::sleep`: on a
+//! [`SimClock`] a sleep ends when a test advances the clock past its deadline, never on real
+//! time.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::watch;
 
 /// Milliseconds since the Unix epoch, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,9 +52,20 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// A source of the current time.
+/// A wait on a [`Clock`]: completes once the clock has reached its deadline.
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A source of the current time, and of waits measured on it.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Timestamp;
+
+    /// Completes once `d` has passed on this clock.
+    fn sleep(&self, d: Duration) -> Sleep;
+
+    /// Completes once this clock reads `t` or later (at once if it already does).
+    fn sleep_until(&self, t: Timestamp) -> Sleep {
+        self.sleep(self.now().until(t))
+    }
 }
 
 /// The shared handle every component takes.
@@ -64,12 +83,35 @@ impl Clock for RealClock {
             .unwrap_or(0);
         Timestamp(ms)
     }
+
+    fn sleep(&self, d: Duration) -> Sleep {
+        Box::pin(tokio::time::sleep(d))
+    }
 }
 
 /// A clock that moves only when told to; starts at the real time so data looks plausible.
-#[derive(Debug, Clone)]
+///
+/// Its sleeps end when [`SimClock::advance`] moves it to or past their deadline; the pending
+/// deadlines can be read ([`SimClock::deadlines`]) and waited for
+/// ([`SimClock::wait_for_deadline`]), so a test can see what a worker waits for before it
+/// moves time on.
+#[derive(Clone)]
 pub struct SimClock {
-    now_ms: Arc<AtomicI64>,
+    inner: Arc<SimInner>,
+}
+
+struct SimInner {
+    /// Milliseconds since the epoch; every advance wakes the sleeps.
+    now_ms: watch::Sender<i64>,
+    /// The deadlines of the sleeps not yet ended, by sleep number.
+    sleeps: watch::Sender<BTreeMap<u64, Timestamp>>,
+    next_sleep: AtomicU64,
+}
+
+impl fmt::Debug for SimClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimClock").field("now", &self.now()).finish_non_exhaustive()
+    }
 }
 
 impl SimClock {
@@ -78,12 +120,47 @@ impl SimClock {
     }
 
     pub fn starting_at(t: Timestamp) -> Self {
-        SimClock { now_ms: Arc::new(AtomicI64::new(t.0)) }
+        SimClock {
+            inner: Arc::new(SimInner {
+                now_ms: watch::Sender::new(t.0),
+                sleeps: watch::Sender::new(BTreeMap::new()),
+                next_sleep: AtomicU64::new(0),
+            }),
+        }
     }
 
+    /// Moves the clock on; every sleep whose deadline it reaches ends.
     pub fn advance(&self, d: Duration) {
         let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        self.now_ms.fetch_add(ms, Ordering::SeqCst);
+        self.inner.now_ms.send_modify(|t| *t = t.saturating_add(ms));
+    }
+
+    /// The deadlines of the sleeps waiting on this clock now, earliest first.
+    pub fn deadlines(&self) -> Vec<Timestamp> {
+        let mut d: Vec<Timestamp> = self.inner.sleeps.borrow().values().copied().collect();
+        d.sort();
+        d
+    }
+
+    /// Waits (in real time, for the tasks to get there) until some sleep waits for `t`.
+    pub async fn wait_for_deadline(&self, t: Timestamp) {
+        let mut rx = self.inner.sleeps.subscribe();
+        // The sender lives in `self`, so the wait ends only when such a sleep appears.
+        let _ = rx.wait_for(|m| m.values().any(|d| *d == t)).await;
+    }
+}
+
+/// Takes a sleep's deadline off the list when the sleep ends or is dropped.
+struct Pending {
+    inner: Arc<SimInner>,
+    id: u64,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.inner.sleeps.send_modify(|m| {
+            m.remove(&self.id);
+        });
     }
 }
 
@@ -95,7 +172,25 @@ impl Default for SimClock {
 
 impl Clock for SimClock {
     fn now(&self) -> Timestamp {
-        Timestamp(self.now_ms.load(Ordering::SeqCst))
+        Timestamp(*self.inner.now_ms.borrow())
+    }
+
+    fn sleep(&self, d: Duration) -> Sleep {
+        self.sleep_until(self.now().plus(d))
+    }
+
+    fn sleep_until(&self, t: Timestamp) -> Sleep {
+        let id = self.inner.next_sleep.fetch_add(1, Ordering::Relaxed);
+        self.inner.sleeps.send_modify(|m| {
+            m.insert(id, t);
+        });
+        let pending = Pending { inner: self.inner.clone(), id };
+        let mut now = self.inner.now_ms.subscribe();
+        Box::pin(async move {
+            // `pending` keeps the sender alive: the wait ends only by reaching `t`.
+            let _ = now.wait_for(|ms| *ms >= t.0).await;
+            drop(pending);
+        })
     }
 }
 
@@ -109,6 +204,47 @@ mod tests {
         assert_eq!(c.now(), Timestamp(1_000));
         c.advance(Duration::from_secs(2));
         assert_eq!(c.now(), Timestamp(3_000));
+    }
+
+    #[tokio::test]
+    async fn a_sim_clock_sleep_completes_only_when_the_clock_is_advanced() {
+        let c = SimClock::starting_at(Timestamp(1_000));
+        let mut sleep = c.sleep(Duration::from_secs(5));
+        assert_eq!(c.deadlines(), [Timestamp(6_000)]);
+        let still = |s: &mut Sleep| {
+            let waker = std::task::Waker::noop();
+            s.as_mut().poll(&mut std::task::Context::from_waker(waker)).is_pending()
+        };
+        assert!(still(&mut sleep), "no time has passed");
+        tokio::task::yield_now().await;
+        assert!(still(&mut sleep), "real time does not count");
+        c.advance(Duration::from_millis(4_999));
+        assert!(still(&mut sleep), "a millisecond short");
+        c.advance(Duration::from_millis(1));
+        sleep.await;
+        assert!(c.deadlines().is_empty(), "an ended sleep waits for nothing");
+        // A deadline already reached ends at once; a dropped sleep is forgotten.
+        c.sleep_until(Timestamp(2_000)).await;
+        drop(c.sleep(Duration::from_secs(1)));
+        assert!(c.deadlines().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_test_can_wait_for_a_task_to_start_sleeping() {
+        let c = SimClock::starting_at(Timestamp(0));
+        let task = tokio::spawn({
+            let c = c.clone();
+            async move { c.sleep(Duration::from_secs(2)).await }
+        });
+        c.wait_for_deadline(Timestamp(2_000)).await;
+        c.advance(Duration::from_secs(2));
+        task.await.expect("the sleep ends");
+    }
+
+    #[tokio::test]
+    async fn the_real_clock_sleeps_on_tokio_time() {
+        RealClock.sleep(Duration::ZERO).await;
+        RealClock.sleep_until(Timestamp(0)).await;
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod id;
 pub mod secret;
 pub mod shutdown;
 
-pub use clock::{Clock, Clocks, RealClock, SimClock, Timestamp};
+pub use clock::{Clock, Clocks, RealClock, SimClock, Sleep, Timestamp};
 pub use error::ErrorKind;
 pub use id::{AccountId, BlobId, JobId, SessionId, StaffId};
 pub use secret::Secret;

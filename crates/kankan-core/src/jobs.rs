@@ -3,15 +3,17 @@
 //! [`DeliveryQueue::enqueue`] seals the message (it holds a contact and perhaps a code) under
 //! a server key and stores it as a job; [`JobRunner`] claims due jobs, sends them through the
 //! [`Messenger`], and retries transient failures with exponential backoff until the job's
-//! attempts run out. Done and dead jobs have their payload erased.
+//! attempts run out. Done and dead jobs have their payload erased. The runner is a
+//! [`Worker`]: woken on enqueue, and polling once a second on the clock.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use kankan_base::{Clocks, JobId, ShutdownSignal};
+use kankan_base::{Clocks, JobId};
 use kankan_crypto::Keyring;
 use kankan_db::{Job, NewJob, Store};
 use kankan_notify::{Message, Messenger, Recipient};
+use kankan_worker::{Step, WorkError, Worker};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -164,31 +166,24 @@ impl JobRunner {
         }
         Ok(true)
     }
+}
 
-    /// Runs until shutdown: drains due jobs, then sleeps until woken or the poll interval.
-    pub async fn run(self, mut shutdown: ShutdownSignal) {
-        let mut errors = 0u32;
-        loop {
-            if shutdown.is_triggered() {
-                return;
-            }
-            match self.step().await {
-                Ok(true) => {
-                    errors = 0;
-                    continue;
-                }
-                Ok(false) => errors = 0,
-                Err(e) => {
-                    errors = errors.saturating_add(1);
-                    tracing::error!(error = %e, errors, "job runner step failed");
-                }
-            }
-            let pause = if errors > 0 { backoff(errors) } else { IDLE_POLL };
-            tokio::select! {
-                _ = shutdown.wait() => return,
-                _ = self.queue.wake.notified() => {}
-                _ = tokio::time::sleep(pause) => {}
-            }
+/// Drains due jobs; when none is due, waits for an enqueue or the poll interval (on the
+/// clock). The supervisor backs off after a failed step.
+impl Worker for JobRunner {
+    fn name(&self) -> &'static str {
+        "jobs"
+    }
+
+    async fn work(&mut self) -> Result<Step, WorkError> {
+        Ok(if self.step().await? { Step::Busy } else { Step::Idle })
+    }
+
+    async fn wait_for_work(&mut self) {
+        let q = &self.queue;
+        tokio::select! {
+            () = q.wake.notified() => {}
+            () = q.clock.sleep(IDLE_POLL) => {}
         }
     }
 }

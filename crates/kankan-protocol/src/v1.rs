@@ -282,6 +282,42 @@ pub struct ProvisionResponse {
     pub devices: Vec<ProvisionedDevice>,
 }
 
+/// Where a background worker is in its loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkerState {
+    /// In a step of work.
+    Running,
+    /// Waiting for work.
+    Idle,
+    /// Waiting, after a failure or panic, before it runs again.
+    BackingOff,
+    /// Finished, or stopped at shutdown.
+    Stopped,
+}
+
+/// A background worker (retention sweeper, job runner, RTSP bridge ...), as its supervisor
+/// sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkerInfo {
+    /// e.g. `retention`, `jobs`, `notify`, `rtsp-bridge`.
+    pub name: String,
+    pub state: WorkerState,
+    /// Times it was run again after a failed or panicking step.
+    pub restarts: u64,
+    /// The latest failure, kept after it recovers.
+    pub last_error: Option<String>,
+    /// When its latest successful step ended (RFC 3339).
+    pub last_run_at: Option<String>,
+    /// While backing off: when it runs again (RFC 3339).
+    pub retry_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkersResponse {
+    pub workers: Vec<WorkerInfo>,
+}
+
 /// A stretch of recorded footage; the timeline's gaps lie between spans.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct RecordedSpan {

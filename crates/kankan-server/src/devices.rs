@@ -1,14 +1,15 @@
 //! Glue between the MQTT gateway and the device service: the bus the service sends through,
-//! the authenticator the broker asks, and the loop that hands device messages to the service.
+//! the authenticator the broker asks, and the worker that hands device messages to the service.
 
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
-use kankan_base::ShutdownSignal;
 use kankan_core::CoreError;
 use kankan_core::devices::{DeviceBus, Devices, InboundKind, Outgoing};
 use kankan_gateway::{DeviceAuthenticator, DeviceMessage, GatewayHandle, Inbound, Outbound};
+use kankan_worker::{Step, WorkError, Worker};
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
 
 /// The gateway as a [`DeviceBus`]; unusable until the gateway has started.
 #[derive(Default)]
@@ -68,23 +69,48 @@ fn kind_of(k: Inbound) -> InboundKind {
     }
 }
 
-/// Hands every device message to the service until shutdown. A bad message is logged and
-/// dropped; it never stops the loop.
-pub async fn pump(
+/// Hands every device message to the service, as a worker. A bad message is counted,
+/// logged and dropped; it never stops the pump. Done when the gateway's stream ends.
+pub struct Pump {
     devices: Devices,
-    mut messages: mpsc::Receiver<DeviceMessage>,
+    messages: mpsc::Receiver<DeviceMessage>,
     rejected: Arc<std::sync::atomic::AtomicU64>,
-    mut shutdown: ShutdownSignal,
-) {
-    loop {
-        let msg = tokio::select! {
-            _ = shutdown.wait() => return,
-            m = messages.recv() => match m { Some(m) => m, None => return },
+    /// Received while waiting for work.
+    next: Option<DeviceMessage>,
+}
+
+impl Pump {
+    pub fn new(
+        devices: Devices,
+        messages: mpsc::Receiver<DeviceMessage>,
+        rejected: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Pump {
+        Pump { devices, messages, rejected, next: None }
+    }
+}
+
+impl Worker for Pump {
+    fn name(&self) -> &'static str {
+        "device-pump"
+    }
+
+    async fn work(&mut self) -> Result<Step, WorkError> {
+        let msg = match self.next.take().map_or_else(|| self.messages.try_recv(), Ok) {
+            Ok(m) => m,
+            Err(TryRecvError::Empty) => return Ok(Step::Idle),
+            Err(TryRecvError::Disconnected) => return Ok(Step::Done),
         };
-        if let Err(e) = devices.handle_inbound(&msg.uid, kind_of(msg.kind), &msg.payload).await {
-            rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let kind = kind_of(msg.kind);
+        if let Err(e) = self.devices.handle_inbound(&msg.uid, kind, &msg.payload).await {
+            self.rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(uid = %msg.uid, kind = ?msg.kind, error = %e, "device message refused");
         }
+        Ok(Step::Busy)
+    }
+
+    async fn wait_for_work(&mut self) {
+        // None: the stream ended, which the next step sees.
+        self.next = self.messages.recv().await;
     }
 }
 

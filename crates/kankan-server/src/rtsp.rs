@@ -2,12 +2,13 @@
 //! feeds the same ingest a Kankan device's upload goes through, so its recordings are stored,
 //! indexed and played back exactly alike.
 //!
-//! The bridge rescans the camera list when a camera is added or unbound
-//! ([`Devices::rtsp_changes`]) and every [`RESCAN`] as a fallback; it starts a task for each
-//! new camera, restarts one whose source changed and stops those that are gone. A task that
-//! loses its camera closes its ingest (keeping what was recorded), marks the camera offline,
-//! and reconnects after an exponential backoff with jitter. RTSP cameras have no motion
-//! detector of their own: each task also runs the server's ([`Recordings::watch_motion`]).
+//! The bridge is a [`Worker`] ([`Bridge`]): it rescans the camera list when a camera is added
+//! or unbound ([`Devices::rtsp_changes`]) and every [`RESCAN`] on the clock as a fallback; it
+//! starts a task for each new camera, restarts one whose source changed and stops those that
+//! are gone (and all of them when it stops). A task that loses its camera closes its ingest
+//! (keeping what was recorded), marks the camera offline, and reconnects after an exponential
+//! backoff with jitter, on the clock. RTSP cameras have no motion detector of their own: each
+//! task also runs the server's ([`Recordings::watch_motion`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,6 +17,8 @@ use kankan_base::{Clocks, Shutdown, ShutdownSignal};
 use kankan_core::devices::{Devices, InboundKind, RtspSource};
 use kankan_core::recording::{IngestOptions, Recordings};
 use kankan_rtsp::{Chunk, Puller};
+use kankan_worker::{Step, WorkError, Worker};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// How often the camera list is read again even without a change notice.
@@ -25,7 +28,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// First and longest wait before reconnecting.
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
-/// How long a stopping camera task may take to store what it holds.
+/// How long a stopping camera task may take to store what it holds (real time: it bounds
+/// real work).
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 struct Running {
@@ -42,30 +46,48 @@ struct Ctx {
     clock: Clocks,
 }
 
-/// Runs the bridge until `shutdown`, then stops every camera task and waits for them.
-pub async fn run(
-    devices: Devices,
-    recordings: Recordings,
-    clock: Clocks,
-    mut shutdown: ShutdownSignal,
-) {
-    let ctx = Ctx { devices, recordings, clock };
-    let mut changes = ctx.devices.rtsp_changes();
-    let mut running: HashMap<String, Running> = HashMap::new();
-    let mut watching = true;
-    loop {
-        match ctx.devices.rtsp_sources().await {
-            Ok(sources) => reconcile(&ctx, &mut running, sources).await,
-            Err(e) => tracing::warn!(error = %e, "RTSP bridge: reading the camera list"),
-        }
-        tokio::select! {
-            () = shutdown.wait() => break,
-            // Without notices any more, the periodic rescan still runs.
-            r = changes.changed(), if watching => watching = r.is_ok(),
-            () = tokio::time::sleep(RESCAN) => {}
-        }
+/// The bridge's supervising loop, as a worker: one camera task per RTSP camera.
+pub struct Bridge {
+    ctx: Ctx,
+    changes: watch::Receiver<()>,
+    /// Whether change notices still come.
+    watching: bool,
+    running: HashMap<String, Running>,
+}
+
+impl Bridge {
+    pub fn new(devices: Devices, recordings: Recordings, clock: Clocks) -> Bridge {
+        let changes = devices.rtsp_changes();
+        let ctx = Ctx { devices, recordings, clock };
+        Bridge { ctx, changes, watching: true, running: HashMap::new() }
     }
-    stop_all(running.into_values().collect()).await;
+}
+
+impl Worker for Bridge {
+    fn name(&self) -> &'static str {
+        "rtsp-bridge"
+    }
+
+    /// Reads the camera list and brings the camera tasks in line with it.
+    async fn work(&mut self) -> Result<Step, WorkError> {
+        let sources = self.ctx.devices.rtsp_sources().await?;
+        reconcile(&self.ctx, &mut self.running, sources).await;
+        Ok(Step::Idle)
+    }
+
+    async fn wait_for_work(&mut self) {
+        let changed = tokio::select! {
+            // Without notices any more, the periodic rescan still runs.
+            r = self.changes.changed(), if self.watching => r.is_ok(),
+            () = self.ctx.clock.sleep(RESCAN) => true,
+        };
+        self.watching &= changed;
+    }
+
+    /// Stops every camera task and waits for them.
+    async fn stop(&mut self) {
+        stop_all(self.running.drain().map(|(_, r)| r).collect()).await;
+    }
 }
 
 async fn reconcile(ctx: &Ctx, running: &mut HashMap<String, Running>, sources: Vec<RtspSource>) {
@@ -158,7 +180,7 @@ async fn record_camera(ctx: Ctx, cam: RtspSource, mut stop: ShutdownSignal) {
         backoff = (backoff * 2).min(BACKOFF_MAX);
         tokio::select! {
             () = stop.wait() => return,
-            () = tokio::time::sleep(wait) => {}
+            () = ctx.clock.sleep(wait) => {}
         }
     }
 }

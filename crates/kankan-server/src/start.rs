@@ -1,5 +1,5 @@
 //! Wiring: opens the data directory, keys, store and messenger; builds the services; serves
-//! HTTP and runs the workers until shutdown.
+//! HTTP and runs the workers under one [`Supervisor`] until shutdown.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,6 +14,7 @@ use kankan_core::recording::Recordings;
 use kankan_core::{Accounts, DeliveryQueue, JobRunner};
 use kankan_crypto::{Keyring, MasterKey};
 use kankan_db::{LocalBlobStore, Store};
+use kankan_worker::{Supervisor, Workers};
 use tokio::task::JoinHandle;
 
 use crate::Config;
@@ -176,6 +177,8 @@ pub struct Running {
     pub services: Services,
     /// WebRTC live sessions and the talk relay.
     pub webrtc: kankan_webrtc::WebRtc,
+    /// The background workers' status.
+    pub workers: Workers,
     shutdown: Shutdown,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -203,6 +206,8 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let (shutdown, signal) = Shutdown::new();
     let webrtc = kankan_webrtc::WebRtc::new(cfg.webrtc.clone(), signal.clone());
+    let mut supervisor = Supervisor::new(clock.clone(), signal.clone());
+    let workers = supervisor.workers();
     let state = AppState {
         accounts: services.accounts.clone(),
         devices: services.devices.clone(),
@@ -213,6 +218,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         store: services.store.clone(),
         webrtc: webrtc.clone(),
         metrics: Arc::new(Metrics::default()),
+        workers: workers.clone(),
         config: Arc::new(ApiConfig {
             cookie_secure: cfg.cookie_secure(),
             trust_forwarded_for: cfg.server.trust_forwarded_for,
@@ -233,11 +239,11 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     state.metrics.add_source(crate::devices::metrics(gateway.handle.clone(), rejected.clone()));
     let w = webrtc.clone();
     state.metrics.add_source(Box::new(move |out| w.render_metrics(out)));
-    let pump = tokio::spawn(crate::devices::pump(
+    state.metrics.add_source(kankan_api::worker_metrics(workers.clone()));
+    supervisor.spawn(crate::devices::Pump::new(
         services.devices.clone(),
         gateway.messages,
         rejected,
-        signal.clone(),
     ));
     let app = kankan_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut http_stop = signal.clone();
@@ -248,19 +254,18 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
             tracing::error!(error = %e, "HTTP server failed");
         }
     });
-    let runner = JobRunner::new(services.delivery.clone(), services.messenger.clone());
-    let jobs = tokio::spawn(runner.run(signal.clone()));
-    let notifier = tokio::spawn(notify_runner(cfg, &services)?.run(signal.clone()));
-    let rtsp = tokio::spawn(crate::rtsp::run(
+    supervisor.spawn(JobRunner::new(services.delivery.clone(), services.messenger.clone()));
+    supervisor.spawn(notify_runner(cfg, &services)?.worker());
+    supervisor.spawn(crate::rtsp::Bridge::new(
         services.devices.clone(),
         services.recordings.clone(),
         clock,
-        signal.clone(),
     ));
-    let stopper = tokio::spawn(services.recordings.clone().run_live_stopper(signal.clone()));
-    let hourly = std::time::Duration::from_secs(3600);
-    let events = tokio::spawn(services.events.clone().run_sweeper(hourly, signal.clone()));
-    let sweeper = tokio::spawn(services.recordings.clone().run_sweeper(signal));
+    let stopper = services.recordings.live_stopper().context("the live stopper is taken")?;
+    supervisor.spawn(stopper);
+    supervisor.spawn(services.events.sweeper(std::time::Duration::from_secs(3600)));
+    supervisor.spawn(services.recordings.retention_worker());
+    let supervised = tokio::spawn(supervisor.stopped());
     let w = webrtc.clone();
     let sessions = tokio::spawn(async move { w.stopped().await });
     Ok(Running {
@@ -268,7 +273,8 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         mqtt_addr,
         services,
         webrtc,
+        workers,
         shutdown,
-        tasks: vec![http, jobs, notifier, pump, sweeper, rtsp, stopper, sessions, events],
+        tasks: vec![http, supervised, sessions],
     })
 }

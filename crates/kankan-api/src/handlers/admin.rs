@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kankan_protocol::v1::{
     ErrorBody, ProvisionRequest, ProvisionResponse, ProvisionedDevice, StaffLoginRequest,
-    StaffLoginResponse,
+    StaffLoginResponse, WorkerInfo, WorkerState, WorkersResponse,
 };
 
 use crate::extract::{ApiJson, Client, CurrentStaff};
@@ -54,4 +54,33 @@ pub async fn provision(
         .map(|d| ProvisionedDevice { uid: d.uid, model: d.model, secret: d.secret })
         .collect();
     Ok((StatusCode::CREATED, Json(ProvisionResponse { devices })))
+}
+
+/// The background workers: state, restarts after failures, last error and last run.
+#[utoipa::path(get, path = "/api/v1/admin/workers", tag = "admin",
+    responses((status = 200, body = WorkersResponse),
+        (status = 401, body = ErrorBody, description = "unauthenticated")))]
+pub async fn workers(
+    State(state): State<AppState>,
+    CurrentStaff(_staff): CurrentStaff,
+) -> Json<WorkersResponse> {
+    let workers = state.workers.list().into_iter().map(worker_info).collect();
+    Json(WorkersResponse { workers })
+}
+
+fn worker_info(w: kankan_worker::WorkerStatus) -> WorkerInfo {
+    use kankan_worker::WorkerState as S;
+    WorkerInfo {
+        name: w.name.to_string(),
+        state: match w.state {
+            S::Running => WorkerState::Running,
+            S::Idle => WorkerState::Idle,
+            S::BackingOff => WorkerState::BackingOff,
+            S::Stopped => WorkerState::Stopped,
+        },
+        restarts: w.restarts,
+        last_error: w.last_error,
+        last_run_at: w.last_run_at.map(|t| t.to_rfc3339()),
+        retry_at: w.retry_at.map(|t| t.to_rfc3339()),
+    }
 }

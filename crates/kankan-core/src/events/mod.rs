@@ -7,8 +7,8 @@
 //! footage of its clip range (5 s of pre-roll, 2 s after) is protected from eviction until the
 //! event expires. A new event's thumbnail is captured off that path, from the live picture or
 //! else the recording, and stored sealed under the account key. Users list events, mark them
-//! read and delete them (a tombstone keeps a late end from bringing one back); a worker deletes
-//! them after 30 days.
+//! read and delete them (a tombstone keeps a late end from bringing one back); a worker
+//! ([`EventSweeper`]) deletes them after 30 days and, at shutdown, ends the streams.
 
 mod stream;
 mod thumbnail;
@@ -17,9 +17,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kankan_base::{AccountId, Clocks, ShutdownSignal, Timestamp};
+use kankan_base::{AccountId, Clocks, Timestamp};
 use kankan_db::{DeviceKind, Event, EventFilter, EventKind, Recorded, Store};
 use kankan_protocol::device::{self, DeviceEvent, MotionPhase};
+use kankan_worker::{Step, Ticker, WorkError, Worker};
 use tokio::sync::{broadcast, watch};
 
 use crate::devices::Devices;
@@ -246,19 +247,41 @@ impl Events {
         Ok(self.inner.store.expire_events(cutoff).await?)
     }
 
-    /// Sweeps every `every` until `shutdown`; then ends every event stream.
-    pub async fn run_sweeper(self, every: Duration, mut shutdown: ShutdownSignal) {
-        loop {
-            tokio::select! {
-                () = shutdown.wait() => break,
-                () = tokio::time::sleep(every) => {}
+    /// The worker that sweeps every `every` (the first time one period after start-up) and
+    /// ends every event stream when it stops.
+    pub fn sweeper(&self, every: Duration) -> EventSweeper {
+        EventSweeper { events: self.clone(), ticker: Ticker::after(every, self.inner.clock.now()) }
+    }
+}
+
+/// Deletes expired events every period; at shutdown, ends the event streams.
+pub struct EventSweeper {
+    events: Events,
+    ticker: Ticker,
+}
+
+impl Worker for EventSweeper {
+    fn name(&self) -> &'static str {
+        "events-sweeper"
+    }
+
+    async fn work(&mut self) -> Result<Step, WorkError> {
+        let clock = &self.events.inner.clock;
+        if self.ticker.is_due(clock.now()) {
+            let n = self.events.sweep().await?;
+            if n > 0 {
+                tracing::info!(deleted = n, "old events deleted");
             }
-            match self.sweep().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "old events deleted"),
-                Err(e) => tracing::error!(error = %e, "event sweep"),
-            }
+            self.ticker.done(clock.now());
         }
-        self.close();
+        Ok(Step::Idle)
+    }
+
+    async fn wait_for_work(&mut self) {
+        self.ticker.wait(self.events.inner.clock.as_ref()).await;
+    }
+
+    async fn stop(&mut self) {
+        self.events.close();
     }
 }

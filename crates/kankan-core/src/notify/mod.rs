@@ -22,7 +22,7 @@ use kankan_notify::guard::{self, TargetError};
 pub use kankan_notify::webpush::{PushClient, PushSubscription, VapidKey};
 
 pub use dispatch::{Channel, Dispatcher, Payload, QUEUE, RECOVERY_WINDOW};
-pub use runner::{CONCURRENCY, Caller, Channels, NotifyRunner};
+pub use runner::{CONCURRENCY, Caller, Channels, NotifyRunner, NotifyWorker};
 
 use crate::devices::DeviceHandle;
 use crate::{CoreError, Principal};

@@ -7,17 +7,19 @@
 //! Unless private targets are allowed, a push endpoint or webhook is checked again before each
 //! send (its name may now resolve to a private address: dead at once), and the HTTP client
 //! connects only to checked addresses ([`kankan_notify::guard`]). The runner also recovers
-//! dispatches a crash cut short ([`Dispatcher::recover`]): at start-up and every minute.
+//! dispatches a crash cut short ([`Dispatcher::recover`]): at start-up and every minute. It
+//! runs as a [`Worker`] ([`NotifyRunner::worker`]), polling and recovering on the clock.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kankan_base::{AccountId, ShutdownSignal};
+use kankan_base::AccountId;
 use kankan_db::{ContactKind, DeliveryStatus, Job as JobRow};
 use kankan_notify::guard::{self, TargetError};
 use kankan_notify::webpush::{PushClient, PushError, PushSubscription, Urgency};
 use kankan_notify::{Message, Messenger, Recipient, SendError, webhook};
+use kankan_worker::{Step, Ticker, WorkError, Worker};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -82,59 +84,18 @@ impl NotifyRunner {
         NotifyRunner { d: dispatcher, channels: Arc::new(channels) }
     }
 
-    /// Runs until shutdown: claims due deliveries while tasks are free, then sleeps until
-    /// woken (an event was dispatched) or the poll interval passes. Recovers undispatched
-    /// events first and then every [`RECOVERY_EVERY`].
-    pub async fn run(self, mut shutdown: ShutdownSignal) {
-        let slots = Arc::new(Semaphore::new(CONCURRENCY));
-        let mut tasks = JoinSet::new();
-        let mut errors = 0u32;
-        let mut next_recovery = tokio::time::Instant::now();
-        loop {
-            while tasks.try_join_next().is_some() {}
-            if tokio::time::Instant::now() >= next_recovery {
-                next_recovery += RECOVERY_EVERY;
-                if let Err(e) = self.d.recover(RECOVERY_GRACE).await {
-                    tracing::error!(error = %e, "looking for undispatched events failed");
-                }
-            }
-            let permit = tokio::select! {
-                () = shutdown.wait() => break,
-                p = slots.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-            };
-            let s = &self.d.inner;
-            let now = s.clock.now();
-            match s.store.claim_job(QUEUE, now, now.plus(LEASE)).await {
-                Ok(Some(job)) => {
-                    errors = 0;
-                    let me = self.clone();
-                    tasks.spawn(async move {
-                        if let Err(e) = me.attempt(job).await {
-                            tracing::error!(error = %e, "notification attempt could not be settled");
-                        }
-                        drop(permit);
-                    });
-                    continue;
-                }
-                Ok(None) => errors = 0,
-                Err(e) => {
-                    errors = errors.saturating_add(1);
-                    tracing::error!(error = %e, errors, "notification runner claim failed");
-                }
-            }
-            drop(permit);
-            let pause = if errors > 0 { backoff(errors) } else { IDLE_POLL };
-            tokio::select! {
-                () = shutdown.wait() => break,
-                () = s.wake.notified() => {}
-                () = tokio::time::sleep(pause) => {}
-            }
+    /// The worker: claims due deliveries while tasks are free, each sent on a task of its
+    /// own; when none is due, waits until woken (an event was dispatched) or the poll
+    /// interval passes. Recovers undispatched events first and then every
+    /// [`RECOVERY_EVERY`].
+    pub fn worker(self) -> NotifyWorker {
+        let recovery = Ticker::starting(RECOVERY_EVERY, self.d.inner.clock.now());
+        NotifyWorker {
+            runner: self,
+            slots: Arc::new(Semaphore::new(CONCURRENCY)),
+            tasks: JoinSet::new(),
+            recovery,
         }
-        // Deliveries cut short are claimed again once their lease lapses.
-        tasks.abort_all();
     }
 
     /// Sends one claimed delivery and settles its job and record.
@@ -296,5 +257,64 @@ impl NotifyRunner {
             None => String::new(),
         };
         Message { to, subject: p.title.clone(), body: format!("{}: {}{link}", p.title, p.body) }
+    }
+}
+
+/// [`NotifyRunner`] under the supervisor.
+pub struct NotifyWorker {
+    runner: NotifyRunner,
+    slots: Arc<Semaphore>,
+    /// The deliveries being sent.
+    tasks: JoinSet<()>,
+    recovery: Ticker,
+}
+
+impl Worker for NotifyWorker {
+    fn name(&self) -> &'static str {
+        "notify"
+    }
+
+    async fn work(&mut self) -> Result<Step, WorkError> {
+        while self.tasks.try_join_next().is_some() {}
+        let s = &self.runner.d.inner;
+        if self.recovery.is_due(s.clock.now()) {
+            self.recovery.done(s.clock.now());
+            if let Err(e) = self.runner.d.recover(RECOVERY_GRACE).await {
+                tracing::error!(error = %e, "looking for undispatched events failed");
+            }
+        }
+        let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+            // Every slot is sending: wait for one to finish.
+            return Ok(Step::Idle);
+        };
+        let now = s.clock.now();
+        let Some(job) = s.store.claim_job(QUEUE, now, now.plus(LEASE)).await? else {
+            return Ok(Step::Idle);
+        };
+        let me = self.runner.clone();
+        self.tasks.spawn(async move {
+            if let Err(e) = me.attempt(job).await {
+                tracing::error!(error = %e, "notification attempt could not be settled");
+            }
+            drop(permit);
+        });
+        Ok(Step::Busy)
+    }
+
+    async fn wait_for_work(&mut self) {
+        let s = &self.runner.d.inner;
+        if self.slots.available_permits() == 0 {
+            self.tasks.join_next().await;
+            return;
+        }
+        tokio::select! {
+            () = s.wake.notified() => {}
+            () = s.clock.sleep(IDLE_POLL) => {}
+        }
+    }
+
+    async fn stop(&mut self) {
+        // Deliveries cut short are claimed again once their lease lapses.
+        self.tasks.abort_all();
     }
 }

@@ -35,9 +35,10 @@ use crate::devices::Devices;
 pub use config::RecordingConfig;
 pub use export::Mp4Download;
 pub use ingest::{Ingest, IngestOptions, IngestStats};
+pub use on_demand::LiveStopper;
 pub use playback::{MediaGrant, MediaLink, Playlist, PlaylistSegment};
 pub use recovery::RecoveryReport;
-pub use retention::{StorageView, SweepReport};
+pub use retention::{RetentionWorker, StorageView, SweepReport};
 
 /// The recording service. Cheap to clone.
 #[derive(Clone)]

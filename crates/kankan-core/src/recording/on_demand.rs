@@ -1,13 +1,17 @@
 //! Live view of cameras that upload only while someone watches: the first viewer starts the
 //! camera's stream with a `stream-start` command over MQTT and waits for its first keyframe;
-//! a worker stops it with `stream-stop` a grace period after the last viewer left. A camera
-//! already uploading (continuous recording) is watched at once and never stopped.
+//! a worker ([`LiveStopper`]) stops it with `stream-stop` a grace period (on the clock) after
+//! the last viewer left. A camera already uploading (continuous recording) is watched at once
+//! and never stopped.
 
 use std::time::Duration;
 
-use kankan_base::ShutdownSignal;
+use kankan_base::Timestamp;
 use kankan_db::CommandStatus;
 use kankan_protocol::device::CommandKind;
+use kankan_worker::{Step, WorkError, Worker};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
 
 use super::Recordings;
 use crate::CoreError;
@@ -69,31 +73,18 @@ impl Recordings {
         Err(CoreError::StreamNotStarted(failure))
     }
 
-    /// Stops on-demand streams nobody watches any more, a grace period after their last
-    /// viewer left. Runs until `shutdown`.
-    pub async fn run_live_stopper(self, mut shutdown: ShutdownSignal) {
-        let Some(mut departures) = self.live().take_departures() else {
-            tracing::error!("a live stopper is already running");
-            return;
-        };
+    /// The worker that stops on-demand streams nobody watches any more; `None` when one was
+    /// made already (it holds the hub's one receiver of departures).
+    pub fn live_stopper(&self) -> Option<LiveStopper> {
+        let departures = self.live().take_departures()?;
         let grace = Duration::from_secs(u64::from(self.inner.config.live_grace_secs));
-        loop {
-            let key = tokio::select! {
-                () = shutdown.wait() => return,
-                key = departures.recv() => match key {
-                    Some(k) => k,
-                    None => return,
-                },
-            };
-            if !self.live().is_on_demand(&key) {
-                continue;
-            }
-            let rec = self.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(grace).await;
-                rec.stop_if_unwatched(key).await;
-            });
-        }
+        Some(LiveStopper {
+            rec: self.clone(),
+            departures,
+            grace,
+            pending: Vec::new(),
+            closed: false,
+        })
     }
 
     async fn stop_if_unwatched(&self, key: StreamKey) {
@@ -106,6 +97,71 @@ impl Recordings {
         let stop = CommandKind::StreamStop { stream };
         if let Err(e) = self.inner.devices.send_to(uid, stop, Duration::ZERO).await {
             tracing::warn!(%uid, stream, error = %e, "stream-stop not sent");
+        }
+    }
+}
+
+/// Sends `stream-stop` a grace period after the last viewer of an on-demand stream left,
+/// unless someone watches it again by then.
+pub struct LiveStopper {
+    rec: Recordings,
+    departures: mpsc::UnboundedReceiver<StreamKey>,
+    grace: Duration,
+    /// Streams whose last viewer left, and when to look at them again.
+    pending: Vec<(Timestamp, StreamKey)>,
+    /// The hub is gone: no more departures.
+    closed: bool,
+}
+
+impl LiveStopper {
+    fn left(&mut self, key: StreamKey, now: Timestamp) {
+        if self.rec.live().is_on_demand(&key) {
+            self.pending.push((now.plus(self.grace), key));
+        }
+    }
+}
+
+impl Worker for LiveStopper {
+    fn name(&self) -> &'static str {
+        "live-stopper"
+    }
+
+    async fn work(&mut self) -> Result<Step, WorkError> {
+        let now = self.rec.inner.clock.now();
+        loop {
+            match self.departures.try_recv() {
+                Ok(key) => self.left(key, now),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.closed = true;
+                    break;
+                }
+            }
+        }
+        let (due, later) = std::mem::take(&mut self.pending).into_iter().partition(|p| p.0 <= now);
+        self.pending = later;
+        for (_, key) in due {
+            self.rec.stop_if_unwatched(key).await;
+        }
+        Ok(if self.closed && self.pending.is_empty() { Step::Done } else { Step::Idle })
+    }
+
+    async fn wait_for_work(&mut self) {
+        let clock = self.rec.inner.clock.clone();
+        let next = self.pending.iter().map(|p| p.0).min();
+        let due = async move {
+            match next {
+                Some(t) => clock.sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let key = tokio::select! {
+            key = self.departures.recv(), if !self.closed => key,
+            () = due => return,
+        };
+        match key {
+            Some(key) => self.left(key, self.rec.inner.clock.now()),
+            None => self.closed = true,
         }
     }
 }

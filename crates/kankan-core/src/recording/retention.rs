@@ -1,10 +1,12 @@
 //! Retention and quota: footage older than the plan keeps goes; an account over its quota
 //! loses its oldest unprotected footage first and sees an alert; trashed blobs are deleted.
+//! [`RetentionWorker`] sweeps every `recording.sweep_secs` on the clock.
 
 use std::time::Duration;
 
-use kankan_base::{AccountId, ShutdownSignal, Timestamp};
+use kankan_base::{AccountId, Timestamp};
 use kankan_db::Removed;
+use kankan_worker::{Step, Ticker, WorkError, Worker};
 
 use super::Recordings;
 use crate::CoreError;
@@ -84,18 +86,12 @@ impl Recordings {
         }
     }
 
-    /// Sweeps every `sweep_secs` until shutdown.
-    pub async fn run_sweeper(self, mut shutdown: ShutdownSignal) {
+    /// The worker that sweeps every `recording.sweep_secs`, the first time one period after
+    /// start-up.
+    pub fn retention_worker(&self) -> RetentionWorker {
         let every = Duration::from_secs(u64::from(self.inner.config.sweep_secs));
-        loop {
-            tokio::select! {
-                () = shutdown.wait() => return,
-                () = tokio::time::sleep(every) => {}
-            }
-            if let Err(e) = self.sweep().await {
-                tracing::error!(error = %e, "recording sweep");
-            }
-        }
+        let ticker = Ticker::after(every, self.inner.clock.now());
+        RetentionWorker { rec: self.clone(), ticker }
     }
 
     /// The account's storage and whether the quota has forced footage out.
@@ -109,5 +105,32 @@ impl Recordings {
             evicted_bytes: u.evicted_bytes,
             quota_alert_at: u.alert_at,
         })
+    }
+}
+
+/// Sweeps retention, quota and trash every period; a failed sweep is tried again after the
+/// supervisor's backoff.
+pub struct RetentionWorker {
+    rec: Recordings,
+    ticker: Ticker,
+}
+
+impl Worker for RetentionWorker {
+    fn name(&self) -> &'static str {
+        "retention"
+    }
+
+    async fn work(&mut self) -> Result<Step, WorkError> {
+        let clock = &self.rec.inner.clock;
+        if self.ticker.is_due(clock.now()) {
+            let r = self.rec.sweep().await?;
+            tracing::debug!(report = ?r, "recording sweep");
+            self.ticker.done(clock.now());
+        }
+        Ok(Step::Idle)
+    }
+
+    async fn wait_for_work(&mut self) {
+        self.ticker.wait(self.rec.inner.clock.as_ref()).await;
     }
 }

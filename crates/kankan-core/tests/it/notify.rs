@@ -174,7 +174,8 @@ async fn a_webhook_that_points_at_a_private_address_when_sent_is_a_dead_letter()
     let messenger = Arc::new(kankan_notify::OutboxMessenger::new(dir.path().join("outbox")));
     let runner = NotifyRunner::new(d, Channels { push, http, messenger, caller: None });
     let (shutdown, signal) = Shutdown::new();
-    let task = tokio::spawn(runner.run(signal));
+    let mut supervisor = kankan_worker::Supervisor::new(Arc::new(w.clock.clone()), signal);
+    supervisor.spawn(runner.worker());
     let deadline = Instant::now() + Duration::from_secs(20);
     let dead = loop {
         let list = w.deliveries(&ev).await;
@@ -185,7 +186,7 @@ async fn a_webhook_that_points_at_a_private_address_when_sent_is_a_dead_letter()
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     shutdown.trigger();
-    task.await.expect("runner stops");
+    supervisor.stopped().await;
     assert_eq!((dead.status, dead.attempt), (DeliveryStatus::Dead, 1), "{dead:?}");
     assert!(dead.detail.contains("points at a private address"), "{dead:?}");
 }

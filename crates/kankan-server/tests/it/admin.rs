@@ -1,4 +1,5 @@
-//! The operator's API: staff login and device provisioning.
+//! The operator's API: staff login, device provisioning and the background workers' status
+//! (also on `/metrics`).
 
 use kankan_testkit::{TestApp, TestDevice};
 use serde_json::json;
@@ -81,4 +82,59 @@ async fn a_staff_session_expires_after_eight_hours() {
         )
         .await;
     assert_eq!(s, 401);
+}
+
+/// Every worker the server supervises.
+const WORKERS: [&str; 7] =
+    ["device-pump", "jobs", "notify", "rtsp-bridge", "live-stopper", "events-sweeper", "retention"];
+
+/// Waits until every worker has finished its first step.
+async fn workers_started(app: &TestApp) {
+    for name in WORKERS {
+        let ran = app.running().workers.wait_for(name, |s| s.last_run_at.is_some());
+        tokio::time::timeout(std::time::Duration::from_secs(15), ran).await.expect(name);
+    }
+}
+
+#[tokio::test]
+async fn the_workers_endpoint_answers_staff_and_refuses_a_normal_account() {
+    let app = TestApp::spawn().await;
+    let staff = staff_token(&app).await;
+    let user = app.register("curious@example.com", "plum-garden-kettle-42").await;
+    let get = |token: &str| app.http.get(app.url("/api/v1/admin/workers")).bearer_auth(token);
+    for token in [user.as_str(), "forged"] {
+        let (s, b) = app.send(get(token)).await;
+        assert_eq!((s, b["code"].as_str()), (401, Some("unauthenticated")), "{b}");
+    }
+    let (s, b) = app.send(app.http.get(app.url("/api/v1/admin/workers"))).await;
+    assert_eq!(s, 401, "{b}");
+
+    workers_started(&app).await;
+    let (s, b) = app.send(get(&staff)).await;
+    assert_eq!(s, 200, "{b}");
+    let workers = b["workers"].as_array().expect("workers");
+    let names: Vec<&str> = workers.iter().filter_map(|w| w["name"].as_str()).collect();
+    assert_eq!(names, WORKERS, "{b}");
+    for w in workers {
+        assert!(matches!(w["state"].as_str(), Some("running" | "idle")), "{w}");
+        assert_eq!((&w["restarts"], &w["last_error"]), (&json!(0), &json!(null)), "{w}");
+    }
+    assert!(workers.iter().all(|w| w["last_run_at"].is_string()), "all looked at start-up: {b}");
+}
+
+#[tokio::test]
+async fn metrics_show_a_line_per_worker() {
+    let app = TestApp::spawn().await;
+    workers_started(&app).await;
+    let metrics =
+        app.http.get(app.url("/metrics")).send().await.expect("get").text().await.expect("text");
+    for name in WORKERS {
+        for line in [
+            format!("\nkankan_worker_up{{worker=\"{name}\"}} 1\n"),
+            format!("\nkankan_worker_restarts_total{{worker=\"{name}\"}} 0\n"),
+            format!("\nkankan_worker_last_run_timestamp_ms{{worker=\"{name}\"}} "),
+        ] {
+            assert!(metrics.contains(&line), "{line:?} missing:\n{metrics}");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
-use kankan_base::Shutdown;
+use kankan_base::{Clock as _, Shutdown};
 use kankan_media::{Limits, StreamItem, StreamParser};
 use kankan_protocol::device::CommandKind;
 use kankan_sim::video::{self, VideoConfig, VideoHandle};
@@ -19,13 +19,17 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::devices::{Creds, PW, bind, eventually, provision};
 use crate::recording::{WAIT, link, small_video};
 
-/// A recording server whose on-demand streams stop one second after their last viewer, and
-/// whose viewers wait at most three seconds for a camera to start.
+/// The grace period after the last viewer, on the server's simulated clock: 7 s, a deadline
+/// no other worker waits for.
+const GRACE: Duration = Duration::from_secs(7);
+
+/// A recording server whose on-demand streams stop [`GRACE`] (simulated) after their last
+/// viewer, and whose viewers wait at most three (real) seconds for a camera to start.
 async fn app() -> TestApp {
     TestApp::spawn_with(|c| {
         c.recording.segment_secs = 2;
         c.recording.max_clock_skew_secs = 3600;
-        c.recording.live_grace_secs = 1;
+        c.recording.live_grace_secs = GRACE.as_secs() as u32;
         c.recording.live_start_wait_secs = 3;
     })
     .await
@@ -144,6 +148,17 @@ async fn refused(url: String) -> (u16, String) {
     }
 }
 
+/// Once the live stopper waits out a grace period that started now, moves the clock past it
+/// and waits until the stopper has looked at the stream again.
+async fn grace_passes(app: &TestApp) {
+    let end = app.clock.now().plus(GRACE);
+    tokio::time::timeout(WAIT, app.clock.wait_for_deadline(end)).await.expect("the viewer left");
+    app.clock.advance(GRACE);
+    let workers = &app.running().workers;
+    let looked = workers.wait_for("live-stopper", |s| s.last_run_at >= Some(end));
+    tokio::time::timeout(WAIT, looked).await.expect("the stopper looked again");
+}
+
 #[tokio::test]
 async fn an_on_demand_camera_starts_for_the_first_viewer_and_stops_after_the_last_leaves() {
     let app = app().await;
@@ -164,9 +179,10 @@ async fn an_on_demand_camera_starts_for_the_first_viewer_and_stops_after_the_las
     assert_eq!(cam.status().connections, 1, "one upload feeds both");
 
     drop(first);
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    grace_passes(&app).await;
     assert!(cam.status().live, "one viewer is still watching");
     drop(second);
+    grace_passes(&app).await;
     cam.wait_for("the upload stops after the grace period", WAIT, |s| !s.live)
         .await
         .expect("stream-stop reached the camera");
@@ -190,7 +206,8 @@ async fn a_continuous_camera_is_never_stopped_by_viewers_leaving() {
     let (lt, base) = link(&app, &token, &creds.uid).await;
     let (ws, _) = watch_until_picture(&app, &format!("{base}/live?t={lt}")).await;
     drop(ws);
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    app.clock.advance(GRACE * 2);
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let s = cam.status();
     assert!(s.live && s.connections == 1, "it keeps recording: {s:?}");
 }
@@ -241,5 +258,10 @@ async fn repeated_starts_and_stops_leave_no_viewer_behind() {
         assert!(Instant::now() < deadline, "viewers left behind: {}", hub.viewers());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    cam.wait_for("stopped once nobody watches", WAIT, |s| !s.live).await.expect("stopped");
+    // The grace period passes (each departure's own, whenever the stopper saw it).
+    while cam.status().live {
+        assert!(Instant::now() < deadline, "the camera was never stopped");
+        app.clock.advance(GRACE);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

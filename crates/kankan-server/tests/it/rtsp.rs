@@ -7,7 +7,7 @@ use kankan_testkit::TestApp;
 use kankan_testkit::rtsp::{RtspCamera, free_port};
 use serde_json::{Value, json};
 
-use crate::devices::{PW, eventually};
+use crate::devices::{PW, device_info, eventually};
 use crate::recording::{
     get_bytes, link, probe, recorded_ms, recording_app, timeline, timeline_until,
 };
@@ -152,7 +152,13 @@ async fn the_bridge_reconnects_when_the_camera_comes_back() {
     // Offline: the bridge closed its ingest, so everything recorded is indexed now.
     let before = recorded_ms(&timeline(&app, &token, &uid).await);
     cam.restart().await.expect("the camera comes back on the same port");
-    eventually(&app, &token, &uid, "it is online again", |v| v["online"] == true).await;
+    // The bridge waits out its reconnect backoff on the server's simulated clock.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while device_info(&app, &token, &uid).await["online"] != true {
+        assert!(std::time::Instant::now() < deadline, "it never came online again");
+        app.clock.advance(std::time::Duration::from_secs(2));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let t = timeline_until(&app, &token, &uid, "recording resumes", |t| {
         recorded_ms(t) >= before + 2_000
     })
