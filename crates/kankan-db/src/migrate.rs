@@ -61,4 +61,9 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0010_dispatch_marker",
         sqlite: include_str!("../migrations/sqlite/0010_dispatch_marker.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_device_grants",
+        sqlite: include_str!("../migrations/sqlite/0011_device_grants.sql"),
+    },
 ];

@@ -162,6 +162,7 @@ pub(super) async fn unbind(pool: &SqlitePool, uid: &str, owner: AccountId) -> R<
     }
     super::media::forget_device(&mut tx, uid).await?;
     super::rtsp::forget(&mut tx, uid).await?;
+    super::grants::forget(&mut tx, uid).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -5,6 +5,7 @@ mod blobs;
 mod contract;
 mod devices;
 mod events;
+mod grants;
 mod media;
 mod notify;
 mod rtsp;
