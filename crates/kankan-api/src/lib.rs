@@ -8,6 +8,7 @@ mod extract;
 mod handlers;
 mod metrics;
 mod router;
+pub mod routes;
 mod state;
 mod web;
 

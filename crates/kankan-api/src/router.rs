@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{MethodRouter, any, delete, get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -93,45 +93,64 @@ async fn api_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such API route")
 }
 
-/// The whole HTTP surface: API, operations endpoints, OpenAPI document and web app.
-pub fn router(state: AppState) -> Router {
-    let (api, doc) = api_routes().split_for_parts();
-    let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
-    api.route(
-        "/api/openapi.json",
-        get(move || async move {
-            ([(header::CONTENT_TYPE, "application/json")], doc_json).into_response()
-        }),
-    )
-    .route("/api/{*rest}", axum::routing::any(api_not_found))
-    .route("/media/v1/{uid}/playlist.m3u8", get(recordings::playlist))
-    .route("/media/v1/{uid}/init/{id}", get(recordings::init))
-    .route("/media/v1/{uid}/seg/{id}", get(recordings::segment))
-    .route("/media/v1/{uid}/export.mp4", get(recordings::export))
-    .route("/media/v1/{uid}/snapshot.jpg", get(recordings::snapshot))
-    .route("/media/v1/{uid}/live", get(live::live))
-    .route(
-        "/media/v1/{uid}/whep",
-        axum::routing::post(whep::offer).layer(DefaultBodyLimit::max(whep::SDP_LIMIT)),
-    )
-    .route("/media/v1/{uid}/whep/{session}", axum::routing::delete(whep::delete))
-    .route("/ingest/v1/{uid}/talk", get(talk::talk))
-    .fallback(web::serve)
-    .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-    .layer(SetResponseHeaderLayer::if_not_present(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    ))
-    .layer(SetResponseHeaderLayer::if_not_present(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    ))
-    .layer(SetResponseHeaderLayer::if_not_present(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
-             connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+/// A route outside the OpenAPI document: method (`ANY` for all), path, handler.
+type Other = (&'static str, &'static str, MethodRouter<AppState>);
+
+/// The routes outside the OpenAPI document (media, the camera's talk channel, the document
+/// itself), each classified in `routes.rs` like the rest.
+fn other_routes(doc_json: String) -> Vec<Other> {
+    let doc = move || async move {
+        ([(header::CONTENT_TYPE, "application/json")], doc_json).into_response()
+    };
+    vec![
+        ("GET", "/api/openapi.json", get(doc)),
+        ("ANY", "/api/{*rest}", any(api_not_found)),
+        ("GET", "/media/v1/{uid}/playlist.m3u8", get(recordings::playlist)),
+        ("GET", "/media/v1/{uid}/init/{id}", get(recordings::init)),
+        ("GET", "/media/v1/{uid}/seg/{id}", get(recordings::segment)),
+        ("GET", "/media/v1/{uid}/export.mp4", get(recordings::export)),
+        ("GET", "/media/v1/{uid}/snapshot.jpg", get(recordings::snapshot)),
+        ("GET", "/media/v1/{uid}/live", get(live::live)),
+        (
+            "POST",
+            "/media/v1/{uid}/whep",
+            post(whep::offer).layer(DefaultBodyLimit::max(whep::SDP_LIMIT)),
         ),
-    ))
-    .with_state(state)
+        ("DELETE", "/media/v1/{uid}/whep/{session}", delete(whep::delete)),
+        ("GET", "/ingest/v1/{uid}/talk", get(talk::talk)),
+    ]
+}
+
+/// The method and path of each route outside the OpenAPI document.
+#[cfg(test)]
+pub(crate) fn other_routes_list() -> Vec<(&'static str, &'static str)> {
+    other_routes(String::new()).into_iter().map(|(m, p, _)| (m, p)).collect()
+}
+
+/// The whole HTTP surface: API, operations endpoints, OpenAPI document and web app. Who may
+/// call each route is in `routes.rs`.
+pub fn router(state: AppState) -> Router {
+    let (mut api, doc) = api_routes().split_for_parts();
+    let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    for (_, path, route) in other_routes(doc_json) {
+        api = api.route(path, route);
+    }
+    api.fallback(web::serve)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
+             connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+            ),
+        ))
+        .with_state(state)
 }

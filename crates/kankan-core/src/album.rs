@@ -3,8 +3,9 @@
 //!
 //! A screenshot is the live picture now (`Recordings::live_snapshot`); a clip is the last
 //! seconds of the camera's recorded footage (`Recordings::export_mp4`). Taking one needs a
-//! [`DeviceHandle`] from the device policy; the items then belong to the account and are
-//! reached only under it: another account's item is "not found".
+//! [`DeviceHandle`] holding `download` (a screenshot also `view-live`); the items then belong
+//! to the account that saved them and are reached only through [`Album::authorize_item`]:
+//! another account's item is "not found".
 //!
 //! Each item's content is written, as it is produced, to a sealed record file (the segment
 //! format of `recording::segfile`) under a random data key of its own, which is stored only
@@ -20,6 +21,7 @@ use kankan_base::{BlobId, Clocks, Timestamp};
 use kankan_crypto::{AccountKey, AeadKey};
 use kankan_db::{AlbumItem, AlbumKind, BlobStore, Store};
 
+use crate::authz::Capability;
 use crate::devices::{DeviceHandle, Devices};
 use crate::recording::Recordings;
 use crate::recording::segfile::{self, SegHeader, SegWriter};
@@ -49,6 +51,13 @@ pub struct AlbumEntry {
     /// Size of the content (JPEG or MP4).
     pub bytes: u64,
     pub created_at: Timestamp,
+}
+
+/// Proof that a requester may reach one album item: only [`Album::authorize_item`] makes one.
+#[derive(Debug, Clone)]
+pub struct AlbumItemHandle {
+    item: AlbumItem,
+    account: kankan_base::AccountId,
 }
 
 /// An item with its content, decrypted.
@@ -113,6 +122,7 @@ impl Album {
     /// Saves the picture the camera streams now, starting a camera that streams on demand
     /// (`StreamNotStarted` when it cannot be started).
     pub async fn screenshot(&self, h: &DeviceHandle) -> Result<AlbumEntry, CoreError> {
+        h.require(Capability::Download)?;
         let s = &self.inner;
         let jpeg = s.recordings.live_snapshot(h, 0).await?;
         let taken_at = s.clock.now();
@@ -124,6 +134,7 @@ impl Album {
     /// Saves the last `seconds` (1-60) of the camera's newest footage as an MP4.
     /// `NoRecording` when it recorded nothing within the last hour.
     pub async fn clip(&self, h: &DeviceHandle, seconds: u32) -> Result<AlbumEntry, CoreError> {
+        h.require(Capability::Download)?;
         if !(1..=MAX_CLIP_SECS).contains(&seconds) {
             return Err(CoreError::InvalidDeviceInput(format!(
                 "seconds must be 1-{MAX_CLIP_SECS}"
@@ -135,7 +146,7 @@ impl Album {
         let ahead = i64::from(s.recordings.config().max_clock_skew_secs) * 1000;
         let spans = s
             .recordings
-            .timeline(h, 0, Timestamp(now - CLIP_LOOKBACK_MS), Timestamp(now + ahead + 1))
+            .spans_of(h, 0, Timestamp(now - CLIP_LOOKBACK_MS), Timestamp(now + ahead + 1))
             .await?;
         let last = spans.last().ok_or(CoreError::NoRecording)?;
         let from = Timestamp(last.start.0.max(last.end.0 - i64::from(seconds) * 1000));
@@ -164,7 +175,7 @@ impl Album {
         let s = &self.inner;
         let id = uuid::Uuid::now_v7();
         let account_key = h.account_key();
-        let name = s.devices.view(h).await?.name;
+        let name = s.devices.name_of(h)?;
         let device_name_enc =
             name.as_deref().map(|n| account_key.seal(&name_field(id), n.as_bytes())).transpose()?;
         let key_enc = account_key.wrap_key(&key_field(id), &file.key)?;
@@ -206,12 +217,23 @@ impl Album {
         items.into_iter().map(|i| open_entry(&key, i)).collect()
     }
 
-    /// One of the account's items with its content, decrypted.
-    pub async fn content(&self, p: &Principal, id: &str) -> Result<AlbumContent, CoreError> {
-        let s = &self.inner;
+    /// The decision for one item: the account that saved it. Another account's item and a
+    /// missing one answer the same `NotFound`.
+    pub async fn authorize_item(
+        &self,
+        p: &Principal,
+        id: &str,
+    ) -> Result<AlbumItemHandle, CoreError> {
         let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
-        let item = s.store.album_item(p.account_id, id).await?.ok_or_else(not_found)?;
-        let key = s.devices.key_of(p).await?;
+        let item = self.inner.store.album_item(p.account_id, id).await?.ok_or_else(not_found)?;
+        Ok(AlbumItemHandle { item, account: p.account_id })
+    }
+
+    /// The item with its content, decrypted.
+    pub async fn content(&self, h: &AlbumItemHandle) -> Result<AlbumContent, CoreError> {
+        let s = &self.inner;
+        let item = h.item.clone();
+        let key = s.devices.key_of_account(h.account).await?;
         let data_key = key.unwrap_key(&key_field(item.id), &item.key_enc)?;
         let sealed = s.blobs.get(item.blob).await?.ok_or_else(not_found)?;
         let (blob, uid) = (item.blob, item.uid.clone());
@@ -228,11 +250,10 @@ impl Album {
         Ok(AlbumContent { entry: open_entry(&key, item)?, bytes })
     }
 
-    /// Deletes one of the account's items; its object goes to the trash, emptied now.
-    pub async fn delete(&self, p: &Principal, id: &str) -> Result<(), CoreError> {
+    /// Deletes the item; its object goes to the trash, emptied now.
+    pub async fn delete(&self, h: &AlbumItemHandle) -> Result<(), CoreError> {
         let s = &self.inner;
-        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
-        if !s.store.delete_album_item(p.account_id, id, s.clock.now()).await? {
+        if !s.store.delete_album_item(h.account, h.item.id, s.clock.now()).await? {
             return Err(not_found());
         }
         if let Err(e) = s.recordings.empty_trash().await {

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod album;
+pub mod authz;
 mod avatar;
 mod config;
 pub mod devices;

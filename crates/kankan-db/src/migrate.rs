@@ -75,4 +75,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_dispatch_marker.sql"),
         postgres: include_str!("../migrations/postgres/0010_dispatch_marker.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_device_grants",
+        sqlite: include_str!("../migrations/sqlite/0011_device_grants.sql"),
+        postgres: include_str!("../migrations/postgres/0011_device_grants.sql"),
+    },
 ];

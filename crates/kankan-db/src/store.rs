@@ -5,9 +5,9 @@ use kankan_base::{AccountId, BlobId, JobId, SessionId, StaffId, Timestamp};
 
 use crate::{
     Account, AccountState, AlbumItem, BindToken, CodePurpose, CommandStatus, DbError, Device,
-    DeviceCommand, DeviceState, Event, EventFilter, Job, JobStatus, LoginEvent, LoginFailures,
-    MediaInit, MediaKey, MediaUsage, NewJob, NewSegment, Recorded, Removed, RtspCamera, Segment,
-    Session, Span, Staff, VerificationCode,
+    DeviceCommand, DeviceGrant, DeviceState, Event, EventFilter, Job, JobStatus, LoginEvent,
+    LoginFailures, MediaInit, MediaKey, MediaUsage, NewJob, NewSegment, Recorded, Removed,
+    RtspCamera, Segment, Session, Span, Staff, VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -124,9 +124,21 @@ pub trait Store: Send + Sync + 'static {
     /// `Conflict("device binding")`: the device already has an owner.
     async fn claim_device(&self, token_hash: &[u8; 32], uid: &str, now: Timestamp) -> R<AccountId>;
     /// Unbinds the owner's device and deletes its state, commands, tokens, data key and
-    /// recordings (their blobs go to the trash); false if it is not bound to that owner.
+    /// recordings (their blobs go to the trash) and grants; false if it is not bound to that owner.
     async fn unbind_device(&self, uid: &str, owner: AccountId) -> R<bool>;
     async fn set_device_name(&self, uid: &str, owner: AccountId, name_enc: &[u8]) -> R<()>;
+
+    // Device grants (sharing).
+    async fn insert_device_grant(&self, grant: &DeviceGrant) -> R<()>;
+    /// The account's grants on the device that count at `now` (not revoked, not expired).
+    async fn device_grants_of(
+        &self,
+        uid: &str,
+        account: AccountId,
+        now: Timestamp,
+    ) -> R<Vec<DeviceGrant>>;
+    /// Revokes a grant; false if there is no such unrevoked grant.
+    async fn revoke_device_grant(&self, id: uuid::Uuid, at: Timestamp) -> R<bool>;
     async fn device_state(&self, uid: &str) -> R<Option<DeviceState>>;
     /// Stores a state report; the device is then online.
     async fn put_reported(&self, uid: &str, enc: &[u8], version: u64, at: Timestamp) -> R<()>;

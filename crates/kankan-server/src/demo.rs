@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use kankan_base::RealClock;
 use kankan_core::ClientInfo;
-use kankan_core::devices::DeviceAction;
+use kankan_core::authz::Capability;
 use kankan_crypto::pairing::pairing_from_qr_text;
 use kankan_sim::fleet::{Credential, parse_credentials};
 use kankan_sim::video::VideoConfig;
@@ -90,7 +90,8 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
                 (s.devices.clone(), principal.clone(), cred.uid.clone(), name.to_string());
             tokio::spawn(async move {
                 for _ in 0..300 {
-                    if let Ok(h) = devices.authorize(&principal, DeviceAction::Control, &uid).await
+                    if let Ok(h) =
+                        devices.authorize_device(&principal, Capability::ChangeSettings, &uid).await
                     {
                         let _ = devices.rename(&h, &name).await;
                         return;

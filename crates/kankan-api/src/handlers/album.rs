@@ -1,13 +1,14 @@
 //! `/api/v1/album*`: screenshots and clips saved from live view; listed, downloaded and
-//! deleted. Saving one reaches the camera only through `Devices::authorize`; the items then
-//! belong to the account and are looked up under it, so another account's item is not found.
+//! deleted. Saving one reaches the camera only through `Devices::authorize_device` (`download`;
+//! a screenshot also `view-live`); the items then belong to the account and are reached through
+//! `Album::authorize_item`, so another account's item is not found.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kankan_core::album::AlbumEntry;
-use kankan_core::devices::DeviceAction;
+use kankan_core::authz::Capability;
 use kankan_db::AlbumKind as DbKind;
 use kankan_protocol::v1::{AlbumItem, AlbumKind, ClipRequest, ErrorBody, ScreenshotRequest};
 
@@ -42,7 +43,8 @@ pub async fn screenshot(
     CurrentUser(p): CurrentUser,
     ApiJson(req): ApiJson<ScreenshotRequest>,
 ) -> Result<(StatusCode, Json<AlbumItem>), ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::View, &req.device).await?;
+    let need = Capability::ViewLive | Capability::Download;
+    let h = state.devices.authorize_device(&p, need, &req.device).await?;
     Ok((StatusCode::CREATED, Json(item(state.album.screenshot(&h).await?))))
 }
 
@@ -58,7 +60,7 @@ pub async fn clip(
     CurrentUser(p): CurrentUser,
     ApiJson(req): ApiJson<ClipRequest>,
 ) -> Result<(StatusCode, Json<AlbumItem>), ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::View, &req.device).await?;
+    let h = state.devices.authorize_device(&p, Capability::Download, &req.device).await?;
     Ok((StatusCode::CREATED, Json(item(state.album.clip(&h, req.seconds).await?))))
 }
 
@@ -83,7 +85,8 @@ pub async fn content(
     CurrentUser(p): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = state.album.content(&p, &id).await?;
+    let h = state.album.authorize_item(&p, &id).await?;
+    let c = state.album.content(&h).await?;
     let (ctype, ext) = match c.entry.kind {
         DbKind::Screenshot => ("image/jpeg", "jpg"),
         DbKind::Clip => ("video/mp4", "mp4"),
@@ -110,6 +113,7 @@ pub async fn delete(
     CurrentUser(p): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.album.delete(&p, &id).await?;
+    let h = state.album.authorize_item(&p, &id).await?;
+    state.album.delete(&h).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,6 @@
 //! `/api/v1/devices*`: pairing, the device list, info and settings, commands, unbinding.
-//! Every handler reaches a device only through `Devices::authorize`.
+//! Every handler reaches a device only through `Devices::authorize_device`, asking for the
+//! capability its operation needs.
 
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use kankan_core::devices::{CommandOutcome, DeviceAction, DeviceView};
+use kankan_core::authz::Capability;
+use kankan_core::devices::{CommandOutcome, DeviceView};
 use kankan_db::{CommandStatus as DbStatus, DeviceKind as DbKind};
 use kankan_protocol::device::{CommandKind, DeviceKind, Settings};
 use kankan_protocol::v1::{
@@ -123,7 +125,7 @@ pub async fn get(
     CurrentUser(p): CurrentUser,
     Path(uid): Path<String>,
 ) -> Result<Json<DeviceInfo>, ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::View, &uid).await?;
+    let h = state.devices.authorize_device(&p, Capability::View, &uid).await?;
     Ok(Json(info(state.devices.view(&h).await?)))
 }
 
@@ -138,7 +140,7 @@ pub async fn rename(
     Path(uid): Path<String>,
     ApiJson(req): ApiJson<RenameDeviceRequest>,
 ) -> Result<Json<DeviceInfo>, ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::Control, &uid).await?;
+    let h = state.devices.authorize_device(&p, Capability::ChangeSettings, &uid).await?;
     Ok(Json(info(state.devices.rename(&h, &req.name).await?)))
 }
 
@@ -151,7 +153,7 @@ pub async fn unbind(
     CurrentUser(p): CurrentUser,
     Path(uid): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::Unbind, &uid).await?;
+    let h = state.devices.authorize_device(&p, Capability::Unbind, &uid).await?;
     state.devices.unbind(&h).await?;
     // The recordings' key and index went with the binding; their objects go now.
     if let Err(e) = state.recordings.empty_trash().await {
@@ -172,7 +174,7 @@ pub async fn put_settings(
     Path(uid): Path<String>,
     ApiJson(settings): ApiJson<Settings>,
 ) -> Result<Json<DeviceInfo>, ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::Control, &uid).await?;
+    let h = state.devices.authorize_device(&p, Capability::ChangeSettings, &uid).await?;
     Ok(Json(info(state.devices.set_settings(&h, settings).await?)))
 }
 
@@ -189,7 +191,7 @@ pub async fn send_command(
     Path(uid): Path<String>,
     ApiJson(cmd): ApiJson<CommandKind>,
 ) -> Result<(StatusCode, Json<CommandInfo>), ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::Control, &uid).await?;
+    let h = state.devices.authorize_device(&p, Capability::for_command(&cmd), &uid).await?;
     Ok(command_info(state.devices.send_command(&h, cmd, COMMAND_WAIT).await?))
 }
 
@@ -203,7 +205,7 @@ pub async fn get_command(
     CurrentUser(p): CurrentUser,
     Path((uid, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<CommandInfo>), ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::View, &uid).await?;
+    let h = state.devices.authorize_device(&p, Capability::View, &uid).await?;
     let id: uuid::Uuid = id
         .parse()
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such command"))?;

@@ -1,5 +1,6 @@
 //! `/api/v1/events*`: the Message Center. Events belong to the account that owned the device
-//! when it noticed them and are looked up under it, so another account's event is not found.
+//! when it noticed them and are reached through `Events::authorize_event`, so another
+//! account's event is not found.
 //! `/api/v1/events/stream` pushes them as they happen (Server-Sent Events).
 
 use std::convert::Infallible;
@@ -110,7 +111,7 @@ pub async fn get(
     CurrentUser(p): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<EventItem>, ApiError> {
-    Ok(Json(item(state.events.get(&p, &id).await?)))
+    Ok(Json(item(state.events.authorize_event(&p, &id).await?.into_event())))
 }
 
 /// The event's picture (taken when it started), decrypted. A capture still in progress is
@@ -125,7 +126,8 @@ pub async fn thumbnail(
     CurrentUser(p): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let jpeg = state.events.thumbnail(&p, &id).await?;
+    let h = state.events.authorize_event(&p, &id).await?;
+    let jpeg = state.events.thumbnail(&h).await?;
     let mut resp = jpeg.into_response();
     let headers = resp.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
@@ -143,7 +145,8 @@ pub async fn read(
     CurrentUser(p): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.events.mark_read(&p, &id).await?;
+    let h = state.events.authorize_event(&p, &id).await?;
+    state.events.mark_read(&h).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -157,6 +160,7 @@ pub async fn delete(
     CurrentUser(p): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.events.delete(&p, &id).await?;
+    let h = state.events.authorize_event(&p, &id).await?;
+    state.events.delete(&h).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,6 @@
 //! `/media/v1/{uid}/live`: live view over a WebSocket carrying fMP4 for Media Source
-//! Extensions. The link token is the recordings' one (`POST .../recordings/link`), checked
-//! against the device policy before the upgrade.
+//! Extensions. The link token is the recordings' one (`POST .../recordings/link`); it must
+//! carry `view-live`, which the device policy decides again before the upgrade.
 //!
 //! Messages: binary ones are fMP4 (the init segment, then the current GOP from its keyframe,
 //! then each fragment as the camera sends it); a text message `{"type":"init"}` announces a new
@@ -13,6 +13,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use kankan_core::authz::Capability;
 use kankan_core::live::{LivePart, Viewer};
 use serde::Deserialize;
 
@@ -31,7 +32,7 @@ pub async fn live(
     Query(q): Query<LiveQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, Capability::ViewLive).await?;
     let viewer = state.recordings.watch_live(&h, q.stream.unwrap_or(0)).await?;
     Ok(ws.on_upgrade(move |socket| watch(socket, viewer)))
 }

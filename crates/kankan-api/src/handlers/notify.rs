@@ -1,14 +1,15 @@
 //! Notification preferences and destinations: the VAPID key, push subscriptions, the account's
 //! method and quiet hours, per-device kinds and snooze, webhooks, and an event's delivery
-//! records (per event, and the account's latest: its dead letters). Invalid preferences answer 422 with a stable code; a device goes through
-//! `Devices::authorize`, so another account's device answers like a missing one.
+//! records (per event, and the account's latest: its dead letters). Invalid preferences answer
+//! 422 with a stable code; a device goes through `Devices::authorize_device` (`receive-alarms`),
+//! so another account's device answers like a missing one.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use kankan_base::Timestamp;
 use kankan_core::CoreError;
-use kankan_core::devices::DeviceAction;
+use kankan_core::authz::Capability;
 use kankan_core::notify::{DeviceSettings, PushSubscription, Settings, Snooze};
 use kankan_db::{Delivery, DeliveryStatus};
 use kankan_protocol::v1::{
@@ -133,7 +134,7 @@ pub async fn get_device(
     CurrentUser(p): CurrentUser,
     Path(uid): Path<String>,
 ) -> Result<Json<DeviceNotifications>, ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::View, &uid).await?;
+    let h = state.devices.authorize_device(&p, Capability::ReceiveAlarms, &uid).await?;
     Ok(Json(device_dto(state.notify.device_settings(&h).await?)))
 }
 
@@ -150,7 +151,7 @@ pub async fn put_device(
     Path(uid): Path<String>,
     ApiJson(body): ApiJson<DeviceNotifications>,
 ) -> Result<Json<DeviceNotifications>, ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::Control, &uid).await?;
+    let h = state.devices.authorize_device(&p, Capability::ReceiveAlarms, &uid).await?;
     if body.snoozed_until_ms.is_some_and(|t| t < 0) {
         return Err(invalid("invalid-snooze", "snoozed_until_ms must be a time".into()));
     }
@@ -172,7 +173,7 @@ pub async fn snooze(
     Path(uid): Path<String>,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Json<SnoozeResponse>, ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::Control, &uid).await?;
+    let h = state.devices.authorize_device(&p, Capability::ReceiveAlarms, &uid).await?;
     let bad = || {
         invalid("invalid-snooze", "send {\"minutes\": 1-1440} or {\"until\": \"tomorrow\"}".into())
     };
@@ -196,7 +197,7 @@ pub async fn unsnooze(
     CurrentUser(p): CurrentUser,
     Path(uid): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::Control, &uid).await?;
+    let h = state.devices.authorize_device(&p, Capability::ReceiveAlarms, &uid).await?;
     state.notify.unsnooze(&h).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -256,7 +257,8 @@ pub async fn deliveries(
     CurrentUser(p): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<DeliveryItem>>, ApiError> {
-    let list = state.notify.deliveries(&p, &id).await?;
+    let h = state.events.authorize_event(&p, &id).await?;
+    let list = state.notify.deliveries(&h).await?;
     Ok(Json(list.into_iter().map(delivery_item).collect()))
 }
 

@@ -1,14 +1,15 @@
 //! Recordings: the timeline, playback links and storage (`/api/v1/...`), and the media
 //! those links open (`/media/v1/{uid}/...`: HLS playlist, init and segments, MP4 export,
-//! snapshot). API routes authorize the session through `Devices::authorize`; media routes
-//! check the link and then ask the same policy for the account it was issued to.
+//! snapshot). API routes authorize the session through `Devices::authorize_device`; media
+//! routes check that the link carries the capability they need (`play-back`, or `download`
+//! for the export) and ask the same policy again for the account it was issued to.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use kankan_base::Timestamp;
-use kankan_core::devices::DeviceAction;
+use kankan_core::authz::{Capability, CapabilitySet};
 use kankan_core::recording::Playlist;
 use kankan_protocol::v1::{ErrorBody, RecordedSpan, RecordingLink, StorageInfo, Timeline};
 use serde::Deserialize;
@@ -37,7 +38,7 @@ pub async fn timeline(
     Path(uid): Path<String>,
     Query(q): Query<RangeQuery>,
 ) -> Result<Json<Timeline>, ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::View, &uid).await?;
+    let h = state.devices.authorize_device(&p, Capability::PlayBack, &uid).await?;
     let to = q.to.unwrap_or_else(|| state.recordings.now().0);
     let from = q.from.unwrap_or(to - 86_400_000);
     let spans = state
@@ -51,7 +52,8 @@ pub async fn timeline(
     Ok(Json(Timeline { from_ms: from, to_ms: to, spans }))
 }
 
-/// A short-lived link for playing, downloading and snapshotting this device's recordings.
+/// A short-lived link for this device's media: live view (WebSocket, WebRTC and talk),
+/// playing, downloading and snapshotting its recordings, as far as the caller may.
 #[utoipa::path(post, path = "/api/v1/devices/{uid}/recordings/link", tag = "recordings",
     params(("uid" = String, Path)),
     responses((status = 200, body = RecordingLink), (status = 404, body = ErrorBody)))]
@@ -60,8 +62,8 @@ pub async fn link(
     CurrentUser(p): CurrentUser,
     Path(uid): Path<String>,
 ) -> Result<Json<RecordingLink>, ApiError> {
-    let h = state.devices.authorize(&p, DeviceAction::View, &uid).await?;
-    let l = state.recordings.link(&h);
+    let h = state.devices.authorize_device_any(&p, CapabilitySet::media(), &uid).await?;
+    let l = state.recordings.link(&h)?;
     Ok(Json(RecordingLink {
         token: l.token,
         media_base: format!("/media/v1/{uid}"),
@@ -126,7 +128,7 @@ pub async fn playlist(
     Path(uid): Path<String>,
     Query(q): Query<MediaQuery>,
 ) -> Result<Response, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
     let (from, to) = q.range()?;
     let list = state.recordings.playlist(&h, q.stream.unwrap_or(0), from, to).await?;
     if list.segments.is_empty() {
@@ -176,7 +178,7 @@ pub async fn init(
     Path((uid, id)): Path<(String, i64)>,
     Query(q): Query<MediaQuery>,
 ) -> Result<Response, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
     Ok(media("video/mp4", state.recordings.init_bytes(&h, id).await?))
 }
 
@@ -186,7 +188,7 @@ pub async fn segment(
     Path((uid, id)): Path<(String, i64)>,
     Query(q): Query<MediaQuery>,
 ) -> Result<Response, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
     Ok(media("video/iso.segment", state.recordings.segment_bytes(&h, id).await?))
 }
 
@@ -196,7 +198,7 @@ pub async fn export(
     Path(uid): Path<String>,
     Query(q): Query<MediaQuery>,
 ) -> Result<Response, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, Capability::Download).await?;
     let (from, to) = q.range()?;
     let mp4 = state.recordings.export_mp4(&h, q.stream.unwrap_or(0), from, to).await?;
     // Streamed as it is decrypted; a failure half-way ends the body early, which the client
@@ -222,7 +224,7 @@ pub async fn snapshot(
     Path(uid): Path<String>,
     Query(q): Query<MediaQuery>,
 ) -> Result<Response, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
     let at = q.at.ok_or_else(|| bad_request("at (milliseconds since the epoch) is required"))?;
     Ok(media("image/jpeg", state.recordings.snapshot(&h, Timestamp(at)).await?))
 }

@@ -3,8 +3,8 @@
 //! same guard as the live WebSocket, and gets `201 Created` with the SDP answer and the
 //! session's `Location`; `DELETE` on that location (with the token again) ends it.
 //!
-//! Talk rides on the same session: a browser's audio (PCMU) reaches the camera only for a
-//! principal the device policy lets control it. See docs/ref/live.md.
+//! Talk rides on the same session: a browser's audio (PCMU) reaches the camera only when the
+//! link carries `talk` and the device policy still grants it. See docs/ref/live.md.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kankan_core::devices::{DeviceAction, DeviceHandle, Devices};
+use kankan_core::authz::Capability;
+use kankan_core::devices::{DeviceHandle, Devices};
 use kankan_protocol::device::CommandKind;
 use kankan_webrtc::{Offer, TalkSwitch, WebRtcError};
 use serde::Deserialize;
@@ -36,7 +37,7 @@ pub struct TokenQuery {
     t: String,
 }
 
-/// Opens and closes the camera's talk channel on behalf of `h`.
+/// Opens and closes the camera's talk channel on behalf of `h` (which holds `talk`).
 fn talk_switch(devices: Devices, h: DeviceHandle) -> TalkSwitch {
     Arc::new(move |open| {
         let (devices, h) = (devices.clone(), h.clone());
@@ -61,7 +62,7 @@ pub async fn offer(
     if !state.webrtc.enabled() {
         return Err(WebRtcError::Disabled.into());
     }
-    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, Capability::ViewLive).await?;
     let sdp_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -76,9 +77,8 @@ pub async fn offer(
     let sdp = String::from_utf8(body.to_vec())
         .map_err(|_| WebRtcError::InvalidSdp("not UTF-8 text".into()))?;
     let viewer = state.recordings.watch_live(&h, q.stream.unwrap_or(0)).await?;
-    let talk = match state.devices.authorize_account(h.account(), DeviceAction::Control, &uid).await
-    {
-        Ok(control) => Some(talk_switch(state.devices.clone(), control)),
+    let talk = match state.recordings.authorize_link(&uid, &q.t, Capability::Talk).await {
+        Ok(talk) => Some(talk_switch(state.devices.clone(), talk)),
         Err(_) => None,
     };
     let offer = Offer { uid: uid.clone(), owner: h.account().to_string(), sdp, viewer, talk };
@@ -99,7 +99,7 @@ pub async fn delete(
     Path((uid, session)): Path<(String, String)>,
     Query(q): Query<TokenQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, Capability::ViewLive).await?;
     if state.webrtc.close(h.uid(), &session, &h.account().to_string()) {
         Ok(StatusCode::NO_CONTENT)
     } else {

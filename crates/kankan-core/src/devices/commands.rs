@@ -7,6 +7,7 @@ use kankan_protocol::device::{Command, CommandKind};
 
 use super::{DeviceHandle, Devices, Outgoing};
 use crate::CoreError;
+use crate::authz::Capability;
 
 /// How long a device has to act on a command.
 pub const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
@@ -22,12 +23,14 @@ pub struct CommandOutcome {
 impl Devices {
     /// Sends a command and waits up to `wait` for its acknowledgement; a command still
     /// pending after that is answered as `Sent` and can be polled with [`Devices::command`].
+    /// The handle must hold what the command needs ([`Capability::for_command`]).
     pub async fn send_command(
         &self,
         h: &DeviceHandle,
         kind: CommandKind,
         wait: Duration,
     ) -> Result<CommandOutcome, CoreError> {
+        h.require(Capability::for_command(&kind))?;
         self.send_to(&h.device.uid, kind, wait).await
     }
 
@@ -79,12 +82,14 @@ impl Devices {
         }
     }
 
-    /// A command of this device; one past its deadline without an answer is timed out.
+    /// A command of this device (`view`); one past its deadline without an answer is timed
+    /// out.
     pub async fn command(
         &self,
         h: &DeviceHandle,
         id: uuid::Uuid,
     ) -> Result<CommandOutcome, CoreError> {
+        h.require(Capability::View)?;
         self.command_of(&h.device.uid, id).await
     }
 

@@ -1,8 +1,9 @@
 //! Devices: factory provisioning, pairing and binding, the device shadow (reported and
 //! desired settings, presence), commands with acknowledgements, and unbinding.
 //!
-//! Boundary: every device access by a person goes through [`Devices::authorize`], whose
-//! [`DeviceHandle`] is the only way to reach a device's data here. Device-originated messages
+//! Boundary: every device access by a person goes through [`Devices::authorize_device`]
+//! (see [`crate::authz`]), whose [`DeviceHandle`] is the only way to reach a device's data
+//! here; each operation checks the capability it needs on the handle. Device-originated messages
 //! arrive through [`Devices::handle_inbound`] with the UID the gateway authenticated.
 
 mod binding;
@@ -28,7 +29,7 @@ use crate::CoreError;
 pub use binding::Pairing;
 pub use commands::CommandOutcome;
 pub use inbound::InboundKind;
-pub use policy::{DeviceAction, DeviceHandle};
+pub use policy::DeviceHandle;
 pub use provision::{ProvisionedDevice, RTSP_MODEL};
 pub use rtsp::RtspSource;
 pub use shadow::{DeviceView, ShadowView};

@@ -1,29 +1,23 @@
-//! The one authorization function for every device access by a person.
+//! The one decision for every device access by a person: which capabilities a requester holds
+//! on a device (see [`crate::authz`]).
 
 use kankan_base::AccountId;
 use kankan_crypto::AccountKey;
 use kankan_db::{AccountState, Device};
 
 use super::Devices;
+use crate::authz::{Capability, CapabilitySet, Requester};
 use crate::{CoreError, Principal};
 
-/// What a person wants to do with a device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceAction {
-    /// See its info, state and settings.
-    View,
-    /// Change settings, name, send commands.
-    Control,
-    /// Unbind and delete its data.
-    Unbind,
-}
-
-/// Proof that a principal may act on a device: only [`Devices::authorize`] makes one.
+/// Proof that a requester holds capabilities on a device: only the decision makes one.
 #[derive(Debug, Clone)]
 pub struct DeviceHandle {
     pub(super) device: Device,
+    /// The owner's account key, which seals the device's data.
     pub(super) key: AccountKey,
-    pub(super) action: DeviceAction,
+    /// The requester's account key (the owner's, for the owner).
+    pub(super) account_key: AccountKey,
+    pub(super) granted: CapabilitySet,
     pub(super) principal: AccountId,
 }
 
@@ -37,11 +31,18 @@ impl DeviceHandle {
         self.device.model == super::provision::RTSP_MODEL
     }
 
-    pub fn action(&self) -> DeviceAction {
-        self.action
+    /// The capabilities this handle was granted for.
+    pub fn granted(&self) -> CapabilitySet {
+        self.granted
     }
 
-    /// The account acting (the owner, today).
+    /// Checks that the handle was granted `c`: every operation asks for the one it needs.
+    /// A missing one answers like a missing device.
+    pub fn require(&self, c: Capability) -> Result<(), CoreError> {
+        if self.granted.contains(c) { Ok(()) } else { Err(CoreError::DeviceNotFound) }
+    }
+
+    /// The account acting (the owner, or an account the owner granted capabilities).
     pub fn account(&self) -> AccountId {
         self.principal
     }
@@ -50,43 +51,134 @@ impl DeviceHandle {
         &self.device
     }
 
-    /// The acting account's key (wraps the device's data keys).
-    pub fn account_key(&self) -> &AccountKey {
+    /// The owner's account key: it wraps the device's data keys and seals its name and
+    /// settings.
+    pub fn device_key(&self) -> &AccountKey {
         &self.key
+    }
+
+    /// The acting account's key: what the requester keeps for itself (Album items) is sealed
+    /// under it.
+    pub fn account_key(&self) -> &AccountKey {
+        &self.account_key
     }
 }
 
+/// What a decision asks for.
+#[derive(Debug, Clone, Copy)]
+enum Need {
+    /// Every one of them; the handle carries exactly these.
+    All(CapabilitySet),
+    /// At least one of them; the handle carries those held.
+    Any(CapabilitySet),
+}
+
 impl Devices {
-    /// Decides whether `p` may perform `action` on `uid`. Today only the owner may do
-    /// anything (shared members come with sharing). A device that does not exist and one
-    /// that belongs to someone else answer the same `DeviceNotFound`.
-    pub async fn authorize(
+    /// Decides whether `p` holds `need` (one capability or a set, all of them) on `uid`. The
+    /// owner holds every capability; another account those of its live grants. A device that
+    /// does not exist, one that is not the requester's, and a capability not held all answer
+    /// the same `DeviceNotFound`.
+    pub async fn authorize_device(
         &self,
         p: &Principal,
-        action: DeviceAction,
+        need: impl Into<CapabilitySet>,
         uid: &str,
     ) -> Result<DeviceHandle, CoreError> {
-        self.authorize_account(p.account_id, action, uid).await
+        self.decide(Requester::Account(p.account_id), Need::All(need.into()), uid).await
     }
 
-    /// The same decision for an account proven another way: a signed media URL names the
-    /// account it was issued to, and the decision is made again on every use.
-    pub async fn authorize_account(
+    /// The same decision for whichever of `any` the requester holds (at least one): a
+    /// signed media link carries what its holder may do with it.
+    pub async fn authorize_device_any(
+        &self,
+        p: &Principal,
+        any: CapabilitySet,
+        uid: &str,
+    ) -> Result<DeviceHandle, CoreError> {
+        self.decide(Requester::Account(p.account_id), Need::Any(any), uid).await
+    }
+
+    /// [`Devices::authorize_device`] for an account proven another way (a signed media link
+    /// names the account it was issued to; the server captures an event's thumbnail for the
+    /// account it was recorded for).
+    pub(crate) async fn authorize_account(
         &self,
         account: AccountId,
-        action: DeviceAction,
+        need: impl Into<CapabilitySet>,
+        uid: &str,
+    ) -> Result<DeviceHandle, CoreError> {
+        self.decide(Requester::Account(account), Need::All(need.into()), uid).await
+    }
+
+    async fn decide(
+        &self,
+        who: Requester,
+        need: Need,
         uid: &str,
     ) -> Result<DeviceHandle, CoreError> {
         let s = &self.inner;
+        let Requester::Account(account) = who;
         if !super::valid_uid(uid) {
             return Err(CoreError::DeviceNotFound);
         }
         let device = s.store.device(uid).await?.ok_or(CoreError::DeviceNotFound)?;
-        if device.owner != Some(account) {
-            return Err(CoreError::DeviceNotFound);
+        let owner = device.owner.ok_or(CoreError::DeviceNotFound)?;
+        let held = if owner == account {
+            CapabilitySet::all()
+        } else {
+            self.granted_to(uid, owner, account).await?
+        };
+        let granted = match need {
+            Need::All(set) if held.covers(set) && !set.is_empty() => set,
+            Need::Any(set) if !held.intersection(set).is_empty() => held.intersection(set),
+            _ => return Err(CoreError::DeviceNotFound),
+        };
+        let account_key = self.key_of_account(account).await?;
+        let key = if owner == account {
+            account_key.clone()
+        } else {
+            // An owner who may not act any more (banned) shares nothing.
+            self.key_of_account(owner).await.map_err(|e| match e {
+                CoreError::Unauthenticated => CoreError::DeviceNotFound,
+                other => other,
+            })?
+        };
+        Ok(DeviceHandle { device, key, account_key, granted, principal: account })
+    }
+
+    /// What the live grants of `owner` give `account` on the device now. A grant never gives
+    /// `unbind`, and one left by a previous owner gives nothing.
+    async fn granted_to(
+        &self,
+        uid: &str,
+        owner: AccountId,
+        account: AccountId,
+    ) -> Result<CapabilitySet, CoreError> {
+        let s = &self.inner;
+        let grants = s.store.device_grants_of(uid, account, s.clock.now()).await?;
+        Ok(grants
+            .iter()
+            .filter(|g| g.granted_by == owner)
+            .map(|g| CapabilitySet::from_names(&g.capabilities))
+            .fold(CapabilitySet::EMPTY, CapabilitySet::union)
+            .without(Capability::Unbind))
+    }
+
+    /// A handle for the owner's own devices, listed or just added (the query selects by
+    /// owner, which is the decision for them).
+    pub(super) fn owner_handle(
+        &self,
+        device: Device,
+        key: AccountKey,
+        principal: AccountId,
+    ) -> DeviceHandle {
+        DeviceHandle {
+            device,
+            account_key: key.clone(),
+            key,
+            granted: CapabilitySet::all(),
+            principal,
         }
-        let key = self.key_of_account(account).await?;
-        Ok(DeviceHandle { device, key, action, principal: account })
     }
 
     /// The caller's account key, if the account may act at all.
@@ -94,7 +186,7 @@ impl Devices {
         self.key_of_account(p.account_id).await
     }
 
-    async fn key_of_account(&self, id: AccountId) -> Result<AccountKey, CoreError> {
+    pub(crate) async fn key_of_account(&self, id: AccountId) -> Result<AccountKey, CoreError> {
         let s = &self.inner;
         let account = s.store.account(id).await?.ok_or(CoreError::Unauthenticated)?;
         if account.state != AccountState::Active {

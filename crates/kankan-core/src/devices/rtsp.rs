@@ -16,7 +16,7 @@ use kankan_db::{Device, DeviceKind, RtspCamera};
 use serde::{Deserialize, Serialize};
 
 use super::provision::{PAIRING_KEY_PURPOSE, RTSP_MODEL, new_uid};
-use super::{DeviceAction, DeviceHandle, DeviceView, Devices};
+use super::{DeviceView, Devices};
 use crate::{CoreError, Principal};
 
 /// How long adding a camera waits for it to answer.
@@ -122,7 +122,7 @@ impl Devices {
         tracing::info!(uid, codec = info.codec, width = ?info.width, height = ?info.height,
             "RTSP camera added");
         s.rtsp_changed.send_modify(|()| {});
-        let h = DeviceHandle { device, key, action: DeviceAction::View, principal: p.account_id };
+        let h = self.owner_handle(device, key, p.account_id);
         self.view(&h).await
     }
 

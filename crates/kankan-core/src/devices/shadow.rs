@@ -5,6 +5,7 @@ use kankan_db::DeviceKind;
 use kankan_protocol::device::{Desired, Settings, StateReport};
 
 use super::{DeviceHandle, Devices, Outgoing};
+use crate::authz::Capability;
 use crate::{CoreError, Principal};
 
 /// Reported and desired state.
@@ -79,30 +80,35 @@ impl Devices {
         })
     }
 
-    /// One device, through its handle.
+    /// One device, through its handle (`view`).
     pub async fn view(&self, h: &DeviceHandle) -> Result<DeviceView, CoreError> {
+        h.require(Capability::View)?;
         self.view_of(h).await
     }
 
-    /// Every device bound to the caller. The query selects by owner, which is the policy
-    /// `authorize` applies; the account key is unwrapped once for all of them.
+    /// The device's name, for what the requester saves of it (an Album item).
+    pub(crate) fn name_of(&self, h: &DeviceHandle) -> Result<Option<String>, CoreError> {
+        let d = &h.device;
+        let name = d.name_enc.as_deref();
+        Ok(name.map(|n| h.key.open_string(&format!("device-name/{}", d.uid), n)).transpose()?)
+    }
+
+    /// Every device bound to the caller. The query selects by owner, who holds every
+    /// capability; the account key is unwrapped once for all of them.
     pub async fn list(&self, p: &Principal) -> Result<Vec<DeviceView>, CoreError> {
         let s = &self.inner;
         let key = self.key_of(p).await?;
         let mut out = Vec::new();
         for device in s.store.devices_of(p.account_id).await? {
-            let h = DeviceHandle {
-                device,
-                key: key.clone(),
-                action: super::DeviceAction::View,
-                principal: p.account_id,
-            };
+            let h = self.owner_handle(device, key.clone(), p.account_id);
             out.push(self.view_of(&h).await?);
         }
         Ok(out)
     }
 
+    /// Renames the device (`change-settings`).
     pub async fn rename(&self, h: &DeviceHandle, name: &str) -> Result<DeviceView, CoreError> {
+        h.require(Capability::ChangeSettings)?;
         let s = &self.inner;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control)
@@ -117,12 +123,14 @@ impl Devices {
         self.view_of(h).await
     }
 
-    /// Stores the owner's settings as the new desired state and sends them (retained).
+    /// Stores new settings as the desired state and sends them (retained;
+    /// `change-settings`).
     pub async fn set_settings(
         &self,
         h: &DeviceHandle,
         settings: Settings,
     ) -> Result<DeviceView, CoreError> {
+        h.require(Capability::ChangeSettings)?;
         let s = &self.inner;
         settings
             .validate()
@@ -135,8 +143,10 @@ impl Devices {
         self.view_of(h).await
     }
 
-    /// Unbinds the device and deletes everything recorded about it.
+    /// Unbinds the device and deletes everything recorded about it, its grants included
+    /// (`unbind`: the owner only).
     pub async fn unbind(&self, h: &DeviceHandle) -> Result<(), CoreError> {
+        h.require(Capability::Unbind)?;
         let s = &self.inner;
         let owner = h.device.owner.ok_or(CoreError::DeviceNotFound)?;
         if s.store.unbind_device(&h.device.uid, owner).await? {

@@ -91,6 +91,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Proof that a requester may reach one event: only [`Events::authorize_event`] makes one.
+#[derive(Debug, Clone)]
+pub struct EventHandle {
+    event: Event,
+    /// The account acting: today the one the event was recorded for.
+    account: AccountId,
+}
+
+impl EventHandle {
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+
+    pub fn into_event(self) -> Event {
+        self.event
+    }
+
+    pub fn account(&self) -> AccountId {
+        self.account
+    }
+}
+
 /// What to list: [`Events::list`]'s query.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -213,28 +235,30 @@ impl Events {
         Ok(self.inner.store.events(p.account_id, &filter).await?)
     }
 
-    /// One of the account's events.
-    pub async fn get(&self, p: &Principal, id: &str) -> Result<Event, CoreError> {
+    /// The decision for one event: today the account it was recorded for (later also members
+    /// who receive its device's alarms). Another account's event and a missing one answer
+    /// the same `NotFound`.
+    pub async fn authorize_event(&self, p: &Principal, id: &str) -> Result<EventHandle, CoreError> {
         let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
-        self.inner.store.event(p.account_id, id).await?.ok_or_else(not_found)
+        let event = self.inner.store.event(p.account_id, id).await?.ok_or_else(not_found)?;
+        Ok(EventHandle { event, account: p.account_id })
     }
 
-    pub async fn mark_read(&self, p: &Principal, id: &str) -> Result<(), CoreError> {
-        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+    /// Marks the event read.
+    pub async fn mark_read(&self, h: &EventHandle) -> Result<(), CoreError> {
         let now = self.inner.clock.now();
-        if self.inner.store.mark_event_read(p.account_id, id, now).await? {
+        if self.inner.store.mark_event_read(h.account, h.event.id, now).await? {
             Ok(())
         } else {
             Err(not_found())
         }
     }
 
-    /// Deletes one of the account's events with its thumbnail; a later message about it
-    /// (its end) stores nothing.
-    pub async fn delete(&self, p: &Principal, id: &str) -> Result<(), CoreError> {
-        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+    /// Deletes the event with its thumbnail; a later message about it (its end) stores
+    /// nothing.
+    pub async fn delete(&self, h: &EventHandle) -> Result<(), CoreError> {
         let now = self.inner.clock.now();
-        if self.inner.store.delete_event(p.account_id, id, now).await? {
+        if self.inner.store.delete_event(h.account, h.event.id, now).await? {
             Ok(())
         } else {
             Err(not_found())

@@ -8,9 +8,10 @@ use std::time::Duration;
 use kankan_db::Event;
 use tokio::sync::watch;
 
-use super::{Events, lock, not_found};
-use crate::devices::DeviceAction;
-use crate::{CoreError, Principal};
+use super::EventHandle;
+use super::{Events, lock};
+use crate::CoreError;
+use crate::authz::Capability;
 
 /// How long a thumbnail request waits for a capture in progress.
 const CAPTURE_WAIT: Duration = Duration::from_secs(2);
@@ -49,7 +50,9 @@ impl Events {
     /// Takes the picture and stores it; false when there is none (or the event went).
     async fn capture(&self, e: &Event) -> Result<bool, CoreError> {
         let s = &self.inner;
-        let h = s.devices.authorize_account(e.account_id, DeviceAction::View, &e.uid).await?;
+        // The live picture, else the recorded one, for the account the event is recorded for.
+        let need = Capability::ViewLive | Capability::PlayBack;
+        let h = s.devices.authorize_account(e.account_id, need, &e.uid).await?;
         let mut tries = 0;
         let jpeg = loop {
             let taken = match s.recordings.current_snapshot(&h, 0).await {
@@ -70,13 +73,12 @@ impl Events {
         Ok(s.store.put_event_thumbnail(e.id, &sealed, s.clock.now()).await?)
     }
 
-    /// The JPEG of one of the account's events, waiting briefly for a capture in progress;
-    /// `NotFound` when it has none.
-    pub async fn thumbnail(&self, p: &Principal, id: &str) -> Result<Vec<u8>, CoreError> {
+    /// The event's JPEG, waiting briefly for a capture in progress; `NotFound` when it has
+    /// none.
+    pub async fn thumbnail(&self, h: &EventHandle) -> Result<Vec<u8>, CoreError> {
         let s = &self.inner;
-        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
-        let event = s.store.event(p.account_id, id).await?.ok_or_else(not_found)?;
-        if !event.thumbnail {
+        let id = h.event.id;
+        if !h.event.thumbnail {
             let waiting = lock(&s.capturing).get(&id).cloned();
             if let Some(mut w) = waiting {
                 // Ends when the capture is done (its sender dropped) or the wait is over.
@@ -85,10 +87,10 @@ impl Events {
         }
         let sealed = s
             .store
-            .event_thumbnail(p.account_id, id)
+            .event_thumbnail(h.account, id)
             .await?
             .ok_or(CoreError::NotFound("thumbnail"))?;
-        let key = s.devices.key_of(p).await?;
+        let key = s.devices.key_of_account(h.account).await?;
         Ok(key.open(&field(id), &sealed)?)
     }
 }

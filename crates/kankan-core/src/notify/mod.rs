@@ -2,8 +2,9 @@
 //! the [`Dispatcher`] that turns a new event into durable deliveries, and the
 //! [`NotifyRunner`] that sends them with retries and records every attempt.
 //!
-//! Boundary: preferences of a device are reached only through a [`DeviceHandle`]
-//! (`Devices::authorize`), so another account's device answers like a missing one.
+//! Boundary: preferences of a device are reached only through a [`DeviceHandle`] holding
+//! `receive-alarms` (`Devices::authorize_device`), so another account's device answers like a
+//! missing one.
 
 mod dispatch;
 pub mod rules;
@@ -24,7 +25,9 @@ pub use kankan_notify::webpush::{PushClient, PushSubscription, VapidKey};
 pub use dispatch::{Channel, Dispatcher, Payload, QUEUE, RECOVERY_WINDOW};
 pub use runner::{CONCURRENCY, Caller, Channels, NotifyRunner, NotifyWorker};
 
+use crate::authz::Capability;
 use crate::devices::DeviceHandle;
+use crate::events::EventHandle;
 use crate::{CoreError, Principal};
 use rules::invalid;
 
@@ -225,7 +228,9 @@ impl Notifications {
         Ok(settings_view(row))
     }
 
+    /// Every per-device operation reads the row first: each needs `receive-alarms`.
     async fn device_row(&self, h: &DeviceHandle) -> Result<DeviceNotificationRow, CoreError> {
+        h.require(Capability::ReceiveAlarms)?;
         let row = self.store.device_notification_settings(h.account(), h.uid()).await?;
         Ok(row.unwrap_or_else(dispatch::default_device_settings))
     }
@@ -245,6 +250,7 @@ impl Notifications {
         h: &DeviceHandle,
         s: DeviceSettings,
     ) -> Result<DeviceSettings, CoreError> {
+        h.require(Capability::ReceiveAlarms)?;
         let kinds = rules::kinds(&s.kinds)?;
         let now = self.clock.now();
         if let Some(t) = s.snoozed_until
@@ -342,12 +348,8 @@ impl Notifications {
     }
 
     /// The delivery records of one of the caller's events, oldest first.
-    pub async fn deliveries(&self, p: &Principal, event: &str) -> Result<Vec<Delivery>, CoreError> {
-        let id = uuid::Uuid::parse_str(event).map_err(|_| CoreError::NotFound("event"))?;
-        if self.store.event(p.account_id, id).await?.is_none() {
-            return Err(CoreError::NotFound("event"));
-        }
-        Ok(self.store.deliveries(p.account_id, id).await?)
+    pub async fn deliveries(&self, h: &EventHandle) -> Result<Vec<Delivery>, CoreError> {
+        Ok(self.store.deliveries(h.account(), h.event().id).await?)
     }
 
     /// The caller's latest [`MAX_DELIVERIES`] delivery records, newest first; only those with

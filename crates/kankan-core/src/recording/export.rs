@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use super::Recordings;
 use super::playback::{MAX_PLAYLIST_SEGMENTS, MAX_RANGE_MS, check_range, timed_indexed};
 use crate::CoreError;
+use crate::authz::Capability;
 use crate::devices::DeviceHandle;
 
 /// A download in progress: its length, then its bytes in order.
@@ -35,7 +36,7 @@ struct Picked {
 
 impl Recordings {
     /// A progressive MP4 (moov first) of `[from, to)`, cut at fragment boundaries, up to the
-    /// first change of init segment.
+    /// first change of init segment (`download`).
     pub async fn export_mp4(
         &self,
         h: &DeviceHandle,
@@ -43,15 +44,14 @@ impl Recordings {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Mp4Download, CoreError> {
+        h.require(Capability::Download)?;
         check_range(from, to, MAX_RANGE_MS)?;
         let segs =
             self.inner.store.segments(h.uid(), stream, from, to, MAX_PLAYLIST_SEGMENTS).await?;
         let first = segs.first().ok_or(CoreError::NoRecording)?;
-        let init = kankan_media::parse_init(
-            &self.init_bytes(h, first.init_id).await?,
-            &Limits::default(),
-        )?;
-        let key = self.key_with(h.device(), h.account_key()).await?;
+        let init =
+            kankan_media::parse_init(&self.init_of(h, first.init_id).await?, &Limits::default())?;
+        let key = self.key_with(h.device(), h.device_key()).await?;
         let init_id = first.init_id;
         let (mut tables, mut picked) = (Vec::new(), Vec::new());
         let (mut start_ms, mut end_ms) = (i64::MAX, i64::MIN);

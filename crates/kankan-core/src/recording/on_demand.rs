@@ -15,14 +15,16 @@ use tokio::sync::mpsc::error::TryRecvError;
 
 use super::Recordings;
 use crate::CoreError;
+use crate::authz::Capability;
 use crate::devices::DeviceHandle;
 use crate::live::{StreamKey, Viewer};
 
 impl Recordings {
     /// Starts watching a stream of the device `h` grants viewing: at once when it is live,
     /// else after asking the camera to start it (`stream-not-started` if it does not within
-    /// `recording.live_start_wait_secs`).
+    /// `recording.live_start_wait_secs`; `view-live`).
     pub async fn watch_live(&self, h: &DeviceHandle, stream: u8) -> Result<Viewer, CoreError> {
+        h.require(Capability::ViewLive)?;
         let hub = self.live();
         let mut ready = hub.readiness();
         if let Some(v) = hub.subscribe(h.uid(), stream) {

@@ -1,6 +1,9 @@
 //! Playback: the timeline, short-lived signed links, HLS over the stored segments, MP4
-//! export of a range and snapshots (of a recorded time, or of the live picture). Every read goes through a [`DeviceHandle`] that
-//! `Devices::authorize` (or `authorize_account`, for a signed link) made.
+//! export of a range and snapshots (of a recorded time, or of the live picture). Every read
+//! goes through a [`DeviceHandle`] that `Devices::authorize_device` (or, for a signed link,
+//! [`Recordings::authorize_link`]) made, and checks the capability it needs on it: `play-back`
+//! for the timeline, HLS and recorded snapshots, `download` for exports, `view-live` for the
+//! live picture.
 
 use kankan_base::{AccountId, Timestamp};
 use kankan_crypto::AeadKey;
@@ -11,7 +14,8 @@ use super::Recordings;
 use super::ingest::{blocking, init_aad};
 use super::segfile;
 use crate::CoreError;
-use crate::devices::{DeviceAction, DeviceHandle};
+use crate::authz::{Capability, CapabilitySet};
+use crate::devices::DeviceHandle;
 
 /// Longest range one timeline query covers.
 const MAX_TIMELINE_MS: i64 = 31 * 86_400_000;
@@ -20,8 +24,9 @@ pub(super) const MAX_RANGE_MS: i64 = 86_400_000;
 /// Most segments in one playlist.
 pub(super) const MAX_PLAYLIST_SEGMENTS: u32 = 30_000;
 
-/// A link that lets its holder read one device's recordings for a short time: issued to
-/// an account after `authorize`, and checked against the policy again on every use.
+/// A link that lets its holder reach one device's media for a short time: issued to an
+/// account for the media capabilities it holds (signed into the token), and on every use
+/// checked for the one the route needs, which is then decided again for that account.
 #[derive(Debug, Clone)]
 pub struct MediaLink {
     pub token: String,
@@ -32,6 +37,8 @@ pub struct MediaLink {
 #[derive(Debug, Clone, Copy)]
 pub struct MediaGrant {
     pub account: AccountId,
+    /// What the link was issued for (media capabilities only).
+    pub capabilities: CapabilitySet,
 }
 
 /// One entry of a playlist.
@@ -60,8 +67,20 @@ pub(super) fn check_range(from: Timestamp, to: Timestamp, max: i64) -> Result<()
 }
 
 impl Recordings {
-    /// Recorded spans of `[from, to)`; gaps are what lies between them.
+    /// Recorded spans of `[from, to)`; gaps are what lies between them (`play-back`).
     pub async fn timeline(
+        &self,
+        h: &DeviceHandle,
+        stream: u8,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Span>, CoreError> {
+        h.require(Capability::PlayBack)?;
+        self.spans_of(h, stream, from, to).await
+    }
+
+    /// The timeline without the capability check, for an operation that checked its own.
+    pub(crate) async fn spans_of(
         &self,
         h: &DeviceHandle,
         stream: u8,
@@ -72,46 +91,66 @@ impl Recordings {
         Ok(self.inner.store.spans(h.uid(), stream, from, to).await?)
     }
 
-    /// A link token for the device's recordings, valid for `link_ttl_secs`.
-    pub fn link(&self, h: &DeviceHandle) -> MediaLink {
+    /// A link token for the device's media, valid for `link_ttl_secs`, carrying the media
+    /// capabilities of the handle (live view, talk, playback, download); `DeviceNotFound`
+    /// when it has none.
+    pub fn link(&self, h: &DeviceHandle) -> Result<MediaLink, CoreError> {
         let s = &self.inner;
+        let caps = h.granted().intersection(CapabilitySet::media());
+        if caps.is_empty() {
+            return Err(CoreError::DeviceNotFound);
+        }
         let exp = Timestamp(s.clock.now().0 + i64::from(s.config.link_ttl_secs) * 1000);
         let account = h.account().to_string();
-        let sig = self.link_mac(&account, h.uid(), exp);
-        MediaLink { token: format!("{account}.{}.{sig}", exp.0), expires_at: exp }
+        let sig = self.link_mac(&account, caps, h.uid(), exp);
+        let token = format!("{account}.{}.{}.{sig}", caps.bits(), exp.0);
+        Ok(MediaLink { token, expires_at: exp })
     }
 
-    fn link_mac(&self, account: &str, uid: &str, exp: Timestamp) -> String {
-        let exp = exp.0.to_be_bytes();
-        self.inner.keyring.media_url_mac(&[b"recordings", account.as_bytes(), uid.as_bytes(), &exp])
+    fn link_mac(&self, account: &str, caps: CapabilitySet, uid: &str, exp: Timestamp) -> String {
+        let (caps, exp) = (caps.bits().to_be_bytes(), exp.0.to_be_bytes());
+        let parts: [&[u8]; 5] = [b"media", account.as_bytes(), &caps, uid.as_bytes(), &exp];
+        self.inner.keyring.media_url_mac(&parts)
     }
 
     /// Checks a link token for `uid`: signature, device and expiry. The caller then asks
     /// the device policy with the account it names.
     pub fn verify_link(&self, uid: &str, token: &str) -> Result<MediaGrant, CoreError> {
-        let mut parts = token.splitn(3, '.');
-        let (Some(account), Some(exp), Some(sig)) = (parts.next(), parts.next(), parts.next())
+        let mut parts = token.splitn(4, '.');
+        let (Some(account), Some(caps), Some(exp), Some(sig)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(CoreError::InvalidLink);
         };
+        let caps = CapabilitySet::from_bits(caps.parse().map_err(|_| CoreError::InvalidLink)?);
         let exp = Timestamp(exp.parse().map_err(|_| CoreError::InvalidLink)?);
-        let want = self.link_mac(account, uid, exp);
+        let want = self.link_mac(account, caps, uid, exp);
         let same = want.len() == sig.len()
             && want.bytes().zip(sig.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
         if !same || exp.0 < self.inner.clock.now().0 {
             return Err(CoreError::InvalidLink);
         }
-        Ok(MediaGrant { account: AccountId(account.parse().map_err(|_| CoreError::InvalidLink)?) })
+        let account = AccountId(account.parse().map_err(|_| CoreError::InvalidLink)?);
+        Ok(MediaGrant { account, capabilities: caps })
     }
 
-    /// The device handle a link grants: the token is checked, then the device policy is
-    /// asked again for the account it was issued to.
-    pub async fn authorize_link(&self, uid: &str, token: &str) -> Result<DeviceHandle, CoreError> {
+    /// The device handle for `need` that a link grants: the token is checked and must carry
+    /// `need` (`InvalidLink` otherwise), then the device policy decides again, for the
+    /// account the link was issued to, whether it still holds `need`.
+    pub async fn authorize_link(
+        &self,
+        uid: &str,
+        token: &str,
+        need: Capability,
+    ) -> Result<DeviceHandle, CoreError> {
         let grant = self.verify_link(uid, token)?;
-        self.inner.devices.authorize_account(grant.account, DeviceAction::View, uid).await
+        if !grant.capabilities.contains(need) {
+            return Err(CoreError::InvalidLink);
+        }
+        self.inner.devices.authorize_account(grant.account, need, uid).await
     }
 
-    /// The segments overlapping `[from, to)`.
+    /// The segments overlapping `[from, to)` (`play-back`).
     pub async fn playlist(
         &self,
         h: &DeviceHandle,
@@ -119,6 +158,7 @@ impl Recordings {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Playlist, CoreError> {
+        h.require(Capability::PlayBack)?;
         check_range(from, to, MAX_RANGE_MS)?;
         let segs =
             self.inner.store.segments(h.uid(), stream, from, to, MAX_PLAYLIST_SEGMENTS).await?;
@@ -134,21 +174,28 @@ impl Recordings {
         Ok(Playlist { segments })
     }
 
-    /// The init segment (`ftyp` + `moov`), decrypted.
+    /// The init segment (`ftyp` + `moov`), decrypted (`play-back`).
     pub async fn init_bytes(&self, h: &DeviceHandle, id: i64) -> Result<Vec<u8>, CoreError> {
+        h.require(Capability::PlayBack)?;
+        self.init_of(h, id).await
+    }
+
+    /// The init segment, for an operation that checked its own capability.
+    pub(super) async fn init_of(&self, h: &DeviceHandle, id: i64) -> Result<Vec<u8>, CoreError> {
         let s = &self.inner;
         let init = s.store.media_init(id).await?.filter(|i| i.uid == h.uid());
         let init = init.ok_or(CoreError::NoRecording)?;
-        let key = self.key_with(h.device(), h.account_key()).await?;
+        let key = self.key_with(h.device(), h.device_key()).await?;
         let sealed = s.blobs.get(init.blob).await?.ok_or(CoreError::NoRecording)?;
         Ok(key.open(&sealed, &init_aad(h.uid(), init.blob))?)
     }
 
-    /// One stored segment's media (`moof` + `mdat` ...), decrypted.
+    /// One stored segment's media (`moof` + `mdat` ...), decrypted (`play-back`).
     pub async fn segment_bytes(&self, h: &DeviceHandle, id: i64) -> Result<Vec<u8>, CoreError> {
+        h.require(Capability::PlayBack)?;
         let seg = self.inner.store.segment(id).await?.filter(|s| s.uid == h.uid());
         let seg = seg.ok_or(CoreError::NoRecording)?;
-        let key = self.key_with(h.device(), h.account_key()).await?;
+        let key = self.key_with(h.device(), h.device_key()).await?;
         Ok(self.open_fragments(&seg, &key).await?.concat())
     }
 
@@ -170,13 +217,15 @@ impl Recordings {
         blocking(move || segfile::open_segment(&bytes, blob, &key).map(|(_, f)| f)).await
     }
 
-    /// A JPEG of the picture shown at `at`: decoded from the segment's first keyframe.
+    /// A JPEG of the picture shown at `at`: decoded from the segment's first keyframe
+    /// (`play-back`).
     pub async fn snapshot(&self, h: &DeviceHandle, at: Timestamp) -> Result<Vec<u8>, CoreError> {
+        h.require(Capability::PlayBack)?;
         let s = &self.inner;
         let segs = s.store.segments(h.uid(), 0, at, Timestamp(at.0 + 1), 1).await?;
         let seg = segs.into_iter().next().ok_or(CoreError::NoRecording)?;
-        let init_bytes = self.init_bytes(h, seg.init_id).await?;
-        let key = self.key_with(h.device(), h.account_key()).await?;
+        let init_bytes = self.init_of(h, seg.init_id).await?;
+        let key = self.key_with(h.device(), h.device_key()).await?;
         let frags = self.open_fragments(&seg, &key).await?;
         blocking(move || {
             let init = kankan_media::parse_init(&init_bytes, &Limits::default())?;
@@ -189,19 +238,20 @@ impl Recordings {
 impl Recordings {
     /// A JPEG of the picture a live stream shows now: the current GOP, decoded from its
     /// keyframe to its newest frame. A camera streaming on demand is started for it (see
-    /// [`Recordings::watch_live`] for the errors).
+    /// [`Recordings::watch_live`] for the errors; `view-live`).
     pub async fn live_snapshot(&self, h: &DeviceHandle, stream: u8) -> Result<Vec<u8>, CoreError> {
         let viewer = self.watch_live(h, stream).await?;
         gop_snapshot(viewer).await
     }
 
     /// The same, only when the stream is live already (`NotLive` otherwise): nothing is
-    /// started (an event's thumbnail).
+    /// started (an event's thumbnail; `view-live`).
     pub async fn current_snapshot(
         &self,
         h: &DeviceHandle,
         stream: u8,
     ) -> Result<Vec<u8>, CoreError> {
+        h.require(Capability::ViewLive)?;
         let viewer = self.live().subscribe(h.uid(), stream).ok_or(CoreError::NotLive)?;
         gop_snapshot(viewer).await
     }

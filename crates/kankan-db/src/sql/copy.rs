@@ -20,6 +20,7 @@ pub const TABLES: &[&str] = &[
     "staff_sessions",
     "jobs",
     "devices",
+    "device_grants",
     "bind_tokens",
     "device_state",
     "device_commands",

@@ -13,6 +13,7 @@ mod copy;
 pub use copy::{CopyReport, TABLES};
 mod devices;
 mod events;
+mod grants;
 mod jobs;
 mod media;
 mod notify;
@@ -29,9 +30,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 
 use crate::{
     Account, AccountState, AlbumItem, BindToken, CodePurpose, CommandStatus, DbError, Device,
-    DeviceCommand, DeviceState, Event, EventFilter, Job, JobStatus, LoginEvent, LoginFailures,
-    MIGRATIONS, MediaInit, MediaKey, MediaUsage, NewJob, NewSegment, Recorded, Removed, RtspCamera,
-    Segment, Session, Span, Staff, Store, VerificationCode,
+    DeviceCommand, DeviceGrant, DeviceState, Event, EventFilter, Job, JobStatus, LoginEvent,
+    LoginFailures, MIGRATIONS, MediaInit, MediaKey, MediaUsage, NewJob, NewSegment, Recorded,
+    Removed, RtspCamera, Segment, Session, Span, Staff, Store, VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -403,6 +404,20 @@ impl Store for SqlStore {
     }
     async fn set_device_name(&self, uid: &str, owner: AccountId, enc: &[u8]) -> R<()> {
         devices::set_name(&self.pool, uid, owner, enc).await
+    }
+    async fn insert_device_grant(&self, grant: &DeviceGrant) -> R<()> {
+        grants::insert(&self.pool, grant).await
+    }
+    async fn device_grants_of(
+        &self,
+        uid: &str,
+        account: AccountId,
+        now: Timestamp,
+    ) -> R<Vec<DeviceGrant>> {
+        grants::live_of(&self.pool, uid, account, now).await
+    }
+    async fn revoke_device_grant(&self, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+        grants::revoke(&self.pool, id, at).await
     }
     async fn device_state(&self, uid: &str) -> R<Option<DeviceState>> {
         devices::state(&self.pool, uid).await

@@ -7,6 +7,7 @@ mod contract;
 mod copy;
 mod devices;
 mod events;
+mod grants;
 mod media;
 mod notify;
 mod rtsp;

@@ -3,6 +3,7 @@
 mod accounts;
 mod admin;
 mod album;
+mod authz_routes;
 mod bad_input;
 mod browser;
 mod browser_album;

@@ -1,0 +1,202 @@
+//! Who may call each route: every route of [`crate::router`] is classified here, in one table.
+//! A unit test fails when a route of the router is missing here or the table names one that
+//! does not exist; kankan-server's integration tests walk the device routes as another account.
+
+use kankan_core::authz::Capability;
+
+/// What a route needs from its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (sign-in, registration, health, the web app, the OpenAPI document).
+    Public,
+    /// A signed-in account acting on itself or on what it owns outright (its profile,
+    /// sessions, settings, lists, its events and Album items).
+    Own,
+    /// A signed-in account holding a capability on the device named by the route (or by the
+    /// body: Album saves); anything less answers `device-not-found`.
+    Device(Need),
+    /// A signed media link (`?t=`) that carries the capability, decided again on each use.
+    DeviceLink(Capability),
+    /// A signed-in staff member.
+    Staff,
+    /// A device, with its own credentials (HTTP Basic: UID and secret).
+    DeviceCredentials,
+}
+
+/// The capabilities a device route asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    One(Capability),
+    /// Every one of them.
+    All(&'static [Capability]),
+    /// At least one of them (the link carries those held).
+    Any(&'static [Capability]),
+    /// What the command sent needs (`Capability::for_command`).
+    PerCommand,
+}
+
+/// One route: HTTP method (`ANY` for every method), path as the router spells it, access.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteAccess {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn r(method: &'static str, path: &'static str, access: Access) -> RouteAccess {
+    RouteAccess { method, path, access }
+}
+
+use Access::{DeviceCredentials, DeviceLink, Own, Public, Staff};
+use Capability as C;
+
+const fn dev(c: Capability) -> Access {
+    Access::Device(Need::One(c))
+}
+
+/// The path the web app's fallback stands for (every path no route takes).
+pub const FALLBACK: &str = "/{*fallback}";
+
+/// Every route of the router.
+pub const ROUTES: &[RouteAccess] = &[
+    r("POST", "/api/v1/auth/register", Public),
+    r("POST", "/api/v1/auth/register/verify", Public),
+    r("POST", "/api/v1/auth/login", Public),
+    r("POST", "/api/v1/auth/logout", Own),
+    r("POST", "/api/v1/auth/password-reset", Public),
+    r("POST", "/api/v1/auth/password-reset/confirm", Public),
+    r("GET", "/api/v1/me", Own),
+    r("PATCH", "/api/v1/me", Own),
+    r("GET", "/api/v1/me/avatar", Own),
+    r("PUT", "/api/v1/me/avatar", Own),
+    r("POST", "/api/v1/me/password", Own),
+    r("GET", "/api/v1/me/sessions", Own),
+    r("DELETE", "/api/v1/me/sessions/{id}", Own),
+    r("GET", "/api/v1/me/logins", Own),
+    r("GET", "/api/v1/me/storage", Own),
+    r("GET", "/api/v1/devices", Own),
+    r("POST", "/api/v1/devices/pairings", Own),
+    r("POST", "/api/v1/cameras/rtsp", Own),
+    r("GET", "/api/v1/devices/{uid}", dev(C::View)),
+    r("PATCH", "/api/v1/devices/{uid}", dev(C::ChangeSettings)),
+    r("DELETE", "/api/v1/devices/{uid}", dev(C::Unbind)),
+    r("PUT", "/api/v1/devices/{uid}/settings", dev(C::ChangeSettings)),
+    r("POST", "/api/v1/devices/{uid}/commands", Access::Device(Need::PerCommand)),
+    r("GET", "/api/v1/devices/{uid}/commands/{id}", dev(C::View)),
+    r("GET", "/api/v1/devices/{uid}/recordings/timeline", dev(C::PlayBack)),
+    r(
+        "POST",
+        "/api/v1/devices/{uid}/recordings/link",
+        Access::Device(Need::Any(&[C::ViewLive, C::Talk, C::PlayBack, C::Download])),
+    ),
+    r("GET", "/api/v1/devices/{uid}/notifications", dev(C::ReceiveAlarms)),
+    r("PUT", "/api/v1/devices/{uid}/notifications", dev(C::ReceiveAlarms)),
+    r("POST", "/api/v1/devices/{uid}/snooze", dev(C::ReceiveAlarms)),
+    r("DELETE", "/api/v1/devices/{uid}/snooze", dev(C::ReceiveAlarms)),
+    r("GET", "/api/v1/album", Own),
+    r("POST", "/api/v1/album/screenshots", Access::Device(Need::All(&[C::ViewLive, C::Download]))),
+    r("POST", "/api/v1/album/clips", dev(C::Download)),
+    r("GET", "/api/v1/album/{id}/content", Own),
+    r("DELETE", "/api/v1/album/{id}", Own),
+    r("GET", "/api/v1/events", Own),
+    r("GET", "/api/v1/events/stream", Own),
+    r("GET", "/api/v1/events/{id}", Own),
+    r("DELETE", "/api/v1/events/{id}", Own),
+    r("GET", "/api/v1/events/{id}/thumbnail", Own),
+    r("POST", "/api/v1/events/{id}/read", Own),
+    r("GET", "/api/v1/events/{id}/deliveries", Own),
+    r("GET", "/api/v1/push/vapid-public-key", Own),
+    r("POST", "/api/v1/me/push-subscriptions", Own),
+    r("DELETE", "/api/v1/me/push-subscriptions", Own),
+    r("GET", "/api/v1/me/notification-settings", Own),
+    r("PUT", "/api/v1/me/notification-settings", Own),
+    r("GET", "/api/v1/me/webhooks", Own),
+    r("POST", "/api/v1/me/webhooks", Own),
+    r("DELETE", "/api/v1/me/webhooks/{id}", Own),
+    r("GET", "/api/v1/me/deliveries", Own),
+    r("POST", "/api/v1/admin/login", Public),
+    r("POST", "/api/v1/admin/devices/provision", Staff),
+    r("POST", "/ingest/v1/{uid}/live", DeviceCredentials),
+    r("PUT", "/ingest/v1/{uid}/backfill", DeviceCredentials),
+    r("GET", "/healthz", Public),
+    r("GET", "/readyz", Public),
+    r("GET", "/metrics", Public),
+    // Outside the OpenAPI document.
+    r("GET", "/api/openapi.json", Public),
+    r("ANY", "/api/{*rest}", Public),
+    r("GET", "/media/v1/{uid}/playlist.m3u8", DeviceLink(C::PlayBack)),
+    r("GET", "/media/v1/{uid}/init/{id}", DeviceLink(C::PlayBack)),
+    r("GET", "/media/v1/{uid}/seg/{id}", DeviceLink(C::PlayBack)),
+    r("GET", "/media/v1/{uid}/export.mp4", DeviceLink(C::Download)),
+    r("GET", "/media/v1/{uid}/snapshot.jpg", DeviceLink(C::PlayBack)),
+    r("GET", "/media/v1/{uid}/live", DeviceLink(C::ViewLive)),
+    // Talk rides on the session when the link also carries `talk`.
+    r("POST", "/media/v1/{uid}/whep", DeviceLink(C::ViewLive)),
+    r("DELETE", "/media/v1/{uid}/whep/{session}", DeviceLink(C::ViewLive)),
+    r("GET", "/ingest/v1/{uid}/talk", DeviceCredentials),
+    r("GET", FALLBACK, Public),
+];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every (method, path) the router serves: the OpenAPI document's, the others, the
+    /// fallback.
+    fn served() -> BTreeSet<(String, String)> {
+        let mut out = BTreeSet::new();
+        for (path, item) in &crate::openapi().paths.paths {
+            let ops = [
+                ("GET", &item.get),
+                ("PUT", &item.put),
+                ("POST", &item.post),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+                ("HEAD", &item.head),
+                ("OPTIONS", &item.options),
+                ("TRACE", &item.trace),
+            ];
+            for (method, op) in ops {
+                if op.is_some() {
+                    out.insert((method.to_string(), path.clone()));
+                }
+            }
+        }
+        for (method, path) in crate::router::other_routes_list() {
+            out.insert((method.to_string(), path.to_string()));
+        }
+        out.insert(("GET".to_string(), FALLBACK.to_string()));
+        out
+    }
+
+    #[test]
+    fn every_route_is_classified_once_and_every_classified_route_exists() {
+        let served = served();
+        let mut table = BTreeSet::new();
+        for r in ROUTES {
+            let key = (r.method.to_string(), r.path.to_string());
+            assert!(table.insert(key), "{} {} is classified twice", r.method, r.path);
+        }
+        let missing: Vec<_> = served.difference(&table).collect();
+        assert!(missing.is_empty(), "routes without a classification in routes.rs: {missing:?}");
+        let stale: Vec<_> = table.difference(&served).collect();
+        assert!(stale.is_empty(), "classified routes the router does not have: {stale:?}");
+    }
+
+    #[test]
+    fn device_routes_name_their_device_and_ask_for_something() {
+        for r in ROUTES {
+            match r.access {
+                Access::Device(Need::All(cs) | Need::Any(cs)) => assert!(!cs.is_empty()),
+                Access::DeviceLink(_) => assert!(r.path.starts_with("/media/v1/{uid}/")),
+                _ => {}
+            }
+            if let Access::Device(_) = r.access {
+                let by_body = r.path.starts_with("/api/v1/album/");
+                assert!(by_body || r.path.contains("{uid}"), "{} {}", r.method, r.path);
+            }
+        }
+    }
+}
