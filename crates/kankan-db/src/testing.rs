@@ -43,3 +43,38 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, DbError>
     let query = if query.is_empty() { String::new() } else { format!("?{query}") };
     Ok(format!("{}/{name}{query}", &base[..path]))
 }
+
+/// A row held locked by a transaction of the test's own (PostgreSQL only): the server's writes
+/// to that row wait until the guard is dropped, as behind a slow database. Lets a test prove
+/// that one device's stalled write holds up nobody else.
+#[derive(Debug)]
+pub struct RowLock {
+    tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
+}
+
+impl RowLock {
+    /// Locks the rows of `table` whose `column` equals `value`, on the database at `url`.
+    pub async fn take(
+        url: &str,
+        table: &str,
+        column: &str,
+        value: &str,
+    ) -> Result<RowLock, DbError> {
+        if Engine::of_url(url) != Some(Engine::Postgres) {
+            return Err(DbError::Config("row locks of their own need PostgreSQL".into()));
+        }
+        let store = SqlStore::open(url).await?;
+        let mut tx = store.pool().begin().await?;
+        let sql = format!("SELECT 1 FROM {table} WHERE {column} = $1 FOR UPDATE");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(value.to_owned()).execute(&mut *tx).await?;
+        Ok(RowLock { tx: Some(tx) })
+    }
+
+    /// Lets the waiting writes go on.
+    pub async fn release(mut self) -> Result<(), DbError> {
+        if let Some(tx) = self.tx.take() {
+            tx.rollback().await?;
+        }
+        Ok(())
+    }
+}
