@@ -4,8 +4,8 @@
 //! crate only:
 //!
 //! - [`start`] runs the gateway and returns a [`Gateway`]: a [`GatewayHandle`] to publish to
-//!   devices, the stream of [`DeviceMessage`]s devices sent, and the address the embedded
-//!   broker listens on.
+//!   devices, the [`DeviceMessage`]s devices sent, in [`LANES`] lanes (a device's messages
+//!   always on the same lane, in order), and the address the embedded broker listens on.
 //! - In **embedded** mode (the default) an rmqtt broker runs inside this process. It asks the
 //!   server's [`DeviceAuthenticator`] whether a device's secret is right, enforces the topic
 //!   rules itself, and reports presence from its own view of the connections.
@@ -38,8 +38,13 @@ pub use topics::{Inbound, MAX_PAYLOAD_BYTES, Outbound};
 
 use stats::{Counters, bump};
 
-/// How many device messages may wait for the server before devices are slowed down.
-const INBOX_CAPACITY: usize = 1024;
+/// How many lanes device messages come in. Each device hashes to one lane; a lane that is
+/// full (its consumer behind: a device flooding, a slow write) slows down only the devices of
+/// that lane, in embedded mode (one connection waits for its own lane). An external broker's
+/// messages arrive on one connection: there a full lane holds up that connection.
+pub const LANES: usize = 32;
+/// How many messages may wait in one lane before its devices are slowed down.
+const LANE_CAPACITY: usize = 64;
 
 /// Checks device credentials for the embedded broker.
 #[async_trait]
@@ -65,9 +70,10 @@ pub struct DeviceMessage {
 pub struct Gateway {
     /// Cloneable handle for publishing and status.
     pub handle: GatewayHandle,
-    /// Messages from devices, in arrival order per device. Devices are slowed down (not
-    /// dropped) while this is full; dropping it makes the gateway drop and count messages.
-    pub messages: mpsc::Receiver<DeviceMessage>,
+    /// Messages from devices, in [`LANES`] lanes: all of a device's messages on one lane
+    /// ([`lane_of`]), in arrival order. A device is slowed down (its messages are not dropped)
+    /// while its lane is full; dropping a lane makes the gateway drop and count its messages.
+    pub lanes: Vec<mpsc::Receiver<DeviceMessage>>,
     /// Where the embedded broker listens (`None` in external mode).
     pub local_addr: Option<SocketAddr>,
 }
@@ -81,8 +87,9 @@ pub async fn start(
     shutdown: ShutdownSignal,
 ) -> Result<Gateway, GatewayError> {
     cfg.validate()?;
-    let (tx, messages) = mpsc::channel(INBOX_CAPACITY);
-    let inbox = Arc::new(Inbox { tx, counters: Counters::default() });
+    let (lanes_tx, lanes): (Vec<_>, Vec<_>) =
+        (0..LANES).map(|_| mpsc::channel(LANE_CAPACITY)).unzip();
+    let inbox = Arc::new(Inbox { lanes: lanes_tx, counters: Counters::default() });
     let (backend, local_addr) = match cfg {
         GatewayConfig::Embedded { listen } => {
             let (broker, addr) = embedded::start(*listen, auth, inbox.clone(), shutdown).await?;
@@ -93,7 +100,7 @@ pub async fn start(
         }
     };
     let handle = GatewayHandle { inner: Arc::new(Inner { backend, inbox }) };
-    Ok(Gateway { handle, messages, local_addr })
+    Ok(Gateway { handle, lanes, local_addr })
 }
 
 /// Publishes to devices and reports on them; cheap to clone.
@@ -182,16 +189,43 @@ impl GatewayHandle {
     }
 }
 
+/// The lane of a device's messages: a stable hash (FNV-1a) of its UID.
+pub fn lane_of(uid: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in uid.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    usize::try_from(h % LANES as u64).unwrap_or(0)
+}
+
+/// Merges lanes into one stream, for consumers that take one message at a time (tests). The
+/// order of each device's messages is kept.
+pub fn merge_lanes(lanes: Vec<mpsc::Receiver<DeviceMessage>>) -> mpsc::Receiver<DeviceMessage> {
+    let (tx, rx) = mpsc::channel(LANE_CAPACITY);
+    for mut lane in lanes {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(m) = lane.recv().await {
+                if tx.send(m).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    rx
+}
+
 /// Where both modes put device messages, and the counters they share.
 pub(crate) struct Inbox {
-    tx: mpsc::Sender<DeviceMessage>,
+    lanes: Vec<mpsc::Sender<DeviceMessage>>,
     pub(crate) counters: Counters,
 }
 
 impl Inbox {
-    /// Hands a message to the server, waiting while the server is behind.
+    /// Hands a message to the server on its device's lane, waiting while that lane is full.
     pub(crate) async fn deliver(&self, msg: DeviceMessage) {
-        if self.tx.send(msg).await.is_ok() {
+        let lane = &self.lanes[lane_of(&msg.uid)];
+        if lane.send(msg).await.is_ok() {
             bump(&self.counters.messages_in);
         } else {
             bump(&self.counters.dropped);

@@ -1,15 +1,19 @@
-//! Glue between the MQTT gateway and the device service: the bus the service sends through,
-//! the authenticator the broker asks, and the worker that hands device messages to the service.
+//! Glue between the MQTT gateway and the domains: the bus the device service sends through,
+//! the authenticator the broker asks, the inbound router that hands each device message to the
+//! domain that owns it, and the worker that runs the gateway's lanes through it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
+use futures_util::FutureExt as _;
 use kankan_core::CoreError;
 use kankan_core::devices::{DeviceBus, Devices, InboundKind, Outgoing};
+use kankan_core::events::Events;
 use kankan_gateway::{DeviceAuthenticator, DeviceMessage, GatewayHandle, Inbound, Outbound};
 use kankan_worker::{Step, WorkError, Worker};
 use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TryRecvError;
+use tokio::task::JoinSet;
 
 /// The gateway as a [`DeviceBus`]; unusable until the gateway has started.
 #[derive(Default)]
@@ -59,33 +63,64 @@ impl DeviceAuthenticator for Authenticator {
     }
 }
 
-fn kind_of(k: Inbound) -> InboundKind {
-    match k {
-        Inbound::State => InboundKind::State,
-        Inbound::Event => InboundKind::Event,
-        Inbound::Ack => InboundKind::Ack,
-        Inbound::Claim => InboundKind::Claim,
-        Inbound::Presence => InboundKind::Presence,
+/// The inbound router: hands each device message to the domain that owns it: state,
+/// acknowledgements, claims and presence to the device service, events to the events service
+/// (which stores them; the dispatch worker notifies). A refused message is counted and
+/// logged; it never stops anything.
+#[derive(Clone)]
+pub struct Router {
+    devices: Devices,
+    events: Events,
+    rejected: Arc<AtomicU64>,
+}
+
+impl Router {
+    pub fn new(devices: Devices, events: Events, rejected: Arc<AtomicU64>) -> Router {
+        Router { devices, events, rejected }
+    }
+
+    pub async fn route(&self, msg: &DeviceMessage) {
+        let (uid, payload) = (msg.uid.as_str(), &msg.payload[..]);
+        let to_devices = |kind| self.devices.handle_inbound(uid, kind, payload);
+        let done = match msg.kind {
+            Inbound::Event => self.events.on_device_message(uid, payload).await.map(drop),
+            Inbound::State => to_devices(InboundKind::State).await,
+            Inbound::Ack => to_devices(InboundKind::Ack).await,
+            Inbound::Claim => to_devices(InboundKind::Claim).await,
+            Inbound::Presence => to_devices(InboundKind::Presence).await,
+        };
+        if let Err(e) = done {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(uid, kind = ?msg.kind, error = %e, "device message refused");
+        }
     }
 }
 
-/// Hands every device message to the service, as a worker. A bad message is counted,
-/// logged and dropped; it never stops the pump. Done when the gateway's stream ends.
+/// The gateway's lanes under the supervisor: one task per lane hands that lane's messages to
+/// the [`Router`] in order, so a device flooding the gateway, or a write that hangs for one
+/// device, holds up only its own lane (1/[`kankan_gateway::LANES`] of the devices) and never
+/// another lane's command acknowledgements. A message whose handling panics is dropped and
+/// counted; its lane goes on. Done when every lane has closed.
 pub struct Pump {
-    devices: Devices,
-    messages: mpsc::Receiver<DeviceMessage>,
-    rejected: Arc<std::sync::atomic::AtomicU64>,
-    /// Received while waiting for work.
-    next: Option<DeviceMessage>,
+    router: Router,
+    /// Lanes not yet started (all of them, until the first step).
+    lanes: Vec<mpsc::Receiver<DeviceMessage>>,
+    tasks: JoinSet<()>,
 }
 
 impl Pump {
-    pub fn new(
-        devices: Devices,
-        messages: mpsc::Receiver<DeviceMessage>,
-        rejected: Arc<std::sync::atomic::AtomicU64>,
-    ) -> Pump {
-        Pump { devices, messages, rejected, next: None }
+    pub fn new(router: Router, lanes: Vec<mpsc::Receiver<DeviceMessage>>) -> Pump {
+        Pump { router, lanes, tasks: JoinSet::new() }
+    }
+}
+
+async fn run_lane(router: Router, mut lane: mpsc::Receiver<DeviceMessage>) {
+    while let Some(msg) = lane.recv().await {
+        let routed = std::panic::AssertUnwindSafe(router.route(&msg)).catch_unwind().await;
+        if routed.is_err() {
+            router.rejected.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(uid = %msg.uid, kind = ?msg.kind, "handling a device message panicked");
+        }
     }
 }
 
@@ -95,30 +130,31 @@ impl Worker for Pump {
     }
 
     async fn work(&mut self) -> Result<Step, WorkError> {
-        let msg = match self.next.take().map_or_else(|| self.messages.try_recv(), Ok) {
-            Ok(m) => m,
-            Err(TryRecvError::Empty) => return Ok(Step::Idle),
-            Err(TryRecvError::Disconnected) => return Ok(Step::Done),
-        };
-        let kind = kind_of(msg.kind);
-        if let Err(e) = self.devices.handle_inbound(&msg.uid, kind, &msg.payload).await {
-            self.rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(uid = %msg.uid, kind = ?msg.kind, error = %e, "device message refused");
+        for lane in self.lanes.drain(..) {
+            self.tasks.spawn(run_lane(self.router.clone(), lane));
         }
-        Ok(Step::Busy)
+        while self.tasks.try_join_next().is_some() {}
+        Ok(if self.tasks.is_empty() { Step::Done } else { Step::Idle })
     }
 
     async fn wait_for_work(&mut self) {
-        // None: the stream ended, which the next step sees.
-        self.next = self.messages.recv().await;
+        // A lane ended (its stream closed): the next step counts what is left.
+        self.tasks.join_next().await;
+    }
+
+    async fn stop(&mut self) {
+        // The gateway stops with the server and closes the lanes; what they still hold is
+        // handled first, for a few seconds at most.
+        let drained = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(std::time::Duration::from_secs(5), drained).await.is_err() {
+            tracing::warn!("device lanes still busy at shutdown: stopped");
+            self.tasks.abort_all();
+        }
     }
 }
 
 /// Gateway counters for `/metrics`.
-pub fn metrics(
-    handle: GatewayHandle,
-    rejected: Arc<std::sync::atomic::AtomicU64>,
-) -> kankan_api::MetricsSource {
+pub fn metrics(handle: GatewayHandle, rejected: Arc<AtomicU64>) -> kankan_api::MetricsSource {
     Box::new(move |out: &mut String| {
         use std::fmt::Write as _;
         let s = handle.stats();
@@ -164,7 +200,7 @@ pub fn metrics(
                 "kankan_device_messages_refused_total",
                 "counter",
                 "Device messages the server refused.",
-                rejected.load(std::sync::atomic::Ordering::Relaxed),
+                rejected.load(Ordering::Relaxed),
             ),
         ];
         for (name, kind, help, value) in rows {

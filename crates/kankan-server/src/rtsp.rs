@@ -14,7 +14,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use kankan_base::{Clocks, Shutdown, ShutdownSignal};
-use kankan_core::devices::{Devices, InboundKind, RtspSource};
+use kankan_core::devices::{Devices, RtspSource};
+use kankan_core::events::Events;
 use kankan_core::recording::{IngestOptions, Recordings};
 use kankan_rtsp::{Chunk, Puller};
 use kankan_worker::{Step, WorkError, Worker};
@@ -43,6 +44,8 @@ struct Running {
 struct Ctx {
     devices: Devices,
     recordings: Recordings,
+    /// Where the server's motion detector reports, as a camera's `event` messages would go.
+    events: Events,
     clock: Clocks,
 }
 
@@ -56,9 +59,9 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    pub fn new(devices: Devices, recordings: Recordings, clock: Clocks) -> Bridge {
+    pub fn new(devices: Devices, recordings: Recordings, events: Events, clock: Clocks) -> Bridge {
         let changes = devices.rtsp_changes();
-        let ctx = Ctx { devices, recordings, clock };
+        let ctx = Ctx { devices, recordings, events, clock };
         Bridge { ctx, changes, watching: true, running: HashMap::new() }
     }
 }
@@ -134,12 +137,12 @@ async fn camera_task(ctx: Ctx, cam: RtspSource, stop: ShutdownSignal) {
         let (recordings, uid, stop) = (ctx.recordings.clone(), cam.uid.clone(), stop.clone());
         let (found, mut seen) = tokio::sync::mpsc::unbounded_channel();
         let watch = tokio::spawn(async move { recordings.watch_motion(uid, 0, stop, found).await });
-        let (devices, uid) = (ctx.devices.clone(), cam.uid.clone());
+        let (events, uid) = (ctx.events.clone(), cam.uid.clone());
         tokio::spawn(async move {
             // As if the camera had sent them: checked, recorded for the owner, notified.
             while let Some(ev) = seen.recv().await {
                 let Ok(json) = serde_json::to_vec(&ev) else { continue };
-                if let Err(e) = devices.handle_inbound(&uid, InboundKind::Event, &json).await {
+                if let Err(e) = events.on_device_message(&uid, &json).await {
                     tracing::warn!(uid, error = %e, "RTSP bridge: recording a motion event");
                 }
             }

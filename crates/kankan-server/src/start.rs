@@ -105,7 +105,6 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.server.public_url.clone(),
         cfg.notify.allow_private_targets,
     );
-    devices.set_dispatcher(dispatcher.clone());
     let vapid = kankan_core::notify::load_vapid_key(store.as_ref(), &keyring, clock.now())
         .await
         .context("loading the VAPID key")?;
@@ -240,11 +239,9 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let w = webrtc.clone();
     state.metrics.add_source(Box::new(move |out| w.render_metrics(out)));
     state.metrics.add_source(kankan_api::worker_metrics(workers.clone()));
-    supervisor.spawn(crate::devices::Pump::new(
-        services.devices.clone(),
-        gateway.messages,
-        rejected,
-    ));
+    let router =
+        crate::devices::Router::new(services.devices.clone(), services.events.clone(), rejected);
+    supervisor.spawn(crate::devices::Pump::new(router, gateway.lanes));
     let app = kankan_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut http_stop = signal.clone();
     let http = tokio::spawn(async move {
@@ -255,10 +252,15 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         }
     });
     supervisor.spawn(JobRunner::new(services.delivery.clone(), services.messenger.clone()));
+    supervisor.spawn(kankan_core::notify::DispatchWorker::new(
+        services.dispatcher.clone(),
+        services.events.new_events(),
+    ));
     supervisor.spawn(notify_runner(cfg, &services)?.worker());
     supervisor.spawn(crate::rtsp::Bridge::new(
         services.devices.clone(),
         services.recordings.clone(),
+        services.events.clone(),
         clock,
     ));
     let stopper = services.recordings.live_stopper().context("the live stopper is taken")?;

@@ -1,5 +1,7 @@
-//! Messages from devices, with the UID the gateway authenticated. A malformed message is
-//! refused with a reason (the gateway counts and logs it) and never stops anything.
+//! Messages from devices about the device itself (state, acknowledgements, claims, presence),
+//! with the UID the gateway authenticated; the server's inbound router hands them here (and
+//! `event` messages to the events service). A malformed message is refused with a reason (the
+//! router counts and logs it) and never stops anything.
 
 use kankan_crypto::TokenHash;
 use kankan_db::{CommandStatus, DbError};
@@ -12,8 +14,6 @@ use crate::CoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboundKind {
     State,
-    /// Handed to the events service (`Events::on_device_message`).
-    Event,
     Ack,
     Claim,
     /// `online` / `offline` (also the last will).
@@ -44,17 +44,6 @@ impl Devices {
                 self.inner.store.set_presence(uid, online, self.inner.clock.now()).await?;
                 if online {
                     self.resend_desired(uid).await?;
-                }
-                Ok(())
-            }
-            InboundKind::Event => {
-                let new = self.events()?.on_device_message(uid, payload).await?;
-                // A new event (not its end, not a redelivery) goes to the owner's notifications;
-                // a failure there is logged and never refuses the event.
-                if let (Some(ev), Some(notify)) = (new, self.inner.notify.get())
-                    && let Err(e) = notify.on_event(&ev).await
-                {
-                    tracing::error!(event = %ev.id, error = %e, "event not dispatched for notification");
                 }
                 Ok(())
             }

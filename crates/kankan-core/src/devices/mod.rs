@@ -72,10 +72,6 @@ struct Inner {
     waiting: Mutex<HashMap<uuid::Uuid, oneshot::Sender<CommandOutcome>>>,
     /// Marked whenever an RTSP camera is added or a device unbound (the bridge rescans).
     rtsp_changed: tokio::sync::watch::Sender<()>,
-    /// Where `event` messages go (the events service attaches itself; weak: it holds us).
-    events: std::sync::OnceLock<crate::events::WeakEvents>,
-    /// Where new events go to be notified (set once at start-up).
-    notify: std::sync::OnceLock<crate::notify::Dispatcher>,
 }
 
 impl Devices {
@@ -95,30 +91,12 @@ impl Devices {
                 device_server: std::sync::RwLock::new(device_server),
                 waiting: Mutex::new(HashMap::new()),
                 rtsp_changed: tokio::sync::watch::channel(()).0,
-                events: std::sync::OnceLock::new(),
-                notify: std::sync::OnceLock::new(),
             }),
         }
     }
 }
 
 impl Devices {
-    /// Sends the devices' `event` messages to `events` (once; [`crate::events::Events::new`]
-    /// does it).
-    pub(crate) fn attach_events(&self, events: crate::events::WeakEvents) {
-        let _ = self.inner.events.set(events);
-    }
-
-    /// Sends new events to `dispatcher` for notification (once, at start-up).
-    pub fn set_dispatcher(&self, dispatcher: crate::notify::Dispatcher) {
-        let _ = self.inner.notify.set(dispatcher);
-    }
-
-    fn events(&self) -> Result<crate::events::Events, CoreError> {
-        let events = self.inner.events.get().and_then(crate::events::WeakEvents::upgrade);
-        events.ok_or_else(|| CoreError::Internal("the events service is not running".into()))
-    }
-
     /// Sets the MQTT address put into pairing payloads (known once the gateway listens).
     pub fn set_device_server(&self, address: String) {
         *self.inner.device_server.write().unwrap_or_else(|p| p.into_inner()) = address;

@@ -1,8 +1,9 @@
 //! Events: what devices noticed (motion, a doorbell press, loitering, tamper), stored for the
 //! account that owns the device (the Message Center's rows).
 //!
-//! Devices report them over MQTT (`Devices::handle_inbound` hands them to
-//! [`Events::on_device_message`]); each is stored at once, sent
+//! Devices report them over MQTT (the server's inbound router hands each `event` message to
+//! [`Events::on_device_message`]); each is stored at once (unmarked: the dispatch worker,
+//! signalled through [`Events::new_events`], queues its notifications), sent
 //! to the owner's open event streams ([`Events::subscribe`]; a press also rings), and the
 //! footage of its clip range (5 s of pre-roll, 2 s after) is protected from eviction until the
 //! event expires. A new event's thumbnail is captured off that path, from the live picture or
@@ -21,7 +22,7 @@ use kankan_base::{AccountId, Clocks, Timestamp};
 use kankan_db::{DeviceKind, Event, EventFilter, EventKind, Recorded, Store};
 use kankan_protocol::device::{self, DeviceEvent, MotionPhase};
 use kankan_worker::{Step, Ticker, WorkError, Worker};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Notify, broadcast, watch};
 
 use crate::devices::Devices;
 use crate::recording::Recordings;
@@ -55,22 +56,8 @@ struct Inner {
     capturing: Mutex<HashMap<uuid::Uuid, watch::Receiver<()>>>,
     /// Set at shutdown: every stream ends.
     closed: watch::Sender<bool>,
-}
-
-/// The events service without keeping it alive (for the device service it holds).
-#[derive(Clone)]
-pub struct WeakEvents(std::sync::Weak<Inner>);
-
-impl WeakEvents {
-    pub fn upgrade(&self) -> Option<Events> {
-        self.0.upgrade().map(|inner| Events { inner })
-    }
-}
-
-impl std::fmt::Debug for WeakEvents {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("WeakEvents")
-    }
+    /// Raised whenever a new event is stored (the dispatch worker waits on it).
+    new_events: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Events {
@@ -133,19 +120,24 @@ impl Events {
         devices: Devices,
         recordings: Recordings,
     ) -> Events {
-        let events = Events {
+        Events {
             inner: Arc::new(Inner {
                 store,
                 clock,
-                devices: devices.clone(),
+                devices,
                 recordings,
                 streams: Mutex::default(),
                 capturing: Mutex::default(),
                 closed: watch::channel(false).0,
+                new_events: Arc::new(Notify::new()),
             }),
-        };
-        devices.attach_events(WeakEvents(Arc::downgrade(&events.inner)));
-        events
+        }
+    }
+
+    /// Raised whenever a new event is stored: what the dispatch worker waits on. A raise while
+    /// nobody waits is kept for the next wait.
+    pub fn new_events(&self) -> Arc<Notify> {
+        self.inner.new_events.clone()
     }
 
     /// A device's `event` message, with the UID the gateway authenticated: decoded, checked
@@ -206,6 +198,7 @@ impl Events {
         };
         self.publish(&event, new);
         if new {
+            s.new_events.notify_one();
             self.capture_thumbnail(event.clone());
         }
         self.protect(&event).await;

@@ -1,5 +1,5 @@
-//! The dispatcher: when an event is first recorded, decides who hears about it and how, and
-//! puts one durable job per delivery on the `notify-event` queue (or records why not).
+//! The dispatcher: for each new event, decides who hears about it and how, and puts one
+//! durable job per delivery on the `notify-event` queue (or records why not).
 //!
 //! Rules, in order:
 //! - every webhook of the account gets every event (integrations want the full record);
@@ -11,12 +11,16 @@
 //!
 //! A decision not to tell is a delivery record with status `suppressed` and the reason.
 //!
-//! Crash recovery: once an event's deliveries are queued its row is marked dispatched
-//! (`dispatched_at_ms`). [`Dispatcher::recover`] (run by the runner at start-up and every
-//! minute) dispatches the recent events that never got the mark: the server stopped between
-//! recording an event and queueing its notifications, or the dispatch failed. At least once: a
-//! crash after queueing and before the mark sends those deliveries twice.
+//! It works from the durable "not yet dispatched" state, never inline on the device message
+//! path: the events service stores an event unmarked and signals; the dispatch worker
+//! ([`super::DispatchWorker`]) runs [`Dispatcher::dispatch_pending`], which queues the
+//! deliveries of every recent unmarked event and then marks it (`dispatched_at_ms`). A slow
+//! database or a hanging webhook therefore never holds up a device's messages, and a server
+//! that stopped between storing an event and queueing its notifications dispatches it after
+//! restarting. At least once: a crash after queueing and before the mark sends those deliveries
+//! twice.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,14 +37,24 @@ use super::rules;
 use crate::CoreError;
 use crate::jobs::{SealedJob, open_sealed};
 
+/// One millisecond: "created up to now" is "created before now + 1 ms".
+const MS: Duration = Duration::from_millis(1);
+
+/// What one [`Dispatcher::dispatch_pending`] pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pending {
+    pub dispatched: usize,
+    pub failed: Vec<uuid::Uuid>,
+}
+
 /// The job queue of notification deliveries.
 pub const QUEUE: &str = "notify-event";
 const SEAL_PURPOSE: &str = "job/notify-event";
 pub(crate) const MAX_ATTEMPTS: u32 = 8;
 /// Events older than this are not dispatched late: a notification this stale helps nobody.
 pub const RECOVERY_WINDOW: Duration = Duration::from_secs(10 * 60);
-/// Most events one recovery pass dispatches.
-const RECOVERY_BATCH: u32 = 500;
+/// Most events one pass dispatches.
+const PENDING_BATCH: u32 = 500;
 
 /// A delivery channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,8 +122,6 @@ pub(crate) struct Inner {
     pub public_url: Option<String>,
     /// Whether push endpoints and webhooks may point at private addresses (the guard is off).
     pub allow_private_targets: bool,
-    /// When this dispatcher was built: events created before it cannot be in flight here.
-    pub booted: Timestamp,
 }
 
 /// Turns new events into deliveries. Cheap to clone.
@@ -152,7 +164,6 @@ impl Dispatcher {
         allow_private_targets: bool,
     ) -> Dispatcher {
         let public_url = public_url.map(|u| u.trim_end_matches('/').to_string());
-        let booted = clock.now();
         Dispatcher {
             inner: Arc::new(Inner {
                 store,
@@ -161,7 +172,6 @@ impl Dispatcher {
                 wake: Notify::new(),
                 public_url,
                 allow_private_targets,
-                booted,
             }),
         }
     }
@@ -177,8 +187,7 @@ impl Dispatcher {
         Ok(s.keyring.unwrap_account_key(&account.to_string(), &a.key_wrapped)?)
     }
 
-    /// Called once when an event is first recorded (not on its end, not on a redelivery):
-    /// queues its deliveries, then marks the event dispatched.
+    /// Queues the event's deliveries, then marks it dispatched.
     pub async fn on_event(&self, ev: &Event) -> Result<(), CoreError> {
         self.dispatch(ev).await?;
         let s = &self.inner;
@@ -186,28 +195,24 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Dispatches the events of the last [`RECOVERY_WINDOW`] that were never marked
-    /// dispatched and are not deleted, leaving alone those that may still be in flight in this
-    /// process (created after it started and less than `grace` ago). How many it dispatched.
-    pub async fn recover(&self, grace: Duration) -> Result<usize, CoreError> {
+    /// Dispatches the events of the last [`RECOVERY_WINDOW`] that are not marked dispatched
+    /// and not deleted, oldest first, except those in `skip` (they failed a moment ago). What
+    /// it did: the events dispatched, and those that failed (logged; tried again later).
+    pub async fn dispatch_pending(&self, skip: &HashSet<uuid::Uuid>) -> Result<Pending, CoreError> {
         let s = &self.inner;
         let now = s.clock.now();
         let window = i64::try_from(RECOVERY_WINDOW.as_millis()).unwrap_or(i64::MAX);
-        let grace = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
         let from = Timestamp(now.0.saturating_sub(window));
-        let before = Timestamp(s.booted.0.max(now.0.saturating_sub(grace)));
-        let events = s.store.undispatched_events(from, before, RECOVERY_BATCH).await?;
-        let mut done = 0;
-        for ev in &events {
+        let events = s.store.undispatched_events(from, now.plus(MS), PENDING_BATCH).await?;
+        let mut done = Pending::default();
+        for ev in events.iter().filter(|e| !skip.contains(&e.id)) {
             match self.on_event(ev).await {
-                Ok(()) => done += 1,
+                Ok(()) => done.dispatched += 1,
                 Err(e) => {
-                    tracing::error!(event = %ev.id, error = %e, "late dispatch failed; will retry");
+                    tracing::error!(event = %ev.id, error = %e, "dispatch failed; will retry");
+                    done.failed.push(ev.id);
                 }
             }
-        }
-        if done > 0 {
-            tracing::warn!(events = done, "events dispatched late (the server stopped before)");
         }
         Ok(done)
     }

@@ -7,6 +7,7 @@
 //! missing one.
 
 mod dispatch;
+mod pending;
 pub mod rules;
 mod runner;
 mod store;
@@ -22,7 +23,8 @@ use kankan_db::{
 use kankan_notify::guard::{self, TargetError};
 pub use kankan_notify::webpush::{PushClient, PushSubscription, VapidKey};
 
-pub use dispatch::{Channel, Dispatcher, Payload, QUEUE, RECOVERY_WINDOW};
+pub use dispatch::{Channel, Dispatcher, Payload, Pending, QUEUE, RECOVERY_WINDOW};
+pub use pending::DispatchWorker;
 pub use runner::{CONCURRENCY, Caller, Channels, NotifyRunner, NotifyWorker};
 
 use crate::authz::Capability;

@@ -6,9 +6,8 @@
 //!
 //! Unless private targets are allowed, a push endpoint or webhook is checked again before each
 //! send (its name may now resolve to a private address: dead at once), and the HTTP client
-//! connects only to checked addresses ([`kankan_notify::guard`]). The runner also recovers
-//! dispatches a crash cut short ([`Dispatcher::recover`]): at start-up and every minute. It
-//! runs as a [`Worker`] ([`NotifyRunner::worker`]), polling and recovering on the clock.
+//! connects only to checked addresses ([`kankan_notify::guard`]). It runs as a [`Worker`]
+//! ([`NotifyRunner::worker`]), woken when deliveries are queued and polling on the clock.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +18,7 @@ use kankan_db::{ContactKind, DeliveryStatus, Job as JobRow};
 use kankan_notify::guard::{self, TargetError};
 use kankan_notify::webpush::{PushClient, PushError, PushSubscription, Urgency};
 use kankan_notify::{Message, Messenger, Recipient, SendError, webhook};
-use kankan_worker::{Step, Ticker, WorkError, Worker};
+use kankan_worker::{Step, WorkError, Worker};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -35,10 +34,6 @@ const LEASE: Duration = Duration::from_secs(60);
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// How long a push service keeps a message for an offline browser.
 const PUSH_TTL_SECS: u32 = 3600;
-/// How often undispatched events are looked for.
-const RECOVERY_EVERY: Duration = Duration::from_secs(60);
-/// An event younger than this may still be being dispatched: recovery leaves it alone.
-const RECOVERY_GRACE: Duration = Duration::from_secs(60);
 
 /// Places voice calls that read a text aloud.
 #[async_trait]
@@ -86,15 +81,12 @@ impl NotifyRunner {
 
     /// The worker: claims due deliveries while tasks are free, each sent on a task of its
     /// own; when none is due, waits until woken (an event was dispatched) or the poll
-    /// interval passes. Recovers undispatched events first and then every
-    /// [`RECOVERY_EVERY`].
+    /// interval passes.
     pub fn worker(self) -> NotifyWorker {
-        let recovery = Ticker::starting(RECOVERY_EVERY, self.d.inner.clock.now());
         NotifyWorker {
             runner: self,
             slots: Arc::new(Semaphore::new(CONCURRENCY)),
             tasks: JoinSet::new(),
-            recovery,
         }
     }
 
@@ -266,7 +258,6 @@ pub struct NotifyWorker {
     slots: Arc<Semaphore>,
     /// The deliveries being sent.
     tasks: JoinSet<()>,
-    recovery: Ticker,
 }
 
 impl Worker for NotifyWorker {
@@ -277,12 +268,6 @@ impl Worker for NotifyWorker {
     async fn work(&mut self) -> Result<Step, WorkError> {
         while self.tasks.try_join_next().is_some() {}
         let s = &self.runner.d.inner;
-        if self.recovery.is_due(s.clock.now()) {
-            self.recovery.done(s.clock.now());
-            if let Err(e) = self.runner.d.recover(RECOVERY_GRACE).await {
-                tracing::error!(error = %e, "looking for undispatched events failed");
-            }
-        }
         let Ok(permit) = self.slots.clone().try_acquire_owned() else {
             // Every slot is sending: wait for one to finish.
             return Ok(Step::Idle);

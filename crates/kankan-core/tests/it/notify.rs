@@ -1,7 +1,9 @@
-//! The notification dispatcher against a real SQLite store: events a crash left undispatched
-//! are dispatched late (once, and never one still in flight, deleted or stale); a webhook that
-//! points at a private address when it is sent is a dead letter.
+//! The notification dispatcher against a real store (SQLite, or PostgreSQL on that run):
+//! stored events are dispatched from their durable "not yet dispatched" state (once; never one
+//! deleted or stale; a crash between storing and dispatching loses none); a webhook that points
+//! at a private address when it is sent is a dead letter.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +11,7 @@ use base64::Engine as _;
 use kankan_base::{AccountId, Clock as _, SessionId, Shutdown, SimClock, Timestamp};
 use kankan_core::Principal;
 use kankan_core::notify::{
-    Channels, Dispatcher, Notifications, NotifyRunner, PushClient, QUEUE, VapidKey,
+    Channels, Dispatcher, Notifications, NotifyRunner, Pending, PushClient, QUEUE, VapidKey,
 };
 use kankan_crypto::{Keyring, MasterKey, TokenHash};
 use kankan_db::{
@@ -122,41 +124,41 @@ impl World {
 }
 
 #[tokio::test]
-async fn events_a_crash_left_undispatched_are_dispatched_once_after_restart() {
+async fn stored_events_are_dispatched_once_from_the_durable_state_and_a_crash_loses_none() {
     let w = world().await;
     w.webhook("http://127.0.0.1:9/hook").await;
     let t = w.clock.now().0;
-    // Recorded by the previous process, which stopped before dispatching them.
+    // Recorded by a previous process, which stopped before dispatching them.
     let crashed = w.event(t, w.clock.now()).await;
     let stale = w.event(t - 1, Timestamp(t - 11 * 60_000)).await;
     let deleted = w.event(t + 1, w.clock.now()).await;
     w.store.delete_event(w.account, deleted.id, w.clock.now()).await.expect("delete");
     w.clock.advance(Duration::from_secs(1));
+    // Recorded by this process a moment ago.
+    let fresh = w.event(t + 2, w.clock.now()).await;
 
     let d = w.dispatcher(false);
-    // Recorded by this process and perhaps being dispatched right now.
-    let in_flight = w.event(t + 2, w.clock.now()).await;
-    assert_eq!(d.recover(Duration::from_secs(60)).await.expect("recover"), 1);
-    assert_eq!(w.queued().await, 1, "the crashed event's webhook delivery is queued");
+    let none = HashSet::new();
+    let done = d.dispatch_pending(&none).await.expect("dispatch");
+    assert_eq!(done, Pending { dispatched: 2, failed: vec![] });
+    assert_eq!(w.queued().await, 2, "each event's webhook delivery is queued");
     let records = w.deliveries(&crashed).await;
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(
         (records[0].channel.as_str(), records[0].status),
         ("push", DeliveryStatus::Suppressed)
     );
-    assert_eq!(d.recover(Duration::from_secs(60)).await.expect("again"), 0, "once");
-
-    // Past the grace period, an event of this process that never got its mark is dispatched.
+    assert_eq!(w.deliveries(&fresh).await.len(), 1);
+    // Marked: never dispatched again; too old or deleted: never dispatched at all.
+    assert_eq!(d.dispatch_pending(&none).await.expect("again").dispatched, 0, "once");
     w.clock.advance(Duration::from_secs(61));
-    assert_eq!(d.recover(Duration::from_secs(60)).await.expect("late"), 1);
-    assert_eq!(w.deliveries(&in_flight).await.len(), 1);
-    assert_eq!(w.queued().await, 1);
-    // A normally dispatched event is marked and never dispatched again.
-    let fresh = w.event(t + 3, w.clock.now()).await;
-    d.on_event(&fresh).await.expect("dispatch");
-    w.clock.advance(Duration::from_secs(61));
-    assert_eq!(d.recover(Duration::from_secs(60)).await.expect("nothing"), 0);
+    assert_eq!(d.dispatch_pending(&none).await.expect("later").dispatched, 0);
     assert!(w.deliveries(&stale).await.is_empty() && w.deliveries(&deleted).await.is_empty());
+    // An event the worker skips (its dispatch failed a moment ago) waits for the next sweep.
+    let later = w.event(t + 3, w.clock.now()).await;
+    let skip: HashSet<uuid::Uuid> = [later.id].into();
+    assert_eq!(d.dispatch_pending(&skip).await.expect("skipped").dispatched, 0);
+    assert_eq!(d.dispatch_pending(&none).await.expect("swept").dispatched, 1);
 }
 
 #[tokio::test]

@@ -54,7 +54,12 @@ impl TestGateway {
         let cfg = GatewayConfig::Embedded { listen: SocketAddr::from(([127, 0, 0, 1], 0)) };
         let gw = kankan_gateway::start(&cfg, Arc::new(Secrets::ab()), signal).await.expect("start");
         let addr = gw.local_addr.expect("embedded mode has an address");
-        TestGateway { handle: gw.handle, messages: gw.messages, addr, _shutdown: shutdown }
+        TestGateway {
+            handle: gw.handle,
+            messages: kankan_gateway::merge_lanes(gw.lanes),
+            addr,
+            _shutdown: shutdown,
+        }
     }
 
     /// The next device message the server gets.

@@ -20,6 +20,7 @@ mod devices_authz;
 mod devices_sim;
 mod events;
 mod events_doorbell;
+mod inbound;
 mod live;
 mod live_on_demand;
 mod motion_settings;

@@ -77,7 +77,7 @@ impl TestGateway {
                     let addr = gw.local_addr.expect("embedded mode has an address");
                     return TestGateway {
                         handle: gw.handle,
-                        messages: gw.messages,
+                        messages: kankan_gateway::merge_lanes(gw.lanes),
                         addr,
                         _shutdown: shutdown,
                     };
