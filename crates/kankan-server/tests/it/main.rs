@@ -38,5 +38,6 @@ mod rtsp;
 mod rtsp_motion;
 mod sessions;
 mod store_copy;
+mod tidy_docs;
 mod webrtc;
 mod webrtc_peer;
