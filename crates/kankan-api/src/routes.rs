@@ -116,6 +116,7 @@ pub const ROUTES: &[RouteAccess] = &[
     r("GET", "/api/v1/me/deliveries", Own),
     r("POST", "/api/v1/admin/login", Public),
     r("POST", "/api/v1/admin/devices/provision", Staff),
+    r("GET", "/api/v1/admin/workers", Staff),
     r("POST", "/ingest/v1/{uid}/live", DeviceCredentials),
     r("PUT", "/ingest/v1/{uid}/backfill", DeviceCredentials),
     r("GET", "/healthz", Public),

@@ -85,8 +85,16 @@ async fn a_staff_session_expires_after_eight_hours() {
 }
 
 /// Every worker the server supervises.
-const WORKERS: [&str; 7] =
-    ["device-pump", "jobs", "notify", "rtsp-bridge", "live-stopper", "events-sweeper", "retention"];
+const WORKERS: [&str; 8] = [
+    "device-pump",
+    "jobs",
+    "dispatch",
+    "notify",
+    "rtsp-bridge",
+    "live-stopper",
+    "events-sweeper",
+    "retention",
+];
 
 /// Waits until every worker has finished its first step.
 async fn workers_started(app: &TestApp) {
