@@ -57,7 +57,7 @@ pub struct Event {
     pub thumbnail: bool,
 }
 
-/// What [`crate::Store::record_event`] did.
+/// What [`crate::EventStore::record_event`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Recorded {
     /// A new row.

@@ -1,7 +1,7 @@
-//! Persistence: the [`Store`] trait over the metadata database, and the [`BlobStore`] for
-//! opaque objects (avatars, video segments).
+//! Persistence: the store traits over the metadata database (one per domain, [`Store`] the
+//! umbrella of them all), and the [`BlobStore`] for opaque objects (avatars, video segments).
 //!
-//! Invariant: only this crate runs SQL. Transactions begin and end inside one `Store` method.
+//! Invariant: only this crate runs SQL. Transactions begin and end inside one store method.
 //! SQL is written once for SQLite and PostgreSQL (`sql`): numbered placeholders, `ON CONFLICT`,
 //! `RETURNING`, integer milliseconds, BLOB/`bytea`, no engine-only functions; row locks where
 //! SQLite's single writer did the serialising.
@@ -34,7 +34,9 @@ pub use notify::{
 };
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
-pub use store::Store;
+pub use store::{
+    AccountStore, AlbumStore, DeviceStore, EventStore, JobStore, MediaStore, NotifyStore, Store,
+};
 
 use std::sync::Arc;
 

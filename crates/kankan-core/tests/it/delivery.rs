@@ -9,7 +9,7 @@ use base64::Engine as _;
 use kankan_base::SimClock;
 use kankan_core::{DeliveryQueue, JobRunner};
 use kankan_crypto::{Keyring, MasterKey};
-use kankan_db::{JobState, SqlStore, Store};
+use kankan_db::{JobState, JobStore, SqlStore, Store};
 use kankan_notify::{Message, Messenger, Recipient, SendError};
 
 /// A messenger that answers from a script of results and records what it was asked to send.

@@ -1,12 +1,16 @@
 //! Accounts, verification codes and staff rows.
 
+use async_trait::async_trait;
 use kankan_base::{AccountId, BlobId, SessionId, StaffId, Timestamp};
 use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Engine, R, opt_ts, ts, uuid_col, write_tx};
-use crate::{Account, AccountState, CodePurpose, ContactKind, DbError, Staff, VerificationCode};
+use super::{Engine, R, SqlStore, opt_ts, ts, uuid_col, write_tx};
+use crate::{
+    Account, AccountState, AccountStore, CodePurpose, ContactKind, DbError, LoginEvent,
+    LoginFailures, Session, Staff, VerificationCode,
+};
 
 const ACCOUNT_COLS: &str = "id, contact_kind, contact_index, contact_enc, key_wrapped, \
     password_hash, nickname_enc, avatar_blob, state, state_reason, created_at_ms, verified_at_ms";
@@ -334,4 +338,119 @@ fn staff_from(row: &AnyRow) -> R<Staff> {
         role: row.try_get("role")?,
         created_at: ts(row, "created_at_ms")?,
     })
+}
+
+#[async_trait]
+impl AccountStore for SqlStore {
+    // Accounts.
+    async fn insert_account(&self, a: &Account) -> R<()> {
+        insert(&self.pool, a).await
+    }
+    async fn account(&self, id: AccountId) -> R<Option<Account>> {
+        by_id(&self.pool, id).await
+    }
+    async fn account_by_contact(&self, idx: &[u8]) -> R<Option<Account>> {
+        by_contact(&self.pool, idx).await
+    }
+    async fn replace_pending_password(&self, id: AccountId, hash: &str) -> R<()> {
+        replace_pending_password(&self.pool, id, hash).await
+    }
+    async fn activate_account(&self, id: AccountId, at: Timestamp) -> R<()> {
+        activate(&self.pool, id, at).await
+    }
+    async fn set_password(
+        &self,
+        id: AccountId,
+        hash: &str,
+        keep: Option<SessionId>,
+        at: Timestamp,
+    ) -> R<()> {
+        set_password(&self.pool, id, hash, keep, at).await
+    }
+    async fn set_nickname(&self, id: AccountId, enc: Option<&[u8]>) -> R<()> {
+        set_nickname(&self.pool, id, enc).await
+    }
+    async fn set_avatar(&self, id: AccountId, blob: Option<BlobId>) -> R<Option<BlobId>> {
+        set_avatar(&self.pool, id, blob).await
+    }
+    async fn set_account_state(
+        &self,
+        id: AccountId,
+        state: AccountState,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> R<()> {
+        set_state(&self.pool, id, state, reason, at).await
+    }
+
+    // Verification codes.
+    async fn insert_code(&self, c: &VerificationCode) -> R<()> {
+        insert_code(&self.pool, c).await
+    }
+    async fn latest_code(&self, p: CodePurpose, idx: &[u8]) -> R<Option<VerificationCode>> {
+        latest_code(&self.pool, p, idx).await
+    }
+    async fn add_code_attempt(&self, id: uuid::Uuid) -> R<u32> {
+        add_code_attempt(&self.pool, id).await
+    }
+    async fn consume_code(&self, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+        consume_code(&self.pool, id, at).await
+    }
+
+    // Sessions.
+    async fn insert_session(&self, s: &Session) -> R<()> {
+        super::sessions::insert(&self.pool, s).await
+    }
+    async fn session_by_token(&self, h: &[u8; 32], now: Timestamp) -> R<Option<Session>> {
+        super::sessions::by_token(&self.pool, h, now).await
+    }
+    async fn touch_session(&self, id: SessionId, at: Timestamp) -> R<()> {
+        super::sessions::touch(&self.pool, id, at).await
+    }
+    async fn sessions_of(&self, account: AccountId, now: Timestamp) -> R<Vec<Session>> {
+        super::sessions::of_account(&self.pool, account, now).await
+    }
+    async fn revoke_session(&self, account: AccountId, id: SessionId, at: Timestamp) -> R<bool> {
+        super::sessions::revoke(&self.pool, account, id, at).await
+    }
+
+    // Login history and lockout.
+    async fn insert_login_event(&self, e: &LoginEvent) -> R<()> {
+        super::sessions::insert_login_event(&self.pool, e).await
+    }
+    async fn login_events(&self, account: AccountId, limit: u32) -> R<Vec<LoginEvent>> {
+        super::sessions::login_events(&self.pool, account, limit).await
+    }
+    async fn device_known(&self, account: AccountId, mac: &[u8]) -> R<bool> {
+        super::sessions::device_known(&self.pool, account, mac).await
+    }
+    async fn login_failures(&self, idx: &[u8]) -> R<Option<LoginFailures>> {
+        super::sessions::login_failures(&self.pool, idx).await
+    }
+    async fn put_login_failures(&self, idx: &[u8], f: &LoginFailures) -> R<()> {
+        super::sessions::put_login_failures(&self.pool, idx, f).await
+    }
+    async fn clear_login_failures(&self, idx: &[u8]) -> R<()> {
+        super::sessions::clear_login_failures(&self.pool, idx).await
+    }
+
+    // Staff.
+    async fn insert_staff(&self, s: &Staff) -> R<()> {
+        insert_staff(&self.pool, s).await
+    }
+    async fn staff_by_username(&self, username: &str) -> R<Option<Staff>> {
+        staff_by_username(&self.pool, username).await
+    }
+    async fn insert_staff_session(
+        &self,
+        staff: StaffId,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> R<()> {
+        insert_staff_session(&self.pool, staff, token_hash, now, expires_at).await
+    }
+    async fn staff_by_session(&self, token_hash: &[u8; 32], now: Timestamp) -> R<Option<Staff>> {
+        staff_by_session(&self.pool, token_hash, now).await
+    }
 }

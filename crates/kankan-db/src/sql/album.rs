@@ -1,13 +1,14 @@
 //! The Album: saved screenshots and clips, one row per item, always selected by account.
 
+use async_trait::async_trait;
 use kankan_base::{AccountId, Timestamp};
 use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::media::{account_col, blob_col, i64_of, u64_of};
-use super::{R, ts, uuid_col, write_tx};
-use crate::{AlbumItem, AlbumKind, DbError};
+use super::{R, SqlStore, ts, uuid_col, write_tx};
+use crate::{AlbumItem, AlbumKind, AlbumStore, DbError};
 
 /// The columns of a row, in `item_from`'s order (a macro: queries are static strings).
 macro_rules! columns {
@@ -117,4 +118,25 @@ pub(super) async fn delete(
     }
     tx.commit().await?;
     Ok(true)
+}
+
+#[async_trait]
+impl AlbumStore for SqlStore {
+    async fn insert_album_item(&self, item: &AlbumItem) -> R<()> {
+        insert(&self.pool, item).await
+    }
+    async fn album_items(&self, account: AccountId, limit: u32) -> R<Vec<AlbumItem>> {
+        of_account(&self.pool, account, limit).await
+    }
+    async fn album_item(&self, account: AccountId, id: uuid::Uuid) -> R<Option<AlbumItem>> {
+        one(&self.pool, account, id).await
+    }
+    async fn delete_album_item(
+        &self,
+        account: AccountId,
+        id: uuid::Uuid,
+        at: Timestamp,
+    ) -> R<bool> {
+        delete(&self.pool, account, id, at).await
+    }
 }

@@ -1,12 +1,16 @@
 //! Devices, bind tokens, shadow state and commands.
 
+use async_trait::async_trait;
 use kankan_base::{AccountId, Timestamp};
 use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{R, flag, opt_ts, ts, uuid_col, write_tx};
-use crate::{BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceKind, DeviceState};
+use super::{R, SqlStore, flag, opt_ts, ts, uuid_col, write_tx};
+use crate::{
+    BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceGrant, DeviceKind, DeviceState,
+    DeviceStore, RtspCamera,
+};
 
 const DEVICE_COLS: &str = "SELECT uid, model, kind, secret_mac, pairing_key_enc, batch, \
     provisioned_at_ms, owner_id, name_enc, bound_at_ms FROM devices";
@@ -311,4 +315,86 @@ pub(super) async fn command(pool: &AnyPool, id: uuid::Uuid) -> R<Option<DeviceCo
         })
     })
     .transpose()
+}
+
+#[async_trait]
+impl DeviceStore for SqlStore {
+    // Devices and bind tokens.
+    async fn insert_devices(&self, d: &[Device]) -> R<()> {
+        insert_devices(&self.pool, d).await
+    }
+    async fn device(&self, uid: &str) -> R<Option<Device>> {
+        device(&self.pool, uid).await
+    }
+    async fn devices_of(&self, owner: AccountId) -> R<Vec<Device>> {
+        devices_of(&self.pool, owner).await
+    }
+    async fn insert_bind_token(&self, t: &BindToken) -> R<()> {
+        insert_bind_token(&self.pool, t).await
+    }
+    async fn claim_device(&self, h: &[u8; 32], uid: &str, now: Timestamp) -> R<AccountId> {
+        claim(&self.pool, h, uid, now).await
+    }
+    async fn unbind_device(&self, uid: &str, owner: AccountId) -> R<bool> {
+        unbind(&self.pool, uid, owner).await
+    }
+    async fn set_device_name(&self, uid: &str, owner: AccountId, enc: &[u8]) -> R<()> {
+        set_name(&self.pool, uid, owner, enc).await
+    }
+
+    // Device grants (sharing).
+    async fn insert_device_grant(&self, grant: &DeviceGrant) -> R<()> {
+        super::grants::insert(&self.pool, grant).await
+    }
+    async fn device_grants_of(
+        &self,
+        uid: &str,
+        account: AccountId,
+        now: Timestamp,
+    ) -> R<Vec<DeviceGrant>> {
+        super::grants::live_of(&self.pool, uid, account, now).await
+    }
+    async fn revoke_device_grant(&self, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+        super::grants::revoke(&self.pool, id, at).await
+    }
+
+    // Shadow state.
+    async fn device_state(&self, uid: &str) -> R<Option<DeviceState>> {
+        state(&self.pool, uid).await
+    }
+    async fn put_reported(&self, uid: &str, enc: &[u8], v: u64, at: Timestamp) -> R<()> {
+        put_reported(&self.pool, uid, enc, v, at).await
+    }
+    async fn set_desired(&self, uid: &str, enc: &[u8]) -> R<u64> {
+        set_desired(&self.pool, uid, enc).await
+    }
+    async fn set_presence(&self, uid: &str, online: bool, at: Timestamp) -> R<()> {
+        set_presence(&self.pool, uid, online, at).await
+    }
+
+    // Commands.
+    async fn insert_command(&self, c: &DeviceCommand) -> R<()> {
+        insert_command(&self.pool, c).await
+    }
+    async fn finish_command(
+        &self,
+        id: uuid::Uuid,
+        uid: &str,
+        status: CommandStatus,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> R<bool> {
+        finish_command(&self.pool, id, uid, status, error, at).await
+    }
+    async fn command(&self, id: uuid::Uuid) -> R<Option<DeviceCommand>> {
+        command(&self.pool, id).await
+    }
+
+    // RTSP cameras.
+    async fn insert_rtsp_camera(&self, d: &Device, camera: &RtspCamera) -> R<()> {
+        super::rtsp::insert(&self.pool, d, camera).await
+    }
+    async fn rtsp_cameras(&self) -> R<Vec<RtspCamera>> {
+        super::rtsp::all(&self.pool).await
+    }
 }

@@ -1,14 +1,15 @@
 //! Event rows, always selected by account; a deleted event stays as a tombstone (listed
 //! nowhere) until it expires, so a late end cannot bring it back.
 
+use async_trait::async_trait;
 use kankan_base::{AccountId, Timestamp};
 use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::media::account_col;
-use super::{R, flag, opt_ts, ts, uuid_col, write_tx};
-use crate::{DbError, Event, EventFilter, EventKind, Recorded};
+use super::{R, SqlStore, flag, opt_ts, ts, uuid_col, write_tx};
+use crate::{DbError, Event, EventFilter, EventKind, EventStore, Recorded};
 
 /// The columns of a row, in `event_from`'s order, with whether it has a thumbnail.
 macro_rules! columns {
@@ -229,4 +230,34 @@ pub(super) async fn thumbnail(
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|r| r.try_get::<Vec<u8>, _>("jpeg_enc")).transpose()?)
+}
+
+#[async_trait]
+impl EventStore for SqlStore {
+    async fn record_event(&self, event: &Event) -> R<Recorded> {
+        record(&self.pool, event).await
+    }
+    async fn events(&self, account: AccountId, filter: &EventFilter) -> R<Vec<Event>> {
+        of_account(&self.pool, account, filter).await
+    }
+    async fn event(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Event>> {
+        one(&self.pool, account, id).await
+    }
+    async fn mark_event_read(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+        mark_read(&self.pool, account, id, at).await
+    }
+    async fn delete_event(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+        delete(&self.pool, account, id, at).await
+    }
+    async fn expire_events(&self, cutoff: Timestamp) -> R<u64> {
+        expire(&self.pool, cutoff).await
+    }
+
+    // Thumbnails.
+    async fn put_event_thumbnail(&self, id: uuid::Uuid, jpeg_enc: &[u8], at: Timestamp) -> R<bool> {
+        put_thumbnail(&self.pool, id, jpeg_enc, at).await
+    }
+    async fn event_thumbnail(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Vec<u8>>> {
+        thumbnail(&self.pool, account, id).await
+    }
 }

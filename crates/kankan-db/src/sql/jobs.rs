@@ -1,11 +1,12 @@
 //! The durable job queue: claim with one `UPDATE ... RETURNING`, retry, abort.
 
+use async_trait::async_trait;
 use kankan_base::{JobId, Timestamp};
 use sqlx::AnyPool;
 use sqlx::Row;
 
-use super::{Engine, R, ts, uuid_col};
-use crate::{DbError, Job, JobState, JobStatus, NewJob};
+use super::{Engine, R, SqlStore, ts, uuid_col};
+use crate::{DbError, Job, JobState, JobStatus, JobStore, NewJob};
 
 pub(super) async fn enqueue(pool: &AnyPool, job: &NewJob, now: Timestamp) -> R<()> {
     sqlx::query(
@@ -121,4 +122,26 @@ pub(super) async fn status(pool: &AnyPool, id: JobId) -> R<Option<JobStatus>> {
         })
     })
     .transpose()
+}
+
+#[async_trait]
+impl JobStore for SqlStore {
+    async fn enqueue_job(&self, job: &NewJob, now: Timestamp) -> R<()> {
+        enqueue(&self.pool, job, now).await
+    }
+    async fn claim_job(&self, q: &str, now: Timestamp, lease: Timestamp) -> R<Option<Job>> {
+        claim(&self.pool, q, now, lease).await
+    }
+    async fn complete_job(&self, id: JobId, at: Timestamp) -> R<()> {
+        complete(&self.pool, id, at).await
+    }
+    async fn retry_job(&self, id: JobId, run_after: Timestamp, error: &str) -> R<()> {
+        retry(&self.pool, id, run_after, error).await
+    }
+    async fn abort_job(&self, id: JobId, error: &str, at: Timestamp) -> R<()> {
+        abort(&self.pool, id, error, at).await
+    }
+    async fn job_status(&self, id: JobId) -> R<Option<JobStatus>> {
+        status(&self.pool, id).await
+    }
 }

@@ -2,14 +2,16 @@
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
 use kankan_base::{AccountId, BlobId, Timestamp};
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Engine, R, opt_ts, ts, write_tx};
+use super::{Engine, R, SqlStore, opt_ts, ts, write_tx};
 use crate::{
-    DbError, MediaInit, MediaKey, MediaUsage, NewSegment, Removed, SPAN_JOIN_MS, Segment, Span,
+    DbError, MediaInit, MediaKey, MediaStore, MediaUsage, NewSegment, Removed, SPAN_JOIN_MS,
+    Segment, Span,
 };
 
 type Tx<'a> = Transaction<'a, Any>;
@@ -622,4 +624,76 @@ pub(super) async fn forget_device(tx: &mut Tx<'_>, uid: &str) -> R<()> {
         sqlx::query(sql).bind(uid).execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+#[async_trait]
+impl MediaStore for SqlStore {
+    // Keys and init segments.
+    async fn media_key(&self, uid: &str) -> R<Option<MediaKey>> {
+        media_key(&self.pool, uid).await
+    }
+    async fn put_media_key(&self, key: &MediaKey) -> R<MediaKey> {
+        put_media_key(&self.pool, key).await
+    }
+    async fn put_media_init(&self, init: &MediaInit) -> R<MediaInit> {
+        put_media_init(&self.pool, init).await
+    }
+    async fn media_init(&self, id: i64) -> R<Option<MediaInit>> {
+        media_init(&self.pool, id).await
+    }
+
+    // Segments and timeline spans.
+    async fn insert_segment(&self, seg: &NewSegment) -> R<Option<i64>> {
+        insert_segment(&self.pool, seg).await
+    }
+    async fn replace_segment(&self, old: i64, seg: &NewSegment, now: Timestamp) -> R<Option<i64>> {
+        replace_segment(&self.pool, old, seg, now).await
+    }
+    async fn segment(&self, id: i64) -> R<Option<Segment>> {
+        segment(&self.pool, id).await
+    }
+    async fn segments(
+        &self,
+        uid: &str,
+        stream: u8,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> R<Vec<Segment>> {
+        segments(&self.pool, uid, stream, from, to, limit).await
+    }
+    async fn spans(&self, uid: &str, stream: u8, from: Timestamp, to: Timestamp) -> R<Vec<Span>> {
+        spans(&self.pool, uid, stream, from, to).await
+    }
+
+    // Retention, eviction and storage use.
+    async fn protect_segments(
+        &self,
+        uid: &str,
+        from: Timestamp,
+        to: Timestamp,
+        until: Timestamp,
+    ) -> R<u64> {
+        protect(&self.pool, uid, from, to, until).await
+    }
+    async fn expire_segments(&self, cutoff: Timestamp, now: Timestamp, limit: u32) -> R<Removed> {
+        expire(&self.pool, cutoff, now, limit).await
+    }
+    async fn evict_segments(&self, account: AccountId, bytes: u64, now: Timestamp) -> R<Removed> {
+        evict(&self.pool, account, bytes, now).await
+    }
+    async fn media_usage(&self, account: AccountId) -> R<MediaUsage> {
+        usage(&self.pool, account).await
+    }
+    async fn accounts_over_quota(&self, quota: u64) -> R<Vec<(AccountId, u64)>> {
+        over_quota(&self.pool, quota).await
+    }
+
+    // Blob trash.
+    async fn trashed_blobs(&self, limit: u32) -> R<Vec<BlobId>> {
+        trashed(&self.pool, limit).await
+    }
+    async fn forget_trash(&self, blobs: &[BlobId]) -> R<()> {
+        forget_trash(&self.pool, blobs).await
+    }
 }

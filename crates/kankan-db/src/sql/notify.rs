@@ -1,16 +1,17 @@
 //! Notification rows, always selected by account (the runner alone reads a target by id), and
 //! the events' dispatch marks (crash recovery of the dispatcher).
 
+use async_trait::async_trait;
 use kankan_base::{AccountId, Timestamp};
 use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::media::account_col;
-use super::{R, opt_ts, ts, uuid_col};
+use super::{R, SqlStore, opt_ts, ts, uuid_col};
 use crate::{
     DbError, Delivery, DeliveryStatus, DeviceNotificationRow, Event, NotificationSettingsRow,
-    PushSubscriptionRow, WebhookRow,
+    NotifyStore, PushSubscriptionRow, WebhookRow,
 };
 
 fn sub_from(r: &AnyRow) -> R<PushSubscriptionRow> {
@@ -381,4 +382,108 @@ pub(super) async fn server_secret(
         .fetch_one(pool)
         .await?;
     Ok(row.try_get("value_enc")?)
+}
+
+#[async_trait]
+impl NotifyStore for SqlStore {
+    // Push subscriptions.
+    async fn put_push_subscription(&self, sub: &crate::PushSubscriptionRow) -> R<uuid::Uuid> {
+        put_subscription(&self.pool, sub).await
+    }
+    async fn delete_push_subscription(&self, account: AccountId, idx: &[u8]) -> R<bool> {
+        delete_subscription(&self.pool, account, idx).await
+    }
+    async fn delete_push_subscription_by_id(&self, id: uuid::Uuid) -> R<bool> {
+        delete_subscription_by_id(&self.pool, id).await
+    }
+    async fn push_subscriptions(&self, account: AccountId) -> R<Vec<crate::PushSubscriptionRow>> {
+        subscriptions(&self.pool, account).await
+    }
+    async fn push_subscription(&self, id: uuid::Uuid) -> R<Option<crate::PushSubscriptionRow>> {
+        subscription(&self.pool, id).await
+    }
+
+    // Settings.
+    async fn notification_settings(
+        &self,
+        account: AccountId,
+    ) -> R<Option<crate::NotificationSettingsRow>> {
+        settings(&self.pool, account).await
+    }
+    async fn put_notification_settings(
+        &self,
+        account: AccountId,
+        settings: &crate::NotificationSettingsRow,
+        at: Timestamp,
+    ) -> R<()> {
+        put_settings(&self.pool, account, settings, at).await
+    }
+    async fn device_notification_settings(
+        &self,
+        account: AccountId,
+        uid: &str,
+    ) -> R<Option<crate::DeviceNotificationRow>> {
+        device_settings(&self.pool, account, uid).await
+    }
+    async fn put_device_notification_settings(
+        &self,
+        account: AccountId,
+        uid: &str,
+        settings: &crate::DeviceNotificationRow,
+    ) -> R<()> {
+        put_device_settings(&self.pool, account, uid, settings).await
+    }
+
+    // Webhooks.
+    async fn insert_webhook(&self, webhook: &crate::WebhookRow) -> R<()> {
+        insert_webhook(&self.pool, webhook).await
+    }
+    async fn webhooks(&self, account: AccountId) -> R<Vec<crate::WebhookRow>> {
+        webhooks(&self.pool, account).await
+    }
+    async fn webhook(&self, id: uuid::Uuid) -> R<Option<crate::WebhookRow>> {
+        webhook(&self.pool, id).await
+    }
+    async fn delete_webhook(&self, account: AccountId, id: uuid::Uuid) -> R<bool> {
+        delete_webhook(&self.pool, account, id).await
+    }
+
+    // Deliveries.
+    async fn insert_delivery(&self, delivery: &crate::Delivery) -> R<bool> {
+        insert_delivery(&self.pool, delivery).await
+    }
+    async fn deliveries(&self, account: AccountId, event: uuid::Uuid) -> R<Vec<crate::Delivery>> {
+        deliveries(&self.pool, account, event).await
+    }
+    async fn account_deliveries(
+        &self,
+        account: AccountId,
+        status: Option<crate::DeliveryStatus>,
+        limit: u32,
+    ) -> R<Vec<crate::Delivery>> {
+        account_deliveries(&self.pool, account, status, limit).await
+    }
+
+    // Dispatch marks (crash recovery of the dispatcher).
+    async fn mark_event_dispatched(&self, id: uuid::Uuid, at: Timestamp) -> R<bool> {
+        mark_dispatched(&self.pool, id, at).await
+    }
+    async fn undispatched_events(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> R<Vec<Event>> {
+        undispatched(&self.pool, from, before, limit).await
+    }
+
+    // Server secrets.
+    async fn server_secret_or_insert(
+        &self,
+        name: &str,
+        value_enc: &[u8],
+        at: Timestamp,
+    ) -> R<Vec<u8>> {
+        server_secret(&self.pool, name, value_enc, at).await
+    }
 }

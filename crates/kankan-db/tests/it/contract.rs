@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use kankan_base::{AccountId, JobId, SessionId, Timestamp};
 use kankan_db::{
-    Account, AccountState, CodePurpose, ContactKind, DbError, JobState, NewJob, Session, Store,
-    VerificationCode,
+    Account, AccountState, CodePurpose, ContactKind, DbError, JobState, JobStore, NewJob, Session,
+    Store, VerificationCode,
 };
 
 use crate::store;

@@ -2,7 +2,10 @@
 //! PostgreSQL run of this suite), all or nothing, and the copy works as the original did.
 
 use kankan_base::{BlobId, JobId, Timestamp};
-use kankan_db::{Event, EventKind, NewJob, NewSegment, SqlStore, Store, TABLES};
+use kankan_db::{
+    AccountStore, Event, EventKind, EventStore, JobStore, MediaStore, NewJob, NewSegment, SqlStore,
+    Store, TABLES,
+};
 
 use crate::devices::T0;
 

@@ -1,0 +1,77 @@
+//! [`DeviceStore`]: devices, bind tokens, shadow state, commands, grants and RTSP cameras.
+
+use async_trait::async_trait;
+use kankan_base::{AccountId, Timestamp};
+
+use crate::{
+    BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceGrant, DeviceState, RtspCamera,
+};
+
+type R<T> = Result<T, DbError>;
+
+/// Devices and everything hanging off one: the device rows and their binding to an owner,
+/// bind tokens, the shadow (reported and desired state, presence), commands, grants on the
+/// device to other accounts (sharing), and RTSP camera sources.
+///
+/// Invariants: a device has at most one owner; a bind token is used and the device bound in one
+/// transaction; unbinding deletes the device's state, commands, tokens, data key, recordings
+/// (their blobs go to the trash), grants and RTSP source in one transaction; a grant counts
+/// only while unrevoked and unexpired.
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
+    // Devices and bind tokens.
+    /// Inserts a provisioning batch in one transaction; `Conflict("device")` on a taken UID.
+    async fn insert_devices(&self, devices: &[Device]) -> R<()>;
+    async fn device(&self, uid: &str) -> R<Option<Device>>;
+    /// Devices bound to an account, in binding order.
+    async fn devices_of(&self, owner: AccountId) -> R<Vec<Device>>;
+    async fn insert_bind_token(&self, token: &BindToken) -> R<()>;
+    /// Uses the token and binds the device to its account, in one transaction.
+    /// `NotFound("bind token")`: unknown, used, expired or for another device;
+    /// `Conflict("device binding")`: the device already has an owner.
+    async fn claim_device(&self, token_hash: &[u8; 32], uid: &str, now: Timestamp) -> R<AccountId>;
+    /// Unbinds the owner's device and deletes its state, commands, tokens, data key and
+    /// recordings (their blobs go to the trash) and grants; false if it is not bound to that owner.
+    async fn unbind_device(&self, uid: &str, owner: AccountId) -> R<bool>;
+    async fn set_device_name(&self, uid: &str, owner: AccountId, name_enc: &[u8]) -> R<()>;
+
+    // Device grants (sharing).
+    async fn insert_device_grant(&self, grant: &DeviceGrant) -> R<()>;
+    /// The account's grants on the device that count at `now` (not revoked, not expired).
+    async fn device_grants_of(
+        &self,
+        uid: &str,
+        account: AccountId,
+        now: Timestamp,
+    ) -> R<Vec<DeviceGrant>>;
+    /// Revokes a grant; false if there is no such unrevoked grant.
+    async fn revoke_device_grant(&self, id: uuid::Uuid, at: Timestamp) -> R<bool>;
+
+    // Shadow state.
+    async fn device_state(&self, uid: &str) -> R<Option<DeviceState>>;
+    /// Stores a state report; the device is then online.
+    async fn put_reported(&self, uid: &str, enc: &[u8], version: u64, at: Timestamp) -> R<()>;
+    /// Stores new desired settings and returns their version (previous + 1).
+    async fn set_desired(&self, uid: &str, enc: &[u8]) -> R<u64>;
+    async fn set_presence(&self, uid: &str, online: bool, at: Timestamp) -> R<()>;
+
+    // Commands.
+    async fn insert_command(&self, command: &DeviceCommand) -> R<()>;
+    /// Settles a command still `sent`; false if already settled or not this device's.
+    async fn finish_command(
+        &self,
+        id: uuid::Uuid,
+        uid: &str,
+        status: CommandStatus,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> R<bool>;
+    async fn command(&self, id: uuid::Uuid) -> R<Option<DeviceCommand>>;
+
+    // RTSP cameras.
+    /// Inserts an RTSP camera's device row (bound, `device.owner` = `camera.owner`), its
+    /// shadow and its source in one transaction; unbinding deletes the source.
+    async fn insert_rtsp_camera(&self, device: &Device, camera: &RtspCamera) -> R<()>;
+    /// Every bound RTSP camera with its owner (for the bridge).
+    async fn rtsp_cameras(&self) -> R<Vec<RtspCamera>>;
+}

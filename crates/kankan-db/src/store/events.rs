@@ -1,0 +1,40 @@
+//! [`EventStore`]: events and their thumbnails.
+
+use async_trait::async_trait;
+use kankan_base::{AccountId, Timestamp};
+
+use crate::{DbError, Event, EventFilter, Recorded};
+
+type R<T> = Result<T, DbError>;
+
+/// Events (what devices noticed) and their sealed thumbnails, always selected by account.
+///
+/// Invariants: a start and its end make one row; a deleted event stays as a tombstone, listed
+/// nowhere, until it expires, so a late end cannot bring it back; deleting an event removes
+/// the protection it gave the footage under it in the same transaction. The events' dispatch
+/// marks belong to [`NotifyStore`](crate::NotifyStore).
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Stores an event, or completes the one with the same device, kind and start (its end,
+    /// or the same message again): a start and its end make one row. An event the user
+    /// deleted stays deleted (`Recorded::Deleted`).
+    async fn record_event(&self, event: &Event) -> R<Recorded>;
+    /// The account's events matching `filter`, newest first (deleted ones never).
+    async fn events(&self, account: AccountId, filter: &EventFilter) -> R<Vec<Event>>;
+    /// One event of the account (not a deleted one).
+    async fn event(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Event>>;
+    /// Marks an event of the account read; false if it has no such event.
+    async fn mark_event_read(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool>;
+    /// Deletes an event of the account: a tombstone stays (so its end cannot bring it back),
+    /// its thumbnail goes, and the footage under it keeps only the protection another event
+    /// still gives it, in one transaction; false if it has no such event.
+    async fn delete_event(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool>;
+    /// Deletes the events (and tombstones) that started before `cutoff`; how many.
+    async fn expire_events(&self, cutoff: Timestamp) -> R<u64>;
+
+    // Thumbnails.
+    /// Stores an event's sealed thumbnail; false if the event is gone or deleted.
+    async fn put_event_thumbnail(&self, id: uuid::Uuid, jpeg_enc: &[u8], at: Timestamp) -> R<bool>;
+    /// The sealed thumbnail of one of the account's events.
+    async fn event_thumbnail(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Vec<u8>>>;
+}
