@@ -44,6 +44,19 @@ pub(super) async fn insert_devices(pool: &AnyPool, devices: &[Device]) -> R<()> 
     Ok(())
 }
 
+/// Inserts an RTSP camera: its device row (already bound to its owner), its empty shadow and
+/// its source, in one transaction.
+async fn insert_rtsp_camera(pool: &AnyPool, d: &Device, cam: &crate::RtspCamera) -> R<()> {
+    if d.owner != Some(cam.owner) || d.bound_at.is_none() || d.uid != cam.uid {
+        return Err(DbError::Conflict("an RTSP camera is bound to its owner when added"));
+    }
+    let mut tx = write_tx(pool).await?;
+    insert_device(&mut tx, d).await?;
+    super::rtsp::insert_source(&mut tx, cam).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Inserts one device row as given (owner and binding included); `Conflict("device")` on a
 /// taken UID.
 pub(super) async fn insert_device(tx: &mut sqlx::Transaction<'_, sqlx::Any>, d: &Device) -> R<()> {
@@ -392,7 +405,7 @@ impl DeviceStore for SqlStore {
 
     // RTSP cameras.
     async fn insert_rtsp_camera(&self, d: &Device, camera: &RtspCamera) -> R<()> {
-        super::rtsp::insert(&self.pool, d, camera).await
+        insert_rtsp_camera(&self.pool, d, camera).await
     }
     async fn rtsp_cameras(&self) -> R<Vec<RtspCamera>> {
         super::rtsp::all(&self.pool).await

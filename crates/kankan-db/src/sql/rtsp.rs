@@ -4,19 +4,14 @@ use kankan_base::AccountId;
 use sqlx::AnyPool;
 use sqlx::Row;
 
-use super::{R, ts, write_tx};
-use crate::{DbError, Device, RtspCamera};
+use super::{R, ts};
+use crate::{DbError, RtspCamera};
 
-/// Inserts the camera's device row (already bound to its owner), its empty shadow and its
-/// source, in one transaction.
-pub(super) async fn insert(pool: &AnyPool, d: &Device, cam: &RtspCamera) -> R<()> {
-    if d.owner != Some(cam.owner) || d.bound_at.is_none() {
-        return Err(DbError::Conflict("an RTSP camera is bound to its owner when added"));
-    }
-    let mut tx = write_tx(pool).await?;
-    super::devices::insert_device(&mut tx, d).await?;
+/// Inserts a new camera's empty shadow and its source, inside the transaction that inserts its
+/// device row ([`super::devices`]).
+pub(super) async fn insert_source(tx: &mut sqlx::AnyConnection, cam: &RtspCamera) -> R<()> {
     sqlx::query("INSERT INTO device_state (uid, online) VALUES ($1, 0)")
-        .bind(&d.uid)
+        .bind(&cam.uid)
         .execute(&mut *tx)
         .await?;
     sqlx::query("INSERT INTO rtsp_cameras (uid, source_enc, created_at_ms) VALUES ($1, $2, $3)")
@@ -25,7 +20,6 @@ pub(super) async fn insert(pool: &AnyPool, d: &Device, cam: &RtspCamera) -> R<()
         .bind(cam.created_at.0)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 
