@@ -7,7 +7,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
-use kankan_core::{ClientInfo, Principal, StaffPrincipal};
+use kankan_accounts::{ClientInfo, Principal, StaffPrincipal};
 use serde::de::DeserializeOwned;
 
 use crate::{ApiError, AppState};

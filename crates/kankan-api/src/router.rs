@@ -18,7 +18,7 @@ use crate::{ApiError, AppState, metrics, web};
 /// JSON bodies are small; the avatar route has its own limit.
 const JSON_LIMIT: usize = 16 * 1024;
 /// Avatars: larger uploads get 413 before anything decodes them.
-const AVATAR_LIMIT: usize = kankan_core::AVATAR_MAX_BYTES;
+const AVATAR_LIMIT: usize = kankan_accounts::AVATAR_MAX_BYTES;
 
 #[derive(OpenApi)]
 #[openapi(

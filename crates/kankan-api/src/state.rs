@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use kankan_core::Accounts;
-use kankan_core::album::Album;
-use kankan_core::devices::Devices;
-use kankan_core::recording::Recordings;
+use kankan_accounts::Accounts;
 use kankan_db::Store;
+use kankan_devices::Devices;
+use kankan_recording::Recordings;
+use kankan_recording::album::Album;
 
 use crate::Metrics;
 
@@ -27,9 +27,9 @@ pub struct AppState {
     pub devices: Devices,
     pub recordings: Recordings,
     pub album: Album,
-    pub events: kankan_core::events::Events,
+    pub events: kankan_events::Events,
     /// Notification preferences, push subscriptions, webhooks, delivery records.
-    pub notify: kankan_core::notify::Notifications,
+    pub notify: kankan_events::notify::Notifications,
     pub store: Arc<dyn Store>,
     /// WebRTC live sessions and the talk relay.
     pub webrtc: kankan_webrtc::WebRtc,

@@ -23,7 +23,7 @@ use kankan_protocol::device::CommandKind;
 
 /// Who asks. Room is left for staff and devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Requester {
+pub enum Requester {
     /// An account: its session, or a signed link that names it (decided again on every use).
     Account(AccountId),
 }
@@ -166,11 +166,11 @@ impl CapabilitySet {
     }
 
     /// Compact form for signed links (a bitmask in decimal).
-    pub(crate) fn bits(self) -> u16 {
+    pub fn bits(self) -> u16 {
         self.0
     }
 
-    pub(crate) fn from_bits(bits: u16) -> CapabilitySet {
+    pub fn from_bits(bits: u16) -> CapabilitySet {
         CapabilitySet(bits).intersection(CapabilitySet::all())
     }
 }

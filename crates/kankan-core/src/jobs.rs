@@ -36,7 +36,7 @@ struct Sealed {
 /// A queue whose payloads hold secrets (contacts, codes, push keys): each is sealed under a
 /// server key with its own purpose before it is stored, and erased once the job is done.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SealedJob {
+pub struct SealedJob {
     pub queue: &'static str,
     pub purpose: &'static str,
     pub max_attempts: u32,
@@ -44,7 +44,7 @@ pub(crate) struct SealedJob {
 
 impl SealedJob {
     /// Seals `value` (as JSON) and stores it as a job due `now`.
-    pub(crate) async fn enqueue<T: Serialize>(
+    pub async fn enqueue<T: Serialize>(
         self,
         store: &dyn Store,
         keyring: &Keyring,
@@ -66,7 +66,7 @@ impl SealedJob {
 }
 
 /// Opens a payload [`SealedJob::enqueue`] sealed under `purpose`.
-pub(crate) fn open_sealed<T: serde::de::DeserializeOwned>(
+pub fn open_sealed<T: serde::de::DeserializeOwned>(
     keyring: &Keyring,
     purpose: &str,
     sealed: &[u8],

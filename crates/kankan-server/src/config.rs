@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use kankan_accounts::{AccountsConfig, LimitsConfig};
 use kankan_base::Secret;
-use kankan_core::notify::NotifyConfig;
-use kankan_core::recording::RecordingConfig;
-use kankan_core::{AccountsConfig, LimitsConfig};
+use kankan_events::notify::NotifyConfig;
 use kankan_gateway::GatewayConfig;
 use kankan_notify::MessengerConfig;
+use kankan_recording::RecordingConfig;
 use kankan_webrtc::WebRtcConfig;
 use serde::{Deserialize, Serialize};
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use kankan_accounts::ClientInfo;
 use kankan_base::RealClock;
-use kankan_core::ClientInfo;
 use kankan_core::authz::Capability;
 use kankan_crypto::pairing::pairing_from_qr_text;
 use kankan_sim::fleet::{Credential, parse_credentials};

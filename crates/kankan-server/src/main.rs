@@ -250,7 +250,7 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn resolve(accounts: &kankan_core::Accounts, who: &str) -> anyhow::Result<AccountId> {
+async fn resolve(accounts: &kankan_accounts::Accounts, who: &str) -> anyhow::Result<AccountId> {
     if let Ok(id) = who.parse::<AccountId>() {
         return Ok(id);
     }

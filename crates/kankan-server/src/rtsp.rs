@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use kankan_base::{Clocks, Shutdown, ShutdownSignal};
-use kankan_core::devices::{Devices, RtspSource};
-use kankan_core::events::Events;
-use kankan_core::recording::{IngestOptions, Recordings};
+use kankan_devices::{Devices, RtspSource};
+use kankan_events::Events;
+use kankan_recording::{IngestOptions, Recordings};
 use kankan_rtsp::{Chunk, Puller};
 use kankan_worker::{Step, WorkError, Worker};
 use tokio::sync::watch;

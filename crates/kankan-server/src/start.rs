@@ -6,14 +6,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use kankan_accounts::Accounts;
 use kankan_api::{ApiConfig, AppState, Metrics};
 use kankan_base::{Clocks, Shutdown, ShutdownSignal};
-use kankan_core::album::Album;
-use kankan_core::devices::Devices;
-use kankan_core::recording::Recordings;
-use kankan_core::{Accounts, DeliveryQueue, JobRunner};
+use kankan_core::{DeliveryQueue, JobRunner};
 use kankan_crypto::{Keyring, MasterKey};
 use kankan_db::{LocalBlobStore, Store};
+use kankan_devices::Devices;
+use kankan_recording::Recordings;
+use kankan_recording::album::Album;
 use kankan_worker::{Supervisor, Workers};
 use tokio::task::JoinHandle;
 
@@ -27,13 +28,13 @@ pub struct Services {
     pub devices: Devices,
     pub recordings: Recordings,
     pub album: Album,
-    pub events: kankan_core::events::Events,
+    pub events: kankan_events::Events,
     pub delivery: DeliveryQueue,
     pub messenger: Arc<dyn kankan_notify::Messenger>,
     /// Notification preferences, and the dispatcher new events go through.
-    pub notify: kankan_core::notify::Notifications,
-    pub dispatcher: kankan_core::notify::Dispatcher,
-    vapid: kankan_core::notify::VapidKey,
+    pub notify: kankan_events::notify::Notifications,
+    pub dispatcher: kankan_events::notify::Dispatcher,
+    vapid: kankan_events::notify::VapidKey,
     /// The gateway, once started by [`start`].
     pub bus: Arc<GatewayBus>,
 }
@@ -92,23 +93,23 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         recordings.clone(),
         cfg.data_dir.join("album-staging"),
     )?;
-    let events = kankan_core::events::Events::new(
+    let events = kankan_events::Events::new(
         store.clone(),
         clock.clone(),
         devices.clone(),
         recordings.clone(),
     );
-    let dispatcher = kankan_core::notify::Dispatcher::new(
+    let dispatcher = kankan_events::notify::Dispatcher::new(
         store.clone(),
         keyring.clone(),
         clock.clone(),
         cfg.server.public_url.clone(),
         cfg.notify.allow_private_targets,
     );
-    let vapid = kankan_core::notify::load_vapid_key(store.as_ref(), &keyring, clock.now())
+    let vapid = kankan_events::notify::load_vapid_key(store.as_ref(), &keyring, clock.now())
         .await
         .context("loading the VAPID key")?;
-    let notify = kankan_core::notify::Notifications::new(
+    let notify = kankan_events::notify::Notifications::new(
         store.clone(),
         keyring.clone(),
         clock.clone(),
@@ -145,8 +146,8 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
 fn notify_runner(
     cfg: &Config,
     services: &Services,
-) -> anyhow::Result<kankan_core::notify::NotifyRunner> {
-    use kankan_core::notify::{Caller, Channels, NotifyRunner, PushClient};
+) -> anyhow::Result<kankan_events::notify::NotifyRunner> {
+    use kankan_events::notify::{Caller, Channels, NotifyRunner, PushClient};
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
@@ -252,7 +253,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         }
     });
     supervisor.spawn(JobRunner::new(services.delivery.clone(), services.messenger.clone()));
-    supervisor.spawn(kankan_core::notify::DispatchWorker::new(
+    supervisor.spawn(kankan_events::notify::DispatchWorker::new(
         services.dispatcher.clone(),
         services.events.new_events(),
     ));

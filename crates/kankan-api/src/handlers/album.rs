@@ -7,10 +7,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kankan_core::album::AlbumEntry;
 use kankan_core::authz::Capability;
 use kankan_db::AlbumKind as DbKind;
 use kankan_protocol::v1::{AlbumItem, AlbumKind, ClipRequest, ErrorBody, ScreenshotRequest};
+use kankan_recording::album::AlbumEntry;
 
 use crate::extract::{ApiJson, CurrentUser};
 use crate::{ApiError, AppState};

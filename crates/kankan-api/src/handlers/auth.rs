@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kankan_core::{CodeSent, LoginOk};
+use kankan_accounts::{CodeSent, LoginOk};
 use kankan_protocol::v1::{
     CodeSentResponse, ErrorBody, LoginRequest, LoginResponse, RegisterRequest, ResetConfirmRequest,
     ResetRequest, VerifyRequest,

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http_body_util::BodyExt as _;
-use kankan_core::recording::IngestOptions;
 use kankan_protocol::v1::{ErrorBody, IngestResult};
+use kankan_recording::IngestOptions;
 use serde::Deserialize;
 
 use crate::{ApiError, AppState};

@@ -14,7 +14,7 @@ pub mod recordings;
 pub mod talk;
 pub mod whep;
 
-use kankan_core::Profile;
+use kankan_accounts::Profile;
 use kankan_db::ContactKind;
 use kankan_protocol::v1::{IdentifierKind, Me};
 

@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use kankan_base::Timestamp;
 use kankan_core::CoreError;
 use kankan_core::authz::Capability;
-use kankan_core::notify::{DeviceSettings, PushSubscription, Settings, Snooze};
 use kankan_db::{Delivery, DeliveryStatus};
+use kankan_events::notify::{DeviceSettings, PushSubscription, Settings, Snooze};
 use kankan_protocol::v1::{
     AccountDeliveryItem, Created, DeliveryItem, DeliveryQuery, DeviceNotifications, ErrorBody,
     NewWebhook, NotificationSettings, PushSubscriptionBody, PushUnsubscribe, QuietHours,

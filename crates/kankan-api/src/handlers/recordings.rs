@@ -10,8 +10,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use kankan_base::Timestamp;
 use kankan_core::authz::{Capability, CapabilitySet};
-use kankan_core::recording::Playlist;
 use kankan_protocol::v1::{ErrorBody, RecordedSpan, RecordingLink, StorageInfo, Timeline};
+use kankan_recording::Playlist;
 use serde::Deserialize;
 
 use crate::extract::CurrentUser;

@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kankan_core::authz::Capability;
-use kankan_core::devices::{DeviceHandle, Devices};
+use kankan_devices::{DeviceHandle, Devices};
 use kankan_protocol::device::CommandKind;
 use kankan_webrtc::{Offer, TalkSwitch, WebRtcError};
 use serde::Deserialize;

@@ -1,4 +1,3 @@
-//! Core operations against a real SQLite store.
+//! The kernel's durable delivery of messages against a real store.
 
 mod delivery;
-mod notify;

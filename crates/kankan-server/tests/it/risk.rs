@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kankan_core::{BAN_NOTICE, RateLimit};
+use kankan_accounts::{BAN_NOTICE, RateLimit};
 use kankan_testkit::TestApp;
 use serde_json::json;
 

@@ -101,7 +101,7 @@ impl Devices {
     /// [`Devices::authorize_device`] for an account proven another way (a signed media link
     /// names the account it was issued to; the server captures an event's thumbnail for the
     /// account it was recorded for).
-    pub(crate) async fn authorize_account(
+    pub async fn authorize_account(
         &self,
         account: AccountId,
         need: impl Into<CapabilitySet>,
@@ -182,11 +182,11 @@ impl Devices {
     }
 
     /// The caller's account key, if the account may act at all.
-    pub(crate) async fn key_of(&self, p: &Principal) -> Result<AccountKey, CoreError> {
+    pub async fn key_of(&self, p: &Principal) -> Result<AccountKey, CoreError> {
         self.key_of_account(p.account_id).await
     }
 
-    pub(crate) async fn key_of_account(&self, id: AccountId) -> Result<AccountKey, CoreError> {
+    pub async fn key_of_account(&self, id: AccountId) -> Result<AccountKey, CoreError> {
         let s = &self.inner;
         let account = s.store.account(id).await?.ok_or(CoreError::Unauthenticated)?;
         if account.state != AccountState::Active {

@@ -87,7 +87,7 @@ impl Devices {
     }
 
     /// The device's name, for what the requester saves of it (an Album item).
-    pub(crate) fn name_of(&self, h: &DeviceHandle) -> Result<Option<String>, CoreError> {
+    pub fn name_of(&self, h: &DeviceHandle) -> Result<Option<String>, CoreError> {
         let d = &h.device;
         let name = d.name_enc.as_deref();
         Ok(name.map(|n| h.key.open_string(&format!("device-name/{}", d.uid), n)).transpose()?)

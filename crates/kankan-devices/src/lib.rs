@@ -24,7 +24,7 @@ use kankan_db::Store;
 use kankan_protocol::device::{ClaimResult, Command, Desired};
 use tokio::sync::oneshot;
 
-use crate::CoreError;
+use kankan_core::{CoreError, Principal, authz};
 
 pub use binding::Pairing;
 pub use commands::CommandOutcome;

@@ -7,19 +7,29 @@
 
 mod admin;
 mod auth;
+mod avatar;
 mod codes;
+mod config;
+pub mod identifier;
+pub mod password_policy;
 mod profile;
+pub mod risk;
 
 use std::sync::Arc;
 
-use kankan_base::{AccountId, Clocks, SessionId, Timestamp};
-use kankan_crypto::{AccountKey, Keyring, TokenHash};
+use kankan_base::{AccountId, Clocks, Timestamp};
+use kankan_crypto::{AccountKey, Keyring};
 use kankan_db::{Account, AccountState, BlobStore, Store};
 use kankan_notify::Message;
 
-use crate::jobs::DeliveryQueue;
+use kankan_core::jobs::DeliveryQueue;
+
 use crate::risk::RateLimiter;
-use crate::{AccountsConfig, CoreError, Identifier, LimitsConfig};
+
+pub use avatar::MAX_UPLOAD as AVATAR_MAX_BYTES;
+pub use config::{AccountsConfig, LimitsConfig, RateLimit};
+pub use identifier::Identifier;
+pub use kankan_core::{BAN_NOTICE, CoreError, Principal};
 
 pub use admin::StaffPrincipal;
 pub use auth::{CodeSent, LoginOk};
@@ -60,14 +70,6 @@ impl ClientInfo {
         let client = if client.trim().is_empty() { "unknown client".to_string() } else { client };
         ClientInfo { ip: ip.into(), client: client.chars().take(256).collect() }
     }
-}
-
-/// An authenticated caller: the account and the session it used.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub account_id: AccountId,
-    pub session_id: SessionId,
-    pub token_hash: TokenHash,
 }
 
 /// The account service. Cheap to clone.

@@ -36,7 +36,7 @@ impl Devices {
 
     /// [`Devices::send_command`] for the server's own needs (stopping an on-demand stream
     /// nobody watches), where no principal acts.
-    pub(crate) async fn send_to(
+    pub async fn send_to(
         &self,
         uid: &str,
         kind: CommandKind,

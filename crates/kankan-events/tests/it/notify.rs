@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use kankan_base::{AccountId, Clock as _, SessionId, Shutdown, SimClock, Timestamp};
 use kankan_core::Principal;
-use kankan_core::notify::{
-    Channels, Dispatcher, Notifications, NotifyRunner, Pending, PushClient, QUEUE, VapidKey,
-};
 use kankan_crypto::{Keyring, MasterKey, TokenHash};
 use kankan_db::{
     Account, AccountState, ContactKind, Delivery, DeliveryStatus, Event, EventKind, Store,
+};
+use kankan_events::notify::{
+    Channels, Dispatcher, Notifications, NotifyRunner, Pending, PushClient, QUEUE, VapidKey,
 };
 
 struct World {

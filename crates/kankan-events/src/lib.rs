@@ -11,6 +11,7 @@
 //! read and delete them (a tombstone keeps a late end from bringing one back); a worker
 //! ([`EventSweeper`]) deletes them after 30 days and, at shutdown, ends the streams.
 
+pub mod notify;
 mod stream;
 mod thumbnail;
 
@@ -24,9 +25,13 @@ use kankan_protocol::device::{self, DeviceEvent, MotionPhase};
 use kankan_worker::{Step, Ticker, WorkError, Worker};
 use tokio::sync::{Notify, broadcast, watch};
 
-use crate::devices::Devices;
-use crate::recording::Recordings;
-use crate::{CoreError, Principal};
+use kankan_core::{CoreError, Principal, authz, jobs};
+use kankan_devices::Devices;
+use kankan_recording::Recordings;
+
+// The paths the modules were written with, from when they were modules of one crate.
+use crate as events;
+use kankan_devices as devices;
 
 pub use stream::{EventStream, LiveEvent};
 

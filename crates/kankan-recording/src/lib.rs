@@ -12,6 +12,7 @@
 //! Keys: each bound device gets a random data key, wrapped by its owner's account key and
 //! deleted with the binding; the blob store only ever holds sealed bytes.
 
+pub mod album;
 mod config;
 mod export;
 mod ingest;
@@ -30,7 +31,12 @@ use kankan_base::Clocks;
 use kankan_crypto::Keyring;
 use kankan_db::{BlobStore, Store};
 
-use crate::devices::Devices;
+use kankan_core::{CoreError, Principal, authz, live};
+use kankan_devices::Devices;
+
+// The paths the modules were written with, from when they were modules of one crate.
+use crate as recording;
+use kankan_devices as devices;
 
 pub use config::RecordingConfig;
 pub use export::Mp4Download;

@@ -1,0 +1,3 @@
+//! The events crate's services against a real store (SQLite, or PostgreSQL on that run).
+
+mod notify;
