@@ -33,6 +33,8 @@ pub use kankan_core::{BAN_NOTICE, CoreError, Principal};
 
 pub use admin::StaffPrincipal;
 pub use auth::{CodeSent, LoginOk};
+/// Kinds of the rows this crate answers with.
+pub use kankan_db::{ContactKind, LoginOutcome};
 pub use profile::{LoginEntry, Profile, SessionEntry};
 
 /// Argon2id takes tens of milliseconds of CPU: run it off the async workers.

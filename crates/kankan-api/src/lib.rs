@@ -15,4 +15,4 @@ mod web;
 pub use error::ApiError;
 pub use metrics::{Metrics, MetricsSource, worker_metrics};
 pub use router::{openapi, router};
-pub use state::{ApiConfig, AppState};
+pub use state::{ApiConfig, AppState, Readiness};

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use kankan_accounts::Accounts;
-use kankan_db::Store;
 use kankan_devices::Devices;
 use kankan_recording::Recordings;
 use kankan_recording::album::Album;
@@ -21,6 +20,12 @@ pub struct ApiConfig {
     pub session_ttl_secs: u64,
 }
 
+/// Whether the server can serve requests (its database answers): what `/readyz` asks.
+#[async_trait::async_trait]
+pub trait Readiness: Send + Sync + 'static {
+    async fn check(&self) -> Result<(), String>;
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: Accounts,
@@ -30,7 +35,8 @@ pub struct AppState {
     pub events: kankan_events::Events,
     /// Notification preferences, push subscriptions, webhooks, delivery records.
     pub notify: kankan_events::notify::Notifications,
-    pub store: Arc<dyn Store>,
+    /// What `/readyz` asks.
+    pub readiness: Arc<dyn Readiness>,
     /// WebRTC live sessions and the talk relay.
     pub webrtc: kankan_webrtc::WebRtc,
     pub metrics: Arc<Metrics>,

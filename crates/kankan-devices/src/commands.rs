@@ -7,7 +7,7 @@ use kankan_protocol::device::{Command, CommandKind};
 
 use super::{DeviceHandle, Devices, Outgoing};
 use crate::CoreError;
-use crate::authz::Capability;
+use kankan_core::authz::Capability;
 
 /// How long a device has to act on a command.
 pub const COMMAND_DEADLINE: Duration = Duration::from_secs(30);

@@ -24,11 +24,13 @@ use kankan_db::Store;
 use kankan_protocol::device::{ClaimResult, Command, Desired};
 use tokio::sync::oneshot;
 
-use kankan_core::{CoreError, Principal, authz};
+use kankan_core::{CoreError, Principal};
 
 pub use binding::Pairing;
 pub use commands::CommandOutcome;
 pub use inbound::InboundKind;
+/// Kinds of the rows this crate answers with.
+pub use kankan_db::{CommandStatus, DeviceKind};
 pub use policy::DeviceHandle;
 pub use provision::{ProvisionedDevice, RTSP_MODEL};
 pub use rtsp::RtspSource;

@@ -6,8 +6,8 @@ use kankan_crypto::AccountKey;
 use kankan_db::{AccountState, Device};
 
 use super::Devices;
-use crate::authz::{Capability, CapabilitySet, Requester};
 use crate::{CoreError, Principal};
+use kankan_core::authz::{Capability, CapabilitySet, Requester};
 
 /// Proof that a requester holds capabilities on a device: only the decision makes one.
 #[derive(Debug, Clone)]

@@ -5,8 +5,8 @@ use kankan_db::DeviceKind;
 use kankan_protocol::device::{Desired, Settings, StateReport};
 
 use super::{DeviceHandle, Devices, Outgoing};
-use crate::authz::Capability;
 use crate::{CoreError, Principal};
+use kankan_core::authz::Capability;
 
 /// Reported and desired state.
 #[derive(Debug, Clone)]

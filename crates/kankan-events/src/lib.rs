@@ -20,19 +20,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kankan_base::{AccountId, Clocks, Timestamp};
-use kankan_db::{DeviceKind, Event, EventFilter, EventKind, Recorded, Store};
+use kankan_db::{DeviceKind, EventFilter, Recorded, Store};
 use kankan_protocol::device::{self, DeviceEvent, MotionPhase};
 use kankan_worker::{Step, Ticker, WorkError, Worker};
 use tokio::sync::{Notify, broadcast, watch};
 
-use kankan_core::{CoreError, Principal, authz, jobs};
+use kankan_core::{CoreError, Principal};
 use kankan_devices::Devices;
 use kankan_recording::Recordings;
 
-// The paths the modules were written with, from when they were modules of one crate.
-use crate as events;
-use kankan_devices as devices;
-
+/// The rows this crate answers with.
+pub use kankan_db::{Event, EventKind};
 pub use stream::{EventStream, LiveEvent};
 
 /// How long events are kept.

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use super::EventHandle;
 use super::{Events, lock};
 use crate::CoreError;
-use crate::authz::Capability;
+use kankan_core::authz::Capability;
 
 /// How long a thumbnail request waits for a capture in progress.
 const CAPTURE_WAIT: Duration = Duration::from_secs(2);

@@ -19,13 +19,14 @@ use std::sync::Arc;
 
 use kankan_base::{BlobId, Clocks, Timestamp};
 use kankan_crypto::{AccountKey, AeadKey};
-use kankan_db::{AlbumItem, AlbumKind, BlobStore, Store};
+pub use kankan_db::AlbumKind;
+use kankan_db::{AlbumItem, BlobStore, Store};
 
-use crate::authz::Capability;
-use crate::devices::{DeviceHandle, Devices};
-use crate::recording::Recordings;
-use crate::recording::segfile::{self, SegHeader, SegWriter};
+use crate::Recordings;
+use crate::segfile::{self, SegHeader, SegWriter};
 use crate::{CoreError, Principal};
+use kankan_core::authz::Capability;
+use kankan_devices::{DeviceHandle, Devices};
 
 /// Longest clip, in seconds.
 pub const MAX_CLIP_SECS: u32 = 60;

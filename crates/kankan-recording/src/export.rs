@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use super::Recordings;
 use super::playback::{MAX_PLAYLIST_SEGMENTS, MAX_RANGE_MS, check_range, timed_indexed};
 use crate::CoreError;
-use crate::authz::Capability;
-use crate::devices::DeviceHandle;
+use kankan_core::authz::Capability;
+use kankan_devices::DeviceHandle;
 
 /// A download in progress: its length, then its bytes in order.
 #[derive(Debug)]

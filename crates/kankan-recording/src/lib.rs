@@ -31,12 +31,8 @@ use kankan_base::Clocks;
 use kankan_crypto::Keyring;
 use kankan_db::{BlobStore, Store};
 
-use kankan_core::{CoreError, Principal, authz, live};
+use kankan_core::{CoreError, Principal};
 use kankan_devices::Devices;
-
-// The paths the modules were written with, from when they were modules of one crate.
-use crate as recording;
-use kankan_devices as devices;
 
 pub use config::RecordingConfig;
 pub use export::Mp4Download;
@@ -66,7 +62,7 @@ struct Inner {
     devices: Devices,
     journal: PathBuf,
     config: RecordingConfig,
-    live: crate::live::LiveHub,
+    live: kankan_core::live::LiveHub,
 }
 
 impl Recordings {
@@ -91,7 +87,7 @@ impl Recordings {
                 devices,
                 journal,
                 config,
-                live: crate::live::LiveHub::default(),
+                live: kankan_core::live::LiveHub::default(),
             }),
         })
     }
@@ -101,7 +97,7 @@ impl Recordings {
     }
 
     /// The live streams: every fragment recorded here is also offered to live viewers.
-    pub fn live(&self) -> &crate::live::LiveHub {
+    pub fn live(&self) -> &kankan_core::live::LiveHub {
         &self.inner.live
     }
 

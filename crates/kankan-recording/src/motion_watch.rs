@@ -17,7 +17,7 @@ use kankan_video::{Decoder, Yuv420};
 use tokio::sync::mpsc;
 
 use super::Recordings;
-use crate::live::LivePart;
+use kankan_core::live::LivePart;
 
 /// Frames analysed per second.
 const ANALYSE_FPS: i64 = 5;

@@ -15,9 +15,9 @@ use tokio::sync::mpsc::error::TryRecvError;
 
 use super::Recordings;
 use crate::CoreError;
-use crate::authz::Capability;
-use crate::devices::DeviceHandle;
-use crate::live::{StreamKey, Viewer};
+use kankan_core::authz::Capability;
+use kankan_core::live::{StreamKey, Viewer};
+use kankan_devices::DeviceHandle;
 
 impl Recordings {
     /// Starts watching a stream of the device `h` grants viewing: at once when it is live,

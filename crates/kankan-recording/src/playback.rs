@@ -14,8 +14,8 @@ use super::Recordings;
 use super::ingest::{blocking, init_aad};
 use super::segfile;
 use crate::CoreError;
-use crate::authz::{Capability, CapabilitySet};
-use crate::devices::DeviceHandle;
+use kankan_core::authz::{Capability, CapabilitySet};
+use kankan_devices::DeviceHandle;
 
 /// Longest range one timeline query covers.
 const MAX_TIMELINE_MS: i64 = 31 * 86_400_000;
@@ -258,7 +258,7 @@ impl Recordings {
 }
 
 /// Decodes a new viewer's current GOP to its newest picture.
-async fn gop_snapshot(mut viewer: crate::live::Viewer) -> Result<Vec<u8>, CoreError> {
+async fn gop_snapshot(mut viewer: kankan_core::live::Viewer) -> Result<Vec<u8>, CoreError> {
     let mut parts = std::mem::take(&mut viewer.start).into_iter();
     drop(viewer);
     let init_bytes = parts.next().ok_or(CoreError::NotLive)?;

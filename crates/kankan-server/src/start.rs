@@ -215,7 +215,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         album: services.album.clone(),
         events: services.events.clone(),
         notify: services.notify.clone(),
-        store: services.store.clone(),
+        readiness: Arc::new(StoreReadiness(services.store.clone())),
         webrtc: webrtc.clone(),
         metrics: Arc::new(Metrics::default()),
         workers: workers.clone(),
@@ -280,4 +280,14 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         shutdown,
         tasks: vec![http, supervised, sessions],
     })
+}
+
+/// `/readyz`: the database answers.
+struct StoreReadiness(Arc<dyn Store>);
+
+#[async_trait::async_trait]
+impl kankan_api::Readiness for StoreReadiness {
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
 }

@@ -8,9 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kankan_core::authz::Capability;
-use kankan_db::AlbumKind as DbKind;
 use kankan_protocol::v1::{AlbumItem, AlbumKind, ClipRequest, ErrorBody, ScreenshotRequest};
 use kankan_recording::album::AlbumEntry;
+use kankan_recording::album::AlbumKind as DbKind;
 
 use crate::extract::{ApiJson, CurrentUser};
 use crate::{ApiError, AppState};

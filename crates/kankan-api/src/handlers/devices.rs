@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kankan_core::authz::Capability;
-use kankan_db::{CommandStatus as DbStatus, DeviceKind as DbKind};
 use kankan_devices::{CommandOutcome, DeviceView};
+use kankan_devices::{CommandStatus as DbStatus, DeviceKind as DbKind};
 use kankan_protocol::device::{CommandKind, DeviceKind, Settings};
 use kankan_protocol::v1::{
     AddRtspCameraRequest, CommandInfo, CommandStatus, DeviceInfo, ErrorBody, PairingRequest,

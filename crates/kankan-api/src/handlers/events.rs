@@ -13,7 +13,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use kankan_base::Timestamp;
-use kankan_db::{Event, EventKind};
+use kankan_events::{Event, EventKind};
 use kankan_events::{ListQuery, LiveEvent};
 use kankan_protocol::v1::{ErrorBody, EventItem, EventQuery, RingItem};
 

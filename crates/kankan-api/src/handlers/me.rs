@@ -6,8 +6,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kankan_accounts::LoginOutcome as DbOutcome;
 use kankan_base::SessionId;
-use kankan_db::LoginOutcome as DbOutcome;
 use kankan_protocol::v1::{
     ChangePasswordRequest, ErrorBody, LoginOutcome, LoginRecord, Me, SessionInfo, UpdateMeRequest,
 };

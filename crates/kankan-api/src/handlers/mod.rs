@@ -14,8 +14,8 @@ pub mod recordings;
 pub mod talk;
 pub mod whep;
 
+use kankan_accounts::ContactKind;
 use kankan_accounts::Profile;
-use kankan_db::ContactKind;
 use kankan_protocol::v1::{IdentifierKind, Me};
 
 /// The caller's account as the wire shows it.

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use kankan_base::Timestamp;
 use kankan_core::CoreError;
 use kankan_core::authz::Capability;
-use kankan_db::{Delivery, DeliveryStatus};
+use kankan_events::notify::{Delivery, DeliveryStatus};
 use kankan_events::notify::{DeviceSettings, PushSubscription, Settings, Snooze};
 use kankan_protocol::v1::{
     AccountDeliveryItem, Created, DeliveryItem, DeliveryQuery, DeviceNotifications, ErrorBody,

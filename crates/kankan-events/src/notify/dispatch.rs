@@ -35,7 +35,7 @@ use tokio::sync::Notify;
 
 use super::rules;
 use crate::CoreError;
-use crate::jobs::{SealedJob, open_sealed};
+use kankan_core::jobs::{SealedJob, open_sealed};
 
 /// One millisecond: "created up to now" is "created before now + 1 ms".
 const MS: Duration = Duration::from_millis(1);

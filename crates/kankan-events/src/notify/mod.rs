@@ -17,20 +17,20 @@ use std::sync::Arc;
 use base64::Engine as _;
 use kankan_base::{Clocks, Timestamp};
 use kankan_crypto::Keyring;
-use kankan_db::{
-    Delivery, DeliveryStatus, DeviceNotificationRow, NotificationSettingsRow, Store, WebhookRow,
-};
+use kankan_db::{DeviceNotificationRow, NotificationSettingsRow, Store, WebhookRow};
 use kankan_notify::guard::{self, TargetError};
 pub use kankan_notify::webpush::{PushClient, PushSubscription, VapidKey};
 
 pub use dispatch::{Channel, Dispatcher, Payload, Pending, QUEUE, RECOVERY_WINDOW};
+/// The delivery records this module answers with.
+pub use kankan_db::{Delivery, DeliveryStatus};
 pub use pending::DispatchWorker;
 pub use runner::{CONCURRENCY, Caller, Channels, NotifyRunner, NotifyWorker};
 
-use crate::authz::Capability;
-use crate::devices::DeviceHandle;
-use crate::events::EventHandle;
+use crate::EventHandle;
 use crate::{CoreError, Principal};
+use kankan_core::authz::Capability;
+use kankan_devices::DeviceHandle;
 use rules::invalid;
 
 /// Webhooks one account may register.

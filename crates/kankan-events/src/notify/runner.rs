@@ -1,7 +1,7 @@
 //! The runner of the `notify-event` queue: claims due deliveries and sends each in a task of
 //! its own (at most [`CONCURRENCY`] at once), so a webhook that hangs for its whole timeout
 //! delays nobody else. Every attempt leaves a delivery record; transient failures are retried
-//! with [`crate::jobs::backoff`]; a push subscription the service reports gone (404/410) is
+//! with [`kankan_core::jobs::backoff`]; a push subscription the service reports gone (404/410) is
 //! deleted; a delivery out of attempts or refused for good is a dead letter.
 //!
 //! Unless private targets are allowed, a push endpoint or webhook is checked again before each
@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use super::dispatch::{Channel, Dispatcher, Job, Payload, QUEUE};
 use super::store::{open_subscription, open_webhook};
 use crate::CoreError;
-use crate::jobs::backoff;
+use kankan_core::jobs::backoff;
 
 /// Deliveries in flight at once.
 pub const CONCURRENCY: usize = 32;
