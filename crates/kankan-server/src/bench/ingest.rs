@@ -73,7 +73,11 @@ pub(super) async fn setup_account(
     data: &Path,
     n: usize,
 ) -> anyhow::Result<(String, Vec<(String, String)>)> {
-    let cfg = Config { data_dir: data.to_path_buf(), ..Config::default() };
+    // The database the server under test will use: the data dir's SQLite file, or the one
+    // `KANKAN__DATABASE__URL` names (scripts/bench-pg), which the server child inherits.
+    let database =
+        crate::config::DatabaseConfig { url: std::env::var("KANKAN__DATABASE__URL").ok() };
+    let cfg = Config { data_dir: data.to_path_buf(), database, ..Config::default() };
     let s = build_services(&cfg, Arc::new(RealClock)).await?;
     let (password, _) = kankan_crypto::random_token()?;
     let account = s.accounts.provision_account(BENCH_ACCOUNT, &password).await?;
