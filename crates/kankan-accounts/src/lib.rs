@@ -22,6 +22,7 @@ use kankan_crypto::{AccountKey, Keyring};
 use kankan_db::{Account, AccountState, BlobStore, Store};
 use kankan_notify::Message;
 
+use kankan_core::KeyVault;
 use kankan_core::jobs::DeliveryQueue;
 
 use crate::risk::RateLimiter;
@@ -90,6 +91,7 @@ struct Inner {
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
     keyring: Keyring,
+    vault: KeyVault,
     clock: Clocks,
     outbox: DeliveryQueue,
     limiter: RateLimiter,
@@ -110,7 +112,17 @@ impl Accounts {
     ) -> Self {
         let limiter = RateLimiter::new(clock.clone());
         Accounts {
-            inner: Arc::new(Inner { store, blobs, keyring, clock, outbox, limiter, cfg, limits }),
+            inner: Arc::new(Inner {
+                vault: KeyVault::new(store.clone(), keyring.clone()),
+                store,
+                blobs,
+                keyring,
+                clock,
+                outbox,
+                limiter,
+                cfg,
+                limits,
+            }),
         }
     }
 
@@ -130,7 +142,7 @@ impl Inner {
     }
 
     fn key_of(&self, a: &Account) -> Result<AccountKey, CoreError> {
-        Ok(self.keyring.unwrap_account_key(&a.id.to_string(), &a.key_wrapped)?)
+        self.vault.key_of(a)
     }
 
     fn identifier_of(&self, a: &Account, key: &AccountKey) -> Result<Identifier, CoreError> {

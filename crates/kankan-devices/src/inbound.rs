@@ -66,8 +66,7 @@ impl Devices {
             return Ok(None);
         };
         let Some(enc) = st.desired_enc else { return Ok(None) };
-        let account = s.store.account(owner).await?.ok_or(CoreError::DeviceNotFound)?;
-        let key = s.keyring.unwrap_account_key(&owner.to_string(), &account.key_wrapped)?;
+        let key = s.vault.account_key(owner).await?.ok_or(CoreError::DeviceNotFound)?;
         let json = key.open(&format!("device-desired/{uid}"), &enc)?;
         let settings = serde_json::from_slice(&json)
             .map_err(|e| CoreError::Internal(format!("stored settings: {e}")))?;
@@ -83,8 +82,7 @@ impl Devices {
             // Unbound devices may connect to claim; their state belongs to nobody yet.
             return Ok(());
         };
-        let account = s.store.account(owner).await?.ok_or(CoreError::DeviceNotFound)?;
-        let key = s.keyring.unwrap_account_key(&owner.to_string(), &account.key_wrapped)?;
+        let key = s.vault.account_key(owner).await?.ok_or(CoreError::DeviceNotFound)?;
         let json = serde_json::to_vec(&report).map_err(|e| CoreError::Internal(e.to_string()))?;
         let sealed = key.seal(&format!("device-reported/{uid}"), &json)?;
         s.store.put_reported(uid, &sealed, report.settings_version, s.clock.now()).await?;

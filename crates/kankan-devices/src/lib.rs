@@ -24,7 +24,7 @@ use kankan_db::Store;
 use kankan_protocol::device::{ClaimResult, Command, Desired};
 use tokio::sync::oneshot;
 
-use kankan_core::{CoreError, Principal};
+use kankan_core::{CoreError, KeyVault, Principal};
 
 pub use binding::Pairing;
 pub use commands::CommandOutcome;
@@ -66,6 +66,7 @@ impl std::fmt::Debug for Devices {
 struct Inner {
     store: Arc<dyn Store>,
     keyring: Keyring,
+    vault: KeyVault,
     clock: Clocks,
     bus: Arc<dyn DeviceBus>,
     /// The MQTT address devices are told to use when pairing.
@@ -86,6 +87,7 @@ impl Devices {
     ) -> Self {
         Devices {
             inner: Arc::new(Inner {
+                vault: KeyVault::new(store.clone(), keyring.clone()),
                 store,
                 keyring,
                 clock,

@@ -3,7 +3,7 @@
 
 use kankan_base::AccountId;
 use kankan_crypto::AccountKey;
-use kankan_db::{AccountState, Device};
+use kankan_db::Device;
 
 use super::Devices;
 use crate::{CoreError, Principal};
@@ -187,11 +187,6 @@ impl Devices {
     }
 
     pub async fn key_of_account(&self, id: AccountId) -> Result<AccountKey, CoreError> {
-        let s = &self.inner;
-        let account = s.store.account(id).await?.ok_or(CoreError::Unauthenticated)?;
-        if account.state != AccountState::Active {
-            return Err(CoreError::Unauthenticated);
-        }
-        Ok(s.keyring.unwrap_account_key(&account.id.to_string(), &account.key_wrapped)?)
+        self.inner.vault.active_key(id).await?.ok_or(CoreError::Unauthenticated)
     }
 }

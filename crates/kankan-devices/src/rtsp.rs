@@ -135,13 +135,7 @@ impl Devices {
         for cam in s.store.rtsp_cameras().await? {
             let key = match keys.entry(cam.owner) {
                 Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(v) => {
-                    let account = s.store.account(cam.owner).await?;
-                    let key = account
-                        .map(|a| s.keyring.unwrap_account_key(&a.id.to_string(), &a.key_wrapped))
-                        .transpose()?;
-                    v.insert(key)
-                }
+                Entry::Vacant(v) => v.insert(s.vault.account_key(cam.owner).await?),
             };
             let Some(key) = key else { continue };
             let opened = key

@@ -2,7 +2,7 @@
 //! once per binding and deleted with it.
 
 use kankan_crypto::{AccountKey, AeadKey};
-use kankan_db::{AccountState, Device, MediaKey};
+use kankan_db::{Device, MediaKey};
 
 use super::Recordings;
 use crate::CoreError;
@@ -16,12 +16,7 @@ impl Recordings {
     pub(crate) async fn device_key(&self, device: &Device) -> Result<AeadKey, CoreError> {
         let s = &self.inner;
         let owner = device.owner.ok_or(CoreError::DeviceNotBound)?;
-        let account = s.store.account(owner).await?.ok_or(CoreError::DeviceNotBound)?;
-        if account.state != AccountState::Active {
-            return Err(CoreError::DeviceNotBound);
-        }
-        let account_key =
-            s.keyring.unwrap_account_key(&account.id.to_string(), &account.key_wrapped)?;
+        let account_key = s.vault.active_key(owner).await?.ok_or(CoreError::DeviceNotBound)?;
         self.key_with(device, &account_key).await
     }
 

@@ -31,7 +31,7 @@ use kankan_base::Clocks;
 use kankan_crypto::Keyring;
 use kankan_db::{BlobStore, Store};
 
-use kankan_core::{CoreError, Principal};
+use kankan_core::{CoreError, KeyVault, Principal};
 use kankan_devices::Devices;
 
 pub use config::RecordingConfig;
@@ -58,6 +58,7 @@ struct Inner {
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
     keyring: Keyring,
+    vault: KeyVault,
     clock: Clocks,
     devices: Devices,
     journal: PathBuf,
@@ -80,6 +81,7 @@ impl Recordings {
             .map_err(|e| crate::CoreError::Internal(format!("journal directory: {e}")))?;
         Ok(Recordings {
             inner: Arc::new(Inner {
+                vault: KeyVault::new(store.clone(), keyring.clone()),
                 store,
                 blobs,
                 keyring,

@@ -4,7 +4,11 @@
 //! sides (with this server's master key, so a copy made for another key is caught too). Blobs
 //! stay where they are: both databases name the same objects.
 
+use std::sync::Arc;
+
 use anyhow::{Context, bail};
+use kankan_base::AccountId;
+use kankan_core::KeyVault;
 use kankan_crypto::Keyring;
 use kankan_db::{CopyReport, SqlStore, TABLES};
 
@@ -33,9 +37,10 @@ pub async fn copy(
     }
     // Before anything is written: the sample must open with this master key.
     let theirs = source.sample_accounts(sample).await?;
+    let source_vault = KeyVault::new(Arc::new(source.clone()), keyring.clone());
     let mut contacts = Vec::with_capacity(theirs.len());
-    for (id, wrapped, contact) in &theirs {
-        contacts.push(open_contact(keyring, id, wrapped, contact).with_context(|| {
+    for (id, ..) in &theirs {
+        contacts.push(contact_of(&source, &source_vault, id).await.with_context(|| {
             format!("account {id} does not decrypt in the source: wrong master key?")
         })?);
     }
@@ -52,10 +57,11 @@ pub async fn copy(
     if ours.len() != theirs.len() {
         bail!("check failed: the sample of accounts differs in size");
     }
-    for ((id, wrapped, contact), ((their_id, ..), their_contact)) in
-        ours.iter().zip(theirs.iter().zip(&contacts))
+    let target_vault = KeyVault::new(Arc::new(target.clone()), keyring.clone());
+    for ((id, ..), ((their_id, ..), their_contact)) in ours.iter().zip(theirs.iter().zip(&contacts))
     {
-        let copied = open_contact(keyring, id, wrapped, contact)
+        let copied = contact_of(&target, &target_vault, id)
+            .await
             .with_context(|| format!("check failed: account {id} does not decrypt in the copy"))?;
         if id != their_id || &copied != their_contact {
             bail!("check failed: account {their_id} reads differently in the copy");
@@ -66,12 +72,10 @@ pub async fn copy(
     Ok(CopyOutcome { report, decrypted: ours.len() })
 }
 
-/// The account's contact, decrypted with its key unwrapped by `keyring`.
-fn open_contact(
-    keyring: &Keyring,
-    id: &str,
-    wrapped: &[u8],
-    contact: &[u8],
-) -> Result<String, kankan_crypto::CryptoError> {
-    keyring.unwrap_account_key(id, wrapped)?.open_string("contact", contact)
+/// The account's contact, read from `store` and decrypted with the key `vault` unwraps.
+async fn contact_of(store: &SqlStore, vault: &KeyVault, id: &str) -> anyhow::Result<String> {
+    let id = AccountId(id.parse().context("an account id")?);
+    let account =
+        kankan_db::AccountStore::account(store, id).await?.context("the account is gone")?;
+    Ok(vault.key_of(&account)?.open_string("contact", &account.contact_enc)?)
 }

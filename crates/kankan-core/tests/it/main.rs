@@ -1,3 +1,4 @@
-//! The kernel's durable delivery of messages against a real store.
+//! The kernel: the durable delivery of messages against a real store, and the key vault.
 
 mod delivery;
+mod vault;

@@ -35,6 +35,7 @@ use tokio::sync::Notify;
 
 use super::rules;
 use crate::CoreError;
+use kankan_core::KeyVault;
 use kankan_core::jobs::{SealedJob, open_sealed};
 
 /// One millisecond: "created up to now" is "created before now + 1 ms".
@@ -116,6 +117,7 @@ pub(crate) struct Job {
 pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
     pub keyring: Keyring,
+    pub vault: KeyVault,
     pub clock: Clocks,
     pub wake: Notify,
     /// `https://kankan.example.com`, for links in e-mail and SMS.
@@ -166,6 +168,7 @@ impl Dispatcher {
         let public_url = public_url.map(|u| u.trim_end_matches('/').to_string());
         Dispatcher {
             inner: Arc::new(Inner {
+                vault: KeyVault::new(store.clone(), keyring.clone()),
                 store,
                 keyring,
                 clock,
@@ -182,9 +185,7 @@ impl Dispatcher {
     }
 
     pub(crate) async fn account_key(&self, account: AccountId) -> Result<AccountKey, CoreError> {
-        let s = &self.inner;
-        let a = s.store.account(account).await?.ok_or(CoreError::NotFound("account"))?;
-        Ok(s.keyring.unwrap_account_key(&account.to_string(), &a.key_wrapped)?)
+        self.inner.vault.account_key(account).await?.ok_or(CoreError::NotFound("account"))
     }
 
     /// Queues the event's deliveries, then marks it dispatched.
