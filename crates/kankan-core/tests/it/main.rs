@@ -1,4 +1,3 @@
-//! The kernel: the durable delivery of messages against a real store, and the key vault.
+//! The kernel: the durable delivery of messages against a real store.
 
 mod delivery;
-mod vault;

@@ -2,6 +2,7 @@
 //! row, in one transaction of the target, from one consistent read of the source.
 
 use futures_util::TryStreamExt;
+use kankan_base::AccountId;
 use sqlx::any::{AnyRow, AnyTypeInfoKind};
 use sqlx::{AnyPool, Column, Executor, Row, Statement, TypeInfo};
 
@@ -172,18 +173,13 @@ impl SqlStore {
         Ok(sqlx::query_scalar(sql).fetch_all(&self.pool).await?)
     }
 
-    /// Up to `limit` accounts' `(id, key_wrapped, contact_enc)`, oldest first: what a copy's
-    /// check decrypts on both sides.
-    pub async fn sample_accounts(&self, limit: u32) -> R<Vec<(String, Vec<u8>, Vec<u8>)>> {
-        let rows = sqlx::query(
-            "SELECT id, key_wrapped, contact_enc FROM accounts ORDER BY created_at_ms, id LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("key_wrapped")?, r.try_get("contact_enc")?)))
-            .collect()
+    /// Up to `limit` accounts, oldest first: the ones a copy's check decrypts on both sides.
+    pub async fn sample_accounts(&self, limit: u32) -> R<Vec<AccountId>> {
+        let rows = sqlx::query("SELECT id FROM accounts ORDER BY created_at_ms, id LIMIT $1")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(AccountId(super::uuid_col(r, "id")?))).collect()
     }
 }
 

@@ -147,10 +147,6 @@ impl SqlStore {
         Ok(SqlStore { pool, engine })
     }
 
-    pub fn engine(&self) -> Engine {
-        self.engine
-    }
-
     /// Runs one statement outside any transaction (`CREATE DATABASE` for tests).
     pub(crate) async fn execute_admin(&self, sql: &str) -> R<()> {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&self.pool).await?;

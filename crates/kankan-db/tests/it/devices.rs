@@ -46,6 +46,20 @@ pub(crate) async fn account(s: &dyn Store, idx: u8) -> AccountId {
     a.id
 }
 
+/// Provisions `uid` and binds it to `owner` through a bind token, as pairing does.
+pub(crate) async fn bound(s: &dyn Store, uid: &str, owner: AccountId) {
+    s.insert_devices(&[device(uid)]).await.expect("device");
+    let token = BindToken {
+        token_hash: [9; 32],
+        account_id: owner,
+        uid: uid.into(),
+        created_at: T0,
+        expires_at: Timestamp(T0.0 + 600_000),
+    };
+    s.insert_bind_token(&token).await.expect("token");
+    s.claim_device(&[9; 32], uid, T0).await.expect("bind");
+}
+
 fn token(account: AccountId, uid: &str, byte: u8) -> BindToken {
     BindToken {
         token_hash: [byte; 32],

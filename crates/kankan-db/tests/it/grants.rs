@@ -2,9 +2,9 @@
 //! expired, not revoked), deleted with the device's unbinding.
 
 use kankan_base::{AccountId, Timestamp};
-use kankan_db::{BindToken, DeviceGrant};
+use kankan_db::DeviceGrant;
 
-use crate::devices::{T0, account, device};
+use crate::devices::{T0, account, bound};
 use crate::store;
 
 const UID: &str = "KKGRANT01";
@@ -22,24 +22,11 @@ fn grant(uid: &str, to: AccountId, by: AccountId, expires: Option<i64>) -> Devic
     }
 }
 
-async fn bound(s: &dyn kankan_db::Store, owner: AccountId) {
-    s.insert_devices(&[device(UID)]).await.expect("device");
-    let token = BindToken {
-        token_hash: [9; 32],
-        account_id: owner,
-        uid: UID.into(),
-        created_at: T0,
-        expires_at: Timestamp(T0.0 + 600_000),
-    };
-    s.insert_bind_token(&token).await.expect("token");
-    s.claim_device(&[9; 32], UID, T0).await.expect("bind");
-}
-
 #[tokio::test]
 async fn grants_count_until_they_expire_or_are_revoked() {
     let (s, _dir) = store().await;
     let (alice, bob, carol) = (account(&*s, 1).await, account(&*s, 2).await, account(&*s, 3).await);
-    bound(&*s, alice).await;
+    bound(&*s, UID, alice).await;
     let lasting = grant(UID, bob, alice, None);
     let mut brief = grant(UID, bob, alice, Some(60_000));
     brief.created_at = Timestamp(T0.0 + 1);
@@ -62,7 +49,7 @@ async fn grants_count_until_they_expire_or_are_revoked() {
 async fn unbinding_deletes_the_devices_grants() {
     let (s, _dir) = store().await;
     let (alice, bob) = (account(&*s, 1).await, account(&*s, 2).await);
-    bound(&*s, alice).await;
+    bound(&*s, UID, alice).await;
     s.insert_device_grant(&grant(UID, bob, alice, None)).await.expect("insert");
     assert!(s.unbind_device(UID, alice).await.expect("unbind"));
     assert!(s.device_grants_of(UID, bob, T0).await.expect("q").is_empty());

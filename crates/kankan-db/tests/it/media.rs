@@ -2,9 +2,9 @@
 //! quota eviction, the blob trash, and unbinding.
 
 use kankan_base::{AccountId, BlobId, Timestamp};
-use kankan_db::{BindToken, MediaInit, MediaKey, NewSegment, Span, Store};
+use kankan_db::{MediaInit, MediaKey, NewSegment, Span, Store};
 
-use crate::devices::{T0, account, device};
+use crate::devices::{T0, account, bound};
 use crate::store;
 
 pub(crate) const UID: &str = "KKMEDIA0001";
@@ -19,16 +19,7 @@ async fn recording_store() -> (std::sync::Arc<dyn Store>, tempfile::TempDir, Acc
 /// Binds the camera `UID` to a new account and gives it a data key and an init segment.
 pub(crate) async fn bind_with_init(s: &dyn Store) -> (AccountId, i64) {
     let owner = account(s, 1).await;
-    s.insert_devices(&[device(UID)]).await.expect("device");
-    let token = BindToken {
-        token_hash: [9; 32],
-        account_id: owner,
-        uid: UID.into(),
-        created_at: T0,
-        expires_at: Timestamp(T0.0 + 600_000),
-    };
-    s.insert_bind_token(&token).await.expect("token");
-    s.claim_device(&[9; 32], UID, T0).await.expect("bind");
+    bound(s, UID, owner).await;
     let key = MediaKey { uid: UID.into(), account_id: owner, key_enc: vec![1; 61], created_at: T0 };
     s.put_media_key(&key).await.expect("key");
     let init = MediaInit {

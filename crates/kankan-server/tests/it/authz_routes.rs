@@ -13,6 +13,7 @@ use kankan_testkit::TestApp;
 use serde_json::{Value, json};
 
 use crate::devices::{PW, bind, provision};
+use crate::notify::call;
 
 /// A UID of the right shape that no device has.
 const MISSING: &str = "KKNOSUCHDEV1";
@@ -37,21 +38,6 @@ fn fill(path: &str, uid: &str) -> String {
     path.replace("{uid}", uid)
         .replace("{id}", "1")
         .replace("{session}", &uuid::Uuid::now_v7().to_string())
-}
-
-async fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app.http.request(method.parse().expect("method"), app.url(path));
-    req = req.bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    app.send(req).await
 }
 
 async fn account_id(app: &TestApp, token: &str) -> AccountId {

@@ -1,4 +1,5 @@
-//! Tidy: what ARCHITECTURE.md, README.md and docs/privacy/promises.md name exists.
+//! Tidy: what ARCHITECTURE.md, README.md and docs/privacy/promises.md name exists (and one
+//! check of the code beside them: account keys are unwrapped only by the key vault).
 //!
 //! The rules, applied to code spans (`backticked` text outside ``` fences):
 //! - **Path**: a span containing `/` that ends in `/` or a file extension, or whose first
@@ -252,15 +253,16 @@ fn every_crate_has_a_section_in_the_code_map() {
     );
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
-    for entry in std::fs::read_dir(dir).expect("read_dir") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() && path.file_name().is_some_and(|n| n != "target") {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push((path.clone(), read(&path)));
-        }
-    }
+/// Every Rust source under `dir`, with its text.
+fn rust_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    kankan_testkit::files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| {
+            let text = read(&p);
+            (p, text)
+        })
+        .collect()
 }
 
 fn defines(source: &str, name: &str) -> bool {
@@ -273,8 +275,7 @@ type InFile<'a> = Box<dyn Fn(&Path) -> bool + 'a>;
 #[test]
 fn every_test_a_privacy_promise_cites_exists() {
     let root = root();
-    let mut sources = Vec::new();
-    rust_files(&root.join("crates"), &mut sources);
+    let sources = rust_files(&root.join("crates"));
     let named = |p: &Path, file: &str| p.file_name().is_some_and(|n| n == file);
     let mut missing = Vec::new();
     for unit in units(&read(&root.join("docs/privacy/promises.md"))) {
@@ -313,4 +314,28 @@ fn every_test_a_privacy_promise_cites_exists() {
         "tests the privacy promises cite that do not exist:\n{}",
         missing.join("\n")
     );
+}
+
+/// Not a document, but the same kind of check: the key vault is the one place account keys
+/// are unwrapped; no other source file of the workspace calls the keyring's unwrap
+/// (kankan-crypto, which defines it, aside).
+#[test]
+fn account_keys_are_unwrapped_only_by_the_key_vault() {
+    let crates = root().join("crates");
+    let sources = rust_files(&crates);
+    assert!(sources.len() > 50, "the workspace's sources were read: {}", sources.len());
+    let vault = crates.join("kankan-core/src/vault.rs");
+    let crypto = crates.join("kankan-crypto");
+    let callers: Vec<String> = sources
+        .iter()
+        .filter(|(p, _)| {
+            *p != vault
+                && !p.starts_with(&crypto)
+                && p.components().all(|c| c.as_os_str() != "tests")
+        })
+        .filter(|(_, text)| text.contains("unwrap_account_key("))
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    assert!(callers.is_empty(), "account keys unwrapped outside the key vault: {callers:?}");
+    assert!(read(&vault).contains("unwrap_account_key("), "the vault itself unwraps them");
 }
