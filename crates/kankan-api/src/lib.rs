@@ -3,10 +3,12 @@
 //! Boundary: handlers are thin — extract, authenticate, call one `kankan-core` operation, map
 //! the result to a `kankan-protocol` DTO. No SQL and no crypto here.
 
+mod doc;
 mod error;
 mod extract;
 mod handlers;
 mod metrics;
+mod reject;
 mod router;
 pub mod routes;
 mod state;

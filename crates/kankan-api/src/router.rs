@@ -4,7 +4,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, any, delete, get, post};
+use axum::response::Response;
+use axum::routing::{MethodRouter, any};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -13,7 +14,7 @@ use utoipa_axum::routes;
 use crate::handlers::{
     admin, album, auth, devices, events, ingest, live, me, notify, ops, recordings, talk, whep,
 };
-use crate::{ApiError, AppState, metrics, web};
+use crate::{ApiError, AppState, doc, metrics, reject, web};
 
 /// JSON bodies are small; the avatar route has its own limit.
 const JSON_LIMIT: usize = 16 * 1024;
@@ -24,7 +25,7 @@ const AVATAR_LIMIT: usize = kankan_accounts::AVATAR_MAX_BYTES;
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
     tags((name = "auth"), (name = "me"), (name = "devices"), (name = "recordings"), (name = "album"),
-        (name = "events"), (name = "notifications"), (name = "ingest"), (name = "admin"), (name = "ops"))
+        (name = "events"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -79,14 +80,41 @@ fn api_routes() -> OpenApiRouter<AppState> {
         // Streams of any length; the media parser bounds every box it buffers.
         .routes(routes!(ingest::live).layer(DefaultBodyLimit::disable()))
         .routes(routes!(ingest::backfill).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(talk::talk))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
+        .routes(routes!(openapi_json))
+        // Media: signed links, decided again on each use.
+        .routes(routes!(recordings::playlist))
+        .routes(routes!(recordings::init))
+        .routes(routes!(recordings::segment))
+        .routes(routes!(recordings::export))
+        .routes(routes!(recordings::snapshot))
+        .routes(routes!(live::live))
+        .routes(routes!(whep::offer).layer(DefaultBodyLimit::max(whep::SDP_LIMIT)))
+        .routes(routes!(whep::delete))
+}
+
+/// The router and the document, completed (`doc.rs`).
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = api_routes().split_for_parts();
+    doc::complete(&mut doc);
+    (router, doc)
 }
 
 /// The generated OpenAPI document (checked in as `docs/ref/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    parts().1
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "ops",
+    responses((status = 200, content_type = "application/json", body = Object)))]
+async fn openapi_json() -> Response {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let json = DOC.get_or_init(|| openapi().to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    ([(header::CONTENT_TYPE, "application/json")], json.as_str()).into_response()
 }
 
 async fn api_not_found() -> ApiError {
@@ -96,46 +124,27 @@ async fn api_not_found() -> ApiError {
 /// A route outside the OpenAPI document: method (`ANY` for all), path, handler.
 type Other = (&'static str, &'static str, MethodRouter<AppState>);
 
-/// The routes outside the OpenAPI document (media, the camera's talk channel, the document
-/// itself), each classified in `routes.rs` like the rest.
-fn other_routes(doc_json: String) -> Vec<Other> {
-    let doc = move || async move {
-        ([(header::CONTENT_TYPE, "application/json")], doc_json).into_response()
-    };
-    vec![
-        ("GET", "/api/openapi.json", get(doc)),
-        ("ANY", "/api/{*rest}", any(api_not_found)),
-        ("GET", "/media/v1/{uid}/playlist.m3u8", get(recordings::playlist)),
-        ("GET", "/media/v1/{uid}/init/{id}", get(recordings::init)),
-        ("GET", "/media/v1/{uid}/seg/{id}", get(recordings::segment)),
-        ("GET", "/media/v1/{uid}/export.mp4", get(recordings::export)),
-        ("GET", "/media/v1/{uid}/snapshot.jpg", get(recordings::snapshot)),
-        ("GET", "/media/v1/{uid}/live", get(live::live)),
-        (
-            "POST",
-            "/media/v1/{uid}/whep",
-            post(whep::offer).layer(DefaultBodyLimit::max(whep::SDP_LIMIT)),
-        ),
-        ("DELETE", "/media/v1/{uid}/whep/{session}", delete(whep::delete)),
-        ("GET", "/ingest/v1/{uid}/talk", get(talk::talk)),
-    ]
+/// The routes outside the OpenAPI document (the API's not-found answer), each classified in
+/// `routes.rs` like the rest.
+fn other_routes() -> Vec<Other> {
+    vec![("ANY", "/api/{*rest}", any(api_not_found))]
 }
 
 /// The method and path of each route outside the OpenAPI document.
 #[cfg(test)]
 pub(crate) fn other_routes_list() -> Vec<(&'static str, &'static str)> {
-    other_routes(String::new()).into_iter().map(|(m, p, _)| (m, p)).collect()
+    other_routes().into_iter().map(|(m, p, _)| (m, p)).collect()
 }
 
 /// The whole HTTP surface: API, operations endpoints, OpenAPI document and web app. Who may
 /// call each route is in `routes.rs`.
 pub fn router(state: AppState) -> Router {
-    let (mut api, doc) = api_routes().split_for_parts();
-    let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
-    for (_, path, route) in other_routes(doc_json) {
+    let (mut api, _) = parts();
+    for (_, path, route) in other_routes() {
         api = api.route(path, route);
     }
     api.fallback(web::serve)
+        .layer(axum::middleware::from_fn(reject::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -122,12 +122,12 @@ pub const ROUTES: &[RouteAccess] = &[
     r("GET", "/healthz", Public),
     r("GET", "/readyz", Public),
     r("GET", "/metrics", Public),
-    // Outside the OpenAPI document.
     r("GET", "/api/openapi.json", Public),
+    // Outside the OpenAPI document: the API's not-found answer.
     r("ANY", "/api/{*rest}", Public),
     r("GET", "/media/v1/{uid}/playlist.m3u8", DeviceLink(C::PlayBack)),
-    r("GET", "/media/v1/{uid}/init/{id}", DeviceLink(C::PlayBack)),
-    r("GET", "/media/v1/{uid}/seg/{id}", DeviceLink(C::PlayBack)),
+    r("GET", "/media/v1/{uid}/init/{file}", DeviceLink(C::PlayBack)),
+    r("GET", "/media/v1/{uid}/seg/{file}", DeviceLink(C::PlayBack)),
     r("GET", "/media/v1/{uid}/export.mp4", DeviceLink(C::Download)),
     r("GET", "/media/v1/{uid}/snapshot.jpg", DeviceLink(C::PlayBack)),
     r("GET", "/media/v1/{uid}/live", DeviceLink(C::ViewLive)),

@@ -429,6 +429,7 @@ pub struct RingItem {
 
 /// `GET /api/v1/events` query: one device, one kind, a time window, how many.
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Only this device's events.
@@ -441,6 +442,7 @@ pub struct EventQuery {
     /// Events starting at or after this (ms since the epoch).
     pub after_ms: Option<i64>,
     /// At most this many (1-200; default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

@@ -39,8 +39,12 @@ pub struct Services {
     pub bus: Arc<GatewayBus>,
 }
 
-/// Creates the data directory (mode 0700) if missing.
+/// Creates the data directory (mode 0700) if missing, and makes every file the server creates
+/// from now on private to its user (umask 077): the database and its WAL, blobs, journals,
+/// keys and certificates are 0600, so that a copied backup keeps tight modes.
 fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating data directory {}", dir.display()))?;
     #[cfg(unix)]

@@ -4,7 +4,7 @@
 //! `Album::authorize_item`, so another account's item is not found.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kankan_core::authz::Capability;
@@ -13,6 +13,7 @@ use kankan_recording::album::AlbumEntry;
 use kankan_recording::album::AlbumKind as DbKind;
 
 use crate::extract::{ApiJson, CurrentUser};
+use crate::reject::ApiPath;
 use crate::{ApiError, AppState};
 
 fn item(e: AlbumEntry) -> AlbumItem {
@@ -83,7 +84,7 @@ pub async fn list(
 pub async fn content(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let h = state.album.authorize_item(&p, &id).await?;
     let c = state.album.content(&h).await?;
@@ -111,7 +112,7 @@ pub async fn content(
 pub async fn delete(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let h = state.album.authorize_item(&p, &id).await?;
     state.album.delete(&h).await?;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -19,6 +19,7 @@ use kankan_protocol::v1::{
 };
 
 use crate::extract::{ApiJson, CurrentUser};
+use crate::reject::ApiPath;
 use crate::{ApiError, AppState};
 
 /// How long a command request waits for the device's acknowledgement before answering 202.
@@ -123,7 +124,7 @@ pub async fn add_rtsp_camera(
 pub async fn get(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(uid): Path<String>,
+    ApiPath(uid): ApiPath<String>,
 ) -> Result<Json<DeviceInfo>, ApiError> {
     let h = state.devices.authorize_device(&p, Capability::View, &uid).await?;
     Ok(Json(info(state.devices.view(&h).await?)))
@@ -137,7 +138,7 @@ pub async fn get(
 pub async fn rename(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(uid): Path<String>,
+    ApiPath(uid): ApiPath<String>,
     ApiJson(req): ApiJson<RenameDeviceRequest>,
 ) -> Result<Json<DeviceInfo>, ApiError> {
     let h = state.devices.authorize_device(&p, Capability::ChangeSettings, &uid).await?;
@@ -151,7 +152,7 @@ pub async fn rename(
 pub async fn unbind(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(uid): Path<String>,
+    ApiPath(uid): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let h = state.devices.authorize_device(&p, Capability::Unbind, &uid).await?;
     state.devices.unbind(&h).await?;
@@ -171,7 +172,7 @@ pub async fn unbind(
 pub async fn put_settings(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(uid): Path<String>,
+    ApiPath(uid): ApiPath<String>,
     ApiJson(settings): ApiJson<Settings>,
 ) -> Result<Json<DeviceInfo>, ApiError> {
     let h = state.devices.authorize_device(&p, Capability::ChangeSettings, &uid).await?;
@@ -188,7 +189,7 @@ pub async fn put_settings(
 pub async fn send_command(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(uid): Path<String>,
+    ApiPath(uid): ApiPath<String>,
     ApiJson(cmd): ApiJson<CommandKind>,
 ) -> Result<(StatusCode, Json<CommandInfo>), ApiError> {
     let h = state.devices.authorize_device(&p, Capability::for_command(&cmd), &uid).await?;
@@ -203,7 +204,7 @@ pub async fn send_command(
 pub async fn get_command(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path((uid, id)): Path<(String, String)>,
+    ApiPath((uid, id)): ApiPath<(String, String)>,
 ) -> Result<(StatusCode, Json<CommandInfo>), ApiError> {
     let h = state.devices.authorize_device(&p, Capability::View, &uid).await?;
     let id: uuid::Uuid = id

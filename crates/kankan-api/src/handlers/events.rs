@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use kankan_events::{ListQuery, LiveEvent};
 use kankan_protocol::v1::{ErrorBody, EventItem, EventQuery, RingItem};
 
 use crate::extract::CurrentUser;
+use crate::reject::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
 
 /// How often an idle stream sends a comment, so proxies keep it open.
@@ -47,7 +48,7 @@ pub fn item(e: Event) -> EventItem {
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Query(q): Query<EventQuery>,
+    ApiQuery(q): ApiQuery<EventQuery>,
 ) -> Result<Json<Vec<EventItem>>, ApiError> {
     let kind = q
         .kind
@@ -109,7 +110,7 @@ fn sse(name: &str, data: &impl serde::Serialize) -> SseEvent {
 pub async fn get(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventItem>, ApiError> {
     Ok(Json(item(state.events.authorize_event(&p, &id).await?.into_event())))
 }
@@ -124,7 +125,7 @@ pub async fn get(
 pub async fn thumbnail(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let h = state.events.authorize_event(&p, &id).await?;
     let jpeg = state.events.thumbnail(&h).await?;
@@ -143,7 +144,7 @@ pub async fn thumbnail(
 pub async fn read(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let h = state.events.authorize_event(&p, &id).await?;
     state.events.mark_read(&h).await?;
@@ -158,7 +159,7 @@ pub async fn read(
 pub async fn delete(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let h = state.events.authorize_event(&p, &id).await?;
     state.events.delete(&h).await?;

@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -16,6 +16,7 @@ use kankan_protocol::v1::{ErrorBody, IngestResult};
 use kankan_recording::IngestOptions;
 use serde::Deserialize;
 
+use crate::reject::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
 
 /// The header that places media time 0 on the wall clock (milliseconds since the epoch).
@@ -24,8 +25,10 @@ pub const EPOCH_HEADER: &str = "kankan-media-epoch";
 const IDLE: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IngestQuery {
     /// 0 main stream (default), 1 sub-stream.
+    #[param(minimum = 0, maximum = 1)]
     pub stream: Option<u8>,
 }
 
@@ -91,8 +94,8 @@ fn options(
         (status = 409, body = ErrorBody, description = "device-not-bound")))]
 pub async fn live(
     State(state): State<AppState>,
-    Path(uid): Path<String>,
-    Query(q): Query<IngestQuery>,
+    ApiPath(uid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<IngestQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -109,8 +112,8 @@ pub async fn live(
         (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn backfill(
     State(state): State<AppState>,
-    Path(uid): Path<String>,
-    Query(q): Query<IngestQuery>,
+    ApiPath(uid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<IngestQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {

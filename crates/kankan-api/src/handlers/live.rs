@@ -10,26 +10,38 @@
 
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use kankan_core::authz::Capability;
 use kankan_core::live::{LivePart, Viewer};
+use kankan_protocol::v1::ErrorBody;
 use serde::Deserialize;
 
+use crate::reject::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LiveQuery {
+    #[param(ignore)]
     t: String,
+    /// 0 main stream (default), 1 sub-stream.
+    #[param(minimum = 0, maximum = 1)]
     stream: Option<u8>,
 }
 
+#[utoipa::path(get, path = "/media/v1/{uid}/live", tag = "media",
+    description = "A WebSocket (send the upgrade headers) carrying fMP4 for Media Source Extensions; see docs/ref/live.md.",
+    params(("uid" = String, Path), LiveQuery),
+    responses((status = 101, description = "switching to the WebSocket"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid-link"),
+        (status = 404, body = ErrorBody), (status = 426, body = ErrorBody, description = "upgrade-required")))]
 /// Watch a camera live.
 pub async fn live(
     State(state): State<AppState>,
-    Path(uid): Path<String>,
-    Query(q): Query<LiveQuery>,
+    ApiPath(uid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<LiveQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let h = state.recordings.authorize_link(&uid, &q.t, Capability::ViewLive).await?;

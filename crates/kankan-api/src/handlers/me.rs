@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kankan_accounts::LoginOutcome as DbOutcome;
@@ -14,6 +14,7 @@ use kankan_protocol::v1::{
 
 use super::me_dto;
 use crate::extract::{ApiJson, CurrentUser};
+use crate::reject::ApiPath;
 use crate::{ApiError, AppState};
 
 /// The caller's account.
@@ -133,7 +134,7 @@ pub async fn sessions(
 pub async fn revoke_session(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: SessionId = id.parse().map_err(|_| {
         ApiError::new(StatusCode::NOT_FOUND, "session-not-found", "no such session")

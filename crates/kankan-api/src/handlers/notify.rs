@@ -5,7 +5,7 @@
 //! so another account's device answers like a missing one.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kankan_base::Timestamp;
 use kankan_core::CoreError;
@@ -19,6 +19,7 @@ use kankan_protocol::v1::{
 };
 
 use crate::extract::{ApiJson, CurrentUser};
+use crate::reject::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
 
 /// Refused preferences are 422 (the body parsed, its values do not make sense).
@@ -132,7 +133,7 @@ fn device_dto(s: DeviceSettings) -> DeviceNotifications {
 pub async fn get_device(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(uid): Path<String>,
+    ApiPath(uid): ApiPath<String>,
 ) -> Result<Json<DeviceNotifications>, ApiError> {
     let h = state.devices.authorize_device(&p, Capability::ReceiveAlarms, &uid).await?;
     Ok(Json(device_dto(state.notify.device_settings(&h).await?)))
@@ -148,7 +149,7 @@ pub async fn get_device(
 pub async fn put_device(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(uid): Path<String>,
+    ApiPath(uid): ApiPath<String>,
     ApiJson(body): ApiJson<DeviceNotifications>,
 ) -> Result<Json<DeviceNotifications>, ApiError> {
     let h = state.devices.authorize_device(&p, Capability::ReceiveAlarms, &uid).await?;
@@ -170,7 +171,7 @@ pub async fn put_device(
 pub async fn snooze(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(uid): Path<String>,
+    ApiPath(uid): ApiPath<String>,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Json<SnoozeResponse>, ApiError> {
     let h = state.devices.authorize_device(&p, Capability::ReceiveAlarms, &uid).await?;
@@ -195,7 +196,7 @@ pub async fn snooze(
 pub async fn unsnooze(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(uid): Path<String>,
+    ApiPath(uid): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let h = state.devices.authorize_device(&p, Capability::ReceiveAlarms, &uid).await?;
     state.notify.unsnooze(&h).await?;
@@ -240,7 +241,7 @@ pub async fn add_webhook(
 pub async fn delete_webhook(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state.notify.delete_webhook(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -255,7 +256,7 @@ pub async fn delete_webhook(
 pub async fn deliveries(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<DeliveryItem>>, ApiError> {
     let h = state.events.authorize_event(&p, &id).await?;
     let list = state.notify.deliveries(&h).await?;
@@ -282,7 +283,7 @@ fn delivery_item(d: Delivery) -> DeliveryItem {
 pub async fn account_deliveries(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Query(q): Query<DeliveryQuery>,
+    ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> Result<Json<Vec<AccountDeliveryItem>>, ApiError> {
     let status = q
         .status

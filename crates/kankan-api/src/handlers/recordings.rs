@@ -5,8 +5,8 @@
 //! for the export) and ask the same policy again for the account it was issued to.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kankan_base::Timestamp;
 use kankan_core::authz::{Capability, CapabilitySet};
@@ -15,15 +15,18 @@ use kankan_recording::Playlist;
 use serde::Deserialize;
 
 use crate::extract::CurrentUser;
+use crate::reject::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
 
 /// A range of the timeline; defaults to the last 24 hours.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RangeQuery {
     /// Milliseconds since the Unix epoch.
     pub from: Option<i64>,
     pub to: Option<i64>,
     /// 0 main stream (default), 1 sub-stream.
+    #[param(minimum = 0, maximum = 1)]
     pub stream: Option<u8>,
 }
 
@@ -35,8 +38,8 @@ pub struct RangeQuery {
 pub async fn timeline(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(uid): Path<String>,
-    Query(q): Query<RangeQuery>,
+    ApiPath(uid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> Result<Json<Timeline>, ApiError> {
     let h = state.devices.authorize_device(&p, Capability::PlayBack, &uid).await?;
     let to = q.to.unwrap_or_else(|| state.recordings.now().0);
@@ -60,7 +63,7 @@ pub async fn timeline(
 pub async fn link(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
-    Path(uid): Path<String>,
+    ApiPath(uid): ApiPath<String>,
 ) -> Result<Json<RecordingLink>, ApiError> {
     let h = state.devices.authorize_device_any(&p, CapabilitySet::media(), &uid).await?;
     let l = state.recordings.link(&h)?;
@@ -89,12 +92,20 @@ pub async fn storage(
 }
 
 /// The query of every media URL.
-#[derive(Debug, Deserialize)]
+/// The media routes' query: the link (`t`, the `media_link` scheme) and what to serve.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MediaQuery {
+    #[param(ignore)]
     t: String,
+    /// Start of the range, milliseconds since the Unix epoch (playlist, export).
     from: Option<i64>,
+    /// End of the range (playlist, export).
     to: Option<i64>,
+    /// The moment to picture (snapshot).
     at: Option<i64>,
+    /// 0 main stream (default), 1 sub-stream.
+    #[param(minimum = 0, maximum = 1)]
     stream: Option<u8>,
 }
 
@@ -108,7 +119,7 @@ impl MediaQuery {
 }
 
 fn bad_request(msg: &str) -> ApiError {
-    ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid-device-input", msg)
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid-device-input", msg)
 }
 
 fn media(content_type: &'static str, bytes: Vec<u8>) -> Response {
@@ -122,11 +133,16 @@ fn media(content_type: &'static str, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/media/v1/{uid}/playlist.m3u8", tag = "media",
+    params(("uid" = String, Path), MediaQuery),
+    responses((status = 200, content_type = "application/vnd.apple.mpegurl", body = String),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid-link"),
+        (status = 404, body = ErrorBody)))]
 /// An HLS VOD playlist over the stored segments (fMP4, `EXT-X-MAP`).
 pub async fn playlist(
     State(state): State<AppState>,
-    Path(uid): Path<String>,
-    Query(q): Query<MediaQuery>,
+    ApiPath(uid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<MediaQuery>,
 ) -> Result<Response, ApiError> {
     let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
     let (from, to) = q.range()?;
@@ -153,7 +169,7 @@ fn hls(list: &Playlist, token: &str) -> String {
             out.push_str("#EXT-X-DISCONTINUITY\n");
         }
         if init != Some(s.init_id) {
-            let _ = writeln!(out, "#EXT-X-MAP:URI=\"init/{}?t={token}\"", s.init_id);
+            let _ = writeln!(out, "#EXT-X-MAP:URI=\"init/{}.mp4?t={token}\"", s.init_id);
             init = Some(s.init_id);
         }
         if gap || end.is_none() {
@@ -161,7 +177,7 @@ fn hls(list: &Playlist, token: &str) -> String {
         }
         let _ = writeln!(
             out,
-            "#EXTINF:{}.{:03},\nseg/{}?t={token}",
+            "#EXTINF:{}.{:03},\nseg/{}.m4s?t={token}",
             s.duration_ms / 1000,
             s.duration_ms % 1000,
             s.id
@@ -172,31 +188,58 @@ fn hls(list: &Playlist, token: &str) -> String {
     out
 }
 
-/// The init segment a playlist maps.
+/// The id of a media file named `<id>.<ext>`: players pick their parser by the extension
+/// (ffmpeg's HLS reader refuses segment URLs without a media one).
+fn media_id(file: &str, ext: &str) -> Result<i64, ApiError> {
+    let id = file.strip_suffix(ext).and_then(|f| f.strip_suffix('.'));
+    id.and_then(|id| id.parse().ok()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("no such media file; ask for <id>.{ext}"),
+        )
+    })
+}
+
+#[utoipa::path(get, path = "/media/v1/{uid}/init/{file}", tag = "media",
+    params(("uid" = String, Path), ("file" = String, Path, description = "`<id>.mp4`, as the playlist names it")),
+    responses((status = 200, content_type = "video/mp4", body = Vec<u8>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid-link"),
+        (status = 404, body = ErrorBody)))]
+/// The init segment a playlist maps (`init/<id>.mp4`).
 pub async fn init(
     State(state): State<AppState>,
-    Path((uid, id)): Path<(String, i64)>,
-    Query(q): Query<MediaQuery>,
+    ApiPath((uid, file)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<MediaQuery>,
 ) -> Result<Response, ApiError> {
+    let id = media_id(&file, "mp4")?;
     let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
     Ok(media("video/mp4", state.recordings.init_bytes(&h, id).await?))
 }
 
-/// One stored segment, decrypted.
+#[utoipa::path(get, path = "/media/v1/{uid}/seg/{file}", tag = "media",
+    params(("uid" = String, Path), ("file" = String, Path, description = "`<id>.m4s`, as the playlist names it")),
+    responses((status = 200, content_type = "video/iso.segment", body = Vec<u8>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid-link"),
+        (status = 404, body = ErrorBody)))]
+/// One stored segment, decrypted (`seg/<id>.m4s`).
 pub async fn segment(
     State(state): State<AppState>,
-    Path((uid, id)): Path<(String, i64)>,
-    Query(q): Query<MediaQuery>,
+    ApiPath((uid, file)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<MediaQuery>,
 ) -> Result<Response, ApiError> {
+    let id = media_id(&file, "m4s")?;
     let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
     Ok(media("video/iso.segment", state.recordings.segment_bytes(&h, id).await?))
 }
 
+#[utoipa::path(get, path = "/media/v1/{uid}/export.mp4", tag = "media",
+    params(("uid" = String, Path), MediaQuery),
+    responses((status = 200, content_type = "video/mp4", body = Vec<u8>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid-link"),
+        (status = 404, body = ErrorBody)))]
 /// A range as a progressive MP4 download, streamed.
 pub async fn export(
     State(state): State<AppState>,
-    Path(uid): Path<String>,
-    Query(q): Query<MediaQuery>,
+    ApiPath(uid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<MediaQuery>,
 ) -> Result<Response, ApiError> {
     let h = state.recordings.authorize_link(&uid, &q.t, Capability::Download).await?;
     let (from, to) = q.range()?;
@@ -218,11 +261,15 @@ pub async fn export(
     Ok(resp)
 }
 
+#[utoipa::path(get, path = "/media/v1/{uid}/snapshot.jpg", tag = "media",
+    params(("uid" = String, Path), MediaQuery),
+    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid-link"),
+        (status = 404, body = ErrorBody)))]
 /// A JPEG of the picture recorded at `at`.
 pub async fn snapshot(
     State(state): State<AppState>,
-    Path(uid): Path<String>,
-    Query(q): Query<MediaQuery>,
+    ApiPath(uid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<MediaQuery>,
 ) -> Result<Response, ApiError> {
     let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
     let at = q.at.ok_or_else(|| bad_request("at (milliseconds since the epoch) is required"))?;

@@ -7,19 +7,28 @@
 //! viewer. The server closes with 1000 "stopped" after the last talker (when it also sends
 //! `talk-stop`) and 1001 when it shuts down. Nothing of it is stored.
 
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use kankan_protocol::v1::ErrorBody;
 use kankan_webrtc::DeviceEnd;
 
 use super::ingest::{challenge, device_authenticated};
+use crate::reject::ApiPath;
 use crate::{ApiError, AppState};
 
+#[utoipa::path(get, path = "/ingest/v1/{uid}/talk", tag = "ingest",
+    description = "The camera's end of two-way talk: a WebSocket of G.711 µ-law frames; see docs/ref/live.md.",
+    params(("uid" = String, Path)),
+    responses((status = 101, description = "switching to the WebSocket"),
+        (status = 401, body = ErrorBody, description = "invalid-device-credentials"),
+        (status = 409, body = ErrorBody, description = "talk-not-requested"),
+        (status = 426, body = ErrorBody, description = "upgrade-required")))]
 /// The camera connects its talk channel.
 pub async fn talk(
     State(state): State<AppState>,
-    Path(uid): Path<String>,
+    ApiPath(uid): ApiPath<String>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {

@@ -10,15 +10,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kankan_core::authz::Capability;
 use kankan_devices::{DeviceHandle, Devices};
 use kankan_protocol::device::CommandKind;
+use kankan_protocol::v1::ErrorBody;
 use kankan_webrtc::{Offer, TalkSwitch, WebRtcError};
 use serde::Deserialize;
 
+use crate::reject::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
 
 /// An SDP offer larger than this is refused before it is read.
@@ -26,9 +28,13 @@ pub const SDP_LIMIT: usize = 64 * 1024;
 /// How long a talk command waits for the camera's acknowledgement (it runs on its own).
 const TALK_COMMAND_WAIT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WhepQuery {
+    #[param(ignore)]
     t: String,
+    /// 0 main stream (default), 1 sub-stream.
+    #[param(minimum = 0, maximum = 1)]
     stream: Option<u8>,
 }
 
@@ -51,11 +57,19 @@ fn talk_switch(devices: Devices, h: DeviceHandle) -> TalkSwitch {
     })
 }
 
+#[utoipa::path(post, path = "/media/v1/{uid}/whep", tag = "media",
+    params(("uid" = String, Path), WhepQuery),
+    request_body(content = String, content_type = "application/sdp", description = "the complete SDP offer"),
+    responses((status = 201, content_type = "application/sdp", body = String,
+            headers(("Location" = String, description = "the session, to DELETE when done"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid-link"),
+        (status = 404, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "webrtc-disabled or no capacity")))]
 /// Answer a browser's offer to watch (and talk to) a camera.
 pub async fn offer(
     State(state): State<AppState>,
-    Path(uid): Path<String>,
-    Query(q): Query<WhepQuery>,
+    ApiPath(uid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<WhepQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -93,11 +107,15 @@ pub async fn offer(
     Ok(resp)
 }
 
+#[utoipa::path(delete, path = "/media/v1/{uid}/whep/{session}", tag = "media",
+    params(("uid" = String, Path), ("session" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody, description = "invalid-link"),
+        (status = 404, body = ErrorBody, description = "session-not-found")))]
 /// End a session.
 pub async fn delete(
     State(state): State<AppState>,
-    Path((uid, session)): Path<(String, String)>,
-    Query(q): Query<TokenQuery>,
+    ApiPath((uid, session)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<TokenQuery>,
 ) -> Result<StatusCode, ApiError> {
     let h = state.recordings.authorize_link(&uid, &q.t, Capability::ViewLive).await?;
     if state.webrtc.close(h.uid(), &session, &h.account().to_string()) {

@@ -132,6 +132,7 @@ pub struct DeliveryItem {
 
 /// `GET /api/v1/me/deliveries` query.
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     /// Only records with this status: `sent`, `retry`, `dead` (the dead letters),

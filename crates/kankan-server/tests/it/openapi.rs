@@ -35,6 +35,65 @@ async fn the_server_serves_the_same_openapi_document() {
     assert!(served["paths"]["/api/v1/auth/login"]["post"].is_object());
 }
 
+/// Fails on the document as it was: query parameters declared `in: path`, no media routes,
+/// no security schemes, binary bodies as arrays of integers, responses without descriptions.
+#[test]
+fn the_document_declares_queries_media_routes_security_and_binary_bodies() {
+    let doc = serde_json::to_value(kankan_api::openapi()).expect("serialises");
+    let params = |path: &str, method: &str| -> Vec<(String, String)> {
+        let ps = doc["paths"][path][method]["parameters"].as_array().cloned().unwrap_or_default();
+        ps.iter()
+            .map(|p| {
+                (p["name"].as_str().unwrap_or("").into(), p["in"].as_str().unwrap_or("").into())
+            })
+            .collect()
+    };
+    let timeline = params("/api/v1/devices/{uid}/recordings/timeline", "get");
+    for q in ["from", "to", "stream"] {
+        assert!(timeline.contains(&(q.into(), "query".into())), "{q}: {timeline:?}");
+    }
+    let events = params("/api/v1/events", "get");
+    for q in ["device", "kind", "before_ms", "after_ms", "limit"] {
+        assert!(events.contains(&(q.into(), "query".into())), "{q}: {events:?}");
+    }
+    assert!(params("/api/v1/me/deliveries", "get").contains(&("status".into(), "query".into())));
+    assert!(params("/ingest/v1/{uid}/live", "post").contains(&("stream".into(), "query".into())));
+    for (path, method) in [
+        ("/media/v1/{uid}/playlist.m3u8", "get"),
+        ("/media/v1/{uid}/seg/{file}", "get"),
+        ("/media/v1/{uid}/live", "get"),
+        ("/media/v1/{uid}/whep", "post"),
+        ("/ingest/v1/{uid}/talk", "get"),
+        ("/api/openapi.json", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
+    }
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["session"]["in"], "cookie");
+    assert_eq!(schemes["csrf"]["in"], "header");
+    assert_eq!(schemes["device"]["scheme"], "basic");
+    assert_eq!(schemes["media_link"]["in"], "query");
+    let security = |path: &str, method: &str| doc["paths"][path][method]["security"].clone();
+    assert_eq!(security("/api/v1/devices", "get")[0]["bearer"], serde_json::json!([]));
+    assert!(security("/api/v1/me", "patch")[1]["csrf"].is_array(), "cookie writes need CSRF");
+    assert!(security("/api/v1/auth/login", "post").is_null(), "public");
+    assert!(security("/ingest/v1/{uid}/live", "post")[0]["device"].is_array());
+    assert!(security("/media/v1/{uid}/live", "get")[0]["media_link"].is_array());
+    let avatar = &doc["paths"]["/api/v1/me/avatar"]["put"]["requestBody"]["content"];
+    assert_eq!(avatar["image/png"]["schema"]["format"], "binary");
+    let ingest = &doc["paths"]["/ingest/v1/{uid}/live"]["post"]["requestBody"]["content"];
+    assert_eq!(ingest["video/mp4"]["schema"]["type"], "string");
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            for (status, r) in op["responses"].as_object().expect("responses") {
+                let d = r["description"].as_str().unwrap_or("");
+                assert!(!d.is_empty(), "{method} {path} {status} has a description");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn health_readiness_and_metrics_answer() {
     let app = TestApp::spawn().await;

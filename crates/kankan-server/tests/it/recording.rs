@@ -2,7 +2,6 @@
 //! timeline, HLS playlist, segments, MP4 export and snapshot come back through the real
 //! HTTP port and are checked with ffprobe.
 
-use std::path::Path;
 use std::time::Duration;
 
 use kankan_base::Shutdown;
@@ -130,7 +129,7 @@ pub async fn get_bytes(app: &TestApp, path: &str) -> (u16, Vec<u8>, String) {
 }
 
 /// ffprobe's view of a file: codec, frame count, duration.
-pub fn probe(file: &Path) -> (String, u64, f64) {
+pub fn probe(file: impl AsRef<std::ffi::OsStr>) -> (String, u64, f64) {
     let out = std::process::Command::new("ffprobe")
         .args([
             "-v",
@@ -195,6 +194,12 @@ async fn a_camera_records_and_plays_back_through_hls_export_and_snapshot() {
     assert_eq!(codec, "h264");
     let expected = u64::try_from((to - from) * 15 / 1000).expect("positive");
     assert_eq!(frames, expected, "every recorded frame decodes (15 fps over {} ms)", to - from);
+    // A player given only the playlist's URL (ffmpeg's HLS reader, as in ffplay and VLC) takes
+    // it as it is: fails with extension-less segment URLs ("not in allowed_segment_extensions").
+    let url = app.url(&format!("{base}/playlist.m3u8?from={from}&to={to}&t={lt}"));
+    let (codec, frames, _) =
+        tokio::task::spawn_blocking(move || probe(url)).await.expect("ffprobe task");
+    assert_eq!((codec.as_str(), frames), ("h264", expected), "ffprobe on the playlist URL");
 
     let (s, mp4, ctype) =
         get_bytes(&app, &format!("{base}/export.mp4?from={from}&to={to}&t={lt}")).await;
@@ -226,6 +231,17 @@ async fn a_camera_records_and_plays_back_through_hls_export_and_snapshot() {
     let (s, t) = app.get_authed(&path, &token).await;
     assert_eq!(s, 200);
     assert!(recorded_ms(&t) >= 4_000, "sub-stream: {t}");
+
+    // Every file the server made (the database and its WAL, blobs, journals) is private to its
+    // user, so that a copied backup keeps tight modes: fails without the umask set at start
+    // (the files were 0644 inside the 0700 directory).
+    use std::os::unix::fs::PermissionsExt;
+    let files = kankan_testkit::files_under(app.data_dir());
+    assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "blob")), "{files:?}");
+    for f in files {
+        let mode = std::fs::metadata(&f).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} is {:o}", f.display(), mode & 0o777);
+    }
 }
 
 /// The frames of every segment of `[from, to)`, fetched through the HLS playlist and counted

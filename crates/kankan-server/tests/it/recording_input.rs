@@ -248,7 +248,7 @@ async fn media_links_are_bound_to_the_device_expire_and_end_with_the_binding() {
     )
     .expect("text");
     let seg = list.lines().find(|l| l.starts_with("seg/")).expect("a segment");
-    let id = seg.trim_start_matches("seg/").split('?').next().expect("id");
+    let id = seg.trim_start_matches("seg/").split('?').next().expect("id.m4s");
     let (s, _, _) = get_bytes(&app, &format!("{base}/seg/{id}?t={lt}")).await;
     assert_eq!(s, 404, "another device's segment through this device's link");
     // Expiry.
