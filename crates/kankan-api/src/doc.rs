@@ -12,6 +12,25 @@ use utoipa::openapi::{Content, OpenApi, Ref, RefOr, ResponseBuilder};
 
 use crate::routes::{Access, ROUTES};
 
+/// The headers of a WebSocket handshake (RFC 6455), for the WebSocket routes' documentation.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub(crate) struct WebSocketHeaders {
+    /// `Upgrade`.
+    #[param(rename = "Connection", pattern = "^[Uu]pgrade$")]
+    connection: String,
+    /// `websocket`.
+    #[param(rename = "Upgrade", pattern = "^websocket$")]
+    upgrade: String,
+    /// `13`.
+    #[param(rename = "Sec-WebSocket-Version", pattern = "^13$")]
+    version: String,
+    /// 16 random bytes, base64.
+    #[param(rename = "Sec-WebSocket-Key", pattern = "^[A-Za-z0-9+/]{22}==$")]
+    key: String,
+}
+
 /// Bearer token of a user session (`POST /api/v1/auth/login`).
 const BEARER: &str = "bearer";
 /// The session cookie, for the web app; with [`CSRF`] on requests that change state.

@@ -23,10 +23,33 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rej) => Err(json_rejection(rej)),
+        let mut value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(rej) => return Err(json_rejection(rej)),
+        };
+        integral_numbers(&mut value);
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-body", e.to_string()))
+    }
+}
+
+/// JSON does not tell `2` from `2.0` (JSON Schema's `integer` takes both, and so do the clients
+/// that write every number as a double): a number with no fraction becomes an integer before the
+/// typed fields read it.
+fn integral_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Exactly representable in both f64 and i64 (|f| < 2^53).
+            if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                *v = Value::from(f as i64);
+            }
         }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
     }
 }
 
@@ -138,5 +161,20 @@ impl FromRequestParts<AppState> for CurrentStaff {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or_else(ApiError::unauthenticated)?;
         Ok(CurrentStaff(state.accounts.authenticate_staff(token).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::integral_numbers;
+
+    // Fails without the normalisation: `{"seconds": 30.0}` did not read as a `u32`.
+    #[test]
+    fn numbers_without_a_fraction_read_as_integers_and_others_stay() {
+        let mut v = serde_json::json!({"a": 30.0, "b": [-660.0, 1.5], "c": {"d": 1e300}});
+        integral_numbers(&mut v);
+        assert_eq!(v, serde_json::json!({"a": 30, "b": [-660, 1.5], "c": {"d": 1e300}}));
+        let n: u32 = serde_json::from_value(v["a"].clone()).expect("an integer");
+        assert_eq!(n, 30);
     }
 }

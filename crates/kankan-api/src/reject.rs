@@ -50,6 +50,13 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
+/// A request to a WebSocket route that is not a WebSocket handshake: 426 `upgrade-required`
+/// (400 `bad-request` for a malformed one), after the caller's credentials were checked.
+pub fn websocket(rej: axum::extract::ws::rejection::WebSocketUpgradeRejection) -> ApiError {
+    let status = rej.status();
+    ApiError::new(status, code_of(status), rej.body_text())
+}
+
 /// The stable code of an error status that reached the client without one.
 fn code_of(status: StatusCode) -> &'static str {
     match status {

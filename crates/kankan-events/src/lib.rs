@@ -226,7 +226,13 @@ impl Events {
             kind: q.kind,
             before: q.before.unwrap_or(Timestamp(i64::MAX)),
             after: q.after.unwrap_or(Timestamp(i64::MIN)),
-            limit: q.limit.unwrap_or(50).clamp(1, MAX_PAGE),
+            limit: match q.limit {
+                None => 50,
+                Some(l) if (1..=MAX_PAGE).contains(&l) => l,
+                Some(_) => {
+                    return Err(CoreError::InvalidDeviceInput(format!("limit is 1-{MAX_PAGE}")));
+                }
+            },
         };
         Ok(self.inner.store.events(p.account_id, &filter).await?)
     }

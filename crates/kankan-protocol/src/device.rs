@@ -62,10 +62,12 @@ pub enum PictureRotation {
 pub struct MotionSettings {
     pub enabled: bool,
     /// 1 (least sensitive) to 100.
+    #[schema(minimum = 1, maximum = 100)]
     pub sensitivity: u8,
     /// Activity zones drawn on a snapshot; empty: the whole picture (below the on-screen
     /// clock). At most 8.
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub zones: Vec<ZoneSpec>,
     /// When detection runs, in the device's time zone; `None`: always.
     #[serde(default)]
@@ -213,6 +215,7 @@ pub struct Settings {
     pub working_mode: WorkingMode,
     pub call_mode: CallMode,
     /// Speaker volume, 0-100.
+    #[schema(minimum = 0, maximum = 100)]
     pub volume: u8,
     pub picture: PictureRotation,
     /// The device's IANA time zone (`Europe/Berlin`): the motion schedule is read on its clock.
@@ -221,6 +224,7 @@ pub struct Settings {
     /// Doorbells: presence in view longer than this many seconds raises a loitering alarm;
     /// 0: off.
     #[serde(default = "default_loiter_secs")]
+    #[schema(minimum = 0, maximum = 600)]
     pub loiter_secs: u16,
 }
 
@@ -341,7 +345,9 @@ pub enum CommandKind {
     Reboot,
     /// Move by steps: pan -10..=10 (left..right), tilt -10..=10 (down..up).
     PtzMove {
+        #[schema(minimum = -10, maximum = 10)]
         pan: i8,
+        #[schema(minimum = -10, maximum = 10)]
         tilt: i8,
     },
     PresetSave {

@@ -18,8 +18,12 @@ pub struct ErrorBody {
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// An e-mail address or an E.164 phone number (`+8613800138000`).
+    #[schema(
+        pattern = "^(\\+[1-9][0-9]{7,14}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16})?@[A-Za-z0-9]{1,20}(-[A-Za-z0-9]{1,20})?\\.[A-Za-z]{2,10})$"
+    )]
     pub identifier: String,
     /// At least 10 characters; common passwords are refused.
+    #[schema(min_length = 10)]
     pub password: String,
 }
 
@@ -35,6 +39,9 @@ pub struct CodeSentResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
+    #[schema(
+        pattern = "^(\\+[1-9][0-9]{7,14}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16})?@[A-Za-z0-9]{1,20}(-[A-Za-z0-9]{1,20})?\\.[A-Za-z]{2,10})$"
+    )]
     pub identifier: String,
     /// The 6-digit code.
     pub code: String,
@@ -43,6 +50,9 @@ pub struct VerifyRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(
+        pattern = "^(\\+[1-9][0-9]{7,14}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16})?@[A-Za-z0-9]{1,20}(-[A-Za-z0-9]{1,20})?\\.[A-Za-z]{2,10})$"
+    )]
     pub identifier: String,
     pub password: String,
 }
@@ -60,12 +70,18 @@ pub struct LoginResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
+    #[schema(
+        pattern = "^(\\+[1-9][0-9]{7,14}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16})?@[A-Za-z0-9]{1,20}(-[A-Za-z0-9]{1,20})?\\.[A-Za-z]{2,10})$"
+    )]
     pub identifier: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetConfirmRequest {
+    #[schema(
+        pattern = "^(\\+[1-9][0-9]{7,14}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16})?@[A-Za-z0-9]{1,20}(-[A-Za-z0-9]{1,20})?\\.[A-Za-z]{2,10})$"
+    )]
     pub identifier: String,
     pub code: String,
     pub new_password: String,
@@ -94,7 +110,8 @@ pub struct Me {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
-    /// 0-32 characters; empty clears it.
+    /// 0-32 characters, no control characters; empty clears it.
+    #[schema(max_length = 32, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub nickname: String,
 }
 
@@ -171,9 +188,12 @@ pub struct DeviceInfo {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PairingRequest {
-    /// The UID on the device's label.
+    /// The UID on the device's label: `KK` and 6-30 more letters and digits.
+    #[schema(pattern = "^KK[A-Za-z0-9]{6,30}$")]
     pub uid: String,
-    /// The Wi-Fi network the device should join.
+    /// The Wi-Fi network the device should join: 1-32 bytes of UTF-8 (so 1-32 ASCII
+    /// characters, fewer of other scripts).
+    #[schema(min_length = 1, max_length = 32)]
     pub ssid: String,
     /// Sealed for that device: whoever sees the QR code or hears the sound cannot read it.
     pub wifi_password: String,
@@ -197,6 +217,7 @@ pub struct PairingResponse {
 #[serde(deny_unknown_fields)]
 pub struct RenameDeviceRequest {
     /// 1-40 characters.
+    #[schema(min_length = 1, max_length = 40)]
     pub name: String,
 }
 
@@ -205,9 +226,11 @@ pub struct RenameDeviceRequest {
 #[serde(deny_unknown_fields)]
 pub struct AddRtspCameraRequest {
     /// 1-40 characters.
+    #[schema(min_length = 1, max_length = 40)]
     pub name: String,
     /// `rtsp://host[:port]/path` (e.g. `rtsp://192.168.1.20:554/stream1`); credentials in
     /// the URL are taken out of it. At most 1024 bytes.
+    #[schema(min_length = 1, max_length = 1024, pattern = "^[Rr][Tt][Ss][Pp]://")]
     pub url: String,
     /// The camera's RTSP username, if it asks for one (Basic or Digest).
     #[serde(default)]
@@ -382,6 +405,7 @@ pub struct ClipRequest {
     /// The camera's UID.
     pub device: String,
     /// 1-60.
+    #[schema(minimum = 1, maximum = 60)]
     pub seconds: u32,
 }
 
@@ -436,6 +460,7 @@ pub struct EventQuery {
     pub device: Option<String>,
     /// Only this kind: `motion`, `press`, `loiter` or `tamper` (else 422
     /// `unknown-event-kind`).
+    #[param(pattern = "^(motion|press|loiter|tamper)$")]
     pub kind: Option<String>,
     /// Events starting before this (ms since the epoch): the next page.
     pub before_ms: Option<i64>,

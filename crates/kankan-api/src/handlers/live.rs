@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use kankan_core::authz::Capability;
@@ -33,7 +34,7 @@ pub struct LiveQuery {
 
 #[utoipa::path(get, path = "/media/v1/{uid}/live", tag = "media",
     description = "A WebSocket (send the upgrade headers) carrying fMP4 for Media Source Extensions; see docs/ref/live.md.",
-    params(("uid" = String, Path), LiveQuery),
+    params(("uid" = String, Path), LiveQuery, crate::doc::WebSocketHeaders),
     responses((status = 101, description = "switching to the WebSocket"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid-link"),
         (status = 404, body = ErrorBody), (status = 426, body = ErrorBody, description = "upgrade-required")))]
@@ -42,9 +43,10 @@ pub async fn live(
     State(state): State<AppState>,
     ApiPath(uid): ApiPath<String>,
     ApiQuery(q): ApiQuery<LiveQuery>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let h = state.recordings.authorize_link(&uid, &q.t, Capability::ViewLive).await?;
+    let ws = ws.map_err(crate::reject::websocket)?;
     let viewer = state.recordings.watch_live(&h, q.stream.unwrap_or(0)).await?;
     Ok(ws.on_upgrade(move |socket| watch(socket, viewer)))
 }

@@ -8,6 +8,7 @@
 //! `talk-stop`) and 1001 when it shuts down. Nothing of it is stored.
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -20,7 +21,7 @@ use crate::{ApiError, AppState};
 
 #[utoipa::path(get, path = "/ingest/v1/{uid}/talk", tag = "ingest",
     description = "The camera's end of two-way talk: a WebSocket of G.711 µ-law frames; see docs/ref/live.md.",
-    params(("uid" = String, Path)),
+    params(("uid" = String, Path), crate::doc::WebSocketHeaders),
     responses((status = 101, description = "switching to the WebSocket"),
         (status = 401, body = ErrorBody, description = "invalid-device-credentials"),
         (status = 409, body = ErrorBody, description = "talk-not-requested"),
@@ -30,11 +31,14 @@ pub async fn talk(
     State(state): State<AppState>,
     ApiPath(uid): ApiPath<String>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    // Credentials first: a caller without them learns nothing else (not even that the route
+    // is a WebSocket).
     if !device_authenticated(&state, &uid, &headers).await {
         return Ok(challenge());
     }
+    let ws = ws.map_err(crate::reject::websocket)?;
     let end = state.webrtc.talk().attach(&uid).ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,

@@ -57,6 +57,7 @@ pub struct QuietHours {
 #[serde(deny_unknown_fields)]
 pub struct NotificationSettings {
     /// `push`, `email`, `sms`, `call` or `none`.
+    #[schema(pattern = "^(push|email|sms|call|none)$")]
     pub method: String,
     /// `null`: no quiet hours. Tamper alarms ignore them.
     pub quiet_hours: Option<QuietHours>,
@@ -64,11 +65,28 @@ pub struct NotificationSettings {
     pub time_zone: String,
 }
 
+/// An event kind's name, for the document (the field stays a string, so an unknown kind is
+/// refused with its own code).
+#[derive(ToSchema)]
+#[schema(as = EventKindName)]
+#[allow(dead_code)]
+enum EventKindName {
+    #[schema(rename = "motion")]
+    Motion,
+    #[schema(rename = "press")]
+    Press,
+    #[schema(rename = "loiter")]
+    Loiter,
+    #[schema(rename = "tamper")]
+    Tamper,
+}
+
 /// `GET/PUT /api/v1/devices/{uid}/notifications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceNotifications {
     /// Event kinds that notify: `motion`, `press`, `loiter`, `tamper`.
+    #[schema(inline, value_type = Vec<EventKindName>)]
     pub kinds: Vec<String>,
     /// Unix ms until which the device notifies nobody (tamper alarms excepted); `null`: not
     /// snoozed.
@@ -137,6 +155,7 @@ pub struct DeliveryItem {
 pub struct DeliveryQuery {
     /// Only records with this status: `sent`, `retry`, `dead` (the dead letters),
     /// `suppressed` or `gone` (else 422 `invalid-delivery-status`).
+    #[param(pattern = "^(sent|retry|dead|suppressed|gone)$")]
     pub status: Option<String>,
 }
 

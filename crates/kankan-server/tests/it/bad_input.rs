@@ -139,3 +139,28 @@ async fn login_does_not_reveal_whether_an_account_exists() {
     assert_eq!((s1, &b1), (s2, &b2));
     assert_eq!(s1, 401);
 }
+
+/// Every rejection of a documented route answers `{code, message}`: fails without `ApiQuery`,
+/// `ApiPath` and the `json_errors` middleware (axum answered these in plain text, or with an
+/// empty 405), and without the credential check before the WebSocket handshake (the talk route
+/// told a caller without credentials that it was a WebSocket).
+#[tokio::test]
+async fn malformed_queries_paths_methods_and_handshakes_answer_json_with_stable_codes() {
+    let app = TestApp::spawn().await;
+    let token = app.register("query@example.com", PW).await;
+    let get = |path: &str| app.http.get(app.url(path)).bearer_auth(&token);
+    let (s, b) = app.send(get("/api/v1/events?limit=many")).await;
+    assert_error(s, &b, 400, "invalid-query");
+    let (s, b) = app.send(get("/api/v1/events?limit=0")).await;
+    assert_error(s, &b, 400, "invalid-device-input");
+    let (s, b) = app.send(get("/api/v1/events?limit=201")).await;
+    assert_error(s, &b, 400, "invalid-device-input");
+    let (s, b) = app.send(get("/api/v1/devices/KK1/recordings/timeline?from=yesterday")).await;
+    assert_error(s, &b, 400, "invalid-query");
+    let (s, b) = app.send(app.http.put(app.url("/api/v1/events")).bearer_auth(&token)).await;
+    assert_error(s, &b, 405, "method-not-allowed");
+    let (s, b) = app.send(app.http.get(app.url("/media/v1/KK1/live"))).await;
+    assert_error(s, &b, 400, "invalid-query");
+    let (s, b) = app.send(app.http.get(app.url("/ingest/v1/KK1/talk"))).await;
+    assert_error(s, &b, 401, "invalid-device-credentials");
+}
