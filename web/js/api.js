@@ -24,9 +24,9 @@ export function onUnauthenticated(fn) {
   return () => unauthenticatedListeners.delete(fn);
 }
 
-/** The current CSRF token, read fresh from the `kankan_csrf` cookie. */
+/** The current CSRF token, read fresh from the `kankan_csrf` cookie (`__Host-kankan_csrf` over HTTPS). */
 export function csrfToken() {
-  const m = document.cookie.match(/(?:^|;\s*)kankan_csrf=([^;]*)/);
+  const m = document.cookie.match(/(?:^|;\s*)(?:__Host-)?kankan_csrf=([^;]*)/);
   return m ? decodeURIComponent(m[1]) : null;
 }
 
@@ -166,7 +166,8 @@ const post = (path, json) => request('POST', V1 + path, { json });
 /** Authentication endpoints (no session needed). */
 export const auth = {
   register: (identifier, password) => post('/auth/register', { identifier, password }),
-  verify: (identifier, code) => post('/auth/register/verify', { identifier, code }),
+  verify: (identifier, code, password) =>
+    post('/auth/register/verify', password ? { identifier, code, password } : { identifier, code }),
   login: (identifier, password) => post('/auth/login', { identifier, password }),
   logout: () => request('POST', `${V1}/auth/logout`),
   requestReset: (identifier) => post('/auth/password-reset', { identifier }),

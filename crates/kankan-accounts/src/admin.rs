@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use kankan_crypto::{TokenHash, random_token};
 
-use super::{Accounts, ClientInfo, check_password, hash_password};
-use crate::{CoreError, Identifier, password_policy};
+use super::{Accounts, ClientInfo};
+use crate::{CoreError, Identifier, password_policy, risk};
 
 /// How long a staff session lasts.
 const STAFF_SESSION: Duration = Duration::from_secs(8 * 3600);
@@ -30,15 +30,26 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<String, CoreError> {
         let s = &self.inner;
-        s.limiter.check(&format!("login-ip:{}", client.ip), s.limits.login_per_ip)?;
-        s.limiter.check(&format!("staff-login:{username}"), s.limits.login_per_identifier)?;
-        let staff = s.store.staff_by_username(username.trim()).await?;
+        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip)?;
+        // Throttled and locked out like users' logins, keyed on the name as it is looked up
+        // (so "Admin " and "admin" share one count), whether or not a staff member has it.
+        let username = username.trim();
+        let idx = s.keyring.blind_index("staff-login", &username.to_lowercase()).to_vec();
+        s.throttle_index("staff-login", &idx, s.limits.login_per_identifier)?;
+        let rule = risk::lockout_rule(&s.cfg);
+        let count = s.store.count_login_attempt(&idx, s.now(), rule).await?;
+        if let Some(retry_after) = risk::locked_for(&count, rule, s.now()) {
+            tracing::warn!(ip = %client.ip, "staff login refused: locked out");
+            return Err(CoreError::AccountLocked { retry_after });
+        }
+        let staff = s.store.staff_by_username(username).await?;
         let ok =
-            check_password(password, staff.as_ref().map(|st| st.password_hash.as_str())).await?;
+            s.check_password(password, staff.as_ref().map(|st| st.password_hash.as_str())).await?;
         let Some(staff) = staff.filter(|_| ok) else {
             tracing::warn!(ip = %client.ip, "failed staff login");
             return Err(CoreError::InvalidCredentials);
         };
+        s.store.clear_login_failures(&idx).await?;
         let (token, hash) = random_token()?;
         let now = s.now();
         s.store.insert_staff_session(staff.id, &hash.0, now, now.plus(STAFF_SESSION)).await?;
@@ -63,6 +74,19 @@ impl Accounts {
         let id = Identifier::parse(identifier)?;
         let a = s.store.account_by_contact(&s.contact_index(&id)).await?;
         a.map(|a| a.id).ok_or(CoreError::NotFound("account"))
+    }
+
+    /// How many attempts the newest registration code sent to an identifier has had (for
+    /// operators' diagnostics, and tests that count the guesses checked); `None` without one.
+    pub async fn registration_code_attempts(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<u32>, CoreError> {
+        let s = &self.inner;
+        let id = Identifier::parse(identifier)?;
+        let code =
+            s.store.latest_code(kankan_db::CodePurpose::Register, &s.contact_index(&id)).await?;
+        Ok(code.map(|c| c.attempts))
     }
 
     /// Bans an account permanently: its sessions end and logins show the ban notice.
@@ -104,7 +128,7 @@ impl Accounts {
         let staff = Staff {
             id: StaffId::new(),
             username: username.to_string(),
-            password_hash: hash_password(password).await?.0,
+            password_hash: s.hash_password(password).await?.0,
             role: "admin".into(),
             created_at: s.now(),
         };
@@ -123,12 +147,12 @@ impl Accounts {
         let id = Identifier::parse(identifier)?;
         password_policy::check(password, id.as_str())?;
         let idx = s.contact_index(&id);
-        let hash = hash_password(password).await?;
+        let hash = s.hash_password(password).await?;
         if let Some(a) = s.store.account_by_contact(&idx).await? {
             let now = s.now();
             s.store.set_password(a.id, &hash.0, None, now).await?;
             if a.state == AccountState::Pending {
-                s.store.activate_account(a.id, now).await?;
+                s.store.activate_account(a.id, None, now).await?;
             }
             return Ok(a.id);
         }

@@ -6,7 +6,7 @@ use kankan_base::SessionId;
 use kankan_crypto::{TokenHash, random_token};
 use kankan_db::{Account, AccountState, CodePurpose, DbError, LoginEvent, LoginOutcome, Session};
 
-use super::{Accounts, ClientInfo, Inner, Principal, check_password, hash_password};
+use super::{Accounts, ClientInfo, Inner, Principal};
 use crate::{CoreError, Identifier, password_policy, risk};
 
 /// A code was (or, where nothing may be revealed, seemingly was) sent.
@@ -32,6 +32,10 @@ impl Accounts {
     /// Starts a registration: a pending account and a code to its contact. An identifier that
     /// already belongs to an account gets a notice instead of a code, and the caller the same
     /// answer, so registration does not reveal who has an account.
+    ///
+    /// The password chosen waits with the code and applies only when that code is redeemed:
+    /// registering an identifier whose account is still pending never replaces the pending
+    /// account's password, so whoever registers must prove the identifier first.
     pub async fn register(
         &self,
         identifier: &str,
@@ -39,24 +43,23 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<CodeSent, CoreError> {
         let s = &self.inner;
-        s.limiter.check(&format!("register-ip:{}", client.ip), s.limits.register_per_ip)?;
+        s.limiter.check(&format!("register-ip:{}", client.network()), s.limits.register_per_ip)?;
         let id = Identifier::parse(identifier)?;
         password_policy::check(password, id.as_str())?;
         let idx = s.contact_index(&id);
-        s.throttle_code(CodePurpose::Register, &idx, &client.ip)?;
-        let hash = hash_password(password).await?;
+        s.throttle_code(CodePurpose::Register, &idx, client)?;
+        let hash = s.hash_password(password).await?;
         match s.store.account_by_contact(&idx).await? {
             None => {
-                let account = s.new_account(&id, hash.0, AccountState::Pending)?;
+                let account = s.new_account(&id, hash.0.clone(), AccountState::Pending)?;
                 match s.store.insert_account(&account).await {
                     Ok(()) | Err(DbError::Conflict(_)) => {}
                     Err(e) => return Err(e.into()),
                 }
-                s.send_code(CodePurpose::Register, &id, idx).await?;
+                s.send_code(CodePurpose::Register, &id, idx, Some(hash.0)).await?;
             }
             Some(a) if a.state == AccountState::Pending => {
-                s.store.replace_pending_password(a.id, &hash.0).await?;
-                s.send_code(CodePurpose::Register, &id, idx).await?;
+                s.send_code(CodePurpose::Register, &id, idx, Some(hash.0)).await?;
             }
             Some(a) => {
                 let body = "Someone tried to register a new Kankan account with this address. \
@@ -69,28 +72,53 @@ impl Accounts {
         Ok(CodeSent { retry_after: Duration::from_secs(u64::from(s.cfg.code_resend_secs)) })
     }
 
-    /// Finishes a registration with the code; the account becomes active and logged in.
+    /// Finishes a registration with the code; the password chosen with that code applies, and
+    /// the account becomes active and logged in.
+    ///
+    /// The code proves the identifier; `password` proves that the one redeeming it is the
+    /// registrant who chose the password sent with it. It may be left out only while the code
+    /// carries the account's own password (one registration pending); otherwise it is
+    /// required, and must match, so that nobody redeems a code that another registration of
+    /// the same identifier sent, and gets that registrant's password.
     pub async fn verify_registration(
         &self,
         identifier: &str,
         code: &str,
+        password: Option<&str>,
         client: &ClientInfo,
     ) -> Result<LoginOk, CoreError> {
         let s = &self.inner;
-        s.limiter.check(&format!("login-ip:{}", client.ip), s.limits.login_per_ip)?;
+        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip)?;
         let id = Identifier::parse(identifier)?;
         let idx = s.contact_index(&id);
-        s.redeem_code(CodePurpose::Register, &idx, code).await?;
+        let row = s.check_code(CodePurpose::Register, &idx, code).await?;
         let account = s.store.account_by_contact(&idx).await?.ok_or(CoreError::InvalidCode)?;
         match account.state {
-            AccountState::Pending => s.store.activate_account(account.id, s.now()).await?,
-            AccountState::Active => {}
+            AccountState::Pending => {
+                let chosen = row.password_hash.as_deref().unwrap_or(&account.password_hash);
+                match password {
+                    Some(p) if !s.check_password(p, Some(chosen)).await? => {
+                        return Err(CoreError::InvalidCode);
+                    }
+                    None if chosen != account.password_hash => {
+                        return Err(CoreError::PasswordRequired);
+                    }
+                    _ => {}
+                }
+                s.consume_code(&row).await?;
+                s.store.activate_account(account.id, Some(chosen), s.now()).await?;
+            }
+            AccountState::Active => s.consume_code(&row).await?,
             AccountState::Banned => return Err(CoreError::AccountBanned),
         }
         s.start_session(&account, client).await
     }
 
     /// Logs in with identifier and password.
+    ///
+    /// The attempt is counted against the identifier (in one statement) before the password
+    /// is checked, and cleared if it was right: however many attempts arrive at once, no more
+    /// than the lockout threshold are checked, and none is lost.
     pub async fn login(
         &self,
         identifier: &str,
@@ -98,27 +126,25 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<LoginOk, CoreError> {
         let s = &self.inner;
-        s.limiter.check(&format!("login-ip:{}", client.ip), s.limits.login_per_ip)?;
+        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip)?;
         let id = Identifier::parse(identifier).map_err(|_| CoreError::InvalidCredentials)?;
         let idx = s.contact_index(&id);
-        let hex: String = idx.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        s.limiter.check(&format!("login-id:{hex}"), s.limits.login_per_identifier)?;
+        s.throttle_index("login-id", &idx, s.limits.login_per_identifier)?;
         let now = s.now();
-        let failures = s.store.login_failures(&idx).await?;
+        let rule = risk::lockout_rule(&s.cfg);
+        let count = s.store.count_login_attempt(&idx, now, rule).await?;
         let account = s.store.account_by_contact(&idx).await?;
-        if let Some(retry_after) = risk::locked_for(failures.as_ref(), now) {
+        if let Some(retry_after) = risk::locked_for(&count, rule, now) {
             if let Some(a) = &account {
                 s.record_login(a, client, LoginOutcome::Locked, false).await?;
             }
             return Err(CoreError::AccountLocked { retry_after });
         }
         let ok =
-            check_password(password, account.as_ref().map(|a| a.password_hash.as_str())).await?;
+            s.check_password(password, account.as_ref().map(|a| a.password_hash.as_str())).await?;
         let account = match account {
             Some(a) if ok => a,
             other => {
-                let next = risk::after_failure(failures, now, &s.cfg);
-                s.store.put_login_failures(&idx, &next).await?;
                 if let Some(a) = &other {
                     s.record_login(a, client, LoginOutcome::BadPassword, false).await?;
                 }
@@ -168,11 +194,11 @@ impl Accounts {
         let s = &self.inner;
         let id = Identifier::parse(identifier)?;
         let idx = s.contact_index(&id);
-        s.throttle_code(CodePurpose::Reset, &idx, &client.ip)?;
+        s.throttle_code(CodePurpose::Reset, &idx, client)?;
         if let Some(a) = s.store.account_by_contact(&idx).await?
             && a.state != AccountState::Banned
         {
-            s.send_code(CodePurpose::Reset, &id, idx).await?;
+            s.send_code(CodePurpose::Reset, &id, idx, None).await?;
         }
         Ok(CodeSent { retry_after: Duration::from_secs(u64::from(s.cfg.code_resend_secs)) })
     }
@@ -186,20 +212,21 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<(), CoreError> {
         let s = &self.inner;
-        s.limiter.check(&format!("login-ip:{}", client.ip), s.limits.login_per_ip)?;
+        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip)?;
         let id = Identifier::parse(identifier)?;
         password_policy::check(new_password, id.as_str())?;
         let idx = s.contact_index(&id);
-        s.redeem_code(CodePurpose::Reset, &idx, code).await?;
+        let row = s.check_code(CodePurpose::Reset, &idx, code).await?;
+        s.consume_code(&row).await?;
         let account = s.store.account_by_contact(&idx).await?.ok_or(CoreError::InvalidCode)?;
         if account.state == AccountState::Banned {
             return Err(CoreError::AccountBanned);
         }
-        let hash = hash_password(new_password).await?;
+        let hash = s.hash_password(new_password).await?;
         let now = s.now();
         s.store.set_password(account.id, &hash.0, None, now).await?;
         if account.state == AccountState::Pending {
-            s.store.activate_account(account.id, now).await?;
+            s.store.activate_account(account.id, None, now).await?;
         }
         s.store.clear_login_failures(&idx).await?;
         Ok(())

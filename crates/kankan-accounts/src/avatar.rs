@@ -11,6 +11,10 @@ use crate::CoreError;
 pub const MAX_UPLOAD: usize = 2 * 1024 * 1024;
 /// Largest side of a stored avatar.
 const SIDE: u32 = 256;
+/// Memory one decoding may take (a 4096 × 4096 RGBA image); larger pictures are refused.
+pub const MAX_DECODE_MEMORY: u64 = 64 * 1024 * 1024;
+/// Avatars decoded at once; more uploads wait their turn.
+pub const DECODES_AT_ONCE: usize = 1;
 
 /// Validates and normalises an uploaded avatar; answers PNG bytes.
 pub fn normalise(bytes: &[u8], content_type: &str) -> Result<Vec<u8>, CoreError> {
@@ -30,7 +34,7 @@ pub fn normalise(bytes: &[u8], content_type: &str) -> Result<Vec<u8>, CoreError>
     let mut limits = Limits::default();
     limits.max_image_width = Some(8192);
     limits.max_image_height = Some(8192);
-    limits.max_alloc = Some(128 * 1024 * 1024);
+    limits.max_alloc = Some(MAX_DECODE_MEMORY);
     reader.limits(limits);
     let img = reader.decode().map_err(|e| CoreError::InvalidImage(e.to_string()))?;
     let img =

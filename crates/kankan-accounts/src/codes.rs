@@ -3,35 +3,30 @@
 
 use std::time::Duration;
 
-use kankan_crypto::random_digits;
+use kankan_crypto::{constant_time_eq, random_digits};
 use kankan_db::{CodePurpose, VerificationCode};
 use kankan_notify::Message;
 
 use super::Inner;
-use crate::{CoreError, Identifier};
+use crate::{ClientInfo, CoreError, Identifier};
 
 fn code_mac(inner: &Inner, id: uuid::Uuid, code: &str) -> Vec<u8> {
     inner.keyring.blind_index("verification-code", &format!("{id}:{code}")).to_vec()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl Inner {
-    /// Applies the per-IP and per-identifier throttles for sending a code. Keyed on the
+    /// Applies the per-network and per-identifier throttles for sending a code. Keyed on the
     /// identifier, never on whether an account has it, so the answer reveals nothing.
     pub(super) fn throttle_code(
         &self,
         purpose: CodePurpose,
         idx: &[u8],
-        ip: &str,
+        client: &ClientInfo,
     ) -> Result<(), CoreError> {
-        let hex: String = idx.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        self.limiter.check(&format!("codes-ip:{ip}"), self.limits.codes_per_ip)?;
+        self.limiter.check(&format!("codes-ip:{}", client.network()), self.limits.codes_per_ip)?;
         let cooldown = crate::RateLimit { count: 1, per_secs: self.cfg.code_resend_secs.max(1) };
-        self.limiter.check(&format!("code-cooldown:{}:{hex}", purpose.as_str()), cooldown)?;
-        self.limiter.check(&format!("codes-id:{hex}"), self.limits.codes_per_identifier)
+        self.throttle_index(&format!("code-cooldown:{}", purpose.as_str()), idx, cooldown)?;
+        self.throttle_index("codes-id", idx, self.limits.codes_per_identifier)
     }
 
     /// Creates a code for `to` and queues its delivery.
@@ -40,6 +35,7 @@ impl Inner {
         purpose: CodePurpose,
         to: &Identifier,
         idx: Vec<u8>,
+        password_hash: Option<String>,
     ) -> Result<(), CoreError> {
         let code = random_digits(6)?;
         let id = uuid::Uuid::now_v7();
@@ -54,6 +50,7 @@ impl Inner {
             expires_at: now.plus(ttl),
             attempts: 0,
             consumed_at: None,
+            password_hash,
         };
         self.store.insert_code(&row).await?;
         let (subject, what) = match purpose {
@@ -71,34 +68,41 @@ impl Inner {
         Ok(())
     }
 
-    /// Checks and consumes a code. Every failure answers the same error.
-    pub(super) async fn redeem_code(
+    /// Checks a code without using it up; answers its row (with the password waiting with it,
+    /// for a registration). Every failure answers the same error.
+    ///
+    /// An attempt is claimed (checked against the limit and counted, in one statement) before
+    /// the code is compared, so however many guesses arrive at once, at most
+    /// `accounts.code_max_attempts` are ever compared; guesses are also throttled per
+    /// identifier, across codes and client addresses.
+    pub(super) async fn check_code(
         &self,
         purpose: CodePurpose,
         idx: &[u8],
         code: &str,
-    ) -> Result<(), CoreError> {
+    ) -> Result<VerificationCode, CoreError> {
+        self.throttle_index("redeem-id", idx, self.limits.redeem_per_identifier)?;
         let code = code.trim();
-        let now = self.now();
         let Some(row) = self.store.latest_code(purpose, idx).await? else {
             return Err(CoreError::InvalidCode);
         };
-        let usable = row.consumed_at.is_none()
-            && row.expires_at > now
-            && row.attempts < self.cfg.code_max_attempts;
-        if !usable || code.len() != 6 {
-            if usable {
-                self.store.add_code_attempt(row.id).await?;
-            }
+        let claimed =
+            self.store.claim_code_attempt(row.id, self.cfg.code_max_attempts, self.now()).await?;
+        if claimed.is_none()
+            || code.len() != 6
+            || !constant_time_eq(&code_mac(self, row.id, code), &row.code_mac)
+        {
             return Err(CoreError::InvalidCode);
         }
-        if !constant_time_eq(&code_mac(self, row.id, code), &row.code_mac) {
-            self.store.add_code_attempt(row.id).await?;
-            return Err(CoreError::InvalidCode);
+        Ok(row)
+    }
+
+    /// Uses up a checked code; a racing request that used it first wins.
+    pub(super) async fn consume_code(&self, row: &VerificationCode) -> Result<(), CoreError> {
+        if self.store.consume_code(row.id, self.now()).await? {
+            Ok(())
+        } else {
+            Err(CoreError::InvalidCode)
         }
-        if !self.store.consume_code(row.id, now).await? {
-            return Err(CoreError::InvalidCode);
-        }
-        Ok(())
     }
 }

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The most `accounts.hash_concurrency` may be (16 × 19 MiB of hashing memory).
+pub const MAX_HASH_CONCURRENCY: u32 = 16;
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccountsConfig {
@@ -17,6 +20,9 @@ pub struct AccountsConfig {
     pub lockout_threshold: u32,
     pub lockout_window_minutes: u32,
     pub lockout_minutes: u32,
+    /// Password hashes (Argon2id, 19 MiB each) computed at once; more wait their turn. 0: the
+    /// number of CPU cores, at most 4. Bounds the memory a burst of logins can take.
+    pub hash_concurrency: u32,
 }
 
 impl Default for AccountsConfig {
@@ -29,6 +35,7 @@ impl Default for AccountsConfig {
             lockout_threshold: 5,
             lockout_window_minutes: 15,
             lockout_minutes: 15,
+            hash_concurrency: 0,
         }
     }
 }
@@ -48,7 +55,20 @@ impl AccountsConfig {
                 return Err(format!("accounts.{name} must be at least 1"));
             }
         }
+        if self.hash_concurrency > MAX_HASH_CONCURRENCY {
+            return Err(format!(
+                "accounts.hash_concurrency must be 0 (automatic) to {MAX_HASH_CONCURRENCY}"
+            ));
+        }
         Ok(())
+    }
+
+    /// The number of password hashes computed at once.
+    pub fn hash_permits(&self) -> usize {
+        match self.hash_concurrency {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
+            n => n as usize,
+        }
     }
 }
 
@@ -69,6 +89,10 @@ pub struct LimitsConfig {
     pub register_per_ip: RateLimit,
     pub codes_per_ip: RateLimit,
     pub codes_per_identifier: RateLimit,
+    /// Codes entered (registration, password reset) for one identifier, whatever the code.
+    pub redeem_per_identifier: RateLimit,
+    /// Password changes (right or wrong current password) of one account.
+    pub password_change_per_account: RateLimit,
 }
 
 impl Default for LimitsConfig {
@@ -79,6 +103,8 @@ impl Default for LimitsConfig {
             register_per_ip: RateLimit { count: 10, per_secs: 3600 },
             codes_per_ip: RateLimit { count: 20, per_secs: 3600 },
             codes_per_identifier: RateLimit { count: 5, per_secs: 3600 },
+            redeem_per_identifier: RateLimit { count: 10, per_secs: 3600 },
+            password_change_per_account: RateLimit { count: 5, per_secs: 3600 },
         }
     }
 }
@@ -91,10 +117,14 @@ impl LimitsConfig {
             ("register_per_ip", self.register_per_ip),
             ("codes_per_ip", self.codes_per_ip),
             ("codes_per_identifier", self.codes_per_identifier),
+            ("redeem_per_identifier", self.redeem_per_identifier),
+            ("password_change_per_account", self.password_change_per_account),
         ];
         for (name, l) in all {
-            if l.count == 0 || l.per_secs == 0 {
-                return Err(format!("limits.{name}: count and per_secs must be at least 1"));
+            if l.count == 0 || l.per_secs == 0 || l.per_secs > 86_400 {
+                return Err(format!(
+                    "limits.{name}: count must be at least 1 and per_secs 1 to 86400"
+                ));
             }
         }
         Ok(())

@@ -17,6 +17,8 @@ pub mod risk;
 
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
+
 use kankan_base::{AccountId, Clocks, Timestamp};
 use kankan_crypto::{AccountKey, Keyring};
 use kankan_db::{Account, AccountState, BlobStore, Store};
@@ -28,7 +30,7 @@ use kankan_core::jobs::DeliveryQueue;
 use crate::risk::RateLimiter;
 
 pub use avatar::MAX_UPLOAD as AVATAR_MAX_BYTES;
-pub use config::{AccountsConfig, LimitsConfig, RateLimit};
+pub use config::{AccountsConfig, LimitsConfig, MAX_HASH_CONCURRENCY, RateLimit};
 pub use identifier::Identifier;
 pub use kankan_core::{BAN_NOTICE, CoreError, Principal};
 
@@ -38,24 +40,54 @@ pub use auth::{CodeSent, LoginOk};
 pub use kankan_db::{ContactKind, LoginOutcome};
 pub use profile::{LoginEntry, Profile, SessionEntry};
 
-/// Argon2id takes tens of milliseconds of CPU: run it off the async workers.
-async fn hash_password(password: &str) -> Result<kankan_crypto::PasswordHash, CoreError> {
-    let password = password.to_string();
-    tokio::task::spawn_blocking(move || kankan_crypto::hash_password(&password))
+/// Heavy work on the blocking threads, a bounded number at a time: Argon2id takes tens of
+/// milliseconds of CPU and 19 MiB each, an avatar's decoding up to [`avatar::MAX_DECODE_MEMORY`].
+/// The permit is held until the work ends, even when the request that asked is gone.
+async fn bounded<T: Send + 'static>(
+    permits: &Arc<Semaphore>,
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CoreError> {
+    let permit = Arc::clone(permits)
+        .acquire_owned()
         .await
-        .map_err(|e| CoreError::Internal(format!("password hashing: {e}")))?
-        .map_err(CoreError::from)
+        .map_err(|e| CoreError::Internal(format!("{what}: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(permit);
+        out
+    })
+    .await
+    .map_err(|e| CoreError::Internal(format!("{what}: {e}")))
 }
 
-/// Checks `password` against a stored Argon2id hash off the async workers; with `None` it
-/// does the same work and answers false, so a missing account costs as much as a wrong
-/// password.
-async fn check_password(password: &str, stored: Option<&str>) -> Result<bool, CoreError> {
-    let password = password.to_string();
-    let hash = stored.map(|h| kankan_crypto::PasswordHash(h.to_string()));
-    tokio::task::spawn_blocking(move || kankan_crypto::verify_password(&password, hash.as_ref()))
+impl Inner {
+    /// Hashes a new password off the async workers, within the hashing bound.
+    async fn hash_password(
+        &self,
+        password: &str,
+    ) -> Result<kankan_crypto::PasswordHash, CoreError> {
+        let password = password.to_string();
+        bounded(&self.hashing, "password hashing", move || kankan_crypto::hash_password(&password))
+            .await?
+            .map_err(CoreError::from)
+    }
+
+    /// Checks `password` against a stored Argon2id hash off the async workers, within the
+    /// hashing bound; with `None` it does the same work and answers false, so a missing account
+    /// costs as much as a wrong password.
+    async fn check_password(
+        &self,
+        password: &str,
+        stored: Option<&str>,
+    ) -> Result<bool, CoreError> {
+        let password = password.to_string();
+        let hash = stored.map(|h| kankan_crypto::PasswordHash(h.to_string()));
+        bounded(&self.hashing, "password check", move || {
+            kankan_crypto::verify_password(&password, hash.as_ref())
+        })
         .await
-        .map_err(|e| CoreError::Internal(format!("password check: {e}")))
+    }
 }
 
 /// Who is asking, as the transport saw it.
@@ -72,6 +104,11 @@ impl ClientInfo {
         let client: String = client.into();
         let client = if client.trim().is_empty() { "unknown client".to_string() } else { client };
         ClientInfo { ip: ip.into(), client: client.chars().take(256).collect() }
+    }
+
+    /// The network this client is throttled as (an IPv6 client by its /64).
+    pub fn network(&self) -> String {
+        risk::network_of(&self.ip)
     }
 }
 
@@ -97,6 +134,10 @@ struct Inner {
     limiter: RateLimiter,
     cfg: AccountsConfig,
     limits: LimitsConfig,
+    /// Password hashes computed at once (`accounts.hash_concurrency`).
+    hashing: Arc<Semaphore>,
+    /// Avatars decoded at once.
+    images: Arc<Semaphore>,
 }
 
 impl Accounts {
@@ -111,6 +152,8 @@ impl Accounts {
         limits: LimitsConfig,
     ) -> Self {
         let limiter = RateLimiter::new(clock.clone());
+        let hashing = Arc::new(Semaphore::new(cfg.hash_permits()));
+        let images = Arc::new(Semaphore::new(avatar::DECODES_AT_ONCE));
         Accounts {
             inner: Arc::new(Inner {
                 vault: KeyVault::new(store.clone(), keyring.clone()),
@@ -122,6 +165,8 @@ impl Accounts {
                 limiter,
                 cfg,
                 limits,
+                hashing,
+                images,
             }),
         }
     }
@@ -129,6 +174,11 @@ impl Accounts {
     /// The CSRF token that belongs to a session.
     pub fn csrf_token(&self, p: &Principal) -> String {
         self.inner.keyring.csrf_token(&p.token_hash)
+    }
+
+    /// Whether `sent` is the session's CSRF token (compared in constant time).
+    pub fn csrf_matches(&self, p: &Principal, sent: &str) -> bool {
+        self.inner.keyring.csrf_token_matches(&p.token_hash, sent)
     }
 }
 
@@ -178,6 +228,17 @@ impl Inner {
 
     async fn account(&self, id: AccountId) -> Result<Account, CoreError> {
         self.store.account(id).await?.ok_or(CoreError::Unauthenticated)
+    }
+
+    /// Applies a throttle keyed by the hex of (the start of) a blind index.
+    fn throttle_index(
+        &self,
+        what: &str,
+        idx: &[u8],
+        limit: config::RateLimit,
+    ) -> Result<(), CoreError> {
+        let hex: String = idx.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        self.limiter.check(&format!("{what}:{hex}"), limit)
     }
 
     /// Queues a message to the account's own contact.

@@ -3,7 +3,7 @@
 use kankan_base::{AccountId, BlobId, SessionId, Timestamp};
 use kankan_db::{ContactKind, LoginOutcome};
 
-use super::{Accounts, Principal, check_password, hash_password};
+use super::{Accounts, Principal};
 use crate::{CoreError, avatar, password_policy};
 
 /// The account as its owner sees it (decrypted).
@@ -91,9 +91,10 @@ impl Accounts {
     ) -> Result<Profile, CoreError> {
         let s = &self.inner;
         let content_type = content_type.to_string();
-        let png = tokio::task::spawn_blocking(move || avatar::normalise(&bytes, &content_type))
-            .await
-            .map_err(|e| CoreError::Internal(format!("avatar task: {e}")))??;
+        let png = super::bounded(&s.images, "avatar decoding", move || {
+            avatar::normalise(&bytes, &content_type)
+        })
+        .await??;
         let a = s.account(p.account_id).await?;
         let blob = BlobId::new();
         let sealed = s.key_of(&a)?.seal(&format!("avatar/{blob}"), &png)?;
@@ -125,11 +126,15 @@ impl Accounts {
         let key = s.key_of(&a)?;
         let identifier = s.identifier_of(&a, &key)?;
         password_policy::check(new, identifier.as_str())?;
-        let ok = check_password(current, Some(&a.password_hash)).await?;
+        // Each attempt costs two Argon2 runs, and a stolen session could guess the current
+        // password here: throttled per account.
+        s.limiter
+            .check(&format!("password-change:{}", a.id), s.limits.password_change_per_account)?;
+        let ok = s.check_password(current, Some(&a.password_hash)).await?;
         if !ok {
             return Err(CoreError::WrongPassword);
         }
-        let new_hash = hash_password(new).await?;
+        let new_hash = s.hash_password(new).await?;
         s.store.set_password(a.id, &new_hash.0, Some(p.session_id), s.now()).await?;
         Ok(())
     }

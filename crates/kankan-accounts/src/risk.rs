@@ -1,21 +1,51 @@
-//! Risk control: request throttles (per client IP and per identifier) and the lockout rule.
+//! Risk control: request throttles (per client network and per identifier) and the lockout
+//! rule.
 //!
 //! Throttles live in memory, per node: they bound abuse of one node; the lockout, which must
-//! hold across nodes and restarts, is kept in the database.
+//! hold across nodes and restarts, is kept in the database and counted there atomically
+//! (`AccountStore::count_login_attempt`).
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use kankan_base::{Clocks, Timestamp};
-use kankan_db::LoginFailures;
+use kankan_db::{LockoutRule, LoginFailures};
 
 use crate::{AccountsConfig, CoreError, RateLimit};
 
-/// Fixed-window counters keyed by a string such as `login-ip:203.0.113.9`.
+/// Independent shards, so concurrent checks of different keys rarely wait on one lock.
+const SHARDS: usize = 16;
+/// A shard is swept only once it has grown to this many entries ...
+const MIN_PRUNE_AT: usize = 1024;
+
+/// One key's fixed window: when it ends, and the requests counted in it.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    ends_at: Timestamp,
+    count: u32,
+}
+
+#[derive(Debug)]
+struct Shard {
+    windows: HashMap<String, Window>,
+    /// ... and then again only once it has doubled since the last sweep, so a sweep's cost is
+    /// spread over the insertions that made it necessary (amortised O(1) per check).
+    prune_at: usize,
+    #[cfg(test)]
+    sweeps: usize,
+}
+
+/// Fixed-window counters keyed by a string such as `login-ip:203.0.113.9`, each under its own
+/// limit: a window ends `per_secs` after its first request, whatever other limits check, and
+/// only ended windows are swept away.
 pub struct RateLimiter {
     clock: Clocks,
-    windows: Mutex<HashMap<String, (Timestamp, u32)>>,
+    hasher: RandomState,
+    shards: Vec<Mutex<Shard>>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -24,57 +54,99 @@ impl std::fmt::Debug for RateLimiter {
     }
 }
 
-const PRUNE_AT: usize = 100_000;
-
 impl RateLimiter {
     pub fn new(clock: Clocks) -> Self {
-        RateLimiter { clock, windows: Mutex::new(HashMap::new()) }
+        let shards = (0..SHARDS)
+            .map(|_| {
+                Mutex::new(Shard {
+                    windows: HashMap::new(),
+                    prune_at: MIN_PRUNE_AT,
+                    #[cfg(test)]
+                    sweeps: 0,
+                })
+            })
+            .collect();
+        RateLimiter { clock, hasher: RandomState::new(), shards }
     }
 
-    /// Counts one request against `key`; refuses with the time until the window resets.
+    /// Counts one request against `key` under `limit`; refuses with the time until its
+    /// window ends. The same key checked under two limits keeps two windows.
     pub fn check(&self, key: &str, limit: RateLimit) -> Result<(), CoreError> {
         let now = self.clock.now();
         let window = Duration::from_secs(u64::from(limit.per_secs));
-        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= PRUNE_AT {
-            map.retain(|_, (start, _)| start.plus(window) > now);
+        let key = format!("{key}/{}", limit.per_secs);
+        let shard = &self.shards[self.hasher.hash_one(&key) as usize % SHARDS];
+        let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        if shard.windows.len() >= shard.prune_at {
+            shard.windows.retain(|_, w| w.ends_at > now);
+            shard.prune_at = (shard.windows.len() * 2).max(MIN_PRUNE_AT);
+            #[cfg(test)]
+            {
+                shard.sweeps += 1;
+            }
         }
-        let entry = map.entry(key.to_string()).or_insert((now, 0));
-        if entry.0.plus(window) <= now {
-            *entry = (now, 0);
+        let w = shard.windows.entry(key).or_insert(Window { ends_at: now.plus(window), count: 0 });
+        if w.ends_at <= now {
+            *w = Window { ends_at: now.plus(window), count: 0 };
         }
-        if entry.1 >= limit.count {
-            let retry_after = now.until(entry.0.plus(window)).max(Duration::from_secs(1));
+        if w.count >= limit.count {
+            let retry_after = now.until(w.ends_at).max(Duration::from_secs(1));
             return Err(CoreError::RateLimited { retry_after });
         }
-        entry.1 += 1;
+        w.count += 1;
         Ok(())
     }
-}
 
-/// Whether an identifier is locked out now, and for how much longer.
-pub fn locked_for(f: Option<&LoginFailures>, now: Timestamp) -> Option<Duration> {
-    f.and_then(|f| f.locked_until).filter(|until| *until > now).map(|until| now.until(until))
-}
-
-/// The failure record after one more failed login at `now`.
-pub fn after_failure(
-    prev: Option<LoginFailures>,
-    now: Timestamp,
-    cfg: &AccountsConfig,
-) -> LoginFailures {
-    let window = Duration::from_secs(u64::from(cfg.lockout_window_minutes) * 60);
-    let mut f = match prev {
-        Some(p) if p.window_start.plus(window) > now => p,
-        _ => LoginFailures { failures: 0, window_start: now, locked_until: None },
-    };
-    f.failures += 1;
-    if f.failures >= cfg.lockout_threshold {
-        f.locked_until = Some(now.plus(Duration::from_secs(u64::from(cfg.lockout_minutes) * 60)));
-        f.failures = 0;
-        f.window_start = now;
+    /// (live, ended) windows held now.
+    #[cfg(test)]
+    fn windows(&self) -> (usize, usize) {
+        let now = self.clock.now();
+        let shards = self.shards.iter().map(|s| s.lock().expect("shard"));
+        shards.fold((0, 0), |(live, ended), s| {
+            let l = s.windows.values().filter(|w| w.ends_at > now).count();
+            (live + l, ended + s.windows.len() - l)
+        })
     }
-    f
+
+    #[cfg(test)]
+    fn sweeps(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().expect("shard").sweeps).sum()
+    }
+}
+
+/// The network a client address is throttled as: an IPv4 address itself, an IPv6 address's
+/// /64 (one subscriber's usual allocation, whose addresses are free to them), an IPv4 address
+/// embedded in IPv6 as itself; anything unparsable as given.
+pub fn network_of(ip: &str) -> String {
+    match ip.parse::<IpAddr>().map(|a| a.to_canonical()) {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{net}/64")
+        }
+        Err(_) => ip.to_string(),
+    }
+}
+
+/// The lockout rule of the configuration.
+pub fn lockout_rule(cfg: &AccountsConfig) -> LockoutRule {
+    LockoutRule {
+        threshold: cfg.lockout_threshold,
+        window: Duration::from_secs(u64::from(cfg.lockout_window_minutes) * 60),
+        lock: Duration::from_secs(u64::from(cfg.lockout_minutes) * 60),
+    }
+}
+
+/// Whether a counted attempt may be checked, or is refused because the identifier is locked
+/// (and for how much longer). The attempt that reaches the threshold is still checked, as the
+/// last of the allowed ones; every attempt counted after it, however concurrent, is refused.
+pub fn locked_for(f: &LoginFailures, rule: LockoutRule, now: Timestamp) -> Option<Duration> {
+    (f.failures > rule.threshold).then(|| {
+        f.locked_until
+            .map_or(Duration::from_secs(1), |until| now.until(until))
+            .max(Duration::from_secs(1))
+    })
 }
 
 #[cfg(test)]
@@ -83,10 +155,14 @@ mod tests {
     use kankan_base::SimClock;
     use std::sync::Arc;
 
+    fn limiter() -> (SimClock, RateLimiter) {
+        let clock = SimClock::new();
+        (clock.clone(), RateLimiter::new(Arc::new(clock)))
+    }
+
     #[test]
     fn limiter_refuses_past_the_count_then_resets_with_the_window() {
-        let clock = SimClock::new();
-        let rl = RateLimiter::new(Arc::new(clock.clone()));
+        let (clock, rl) = limiter();
         let lim = RateLimit { count: 2, per_secs: 60 };
         assert!(rl.check("k", lim).is_ok());
         assert!(rl.check("k", lim).is_ok());
@@ -97,26 +173,89 @@ mod tests {
         assert!(rl.check("k", lim).is_ok());
     }
 
+    /// Fails without the fix: sweeps used the window of the check that triggered them, so a
+    /// busy one-minute limit erased every hourly window older than a minute.
     #[test]
-    fn lockout_starts_at_the_threshold_and_ends_after_its_time() {
-        let cfg = AccountsConfig::default();
-        let t0 = Timestamp(1_000_000);
-        let mut f = None;
-        for _ in 0..cfg.lockout_threshold - 1 {
-            f = Some(after_failure(f, t0, &cfg));
-            assert_eq!(locked_for(f.as_ref(), t0), None);
+    fn minute_checks_never_reset_an_hourly_limit() {
+        let (clock, rl) = limiter();
+        let hourly = RateLimit { count: 2, per_secs: 3600 };
+        let minute = RateLimit { count: 1000, per_secs: 60 };
+        rl.check("codes-id:victim", hourly).expect("first");
+        rl.check("codes-id:victim", hourly).expect("second");
+        for step in 0..10u32 {
+            clock.advance(Duration::from_secs(120));
+            // Fresh keys: every shard is swept, and (120,000 keys in all) the old limiter's
+            // 100,000-entry sweep would have run too.
+            for i in 0..12_000u32 {
+                rl.check(&format!("login-ip:{step}-{i}"), minute).expect("fresh key");
+            }
         }
-        f = Some(after_failure(f, t0, &cfg));
-        assert_eq!(locked_for(f.as_ref(), t0), Some(Duration::from_secs(15 * 60)));
-        assert_eq!(locked_for(f.as_ref(), t0.plus(Duration::from_secs(15 * 60))), None);
+        assert!(rl.sweeps() > 0, "the sweeps ran");
+        let err = rl.check("codes-id:victim", hourly).expect_err("still limited after 20 min");
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(3600 - 1200)));
+        clock.advance(Duration::from_secs(2400));
+        rl.check("codes-id:victim", hourly).expect("its own hour has passed");
     }
 
     #[test]
-    fn failures_outside_the_window_start_a_new_count() {
-        let cfg = AccountsConfig::default();
-        let t0 = Timestamp(0);
-        let f = after_failure(None, t0, &cfg);
-        let later = t0.plus(Duration::from_secs(16 * 60));
-        assert_eq!(after_failure(Some(f), later, &cfg).failures, 1);
+    fn a_key_under_two_limits_keeps_two_windows() {
+        let (clock, rl) = limiter();
+        let hourly = RateLimit { count: 1, per_secs: 3600 };
+        let minute = RateLimit { count: 1, per_secs: 60 };
+        rl.check("k", hourly).expect("hourly");
+        rl.check("k", minute).expect("minute window is its own");
+        clock.advance(Duration::from_secs(60));
+        rl.check("k", minute).expect("the minute passed");
+        assert!(rl.check("k", hourly).is_err(), "the hour did not");
+    }
+
+    #[test]
+    fn sweeps_drop_only_ended_windows_and_are_amortised() {
+        let (clock, rl) = limiter();
+        let hourly = RateLimit { count: 5, per_secs: 3600 };
+        let minute = RateLimit { count: 5, per_secs: 60 };
+        for i in 0..2000 {
+            rl.check(&format!("h{i}"), hourly).expect("hourly");
+            rl.check(&format!("m{i}"), minute).expect("minute");
+        }
+        clock.advance(Duration::from_secs(61));
+        let n = 200_000;
+        for i in 0..n {
+            rl.check(&format!("x{i}"), minute).expect("fresh");
+        }
+        // Each sweep doubles the size the next one waits for: a handful per shard, not one
+        // per check (the old limiter scanned every entry on every check past 100,000).
+        assert!(rl.sweeps() < SHARDS * 12, "{} sweeps for {n} checks", rl.sweeps());
+        let (live, _) = rl.windows();
+        assert_eq!(live, n + 2000, "every live window is kept (the hourly ones too)");
+        for i in 0..2000 {
+            rl.check(&format!("h{i}"), hourly).expect("hourly windows survive, counted");
+        }
+        clock.advance(Duration::from_secs(3600));
+        for i in 0..2 * n {
+            rl.check(&format!("y{i}"), minute).expect("fresh");
+        }
+        assert_eq!(rl.windows(), (2 * n, 0), "ended windows are swept as the shards grow");
+    }
+
+    #[test]
+    fn ipv6_clients_are_throttled_per_64() {
+        assert_eq!(network_of("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(network_of("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(network_of("2001:db8:1:3::1"), network_of("2001:db8:1:2::1"));
+        assert_eq!(network_of("203.0.113.9"), "203.0.113.9");
+        assert_eq!(network_of("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(network_of("unknown"), "unknown");
+    }
+
+    #[test]
+    fn only_attempts_past_the_threshold_are_refused() {
+        let rule = lockout_rule(&AccountsConfig::default());
+        let t0 = Timestamp(1_000_000);
+        let until = t0.plus(rule.lock);
+        let f = |failures, locked_until| LoginFailures { failures, window_start: t0, locked_until };
+        assert_eq!(locked_for(&f(4, None), rule, t0), None);
+        assert_eq!(locked_for(&f(5, Some(until)), rule, t0), None, "the fifth is still checked");
+        assert_eq!(locked_for(&f(6, Some(until)), rule, t0), Some(Duration::from_secs(15 * 60)));
     }
 }

@@ -73,25 +73,18 @@ fn json_rejection(rej: JsonRejection) -> ApiError {
     }
 }
 
-/// The client as the server saw it: IP (optionally from a trusted proxy) and User-Agent.
+/// The client as the server saw it: IP (through the trusted proxies only, see
+/// [`client_ip`](crate::client_ip)) and User-Agent.
 pub struct Client(pub ClientInfo);
 
 impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let forwarded = state
-            .config
-            .trust_forwarded_for
-            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok())
-            .flatten()
-            .and_then(|v| v.rsplit(',').next())
-            .map(|s| s.trim().to_string())
-            .filter(|s| s.parse::<std::net::IpAddr>().is_ok());
-        let ip = forwarded
-            .or_else(|| {
-                parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
-            })
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| state.config.trusted_proxies.client_ip(c.0.ip(), &parts.headers).to_string())
             .unwrap_or_else(|| "unknown".into());
         let ua =
             parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -132,18 +125,20 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let (token, via_cookie) = match bearer(parts) {
             Some(t) => (t, false),
-            None => (cookie(parts, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?, true),
+            None => {
+                let name = state.config.session_cookie();
+                (cookie(parts, name).ok_or_else(ApiError::unauthenticated)?, true)
+            }
         };
         let principal = state.accounts.authenticate(token).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if via_cookie && !safe {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-            let expected = state.accounts.csrf_token(&principal);
-            if sent != Some(expected.as_str()) {
+            if !sent.is_some_and(|sent| state.accounts.csrf_matches(&principal, sent)) {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "csrf-token-mismatch",
-                    "send the kankan_csrf cookie's value in the X-CSRF-Token header",
+                    "send the CSRF cookie's value (kankan_csrf) in the X-CSRF-Token header",
                 ));
             }
         }

@@ -3,6 +3,7 @@
 //! Boundary: handlers are thin — extract, authenticate, call one `kankan-core` operation, map
 //! the result to a `kankan-protocol` DTO. No SQL and no crypto here.
 
+pub mod client_ip;
 mod doc;
 mod error;
 mod extract;

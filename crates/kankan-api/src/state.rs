@@ -12,12 +12,25 @@ use crate::Metrics;
 /// HTTP-level settings, validated by the server before start.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
-    /// Mark cookies `Secure` (on whenever the public URL is https).
+    /// Served over HTTPS (the public URL is https): cookies are `Secure` and named with the
+    /// `__Host-` prefix, so no other host or plain-HTTP page can set or shadow them.
     pub cookie_secure: bool,
-    /// Take the client IP from the last `X-Forwarded-For` hop (behind a reverse proxy only).
-    pub trust_forwarded_for: bool,
+    /// The reverse proxies whose `X-Forwarded-For` entries are believed (default none).
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Session cookie lifetime.
     pub session_ttl_secs: u64,
+}
+
+impl ApiConfig {
+    /// The session cookie's name: `__Host-kankan_session` over HTTPS.
+    pub fn session_cookie(&self) -> &'static str {
+        if self.cookie_secure { "__Host-kankan_session" } else { crate::extract::SESSION_COOKIE }
+    }
+
+    /// The CSRF cookie's name: `__Host-kankan_csrf` over HTTPS.
+    pub fn csrf_cookie(&self) -> &'static str {
+        if self.cookie_secure { "__Host-kankan_csrf" } else { crate::extract::CSRF_COOKIE }
+    }
 }
 
 /// Whether the server can serve requests (its database answers): what `/readyz` asks.

@@ -18,6 +18,10 @@ pub enum CoreError {
     WeakPassword(String),
     #[error("the code is wrong, expired or already used; request a new one")]
     InvalidCode,
+    /// The code is right, but more than one registration is pending for the identifier: the
+    /// password chosen with this code must come with it.
+    #[error("enter the password you chose when you registered, with the code")]
+    PasswordRequired,
     #[error("the account or password is wrong")]
     InvalidCredentials,
     #[error("{BAN_NOTICE}")]
@@ -87,6 +91,7 @@ impl CoreError {
             InvalidIdentifier(_)
             | WeakPassword(_)
             | InvalidCode
+            | PasswordRequired
             | WrongPassword
             | InvalidNickname(_)
             | InvalidImage(_)
@@ -118,6 +123,7 @@ impl CoreError {
             InvalidIdentifier(_) => "invalid-identifier",
             WeakPassword(_) => "weak-password",
             InvalidCode => "invalid-code",
+            PasswordRequired => "password-required",
             InvalidCredentials => "invalid-credentials",
             AccountBanned => "account-banned",
             AccountNotVerified => "account-not-verified",

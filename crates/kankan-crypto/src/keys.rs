@@ -215,6 +215,11 @@ impl Keyring {
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(hmac(&self.csrf, &[b"csrf", &session.0]))
     }
+
+    /// Whether `sent` is the session's CSRF token, compared in constant time.
+    pub fn csrf_token_matches(&self, session: &TokenHash, sent: &str) -> bool {
+        crate::constant_time_eq(self.csrf_token(session).as_bytes(), sent.as_bytes())
+    }
 }
 
 #[cfg(test)]

@@ -81,4 +81,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_device_grants.sql"),
         postgres: include_str!("../migrations/postgres/0011_device_grants.sql"),
     },
+    Migration {
+        version: 12,
+        name: "0012_pending_registrations",
+        sqlite: include_str!("../migrations/sqlite/0012_pending_registrations.sql"),
+        postgres: include_str!("../migrations/postgres/0012_pending_registrations.sql"),
+    },
 ];

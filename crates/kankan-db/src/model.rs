@@ -96,6 +96,9 @@ pub struct VerificationCode {
     pub expires_at: Timestamp,
     pub attempts: u32,
     pub consumed_at: Option<Timestamp>,
+    /// For a registration: the password (Argon2id PHC string) chosen with this code, applied
+    /// only when the code is redeemed; erased once the code is consumed.
+    pub password_hash: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,9 +153,20 @@ pub struct LoginEvent {
 /// Failed logins counted against one identifier, whether or not an account has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginFailures {
+    /// Attempts counted in the current window (or since the lock began); above the rule's
+    /// threshold while a lock holds.
     pub failures: u32,
     pub window_start: Timestamp,
     pub locked_until: Option<Timestamp>,
+}
+
+/// The lockout rule a login attempt is counted under: `threshold` attempts within `window`
+/// lock the identifier for `lock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutRule {
+    pub threshold: u32,
+    pub window: std::time::Duration,
+    pub lock: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -116,8 +116,12 @@ pub fn build_with_clock(
     outbox_path: &Path,
     clock: Clocks,
 ) -> Result<Arc<dyn Messenger>, ConfigError> {
-    // One outbox for both channels, so its lines never interleave.
-    let outbox: Arc<dyn Messenger> = Arc::new(OutboxMessenger::with_clock(outbox_path, clock));
+    // One outbox for both channels, so its lines never interleave. Once either channel is
+    // real, this is no development server: what goes to the outbox stays out of the log.
+    let dev_only =
+        config.email == EmailChannelConfig::Outbox {} && config.sms == SmsChannelConfig::Outbox {};
+    let outbox = OutboxMessenger::with_clock(outbox_path, clock);
+    let outbox: Arc<dyn Messenger> = Arc::new(if dev_only { outbox } else { outbox.quiet() });
     let email: Arc<dyn Messenger> = match &config.email {
         EmailChannelConfig::Outbox {} => Arc::clone(&outbox),
         EmailChannelConfig::Smtp(smtp) => Arc::new(SmtpMessenger::new(smtp)?),

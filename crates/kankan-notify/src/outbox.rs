@@ -26,10 +26,15 @@ use tokio::io::AsyncWriteExt;
 
 use crate::{Message, Messenger, SendError, mask, scrub};
 
-/// Writes each message as one masked line to a file and logs it with `tracing::info!`.
+/// Writes each message as one masked line to a file and logs it with `tracing::info!`: the
+/// whole line while the outbox is the only channel (development), only that a message was
+/// written once a real channel is configured ([`quiet`](Self::quiet)), so codes never reach
+/// the process log of a server that sends real messages.
 pub struct OutboxMessenger {
     path: PathBuf,
     clock: Clocks,
+    /// Log the subject and body too (development, where the outbox is the only channel).
+    log_content: bool,
     /// Serialises writes so lines from concurrent sends never interleave.
     write_lock: tokio::sync::Mutex<()>,
 }
@@ -48,7 +53,19 @@ impl OutboxMessenger {
 
     /// An outbox appending to `path`, stamped with `clock`.
     pub fn with_clock(path: impl Into<PathBuf>, clock: Clocks) -> Self {
-        OutboxMessenger { path: path.into(), clock, write_lock: tokio::sync::Mutex::new(()) }
+        OutboxMessenger {
+            path: path.into(),
+            clock,
+            log_content: true,
+            write_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The same outbox, logging only that a message was written (not its content), for a
+    /// server where a real channel carries the other kind of recipient.
+    pub fn quiet(mut self) -> Self {
+        self.log_content = false;
+        self
     }
 
     /// The file this outbox appends to.
@@ -95,6 +112,10 @@ impl Messenger for OutboxMessenger {
         self.append(&line).await.map_err(|e| {
             SendError::Transient(format!("cannot append to outbox {}: {e}", self.path.display()))
         })?;
+        if !self.log_content {
+            tracing::info!(outbox = %self.path.display(), "message written to the outbox");
+            return Ok(());
+        }
         let mut fields = line.splitn(4, '\t').skip(1);
         let (to, subject, body) = (fields.next(), fields.next(), fields.next());
         tracing::info!(

@@ -45,6 +45,11 @@ pub struct VerifyRequest {
     pub identifier: String,
     /// The 6-digit code.
     pub code: String,
+    /// The password chosen when registering. Needed (`password-required`) when the identifier
+    /// was registered more than once while pending; when given, it must be the one chosen
+    /// with this code, or the code is refused.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -48,10 +48,11 @@ pub struct DevicesConfig {
 pub struct ServerConfig {
     /// Address and port to listen on.
     pub listen: SocketAddr,
-    /// The address users reach the server at; `https://` turns on Secure cookies.
+    /// The address users reach the server at; `https://` turns on Secure, `__Host-` cookies.
     pub public_url: Option<String>,
-    /// Take client IPs from `X-Forwarded-For` (only behind a reverse proxy you run).
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` entries are believed;
+    /// default none: the client is the TCP peer.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -137,7 +138,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -180,6 +181,8 @@ impl Config {
         if self.security.master_key.is_some() && self.security.master_key_file.is_some() {
             return Err("set security.master_key or security.master_key_file, not both".into());
         }
+        kankan_api::client_ip::TrustedProxies::parse(&self.server.trusted_proxies)
+            .map_err(|e| format!("server.trusted_proxies: {e}"))?;
         self.gateway.validate().map_err(|e| format!("gateway: {e}"))?;
         self.webrtc.validate()?;
         if let Some(u) = &self.devices.mqtt_url

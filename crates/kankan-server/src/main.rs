@@ -104,6 +104,21 @@ enum BenchCommand {
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
+    /// The server's resident memory through registrations, correct logins and a
+    /// credential-stuffing burst from many addresses, and after it.
+    Login {
+        #[arg(long, default_value_t = 19)]
+        registrations: usize,
+        #[arg(long, default_value_t = 16)]
+        logins: usize,
+        #[arg(long, default_value_t = 200)]
+        attackers: usize,
+        /// Seconds of the credential-stuffing burst.
+        #[arg(long, default_value_t = 30)]
+        secs: u64,
+        #[arg(long, default_value = "kankan-bench")]
+        work_dir: PathBuf,
+    },
     /// Days of one camera's segments in the index: bytes per stream-minute, timeline query.
     Index {
         #[arg(long, default_value_t = 30)]
@@ -220,6 +235,18 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench { command: BenchCommand::Notify { events, work_dir } } => {
             kankan_server::bench::notify(events, work_dir).await
+        }
+        Command::Bench {
+            command: BenchCommand::Login { registrations, logins, attackers, secs, work_dir },
+        } => {
+            let b = kankan_server::bench::LoginBench {
+                registrations,
+                logins,
+                attackers,
+                secs,
+                work_dir,
+            };
+            kankan_server::bench::login(b).await
         }
         Command::Bench { command: BenchCommand::Index { days, work_dir } } => {
             kankan_server::bench::index(&work_dir, days).await

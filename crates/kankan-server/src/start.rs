@@ -225,7 +225,10 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         workers: workers.clone(),
         config: Arc::new(ApiConfig {
             cookie_secure: cfg.cookie_secure(),
-            trust_forwarded_for: cfg.server.trust_forwarded_for,
+            trusted_proxies: kankan_api::client_ip::TrustedProxies::parse(
+                &cfg.server.trusted_proxies,
+            )
+            .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?,
             session_ttl_secs: u64::from(cfg.accounts.session_ttl_days) * 86_400,
         }),
         shutdown: signal.clone(),

@@ -129,7 +129,21 @@ export function render(ctx) {
       code.input.focus();
       return;
     }
-    const res = await auth.verify(id, digits);
+    // The password chosen when registering binds the code to this registrant; the server
+    // asks for it (password-required) when the address was registered more than once.
+    const pw = signup.get()?.password || resendPassword.input.value || undefined;
+    let res;
+    try {
+      res = await auth.verify(id, digits, pw);
+    } catch (err) {
+      if (err.body?.code === 'password-required') {
+        resendPassword.wrap.hidden = false;
+        showAlert(alert, 'info', 'Enter the password you chose when you registered, then verify again.');
+        resendPassword.input.focus();
+        return;
+      }
+      throw err;
+    }
     signup.clear();
     setMe(res.account);
     ctx.navigate(nextRoute.afterLogin());

@@ -11,7 +11,7 @@ use kankan_protocol::v1::{
 };
 
 use super::me_dto;
-use crate::extract::{ApiJson, CSRF_COOKIE, Client, CurrentUser, SESSION_COOKIE};
+use crate::extract::{ApiJson, Client, CurrentUser};
 use crate::{ApiError, AppState};
 
 fn code_sent(c: CodeSent) -> (StatusCode, Json<CodeSentResponse>) {
@@ -41,9 +41,14 @@ async fn logged_in(state: &AppState, ok: LoginOk) -> Result<Response, ApiError> 
     let profile = state.accounts.profile(&ok.principal).await?;
     let ttl = state.config.session_ttl_secs;
     let mut headers = HeaderMap::new();
-    headers.append(header::SET_COOKIE, cookie_header(state, SESSION_COOKIE, &ok.token, true, ttl));
-    headers
-        .append(header::SET_COOKIE, cookie_header(state, CSRF_COOKIE, &ok.csrf_token, false, ttl));
+    headers.append(
+        header::SET_COOKIE,
+        cookie_header(state, state.config.session_cookie(), &ok.token, true, ttl),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        cookie_header(state, state.config.csrf_cookie(), &ok.csrf_token, false, ttl),
+    );
     let body =
         LoginResponse { token: ok.token, csrf_token: ok.csrf_token, account: me_dto(profile) };
     Ok((headers, Json(body)).into_response())
@@ -69,14 +74,17 @@ pub async fn register(
     request_body = VerifyRequest,
     responses(
         (status = 200, body = LoginResponse, description = "sets the kankan_session and kankan_csrf cookies"),
-        (status = 400, body = ErrorBody, description = "invalid-code"),
+        (status = 400, body = ErrorBody, description = "invalid-code, password-required"),
         (status = 429, body = ErrorBody)))]
 pub async fn verify(
     State(state): State<AppState>,
     Client(client): Client,
     ApiJson(req): ApiJson<VerifyRequest>,
 ) -> Result<Response, ApiError> {
-    let ok = state.accounts.verify_registration(&req.identifier, &req.code, &client).await?;
+    let ok = state
+        .accounts
+        .verify_registration(&req.identifier, &req.code, req.password.as_deref(), &client)
+        .await?;
     logged_in(&state, ok).await
 }
 
@@ -106,8 +114,14 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     state.accounts.logout(&p).await?;
     let mut headers = HeaderMap::new();
-    headers.append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, "", true, 0));
-    headers.append(header::SET_COOKIE, cookie_header(&state, CSRF_COOKIE, "", false, 0));
+    headers.append(
+        header::SET_COOKIE,
+        cookie_header(&state, state.config.session_cookie(), "", true, 0),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        cookie_header(&state, state.config.csrf_cookie(), "", false, 0),
+    );
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 

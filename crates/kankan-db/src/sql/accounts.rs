@@ -8,8 +8,8 @@ use sqlx::any::AnyRow;
 
 use super::{Engine, R, SqlStore, opt_ts, ts, uuid_col, write_tx};
 use crate::{
-    Account, AccountState, AccountStore, CodePurpose, ContactKind, DbError, LoginEvent,
-    LoginFailures, Session, Staff, VerificationCode,
+    Account, AccountState, AccountStore, CodePurpose, ContactKind, DbError, LockoutRule,
+    LoginEvent, LoginFailures, Session, Staff, VerificationCode,
 };
 
 const ACCOUNT_COLS: &str = "id, contact_kind, contact_index, contact_enc, key_wrapped, \
@@ -83,23 +83,19 @@ fn one_row(n: u64) -> R<()> {
     if n == 1 { Ok(()) } else { Err(DbError::NotFound("account")) }
 }
 
-pub(super) async fn replace_pending_password(pool: &AnyPool, id: AccountId, hash: &str) -> R<()> {
-    let r =
-        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2 AND state = 'pending'")
-            .bind(hash)
-            .bind(id.to_string())
-            .execute(pool)
-            .await?;
-    one_row(r.rows_affected())
-}
-
-pub(super) async fn activate(pool: &AnyPool, id: AccountId, at: Timestamp) -> R<()> {
+pub(super) async fn activate(
+    pool: &AnyPool,
+    id: AccountId,
+    hash: Option<&str>,
+    at: Timestamp,
+) -> R<()> {
     let r = sqlx::query(
-        "UPDATE accounts SET state = 'active', verified_at_ms = $1, state_changed_at_ms = $2 \
-         WHERE id = $3 AND state = 'pending'",
+        "UPDATE accounts SET state = 'active', verified_at_ms = $1, state_changed_at_ms = $2, \
+         password_hash = COALESCE($3, password_hash) WHERE id = $4 AND state = 'pending'",
     )
     .bind(at.0)
     .bind(at.0)
+    .bind(hash)
     .bind(id.to_string())
     .execute(pool)
     .await?;
@@ -202,7 +198,8 @@ pub(super) async fn set_state(
 pub(super) async fn insert_code(pool: &AnyPool, c: &VerificationCode) -> R<()> {
     sqlx::query(
         "INSERT INTO verification_codes (id, purpose, contact_index, code_mac, created_at_ms, \
-         expires_at_ms, attempts, consumed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         expires_at_ms, attempts, consumed_at_ms, password_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(c.id.to_string())
     .bind(c.purpose.as_str())
@@ -212,6 +209,7 @@ pub(super) async fn insert_code(pool: &AnyPool, c: &VerificationCode) -> R<()> {
     .bind(c.expires_at.0)
     .bind(i64::from(c.attempts))
     .bind(c.consumed_at.map(|t| t.0))
+    .bind(&c.password_hash)
     .execute(pool)
     .await?;
     Ok(())
@@ -224,7 +222,7 @@ pub(super) async fn latest_code(
 ) -> R<Option<VerificationCode>> {
     let row = sqlx::query(
         "SELECT id, contact_index, code_mac, created_at_ms, expires_at_ms, attempts, \
-         consumed_at_ms FROM verification_codes WHERE purpose = $1 AND contact_index = $2 \
+         consumed_at_ms, password_hash FROM verification_codes WHERE purpose = $1 AND contact_index = $2 \
          ORDER BY created_at_ms DESC, id DESC LIMIT 1",
     )
     .bind(purpose.as_str())
@@ -241,25 +239,37 @@ pub(super) async fn latest_code(
             expires_at: ts(&row, "expires_at_ms")?,
             attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
             consumed_at: opt_ts(&row, "consumed_at_ms")?,
+            password_hash: row.try_get("password_hash")?,
         })
     })
     .transpose()
 }
 
-pub(super) async fn add_code_attempt(pool: &AnyPool, id: uuid::Uuid) -> R<u32> {
+pub(super) async fn claim_code_attempt(
+    pool: &AnyPool,
+    id: uuid::Uuid,
+    max_attempts: u32,
+    now: Timestamp,
+) -> R<Option<u32>> {
+    // Checked and counted in one statement: parallel guesses cannot all read "fewer than the
+    // limit" before any of them counts.
     let n: Option<i64> = sqlx::query_scalar(
-        "UPDATE verification_codes SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
+        "UPDATE verification_codes SET attempts = attempts + 1 \
+         WHERE id = $1 AND attempts < $2 AND consumed_at_ms IS NULL AND expires_at_ms > $3 \
+         RETURNING attempts",
     )
     .bind(id.to_string())
+    .bind(i64::from(max_attempts))
+    .bind(now.0)
     .fetch_optional(pool)
     .await?;
-    let n = n.ok_or(DbError::NotFound("verification code"))?;
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    Ok(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
 }
 
 pub(super) async fn consume_code(pool: &AnyPool, id: uuid::Uuid, at: Timestamp) -> R<bool> {
     let r = sqlx::query(
-        "UPDATE verification_codes SET consumed_at_ms = $1 WHERE id = $2 AND consumed_at_ms IS NULL",
+        "UPDATE verification_codes SET consumed_at_ms = $1, password_hash = NULL \
+         WHERE id = $2 AND consumed_at_ms IS NULL",
     )
     .bind(at.0)
     .bind(id.to_string())
@@ -352,11 +362,8 @@ impl AccountStore for SqlStore {
     async fn account_by_contact(&self, idx: &[u8]) -> R<Option<Account>> {
         by_contact(&self.pool, idx).await
     }
-    async fn replace_pending_password(&self, id: AccountId, hash: &str) -> R<()> {
-        replace_pending_password(&self.pool, id, hash).await
-    }
-    async fn activate_account(&self, id: AccountId, at: Timestamp) -> R<()> {
-        activate(&self.pool, id, at).await
+    async fn activate_account(&self, id: AccountId, hash: Option<&str>, at: Timestamp) -> R<()> {
+        activate(&self.pool, id, hash, at).await
     }
     async fn set_password(
         &self,
@@ -390,8 +397,13 @@ impl AccountStore for SqlStore {
     async fn latest_code(&self, p: CodePurpose, idx: &[u8]) -> R<Option<VerificationCode>> {
         latest_code(&self.pool, p, idx).await
     }
-    async fn add_code_attempt(&self, id: uuid::Uuid) -> R<u32> {
-        add_code_attempt(&self.pool, id).await
+    async fn claim_code_attempt(
+        &self,
+        id: uuid::Uuid,
+        max_attempts: u32,
+        now: Timestamp,
+    ) -> R<Option<u32>> {
+        claim_code_attempt(&self.pool, id, max_attempts, now).await
     }
     async fn consume_code(&self, id: uuid::Uuid, at: Timestamp) -> R<bool> {
         consume_code(&self.pool, id, at).await
@@ -427,8 +439,13 @@ impl AccountStore for SqlStore {
     async fn login_failures(&self, idx: &[u8]) -> R<Option<LoginFailures>> {
         super::sessions::login_failures(&self.pool, idx).await
     }
-    async fn put_login_failures(&self, idx: &[u8], f: &LoginFailures) -> R<()> {
-        super::sessions::put_login_failures(&self.pool, idx, f).await
+    async fn count_login_attempt(
+        &self,
+        idx: &[u8],
+        now: Timestamp,
+        rule: LockoutRule,
+    ) -> R<LoginFailures> {
+        super::sessions::count_login_attempt(&self.pool, idx, now, rule).await
     }
     async fn clear_login_failures(&self, idx: &[u8]) -> R<()> {
         super::sessions::clear_login_failures(&self.pool, idx).await

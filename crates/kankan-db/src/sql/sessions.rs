@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{R, flag, opt_ts, ts, uuid_col};
-use crate::{DbError, LoginEvent, LoginFailures, LoginOutcome, Session};
+use crate::{DbError, LockoutRule, LoginEvent, LoginFailures, LoginOutcome, Session};
 
 const SESSION_COLS: &str = "SELECT id, account_id, token_hash, client_enc, ip_enc, \
     created_at_ms, last_used_at_ms, expires_at_ms FROM sessions";
@@ -173,20 +173,51 @@ pub(super) async fn login_failures(pool: &AnyPool, idx: &[u8]) -> R<Option<Login
     .transpose()
 }
 
-pub(super) async fn put_login_failures(pool: &AnyPool, idx: &[u8], f: &LoginFailures) -> R<()> {
-    sqlx::query(
+pub(super) async fn count_login_attempt(
+    pool: &AnyPool,
+    idx: &[u8],
+    now: Timestamp,
+    rule: LockoutRule,
+) -> R<LoginFailures> {
+    // One statement, so concurrent attempts cannot overwrite each other's count. On the
+    // existing row: a lock still holding keeps the count above the threshold; a lapsed window
+    // (no lock) or a lapsed lock starts a new count; the attempt that reaches the threshold
+    // sets the lock. $1 identifier, $2 now, $3 window, $4 threshold, $5 lock end.
+    const ACTIVE: &str = "login_failures.locked_until_ms IS NOT NULL \
+        AND login_failures.locked_until_ms > $2";
+    const RESTART: &str = "((login_failures.locked_until_ms IS NULL \
+        AND login_failures.window_start_ms + $3 <= $2) \
+        OR (login_failures.locked_until_ms IS NOT NULL AND login_failures.locked_until_ms <= $2))";
+    let next = format!(
+        "CASE WHEN {ACTIVE} THEN (CASE WHEN login_failures.failures < $4 THEN $4 \
+         ELSE login_failures.failures END) + 1 \
+         WHEN {RESTART} THEN 1 ELSE login_failures.failures + 1 END"
+    );
+    let sql = format!(
         "INSERT INTO login_failures (contact_index, failures, window_start_ms, locked_until_ms) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (contact_index) DO UPDATE SET \
-         failures = excluded.failures, window_start_ms = excluded.window_start_ms, \
-         locked_until_ms = excluded.locked_until_ms",
-    )
-    .bind(idx)
-    .bind(i64::from(f.failures))
-    .bind(f.window_start.0)
-    .bind(f.locked_until.map(|t| t.0))
-    .execute(pool)
-    .await?;
-    Ok(())
+         VALUES ($1, 1, $2, CASE WHEN 1 >= $4 THEN $5 ELSE NULL END) \
+         ON CONFLICT (contact_index) DO UPDATE SET \
+         failures = {next}, \
+         window_start_ms = CASE WHEN {ACTIVE} THEN login_failures.window_start_ms \
+             WHEN {RESTART} THEN $2 ELSE login_failures.window_start_ms END, \
+         locked_until_ms = CASE WHEN {ACTIVE} THEN login_failures.locked_until_ms \
+             WHEN {next} >= $4 THEN $5 ELSE NULL END \
+         RETURNING failures, window_start_ms, locked_until_ms"
+    );
+    let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(idx)
+        .bind(now.0)
+        .bind(ms(rule.window))
+        .bind(i64::from(rule.threshold))
+        .bind(now.0.saturating_add(ms(rule.lock)))
+        .fetch_one(pool)
+        .await?;
+    Ok(LoginFailures {
+        failures: u32::try_from(row.try_get::<i64, _>("failures")?).unwrap_or(u32::MAX),
+        window_start: ts(&row, "window_start_ms")?,
+        locked_until: opt_ts(&row, "locked_until_ms")?,
+    })
 }
 
 pub(super) async fn clear_login_failures(pool: &AnyPool, idx: &[u8]) -> R<()> {

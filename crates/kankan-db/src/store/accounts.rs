@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use kankan_base::{AccountId, BlobId, SessionId, StaffId, Timestamp};
 
 use crate::{
-    Account, AccountState, CodePurpose, DbError, LoginEvent, LoginFailures, Session, Staff,
-    VerificationCode,
+    Account, AccountState, CodePurpose, DbError, LockoutRule, LoginEvent, LoginFailures, Session,
+    Staff, VerificationCode,
 };
 
 type R<T> = Result<T, DbError>;
@@ -16,8 +16,10 @@ type R<T> = Result<T, DbError>;
 /// (lockout), and staff members with their sessions.
 ///
 /// Invariants: a password change revokes every other session, and a ban every session, in the
-/// same transaction; a code is consumed once (a racing request loses); only live sessions
-/// (unrevoked, unexpired at `now`) are ever returned.
+/// same transaction; a code is consumed once (a racing request loses) and its attempt limit,
+/// like the lockout's count, is checked and counted in one atomic statement, so parallel
+/// requests cannot exceed it; only live sessions (unrevoked, unexpired at `now`) are ever
+/// returned.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     // Accounts.
@@ -25,10 +27,14 @@ pub trait AccountStore: Send + Sync {
     async fn insert_account(&self, account: &Account) -> R<()>;
     async fn account(&self, id: AccountId) -> R<Option<Account>>;
     async fn account_by_contact(&self, contact_index: &[u8]) -> R<Option<Account>>;
-    /// Replaces the password of a still-pending account (registration retried).
-    async fn replace_pending_password(&self, id: AccountId, password_hash: &str) -> R<()>;
-    /// Pending -> active, once its contact is proven.
-    async fn activate_account(&self, id: AccountId, at: Timestamp) -> R<()>;
+    /// Pending -> active, once its contact is proven; with `password_hash`, the password
+    /// chosen with the proof is set in the same statement.
+    async fn activate_account(
+        &self,
+        id: AccountId,
+        password_hash: Option<&str>,
+        at: Timestamp,
+    ) -> R<()>;
     /// Sets the password and revokes every session but `keep`, in one transaction.
     async fn set_password(
         &self,
@@ -57,9 +63,18 @@ pub trait AccountStore: Send + Sync {
         purpose: CodePurpose,
         contact_index: &[u8],
     ) -> R<Option<VerificationCode>>;
-    /// Counts one wrong guess; returns the attempts so far.
-    async fn add_code_attempt(&self, id: uuid::Uuid) -> R<u32>;
-    /// Marks the code used; false if it was already used (a racing request won).
+    /// Claims one attempt at a code, in one atomic statement: counts it and answers the
+    /// attempts so far if the code is unused, unexpired at `now` and had fewer than
+    /// `max_attempts`; `None` (nothing counted) otherwise. Only a claimed attempt may be
+    /// checked against the code.
+    async fn claim_code_attempt(
+        &self,
+        id: uuid::Uuid,
+        max_attempts: u32,
+        now: Timestamp,
+    ) -> R<Option<u32>>;
+    /// Marks the code used and erases the password waiting with it; false if it was already
+    /// used (a racing request won).
     async fn consume_code(&self, id: uuid::Uuid, at: Timestamp) -> R<bool>;
 
     // Sessions.
@@ -78,7 +93,16 @@ pub trait AccountStore: Send + Sync {
     /// Whether a successful login from that device MAC is on record.
     async fn device_known(&self, account: AccountId, device_mac: &[u8]) -> R<bool>;
     async fn login_failures(&self, contact_index: &[u8]) -> R<Option<LoginFailures>>;
-    async fn put_login_failures(&self, contact_index: &[u8], f: &LoginFailures) -> R<()>;
+    /// Counts one login attempt against an identifier under `rule`, in one atomic statement,
+    /// and answers the count after it: the attempt that reaches the threshold sets the lock;
+    /// while a lock holds, the count stays above the threshold; a new window (or the end of a
+    /// lock) starts the count again. A successful login clears it.
+    async fn count_login_attempt(
+        &self,
+        contact_index: &[u8],
+        now: Timestamp,
+        rule: LockoutRule,
+    ) -> R<LoginFailures>;
     async fn clear_login_failures(&self, contact_index: &[u8]) -> R<()>;
 
     // Staff.

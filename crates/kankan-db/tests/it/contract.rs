@@ -55,33 +55,91 @@ async fn activation_only_moves_a_pending_account() {
     let (s, _d) = store().await;
     let a = account(b"idx");
     s.insert_account(&a).await.expect("insert");
-    s.activate_account(a.id, T0).await.expect("activate");
+    s.activate_account(a.id, None, T0).await.expect("activate");
     let got = s.account(a.id).await.expect("get").expect("exists");
     assert_eq!((got.state, got.verified_at), (AccountState::Active, Some(T0)));
-    assert!(s.activate_account(a.id, T0).await.is_err(), "already active");
+    assert_eq!(got.password_hash, a.password_hash, "kept");
+    assert!(s.activate_account(a.id, Some("$argon2id$y"), T0).await.is_err(), "already active");
+    let b = account(b"idx2");
+    s.insert_account(&b).await.expect("insert");
+    s.activate_account(b.id, Some("$argon2id$proven"), T0).await.expect("activate");
+    let got = s.account(b.id).await.expect("get").expect("exists");
+    assert_eq!(got.password_hash, "$argon2id$proven", "the proven password is set with it");
 }
 
-#[tokio::test]
-async fn a_code_is_consumed_once_and_counts_attempts() {
-    let (s, _d) = store().await;
-    let code = VerificationCode {
+fn code(purpose: CodePurpose, password_hash: Option<&str>) -> VerificationCode {
+    VerificationCode {
         id: uuid::Uuid::now_v7(),
-        purpose: CodePurpose::Reset,
+        purpose,
         contact_index: b"idx".to_vec(),
         code_mac: vec![9; 32],
         created_at: T0,
         expires_at: T0.plus(Duration::from_secs(600)),
         attempts: 0,
         consumed_at: None,
-    };
+        password_hash: password_hash.map(str::to_string),
+    }
+}
+
+#[tokio::test]
+async fn a_code_is_consumed_once_and_counts_attempts() {
+    let (s, _d) = store().await;
+    let code = code(CodePurpose::Reset, None);
     s.insert_code(&code).await.expect("insert");
     assert!(s.latest_code(CodePurpose::Register, b"idx").await.expect("q").is_none());
-    assert_eq!(s.add_code_attempt(code.id).await.expect("attempt"), 1);
-    assert_eq!(s.add_code_attempt(code.id).await.expect("attempt"), 2);
+    assert_eq!(s.claim_code_attempt(code.id, 5, T0).await.expect("attempt"), Some(1));
+    assert_eq!(s.claim_code_attempt(code.id, 5, T0).await.expect("attempt"), Some(2));
     assert!(s.consume_code(code.id, T0).await.expect("consume"));
     assert!(!s.consume_code(code.id, T0).await.expect("consume again"));
+    assert_eq!(s.claim_code_attempt(code.id, 5, T0).await.expect("attempt"), None, "used");
     let got = s.latest_code(CodePurpose::Reset, b"idx").await.expect("q").expect("exists");
     assert_eq!((got.attempts, got.consumed_at), (2, Some(T0)));
+}
+
+#[tokio::test]
+async fn an_expired_or_used_up_code_claims_no_attempt() {
+    let (s, _d) = store().await;
+    let c = code(CodePurpose::Register, None);
+    s.insert_code(&c).await.expect("insert");
+    let late = c.expires_at;
+    assert_eq!(s.claim_code_attempt(c.id, 5, late).await.expect("q"), None, "expired");
+    for n in 1..=3 {
+        assert_eq!(s.claim_code_attempt(c.id, 3, T0).await.expect("q"), Some(n));
+    }
+    assert_eq!(s.claim_code_attempt(c.id, 3, T0).await.expect("q"), None, "limit reached");
+    let got = s.latest_code(CodePurpose::Register, b"idx").await.expect("q").expect("exists");
+    assert_eq!(got.attempts, 3, "refused claims are not counted");
+}
+
+/// Fails without the fix (a read of `attempts`, then a separate increment): parallel guesses
+/// all read "fewer than the limit" and are all checked.
+#[tokio::test]
+async fn parallel_claims_on_one_code_never_exceed_its_attempt_limit() {
+    let (s, _d) = store().await;
+    let c = code(CodePurpose::Register, None);
+    s.insert_code(&c).await.expect("insert");
+    let claims = (0..200).map(|_| {
+        let s = s.clone();
+        tokio::spawn(async move { s.claim_code_attempt(c.id, 5, T0).await.expect("claim") })
+    });
+    let mut granted = Vec::new();
+    for t in claims {
+        granted.extend(t.await.expect("task"));
+    }
+    granted.sort_unstable();
+    assert_eq!(granted, vec![1, 2, 3, 4, 5], "exactly the limit is claimed, each count once");
+}
+
+#[tokio::test]
+async fn a_registration_password_waits_with_its_code_and_is_erased_when_consumed() {
+    let (s, _d) = store().await;
+    let c = code(CodePurpose::Register, Some("$argon2id$waiting"));
+    s.insert_code(&c).await.expect("insert");
+    let got = s.latest_code(CodePurpose::Register, b"idx").await.expect("q").expect("exists");
+    assert_eq!(got.password_hash.as_deref(), Some("$argon2id$waiting"));
+    assert!(s.consume_code(c.id, T0).await.expect("consume"));
+    let got = s.latest_code(CodePurpose::Register, b"idx").await.expect("q").expect("exists");
+    assert_eq!(got.password_hash, None);
 }
 
 #[tokio::test]
@@ -176,16 +234,50 @@ async fn a_retried_job_runs_again_after_its_delay_and_a_lapsed_lease_is_reclaime
     );
 }
 
+const RULE: kankan_db::LockoutRule = kankan_db::LockoutRule {
+    threshold: 3,
+    window: Duration::from_secs(900),
+    lock: Duration::from_secs(600),
+};
+
 #[tokio::test]
-async fn login_failures_upsert_and_clear() {
+async fn login_attempts_count_lock_at_the_threshold_and_restart_after_the_lock() {
     let (s, _d) = store().await;
-    let f = kankan_db::LoginFailures { failures: 2, window_start: T0, locked_until: None };
-    s.put_login_failures(b"idx", &f).await.expect("put");
-    let g = kankan_db::LoginFailures { failures: 0, window_start: T0, locked_until: Some(T0) };
-    s.put_login_failures(b"idx", &g).await.expect("put again");
-    assert_eq!(s.login_failures(b"idx").await.expect("q"), Some(g));
+    let count = |at: Timestamp| {
+        let s = s.clone();
+        async move { s.count_login_attempt(b"idx", at, RULE).await.expect("count") }
+    };
+    assert_eq!((count(T0).await.failures, count(T0).await.locked_until), (1, None));
+    let third = count(T0).await;
+    let lock_end = T0.plus(RULE.lock);
+    assert_eq!((third.failures, third.locked_until), (3, Some(lock_end)), "the third locks");
+    let during = count(T0.plus(Duration::from_secs(599))).await;
+    assert_eq!((during.failures, during.locked_until), (4, Some(lock_end)), "lock holds");
+    assert_eq!(s.login_failures(b"idx").await.expect("q"), Some(during));
+    let after = count(lock_end).await;
+    assert_eq!((after.failures, after.locked_until, after.window_start), (1, None, lock_end));
+    let next_window = count(lock_end.plus(RULE.window)).await;
+    assert_eq!(next_window.failures, 1, "a lapsed window starts a new count");
     s.clear_login_failures(b"idx").await.expect("clear");
     assert_eq!(s.login_failures(b"idx").await.expect("q"), None);
+}
+
+/// Fails without the fix (read, compute, write back): concurrent failures overwrite each
+/// other's count and ten of them may count as one.
+#[tokio::test]
+async fn concurrent_login_attempts_are_each_counted() {
+    let (s, _d) = store().await;
+    let rule = kankan_db::LockoutRule { threshold: 100, ..RULE };
+    let tasks = (0..40).map(|_| {
+        let s = s.clone();
+        tokio::spawn(async move { s.count_login_attempt(b"idx", T0, rule).await.expect("count") })
+    });
+    let mut seen: Vec<u32> = Vec::new();
+    for t in tasks {
+        seen.push(t.await.expect("task").failures);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=40).collect::<Vec<u32>>(), "each attempt saw its own count");
 }
 
 #[tokio::test]

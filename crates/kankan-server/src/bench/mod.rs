@@ -10,12 +10,15 @@
 //!   in-process, and the relay's CPU per viewer.
 //! - `motion`: the motion detector's CPU per camera at 5 fps of 640x360, against plain
 //!   per-pixel frame differencing.
+//! - `login`: the server's resident memory through registrations, correct logins and a
+//!   credential-stuffing burst from many addresses, and after it (password hashing is bounded).
 //! - `notify`: motion start to Web Push delivered at a local push endpoint, against the same
 //!   push sent directly.
 
 mod index;
 mod ingest;
 mod live;
+mod login;
 mod motion;
 mod notify;
 
@@ -28,6 +31,7 @@ use anyhow::{Context as _, bail};
 pub use index::index;
 pub use ingest::{IngestBench, ingest};
 pub use live::{LiveBench, live};
+pub use login::{LoginBench, login};
 pub use motion::motion;
 pub use notify::notify;
 

@@ -15,6 +15,8 @@ mod browser_playback;
 mod browser_rtsp;
 mod browser_webrtc;
 mod cli;
+mod client_identity;
+mod codes_and_lockout;
 mod devices;
 mod devices_authz;
 mod devices_sim;
