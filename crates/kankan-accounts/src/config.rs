@@ -69,6 +69,11 @@ pub struct LimitsConfig {
     pub register_per_ip: RateLimit,
     pub codes_per_ip: RateLimit,
     pub codes_per_identifier: RateLimit,
+    /// Verification codes texted to one phone number in 24 hours (1-1000).
+    pub sms_codes_per_identifier_day: u32,
+    /// Verification codes texted for requests from one network (an IPv4 /24, an IPv6 /48) in
+    /// 24 hours (1-100000): a pool of addresses cannot run up the SMS bill.
+    pub sms_codes_per_network_day: u32,
 }
 
 impl Default for LimitsConfig {
@@ -79,6 +84,8 @@ impl Default for LimitsConfig {
             register_per_ip: RateLimit { count: 10, per_secs: 3600 },
             codes_per_ip: RateLimit { count: 20, per_secs: 3600 },
             codes_per_identifier: RateLimit { count: 5, per_secs: 3600 },
+            sms_codes_per_identifier_day: 10,
+            sms_codes_per_network_day: 100,
         }
     }
 }
@@ -96,6 +103,12 @@ impl LimitsConfig {
             if l.count == 0 || l.per_secs == 0 {
                 return Err(format!("limits.{name}: count and per_secs must be at least 1"));
             }
+        }
+        if !(1..=1000).contains(&self.sms_codes_per_identifier_day) {
+            return Err("limits.sms_codes_per_identifier_day must be 1-1000".into());
+        }
+        if !(1..=100_000).contains(&self.sms_codes_per_network_day) {
+            return Err("limits.sms_codes_per_network_day must be 1-100000".into());
         }
         Ok(())
     }

@@ -18,6 +18,8 @@ pub struct ApiConfig {
     pub trust_forwarded_for: bool,
     /// Session cookie lifetime.
     pub session_ttl_secs: u64,
+    /// When set, `/metrics` answers only requests bearing this token (`metrics.token`).
+    pub metrics_token: Option<kankan_base::Secret>,
 }
 
 /// Whether the server can serve requests (its database answers): what `/readyz` asks.
