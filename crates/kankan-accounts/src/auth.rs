@@ -48,6 +48,7 @@ impl Accounts {
         password_policy::check(password, id.as_str())?;
         let idx = s.contact_index(&id);
         s.throttle_code(CodePurpose::Register, &idx, client)?;
+        s.throttle_sms(&id, &idx, &client.ip)?;
         let hash = s.hash_password(password).await?;
         match s.store.account_by_contact(&idx).await? {
             None => {
@@ -195,6 +196,7 @@ impl Accounts {
         let id = Identifier::parse(identifier)?;
         let idx = s.contact_index(&id);
         s.throttle_code(CodePurpose::Reset, &idx, client)?;
+        s.throttle_sms(&id, &idx, &client.ip)?;
         if let Some(a) = s.store.account_by_contact(&idx).await?
             && a.state != AccountState::Banned
         {

@@ -93,6 +93,11 @@ pub struct LimitsConfig {
     pub redeem_per_identifier: RateLimit,
     /// Password changes (right or wrong current password) of one account.
     pub password_change_per_account: RateLimit,
+    /// Verification codes texted to one phone number in 24 hours (1-1000).
+    pub sms_codes_per_identifier_day: u32,
+    /// Verification codes texted for requests from one network (an IPv4 /24, an IPv6 /48) in
+    /// 24 hours (1-100000): a pool of addresses cannot run up the SMS bill.
+    pub sms_codes_per_network_day: u32,
 }
 
 impl Default for LimitsConfig {
@@ -105,6 +110,8 @@ impl Default for LimitsConfig {
             codes_per_identifier: RateLimit { count: 5, per_secs: 3600 },
             redeem_per_identifier: RateLimit { count: 10, per_secs: 3600 },
             password_change_per_account: RateLimit { count: 5, per_secs: 3600 },
+            sms_codes_per_identifier_day: 10,
+            sms_codes_per_network_day: 100,
         }
     }
 }
@@ -126,6 +133,12 @@ impl LimitsConfig {
                     "limits.{name}: count must be at least 1 and per_secs 1 to 86400"
                 ));
             }
+        }
+        if !(1..=1000).contains(&self.sms_codes_per_identifier_day) {
+            return Err("limits.sms_codes_per_identifier_day must be 1-1000".into());
+        }
+        if !(1..=100_000).contains(&self.sms_codes_per_network_day) {
+            return Err("limits.sms_codes_per_network_day must be 1-100000".into());
         }
         Ok(())
     }

@@ -14,6 +14,7 @@ pub mod identifier;
 pub mod password_policy;
 mod profile;
 pub mod risk;
+mod sms_caps;
 
 use std::sync::Arc;
 

@@ -19,6 +19,8 @@ pub struct ApiConfig {
     pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Session cookie lifetime.
     pub session_ttl_secs: u64,
+    /// When set, `/metrics` answers only requests bearing this token (`metrics.token`).
+    pub metrics_token: Option<kankan_base::Secret>,
 }
 
 impl ApiConfig {

@@ -1,4 +1,5 @@
-//! Foundations every Kankan crate shares: error kinds, clocks, ids, secrets and shutdown.
+//! Foundations every Kankan crate shares: error kinds, clocks, ids, secrets, shutdown, and
+//! the outbound address policy ([`net`]).
 //!
 //! Nothing here knows about HTTP, SQL or MQTT; the crates above map [`ErrorKind`] onto their
 //! own wire codes.
@@ -6,6 +7,7 @@
 pub mod clock;
 pub mod error;
 pub mod id;
+pub mod net;
 pub mod secret;
 pub mod shutdown;
 

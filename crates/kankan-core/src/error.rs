@@ -50,10 +50,16 @@ pub enum CoreError {
     DeviceNotBound,
     #[error("{message}")]
     InvalidMedia { code: &'static str, message: String },
-    /// An RTSP camera could not be added: `camera-unreachable`, `camera-auth-failed`,
-    /// `camera-bad-stream`, `camera-unsupported-codec`, `invalid-camera-url`.
+    /// An RTSP camera could not be added: `camera-unreachable`, `camera-address-refused`,
+    /// `camera-auth-failed`, `camera-bad-stream`, `camera-unsupported-codec`,
+    /// `invalid-camera-url`.
     #[error("{message}")]
     Camera { code: &'static str, message: String },
+    /// A per-account or per-server cap was reached (`camera-limit-reached`,
+    /// `live-session-limit`, ...); unlike [`CoreError::RateLimited`], waiting a moment does not
+    /// lift it.
+    #[error("{message}")]
+    LimitReached { code: &'static str, message: String },
     #[error("no recording at that time")]
     NoRecording,
     #[error("this camera is not streaming now")]
@@ -104,7 +110,7 @@ impl CoreError {
             NoRecording | NotLive => ErrorKind::NotFound,
             InvalidLink => ErrorKind::PermissionDenied,
             GatewayUnavailable(_) | StreamNotStarted(_) => ErrorKind::Unavailable,
-            ImageTooLarge(_) | AccountLocked { .. } | RateLimited { .. } => {
+            ImageTooLarge(_) | AccountLocked { .. } | RateLimited { .. } | LimitReached { .. } => {
                 ErrorKind::ResourceExhausted
             }
             InvalidCredentials | Unauthenticated => ErrorKind::Unauthenticated,
@@ -137,7 +143,7 @@ impl CoreError {
             DeviceNotFound => "device-not-found",
             DeviceAlreadyBound => "device-already-bound",
             DeviceNotBound => "device-not-bound",
-            InvalidMedia { code, .. } | Camera { code, .. } => code,
+            InvalidMedia { code, .. } | Camera { code, .. } | LimitReached { code, .. } => code,
             NoRecording => "no-recording",
             NotLive => "not-live",
             StreamNotStarted(_) => "stream-not-started",

@@ -33,7 +33,7 @@ pub use inbound::InboundKind;
 pub use kankan_db::{CommandStatus, DeviceKind};
 pub use policy::DeviceHandle;
 pub use provision::{ProvisionedDevice, RTSP_MODEL};
-pub use rtsp::RtspSource;
+pub use rtsp::{CamerasConfig, RtspSource};
 pub use shadow::{DeviceView, ShadowView};
 
 /// A message for one device, sent through the gateway.
@@ -75,6 +75,10 @@ struct Inner {
     waiting: Mutex<HashMap<uuid::Uuid, oneshot::Sender<CommandOutcome>>>,
     /// Marked whenever an RTSP camera is added or a device unbound (the bridge rescans).
     rtsp_changed: tokio::sync::watch::Sender<()>,
+    /// Where RTSP cameras may be and how many (`[cameras]`).
+    cameras: std::sync::RwLock<rtsp::Cameras>,
+    /// Throttles adding RTSP cameras, per account.
+    limiter: kankan_accounts::risk::RateLimiter,
 }
 
 impl Devices {
@@ -85,6 +89,7 @@ impl Devices {
         bus: Arc<dyn DeviceBus>,
         device_server: String,
     ) -> Self {
+        let limiter = kankan_accounts::risk::RateLimiter::new(clock.clone());
         Devices {
             inner: Arc::new(Inner {
                 vault: KeyVault::new(store.clone(), keyring.clone()),
@@ -95,6 +100,8 @@ impl Devices {
                 device_server: std::sync::RwLock::new(device_server),
                 waiting: Mutex::new(HashMap::new()),
                 rtsp_changed: tokio::sync::watch::channel(()).0,
+                cameras: std::sync::RwLock::new(rtsp::Cameras::default()),
+                limiter,
             }),
         }
     }

@@ -4,12 +4,20 @@
 //!
 //! Such a device gets a UID and a random secret like any other, but the secret is never shown
 //! to anyone: only its MAC is stored, so nothing can log in as the camera over MQTT or ingest.
+//!
+//! Camera addresses come from users, so the server connects only where the operator's
+//! [`CamerasConfig`] allows ([`kankan_base::net::OutboundPolicy`]: never loopback, link-local
+//! or its own addresses; private networks only as `cameras.allowed_networks` says), one
+//! account has at most `cameras.max_per_account` of them, and adds are throttled per account
+//! (`cameras.adds_per_hour`).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::time::Duration;
 
+use kankan_accounts::RateLimit;
 use kankan_base::AccountId;
+use kankan_base::net::{OutboundPolicy, RFC1918};
 use kankan_crypto::AccountKey;
 use kankan_crypto::pairing::{new_device_secret, pairing_key};
 use kankan_db::{Device, DeviceKind, RtspCamera};
@@ -23,6 +31,63 @@ use crate::{CoreError, Principal};
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest username or password accepted for a camera.
 pub const MAX_CREDENTIAL_LEN: usize = 128;
+
+/// `[cameras]`: where RTSP cameras may be, and how many.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CamerasConfig {
+    /// Private networks cameras may be on (CIDR, or one address). Default: the RFC 1918
+    /// ranges, for a household's LAN; `[]` for a public service. Public addresses are always
+    /// allowed; loopback, link-local and the server's own addresses only through an entry
+    /// naming them specifically (`127.0.0.1/32`, for a lab), unspecified ones never.
+    pub allowed_networks: Vec<String>,
+    /// RTSP cameras one account may have (1-1000).
+    pub max_per_account: u32,
+    /// Cameras one account may try to add in an hour, refused ones included (1-1000).
+    pub adds_per_hour: u32,
+}
+
+impl Default for CamerasConfig {
+    fn default() -> Self {
+        CamerasConfig {
+            allowed_networks: RFC1918.map(String::from).to_vec(),
+            max_per_account: 16,
+            adds_per_hour: 20,
+        }
+    }
+}
+
+impl CamerasConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        self.policy().map_err(|e| format!("cameras.allowed_networks: {e}"))?;
+        if !(1..=1000).contains(&self.max_per_account) {
+            return Err("cameras.max_per_account must be 1-1000".into());
+        }
+        if !(1..=1000).contains(&self.adds_per_hour) {
+            return Err("cameras.adds_per_hour must be 1-1000".into());
+        }
+        Ok(())
+    }
+
+    /// The address policy `allowed_networks` describes.
+    pub fn policy(&self) -> Result<OutboundPolicy, String> {
+        OutboundPolicy::parse(&self.allowed_networks)
+    }
+}
+
+/// The `[cameras]` configuration with its policy parsed.
+pub(crate) struct Cameras {
+    pub(crate) config: CamerasConfig,
+    pub(crate) policy: OutboundPolicy,
+}
+
+impl Default for Cameras {
+    fn default() -> Self {
+        let config = CamerasConfig::default();
+        let policy = config.policy().unwrap_or_default();
+        Cameras { config, policy }
+    }
+}
 
 /// A camera the bridge should record.
 #[derive(Debug, Clone)]
@@ -46,6 +111,13 @@ fn field(uid: &str) -> String {
 
 fn camera_error(e: kankan_rtsp::RtspError) -> CoreError {
     CoreError::Camera { code: e.code(), message: e.to_string() }
+}
+
+fn camera_limit(max: u32) -> CoreError {
+    CoreError::LimitReached {
+        code: "camera-limit-reached",
+        message: format!("an account has at most {max} RTSP cameras; remove one to add another"),
+    }
 }
 
 fn check_credential(what: &str, v: Option<&str>) -> Result<(), CoreError> {
@@ -82,12 +154,19 @@ impl Devices {
         password: Option<&str>,
     ) -> Result<DeviceView, CoreError> {
         let s = &self.inner;
+        let (policy, max, adds_per_hour) = {
+            let c = s.cameras.read().unwrap_or_else(|p| p.into_inner());
+            (c.policy.clone(), c.config.max_per_account, c.config.adds_per_hour)
+        };
+        let limit = RateLimit { count: adds_per_hour, per_secs: 3600 };
+        s.limiter.check(&format!("rtsp-add:{}", p.account_id), limit)?;
         let name = check_name(name)?;
         check_credential("username", username)?;
         check_credential("password", password)?;
         let source = kankan_rtsp::Source::new(url, username, password).map_err(camera_error)?;
         let key = self.key_of(p).await?;
-        let info = kankan_rtsp::probe(&source, PROBE_TIMEOUT).await.map_err(camera_error)?;
+        let info =
+            kankan_rtsp::probe(&source, PROBE_TIMEOUT, &policy).await.map_err(camera_error)?;
         let uid = new_uid()?;
         let secret = new_device_secret()?;
         let now = s.clock.now();
@@ -118,7 +197,9 @@ impl Devices {
             source_enc: key.seal(&field(&uid), &json)?,
             created_at: now,
         };
-        s.store.insert_rtsp_camera(&device, &camera).await?;
+        if !s.store.insert_rtsp_camera(&device, &camera, max).await? {
+            return Err(camera_limit(max));
+        }
         tracing::info!(uid, codec = info.codec, width = ?info.width, height = ?info.height,
             "RTSP camera added");
         s.rtsp_changed.send_modify(|()| {});
@@ -159,6 +240,18 @@ impl Devices {
             }
         }
         Ok(out)
+    }
+
+    /// Sets where cameras may be and how many (`[cameras]`; the defaults until called).
+    pub fn set_cameras_config(&self, config: CamerasConfig) -> Result<(), String> {
+        let policy = config.policy()?;
+        *self.inner.cameras.write().unwrap_or_else(|p| p.into_inner()) = Cameras { config, policy };
+        Ok(())
+    }
+
+    /// Where the bridge may connect to record cameras (checked again at each connection).
+    pub fn camera_policy(&self) -> OutboundPolicy {
+        self.inner.cameras.read().unwrap_or_else(|p| p.into_inner()).policy.clone()
     }
 
     /// Changes whenever an RTSP camera may have been added or removed.

@@ -20,6 +20,7 @@ pub mod config;
 mod embedded;
 pub mod error;
 pub mod external;
+mod limit;
 pub mod stats;
 pub mod topics;
 
@@ -38,9 +39,10 @@ pub use topics::{Inbound, MAX_PAYLOAD_BYTES, Outbound};
 
 use stats::{Counters, bump};
 
-/// How many lanes device messages come in. Each device hashes to one lane; a lane that is
-/// full (its consumer behind: a device flooding, a slow write) slows down only the devices of
-/// that lane, in embedded mode (one connection waits for its own lane). An external broker's
+/// How many lanes device messages come in. Each device hashes to one lane, and is held to its
+/// own pace before it gets there (see `limit`: a flooding device's excess is dropped, not
+/// queued); a lane that is full (its consumer behind: a slow write) slows down only the
+/// devices of that lane, in embedded mode (one connection waits for its own lane). An external broker's
 /// messages arrive on one connection: there a full lane holds up that connection.
 pub const LANES: usize = 32;
 /// How many messages may wait in one lane before its devices are slowed down.
@@ -89,7 +91,11 @@ pub async fn start(
     cfg.validate()?;
     let (lanes_tx, lanes): (Vec<_>, Vec<_>) =
         (0..LANES).map(|_| mpsc::channel(LANE_CAPACITY)).unzip();
-    let inbox = Arc::new(Inbox { lanes: lanes_tx, counters: Counters::default() });
+    let inbox = Arc::new(Inbox {
+        lanes: lanes_tx,
+        counters: Counters::default(),
+        limits: limit::DeviceLimits::default(),
+    });
     let (backend, local_addr) = match cfg {
         GatewayConfig::Embedded { listen } => {
             let (broker, addr) = embedded::start(*listen, auth, inbox.clone(), shutdown).await?;
@@ -219,11 +225,32 @@ pub fn merge_lanes(lanes: Vec<mpsc::Receiver<DeviceMessage>>) -> mpsc::Receiver<
 pub(crate) struct Inbox {
     lanes: Vec<mpsc::Sender<DeviceMessage>>,
     pub(crate) counters: Counters,
+    /// Each device's pace ([`limit`]).
+    limits: limit::DeviceLimits,
 }
 
 impl Inbox {
-    /// Hands a message to the server on its device's lane, waiting while that lane is full.
+    /// Hands a message to the server on its device's lane, waiting while that lane is full;
+    /// drops (and counts) a message over the device's limits ([`limit`]). For a connection
+    /// shared by many devices (an external broker's).
     pub(crate) async fn deliver(&self, msg: DeviceMessage) {
+        if !self.limits.admit(&msg.uid, msg.kind, tokio::time::Instant::now()) {
+            bump(&self.counters.rate_limited);
+            return;
+        }
+        self.enqueue(msg).await;
+    }
+
+    /// Like [`Inbox::deliver`], but a device over its limits waits for its turn instead: for a
+    /// connection of that device alone (the embedded broker's), which it stalls.
+    pub(crate) async fn deliver_paced(&self, msg: DeviceMessage) {
+        if self.limits.pace(&msg.uid, msg.kind).await {
+            bump(&self.counters.rate_limited);
+        }
+        self.enqueue(msg).await;
+    }
+
+    async fn enqueue(&self, msg: DeviceMessage) {
         let lane = &self.lanes[lane_of(&msg.uid)];
         if lane.send(msg).await.is_ok() {
             bump(&self.counters.messages_in);

@@ -21,6 +21,9 @@ pub struct GatewayStats {
     pub auth_failures: u64,
     /// Device messages lost because the server stopped receiving.
     pub dropped: u64,
+    /// Device messages over the device's pace (`limit`): made to wait (embedded broker) or
+    /// dropped (external broker).
+    pub rate_limited: u64,
 }
 
 #[derive(Debug, Default)]
@@ -32,6 +35,7 @@ pub(crate) struct Counters {
     pub denied_acl: AtomicU64,
     pub auth_failures: AtomicU64,
     pub dropped: AtomicU64,
+    pub rate_limited: AtomicU64,
 }
 
 pub(crate) fn bump(c: &AtomicU64) {
@@ -50,6 +54,7 @@ impl Counters {
             denied_acl: get(&self.denied_acl),
             auth_failures: get(&self.auth_failures),
             dropped: get(&self.dropped),
+            rate_limited: get(&self.rate_limited),
         }
     }
 }

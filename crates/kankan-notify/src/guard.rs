@@ -3,9 +3,10 @@
 //! allowed only when its host resolves to public addresses alone.
 //!
 //! Three layers:
-//! - [`is_public`] classifies one address (loopback, RFC 1918, link-local, CGNAT, unique-local,
-//!   unspecified, multicast, documentation and other special ranges are not public; an IPv4
-//!   address embedded in IPv6 — mapped, compatible, NAT64, 6to4 — is judged as itself);
+//! - [`is_public`] classifies one address with [`kankan_base::net`] (loopback, RFC 1918,
+//!   link-local, CGNAT, unique-local, unspecified, multicast, documentation and other special
+//!   ranges are not public; an IPv4 address embedded in IPv6 — mapped, compatible, NAT64,
+//!   6to4 — is judged as itself), and this host's own addresses are not public either;
 //! - [`check_url`] resolves a URL's host and refuses it if any address is not public (used when
 //!   a target is registered, and again before each send);
 //! - [`PublicOnly`] is a `reqwest` resolver that does the same at connection time, so the
@@ -16,7 +17,9 @@
 //! A household that wants webhooks to its LAN turns the guard off in the server's
 //! configuration (`notify.allow_private_targets`).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
+
+use kankan_base::net;
 
 /// Why a target was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,73 +40,11 @@ pub struct PrivateTargetError {
     pub host: String,
 }
 
-/// Whether `ip` is a public unicast address a user-supplied URL may reach.
+/// Whether `ip` is a public unicast address that is not one of this host's own: what a
+/// user-supplied URL may reach (the classifier is shared with camera addresses, see
+/// [`kankan_base::net`]).
 pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => is_public_v6(v6),
-    }
-}
-
-/// IPv4 ranges that are not public: (network, prefix length).
-const NOT_PUBLIC_V4: &[([u8; 4], u8)] = &[
-    ([0, 0, 0, 0], 8),       // "this network", unspecified
-    ([10, 0, 0, 0], 8),      // private (RFC 1918)
-    ([100, 64, 0, 0], 10),   // carrier-grade NAT (RFC 6598)
-    ([127, 0, 0, 0], 8),     // loopback
-    ([169, 254, 0, 0], 16),  // link-local (cloud metadata lives here)
-    ([172, 16, 0, 0], 12),   // private (RFC 1918)
-    ([192, 0, 0, 0], 24),    // IETF protocol assignments
-    ([192, 0, 2, 0], 24),    // documentation (TEST-NET-1)
-    ([192, 88, 99, 0], 24),  // 6to4 relay anycast (deprecated)
-    ([192, 168, 0, 0], 16),  // private (RFC 1918)
-    ([198, 18, 0, 0], 15),   // benchmarking
-    ([198, 51, 100, 0], 24), // documentation (TEST-NET-2)
-    ([203, 0, 113, 0], 24),  // documentation (TEST-NET-3)
-    ([224, 0, 0, 0], 4),     // multicast
-    ([240, 0, 0, 0], 4),     // reserved, and the broadcast address
-];
-
-fn in_v4(ip: u32, (net, len): ([u8; 4], u8)) -> bool {
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
-    ip & mask == u32::from_be_bytes(net) & mask
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let bits = u32::from(ip);
-    !NOT_PUBLIC_V4.iter().any(|r| in_v4(bits, *r))
-}
-
-fn v4_at(seg: &[u16; 8], i: usize) -> Ipv4Addr {
-    let [a, b] = seg[i].to_be_bytes();
-    let [c, d] = seg[i + 1].to_be_bytes();
-    Ipv4Addr::new(a, b, c, d)
-}
-
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let seg = ip.segments();
-    // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d, which includes :: and ::1):
-    // judged as the IPv4 address they carry.
-    if seg[..5] == [0; 5] && (seg[5] == 0xffff || seg[5] == 0) {
-        return is_public_v4(v4_at(&seg, 6));
-    }
-    // NAT64 well-known prefix 64:ff9b::/96 (a DNS64 network's view of IPv4 hosts).
-    if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        return is_public_v4(v4_at(&seg, 6));
-    }
-    // 6to4 (2002:wwxx:yyzz::/48) reaches the IPv4 address it embeds.
-    if seg[0] == 0x2002 {
-        return is_public_v4(v4_at(&seg, 1));
-    }
-    // Public unicast is 2000::/3; everything else (unique-local fc00::/7, link-local fe80::/10,
-    // multicast ff00::/8, discard 100::/64, local NAT64 64:ff9b:1::/48, ...) is not.
-    if seg[0] & 0xe000 != 0x2000 {
-        return false;
-    }
-    let documentation = (seg[0] == 0x2001 && seg[1] == 0x0db8) || (seg[0] & 0xfff0) == 0x3ff0;
-    // 2001::/23: IETF protocol assignments (Teredo, benchmarking, ORCHID).
-    let ietf = seg[0] == 0x2001 && seg[1] < 0x0200;
-    !(documentation || ietf)
+    net::is_public(ip) && !net::is_own_address(ip)
 }
 
 /// Checks `url` as an outbound target: http(s), a host, and (unless `allow_private`) a host
@@ -198,68 +139,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn addresses_are_classified_public_or_not() {
-        let table: &[(&str, bool)] = &[
-            ("8.8.8.8", true),
-            ("1.1.1.1", true),
-            ("93.184.216.34", true),
-            ("100.63.255.255", true),
-            ("100.128.0.0", true),
-            ("172.15.255.255", true),
-            ("172.32.0.0", true),
-            ("192.169.0.1", true),
-            ("0.0.0.0", false),
-            ("0.1.2.3", false),
-            ("127.0.0.1", false),
-            ("127.255.255.254", false),
-            ("10.0.0.1", false),
-            ("10.255.255.255", false),
-            ("172.16.0.1", false),
-            ("172.31.255.255", false),
-            ("192.168.1.10", false),
-            ("169.254.169.254", false),
-            ("100.64.0.1", false),
-            ("100.127.255.255", false),
-            ("192.0.0.170", false),
-            ("192.0.2.1", false),
-            ("198.51.100.7", false),
-            ("203.0.113.9", false),
-            ("198.18.0.1", false),
-            ("224.0.0.1", false),
-            ("239.255.255.250", false),
-            ("240.0.0.1", false),
-            ("255.255.255.255", false),
-            ("2606:4700:4700::1111", true),
-            ("2a00:1450:4001:81b::200e", true),
-            ("::ffff:8.8.8.8", true),
-            ("64:ff9b::808:808", true),
-            ("2002:808:808::1", true),
-            ("::", false),
-            ("::1", false),
-            ("::ffff:127.0.0.1", false),
-            ("::ffff:10.0.0.1", false),
-            ("::ffff:169.254.169.254", false),
-            ("::127.0.0.1", false),
-            ("64:ff9b::a00:1", false),
-            ("64:ff9b:1::1", false),
-            ("2002:7f00:1::1", false),
-            ("2002:c0a8:101::1", false),
-            ("fc00::1", false),
-            ("fd12:3456:789a::1", false),
-            ("fe80::1", false),
-            ("febf::1", false),
-            ("fec0::1", false),
-            ("ff02::1", false),
-            ("ff0e::1", false),
-            ("100::1", false),
-            ("2001:db8::1", false),
-            ("3fff::1", false),
-            ("2001::1", false),
-            ("2001:2::1", false),
-        ];
-        for (text, public) in table {
-            let ip: IpAddr = text.parse().expect(text);
-            assert_eq!(is_public(ip), *public, "{text}");
+    fn the_classifier_is_kankan_base_s_and_the_host_s_own_addresses_are_not_public() {
+        // The table of ranges is tested in kankan_base::net.
+        for text in ["8.8.8.8", "2606:4700:4700::1111"] {
+            assert!(is_public(text.parse().expect(text)), "{text}");
+        }
+        for text in ["127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "fe80::1"] {
+            assert!(!is_public(text.parse().expect(text)), "{text}");
         }
     }
 

@@ -28,6 +28,9 @@ pub struct RecordingConfig {
     /// Detect motion on the server for RTSP cameras (they have no detector of their own):
     /// their stream is decoded, 5 frames a second are analysed.
     pub rtsp_motion: bool,
+    /// How many RTSP streams may be decoded for motion at the same moment, all cameras
+    /// together (1-64); a camera waiting for its turn skips ahead to keyframes.
+    pub rtsp_motion_decoders: usize,
 }
 
 impl Default for RecordingConfig {
@@ -43,6 +46,7 @@ impl Default for RecordingConfig {
             live_start_wait_secs: 8,
             live_grace_secs: 10,
             rtsp_motion: true,
+            rtsp_motion_decoders: 2,
         }
     }
 }
@@ -66,6 +70,9 @@ impl RecordingConfig {
         }
         if !(1..=60).contains(&self.live_start_wait_secs) {
             return Err("recording.live_start_wait_secs must be 1-60".into());
+        }
+        if !(1..=64).contains(&self.rtsp_motion_decoders) {
+            return Err("recording.rtsp_motion_decoders must be 1-64".into());
         }
         if self.live_grace_secs > 600 {
             return Err("recording.live_grace_secs must be 0-600".into());

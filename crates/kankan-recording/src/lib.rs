@@ -64,6 +64,8 @@ struct Inner {
     journal: PathBuf,
     config: RecordingConfig,
     live: kankan_core::live::LiveHub,
+    /// Decoding slots shared by the server's motion detectors.
+    decoders: std::sync::Arc<motion_watch::DecodePool>,
 }
 
 impl Recordings {
@@ -88,6 +90,7 @@ impl Recordings {
                 clock,
                 devices,
                 journal,
+                decoders: motion_watch::DecodePool::new(config.rtsp_motion_decoders),
                 config,
                 live: kankan_core::live::LiveHub::default(),
             }),

@@ -4,9 +4,16 @@
 //! ([`MotionFollower`]), 5 frames a second. What it finds goes out as the device's own
 //! `event` messages would (the caller hands them to `Devices::handle_inbound`: recorded for
 //! the owner and notified).
+//!
+//! Decoding is what a camera's owner could make expensive, so it is bounded: a stream larger
+//! than [`MAX_DECODE_PIXELS`] is not decoded at all, at most [`MAX_DECODE_FPS`] frames a second
+//! are decoded per camera (past that the analyser waits for the next keyframe), and every
+//! camera's decoding shares one [`DecodePool`] of `recording.rtsp_motion_decoders` slots: a
+//! camera waiting for a slot falls behind and skips to keyframes, holding nothing else up.
 
 use std::sync::mpsc as std_mpsc;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kankan_base::ShutdownSignal;
@@ -21,6 +28,76 @@ use kankan_core::live::LivePart;
 
 /// Frames analysed per second.
 const ANALYSE_FPS: i64 = 5;
+/// The largest picture decoded (1920x1088): larger streams get no server-side detection.
+pub const MAX_DECODE_PIXELS: u32 = 1920 * 1088;
+/// Frames decoded per second of real time, per camera.
+pub const MAX_DECODE_FPS: u32 = 30;
+
+/// Decoding slots shared by every camera the server watches: at most `size` fragments are
+/// being decoded at any moment.
+#[derive(Debug)]
+pub struct DecodePool {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl DecodePool {
+    pub fn new(size: usize) -> Arc<DecodePool> {
+        Arc::new(DecodePool { free: Mutex::new(size.max(1)), freed: Condvar::new() })
+    }
+
+    /// Waits for a free slot (on the analyser's own thread) and holds it until dropped.
+    fn acquire(&self) -> Slot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+struct Slot<'a>(&'a DecodePool);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// At most [`MAX_DECODE_FPS`] decodes a second; once over, none until the next keyframe
+/// (a frame after a skipped one would not decode right anyway).
+#[derive(Debug)]
+struct FrameBudget {
+    window: Instant,
+    used: u32,
+    await_key: bool,
+}
+
+impl FrameBudget {
+    fn new() -> FrameBudget {
+        FrameBudget { window: Instant::now(), used: 0, await_key: false }
+    }
+
+    /// Whether a frame (a keyframe or not) may be decoded at `now`.
+    fn admit(&mut self, keyframe: bool, now: Instant) -> bool {
+        if now.duration_since(self.window) >= Duration::from_secs(1) {
+            self.window = now;
+            self.used = 0;
+        }
+        if self.await_key && !keyframe {
+            return false;
+        }
+        if self.used >= MAX_DECODE_FPS {
+            self.await_key = true;
+            return false;
+        }
+        self.await_key = false;
+        self.used += 1;
+        true
+    }
+}
 /// Parts waiting for the analyser; past this it skips to the next keyframe.
 const BACKLOG: usize = 64;
 /// How often the owner's settings are read again.
@@ -51,9 +128,10 @@ impl Recordings {
         found: mpsc::UnboundedSender<DeviceEvent>,
     ) {
         let (input, parts) = std_mpsc::sync_channel::<Input>(BACKLOG);
+        let pool = self.inner.decoders.clone();
         let thread = std::thread::Builder::new()
             .name(format!("motion-{uid}"))
-            .spawn(move || analyse(&parts, &found));
+            .spawn(move || analyse(&parts, &found, &pool));
         if let Err(e) = thread {
             tracing::error!(uid, error = %e, "motion watch: no thread");
             return;
@@ -119,8 +197,13 @@ impl Recordings {
 }
 
 /// The analyser thread: decodes every frame (H.264 needs them all), looks at 5 a second.
-fn analyse(parts: &std_mpsc::Receiver<Input>, found: &mpsc::UnboundedSender<DeviceEvent>) {
+fn analyse(
+    parts: &std_mpsc::Receiver<Input>,
+    found: &mpsc::UnboundedSender<DeviceEvent>,
+    pool: &DecodePool,
+) {
     let mut a = Analyser {
+        budget: FrameBudget::new(),
         limits: Limits::default(),
         follower: MotionFollower::new(Vec::new()),
         settings: Settings::default(),
@@ -148,9 +231,13 @@ fn analyse(parts: &std_mpsc::Receiver<Input>, found: &mpsc::UnboundedSender<Devi
             Input::Backlog(frags, now) => {
                 // Anchor the media clock at the newest fragment, which ended about now.
                 a.anchor = frags.last().and_then(|b| a.end_decode_time(b)).map(|end| (now, end));
+                let _slot = pool.acquire();
                 frags.iter().flat_map(|b| a.fragment(b, now)).collect()
             }
-            Input::Fragment(b, arrived) => a.fragment(&b, arrived),
+            Input::Fragment(b, arrived) => {
+                let _slot = pool.acquire();
+                a.fragment(&b, arrived)
+            }
         };
         for ev in seen {
             if found.send(ev).is_err() {
@@ -162,6 +249,7 @@ fn analyse(parts: &std_mpsc::Receiver<Input>, found: &mpsc::UnboundedSender<Devi
 
 /// The analyser thread's state for one camera.
 struct Analyser {
+    budget: FrameBudget,
     limits: Limits,
     follower: MotionFollower,
     settings: Settings,
@@ -178,7 +266,14 @@ impl Analyser {
         let Some((init, decoder)) = self.stream.as_mut() else { return Vec::new() };
         let (follower, settings, next_ms) = (&mut self.follower, &self.settings, &mut self.next_ms);
         let mut out = Vec::new();
-        decode(init, decoder, bytes, (arrived, &mut self.anchor), &self.limits, |pic, at| {
+        let mut too_large = false;
+        let budget = &mut self.budget;
+        let clock = (arrived, &mut self.anchor);
+        decode(init, decoder, bytes, clock, &self.limits, budget, |pic, at| {
+            if pic.width().saturating_mul(pic.height()) > MAX_DECODE_PIXELS {
+                too_large = true;
+                return;
+            }
             if at < *next_ms {
                 return;
             }
@@ -189,6 +284,10 @@ impl Analyser {
                 Err(e) => tracing::debug!(error = %e, "motion watch: frame skipped"),
             }
         });
+        if too_large {
+            tracing::warn!("motion watch: the stream is larger than 1920x1088; not decoding it");
+            self.stream = None;
+        }
         out
     }
 
@@ -200,9 +299,19 @@ impl Analyser {
     }
 }
 
-/// A decoder for the stream an init segment describes.
+/// A decoder for the stream an init segment describes, if it is small enough to decode
+/// ([`MAX_DECODE_PIXELS`]; the pictures themselves are checked again as they decode).
 fn open(init: &[u8], limits: &Limits) -> Option<(InitSegment, Decoder)> {
     let init = kankan_media::parse_init(init, limits).ok()?;
+    let v = init.video()?;
+    if u32::from(v.width) * u32::from(v.height) > MAX_DECODE_PIXELS {
+        tracing::warn!(
+            width = v.width,
+            height = v.height,
+            "motion watch: the stream is larger than 1920x1088; not decoding it"
+        );
+        return None;
+    }
     let avc = kankan_media::AvcConfig::from_stsd(&init.video()?.stsd)?;
     let (sps, pps) = (avc.sps.first()?, avc.pps.first()?);
     let mut decoder = Decoder::new().ok()?;
@@ -219,6 +328,7 @@ fn decode(
     bytes: &[u8],
     (arrived, anchor): (i64, &mut Option<(i64, u64)>),
     limits: &Limits,
+    budget: &mut FrameBudget,
     mut frame: impl FnMut(&Yuv420, i64),
 ) {
     let Ok(frag) = kankan_media::parse_fragment(init, bytes, limits) else { return };
@@ -230,9 +340,71 @@ fn decode(
         let offset = (i128::from(t) - i128::from(media)) * 1000 / scale;
         let at = wall.saturating_add(i64::try_from(offset).unwrap_or(0));
         t = t.saturating_add(u64::from(sample.duration));
+        if !budget.admit(sample.keyframe, Instant::now()) {
+            continue;
+        }
         let Some(data) = frag.sample_data(sample) else { continue };
         if let Ok(Some(pic)) = decoder.decode(data) {
             frame(&pic, at);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_camera_gets_at_most_30_decodes_a_second_then_waits_for_a_keyframe() {
+        // fails without the fix: every frame a camera sent was decoded, at any rate.
+        let mut b = FrameBudget::new();
+        let t0 = b.window;
+        let decoded = (0..120).filter(|i| b.admit(i % 60 == 0, t0)).count();
+        assert_eq!(decoded, 30, "a 120 fps second");
+        assert!(!b.admit(false, t0 + Duration::from_millis(1500)), "a P-frame after a skip");
+        assert!(b.admit(true, t0 + Duration::from_millis(1600)), "the next keyframe decodes");
+        assert!(b.admit(false, t0 + Duration::from_millis(1610)), "and what follows it");
+    }
+
+    #[test]
+    fn a_stream_larger_than_1080p_is_not_decoded() {
+        // fails without the fix: any size the camera announced was decoded.
+        let init = |width, height| {
+            kankan_media::write_init(&kankan_media::VideoParams {
+                width,
+                height,
+                timescale: 90_000,
+                sps: vec![0x67, 0x42, 0xc0, 0x1e, 0xda, 0x02, 0x80, 0xbf, 0xe5],
+                pps: vec![0x68, 0xce, 0x3c, 0x80],
+            })
+        };
+        assert!(open(&init(3840, 2160), &Limits::default()).is_none());
+        assert!(open(&init(320, 180), &Limits::default()).is_some());
+    }
+
+    #[test]
+    fn the_decode_pool_lends_at_most_its_size_at_once() {
+        // fails without the fix: every camera decoded on its own thread at once, unbounded.
+        let pool = DecodePool::new(2);
+        let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (pool, busy, most) = (pool.clone(), busy.clone(), most.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..20 {
+                        let _slot = pool.acquire();
+                        let now = busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                        most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::yield_now();
+                        busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("joined");
+        }
+        assert!(most.load(std::sync::atomic::Ordering::SeqCst) <= 2);
     }
 }

@@ -11,6 +11,15 @@
 //! the camera offers, or an [`RtspError`] whose [`RtspError::code`] tells the person what to
 //! fix (address, credentials, or camera settings).
 //!
+//! Camera addresses come from users, so every connection ([`probe`] and [`Puller::connect`])
+//! first resolves the host once and checks the address against the operator's
+//! [`OutboundPolicy`] (loopback, link-local, unspecified and the server's own addresses
+//! refused; private networks only where allowed), then connects to that checked address
+//! only. Nothing short of an RTSP answer tells the caller anything: a closed port, a filtered
+//! one, a name that does not resolve and a service that is not RTSP all answer the same
+//! [`RtspError::Unreachable`], and [`probe`] gives that answer only at its deadline, so
+//! neither the words nor the time tell port states apart.
+//!
 //! Reconnecting is the caller's business (the server's bridge backs off with jitter).
 
 pub mod fragmenter;
@@ -19,6 +28,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
+use kankan_base::net::{OutboundPolicy, Refusal};
 use kankan_media::{VideoParams, write_init};
 use retina::client::{
     Credentials, Demuxed, PlayOptions, Session, SessionOptions, SetupOptions, TcpTransportOptions,
@@ -34,9 +44,15 @@ pub const STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why a camera could not be used. Each has a stable kebab-case [`code`](RtspError::code).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RtspError {
-    /// Nothing answered at that address (refused, unresolvable, timed out, or went silent).
-    #[error("the camera at {0} cannot be reached: {1}")]
-    Unreachable(String, String),
+    /// Nothing answered there as an RTSP camera (closed, filtered, unresolvable, timed out,
+    /// went silent, or not RTSP). The message is always the same; the detail is for the
+    /// server's log only ([`RtspError::detail`]).
+    #[error("the camera cannot be reached: check its address and that it is on")]
+    Unreachable(String),
+    /// The address is one the server does not connect to (its own, loopback, link-local, or
+    /// a private network the operator has not allowed: `cameras.allowed_networks`).
+    #[error("this server does not connect to that address")]
+    AddressRefused,
     /// The camera refused the username or password.
     #[error("the camera refused the username or password (RTSP status {0})")]
     AuthFailed(u16),
@@ -54,11 +70,20 @@ pub enum RtspError {
 impl RtspError {
     pub fn code(&self) -> &'static str {
         match self {
-            RtspError::Unreachable(..) => "camera-unreachable",
+            RtspError::Unreachable(_) => "camera-unreachable",
+            RtspError::AddressRefused => "camera-address-refused",
             RtspError::AuthFailed(_) => "camera-auth-failed",
             RtspError::BadStream(_) => "camera-bad-stream",
             RtspError::UnsupportedCodec(_) => "camera-unsupported-codec",
             RtspError::BadUrl(_) => "invalid-camera-url",
+        }
+    }
+
+    /// The error with what the server's log may know besides (never shown to the caller).
+    pub fn detail(&self) -> String {
+        match self {
+            RtspError::Unreachable(why) => format!("{self} ({why})"),
+            e => e.to_string(),
         }
     }
 }
@@ -197,27 +222,37 @@ fn credentials(source: &Source) -> Option<Credentials> {
     }
 }
 
-/// Sorts a retina error into what the person adding the camera can act on.
-fn classify(url: &url::Url, e: &retina::Error) -> RtspError {
-    if let Some(status @ (401 | 403)) = e.status_code() {
-        return RtspError::AuthFailed(status);
+/// Sorts a retina error into what the person adding the camera can act on. Before the camera
+/// has answered as RTSP (`answered` false), anything but an RTSP status is
+/// [`RtspError::Unreachable`], so a port that is open to something else reads as a closed one.
+fn classify(e: &retina::Error, answered: bool) -> RtspError {
+    match e.status_code() {
+        Some(status @ (401 | 403)) => RtspError::AuthFailed(status),
+        Some(_) => RtspError::BadStream(first_line(&e.to_string())),
+        None if answered => RtspError::BadStream(first_line(&e.to_string())),
+        None => RtspError::Unreachable(first_line(&e.to_string())),
     }
-    let text = e.to_string();
-    // retina's errors are opaque apart from the status; its connect error is the one whose
-    // message names the connection rather than a message or packet.
-    if text.starts_with("Unable to connect") {
-        return RtspError::Unreachable(authority(url), first_line(&text));
-    }
-    RtspError::BadStream(first_line(&text))
 }
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().chars().take(300).collect()
 }
 
-fn authority(url: &url::Url) -> String {
+/// The address to connect to: the URL's host resolved once and checked against `policy`.
+async fn checked_target(url: &url::Url, policy: &OutboundPolicy) -> Result<url::Url, RtspError> {
     let host = url.host_str().unwrap_or_default();
-    format!("{host}:{}", url.port().unwrap_or(554))
+    let addr =
+        policy.resolve(host, url.port().unwrap_or(554)).await.map_err(|refusal| match refusal {
+            Refusal::Refused => RtspError::AddressRefused,
+            Refusal::Unresolved => RtspError::Unreachable(format!("{host} does not resolve")),
+        })?;
+    let mut target = url.clone();
+    target
+        .set_ip_host(addr.ip())
+        .map_err(|()| RtspError::BadUrl("the URL names no host".into()))?;
+    // `parse_url` ensured an rtsp URL with a host, which takes a port.
+    let _ = target.set_port(Some(addr.port()));
+    Ok(target)
 }
 
 /// The first video stream, if it is H.264; the codecs on offer otherwise.
@@ -236,27 +271,30 @@ fn pick_video(streams: &[retina::client::Stream]) -> Result<usize, RtspError> {
     Err(RtspError::UnsupportedCodec(offered.join(", ")))
 }
 
-/// Connects and sends `DESCRIBE`: what every session starts with.
+/// Connects to the checked address and sends `DESCRIBE`: what every session starts with.
 async fn describe(
     source: &Source,
-) -> Result<(url::Url, Session<retina::client::Described>), RtspError> {
+    policy: &OutboundPolicy,
+) -> Result<Session<retina::client::Described>, RtspError> {
     let url = parse_url(&source.url)?;
-    // A plain TCP connect first, so "nothing there" is told apart from "something odd there".
-    let addr = authority(&url);
-    tokio::net::TcpStream::connect(&addr)
-        .await
-        .map_err(|e| RtspError::Unreachable(addr.clone(), e.to_string()))?;
+    let target = checked_target(&url, policy).await?;
     let opts = SessionOptions::default()
         .creds(credentials(source))
         .user_agent(format!("kankan/{}", env!("CARGO_PKG_VERSION")));
-    let session = Session::describe(url.clone(), opts).await.map_err(|e| classify(&url, &e))?;
-    Ok((url, session))
+    Session::describe(target, opts).await.map_err(|e| classify(&e, false))
 }
 
-/// Checks that `source` answers as an RTSP camera with H.264 video, within `timeout`.
-pub async fn probe(source: &Source, timeout: Duration) -> Result<StreamInfo, RtspError> {
+/// Checks that `source` answers as an RTSP camera with H.264 video, within `timeout`. An
+/// unreachable camera is answered at the deadline, whatever the reason (see the crate
+/// documentation).
+pub async fn probe(
+    source: &Source,
+    timeout: Duration,
+    policy: &OutboundPolicy,
+) -> Result<StreamInfo, RtspError> {
+    let deadline = tokio::time::Instant::now() + timeout;
     let work = async {
-        let (_, session) = describe(source).await?;
+        let session = describe(source, policy).await?;
         let streams = session.streams();
         let video = pick_video(streams)?;
         let audio = streams.iter().find(|s| s.media() == "audio").map(|s| s.encoding_name().into());
@@ -269,22 +307,18 @@ pub async fn probe(source: &Source, timeout: Duration) -> Result<StreamInfo, Rts
         }
         Ok(info)
     };
-    tokio::time::timeout(timeout, work).await.unwrap_or_else(|_| {
-        Err(RtspError::Unreachable(
-            source_authority(source),
-            format!("no RTSP answer within {} s", timeout.as_secs()),
-        ))
-    })
-}
-
-fn source_authority(source: &Source) -> String {
-    parse_url(&source.url).map(|u| authority(&u)).unwrap_or_else(|_| source.url.clone())
+    let result = tokio::time::timeout_at(deadline, work).await.unwrap_or_else(|_| {
+        Err(RtspError::Unreachable(format!("no RTSP answer within {} s", timeout.as_secs())))
+    });
+    if let Err(RtspError::Unreachable(_)) = &result {
+        tokio::time::sleep_until(deadline).await;
+    }
+    result
 }
 
 /// A playing RTSP session turned into fMP4 [`Chunk`]s.
 pub struct Puller {
     session: std::pin::Pin<Box<Demuxed>>,
-    url: url::Url,
     video: usize,
     fragmenter: Fragmenter,
     /// The parameters the last init was written from.
@@ -300,22 +334,25 @@ impl std::fmt::Debug for Puller {
 
 impl Puller {
     /// `DESCRIBE`, `SETUP` (TCP interleaved) and `PLAY` of the first H.264 stream, within
-    /// `timeout`.
-    pub async fn connect(source: &Source, timeout: Duration) -> Result<Puller, RtspError> {
+    /// `timeout`, at the address `policy` allows (checked again at every connection).
+    pub async fn connect(
+        source: &Source,
+        timeout: Duration,
+        policy: &OutboundPolicy,
+    ) -> Result<Puller, RtspError> {
         let work = async {
-            let (url, mut session) = describe(source).await?;
+            let mut session = describe(source, policy).await?;
             let video = pick_video(session.streams())?;
             let clock = session.streams().get(video).map_or(90_000, |s| s.clock_rate_hz());
             let setup = SetupOptions::default()
                 .transport(Transport::Tcp(TcpTransportOptions::default()))
                 .frame_format(FrameFormat::MP4);
-            session.setup(video, setup).await.map_err(|e| classify(&url, &e))?;
+            session.setup(video, setup).await.map_err(|e| classify(&e, true))?;
             let playing =
-                session.play(PlayOptions::default()).await.map_err(|e| classify(&url, &e))?;
-            let demuxed = playing.demuxed().map_err(|e| classify(&url, &e))?;
+                session.play(PlayOptions::default()).await.map_err(|e| classify(&e, true))?;
+            let demuxed = playing.demuxed().map_err(|e| classify(&e, true))?;
             Ok(Puller {
                 session: Box::pin(demuxed),
-                url,
                 video,
                 fragmenter: Fragmenter::new(clock),
                 params: None,
@@ -323,10 +360,10 @@ impl Puller {
             })
         };
         tokio::time::timeout(timeout, work).await.unwrap_or_else(|_| {
-            Err(RtspError::Unreachable(
-                source_authority(source),
-                format!("the session did not start within {} s", timeout.as_secs()),
-            ))
+            Err(RtspError::Unreachable(format!(
+                "the session did not start within {} s",
+                timeout.as_secs()
+            )))
         })
     }
 
@@ -340,14 +377,11 @@ impl Puller {
         loop {
             let item =
                 tokio::time::timeout_at(deadline, self.session.next()).await.map_err(|_| {
-                    RtspError::Unreachable(
-                        authority(&self.url),
-                        format!("no video for {} s", STALL_TIMEOUT.as_secs()),
-                    )
+                    RtspError::Unreachable(format!("no video for {} s", STALL_TIMEOUT.as_secs()))
                 })?;
             let frame = match item {
                 None => return Err(RtspError::BadStream("the camera ended the stream".into())),
-                Some(Err(e)) => return Err(classify(&self.url, &e)),
+                Some(Err(e)) => return Err(classify(&e, true)),
                 Some(Ok(CodecItem::VideoFrame(f))) if f.stream_id() == self.video => f,
                 Some(Ok(_)) => continue,
             };
@@ -442,12 +476,37 @@ mod tests {
         assert_eq!(percent_decode("%zz%41"), "%zzA");
     }
 
-    #[test]
-    fn the_default_port_is_554() {
-        let u = parse_url("rtsp://cam.local/s").expect("url");
-        assert_eq!(authority(&u), "cam.local:554");
+    #[tokio::test]
+    async fn the_connection_goes_to_the_checked_address_at_the_default_port_554() {
+        let lan = OutboundPolicy::parse(&["10.0.0.0/8".into()]).expect("policy");
+        let u = parse_url("rtsp://10.0.0.5/s").expect("url");
+        assert_eq!(checked_target(&u, &lan).await.expect("ok").as_str(), "rtsp://10.0.0.5:554/s");
         let u = parse_url("rtsp://10.0.0.5:8554/s").expect("url");
-        assert_eq!(authority(&u), "10.0.0.5:8554");
+        assert_eq!(checked_target(&u, &lan).await.expect("ok").as_str(), "rtsp://10.0.0.5:8554/s");
+        let lab = OutboundPolicy::parse(&["127.0.0.1/32".into(), "::1/128".into()]).expect("lab");
+        let u = parse_url("rtsp://localhost:8554/s").expect("url");
+        let t = checked_target(&u, &lab).await.expect("resolved");
+        assert!(
+            matches!(t.host_str(), Some("127.0.0.1" | "[::1]")),
+            "an address, not the name: {t}"
+        );
+    }
+
+    #[tokio::test]
+    async fn loopback_metadata_and_unallowed_private_addresses_are_refused_before_connecting() {
+        // fails without the fix: the probe connected wherever the URL pointed.
+        let home = OutboundPolicy::parse(&["192.168.0.0/16".into()]).expect("policy");
+        for url in [
+            "rtsp://127.0.0.1:22/",
+            "rtsp://localhost/",
+            "rtsp://[::1]/",
+            "rtsp://169.254.169.254/latest",
+            "rtsp://0.0.0.0/",
+            "rtsp://10.1.2.3/",
+        ] {
+            let e = probe(&src(url), Duration::from_secs(5), &home).await.expect_err(url);
+            assert_eq!(e.code(), "camera-address-refused", "{url}");
+        }
     }
 
     #[test]
@@ -457,13 +516,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_closed_port_is_unreachable() {
+    async fn a_closed_port_and_a_port_open_to_something_else_answer_alike() {
+        // fails without the fix: the two answered with different codes and messages, which
+        // told open ports from closed ones.
+        let lab = OutboundPolicy::parse(&["127.0.0.1/32".into()]).expect("lab");
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = l.local_addr().expect("addr").port();
+        let closed = l.local_addr().expect("addr").port();
         drop(l);
-        let e = probe(&src(&format!("rtsp://127.0.0.1:{port}/x")), Duration::from_secs(5))
-            .await
-            .expect_err("nothing listens");
-        assert_eq!(e.code(), "camera-unreachable");
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let open_port = open.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            while let Ok((mut sock, _)) = open.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\x00\xff garbage\r\n\r\n").await;
+            }
+        });
+        let mut answers = Vec::new();
+        for port in [closed, open_port] {
+            let url = format!("rtsp://127.0.0.1:{port}/x");
+            let e = probe(&src(&url), Duration::from_millis(300), &lab).await.expect_err(&url);
+            answers.push((e.code(), e.to_string()));
+        }
+        assert_eq!(answers[0], answers[1]);
+        assert_eq!(answers[0].0, "camera-unreachable");
+        assert!(!answers[0].1.contains(&closed.to_string()), "{answers:?}");
     }
 }

@@ -8,6 +8,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use kankan_accounts::{AccountsConfig, LimitsConfig};
 use kankan_base::Secret;
+use kankan_devices::CamerasConfig;
 use kankan_events::notify::NotifyConfig;
 use kankan_gateway::GatewayConfig;
 use kankan_notify::MessengerConfig;
@@ -30,9 +31,21 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub gateway: GatewayConfig,
     pub devices: DevicesConfig,
+    /// `[cameras]`: where RTSP cameras may be (`allowed_networks`), how many per account.
+    pub cameras: CamerasConfig,
     pub recording: RecordingConfig,
     pub webrtc: WebRtcConfig,
+    /// `[metrics]`: who may read `/metrics`.
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>` (16-256 characters;
+    /// prefer the environment). Unset, anyone who reaches the port may read it.
+    pub token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -126,8 +139,10 @@ impl Default for Config {
             notify: NotifyConfig::default(),
             gateway: GatewayConfig::Embedded { listen: SocketAddr::from(([127, 0, 0, 1], 1883)) },
             devices: DevicesConfig::default(),
+            cameras: CamerasConfig::default(),
             recording: RecordingConfig::default(),
             webrtc: WebRtcConfig::default(),
+            metrics: MetricsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -185,6 +200,12 @@ impl Config {
             .map_err(|e| format!("server.trusted_proxies: {e}"))?;
         self.gateway.validate().map_err(|e| format!("gateway: {e}"))?;
         self.webrtc.validate()?;
+        self.cameras.validate()?;
+        if let Some(t) = &self.metrics.token
+            && !(16..=256).contains(&t.expose().len())
+        {
+            return Err("metrics.token must have 16-256 characters".into());
+        }
         if let Some(u) = &self.devices.mqtt_url
             && !u.starts_with("mqtt://")
         {
@@ -297,5 +318,20 @@ mod tests {
         let mut c = Config::default();
         c.server.public_url = Some("ftp://x".into());
         assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.cameras.allowed_networks = vec!["192.168.0.0/33".into()];
+        let err = c.validate().expect_err("a bad network");
+        assert!(err.contains("cameras.allowed_networks"), "{err}");
+        let mut c = Config::default();
+        c.cameras.max_per_account = 0;
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn cameras_may_be_on_the_household_lan_by_default_and_never_on_loopback() {
+        let policy = Config::default().cameras.policy().expect("policy");
+        assert!(policy.allows("192.168.1.64".parse().expect("ip")));
+        assert!(!policy.allows("127.0.0.1".parse().expect("ip")));
+        assert!(!policy.allows("169.254.169.254".parse().expect("ip")));
     }
 }

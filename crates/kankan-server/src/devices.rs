@@ -191,6 +191,12 @@ pub fn metrics(handle: GatewayHandle, rejected: Arc<AtomicU64>) -> kankan_api::M
                 s.denied_acl,
             ),
             (
+                "kankan_mqtt_rate_limited_total",
+                "counter",
+                "Device messages over the device's pace (held back, or dropped on an external broker).",
+                s.rate_limited,
+            ),
+            (
                 "kankan_mqtt_auth_failures_total",
                 "counter",
                 "Refused device logins.",

@@ -204,8 +204,10 @@ async fn session(
     last_end_ms: &mut Option<i64>,
     recorded: &mut bool,
 ) -> Result<(), String> {
+    // The address is resolved and checked again at every connection (`[cameras]`).
+    let policy = ctx.devices.camera_policy();
     let mut puller = tokio::select! {
-        r = Puller::connect(&cam.source, CONNECT_TIMEOUT) => r.map_err(|e| e.to_string())?,
+        r = Puller::connect(&cam.source, CONNECT_TIMEOUT, &policy) => r.map_err(|e| e.detail())?,
         () = stop.wait() => return Ok(()),
     };
     let mut ingest = None;
@@ -216,7 +218,7 @@ async fn session(
         };
         let chunk = match chunk {
             Ok(c) => c,
-            Err(e) => break Err(e.to_string()),
+            Err(e) => break Err(e.detail()),
         };
         let (ing, epoch) = match &mut ingest {
             Some(i) => i,

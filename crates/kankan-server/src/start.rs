@@ -76,6 +76,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
     let device_server = cfg.devices.mqtt_url.clone().unwrap_or_default();
     let devices =
         Devices::new(store.clone(), keyring.clone(), clock.clone(), bus.clone(), device_server);
+    devices.set_cameras_config(cfg.cameras.clone()).map_err(anyhow::Error::msg)?;
     let recordings = Recordings::new(
         store.clone(),
         blobs.clone(),
@@ -110,6 +111,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.server.public_url.clone(),
         cfg.notify.allow_private_targets,
     );
+    dispatcher.set_daily_caps(cfg.notify.sms_per_day, cfg.notify.calls_per_day);
     let vapid = kankan_events::notify::load_vapid_key(store.as_ref(), &keyring, clock.now())
         .await
         .context("loading the VAPID key")?;
@@ -230,6 +232,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
             )
             .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?,
             session_ttl_secs: u64::from(cfg.accounts.session_ttl_days) * 86_400,
+            metrics_token: cfg.metrics.token.clone(),
         }),
         shutdown: signal.clone(),
     };

@@ -12,6 +12,13 @@ use anyhow::{Context as _, Result, bail};
 /// Debian's Python, which has `gi` (the pyenv one does not).
 const PYTHON: &str = "/usr/bin/python3";
 
+/// Lets the server record cameras on 127.0.0.1, where [`RtspCamera`] listens. The default
+/// `cameras.allowed_networks` refuses loopback (a user must not reach the server's own
+/// services through a camera URL); a lab allows it with an entry naming it, as tests do here.
+pub fn allow_loopback_cameras(config: &mut kankan_server::Config) {
+    config.cameras.allowed_networks = vec!["127.0.0.1/32".into()];
+}
+
 /// A running RTSP camera; killed on drop.
 pub struct RtspCamera {
     child: Option<Child>,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// port_min = 40000
 /// port_max = 40099
 /// max_sessions = 100
+/// max_sessions_per_account = 8
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -29,6 +30,9 @@ pub struct WebRtcConfig {
     pub port_max: Option<u16>,
     /// Sessions at once on this server; more are refused with 503 `webrtc-busy`.
     pub max_sessions: usize,
+    /// Sessions at once for one account (1 to `max_sessions`); more are refused with 429
+    /// `webrtc-account-limit`, so one account cannot take the whole server's.
+    pub max_sessions_per_account: usize,
 }
 
 impl Default for WebRtcConfig {
@@ -39,6 +43,7 @@ impl Default for WebRtcConfig {
             port_min: None,
             port_max: None,
             max_sessions: 100,
+            max_sessions_per_account: 8,
         }
     }
 }
@@ -53,6 +58,9 @@ impl WebRtcConfig {
         }
         if self.max_sessions == 0 {
             return Err("webrtc.max_sessions must be at least 1".into());
+        }
+        if !(1..=self.max_sessions).contains(&self.max_sessions_per_account) {
+            return Err("webrtc.max_sessions_per_account must be 1 to webrtc.max_sessions".into());
         }
         match self.ports() {
             Ok(Some((0, _))) => Err("webrtc.port_min must be at least 1".into()),
@@ -86,6 +94,12 @@ mod tests {
             WebRtcConfig { port_min: Some(9), port_max: Some(8), ..WebRtcConfig::default() },
             WebRtcConfig { port_min: Some(0), port_max: Some(8), ..WebRtcConfig::default() },
             WebRtcConfig { max_sessions: 0, ..WebRtcConfig::default() },
+            WebRtcConfig { max_sessions_per_account: 0, ..WebRtcConfig::default() },
+            WebRtcConfig {
+                max_sessions: 4,
+                max_sessions_per_account: 5,
+                ..WebRtcConfig::default()
+            },
         ];
         for c in bad {
             assert!(c.validate().is_err(), "{c:?}");

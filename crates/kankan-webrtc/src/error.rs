@@ -14,6 +14,9 @@ pub enum WebRtcError {
     Disabled,
     #[error("too many WebRTC sessions; try again later")]
     Busy,
+    /// The account has its most sessions open (`webrtc.max_sessions_per_account`).
+    #[error("this account has {0} live sessions open already; close one to open another")]
+    AccountBusy(usize),
     #[error("no UDP port free for the session: {0}")]
     NoPort(String),
 }
@@ -25,6 +28,7 @@ impl WebRtcError {
             WebRtcError::Disabled | WebRtcError::Busy | WebRtcError::NoPort(_) => {
                 ErrorKind::Unavailable
             }
+            WebRtcError::AccountBusy(_) => ErrorKind::ResourceExhausted,
         }
     }
 
@@ -35,6 +39,7 @@ impl WebRtcError {
             WebRtcError::NoH264 => "sdp-no-h264",
             WebRtcError::Disabled => "webrtc-disabled",
             WebRtcError::Busy => "webrtc-busy",
+            WebRtcError::AccountBusy(_) => "webrtc-account-limit",
             WebRtcError::NoPort(_) => "webrtc-no-port",
         }
     }

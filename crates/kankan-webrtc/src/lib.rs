@@ -77,6 +77,8 @@ struct Inner {
     sessions: Mutex<HashMap<String, Entry>>,
     /// Session tasks running or being set up.
     tasks: AtomicUsize,
+    /// The same, per account (the offer's owner); an account's count is gone at zero.
+    per_owner: Mutex<HashMap<String, usize>>,
     done: Notify,
     talk: TalkHub,
     shutdown: ShutdownSignal,
@@ -104,6 +106,34 @@ impl Drop for TaskSlot {
     }
 }
 
+/// Counts a session against its account from its reservation to its end.
+struct OwnerSlot(Arc<Inner>, String);
+
+impl OwnerSlot {
+    /// Reserves one of `owner`'s sessions, unless it has `max` already.
+    fn reserve(inner: &Arc<Inner>, owner: &str, max: usize) -> Option<OwnerSlot> {
+        let mut map = inner.per_owner.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(owner.to_string()).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(OwnerSlot(inner.clone(), owner.to_string()))
+    }
+}
+
+impl Drop for OwnerSlot {
+    fn drop(&mut self) {
+        let mut map = self.0.per_owner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.1) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.1);
+            }
+        }
+    }
+}
+
 fn session_id() -> String {
     let mut b = [0u8; 16];
     // Without the OS's randomness nothing in the server is safe anyway; fall back to the
@@ -127,6 +157,7 @@ impl WebRtc {
                 provider: Arc::new(str0m::crypto::from_feature_flags()),
                 sessions: Mutex::default(),
                 tasks: AtomicUsize::new(0),
+                per_owner: Mutex::default(),
                 done: Notify::new(),
                 talk: TalkHub::new(shutdown.clone()),
                 shutdown,
@@ -142,7 +173,8 @@ impl WebRtc {
         self.inner.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Answers an offer and starts its session.
+    /// Answers an offer and starts its session: at most `webrtc.max_sessions` at once on the
+    /// server, and `webrtc.max_sessions_per_account` for the offer's owner.
     pub async fn open(&self, offer: Offer) -> Result<Answer, WebRtcError> {
         let inner = &self.inner;
         if !inner.config.enabled || inner.shutdown.is_triggered() {
@@ -153,6 +185,12 @@ impl WebRtc {
             return Err(WebRtcError::Busy);
         }
         let slot = TaskSlot(inner.clone());
+        // One account cannot take every session of the server.
+        let Some(owner_slot) =
+            OwnerSlot::reserve(inner, &offer.owner, inner.config.max_sessions_per_account)
+        else {
+            return Err(WebRtcError::AccountBusy(inner.config.max_sessions_per_account));
+        };
         let range = inner.config.ports().map_err(WebRtcError::NoPort)?;
         let sockets = net::bind(&inner.config.ips, range).await?;
         let sockets: Vec<_> = sockets
@@ -186,7 +224,7 @@ impl WebRtc {
         };
         let (me, sid) = (self.clone(), id.clone());
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slots = (slot, owner_slot);
             let uid = parts.uid.clone();
             let talk = parts.negotiated.audio.is_some();
             let began = Instant::now();

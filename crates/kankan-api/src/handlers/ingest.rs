@@ -89,7 +89,7 @@ fn options(
         ("Kankan-Media-Epoch" = Option<i64>, Header, description = "wall clock (ms) of media time 0")),
     request_body(content = Vec<u8>, content_type = "video/mp4"),
     responses((status = 200, body = IngestResult),
-        (status = 400, body = ErrorBody, description = "media-* codes: the stream was refused from that point"),
+        (status = 400, body = ErrorBody, description = "media-* codes: the stream was refused from that point; media-empty: no body"),
         (status = 401, body = ErrorBody, description = "invalid-device-credentials"),
         (status = 409, body = ErrorBody, description = "device-not-bound")))]
 pub async fn live(
@@ -141,14 +141,17 @@ async fn record(
 }
 
 /// Feeds the body to an ingest as it arrives. A refused fragment ends the request with its
-/// error, and everything before it stays recorded; a cut connection keeps what arrived.
+/// error, and everything before it stays recorded; a cut connection keeps what arrived. The
+/// ingest opens with the first bytes: a body with none is refused (`media-empty`) and leaves
+/// nothing behind.
 async fn feed(
     state: &AppState,
     uid: &str,
     opts: IngestOptions,
     mut body: Body,
 ) -> Result<Response, ApiError> {
-    let mut ingest = state.recordings.open_ingest(uid, opts).await?;
+    let mut opts = Some(opts);
+    let mut ingest: Option<kankan_recording::Ingest> = None;
     let mut stopping = state.shutdown.clone();
     loop {
         let next = tokio::select! {
@@ -156,7 +159,7 @@ async fn feed(
             // The server stops: keep what arrived and let the device come back later (it
             // uploads what it missed from its SD card).
             () = stopping.wait() => {
-                ingest.close().await?;
+                close(ingest).await?;
                 return Err(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "server-stopping",
@@ -167,7 +170,7 @@ async fn feed(
         let Ok(next) = next else {
             // A device whose network vanished sends nothing and no FIN either.
             tracing::info!(uid, "ingest idle; closing it");
-            ingest.close().await?;
+            close(ingest).await?;
             return Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 "ingest-idle",
@@ -178,14 +181,21 @@ async fn feed(
             None => break,
             Some(Ok(frame)) => {
                 let Ok(data) = frame.into_data() else { continue };
-                if let Err(e) = ingest.push_bytes(&data).await {
-                    ingest.close().await?;
+                if data.is_empty() {
+                    continue;
+                }
+                if let Some(o) = opts.take() {
+                    ingest = Some(state.recordings.open_ingest(uid, o).await?);
+                }
+                let Some(ing) = ingest.as_mut() else { continue };
+                if let Err(e) = ing.push_bytes(&data).await {
+                    close(ingest).await?;
                     return Err(e.into());
                 }
             }
             Some(Err(e)) => {
                 tracing::info!(uid, error = %e, "ingest connection cut");
-                ingest.close().await?;
+                close(ingest).await?;
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "media-truncated",
@@ -194,6 +204,13 @@ async fn feed(
             }
         }
     }
+    let Some(ingest) = ingest else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "media-empty",
+            "the upload carried no media; send the init segment and fragments as the body",
+        ));
+    };
     let s = ingest.finish().await?;
     let r = IngestResult {
         fragments: s.fragments,
@@ -202,4 +219,12 @@ async fn feed(
         bytes: s.bytes,
     };
     Ok(Json(r).into_response())
+}
+
+/// Closes an ingest if one was opened, keeping what it recorded.
+async fn close(ingest: Option<kankan_recording::Ingest>) -> Result<(), ApiError> {
+    if let Some(i) = ingest {
+        i.close().await?;
+    }
+    Ok(())
 }

@@ -6,7 +6,8 @@
 //! then each fragment as the camera sends it); a text message `{"type":"init"}` announces a new
 //! init segment (the camera restarted its encoder: reset the player). The server closes with
 //! 1000 "ended" when the camera's stream ends. A viewer that stops reading falls behind and
-//! skips to keyframes; one whose connection takes nothing for 10 s is dropped.
+//! skips to keyframes; one whose connection takes nothing for 10 s is dropped. A viewer's own
+//! messages are ignored, and one over 1 KiB closes the socket.
 
 use std::time::Duration;
 
@@ -48,8 +49,12 @@ pub async fn live(
     let h = state.recordings.authorize_link(&uid, &q.t, Capability::ViewLive).await?;
     let ws = ws.map_err(crate::reject::websocket)?;
     let viewer = state.recordings.watch_live(&h, q.stream.unwrap_or(0)).await?;
-    Ok(ws.on_upgrade(move |socket| watch(socket, viewer)))
+    Ok(super::bounded(ws, MAX_CLIENT_MESSAGE).on_upgrade(move |socket| watch(socket, viewer)))
 }
+
+/// The largest message a viewer may send (it has nothing to say: anything it sends is read
+/// and dropped); a larger one closes the socket.
+const MAX_CLIENT_MESSAGE: usize = 1024;
 
 /// A viewer whose connection takes no data for this long is dropped: one that never reads
 /// holds a task and a socket, nothing more, and not for ever.

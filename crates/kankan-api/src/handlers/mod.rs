@@ -14,6 +14,7 @@ pub mod recordings;
 pub mod talk;
 pub mod whep;
 
+use axum::extract::ws::WebSocketUpgrade;
 use kankan_accounts::ContactKind;
 use kankan_accounts::Profile;
 use kankan_protocol::v1::{IdentifierKind, Me};
@@ -30,5 +31,45 @@ pub(crate) fn me_dto(p: Profile) -> Me {
         nickname: p.nickname,
         avatar_url: p.avatar_version.map(|v| format!("/api/v1/me/avatar?v={v}")),
         created_at: p.created_at.to_rfc3339(),
+    }
+}
+
+/// Every WebSocket route upgrades through this: a client's message or frame larger than `max`
+/// bytes closes the socket (axum's own default allows 64 MiB, held in memory). A test keeps
+/// every `on_upgrade` behind it.
+pub(crate) fn bounded(ws: WebSocketUpgrade, max: usize) -> WebSocketUpgrade {
+    ws.max_message_size(max).max_frame_size(max)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_websocket_route_bounds_the_client_s_messages() {
+        // fails without the fix: the live view's socket took messages of up to 64 MiB.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut upgrades = 0;
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).expect("src").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).expect("source");
+                for (i, line) in text.lines().enumerate() {
+                    if line.contains(".on_upgrade(") {
+                        upgrades += 1;
+                        assert!(
+                            line.contains("bounded("),
+                            "{}:{}: upgrade through handlers::bounded",
+                            path.display(),
+                            i + 1
+                        );
+                    }
+                }
+            }
+        }
+        assert!(upgrades >= 2, "the live view and talk sockets were found");
     }
 }

@@ -46,7 +46,7 @@ pub async fn talk(
             "nobody is talking to this camera",
         )
     })?;
-    Ok(ws.max_message_size(4096).on_upgrade(move |socket| relay(socket, end)))
+    Ok(super::bounded(ws, 4096).on_upgrade(move |socket| relay(socket, end)))
 }
 
 async fn relay(mut socket: WebSocket, mut end: DeviceEnd) {

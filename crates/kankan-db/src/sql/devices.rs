@@ -6,7 +6,7 @@ use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{R, SqlStore, flag, opt_ts, ts, uuid_col, write_tx};
+use super::{Engine, R, SqlStore, flag, opt_ts, ts, uuid_col, write_tx};
 use crate::{
     BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceGrant, DeviceKind, DeviceState,
     DeviceStore, RtspCamera,
@@ -46,15 +46,37 @@ pub(super) async fn insert_devices(pool: &AnyPool, devices: &[Device]) -> R<()> 
 
 /// Inserts an RTSP camera: its device row (already bound to its owner), its empty shadow and
 /// its source, in one transaction.
-async fn insert_rtsp_camera(pool: &AnyPool, d: &Device, cam: &crate::RtspCamera) -> R<()> {
+async fn insert_rtsp_camera(
+    pool: &AnyPool,
+    d: &Device,
+    cam: &crate::RtspCamera,
+    max_of_owner: u32,
+) -> R<bool> {
     if d.owner != Some(cam.owner) || d.bound_at.is_none() || d.uid != cam.uid {
         return Err(DbError::Conflict("an RTSP camera is bound to its owner when added"));
     }
     let mut tx = write_tx(pool).await?;
+    // The owner's row, locked, serialises the owner's adds: two at once cannot both pass
+    // the count (SQLite's write transaction already does).
+    let lock = sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM accounts WHERE id = $1{}",
+        Engine::of(pool).for_update()
+    ));
+    sqlx::query(lock).bind(cam.owner.to_string()).fetch_optional(&mut *tx).await?;
+    let had: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM rtsp_cameras r JOIN devices d ON d.uid = r.uid \
+         WHERE d.owner_id = $1",
+    )
+    .bind(cam.owner.to_string())
+    .fetch_one(&mut *tx)
+    .await?;
+    if had >= i64::from(max_of_owner) {
+        return Ok(false);
+    }
     insert_device(&mut tx, d).await?;
     super::rtsp::insert_source(&mut tx, cam).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Inserts one device row as given (owner and binding included); `Conflict("device")` on a
@@ -404,8 +426,8 @@ impl DeviceStore for SqlStore {
     }
 
     // RTSP cameras.
-    async fn insert_rtsp_camera(&self, d: &Device, camera: &RtspCamera) -> R<()> {
-        insert_rtsp_camera(&self.pool, d, camera).await
+    async fn insert_rtsp_camera(&self, d: &Device, camera: &RtspCamera, max: u32) -> R<bool> {
+        insert_rtsp_camera(&self.pool, d, camera, max).await
     }
     async fn rtsp_cameras(&self) -> R<Vec<RtspCamera>> {
         super::rtsp::all(&self.pool).await

@@ -328,6 +328,26 @@ pub(super) async fn account_deliveries(
     rows.iter().map(delivery_from).collect()
 }
 
+pub(super) async fn count_since(
+    pool: &AnyPool,
+    account: AccountId,
+    channel: &str,
+    status: DeliveryStatus,
+    since: Timestamp,
+) -> R<u64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM notification_deliveries \
+         WHERE account_id = $1 AND status = $2 AND at_ms >= $3 AND channel = $4",
+    )
+    .bind(account.to_string())
+    .bind(status.as_str())
+    .bind(since.0)
+    .bind(channel)
+    .fetch_one(pool)
+    .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 pub(super) async fn mark_dispatched(pool: &AnyPool, id: uuid::Uuid, at: Timestamp) -> R<bool> {
     let r = sqlx::query(
         "UPDATE events SET dispatched_at_ms = $1 WHERE id = $2 AND dispatched_at_ms IS NULL",
@@ -462,6 +482,15 @@ impl NotifyStore for SqlStore {
         limit: u32,
     ) -> R<Vec<crate::Delivery>> {
         account_deliveries(&self.pool, account, status, limit).await
+    }
+    async fn count_deliveries_since(
+        &self,
+        account: AccountId,
+        channel: &str,
+        status: crate::DeliveryStatus,
+        since: Timestamp,
+    ) -> R<u64> {
+        count_since(&self.pool, account, channel, status, since).await
     }
 
     // Dispatch marks (crash recovery of the dispatcher).

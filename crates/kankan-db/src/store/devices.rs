@@ -70,8 +70,15 @@ pub trait DeviceStore: Send + Sync {
 
     // RTSP cameras.
     /// Inserts an RTSP camera's device row (bound, `device.owner` = `camera.owner`), its
-    /// shadow and its source in one transaction; unbinding deletes the source.
-    async fn insert_rtsp_camera(&self, device: &Device, camera: &RtspCamera) -> R<()>;
+    /// shadow and its source in one transaction; unbinding deletes the source. Stores nothing
+    /// and answers false when the owner already has `max_of_owner` RTSP cameras (counted in
+    /// the same transaction, under a lock on the owner, so parallel adds cannot pass it).
+    async fn insert_rtsp_camera(
+        &self,
+        device: &Device,
+        camera: &RtspCamera,
+        max_of_owner: u32,
+    ) -> R<bool>;
     /// Every bound RTSP camera with its owner (for the bridge).
     async fn rtsp_cameras(&self) -> R<Vec<RtspCamera>>;
 }

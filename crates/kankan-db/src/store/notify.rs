@@ -65,6 +65,15 @@ pub trait NotifyStore: Send + Sync {
     async fn insert_delivery(&self, delivery: &crate::Delivery) -> R<bool>;
     /// The delivery records of one of the account's events, oldest first.
     async fn deliveries(&self, account: AccountId, event: uuid::Uuid) -> R<Vec<crate::Delivery>>;
+    /// How many deliveries of `channel` (`sms`, `call`, ...) with `status` the account has had
+    /// since `since` (the daily caps on paid channels).
+    async fn count_deliveries_since(
+        &self,
+        account: AccountId,
+        channel: &str,
+        status: crate::DeliveryStatus,
+        since: Timestamp,
+    ) -> R<u64>;
     /// The account's delivery records (only those with `status`, if given), newest first, at
     /// most `limit`; none of a deleted event.
     async fn account_deliveries(

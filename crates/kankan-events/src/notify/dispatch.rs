@@ -22,6 +22,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use kankan_base::{AccountId, Clocks, JobId, Timestamp};
@@ -33,7 +34,7 @@ use kankan_db::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use super::rules;
+use super::{NotifyConfig, rules};
 use crate::CoreError;
 use kankan_core::KeyVault;
 use kankan_core::jobs::{SealedJob, open_sealed};
@@ -124,6 +125,10 @@ pub(crate) struct Inner {
     pub public_url: Option<String>,
     /// Whether push endpoints and webhooks may point at private addresses (the guard is off).
     pub allow_private_targets: bool,
+    /// SMS and call notifications one account may be sent in 24 hours
+    /// (`notify.sms_per_day`, `notify.calls_per_day`).
+    pub sms_per_day: AtomicU32,
+    pub calls_per_day: AtomicU32,
 }
 
 /// Turns new events into deliveries. Cheap to clone.
@@ -175,7 +180,25 @@ impl Dispatcher {
                 wake: Notify::new(),
                 public_url,
                 allow_private_targets,
+                sms_per_day: AtomicU32::new(NotifyConfig::default().sms_per_day),
+                calls_per_day: AtomicU32::new(NotifyConfig::default().calls_per_day),
             }),
+        }
+    }
+
+    /// Sets the daily caps on paid channels (`notify.sms_per_day`, `notify.calls_per_day`;
+    /// the defaults until called).
+    pub fn set_daily_caps(&self, sms_per_day: u32, calls_per_day: u32) {
+        self.inner.sms_per_day.store(sms_per_day, Ordering::Relaxed);
+        self.inner.calls_per_day.store(calls_per_day, Ordering::Relaxed);
+    }
+
+    /// The 24-hour cap of a paid channel, if `channel` is one.
+    pub(crate) fn daily_cap(&self, channel: Channel) -> Option<u32> {
+        match channel {
+            Channel::Sms => Some(self.inner.sms_per_day.load(Ordering::Relaxed)),
+            Channel::Call => Some(self.inner.calls_per_day.load(Ordering::Relaxed)),
+            _ => None,
         }
     }
 

@@ -45,7 +45,7 @@ const VAPID_SECRET: &str = "vapid";
 const VAPID_PURPOSE: &str = "server-secret/vapid";
 
 /// `[notify]`: how the server sends notifications.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotifyConfig {
     /// The VAPID contact push services may use to reach the operator: `mailto:...` or
@@ -55,10 +55,29 @@ pub struct NotifyConfig {
     /// and push endpoints use plain http. Off by default (server-side request forgery); a
     /// household that wants webhooks to its LAN (e.g. Home Assistant) turns it on.
     pub allow_private_targets: bool,
+    /// SMS notifications one account may be sent in 24 hours (0-1000); past it, the rest are
+    /// recorded `suppressed` with the reason. They cost the operator money.
+    pub sms_per_day: u32,
+    /// Voice-call notifications one account may get in 24 hours (0-1000), likewise.
+    pub calls_per_day: u32,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            push_subject: None,
+            allow_private_targets: false,
+            sms_per_day: 20,
+            calls_per_day: 10,
+        }
+    }
 }
 
 impl NotifyConfig {
     pub fn validate(&self) -> Result<(), String> {
+        if self.sms_per_day > 1000 || self.calls_per_day > 1000 {
+            return Err("notify.sms_per_day and notify.calls_per_day must be 0-1000".into());
+        }
         match &self.push_subject {
             Some(s) if !(s.starts_with("mailto:") || s.starts_with("https://")) => {
                 Err("notify.push_subject must start with mailto: or https://".into())

@@ -62,6 +62,8 @@ pub struct Channels {
 /// How one attempt ended.
 enum Outcome {
     Sent(String),
+    /// Not sent: the account's daily cap on the channel is reached.
+    Capped(String),
     Gone(String),
     Transient(String),
     Failed(String),
@@ -112,6 +114,10 @@ impl NotifyRunner {
             Outcome::Gone(d) => {
                 s.store.complete_job(row.id, now).await?;
                 (DeliveryStatus::Gone, d)
+            }
+            Outcome::Capped(d) => {
+                s.store.complete_job(row.id, now).await?;
+                (DeliveryStatus::Suppressed, d)
             }
             Outcome::Transient(e) if n < row.max_attempts => {
                 let delay = backoff(n);
@@ -196,6 +202,9 @@ impl NotifyRunner {
                 })
             }
             Channel::Email | Channel::Sms | Channel::Call => {
+                if let Some(capped) = self.over_daily_cap(job.channel, account).await? {
+                    return Ok(capped);
+                }
                 let a = s.store.account(account).await?.ok_or(CoreError::NotFound("account"))?;
                 let key = self.d.account_key(account).await?;
                 let contact = key.open_string("contact", &a.contact_enc)?;
@@ -220,6 +229,29 @@ impl NotifyRunner {
                 })
             }
         }
+    }
+
+    /// The refusal of an SMS or call past the account's cap for the last 24 hours (counted
+    /// from what was sent; deliveries running at the same moment may pass it by a few).
+    async fn over_daily_cap(
+        &self,
+        channel: Channel,
+        account: AccountId,
+    ) -> Result<Option<Outcome>, CoreError> {
+        let Some(cap) = self.d.daily_cap(channel) else { return Ok(None) };
+        let s = &self.d.inner;
+        let since = kankan_base::Timestamp(s.clock.now().0.saturating_sub(86_400_000));
+        let sent = s
+            .store
+            .count_deliveries_since(account, channel.as_str(), DeliveryStatus::Sent, since)
+            .await?;
+        if sent < u64::from(cap) {
+            return Ok(None);
+        }
+        let what = if channel == Channel::Sms { "SMS notifications" } else { "calls" };
+        Ok(Some(Outcome::Capped(format!(
+            "daily limit reached: at most {cap} {what} in 24 hours; the app and e-mail still work"
+        ))))
     }
 
     /// Checks a stored target again before sending (unless private targets are allowed): a

@@ -188,6 +188,7 @@ impl Hooks {
 
     async fn deliver(&self, uid: &str, kind: Inbound, payload: Bytes) {
         let msg = DeviceMessage { uid: uid.to_string(), kind, payload };
-        self.state.inbox.deliver(msg).await;
+        // This is the device's own connection: over its pace, it waits.
+        self.state.inbox.deliver_paced(msg).await;
     }
 }

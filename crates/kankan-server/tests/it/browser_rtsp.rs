@@ -51,7 +51,8 @@ async fn watch_busy(browser: &Browser) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_rtsp_camera_is_added_from_the_web_form_after_a_wrong_password() -> Result<()> {
-    let app = TestApp::spawn().await;
+    // The test camera is on loopback, which only an explicit allow-list entry opens.
+    let app = TestApp::spawn_with(kankan_testkit::rtsp::allow_loopback_cameras).await;
     let email = "rtsp-web@example.com";
     let token = app.register(email, PW).await;
     let cam = RtspCamera::start(USER, PASSWORD).await?;

@@ -57,6 +57,33 @@ async fn a_viewer_gets_the_init_then_the_current_gop_then_live_fragments() {
 }
 
 #[tokio::test]
+async fn a_viewer_sending_an_oversized_message_is_disconnected() {
+    // fails without the fix: the live socket took client messages of up to 64 MiB, held in
+    // memory, and stayed open.
+    use futures_util::SinkExt as _;
+    let app = recording_app().await;
+    let (token, creds, cam, _stop) = recording_camera(&app, "live-big@example.com").await;
+    cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
+    until_live(&app, &creds.uid).await;
+    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(ws_url(&app, &format!("{base}/live?t={lt}")))
+            .await
+            .expect("the live socket opens");
+    ws.send(Message::Binary(vec![7u8; 256 * 1024].into())).await.expect("sent");
+    let ended = tokio::time::timeout(WAIT, async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the server closed the socket");
+}
+
+#[tokio::test]
 async fn live_view_needs_a_valid_link_for_that_device_and_a_streaming_camera() {
     let app = recording_app().await;
     let (token, creds, cam, stop) = recording_camera(&app, "guard@example.com").await;

@@ -72,3 +72,62 @@ async fn the_call_method_places_a_voice_call_that_reads_the_event() {
     deliveries_until(&app, &o.token, &id, "call sent", |l| has(l, "call", "sent")).await;
     assert_eq!(twilio.of("Messages").len(), 1, "only the verification code was texted");
 }
+
+#[tokio::test]
+async fn sms_notifications_stop_at_the_daily_cap_and_the_user_sees_why() {
+    // fails without the fix: every event texted the account, at the operator's expense.
+    let twilio = FakeTwilio::start().await;
+    let config = twilio.config();
+    let app = TestApp::spawn_with(|c| {
+        c.messenger.sms = SmsChannelConfig::Twilio(config);
+        c.notify.sms_per_day = 2;
+    })
+    .await;
+    let o = phone_owner(&app, &twilio, "sms").await;
+    let start = now_ms(&app) - 20_000;
+    for i in 0..2 {
+        let id = event(&app, &o, motion(start + i * 1_000)).await;
+        deliveries_until(&app, &o.token, &id, "sms sent", |l| has(l, "sms", "sent")).await;
+    }
+    let id = event(&app, &o, motion(start + 2_000)).await;
+    let list =
+        deliveries_until(&app, &o.token, &id, "capped", |l| has(l, "sms", "suppressed")).await;
+    let detail = list[0]["detail"].as_str().unwrap_or_default();
+    assert!(detail.starts_with("daily limit reached: at most 2 SMS"), "{list:?}");
+    assert_eq!(twilio.of("Messages").len(), 3, "the code and two notifications");
+
+    // A day later the account is texted again.
+    app.clock.advance(std::time::Duration::from_secs(86_400));
+    let id = event(&app, &o, motion(now_ms(&app))).await;
+    deliveries_until(&app, &o.token, &id, "sms sent", |l| has(l, "sms", "sent")).await;
+}
+
+#[tokio::test]
+async fn texted_codes_stop_at_the_daily_caps_per_number_and_per_network() {
+    // fails without the fix: a number could be texted 5 codes an hour without end, and a
+    // network any number of them.
+    let app = TestApp::spawn_with(|c| {
+        c.limits.sms_codes_per_identifier_day = 2;
+        c.limits.sms_codes_per_network_day = 3;
+    })
+    .await;
+    let register = |who: &'static str| {
+        let app = &app;
+        async move {
+            let body = json!({"identifier": who, "password": PW});
+            let (s, b) = app.post("/api/v1/auth/register", body).await;
+            (s, b["code"].as_str().unwrap_or_default().to_string())
+        }
+    };
+    let step = std::time::Duration::from_secs(u64::from(app.config.accounts.code_resend_secs) + 1);
+    assert_eq!(register(PHONE).await.0, 202);
+    app.clock.advance(step);
+    assert_eq!(register(PHONE).await.0, 202);
+    app.clock.advance(step);
+    assert_eq!(register(PHONE).await, (429, "sms-daily-limit".into()), "a third code today");
+    assert_eq!(register("+8613800138001").await.0, 202, "another number, same network");
+    assert_eq!(register("+8613800138002").await, (429, "sms-daily-limit".into()), "network");
+    assert_eq!(register("fair@example.com").await.0, 202, "e-mail codes are not texted");
+    app.clock.advance(std::time::Duration::from_secs(86_400));
+    assert_eq!(register(PHONE).await.0, 202, "a day later");
+}

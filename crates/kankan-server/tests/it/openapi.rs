@@ -112,6 +112,31 @@ async fn health_readiness_and_metrics_answer() {
 }
 
 #[tokio::test]
+async fn metrics_labels_stay_bounded_and_a_token_can_be_required() {
+    // fails without the fix: every made-up method was a series of its own, and anyone who
+    // reached the port read the metrics.
+    let token = "metrics-scraper-token-0123456789";
+    let app =
+        TestApp::spawn_with(|c| c.metrics.token = Some(kankan_base::Secret::new(token))).await;
+    for i in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("PROBE{i}").as_bytes()).expect("method");
+        let _ = app.http.request(method, app.url(&format!("/no/such/path/{i}"))).send().await;
+        let _ = app.http.get(app.url(&format!("/api/v1/nothing-{i}"))).send().await;
+    }
+    let (s, b) = app.send(app.http.get(app.url("/metrics"))).await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("unauthenticated")), "no token: {b}");
+    let (s, _) = app.send(app.http.get(app.url("/metrics")).bearer_auth("wrong")).await;
+    assert_eq!(s, 401, "a wrong token");
+    let r = app.http.get(app.url("/metrics")).bearer_auth(token).send().await.expect("get");
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.expect("text");
+    let series: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("kankan_http_requests_total{")).collect();
+    assert!(series.len() <= 6, "{series:#?}");
+    assert!(!text.contains("PROBE") && !text.contains("nothing-"), "{text}");
+}
+
+#[tokio::test]
 async fn the_web_app_is_served_from_the_binary() {
     let app = TestApp::spawn().await;
     let r = app.http.get(app.url("/")).send().await.expect("get");

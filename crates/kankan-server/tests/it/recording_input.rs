@@ -207,6 +207,20 @@ async fn broken_uploads_are_refused_with_a_code_and_keep_what_came_before() {
 }
 
 #[tokio::test]
+async fn an_empty_upload_is_refused_with_a_code_and_records_nothing() {
+    // fails without the fix: an empty live upload answered 200 with nothing recorded.
+    let app = recording_app().await;
+    let (token, creds) = bound_camera(&app, "empty@example.com").await;
+    for kind in ["live", "backfill"] {
+        let (s, b) = upload(&app, &creds, kind, now(&app) - 60_000, Vec::new()).await;
+        assert_eq!((s, b["code"].as_str()), (400, Some("media-empty")), "{kind}: {b}");
+    }
+    assert_eq!(recorded_ms(&timeline(&app, &token, &creds.uid).await), 0);
+    assert!(files(&app.data_dir().join("journal")).is_empty(), "no journal left behind");
+    assert!(files(&app.data_dir().join("blobs")).is_empty(), "no blob either");
+}
+
+#[tokio::test]
 async fn media_links_are_bound_to_the_device_expire_and_end_with_the_binding() {
     let app = recording_app().await;
     let (token, creds) = bound_camera(&app, "links@example.com").await;

@@ -4,16 +4,25 @@
 //! and servers are refused with their codes; a camera that restarts is recorded again.
 
 use kankan_testkit::TestApp;
-use kankan_testkit::rtsp::{RtspCamera, free_port};
+use kankan_testkit::rtsp::{RtspCamera, allow_loopback_cameras, free_port};
 use serde_json::{Value, json};
 
 use crate::devices::{PW, device_info, eventually};
-use crate::recording::{
-    get_bytes, link, probe, recorded_ms, recording_app, timeline, timeline_until,
-};
+use crate::recording::{get_bytes, link, probe, recorded_ms, timeline, timeline_until};
 
 const USER: &str = "admin";
 const PASSWORD: &str = "cam-pass-7";
+
+/// A recording server that may connect to the test camera on 127.0.0.1: the default
+/// configuration refuses loopback camera addresses, so these tests allow it explicitly.
+pub async fn rtsp_app() -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.recording.segment_secs = 2;
+        c.recording.max_clock_skew_secs = 3600;
+        allow_loopback_cameras(c);
+    })
+    .await
+}
 
 async fn camera() -> RtspCamera {
     RtspCamera::start(USER, PASSWORD).await.expect("the test RTSP server starts")
@@ -29,7 +38,7 @@ fn body(cam: &RtspCamera, password: &str) -> Value {
 
 #[tokio::test]
 async fn an_rtsp_camera_is_added_recorded_and_played_back_like_a_kankan_device() {
-    let app = recording_app().await;
+    let app = rtsp_app().await;
     let token = app.register("rtsp@example.com", PW).await;
     let cam = camera().await;
     let (s, dev) = add(&app, &token, body(&cam, PASSWORD)).await;
@@ -86,7 +95,7 @@ async fn an_rtsp_camera_is_added_recorded_and_played_back_like_a_kankan_device()
 
 #[tokio::test]
 async fn wrong_credentials_are_refused_and_nothing_is_added() {
-    let app = TestApp::spawn().await;
+    let app = rtsp_app().await;
     let token = app.register("rtsp-auth@example.com", PW).await;
     let cam = camera().await;
     let (s, b) = add(&app, &token, body(&cam, "wrong-password")).await;
@@ -99,11 +108,11 @@ async fn wrong_credentials_are_refused_and_nothing_is_added() {
 
 #[tokio::test]
 async fn unreachable_cameras_bad_urls_and_strangers_are_refused_with_their_codes() {
-    let app = TestApp::spawn().await;
+    let app = rtsp_app().await;
     let token = app.register("rtsp-bad@example.com", PW).await;
     let nobody = format!("rtsp://127.0.0.1:{}/cam", free_port());
-    let (s, b) = add(&app, &token, json!({"name": "Gone", "url": nobody})).await;
-    assert_eq!((s, b["code"].as_str()), (400, Some("camera-unreachable")), "{b}");
+    let (s, closed) = add(&app, &token, json!({"name": "Gone", "url": nobody})).await;
+    assert_eq!((s, closed["code"].as_str()), (400, Some("camera-unreachable")), "{closed}");
     for url in ["http://127.0.0.1/cam", "rtsps://127.0.0.1/cam", "rtsp:///cam", "rtsp://a b/"] {
         let (s, b) = add(&app, &token, json!({"name": "Odd", "url": url})).await;
         assert_eq!((s, b["code"].as_str()), (400, Some("invalid-camera-url")), "{url}: {b}");
@@ -119,7 +128,9 @@ async fn unreachable_cameras_bad_urls_and_strangers_are_refused_with_their_codes
         "never provisioned"
     );
 
-    // Something listens, but it is not an RTSP camera.
+    // Something listens, but it is not an RTSP camera: answered exactly as the closed port
+    // above (fails without the fix: `camera-bad-stream`, and messages naming the port's
+    // state, told an open port from a closed one).
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     tokio::spawn(async move {
@@ -131,15 +142,76 @@ async fn unreachable_cameras_bad_urls_and_strangers_are_refused_with_their_codes
         }
     });
     let url = format!("rtsp://127.0.0.1:{port}/cam");
-    let (s, b) = add(&app, &token, json!({"name": "Odd", "url": url})).await;
-    assert_eq!((s, b["code"].as_str()), (400, Some("camera-bad-stream")), "{b}");
+    let (s, open) = add(&app, &token, json!({"name": "Odd", "url": url})).await;
+    assert_eq!((s, &open), (400, &closed), "an open port reads as a closed one");
     let (_, list) = app.get_authed("/api/v1/devices", &token).await;
     assert_eq!(list, json!([]));
 }
 
 #[tokio::test]
+async fn camera_addresses_on_loopback_link_local_or_the_server_itself_are_refused_by_default() {
+    // fails without the fix: the server connected wherever a user pointed it (its own
+    // services on loopback, the cloud metadata address, any LAN host).
+    let app = TestApp::spawn_with(|c| c.cameras.allowed_networks = vec!["10.0.0.0/8".into()]).await;
+    let token = app.register("rtsp-reach@example.com", PW).await;
+    // A real camera on loopback: refused before any connection, with the one code.
+    let cam = camera().await;
+    let http_port = app.running().addr.port();
+    for url in [
+        cam.url(),
+        format!("rtsp://localhost:{}/cam", cam.port),
+        format!("rtsp://127.0.0.1:{http_port}/"),
+        "rtsp://[::1]/".into(),
+        "rtsp://[::ffff:127.0.0.1]:22/".into(),
+        "rtsp://169.254.169.254/latest/meta-data".into(),
+        "rtsp://0.0.0.0/".into(),
+        "rtsp://192.168.1.64/stream1".into(),
+    ] {
+        let (s, b) = add(
+            &app,
+            &token,
+            json!({"name": "Mine", "url": url, "username": USER,
+            "password": PASSWORD}),
+        )
+        .await;
+        assert_eq!((s, b["code"].as_str()), (400, Some("camera-address-refused")), "{url}: {b}");
+    }
+    let (_, list) = app.get_authed("/api/v1/devices", &token).await;
+    assert_eq!(list, json!([]));
+}
+
+#[tokio::test]
+async fn an_account_has_a_capped_number_of_rtsp_cameras_and_adds_are_throttled() {
+    // fails without the fix: any account could add (and so probe) cameras without end.
+    let app = TestApp::spawn_with(|c| {
+        allow_loopback_cameras(c);
+        c.cameras.max_per_account = 1;
+        c.cameras.adds_per_hour = 4;
+    })
+    .await;
+    let token = app.register("rtsp-cap@example.com", PW).await;
+    let cam = camera().await;
+    let (s, b) = add(&app, &token, body(&cam, PASSWORD)).await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = add(&app, &token, body(&cam, PASSWORD)).await;
+    assert_eq!((s, b["code"].as_str()), (429, Some("camera-limit-reached")), "{b}");
+    let other = app.register("rtsp-cap-2@example.com", PW).await;
+    let (s, b) = add(&app, &other, body(&cam, PASSWORD)).await;
+    assert_eq!(s, 201, "the cap is per account: {b}");
+    for _ in 0..2 {
+        let (s, _) = add(&app, &token, json!({"name": "x", "url": "rtsp://127.0.0.2/"})).await;
+        assert_eq!(s, 400);
+    }
+    let (s, b) = add(&app, &token, json!({"name": "x", "url": "rtsp://127.0.0.2/"})).await;
+    assert_eq!((s, b["code"].as_str()), (429, Some("too-many-requests")), "{b}");
+    app.clock.advance(std::time::Duration::from_secs(3601));
+    let (s, b) = add(&app, &token, json!({"name": "x", "url": "rtsp://127.0.0.2/"})).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("camera-address-refused")), "an hour on: {b}");
+}
+
+#[tokio::test]
 async fn the_bridge_reconnects_when_the_camera_comes_back() {
-    let app = recording_app().await;
+    let app = rtsp_app().await;
     let token = app.register("rtsp-again@example.com", PW).await;
     let mut cam = camera().await;
     let (s, dev) = add(&app, &token, body(&cam, PASSWORD)).await;

@@ -8,11 +8,11 @@ use kankan_testkit::rtsp::RtspCamera;
 use serde_json::{Value, json};
 
 use crate::devices::PW;
-use crate::recording::{WAIT, recording_app};
+use crate::recording::WAIT;
 
 #[tokio::test]
 async fn the_server_detects_motion_on_an_rtsp_camera_for_its_owner() {
-    let app = recording_app().await;
+    let app = crate::rtsp::rtsp_app().await;
     let token = app.register("rtsp-motion@example.com", PW).await;
     let cam = RtspCamera::start("admin", "cam-pass-7").await.expect("the test RTSP server");
     let body =

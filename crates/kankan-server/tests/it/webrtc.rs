@@ -161,6 +161,48 @@ async fn with_webrtc_turned_off_offers_get_503_and_the_websocket_still_plays() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_account_cannot_take_every_webrtc_session_of_the_server() {
+    // fails without the fix: one account could open sessions up to the server's whole cap.
+    let app = kankan_testkit::TestApp::spawn_with(|c| {
+        c.recording.segment_secs = 2;
+        c.recording.max_clock_skew_secs = 3600;
+        c.webrtc.max_sessions_per_account = 2;
+    })
+    .await;
+    let (token, creds, cam, _stop) = recording_camera(&app, "greedy@example.com").await;
+    let (token2, creds2, cam2, _stop2) = recording_camera(&app, "fair@example.com").await;
+    for (c, creds) in [(&cam, &creds), (&cam2, &creds2)] {
+        c.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
+        until_live(&app, &creds.uid).await;
+    }
+    let (lt, _) = link(&app, &token, &creds.uid).await;
+    let offer = Peer::offer_sdp(true, false);
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let r = post_offer(&app, &creds.uid, &lt, &offer, "application/sdp").await;
+        assert_eq!(r.status(), 201);
+        open.push(r.headers()["location"].to_str().expect("ascii").to_string());
+    }
+    let r = post_offer(&app, &creds.uid, &lt, &offer, "application/sdp").await;
+    let status = r.status().as_u16();
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    assert_eq!((status, body["code"].as_str()), (429, Some("webrtc-account-limit")), "{body}");
+    let (lt2, _) = link(&app, &token2, &creds2.uid).await;
+    let r = post_offer(&app, &creds2.uid, &lt2, &offer, "application/sdp").await;
+    assert_eq!(r.status(), 201, "another account still gets one");
+    assert_eq!(delete(&app, &open[0], &lt).await, 204);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let r = post_offer(&app, &creds.uid, &lt, &offer, "application/sdp").await;
+        if r.status() == 201 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "closing one made room for another");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_sessions_opened_and_closed_leave_no_session_task_or_viewer() {
     let app = recording_app().await;
     let (token, creds, cam, stop) = recording_camera(&app, "soak@example.com").await;
