@@ -20,7 +20,8 @@ use crate::{ApiError, AppState};
 
 /// The header that places media time 0 on the wall clock (milliseconds since the epoch).
 pub const EPOCH_HEADER: &str = "kankan-media-epoch";
-/// A live upload that sends nothing for this long is closed (its footage kept).
+/// A live upload that completes no media fragment for this long is closed (its footage
+/// kept): silence, or bytes trickling in too slowly to make one.
 const IDLE: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -147,9 +148,13 @@ async fn feed(
 ) -> Result<Response, ApiError> {
     let mut ingest = state.recordings.open_ingest(uid, opts).await?;
     let mut stopping = state.shutdown.clone();
+    // Progress is a complete fragment, not a byte: one byte a second would otherwise hold
+    // the connection (and an ingest) forever.
+    let mut deadline = tokio::time::Instant::now() + IDLE;
+    let mut done = 0;
     loop {
         let next = tokio::select! {
-            next = tokio::time::timeout(IDLE, body.frame()) => next,
+            next = tokio::time::timeout_at(deadline, body.frame()) => next,
             // The server stops: keep what arrived and let the device come back later (it
             // uploads what it missed from its SD card).
             () = stopping.wait() => {
@@ -168,7 +173,7 @@ async fn feed(
             return Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 "ingest-idle",
-                "no media for 20 s",
+                "no complete media fragment for 20 s",
             ));
         };
         match next {
@@ -178,6 +183,11 @@ async fn feed(
                 if let Err(e) = ingest.push_bytes(&data).await {
                     ingest.close().await?;
                     return Err(e.into());
+                }
+                let stats = ingest.stats();
+                if stats.fragments + stats.skipped > done {
+                    done = stats.fragments + stats.skipped;
+                    deadline = tokio::time::Instant::now() + IDLE;
                 }
             }
             Some(Err(e)) => {
