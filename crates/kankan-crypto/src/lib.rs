@@ -12,6 +12,7 @@ mod aead;
 mod keys;
 pub mod pairing;
 mod password;
+pub mod tls;
 mod token;
 
 pub use aead::{AeadKey, CryptoError};

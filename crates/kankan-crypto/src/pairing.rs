@@ -7,19 +7,25 @@
 //! the sound learns the SSID and a single-use bind token, but not the Wi-Fi password. The bind
 //! token alone is useless: the device must also log in with its secret to claim it.
 //!
-//! Payload layout (version 1): `"K" | 1 | token(16) | len(1) | server | len(1) | ssid |
-//! envelope`, where the envelope is AES-256-GCM (see [`crate::AeadKey`]) of the Wi-Fi password
-//! under the pairing key, with every byte before it as associated data.
+//! Payload layout (version 2): `"K" | 2 | token(16) | len(1) | server | len(1) | ssid |
+//! len(1) | pin | envelope`, where `pin` is empty or the 32-byte [`Pin`] of the server's TLS
+//! key (SHA-256 of its SubjectPublicKeyInfo: the device pins it from its first connection),
+//! and the envelope is AES-256-GCM (see [`crate::AeadKey`]) of the Wi-Fi password under the
+//! pairing key, with every byte before it as associated data: a payload whose server or pin
+//! was altered does not open. A `mqtts://` server always comes with a pin; only a lab
+//! server on plain `mqtt://` sends none. The sound modem carries at most 255 bytes: the pin
+//! adds 33 to a payload of about 100 plus the server address and SSID.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::tls::Pin;
 use crate::{AeadKey, CryptoError};
 
 const MAGIC: u8 = b'K';
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 /// Prefix of the QR code's text form.
 pub const QR_PREFIX: &str = "KKP1:";
 
@@ -27,15 +33,20 @@ pub const QR_PREFIX: &str = "KKP1:";
 #[derive(Clone, PartialEq, Eq)]
 pub struct PairingPayload {
     pub token: [u8; 16],
-    /// The server's MQTT address as the device should reach it, e.g. `mqtt://10.0.0.2:1883`.
+    /// The server's MQTT address as the device should reach it, e.g. `mqtts://10.0.0.2:8883`.
     pub server: String,
     pub ssid: String,
+    /// The server's TLS public key; `None` only for a lab server on plain `mqtt://`.
+    pub pin: Option<Pin>,
     pub wifi_password: String,
 }
 
 impl std::fmt::Debug for PairingPayload {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PairingPayload").field("server", &self.server).finish_non_exhaustive()
+        f.debug_struct("PairingPayload")
+            .field("server", &self.server)
+            .field("pin", &self.pin)
+            .finish_non_exhaustive()
     }
 }
 
@@ -73,6 +84,13 @@ pub fn seal_pairing(p: &PairingPayload, key: &AeadKey) -> Result<Vec<u8>, Crypto
     out.extend_from_slice(&p.token);
     push_short(&mut out, &p.server, "server address")?;
     push_short(&mut out, &p.ssid, "SSID")?;
+    match &p.pin {
+        Some(pin) => {
+            out.push(32);
+            out.extend_from_slice(&pin.0);
+        }
+        None => out.push(0),
+    }
     let envelope = key.seal(p.wifi_password.as_bytes(), &out)?;
     out.extend_from_slice(&envelope);
     Ok(out)
@@ -102,10 +120,15 @@ pub fn open_pairing(bytes: &[u8], key: &AeadKey) -> Result<PairingPayload, Crypt
     let token: [u8; 16] = take(&mut b, 16)?.try_into().map_err(|_| CryptoError::Undecryptable)?;
     let server = take_short(&mut b)?;
     let ssid = take_short(&mut b)?;
+    let pin = match take(&mut b, 1)?[0] {
+        0 => None,
+        32 => Some(Pin(take(&mut b, 32)?.try_into().map_err(|_| CryptoError::Undecryptable)?)),
+        _ => return Err(CryptoError::Undecryptable),
+    };
     let header = &bytes[..bytes.len() - b.len()];
     let pw = key.open(b, header)?;
     let wifi_password = String::from_utf8(pw).map_err(|_| CryptoError::Undecryptable)?;
-    Ok(PairingPayload { token, server, ssid, wifi_password })
+    Ok(PairingPayload { token, server, ssid, pin, wifi_password })
 }
 
 /// The QR code's text: a prefix and base64url of the payload.
@@ -131,8 +154,9 @@ mod tests {
     fn payload() -> PairingPayload {
         PairingPayload {
             token: [9; 16],
-            server: "mqtt://192.0.2.10:1883".into(),
+            server: "mqtts://192.0.2.10:8883".into(),
             ssid: "Home WiFi".into(),
+            pin: Some(Pin([7; 32])),
             wifi_password: "correct horse battery".into(),
         }
     }
@@ -166,5 +190,20 @@ mod tests {
         flipped[20] ^= 1;
         assert!(open_pairing(&flipped, &key).is_err(), "the header is authenticated");
         assert!(pairing_from_qr_text("not a kankan code").is_err());
+    }
+
+    #[test]
+    fn the_pin_is_carried_and_authenticated() {
+        let key = pairing_key("s");
+        let bytes = seal_pairing(&payload(), &key).expect("seal");
+        assert_eq!(open_pairing(&bytes, &key).expect("open").pin, Some(Pin([7; 32])));
+        // fails without the fix: the payload had no pin for the device to hold the server to.
+        let at = bytes.windows(32).position(|w| w == [7; 32]).expect("the pin is in the payload");
+        let mut swapped = bytes.clone();
+        swapped[at] ^= 1;
+        assert!(open_pairing(&swapped, &key).is_err(), "a swapped pin does not open");
+        let lab = PairingPayload { pin: None, ..payload() };
+        let back = open_pairing(&seal_pairing(&lab, &key).expect("seal"), &key).expect("open");
+        assert_eq!(back.pin, None);
     }
 }

@@ -92,9 +92,11 @@ impl Devices {
             expires_at,
         };
         s.store.insert_bind_token(&row).await?;
+        let (server, pin) = self.device_server();
         let payload = PairingPayload {
             token,
-            server: self.device_server(),
+            server,
+            pin,
             ssid: ssid.to_string(),
             wifi_password: wifi_password.to_string(),
         };

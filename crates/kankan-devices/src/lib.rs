@@ -69,8 +69,8 @@ struct Inner {
     vault: KeyVault,
     clock: Clocks,
     bus: Arc<dyn DeviceBus>,
-    /// The MQTT address devices are told to use when pairing.
-    device_server: std::sync::RwLock<String>,
+    /// The MQTT address devices are told to use when pairing, and the server key they pin.
+    device_server: std::sync::RwLock<(String, Option<kankan_crypto::tls::Pin>)>,
     /// Commands waiting for their acknowledgement, by id.
     waiting: Mutex<HashMap<uuid::Uuid, oneshot::Sender<CommandOutcome>>>,
     /// Marked whenever an RTSP camera is added or a device unbound (the bridge rescans).
@@ -97,7 +97,7 @@ impl Devices {
                 keyring,
                 clock,
                 bus,
-                device_server: std::sync::RwLock::new(device_server),
+                device_server: std::sync::RwLock::new((device_server, None)),
                 waiting: Mutex::new(HashMap::new()),
                 rtsp_changed: tokio::sync::watch::channel(()).0,
                 cameras: std::sync::RwLock::new(rtsp::Cameras::default()),
@@ -108,12 +108,13 @@ impl Devices {
 }
 
 impl Devices {
-    /// Sets the MQTT address put into pairing payloads (known once the gateway listens).
-    pub fn set_device_server(&self, address: String) {
-        *self.inner.device_server.write().unwrap_or_else(|p| p.into_inner()) = address;
+    /// Sets the MQTT address put into pairing payloads (known once the gateway listens) and
+    /// the pin of the server's TLS key (`None` only for a lab's plain `mqtt://`).
+    pub fn set_device_server(&self, address: String, pin: Option<kankan_crypto::tls::Pin>) {
+        *self.inner.device_server.write().unwrap_or_else(|p| p.into_inner()) = (address, pin);
     }
 
-    fn device_server(&self) -> String {
+    fn device_server(&self) -> (String, Option<kankan_crypto::tls::Pin>) {
         self.inner.device_server.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }

@@ -3,8 +3,8 @@
 //! Each server node connects with its own client id and reads every device → server topic
 //! through a shared subscription (`$share/{group}/kk/v1/+/state`, ...), so the nodes of one
 //! group split the device traffic between them. It publishes to devices with QoS 1, `desired`
-//! retained. The connection is plain TCP (rumqttc is built without TLS): keep the broker on a
-//! private network, or add the TLS feature before exposing this link.
+//! retained. The connection is TLS (rustls), trusting the certificate authorities in
+//! `ca_file`; `plain = true` (lab only) connects over plain TCP.
 //!
 //! The broker, not this crate, then authenticates devices and enforces the topic rules of
 //! [`crate::topics`]; the uid of a message is the one in its topic, which those rules tie to
@@ -16,7 +16,9 @@
 //!
 //! ```text
 //! # /etc/mosquitto/conf.d/kankan.conf
-//! listener 1883
+//! listener 8883
+//! certfile /etc/mosquitto/certs/broker.crt
+//! keyfile /etc/mosquitto/certs/broker.key
 //! allow_anonymous false
 //! # The login name becomes the client id, so no device can take over another's session.
 //! # Each server node therefore logs in with its own name (client_id = username).
@@ -95,12 +97,28 @@ impl Client {
         inbox: Arc<Inbox>,
         shutdown: ShutdownSignal,
     ) -> Result<Client, GatewayError> {
-        let GatewayConfig::External { host, port, client_id, username, password, shared_group } =
-            cfg
+        let GatewayConfig::External {
+            host,
+            port,
+            ca_file,
+            plain,
+            client_id,
+            username,
+            password,
+            shared_group,
+        } = cfg
         else {
             return Err(GatewayError::Config("not an external-broker configuration".into()));
         };
         let mut opts = MqttOptions::new(client_id.clone(), host.clone(), *port);
+        if !plain {
+            let ca = ca_file.as_deref().ok_or_else(|| {
+                GatewayError::Config("ca_file is required unless plain = true".into())
+            })?;
+            opts.set_transport(rumqttc::Transport::Tls(rumqttc::TlsConfiguration::Rustls(
+                Arc::new(client_tls(ca)?),
+            )));
+        }
         opts.set_credentials(username.clone(), password.expose().to_string());
         opts.set_keep_alive(Duration::from_secs(30));
         // Subscriptions are renewed on every connect; the broker need not remember this node.
@@ -156,6 +174,26 @@ impl Client {
     pub fn is_online(&self, uid: &str) -> bool {
         lock(&self.online).contains(uid)
     }
+}
+
+/// A TLS client configuration trusting the PEM certificates in `ca_file`.
+fn client_tls(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, GatewayError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let bad = |e: String| GatewayError::Config(format!("ca_file {}: {e}", ca_file.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_file).map_err(|e| bad(e.to_string()))? {
+        roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("no certificate in the file".into()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// The task that drives the connection and reads device messages.

@@ -32,7 +32,7 @@ use bytes::Bytes;
 use kankan_base::ShutdownSignal;
 use tokio::sync::mpsc;
 
-pub use config::GatewayConfig;
+pub use config::{GatewayConfig, TlsFiles};
 pub use error::GatewayError;
 pub use stats::GatewayStats;
 pub use topics::{Inbound, MAX_PAYLOAD_BYTES, Outbound};
@@ -80,11 +80,24 @@ pub struct Gateway {
     pub local_addr: Option<SocketAddr>,
 }
 
-/// Starts the gateway; it runs until `shutdown` fires.
-///
-/// `auth` is used by the embedded broker only (an external broker checks secrets itself).
+/// Starts a gateway without a TLS identity: an external broker, or an embedded one in a lab
+/// (`plain = true`); see [`start_with_tls`].
 pub async fn start(
     cfg: &GatewayConfig,
+    auth: Arc<dyn DeviceAuthenticator>,
+    shutdown: ShutdownSignal,
+) -> Result<Gateway, GatewayError> {
+    start_with_tls(cfg, None, auth, shutdown).await
+}
+
+/// Starts the gateway; it runs until `shutdown` fires.
+///
+/// The embedded broker serves MQTT over TLS with `tls` (required unless the configuration
+/// says `plain`). `auth` is used by the embedded broker only (an external broker checks
+/// secrets itself).
+pub async fn start_with_tls(
+    cfg: &GatewayConfig,
+    tls: Option<&TlsFiles>,
     auth: Arc<dyn DeviceAuthenticator>,
     shutdown: ShutdownSignal,
 ) -> Result<Gateway, GatewayError> {
@@ -97,8 +110,20 @@ pub async fn start(
         limits: limit::DeviceLimits::default(),
     });
     let (backend, local_addr) = match cfg {
-        GatewayConfig::Embedded { listen } => {
-            let (broker, addr) = embedded::start(*listen, auth, inbox.clone(), shutdown).await?;
+        GatewayConfig::Embedded { listen, plain } => {
+            let tls = match (tls, plain) {
+                (_, true) => None,
+                (Some(files), false) => Some(files),
+                (None, false) => {
+                    return Err(GatewayError::Config(
+                        "the embedded broker needs a TLS certificate and key (or plain = true \
+                         in a lab)"
+                            .into(),
+                    ));
+                }
+            };
+            let (broker, addr) =
+                embedded::start(*listen, tls, auth, inbox.clone(), shutdown).await?;
             (Backend::Embedded(broker), Some(addr))
         }
         GatewayConfig::External { .. } => {

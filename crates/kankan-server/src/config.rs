@@ -22,6 +22,8 @@ pub struct Config {
     /// Where the database, keys, blobs and the development outbox live.
     pub data_dir: PathBuf,
     pub server: ServerConfig,
+    /// `[tls]`: the server's TLS identity (embedded MQTT broker, HTTPS).
+    pub tls: TlsConfig,
     pub database: DatabaseConfig,
     pub security: SecurityConfig,
     pub accounts: AccountsConfig,
@@ -51,9 +53,31 @@ pub struct MetricsConfig {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DevicesConfig {
-    /// The MQTT address put into pairing codes (`mqtt://host:port`), as devices on the
-    /// user's network reach this server. Default: the embedded broker's listening address.
+    /// The MQTT address put into pairing codes (`mqtts://host:port`; `mqtt://` only for a
+    /// plain lab broker), as devices on the user's network reach this server. Default: the
+    /// embedded broker's listening address.
     pub mqtt_url: Option<String>,
+    /// With an external broker on `mqtts://`: the pin of the broker's TLS key (64 hex digits,
+    /// SHA-256 of its SubjectPublicKeyInfo) put into pairing codes. The embedded broker's pin
+    /// is the server's own.
+    pub mqtt_pin: Option<String>,
+}
+
+/// The server's TLS identity: the embedded MQTT broker always uses it (unless
+/// `gateway.plain`), the HTTP listener with `server.tls`. Devices pin its public key when
+/// they pair, so keep the key across certificate renewals (or pair devices again).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first; with `key_file`. Default: a self-signed certificate
+    /// generated on first start in `<data_dir>/tls/`.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: Option<PathBuf>,
+    /// More names (DNS names or IP addresses) for the generated certificate, besides
+    /// `localhost`, the loopback addresses and the hosts of `server.public_url` and
+    /// `devices.mqtt_url`.
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -66,6 +90,16 @@ pub struct ServerConfig {
     /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` entries are believed;
     /// default none: the client is the TCP peer.
     pub trusted_proxies: Vec<String>,
+    /// Serve HTTPS on `listen` with the `[tls]` identity (reloaded when its files change),
+    /// instead of plain HTTP for a reverse proxy to front.
+    pub tls: bool,
+    /// A client has this long to send a request's headers (and its TLS handshake), and an
+    /// idle keep-alive connection is closed after it (1-300).
+    pub header_timeout_secs: u64,
+    /// A connection on which nothing is read or written for this long is closed (10-86400).
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; more wait to be accepted (16-65536).
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -131,13 +165,17 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("kankan-data"),
             server: ServerConfig::default(),
+            tls: TlsConfig::default(),
             database: DatabaseConfig::default(),
             security: SecurityConfig::default(),
             accounts: AccountsConfig::default(),
             limits: LimitsConfig::default(),
             messenger: MessengerConfig::default(),
             notify: NotifyConfig::default(),
-            gateway: GatewayConfig::Embedded { listen: SocketAddr::from(([127, 0, 0, 1], 1883)) },
+            gateway: GatewayConfig::Embedded {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8883)),
+                plain: false,
+            },
             devices: DevicesConfig::default(),
             cameras: CamerasConfig::default(),
             recording: RecordingConfig::default(),
@@ -154,6 +192,10 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             trusted_proxies: Vec::new(),
+            tls: false,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 300,
+            max_connections: 1024,
         }
     }
 }
@@ -206,10 +248,35 @@ impl Config {
         {
             return Err("metrics.token must have 16-256 characters".into());
         }
-        if let Some(u) = &self.devices.mqtt_url
-            && !u.starts_with("mqtt://")
+        if let Some(u) = &self.devices.mqtt_url {
+            let want = if self.mqtt_tls() { "mqtts://" } else { "mqtt://" };
+            if !u.starts_with(want) {
+                return Err(format!("devices.mqtt_url must start with {want} for this broker"));
+            }
+        }
+        if let Some(pin) = &self.devices.mqtt_pin
+            && kankan_crypto::tls::Pin::from_hex(pin).is_none()
         {
-            return Err("devices.mqtt_url must start with mqtt://".into());
+            return Err("devices.mqtt_pin must be 64 hex digits".into());
+        }
+        if matches!(self.gateway, GatewayConfig::External { .. })
+            && self.devices.mqtt_url.as_deref().is_some_and(|u| u.starts_with("mqtts://"))
+            && self.devices.mqtt_pin.is_none()
+        {
+            return Err("devices.mqtt_pin is required for an external broker on mqtts://".into());
+        }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return Err("set both tls.cert_file and tls.key_file, or neither".into());
+        }
+        let s = &self.server;
+        if !(1..=300).contains(&s.header_timeout_secs) {
+            return Err("server.header_timeout_secs must be 1-300".into());
+        }
+        if !(10..=86_400).contains(&s.idle_timeout_secs) {
+            return Err("server.idle_timeout_secs must be 10-86400".into());
+        }
+        if !(16..=65_536).contains(&s.max_connections) {
+            return Err("server.max_connections must be 16-65536".into());
         }
         if let Some(url) = &self.database.url
             && kankan_db::Engine::of_url(url).is_none()
@@ -238,8 +305,25 @@ impl Config {
         self.data_dir.join("outbox.log")
     }
 
+    /// Whether devices reach MQTT over TLS: an embedded broker unless `plain`; an external
+    /// broker as `devices.mqtt_url` says (default TLS).
+    pub fn mqtt_tls(&self) -> bool {
+        match &self.gateway {
+            GatewayConfig::Embedded { plain, .. } => !plain,
+            GatewayConfig::External { .. } => {
+                !self.devices.mqtt_url.as_deref().is_some_and(|u| u.starts_with("mqtt://"))
+            }
+        }
+    }
+
+    /// Whether anything serves the `[tls]` identity.
+    pub fn needs_tls_identity(&self) -> bool {
+        self.server.tls || matches!(self.gateway, GatewayConfig::Embedded { plain: false, .. })
+    }
+
     pub fn cookie_secure(&self) -> bool {
-        self.server.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        self.server.tls
+            || self.server.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
     }
 
     /// The effective configuration as TOML, secrets redacted.
@@ -333,5 +417,27 @@ mod tests {
         assert!(policy.allows("192.168.1.64".parse().expect("ip")));
         assert!(!policy.allows("127.0.0.1".parse().expect("ip")));
         assert!(!policy.allows("169.254.169.254".parse().expect("ip")));
+    }
+
+    #[test]
+    fn listener_limits_and_tls_files_are_checked() {
+        let bad: [fn(&mut Config); 5] = [
+            |c| c.server.header_timeout_secs = 0,
+            |c| c.server.idle_timeout_secs = 5,
+            |c| c.server.max_connections = 1,
+            |c| c.tls.cert_file = Some("cert.pem".into()),
+            |c| c.devices.mqtt_url = Some("mqtt://cams.example:1883".into()),
+        ];
+        for f in bad {
+            let mut c = Config::default();
+            f(&mut c);
+            assert!(c.validate().is_err(), "{:?}", c.server);
+        }
+        let mut lab = Config::default();
+        lab.gateway =
+            GatewayConfig::Embedded { listen: "127.0.0.1:1883".parse().expect("a"), plain: true };
+        lab.devices.mqtt_url = Some("mqtt://cams.example:1883".into());
+        assert!(lab.validate().is_ok() && !lab.mqtt_tls() && !lab.needs_tls_identity());
+        assert!(Config::default().mqtt_tls(), "devices reach MQTT over TLS by default");
     }
 }

@@ -1,6 +1,8 @@
 //! `kankan demo`: a ready-made account with simulated cameras and a doorbell, paired through
 //! the real flow (pairing code -> kankan-cam -> MQTT claim) on first start and reused after.
-//! Each records continuously through the HTTP ingest, as a real camera does.
+//! Each records continuously through the HTTPS ingest, as a real camera does. Every device
+//! link is TLS, held to the server's key the devices pinned when they paired (a demo device
+//! bound earlier keeps its pin in its state file).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,7 +34,8 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
     let client = ClientInfo::new("127.0.0.1", "kankan demo");
     let principal = s.accounts.login(DEMO_ACCOUNT, password, &client).await?.principal;
     let mqtt = running.mqtt_addr.context("the demo needs the embedded MQTT broker")?;
-    let server = ServerAddr::parse(&format!("mqtt://{mqtt}"))?;
+    let pin = running.pin.context("the demo needs the server's TLS identity")?;
+    let server = ServerAddr::parse(&format!("mqtts://{mqtt}"))?;
     let creds = demo_credentials(running, &data_dir.join("demo-devices.csv")).await?;
     for (cred, (_, name)) in creds.iter().zip(DEVICES) {
         let mut cfg = DeviceConfig::new(
@@ -42,6 +45,7 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
         );
         cfg.model = Some(cred.model.clone());
         cfg.server = Some(server.clone());
+        cfg.pin = Some(pin);
         cfg.timings.telemetry = Duration::from_secs(10);
         let bound = s.store.device(&cred.uid).await?.and_then(|d| d.owner).is_some();
         if !bound {
@@ -70,8 +74,10 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
         if local.ip().is_unspecified() {
             local.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
-        let ingest = format!("http://{local}");
+        let scheme = if running.https { "https" } else { "http" };
+        let ingest = format!("{scheme}://{local}");
         let mut video = VideoConfig::new(&ingest, &cred.uid, &cred.secret, Arc::new(RealClock));
+        video.pin = Some(pin);
         video.motion_events =
             Some(kankan_sim::video::MotionLink { events: events_tx, settings: motion });
         video.sub_stream = Some(kankan_video::EncoderConfig {
@@ -82,7 +88,8 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
         });
         let cam = kankan_sim::video::start(video, running.shutdown_signal())?;
         // Stream and talk commands: "Talk" on the Live page reaches the simulated speaker.
-        let talk = kankan_sim::talk::TalkConfig::new(&ingest, &cred.uid, &cred.secret);
+        let mut talk = kankan_sim::talk::TalkConfig::new(&ingest, &cred.uid, &cred.secret);
+        talk.pin = Some(pin);
         let talk = kankan_sim::talk::start(talk, running.shutdown_signal());
         tokio::spawn(kankan_sim::media::serve_with_talk(media_rx, cam, Some(talk)));
         if !bound {

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 mod devices;
+pub mod listener;
 mod rtsp;
 mod start;
 pub mod store_copy;

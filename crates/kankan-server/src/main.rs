@@ -32,7 +32,7 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
         /// Address of the embedded MQTT broker devices connect to.
-        #[arg(long, default_value = "127.0.0.1:1883")]
+        #[arg(long, default_value = "127.0.0.1:8883")]
         mqtt_listen: std::net::SocketAddr,
     },
     /// Apply database migrations and exit.
@@ -203,7 +203,10 @@ async fn main() -> anyhow::Result<()> {
     if let Command::Demo { data_dir, listen, mqtt_listen } = &cli.command {
         cfg.data_dir = data_dir.clone();
         cfg.server.listen = *listen;
-        cfg.gateway = kankan_gateway::GatewayConfig::Embedded { listen: *mqtt_listen };
+        cfg.gateway =
+            kankan_gateway::GatewayConfig::Embedded { listen: *mqtt_listen, plain: false };
+        // TLS end to end: HTTPS for the browser and the cameras' video, MQTT over TLS.
+        cfg.server.tls = true;
     }
     telemetry::init(&cfg.log);
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -388,12 +391,14 @@ async fn serve(cfg: &Config, banner: Option<String>) -> anyhow::Result<()> {
 
 async fn demo(cfg: &Config) -> anyhow::Result<()> {
     let banner = format!(
-        "\n  Kankan demo is running: open http://{{addr}}/ in a browser.\n\n  \
+        "\n  Kankan demo is running: open https://{{addr}}/ in a browser (its certificate is\n  \
+         the demo's own, self-signed: {}).\n\n  \
          Log in as {} with password {{demo_password}} (new at every start):\n  \
          it has two simulated cameras and a doorbell (kankan-cam) already paired.\n  Or \
 register with any e-mail address or +phone number. The demo sends no messages:\n  \
          verification codes are written to the log below and to {} (recipients masked).\n  \
          Press Ctrl-C to stop; data stays in {}.\n",
+        cfg.data_dir.join("tls").join("tls.crt").display(),
         kankan_server::demo::DEMO_ACCOUNT,
         cfg.outbox_path().display(),
         cfg.data_dir.display()

@@ -10,6 +10,7 @@ use kankan_accounts::Accounts;
 use kankan_api::{ApiConfig, AppState, Metrics};
 use kankan_base::{Clocks, Shutdown, ShutdownSignal};
 use kankan_core::{DeliveryQueue, JobRunner};
+use kankan_crypto::tls::{Identity, IdentityFiles, Pin};
 use kankan_crypto::{Keyring, MasterKey};
 use kankan_db::{LocalBlobStore, Store};
 use kankan_devices::Devices;
@@ -175,9 +176,44 @@ fn notify_runner(
     Ok(NotifyRunner::new(services.dispatcher.clone(), channels))
 }
 
+/// The server's TLS identity files (the operator's, or generated on first start in
+/// `<data_dir>/tls/`) and its pin, when anything serves TLS.
+fn tls_identity(cfg: &Config) -> anyhow::Result<Option<(IdentityFiles, Pin)>> {
+    if !cfg.needs_tls_identity() {
+        return Ok(None);
+    }
+    let files = match (&cfg.tls.cert_file, &cfg.tls.key_file) {
+        (Some(cert), Some(key)) => IdentityFiles { cert: cert.clone(), key: key.clone() },
+        _ => {
+            let host = |url: &Option<String>| {
+                let rest = url.as_deref()?.split_once("://")?.1;
+                let authority = rest.split('/').next()?;
+                let host = match authority.strip_prefix('[') {
+                    Some(v6) => v6.split(']').next()?,
+                    None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+                };
+                Some(host.to_string())
+            };
+            let mut names = cfg.tls.names.clone();
+            names.extend(host(&cfg.server.public_url));
+            names.extend(host(&cfg.devices.mqtt_url));
+            kankan_crypto::tls::load_or_create(&cfg.data_dir.join("tls"), &names)
+                .context("creating the server's TLS identity")?
+        }
+    };
+    let pin = Identity::load(&files).context("loading the server's TLS identity")?.pin;
+    tracing::info!(cert = %files.cert.display(), %pin, "TLS identity (devices pin this key)");
+    Ok(Some((files, pin)))
+}
+
 /// A server that is listening.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The pin of the server's TLS key, which devices hold it to (None when nothing serves
+    /// TLS).
+    pub pin: Option<Pin>,
+    /// Whether the HTTP listener serves HTTPS.
+    pub https: bool,
     /// Where the embedded MQTT broker listens (None with an external broker).
     pub mqtt_addr: Option<SocketAddr>,
     pub services: Services,
@@ -206,6 +242,8 @@ impl Running {
 /// Builds the services, binds the listener and spawns the HTTP server and the workers.
 pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let services = build_services(cfg, clock.clone()).await?;
+    let identity = tls_identity(cfg)?;
+    let pin = identity.as_ref().map(|(_, pin)| *pin);
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.server.listen))?;
@@ -237,14 +275,29 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         shutdown: signal.clone(),
     };
     let auth = Arc::new(Authenticator(services.devices.clone()));
-    let gateway = kankan_gateway::start(&cfg.gateway, auth, signal.clone())
-        .await
-        .context("starting the MQTT gateway")?;
+    let gateway_tls = identity
+        .as_ref()
+        .map(|(f, _)| kankan_gateway::TlsFiles { cert: f.cert.clone(), key: f.key.clone() });
+    let gateway =
+        kankan_gateway::start_with_tls(&cfg.gateway, gateway_tls.as_ref(), auth, signal.clone())
+            .await
+            .context("starting the MQTT gateway")?;
     services.bus.connect(gateway.handle.clone());
     let mqtt_addr = gateway.local_addr;
-    if let (None, Some(a)) = (&cfg.devices.mqtt_url, mqtt_addr) {
-        services.devices.set_device_server(format!("mqtt://{a}"));
-    }
+    let scheme = if cfg.mqtt_tls() { "mqtts" } else { "mqtt" };
+    let device_server = match (&cfg.devices.mqtt_url, mqtt_addr) {
+        (Some(url), _) => url.clone(),
+        (None, Some(a)) => format!("{scheme}://{a}"),
+        (None, None) => String::new(),
+    };
+    let device_pin = match (&cfg.gateway, cfg.mqtt_tls()) {
+        (_, false) => None,
+        (kankan_gateway::GatewayConfig::Embedded { .. }, true) => pin,
+        (kankan_gateway::GatewayConfig::External { .. }, true) => {
+            cfg.devices.mqtt_pin.as_deref().and_then(Pin::from_hex)
+        }
+    };
+    services.devices.set_device_server(device_server, device_pin);
     let rejected = Arc::new(std::sync::atomic::AtomicU64::new(0));
     state.metrics.add_source(crate::devices::metrics(gateway.handle.clone(), rejected.clone()));
     let w = webrtc.clone();
@@ -253,15 +306,20 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let router =
         crate::devices::Router::new(services.devices.clone(), services.events.clone(), rejected);
     supervisor.spawn(crate::devices::Pump::new(router, gateway.lanes));
-    let app = kankan_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let mut http_stop = signal.clone();
-    let http = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { http_stop.wait().await });
-        if let Err(e) = served.await {
-            tracing::error!(error = %e, "HTTP server failed");
+    let app = kankan_api::router(state);
+    let https = match (&identity, cfg.server.tls) {
+        (Some((files, _)), true) => {
+            Some(Arc::new(crate::listener::ReloadingTls::new(files.clone())?))
         }
-    });
+        _ => None,
+    };
+    let limits = crate::listener::Limits {
+        header_timeout: std::time::Duration::from_secs(cfg.server.header_timeout_secs),
+        idle_timeout: std::time::Duration::from_secs(cfg.server.idle_timeout_secs),
+        max_connections: cfg.server.max_connections,
+    };
+    let http =
+        tokio::spawn(crate::listener::serve(listener, app, limits, https.clone(), signal.clone()));
     supervisor.spawn(JobRunner::new(services.delivery.clone(), services.messenger.clone()));
     supervisor.spawn(kankan_events::notify::DispatchWorker::new(
         services.dispatcher.clone(),
@@ -283,6 +341,8 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let sessions = tokio::spawn(async move { w.stopped().await });
     Ok(Running {
         addr,
+        pin,
+        https: https.is_some(),
         mqtt_addr,
         services,
         webrtc,

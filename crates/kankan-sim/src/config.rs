@@ -18,6 +18,8 @@ pub const DEFAULT_MODEL: &str = "KK-C1";
 pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
 /// The MQTT port when an address names none.
 pub const DEFAULT_PORT: u16 = 1883;
+/// The MQTT-over-TLS port when an `mqtts://` address names none.
+pub const DEFAULT_TLS_PORT: u16 = 8883;
 
 /// Doorbell models start with `KK-D`; every other model is a camera.
 pub fn kind_of_model(model: &str) -> DeviceKind {
@@ -52,11 +54,14 @@ pub fn lan_ip_of(uid: &str) -> String {
     format!("192.168.{}.{}", h[6] % 8, 2 + h[7] % 252)
 }
 
-/// Where the MQTT server is: `mqtt://host:port` (or `tcp://`, or a bare `host:port`).
+/// Where the MQTT server is: `mqtts://host:port` (TLS, the server's key pinned), or a lab's
+/// `mqtt://host:port` (or `tcp://`, or a bare `host:port`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerAddr {
     pub host: String,
     pub port: u16,
+    /// MQTT over TLS.
+    pub tls: bool,
 }
 
 impl ServerAddr {
@@ -66,13 +71,11 @@ impl ServerAddr {
             address: address.to_string(),
             reason: reason.to_string(),
         };
-        let rest = match address.split_once("://") {
-            Some(("mqtt" | "tcp", rest)) => rest,
-            Some(("mqtts" | "ssl" | "tls", _)) => {
-                return Err(bad("TLS is not supported by the simulator; use mqtt://"));
-            }
-            Some(_) => return Err(bad("the scheme must be mqtt://")),
-            None => address,
+        let (rest, tls) = match address.split_once("://") {
+            Some(("mqtt" | "tcp", rest)) => (rest, false),
+            Some(("mqtts" | "ssl" | "tls", rest)) => (rest, true),
+            Some(_) => return Err(bad("the scheme must be mqtts:// or mqtt://")),
+            None => (address, false),
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.contains('/') || rest.contains('@') {
@@ -91,19 +94,21 @@ impl ServerAddr {
             return Err(bad("the host is empty"));
         }
         let port = match port {
+            None if tls => DEFAULT_TLS_PORT,
             None => DEFAULT_PORT,
             Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| bad("bad port"))?,
         };
-        Ok(ServerAddr { host: host.to_string(), port })
+        Ok(ServerAddr { host: host.to_string(), port, tls })
     }
 }
 
 impl fmt::Display for ServerAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
         if self.host.contains(':') {
-            write!(f, "mqtt://[{}]:{}", self.host, self.port)
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
         } else {
-            write!(f, "mqtt://{}:{}", self.host, self.port)
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
         }
     }
 }
@@ -163,6 +168,8 @@ pub struct Joined {
     pub token: String,
     pub server: ServerAddr,
     pub ssid: String,
+    /// The server's TLS public key, from the pairing code.
+    pub pin: Option<crate::tls::Pin>,
 }
 
 impl fmt::Debug for Joined {
@@ -170,6 +177,7 @@ impl fmt::Debug for Joined {
         f.debug_struct("Joined")
             .field("server", &self.server)
             .field("ssid", &self.ssid)
+            .field("pin", &self.pin)
             .finish_non_exhaustive()
     }
 }
@@ -187,6 +195,8 @@ pub struct DeviceConfig {
     pub timezone: Option<String>,
     /// The server; `None` uses the state file's (or the pairing's).
     pub server: Option<ServerAddr>,
+    /// The server's TLS public key; `None` uses the state file's (or the pairing's).
+    pub pin: Option<crate::tls::Pin>,
     /// A pairing to complete: claim `token` on the pairing's server.
     pub pairing: Option<Joined>,
     pub timings: Timings,
@@ -204,6 +214,7 @@ impl DeviceConfig {
             model: None,
             timezone: None,
             server: None,
+            pin: None,
             pairing: None,
             timings: Timings::default(),
             clock: Arc::new(RealClock),
@@ -233,15 +244,19 @@ mod tests {
         let ok = |s: &str| ServerAddr::parse(s).expect(s);
         assert_eq!(
             ok("mqtt://127.0.0.1:1883"),
-            ServerAddr { host: "127.0.0.1".into(), port: 1883 }
+            ServerAddr { host: "127.0.0.1".into(), port: 1883, tls: false }
         );
         assert_eq!(ok("tcp://cams.example:9000/").port, 9000);
         assert_eq!(ok("10.0.0.2").port, DEFAULT_PORT);
-        assert_eq!(ok("mqtt://[::1]:1884"), ServerAddr { host: "::1".into(), port: 1884 });
+        assert_eq!(
+            ok("mqtt://[::1]:1884"),
+            ServerAddr { host: "::1".into(), port: 1884, tls: false }
+        );
+        assert_eq!(ok("mqtts://h").to_string(), "mqtts://h:8883");
+        assert!(ok("mqtts://h:1").tls);
         assert_eq!(ok("mqtt://[::1]:1884").to_string(), "mqtt://[::1]:1884");
         assert_eq!(ok("mqtt://h:1").to_string(), "mqtt://h:1");
-        for bad in ["mqtts://h:1", "http://h:1", "mqtt://:1883", "mqtt://h:0", "mqtt://h:x", "h/p"]
-        {
+        for bad in ["http://h:1", "mqtt://:1883", "mqtt://h:0", "mqtt://h:x", "h/p"] {
             assert!(ServerAddr::parse(bad).is_err(), "{bad}");
         }
     }

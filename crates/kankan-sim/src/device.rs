@@ -46,6 +46,9 @@ pub struct Status {
     pub last_report: Option<StateReport>,
     /// The outcome of the pairing claim, once known.
     pub claim: Option<ClaimOutcome>,
+    /// Why the last connection (or attempt) failed, e.g. a server that does not hold the
+    /// pinned key.
+    pub last_error: Option<String>,
     /// The state as last changed (what the state file holds once saved).
     pub stored: StoredState,
 }
@@ -100,6 +103,8 @@ pub struct Device {
     cfg: DeviceConfig,
     fw: Firmware,
     server: ServerAddr,
+    /// The server's TLS public key (for `mqtts://`).
+    pin: Option<crate::tls::Pin>,
     topics: Topics,
     /// The bind token to claim on every connection until the server answers.
     claim: Option<String>,
@@ -176,14 +181,29 @@ impl Device {
             stored.bound = false;
             stored.ssid = Some(joined.ssid.clone());
             stored.server = Some(joined.server.to_string());
+            stored.pin = joined.pin.map(|p| p.to_hex());
         }
         if let Some(server) = &cfg.server {
             stored.server = Some(server.to_string());
+        }
+        if let Some(pin) = &cfg.pin {
+            stored.pin = Some(pin.to_hex());
         }
         let server = match &stored.server {
             Some(s) => ServerAddr::parse(s)?,
             None => return Err(SimError::NoServer),
         };
+        let pin = match &stored.pin {
+            Some(hex) => Some(crate::tls::Pin::from_hex(hex).ok_or_else(|| {
+                SimError::Config(format!("the stored server key {hex:?} is not a pin"))
+            })?),
+            None => None,
+        };
+        if server.tls && pin.is_none() {
+            return Err(SimError::Config(format!(
+                "{server} needs the server's key pinned: pair the device, or pass --pin"
+            )));
+        }
         state::save(&cfg.state_dir, &stored)?;
         let salt = config::fnv1a(cfg.uid.as_bytes());
         let fw = Firmware::new(stored.clone(), Rng::from_entropy(salt));
@@ -193,6 +213,7 @@ impl Device {
             connections: 0,
             last_report: None,
             claim: None,
+            last_error: None,
             stored,
         });
         let topics = Topics::new(&cfg.uid);
@@ -202,6 +223,7 @@ impl Device {
             cfg,
             fw,
             server,
+            pin,
             topics,
             claim,
             connected: false,
@@ -240,6 +262,11 @@ impl Device {
         Buttons { tx: self.actions.clone(), kind: self.fw.state.kind }
     }
 
+    /// The server key this device holds its server to, if it has one.
+    pub fn pin(&self) -> Option<crate::tls::Pin> {
+        self.pin
+    }
+
     /// A handle to watch this device.
     pub fn handle(&self) -> DeviceHandle {
         DeviceHandle { rx: self.status.subscribe() }
@@ -256,6 +283,7 @@ impl Device {
                 uid: &self.cfg.uid,
                 secret: self.cfg.secret.expose(),
                 server: &self.server,
+                pin: self.pin,
                 keep_alive: self.cfg.timings.keep_alive,
                 backoff: self.cfg.timings.backoff,
             };
@@ -349,6 +377,7 @@ impl Device {
                             tracing::warn!(uid = %self.cfg.uid, error = %why, "connection lost");
                         }
                         self.set_connected(false);
+                        self.status.send_modify(|s| s.last_error = Some(why));
                     }
                     Some(LinkEvent::Message { topic, payload }) => {
                         if self.on_message(link, &topic, &payload) {

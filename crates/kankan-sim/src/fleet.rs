@@ -85,6 +85,7 @@ impl Fleet {
     pub fn start(
         creds: &[Credential],
         server: &ServerAddr,
+        pin: Option<crate::tls::Pin>,
         state_root: &Path,
         timings: Timings,
         ramp: Duration,
@@ -97,6 +98,7 @@ impl Fleet {
             let mut cfg = DeviceConfig::new(&c.uid, &c.secret, state_root.join(&c.uid));
             cfg.model = Some(c.model.clone());
             cfg.server = Some(server.clone());
+            cfg.pin = pin;
             cfg.timings = timings;
             let device = Device::new(cfg)?;
             handles.push(device.handle());

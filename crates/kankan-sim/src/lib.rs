@@ -36,6 +36,7 @@ pub mod pairing;
 pub mod state;
 pub mod talk;
 pub mod telemetry;
+pub mod tls;
 pub mod video;
 
 pub use config::{Backoff, DeviceConfig, Joined, ServerAddr, Timings};

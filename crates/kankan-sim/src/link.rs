@@ -66,6 +66,8 @@ pub struct Login<'a> {
     pub uid: &'a str,
     pub secret: &'a str,
     pub server: &'a ServerAddr,
+    /// The server key to hold an `mqtts://` server to.
+    pub pin: Option<crate::tls::Pin>,
     pub keep_alive: Duration,
     pub backoff: Backoff,
 }
@@ -84,9 +86,17 @@ impl Drop for Link {
 }
 
 impl Link {
-    /// Starts connecting: persistent session, last will `offline` on the presence topic.
+    /// Starts connecting: persistent session, last will `offline` on the presence topic; over
+    /// TLS to an `mqtts://` server, which must present the pinned key (a device without a pin
+    /// for it never connects).
     pub fn start(login: &Login<'_>, topics: &Topics, rng: Rng) -> Link {
         let mut opts = MqttOptions::new(login.uid, login.server.host.clone(), login.server.port);
+        if login.server.tls {
+            // Without a pin nothing matches: all-zero is no key's SHA-256.
+            opts.set_transport(crate::tls::mqtt_transport(
+                login.pin.unwrap_or(crate::tls::Pin([0; 32])),
+            ));
+        }
         opts.set_credentials(login.uid, login.secret);
         opts.set_clean_session(false);
         // rumqttc refuses keep-alives under a second.

@@ -91,8 +91,9 @@ impl TimingArgs {
 
 #[derive(Args, Clone)]
 struct VideoArgs {
-    /// Record: stream video to this server's ingest (its HTTP address, e.g.
-    /// http://127.0.0.1:8080). Without it the device sends no video.
+    /// Record: stream video to this server's ingest (its address, e.g.
+    /// https://127.0.0.1:8080, held to the pinned server key). Without it the device sends
+    /// no video.
     #[arg(long)]
     ingest: Option<String>,
     /// Picture size, WIDTHxHEIGHT (even numbers).
@@ -179,15 +180,18 @@ impl VideoArgs {
         &self,
         id: &Identity,
         media: Option<Wiring>,
+        pin: Option<kankan_sim::tls::Pin>,
         signal: &ShutdownSignal,
     ) -> anyhow::Result<()> {
         if let Some(mut cfg) = self.config(&id.uid, &id.secret)? {
+            cfg.pin = pin;
             let media = media.map(|w| {
                 cfg.motion_events = Some(w.motion);
                 w.commands
             });
             let mut talk_cfg = talk::TalkConfig::new(&cfg.ingest_url, &cfg.uid, &cfg.secret);
             talk_cfg.out.clone_from(&self.talk_out);
+            talk_cfg.pin = pin;
             let handle = video::start(cfg, signal.clone())?;
             if let Some(rx) = media {
                 let talk = talk::start(talk_cfg, signal.clone());
@@ -270,9 +274,13 @@ struct PairArgs {
 struct RunArgs {
     #[command(flatten)]
     id: Identity,
-    /// The server, e.g. mqtt://127.0.0.1:1883. Default: the one stored when pairing.
+    /// The server, e.g. mqtts://127.0.0.1:8883. Default: the one stored when pairing.
     #[arg(long)]
     server: Option<String>,
+    /// The server's TLS key to hold it to (hex SHA-256 of its SubjectPublicKeyInfo).
+    /// Default: the one stored when pairing.
+    #[arg(long)]
+    pin: Option<String>,
     #[command(flatten)]
     timing: TimingArgs,
     #[command(flatten)]
@@ -289,9 +297,13 @@ struct FleetArgs {
     /// The credentials CSV with header uid,model,secret.
     #[arg(long)]
     credentials: PathBuf,
-    /// The server, e.g. mqtt://127.0.0.1:1883.
+    /// The server, e.g. mqtts://127.0.0.1:8883.
     #[arg(long)]
     server: String,
+    /// The server's TLS key (hex SHA-256 of its SubjectPublicKeyInfo), for mqtts:// and
+    /// https://.
+    #[arg(long)]
+    pin: Option<String>,
     /// Each device keeps its state in <state-dir>/<UID>.
     #[arg(long)]
     state_dir: PathBuf,
@@ -339,8 +351,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => {
             let mut cfg = device_config(&args.id, args.timing.timings()?);
             cfg.server = args.server.as_deref().map(ServerAddr::parse).transpose()?;
+            cfg.pin = args.pin.as_deref().map(parse_pin).transpose()?;
             let (device, media) = args.video.device(cfg)?;
-            args.video.start(&args.id, media, &signal)?;
+            args.video.start(&args.id, media, device.pin(), &signal)?;
             args.hand.start(device.buttons(), &signal)?;
             Ok(device.run(signal).await?)
         }
@@ -367,6 +380,7 @@ async fn pair(args: PairArgs, signal: ShutdownSignal) -> anyhow::Result<()> {
     let mut cfg = device_config(&args.id, args.timing.timings()?);
     cfg.pairing = Some(joined);
     let (device, media) = args.video.device(cfg)?;
+    let pin = device.pin();
     let handle = device.handle();
     let buttons = device.buttons();
     let (stop, device_signal) = Shutdown::new();
@@ -381,7 +395,7 @@ async fn pair(args: PairArgs, signal: ShutdownSignal) -> anyhow::Result<()> {
         Ok(Some(ClaimOutcome::Accepted)) => {
             println!("paired: {} is bound", args.id.uid);
             if !args.exit_after_pair {
-                args.video.start(&args.id, media, &signal)?;
+                args.video.start(&args.id, media, pin, &signal)?;
                 args.hand.start(buttons, &signal)?;
             }
             Ok(())
@@ -418,14 +432,20 @@ async fn run_fleet(args: FleetArgs, signal: ShutdownSignal) -> anyhow::Result<()
     let server = ServerAddr::parse(&args.server)?;
     let timings = args.timing.timings()?;
     let ramp = Duration::from_secs_f64(args.ramp_secs);
-    let fleet = fleet::Fleet::start(&creds, &server, &args.state_dir, timings, ramp, &signal)?;
+    let pin = args.pin.as_deref().map(parse_pin).transpose()?;
+    let fleet = fleet::Fleet::start(&creds, &server, pin, &args.state_dir, timings, ramp, &signal)?;
     for c in &creds {
-        if let Some(cfg) = args.video.config(&c.uid, &c.secret)? {
+        if let Some(mut cfg) = args.video.config(&c.uid, &c.secret)? {
+            cfg.pin = pin;
             video::start(cfg, signal.clone())?;
         }
     }
     println!("running {} devices against {server}", creds.len());
     Ok(fleet.join().await?)
+}
+
+fn parse_pin(hex: &str) -> anyhow::Result<kankan_sim::tls::Pin> {
+    kankan_sim::tls::Pin::from_hex(hex).context("--pin must be 64 hex digits (a SHA-256)")
 }
 
 /// Triggers shutdown on Ctrl-C or SIGTERM.

@@ -50,7 +50,12 @@ pub fn join(payload: &[u8], secret: &str) -> Result<Joined, SimError> {
     // that there is one and lets it go out of scope: it is never stored or logged.
     let has_password = !opened.wifi_password.is_empty();
     tracing::info!(ssid = %opened.ssid, secured = has_password, "joined Wi-Fi");
-    Ok(Joined { token: token_text(&opened.token), server, ssid: opened.ssid })
+    if server.tls && opened.pin.is_none() {
+        return Err(SimError::Config(format!(
+            "the pairing code names {server} but carries no server key to pin"
+        )));
+    }
+    Ok(Joined { token: token_text(&opened.token), server, ssid: opened.ssid, pin: opened.pin })
 }
 
 /// Reads `source` and joins with it.
@@ -81,6 +86,7 @@ mod tests {
             token: [4; 16],
             server: "mqtt://127.0.0.1:1883".into(),
             ssid: "Lab".into(),
+            pin: None,
             wifi_password: "hunter2-wifi".into(),
         };
         seal_pairing(&p, &pairing_key(secret)).expect("seal")

@@ -38,8 +38,12 @@ pub struct StoredState {
     pub model: String,
     pub kind: DeviceKind,
     pub timezone: String,
-    /// The server address, `mqtt://host:port`, from pairing or `--server`.
+    /// The server address, `mqtts://host:port`, from pairing or `--server`.
     pub server: Option<String>,
+    /// The server's TLS public key (hex SHA-256 of its SubjectPublicKeyInfo), from pairing or
+    /// `--pin`: the device connects to no other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
     /// The Wi-Fi network joined while pairing.
     pub ssid: Option<String>,
     /// Whether the server accepted this device's claim (devices provisioned as already bound
@@ -67,6 +71,7 @@ impl StoredState {
             kind,
             timezone: timezone.to_string(),
             server: None,
+            pin: None,
             ssid: None,
             bound: false,
             settings: Settings { time_zone: timezone.to_string(), ..Settings::default() },

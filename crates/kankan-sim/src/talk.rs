@@ -29,8 +29,10 @@ const FRAME: Duration = Duration::from_millis(20);
 /// Where the camera's talk channel goes and what it does with the sound.
 #[derive(Clone)]
 pub struct TalkConfig {
-    /// The server's HTTP base URL (the ingest's), e.g. `http://127.0.0.1:8080`.
+    /// The server's HTTP base URL (the ingest's), e.g. `https://127.0.0.1:8080`.
     pub url: String,
+    /// The server's TLS public key, required for an `https://` URL.
+    pub pin: Option<crate::tls::Pin>,
     pub uid: String,
     pub secret: String,
     /// Write what the speaker played to this WAV file (8 kHz, 16-bit mono).
@@ -53,6 +55,7 @@ impl TalkConfig {
     pub fn new(url: &str, uid: &str, secret: &str) -> TalkConfig {
         TalkConfig {
             url: url.trim_end_matches('/').to_string(),
+            pin: None,
             uid: uid.to_string(),
             secret: secret.to_string(),
             out: None,
@@ -63,13 +66,15 @@ impl TalkConfig {
     /// The talk channel's WebSocket URL.
     fn ws_url(&self) -> Result<String, SimError> {
         let path = format!("/ingest/v1/{}/talk", self.uid);
-        match self.url.strip_prefix("http://") {
-            Some(rest) => Ok(format!("ws://{rest}{path}")),
-            None => Err(SimError::Config(format!(
-                "talk needs a plain http:// server URL (this simulator has no TLS for \
-                 WebSockets), not {}",
+        if let Some(rest) = self.url.strip_prefix("http://") {
+            Ok(format!("ws://{rest}{path}"))
+        } else if let Some(rest) = self.url.strip_prefix("https://") {
+            Ok(format!("wss://{rest}{path}"))
+        } else {
+            Err(SimError::Config(format!(
+                "talk needs an https:// or http:// URL, not {}",
                 self.url
-            ))),
+            )))
         }
     }
 }
@@ -192,7 +197,23 @@ async fn channel(
     let auth = HeaderValue::from_str(&format!("Basic {basic}"))
         .map_err(|e| SimError::Config(format!("talk credentials: {e}")))?;
     request.headers_mut().insert("authorization", auth);
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.map_err(fail)?;
+    let uri = request.uri().clone();
+    let host = uri.host().unwrap_or_default().trim_matches(|c| c == '[' || c == ']');
+    let connect_err = |e: String| SimError::Video(format!("talk: {e}"));
+    // wss://: the pinned TLS connection first, then the WebSocket over it.
+    let stream: Box<dyn crate::tls::Io> = match crate::tls::pin_for(&cfg.url, cfg.pin)? {
+        Some(pin) => Box::new(
+            crate::tls::connect(host, uri.port_u16().unwrap_or(443), pin)
+                .await
+                .map_err(connect_err)?,
+        ),
+        None => Box::new(
+            tokio::net::TcpStream::connect((host, uri.port_u16().unwrap_or(80)))
+                .await
+                .map_err(|e| connect_err(e.to_string()))?,
+        ),
+    };
+    let (mut ws, _) = tokio_tungstenite::client_async(request, stream).await.map_err(fail)?;
     tracing::info!(uid = %cfg.uid, "talk channel open");
     status.send_modify(|s| {
         s.open = true;
@@ -283,6 +304,8 @@ mod tests {
     fn only_plain_http_servers_are_reachable() {
         let c = TalkConfig::new("http://127.0.0.1:8080/", "KKCAM1", "s");
         assert_eq!(c.ws_url().expect("http"), "ws://127.0.0.1:8080/ingest/v1/KKCAM1/talk");
-        assert!(TalkConfig::new("https://x", "KKCAM1", "s").ws_url().is_err());
+        let tls = TalkConfig::new("https://x:1", "KKCAM1", "s");
+        assert_eq!(tls.ws_url().expect("https"), "wss://x:1/ingest/v1/KKCAM1/talk");
+        assert!(TalkConfig::new("ftp://x", "KKCAM1", "s").ws_url().is_err());
     }
 }

@@ -29,9 +29,16 @@ impl Drop for TestDevice {
 
 impl TestDevice {
     /// Connects as `uid` with `secret`, with a last will on its presence topic, and
-    /// subscribes to its command, desired and claim-result topics.
+    /// subscribes to its command, desired and claim-result topics. A test server's TLS
+    /// broker is reached over TLS, held to the server's key ([`crate::broker_pin`]).
     pub async fn connect(addr: SocketAddr, uid: &str, secret: &str) -> Result<TestDevice> {
         let mut opts = MqttOptions::new(uid, addr.ip().to_string(), addr.port());
+        if let Some(pin) = crate::broker_pin(addr) {
+            let tls = kankan_crypto::tls::pinned_client_config(pin);
+            opts.set_transport(rumqttc::Transport::Tls(rumqttc::TlsConfiguration::Rustls(
+                std::sync::Arc::new(tls),
+            )));
+        }
         opts.set_credentials(uid, secret);
         opts.set_keep_alive(Duration::from_secs(5));
         opts.set_last_will(LastWill::new(

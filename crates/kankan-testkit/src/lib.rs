@@ -66,6 +66,29 @@ pub fn http_client() -> reqwest::Client {
         .expect("a plain HTTP client builds")
 }
 
+/// A reqwest client for an HTTPS server holding the key `pin` (the server's own identity).
+pub fn https_client(pin: kankan_crypto::tls::Pin) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .user_agent("kankan-testkit")
+        .tls_backend_preconfigured(kankan_crypto::tls::pinned_client_config(pin))
+        .build()
+        .expect("a pinned HTTPS client builds")
+}
+
+/// The embedded brokers of this process's test servers that speak TLS, by address, with the
+/// pin of their key: [`TestDevice::connect`] looks its broker up here.
+static TLS_BROKERS: std::sync::Mutex<Vec<(std::net::SocketAddr, kankan_crypto::tls::Pin)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The pin of the TLS broker at `addr`, if a test server here runs one.
+pub fn broker_pin(addr: std::net::SocketAddr) -> Option<kankan_crypto::tls::Pin> {
+    let brokers = TLS_BROKERS.lock().unwrap_or_else(|p| p.into_inner());
+    brokers.iter().rev().find(|(a, _)| *a == addr).map(|(_, pin)| *pin)
+}
+
 /// Polls `url` until it answers 200 or `timeout` passes.
 pub async fn wait_ready(http: &reqwest::Client, url: &str, timeout: Duration) -> Result<()> {
     let deadline = Instant::now() + timeout;
@@ -88,7 +111,9 @@ impl TestApp {
     }
 
     /// Spawns with a configuration adjusted by `adjust` (data dir, ports and
-    /// `notify.allow_private_targets = true` are set first).
+    /// `notify.allow_private_targets = true` are set first). The embedded broker speaks MQTT
+    /// over TLS, as by default; with `server.tls` the HTTP side is HTTPS too and
+    /// [`TestApp::http`] holds the server to its key.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         Self::try_spawn(adjust).await.expect("test server starts")
     }
@@ -97,7 +122,8 @@ impl TestApp {
         let data_dir = tempfile::tempdir()?;
         let mut config = Config { data_dir: data_dir.path().join("data"), ..Config::default() };
         config.server.listen = "127.0.0.1:0".parse()?;
-        config.gateway = kankan_server::GatewayConfig::Embedded { listen: "127.0.0.1:0".parse()? };
+        config.gateway =
+            kankan_server::GatewayConfig::Embedded { listen: "127.0.0.1:0".parse()?, plain: false };
         // The push service, webhook and provider stand-ins listen on 127.0.0.1: let the server
         // send there (tests of the outbound guard turn this off again).
         config.notify.allow_private_targets = true;
@@ -109,8 +135,18 @@ impl TestApp {
         adjust(&mut config);
         let clock = SimClock::new();
         let running = kankan_server::start(&config, Arc::new(clock.clone())).await?;
-        let base_url = format!("http://{}", running.addr);
-        let http = http_client();
+        let (base_url, http) = match (running.https, running.pin) {
+            (true, Some(pin)) => (format!("https://{}", running.addr), https_client(pin)),
+            _ => (format!("http://{}", running.addr), http_client()),
+        };
+        if let Some(addr) = running.mqtt_addr {
+            // A port an earlier test server used may come back: this server's entry wins.
+            let mut brokers = TLS_BROKERS.lock().unwrap_or_else(|p| p.into_inner());
+            brokers.retain(|(a, _)| *a != addr);
+            if let (Some(pin), true) = (running.pin, config.mqtt_tls()) {
+                brokers.push((addr, pin));
+            }
+        }
         wait_ready(&http, &format!("{base_url}/readyz"), Duration::from_secs(20)).await?;
         Ok(TestApp { base_url, clock, config, http, data_dir, running: Some(running) })
     }
@@ -122,6 +158,18 @@ impl TestApp {
     /// Where the embedded MQTT broker listens.
     pub fn mqtt_addr(&self) -> std::net::SocketAddr {
         self.running().mqtt_addr.expect("the test server runs the embedded broker")
+    }
+
+    /// The embedded broker as a device's address: `mqtts://127.0.0.1:PORT` (or `mqtt://` on
+    /// a plain lab broker).
+    pub fn device_server(&self) -> String {
+        let scheme = if self.config.mqtt_tls() { "mqtts" } else { "mqtt" };
+        format!("{scheme}://{}", self.mqtt_addr())
+    }
+
+    /// The pin of the server's TLS key, which its devices hold it to.
+    pub fn pin(&self) -> Option<kankan_crypto::tls::Pin> {
+        self.running().pin
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -21,7 +21,8 @@ use crate::{ApiError, AppState};
 
 /// The header that places media time 0 on the wall clock (milliseconds since the epoch).
 pub const EPOCH_HEADER: &str = "kankan-media-epoch";
-/// A live upload that sends nothing for this long is closed (its footage kept).
+/// A live upload that completes no media fragment for this long is closed (its footage
+/// kept): silence, or bytes trickling in too slowly to make one.
 const IDLE: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -153,9 +154,13 @@ async fn feed(
     let mut opts = Some(opts);
     let mut ingest: Option<kankan_recording::Ingest> = None;
     let mut stopping = state.shutdown.clone();
+    // Progress is a complete fragment, not a byte: one byte a second would otherwise hold
+    // the connection (and an ingest) forever.
+    let mut deadline = tokio::time::Instant::now() + IDLE;
+    let mut done = 0;
     loop {
         let next = tokio::select! {
-            next = tokio::time::timeout(IDLE, body.frame()) => next,
+            next = tokio::time::timeout_at(deadline, body.frame()) => next,
             // The server stops: keep what arrived and let the device come back later (it
             // uploads what it missed from its SD card).
             () = stopping.wait() => {
@@ -174,7 +179,7 @@ async fn feed(
             return Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 "ingest-idle",
-                "no media for 20 s",
+                "no complete media fragment for 20 s",
             ));
         };
         match next {
@@ -191,6 +196,11 @@ async fn feed(
                 if let Err(e) = ing.push_bytes(&data).await {
                     close(ingest).await?;
                     return Err(e.into());
+                }
+                let stats = ing.stats();
+                if stats.fragments + stats.skipped > done {
+                    done = stats.fragments + stats.skipped;
+                    deadline = tokio::time::Instant::now() + IDLE;
                 }
             }
             Some(Err(e)) => {

@@ -1,7 +1,8 @@
 //! The embedded broker: rmqtt inside this process, with Kankan's rules as hooks.
 //!
 //! rmqtt is used as a library: a `ServerContext` with our hook handlers (see [`hooks`]) and
-//! our retained-message store (see [`retain`]), one TCP listener that speaks MQTT 3.1.1 and 5.
+//! our retained-message store (see [`retain`]), one listener that speaks MQTT 3.1.1 and 5 over
+//! TLS (rustls, the server's certificate and key files), or over plain TCP in a lab.
 //! The server's own messages to devices do not go through a loopback client: they enter the
 //! broker's router directly (`SessionState::forwards`), exactly as a client's publish would
 //! after its checks, so retained `desired` messages and queues of offline persistent
@@ -34,7 +35,7 @@ use rmqtt::server::MqttServer;
 use rmqtt::session::SessionState;
 use rmqtt::types::{From, Id, Message, Publish, Reason, TopicName};
 
-use crate::{DeviceAuthenticator, GatewayError, Inbox, MAX_PAYLOAD_BYTES};
+use crate::{DeviceAuthenticator, GatewayError, Inbox, MAX_PAYLOAD_BYTES, TlsFiles};
 
 /// Hard limit on an MQTT packet; publishes between [`MAX_PAYLOAD_BYTES`] and this are dropped
 /// and counted, larger packets close the connection in the codec.
@@ -85,8 +86,12 @@ pub(crate) struct Broker {
     stopped: Arc<AtomicBool>,
 }
 
+/// How long a client may take over its TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(crate) async fn start(
     listen: SocketAddr,
+    tls: Option<&TlsFiles>,
     auth: Arc<dyn DeviceAuthenticator>,
     inbox: Arc<Inbox>,
     shutdown: ShutdownSignal,
@@ -111,8 +116,8 @@ pub(crate) async fn start(
     register.start().await;
 
     let bind_err = |e: rmqtt::Error| GatewayError::Bind { addr: listen, message: e.to_string() };
-    let listener = Builder::new()
-        .name("kankan/tcp")
+    let builder = Builder::new()
+        .name(if tls.is_some() { "kankan/tls" } else { "kankan/tcp" })
         .laddr(listen)
         // A restarted server must get its port back at once, while the old connections
         // linger in TIME_WAIT.
@@ -121,15 +126,22 @@ pub(crate) async fn start(
         // Presence depends on keep-alive: a device must send one.
         .allow_zero_keepalive(false)
         .max_packet_size(MAX_PACKET_BYTES)
-        .bind()
-        .and_then(|l| l.tcp())
-        .map_err(bind_err)?;
+        .handshake_timeout(HANDSHAKE_TIMEOUT);
+    let listener = match tls {
+        Some(files) => builder
+            .tls_cert(Some(files.cert.display().to_string()))
+            .tls_key(Some(files.key.display().to_string()))
+            .bind()
+            .and_then(|l| l.tls()),
+        None => builder.bind().and_then(|l| l.tcp()),
+    }
+    .map_err(bind_err)?;
     let local_addr = listener.local_addr().map_err(bind_err)?;
     let server = MqttServer::new(scx.clone()).listener_by_id(listener, 1).build();
 
     let stopped = Arc::new(AtomicBool::new(false));
     tokio::spawn(run(server, scx.clone(), shutdown, stopped.clone()));
-    tracing::info!(%local_addr, "embedded MQTT broker listening");
+    tracing::info!(%local_addr, tls = tls.is_some(), "embedded MQTT broker listening");
 
     let server_id = Id::from(scx.node.id(), SERVER_ID.into());
     Ok((Broker { scx, state, server_id, stopped }, local_addr))

@@ -86,6 +86,8 @@ impl Mosquitto {
         let cfg = GatewayConfig::External {
             host: self.addr.ip().to_string(),
             port: self.addr.port(),
+            ca_file: None,
+            plain: true,
             client_id: NODE.into(),
             username: NODE.into(),
             password: Secret::new(NODE_SECRET),

@@ -201,7 +201,8 @@ async fn mqtt5_device_works_on_the_same_port() {
 #[tokio::test]
 async fn shutdown_closes_device_connections_and_stops_publishing() {
     let (shutdown, signal) = kankan_base::Shutdown::new();
-    let cfg = kankan_gateway::GatewayConfig::Embedded { listen: ([127, 0, 0, 1], 0).into() };
+    let cfg =
+        kankan_gateway::GatewayConfig::Embedded { listen: ([127, 0, 0, 1], 0).into(), plain: true };
     let secrets = std::sync::Arc::new(crate::support::Secrets::ab());
     let gw = kankan_gateway::start(&cfg, secrets, signal).await.expect("start");
     let addr = gw.local_addr.expect("addr");
@@ -219,7 +220,8 @@ async fn shutdown_closes_device_connections_and_stops_publishing() {
 
 #[tokio::test]
 async fn a_restarted_gateway_gets_its_port_back_at_once() {
-    let cfg = kankan_gateway::GatewayConfig::Embedded { listen: ([127, 0, 0, 1], 0).into() };
+    let cfg =
+        kankan_gateway::GatewayConfig::Embedded { listen: ([127, 0, 0, 1], 0).into(), plain: true };
     let secrets = std::sync::Arc::new(crate::support::Secrets::ab());
     let (shutdown, signal) = kankan_base::Shutdown::new();
     let gw = kankan_gateway::start(&cfg, secrets.clone(), signal).await.expect("start");
@@ -228,7 +230,7 @@ async fn a_restarted_gateway_gets_its_port_back_at_once() {
     shutdown.trigger();
     a.wait_for(|e| matches!(e, DevEvent::Closed(_))).await;
     // The closed connections linger in TIME_WAIT; the same port must bind again anyway.
-    let again = kankan_gateway::GatewayConfig::Embedded { listen: addr };
+    let again = kankan_gateway::GatewayConfig::Embedded { listen: addr, plain: true };
     let (_shutdown, signal) = kankan_base::Shutdown::new();
     let deadline = tokio::time::Instant::now() + WAIT;
     let gw2 = loop {

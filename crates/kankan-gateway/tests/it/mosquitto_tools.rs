@@ -74,3 +74,51 @@ async fn mosquitto_sub_receives_desired_settings_and_commands() {
     let status = tokio::time::timeout(WAIT, sub.wait()).await.expect("exit in time").expect("wait");
     assert!(status.success(), "{status}");
 }
+
+/// Interop over TLS: Mosquitto's clients trust the broker's certificate with `--cafile`;
+/// a client speaking plain MQTT to the TLS port gets nothing through.
+///
+/// Fails without the fix: the embedded broker spoke plain TCP only, so every CONNECT carried
+/// the device's secret in clear.
+#[tokio::test]
+async fn mosquitto_clients_reach_the_broker_over_tls_with_its_certificate() {
+    let mut gw = TestGateway::start_tls().await;
+    let cafile = gw.cafile.clone().expect("TLS broker");
+    let cafile = cafile.to_str().expect("utf-8 path");
+    gw.handle.publish(A, Outbound::Desired, &br#"{"version":3}"#[..]).await.expect("desired");
+
+    let status = client(&gw, "mosquitto_pub", A, SECRET_A)
+        .args(["--cafile", cafile, "-t", &inbound_topic(A, Inbound::Event), "-m", "over-tls"])
+        .status()
+        .await
+        .expect("run mosquitto_pub");
+    assert!(status.success(), "mosquitto_pub --cafile: {status}");
+    let m = gw.next_data().await;
+    assert_eq!((m.uid.as_str(), &m.payload[..]), (A, &b"over-tls"[..]));
+
+    let out = client(&gw, "mosquitto_sub", A, SECRET_A)
+        .args(["--cafile", cafile, "-C", "1", "-W", "20"])
+        .args(["-t", &outbound_topic(A, Outbound::Desired)])
+        .output();
+    let out = tokio::time::timeout(WAIT, out).await.expect("in time").expect("run mosquitto_sub");
+    assert!(out.status.success(), "mosquitto_sub --cafile: {}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), r#"{"version":3}"#);
+
+    // Plain MQTT to the TLS listener: refused, nothing delivered.
+    let plain = client(&gw, "mosquitto_pub", A, SECRET_A)
+        .args(["-t", &inbound_topic(A, Inbound::Event), "-m", "in-clear"])
+        .stderr(Stdio::null())
+        .status();
+    let plain = tokio::time::timeout(WAIT, plain).await.expect("in time").expect("run");
+    assert!(!plain.success(), "plain MQTT to the TLS port must fail");
+    // A certificate it does not trust: refused too.
+    let other = tempfile::tempdir().expect("tmp");
+    let stranger = kankan_crypto::tls::load_or_create(other.path(), &[]).expect("identity");
+    let untrusted = client(&gw, "mosquitto_pub", A, SECRET_A)
+        .args(["--cafile", stranger.cert.to_str().expect("utf-8")])
+        .args(["-t", &inbound_topic(A, Inbound::Event), "-m", "x"])
+        .stderr(Stdio::null())
+        .status();
+    let untrusted = tokio::time::timeout(WAIT, untrusted).await.expect("in time").expect("run");
+    assert!(!untrusted.success(), "a broker certificate the client does not trust");
+}

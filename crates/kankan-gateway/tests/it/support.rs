@@ -45,20 +45,44 @@ pub struct TestGateway {
     pub handle: GatewayHandle,
     pub messages: mpsc::Receiver<DeviceMessage>,
     pub addr: SocketAddr,
+    /// The broker's certificate (a self-signed one), when it speaks TLS.
+    pub cafile: Option<PathBuf>,
     _shutdown: Shutdown,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl TestGateway {
+    /// A lab broker on plain TCP.
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// A broker on MQTT over TLS with a freshly generated identity.
+    pub async fn start_tls() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(tls: bool) -> Self {
         let (shutdown, signal) = Shutdown::new();
-        let cfg = GatewayConfig::Embedded { listen: SocketAddr::from(([127, 0, 0, 1], 0)) };
-        let gw = kankan_gateway::start(&cfg, Arc::new(Secrets::ab()), signal).await.expect("start");
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let cfg = GatewayConfig::Embedded { listen, plain: !tls };
+        let dir = tls.then(|| tempfile::tempdir().expect("tmp"));
+        let files = dir.as_ref().map(|d| {
+            let f = kankan_crypto::tls::load_or_create(d.path(), &[]).expect("identity");
+            kankan_gateway::TlsFiles { cert: f.cert, key: f.key }
+        });
+        let gw =
+            kankan_gateway::start_with_tls(&cfg, files.as_ref(), Arc::new(Secrets::ab()), signal)
+                .await
+                .expect("start");
         let addr = gw.local_addr.expect("embedded mode has an address");
         TestGateway {
             handle: gw.handle,
             messages: kankan_gateway::merge_lanes(gw.lanes),
             addr,
+            cafile: files.map(|f| f.cert),
             _shutdown: shutdown,
+            _dir: dir,
         }
     }
 

@@ -59,6 +59,8 @@ impl Child {
             .env("KANKAN__DATA_DIR", data)
             .env("KANKAN__SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("KANKAN__GATEWAY__LISTEN", format!("127.0.0.1:{mqtt_port}"))
+            // The benchmarks' devices are on loopback and measure recording, not TLS.
+            .env("KANKAN__GATEWAY__PLAIN", "true")
             .env("KANKAN_LOG", "warn")
             .stdout(Stdio::null())
             .kill_on_drop(true);

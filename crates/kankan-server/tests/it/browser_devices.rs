@@ -131,7 +131,7 @@ async fn a_device_is_added_with_its_qr_code_then_set_moved_and_unbound() -> Resu
         (payload.ssid.as_str(), payload.wifi_password.as_str()),
         ("Home WiFi", "wifi-secret-99")
     );
-    assert_eq!(payload.server, format!("mqtt://{}", app.mqtt_addr()));
+    assert_eq!((payload.server, payload.pin), (app.device_server(), app.pin()));
 
     // It joins, claims the token and reports; the page moves on by itself.
     let mut dev = TestDevice::connect(app.mqtt_addr(), &uid, &creds.secret).await?;

@@ -1,6 +1,7 @@
 //! The `kankan` command line: config dump, migrate, admin commands, env overrides.
 
 use kankan_testkit::{ServerProcess, http_client, read_outbox, run_cli};
+use rustls::pki_types::pem::PemObject as _;
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kankan");
@@ -145,7 +146,7 @@ async fn demo_serves_the_web_app_and_a_ready_made_account_whose_cameras_record()
         let mut found_tx = Some(found_tx);
         let mut addr = None;
         for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("open http://").nth(1) {
+            if let Some(rest) = line.split("open https://").nth(1) {
                 addr = rest.split('/').next().map(String::from);
             }
             if let Some(rest) = line.split("with password ").nth(1) {
@@ -160,11 +161,20 @@ async fn demo_serves_the_web_app_and_a_ready_made_account_whose_cameras_record()
         .await
         .expect("the demo prints its banner")
         .expect("the banner names the address and an account");
-    let http = http_client();
-    let page = http.get(format!("http://{addr}/")).send().await.expect("get");
+    // TLS end to end: the browser side is HTTPS with the demo's own key, which the demo's
+    // cameras pinned when they paired (they record over HTTPS and talk MQTT over TLS; a
+    // device reaching the server any other way would not come online below).
+    // Fails without the fix: the demo served plain HTTP and MQTT.
+    let cert = std::fs::read(data.join("tls").join("tls.crt")).expect("the demo's certificate");
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(&cert).expect("PEM");
+    let pin = kankan_crypto::tls::Pin::of_cert(&der).expect("pin");
+    let http = kankan_testkit::https_client(pin);
+    let page = http.get(format!("https://{addr}/")).send().await.expect("get");
     assert_eq!(page.status(), 200);
+    let plain = http_client().get(format!("http://{addr}/")).send().await;
+    assert!(plain.is_err(), "no plain HTTP on the demo's port: {plain:?}");
     let r = http
-        .post(format!("http://{addr}/api/v1/auth/login"))
+        .post(format!("https://{addr}/api/v1/auth/login"))
         .json(&json!({"identifier": "demo@kankan.example", "password": password}))
         .send()
         .await
@@ -178,7 +188,7 @@ async fn demo_serves_the_web_app_and_a_ready_made_account_whose_cameras_record()
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let devices = loop {
         let list: serde_json::Value = http
-            .get(format!("http://{addr}/api/v1/devices"))
+            .get(format!("https://{addr}/api/v1/devices"))
             .bearer_auth(&token)
             .send()
             .await
@@ -209,7 +219,7 @@ async fn demo_serves_the_web_app_and_a_ready_made_account_whose_cameras_record()
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let t: serde_json::Value = http
-                .get(format!("http://{addr}/api/v1/devices/{uid}/recordings/timeline"))
+                .get(format!("https://{addr}/api/v1/devices/{uid}/recordings/timeline"))
                 .bearer_auth(&token)
                 .send()
                 .await

@@ -41,7 +41,9 @@ pub async fn bind(app: &TestApp, token: &str, creds: &Creds) -> TestDevice {
     let bytes = pairing_from_qr_text(body["qr_text"].as_str().expect("qr")).expect("qr text");
     let payload = open_pairing(&bytes, &pairing_key(&creds.secret)).expect("device opens it");
     assert_eq!(payload.ssid, "Home WiFi");
-    assert_eq!(payload.server, format!("mqtt://{}", app.mqtt_addr()));
+    // MQTT over TLS by default, and the code carries the key the device pins.
+    assert_eq!(payload.server, app.device_server());
+    assert_eq!(payload.pin, app.pin());
     let mut dev =
         TestDevice::connect(app.mqtt_addr(), &creds.uid, &creds.secret).await.expect("connect");
     dev.publish_json("claim", &json!({"token": token_text(&payload.token)})).await.expect("claim");

@@ -78,7 +78,8 @@ pub(crate) async fn bound_firmware(
     let dir = tempfile::tempdir().expect("tmp");
     let mut cfg = DeviceConfig::new(&creds.uid, &creds.secret, dir.path().join("state"));
     cfg.model = Some(creds.model.clone());
-    cfg.server = Some(ServerAddr::parse(&format!("mqtt://{}", app.mqtt_addr())).expect("address"));
+    cfg.server = Some(ServerAddr::parse(&app.device_server()).expect("address"));
+    cfg.pin = app.pin();
     (token, creds, dir, Device::new(cfg).expect("device"))
 }
 

@@ -23,6 +23,7 @@ mod devices_sim;
 mod events;
 mod events_doorbell;
 mod inbound;
+mod listener;
 mod live;
 mod live_on_demand;
 mod motion_settings;

@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 
 const DOCS: [&str; 3] = ["ARCHITECTURE.md", "README.md", "docs/privacy/promises.md"];
 /// README's "Where data lives": files the server writes in its data directory, not sources.
-const DATA_DIR: [&str; 5] =
-    ["kankan-data/", "kankan-demo/", "blobs/", "journal/", "album-staging/"];
+const DATA_DIR: [&str; 6] =
+    ["kankan-data/", "kankan-demo/", "blobs/", "journal/", "album-staging/", "tls/"];
 /// Paths every crate's layout has; named without a crate.
 const GENERIC: [&str; 1] = ["tests/it/main.rs"];
 /// Column of promises.md's table that names the tests.

@@ -22,8 +22,10 @@ pub use source::{Fragment, TIMESCALE};
 /// What the camera records and where it sends it.
 #[derive(Clone)]
 pub struct VideoConfig {
-    /// The server's HTTP base URL, e.g. `http://127.0.0.1:8080`.
+    /// The server's HTTP base URL, e.g. `https://127.0.0.1:8080`.
     pub ingest_url: String,
+    /// The server's TLS public key, required for an `https://` URL.
+    pub pin: Option<crate::tls::Pin>,
     pub uid: String,
     pub secret: String,
     pub encoder: EncoderConfig,
@@ -63,6 +65,7 @@ impl VideoConfig {
     pub fn new(ingest_url: &str, uid: &str, secret: &str, clock: Clocks) -> Self {
         VideoConfig {
             ingest_url: ingest_url.trim_end_matches('/').to_string(),
+            pin: None,
             uid: uid.to_string(),
             secret: secret.to_string(),
             encoder: EncoderConfig::default(),

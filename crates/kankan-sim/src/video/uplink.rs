@@ -55,10 +55,7 @@ impl Uplink {
         stream: u8,
     ) -> Result<Self, SimError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| SimError::Config(format!("HTTP client: {e}")))?;
+        let http = crate::tls::http_client(&cfg.ingest_url, cfg.pin)?;
         Ok(Uplink { cfg, started, sd, status, up, wanted, http, stream })
     }
 

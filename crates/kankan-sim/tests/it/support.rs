@@ -71,7 +71,9 @@ impl TestGateway {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let (shutdown, signal) = Shutdown::new();
-            let cfg = GatewayConfig::Embedded { listen };
+            // A lab broker: these tests are about the firmware; TLS and pins are tested
+            // against the real server (kankan-server's tests/it/listener.rs).
+            let cfg = GatewayConfig::Embedded { listen, plain: true };
             match kankan_gateway::start(&cfg, Arc::new(secrets.clone()), signal).await {
                 Ok(gw) => {
                     let addr = gw.local_addr.expect("embedded mode has an address");
@@ -225,6 +227,7 @@ pub fn sealed_payload(secret: &str, server: &ServerAddr, token: [u8; 16]) -> Vec
         token,
         server: server.to_string(),
         ssid: "Kankan Lab".into(),
+        pin: None,
         wifi_password: WIFI_PASSWORD.into(),
     };
     seal_pairing(&p, &pairing_key(secret)).expect("seal")
