@@ -47,6 +47,7 @@ mod tests {
     fn every_websocket_route_bounds_the_client_s_messages() {
         // fails without the fix: the live view's socket took messages of up to 64 MiB.
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let needle = concat!(".on_", "upgrade(");
         let mut upgrades = 0;
         let mut stack = vec![dir];
         while let Some(d) = stack.pop() {
@@ -58,7 +59,7 @@ mod tests {
                 }
                 let text = std::fs::read_to_string(&path).expect("source");
                 for (i, line) in text.lines().enumerate() {
-                    if line.contains(".on_upgrade(") {
+                    if line.contains(needle) {
                         upgrades += 1;
                         assert!(
                             line.contains("bounded("),
