@@ -369,17 +369,26 @@ mod tests {
     #[test]
     fn a_stream_larger_than_1080p_is_not_decoded() {
         // fails without the fix: any size the camera announced was decoded.
+        let small = kankan_video::EncoderConfig {
+            width: 320,
+            height: 180,
+            fps: 15,
+            bitrate_bps: 300_000,
+            gop: 15,
+        };
+        let camera = kankan_video::Prerecorded::new(small, 1).expect("encodes");
+        let (sps, pps) = camera.parameter_sets();
         let init = |width, height| {
             kankan_media::write_init(&kankan_media::VideoParams {
                 width,
                 height,
                 timescale: 90_000,
-                sps: vec![0x67, 0x42, 0xc0, 0x1e, 0xda, 0x02, 0x80, 0xbf, 0xe5],
-                pps: vec![0x68, 0xce, 0x3c, 0x80],
+                sps: sps.to_vec(),
+                pps: pps.to_vec(),
             })
         };
-        assert!(open(&init(3840, 2160), &Limits::default()).is_none());
-        assert!(open(&init(320, 180), &Limits::default()).is_some());
+        assert!(open(&init(320, 180), &Limits::default()).is_some(), "a small one is");
+        assert!(open(&init(3840, 2160), &Limits::default()).is_none(), "a 4K one is not");
     }
 
     #[test]

@@ -246,3 +246,37 @@ async fn a_restarted_gateway_gets_its_port_back_at_once() {
     assert_eq!(gw2.local_addr, Some(addr));
     crate::support::DeviceOpts::new(addr, A, SECRET_A).connect().await.expect("reconnects");
 }
+
+#[tokio::test]
+async fn a_flooding_device_is_held_to_its_pace_loses_nothing_and_others_still_get_through() {
+    // fails without the fix: A's whole flood went through at once, nothing held back (the
+    // pace is what keeps a flood from filling its lane and the database's writer).
+    let mut gw = TestGateway::start().await;
+    let a = gw.device(A, SECRET_A).connect().await.expect("A");
+    let mut b = gw.device(B, SECRET_B).connect().await.expect("B");
+    let topic = inbound_topic(A, Inbound::State);
+    for i in 0..400 {
+        a.client
+            .publish(&topic, rumqttc::QoS::AtMostOnce, false, format!("{i}"))
+            .await
+            .expect("queued");
+    }
+    b.publish(&inbound_topic(B, Inbound::Event), "B").await;
+    let mut from_a_before_b = 0;
+    loop {
+        let m = gw.next_data().await;
+        if m.uid == B {
+            break;
+        }
+        from_a_before_b += 1;
+    }
+    assert!(from_a_before_b < 400, "B's message is not queued behind A's whole flood");
+    // Nothing of A's is lost: the rest arrives at A's pace.
+    let mut rest = 0;
+    while from_a_before_b + rest < 400 {
+        let m = gw.next_data().await;
+        assert_eq!(m.uid, A);
+        rest += 1;
+    }
+    assert!(gw.handle.stats().rate_limited > 0, "A was held back");
+}

@@ -97,7 +97,7 @@ async fn sms_notifications_stop_at_the_daily_cap_and_the_user_sees_why() {
     assert_eq!(twilio.of("Messages").len(), 3, "the code and two notifications");
 
     // A day later the account is texted again.
-    app.clock.advance(std::time::Duration::from_secs(86_400));
+    app.clock.advance(std::time::Duration::from_secs(86_401));
     let id = event(&app, &o, motion(now_ms(&app))).await;
     deliveries_until(&app, &o.token, &id, "sms sent", |l| has(l, "sms", "sent")).await;
 }
