@@ -144,11 +144,13 @@ async fn with_a_real_channel_the_outbox_keeps_codes_out_of_the_process_log() {
     let t = twilio.config();
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("data");
+    // Quoted, or the environment provider reads the number as an integer.
+    let from = format!("\"{}\"", t.from.as_deref().expect("from"));
     let env = [
         ("KANKAN__MESSENGER__SMS__KIND", "twilio"),
         ("KANKAN__MESSENGER__SMS__ACCOUNT_SID", t.account_sid.as_str()),
         ("KANKAN__MESSENGER__SMS__AUTH_TOKEN", t.auth_token.expose()),
-        ("KANKAN__MESSENGER__SMS__FROM", t.from.as_deref().expect("from")),
+        ("KANKAN__MESSENGER__SMS__FROM", from.as_str()),
         ("KANKAN__MESSENGER__SMS__API_BASE", t.api_base.as_str()),
     ];
     let server = ServerProcess::start(BIN.as_ref(), &data, &env).await.expect("starts");
