@@ -20,8 +20,9 @@ pub struct AccountsConfig {
     pub lockout_threshold: u32,
     pub lockout_window_minutes: u32,
     pub lockout_minutes: u32,
-    /// Password hashes (Argon2id, 19 MiB each) computed at once; more wait their turn. 0: the
-    /// number of CPU cores, at most 4. Bounds the memory a burst of logins can take.
+    /// Password hashes (Argon2id, 19 MiB each) computed at once, on as many threads of their
+    /// own; more wait their turn. 0: the number of CPU cores, at most 4. Bounds the memory a
+    /// burst of logins can take to this many × 19 MiB.
     pub hash_concurrency: u32,
 }
 

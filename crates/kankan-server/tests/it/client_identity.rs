@@ -144,7 +144,7 @@ async fn with_a_real_channel_the_outbox_keeps_codes_out_of_the_process_log() {
     let t = twilio.config();
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("data");
-    // Quoted: the environment reads a bare `+1500...` as a number.
+    // Quoted, or the environment provider reads the number as an integer.
     let from = format!("\"{}\"", t.from.as_deref().expect("from"));
     let env = [
         ("KANKAN__MESSENGER__SMS__KIND", "twilio"),
