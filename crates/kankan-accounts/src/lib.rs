@@ -22,8 +22,8 @@ use kankan_crypto::{AccountKey, Keyring};
 use kankan_db::{Account, AccountState, BlobStore, Store};
 use kankan_notify::Message;
 
-use kankan_core::KeyVault;
 use kankan_core::jobs::DeliveryQueue;
+use kankan_core::{KeyVault, Revocations};
 
 use crate::risk::RateLimiter;
 
@@ -97,6 +97,8 @@ struct Inner {
     limiter: RateLimiter,
     cfg: AccountsConfig,
     limits: LimitsConfig,
+    /// Told when a session or the whole account loses access, so open streams end at once.
+    revocations: Revocations,
 }
 
 impl Accounts {
@@ -109,6 +111,7 @@ impl Accounts {
         outbox: DeliveryQueue,
         cfg: AccountsConfig,
         limits: LimitsConfig,
+        revocations: Revocations,
     ) -> Self {
         let limiter = RateLimiter::new(clock.clone());
         Accounts {
@@ -122,6 +125,7 @@ impl Accounts {
                 limiter,
                 cfg,
                 limits,
+                revocations,
             }),
         }
     }

@@ -5,6 +5,7 @@ use kankan_db::{ContactKind, LoginOutcome};
 
 use super::{Accounts, Principal, check_password, hash_password};
 use crate::{CoreError, avatar, password_policy};
+use kankan_core::Revoke;
 
 /// The account as its owner sees it (decrypted).
 #[derive(Debug, Clone)]
@@ -131,6 +132,7 @@ impl Accounts {
         }
         let new_hash = hash_password(new).await?;
         s.store.set_password(a.id, &new_hash.0, Some(p.session_id), s.now()).await?;
+        s.revocations.revoke(&Revoke::Account { account: a.id, except: Some(p.session_id) });
         Ok(())
     }
 
@@ -159,6 +161,7 @@ impl Accounts {
     pub async fn revoke_session(&self, p: &Principal, id: SessionId) -> Result<(), CoreError> {
         let s = &self.inner;
         if s.store.revoke_session(p.account_id, id, s.now()).await? {
+            s.revocations.revoke(&Revoke::Session { account: p.account_id, session: id });
             Ok(())
         } else {
             Err(CoreError::NotFound("session"))

@@ -75,6 +75,8 @@ struct Inner {
     waiting: Mutex<HashMap<uuid::Uuid, oneshot::Sender<CommandOutcome>>>,
     /// Marked whenever an RTSP camera is added or a device unbound (the bridge rescans).
     rtsp_changed: tokio::sync::watch::Sender<()>,
+    /// Told when access to a device ends (unbinding, a grant revoked): open streams end.
+    revocations: kankan_core::Revocations,
 }
 
 impl Devices {
@@ -84,6 +86,7 @@ impl Devices {
         clock: Clocks,
         bus: Arc<dyn DeviceBus>,
         device_server: String,
+        revocations: kankan_core::Revocations,
     ) -> Self {
         Devices {
             inner: Arc::new(Inner {
@@ -95,6 +98,7 @@ impl Devices {
                 device_server: std::sync::RwLock::new(device_server),
                 waiting: Mutex::new(HashMap::new()),
                 rtsp_changed: tokio::sync::watch::channel(()).0,
+                revocations,
             }),
         }
     }

@@ -37,6 +37,8 @@ pub struct Services {
     vapid: kankan_events::notify::VapidKey,
     /// The gateway, once started by [`start`].
     pub bus: Arc<GatewayBus>,
+    /// The open streams, ended when access is taken away.
+    pub revocations: kankan_core::Revocations,
 }
 
 /// Creates the data directory (mode 0700) if missing.
@@ -68,10 +70,17 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         kankan_notify::build_with_clock(&cfg.messenger, &cfg.outbox_path(), clock.clone())
             .context("configuring the messenger")?;
     let delivery = DeliveryQueue::new(store.clone(), keyring.clone(), clock.clone());
+    let revocations = kankan_core::Revocations::new(store.clone(), clock.clone());
     let bus = Arc::new(GatewayBus::default());
     let device_server = cfg.devices.mqtt_url.clone().unwrap_or_default();
-    let devices =
-        Devices::new(store.clone(), keyring.clone(), clock.clone(), bus.clone(), device_server);
+    let devices = Devices::new(
+        store.clone(),
+        keyring.clone(),
+        clock.clone(),
+        bus.clone(),
+        device_server,
+        revocations.clone(),
+    );
     let recordings = Recordings::new(
         store.clone(),
         blobs.clone(),
@@ -80,6 +89,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         devices.clone(),
         cfg.data_dir.join("journal"),
         cfg.recording.clone(),
+        revocations.clone(),
     )?;
     let recovered = recordings.recover().await.context("recovering interrupted recordings")?;
     if recovered.recovered + recovered.dropped > 0 {
@@ -124,6 +134,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         delivery.clone(),
         cfg.accounts.clone(),
         cfg.limits.clone(),
+        revocations.clone(),
     );
     Ok(Services {
         store,
@@ -138,6 +149,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         dispatcher,
         vapid,
         bus,
+        revocations,
     })
 }
 
@@ -216,6 +228,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         events: services.events.clone(),
         notify: services.notify.clone(),
         readiness: Arc::new(StoreReadiness(services.store.clone())),
+        revocations: services.revocations.clone(),
         webrtc: webrtc.clone(),
         metrics: Arc::new(Metrics::default()),
         workers: workers.clone(),
@@ -252,6 +265,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
             tracing::error!(error = %e, "HTTP server failed");
         }
     });
+    supervisor.spawn(kankan_core::revoke::RevocationSweeper::new(services.revocations.clone()));
     supervisor.spawn(JobRunner::new(services.delivery.clone(), services.messenger.clone()));
     supervisor.spawn(kankan_events::notify::DispatchWorker::new(
         services.dispatcher.clone(),
