@@ -265,7 +265,6 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
             tracing::error!(error = %e, "HTTP server failed");
         }
     });
-    supervisor.spawn(kankan_core::revoke::RevocationSweeper::new(services.revocations.clone()));
     supervisor.spawn(JobRunner::new(services.delivery.clone(), services.messenger.clone()));
     supervisor.spawn(kankan_events::notify::DispatchWorker::new(
         services.dispatcher.clone(),
@@ -281,6 +280,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let stopper = services.recordings.live_stopper().context("the live stopper is taken")?;
     supervisor.spawn(stopper);
     supervisor.spawn(services.events.sweeper(std::time::Duration::from_secs(3600)));
+    supervisor.spawn(kankan_core::revoke::RevocationSweeper::new(services.revocations.clone()));
     supervisor.spawn(services.recordings.retention_worker());
     let supervised = tokio::spawn(supervisor.stopped());
     let w = webrtc.clone();
