@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use kankan_base::Clock as _;
 use kankan_core::authz::Capability;
-use kankan_db::DeviceGrant;
+use kankan_db::{AccountState, DeviceGrant};
 use kankan_testkit::TestApp;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -336,4 +336,28 @@ async fn a_link_of_a_logged_out_session_fails_at_once() {
     assert_eq!(b["code"], "invalid-link", "{b}");
     // The other session's link is untouched.
     assert_eq!(get_bytes(&app, &snap(&keep)).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_ban_made_by_another_process_ends_the_streams_at_the_next_sweep() {
+    // `kankan admin ban` runs in a process of its own: it changes the database, and the server
+    // hears nothing of it. Fails without the sweeper: the stream ran on.
+    let app = TestApp::spawn().await;
+    let token = app.register("elsewhere@example.com", PW).await;
+    let mut sse = app
+        .http
+        .get(app.url("/api/v1/events/stream"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("the event stream");
+    assert_eq!(sse.status().as_u16(), 200);
+    let id = account_id(&app, &token).await;
+    let store = &app.running().services.store;
+    store
+        .set_account_state(id, AccountState::Banned, Some("fraud"), app.clock.now())
+        .await
+        .expect("ban");
+    app.clock.advance(kankan_core::revoke::SWEEP_EVERY);
+    assert!(sse_ends(&mut sse, ENDS_WITHIN).await, "the sweep ended the banned session's stream");
 }
