@@ -297,6 +297,12 @@ async fn a_link_opens_only_what_it_was_made_for() {
     }
     let (status, _) = refused(ws_url(&app, &format!("{base}/live?t={talk}"))).await;
     assert_eq!(status, 403);
+    // The purpose is signed: a playback link relabelled `live` is no link at all.
+    let relabelled = playback.replacen(".playback.", ".live.", 1);
+    assert_ne!(relabelled, playback);
+    let (status, body) = refused(ws_url(&app, &format!("{base}/live?t={relabelled}"))).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("invalid-link"), "{body}");
     // Each opens what it is for.
     let (ws, _) = tokio_tungstenite::connect_async(ws_url(&app, &format!("{base}/live?t={live}")))
         .await
