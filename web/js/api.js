@@ -217,8 +217,12 @@ export const recordings = {
   /** Resolves to `{ from_ms, to_ms, spans: [{ start_ms, end_ms }] }` for `[fromMs, toMs)`. */
   timeline: (uid, fromMs, toMs) =>
     request('GET', `${dev(uid)}/recordings/timeline?from=${Math.floor(fromMs)}&to=${Math.ceil(toMs)}`),
-  /** Resolves to `{ token, media_base, expires_at }`. */
-  link: (uid) => request('POST', `${dev(uid)}/recordings/link`),
+  /**
+   * A media link for one purpose: 'playback' (recordings), 'live' (the live WebSocket and
+   * WebRTC) or 'talk' (WebRTC with talk). Resolves to `{ token, purpose, media_base,
+   * expires_at }`; the link ends with this session.
+   */
+  link: (uid, purpose) => request('POST', `${dev(uid)}/recordings/link`, { json: { purpose } }),
   storage: () => request('GET', `${V1}/me/storage`),
 };
 

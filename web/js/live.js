@@ -41,15 +41,17 @@ function wsUrl(path) {
 }
 
 /**
- * Watches `link`'s camera live in `video` (`link` is a media.js `MediaLink`).
+ * Watches `link`'s camera live in `video` (`link` is a media.js `MediaLink` for 'live' or
+ * 'talk': WebRTC uses it; the WebSocket player takes a 'live' link, `wsLink`, or `link`).
  * `onState(state)` hears 'connecting', 'live', 'ended', 'not-live', 'not-found' (no such device
  * in the account: no retry) and 'unsupported'; `onTransport(t)` hears 'webrtc' or 'mse' as
  * each starts playing. `webrtc: false` goes straight to the WebSocket.
  */
 export class LivePlayer {
-  constructor(video, link, { stream = 0, onState, onTransport, webrtc = true } = {}) {
+  constructor(video, link, { stream = 0, onState, onTransport, webrtc = true, wsLink = null } = {}) {
     this.video = video;
     this.link = link;
+    this.wsLink = wsLink || link;
     this.stream = stream;
     this.onState = onState || (() => {});
     this.onTransport = onTransport || (() => {});
@@ -285,8 +287,8 @@ export class LivePlayer {
     if (this.state !== 'not-live' && this.state !== 'ended') this.setState('connecting');
     let link;
     try {
-      const before = this.link.link;
-      link = renew ? await this.link.renew() : await this.link.ensure();
+      const before = this.wsLink.link;
+      link = renew ? await this.wsLink.renew() : await this.wsLink.ensure();
       if (link !== before) this.linkAt = Date.now();
     } catch (err) {
       if (err && err.status === 401) return;
@@ -298,7 +300,7 @@ export class LivePlayer {
       return;
     }
     if (this.stopped) return;
-    const ws = new WebSocket(wsUrl(this.link.url('live', this.stream ? { stream: this.stream } : {})));
+    const ws = new WebSocket(wsUrl(this.wsLink.url('live', this.stream ? { stream: this.stream } : {})));
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     let opened = false;

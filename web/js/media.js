@@ -96,14 +96,18 @@ async function get(url) {
 }
 
 /**
- * A device's signed playback link (`POST …/recordings/link`): builds media URLs with its
- * token and renews it shortly before it expires (while the page is visible, else on next use).
- * `onRenew(link)` is told about every new link, so URLs on the page can be refreshed.
+ * A device's signed media link for one purpose (`POST …/recordings/link`: 'playback', 'live'
+ * or 'talk'; a link opens nothing else): builds media URLs with its token and renews it
+ * shortly before it expires (while the page is visible, else on next use). `onRenew(link)` is
+ * told about every new link, so URLs on the page can be refreshed. With `fallback`, a purpose
+ * the account may not use on this device (a share without talk) is asked for as `fallback`.
  */
 export class MediaLink {
-  constructor(uid, { onRenew } = {}) {
+  constructor(uid, { onRenew, purpose = 'playback', fallback = null } = {}) {
     this.uid = uid;
     this.onRenew = onRenew;
+    this.purpose = purpose;
+    this.fallback = fallback;
     this.link = null;
     this.renewAt = 0;
     this.timer = null;
@@ -125,7 +129,13 @@ export class MediaLink {
   renew() {
     if (!this.pending) {
       this.pending = recordings
-        .link(this.uid)
+        .link(this.uid, this.purpose)
+        .catch((err) => {
+          if (!(this.fallback && err && err.status === 404)) throw err;
+          this.purpose = this.fallback;
+          this.fallback = null;
+          return recordings.link(this.uid, this.purpose);
+        })
         .then((link) => {
           const now = Date.now();
           let ttl = Date.parse(link.expires_at) - now;

@@ -9,6 +9,7 @@ use kankan_crypto::{TokenHash, random_token};
 
 use super::{Accounts, ClientInfo};
 use crate::{CoreError, Identifier, password_policy, risk};
+use kankan_core::Revoke;
 
 /// How long a staff session lasts.
 const STAFF_SESSION: Duration = Duration::from_secs(8 * 3600);
@@ -93,6 +94,7 @@ impl Accounts {
     pub async fn ban(&self, account: AccountId, reason: &str) -> Result<(), CoreError> {
         let s = &self.inner;
         s.store.set_account_state(account, AccountState::Banned, Some(reason), s.now()).await?;
+        s.revocations.revoke(&Revoke::Account { account, except: None });
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use kankan_db::{Account, AccountState, CodePurpose, DbError, LoginEvent, LoginOu
 
 use super::{Accounts, ClientInfo, Inner, Principal};
 use crate::{CoreError, Identifier, password_policy, risk};
+use kankan_core::Revoke;
 
 /// A code was (or, where nothing may be revealed, seemingly was) sent.
 #[derive(Debug, Clone)]
@@ -183,6 +184,7 @@ impl Accounts {
     pub async fn logout(&self, p: &Principal) -> Result<(), CoreError> {
         let s = &self.inner;
         s.store.revoke_session(p.account_id, p.session_id, s.now()).await?;
+        s.revocations.revoke(&Revoke::Session { account: p.account_id, session: p.session_id });
         Ok(())
     }
 
@@ -227,6 +229,7 @@ impl Accounts {
         let hash = s.hash_password(new_password).await?;
         let now = s.now();
         s.store.set_password(account.id, &hash.0, None, now).await?;
+        s.revocations.revoke(&Revoke::Account { account: account.id, except: None });
         if account.state == AccountState::Pending {
             s.store.activate_account(account.id, None, now).await?;
         }

@@ -25,8 +25,8 @@ use kankan_crypto::{AccountKey, Keyring};
 use kankan_db::{Account, AccountState, BlobStore, Store};
 use kankan_notify::Message;
 
-use kankan_core::KeyVault;
 use kankan_core::jobs::DeliveryQueue;
+use kankan_core::{KeyVault, Revocations};
 
 use crate::risk::RateLimiter;
 
@@ -194,6 +194,8 @@ struct Inner {
     hashing: HashPool,
     /// Avatars decoded at once.
     images: Arc<Semaphore>,
+    /// Told when a session or the whole account loses access, so open streams end at once.
+    revocations: Revocations,
 }
 
 impl Accounts {
@@ -206,6 +208,7 @@ impl Accounts {
         outbox: DeliveryQueue,
         cfg: AccountsConfig,
         limits: LimitsConfig,
+        revocations: Revocations,
     ) -> Self {
         let limiter = RateLimiter::new(clock.clone());
         let hashing = HashPool::new(cfg.hash_permits());
@@ -223,6 +226,7 @@ impl Accounts {
                 limits,
                 hashing,
                 images,
+                revocations,
             }),
         }
     }

@@ -5,6 +5,7 @@ use kankan_db::{ContactKind, LoginOutcome};
 
 use super::{Accounts, Principal};
 use crate::{CoreError, avatar, password_policy};
+use kankan_core::Revoke;
 
 /// The account as its owner sees it (decrypted).
 #[derive(Debug, Clone)]
@@ -136,6 +137,7 @@ impl Accounts {
         }
         let new_hash = s.hash_password(new).await?;
         s.store.set_password(a.id, &new_hash.0, Some(p.session_id), s.now()).await?;
+        s.revocations.revoke(&Revoke::Account { account: a.id, except: Some(p.session_id) });
         Ok(())
     }
 
@@ -164,6 +166,7 @@ impl Accounts {
     pub async fn revoke_session(&self, p: &Principal, id: SessionId) -> Result<(), CoreError> {
         let s = &self.inner;
         if s.store.revoke_session(p.account_id, id, s.now()).await? {
+            s.revocations.revoke(&Revoke::Session { account: p.account_id, session: id });
             Ok(())
         } else {
             Err(CoreError::NotFound("session"))

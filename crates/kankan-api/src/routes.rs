@@ -15,7 +15,8 @@ pub enum Access {
     /// A signed-in account holding a capability on the device named by the route (or by the
     /// body: Album saves); anything less answers `device-not-found`.
     Device(Need),
-    /// A signed media link (`?t=`) that carries the capability, decided again on each use.
+    /// A signed media link (`?t=`) for the route's purpose that carries the capability; its
+    /// session must still be live, and the capability is decided again on each use.
     DeviceLink(Capability),
     /// A signed-in staff member.
     Staff,

@@ -52,6 +52,9 @@ pub struct AppState {
     pub notify: kankan_events::notify::Notifications,
     /// What `/readyz` asks.
     pub readiness: Arc<dyn Readiness>,
+    /// Every long-lived stream (live WebSocket, WebRTC session, event stream) registers here
+    /// under its session and device, and ends when they lose access.
+    pub revocations: kankan_core::Revocations,
     /// WebRTC live sessions and the talk relay.
     pub webrtc: kankan_webrtc::WebRtc,
     pub metrics: Arc<Metrics>,

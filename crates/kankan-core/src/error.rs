@@ -68,6 +68,10 @@ pub enum CoreError {
     StreamNotStarted(String),
     #[error("the link is invalid or has expired; open the recording again")]
     InvalidLink,
+    /// A media link used for something other than its purpose (a playback link opening live
+    /// view, a live link opening talk).
+    #[error("this link was issued for {0}; ask for a link for what you want to open")]
+    WrongLinkPurpose(&'static str),
     /// Settings refused: `invalid-settings`, or a motion code (`zone-degenerate`,
     /// `schedule-periods-overlap`, `invalid-time-zone`, ...).
     #[error("{message}")]
@@ -108,7 +112,7 @@ impl CoreError {
             DeviceAlreadyBound | DeviceNotBound => ErrorKind::FailedPrecondition,
             InvalidMedia { .. } | Camera { .. } => ErrorKind::InvalidArgument,
             NoRecording | NotLive => ErrorKind::NotFound,
-            InvalidLink => ErrorKind::PermissionDenied,
+            InvalidLink | WrongLinkPurpose(_) => ErrorKind::PermissionDenied,
             GatewayUnavailable(_) | StreamNotStarted(_) => ErrorKind::Unavailable,
             ImageTooLarge(_) | AccountLocked { .. } | RateLimited { .. } | LimitReached { .. } => {
                 ErrorKind::ResourceExhausted
@@ -148,6 +152,7 @@ impl CoreError {
             NotLive => "not-live",
             StreamNotStarted(_) => "stream-not-started",
             InvalidLink => "invalid-link",
+            WrongLinkPurpose(_) => "wrong-link-purpose",
             InvalidSettings { code, .. } => code,
             InvalidCommand(_) => "invalid-command",
             InvalidDeviceInput(_) => "invalid-device-input",

@@ -2,8 +2,9 @@
 //! `kankan-recording`, `kankan-events`) shares. The authorization model (`authz`: capabilities,
 //! requesters, grants), the authenticated [`Principal`], [`CoreError`] with its stable codes,
 //! the durable delivery of messages through the job queue (`jobs`), and the live hub every
-//! recorded fragment passes through on its way to viewers (`live`), and the [`KeyVault`], the one
-//! place account keys are unwrapped.
+//! recorded fragment passes through on its way to viewers (`live`), the [`KeyVault`], the one
+//! place account keys are unwrapped, and [`Revocations`], the registry of long-lived streams
+//! that logout, bans, unbinding and the like end at once (`revoke`).
 //!
 //! Boundary: no domain logic of its own; it reaches data through `kankan-db` and keys through
 //! `kankan-crypto`, and never reads the wall clock itself.
@@ -13,9 +14,11 @@ mod error;
 pub mod jobs;
 pub mod live;
 mod principal;
+pub mod revoke;
 mod vault;
 
 pub use error::{BAN_NOTICE, CoreError};
 pub use jobs::{DeliveryQueue, JobRunner};
 pub use principal::Principal;
+pub use revoke::{Revocations, Revoke, StreamGuard, StreamScope};
 pub use vault::KeyVault;

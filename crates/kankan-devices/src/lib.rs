@@ -79,6 +79,8 @@ struct Inner {
     cameras: std::sync::RwLock<rtsp::Cameras>,
     /// Throttles adding RTSP cameras, per account.
     limiter: kankan_accounts::risk::RateLimiter,
+    /// Told when access to a device ends (unbinding, a grant revoked): open streams end.
+    revocations: kankan_core::Revocations,
 }
 
 impl Devices {
@@ -88,6 +90,7 @@ impl Devices {
         clock: Clocks,
         bus: Arc<dyn DeviceBus>,
         device_server: String,
+        revocations: kankan_core::Revocations,
     ) -> Self {
         let limiter = kankan_accounts::risk::RateLimiter::new(clock.clone());
         Devices {
@@ -102,6 +105,7 @@ impl Devices {
                 rtsp_changed: tokio::sync::watch::channel(()).0,
                 cameras: std::sync::RwLock::new(rtsp::Cameras::default()),
                 limiter,
+                revocations,
             }),
         }
     }

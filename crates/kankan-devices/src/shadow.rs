@@ -150,7 +150,9 @@ impl Devices {
         let s = &self.inner;
         let owner = h.device.owner.ok_or(CoreError::DeviceNotFound)?;
         if s.store.unbind_device(&h.device.uid, owner).await? {
-            // An RTSP camera's bridge task stops.
+            // Whoever watches or talks through it (the owner, accounts it was shared with)
+            // stops now; an RTSP camera's bridge task stops.
+            s.revocations.revoke(&kankan_core::Revoke::Device { uid: h.device.uid.clone() });
             s.rtsp_changed.send_modify(|()| {});
             Ok(())
         } else {

@@ -362,12 +362,33 @@ pub struct Timeline {
     pub spans: Vec<RecordedSpan>,
 }
 
-/// A short-lived link to a device's recordings. Append `?t=<token>` to
-/// `<media_base>/playlist.m3u8?from=..&to=..`, `/export.mp4?from=..&to=..` and
-/// `/snapshot.jpg?at=..` (times in milliseconds since the epoch).
+/// What a media link is for; a link opens nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkPurpose {
+    /// Recorded footage: playlist, init and segments, snapshots, MP4 export.
+    Playback,
+    /// The live picture: the live WebSocket and WebRTC (WHEP) without talk.
+    Live,
+    /// WebRTC (WHEP) live view with its talk channel.
+    Talk,
+}
+
+/// Asks for a media link for one purpose.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediaLinkRequest {
+    pub purpose: LinkPurpose,
+}
+
+/// A short-lived link to a device's media, for one purpose, that ends with the session that
+/// asked for it. Append `?t=<token>` to: for `playback`, `<media_base>/playlist.m3u8?from=..&to=..`,
+/// `/export.mp4?from=..&to=..` and `/snapshot.jpg?at=..` (times in milliseconds since the
+/// epoch); for `live`, `/live` (WebSocket) and `/whep`; for `talk`, `/whep`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RecordingLink {
     pub token: String,
+    pub purpose: LinkPurpose,
     /// The path the media URLs start with, e.g. `/media/v1/KK7Q2M9XD4TA`.
     pub media_base: String,
     pub expires_at: String,

@@ -31,14 +31,14 @@ use kankan_base::Clocks;
 use kankan_crypto::Keyring;
 use kankan_db::{BlobStore, Store};
 
-use kankan_core::{CoreError, KeyVault, Principal};
+use kankan_core::{CoreError, KeyVault, Principal, Revocations};
 use kankan_devices::Devices;
 
 pub use config::RecordingConfig;
 pub use export::Mp4Download;
 pub use ingest::{Ingest, IngestOptions, IngestStats};
 pub use on_demand::LiveStopper;
-pub use playback::{MediaGrant, MediaLink, Playlist, PlaylistSegment};
+pub use playback::{LinkPurpose, MediaGrant, MediaLink, Playlist, PlaylistSegment};
 pub use recovery::RecoveryReport;
 pub use retention::{RetentionWorker, StorageView, SweepReport};
 
@@ -66,10 +66,13 @@ struct Inner {
     live: kankan_core::live::LiveHub,
     /// Decoding slots shared by the server's motion detectors.
     decoders: std::sync::Arc<motion_watch::DecodePool>,
+    /// Asked on every use of a media link whether its session is still live.
+    revocations: Revocations,
 }
 
 impl Recordings {
     /// `journal` holds segments while they are written; keep it on the data disk.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn Store>,
         blobs: Arc<dyn BlobStore>,
@@ -78,6 +81,7 @@ impl Recordings {
         devices: Devices,
         journal: PathBuf,
         config: RecordingConfig,
+        revocations: Revocations,
     ) -> Result<Self, crate::CoreError> {
         std::fs::create_dir_all(&journal)
             .map_err(|e| crate::CoreError::Internal(format!("journal directory: {e}")))?;
@@ -93,6 +97,7 @@ impl Recordings {
                 decoders: motion_watch::DecodePool::new(config.rtsp_motion_decoders),
                 config,
                 live: kankan_core::live::LiveHub::default(),
+                revocations,
             }),
         })
     }

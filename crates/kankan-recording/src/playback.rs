@@ -5,7 +5,7 @@
 //! for the timeline, HLS and recorded snapshots, `download` for exports, `view-live` for the
 //! live picture.
 
-use kankan_base::{AccountId, Timestamp};
+use kankan_base::{AccountId, SessionId, Timestamp};
 use kankan_crypto::AeadKey;
 use kankan_db::{Segment, Span};
 use kankan_media::{Fragment, InitSegment, Limits};
@@ -13,7 +13,7 @@ use kankan_media::{Fragment, InitSegment, Limits};
 use super::Recordings;
 use super::ingest::{blocking, init_aad};
 use super::segfile;
-use crate::CoreError;
+use crate::{CoreError, Principal};
 use kankan_core::authz::{Capability, CapabilitySet};
 use kankan_devices::DeviceHandle;
 
@@ -24,12 +24,66 @@ pub(super) const MAX_RANGE_MS: i64 = 86_400_000;
 /// Most segments in one playlist.
 pub(super) const MAX_PLAYLIST_SEGMENTS: u32 = 30_000;
 
-/// A link that lets its holder reach one device's media for a short time: issued to an
-/// account for the media capabilities it holds (signed into the token), and on every use
-/// checked for the one the route needs, which is then decided again for that account.
+/// What a media link is for; a link opens nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Recorded footage: the HLS playlist, init and segments, snapshots (`play-back`) and MP4
+    /// exports (`download`).
+    PlayBack,
+    /// The live picture: the live WebSocket and a WebRTC session without talk (`view-live`).
+    Live,
+    /// Talking through the camera: a WebRTC session with its talk channel (`view-live` and
+    /// `talk`).
+    Talk,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::PlayBack => "playback",
+            LinkPurpose::Live => "live",
+            LinkPurpose::Talk => "talk",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LinkPurpose> {
+        [LinkPurpose::PlayBack, LinkPurpose::Live, LinkPurpose::Talk]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+
+    /// The capabilities a link of this purpose can exercise (each use still asks the device
+    /// policy for the one it needs).
+    pub fn capabilities(self) -> CapabilitySet {
+        match self {
+            LinkPurpose::PlayBack => {
+                CapabilitySet::from(Capability::PlayBack).union(Capability::Download.into())
+            }
+            LinkPurpose::Live => Capability::ViewLive.into(),
+            LinkPurpose::Talk => {
+                CapabilitySet::from(Capability::ViewLive).union(Capability::Talk.into())
+            }
+        }
+    }
+
+    /// What an account must hold for a link of this purpose to be issued.
+    fn issue_need(self) -> (CapabilitySet, bool) {
+        // (set, all of it?) — playback needs one of play-back and download, talk both.
+        match self {
+            LinkPurpose::PlayBack => (self.capabilities(), false),
+            LinkPurpose::Live | LinkPurpose::Talk => (self.capabilities(), true),
+        }
+    }
+}
+
+/// A link that lets its holder reach one device's media for a short time, for one purpose:
+/// it names the account and the session it was issued to, and every use checks that the
+/// session is still live, that the route serves the link's purpose, and asks the device policy
+/// again for the capability the route needs.
 #[derive(Debug, Clone)]
 pub struct MediaLink {
     pub token: String,
+    pub purpose: LinkPurpose,
     pub expires_at: Timestamp,
 }
 
@@ -37,7 +91,10 @@ pub struct MediaLink {
 #[derive(Debug, Clone, Copy)]
 pub struct MediaGrant {
     pub account: AccountId,
-    /// What the link was issued for (media capabilities only).
+    /// The session that asked for the link: the link dies with it.
+    pub session: SessionId,
+    pub purpose: LinkPurpose,
+    /// What the link was issued for: the purpose's capabilities the account held then.
     pub capabilities: CapabilitySet,
 }
 
@@ -91,63 +148,99 @@ impl Recordings {
         Ok(self.inner.store.spans(h.uid(), stream, from, to).await?)
     }
 
-    /// A link token for the device's media, valid for `link_ttl_secs`, carrying the media
-    /// capabilities of the handle (live view, talk, playback, download); `DeviceNotFound`
-    /// when it has none.
-    pub fn link(&self, h: &DeviceHandle) -> Result<MediaLink, CoreError> {
+    /// A link token for the device's media, valid for `link_ttl_secs`, for `purpose` only,
+    /// issued to the session of `p`; `DeviceNotFound` when the handle does not hold what the
+    /// purpose needs.
+    pub fn link(
+        &self,
+        p: &Principal,
+        h: &DeviceHandle,
+        purpose: LinkPurpose,
+    ) -> Result<MediaLink, CoreError> {
         let s = &self.inner;
-        let caps = h.granted().intersection(CapabilitySet::media());
-        if caps.is_empty() {
+        let caps = h.granted().intersection(purpose.capabilities());
+        let ok = match purpose.issue_need() {
+            (need, true) => caps.covers(need),
+            (_, false) => !caps.is_empty(),
+        };
+        if !ok || h.account() != p.account_id {
             return Err(CoreError::DeviceNotFound);
         }
         let exp = Timestamp(s.clock.now().0 + i64::from(s.config.link_ttl_secs) * 1000);
-        let account = h.account().to_string();
-        let sig = self.link_mac(&account, caps, h.uid(), exp);
-        let token = format!("{account}.{}.{}.{sig}", caps.bits(), exp.0);
-        Ok(MediaLink { token, expires_at: exp })
+        let (account, session) = (p.account_id.to_string(), p.session_id.to_string());
+        let sig = self.link_mac(&account, &session, purpose, caps, h.uid(), exp);
+        let token =
+            format!("{account}.{session}.{}.{}.{}.{sig}", purpose.as_str(), caps.bits(), exp.0);
+        Ok(MediaLink { token, purpose, expires_at: exp })
     }
 
-    fn link_mac(&self, account: &str, caps: CapabilitySet, uid: &str, exp: Timestamp) -> String {
+    fn link_mac(
+        &self,
+        account: &str,
+        session: &str,
+        purpose: LinkPurpose,
+        caps: CapabilitySet,
+        uid: &str,
+        exp: Timestamp,
+    ) -> String {
         let (caps, exp) = (caps.bits().to_be_bytes(), exp.0.to_be_bytes());
-        let parts: [&[u8]; 5] = [b"media", account.as_bytes(), &caps, uid.as_bytes(), &exp];
+        let parts: [&[u8]; 7] = [
+            b"media-link-v2",
+            account.as_bytes(),
+            session.as_bytes(),
+            purpose.as_str().as_bytes(),
+            &caps,
+            uid.as_bytes(),
+            &exp,
+        ];
         self.inner.keyring.media_url_mac(&parts)
     }
 
-    /// Checks a link token for `uid`: signature, device and expiry. The caller then asks
-    /// the device policy with the account it names.
+    /// Checks a link token for `uid`: signature, device and expiry. It says nothing yet about
+    /// the session or the device policy: [`Recordings::authorize_link`] asks both.
     pub fn verify_link(&self, uid: &str, token: &str) -> Result<MediaGrant, CoreError> {
-        let mut parts = token.splitn(4, '.');
-        let (Some(account), Some(caps), Some(exp), Some(sig)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(CoreError::InvalidLink);
-        };
+        let mut parts = token.splitn(6, '.');
+        let mut next = || parts.next().ok_or(CoreError::InvalidLink);
+        let (account, session, purpose) = (next()?, next()?, next()?);
+        let (caps, exp, sig) = (next()?, next()?, next()?);
+        let purpose = LinkPurpose::parse(purpose).ok_or(CoreError::InvalidLink)?;
         let caps = CapabilitySet::from_bits(caps.parse().map_err(|_| CoreError::InvalidLink)?);
         let exp = Timestamp(exp.parse().map_err(|_| CoreError::InvalidLink)?);
-        let want = self.link_mac(account, caps, uid, exp);
+        let want = self.link_mac(account, session, purpose, caps, uid, exp);
         let same = want.len() == sig.len()
             && want.bytes().zip(sig.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
         if !same || exp.0 < self.inner.clock.now().0 {
             return Err(CoreError::InvalidLink);
         }
         let account = AccountId(account.parse().map_err(|_| CoreError::InvalidLink)?);
-        Ok(MediaGrant { account, capabilities: caps })
+        let session = SessionId(session.parse().map_err(|_| CoreError::InvalidLink)?);
+        Ok(MediaGrant { account, session, purpose, capabilities: caps })
     }
 
-    /// The device handle for `need` that a link grants: the token is checked and must carry
-    /// `need` (`InvalidLink` otherwise), then the device policy decides again, for the
-    /// account the link was issued to, whether it still holds `need`.
+    /// The device handle for `need` that a link grants, used for `purpose`: the token is
+    /// checked (`InvalidLink`), must be a link for `purpose` (`WrongLinkPurpose`), its session
+    /// must still be live (`InvalidLink`: logged out, signed out, password changed or reset,
+    /// banned), and the device policy decides again, for the account the link was issued to,
+    /// whether it still holds `need` (`DeviceNotFound`: unbound, grant revoked).
     pub async fn authorize_link(
         &self,
         uid: &str,
         token: &str,
+        purpose: LinkPurpose,
         need: Capability,
-    ) -> Result<DeviceHandle, CoreError> {
+    ) -> Result<(DeviceHandle, MediaGrant), CoreError> {
         let grant = self.verify_link(uid, token)?;
+        if grant.purpose != purpose || !purpose.capabilities().contains(need) {
+            return Err(CoreError::WrongLinkPurpose(grant.purpose.as_str()));
+        }
         if !grant.capabilities.contains(need) {
             return Err(CoreError::InvalidLink);
         }
-        self.inner.devices.authorize_account(grant.account, need, uid).await
+        if !self.inner.revocations.session_live(grant.account, grant.session).await? {
+            return Err(CoreError::InvalidLink);
+        }
+        let h = self.inner.devices.authorize_account(grant.account, need, uid).await?;
+        Ok((h, grant))
     }
 
     /// The segments overlapping `[from, to)` (`play-back`).

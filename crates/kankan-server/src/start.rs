@@ -38,6 +38,8 @@ pub struct Services {
     vapid: kankan_events::notify::VapidKey,
     /// The gateway, once started by [`start`].
     pub bus: Arc<GatewayBus>,
+    /// The open streams, ended when access is taken away.
+    pub revocations: kankan_core::Revocations,
 }
 
 /// Creates the data directory (mode 0700) if missing, and makes every file the server creates
@@ -73,10 +75,17 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         kankan_notify::build_with_clock(&cfg.messenger, &cfg.outbox_path(), clock.clone())
             .context("configuring the messenger")?;
     let delivery = DeliveryQueue::new(store.clone(), keyring.clone(), clock.clone());
+    let revocations = kankan_core::Revocations::new(store.clone(), clock.clone());
     let bus = Arc::new(GatewayBus::default());
     let device_server = cfg.devices.mqtt_url.clone().unwrap_or_default();
-    let devices =
-        Devices::new(store.clone(), keyring.clone(), clock.clone(), bus.clone(), device_server);
+    let devices = Devices::new(
+        store.clone(),
+        keyring.clone(),
+        clock.clone(),
+        bus.clone(),
+        device_server,
+        revocations.clone(),
+    );
     devices.set_cameras_config(cfg.cameras.clone()).map_err(anyhow::Error::msg)?;
     let recordings = Recordings::new(
         store.clone(),
@@ -86,6 +95,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         devices.clone(),
         cfg.data_dir.join("journal"),
         cfg.recording.clone(),
+        revocations.clone(),
     )?;
     let recovered = recordings.recover().await.context("recovering interrupted recordings")?;
     if recovered.recovered + recovered.dropped > 0 {
@@ -131,6 +141,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         delivery.clone(),
         cfg.accounts.clone(),
         cfg.limits.clone(),
+        revocations.clone(),
     );
     Ok(Services {
         store,
@@ -145,6 +156,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         dispatcher,
         vapid,
         bus,
+        revocations,
     })
 }
 
@@ -260,6 +272,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         events: services.events.clone(),
         notify: services.notify.clone(),
         readiness: Arc::new(StoreReadiness(services.store.clone())),
+        revocations: services.revocations.clone(),
         webrtc: webrtc.clone(),
         metrics: Arc::new(Metrics::default()),
         workers: workers.clone(),
@@ -335,6 +348,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let stopper = services.recordings.live_stopper().context("the live stopper is taken")?;
     supervisor.spawn(stopper);
     supervisor.spawn(services.events.sweeper(std::time::Duration::from_secs(3600)));
+    supervisor.spawn(kankan_core::revoke::RevocationSweeper::new(services.revocations.clone()));
     supervisor.spawn(services.recordings.retention_worker());
     let supervised = tokio::spawn(supervisor.stopped());
     let w = webrtc.clone();

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use kankan_base::ShutdownSignal;
+use kankan_core::StreamGuard;
 use kankan_core::live::Viewer;
 use str0m::config::CryptoProvider;
 use tokio::sync::{Notify, oneshot};
@@ -49,6 +50,9 @@ pub struct Offer {
     /// How to open the camera's talk channel, for a principal allowed to; without it the
     /// browser's audio is ignored.
     pub talk: Option<TalkSwitch>,
+    /// The registration of the session under the account, session and device it was opened
+    /// for: when it is revoked the session (and its talk) ends at once.
+    pub guard: StreamGuard,
 }
 
 impl std::fmt::Debug for Offer {
@@ -220,6 +224,7 @@ impl WebRtc {
             talk: offer.talk,
             hub: inner.talk.clone(),
             stop,
+            guard: offer.guard,
             shutdown: inner.shutdown.clone(),
         };
         let (me, sid) = (self.clone(), id.clone());

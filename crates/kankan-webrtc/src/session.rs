@@ -1,9 +1,11 @@
 //! One browser's WebRTC session: the str0m state machine driven over the session's UDP
 //! sockets, the camera's video written to it frame by frame, and talk audio both ways.
 //!
-//! The session ends when its owner deletes it, when the server shuts down, when the camera's
-//! stream ends, when ICE reports the browser gone, or after [`IDLE`] without a datagram from
-//! the browser (its consent checks and RTCP arrive every few seconds). Keyframe requests
+//! The session ends when its owner deletes it, when its access is revoked (the link's session
+//! ended, the account was banned, the device unbound or its grant revoked), when the server
+//! shuts down, when the camera's stream ends, when ICE reports the browser gone, or after
+//! [`IDLE`] without a datagram from the browser (its consent checks and RTCP arrive every few
+//! seconds). Keyframe requests
 //! (PLI/FIR) are not passed on: cameras send a keyframe about every second anyway, and a
 //! viewer that fell behind resumes at the next one.
 
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kankan_base::ShutdownSignal;
+use kankan_core::StreamGuard;
 use kankan_core::live::{LivePart, Viewer};
 use str0m::format::Codec;
 use str0m::media::{Frequency, MediaTime};
@@ -36,6 +39,8 @@ const AUDIO_GAP: Duration = Duration::from_millis(200);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum End {
     Deleted,
+    /// Its account, session or device lost access (logout, ban, unbind...).
+    Revoked,
     Shutdown,
     Idle,
     Disconnected,
@@ -53,6 +58,7 @@ pub(crate) struct Parts {
     pub talk: Option<TalkSwitch>,
     pub hub: TalkHub,
     pub stop: oneshot::Receiver<()>,
+    pub guard: StreamGuard,
     pub shutdown: ShutdownSignal,
 }
 
@@ -84,8 +90,18 @@ struct Session {
 
 /// Runs a session to its end.
 pub(crate) async fn run(parts: Parts) -> (End, Sent) {
-    let Parts { uid, rtc, sockets, negotiated, mut viewer, talk, hub, mut stop, mut shutdown } =
-        parts;
+    let Parts {
+        uid,
+        rtc,
+        sockets,
+        negotiated,
+        mut viewer,
+        talk,
+        hub,
+        mut stop,
+        mut guard,
+        mut shutdown,
+    } = parts;
     let mut listen = negotiated.audio.map(|_| hub.listen(&uid));
     let talker = hub.next_id();
     let mut s = Session {
@@ -131,6 +147,7 @@ pub(crate) async fn run(parts: Parts) -> (End, Sent) {
         tokio::select! {
             biased;
             _ = &mut stop => break End::Deleted,
+            () = guard.revoked() => break End::Revoked,
             () = shutdown.wait() => break End::Shutdown,
             got = recv_any(&s.sockets, &mut buf) => match got {
                 Ok((n, source, destination)) => {

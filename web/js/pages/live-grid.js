@@ -34,7 +34,7 @@ function tile(d, ctx) {
     h('span', { class: 'grid-name' }, icon(d.kind === 'doorbell' ? 'doorbell' : 'camera', 18), h('span', { class: 'grid-name-text' }, deviceTitle(d))),
   );
 
-  const link = new MediaLink(uid);
+  const link = new MediaLink(uid, { purpose: 'live' });
   let player = null;
   let played = false;
   const paint = (state) => {

@@ -72,8 +72,12 @@ export function render(ctx) {
 
   // `?talk=1` (the ring screen's "Answer"): talk starts, full duplex, once WebRTC plays.
   let answer = ctx.query.get('talk') === '1';
-  const link = new MediaLink(uid);
+  // WebRTC with talk where the account may talk (else live view only); the WebSocket player,
+  // which has no talk, gets a live link of its own.
+  const link = new MediaLink(uid, { purpose: 'talk', fallback: 'live' });
+  const wsLink = new MediaLink(uid, { purpose: 'live' });
   const player = new LivePlayer(video, link, {
+    wsLink,
     onTransport: (transport) => {
       talk.setTransport(transport);
       if (answer && transport === 'webrtc') answer = !talk.startDuplex();
@@ -120,6 +124,7 @@ export function render(ctx) {
     poll.stop();
     player.stop();
     link.stop();
+    wsLink.stop();
   });
   return root;
 }

@@ -175,7 +175,7 @@ export function render(ctx) {
       if (from != null && to != null && to <= from) exportHint.textContent = 'The end must be after the start.';
     }
   };
-  const link = new MediaLink(uid, { onRenew: () => refreshDownload() });
+  const link = new MediaLink(uid, { purpose: 'playback', onRenew: () => refreshDownload() });
 
   /** The download range defaults to the chosen minute and one minute either side. */
   const setRange = (ms) => {

@@ -13,6 +13,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use kankan_base::Timestamp;
+use kankan_core::StreamScope;
 use kankan_events::{Event, EventKind};
 use kankan_events::{ListQuery, LiveEvent};
 use kankan_protocol::v1::{ErrorBody, EventItem, EventQuery, RingItem};
@@ -76,7 +77,8 @@ pub async fn list(
 
 /// The caller's events as they happen: `event: event` with an [`EventItem`] for every new or
 /// changed event, `event: ring` with a [`RingItem`] when a doorbell is pressed, and a
-/// `: keepalive` comment every 15 s. It ends when the server stops.
+/// `: keepalive` comment every 15 s. It ends when the server stops, and at once when the
+/// session ends (logout, signed out, password change or reset, ban).
 #[utoipa::path(get, path = "/api/v1/events/stream", tag = "events",
     responses((status = 200, content_type = "text/event-stream", body = String),
         (status = 401, body = ErrorBody)))]
@@ -85,13 +87,26 @@ pub async fn stream(
     CurrentUser(p): CurrentUser,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let events = state.events.subscribe(&p);
-    let stream = futures_util::stream::unfold(events, |mut events| async move {
-        let msg = match events.next().await? {
-            LiveEvent::Event(e) => sse("event", &item(e)),
-            LiveEvent::Ring(e) => sse("ring", &RingItem { device: e.uid.clone(), event: item(e) }),
-        };
-        Some((Ok(msg), events))
+    let guard = state.revocations.register(StreamScope {
+        account: p.account_id,
+        session: p.session_id,
+        device: None,
     });
+    let stream =
+        futures_util::stream::unfold((events, guard), |(mut events, mut guard)| async move {
+            let next = tokio::select! {
+                biased;
+                () = guard.revoked() => return None,
+                next = events.next() => next?,
+            };
+            let msg = match next {
+                LiveEvent::Event(e) => sse("event", &item(e)),
+                LiveEvent::Ring(e) => {
+                    sse("ring", &RingItem { device: e.uid.clone(), event: item(e) })
+                }
+            };
+            Some((Ok(msg), (events, guard)))
+        });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEPALIVE).text("keepalive"))
 }
 

@@ -1,6 +1,9 @@
 //! `/media/v1/{uid}/live`: live view over a WebSocket carrying fMP4 for Media Source
-//! Extensions. The link token is the recordings' one (`POST .../recordings/link`); it must
-//! carry `view-live`, which the device policy decides again before the upgrade.
+//! Extensions. The link token is a `live` link (`POST .../recordings/link`); its session must
+//! still be live and the device policy decides `view-live` again before the upgrade. The
+//! socket is registered under the link's session and the device: when either loses access
+//! (logout, signed out, password change or reset, ban, unbind, grant revoked) the server
+//! closes it with 1008 "revoked".
 //!
 //! Messages: binary ones are fMP4 (the init segment, then the current GOP from its keyframe,
 //! then each fragment as the camera sends it); a text message `{"type":"init"}` announces a new
@@ -18,6 +21,8 @@ use axum::response::Response;
 use kankan_core::authz::Capability;
 use kankan_core::live::{LivePart, Viewer};
 use kankan_protocol::v1::ErrorBody;
+use kankan_core::{StreamGuard, StreamScope};
+use kankan_recording::LinkPurpose;
 use serde::Deserialize;
 
 use crate::reject::{ApiPath, ApiQuery};
@@ -46,10 +51,19 @@ pub async fn live(
     ApiQuery(q): ApiQuery<LiveQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t, Capability::ViewLive).await?;
+    let (h, grant) = state
+        .recordings
+        .authorize_link(&uid, &q.t, LinkPurpose::Live, Capability::ViewLive)
+        .await?;
     let ws = ws.map_err(crate::reject::websocket)?;
+    let guard = state.revocations.register(StreamScope {
+        account: grant.account,
+        session: grant.session,
+        device: Some(h.uid().to_string()),
+    });
     let viewer = state.recordings.watch_live(&h, q.stream.unwrap_or(0)).await?;
-    Ok(super::bounded(ws, MAX_CLIENT_MESSAGE).on_upgrade(move |socket| watch(socket, viewer)))
+    Ok(super::bounded(ws, MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| watch(socket, viewer, guard)))
 }
 
 /// The largest message a viewer may send (it has nothing to say: anything it sends is read
@@ -65,7 +79,7 @@ async fn send(socket: &mut WebSocket, msg: Message) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(msg)).await, Ok(Ok(())))
 }
 
-async fn watch(mut socket: WebSocket, mut viewer: Viewer) {
+async fn watch(mut socket: WebSocket, mut viewer: Viewer, mut guard: StreamGuard) {
     for part in std::mem::take(&mut viewer.start) {
         if !send(&mut socket, Message::Binary(part)).await {
             return;
@@ -73,6 +87,11 @@ async fn watch(mut socket: WebSocket, mut viewer: Viewer) {
     }
     loop {
         tokio::select! {
+            () = guard.revoked() => {
+                let close = CloseFrame { code: 1008, reason: "revoked".into() };
+                send(&mut socket, Message::Close(Some(close))).await;
+                return;
+            }
             part = viewer.next() => {
                 let sent = match part {
                     Some(LivePart::Fragment { bytes, .. }) => send(&mut socket, Message::Binary(bytes)).await,

@@ -1,20 +1,24 @@
 //! Recordings: the timeline, playback links and storage (`/api/v1/...`), and the media
 //! those links open (`/media/v1/{uid}/...`: HLS playlist, init and segments, MP4 export,
 //! snapshot). API routes authorize the session through `Devices::authorize_device`; media
-//! routes check that the link carries the capability they need (`play-back`, or `download`
-//! for the export) and ask the same policy again for the account it was issued to.
+//! routes take only `playback` links, check that the link carries the capability they need
+//! (`play-back`, or `download` for the export), that its session is still live, and ask the
+//! same policy again for the account it was issued to.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kankan_base::Timestamp;
-use kankan_core::authz::{Capability, CapabilitySet};
-use kankan_protocol::v1::{ErrorBody, RecordedSpan, RecordingLink, StorageInfo, Timeline};
-use kankan_recording::Playlist;
+use kankan_core::authz::Capability;
+use kankan_protocol::v1::LinkPurpose as WirePurpose;
+use kankan_protocol::v1::{
+    ErrorBody, MediaLinkRequest, RecordedSpan, RecordingLink, StorageInfo, Timeline,
+};
+use kankan_recording::{LinkPurpose, Playlist};
 use serde::Deserialize;
 
-use crate::extract::CurrentUser;
+use crate::extract::{ApiJson, CurrentUser};
 use crate::reject::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
 
@@ -55,20 +59,31 @@ pub async fn timeline(
     Ok(Json(Timeline { from_ms: from, to_ms: to, spans }))
 }
 
-/// A short-lived link for this device's media: live view (WebSocket, WebRTC and talk),
-/// playing, downloading and snapshotting its recordings, as far as the caller may.
+/// A short-lived link for this device's media, for one purpose: `playback` (playing,
+/// downloading and snapshotting its recordings, as far as the caller may), `live` (the live
+/// WebSocket and WebRTC without talk) or `talk` (WebRTC with talk). The link names the
+/// caller's session: it stops working when the session ends (logout, signed out, password
+/// change or reset, ban) or the caller loses the device.
 #[utoipa::path(post, path = "/api/v1/devices/{uid}/recordings/link", tag = "recordings",
-    params(("uid" = String, Path)),
-    responses((status = 200, body = RecordingLink), (status = 404, body = ErrorBody)))]
+    params(("uid" = String, Path)), request_body = MediaLinkRequest,
+    responses((status = 200, body = RecordingLink), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn link(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
     ApiPath(uid): ApiPath<String>,
+    ApiJson(req): ApiJson<MediaLinkRequest>,
 ) -> Result<Json<RecordingLink>, ApiError> {
-    let h = state.devices.authorize_device_any(&p, CapabilitySet::media(), &uid).await?;
-    let l = state.recordings.link(&h)?;
+    let purpose = match req.purpose {
+        WirePurpose::Playback => LinkPurpose::PlayBack,
+        WirePurpose::Live => LinkPurpose::Live,
+        WirePurpose::Talk => LinkPurpose::Talk,
+    };
+    let h = state.devices.authorize_device_any(&p, purpose.capabilities(), &uid).await?;
+    let l = state.recordings.link(&p, &h, purpose)?;
     Ok(Json(RecordingLink {
         token: l.token,
+        purpose: req.purpose,
         media_base: format!("/media/v1/{uid}"),
         expires_at: l.expires_at.to_rfc3339(),
     }))
@@ -90,6 +105,9 @@ pub async fn storage(
         quota_alert_at: v.quota_alert_at.map(|t| t.to_rfc3339()),
     }))
 }
+
+/// The purpose of every link these routes take.
+const PLAY: LinkPurpose = LinkPurpose::PlayBack;
 
 /// The query of every media URL.
 /// The media routes' query: the link (`t`, the `media_link` scheme) and what to serve.
@@ -144,7 +162,7 @@ pub async fn playlist(
     ApiPath(uid): ApiPath<String>,
     ApiQuery(q): ApiQuery<MediaQuery>,
 ) -> Result<Response, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, PLAY, Capability::PlayBack).await?.0;
     let (from, to) = q.range()?;
     let list = state.recordings.playlist(&h, q.stream.unwrap_or(0), from, to).await?;
     if list.segments.is_empty() {
@@ -212,7 +230,7 @@ pub async fn init(
     ApiQuery(q): ApiQuery<MediaQuery>,
 ) -> Result<Response, ApiError> {
     let id = media_id(&file, "mp4")?;
-    let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, PLAY, Capability::PlayBack).await?.0;
     Ok(media("video/mp4", state.recordings.init_bytes(&h, id).await?))
 }
 
@@ -227,7 +245,7 @@ pub async fn segment(
     ApiQuery(q): ApiQuery<MediaQuery>,
 ) -> Result<Response, ApiError> {
     let id = media_id(&file, "m4s")?;
-    let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, PLAY, Capability::PlayBack).await?.0;
     Ok(media("video/iso.segment", state.recordings.segment_bytes(&h, id).await?))
 }
 
@@ -241,7 +259,7 @@ pub async fn export(
     ApiPath(uid): ApiPath<String>,
     ApiQuery(q): ApiQuery<MediaQuery>,
 ) -> Result<Response, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t, Capability::Download).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, PLAY, Capability::Download).await?.0;
     let (from, to) = q.range()?;
     let mp4 = state.recordings.export_mp4(&h, q.stream.unwrap_or(0), from, to).await?;
     // Streamed as it is decrypted; a failure half-way ends the body early, which the client
@@ -271,7 +289,7 @@ pub async fn snapshot(
     ApiPath(uid): ApiPath<String>,
     ApiQuery(q): ApiQuery<MediaQuery>,
 ) -> Result<Response, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t, Capability::PlayBack).await?;
+    let h = state.recordings.authorize_link(&uid, &q.t, PLAY, Capability::PlayBack).await?.0;
     let at = q.at.ok_or_else(|| bad_request("at (milliseconds since the epoch) is required"))?;
     Ok(media("image/jpeg", state.recordings.snapshot(&h, Timestamp(at)).await?))
 }

@@ -1,10 +1,12 @@
 //! `/media/v1/{uid}/whep`: live view over WebRTC with WHEP-style signalling. The browser
-//! POSTs its complete (non-trickle) SDP offer with the recordings' link token (`?t=`), the
-//! same guard as the live WebSocket, and gets `201 Created` with the SDP answer and the
-//! session's `Location`; `DELETE` on that location (with the token again) ends it.
+//! POSTs its complete (non-trickle) SDP offer with a `live` or `talk` link token (`?t=`), and
+//! gets `201 Created` with the SDP answer and the session's `Location`; `DELETE` on that
+//! location (with a `live` or `talk` link of the same account) ends it.
 //!
 //! Talk rides on the same session: a browser's audio (PCMU) reaches the camera only when the
-//! link carries `talk` and the device policy still grants it. See docs/ref/live.md.
+//! link is a `talk` link and the device policy still grants `talk`. The session is registered
+//! under the link's session and the device, and ends (talk with it) as soon as either loses
+//! access. See docs/ref/live.md.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,10 +15,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kankan_core::StreamScope;
 use kankan_core::authz::Capability;
 use kankan_devices::{DeviceHandle, Devices};
 use kankan_protocol::device::CommandKind;
 use kankan_protocol::v1::ErrorBody;
+use kankan_recording::LinkPurpose;
 use kankan_webrtc::{Offer, TalkSwitch, WebRtcError};
 use serde::Deserialize;
 
@@ -57,6 +61,15 @@ fn talk_switch(devices: Devices, h: DeviceHandle) -> TalkSwitch {
     })
 }
 
+/// The purpose of a link WHEP takes (`live` or `talk`); `wrong-link-purpose` for a playback
+/// link. The link is checked in full by `authorize_link` after.
+fn live_purpose(state: &AppState, uid: &str, token: &str) -> Result<LinkPurpose, ApiError> {
+    match state.recordings.verify_link(uid, token)?.purpose {
+        p @ (LinkPurpose::Live | LinkPurpose::Talk) => Ok(p),
+        other => Err(kankan_core::CoreError::WrongLinkPurpose(other.as_str()).into()),
+    }
+}
+
 #[utoipa::path(post, path = "/media/v1/{uid}/whep", tag = "media",
     params(("uid" = String, Path), WhepQuery),
     request_body(content = String, content_type = "application/sdp", description = "the complete SDP offer"),
@@ -76,7 +89,9 @@ pub async fn offer(
     if !state.webrtc.enabled() {
         return Err(WebRtcError::Disabled.into());
     }
-    let h = state.recordings.authorize_link(&uid, &q.t, Capability::ViewLive).await?;
+    let purpose = live_purpose(&state, &uid, &q.t)?;
+    let (h, grant) =
+        state.recordings.authorize_link(&uid, &q.t, purpose, Capability::ViewLive).await?;
     let sdp_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -91,11 +106,21 @@ pub async fn offer(
     let sdp = String::from_utf8(body.to_vec())
         .map_err(|_| WebRtcError::InvalidSdp("not UTF-8 text".into()))?;
     let viewer = state.recordings.watch_live(&h, q.stream.unwrap_or(0)).await?;
-    let talk = match state.recordings.authorize_link(&uid, &q.t, Capability::Talk).await {
-        Ok(talk) => Some(talk_switch(state.devices.clone(), talk)),
-        Err(_) => None,
+    let talk = match purpose {
+        LinkPurpose::Talk => {
+            let (talk, _) =
+                state.recordings.authorize_link(&uid, &q.t, purpose, Capability::Talk).await?;
+            Some(talk_switch(state.devices.clone(), talk))
+        }
+        _ => None,
     };
-    let offer = Offer { uid: uid.clone(), owner: h.account().to_string(), sdp, viewer, talk };
+    let guard = state.revocations.register(StreamScope {
+        account: grant.account,
+        session: grant.session,
+        device: Some(h.uid().to_string()),
+    });
+    let owner = h.account().to_string();
+    let offer = Offer { uid: uid.clone(), owner, sdp, viewer, talk, guard };
     let answer = state.webrtc.open(offer).await?;
     let location = format!("/media/v1/{uid}/whep/{}", answer.session);
     let mut resp = (StatusCode::CREATED, answer.sdp).into_response();
@@ -117,7 +142,8 @@ pub async fn delete(
     ApiPath((uid, session)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<TokenQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let h = state.recordings.authorize_link(&uid, &q.t, Capability::ViewLive).await?;
+    let purpose = live_purpose(&state, &uid, &q.t)?;
+    let (h, _) = state.recordings.authorize_link(&uid, &q.t, purpose, Capability::ViewLive).await?;
     if state.webrtc.close(h.uid(), &session, &h.account().to_string()) {
         Ok(StatusCode::NO_CONTENT)
     } else {

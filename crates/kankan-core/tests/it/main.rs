@@ -1,3 +1,5 @@
-//! The kernel: the durable delivery of messages against a real store.
+//! The kernel against a real store: the durable delivery of messages, the registry of open
+//! streams.
 
 mod delivery;
+mod revoke;

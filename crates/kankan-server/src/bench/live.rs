@@ -140,6 +140,7 @@ impl Session {
         let r: serde_json::Value = self
             .http
             .post(format!("{}/api/v1/devices/{uid}/recordings/link", self.base))
+            .json(&serde_json::json!({"purpose": "live"}))
             .bearer_auth(&self.token)
             .send()
             .await?

@@ -28,6 +28,7 @@ fn body_for(method: &str, path: &str, uid: &str) -> Option<Value> {
             json!({"kinds": ["motion"], "snoozed_until_ms": null})
         }
         ("POST", "/api/v1/devices/{uid}/snooze") => json!({"minutes": 30}),
+        ("POST", "/api/v1/devices/{uid}/recordings/link") => json!({"purpose": "playback"}),
         ("POST", "/api/v1/album/screenshots") => json!({"device": uid}),
         ("POST", "/api/v1/album/clips") => json!({"device": uid, "seconds": 5}),
         _ => return None,
@@ -40,7 +41,7 @@ fn fill(path: &str, uid: &str) -> String {
         .replace("{session}", &uuid::Uuid::now_v7().to_string())
 }
 
-async fn account_id(app: &TestApp, token: &str) -> AccountId {
+pub(crate) async fn account_id(app: &TestApp, token: &str) -> AccountId {
     let (_, me) = app.get_authed("/api/v1/me", token).await;
     AccountId(me["id"].as_str().expect("id").parse().expect("uuid"))
 }
@@ -138,7 +139,7 @@ async fn a_grant_gives_what_it_names_until_it_expires_or_is_revoked() {
     store.insert_device_grant(&brief).await.expect("grant");
     let (s, b) = app.get_authed(&timeline, &friend).await;
     assert_eq!(s, 200, "play back: {b}");
-    let (s, l) = call(&app, "POST", &link, &friend, None).await;
+    let (s, l) = call(&app, "POST", &link, &friend, Some(json!({"purpose": "playback"}))).await;
     assert_eq!(s, 200, "a link: {l}");
     let t = l["token"].as_str().expect("token").to_string();
     let media =
@@ -177,7 +178,7 @@ async fn a_grant_gives_what_it_names_until_it_expires_or_is_revoked() {
     // Revoked: the grant and a link issued under it give nothing.
     let lasting = grant(None);
     store.insert_device_grant(&lasting).await.expect("grant");
-    let (s, l) = call(&app, "POST", &link, &friend, None).await;
+    let (s, l) = call(&app, "POST", &link, &friend, Some(json!({"purpose": "playback"}))).await;
     assert_eq!(s, 200, "{l}");
     let t = l["token"].as_str().expect("token").to_string();
     let now = app.clock.now();

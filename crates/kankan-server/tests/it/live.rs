@@ -8,7 +8,7 @@ use futures_util::StreamExt as _;
 use kankan_media::{Limits, StreamItem, StreamParser};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::recording::{WAIT, link, recording_app, recording_camera};
+use crate::recording::{WAIT, link_for, recording_app, recording_camera};
 
 /// Waits until the server has the camera's stream live.
 async fn until_live(app: &kankan_testkit::TestApp, uid: &str) {
@@ -30,7 +30,7 @@ async fn a_viewer_gets_the_init_then_the_current_gop_then_live_fragments() {
     let (token, creds, cam, _stop) = recording_camera(&app, "live@example.com").await;
     cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 2_000).await.expect("live");
     until_live(&app, &creds.uid).await;
-    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let (lt, base) = link_for(&app, &token, &creds.uid, "live").await;
     let (mut ws, _) =
         tokio_tungstenite::connect_async(ws_url(&app, &format!("{base}/live?t={lt}")))
             .await
@@ -65,7 +65,7 @@ async fn a_viewer_sending_an_oversized_message_is_disconnected() {
     let (token, creds, cam, _stop) = recording_camera(&app, "live-big@example.com").await;
     cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
     until_live(&app, &creds.uid).await;
-    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let (lt, base) = link_for(&app, &token, &creds.uid, "live").await;
     let (mut ws, _) =
         tokio_tungstenite::connect_async(ws_url(&app, &format!("{base}/live?t={lt}")))
             .await
@@ -89,7 +89,7 @@ async fn live_view_needs_a_valid_link_for_that_device_and_a_streaming_camera() {
     let (token, creds, cam, stop) = recording_camera(&app, "guard@example.com").await;
     cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
     until_live(&app, &creds.uid).await;
-    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let (lt, base) = link_for(&app, &token, &creds.uid, "live").await;
     let refused = |url: String| async move {
         match tokio_tungstenite::connect_async(url).await {
             Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::devices::{Creds, PW, bind, eventually, provision};
-use crate::recording::{WAIT, link, small_video};
+use crate::recording::{WAIT, link_for, small_video};
 
 /// The grace period after the last viewer, on the server's simulated clock: 7 s, a deadline
 /// no other worker waits for.
@@ -138,7 +138,7 @@ async fn watch_until_picture(app: &TestApp, url: &str) -> (Socket, Duration) {
 }
 
 /// Status code of a refused upgrade (101 if it opened).
-async fn refused(url: String) -> (u16, String) {
+pub(crate) async fn refused(url: String) -> (u16, String) {
     match tokio_tungstenite::connect_async(url).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
             let body = r.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string());
@@ -170,7 +170,7 @@ async fn an_on_demand_camera_starts_for_the_first_viewer_and_stops_after_the_las
     let s = cam.status();
     assert!(!s.live && s.sent_live == 0, "nothing is uploaded while nobody watches: {s:?}");
 
-    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let (lt, base) = link_for(&app, &token, &creds.uid, "live").await;
     let url = format!("{base}/live?t={lt}");
     let (first, ttff) = watch_until_picture(&app, &url).await;
     eprintln!("on-demand start to first keyframe: {} ms", ttff.as_millis());
@@ -204,7 +204,7 @@ async fn a_continuous_camera_is_never_stopped_by_viewers_leaving() {
         firmware_camera(&app, "always@example.com", Some(false), None).await;
     let cam = cam.expect("video");
     cam.wait_for("uploading", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
-    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let (lt, base) = link_for(&app, &token, &creds.uid, "live").await;
     let (ws, _) = watch_until_picture(&app, &format!("{base}/live?t={lt}")).await;
     drop(ws);
     app.clock.advance(GRACE * 2);
@@ -219,7 +219,7 @@ async fn a_camera_that_cannot_stream_or_never_starts_gets_a_clear_error() {
     // Firmware without video refuses stream-start: the viewer hears it at once.
     let FirmwareCamera { token, creds, stop: _stop, dir: _dir, .. } =
         firmware_camera(&app, "novideo@example.com", None, None).await;
-    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let (lt, base) = link_for(&app, &token, &creds.uid, "live").await;
     let t0 = Instant::now();
     let (status, body) = refused(ws_url(&app, &format!("{base}/live?t={lt}"))).await;
     assert_eq!(status, 503, "{body}");
@@ -230,7 +230,7 @@ async fn a_camera_that_cannot_stream_or_never_starts_gets_a_clear_error() {
     let token = app.register("silent@example.com", PW).await;
     let silent = provision(&app, "KK-C1").await;
     let _dev = bind(&app, &token, &silent).await;
-    let (lt, base) = link(&app, &token, &silent.uid).await;
+    let (lt, base) = link_for(&app, &token, &silent.uid, "live").await;
     let (status, body) = refused(ws_url(&app, &format!("{base}/live?t={lt}"))).await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("stream-not-started") && body.contains("no video within"), "{body}");
@@ -242,7 +242,7 @@ async fn repeated_starts_and_stops_leave_no_viewer_behind() {
     let FirmwareCamera { token, creds, cam, stop: _stop, dir: _dir, .. } =
         firmware_camera(&app, "soak@example.com", Some(true), None).await;
     let cam = cam.expect("video");
-    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let (lt, base) = link_for(&app, &token, &creds.uid, "live").await;
     let url = format!("{base}/live?t={lt}");
     let hub = app.running().services.recordings.live();
     for round in 0..20 {

@@ -36,6 +36,7 @@ mod privacy;
 mod recording;
 mod recording_crash;
 mod recording_input;
+mod revocation;
 mod risk;
 mod rtsp;
 mod rtsp_motion;

@@ -102,10 +102,16 @@ pub fn recorded_ms(t: &Value) -> i64 {
 
 /// A playback link's token and media base.
 pub async fn link(app: &TestApp, token: &str, uid: &str) -> (String, String) {
+    link_for(app, token, uid, "playback").await
+}
+
+/// A link's token and media base, for `purpose` (`playback`, `live` or `talk`).
+pub async fn link_for(app: &TestApp, token: &str, uid: &str, purpose: &str) -> (String, String) {
     let (s, b) = app
         .send(
             app.http
                 .post(app.url(&format!("/api/v1/devices/{uid}/recordings/link")))
+                .json(&serde_json::json!({ "purpose": purpose }))
                 .bearer_auth(token),
         )
         .await;

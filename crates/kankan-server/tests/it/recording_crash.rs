@@ -135,6 +135,7 @@ async fn kill_9_during_ten_recordings_corrupts_nothing_and_loses_at_most_the_las
         let (from, to) = s[0];
         let r = client
             .post(format!("{}/api/v1/devices/{}/recordings/link", server.base_url, c.uid))
+            .json(&serde_json::json!({"purpose": "playback"}))
             .bearer_auth(&token)
             .send()
             .await

@@ -251,6 +251,7 @@ async fn media_links_are_bound_to_the_device_expire_and_end_with_the_binding() {
         .send(
             app.http
                 .post(app.url(&format!("/api/v1/devices/{}/recordings/link", creds.uid)))
+                .json(&serde_json::json!({"purpose": "playback"}))
                 .bearer_auth(&other_token),
         )
         .await;

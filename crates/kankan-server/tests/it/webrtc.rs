@@ -14,7 +14,7 @@ use kankan_testkit::TestApp;
 
 use crate::devices::{Creds, bind, eventually, provision};
 use crate::live_on_demand::{FirmwareCamera, firmware_camera};
-use crate::recording::{WAIT, link, recording_app, recording_camera};
+use crate::recording::{WAIT, link_for, recording_app, recording_camera};
 use crate::webrtc_peer::{Peer, post_offer, tone_of};
 
 /// Waits until the server has `uid`'s stream live.
@@ -48,7 +48,7 @@ async fn a_webrtc_viewer_decodes_the_camera_live_until_it_deletes_the_session() 
     let (token, creds, cam, _stop) = recording_camera(&app, "webrtc@example.com").await;
     cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
     until_live(&app, &creds.uid).await;
-    let (lt, _) = link(&app, &token, &creds.uid).await;
+    let (lt, _) = link_for(&app, &token, &creds.uid, "live").await;
     let mut peer = Peer::connect(&app, &creds.uid, &lt).await.expect("the offer is answered");
     assert!(
         peer.location.starts_with(&format!("/media/v1/{}/whep/", creds.uid)),
@@ -94,7 +94,7 @@ async fn offers_are_refused_like_the_live_websocket_with_stable_codes() {
     let (token, creds, cam, _stop) = recording_camera(&app, "owner@example.com").await;
     cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
     until_live(&app, &creds.uid).await;
-    let (lt, _) = link(&app, &token, &creds.uid).await;
+    let (lt, _) = link_for(&app, &token, &creds.uid, "live").await;
     let uid = &creds.uid;
     let refused = |r: reqwest::Response| async move {
         let status = r.status().as_u16();
@@ -118,14 +118,14 @@ async fn offers_are_refused_like_the_live_websocket_with_stable_codes() {
     // Another user's valid link, replayed for this camera, opens nothing.
     let (other_token, other_creds, _, _other_stop) =
         recording_camera(&app, "other@example.com").await;
-    let (other_lt, _) = link(&app, &other_token, &other_creds.uid).await;
+    let (other_lt, _) = link_for(&app, &other_token, &other_creds.uid, "live").await;
     let r = post_offer(&app, uid, &other_lt, &offer, "application/sdp").await;
     assert_eq!(refused(r).await, (403, "invalid-link".into()), "another user's link");
     // A camera that is bound but offline cannot be started: the WebSocket's answer too.
     let offline = provision(&app, "KK-C1").await;
     drop(bind(&app, &token, &offline).await);
     eventually(&app, &token, &offline.uid, "offline", |v| v["online"] == false).await;
-    let (offline_lt, _) = link(&app, &token, &offline.uid).await;
+    let (offline_lt, _) = link_for(&app, &token, &offline.uid, "live").await;
     let r = post_offer(&app, &offline.uid, &offline_lt, &offer, "application/sdp").await;
     assert_eq!(refused(r).await, (503, "stream-not-started".into()));
     let ws = app.url(&format!("/media/v1/{}/live?t={offline_lt}", offline.uid));
@@ -153,7 +153,7 @@ async fn with_webrtc_turned_off_offers_get_503_and_the_websocket_still_plays() {
     .await;
     let (token, creds, cam, _stop) = recording_camera(&app, "off@example.com").await;
     cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
-    let (lt, _) = link(&app, &token, &creds.uid).await;
+    let (lt, _) = link_for(&app, &token, &creds.uid, "live").await;
     let refused = Peer::connect(&app, &creds.uid, &lt).await.err().expect("refused");
     assert_eq!((refused.status, refused.code()), (503, "webrtc-disabled"));
     let ws = app.url(&format!("/media/v1/{}/live?t={lt}", creds.uid)).replacen("http", "ws", 1);
@@ -175,7 +175,7 @@ async fn one_account_cannot_take_every_webrtc_session_of_the_server() {
         c.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
         until_live(&app, &creds.uid).await;
     }
-    let (lt, _) = link(&app, &token, &creds.uid).await;
+    let (lt, _) = link_for(&app, &token, &creds.uid, "live").await;
     let offer = Peer::offer_sdp(true, false);
     let mut open = Vec::new();
     for _ in 0..2 {
@@ -187,7 +187,7 @@ async fn one_account_cannot_take_every_webrtc_session_of_the_server() {
     let status = r.status().as_u16();
     let body: serde_json::Value = r.json().await.unwrap_or_default();
     assert_eq!((status, body["code"].as_str()), (429, Some("webrtc-account-limit")), "{body}");
-    let (lt2, _) = link(&app, &token2, &creds2.uid).await;
+    let (lt2, _) = link_for(&app, &token2, &creds2.uid, "live").await;
     let r = post_offer(&app, &creds2.uid, &lt2, &offer, "application/sdp").await;
     assert_eq!(r.status(), 201, "another account still gets one");
     assert_eq!(delete(&app, &open[0], &lt).await, 204);
@@ -208,7 +208,7 @@ async fn thirty_sessions_opened_and_closed_leave_no_session_task_or_viewer() {
     let (token, creds, cam, stop) = recording_camera(&app, "soak@example.com").await;
     cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
     until_live(&app, &creds.uid).await;
-    let (lt, _) = link(&app, &token, &creds.uid).await;
+    let (lt, _) = link_for(&app, &token, &creds.uid, "live").await;
     let w = app.running().webrtc.clone();
     for i in 0..30 {
         let mut peer = Peer::connect(&app, &creds.uid, &lt).await.expect("answered");
@@ -233,7 +233,7 @@ async fn thirty_sessions_opened_and_closed_leave_no_session_task_or_viewer() {
     let (token2, creds2, cam2, stop2) = recording_camera(&app, "soak2@example.com").await;
     cam2.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
     until_live(&app, &creds2.uid).await;
-    let (lt2, _) = link(&app, &token2, &creds2.uid).await;
+    let (lt2, _) = link_for(&app, &token2, &creds2.uid, "live").await;
     let _open = Peer::connect(&app, &creds2.uid, &lt2).await.expect("answered");
     assert_eq!(w.tasks(), 1);
     let stopping = tokio::spawn(app.stop());
@@ -269,7 +269,7 @@ async fn talk_reaches_the_camera_and_its_microphone_the_viewer_and_nothing_is_st
         talking_camera(&app, "talk@example.com", &wav).await;
     cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
     until_live(&app, &creds.uid).await;
-    let (lt, _) = link(&app, &token, &creds.uid).await;
+    let (lt, _) = link_for(&app, &token, &creds.uid, "talk").await;
     let mut peer = Peer::connect(&app, &creds.uid, &lt).await.expect("answered");
     peer.run_until(WAIT, "connected", |p| p.connected).await;
     assert_eq!(talk.status().connections, 0, "no channel until someone talks");
