@@ -81,4 +81,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_device_grants.sql"),
         postgres: include_str!("../migrations/postgres/0011_device_grants.sql"),
     },
+    Migration {
+        version: 13,
+        name: "0013_ownership",
+        sqlite: include_str!("../migrations/sqlite/0013_ownership.sql"),
+        postgres: include_str!("../migrations/postgres/0013_ownership.sql"),
+    },
 ];

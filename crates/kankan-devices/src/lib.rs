@@ -11,6 +11,7 @@ mod commands;
 mod inbound;
 mod policy;
 mod provision;
+mod rotation;
 mod rtsp;
 mod shadow;
 
@@ -21,7 +22,7 @@ use async_trait::async_trait;
 use kankan_base::Clocks;
 use kankan_crypto::Keyring;
 use kankan_db::Store;
-use kankan_protocol::device::{ClaimResult, Command, Desired};
+use kankan_protocol::device::{ClaimResult, Command, Desired, NewSecret};
 use tokio::sync::oneshot;
 
 use kankan_core::{CoreError, KeyVault, Principal};
@@ -33,6 +34,7 @@ pub use inbound::InboundKind;
 pub use kankan_db::{CommandStatus, DeviceKind};
 pub use policy::DeviceHandle;
 pub use provision::{ProvisionedDevice, RTSP_MODEL};
+pub use rotation::RotationStatus;
 pub use rtsp::RtspSource;
 pub use shadow::{DeviceView, ShadowView};
 
@@ -42,7 +44,14 @@ pub enum Outgoing {
     Command(Command),
     /// Retained, so a device that connects later gets it.
     Desired(Desired),
+    /// Clears the retained desired settings (an empty retained message, as MQTT defines):
+    /// sent when the device is unbound, so that nothing of the previous owner's settings
+    /// reaches the device under its next owner.
+    ClearDesired,
     ClaimResult(ClaimResult),
+    /// The device's next secret, sealed for it (not retained: resent on each connection
+    /// until the device confirms it).
+    Secret(NewSecret),
 }
 
 /// The gateway as the device service sees it.

@@ -27,7 +27,7 @@ async fn sim_device(app: &TestApp, who: &str, model: &str, with_video: bool) -> 
     let (token, creds, dir, mut device) = bound_firmware(app, who, model).await;
     let (stop, signal) = Shutdown::new();
     if with_video {
-        let (with_video, v, rx) = with_motion_video(device, app, &creds);
+        let (with_video, v, rx) = with_motion_video(device, app, &creds, dir.path());
         device = with_video;
         let h = video::start(v, signal.clone()).expect("camera starts");
         tokio::spawn(kankan_sim::media::serve(rx, h));

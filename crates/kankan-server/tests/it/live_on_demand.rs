@@ -48,12 +48,13 @@ pub(crate) async fn firmware_camera(
     let (stop, signal) = Shutdown::new();
     let (mut cam, mut talk) = (None, None);
     if let Some(on_demand) = on_demand {
-        let (with_video, mut v, rx) = with_motion_video(device, app, &creds);
+        let (with_video, mut v, rx) = with_motion_video(device, app, &creds, dir.path());
         device = with_video;
         v.on_demand = on_demand;
         let h = video::start(v, signal.clone()).expect("camera starts");
         if let Some(out) = talk_out {
             let mut t = kankan_sim::talk::TalkConfig::new(&app.base_url, &creds.uid, &creds.secret);
+            t.secret_from = Some(dir.path().join("state"));
             t.out = Some(out.to_path_buf());
             talk = Some(kankan_sim::talk::start(t, signal.clone()));
         }
@@ -83,16 +84,20 @@ pub(crate) async fn bound_firmware(
 }
 
 /// Gives `device` a small video whose motion detector reports through the firmware: the
-/// device, the video's configuration, and the media commands for `kankan_sim::media`.
+/// device, the video's configuration, and the media commands for `kankan_sim::media`. The
+/// video logs in with the secret the firmware holds in `dir` (the server rotates it once the
+/// firmware connects).
 pub(crate) fn with_motion_video(
     device: Device,
     app: &TestApp,
     creds: &Creds,
+    dir: &Path,
 ) -> (Device, VideoConfig, mpsc::UnboundedReceiver<CommandKind>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let (events, events_rx) = mpsc::unbounded_channel();
     let (device, settings) = device.with_media(tx).with_motion(events_rx);
     let mut v = small_video(&app.base_url, creds);
+    v.secret_from = Some(dir.join("state"));
     v.motion_events = Some(video::MotionLink { events, settings });
     (device, v, rx)
 }

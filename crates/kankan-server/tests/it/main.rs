@@ -29,6 +29,7 @@ mod notify_channels;
 mod notify_guard;
 mod notify_phone;
 mod openapi;
+mod ownership;
 mod privacy;
 mod recording;
 mod recording_crash;
