@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::devices::{Creds, PW, eventually, put_settings};
 use crate::events::{events_where, events_where_until};
-use crate::live_on_demand::{bound_firmware, with_motion_video};
+use crate::live_on_demand::{bound_firmware, run_rotated, with_motion_video};
 use crate::recording::{WAIT, recording_app};
 
 /// A bound `kankan-cam` device of `model` running as firmware over MQTT, with video and its
@@ -33,7 +33,7 @@ async fn sim_device(app: &TestApp, who: &str, model: &str, with_video: bool) -> 
         tokio::spawn(kankan_sim::media::serve(rx, h));
     }
     let buttons = device.buttons();
-    tokio::spawn(device.run(signal));
+    run_rotated(device, signal).await;
     eventually(app, &token, &creds.uid, "online", |v| v["online"] == true).await;
     SimDevice { token, creds, buttons, _stop: stop, _dir: dir }
 }

@@ -61,9 +61,23 @@ pub(crate) async fn firmware_camera(
         tokio::spawn(kankan_sim::media::serve_with_talk(rx, h.clone(), talk.clone()));
         cam = Some(h);
     }
-    tokio::spawn(device.run(signal));
+    run_rotated(device, signal).await;
     eventually(app, &token, &creds.uid, "online", |v| v["online"] == true).await;
     FirmwareCamera { token, creds, cam, talk, stop, dir }
+}
+
+/// Runs the firmware until it is connected with the secret the server rotated to at its
+/// binding (it logs in a second time with it), so that nothing a test sends meets it between
+/// the two connections.
+pub(crate) async fn run_rotated(device: Device, signal: kankan_base::ShutdownSignal) {
+    let handle = device.handle();
+    tokio::spawn(device.run(signal));
+    handle
+        .wait_for("the login with the rotated secret", WAIT, |s| {
+            s.connected && s.connections >= 2 && s.stored.secret.is_some()
+        })
+        .await
+        .expect("the firmware rotates its secret");
 }
 
 /// Registers `who`, binds a new `model` device to them and sets up `kankan-cam` firmware for
