@@ -34,6 +34,7 @@ mod privacy;
 mod recording;
 mod recording_crash;
 mod recording_input;
+mod recording_integrity;
 mod risk;
 mod rtsp;
 mod rtsp_motion;
