@@ -296,3 +296,31 @@ async fn each_binding_rotates_the_device_secret_and_the_old_one_stops_working() 
     assert_eq!(ingest_status(&app, &creds.uid, &s2).await, 401);
     assert_ne!(ingest_status(&app, &creds.uid, &s3).await, 401);
 }
+
+// Fails without the fix: there was no way for an operator to rotate a device's secret.
+#[test]
+fn the_operator_rotates_a_device_secret_from_the_command_line() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("d");
+    let out = tmp.path().join("devices.csv");
+    let env = [("KANKAN__DATA_DIR", dir.to_str().expect("utf8"))];
+    let bin = env!("CARGO_BIN_EXE_kankan");
+    let args =
+        ["admin", "devices", "provision", "--model", "KK-C1", "--out", out.to_str().expect("utf8")];
+    let (code, _, err) = kankan_testkit::run_cli(bin.as_ref(), &args, &env, None).expect("runs");
+    assert_eq!(code, 0, "{err}");
+    let csv = std::fs::read_to_string(&out).expect("csv");
+    let uid = csv.lines().nth(1).and_then(|l| l.split(',').next()).expect("a uid").to_string();
+    let rotate = ["admin", "devices", "rotate-secret", uid.as_str()];
+    let (code, first, err) =
+        kankan_testkit::run_cli(bin.as_ref(), &rotate, &env, None).expect("runs");
+    assert_eq!(code, 0, "{err}");
+    assert!(first.contains(&format!("secret rotation of {uid} pending since")), "{first}");
+    // Asked again before the device used the new secret: the same rotation, sent again.
+    let (code, again, err) =
+        kankan_testkit::run_cli(bin.as_ref(), &rotate, &env, None).expect("runs");
+    assert_eq!((code, again.as_str()), (0, first.as_str()), "{err}");
+    let unknown = ["admin", "devices", "rotate-secret", "KKNOSUCHDEVICE1"];
+    let (code, _, _) = kankan_testkit::run_cli(bin.as_ref(), &unknown, &env, None).expect("runs");
+    assert_ne!(code, 0);
+}
