@@ -424,7 +424,9 @@ async fn run_fleet(args: FleetArgs, signal: ShutdownSignal) -> anyhow::Result<()
     let ramp = Duration::from_secs_f64(args.ramp_secs);
     let fleet = fleet::Fleet::start(&creds, &server, &args.state_dir, timings, ramp, &signal)?;
     for c in &creds {
-        if let Some(cfg) = args.video.config(&c.uid, &c.secret)? {
+        if let Some(mut cfg) = args.video.config(&c.uid, &c.secret)? {
+            // The secret the device holds once the operator rotated it.
+            cfg.secret_from = Some(args.state_dir.join(&c.uid));
             video::start(cfg, signal.clone())?;
         }
     }
