@@ -134,7 +134,7 @@ impl Devices {
             Err(e) => return Err(e.into()),
         };
         s.bus.send(uid, Outgoing::ClaimResult(result)).await?;
-        if rotate {
+        if rotate && s.rotation.load(std::sync::atomic::Ordering::SeqCst) {
             // A new binding rotates the secret: whoever knew the old one (a previous owner,
             // the label, the factory) cannot act as this device in the new owner's account.
             if let Err(e) = self.rotate_secret(uid).await {

@@ -84,6 +84,9 @@ struct Inner {
     waiting: Mutex<HashMap<uuid::Uuid, oneshot::Sender<CommandOutcome>>>,
     /// Marked whenever an RTSP camera is added or a device unbound (the bridge rescans).
     rtsp_changed: tokio::sync::watch::Sender<()>,
+    /// Whether device secrets are rotated (off with an external broker, which checks device
+    /// logins against its own credentials).
+    rotation: std::sync::atomic::AtomicBool,
 }
 
 impl Devices {
@@ -104,6 +107,7 @@ impl Devices {
                 device_server: std::sync::RwLock::new(device_server),
                 waiting: Mutex::new(HashMap::new()),
                 rtsp_changed: tokio::sync::watch::channel(()).0,
+                rotation: std::sync::atomic::AtomicBool::new(true),
             }),
         }
     }
@@ -113,6 +117,12 @@ impl Devices {
     /// Sets the MQTT address put into pairing payloads (known once the gateway listens).
     pub fn set_device_server(&self, address: String) {
         *self.inner.device_server.write().unwrap_or_else(|p| p.into_inner()) = address;
+    }
+
+    /// Turns device secret rotation on or off (off with an external broker: it checks device
+    /// logins against credentials of its own, which the server does not change).
+    pub fn set_secret_rotation(&self, on: bool) {
+        self.inner.rotation.store(on, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn device_server(&self) -> String {

@@ -36,6 +36,11 @@ impl Devices {
     /// sealed new secret to the device (if it is connected; else when it connects).
     pub async fn rotate_secret(&self, uid: &str) -> Result<RotationStatus, CoreError> {
         let s = &self.inner;
+        if !s.rotation.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(CoreError::InvalidDeviceInput(
+                "device secrets are not rotated with an external MQTT broker".into(),
+            ));
+        }
         let device = s.store.device(uid).await?.ok_or(CoreError::DeviceNotFound)?;
         if device.model == RTSP_MODEL {
             return Err(CoreError::InvalidDeviceInput(

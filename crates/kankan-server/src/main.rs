@@ -317,6 +317,9 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::Devices { command: DevicesCommand::RotateSecret { uid } } => {
             let uid = uid.trim().to_ascii_uppercase();
+            if matches!(cfg.gateway, kankan_gateway::GatewayConfig::External { .. }) {
+                bail!("device secrets are not rotated with an external MQTT broker");
+            }
             let r = s.devices.rotate_secret(&uid).await?;
             println!(
                 "secret rotation of {uid} pending since {}: the device gets its new secret at \
