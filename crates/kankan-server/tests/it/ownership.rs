@@ -3,8 +3,9 @@
 //! preferences, retained settings on the broker) is stored or reaches the device, and the
 //! pairing answers do not tell an unknown UID from a bound one.
 
+use kankan_crypto::pairing::{open_pairing, pairing_from_qr_text, pairing_key, token_text};
 use kankan_protocol::device::Settings;
-use kankan_testkit::{TestApp, state_report};
+use kankan_testkit::{TestApp, TestDevice, state_report};
 use serde_json::json;
 
 use crate::devices::{PW, bind, device_info, eventually, provision, put_settings, start_pairing};
@@ -64,7 +65,26 @@ async fn unbinding_leaves_nothing_of_the_first_owner_for_the_next_one() {
     let unbind = format!("/api/v1/devices/{}", creds.uid);
     assert_eq!(call(&app, "DELETE", &unbind, &first, None).await.0, 204);
     drop(owner);
-    let mut dev = bind(&app, &second, &creds).await;
+    // The device pairs with the second owner: nothing retained for it arrives when it
+    // subscribes (before its claim is answered).
+    let (s, body) = start_pairing(&app, &second, &creds.uid).await;
+    assert_eq!(s, 201, "{body}");
+    let bytes = pairing_from_qr_text(body["qr_text"].as_str().expect("qr")).expect("qr text");
+    let payload = open_pairing(&bytes, &pairing_key(&creds.secret)).expect("opens");
+    let mut dev =
+        TestDevice::connect(app.mqtt_addr(), &creds.uid, &creds.secret).await.expect("connect");
+    dev.publish_json("claim", &json!({"token": token_text(&payload.token)})).await.expect("claim");
+    loop {
+        let (topic, payload) = dev.next_message().await.expect("the claim result");
+        if topic == "claim/result" {
+            break;
+        }
+        assert!(
+            topic != "desired" || payload.is_empty(),
+            "the previous owner's retained settings reached the device: {}",
+            String::from_utf8_lossy(&payload)
+        );
+    }
 
     // The device's first settings under its new owner are the new owner's.
     let mut mine = Settings::default();
@@ -258,7 +278,6 @@ async fn ingest_status(app: &TestApp, uid: &str, secret: &str) -> u16 {
 // MQTT or the ingest, in the next owner's account.
 #[tokio::test]
 async fn each_binding_rotates_the_device_secret_and_the_old_one_stops_working() {
-    use kankan_testkit::TestDevice;
     let app = TestApp::spawn().await;
     let first = app.register("rot1@example.com", PW).await;
     let second = app.register("rot2@example.com", PW).await;
