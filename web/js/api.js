@@ -74,8 +74,6 @@ function friendlyMessage(code, retryAfter) {
       return 'That session has already ended.';
     case 'device-not-found':
       return 'That device is not in your account. It may have been removed.';
-    case 'device-already-bound':
-      return 'This device is already bound to an account.';
     case 'payload-too-large':
       return 'That file is too large.';
     case 'unsupported-media-type':

@@ -44,8 +44,6 @@ pub enum CoreError {
     Unauthenticated,
     #[error("no such device on this account")]
     DeviceNotFound,
-    #[error("this device is bound to an account; its owner must unbind it first")]
-    DeviceAlreadyBound,
     #[error("this device is not bound to an account; bind it before it records")]
     DeviceNotBound,
     #[error("{message}")]
@@ -62,6 +60,9 @@ pub enum CoreError {
     LimitReached { code: &'static str, message: String },
     #[error("no recording at that time")]
     NoRecording,
+    /// Stored footage failed its checks (altered, or cut short): refused, never played short.
+    #[error("the recording is damaged: {0}")]
+    RecordingDamaged(String),
     #[error("this camera is not streaming now")]
     NotLive,
     #[error("the camera did not start streaming: {0}")]
@@ -109,7 +110,7 @@ impl CoreError {
             | InvalidCommand(_)
             | InvalidDeviceInput(_) => ErrorKind::InvalidArgument,
             DeviceNotFound => ErrorKind::NotFound,
-            DeviceAlreadyBound | DeviceNotBound => ErrorKind::FailedPrecondition,
+            DeviceNotBound => ErrorKind::FailedPrecondition,
             InvalidMedia { .. } | Camera { .. } => ErrorKind::InvalidArgument,
             NoRecording | NotLive => ErrorKind::NotFound,
             InvalidLink | WrongLinkPurpose(_) => ErrorKind::PermissionDenied,
@@ -122,7 +123,7 @@ impl CoreError {
             NotFound(_) => ErrorKind::NotFound,
             Store(e) => e.kind(),
             Media(_) => ErrorKind::InvalidArgument,
-            Crypto(_) | Internal(_) => ErrorKind::Internal,
+            Crypto(_) | Internal(_) | RecordingDamaged(_) => ErrorKind::Internal,
         }
     }
 
@@ -145,10 +146,10 @@ impl CoreError {
             ImageTooLarge(_) => "payload-too-large",
             Unauthenticated => "unauthenticated",
             DeviceNotFound => "device-not-found",
-            DeviceAlreadyBound => "device-already-bound",
             DeviceNotBound => "device-not-bound",
             InvalidMedia { code, .. } | Camera { code, .. } | LimitReached { code, .. } => code,
             NoRecording => "no-recording",
+            RecordingDamaged(_) => "recording-damaged",
             NotLive => "not-live",
             StreamNotStarted(_) => "stream-not-started",
             InvalidLink => "invalid-link",

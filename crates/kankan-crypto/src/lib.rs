@@ -15,7 +15,7 @@ mod password;
 pub mod tls;
 mod token;
 
-pub use aead::{AeadKey, CryptoError};
+pub use aead::{AeadKey, CryptoError, STREAM_TAG_LEN, StreamKey};
 pub use keys::{AccountKey, Keyring, MasterKey, MasterKeySource};
 pub use password::{PasswordHash, hash_password, verify_password};
 pub use token::{TokenHash, random_bytes, random_digits, random_token};

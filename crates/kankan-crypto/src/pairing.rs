@@ -131,6 +131,31 @@ pub fn open_pairing(bytes: &[u8], key: &AeadKey) -> Result<PairingPayload, Crypt
     Ok(PairingPayload { token, server, ssid, pin, wifi_password })
 }
 
+/// What binds a rotated secret to its device and to this purpose.
+fn rotation_aad(uid: &str) -> Vec<u8> {
+    let mut a = b"kankan/secret-rotation/v1\0".to_vec();
+    a.extend_from_slice(uid.as_bytes());
+    a
+}
+
+/// Seals a device's new secret for the device, under the pairing key of its current secret
+/// (which the server keeps sealed, and the device derives from the secret it has): only the
+/// holder of the current secret opens it. The result is base64url text (the `secret` message).
+pub fn seal_new_secret(
+    uid: &str,
+    new_secret: &str,
+    current: &AeadKey,
+) -> Result<String, CryptoError> {
+    Ok(URL_SAFE_NO_PAD.encode(current.seal(new_secret.as_bytes(), &rotation_aad(uid))?))
+}
+
+/// Opens what [`seal_new_secret`] sealed, with the pairing key of the device's current secret.
+pub fn open_new_secret(uid: &str, sealed: &str, current: &AeadKey) -> Result<String, CryptoError> {
+    let bytes = URL_SAFE_NO_PAD.decode(sealed.trim()).map_err(|_| CryptoError::Undecryptable)?;
+    let raw = current.open(&bytes, &rotation_aad(uid))?;
+    String::from_utf8(raw).map_err(|_| CryptoError::Undecryptable)
+}
+
 /// The QR code's text: a prefix and base64url of the payload.
 pub fn pairing_qr_text(payload: &[u8]) -> String {
     format!("{QR_PREFIX}{}", URL_SAFE_NO_PAD.encode(payload))
@@ -159,6 +184,17 @@ mod tests {
             pin: Some(Pin([7; 32])),
             wifi_password: "correct horse battery".into(),
         }
+    }
+
+    #[test]
+    fn a_new_secret_opens_only_with_the_current_secret_of_that_device() {
+        let current = pairing_key("old-secret");
+        let sealed = seal_new_secret("KKAAAA0001", "new-secret", &current).expect("seal");
+        assert_eq!(open_new_secret("KKAAAA0001", &sealed, &current).expect("open"), "new-secret");
+        assert!(open_new_secret("KKBBBB0002", &sealed, &current).is_err(), "another device");
+        assert!(open_new_secret("KKAAAA0001", &sealed, &pairing_key("x")).is_err());
+        let bytes = pairing_from_qr_text(&format!("{QR_PREFIX}{sealed}")).expect("base64url");
+        assert!(open_pairing(&bytes, &current).is_err(), "not a pairing payload");
     }
 
     #[test]

@@ -64,7 +64,8 @@ pub enum Recorded {
     New(Event),
     /// The row with the same device, kind and start, completed (or unchanged).
     Updated(Event),
-    /// The user deleted that event: nothing was stored.
+    /// The user deleted that event, or the account no longer owns the device: nothing was
+    /// stored.
     Deleted,
 }
 

@@ -87,4 +87,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_pending_registrations.sql"),
         postgres: include_str!("../migrations/postgres/0012_pending_registrations.sql"),
     },
+    Migration {
+        version: 13,
+        name: "0013_ownership",
+        sqlite: include_str!("../migrations/sqlite/0013_ownership.sql"),
+        postgres: include_str!("../migrations/postgres/0013_ownership.sql"),
+    },
 ];

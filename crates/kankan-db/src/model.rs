@@ -266,6 +266,19 @@ pub struct Device {
     pub bound_at: Option<Timestamp>,
 }
 
+/// A device secret being rolled out: it waits beside the current one until the device first
+/// logs in with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRotation {
+    /// Keyed MAC of the new secret.
+    pub next_secret_mac: Vec<u8>,
+    /// The new secret's pairing key, sealed under the server data key.
+    pub next_pairing_key_enc: Vec<u8>,
+    /// The new secret sealed for the device (under its current pairing key).
+    pub message: Vec<u8>,
+    pub started_at: Timestamp,
+}
+
 #[derive(Debug, Clone)]
 pub struct BindToken {
     pub token_hash: [u8; 32],

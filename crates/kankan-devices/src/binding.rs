@@ -75,9 +75,11 @@ impl Devices {
                 "the UID on the device label starts with KK and has 8-32 letters and digits".into(),
             ));
         }
+        // An unknown UID and a bound one answer alike, so that nobody learns from pairing
+        // which UIDs exist or are in use (the owner sees its devices in its list).
         let device = s.store.device(&uid).await?.ok_or(CoreError::DeviceNotFound)?;
         if device.owner.is_some() {
-            return Err(CoreError::DeviceAlreadyBound);
+            return Err(CoreError::DeviceNotFound);
         }
         let token: [u8; 16] = kankan_crypto::random_bytes(16)?
             .try_into()

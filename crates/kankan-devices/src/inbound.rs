@@ -44,6 +44,10 @@ impl Devices {
                 self.inner.store.set_presence(uid, online, self.inner.clock.now()).await?;
                 if online {
                     self.resend_desired(uid).await?;
+                    // A rotation the device has not confirmed yet goes out again.
+                    if let Err(e) = self.resend_rotation(uid).await {
+                        tracing::warn!(uid, error = %e, "pending secret rotation not resent");
+                    }
                 }
                 Ok(())
             }
@@ -78,6 +82,11 @@ impl Devices {
         let report: StateReport = device::decode(payload).map_err(|e| bad("state", e))?;
         report.settings.validate().map_err(|e| bad("state", e.to_string()))?;
         let Some(device) = s.store.device(uid).await? else { return Ok(()) };
+        // A rotation started while the device was connected (by the operator's command, from
+        // another process) reaches it with its next report.
+        if let Err(e) = self.resend_rotation(uid).await {
+            tracing::warn!(uid, error = %e, "pending secret rotation not resent");
+        }
         let Some(owner) = device.owner else {
             // Unbound devices may connect to claim; their state belongs to nobody yet.
             return Ok(());
@@ -109,9 +118,11 @@ impl Devices {
         let s = &self.inner;
         let claim: Claim = device::decode(payload).map_err(|e| bad("claim", e))?;
         let hash = TokenHash::of(claim.token.trim()).0;
+        let mut rotate = false;
         let result = match s.store.claim_device(&hash, uid, s.clock.now()).await {
             Ok(account) => {
                 tracing::info!(uid, %account, "device bound");
+                rotate = true;
                 ClaimResult { ok: true, code: None }
             }
             Err(DbError::NotFound(_)) => {
@@ -122,6 +133,14 @@ impl Devices {
             }
             Err(e) => return Err(e.into()),
         };
-        s.bus.send(uid, Outgoing::ClaimResult(result)).await
+        s.bus.send(uid, Outgoing::ClaimResult(result)).await?;
+        if rotate && s.rotation.load(std::sync::atomic::Ordering::SeqCst) {
+            // A new binding rotates the secret: whoever knew the old one (a previous owner,
+            // the label, the factory) cannot act as this device in the new owner's account.
+            if let Err(e) = self.rotate_secret(uid).await {
+                tracing::error!(uid, error = %e, "secret rotation of a new binding not started");
+            }
+        }
+        Ok(())
     }
 }

@@ -11,6 +11,7 @@ mod commands;
 mod inbound;
 mod policy;
 mod provision;
+mod rotation;
 mod rtsp;
 mod shadow;
 
@@ -21,7 +22,7 @@ use async_trait::async_trait;
 use kankan_base::Clocks;
 use kankan_crypto::Keyring;
 use kankan_db::Store;
-use kankan_protocol::device::{ClaimResult, Command, Desired};
+use kankan_protocol::device::{ClaimResult, Command, Desired, NewSecret};
 use tokio::sync::oneshot;
 
 use kankan_core::{CoreError, KeyVault, Principal};
@@ -33,6 +34,7 @@ pub use inbound::InboundKind;
 pub use kankan_db::{CommandStatus, DeviceKind};
 pub use policy::DeviceHandle;
 pub use provision::{ProvisionedDevice, RTSP_MODEL};
+pub use rotation::RotationStatus;
 pub use rtsp::{CamerasConfig, RtspSource};
 pub use shadow::{DeviceView, ShadowView};
 
@@ -42,7 +44,14 @@ pub enum Outgoing {
     Command(Command),
     /// Retained, so a device that connects later gets it.
     Desired(Desired),
+    /// Clears the retained desired settings (an empty retained message, as MQTT defines):
+    /// sent when the device is unbound, so that nothing of the previous owner's settings
+    /// reaches the device under its next owner.
+    ClearDesired,
     ClaimResult(ClaimResult),
+    /// The device's next secret, sealed for it (not retained: resent on each connection
+    /// until the device confirms it).
+    Secret(NewSecret),
 }
 
 /// The gateway as the device service sees it.
@@ -81,6 +90,9 @@ struct Inner {
     limiter: kankan_accounts::risk::RateLimiter,
     /// Told when access to a device ends (unbinding, a grant revoked): open streams end.
     revocations: kankan_core::Revocations,
+    /// Whether device secrets are rotated (off with an external broker, which checks device
+    /// logins against its own credentials).
+    rotation: std::sync::atomic::AtomicBool,
 }
 
 impl Devices {
@@ -106,6 +118,7 @@ impl Devices {
                 cameras: std::sync::RwLock::new(rtsp::Cameras::default()),
                 limiter,
                 revocations,
+                rotation: std::sync::atomic::AtomicBool::new(true),
             }),
         }
     }
@@ -116,6 +129,12 @@ impl Devices {
     /// the pin of the server's TLS key (`None` only for a lab's plain `mqtt://`).
     pub fn set_device_server(&self, address: String, pin: Option<kankan_crypto::tls::Pin>) {
         *self.inner.device_server.write().unwrap_or_else(|p| p.into_inner()) = (address, pin);
+    }
+
+    /// Turns device secret rotation on or off (off with an external broker: it checks device
+    /// logins against credentials of its own, which the server does not change).
+    pub fn set_secret_rotation(&self, on: bool) {
+        self.inner.rotation.store(on, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn device_server(&self) -> (String, Option<kankan_crypto::tls::Pin>) {

@@ -99,7 +99,8 @@ impl Devices {
         Ok(out)
     }
 
-    /// Checks a device's login (MQTT): its UID and its own secret.
+    /// Checks a device's login (MQTT, ingest): its UID and its own secret, or the new secret
+    /// of a rotation in progress (whose first use completes the rotation: see `rotation`).
     pub async fn authenticate(&self, uid: &str, secret: &str) -> bool {
         let s = &self.inner;
         if !super::valid_uid(uid) {
@@ -108,8 +109,17 @@ impl Devices {
         match s.store.device(uid).await {
             Ok(Some(d)) => {
                 let mac = s.keyring.device_secret_mac(uid, secret);
-                d.secret_mac.len() == mac.len()
-                    && d.secret_mac.iter().zip(mac.iter()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+                if super::rotation::same_mac(&d.secret_mac, &mac) {
+                    return true;
+                }
+                // The new secret of a rotation in progress: its first use confirms it.
+                match self.confirm_rotation(uid, &mac).await {
+                    Ok(confirmed) => confirmed,
+                    Err(e) => {
+                        tracing::error!(error = %e, "device authentication: rotation not checked");
+                        false
+                    }
+                }
             }
             Ok(None) => false,
             Err(e) => {

@@ -49,10 +49,12 @@ impl Devices {
             |field: String, enc: &Option<Vec<u8>>| -> Result<Option<Vec<u8>>, CoreError> {
                 enc.as_deref().map(|e| h.key.open(&field, e)).transpose().map_err(CoreError::from)
             };
+        // People see the device identifiers only masked (privacy promise 13).
         let reported = open_json(format!("device-reported/{}", d.uid), &st.reported_enc)?
             .map(|j| serde_json::from_slice::<StateReport>(&j))
             .transpose()
-            .map_err(|e| CoreError::Internal(format!("stored report: {e}")))?;
+            .map_err(|e| CoreError::Internal(format!("stored report: {e}")))?
+            .map(StateReport::with_identifiers_masked);
         let desired = open_json(format!("device-desired/{}", d.uid), &st.desired_enc)?
             .map(|j| serde_json::from_slice::<Settings>(&j))
             .transpose()
@@ -143,8 +145,9 @@ impl Devices {
         self.view_of(h).await
     }
 
-    /// Unbinds the device and deletes everything recorded about it, its grants included
-    /// (`unbind`: the owner only).
+    /// Unbinds the device and deletes everything recorded about it (state, events and their
+    /// deliveries, notification preferences, recordings, grants) and the broker's retained
+    /// settings for it (`unbind`: the owner only).
     pub async fn unbind(&self, h: &DeviceHandle) -> Result<(), CoreError> {
         h.require(Capability::Unbind)?;
         let s = &self.inner;
@@ -154,6 +157,11 @@ impl Devices {
             // stops now; an RTSP camera's bridge task stops.
             s.revocations.revoke(&kankan_core::Revoke::Device { uid: h.device.uid.clone() });
             s.rtsp_changed.send_modify(|()| {});
+            // The broker forgets the owner's settings (an embedded broker's copy would go
+            // with a restart; an external broker keeps it until told).
+            if let Err(e) = s.bus.send(&h.device.uid, Outgoing::ClearDesired).await {
+                tracing::warn!(uid = %h.device.uid, error = %e, "retained settings not cleared");
+            }
             Ok(())
         } else {
             Err(CoreError::DeviceNotFound)

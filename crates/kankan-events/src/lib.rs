@@ -42,6 +42,38 @@ pub const PRE_ROLL_MS: i64 = 5_000;
 /// Footage played after it ends.
 pub const POST_ROLL_MS: i64 = 2_000;
 
+/// The longest stretch of footage one event keeps from eviction (from its start; its clip
+/// adds the post-roll): a motion that goes on longer still ends, but protects no more.
+pub const MAX_CLIP_MS: i64 = 10 * 60_000;
+
+/// Device-supplied times: none more than `skew_secs` ahead of the server's clock (the same
+/// window as the recording's timestamps, `recording.max_clock_skew_secs`), and no start older
+/// than events are kept (it would be deleted at once).
+fn check_times(
+    now: i64,
+    skew_secs: u32,
+    started: i64,
+    ended: Option<i64>,
+) -> Result<(), CoreError> {
+    let ahead = i64::from(skew_secs) * 1000;
+    if let Some(t) = [Some(started), ended].into_iter().flatten().find(|t| *t > now + ahead) {
+        return Err(bad(format!(
+            "a time {} ms ahead of the server's clock (at most {skew_secs} s)",
+            t - now
+        )));
+    }
+    if started < now - RETENTION_MS {
+        return Err(bad("a start older than events are kept (30 days)"));
+    }
+    Ok(())
+}
+
+/// Where an event's clip ends before the post-roll: its end (or start, while it goes on), at
+/// most [`MAX_CLIP_MS`] after its start.
+fn clip_end(started: i64, ended: Option<i64>) -> i64 {
+    ended.unwrap_or(started).min(started.saturating_add(MAX_CLIP_MS))
+}
+
 /// The events service. Cheap to clone.
 #[derive(Clone)]
 pub struct Events {
@@ -180,6 +212,8 @@ impl Events {
         {
             return Err(bad(format!("only doorbells report {}", kind.as_str())));
         }
+        let now = s.clock.now().0;
+        check_times(now, s.recordings.config().max_clock_skew_secs, started, ended_at)?;
         let row = Event {
             id: uuid::Uuid::now_v7(),
             account_id: owner,
@@ -189,9 +223,9 @@ impl Events {
             ended_at: ended_at.map(Timestamp),
             zone,
             read_at: None,
-            created_at: s.clock.now(),
+            created_at: Timestamp(now),
             clip_from: Timestamp(started.saturating_sub(PRE_ROLL_MS)),
-            clip_to: Timestamp(ended_at.unwrap_or(started).saturating_add(POST_ROLL_MS)),
+            clip_to: Timestamp(clip_end(started, ended_at).saturating_add(POST_ROLL_MS)),
             thumbnail: false,
         };
         let (event, new) = match s.store.record_event(&row).await? {
@@ -309,5 +343,27 @@ impl Worker for EventSweeper {
 
     async fn stop(&mut self) {
         self.events.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_times_are_bounded_around_the_servers_clock() {
+        let now = 1_800_000_000_000;
+        assert!(check_times(now, 30, now - 60_000, Some(now + 30_000)).is_ok());
+        assert!(check_times(now, 30, now + 30_001, None).is_err());
+        assert!(check_times(now, 30, now, Some(now + 3_600_000)).is_err());
+        assert!(check_times(now, 30, now - RETENTION_MS - 1, Some(now)).is_err());
+        assert!(check_times(now, 30, now - RETENTION_MS + 1, None).is_ok());
+    }
+
+    #[test]
+    fn a_clip_covers_at_most_the_longest_protected_stretch() {
+        assert_eq!(clip_end(1_000, None), 1_000);
+        assert_eq!(clip_end(1_000, Some(5_000)), 5_000);
+        assert_eq!(clip_end(1_000, Some(1_000 + 2 * MAX_CLIP_MS)), 1_000 + MAX_CLIP_MS);
     }
 }

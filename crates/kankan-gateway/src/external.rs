@@ -45,6 +45,7 @@
 //! topic write kk/v1/+/cmd
 //! topic write kk/v1/+/desired
 //! topic write kk/v1/+/claim/result
+//! topic write kk/v1/+/secret
 //!
 //! # Every device, %u being its username = uid: its own topics only.
 //! pattern write kk/v1/%u/state
@@ -55,6 +56,7 @@
 //! pattern read kk/v1/%u/cmd
 //! pattern read kk/v1/%u/desired
 //! pattern read kk/v1/%u/claim/result
+//! pattern read kk/v1/%u/secret
 //! ```
 
 use std::collections::HashSet;

@@ -22,8 +22,9 @@
 //! | `kk/v1/{uid}/cmd`          | server → device | JSON: a command with an id             | no       |
 //! | `kk/v1/{uid}/desired`      | server → device | JSON: desired settings with a version  | yes      |
 //! | `kk/v1/{uid}/claim/result` | server → device | JSON: the outcome of a claim           | no       |
+//! | `kk/v1/{uid}/secret`       | server → device | JSON: its next secret, sealed          | no       |
 //!
-//! The server publishes with QoS 1. A device should subscribe to its three server → device
+//! The server publishes with QoS 1. A device should subscribe to its four server → device
 //! topics with QoS 1 and a persistent session (clean session off) so commands sent while it is
 //! offline are queued by the broker (the embedded broker keeps up to 1,000 messages per
 //! offline session, each for 5 minutes, and forgets a session 2 hours after its device left;
@@ -76,6 +77,8 @@ pub enum Outbound {
     Desired,
     /// `claim/result`: the outcome of a claim.
     ClaimResult,
+    /// `secret`: the device's next secret, sealed for it (secret rotation).
+    Secret,
 }
 
 impl Inbound {
@@ -97,7 +100,8 @@ impl Inbound {
 
 impl Outbound {
     /// Every server → device kind, in a stable order.
-    pub const ALL: [Outbound; 3] = [Outbound::Cmd, Outbound::Desired, Outbound::ClaimResult];
+    pub const ALL: [Outbound; 4] =
+        [Outbound::Cmd, Outbound::Desired, Outbound::ClaimResult, Outbound::Secret];
 
     /// The last topic level(s) after `kk/v1/{uid}/`.
     pub fn suffix(self) -> &'static str {
@@ -105,6 +109,7 @@ impl Outbound {
             Outbound::Cmd => "cmd",
             Outbound::Desired => "desired",
             Outbound::ClaimResult => "claim/result",
+            Outbound::Secret => "secret",
         }
     }
 

@@ -89,6 +89,11 @@ impl Fragment {
     }
 }
 
+/// The latest decode time a fragment may reach, in milliseconds (2^53, about 285,000 years):
+/// any time a parser returns, in ms, can be added to a wall-clock time in `i64` without
+/// overflowing.
+pub const MAX_DECODE_MS: u64 = 1 << 53;
+
 /// `t` in `timescale` units, as whole milliseconds (rounded down).
 pub(crate) fn to_ms(t: u64, timescale: u32) -> u64 {
     let ms = u128::from(t) * 1000 / u128::from(timescale.max(1));
@@ -295,6 +300,19 @@ fn parse_traf(
     ctx.next_data = data_pos;
     let duration = samples.iter().map(|s| u64::from(s.duration)).sum();
     check_duration(track, duration, limits)?;
+    // Decode times are checked once here, so that no reader of a run (ingest, playback,
+    // export, WebRTC) can overflow on them: the run's end fits, and stays below
+    // MAX_DECODE_MS in milliseconds.
+    let end = base_decode_time.checked_add(duration);
+    if end.is_none_or(|e| to_ms(e, track.timescale) > MAX_DECODE_MS) {
+        return Err(MediaError::bad_box(
+            "tfdt",
+            format!(
+                "track {track_id}: decode time {base_decode_time} plus {duration} is past the \
+                 largest accepted ({MAX_DECODE_MS} ms)"
+            ),
+        ));
+    }
     Ok(TrackRun { track_id, base_decode_time, duration, samples })
 }
 

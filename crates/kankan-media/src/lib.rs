@@ -81,7 +81,9 @@ mod write;
 pub use annexb::{AvcConfig, annexb_to_avcc, split_annexb};
 pub use error::MediaError;
 pub use export::{ExportPlan, ExportRange, FragmentTable, SampleTables, export_mp4, export_plan};
-pub use fragment::{Fragment, SampleInfo, TrackRun, parse_fragment, parse_fragment_at};
+pub use fragment::{
+    Fragment, MAX_DECODE_MS, SampleInfo, TrackRun, parse_fragment, parse_fragment_at,
+};
 pub use init::{InitSegment, TrackInfo, TrackKind, parse_init};
 pub use stream::{StreamItem, StreamParser};
 pub use write::{VIDEO_TRACK_ID, VideoParams, WriteSample, write_fragment, write_init};

@@ -300,6 +300,7 @@ pub struct SdCard {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SimCard {
+    /// The SIM's ICCID; the API shows it masked to its last four digits.
     pub iccid: String,
     /// e.g. `active`, `no-service`.
     pub status: String,
@@ -313,6 +314,7 @@ pub struct StateReport {
     pub seq: u64,
     pub model: String,
     pub firmware: String,
+    /// The Wi-Fi MAC address; the API shows it masked (`**:**:**:**:00:01`).
     pub mac: String,
     /// IANA time zone, e.g. `Asia/Shanghai`.
     pub timezone: String,
@@ -328,6 +330,49 @@ pub struct StateReport {
     pub settings: Settings,
     /// The desired-settings version these settings came from (0: factory).
     pub settings_version: u64,
+}
+
+impl StateReport {
+    /// The report as people are shown it: the device identifiers (MAC, SIM ICCID) masked to
+    /// their last four letters or digits (`**:**:**:**:00:01`), as privacy promise 13 says.
+    pub fn with_identifiers_masked(mut self) -> StateReport {
+        self.mac = mask_identifier(&self.mac);
+        if let Some(sim) = &mut self.sim {
+            sim.iccid = mask_identifier(&sim.iccid);
+        }
+        self
+    }
+}
+
+/// Replaces every letter or digit but the last four with `*`, keeping separators; an
+/// identifier with fewer than eight letters and digits is masked whole.
+pub fn mask_identifier(id: &str) -> String {
+    let total = id.chars().filter(char::is_ascii_alphanumeric).count();
+    let keep = if total >= 8 { 4 } else { 0 };
+    let mut seen = 0;
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                seen += 1;
+                if seen > total - keep { c } else { '*' }
+            } else if c.is_ascii_punctuation() || c == ' ' {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+/// `kk/v1/{uid}/secret`: the device's next secret, sealed under the pairing key of its
+/// current one (`kankan_crypto::pairing::seal_new_secret`), base64url. The device keeps it,
+/// then logs in with it: the server accepts the old secret only until that first login with
+/// the new one (the confirmation), and sends this again each time the device connects until
+/// then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSecret {
+    pub sealed: String,
 }
 
 /// `kk/v1/{uid}/desired` (retained): the settings the owner wants.
@@ -504,6 +549,15 @@ pub fn decode<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, Strin
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn identifiers_are_masked_to_their_last_four_characters() {
+        assert_eq!(super::mask_identifier("02:00:00:00:00:01"), "**:**:**:**:00:01");
+        assert_eq!(super::mask_identifier("89860012345678901234"), "****************1234");
+        assert_eq!(super::mask_identifier("AB12"), "****");
+        assert_eq!(super::mask_identifier("é02:00:00:00:00:01"), "***:**:**:**:00:01");
+        assert_eq!(super::mask_identifier(""), "");
+    }
+
     use super::*;
 
     #[test]

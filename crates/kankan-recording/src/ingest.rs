@@ -194,7 +194,7 @@ impl Ingest {
         let now = self.rec.inner.clock.now().0;
         let epoch = *self.opts.epoch_ms.get_or_insert(now - media_ms(run.base_decode_time));
         let start = epoch.saturating_add(media_ms(run.base_decode_time));
-        let end = epoch.saturating_add(media_ms(run.base_decode_time + run.duration));
+        let end = epoch.saturating_add(media_ms(run.end_decode_time()));
         let cfg = &self.rec.inner.config;
         let segment_ms = i64::from(cfg.segment_secs) * 1000;
         if start > now + i64::from(cfg.max_clock_skew_secs) * 1000 {

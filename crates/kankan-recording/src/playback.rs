@@ -394,8 +394,10 @@ pub(super) fn timed_indexed(
         let t0 = *base.get_or_insert(run.base_decode_time);
         let ms =
             |t: u64| i64::try_from((i128::from(t) - i128::from(t0)) * 1000 / scale).unwrap_or(0);
-        let (start, end) =
-            (seg.start.0 + ms(run.base_decode_time), seg.start.0 + ms(run.end_decode_time()));
+        let (start, end) = (
+            seg.start.0.saturating_add(ms(run.base_decode_time)),
+            seg.start.0.saturating_add(ms(run.end_decode_time())),
+        );
         out.push((i, f, start, end));
     }
     Ok(out)
@@ -421,7 +423,7 @@ fn snapshot_of(
         let Some(run) = f.video_run(init) else { continue };
         let mut t = 0i128;
         for sample in &run.samples {
-            let when = *start + i64::try_from(t * 1000 / scale).unwrap_or(0);
+            let when = start.saturating_add(i64::try_from(t * 1000 / scale).unwrap_or(0));
             if when > at.0 && !units.is_empty() {
                 break 'frags;
             }

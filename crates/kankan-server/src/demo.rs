@@ -38,11 +38,8 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
     let server = ServerAddr::parse(&format!("mqtts://{mqtt}"))?;
     let creds = demo_credentials(running, &data_dir.join("demo-devices.csv")).await?;
     for (cred, (_, name)) in creds.iter().zip(DEVICES) {
-        let mut cfg = DeviceConfig::new(
-            &cred.uid,
-            &cred.secret,
-            data_dir.join("demo-devices").join(&cred.uid),
-        );
+        let state_dir = data_dir.join("demo-devices").join(&cred.uid);
+        let mut cfg = DeviceConfig::new(&cred.uid, &cred.secret, state_dir.clone());
         cfg.model = Some(cred.model.clone());
         cfg.server = Some(server.clone());
         cfg.pin = Some(pin);
@@ -54,7 +51,9 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
                 .start_pairing(&principal, &cred.uid, "KankanDemo", "demo-wifi-pass")
                 .await?;
             let payload = pairing_from_qr_text(&pairing.qr_text)?;
-            cfg.pairing = Some(kankan_sim::pairing::join(&payload, &cred.secret)?);
+            // The secret the device holds: the server rotates it at each binding.
+            let secret = kankan_sim::state::current_secret(&state_dir, &cred.secret)?;
+            cfg.pairing = Some(kankan_sim::pairing::join(&payload, &secret)?);
         }
         let (media_tx, media_rx) = tokio::sync::mpsc::unbounded_channel();
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -78,6 +77,7 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
         let ingest = format!("{scheme}://{local}");
         let mut video = VideoConfig::new(&ingest, &cred.uid, &cred.secret, Arc::new(RealClock));
         video.pin = Some(pin);
+        video.secret_from = Some(state_dir.clone());
         video.motion_events =
             Some(kankan_sim::video::MotionLink { events: events_tx, settings: motion });
         video.sub_stream = Some(kankan_video::EncoderConfig {
@@ -90,6 +90,7 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
         // Stream and talk commands: "Talk" on the Live page reaches the simulated speaker.
         let mut talk = kankan_sim::talk::TalkConfig::new(&ingest, &cred.uid, &cred.secret);
         talk.pin = Some(pin);
+        talk.secret_from = Some(state_dir);
         let talk = kankan_sim::talk::start(talk, running.shutdown_signal());
         tokio::spawn(kankan_sim::media::serve_with_talk(media_rx, cam, Some(talk)));
         if !bound {

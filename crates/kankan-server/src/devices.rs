@@ -45,6 +45,8 @@ impl DeviceBus for GatewayBus {
             Outgoing::Command(c) => (Outbound::Cmd, json(serde_json::to_vec(c))?),
             Outgoing::Desired(d) => (Outbound::Desired, json(serde_json::to_vec(d))?),
             Outgoing::ClaimResult(r) => (Outbound::ClaimResult, json(serde_json::to_vec(r))?),
+            Outgoing::ClearDesired => (Outbound::Desired, Vec::new()),
+            Outgoing::Secret(m) => (Outbound::Secret, json(serde_json::to_vec(m))?),
         };
         handle
             .publish(uid, kind, bytes)

@@ -194,6 +194,10 @@ enum DevicesCommand {
         #[arg(long, default_value = "default")]
         batch: String,
     },
+    /// Rotate a device's secret: a new one is sealed for the device (under its current
+    /// secret) and sent at its next connection or state report; the old secret works until the
+    /// device first logs in with the new one. A rotation already pending is sent again.
+    RotateSecret { uid: String },
 }
 
 #[tokio::main]
@@ -340,6 +344,18 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
             std::io::Write::write_all(&mut file, csv.as_bytes())?;
             file.sync_all()?;
             println!("provisioned {} {model} devices into {}", made.len(), out.display());
+        }
+        AdminCommand::Devices { command: DevicesCommand::RotateSecret { uid } } => {
+            let uid = uid.trim().to_ascii_uppercase();
+            if matches!(cfg.gateway, kankan_gateway::GatewayConfig::External { .. }) {
+                bail!("device secrets are not rotated with an external MQTT broker");
+            }
+            let r = s.devices.rotate_secret(&uid).await?;
+            println!(
+                "secret rotation of {uid} pending since {}: the device gets its new secret at \
+                 its next connection or state report; the old one works until it uses it",
+                r.started_at.to_rfc3339()
+            );
         }
         AdminCommand::Store { .. } => unreachable!("handled before the services start"),
     }

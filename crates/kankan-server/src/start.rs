@@ -287,6 +287,12 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         }),
         shutdown: signal.clone(),
     };
+    // An external broker checks device logins against its own credentials: secrets it does
+    // not know of must not be rolled out to devices.
+    services.devices.set_secret_rotation(!matches!(
+        cfg.gateway,
+        kankan_gateway::GatewayConfig::External { .. }
+    ));
     let auth = Arc::new(Authenticator(services.devices.clone()));
     let gateway_tls = identity
         .as_ref()

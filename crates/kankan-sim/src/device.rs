@@ -7,8 +7,10 @@
 use std::time::Duration;
 
 use kankan_base::ShutdownSignal;
+use kankan_crypto::pairing::{open_new_secret, pairing_key};
 use kankan_protocol::device::{
-    Claim, ClaimResult, CommandKind, DeviceEvent, DeviceKind, Settings, StateReport, decode,
+    Claim, ClaimResult, CommandKind, DeviceEvent, DeviceKind, NewSecret, Settings, StateReport,
+    decode,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
@@ -96,6 +98,15 @@ impl DeviceHandle {
 enum End {
     Shutdown,
     Reboot,
+    /// Log in again (with a new secret), without rebooting.
+    Reconnect,
+}
+
+/// What one message asks of the connection.
+enum After {
+    Stay,
+    Reboot,
+    Reconnect,
 }
 
 /// A simulated camera or doorbell.
@@ -275,13 +286,19 @@ impl Device {
     /// Runs until `shutdown` fires, rebooting when told to. Returns an error only if the
     /// state cannot be saved at the end.
     pub async fn run(mut self, mut shutdown: ShutdownSignal) -> Result<(), SimError> {
+        let mut power_on = true;
         loop {
-            self.fw.boot();
-            self.status.send_modify(|s| s.boots += 1);
-            tracing::info!(uid = %self.cfg.uid, server = %self.server, "booting");
+            if power_on {
+                self.fw.boot();
+                self.status.send_modify(|s| s.boots += 1);
+                tracing::info!(uid = %self.cfg.uid, server = %self.server, "booting");
+            }
+            power_on = true;
+            // The secret the server rotated to, once received, else the factory one.
+            let secret = self.fw.state.secret.clone();
             let login = Login {
                 uid: &self.cfg.uid,
-                secret: self.cfg.secret.expose(),
+                secret: secret.as_deref().unwrap_or(self.cfg.secret.expose()),
                 server: &self.server,
                 pin: self.pin,
                 keep_alive: self.cfg.timings.keep_alive,
@@ -304,6 +321,10 @@ impl Device {
                 End::Shutdown => {
                     tracing::info!(uid = %self.cfg.uid, "shutting down");
                     return state::save(&self.cfg.state_dir, &self.fw.state);
+                }
+                End::Reconnect => {
+                    tracing::info!(uid = %self.cfg.uid, "logging in with the new secret");
+                    power_on = false;
                 }
                 End::Reboot => {
                     tracing::info!(uid = %self.cfg.uid, "rebooting");
@@ -380,8 +401,10 @@ impl Device {
                         self.status.send_modify(|s| s.last_error = Some(why));
                     }
                     Some(LinkEvent::Message { topic, payload }) => {
-                        if self.on_message(link, &topic, &payload) {
-                            break End::Reboot;
+                        match self.on_message(link, &topic, &payload) {
+                            After::Stay => {}
+                            After::Reboot => break End::Reboot,
+                            After::Reconnect => break End::Reconnect,
                         }
                     }
                     None => {
@@ -424,7 +447,7 @@ impl Device {
             s.connections += 1;
         });
         let t = &self.topics;
-        link.subscribe(&[&t.cmd, &t.desired, &t.claim_result]);
+        link.subscribe(&[&t.cmd, &t.desired, &t.claim_result, &t.secret]);
         link.publish(&t.presence, b"online".to_vec());
         self.report(link);
         self.send_events(link);
@@ -441,8 +464,47 @@ impl Device {
         }
     }
 
-    /// Handles one message; true when the device must reboot.
-    fn on_message(&mut self, link: &Link, topic: &str, payload: &[u8]) -> bool {
+    /// Handles one message; says whether the device must reboot or log in again.
+    fn on_message(&mut self, link: &Link, topic: &str, payload: &[u8]) -> After {
+        if topic == self.topics.secret {
+            return self.on_new_secret(payload);
+        }
+        let reboot = self.on_other_message(link, topic, payload);
+        if reboot { After::Reboot } else { After::Stay }
+    }
+
+    /// The server rotates this device's secret: open it with the current one, keep it on
+    /// flash, and log in with it (the server accepts the old one until then). A message the
+    /// current secret does not open (already applied, or not for this device) is ignored.
+    fn on_new_secret(&mut self, payload: &[u8]) -> After {
+        let uid = self.cfg.uid.clone();
+        let msg: NewSecret = match decode(payload) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(%uid, error = %e, "malformed secret message ignored");
+                return After::Stay;
+            }
+        };
+        let current = self.fw.state.secret.clone();
+        let key = pairing_key(current.as_deref().unwrap_or(self.cfg.secret.expose()));
+        let Ok(next) = open_new_secret(&uid, &msg.sealed, &key) else {
+            tracing::debug!(%uid, "a secret message the current secret does not open ignored");
+            return After::Stay;
+        };
+        self.fw.state.secret = Some(next);
+        if let Err(e) = state::save(&self.cfg.state_dir, &self.fw.state) {
+            // Not on flash: keep the current secret rather than risk losing the new one.
+            tracing::error!(%uid, error = %e, "new secret not saved; keeping the current one");
+            self.fw.state.secret = current;
+            return After::Stay;
+        }
+        self.status.send_modify(|s| s.stored = self.fw.state.clone());
+        tracing::info!(%uid, "new device secret received");
+        After::Reconnect
+    }
+
+    /// Handles any other message; true when the device must reboot.
+    fn on_other_message(&mut self, link: &Link, topic: &str, payload: &[u8]) -> bool {
         let uid = self.cfg.uid.clone();
         if topic == self.topics.cmd {
             let now = self.cfg.clock.now().as_millis();

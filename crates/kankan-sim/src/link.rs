@@ -31,6 +31,7 @@ pub struct Topics {
     pub desired: String,
     pub claim_result: String,
     pub event: String,
+    pub secret: String,
 }
 
 impl Topics {
@@ -45,6 +46,7 @@ impl Topics {
             cmd: t("cmd"),
             desired: t("desired"),
             claim_result: t("claim/result"),
+            secret: t("secret"),
         }
     }
 }

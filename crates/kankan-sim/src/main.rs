@@ -185,11 +185,13 @@ impl VideoArgs {
     ) -> anyhow::Result<()> {
         if let Some(mut cfg) = self.config(&id.uid, &id.secret)? {
             cfg.pin = pin;
+            cfg.secret_from = Some(id.state_dir.clone());
             let media = media.map(|w| {
                 cfg.motion_events = Some(w.motion);
                 w.commands
             });
             let mut talk_cfg = talk::TalkConfig::new(&cfg.ingest_url, &cfg.uid, &cfg.secret);
+            talk_cfg.secret_from = Some(id.state_dir.clone());
             talk_cfg.out.clone_from(&self.talk_out);
             talk_cfg.pin = pin;
             let handle = video::start(cfg, signal.clone())?;
@@ -375,7 +377,9 @@ async fn pair(args: PairArgs, signal: ShutdownSignal) -> anyhow::Result<()> {
         (None, Some(wav)) => Source::Wav(wav),
         (None, None) => anyhow::bail!("give --qr or --wav"),
     };
-    let joined = read_and_join(source, &args.id.secret)?;
+    // After a rotation the device's secret is the one on its flash, not the factory's.
+    let secret = kankan_sim::state::current_secret(&args.id.state_dir, &args.id.secret)?;
+    let joined = read_and_join(source, &secret)?;
     println!("joined Wi-Fi {:?}; claiming on {}", joined.ssid, joined.server);
     let mut cfg = device_config(&args.id, args.timing.timings()?);
     cfg.pairing = Some(joined);
@@ -437,6 +441,8 @@ async fn run_fleet(args: FleetArgs, signal: ShutdownSignal) -> anyhow::Result<()
     for c in &creds {
         if let Some(mut cfg) = args.video.config(&c.uid, &c.secret)? {
             cfg.pin = pin;
+            // The secret the device holds once the operator rotated it.
+            cfg.secret_from = Some(args.state_dir.join(&c.uid));
             video::start(cfg, signal.clone())?;
         }
     }

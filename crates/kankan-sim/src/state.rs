@@ -58,6 +58,10 @@ pub struct StoredState {
     pub sd_card: SdCard,
     /// Battery level of battery devices at the last save.
     pub battery_pct: Option<u8>,
+    /// The device secret the server rotated to, once received (it replaces the factory
+    /// secret from then on); `None` while the factory secret is the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 impl StoredState {
@@ -80,8 +84,15 @@ impl StoredState {
             presets: BTreeMap::new(),
             sd_card: SdCard { status: SdStatus::Ok, total_mb: SD_TOTAL_MB, used_mb: 1_024 },
             battery_pct: (kind == DeviceKind::Doorbell).then_some(90),
+            secret: None,
         }
     }
+}
+
+/// The device's current secret: the one its state file in `dir` holds (after a rotation),
+/// else `factory`.
+pub fn current_secret(dir: &Path, factory: &str) -> Result<String, SimError> {
+    Ok(load(dir)?.and_then(|s| s.secret).unwrap_or_else(|| factory.to_string()))
 }
 
 /// The state file's path in `dir`.

@@ -34,7 +34,11 @@ pub struct TalkConfig {
     /// The server's TLS public key, required for an `https://` URL.
     pub pin: Option<crate::tls::Pin>,
     pub uid: String,
+    /// The factory secret (see `secret_from`).
     pub secret: String,
+    /// The device's state directory: once the server rotated the secret, the one stored
+    /// there is used instead of `secret`.
+    pub secret_from: Option<PathBuf>,
     /// Write what the speaker played to this WAV file (8 kHz, 16-bit mono).
     pub out: Option<PathBuf>,
     /// The microphone's tone, in Hz.
@@ -58,6 +62,7 @@ impl TalkConfig {
             pin: None,
             uid: uid.to_string(),
             secret: secret.to_string(),
+            secret_from: None,
             out: None,
             tone_hz: 440.0,
         }
@@ -192,8 +197,11 @@ async fn channel(
 ) -> Result<(), SimError> {
     let fail = |e: tokio_tungstenite::tungstenite::Error| SimError::Video(format!("talk: {e}"));
     let mut request = cfg.ws_url()?.into_client_request().map_err(fail)?;
-    let basic =
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", cfg.uid, cfg.secret));
+    let secret = match &cfg.secret_from {
+        Some(dir) => crate::state::current_secret(dir, &cfg.secret)?,
+        None => cfg.secret.clone(),
+    };
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", cfg.uid, secret));
     let auth = HeaderValue::from_str(&format!("Basic {basic}"))
         .map_err(|e| SimError::Config(format!("talk credentials: {e}")))?;
     request.headers_mut().insert("authorization", auth);

@@ -106,6 +106,17 @@ impl TestDevice {
         }
     }
 
+    /// Waits for the next message on any of its topics: the topic's last levels (after
+    /// `kk/v1/{uid}/`) and the payload, in the order they arrived.
+    pub async fn next_message(&mut self) -> Result<(String, Vec<u8>)> {
+        let (topic, payload) = tokio::time::timeout(WAIT, self.inbox.recv())
+            .await
+            .context("no message")?
+            .context("device connection closed")?;
+        let prefix = format!("kk/v1/{}/", self.uid);
+        Ok((topic.strip_prefix(&prefix).unwrap_or(&topic).to_string(), payload))
+    }
+
     /// Disconnects cleanly (no last will).
     pub async fn disconnect(self) -> Result<()> {
         self.client.disconnect().await?;

@@ -29,13 +29,13 @@ function base64Blob(b64, type) {
 /** What to tell the user when pairing cannot start. */
 async function pairingProblem(err, uid) {
   switch (err.code) {
-    case 'device-not-found':
-      return { message: 'No device with this UID — check the label.', focus: 'uid' };
-    case 'device-already-bound': {
+    case 'device-not-found': {
+      // An unknown UID and a device bound to an account answer alike (nobody learns which
+      // UIDs exist); the user's own devices are in their list.
       const mine = await devices.list().then((all) => all.some((d) => d.uid === uid), () => false);
       return mine
         ? { message: 'This device is already in your account.', link: { href: `#/devices/${encodeURIComponent(uid)}`, text: 'Open it' } }
-        : { message: 'This device is bound to another account. Its owner must remove it in their app first.', focus: 'uid' };
+        : { message: 'No device with this UID — check the label.', focus: 'uid' };
     }
     default:
       return { message: err.message };

@@ -75,8 +75,8 @@ pub async fn list(
     request_body = PairingRequest,
     responses((status = 201, body = PairingResponse),
         (status = 400, body = ErrorBody, description = "invalid-device-input"),
-        (status = 404, body = ErrorBody, description = "device-not-found"),
-        (status = 409, body = ErrorBody, description = "device-already-bound")))]
+        (status = 404, body = ErrorBody,
+            description = "device-not-found: no such device, or it is bound (alike)")))]
 pub async fn start_pairing(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,

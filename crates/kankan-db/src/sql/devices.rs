@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use super::{Engine, R, SqlStore, flag, opt_ts, ts, uuid_col, write_tx};
 use crate::{
     BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceGrant, DeviceKind, DeviceState,
-    DeviceStore, RtspCamera,
+    DeviceStore, RtspCamera, SecretRotation,
 };
 
 const DEVICE_COLS: &str = "SELECT uid, model, kind, secret_mac, pairing_key_enc, batch, \
@@ -176,7 +176,9 @@ pub(super) async fn claim(
     account.parse().map(AccountId).map_err(|e| DbError::Corrupt(format!("account_id: {e}")))
 }
 
-/// Unbinds and deletes everything recorded about the device for its owner.
+/// Unbinds and deletes everything recorded about the device for its owner: its state,
+/// commands, tokens, events (thumbnails and delivery records with them), notification
+/// preferences, recordings and data key, RTSP source and grants.
 pub(super) async fn unbind(pool: &AnyPool, uid: &str, owner: AccountId) -> R<bool> {
     let mut tx = write_tx(pool).await?;
     let r = sqlx::query(
@@ -197,6 +199,8 @@ pub(super) async fn unbind(pool: &AnyPool, uid: &str, owner: AccountId) -> R<boo
     ] {
         sqlx::query(sql).bind(uid).execute(&mut *tx).await?;
     }
+    super::events::forget_device(&mut tx, uid).await?;
+    super::notify::forget_device(&mut tx, uid).await?;
     super::media::forget_device(&mut tx, uid).await?;
     super::rtsp::forget(&mut tx, uid).await?;
     super::grants::forget(&mut tx, uid).await?;
@@ -212,6 +216,59 @@ pub(super) async fn set_name(pool: &AnyPool, uid: &str, owner: AccountId, enc: &
         .execute(pool)
         .await?;
     if r.rows_affected() == 1 { Ok(()) } else { Err(DbError::NotFound("device")) }
+}
+
+pub(super) async fn secret_rotation(pool: &AnyPool, uid: &str) -> R<Option<SecretRotation>> {
+    let row = sqlx::query(
+        "SELECT next_secret_mac, next_pairing_key_enc, rotation_msg, rotation_started_at_ms \
+         FROM devices WHERE uid = $1 AND next_secret_mac IS NOT NULL",
+    )
+    .bind(uid)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok(SecretRotation {
+            next_secret_mac: r.try_get("next_secret_mac")?,
+            next_pairing_key_enc: r.try_get("next_pairing_key_enc")?,
+            message: r.try_get("rotation_msg")?,
+            started_at: ts(&r, "rotation_started_at_ms")?,
+        })
+    })
+    .transpose()
+}
+
+/// Starts a rotation unless one is pending (one statement); returns the pending one.
+pub(super) async fn start_secret_rotation(
+    pool: &AnyPool,
+    uid: &str,
+    r: &SecretRotation,
+) -> R<SecretRotation> {
+    sqlx::query(
+        "UPDATE devices SET next_secret_mac = $1, next_pairing_key_enc = $2, rotation_msg = $3, \
+         rotation_started_at_ms = $4 WHERE uid = $5 AND next_secret_mac IS NULL",
+    )
+    .bind(&r.next_secret_mac)
+    .bind(&r.next_pairing_key_enc)
+    .bind(&r.message)
+    .bind(r.started_at.0)
+    .bind(uid)
+    .execute(pool)
+    .await?;
+    secret_rotation(pool, uid).await?.ok_or(DbError::NotFound("device"))
+}
+
+/// Promotes the pending secret (one statement): the old one no longer matches.
+pub(super) async fn complete_secret_rotation(pool: &AnyPool, uid: &str, mac: &[u8]) -> R<bool> {
+    let r = sqlx::query(
+        "UPDATE devices SET secret_mac = next_secret_mac, pairing_key_enc = next_pairing_key_enc, \
+         next_secret_mac = NULL, next_pairing_key_enc = NULL, rotation_msg = NULL, \
+         rotation_started_at_ms = NULL WHERE uid = $1 AND next_secret_mac = $2",
+    )
+    .bind(uid)
+    .bind(mac)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 fn u64_col(row: &AnyRow, col: &str) -> R<u64> {
@@ -375,6 +432,17 @@ impl DeviceStore for SqlStore {
     }
     async fn set_device_name(&self, uid: &str, owner: AccountId, enc: &[u8]) -> R<()> {
         set_name(&self.pool, uid, owner, enc).await
+    }
+
+    // Secret rotation.
+    async fn secret_rotation(&self, uid: &str) -> R<Option<SecretRotation>> {
+        secret_rotation(&self.pool, uid).await
+    }
+    async fn start_secret_rotation(&self, uid: &str, r: &SecretRotation) -> R<SecretRotation> {
+        start_secret_rotation(&self.pool, uid, r).await
+    }
+    async fn complete_secret_rotation(&self, uid: &str, mac: &[u8]) -> R<bool> {
+        complete_secret_rotation(&self.pool, uid, mac).await
     }
 
     // Device grants (sharing).

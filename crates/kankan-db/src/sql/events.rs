@@ -39,13 +39,18 @@ pub(super) fn event_from(r: &AnyRow) -> R<Event> {
     })
 }
 
-/// Inserts the event, or completes the row with the same device, kind and start (its end
-/// arriving, or the same message twice) unless the user deleted it.
+/// Inserts the event, or completes the account's row with the same device, kind and start
+/// (its end arriving, or the same message twice) unless the user deleted it. Rows are keyed by
+/// the account as well as the device, and a row is written only while the account owns the
+/// device (checked in the same statement): an event racing an unbinding is not stored for the
+/// previous owner, and never touches another account's row.
 pub(super) async fn record(pool: &AnyPool, e: &Event) -> R<Recorded> {
     let row = sqlx::query(concat!(
         "INSERT INTO events (id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, \
          read_at_ms, created_at_ms, clip_from_ms, clip_to_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (uid, kind, started_at_ms) DO UPDATE \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+         WHERE EXISTS (SELECT 1 FROM devices d WHERE d.uid = $12 AND d.owner_id = $13) \
+         ON CONFLICT (account_id, uid, kind, started_at_ms) DO UPDATE \
          SET ended_at_ms = COALESCE(excluded.ended_at_ms, events.ended_at_ms), \
          zone = COALESCE(events.zone, excluded.zone), \
          clip_from_ms = CASE WHEN excluded.clip_from_ms < events.clip_from_ms \
@@ -66,6 +71,8 @@ pub(super) async fn record(pool: &AnyPool, e: &Event) -> R<Recorded> {
     .bind(e.created_at.0)
     .bind(e.clip_from.0)
     .bind(e.clip_to.0)
+    .bind(&e.uid)
+    .bind(e.account_id.to_string())
     .fetch_optional(pool)
     .await?;
     Ok(match row {
@@ -186,6 +193,19 @@ pub(super) async fn delete(
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Deletes every event of the device, tombstones included, with their thumbnails and delivery
+/// records (inside the unbind transaction): nothing of them is left for the next owner.
+pub(super) async fn forget_device(tx: &mut sqlx::AnyConnection, uid: &str) -> R<()> {
+    for sql in [
+        "DELETE FROM notification_deliveries WHERE event_id IN (SELECT id FROM events WHERE uid = $1)",
+        "DELETE FROM event_thumbnails WHERE event_id IN (SELECT id FROM events WHERE uid = $1)",
+        "DELETE FROM events WHERE uid = $1",
+    ] {
+        sqlx::query(sql).bind(uid).execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn expire(pool: &AnyPool, cutoff: Timestamp) -> R<u64> {

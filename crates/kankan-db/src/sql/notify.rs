@@ -182,6 +182,16 @@ pub(super) async fn put_device_settings(
     Ok(())
 }
 
+/// Deletes every account's notification preferences for the device (inside the unbind
+/// transaction): the next owner starts from the defaults.
+pub(super) async fn forget_device(tx: &mut sqlx::AnyConnection, uid: &str) -> R<()> {
+    sqlx::query("DELETE FROM device_notification_settings WHERE uid = $1")
+        .bind(uid)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 fn webhook_from(r: &AnyRow) -> R<WebhookRow> {
     Ok(WebhookRow {
         id: uuid_col(r, "id")?,

@@ -5,6 +5,7 @@ use kankan_base::{AccountId, Timestamp};
 
 use crate::{
     BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceGrant, DeviceState, RtspCamera,
+    SecretRotation,
 };
 
 type R<T> = Result<T, DbError>;
@@ -14,8 +15,9 @@ type R<T> = Result<T, DbError>;
 /// device to other accounts (sharing), and RTSP camera sources.
 ///
 /// Invariants: a device has at most one owner; a bind token is used and the device bound in one
-/// transaction; unbinding deletes the device's state, commands, tokens, data key, recordings
-/// (their blobs go to the trash), grants and RTSP source in one transaction; a grant counts
+/// transaction; unbinding deletes the device's state, commands, tokens, events, thumbnails,
+/// delivery records, notification preferences, data key, recordings (their blobs go to the
+/// trash), grants and RTSP source in one transaction; a grant counts
 /// only while unrevoked and unexpired.
 #[async_trait]
 pub trait DeviceStore: Send + Sync {
@@ -30,10 +32,27 @@ pub trait DeviceStore: Send + Sync {
     /// `NotFound("bind token")`: unknown, used, expired or for another device;
     /// `Conflict("device binding")`: the device already has an owner.
     async fn claim_device(&self, token_hash: &[u8; 32], uid: &str, now: Timestamp) -> R<AccountId>;
-    /// Unbinds the owner's device and deletes its state, commands, tokens, data key and
-    /// recordings (their blobs go to the trash) and grants; false if it is not bound to that owner.
+    /// Unbinds the owner's device and deletes its state, commands, tokens, events (with their
+    /// thumbnails and delivery records), notification preferences, data key and recordings
+    /// (their blobs go to the trash) and grants; false if it is not bound to that owner.
     async fn unbind_device(&self, uid: &str, owner: AccountId) -> R<bool>;
     async fn set_device_name(&self, uid: &str, owner: AccountId, name_enc: &[u8]) -> R<()>;
+
+    // Secret rotation.
+    /// The device's pending secret rotation, if any.
+    async fn secret_rotation(&self, uid: &str) -> R<Option<SecretRotation>>;
+    /// Starts `rotation` unless one is pending; returns the pending one (this one, or the one
+    /// already there: a rotation is never replaced before the device confirmed it).
+    /// `NotFound("device")` for an unknown device.
+    async fn start_secret_rotation(
+        &self,
+        uid: &str,
+        rotation: &SecretRotation,
+    ) -> R<SecretRotation>;
+    /// The device logged in with its new secret: it becomes the device's secret (and its
+    /// pairing key the device's), the old one stops working. False if no rotation with that
+    /// MAC is pending.
+    async fn complete_secret_rotation(&self, uid: &str, next_secret_mac: &[u8]) -> R<bool>;
 
     // Device grants (sharing).
     async fn insert_device_grant(&self, grant: &DeviceGrant) -> R<()>;

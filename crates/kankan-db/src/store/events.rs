@@ -15,9 +15,11 @@ type R<T> = Result<T, DbError>;
 /// marks belong to [`NotifyStore`](crate::NotifyStore).
 #[async_trait]
 pub trait EventStore: Send + Sync {
-    /// Stores an event, or completes the one with the same device, kind and start (its end,
-    /// or the same message again): a start and its end make one row. An event the user
-    /// deleted stays deleted (`Recorded::Deleted`).
+    /// Stores an event, or completes the account's one with the same device, kind and start
+    /// (its end, or the same message again): a start and its end make one row. Rows are keyed
+    /// by account and device, and written only while the account owns the device. An event
+    /// the user deleted stays deleted, and one for an account that no longer owns the device
+    /// is not stored (both `Recorded::Deleted`).
     async fn record_event(&self, event: &Event) -> R<Recorded>;
     /// The account's events matching `filter`, newest first (deleted ones never).
     async fn events(&self, account: AccountId, filter: &EventFilter) -> R<Vec<Event>>;

@@ -5,7 +5,7 @@
 use kankan_base::{AccountId, Timestamp};
 use kankan_db::{Event, EventFilter, EventKind, Recorded, Store};
 
-use crate::devices::{T0, account};
+use crate::devices::{T0, account, bound};
 use crate::store;
 
 fn at(s: i64) -> Timestamp {
@@ -33,6 +33,14 @@ fn motion(owner: AccountId, start_s: i64, end_s: Option<i64>) -> Event {
     event(owner, EventKind::Motion, start_s, end_s)
 }
 
+/// An account that owns the device the events come from (rows are written only for the
+/// device's owner).
+async fn owner(s: &dyn Store) -> AccountId {
+    let owner = account(s, 1).await;
+    bound(s, "KKEVENTS0001", owner).await;
+    owner
+}
+
 async fn all(s: &dyn Store, owner: AccountId) -> Vec<Event> {
     s.events(owner, &EventFilter::default()).await.expect("list")
 }
@@ -40,7 +48,7 @@ async fn all(s: &dyn Store, owner: AccountId) -> Vec<Event> {
 #[tokio::test]
 async fn a_start_and_its_end_make_one_row_and_redelivery_changes_nothing() {
     let (s, _d) = store().await;
-    let owner = account(s.as_ref(), 1).await;
+    let owner = owner(s.as_ref()).await;
     let Recorded::New(first) = s.record_event(&motion(owner, 10, None)).await.expect("start")
     else {
         panic!("a new row")
@@ -71,7 +79,7 @@ async fn a_start_and_its_end_make_one_row_and_redelivery_changes_nothing() {
 #[tokio::test]
 async fn events_are_filtered_by_kind_and_time() {
     let (s, _d) = store().await;
-    let owner = account(s.as_ref(), 1).await;
+    let owner = owner(s.as_ref()).await;
     for (kind, start) in [
         (EventKind::Motion, 10),
         (EventKind::Press, 20),
@@ -93,7 +101,7 @@ async fn events_are_filtered_by_kind_and_time() {
 #[tokio::test]
 async fn a_deleted_event_stays_deleted_when_its_end_arrives() {
     let (s, _d) = store().await;
-    let owner = account(s.as_ref(), 1).await;
+    let owner = owner(s.as_ref()).await;
     let Recorded::New(e) = s.record_event(&motion(owner, 10, None)).await.expect("start") else {
         panic!("new")
     };
@@ -113,7 +121,7 @@ async fn a_deleted_event_stays_deleted_when_its_end_arrives() {
 #[tokio::test]
 async fn a_thumbnail_is_stored_once_and_only_its_owner_reads_it() {
     let (s, _d) = store().await;
-    let (owner, other) = (account(s.as_ref(), 1).await, account(s.as_ref(), 2).await);
+    let (owner, other) = (owner(s.as_ref()).await, account(s.as_ref(), 2).await);
     let Recorded::New(e) = s.record_event(&motion(owner, 10, None)).await.expect("start") else {
         panic!("new")
     };
@@ -130,7 +138,7 @@ async fn a_thumbnail_is_stored_once_and_only_its_owner_reads_it() {
 #[tokio::test]
 async fn only_the_owner_reads_marks_and_deletes_and_old_events_expire() {
     let (s, _d) = store().await;
-    let (owner, other) = (account(s.as_ref(), 1).await, account(s.as_ref(), 2).await);
+    let (owner, other) = (owner(s.as_ref()).await, account(s.as_ref(), 2).await);
     s.record_event(&motion(owner, 10, Some(12))).await.expect("old");
     s.record_event(&motion(owner, 100, None)).await.expect("new");
     let id = all(s.as_ref(), owner).await[0].id;
@@ -143,4 +151,39 @@ async fn only_the_owner_reads_marks_and_deletes_and_old_events_expire() {
     assert_eq!(s.expire_events(at(50)).await.expect("expire"), 1);
     assert!(s.delete_event(owner, id, T0).await.expect("delete"));
     assert!(all(s.as_ref(), owner).await.is_empty());
+}
+
+// Fails without the fix: the rows were keyed by device alone, so an event of the device's
+// next owner with the same kind and start completed (and was swallowed by) the previous
+// owner's row, and an event racing an unbinding was stored for the previous owner.
+#[tokio::test]
+async fn rows_are_keyed_by_owner_and_written_only_for_the_current_owner() {
+    let (s, _d) = store().await;
+    let (first, second) = (owner(s.as_ref()).await, account(s.as_ref(), 2).await);
+    let Recorded::New(theirs) = s.record_event(&motion(first, 10, None)).await.expect("first")
+    else {
+        panic!("new")
+    };
+    // The device changes hands; a late message for the first owner is not stored.
+    assert!(s.unbind_device("KKEVENTS0001", first).await.expect("unbind"));
+    assert_eq!(
+        s.record_event(&motion(first, 10, Some(20))).await.expect("late"),
+        Recorded::Deleted
+    );
+    assert!(all(s.as_ref(), first).await.is_empty(), "unbinding deleted the first owner's rows");
+    let token = kankan_db::BindToken {
+        token_hash: [8; 32],
+        account_id: second,
+        uid: "KKEVENTS0001".into(),
+        created_at: T0,
+        expires_at: Timestamp(T0.0 + 600_000),
+    };
+    s.insert_bind_token(&token).await.expect("token");
+    s.claim_device(&[8; 32], "KKEVENTS0001", T0).await.expect("rebind");
+    let Recorded::New(mine) = s.record_event(&motion(second, 10, None)).await.expect("second")
+    else {
+        panic!("a new row of the second owner's")
+    };
+    assert_ne!(mine.id, theirs.id);
+    assert_eq!(all(s.as_ref(), second).await.len(), 1);
 }

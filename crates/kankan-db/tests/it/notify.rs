@@ -7,7 +7,7 @@ use kankan_db::{
     PushSubscriptionRow, WebhookRow,
 };
 
-use crate::devices::{T0, account};
+use crate::devices::{T0, account, bound};
 use crate::store;
 
 fn event(owner: kankan_base::AccountId, created_ms: i64) -> Event {
@@ -110,6 +110,7 @@ async fn webhooks_are_listed_and_deleted_only_by_their_account() {
 async fn deliveries_belong_to_the_event_and_its_account_and_go_with_the_event() {
     let (s, _d) = store().await;
     let (a, b) = (account(s.as_ref(), 1).await, account(s.as_ref(), 2).await);
+    bound(s.as_ref(), "KKNOTIFY0001", a).await;
     let ev = Event {
         id: uuid::Uuid::now_v7(),
         account_id: a,
@@ -173,6 +174,7 @@ async fn a_server_secret_is_stored_once_and_the_first_one_wins() {
 async fn events_stay_undispatched_until_marked_and_deleted_ones_are_skipped() {
     let (s, _d) = store().await;
     let a = account(s.as_ref(), 1).await;
+    bound(s.as_ref(), "KKNOTIFY0001", a).await;
     let (old, e1, e2, gone) = (event(a, -1), event(a, 10), event(a, 20), event(a, 30));
     for e in [&old, &e1, &e2, &gone] {
         s.record_event(e).await.expect("record");

@@ -51,6 +51,21 @@ async fn world() -> World {
         verified_at: Some(clock.now()),
     };
     store.insert_account(&account).await.expect("account");
+    // The camera the events come from, bound to the account (events are stored only for
+    // the device's owner).
+    let camera = kankan_db::Device {
+        uid: "KKNOTIFY0001".into(),
+        model: "KK-C1".into(),
+        kind: kankan_db::DeviceKind::Camera,
+        secret_mac: vec![0; 32],
+        pairing_key_enc: vec![0; 61],
+        batch: "test".into(),
+        provisioned_at: clock.now(),
+        owner: Some(id),
+        name_enc: None,
+        bound_at: Some(clock.now()),
+    };
+    store.insert_devices(&[camera]).await.expect("camera");
     World { store, keyring, clock, account: id, _dir: dir }
 }
 

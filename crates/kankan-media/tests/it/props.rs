@@ -143,3 +143,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    // Fails without the fix: a `tfdt` near the top of u64 made `base + duration` overflow
+    // (a panic in debug builds, a wrapped time in release) in the readers of a run.
+    #[test]
+    fn decode_times_anywhere_in_u64_are_refused_or_safe_to_add(
+        video_dts in prop_oneof![any::<u64>(), (u64::MAX - 100_000)..=u64::MAX, 0u64..1 << 40],
+        next in any::<u32>(),
+    ) {
+        let init = parse_init(&av_init(), &Limits::default()).expect("init");
+        let (frag, _, _) = av_fragment(1, Base::Moof, video_dts, 0);
+        match parse_fragment(&init, &frag, &Limits::default()) {
+            Ok(f) => {
+                for run in &f.runs {
+                    let end = run.base_decode_time.checked_add(run.duration);
+                    prop_assert!(end.is_some(), "{} + {}", run.base_decode_time, run.duration);
+                }
+                let end = f.end_ms(&init).expect("video");
+                prop_assert!(end <= kankan_media::MAX_DECODE_MS);
+                prop_assert!(i64::try_from(end).expect("fits").checked_add(1 << 62).is_some());
+                let _ = kankan_media::export_mp4(&init, &[f]);
+            }
+            Err(e) => prop_assert_eq!(e.code(), "media-bad-box"),
+        }
+        // The stream parser: the same fragment after another one at an arbitrary time.
+        let mut stream = av_init();
+        for (seq, dts) in [(1u32, video_dts), (2, video_dts.wrapping_add(u64::from(next)))] {
+            stream.extend(av_fragment(seq, Base::Moof, dts, 0).0);
+        }
+        exercise(&stream, &[stream.len()]);
+    }
+}

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::devices::{Creds, PW, eventually, put_settings};
 use crate::events::{events_where, events_where_until};
-use crate::live_on_demand::{bound_firmware, with_motion_video};
+use crate::live_on_demand::{bound_firmware, run_rotated, with_motion_video};
 use crate::recording::{WAIT, recording_app};
 
 /// A bound `kankan-cam` device of `model` running as firmware over MQTT, with video and its
@@ -27,13 +27,13 @@ async fn sim_device(app: &TestApp, who: &str, model: &str, with_video: bool) -> 
     let (token, creds, dir, mut device) = bound_firmware(app, who, model).await;
     let (stop, signal) = Shutdown::new();
     if with_video {
-        let (with_video, v, rx) = with_motion_video(device, app, &creds);
+        let (with_video, v, rx) = with_motion_video(device, app, &creds, dir.path());
         device = with_video;
         let h = video::start(v, signal.clone()).expect("camera starts");
         tokio::spawn(kankan_sim::media::serve(rx, h));
     }
     let buttons = device.buttons();
-    tokio::spawn(device.run(signal));
+    run_rotated(device, signal).await;
     eventually(app, &token, &creds.uid, "online", |v| v["online"] == true).await;
     SimDevice { token, creds, buttons, _stop: stop, _dir: dir }
 }

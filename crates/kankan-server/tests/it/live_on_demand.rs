@@ -48,21 +48,36 @@ pub(crate) async fn firmware_camera(
     let (stop, signal) = Shutdown::new();
     let (mut cam, mut talk) = (None, None);
     if let Some(on_demand) = on_demand {
-        let (with_video, mut v, rx) = with_motion_video(device, app, &creds);
+        let (with_video, mut v, rx) = with_motion_video(device, app, &creds, dir.path());
         device = with_video;
         v.on_demand = on_demand;
         let h = video::start(v, signal.clone()).expect("camera starts");
         if let Some(out) = talk_out {
             let mut t = kankan_sim::talk::TalkConfig::new(&app.base_url, &creds.uid, &creds.secret);
+            t.secret_from = Some(dir.path().join("state"));
             t.out = Some(out.to_path_buf());
             talk = Some(kankan_sim::talk::start(t, signal.clone()));
         }
         tokio::spawn(kankan_sim::media::serve_with_talk(rx, h.clone(), talk.clone()));
         cam = Some(h);
     }
-    tokio::spawn(device.run(signal));
+    run_rotated(device, signal).await;
     eventually(app, &token, &creds.uid, "online", |v| v["online"] == true).await;
     FirmwareCamera { token, creds, cam, talk, stop, dir }
+}
+
+/// Runs the firmware until it is connected with the secret the server rotated to at its
+/// binding (it logs in a second time with it), so that nothing a test sends meets it between
+/// the two connections.
+pub(crate) async fn run_rotated(device: Device, signal: kankan_base::ShutdownSignal) {
+    let handle = device.handle();
+    tokio::spawn(device.run(signal));
+    handle
+        .wait_for("the login with the rotated secret", WAIT, |s| {
+            s.connected && s.connections >= 2 && s.stored.secret.is_some()
+        })
+        .await
+        .expect("the firmware rotates its secret");
 }
 
 /// Registers `who`, binds a new `model` device to them and sets up `kankan-cam` firmware for
@@ -84,16 +99,20 @@ pub(crate) async fn bound_firmware(
 }
 
 /// Gives `device` a small video whose motion detector reports through the firmware: the
-/// device, the video's configuration, and the media commands for `kankan_sim::media`.
+/// device, the video's configuration, and the media commands for `kankan_sim::media`. The
+/// video logs in with the secret the firmware holds in `dir` (the server rotates it once the
+/// firmware connects).
 pub(crate) fn with_motion_video(
     device: Device,
     app: &TestApp,
     creds: &Creds,
+    dir: &Path,
 ) -> (Device, VideoConfig, mpsc::UnboundedReceiver<CommandKind>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let (events, events_rx) = mpsc::unbounded_channel();
     let (device, settings) = device.with_media(tx).with_motion(events_rx);
     let mut v = small_video(&app.base_url, creds);
+    v.secret_from = Some(dir.join("state"));
     v.motion_events = Some(video::MotionLink { events, settings });
     (device, v, rx)
 }

@@ -27,7 +27,11 @@ pub struct VideoConfig {
     /// The server's TLS public key, required for an `https://` URL.
     pub pin: Option<crate::tls::Pin>,
     pub uid: String,
+    /// The factory secret (see `secret_from`).
     pub secret: String,
+    /// The device's state directory: once the server rotated the secret, the one stored
+    /// there is used instead of `secret` (read at each upload).
+    pub secret_from: Option<std::path::PathBuf>,
     pub encoder: EncoderConfig,
     /// A low-resolution sub-stream recorded beside the main one (stream 1), if any.
     pub sub_stream: Option<EncoderConfig>,
@@ -62,12 +66,22 @@ impl std::fmt::Debug for VideoConfig {
 }
 
 impl VideoConfig {
+    /// The secret to log in with now.
+    pub fn current_secret(&self) -> String {
+        match &self.secret_from {
+            Some(dir) => crate::state::current_secret(dir, &self.secret)
+                .unwrap_or_else(|_| self.secret.clone()),
+            None => self.secret.clone(),
+        }
+    }
+
     pub fn new(ingest_url: &str, uid: &str, secret: &str, clock: Clocks) -> Self {
         VideoConfig {
             ingest_url: ingest_url.trim_end_matches('/').to_string(),
             pin: None,
             uid: uid.to_string(),
             secret: secret.to_string(),
+            secret_from: None,
             encoder: EncoderConfig::default(),
             sub_stream: None,
             prerecorded: false,

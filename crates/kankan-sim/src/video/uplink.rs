@@ -197,7 +197,7 @@ impl Uplink {
         let req = self
             .http
             .post(self.url("live"))
-            .basic_auth(&self.cfg.uid, Some(&self.cfg.secret))
+            .basic_auth(&self.cfg.uid, Some(self.cfg.current_secret()))
             .header(EPOCH_HEADER, self.started.epoch_ms.to_string())
             .header("content-type", "video/mp4")
             .body(body)
@@ -220,7 +220,7 @@ impl Uplink {
         let req = self
             .http
             .put(self.url("backfill"))
-            .basic_auth(&self.cfg.uid, Some(&self.cfg.secret))
+            .basic_auth(&self.cfg.uid, Some(self.cfg.current_secret()))
             .header(EPOCH_HEADER, self.started.epoch_ms.to_string())
             .header("content-type", "video/mp4")
             .body(body);
