@@ -20,8 +20,8 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use kankan_core::authz::Capability;
 use kankan_core::live::{LivePart, Viewer};
-use kankan_protocol::v1::ErrorBody;
 use kankan_core::{StreamGuard, StreamScope};
+use kankan_protocol::v1::ErrorBody;
 use kankan_recording::LinkPurpose;
 use serde::Deserialize;
 
