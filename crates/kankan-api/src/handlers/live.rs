@@ -62,8 +62,7 @@ pub async fn live(
         device: Some(h.uid().to_string()),
     });
     let viewer = state.recordings.watch_live(&h, q.stream.unwrap_or(0)).await?;
-    Ok(super::bounded(ws, MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| watch(socket, viewer, guard)))
+    Ok(super::bounded(ws, MAX_CLIENT_MESSAGE).on_upgrade(move |s| watch(s, viewer, guard)))
 }
 
 /// The largest message a viewer may send (it has nothing to say: anything it sends is read

@@ -47,7 +47,6 @@ mod tests {
     fn every_websocket_route_bounds_the_client_s_messages() {
         // fails without the fix: the live view's socket took messages of up to 64 MiB.
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let needle = concat!(".on_", "upgrade(");
         let mut upgrades = 0;
         // Spelled in two halves so that this test does not find itself.
         let needle = concat!(".on_", "upgrade(");
