@@ -394,9 +394,13 @@ mod tests {
             f(&mut c);
             assert!(c.validate().is_err(), "{:?}", c.server);
         }
-        let mut lab = Config::default();
-        lab.gateway =
-            GatewayConfig::Embedded { listen: "127.0.0.1:1883".parse().expect("a"), plain: true };
+        let mut lab = Config {
+            gateway: GatewayConfig::Embedded {
+                listen: "127.0.0.1:1883".parse().expect("a"),
+                plain: true,
+            },
+            ..Config::default()
+        };
         lab.devices.mqtt_url = Some("mqtt://cams.example:1883".into());
         assert!(lab.validate().is_ok() && !lab.mqtt_tls() && !lab.needs_tls_identity());
         assert!(Config::default().mqtt_tls(), "devices reach MQTT over TLS by default");
