@@ -43,17 +43,19 @@ impl Default for AccountsConfig {
 
 impl AccountsConfig {
     pub fn validate(&self) -> Result<(), String> {
-        let positive = [
-            ("session_ttl_days", self.session_ttl_days),
-            ("code_ttl_minutes", self.code_ttl_minutes),
-            ("code_max_attempts", self.code_max_attempts),
-            ("lockout_threshold", self.lockout_threshold),
-            ("lockout_window_minutes", self.lockout_window_minutes),
-            ("lockout_minutes", self.lockout_minutes),
+        // Each key's valid range (docs/ref/config.md lists them).
+        let ranges = [
+            ("session_ttl_days", self.session_ttl_days, 1, 3650),
+            ("code_ttl_minutes", self.code_ttl_minutes, 1, 1440),
+            ("code_max_attempts", self.code_max_attempts, 1, 100),
+            ("code_resend_secs", self.code_resend_secs, 0, 3600),
+            ("lockout_threshold", self.lockout_threshold, 1, 1000),
+            ("lockout_window_minutes", self.lockout_window_minutes, 1, 10_080),
+            ("lockout_minutes", self.lockout_minutes, 1, 10_080),
         ];
-        for (name, v) in positive {
-            if v == 0 {
-                return Err(format!("accounts.{name} must be at least 1"));
+        for (name, v, lo, hi) in ranges {
+            if !(lo..=hi).contains(&v) {
+                return Err(format!("accounts.{name} must be {lo}-{hi}"));
             }
         }
         if self.hash_concurrency > MAX_HASH_CONCURRENCY {

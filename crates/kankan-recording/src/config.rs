@@ -65,8 +65,11 @@ impl RecordingConfig {
         if !(60..=86_400).contains(&self.link_ttl_secs) {
             return Err("recording.link_ttl_secs must be 60-86400".into());
         }
-        if self.sweep_secs == 0 {
-            return Err("recording.sweep_secs must be at least 1".into());
+        if !(1..=86_400).contains(&self.sweep_secs) {
+            return Err("recording.sweep_secs must be 1-86400".into());
+        }
+        if !(1..=86_400).contains(&self.max_clock_skew_secs) {
+            return Err("recording.max_clock_skew_secs must be 1-86400".into());
         }
         if !(1..=60).contains(&self.live_start_wait_secs) {
             return Err("recording.live_start_wait_secs must be 1-60".into());

@@ -399,6 +399,18 @@ mod tests {
         let mut c = Config::default();
         c.accounts.code_ttl_minutes = 0;
         assert!(c.validate().is_err());
+        // The upper ends of the ranges docs/ref/config.md gives (unbounded before).
+        let out_of_range: [fn(&mut Config); 4] = [
+            |c| c.accounts.code_max_attempts = 101,
+            |c| c.accounts.session_ttl_days = 3651,
+            |c| c.recording.max_clock_skew_secs = 0,
+            |c| c.recording.sweep_secs = 86_401,
+        ];
+        for f in out_of_range {
+            let mut c = Config::default();
+            f(&mut c);
+            assert!(c.validate().is_err());
+        }
         let mut c = Config::default();
         c.server.public_url = Some("ftp://x".into());
         assert!(c.validate().is_err());

@@ -34,12 +34,23 @@ enum Command {
 
 #[derive(Args)]
 struct Identity {
-    /// The device UID (6-32 of A-Z, 0-9).
-    #[arg(long)]
+    /// The device UID (6-32 of A-Z, 0-9); with --credentials, which line of it.
+    #[arg(long, default_value = "", hide_default_value = true)]
     uid: String,
     /// The device secret (prefer the environment variable to keep it out of `ps`).
-    #[arg(long, env = "KANKAN_CAM_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "KANKAN_CAM_SECRET",
+        hide_env_values = true,
+        default_value = "",
+        hide_default_value = true
+    )]
     secret: String,
+    /// The provisioning CSV (`uid,model,secret`, as `kankan admin devices provision --out`
+    /// writes it): the UID, the model (a doorbell's `KK-D1` too) and the secret come from it,
+    /// from the line of --uid or the file's only line.
+    #[arg(long)]
+    credentials: Option<PathBuf>,
     /// Where the device keeps its state file.
     #[arg(long)]
     state_dir: PathBuf,
@@ -49,6 +60,45 @@ struct Identity {
     /// IANA time zone. Default: the stored one, or Asia/Shanghai.
     #[arg(long)]
     timezone: Option<String>,
+}
+
+impl Identity {
+    /// Fills in what --credentials gives; then the UID and the secret must be known.
+    fn load(&mut self) -> anyhow::Result<()> {
+        if let Some(path) = &self.credentials {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let creds = kankan_sim::fleet::parse_credentials(&text)?;
+            let line = if self.uid.is_empty() {
+                match creds.as_slice() {
+                    [one] => one,
+                    _ => anyhow::bail!(
+                        "{} holds {} devices: pick one with --uid",
+                        path.display(),
+                        creds.len()
+                    ),
+                }
+            } else {
+                creds
+                    .iter()
+                    .find(|c| c.uid == self.uid)
+                    .with_context(|| format!("{} has no line for {}", path.display(), self.uid))?
+            };
+            self.uid.clone_from(&line.uid);
+            if self.secret.is_empty() {
+                self.secret.clone_from(&line.secret);
+            }
+            if self.model.is_none() {
+                self.model = Some(line.model.clone());
+            }
+        }
+        anyhow::ensure!(!self.uid.is_empty(), "give --uid or --credentials");
+        anyhow::ensure!(
+            !self.secret.is_empty(),
+            "give the secret: KANKAN_CAM_SECRET, --secret or --credentials"
+        );
+        Ok(())
+    }
 }
 
 #[derive(Args)]
@@ -349,8 +399,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let (shutdown, signal) = Shutdown::new();
     tokio::spawn(stop_on_signals(shutdown));
     match cli.command {
-        Command::Pair(args) => pair(args, signal).await,
-        Command::Run(args) => {
+        Command::Pair(mut args) => {
+            args.id.load()?;
+            pair(args, signal).await
+        }
+        Command::Run(mut args) => {
+            args.id.load()?;
             let mut cfg = device_config(&args.id, args.timing.timings()?);
             cfg.server = args.server.as_deref().map(ServerAddr::parse).transpose()?;
             cfg.pin = args.pin.as_deref().map(parse_pin).transpose()?;
@@ -475,4 +529,43 @@ async fn stop_on_signals(shutdown: Shutdown) {
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("stopping");
     shutdown.trigger();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{Cli, Command};
+
+    fn identity(args: &[&str]) -> anyhow::Result<super::Identity> {
+        let mut argv = vec!["kankan-cam", "run", "--state-dir", "cam"];
+        argv.extend_from_slice(args);
+        let Command::Run(mut run) = Cli::try_parse_from(argv)?.command else {
+            anyhow::bail!("not run");
+        };
+        run.id.load()?;
+        Ok(run.id)
+    }
+
+    // Fails without --credentials: the model defaulted to a camera, so a provisioned
+    // doorbell's line run as it stood came up as a camera.
+    #[test]
+    fn the_provisioning_line_gives_the_uid_the_model_and_the_secret() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let one = dir.path().join("bell.csv");
+        std::fs::write(&one, "uid,model,secret\nKKD0000001,KK-D1,s3cret\n").expect("write");
+        let one = one.to_str().expect("utf-8");
+        let id = identity(&["--credentials", one]).expect("loads");
+        assert_eq!((id.uid.as_str(), id.model.as_deref()), ("KKD0000001", Some("KK-D1")));
+        assert_eq!(id.secret, "s3cret");
+        let two = dir.path().join("two.csv");
+        std::fs::write(&two, "uid,model,secret\nKKA0000001,KK-C1,a\nKKB0000002,KK-D1,b\n")
+            .expect("write");
+        let two = two.to_str().expect("utf-8");
+        assert!(identity(&["--credentials", two]).is_err(), "two lines need --uid");
+        let b = identity(&["--credentials", two, "--uid", "KKB0000002"]).expect("picked");
+        assert_eq!((b.model.as_deref(), b.secret.as_str()), (Some("KK-D1"), "b"));
+        assert!(identity(&["--credentials", two, "--uid", "KKC0000003"]).is_err());
+        assert!(identity(&[]).is_err(), "no UID, no secret");
+    }
 }

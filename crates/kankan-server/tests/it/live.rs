@@ -24,17 +24,26 @@ fn ws_url(app: &kankan_testkit::TestApp, path: &str) -> String {
     app.url(path).replacen("http://", "ws://", 1)
 }
 
+type LiveSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A recording camera of a new account `who`, streaming for `ms`, and a viewer's open live
+/// socket on it (with what keeps the camera running).
+async fn watching(app: &kankan_testkit::TestApp, who: &str, ms: i64) -> (LiveSocket, impl Sized) {
+    let (token, creds, cam, stop) = recording_camera(app, who).await;
+    cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= ms).await.expect("live");
+    until_live(app, &creds.uid).await;
+    let (lt, base) = link_for(app, &token, &creds.uid, "live").await;
+    let (ws, _) = tokio_tungstenite::connect_async(ws_url(app, &format!("{base}/live?t={lt}")))
+        .await
+        .expect("the live socket opens");
+    (ws, (cam, stop))
+}
+
 #[tokio::test]
 async fn a_viewer_gets_the_init_then_the_current_gop_then_live_fragments() {
     let app = recording_app().await;
-    let (token, creds, cam, _stop) = recording_camera(&app, "live@example.com").await;
-    cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 2_000).await.expect("live");
-    until_live(&app, &creds.uid).await;
-    let (lt, base) = link_for(&app, &token, &creds.uid, "live").await;
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(ws_url(&app, &format!("{base}/live?t={lt}")))
-            .await
-            .expect("the live socket opens");
+    let (mut ws, _cam) = watching(&app, "live@example.com", 2_000).await;
     let mut parser = StreamParser::new(Limits::default());
     let (mut init, mut frags) = (None, Vec::new());
     while frags.len() < 3 {
@@ -62,14 +71,7 @@ async fn a_viewer_sending_an_oversized_message_is_disconnected() {
     // memory, and stayed open.
     use futures_util::SinkExt as _;
     let app = recording_app().await;
-    let (token, creds, cam, _stop) = recording_camera(&app, "live-big@example.com").await;
-    cam.wait_for("streaming", WAIT, |s| s.sent_live_ms >= 1_000).await.expect("live");
-    until_live(&app, &creds.uid).await;
-    let (lt, base) = link_for(&app, &token, &creds.uid, "live").await;
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(ws_url(&app, &format!("{base}/live?t={lt}")))
-            .await
-            .expect("the live socket opens");
+    let (mut ws, _cam) = watching(&app, "live-big@example.com", 1_000).await;
     ws.send(Message::Binary(vec![7u8; 256 * 1024].into())).await.expect("sent");
     let ended = tokio::time::timeout(WAIT, async {
         loop {

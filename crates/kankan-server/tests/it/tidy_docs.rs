@@ -272,13 +272,16 @@ fn defines(source: &str, name: &str) -> bool {
 /// Whether a source file is one a citation names.
 type InFile<'a> = Box<dyn Fn(&Path) -> bool + 'a>;
 
+/// The privacy promises and the threat model (docs/security.md) cite the tests that prove
+/// them; each must exist.
 #[test]
-fn every_test_a_privacy_promise_cites_exists() {
+fn every_test_a_privacy_promise_or_the_threat_model_cites_exists() {
     let root = root();
     let sources = rust_files(&root.join("crates"));
     let named = |p: &Path, file: &str| p.file_name().is_some_and(|n| n == file);
     let mut missing = Vec::new();
-    for unit in units(&read(&root.join("docs/privacy/promises.md"))) {
+    let docs = [read(&root.join("docs/privacy/promises.md")), read(&root.join("docs/security.md"))];
+    for unit in docs.iter().flat_map(|d| units(d)) {
         for span in spans(&unit.text).0 {
             let parts: Vec<&str> = span.split("::").collect();
             let snake = |s: &str| {
@@ -311,7 +314,7 @@ fn every_test_a_privacy_promise_cites_exists() {
     }
     assert!(
         missing.is_empty(),
-        "tests the privacy promises cite that do not exist:\n{}",
+        "tests the privacy promises or docs/security.md cite that do not exist:\n{}",
         missing.join("\n")
     );
 }
