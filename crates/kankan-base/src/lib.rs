@@ -14,5 +14,5 @@ pub mod shutdown;
 pub use clock::{Clock, Clocks, RealClock, SimClock, Sleep, Timestamp};
 pub use error::ErrorKind;
 pub use id::{AccountId, BlobId, JobId, SessionId, StaffId};
-pub use secret::Secret;
+pub use secret::{Secret, constant_time_eq};
 pub use shutdown::{Shutdown, ShutdownSignal};

@@ -2,6 +2,14 @@
 
 use std::fmt;
 
+/// Whether two byte strings are equal, in time that depends on their lengths only (not on
+/// where they first differ): for comparing MACs and tokens an attacker sends. The one such
+/// comparison of the workspace.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    a.len() == b.len() && std::hint::black_box(diff) == 0
+}
+
 /// A secret value from configuration (password, token, key).
 #[derive(Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(transparent)]

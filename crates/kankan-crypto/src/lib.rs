@@ -20,9 +20,4 @@ pub use keys::{AccountKey, Keyring, MasterKey, MasterKeySource};
 pub use password::{PasswordHash, hash_password, verify_password};
 pub use token::{TokenHash, random_bytes, random_digits, random_token};
 
-/// Whether two byte strings are equal, in time that depends on their lengths only (not on
-/// where they first differ): for comparing MACs and tokens an attacker sends.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    a.len() == b.len() && std::hint::black_box(diff) == 0
-}
+pub use kankan_base::constant_time_eq;

@@ -27,9 +27,7 @@ pub struct RotationStatus {
 }
 
 /// Compares two MACs in constant time.
-pub(super) fn same_mac(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub(super) use kankan_base::constant_time_eq as same_mac;
 
 impl Devices {
     /// Starts rotating the device's secret, or resumes the rotation pending, and sends the

@@ -207,8 +207,7 @@ impl Recordings {
         let caps = CapabilitySet::from_bits(caps.parse().map_err(|_| CoreError::InvalidLink)?);
         let exp = Timestamp(exp.parse().map_err(|_| CoreError::InvalidLink)?);
         let want = self.link_mac(account, session, purpose, caps, uid, exp);
-        let same = want.len() == sig.len()
-            && want.bytes().zip(sig.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+        let same = kankan_base::constant_time_eq(want.as_bytes(), sig.as_bytes());
         if !same || exp.0 < self.inner.clock.now().0 {
             return Err(CoreError::InvalidLink);
         }

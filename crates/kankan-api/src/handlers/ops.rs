@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
+use kankan_base::constant_time_eq as same;
 use kankan_protocol::v1::{ErrorBody, Health};
 
 use crate::{ApiError, AppState};
@@ -50,9 +51,4 @@ pub async fn metrics(
         }
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()))
-}
-
-/// Compares in time that depends on the lengths only, not on where the bytes differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

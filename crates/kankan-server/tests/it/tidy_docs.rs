@@ -342,3 +342,22 @@ fn account_keys_are_unwrapped_only_by_the_key_vault() {
     assert!(callers.is_empty(), "account keys unwrapped outside the key vault: {callers:?}");
     assert!(read(&vault).contains("unwrap_account_key("), "the vault itself unwraps them");
 }
+
+/// The same kind of check: MACs and tokens a client sends are compared by one function,
+/// `kankan_base::constant_time_eq`; no source writes its own XOR-fold comparison (three
+/// did: the media link's signature, the rotated device secret's MAC, the metrics token).
+#[test]
+fn secrets_are_compared_only_by_the_one_constant_time_function() {
+    let crates = root().join("crates");
+    let sources = rust_files(&crates);
+    let home = crates.join("kankan-base/src/secret.rs");
+    // Spelled in two halves so that this test does not find itself.
+    let needle = concat!("| (x ^ ", "y)");
+    let copies: Vec<String> = sources
+        .iter()
+        .filter(|(p, text)| *p != home && text.contains(needle))
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    assert!(copies.is_empty(), "hand-written constant-time comparisons: {copies:?}");
+    assert!(read(&home).contains(needle), "the one comparison lives in kankan-base");
+}
