@@ -229,6 +229,18 @@ impl Recordings {
         need: Capability,
     ) -> Result<(DeviceHandle, MediaGrant), CoreError> {
         let grant = self.verify_link(uid, token)?;
+        self.authorize_grant(grant, uid, purpose, need).await
+    }
+
+    /// [`Recordings::authorize_link`] for a link already verified (`verify_link`), so that a
+    /// caller that reads the grant first does not check its signature twice.
+    pub async fn authorize_grant(
+        &self,
+        grant: MediaGrant,
+        uid: &str,
+        purpose: LinkPurpose,
+        need: Capability,
+    ) -> Result<(DeviceHandle, MediaGrant), CoreError> {
         if grant.purpose != purpose || !purpose.capabilities().contains(need) {
             return Err(CoreError::WrongLinkPurpose(grant.purpose.as_str()));
         }

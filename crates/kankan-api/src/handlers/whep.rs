@@ -20,7 +20,7 @@ use kankan_core::authz::Capability;
 use kankan_devices::{DeviceHandle, Devices};
 use kankan_protocol::device::CommandKind;
 use kankan_protocol::v1::ErrorBody;
-use kankan_recording::LinkPurpose;
+use kankan_recording::{LinkPurpose, MediaGrant};
 use kankan_webrtc::{Offer, TalkSwitch, WebRtcError};
 use serde::Deserialize;
 
@@ -61,11 +61,16 @@ fn talk_switch(devices: Devices, h: DeviceHandle) -> TalkSwitch {
     })
 }
 
-/// The purpose of a link WHEP takes (`live` or `talk`); `wrong-link-purpose` for a playback
-/// link. The link is checked in full by `authorize_link` after.
-fn live_purpose(state: &AppState, uid: &str, token: &str) -> Result<LinkPurpose, ApiError> {
-    match state.recordings.verify_link(uid, token)?.purpose {
-        p @ (LinkPurpose::Live | LinkPurpose::Talk) => Ok(p),
+/// The verified link and its purpose, which WHEP takes when `live` or `talk`
+/// (`wrong-link-purpose` for a playback link); `authorize_grant` decides the rest.
+fn live_grant(
+    state: &AppState,
+    uid: &str,
+    token: &str,
+) -> Result<(MediaGrant, LinkPurpose), ApiError> {
+    let grant = state.recordings.verify_link(uid, token)?;
+    match grant.purpose {
+        p @ (LinkPurpose::Live | LinkPurpose::Talk) => Ok((grant, p)),
         other => Err(kankan_core::CoreError::WrongLinkPurpose(other.as_str()).into()),
     }
 }
@@ -89,9 +94,9 @@ pub async fn offer(
     if !state.webrtc.enabled() {
         return Err(WebRtcError::Disabled.into());
     }
-    let purpose = live_purpose(&state, &uid, &q.t)?;
+    let (grant, purpose) = live_grant(&state, &uid, &q.t)?;
     let (h, grant) =
-        state.recordings.authorize_link(&uid, &q.t, purpose, Capability::ViewLive).await?;
+        state.recordings.authorize_grant(grant, &uid, purpose, Capability::ViewLive).await?;
     let sdp_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -109,7 +114,7 @@ pub async fn offer(
     let talk = match purpose {
         LinkPurpose::Talk => {
             let (talk, _) =
-                state.recordings.authorize_link(&uid, &q.t, purpose, Capability::Talk).await?;
+                state.recordings.authorize_grant(grant, &uid, purpose, Capability::Talk).await?;
             Some(talk_switch(state.devices.clone(), talk))
         }
         _ => None,
@@ -142,8 +147,9 @@ pub async fn delete(
     ApiPath((uid, session)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<TokenQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let purpose = live_purpose(&state, &uid, &q.t)?;
-    let (h, _) = state.recordings.authorize_link(&uid, &q.t, purpose, Capability::ViewLive).await?;
+    let (grant, purpose) = live_grant(&state, &uid, &q.t)?;
+    let (h, _) =
+        state.recordings.authorize_grant(grant, &uid, purpose, Capability::ViewLive).await?;
     if state.webrtc.close(h.uid(), &session, &h.account().to_string()) {
         Ok(StatusCode::NO_CONTENT)
     } else {
