@@ -126,6 +126,19 @@ impl CapabilitySet {
             .collect()
     }
 
+    /// What a member holds by default: the camera's info, live view and its alarms (the
+    /// founding policy: a shared contact "may only view the real-time footage … and all alarm
+    /// message records").
+    pub fn member_default() -> CapabilitySet {
+        [Capability::View, Capability::ViewLive, Capability::ReceiveAlarms].into_iter().collect()
+    }
+
+    /// What an owner may grant a member: everything but sharing onward and unbinding (which
+    /// also cover changing who is a member and deleting the device's data).
+    pub fn grantable() -> CapabilitySet {
+        CapabilitySet::all().without(Capability::Share).without(Capability::Unbind)
+    }
+
     pub fn contains(self, c: Capability) -> bool {
         self.0 & c.bit() != 0
     }
@@ -250,6 +263,15 @@ mod tests {
         assert_eq!(set.intersection(CapabilitySet::media()), set);
         assert!(set.intersection(Capability::Talk.into()).is_empty());
         assert_eq!(CapabilitySet::all().without(Capability::Unbind).iter().count(), 9);
+    }
+
+    #[test]
+    fn members_can_never_be_granted_sharing_or_unbinding() {
+        let grantable = CapabilitySet::grantable();
+        assert!(!grantable.contains(Capability::Share));
+        assert!(!grantable.contains(Capability::Unbind));
+        assert!(grantable.covers(CapabilitySet::member_default()));
+        assert_eq!(grantable.iter().count(), 8);
     }
 
     #[test]

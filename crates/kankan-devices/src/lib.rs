@@ -32,7 +32,7 @@ pub use commands::CommandOutcome;
 pub use inbound::InboundKind;
 /// Kinds of the rows this crate answers with.
 pub use kankan_db::{CommandStatus, DeviceKind};
-pub use policy::DeviceHandle;
+pub use policy::{DeviceHandle, SharedDevice};
 pub use provision::{ProvisionedDevice, RTSP_MODEL};
 pub use rotation::RotationStatus;
 pub use rtsp::{CamerasConfig, RtspSource};

@@ -64,6 +64,23 @@ impl DeviceHandle {
     }
 }
 
+/// A device shared with an account: whose it is and what the account holds on it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedDevice {
+    pub uid: String,
+    pub owner: AccountId,
+    pub granted: CapabilitySet,
+}
+
+/// What grants give together. A grant never gives `unbind` or `share`: those stay the
+/// owner's.
+fn held_from<'a>(grants: impl Iterator<Item = &'a kankan_db::DeviceGrant>) -> CapabilitySet {
+    grants
+        .map(|g| CapabilitySet::from_names(&g.capabilities))
+        .fold(CapabilitySet::EMPTY, CapabilitySet::union)
+        .intersection(CapabilitySet::grantable())
+}
+
 /// What a decision asks for.
 #[derive(Debug, Clone, Copy)]
 enum Need {
@@ -156,12 +173,56 @@ impl Devices {
     ) -> Result<CapabilitySet, CoreError> {
         let s = &self.inner;
         let grants = s.store.device_grants_of(uid, account, s.clock.now()).await?;
-        Ok(grants
-            .iter()
-            .filter(|g| g.granted_by == owner)
-            .map(|g| CapabilitySet::from_names(&g.capabilities))
-            .fold(CapabilitySet::EMPTY, CapabilitySet::union)
-            .without(Capability::Unbind))
+        Ok(held_from(grants.iter().filter(|g| g.granted_by == owner)))
+    }
+
+    /// The accounts other than the owner that hold `c` on the device now (its members'
+    /// share of its alarms, its streams): the same rule as [`Devices::authorize_device`].
+    /// Empty for an unbound device.
+    pub async fn members_holding(
+        &self,
+        uid: &str,
+        c: Capability,
+    ) -> Result<Vec<AccountId>, CoreError> {
+        let s = &self.inner;
+        let Some(owner) = s.store.device(uid).await?.and_then(|d| d.owner) else {
+            return Ok(Vec::new());
+        };
+        let grants = s.store.device_grants_on(uid, s.clock.now()).await?;
+        let mut by_account: Vec<(AccountId, CapabilitySet)> = Vec::new();
+        for g in grants.iter().filter(|g| g.granted_by == owner && g.account_id != owner) {
+            let held = held_from(std::iter::once(g));
+            match by_account.iter_mut().find(|(a, _)| *a == g.account_id) {
+                Some((_, set)) => *set = set.union(held),
+                None => by_account.push((g.account_id, held)),
+            }
+        }
+        Ok(by_account.into_iter().filter(|(_, set)| set.contains(c)).map(|(a, _)| a).collect())
+    }
+
+    /// The devices shared with `account` now, with their owner and what it holds on each:
+    /// the same rule as [`Devices::authorize_device`] (a grant whose granter no longer owns
+    /// the device gives nothing).
+    pub async fn shared_with(&self, account: AccountId) -> Result<Vec<SharedDevice>, CoreError> {
+        let s = &self.inner;
+        let grants = s.store.device_grants_held(account, s.clock.now()).await?;
+        let mut out: Vec<SharedDevice> = Vec::new();
+        for g in &grants {
+            let held = held_from(std::iter::once(g));
+            if let Some(d) = out.iter_mut().find(|d| d.uid == g.uid && d.owner == g.granted_by) {
+                d.granted = d.granted.union(held);
+                continue;
+            }
+            out.push(SharedDevice { uid: g.uid.clone(), owner: g.granted_by, granted: held });
+        }
+        let mut live = Vec::with_capacity(out.len());
+        for d in out {
+            let owner = s.store.device(&d.uid).await?.and_then(|dev| dev.owner);
+            if owner == Some(d.owner) && d.owner != account && !d.granted.is_empty() {
+                live.push(d);
+            }
+        }
+        Ok(live)
     }
 
     /// Takes back one grant on the device of `h` (which holds `share`): the account it was

@@ -457,6 +457,12 @@ impl DeviceStore for SqlStore {
     ) -> R<Vec<DeviceGrant>> {
         super::grants::live_of(&self.pool, uid, account, now).await
     }
+    async fn device_grants_on(&self, uid: &str, now: Timestamp) -> R<Vec<DeviceGrant>> {
+        super::grants::live_on(&self.pool, uid, now).await
+    }
+    async fn device_grants_held(&self, account: AccountId, now: Timestamp) -> R<Vec<DeviceGrant>> {
+        super::grants::live_held(&self.pool, account, now).await
+    }
     async fn revoke_device_grant(&self, id: uuid::Uuid, at: Timestamp) -> R<bool> {
         super::grants::revoke(&self.pool, id, at).await
     }

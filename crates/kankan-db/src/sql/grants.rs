@@ -49,7 +49,11 @@ pub(super) async fn insert(pool: &AnyPool, g: &DeviceGrant) -> R<()> {
     Ok(())
 }
 
-/// The grants that count at `now`: not revoked, not expired, oldest first.
+/// Grants that count at `now` (not revoked, not expired): the condition after `WHERE`,
+/// with `now` as `$1`.
+const LIVE: &str = "revoked_at_ms IS NULL AND (expires_at_ms IS NULL OR expires_at_ms > $1)";
+
+/// The account's grants on the device that count at `now`, oldest first.
 pub(super) async fn live_of(
     pool: &AnyPool,
     uid: &str,
@@ -57,11 +61,31 @@ pub(super) async fn live_of(
     now: Timestamp,
 ) -> R<Vec<DeviceGrant>> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "{COLS} WHERE uid = $1 AND account_id = $2 AND revoked_at_ms IS NULL \
-         AND (expires_at_ms IS NULL OR expires_at_ms > $3) ORDER BY created_at_ms, id"
+        "{COLS} WHERE {LIVE} AND uid = $2 AND account_id = $3 ORDER BY created_at_ms, id"
     ));
     let rows =
-        sqlx::query(sql).bind(uid).bind(account.to_string()).bind(now.0).fetch_all(pool).await?;
+        sqlx::query(sql).bind(now.0).bind(uid).bind(account.to_string()).fetch_all(pool).await?;
+    rows.iter().map(grant_from).collect()
+}
+
+/// Every account's grants on the device that count at `now`, oldest first.
+pub(super) async fn live_on(pool: &AnyPool, uid: &str, now: Timestamp) -> R<Vec<DeviceGrant>> {
+    let sql =
+        sqlx::AssertSqlSafe(format!("{COLS} WHERE {LIVE} AND uid = $2 ORDER BY created_at_ms, id"));
+    let rows = sqlx::query(sql).bind(now.0).bind(uid).fetch_all(pool).await?;
+    rows.iter().map(grant_from).collect()
+}
+
+/// The account's grants on any device that count at `now`, oldest first.
+pub(super) async fn live_held(
+    pool: &AnyPool,
+    account: AccountId,
+    now: Timestamp,
+) -> R<Vec<DeviceGrant>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{COLS} WHERE {LIVE} AND account_id = $2 ORDER BY created_at_ms, id"
+    ));
+    let rows = sqlx::query(sql).bind(now.0).bind(account.to_string()).fetch_all(pool).await?;
     rows.iter().map(grant_from).collect()
 }
 

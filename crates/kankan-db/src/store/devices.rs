@@ -63,6 +63,12 @@ pub trait DeviceStore: Send + Sync {
         account: AccountId,
         now: Timestamp,
     ) -> R<Vec<DeviceGrant>>;
+    /// Every account's grants on the device that count at `now` (for its members and alarm
+    /// recipients), oldest first.
+    async fn device_grants_on(&self, uid: &str, now: Timestamp) -> R<Vec<DeviceGrant>>;
+    /// The account's grants on any device that count at `now` (the devices shared with it),
+    /// oldest first.
+    async fn device_grants_held(&self, account: AccountId, now: Timestamp) -> R<Vec<DeviceGrant>>;
     /// Revokes a grant; false if there is no such unrevoked grant.
     async fn revoke_device_grant(&self, id: uuid::Uuid, at: Timestamp) -> R<bool>;
 
