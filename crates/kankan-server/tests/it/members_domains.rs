@@ -225,6 +225,23 @@ async fn each_added_capability_opens_its_domain_and_a_members_screenshot_is_its_
     let item = store.album_items(saver_id, 10).await.expect("items");
     assert_eq!(item.len(), 1, "stored as the member's");
     assert!(store.album_items(owner_id, 10).await.expect("items").is_empty());
+    // A clip of the recorded footage is the member's too.
+    let body = Some(json!({"device": uid, "seconds": 2}));
+    let (s, clip) = call(&app, "POST", "/api/v1/album/clips", &saver, body).await;
+    assert_eq!((s, clip["kind"].as_str()), (201, Some("clip")), "{clip}");
+    assert_eq!(album_ids(&app, &saver).await.len(), 2);
+    assert!(album_ids(&app, &h.owner).await.is_empty(), "not in the owner's");
+    // The owner's access log shows the playback and the downloads (the export, the
+    // screenshot and the clip are one entry: within 5 minutes).
+    let (s, log) = app.get_authed(&format!("/api/v1/devices/{uid}/access-log"), &h.owner).await;
+    assert_eq!(s, 200, "{log}");
+    let seen: Vec<_> = log
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|e| (e["nickname"].as_str().unwrap_or("-"), e["kind"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(seen, [("saver", "download"), ("viewer", "playback")], "{log}");
 
     // Move-ptz: the command reaches the camera.
     let path = format!("/api/v1/devices/{uid}/commands");
