@@ -328,7 +328,8 @@ async fn the_owner_reads_who_watched_and_played_back_for_thirty_days() {
     let creds = provision(&app, "KK-C1").await;
     let _dev = bind(&app, &owner, &creds).await;
     let uid = creds.uid.clone();
-    let friend = member(&app, &owner, &uid, "bob@example.com", with(Capability::PlayBack)).await;
+    let caps = with(Capability::PlayBack) | Capability::Talk;
+    let friend = member(&app, &owner, &uid, "bob@example.com", caps).await;
     assert!(access_log(&app, &owner, &uid).await.is_empty(), "nothing yet");
 
     // The member watches live, then plays back; the owner watches live.
@@ -339,15 +340,18 @@ async fn the_owner_reads_who_watched_and_played_back_for_thirty_days() {
     link_for(&app, &owner, &uid, "live").await;
     let log = access_log(&app, &owner, &uid).await;
     assert_eq!(log, pairs(&[("Ann", "live"), ("bob", "playback"), ("bob", "live")]));
+    app.clock.advance(Duration::from_secs(1));
+    link_for(&app, &friend, &uid, "talk").await;
+    assert_eq!(access_log(&app, &owner, &uid).await[0], ("bob".to_string(), "talk".to_string()));
 
     // Repeats within 5 minutes are one entry; later ones are new.
     app.clock.advance(Duration::from_secs(60));
     link_for(&app, &friend, &uid, "live").await;
-    assert_eq!(access_log(&app, &owner, &uid).await.len(), 3, "a repeat within 5 minutes");
+    assert_eq!(access_log(&app, &owner, &uid).await.len(), 4, "a repeat within 5 minutes");
     app.clock.advance(Duration::from_secs(5 * 60));
     link_for(&app, &friend, &uid, "live").await;
     let log = access_log(&app, &owner, &uid).await;
-    assert_eq!(log.len(), 4);
+    assert_eq!(log.len(), 5);
     assert_eq!(log[0], ("bob".to_string(), "live".to_string()));
 
     // Nobody else reads it: not the member, not another household's owner.
