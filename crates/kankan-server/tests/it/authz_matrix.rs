@@ -448,7 +448,7 @@ async fn every_operation_answers_every_kind_of_requester_as_its_classification_s
     // Household A: the owner's device, with a command sent to it.
     let owner = app.register("owner@example.com", PW).await;
     let creds = provision(&app, "KK-C1").await;
-    let a_acker = acknowledge_commands(bind(&app, &owner, &creds).await);
+    let mut ackers = vec![b_acker, acknowledge_commands(bind(&app, &owner, &creds).await)];
     ids.uid = creds.uid.clone();
     let path = format!("/api/v1/devices/{}/commands", ids.uid);
     let (s, b) = call(&app, "POST", &path, &owner, Some(json!({"name": "reboot"}))).await;
@@ -473,6 +473,11 @@ async fn every_operation_answers_every_kind_of_requester_as_its_classification_s
             actors.push(actor);
             continue;
         };
+        if p.name == "stranger" {
+            // A household of its own: owning a camera gives nothing on another's.
+            let c = provision(&app, "KK-C1").await;
+            ackers.push(acknowledge_commands(bind(&app, token, &c).await));
+        }
         if !p.granted.is_empty() && p.name != "owner" {
             let id = uuid::Uuid::now_v7();
             let expires_at = (p.lapse == Lapse::TimeBox).then_some(Timestamp(now.0 + 60_000));
@@ -554,8 +559,7 @@ async fn every_operation_answers_every_kind_of_requester_as_its_classification_s
     assert_eq!(store.push_subscriptions(b_id).await.expect("subscriptions").len(), 1);
     let (s, _) = get(format!("/api/v1/devices/{}", ids.b_uid)).await;
     assert_eq!(s, 200, "household B keeps its device");
-    a_acker.abort();
-    b_acker.abort();
+    ackers.iter().for_each(|a| a.abort());
 }
 
 /// The published table: one row per operation, one column per principal.
@@ -599,7 +603,8 @@ The policy:
   receive-alarms; the owner may add play-back, download, talk, move-ptz and change-settings
   (one column each below). Sharing and unbinding are never granted.
 - A grant outside its **time box**, a **removed** member's grant and a **banned** account
-  give nothing. A **stranger** (an account with no grant) gets nothing of the camera.
+  give nothing. A **stranger** (an account with no grant; in the matrix, the owner of another
+  camera) gets nothing of the camera.
 - Whatever a requester may not touch answers exactly like something that does not exist:
   `404 device-not-found` for a camera (a capability not held included), `404 not-found` for
   another account's event, Album item, webhook or session, `401 unauthenticated` without a
