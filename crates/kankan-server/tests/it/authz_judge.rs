@@ -180,17 +180,33 @@ fn refusals_of(requires: Requires) -> &'static [Refusal] {
     }
 }
 
+/// The codes an authorization refusal answers with, whichever it is. Any other answer to a
+/// refused principal means the request got past the decision.
+const REFUSAL_CODES: [&str; 9] = [
+    "unauthenticated",
+    "device-not-found",
+    "not-found",
+    "session-not-found",
+    "invalid-link",
+    "wrong-link-purpose",
+    "invalid-device-credentials",
+    "account-banned",
+    "forbidden",
+];
+
 /// How an answer measures up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Ok,
-    /// Refused by the policy, but answered with success.
+    /// Refused by the policy, but answered past the decision: a success, or what only the
+    /// operation itself answers (a missing recording, a bad body, a stream not started).
     Leak {
         expected: Refusal,
         status: u16,
+        code: Option<String>,
     },
-    /// Refused by the policy, but answered with something else than the refusal (which tells
-    /// the requester more: that the device exists, or what the body lacks).
+    /// Refused by the policy, but with another refusal than the one it implies (a 403 that
+    /// tells the requester the device exists; `not-found` for a device).
     WrongRefusal {
         expected: Refusal,
         status: u16,
@@ -205,19 +221,20 @@ pub enum Verdict {
 
 /// Whether the answer `(status, code)` keeps to `expect` for an operation that `requires`.
 pub fn judge(requires: Requires, expect: Expect, status: u16, code: Option<&str>) -> Verdict {
+    let code_owned = code.map(String::from);
     match expect {
-        Expect::Allowed => {
-            if refusals_of(requires).iter().any(|r| r.matches(status, code)) {
-                Verdict::OverRefusal { status, code: code.map(String::from) }
-            } else {
-                Verdict::Ok
-            }
+        Expect::Allowed if refusals_of(requires).iter().any(|r| r.matches(status, code)) => {
+            Verdict::OverRefusal { status, code: code_owned }
         }
+        Expect::Allowed => Verdict::Ok,
         Expect::Refused(r) if r.matches(status, code) => Verdict::Ok,
-        Expect::Refused(expected) if status < 400 => Verdict::Leak { expected, status },
-        Expect::Refused(expected) => {
-            Verdict::WrongRefusal { expected, status, code: code.map(String::from) }
+        Expect::Refused(expected)
+            if matches!(status, 401 | 403 | 404)
+                && code.is_some_and(|c| REFUSAL_CODES.contains(&c)) =>
+        {
+            Verdict::WrongRefusal { expected, status, code: code_owned }
         }
+        Expect::Refused(expected) => Verdict::Leak { expected, status, code: code_owned },
     }
 }
 
@@ -356,14 +373,14 @@ mod tests {
         let share = Requires::DeviceAll(C::Share.into());
         assert!(f.iter().any(|(who, r, v)| *who == "member"
             && *r == share
-            && *v == Verdict::Leak { expected: Refusal::DeviceNotFound, status: 200 }));
+            && *v == Verdict::Leak { expected: Refusal::DeviceNotFound, status: 200, code: None }));
         assert!(f.iter().all(|(who, r, _)| who.starts_with("member") && *r == share), "{f:?}");
     }
 
     #[test]
     fn a_policy_that_keeps_a_banned_accounts_sessions_is_caught() {
         let f = findings(Policy::KeepsBannedSessions);
-        let leak = Verdict::Leak { expected: Refusal::Unauthenticated, status: 200 };
+        let leak = Verdict::Leak { expected: Refusal::Unauthenticated, status: 200, code: None };
         assert!(
             f.iter().any(|(who, r, v)| *who == "banned" && *r == Requires::Account && *v == leak)
         );
@@ -390,10 +407,8 @@ mod tests {
         let refused = Expect::Refused(Refusal::DeviceNotFound);
         assert_eq!(judge(r, refused, 404, Some("device-not-found")), Verdict::Ok);
         assert!(matches!(judge(r, refused, 404, Some("not-found")), Verdict::WrongRefusal { .. }));
-        assert!(matches!(
-            judge(r, refused, 422, Some("invalid-settings")),
-            Verdict::WrongRefusal { .. }
-        ));
+        // Validating the body first tells a stranger the device exists.
+        assert!(matches!(judge(r, refused, 422, Some("invalid-settings")), Verdict::Leak { .. }));
         assert!(matches!(judge(r, refused, 204, None), Verdict::Leak { .. }));
         // An allowed principal may meet any other answer (a missing recording, a bad body).
         assert_eq!(judge(r, Expect::Allowed, 404, Some("no-recording")), Verdict::Ok);
@@ -405,8 +420,10 @@ mod tests {
         let refused = Expect::Refused(Refusal::Link);
         assert_eq!(judge(link, refused, 403, Some("invalid-link")), Verdict::Ok);
         assert_eq!(judge(link, refused, 404, Some("device-not-found")), Verdict::Ok);
+        // A link that got as far as the recordings.
+        assert!(matches!(judge(link, refused, 404, Some("no-recording")), Verdict::Leak { .. }));
         assert!(matches!(
-            judge(link, refused, 404, Some("no-recording")),
+            judge(link, refused, 403, Some("wrong-link-purpose")),
             Verdict::WrongRefusal { .. }
         ));
     }
