@@ -567,7 +567,12 @@ fn table() -> String {
     let doc = serde_json::to_value(kankan_api::openapi()).expect("serialises");
     let ops = operations(&doc, &Ids::placeholder()).unwrap_or_else(|m| panic!("{}", m.join("\n")));
     let principals = principals();
-    let mut out = String::from(INTRO);
+    let names =
+        |set: CapabilitySet| set.iter().map(Capability::name).collect::<Vec<_>>().join(", ");
+    let extra: CapabilitySet = extra_capabilities().into_iter().collect();
+    let mut out = INTRO
+        .replace("{default}", &names(CapabilitySet::member_default()))
+        .replace("{extra}", &names(extra));
     out.push_str("| Operation |");
     for p in &principals {
         out.push_str(&format!(" {} |", p.name));
@@ -599,9 +604,9 @@ or an operation has no classification.
 The policy:
 
 - The **owner** of a camera holds every capability on it. A **member** holds the
-  capabilities of their live grant on that camera: by default view, view-live and
-  receive-alarms; the owner may add play-back, download, talk, move-ptz and change-settings
-  (one column each below). Sharing and unbinding are never granted.
+  capabilities of their live grant on that camera. By default: {default}.
+  The owner may add, one column each below: {extra}.
+  Sharing and unbinding are never granted.
 - A grant outside its **time box**, a **removed** member's grant and a **banned** account
   give nothing. A **stranger** (an account with no grant; in the matrix, the owner of another
   camera) gets nothing of the camera.
