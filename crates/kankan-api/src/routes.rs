@@ -84,6 +84,7 @@ pub const ROUTES: &[RouteAccess] = &[
     r("PUT", "/api/v1/devices/{uid}/settings", dev(C::ChangeSettings)),
     r("POST", "/api/v1/devices/{uid}/commands", Access::Device(Need::PerCommand)),
     r("GET", "/api/v1/devices/{uid}/commands/{id}", dev(C::View)),
+    r("GET", "/api/v1/devices/{uid}/access-log", dev(C::Share)),
     r("GET", "/api/v1/devices/{uid}/recordings/timeline", dev(C::PlayBack)),
     r(
         "POST",

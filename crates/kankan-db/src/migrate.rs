@@ -93,4 +93,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_ownership.sql"),
         postgres: include_str!("../migrations/postgres/0013_ownership.sql"),
     },
+    Migration {
+        version: 16,
+        name: "0016_access_log",
+        sqlite: include_str!("../migrations/sqlite/0016_access_log.sql"),
+        postgres: include_str!("../migrations/postgres/0016_access_log.sql"),
+    },
 ];

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod access;
 mod notify;
+pub use access::*;
 pub use notify::*;
 
 /// Every error response: a stable code to match on and a message for people.

@@ -22,6 +22,7 @@ pub const TABLES: &[&str] = &[
     "jobs",
     "devices",
     "device_grants",
+    "device_access_log",
     "bind_tokens",
     "device_state",
     "device_commands",

@@ -28,6 +28,7 @@ mod inbound;
 mod listener;
 mod live;
 mod live_on_demand;
+mod members_domains;
 mod motion_settings;
 mod notify;
 mod notify_channels;
