@@ -67,8 +67,9 @@ impl LinkPurpose {
         }
     }
 
-    /// What an account must hold for a link of this purpose to be issued.
-    fn issue_need(self) -> (CapabilitySet, bool) {
+    /// What an account must hold for a link of this purpose to be issued: the set, and
+    /// whether all of it (else one of it) is needed.
+    pub fn issue_need(self) -> (CapabilitySet, bool) {
         // (set, all of it?) — playback needs one of play-back and download, talk both.
         match self {
             LinkPurpose::PlayBack => (self.capabilities(), false),

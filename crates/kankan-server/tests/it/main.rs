@@ -3,6 +3,8 @@
 mod accounts;
 mod admin;
 mod album;
+mod authz_judge;
+mod authz_matrix;
 mod authz_routes;
 mod bad_input;
 mod browser;
