@@ -171,6 +171,8 @@ async fn an_invitation_shows_only_a_nickname_and_camera_names_and_makes_a_defaul
     assert_eq!(list[0]["role"], json!("member"));
     assert_eq!(list[0]["shared_by"], json!("Grandma"));
     assert_eq!(list[0]["capabilities"], json!(["view", "view-live", "receive-alarms"]));
+    let one = ok(h.app.get_authed(&format!("/api/v1/devices/{}", h.uid), &h.friend).await);
+    assert_eq!((one["role"].as_str(), one["name"].as_str()), (Some("member"), Some("Porch")));
     let mine = device_list(&h.app, &h.owner).await;
     assert_eq!((mine[0]["role"].clone(), mine[0].get("shared_by")), (json!("owner"), None));
 
@@ -202,6 +204,8 @@ async fn the_owner_grants_play_back_until_a_moment_after_which_nothing_is_left()
     assert_eq!(m["capabilities"], json!(["view", "view-live", "play-back"]));
     assert_eq!(m["until_ms"], json!(until));
     assert_eq!(timeline(&h, &h.friend).await, 200);
+    assert_eq!(history(&h).await[0].0, "changed");
+    notice(&h.app, 0, "changed").await;
 
     h.app.clock.advance(2 * HOUR);
     assert_eq!(timeline(&h, &h.friend).await, 404);
