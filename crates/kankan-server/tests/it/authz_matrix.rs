@@ -490,6 +490,7 @@ async fn every_operation_answers_every_kind_of_requester_as_its_classification_s
                 created_at: now,
                 expires_at,
                 revoked_at: None,
+                schedule: None,
             };
             store.insert_device_grant(&grant).await.expect("grant");
             match p.lapse {
