@@ -14,6 +14,7 @@ mod provision;
 mod rotation;
 mod rtsp;
 mod shadow;
+mod stream_access;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
