@@ -20,5 +20,5 @@ mod vault;
 pub use error::{BAN_NOTICE, CoreError};
 pub use jobs::{DeliveryQueue, JobRunner};
 pub use principal::Principal;
-pub use revoke::{Revocations, Revoke, StreamGuard, StreamScope};
+pub use revoke::{DeviceAccess, Revocations, Revoke, StreamGuard, StreamScope};
 pub use vault::KeyVault;

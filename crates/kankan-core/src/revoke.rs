@@ -7,21 +7,43 @@
 //!
 //! A change made elsewhere (the `kankan admin` command in another process, another node) is
 //! caught by the [`RevocationSweeper`] worker, which checks the sessions of the streams open
-//! here against the store every [`SWEEP_EVERY`].
+//! here against the store every [`SWEEP_EVERY`]. Access that runs out without anyone acting
+//! (a grant's time box passing: its end date, or its weekly schedule closing) has no trigger
+//! either: every sweep also asks the device decision again, through a [`DeviceAccess`] the
+//! server wires in, whether each stream's account still holds what the stream needs
+//! ([`StreamScope::need`]) on its device, and ends the streams that lost it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use kankan_base::{AccountId, Clocks, SessionId, Timestamp};
 use kankan_db::Store;
 use kankan_worker::{Step, Ticker, WorkError, Worker};
 use tokio::sync::watch;
 
 use crate::CoreError;
+use crate::authz::CapabilitySet;
 
-/// How often the sweeper checks the sessions of open streams against the store.
+/// How often the sweeper checks the sessions of open streams, and what their accounts hold on
+/// their devices, against the store.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// The device decision, as the sweeper asks it (`kankan-core` knows no domain: the server
+/// wires in the devices domain's one decision).
+#[async_trait]
+pub trait DeviceAccess: Send + Sync {
+    /// Whether `account` holds every capability of `need` on the device `uid` now. `false`
+    /// for a device it holds nothing on (or that is gone); an error only when the question
+    /// could not be answered (the store), which ends nothing.
+    async fn holds(
+        &self,
+        account: AccountId,
+        uid: &str,
+        need: CapabilitySet,
+    ) -> Result<bool, CoreError>;
+}
 
 /// What a stream is registered under.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +54,9 @@ pub struct StreamScope {
     pub session: SessionId,
     /// The device it shows, if any (the event stream shows none).
     pub device: Option<String>,
+    /// What the account must keep holding on `device` for the stream to run (view-live for
+    /// live view; with talk for a WebRTC session that talks). Ignored without a device.
+    pub need: CapabilitySet,
 }
 
 /// What to take away.
@@ -204,18 +229,67 @@ impl Revocations {
         }
         Ok(ended)
     }
+
+    /// Asks `access` again, for every open stream on a device, whether its account still
+    /// holds what the stream needs there, and ends the streams that lost it (a grant whose
+    /// time box has passed, one revoked by another process); returns how many ended. One
+    /// question per account and device (with what all its streams there need together);
+    /// only when that is refused, one per distinct need, so that a stream needing less runs
+    /// on.
+    pub async fn sweep_access(&self, access: &dyn DeviceAccess) -> Result<usize, CoreError> {
+        let mut groups: HashMap<(AccountId, String), HashSet<CapabilitySet>> = HashMap::new();
+        for e in self.inner.lock().streams.values() {
+            if let Some(uid) = &e.scope.device {
+                let key = (e.scope.account, uid.clone());
+                groups.entry(key).or_default().insert(e.scope.need);
+            }
+        }
+        let mut ended = 0;
+        for ((account, uid), needs) in groups {
+            let all = needs.iter().fold(CapabilitySet::EMPTY, |a, n| a.union(*n));
+            if access.holds(account, &uid, all).await? {
+                continue;
+            }
+            let mut lost: Vec<CapabilitySet> = needs.iter().copied().collect();
+            if lost.len() > 1 {
+                let mut still = Vec::new();
+                for need in lost {
+                    if !access.holds(account, &uid, need).await? {
+                        still.push(need);
+                    }
+                }
+                lost = still;
+            }
+            let reg = self.inner.lock();
+            for e in reg.streams.values() {
+                if e.scope.account == account
+                    && e.scope.device.as_deref() == Some(uid.as_str())
+                    && lost.contains(&e.scope.need)
+                    && !e.revoked.send_replace(true)
+                {
+                    ended += 1;
+                }
+            }
+        }
+        if ended > 0 {
+            tracing::info!(streams = ended, "sweep: ended streams whose account lost the device");
+        }
+        Ok(ended)
+    }
 }
 
-/// The worker that runs [`Revocations::sweep`] every [`SWEEP_EVERY`] on the clock.
+/// The worker that runs [`Revocations::sweep`] and [`Revocations::sweep_access`] every
+/// [`SWEEP_EVERY`] on the clock.
 pub struct RevocationSweeper {
     revocations: Revocations,
+    access: Arc<dyn DeviceAccess>,
     ticker: Ticker,
 }
 
 impl RevocationSweeper {
-    pub fn new(revocations: Revocations) -> RevocationSweeper {
+    pub fn new(revocations: Revocations, access: Arc<dyn DeviceAccess>) -> RevocationSweeper {
         let now: Timestamp = revocations.inner.clock.now();
-        RevocationSweeper { ticker: Ticker::after(SWEEP_EVERY, now), revocations }
+        RevocationSweeper { ticker: Ticker::after(SWEEP_EVERY, now), revocations, access }
     }
 }
 
@@ -231,6 +305,7 @@ impl Worker for RevocationSweeper {
         }
         self.ticker.done(now);
         self.revocations.sweep().await?;
+        self.revocations.sweep_access(self.access.as_ref()).await?;
         Ok(Step::Idle)
     }
 

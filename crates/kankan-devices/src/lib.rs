@@ -15,6 +15,7 @@ mod rotation;
 mod rtsp;
 mod shadow;
 mod sharing;
+mod stream_access;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -91,6 +91,7 @@ pub async fn stream(
         account: p.account_id,
         session: p.session_id,
         device: None,
+        need: kankan_core::authz::CapabilitySet::EMPTY,
     });
     let stream =
         futures_util::stream::unfold((events, guard), |(mut events, mut guard)| async move {

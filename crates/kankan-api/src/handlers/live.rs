@@ -60,6 +60,7 @@ pub async fn live(
         account: grant.account,
         session: grant.session,
         device: Some(h.uid().to_string()),
+        need: Capability::ViewLive.into(),
     });
     let viewer = state.recordings.watch_live(&h, q.stream.unwrap_or(0)).await?;
     Ok(super::bounded(ws, MAX_CLIENT_MESSAGE).on_upgrade(move |s| watch(s, viewer, guard)))

@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kankan_core::StreamScope;
-use kankan_core::authz::Capability;
+use kankan_core::authz::{Capability, CapabilitySet};
 use kankan_devices::{DeviceHandle, Devices};
 use kankan_protocol::device::CommandKind;
 use kankan_protocol::v1::ErrorBody;
@@ -111,10 +111,13 @@ pub async fn offer(
     let sdp = String::from_utf8(body.to_vec())
         .map_err(|_| WebRtcError::InvalidSdp("not UTF-8 text".into()))?;
     let viewer = state.recordings.watch_live(&h, q.stream.unwrap_or(0)).await?;
+    // What the session must keep holding: live view, and talk for one that talks.
+    let mut need = CapabilitySet::from(Capability::ViewLive);
     let talk = match purpose {
         LinkPurpose::Talk => {
             let (talk, _) =
                 state.recordings.authorize_grant(grant, &uid, purpose, Capability::Talk).await?;
+            need = need.union(Capability::Talk.into());
             Some(talk_switch(state.devices.clone(), talk))
         }
         _ => None,
@@ -123,6 +126,7 @@ pub async fn offer(
         account: grant.account,
         session: grant.session,
         device: Some(h.uid().to_string()),
+        need,
     });
     let owner = h.account().to_string();
     let offer = Offer { uid: uid.clone(), owner, sdp, viewer, talk, guard };
