@@ -85,6 +85,18 @@ pub const ROUTES: &[RouteAccess] = &[
     r("POST", "/api/v1/devices/{uid}/commands", Access::Device(Need::PerCommand)),
     r("GET", "/api/v1/devices/{uid}/commands/{id}", dev(C::View)),
     r("GET", "/api/v1/devices/{uid}/access-log", dev(C::Share)),
+    // `share` on every device the body names (the owner only).
+    r("POST", "/api/v1/shares", dev(C::Share)),
+    r("GET", "/api/v1/shares", Own),
+    r("DELETE", "/api/v1/shares/{id}", Own),
+    r("POST", "/api/v1/invitations/preview", Own),
+    r("POST", "/api/v1/invitations/accept", Own),
+    r("GET", "/api/v1/devices/{uid}/members", dev(C::Share)),
+    r("PUT", "/api/v1/devices/{uid}/members/{account}", dev(C::Share)),
+    r("DELETE", "/api/v1/devices/{uid}/members/{account}", dev(C::Share)),
+    r("GET", "/api/v1/devices/{uid}/members/history", dev(C::Share)),
+    // The caller's own membership of a device shared with it.
+    r("DELETE", "/api/v1/devices/{uid}/membership", Own),
     r("GET", "/api/v1/devices/{uid}/recordings/timeline", dev(C::PlayBack)),
     r(
         "POST",
@@ -197,7 +209,7 @@ mod tests {
                 _ => {}
             }
             if let Access::Device(_) = r.access {
-                let by_body = r.path.starts_with("/api/v1/album/");
+                let by_body = r.path.starts_with("/api/v1/album/") || r.path == "/api/v1/shares";
                 assert!(by_body || r.path.contains("{uid}"), "{} {}", r.method, r.path);
             }
         }

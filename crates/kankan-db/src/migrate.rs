@@ -94,6 +94,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0013_ownership.sql"),
     },
     Migration {
+        version: 14,
+        name: "0014_households",
+        sqlite: include_str!("../migrations/sqlite/0014_households.sql"),
+        postgres: include_str!("../migrations/postgres/0014_households.sql"),
+    },
+    Migration {
         version: 16,
         name: "0016_access_log",
         sqlite: include_str!("../migrations/sqlite/0016_access_log.sql"),

@@ -20,6 +20,7 @@ mod media;
 mod notify;
 mod rtsp;
 mod sessions;
+mod sharing;
 
 use std::time::Duration;
 

@@ -61,6 +61,7 @@ async fn member(app: &TestApp, owner: &str, uid: &str, who: &str, caps: Capabili
         created_at: app.clock.now(),
         expires_at: None,
         revoked_at: None,
+        schedule: None,
     };
     app.running().services.store.insert_device_grant(&grant).await.expect("grant");
     token
