@@ -310,6 +310,7 @@ pub fn principals() -> Vec<Principal> {
     }
     out.extend([
         p("time box passed", Standing::Account(none), grantable, Lapse::TimeBox),
+        p("outside its schedule", Standing::Account(none), grantable, Lapse::Schedule),
         p("removed member", Standing::Account(none), grantable, Lapse::Revoked),
         p("stranger", Standing::Account(none), none, Lapse::None),
         p("banned", Standing::NoSession, grantable, Lapse::Banned),
@@ -455,6 +456,19 @@ async fn household_b(
     (token, ids, acker)
 }
 
+/// A weekly schedule (UTC) of every day but the one `at_ms` falls on.
+fn off_schedule(at_ms: i64) -> String {
+    // 1970-01-01 was a Thursday.
+    const DAYS: [&str; 7] = ["thu", "fri", "sat", "sun", "mon", "tue", "wed"];
+    let today = DAYS[(at_ms.div_euclid(86_400_000) % 7) as usize];
+    let periods: Vec<Value> = DAYS
+        .iter()
+        .filter(|d| **d != today)
+        .map(|d| json!({"day": d, "start": "00:00", "end": "24:00"}))
+        .collect();
+    json!({"time_zone": "UTC", "periods": periods}).to_string()
+}
+
 /// A media link for `purpose`, if the account may have one.
 async fn link(app: &TestApp, token: &str, uid: &str, purpose: &str) -> Option<String> {
     let path = format!("/api/v1/devices/{uid}/recordings/link");
@@ -519,7 +533,7 @@ async fn every_operation_answers_every_kind_of_requester_as_its_classification_s
                 created_at: now,
                 expires_at,
                 revoked_at: None,
-                schedule: None,
+                schedule: (p.lapse == Lapse::Schedule).then(|| off_schedule(now.0 + 61_000)),
             };
             store.insert_device_grant(&grant).await.expect("grant");
             match p.lapse {
@@ -639,8 +653,8 @@ The policy:
   capabilities of their live grant on that camera. By default: {default}.
   The owner may add, one column each below: {extra}.
   Sharing and unbinding are never granted.
-- A grant outside its **time box**, a **removed** member's grant and a **banned** account
-  give nothing. A **stranger** (an account with no grant; in the matrix, the owner of another
+- A grant outside its **time box** (past its end, or outside its weekly schedule), a
+  **removed** member's grant and a **banned** account give nothing. A **stranger** (an account with no grant; in the matrix, the owner of another
   camera) gets nothing of the camera.
 - Whatever a requester may not touch answers exactly like something that does not exist:
   `404 device-not-found` for a camera (a capability not held included), `404 not-found` for
