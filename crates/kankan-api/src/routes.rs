@@ -85,7 +85,7 @@ pub const ROUTES: &[RouteAccess] = &[
     r("POST", "/api/v1/devices/{uid}/commands", Access::Device(Need::PerCommand)),
     r("GET", "/api/v1/devices/{uid}/commands/{id}", dev(C::View)),
     r("GET", "/api/v1/devices/{uid}/access-log", dev(C::Share)),
-    // `share` on every device the body names (the owner only).
+    // Needs `share` on every device the body names.
     r("POST", "/api/v1/shares", dev(C::Share)),
     r("GET", "/api/v1/shares", Own),
     r("DELETE", "/api/v1/shares/{id}", Own),

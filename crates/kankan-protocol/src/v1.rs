@@ -5,8 +5,8 @@ use utoipa::ToSchema;
 
 mod access;
 mod notify;
-mod sharing;
 pub use access::*;
+mod sharing;
 pub use notify::*;
 pub use sharing::*;
 

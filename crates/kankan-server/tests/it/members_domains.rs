@@ -1,9 +1,10 @@
 //! Every domain answers a member of a household through the one device decision: a camera
-//! shared with the default capabilities is watched live and nothing more; each capability the
-//! owner adds opens exactly its domain (playback, download, PTZ, settings), and what a member
-//! saves of a shared camera (an Album screenshot) is the member's own; unbinding and sharing
-//! stay the owner's. The owner's access log lists who watched live or played back, and when,
-//! for 30 days of the server's clock.
+//! shared with the default capabilities is watched live (with the member's own alarm
+//! preferences) and nothing more; each capability the owner adds opens exactly its domain
+//! (playback, download, talk, PTZ, settings), and what a member saves of a shared camera (an
+//! Album screenshot or clip) is the member's own; unbinding and sharing stay the owner's. The
+//! owner's access log lists who watched live, played back, downloaded or talked, and when, for
+//! 30 days of the server's clock.
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ use crate::recording::{
     WAIT, get_bytes, link_for, recorded_ms, recording_app, small_video, timeline_until,
 };
 use crate::webrtc::until_live;
+use crate::webrtc_peer::Peer;
 
 /// An owner's streaming camera: its MQTT side (which receives commands and settings) and its
 /// video side (`kankan_sim`), streaming to the real ingest port.
@@ -154,6 +156,15 @@ async fn a_default_member_watches_live_and_reaches_nothing_else() {
     }
     refused(&app, &friend, &beyond_default(&uid)).await;
     refused(&app, &friend, &owner_only(&uid)).await;
+    // Its alarms: the member's own preferences for the camera (a snooze of its own).
+    let snooze = format!("/api/v1/devices/{uid}/snooze");
+    let (s, b) = call(&app, "POST", &snooze, &friend, Some(json!({"minutes": 30}))).await;
+    assert_eq!(s, 200, "{b}");
+    let notifications = format!("/api/v1/devices/{uid}/notifications");
+    let (s, mine) = app.get_authed(&notifications, &friend).await;
+    assert!(s == 200 && mine["snoozed_until_ms"].is_i64(), "{mine}");
+    let (s, theirs) = app.get_authed(&notifications, &h.owner).await;
+    assert!(s == 200 && theirs["snoozed_until_ms"].is_null(), "the owner's stay: {theirs}");
     assert!(album_ids(&app, &friend).await.is_empty(), "nothing was saved");
     let (s, b) = app.get_authed(&format!("/api/v1/devices/{uid}"), &h.owner).await;
     assert_eq!((s, b["name"].is_null()), (200, true), "the owner's camera is untouched: {b}");
@@ -173,6 +184,7 @@ async fn each_added_capability_opens_its_domain_and_a_members_screenshot_is_its_
     let mover = member(&app, &h.owner, &uid, "mover@example.com", with(Capability::MovePtz)).await;
     let tuner =
         member(&app, &h.owner, &uid, "tuner@example.com", with(Capability::ChangeSettings)).await;
+    let talker = member(&app, &h.owner, &uid, "talker@example.com", with(Capability::Talk)).await;
     let everything = CapabilitySet::grantable();
     let trusted = member(&app, &h.owner, &uid, "trusted@example.com", everything).await;
 
@@ -286,8 +298,21 @@ async fn each_added_capability_opens_its_domain_and_a_members_screenshot_is_its_
     assert_eq!((mine["name"].as_str(), &mine["desired"]["volume"]), (Some("Hall"), &json!(3)));
     refused(&app, &tuner, &beyond_default(&uid)[..6]).await;
 
+    // Talk: a WebRTC session with talk; talking asks the camera to open its talk channel.
+    let (lt, _) = link_for(&app, &talker, &uid, "talk").await;
+    let mut peer = Peer::connect(&app, &uid, &lt).await.expect("a WebRTC session with talk");
+    peer.run_until(WAIT, "connected", |p| p.connected).await;
+    let mut dev = h.dev;
+    let cmd = tokio::spawn(async move { dev.next_on("cmd").await });
+    peer.talk(true);
+    peer.run_until(WAIT, "the camera is asked to talk", |_| cmd.is_finished()).await;
+    let cmd = cmd.await.expect("task").expect("a command");
+    assert_eq!(cmd["command"]["name"], "talk-start", "{cmd}");
+    refused(&app, &talker, &beyond_default(&uid)[..2]).await;
+    refused(&app, &talker, &beyond_default(&uid)[3..]).await;
+
     // Whatever a member holds, unbinding and sharing stay the owner's.
-    for token in [&viewer, &saver, &mover, &tuner, &trusted] {
+    for token in [&viewer, &saver, &mover, &tuner, &talker, &trusted] {
         refused(&app, token, &owner_only(&uid)).await;
     }
     let (s, _) = app.get_authed(&format!("/api/v1/devices/{uid}"), &h.owner).await;
