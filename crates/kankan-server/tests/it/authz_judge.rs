@@ -24,6 +24,8 @@ pub enum Lapse {
     None,
     /// Its grant's time box has passed.
     TimeBox,
+    /// Its grant counts on other days of the week only.
+    Schedule,
     /// The owner took the grant back.
     Revoked,
     /// The account was banned.
@@ -282,6 +284,7 @@ mod tests {
             p("member", Standing::Account(member), member, Lapse::None),
             p("member+talk", Standing::Account(member | C::Talk), member | C::Talk, Lapse::None),
             p("expired", Standing::Account(CapabilitySet::EMPTY), all, Lapse::TimeBox),
+            p("off-schedule", Standing::Account(CapabilitySet::EMPTY), all, Lapse::Schedule),
             p("removed", Standing::Account(CapabilitySet::EMPTY), all, Lapse::Revoked),
             p("banned", Standing::NoSession, all, Lapse::Banned),
             p(
@@ -298,7 +301,9 @@ mod tests {
     fn answer(policy: Policy, requires: Requires, p: &Principal) -> (u16, Option<&'static str>) {
         let is_member = matches!(p.standing, Standing::Account(h) if h != CapabilitySet::all());
         let standing = match (policy, p.lapse, p.standing) {
-            (Policy::IgnoresTimeBoxes, Lapse::TimeBox, _) => Standing::Account(p.granted),
+            (Policy::IgnoresTimeBoxes, Lapse::TimeBox | Lapse::Schedule, _) => {
+                Standing::Account(p.granted)
+            }
             (Policy::KeepsBannedSessions, Lapse::Banned, _) => Standing::Account(p.granted),
             (Policy::AnyMemberShares, _, Standing::Account(h)) if is_member && !h.is_empty() => {
                 Standing::Account(h | C::Share)
@@ -361,9 +366,14 @@ mod tests {
     fn a_policy_that_ignores_time_boxes_is_caught_leaking_to_the_expired_member() {
         let f = findings(Policy::IgnoresTimeBoxes);
         assert!(!f.is_empty());
-        assert!(f.iter().all(|(who, _, v)| *who == "expired" && matches!(v, Verdict::Leak { .. })));
+        let lapsed = ["expired", "off-schedule"];
+        assert!(
+            f.iter().all(|(who, _, v)| lapsed.contains(who) && matches!(v, Verdict::Leak { .. }))
+        );
         let playback = Requires::DeviceAll(C::PlayBack.into());
-        assert!(f.iter().any(|(_, r, _)| *r == playback), "{f:?}");
+        for who in lapsed {
+            assert!(f.iter().any(|(w, r, _)| *w == who && *r == playback), "{who}: {f:?}");
+        }
         assert!(f.iter().any(|(_, r, _)| *r == Requires::Link(C::Download)), "{f:?}");
     }
 

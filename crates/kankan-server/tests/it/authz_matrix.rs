@@ -50,6 +50,10 @@ pub struct Ids {
     pub b_session: String,
     pub b_webhook: String,
     pub b_push_endpoint: String,
+    /// Household B's owner, its invitation (for someone else) and that invitation's token.
+    pub b_account: String,
+    pub b_share: String,
+    pub b_share_token: String,
 }
 
 impl Ids {
@@ -64,6 +68,9 @@ impl Ids {
             b_session: s("s"),
             b_webhook: s("w"),
             b_push_endpoint: s("https://push.example.com/b"),
+            b_account: s("b"),
+            b_share: s("i"),
+            b_share_token: s("t"),
         }
     }
 }
@@ -155,6 +162,14 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         })),
         // Household B's subscription: nobody else may remove it.
         ("DELETE", "/api/v1/me/push-subscriptions") => j(json!({"endpoint": ids.b_push_endpoint})),
+        ("POST", "/api/v1/shares") => j(json!({"devices": [ids.uid]})),
+        // Household B's real invitation, for someone else: nobody here may open it.
+        ("POST", "/api/v1/invitations/preview" | "/api/v1/invitations/accept") => {
+            j(json!({"token": ids.b_share_token}))
+        }
+        ("PUT", "/api/v1/devices/{uid}/members/{account}") => {
+            j(json!({"capabilities": ["view", "view-live", "receive-alarms"]}))
+        }
         ("POST", "/api/v1/me/webhooks") => j(json!({"url": "https://hooks.example.com/matrix"})),
         ("PUT", "/ingest/v1/{uid}/backfill") => Body::Raw("video/mp4", vec![0; 16]),
         ("POST", "/ingest/v1/{uid}/live") => Body::Raw("video/mp4", vec![0; 16]),
@@ -179,6 +194,9 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("id", p) if p.starts_with("/api/v1/album/") => ids.b_album_item.clone(),
             ("id", p) if p.starts_with("/api/v1/me/sessions/") => ids.b_session.clone(),
             ("id", p) if p.starts_with("/api/v1/me/webhooks/") => ids.b_webhook.clone(),
+            ("id", p) if p.starts_with("/api/v1/shares/") => ids.b_share.clone(),
+            // Not a member of the device: the owner is answered not-found, nobody is removed.
+            ("account", _) => ids.b_account.clone(),
             ("file", p) if p.contains("/init/") => "1.mp4".into(),
             ("file", _) => "1.m4s".into(),
             ("session", _) => uuid::Uuid::now_v7().to_string(),
@@ -266,8 +284,9 @@ fn operations(doc: &Value, ids: &Ids) -> Result<Vec<Op>, Vec<String>> {
     }
     // What ends a session or the device goes last.
     let last = |o: &Op| match (o.method.as_str(), o.path.as_str()) {
-        ("POST", "/api/v1/auth/logout") => 2,
-        ("DELETE", "/api/v1/devices/{uid}") => 1,
+        ("POST", "/api/v1/auth/logout") => 3,
+        ("DELETE", "/api/v1/devices/{uid}") => 2,
+        ("DELETE", "/api/v1/devices/{uid}/membership") => 1,
         _ => 0,
     };
     ops.sort_by_key(last);
@@ -291,6 +310,7 @@ pub fn principals() -> Vec<Principal> {
     }
     out.extend([
         p("time box passed", Standing::Account(none), grantable, Lapse::TimeBox),
+        p("outside its schedule", Standing::Account(none), grantable, Lapse::Schedule),
         p("removed member", Standing::Account(none), grantable, Lapse::Revoked),
         p("stranger", Standing::Account(none), none, Lapse::None),
         p("banned", Standing::NoSession, grantable, Lapse::Banned),
@@ -413,6 +433,13 @@ async fn household_b(
     let path = format!("/api/v1/devices/{}/commands", creds.uid);
     let (s, b) = call(app, "POST", &path, &token, Some(json!({"name": "reboot"}))).await;
     assert!(s == 200 || s == 202, "{b}");
+    let share = json!({"devices": [creds.uid], "bound_to": "someone-else@example.com"});
+    let (s, b) = call(app, "POST", "/api/v1/shares", &token, Some(share)).await;
+    assert_eq!(s, 201, "{b}");
+    let (b_share, b_share_token) = (
+        b["id"].as_str().expect("id").to_string(),
+        b["token"].as_str().expect("token").to_string(),
+    );
     let ids = Ids {
         uid: String::new(),
         command: String::new(),
@@ -422,8 +449,24 @@ async fn household_b(
         b_session,
         b_webhook,
         b_push_endpoint,
+        b_account: item.account_id.0.to_string(),
+        b_share,
+        b_share_token,
     };
     (token, ids, acker)
+}
+
+/// A weekly schedule (UTC) of every day but the one `at_ms` falls on.
+fn off_schedule(at_ms: i64) -> String {
+    // 1970-01-01 was a Thursday.
+    const DAYS: [&str; 7] = ["thu", "fri", "sat", "sun", "mon", "tue", "wed"];
+    let today = DAYS[(at_ms.div_euclid(86_400_000) % 7) as usize];
+    let periods: Vec<Value> = DAYS
+        .iter()
+        .filter(|d| **d != today)
+        .map(|d| json!({"day": d, "start": "00:00", "end": "24:00"}))
+        .collect();
+    json!({"time_zone": "UTC", "periods": periods}).to_string()
 }
 
 /// A media link for `purpose`, if the account may have one.
@@ -490,7 +533,7 @@ async fn every_operation_answers_every_kind_of_requester_as_its_classification_s
                 created_at: now,
                 expires_at,
                 revoked_at: None,
-                schedule: None,
+                schedule: (p.lapse == Lapse::Schedule).then(|| off_schedule(now.0 + 61_000)),
             };
             store.insert_device_grant(&grant).await.expect("grant");
             match p.lapse {
@@ -558,6 +601,8 @@ async fn every_operation_answers_every_kind_of_requester_as_its_classification_s
     );
     let b_id = account_id(&app, &b_token).await;
     assert_eq!(store.push_subscriptions(b_id).await.expect("subscriptions").len(), 1);
+    let (_, shares) = get("/api/v1/shares".into()).await;
+    assert_eq!(shares.as_array().map(Vec::len), Some(1), "its invitation stays pending: {shares}");
     let (s, _) = get(format!("/api/v1/devices/{}", ids.b_uid)).await;
     assert_eq!(s, 200, "household B keeps its device");
     ackers.iter().for_each(|a| a.abort());
@@ -608,8 +653,8 @@ The policy:
   capabilities of their live grant on that camera. By default: {default}.
   The owner may add, one column each below: {extra}.
   Sharing and unbinding are never granted.
-- A grant outside its **time box**, a **removed** member's grant and a **banned** account
-  give nothing. A **stranger** (an account with no grant; in the matrix, the owner of another
+- A grant outside its **time box** (past its end, or outside its weekly schedule), a
+  **removed** member's grant and a **banned** account give nothing. A **stranger** (an account with no grant; in the matrix, the owner of another
   camera) gets nothing of the camera.
 - Whatever a requester may not touch answers exactly like something that does not exist:
   `404 device-not-found` for a camera (a capability not held included), `404 not-found` for
@@ -619,6 +664,9 @@ The policy:
 - **Staff** sessions reach only the operator's routes. Devices reach only the ingest routes,
   with their own credentials (no column here: every principal below is refused them,
   `401 invalid-device-credentials`).
+- On an operation on the caller's own things (its profile, lists, settings, invitations, its
+  membership), ✓ means any signed-in account may ask: leaving a camera it is no member of
+  answers `404 device-not-found`, an invitation for someone else `404 invitation-invalid`.
 - Where the body decides what an operation needs (a command; a media link's purpose), each
   body is a row of its own.
 

@@ -31,6 +31,7 @@ fn body_for(method: &str, path: &str, uid: &str) -> Option<Value> {
         ("POST", "/api/v1/devices/{uid}/recordings/link") => json!({"purpose": "playback"}),
         ("POST", "/api/v1/album/screenshots") => json!({"device": uid}),
         ("POST", "/api/v1/album/clips") => json!({"device": uid, "seconds": 5}),
+        ("POST", "/api/v1/shares") => json!({"devices": [uid]}),
         ("PUT", "/api/v1/devices/{uid}/members/{account}") => json!({"capabilities": ["view"]}),
         _ => return None,
     })
