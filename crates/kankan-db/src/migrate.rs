@@ -93,4 +93,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_ownership.sql"),
         postgres: include_str!("../migrations/postgres/0013_ownership.sql"),
     },
+    Migration {
+        version: 15,
+        name: "0015_event_members",
+        sqlite: include_str!("../migrations/sqlite/0015_event_members.sql"),
+        postgres: include_str!("../migrations/postgres/0015_event_members.sql"),
+    },
 ];
