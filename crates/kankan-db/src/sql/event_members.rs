@@ -130,12 +130,14 @@ pub(super) async fn mark(
     Ok(true)
 }
 
-/// Deletes what `member` kept of the device's alarms: its state on the device's events and
-/// its notification settings for the device, in one transaction.
+/// Deletes what `member` kept of the device's alarms: its state on the device's events, its
+/// delivery records of them and its notification settings for the device, in one transaction.
 pub(super) async fn forget_member(pool: &AnyPool, uid: &str, member: AccountId) -> R<()> {
     let mut tx = write_tx(pool).await?;
     for sql in [
         "DELETE FROM event_members WHERE account_id = $1 \
+         AND event_id IN (SELECT id FROM events WHERE uid = $2)",
+        "DELETE FROM notification_deliveries WHERE account_id = $1 \
          AND event_id IN (SELECT id FROM events WHERE uid = $2)",
         "DELETE FROM device_notification_settings WHERE account_id = $1 AND uid = $2",
     ] {

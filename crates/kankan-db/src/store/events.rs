@@ -72,6 +72,7 @@ pub trait EventStore: Send + Sync {
         at: Timestamp,
     ) -> R<bool>;
     /// Deletes what `member` kept of the device's alarms: its read and deleted state on the
-    /// device's events and its notification settings for the device (one transaction).
+    /// device's events, its delivery records of them and its notification settings for the
+    /// device (one transaction).
     async fn forget_event_member(&self, uid: &str, member: AccountId) -> R<()>;
 }

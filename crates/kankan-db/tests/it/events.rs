@@ -242,7 +242,7 @@ async fn a_member_sees_the_shared_devices_events_with_its_own_read_state_and_del
 }
 
 #[tokio::test]
-async fn forgetting_a_member_deletes_its_state_and_device_settings_and_unbinding_its_state() {
+async fn forgetting_a_member_deletes_its_state_records_and_settings_and_unbinding_its_state() {
     let (s, _d) = store().await;
     let (owner, member) = (owner(s.as_ref()).await, account(s.as_ref(), 2).await);
     let Recorded::New(a) = s.record_event(&motion(owner, 10, None)).await.expect("a") else {
@@ -257,8 +257,23 @@ async fn forgetting_a_member_deletes_its_state_and_device_settings_and_unbinding
     s.put_device_notification_settings(owner, "KKEVENTS0001", &settings).await.expect("owner's");
     s.mark_event_read_as_member(member, a.id, at(30)).await.expect("read");
     s.delete_event_as_member(member, b.id, at(30)).await.expect("delete");
+    let delivery = |account| kankan_db::Delivery {
+        id: uuid::Uuid::now_v7(),
+        event_id: a.id,
+        account_id: account,
+        channel: "push".into(),
+        target_id: None,
+        attempt: 1,
+        status: kankan_db::DeliveryStatus::Sent,
+        detail: "sent".into(),
+        at: at(31),
+    };
+    assert!(s.insert_delivery(&delivery(member)).await.expect("member's"));
+    assert!(s.insert_delivery(&delivery(owner)).await.expect("owner's"));
 
     s.forget_event_member("KKEVENTS0001", member).await.expect("forget");
+    assert!(s.deliveries(member, a.id).await.expect("q").is_empty(), "its records go");
+    assert_eq!(s.deliveries(owner, a.id).await.expect("q").len(), 1, "the owner's stay");
     let fresh = seen(s.as_ref(), member, owner).await;
     assert_eq!(fresh.len(), 2, "no state left: both unread and not deleted");
     assert!(fresh.iter().all(|e| e.read_at.is_none()));

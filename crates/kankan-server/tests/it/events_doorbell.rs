@@ -39,13 +39,13 @@ async fn sim_device(app: &TestApp, who: &str, model: &str, with_video: bool) -> 
 }
 
 /// An open `GET /api/v1/events/stream`, read message by message.
-struct EventStream {
+pub(crate) struct EventStream {
     resp: reqwest::Response,
     buf: String,
 }
 
 impl EventStream {
-    async fn open(app: &TestApp, token: &str) -> EventStream {
+    pub(crate) async fn open(app: &TestApp, token: &str) -> EventStream {
         let resp = app
             .http
             .get(app.url("/api/v1/events/stream"))
@@ -60,7 +60,7 @@ impl EventStream {
     }
 
     /// The next message's name and data (comments skipped).
-    async fn next(&mut self) -> (String, Value) {
+    pub(crate) async fn next(&mut self) -> (String, Value) {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
