@@ -97,7 +97,8 @@ enum BenchCommand {
         #[arg(long, default_value_t = 500)]
         frames: usize,
     },
-    /// Motion start to Web Push at a local push endpoint, against the same push sent directly.
+    /// Motion start to Web Push at a local push endpoint, against the same push sent directly;
+    /// with `--members N`, to the last of N members' pushes too.
     Notify {
         #[arg(long, default_value_t = 100)]
         events: usize,

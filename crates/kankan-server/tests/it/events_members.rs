@@ -313,3 +313,19 @@ impl Household {
         app.running().services.store.insert_device_grant(&grant).await.expect("grant");
     }
 }
+
+/// Grants the account of `member` the default member capabilities on `uid`, as its owner (the
+/// account of `owner`): the grant an accepted invitation makes.
+pub(crate) async fn share(app: &TestApp, uid: &str, owner: &str, member: &str) {
+    let grant = DeviceGrant {
+        id: uuid::Uuid::now_v7(),
+        uid: uid.to_string(),
+        account_id: account_id(app, member).await,
+        granted_by: account_id(app, owner).await,
+        capabilities: CapabilitySet::member_default().to_names(),
+        created_at: app.clock.now(),
+        expires_at: None,
+        revoked_at: None,
+    };
+    app.running().services.store.insert_device_grant(&grant).await.expect("grant");
+}
