@@ -100,6 +100,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0014_households.sql"),
     },
     Migration {
+        version: 15,
+        name: "0015_event_members",
+        sqlite: include_str!("../migrations/sqlite/0015_event_members.sql"),
+        postgres: include_str!("../migrations/postgres/0015_event_members.sql"),
+    },
+    Migration {
         version: 16,
         name: "0016_access_log",
         sqlite: include_str!("../migrations/sqlite/0016_access_log.sql"),

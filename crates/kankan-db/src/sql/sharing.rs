@@ -253,6 +253,9 @@ async fn end(
         return Ok(false);
     }
     record(&mut tx, uid, owner, Some(member), action, at).await?;
+    // What the member saw of the device goes with the membership: its read and deleted
+    // marks on the device's events, its delivery records of them, its alarm settings.
+    super::event_members::forget_member_in(&mut tx, uid, member).await?;
     tx.commit().await?;
     Ok(true)
 }

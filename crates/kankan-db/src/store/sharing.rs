@@ -48,7 +48,10 @@ pub trait ShareStore: Send + Sync {
     /// granter no longer owns the device.
     async fn replace_member_grant(&self, grant: &DeviceGrant) -> R<bool>;
     /// Revokes the member's grants from `owner` on the device and records `action` (`removed`
-    /// or `left`); false when there were none.
+    /// or `left`), and deletes, in the same transaction, what the member kept of the device's
+    /// alarms: its read and deleted state on the device's events, its delivery records of them
+    /// and its notification settings for the device (the events stay the owner's). False
+    /// when there were none.
     async fn end_membership(
         &self,
         uid: &str,

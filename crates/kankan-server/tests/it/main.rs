@@ -24,6 +24,7 @@ mod devices_authz;
 mod devices_sim;
 mod events;
 mod events_doorbell;
+mod events_members;
 mod grant_expiry;
 mod inbound;
 mod listener;
