@@ -23,7 +23,7 @@ function invalid() {
 export function render(ctx) {
   const token = ctx.params.token;
   const alert = alertBox('invite-alert');
-  const body = h('div', { class: 'card skeleton', 'aria-busy': 'true' }, h('span', { class: 'sk-line' }), h('span', { class: 'sk-line short' }));
+  const body = h('div', null, h('div', { class: 'card skeleton', 'aria-busy': 'true' }, h('span', { class: 'sk-line' }), h('span', { class: 'sk-line short' })));
   const root = h(
     'section',
     { class: 'page', testid: 'page-invite' },
@@ -44,7 +44,7 @@ export function render(ctx) {
           ctx.navigate('#/devices', { replace: true });
         } catch (err) {
           if (err.status === 401 || !ctx.isCurrent()) return;
-          if (err.code === 'invitation-invalid') body.replaceWith(invalid());
+          if (err.code === 'invitation-invalid') body.replaceChildren(invalid());
           else showError(alert, err);
         }
       }),
@@ -66,14 +66,13 @@ export function render(ctx) {
     .preview(token)
     .then((p) => {
       if (!ctx.isCurrent()) return;
-      const next = offer(p);
-      body.replaceWith(next);
+      body.replaceChildren(offer(p));
     })
     .catch((err) => {
       if (!ctx.isCurrent() || err.status === 401) return;
-      if (err.code === 'invitation-invalid' || err.status === 404) body.replaceWith(invalid());
+      if (err.code === 'invitation-invalid' || err.status === 404) body.replaceChildren(invalid());
       else {
-        body.remove();
+        body.replaceChildren();
         showError(alert, err);
       }
     });
