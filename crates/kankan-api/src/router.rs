@@ -12,7 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    admin, album, auth, devices, events, ingest, live, me, notify, ops, recordings, talk, whep,
+    admin, album, auth, devices, events, ingest, live, me, notify, ops, recordings, sharing, talk,
+    whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -24,7 +25,7 @@ const AVATAR_LIMIT: usize = kankan_accounts::AVATAR_MAX_BYTES;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
-    tags((name = "auth"), (name = "me"), (name = "devices"), (name = "recordings"), (name = "album"),
+    tags((name = "auth"), (name = "me"), (name = "devices"), (name = "sharing"), (name = "recordings"), (name = "album"),
         (name = "events"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"))
 )]
 struct ApiDoc;
@@ -50,6 +51,14 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::put_settings))
         .routes(routes!(devices::send_command))
         .routes(routes!(devices::get_command))
+        .routes(routes!(sharing::create, sharing::list))
+        .routes(routes!(sharing::revoke))
+        .routes(routes!(sharing::preview))
+        .routes(routes!(sharing::accept))
+        .routes(routes!(sharing::members))
+        .routes(routes!(sharing::update_member, sharing::remove_member))
+        .routes(routes!(sharing::history))
+        .routes(routes!(sharing::leave))
         .routes(routes!(recordings::timeline))
         .routes(routes!(recordings::link))
         .routes(routes!(recordings::storage))

@@ -84,6 +84,17 @@ pub const ROUTES: &[RouteAccess] = &[
     r("PUT", "/api/v1/devices/{uid}/settings", dev(C::ChangeSettings)),
     r("POST", "/api/v1/devices/{uid}/commands", Access::Device(Need::PerCommand)),
     r("GET", "/api/v1/devices/{uid}/commands/{id}", dev(C::View)),
+    r("POST", "/api/v1/shares", Own),
+    r("GET", "/api/v1/shares", Own),
+    r("DELETE", "/api/v1/shares/{id}", Own),
+    r("POST", "/api/v1/invitations/preview", Own),
+    r("POST", "/api/v1/invitations/accept", Own),
+    r("GET", "/api/v1/devices/{uid}/members", dev(C::Share)),
+    r("PUT", "/api/v1/devices/{uid}/members/{account}", dev(C::Share)),
+    r("DELETE", "/api/v1/devices/{uid}/members/{account}", dev(C::Share)),
+    r("GET", "/api/v1/devices/{uid}/members/history", dev(C::Share)),
+    // The caller's own membership of a device shared with it.
+    r("DELETE", "/api/v1/devices/{uid}/membership", Own),
     r("GET", "/api/v1/devices/{uid}/recordings/timeline", dev(C::PlayBack)),
     r(
         "POST",

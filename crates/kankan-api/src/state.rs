@@ -21,6 +21,9 @@ pub struct ApiConfig {
     pub session_ttl_secs: u64,
     /// When set, `/metrics` answers only requests bearing this token (`metrics.token`).
     pub metrics_token: Option<kankan_base::Secret>,
+    /// `server.public_url`: the origin of the links the server hands out (invitations); when
+    /// unset, the origin the request was sent to.
+    pub public_url: Option<String>,
 }
 
 impl ApiConfig {

@@ -85,6 +85,16 @@ pub enum CoreError {
     GatewayUnavailable(String),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// An invitation that is unknown, used, expired, revoked or for someone else: one answer.
+    #[error("this invitation is not valid (used, expired, withdrawn or not for this account)")]
+    InvitationInvalid,
+    #[error("this is your own invitation; send it to the person you want to share with")]
+    InvitationOwn,
+    /// A member can never be granted sharing onward or unbinding.
+    #[error("{0} cannot be granted to a member")]
+    CapabilityNotGrantable(String),
+    #[error("{0}")]
+    InvalidShare(String),
     #[error(transparent)]
     Store(#[from] kankan_db::DbError),
     #[error(transparent)]
@@ -120,7 +130,9 @@ impl CoreError {
             }
             InvalidCredentials | Unauthenticated => ErrorKind::Unauthenticated,
             AccountBanned | AccountNotVerified => ErrorKind::PermissionDenied,
-            NotFound(_) => ErrorKind::NotFound,
+            NotFound(_) | InvitationInvalid => ErrorKind::NotFound,
+            InvitationOwn => ErrorKind::FailedPrecondition,
+            CapabilityNotGrantable(_) | InvalidShare(_) => ErrorKind::InvalidArgument,
             Store(e) => e.kind(),
             Media(_) => ErrorKind::InvalidArgument,
             Crypto(_) | Internal(_) | RecordingDamaged(_) => ErrorKind::Internal,
@@ -160,6 +172,10 @@ impl CoreError {
             GatewayUnavailable(_) => "unavailable",
             NotFound("session") => "session-not-found",
             NotFound(_) => "not-found",
+            InvitationInvalid => "invitation-invalid",
+            InvitationOwn => "invitation-own",
+            CapabilityNotGrantable(_) => "capability-not-grantable",
+            InvalidShare(_) => "invalid-share",
             Media(e) => e.code(),
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
             Store(_) | Crypto(_) | Internal(_) => "internal",

@@ -24,7 +24,7 @@ pub use album::{AlbumItem, AlbumKind};
 pub use blob::{BlobStore, LocalBlobStore};
 pub use error::DbError;
 pub use events::{EVENT_RETENTION_MS, Event, EventFilter, EventKind, Recorded};
-pub use grants::DeviceGrant;
+pub use grants::{DeviceGrant, Invitation, MembershipAction, MembershipEvent};
 pub use media::*;
 pub use migrate::{MIGRATIONS, Migration};
 pub use model::*;
@@ -35,7 +35,8 @@ pub use notify::{
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
-    AccountStore, AlbumStore, DeviceStore, EventStore, JobStore, MediaStore, NotifyStore, Store,
+    AccountStore, AlbumStore, DeviceStore, EventStore, JobStore, MediaStore, NotifyStore,
+    ShareStore, Store,
 };
 
 use std::sync::Arc;

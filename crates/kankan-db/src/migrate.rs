@@ -93,4 +93,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_ownership.sql"),
         postgres: include_str!("../migrations/postgres/0013_ownership.sql"),
     },
+    Migration {
+        version: 14,
+        name: "0014_households",
+        sqlite: include_str!("../migrations/sqlite/0014_households.sql"),
+        postgres: include_str!("../migrations/postgres/0014_households.sql"),
+    },
 ];

@@ -8,6 +8,7 @@ mod events;
 mod jobs;
 mod media;
 mod notify;
+mod sharing;
 
 use async_trait::async_trait;
 
@@ -18,6 +19,7 @@ pub use events::EventStore;
 pub use jobs::JobStore;
 pub use media::MediaStore;
 pub use notify::NotifyStore;
+pub use sharing::ShareStore;
 
 use crate::DbError;
 
@@ -37,6 +39,7 @@ pub trait Store:
     + EventStore
     + AlbumStore
     + NotifyStore
+    + ShareStore
     + Send
     + Sync
     + 'static

@@ -14,6 +14,7 @@ mod provision;
 mod rotation;
 mod rtsp;
 mod shadow;
+mod sharing;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,8 @@ use kankan_core::{CoreError, KeyVault, Principal};
 pub use binding::Pairing;
 pub use commands::CommandOutcome;
 pub use inbound::InboundKind;
+/// The membership history's actions.
+pub use kankan_db::MembershipAction;
 /// Kinds of the rows this crate answers with.
 pub use kankan_db::{CommandStatus, DeviceKind};
 pub use policy::{DeviceHandle, SharedDevice};
@@ -37,6 +40,9 @@ pub use provision::{ProvisionedDevice, RTSP_MODEL};
 pub use rotation::RotationStatus;
 pub use rtsp::{CamerasConfig, RtspSource};
 pub use shadow::{DeviceView, ShadowView};
+pub use sharing::{
+    InvitationOffer, MemberView, MembershipEntry, NamedDevice, NewInvitation, PendingInvitation,
+};
 
 /// A message for one device, sent through the gateway.
 #[derive(Debug, Clone)]
@@ -90,6 +96,8 @@ struct Inner {
     limiter: kankan_accounts::risk::RateLimiter,
     /// Told when access to a device ends (unbinding, a grant revoked): open streams end.
     revocations: kankan_core::Revocations,
+    /// Outgoing messages: notices to owners about their devices' members.
+    outbox: kankan_core::DeliveryQueue,
     /// Whether device secrets are rotated (off with an external broker, which checks device
     /// logins against its own credentials).
     rotation: std::sync::atomic::AtomicBool,
@@ -103,6 +111,7 @@ impl Devices {
         bus: Arc<dyn DeviceBus>,
         device_server: String,
         revocations: kankan_core::Revocations,
+        outbox: kankan_core::DeliveryQueue,
     ) -> Self {
         let limiter = kankan_accounts::risk::RateLimiter::new(clock.clone());
         Devices {
@@ -118,6 +127,7 @@ impl Devices {
                 cameras: std::sync::RwLock::new(rtsp::Cameras::default()),
                 limiter,
                 revocations,
+                outbox,
                 rotation: std::sync::atomic::AtomicBool::new(true),
             }),
         }

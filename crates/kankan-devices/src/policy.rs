@@ -72,10 +72,15 @@ pub struct SharedDevice {
     pub granted: CapabilitySet,
 }
 
-/// What grants give together. A grant never gives `unbind` or `share`: those stay the
-/// owner's.
-fn held_from<'a>(grants: impl Iterator<Item = &'a kankan_db::DeviceGrant>) -> CapabilitySet {
+/// What grants give together at `now`: a grant outside its weekly schedule gives nothing
+/// (its expiry and revocation the store has applied). A grant never gives `unbind` or
+/// `share`: those stay the owner's.
+pub(super) fn held_from<'a>(
+    grants: impl Iterator<Item = &'a kankan_db::DeviceGrant>,
+    now: kankan_base::Timestamp,
+) -> CapabilitySet {
     grants
+        .filter(|g| super::sharing::in_schedule(g, now))
         .map(|g| CapabilitySet::from_names(&g.capabilities))
         .fold(CapabilitySet::EMPTY, CapabilitySet::union)
         .intersection(CapabilitySet::grantable())
@@ -165,15 +170,16 @@ impl Devices {
 
     /// What the live grants of `owner` give `account` on the device now. A grant never gives
     /// `unbind`, and one left by a previous owner gives nothing.
-    async fn granted_to(
+    pub(super) async fn granted_to(
         &self,
         uid: &str,
         owner: AccountId,
         account: AccountId,
     ) -> Result<CapabilitySet, CoreError> {
         let s = &self.inner;
-        let grants = s.store.device_grants_of(uid, account, s.clock.now()).await?;
-        Ok(held_from(grants.iter().filter(|g| g.granted_by == owner)))
+        let now = s.clock.now();
+        let grants = s.store.device_grants_of(uid, account, now).await?;
+        Ok(held_from(grants.iter().filter(|g| g.granted_by == owner), now))
     }
 
     /// The accounts other than the owner that hold `c` on the device now (its members'
@@ -188,10 +194,11 @@ impl Devices {
         let Some(owner) = s.store.device(uid).await?.and_then(|d| d.owner) else {
             return Ok(Vec::new());
         };
-        let grants = s.store.device_grants_on(uid, s.clock.now()).await?;
+        let now = s.clock.now();
+        let grants = s.store.device_grants_on(uid, now).await?;
         let mut by_account: Vec<(AccountId, CapabilitySet)> = Vec::new();
         for g in grants.iter().filter(|g| g.granted_by == owner && g.account_id != owner) {
-            let held = held_from(std::iter::once(g));
+            let held = held_from(std::iter::once(g), now);
             match by_account.iter_mut().find(|(a, _)| *a == g.account_id) {
                 Some((_, set)) => *set = set.union(held),
                 None => by_account.push((g.account_id, held)),
@@ -205,10 +212,11 @@ impl Devices {
     /// the device gives nothing).
     pub async fn shared_with(&self, account: AccountId) -> Result<Vec<SharedDevice>, CoreError> {
         let s = &self.inner;
-        let grants = s.store.device_grants_held(account, s.clock.now()).await?;
+        let now = s.clock.now();
+        let grants = s.store.device_grants_held(account, now).await?;
         let mut out: Vec<SharedDevice> = Vec::new();
         for g in &grants {
-            let held = held_from(std::iter::once(g));
+            let held = held_from(std::iter::once(g), now);
             if let Some(d) = out.iter_mut().find(|d| d.uid == g.uid && d.owner == g.granted_by) {
                 d.granted = d.granted.union(held);
                 continue;

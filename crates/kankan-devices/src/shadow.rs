@@ -6,7 +6,7 @@ use kankan_protocol::device::{Desired, Settings, StateReport};
 
 use super::{DeviceHandle, Devices, Outgoing};
 use crate::{CoreError, Principal};
-use kankan_core::authz::Capability;
+use kankan_core::authz::{Capability, CapabilitySet};
 
 /// Reported and desired state.
 #[derive(Debug, Clone)]
@@ -36,6 +36,12 @@ pub struct DeviceView {
     pub name: Option<String>,
     pub bound_at: Option<Timestamp>,
     pub shadow: ShadowView,
+    /// The requester owns it (else it is a member).
+    pub owned: bool,
+    /// What the requester may do with it now.
+    pub held: CapabilitySet,
+    /// The owner's nickname, when the requester is a member.
+    pub shared_by: Option<String>,
 }
 
 pub(super) const MAX_NAME: usize = 40;
@@ -64,6 +70,14 @@ impl Devices {
             .as_deref()
             .map(|n| h.key.open_string(&format!("device-name/{}", d.uid), n))
             .transpose()?;
+        let owner = d.owner.ok_or(CoreError::DeviceNotFound)?;
+        let owned = owner == h.principal;
+        let (held, shared_by) = if owned {
+            (CapabilitySet::all(), None)
+        } else {
+            let held = self.granted_to(&d.uid, owner, h.principal).await?;
+            (held, Some(self.nickname_of(owner).await?))
+        };
         Ok(DeviceView {
             uid: d.uid.clone(),
             model: d.model.clone(),
@@ -79,6 +93,9 @@ impl Devices {
                 desired,
                 desired_version: st.desired_version,
             },
+            owned,
+            held,
+            shared_by,
         })
     }
 
@@ -95,8 +112,9 @@ impl Devices {
         Ok(name.map(|n| h.key.open_string(&format!("device-name/{}", d.uid), n)).transpose()?)
     }
 
-    /// Every device bound to the caller. The query selects by owner, who holds every
-    /// capability; the account key is unwrapped once for all of them.
+    /// Every device bound to the caller, then those shared with it that it may `view` now.
+    /// The first query selects by owner, who holds every capability (the account key is
+    /// unwrapped once for all of them); each shared device is decided like any access.
     pub async fn list(&self, p: &Principal) -> Result<Vec<DeviceView>, CoreError> {
         let s = &self.inner;
         let key = self.key_of(p).await?;
@@ -104,6 +122,13 @@ impl Devices {
         for device in s.store.devices_of(p.account_id).await? {
             let h = self.owner_handle(device, key.clone(), p.account_id);
             out.push(self.view_of(&h).await?);
+        }
+        for shared in self.shared_with(p.account_id).await? {
+            match self.authorize_device(p, Capability::View, &shared.uid).await {
+                Ok(h) => out.push(self.view_of(&h).await?),
+                Err(CoreError::DeviceNotFound) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(out)
     }

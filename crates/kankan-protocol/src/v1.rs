@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 mod notify;
+mod sharing;
 pub use notify::*;
+pub use sharing::*;
 
 /// Every error response: a stable code to match on and a message for people.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -188,6 +190,21 @@ pub struct DeviceInfo {
     pub desired_version: u64,
     /// The device runs the settings last asked for.
     pub in_sync: bool,
+    /// `owner`, or `member` for a device shared with the caller.
+    pub role: DeviceRole,
+    /// What the caller may do with it now (every capability for the owner).
+    pub capabilities: Vec<String>,
+    /// The owner's nickname, for a device shared with the caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_by: Option<String>,
+}
+
+/// The caller's relation to a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceRole {
+    Owner,
+    Member,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

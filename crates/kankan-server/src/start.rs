@@ -85,6 +85,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         bus.clone(),
         device_server,
         revocations.clone(),
+        delivery.clone(),
     );
     devices.set_cameras_config(cfg.cameras.clone()).map_err(anyhow::Error::msg)?;
     let recordings = Recordings::new(
@@ -284,6 +285,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
             .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?,
             session_ttl_secs: u64::from(cfg.accounts.session_ttl_days) * 86_400,
             metrics_token: cfg.metrics.token.clone(),
+            public_url: cfg.server.public_url.clone(),
         }),
         shutdown: signal.clone(),
     };

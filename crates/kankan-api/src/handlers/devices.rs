@@ -14,8 +14,8 @@ use kankan_devices::{CommandOutcome, DeviceView};
 use kankan_devices::{CommandStatus as DbStatus, DeviceKind as DbKind};
 use kankan_protocol::device::{CommandKind, DeviceKind, Settings};
 use kankan_protocol::v1::{
-    AddRtspCameraRequest, CommandInfo, CommandStatus, DeviceInfo, ErrorBody, PairingRequest,
-    PairingResponse, RenameDeviceRequest,
+    AddRtspCameraRequest, CommandInfo, CommandStatus, DeviceInfo, DeviceRole, ErrorBody,
+    PairingRequest, PairingResponse, RenameDeviceRequest,
 };
 
 use crate::extract::{ApiJson, CurrentUser};
@@ -45,6 +45,9 @@ fn info(v: DeviceView) -> DeviceInfo {
         desired: s.desired,
         desired_version: s.desired_version,
         in_sync,
+        role: if v.owned { DeviceRole::Owner } else { DeviceRole::Member },
+        capabilities: v.held.iter().map(|c| c.name().to_string()).collect(),
+        shared_by: v.shared_by,
     }
 }
 
@@ -59,7 +62,8 @@ fn command_info(o: CommandOutcome) -> (StatusCode, Json<CommandInfo>) {
     (code, Json(CommandInfo { id: o.id, status, error: o.error }))
 }
 
-/// Devices bound to the caller.
+/// Devices bound to the caller, then the devices shared with it (`role` `member`, with the
+/// capabilities it holds and the owner's nickname).
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
     responses((status = 200, body = Vec<DeviceInfo>), (status = 401, body = ErrorBody)))]
 pub async fn list(

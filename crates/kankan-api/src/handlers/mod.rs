@@ -11,6 +11,7 @@ pub mod me;
 pub mod notify;
 pub mod ops;
 pub mod recordings;
+pub mod sharing;
 pub mod talk;
 pub mod whep;
 

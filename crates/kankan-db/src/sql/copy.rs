@@ -22,6 +22,8 @@ pub const TABLES: &[&str] = &[
     "jobs",
     "devices",
     "device_grants",
+    "invitations",
+    "membership_history",
     "bind_tokens",
     "device_state",
     "device_commands",

@@ -9,15 +9,15 @@ use sqlx::any::AnyRow;
 use super::{R, opt_ts, ts};
 use crate::{DbError, DeviceGrant};
 
-const COLS: &str = "SELECT id, uid, account_id, granted_by, capabilities, created_at_ms, \
-    expires_at_ms, revoked_at_ms FROM device_grants";
+pub(super) const COLS: &str = "SELECT id, uid, account_id, granted_by, capabilities, \
+    created_at_ms, expires_at_ms, revoked_at_ms, schedule FROM device_grants";
 
-fn account_col(row: &AnyRow, col: &str) -> R<AccountId> {
+pub(super) fn account_col(row: &AnyRow, col: &str) -> R<AccountId> {
     let s: String = row.try_get(col)?;
     s.parse().map(AccountId).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
 }
 
-fn grant_from(row: &AnyRow) -> R<DeviceGrant> {
+pub(super) fn grant_from(row: &AnyRow) -> R<DeviceGrant> {
     let id: String = row.try_get("id")?;
     Ok(DeviceGrant {
         id: id.parse().map_err(|e| DbError::Corrupt(format!("device_grants.id: {e}")))?,
@@ -28,13 +28,21 @@ fn grant_from(row: &AnyRow) -> R<DeviceGrant> {
         created_at: ts(row, "created_at_ms")?,
         expires_at: opt_ts(row, "expires_at_ms")?,
         revoked_at: opt_ts(row, "revoked_at_ms")?,
+        schedule: row.try_get("schedule")?,
     })
 }
 
 pub(super) async fn insert(pool: &AnyPool, g: &DeviceGrant) -> R<()> {
+    let mut conn = pool.acquire().await?;
+    insert_in(&mut conn, g).await
+}
+
+/// Inserts a grant on a connection (inside a transaction of the caller's).
+pub(super) async fn insert_in(conn: &mut sqlx::AnyConnection, g: &DeviceGrant) -> R<()> {
     sqlx::query(
         "INSERT INTO device_grants (id, uid, account_id, granted_by, capabilities, \
-         created_at_ms, expires_at_ms, revoked_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         created_at_ms, expires_at_ms, revoked_at_ms, schedule) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(g.id.to_string())
     .bind(&g.uid)
@@ -44,7 +52,8 @@ pub(super) async fn insert(pool: &AnyPool, g: &DeviceGrant) -> R<()> {
     .bind(g.created_at.0)
     .bind(g.expires_at.map(|t| t.0))
     .bind(g.revoked_at.map(|t| t.0))
-    .execute(pool)
+    .bind(g.schedule.as_deref())
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -100,8 +109,9 @@ pub(super) async fn revoke(pool: &AnyPool, id: uuid::Uuid, at: Timestamp) -> R<b
     Ok(r.rows_affected() == 1)
 }
 
-/// Deletes the device's grants (inside the unbind transaction).
+/// Deletes the device's grants and membership history (inside the unbind transaction).
 pub(super) async fn forget(tx: &mut sqlx::AnyConnection, uid: &str) -> R<()> {
-    sqlx::query("DELETE FROM device_grants WHERE uid = $1").bind(uid).execute(tx).await?;
+    sqlx::query("DELETE FROM device_grants WHERE uid = $1").bind(uid).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM membership_history WHERE uid = $1").bind(uid).execute(tx).await?;
     Ok(())
 }

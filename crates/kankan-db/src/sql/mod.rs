@@ -19,6 +19,7 @@ mod media;
 mod notify;
 mod rtsp;
 mod sessions;
+mod sharing;
 
 use std::time::Duration;
 

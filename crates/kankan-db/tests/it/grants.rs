@@ -19,6 +19,7 @@ fn grant(uid: &str, to: AccountId, by: AccountId, expires: Option<i64>) -> Devic
         created_at: T0,
         expires_at: expires.map(|ms| Timestamp(T0.0 + ms)),
         revoked_at: None,
+        schedule: None,
     }
 }
 

@@ -11,6 +11,7 @@ mod grants;
 mod media;
 mod notify;
 mod rtsp;
+mod sharing;
 mod tidy;
 
 use std::sync::Arc;

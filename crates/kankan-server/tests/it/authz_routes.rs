@@ -31,6 +31,7 @@ fn body_for(method: &str, path: &str, uid: &str) -> Option<Value> {
         ("POST", "/api/v1/devices/{uid}/recordings/link") => json!({"purpose": "playback"}),
         ("POST", "/api/v1/album/screenshots") => json!({"device": uid}),
         ("POST", "/api/v1/album/clips") => json!({"device": uid, "seconds": 5}),
+        ("PUT", "/api/v1/devices/{uid}/members/{account}") => json!({"capabilities": ["view"]}),
         _ => return None,
     })
 }
@@ -38,6 +39,7 @@ fn body_for(method: &str, path: &str, uid: &str) -> Option<Value> {
 fn fill(path: &str, uid: &str) -> String {
     path.replace("{uid}", uid)
         .replace("{id}", "1")
+        .replace("{account}", &uuid::Uuid::now_v7().to_string())
         .replace("{session}", &uuid::Uuid::now_v7().to_string())
 }
 
@@ -125,6 +127,7 @@ async fn a_grant_gives_what_it_names_until_it_expires_or_is_revoked() {
         created_at: now,
         expires_at,
         revoked_at: None,
+        schedule: None,
     };
     let timeline = format!("/api/v1/devices/{uid}/recordings/timeline");
     let link = format!("/api/v1/devices/{uid}/recordings/link");

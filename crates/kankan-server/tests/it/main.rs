@@ -44,6 +44,7 @@ mod risk;
 mod rtsp;
 mod rtsp_motion;
 mod sessions;
+mod sharing;
 mod store_copy;
 mod tidy_docs;
 mod webrtc;

@@ -222,6 +222,7 @@ async fn each_trigger_ends_the_streams_it_covers_and_kills_their_links() {
                 created_at: app.clock.now(),
                 expires_at: None,
                 revoked_at: None,
+                schedule: None,
             };
             app.running().services.store.insert_device_grant(&grant).await.expect("grant");
             friend
