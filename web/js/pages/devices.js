@@ -46,8 +46,8 @@ function deviceCard(d) {
   );
 }
 
-function scanLink(testid, cls = 'btn btn-secondary') {
-  return h('a', { class: cls, href: '#/scan', testid }, icon('qr', 18), 'Scan a QR code');
+function scanLink(testid) {
+  return h('a', { class: 'btn btn-secondary', href: '#/scan', testid }, icon('qr', 18), 'Scan a QR code');
 }
 
 function skeletonCard() {
@@ -65,7 +65,7 @@ export function render(ctx) {
     'span',
     { class: 'btn-row' },
     h('a', { class: 'btn btn-secondary btn-small', href: '#/live', testid: 'devices-grid' }, icon('camera', 18), 'All live'),
-    scanLink('devices-scan', 'btn btn-secondary btn-small'),
+    h('a', { class: 'icon-btn', href: '#/scan', 'aria-label': 'Scan a QR code', title: 'Scan a QR code', testid: 'devices-scan' }, icon('qr')),
     addLink('devices-add', { small: true }),
   );
   headAdd.hidden = true;

@@ -167,7 +167,15 @@ export function membersCard(uid, ctx, { onChanged }) {
       const key = JSON.stringify(m);
       const old = rows.get(m.account);
       const keep = old && (old.key === key || old.row.isDirty());
-      next.set(m.account, keep ? old : { key, row: memberRow(uid, m, { alert, onSaved: changed, onRemoved: changed }) });
+      if (keep) {
+        next.set(m.account, old);
+        continue;
+      }
+      const row = memberRow(uid, m, { alert, onSaved: changed, onRemoved: changed });
+      // A member's panel the owner had open stays open.
+      const wasOpen = old && old.row.node.querySelector('details')?.open;
+      if (wasOpen) row.node.querySelector('details').open = true;
+      next.set(m.account, { key, row });
     }
     rows.clear();
     for (const [k, v] of next) rows.set(k, v);

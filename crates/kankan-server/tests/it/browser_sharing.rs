@@ -3,7 +3,8 @@
 //! link); the member, signed out, opens the link, logs in, comes back to the invitation, which
 //! shows the owner's nickname and the camera's name and nothing else, and accepts. The camera
 //! is in the member's list badged "Shared by <nickname>", without the owner's controls; the
-//! member watches it live. The owner sees the member and removes them: the member's open live
+//! owner lets the member play back (the member's page gains Playback); the member watches it
+//! live. The owner sees the member and removes them: the member's open live
 //! view stops within one second of the removal's answer. The Album's Share button hands a
 //! screenshot's file to the browser's share sheet, or downloads it where there is none.
 //!
@@ -148,9 +149,33 @@ async fn an_invited_member_accepts_watches_live_and_removal_stops_the_live_view_
         ensure!(member.find_all(&tid(hidden)).await?.is_empty(), "a member has no {hidden}");
     }
 
-    // The owner sees the new member.
+    // The owner sees the new member and lets them play back recordings: the member's page
+    // gains Playback.
     let row = "[data-testid=member-item]";
     owner.wait_for_text(&format!("{row} [data-testid=member-name]"), "Sam").await?;
+    owner.click(&format!("{row} [data-testid=member-edit]")).await?;
+    let id = owner
+        .execute(
+            "return document.querySelector(arguments[0]).id;",
+            &[json!(format!("{row} [data-testid=member-cap-play-back]"))],
+        )
+        .await?;
+    let id = id.as_str().context("the switch's id")?.to_owned();
+    owner.click(&format!("label[for='{id}']")).await?; // the switch itself is drawn over
+    owner.click(&format!("{row} [data-testid=member-save]")).await?;
+    let members_path = format!("/api/v1/devices/{uid}/members");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (s, b) = app.get_authed(&members_path, &token).await;
+        assert_eq!(s, 200, "{b}");
+        if b[0]["capabilities"].as_array().is_some_and(|c| c.contains(&json!("play-back"))) {
+            break;
+        }
+        ensure!(tokio::time::Instant::now() < deadline, "play-back was not granted: {b}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    member.find(&tid("device-playback")).await?;
+    save_screenshot(&owner, "share-members.png").await?;
 
     // The member watches live.
     member.click(&tid("device-live")).await?;
@@ -158,12 +183,12 @@ async fn an_invited_member_accepts_watches_live_and_removal_stops_the_live_view_
     live_state(&member, "the member's live view to play", &["live"]).await?;
     let first = video_past(&member, "live-video", "the video to play", (0.0, 0), (0.0, 1)).await?;
     video_past(&member, "live-video", "the video to go on", first, (1.0, 10)).await?;
-    // Without play-back and download, no Recordings link and no saving to the Album.
+    // With play-back but not download: the Recordings link, no saving to the Album.
     member
         .wait_until(
-            "the member's extras to be hidden",
+            "only the member's extras to show",
             "const q = (t) => document.querySelector(`[data-testid=${t}]`);
-             return q('live-playback').hidden && q('live-screenshot').closest('[hidden]') !== null;",
+             return !q('live-playback').hidden && q('live-screenshot').closest('[hidden]') !== null;",
             &[],
         )
         .await?;
@@ -193,7 +218,6 @@ async fn an_invited_member_accepts_watches_live_and_removal_stops_the_live_view_
         .await?;
 
     // The owner removes the member (after confirming).
-    owner.click(&format!("{row} [data-testid=member-edit]")).await?;
     owner.click(&format!("{row} [data-testid=member-remove]")).await?;
     owner.click(&tid("confirm-ok")).await?;
     owner.wait_until("the removal's answer", "return window.removedAt || null;", &[]).await?;
