@@ -99,4 +99,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_households.sql"),
         postgres: include_str!("../migrations/postgres/0014_households.sql"),
     },
+    Migration {
+        version: 15,
+        name: "0015_event_members",
+        sqlite: include_str!("../migrations/sqlite/0015_event_members.sql"),
+        postgres: include_str!("../migrations/postgres/0015_event_members.sql"),
+    },
 ];

@@ -1,10 +1,13 @@
 //! Events: what devices noticed (motion, a doorbell press, loitering, tamper), stored for the
-//! account that owns the device (the Message Center's rows).
+//! account that owns the device (the Message Center's rows) and seen by the members the owner
+//! granted `receive-alarms` on the device (decided by the device policy at each request), each
+//! with its own read state and deletion.
 //!
 //! Devices report them over MQTT (the server's inbound router hands each `event` message to
 //! [`Events::on_device_message`]); each is stored at once (unmarked: the dispatch worker,
-//! signalled through [`Events::new_events`], queues its notifications), sent
-//! to the owner's open event streams ([`Events::subscribe`]; a press also rings), and the
+//! signalled through [`Events::new_events`], queues its notifications for the owner and the
+//! members), sent to the open event streams of the owner and of the members holding
+//! `receive-alarms` ([`Events::subscribe`]; a press also rings), and the
 //! footage of its clip range (5 s of pre-roll, 2 s after) is protected from eviction until the
 //! event expires. A new event's thumbnail is captured off that path, from the live picture or
 //! else the recording, and stored sealed under the account key. Users list events, mark them
@@ -25,8 +28,9 @@ use kankan_protocol::device::{self, DeviceEvent, MotionPhase};
 use kankan_worker::{Step, Ticker, WorkError, Worker};
 use tokio::sync::{Notify, broadcast, watch};
 
+use kankan_core::authz::Capability;
 use kankan_core::{CoreError, Principal};
-use kankan_devices::Devices;
+use kankan_devices::{DeviceHandle, Devices};
 use kankan_recording::Recordings;
 
 /// The rows this crate answers with.
@@ -116,9 +120,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Proof that a requester may reach one event: only [`Events::authorize_event`] makes one.
 #[derive(Debug, Clone)]
 pub struct EventHandle {
+    /// The event as the acting account sees it (its own read state).
     event: Event,
-    /// The account acting: today the one the event was recorded for.
+    /// The account acting: the one the event was recorded for (the device's owner), or a
+    /// member holding `receive-alarms` on the device.
     account: AccountId,
+    /// For a member: the decision that let it see the device's alarms.
+    member: Option<DeviceHandle>,
 }
 
 impl EventHandle {
@@ -132,6 +140,11 @@ impl EventHandle {
 
     pub fn account(&self) -> AccountId {
         self.account
+    }
+
+    /// Whether the acting account is a member (not the event's owner).
+    pub fn is_member(&self) -> bool {
+        self.member.is_some()
     }
 }
 
@@ -191,7 +204,8 @@ impl Events {
     /// refused: nobody may see them; a press or loiter from anything but a doorbell is
     /// refused). Returns the event when it is new (an end, or the same message again, updates
     /// the row and returns `None`, as does one the user deleted). Every change goes to the
-    /// owner's streams; a new event's thumbnail is captured in the background.
+    /// streams of the owner and of the members holding `receive-alarms`; a new event's
+    /// thumbnail is captured in the background.
     pub async fn record(&self, uid: &str, ev: &DeviceEvent) -> Result<Option<Event>, CoreError> {
         let s = &self.inner;
         let device = s.store.device(uid).await?.ok_or(CoreError::DeviceNotFound)?;
@@ -233,7 +247,7 @@ impl Events {
             Recorded::Updated(e) => (e, false),
             Recorded::Deleted => return Ok(None),
         };
-        self.publish(&event, new);
+        self.publish(&event, new).await;
         if new {
             s.new_events.notify_one();
             self.capture_thumbnail(event.clone());
@@ -268,37 +282,75 @@ impl Events {
                 }
             },
         };
-        Ok(self.inner.store.events(p.account_id, &filter).await?)
+        // The devices shared with the caller whose alarms it receives now (the device policy's
+        // one rule), with the owner their events must belong to.
+        let shared: Vec<(String, AccountId)> = self
+            .inner
+            .devices
+            .shared_with(p.account_id)
+            .await?
+            .into_iter()
+            .filter(|d| d.granted.contains(Capability::ReceiveAlarms))
+            .map(|d| (d.uid, d.owner))
+            .collect();
+        Ok(self.inner.store.events_seen_by(p.account_id, &shared, &filter).await?)
     }
 
-    /// The decision for one event: today the account it was recorded for (later also members
-    /// who receive its device's alarms). Another account's event and a missing one answer
-    /// the same `NotFound`.
+    /// The decision for one event: the account it was recorded for (the device's owner), or
+    /// a member holding `receive-alarms` on its device now, granted by that owner (the device
+    /// policy decides). Another account's event, one the member deleted and a missing one
+    /// answer the same `NotFound`.
     pub async fn authorize_event(&self, p: &Principal, id: &str) -> Result<EventHandle, CoreError> {
         let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
-        let event = self.inner.store.event(p.account_id, id).await?.ok_or_else(not_found)?;
-        Ok(EventHandle { event, account: p.account_id })
+        let s = &self.inner;
+        let event = s.store.event_seen_by(p.account_id, id).await?.ok_or_else(not_found)?;
+        if event.account_id == p.account_id {
+            return Ok(EventHandle { event, account: p.account_id, member: None });
+        }
+        let h = match s
+            .devices
+            .authorize_account(p.account_id, Capability::ReceiveAlarms, &event.uid)
+            .await
+        {
+            Ok(h) => h,
+            Err(CoreError::DeviceNotFound) => return Err(not_found()),
+            Err(e) => return Err(e),
+        };
+        if h.device().owner != Some(event.account_id) {
+            return Err(not_found());
+        }
+        Ok(EventHandle { event, account: p.account_id, member: Some(h) })
     }
 
-    /// Marks the event read.
+    /// Marks the event read: for the owner on the event, for a member on its own state.
     pub async fn mark_read(&self, h: &EventHandle) -> Result<(), CoreError> {
-        let now = self.inner.clock.now();
-        if self.inner.store.mark_event_read(h.account, h.event.id, now).await? {
-            Ok(())
+        let (s, now) = (&self.inner, self.inner.clock.now());
+        let done = if h.is_member() {
+            s.store.mark_event_read_as_member(h.account, h.event.id, now).await?
         } else {
-            Err(not_found())
-        }
+            s.store.mark_event_read(h.account, h.event.id, now).await?
+        };
+        if done { Ok(()) } else { Err(not_found()) }
     }
 
-    /// Deletes the event with its thumbnail; a later message about it (its end) stores
-    /// nothing.
+    /// The owner's delete removes the event for everyone, with its thumbnail; a later message
+    /// about it (its end) stores nothing. A member's delete hides it from that member only.
     pub async fn delete(&self, h: &EventHandle) -> Result<(), CoreError> {
-        let now = self.inner.clock.now();
-        if self.inner.store.delete_event(h.account, h.event.id, now).await? {
-            Ok(())
+        let (s, now) = (&self.inner, self.inner.clock.now());
+        let done = if h.is_member() {
+            s.store.delete_event_as_member(h.account, h.event.id, now).await?
         } else {
-            Err(not_found())
-        }
+            s.store.delete_event(h.account, h.event.id, now).await?
+        };
+        if done { Ok(()) } else { Err(not_found()) }
+    }
+
+    /// Deletes what `account` kept of the device's alarms as a member: its read and deleted
+    /// state on the device's events, its delivery records of them and its notification
+    /// settings for the device (called when the member is removed or leaves). The events stay
+    /// the owner's.
+    pub async fn forget_member(&self, uid: &str, account: AccountId) -> Result<(), CoreError> {
+        Ok(self.inner.store.forget_event_member(uid, account).await?)
     }
 
     /// Deletes events (and tombstones) older than [`RETENTION_MS`]; how many.

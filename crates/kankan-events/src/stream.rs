@@ -1,5 +1,6 @@
 //! Real time: each account's open event streams (the web app's SSE connection) get every new
-//! or updated event and a ring for each doorbell press. A stream that falls behind skips what
+//! or updated event and a ring for each doorbell press, of its own devices and of the devices
+//! shared with it holding `receive-alarms`. A stream that falls behind skips what
 //! it missed (the list API has it); all end at shutdown.
 
 use kankan_base::AccountId;
@@ -8,6 +9,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::{Events, lock};
 use crate::Principal;
+use kankan_core::authz::Capability;
 
 /// Messages one slow stream may lag behind before it skips.
 const BACKLOG: usize = 64;
@@ -68,12 +70,44 @@ impl Events {
         self.inner.closed.send_replace(true);
     }
 
-    /// Sends an event to its owner's open streams; a new press also rings.
-    pub(super) fn publish(&self, e: &Event, new: bool) {
+    /// Sends an event to the open streams of its owner and of the members holding
+    /// `receive-alarms` on its device now (a member gets its own read state, and nothing of an
+    /// event it deleted); a new press also rings.
+    pub(super) async fn publish(&self, e: &Event, new: bool) {
+        self.send_to(e.account_id, e, new);
+        let others = lock(&self.inner.streams).keys().any(|a| *a != e.account_id);
+        if !others {
+            return;
+        }
+        let members =
+            match self.inner.devices.members_holding(&e.uid, Capability::ReceiveAlarms).await {
+                Ok(m) => m,
+                Err(err) => {
+                    tracing::warn!(uid = %e.uid, error = %err, "members' streams not reached");
+                    return;
+                }
+            };
+        for member in members {
+            if !lock(&self.inner.streams).contains_key(&member) {
+                continue;
+            }
+            if new {
+                self.send_to(member, &Event { read_at: None, ..e.clone() }, new);
+                continue;
+            }
+            match self.inner.store.event_seen_by(member, e.id).await {
+                Ok(Some(seen)) => self.send_to(member, &seen, new),
+                Ok(None) => {}
+                Err(err) => tracing::warn!(id = %e.id, error = %err, "a member's stream"),
+            }
+        }
+    }
+
+    fn send_to(&self, account: AccountId, e: &Event, new: bool) {
         let mut streams = lock(&self.inner.streams);
-        let Some(tx) = streams.get(&e.account_id) else { return };
+        let Some(tx) = streams.get(&account) else { return };
         if tx.receiver_count() == 0 {
-            streams.remove(&e.account_id);
+            streams.remove(&account);
             return;
         }
         let _ = tx.send(LiveEvent::Event(e.clone()));

@@ -34,7 +34,7 @@ impl Events {
             match this.capture(&e).await {
                 Ok(true) => {
                     if let Ok(Some(now)) = this.inner.store.event(e.account_id, e.id).await {
-                        this.publish(&now, false);
+                        this.publish(&now, false).await;
                     }
                 }
                 Ok(false) => tracing::debug!(uid = %e.uid, id = %e.id, "no picture for the event"),
@@ -85,12 +85,14 @@ impl Events {
                 let _ = tokio::time::timeout(CAPTURE_WAIT, w.changed()).await;
             }
         }
-        let sealed = s
-            .store
-            .event_thumbnail(h.account, id)
-            .await?
-            .ok_or(CoreError::NotFound("thumbnail"))?;
-        let key = s.devices.key_of_account(h.account).await?;
+        // Sealed under the owner's account key, whoever asks.
+        let owner = h.event.account_id;
+        let sealed =
+            s.store.event_thumbnail(owner, id).await?.ok_or(CoreError::NotFound("thumbnail"))?;
+        let key = match &h.member {
+            Some(device) => device.device_key().clone(),
+            None => s.devices.key_of_account(owner).await?,
+        };
         Ok(key.open(&field(id), &sealed)?)
     }
 }

@@ -97,10 +97,14 @@ enum BenchCommand {
         #[arg(long, default_value_t = 500)]
         frames: usize,
     },
-    /// Motion start to Web Push at a local push endpoint, against the same push sent directly.
+    /// Motion start to Web Push at a local push endpoint, against the same push sent directly;
+    /// with `--members N`, to the last of N members' pushes too.
     Notify {
         #[arg(long, default_value_t = 100)]
         events: usize,
+        /// Members the camera is shared with (each gets every event's push too).
+        #[arg(long, default_value_t = 0)]
+        members: usize,
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
@@ -240,8 +244,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench { command: BenchCommand::Motion { frames } } => {
             kankan_server::bench::motion(frames)
         }
-        Command::Bench { command: BenchCommand::Notify { events, work_dir } } => {
-            kankan_server::bench::notify(events, work_dir).await
+        Command::Bench { command: BenchCommand::Notify { events, members, work_dir } } => {
+            kankan_server::bench::notify(events, members, work_dir).await
         }
         Command::Bench {
             command: BenchCommand::Login { registrations, logins, attackers, secs, work_dir },

@@ -120,6 +120,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         store.clone(),
         keyring.clone(),
         clock.clone(),
+        devices.clone(),
         cfg.server.public_url.clone(),
         cfg.notify.allow_private_targets,
     );

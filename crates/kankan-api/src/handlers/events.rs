@@ -1,6 +1,7 @@
 //! `/api/v1/events*`: the Message Center. Events belong to the account that owned the device
-//! when it noticed them and are reached through `Events::authorize_event`, so another
-//! account's event is not found.
+//! when it noticed them and are reached through `Events::authorize_event`, which also lets in
+//! the members holding `receive-alarms` on the device (with their own read state and
+//! deletion), so any other account's event is not found.
 //! `/api/v1/events/stream` pushes them as they happen (Server-Sent Events).
 
 use std::convert::Infallible;

@@ -37,6 +37,7 @@ pub const TABLES: &[&str] = &[
     "album_items",
     "events",
     "event_thumbnails",
+    "event_members",
     "push_subscriptions",
     "notification_settings",
     "device_notification_settings",

@@ -195,12 +195,13 @@ pub(super) async fn delete(
     Ok(true)
 }
 
-/// Deletes every event of the device, tombstones included, with their thumbnails and delivery
-/// records (inside the unbind transaction): nothing of them is left for the next owner.
+/// Deletes every event of the device, tombstones included, with their thumbnails, delivery
+/// records and members' state (inside the unbind transaction): nothing of them is left for the next owner.
 pub(super) async fn forget_device(tx: &mut sqlx::AnyConnection, uid: &str) -> R<()> {
     for sql in [
         "DELETE FROM notification_deliveries WHERE event_id IN (SELECT id FROM events WHERE uid = $1)",
         "DELETE FROM event_thumbnails WHERE event_id IN (SELECT id FROM events WHERE uid = $1)",
+        "DELETE FROM event_members WHERE event_id IN (SELECT id FROM events WHERE uid = $1)",
         "DELETE FROM events WHERE uid = $1",
     ] {
         sqlx::query(sql).bind(uid).execute(&mut *tx).await?;
@@ -279,5 +280,37 @@ impl EventStore for SqlStore {
     }
     async fn event_thumbnail(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Vec<u8>>> {
         thumbnail(&self.pool, account, id).await
+    }
+
+    // Members.
+    async fn events_seen_by(
+        &self,
+        viewer: AccountId,
+        shared: &[(String, AccountId)],
+        filter: &EventFilter,
+    ) -> R<Vec<Event>> {
+        super::event_members::seen_by(&self.pool, viewer, shared, filter).await
+    }
+    async fn event_seen_by(&self, viewer: AccountId, id: uuid::Uuid) -> R<Option<Event>> {
+        super::event_members::one_seen_by(&self.pool, viewer, id).await
+    }
+    async fn mark_event_read_as_member(
+        &self,
+        member: AccountId,
+        id: uuid::Uuid,
+        at: Timestamp,
+    ) -> R<bool> {
+        super::event_members::mark(&self.pool, member, id, at, false).await
+    }
+    async fn delete_event_as_member(
+        &self,
+        member: AccountId,
+        id: uuid::Uuid,
+        at: Timestamp,
+    ) -> R<bool> {
+        super::event_members::mark(&self.pool, member, id, at, true).await
+    }
+    async fn forget_event_member(&self, uid: &str, member: AccountId) -> R<()> {
+        super::event_members::forget_member(&self.pool, uid, member).await
     }
 }

@@ -12,6 +12,7 @@ mod album;
 mod copy;
 pub use copy::{CopyReport, TABLES};
 mod devices;
+mod event_members;
 mod events;
 mod grants;
 mod jobs;

@@ -247,12 +247,13 @@ pub(super) async fn delete_webhook(pool: &AnyPool, account: AccountId, id: uuid:
     Ok(r.rows_affected() == 1)
 }
 
-/// Records an attempt; false (nothing stored) if the event is gone (deleted meanwhile).
+/// Records an attempt, under the account it was for (the owner's or a member's: the
+/// dispatcher decides who is told); false (nothing stored) if the event is gone.
 pub(super) async fn insert_delivery(pool: &AnyPool, d: &Delivery) -> R<bool> {
     let r = sqlx::query(
         "INSERT INTO notification_deliveries (id, event_id, account_id, channel, target_id, \
          attempt, status, detail, at_ms) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
-         WHERE EXISTS (SELECT 1 FROM events WHERE id = $10 AND account_id = $11)",
+         WHERE EXISTS (SELECT 1 FROM events WHERE id = $10)",
     )
     .bind(d.id.to_string())
     .bind(d.event_id.to_string())
@@ -264,7 +265,6 @@ pub(super) async fn insert_delivery(pool: &AnyPool, d: &Delivery) -> R<bool> {
     .bind(&d.detail)
     .bind(d.at.0)
     .bind(d.event_id.to_string())
-    .bind(d.account_id.to_string())
     .execute(pool)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -39,4 +39,40 @@ pub trait EventStore: Send + Sync {
     async fn put_event_thumbnail(&self, id: uuid::Uuid, jpeg_enc: &[u8], at: Timestamp) -> R<bool>;
     /// The sealed thumbnail of one of the account's events.
     async fn event_thumbnail(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Vec<u8>>>;
+
+    // Members: accounts the owner granted receive-alarms see the device's events with their
+    // own read state and deletion. Which devices an account may see is decided by the caller
+    // (the device policy), never here.
+    /// The viewer's own events and the events of `shared` devices (uid, the owner the events
+    /// must belong to) matching `filter`, newest first, each with the viewer's read state;
+    /// none the owner deleted, none the viewer deleted as a member.
+    async fn events_seen_by(
+        &self,
+        viewer: AccountId,
+        shared: &[(String, AccountId)],
+        filter: &EventFilter,
+    ) -> R<Vec<Event>>;
+    /// One event, whoever's it is, with the viewer's read state; `None` when missing, deleted
+    /// by the owner or deleted by the viewer as a member.
+    async fn event_seen_by(&self, viewer: AccountId, id: uuid::Uuid) -> R<Option<Event>>;
+    /// Marks an event read for a member (the first time counts); false when there is no such
+    /// event or the member deleted it.
+    async fn mark_event_read_as_member(
+        &self,
+        member: AccountId,
+        id: uuid::Uuid,
+        at: Timestamp,
+    ) -> R<bool>;
+    /// Hides an event from a member (the owner and other members still see it); false when
+    /// there is no such event or the member already deleted it.
+    async fn delete_event_as_member(
+        &self,
+        member: AccountId,
+        id: uuid::Uuid,
+        at: Timestamp,
+    ) -> R<bool>;
+    /// Deletes what `member` kept of the device's alarms: its read and deleted state on the
+    /// device's events, its delivery records of them and its notification settings for the
+    /// device (one transaction).
+    async fn forget_event_member(&self, uid: &str, member: AccountId) -> R<()>;
 }

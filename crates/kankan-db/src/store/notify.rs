@@ -61,7 +61,9 @@ pub trait NotifyStore: Send + Sync {
     async fn delete_webhook(&self, account: AccountId, id: uuid::Uuid) -> R<bool>;
 
     // Deliveries.
-    /// Records a delivery attempt; false (nothing stored) if the account has no such event.
+    /// Records a delivery attempt under the account it was for (the event's owner, or a member
+    /// the dispatcher chose through the device policy); false (nothing stored) if the event is
+    /// gone.
     async fn insert_delivery(&self, delivery: &crate::Delivery) -> R<bool>;
     /// The delivery records of one of the account's events, oldest first.
     async fn deliveries(&self, account: AccountId, event: uuid::Uuid) -> R<Vec<crate::Delivery>>;

@@ -187,3 +187,105 @@ async fn rows_are_keyed_by_owner_and_written_only_for_the_current_owner() {
     assert_ne!(mine.id, theirs.id);
     assert_eq!(all(s.as_ref(), second).await.len(), 1);
 }
+
+/// The device's events as `viewer` sees them, when the device is shared with it.
+async fn seen(s: &dyn Store, viewer: AccountId, owner: AccountId) -> Vec<Event> {
+    let shared = [("KKEVENTS0001".to_string(), owner)];
+    s.events_seen_by(viewer, &shared, &EventFilter::default()).await.expect("list")
+}
+
+#[tokio::test]
+async fn a_member_sees_the_shared_devices_events_with_its_own_read_state_and_deletion() {
+    let (s, _d) = store().await;
+    let (owner, member) = (owner(s.as_ref()).await, account(s.as_ref(), 2).await);
+    let other = account(s.as_ref(), 3).await;
+    let Recorded::New(a) = s.record_event(&motion(owner, 10, None)).await.expect("a") else {
+        panic!("new")
+    };
+    let Recorded::New(b) = s.record_event(&motion(owner, 20, None)).await.expect("b") else {
+        panic!("new")
+    };
+    // Nothing without the device among the shared ones, or with another owner named.
+    assert!(s.events_seen_by(member, &[], &EventFilter::default()).await.expect("q").is_empty());
+    let wrong = [("KKEVENTS0001".to_string(), other)];
+    assert!(s.events_seen_by(member, &wrong, &EventFilter::default()).await.expect("q").is_empty());
+    assert_eq!(seen(s.as_ref(), member, owner).await.len(), 2);
+
+    // Reading is the member's own; the owner's read state is the owner's.
+    assert!(s.mark_event_read_as_member(member, a.id, at(30)).await.expect("read"));
+    assert!(s.mark_event_read_as_member(member, a.id, at(40)).await.expect("again"));
+    let mine = seen(s.as_ref(), member, owner).await;
+    assert_eq!((mine[1].id, mine[1].read_at), (a.id, Some(at(30))), "the first time counts");
+    assert_eq!(s.event_seen_by(member, a.id).await.expect("one").expect("a").read_at, Some(at(30)));
+    assert_eq!(all(s.as_ref(), owner).await[1].read_at, None, "the owner has not read it");
+    assert!(s.mark_event_read(owner, b.id, at(50)).await.expect("owner reads"));
+    assert_eq!(seen(s.as_ref(), member, owner).await[0].read_at, None, "nor the member b");
+
+    // A member's delete hides it from that member only.
+    assert!(s.delete_event_as_member(member, a.id, at(60)).await.expect("delete"));
+    assert!(!s.delete_event_as_member(member, a.id, at(61)).await.expect("twice"));
+    assert!(!s.mark_event_read_as_member(member, a.id, at(62)).await.expect("read deleted"));
+    assert!(s.event_seen_by(member, a.id).await.expect("one").is_none());
+    assert_eq!(
+        seen(s.as_ref(), member, owner).await.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [b.id]
+    );
+    assert_eq!(all(s.as_ref(), owner).await.len(), 2, "the owner still has both");
+    assert_eq!(seen(s.as_ref(), other, owner).await.len(), 2, "another member too");
+
+    // The owner's delete is everyone's.
+    assert!(s.delete_event(owner, b.id, at(70)).await.expect("owner deletes"));
+    assert!(seen(s.as_ref(), member, owner).await.is_empty());
+    assert!(s.event_seen_by(member, b.id).await.expect("one").is_none());
+    assert!(!s.mark_event_read_as_member(member, b.id, at(71)).await.expect("tombstone"));
+    assert!(!s.mark_event_read_as_member(member, uuid::Uuid::now_v7(), at(71)).await.expect("q"));
+}
+
+#[tokio::test]
+async fn forgetting_a_member_deletes_its_state_records_and_settings_and_unbinding_its_state() {
+    let (s, _d) = store().await;
+    let (owner, member) = (owner(s.as_ref()).await, account(s.as_ref(), 2).await);
+    let Recorded::New(a) = s.record_event(&motion(owner, 10, None)).await.expect("a") else {
+        panic!("new")
+    };
+    let Recorded::New(b) = s.record_event(&motion(owner, 20, None)).await.expect("b") else {
+        panic!("new")
+    };
+    let settings =
+        kankan_db::DeviceNotificationRow { kinds: vec!["press".into()], snoozed_until: None };
+    s.put_device_notification_settings(member, "KKEVENTS0001", &settings).await.expect("settings");
+    s.put_device_notification_settings(owner, "KKEVENTS0001", &settings).await.expect("owner's");
+    s.mark_event_read_as_member(member, a.id, at(30)).await.expect("read");
+    s.delete_event_as_member(member, b.id, at(30)).await.expect("delete");
+    let delivery = |account| kankan_db::Delivery {
+        id: uuid::Uuid::now_v7(),
+        event_id: a.id,
+        account_id: account,
+        channel: "push".into(),
+        target_id: None,
+        attempt: 1,
+        status: kankan_db::DeliveryStatus::Sent,
+        detail: "sent".into(),
+        at: at(31),
+    };
+    assert!(s.insert_delivery(&delivery(member)).await.expect("member's"));
+    assert!(s.insert_delivery(&delivery(owner)).await.expect("owner's"));
+
+    s.forget_event_member("KKEVENTS0001", member).await.expect("forget");
+    assert!(s.deliveries(member, a.id).await.expect("q").is_empty(), "its records go");
+    assert_eq!(s.deliveries(owner, a.id).await.expect("q").len(), 1, "the owner's stay");
+    let fresh = seen(s.as_ref(), member, owner).await;
+    assert_eq!(fresh.len(), 2, "no state left: both unread and not deleted");
+    assert!(fresh.iter().all(|e| e.read_at.is_none()));
+    assert!(s.device_notification_settings(member, "KKEVENTS0001").await.expect("q").is_none());
+    assert!(
+        s.device_notification_settings(owner, "KKEVENTS0001").await.expect("q").is_some(),
+        "the owner's settings stay"
+    );
+
+    // Unbinding deletes the events with every member's state on them.
+    s.mark_event_read_as_member(member, a.id, at(40)).await.expect("read");
+    assert!(s.unbind_device("KKEVENTS0001", owner).await.expect("unbind"));
+    assert!(seen(s.as_ref(), member, owner).await.is_empty());
+    assert!(s.event_seen_by(member, a.id).await.expect("one").is_none());
+}

@@ -1,7 +1,13 @@
 //! The dispatcher: for each new event, decides who hears about it and how, and puts one
 //! durable job per delivery on the `notify-event` queue (or records why not).
 //!
-//! Rules, in order:
+//! Who: the device's owner, and every member holding `receive-alarms` on the device when the
+//! event is dispatched (the device policy decides: a revoked, expired or out-of-schedule grant
+//! gives nothing). Each recipient is told under its own preferences (method, quiet hours, time
+//! zone, the kinds and snooze it set for the device), and its deliveries are recorded under
+//! its own account.
+//!
+//! Rules, in order, for each recipient:
 //! - every webhook of the account gets every event (integrations want the full record);
 //! - the person is told by their method (`push` to every subscribed browser, `email`, `sms`,
 //!   `call`, `none`) if the device's kinds include the event's kind, the device is not
@@ -37,7 +43,9 @@ use tokio::sync::Notify;
 use super::{NotifyConfig, rules};
 use crate::CoreError;
 use kankan_core::KeyVault;
+use kankan_core::authz::Capability;
 use kankan_core::jobs::{SealedJob, open_sealed};
+use kankan_devices::Devices;
 
 /// One millisecond: "created up to now" is "created before now + 1 ms".
 const MS: Duration = Duration::from_millis(1);
@@ -117,6 +125,8 @@ pub(crate) struct Job {
 
 pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
+    /// The device policy: which members receive a device's alarms.
+    pub devices: Devices,
     pub keyring: Keyring,
     pub vault: KeyVault,
     pub clock: Clocks,
@@ -167,6 +177,7 @@ impl Dispatcher {
         store: Arc<dyn Store>,
         keyring: Keyring,
         clock: Clocks,
+        devices: Devices,
         public_url: Option<String>,
         allow_private_targets: bool,
     ) -> Dispatcher {
@@ -175,6 +186,7 @@ impl Dispatcher {
             inner: Arc::new(Inner {
                 vault: KeyVault::new(store.clone(), keyring.clone()),
                 store,
+                devices,
                 keyring,
                 clock,
                 wake: Notify::new(),
@@ -241,10 +253,33 @@ impl Dispatcher {
         Ok(done)
     }
 
+    /// The deliveries of one event: for its owner, and for every member holding
+    /// `receive-alarms` on its device now (the device policy's one rule), each under its own
+    /// preferences and recorded under its own account.
     async fn dispatch(&self, ev: &Event) -> Result<(), CoreError> {
         let s = &self.inner;
-        let account = ev.account_id;
-        let key = self.account_key(account).await?;
+        let owner_key = self.account_key(ev.account_id).await?;
+        let name = match s.store.device(&ev.uid).await?.and_then(|d| d.name_enc) {
+            Some(enc) => owner_key.open_string(&format!("device-name/{}", ev.uid), &enc)?,
+            None => ev.uid.clone(),
+        };
+        let members = s.devices.members_holding(&ev.uid, Capability::ReceiveAlarms).await?;
+        let mut queued = 0;
+        for account in std::iter::once(ev.account_id).chain(members) {
+            queued += self.dispatch_to(ev, account, &name).await?;
+        }
+        self.wake_if(queued);
+        Ok(())
+    }
+
+    /// One recipient's deliveries of the event, by its preferences; how many were queued.
+    async fn dispatch_to(
+        &self,
+        ev: &Event,
+        account: AccountId,
+        name: &str,
+    ) -> Result<usize, CoreError> {
+        let s = &self.inner;
         let settings =
             s.store.notification_settings(account).await?.unwrap_or_else(default_settings);
         let device = s
@@ -253,7 +288,7 @@ impl Dispatcher {
             .await?
             .unwrap_or_else(default_device_settings);
         let tz = rules::time_zone(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        let payload = self.payload(ev, &key, &tz).await?;
+        let payload = payload(ev, name, &tz);
         let mut queued = 0;
 
         for w in s.store.webhooks(account).await? {
@@ -262,8 +297,7 @@ impl Dispatcher {
         }
 
         let Some(channel) = Channel::of_method(&settings.method) else {
-            self.wake_if(queued);
-            return Ok(());
+            return Ok(queued);
         };
         let kind = ev.kind.as_str();
         let now = s.clock.now();
@@ -285,15 +319,14 @@ impl Dispatcher {
             None
         };
         if let Some(why) = why_not {
-            self.suppress(ev, channel, &why).await?;
-            self.wake_if(queued);
-            return Ok(());
+            self.suppress(ev, account, channel, &why).await?;
+            return Ok(queued);
         }
         match channel {
             Channel::Push => {
                 let subs = s.store.push_subscriptions(account).await?;
                 if subs.is_empty() {
-                    self.suppress(ev, channel, "no browser is subscribed to push").await?;
+                    self.suppress(ev, account, channel, "no browser is subscribed to push").await?;
                 }
                 for sub in subs {
                     self.enqueue(channel, account, Some(sub.id), &payload).await?;
@@ -313,45 +346,19 @@ impl Dispatcher {
                     } else {
                         "phone number"
                     };
-                    self.suppress(ev, channel, &format!("the account has no {what}")).await?;
+                    let why = format!("the account has no {what}");
+                    self.suppress(ev, account, channel, &why).await?;
                 }
             }
             Channel::Webhook => {}
         }
-        self.wake_if(queued);
-        Ok(())
+        Ok(queued)
     }
 
     fn wake_if(&self, queued: usize) {
         if queued > 0 {
             self.inner.wake.notify_one();
         }
-    }
-
-    async fn payload(
-        &self,
-        ev: &Event,
-        key: &AccountKey,
-        tz: &jiff::tz::TimeZone,
-    ) -> Result<Payload, CoreError> {
-        let s = &self.inner;
-        let name = match s.store.device(&ev.uid).await?.and_then(|d| d.name_enc) {
-            Some(enc) => key.open_string(&format!("device-name/{}", ev.uid), &enc)?,
-            None => ev.uid.clone(),
-        };
-        let kind = ev.kind.as_str();
-        let (title, sentence) = what(kind);
-        let at = ev.started_at.0;
-        Ok(Payload {
-            title: format!("{title} {name}"),
-            body: format!("{sentence} at {}.", local_hhmm(ev.started_at, tz)),
-            event_id: ev.id,
-            device: ev.uid.clone(),
-            kind: kind.to_string(),
-            at_ms: at,
-            url: format!("#/devices/{}/playback?at={at}", ev.uid),
-            thumbnail: format!("/api/v1/events/{}/thumbnail", ev.id),
-        })
     }
 
     async fn enqueue(
@@ -371,9 +378,15 @@ impl Dispatcher {
         open_sealed(&self.inner.keyring, SEAL_PURPOSE, sealed)
     }
 
-    async fn suppress(&self, ev: &Event, channel: Channel, why: &str) -> Result<(), CoreError> {
+    async fn suppress(
+        &self,
+        ev: &Event,
+        account: AccountId,
+        channel: Channel,
+        why: &str,
+    ) -> Result<(), CoreError> {
         tracing::debug!(event = %ev.id, channel = channel.as_str(), why, "notification suppressed");
-        self.record(ev.id, ev.account_id, channel, None, 0, DeliveryStatus::Suppressed, why).await
+        self.record(ev.id, account, channel, None, 0, DeliveryStatus::Suppressed, why).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -400,6 +413,24 @@ impl Dispatcher {
         };
         self.inner.store.insert_delivery(&d).await?;
         Ok(())
+    }
+}
+
+/// What one recipient is told: the device's name (opened with the owner's key) and the time
+/// in the recipient's time zone.
+fn payload(ev: &Event, name: &str, tz: &jiff::tz::TimeZone) -> Payload {
+    let kind = ev.kind.as_str();
+    let (title, sentence) = what(kind);
+    let at = ev.started_at.0;
+    Payload {
+        title: format!("{title} {name}"),
+        body: format!("{sentence} at {}.", local_hhmm(ev.started_at, tz)),
+        event_id: ev.id,
+        device: ev.uid.clone(),
+        kind: kind.to_string(),
+        at_ms: at,
+        url: format!("#/devices/{}/playback?at={at}", ev.uid),
+        thumbnail: format!("/api/v1/events/{}/thumbnail", ev.id),
     }
 }
 

@@ -18,6 +18,20 @@ use kankan_events::notify::{
     Channels, Dispatcher, Notifications, NotifyRunner, Pending, PushClient, QUEUE, VapidKey,
 };
 
+/// The dispatcher sends nothing to devices.
+struct NoGateway;
+
+#[async_trait::async_trait]
+impl kankan_devices::DeviceBus for NoGateway {
+    async fn send(
+        &self,
+        _uid: &str,
+        _msg: kankan_devices::Outgoing,
+    ) -> Result<(), kankan_core::CoreError> {
+        Err(kankan_core::CoreError::GatewayUnavailable("no gateway in this test".into()))
+    }
+}
+
 struct World {
     store: Arc<dyn Store>,
     keyring: Keyring,
@@ -71,11 +85,21 @@ async fn world() -> World {
 
 impl World {
     fn dispatcher(&self, allow_private_targets: bool) -> Dispatcher {
-        let clock = Arc::new(self.clock.clone());
+        let clock: kankan_base::Clocks = Arc::new(self.clock.clone());
+        let revocations = kankan_core::Revocations::new(self.store.clone(), clock.clone());
+        let devices = kankan_devices::Devices::new(
+            self.store.clone(),
+            self.keyring.clone(),
+            clock.clone(),
+            Arc::new(NoGateway),
+            String::new(),
+            revocations,
+        );
         Dispatcher::new(
             self.store.clone(),
             self.keyring.clone(),
             clock,
+            devices,
             None,
             allow_private_targets,
         )

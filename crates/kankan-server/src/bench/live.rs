@@ -127,8 +127,17 @@ pub(super) struct Session {
 
 impl Session {
     pub(super) async fn login(base: &str, password: &str) -> anyhow::Result<Session> {
+        Session::login_as(base, BENCH_ACCOUNT, password).await
+    }
+
+    /// Signs in as another account.
+    pub(super) async fn login_as(
+        base: &str,
+        identifier: &str,
+        password: &str,
+    ) -> anyhow::Result<Session> {
         let http = reqwest::Client::new();
-        let body = serde_json::json!({"identifier": BENCH_ACCOUNT, "password": password});
+        let body = serde_json::json!({"identifier": identifier, "password": password});
         let r: serde_json::Value =
             http.post(format!("{base}/api/v1/auth/login")).json(&body).send().await?.json().await?;
         let token = r["token"].as_str().context("login gave no token")?.to_string();

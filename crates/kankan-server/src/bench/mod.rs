@@ -13,7 +13,7 @@
 //! - `login`: the server's resident memory through registrations, correct logins and a
 //!   credential-stuffing burst from many addresses, and after it (password hashing is bounded).
 //! - `notify`: motion start to Web Push delivered at a local push endpoint, against the same
-//!   push sent directly.
+//!   push sent directly; with members, to the last member's push of a shared camera.
 
 mod index;
 mod ingest;

@@ -3,9 +3,12 @@
 //! child: the simulated camera's MQTT `event`, the event store, the dispatcher, the durable
 //! job queue and the Web Push sender. p50/p95 over `events` events, against the reference: the
 //! same push encrypted, signed and posted directly from this process (the floor any server
-//! pays).
+//! pays). With `members` > 0 the camera is shared with that many member accounts holding the
+//! default capabilities (receive-alarms among them), each with a browser subscribed to its own
+//! endpoint: each event is timed to the owner's push and to the last member's push.
 
-use std::path::PathBuf;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -21,6 +24,7 @@ use tokio::sync::mpsc;
 use super::ingest::setup_account;
 use super::live::{Session, quantiles};
 use super::{Child, free_port};
+use crate::start::build_services;
 
 /// How long one push may take before the run is called failed.
 const PUSH_WAIT: Duration = Duration::from_secs(10);
@@ -29,13 +33,16 @@ fn now_ms() -> i64 {
     RealClock.now().0
 }
 
+/// One push at the endpoint: whose subscription (the path's name) and when it arrived.
+type Arrival = (String, i64);
+
 /// A push service on loopback: accepts every message and reports when it arrived.
-async fn push_endpoint(arrivals: mpsc::UnboundedSender<i64>) -> anyhow::Result<String> {
+async fn push_endpoint(arrivals: mpsc::UnboundedSender<Arrival>) -> anyhow::Result<String> {
     async fn accept(
-        State(tx): State<mpsc::UnboundedSender<i64>>,
-        Path(_name): Path<String>,
+        State(tx): State<mpsc::UnboundedSender<Arrival>>,
+        Path(name): Path<String>,
     ) -> (StatusCode, [(&'static str, &'static str); 1]) {
-        let _ = tx.send(now_ms());
+        let _ = tx.send((name, now_ms()));
         (StatusCode::CREATED, [("location", "/message/1")])
     }
     let port = free_port()?;
@@ -56,26 +63,48 @@ fn subscription(endpoint: &str) -> anyhow::Result<PushSubscription> {
     })
 }
 
-async fn next_arrival(arrivals: &mut mpsc::UnboundedReceiver<i64>) -> anyhow::Result<i64> {
+async fn next_arrival(arrivals: &mut mpsc::UnboundedReceiver<Arrival>) -> anyhow::Result<Arrival> {
     match tokio::time::timeout(PUSH_WAIT, arrivals.recv()).await {
-        Ok(Some(t)) => Ok(t),
+        Ok(Some(a)) => Ok(a),
         _ => bail!("no push arrived within {PUSH_WAIT:?}"),
     }
 }
 
-pub async fn notify(events: usize, work_dir: PathBuf) -> anyhow::Result<()> {
-    let dir = &work_dir;
-    std::fs::create_dir_all(dir)?;
-    let data = dir.join("kankan-data");
-    let _ = std::fs::remove_dir_all(&data);
-    let _ = std::fs::remove_dir_all(dir.join("cam-state"));
-    let (password, creds) = setup_account(&data, 1).await?;
-    let (arrive, mut arrivals) = mpsc::unbounded_channel();
-    let base = push_endpoint(arrive).await?;
-    // The push endpoint is on loopback: let the server send there.
-    let child = Child::start(&data, &[("KANKAN__NOTIFY__ALLOW_PRIVATE_TARGETS", "true")]).await?;
-    let session = Session::login(&child.base, &password).await?;
-    let sub = subscription(&format!("{base}/push/kankan"))?;
+/// `n` member accounts of the camera `uid`, each granted the default member capabilities by
+/// its owner (as accepting an invitation does); their identifiers and passwords.
+async fn add_members(data: &FsPath, uid: &str, n: usize) -> anyhow::Result<Vec<(String, String)>> {
+    let database =
+        crate::config::DatabaseConfig { url: std::env::var("KANKAN__DATABASE__URL").ok() };
+    let cfg =
+        crate::config::Config { data_dir: data.to_path_buf(), database, ..Default::default() };
+    let s = build_services(&cfg, Arc::new(RealClock)).await?;
+    let owner = s.store.device(uid).await?.and_then(|d| d.owner).context("the camera is bound")?;
+    let now = RealClock.now();
+    let mut members = Vec::with_capacity(n);
+    for i in 0..n {
+        let identifier = format!("member{i}@kankan.example");
+        let (password, _) = kankan_crypto::random_token()?;
+        let account = s.accounts.provision_account(&identifier, &password).await?;
+        let grant = kankan_db::DeviceGrant {
+            id: uuid::Uuid::now_v7(),
+            uid: uid.to_string(),
+            account_id: account,
+            granted_by: owner,
+            capabilities: kankan_core::authz::CapabilitySet::member_default().to_names(),
+            created_at: now,
+            expires_at: None,
+            revoked_at: None,
+            schedule: None,
+        };
+        s.store.insert_device_grant(&grant).await?;
+        members.push((identifier, password));
+    }
+    Ok(members)
+}
+
+/// Subscribes a fresh browser key pair of the session's account to `endpoint`.
+async fn subscribe(session: &Session, endpoint: &str) -> anyhow::Result<PushSubscription> {
+    let sub = subscription(endpoint)?;
     let body = serde_json::json!({
         "endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}});
     let r = session
@@ -88,9 +117,30 @@ pub async fn notify(events: usize, work_dir: PathBuf) -> anyhow::Result<()> {
     if !r.status().is_success() {
         bail!("subscribing: {} {}", r.status(), r.text().await.unwrap_or_default());
     }
+    Ok(sub)
+}
+
+pub async fn notify(events: usize, members: usize, work_dir: PathBuf) -> anyhow::Result<()> {
+    let dir = &work_dir;
+    std::fs::create_dir_all(dir)?;
+    let data = dir.join("kankan-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(dir.join("cam-state"));
+    let (password, creds) = setup_account(&data, 1).await?;
+    let (uid, secret) = creds.first().context("a camera")?;
+    let member_logins = add_members(&data, uid, members).await?;
+    let (arrive, mut arrivals) = mpsc::unbounded_channel();
+    let base = push_endpoint(arrive).await?;
+    // The push endpoint is on loopback: let the server send there.
+    let child = Child::start(&data, &[("KANKAN__NOTIFY__ALLOW_PRIVATE_TARGETS", "true")]).await?;
+    let session = Session::login(&child.base, &password).await?;
+    let sub = subscribe(&session, &format!("{base}/push/kankan")).await?;
+    for (i, (identifier, password)) in member_logins.iter().enumerate() {
+        let member = Session::login_as(&child.base, identifier, password).await?;
+        subscribe(&member, &format!("{base}/push/member{i}")).await?;
+    }
 
     let (stop, signal) = Shutdown::new();
-    let (uid, secret) = creds.first().context("a camera")?;
     let mut cfg = DeviceConfig::new(uid, secret, dir.join("cam-state"));
     cfg.server = Some(ServerAddr::parse(&format!("mqtt://{}", child.mqtt))?);
     let (detector, rx) = mpsc::unbounded_channel();
@@ -100,8 +150,12 @@ pub async fn notify(events: usize, work_dir: PathBuf) -> anyhow::Result<()> {
     handle.wait_for("the camera on MQTT", Duration::from_secs(15), |s| s.connected).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    println!("motion start (camera clock) to push at the local push endpoint, {events} events:");
+    println!(
+        "motion start (camera clock) to push at the local push endpoint, {events} events, \
+         the owner and {members} members:"
+    );
     let mut kankan = Vec::with_capacity(events);
+    let mut last = Vec::with_capacity(events);
     for _ in 0..events {
         let at = now_ms();
         let start = DeviceEvent::Motion {
@@ -111,8 +165,18 @@ pub async fn notify(events: usize, work_dir: PathBuf) -> anyhow::Result<()> {
             zone: None,
         };
         detector.send(start).context("the camera stopped")?;
-        let arrived = next_arrival(&mut arrivals).await?;
-        kankan.push((arrived - at) as f64);
+        // The owner's push and one per member, in whatever order they arrive.
+        let (mut owner, mut latest, mut reached) = (None, at, 0);
+        while reached < members + 1 {
+            let (name, t) = next_arrival(&mut arrivals).await?;
+            if name == "kankan" {
+                owner = Some(t);
+            }
+            latest = latest.max(t);
+            reached += 1;
+        }
+        kankan.push((owner.context("the owner's push")? - at) as f64);
+        last.push((latest - at) as f64);
         let end = DeviceEvent::Motion {
             phase: MotionPhase::End,
             at_ms: at + 1,
@@ -135,13 +199,19 @@ pub async fn notify(events: usize, work_dir: PathBuf) -> anyhow::Result<()> {
     for _ in 0..events {
         let t0 = now_ms();
         client.send(&sub, &payload, 60, Urgency::High).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        direct.push((next_arrival(&mut arrivals).await? - t0) as f64);
+        direct.push((next_arrival(&mut arrivals).await?.1 - t0) as f64);
     }
     let (k50, k95, kmax) = quantiles(&mut kankan);
     let (d50, d95, _) = quantiles(&mut direct);
     println!(
-        "  through kankan (MQTT -> events -> dispatcher -> job queue -> Web Push): p50 {k50:.0} ms, p95 {k95:.0} ms, max {kmax:.0} ms"
+        "  to the owner's push (MQTT -> events -> dispatcher -> job queue -> Web Push): p50 {k50:.0} ms, p95 {k95:.0} ms, max {kmax:.0} ms"
     );
+    if members > 0 {
+        let (l50, l95, lmax) = quantiles(&mut last);
+        println!(
+            "  to the last of {members} members' pushes: p50 {l50:.0} ms, p95 {l95:.0} ms, max {lmax:.0} ms"
+        );
+    }
     println!(
         "  reference (encrypt, sign and post from this process): p50 {d50:.0} ms, p95 {d95:.0} ms"
     );

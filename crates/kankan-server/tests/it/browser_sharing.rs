@@ -3,9 +3,10 @@
 //! link); the member, signed out, opens the link, logs in, comes back to the invitation, which
 //! shows the owner's nickname and the camera's name and nothing else, and accepts. The camera
 //! is in the member's list badged "Shared by <nickname>", without the owner's controls; the
-//! owner lets the member play back (the member's page gains Playback); the member watches it
-//! live. The owner sees the member and removes them: the member's open live
-//! view stops within one second of the removal's answer. The Album's Share button hands a
+//! owner lets the member play back (the member's page gains Playback); the member finds the
+//! camera's motion alarm in their Message Center and watches it live. The owner removes them:
+//! the member's open live view stops within one second of the removal's answer, and the
+//! camera's alarms leave their Message Center. The Album's Share button hands a
 //! screenshot's file to the browser's share sheet, or downloads it where there is none.
 //!
 //! Every step waits for an element, a value or a URL; nothing sleeps a fixed time.
@@ -140,6 +141,15 @@ async fn an_invited_member_accepts_watches_live_and_removal_stops_the_live_view_
         .await?;
     save_screenshot(&member, "shared-devices.png").await?;
 
+    // The camera's motion alarm is in the member's Message Center.
+    let alarm = format!("[data-testid=message-item][data-device='{uid}']");
+    member.click(&tid("nav-messages")).await?;
+    wait_for_hash(&member, "#/messages").await?;
+    member.find(&alarm).await?;
+    save_screenshot(&member, "shared-messages.png").await?;
+    member.click(&tid("nav-devices")).await?;
+    wait_for_hash(&member, "#/devices").await?;
+
     // Its page: the badge, Live, no Share, no settings, Leave instead of unbinding.
     member.click(&card).await?;
     wait_for_hash(&member, &format!("#/devices/{uid}")).await?;
@@ -244,6 +254,11 @@ async fn an_invited_member_accepts_watches_live_and_removal_stops_the_live_view_
     member.click(&tid("nav-devices")).await?;
     shown(&member, "devices-empty").await?;
     save_screenshot(&member, "shared-removed.png").await?;
+    // And its alarms have left the member's Message Center.
+    member.click(&tid("nav-messages")).await?;
+    wait_for_hash(&member, "#/messages").await?;
+    shown(&member, "messages-empty").await?;
+    ensure!(member.find_all(&alarm).await?.is_empty(), "the camera's alarms are gone");
 
     for browser in [&owner, &member] {
         let blocked: Value = browser.execute("return window.cspViolations;", &[]).await?;

@@ -140,13 +140,20 @@ async fn an_event_gets_a_sealed_thumbnail_and_a_clip_range_with_pre_roll() {
     for (place, bytes) in app.stored_bytes().await {
         assert!(!bytes.windows(64).any(|w| w == &jpeg[..64]), "stored sealed, not in {place}");
     }
-    // Only the owner sees it; deleting the event deletes it.
+    // A member holding receive-alarms sees the same picture (opened with the owner's key);
+    // nobody else does; deleting the event deletes it.
+    let member = app.register("thumb-member@example.com", PW).await;
+    crate::events_members::share(&app, &creds.uid, &token, &member).await;
+    let resp = app.http.get(app.url(&path)).bearer_auth(&member).send().await.expect("get");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.bytes().await.expect("body"), jpeg, "the member's is the owner's picture");
     let other = app.register("thumb-neighbour@example.com", PW).await;
     let (s, b) = app.get_authed(&path, &other).await;
     assert_eq!((s, b["code"].as_str()), (404, Some("not-found")));
     let del = app.http.delete(app.url(&format!("/api/v1/events/{id}"))).bearer_auth(&token);
     assert_eq!(send(del).await, 204);
     assert_eq!(app.get_authed(&path, &token).await.0, 404);
+    assert_eq!(app.get_authed(&path, &member).await.0, 404, "gone for the member too");
 }
 
 /// A camera bound over a bare MQTT client, with ten seconds of footage an hour ago in five

@@ -39,13 +39,13 @@ async fn sim_device(app: &TestApp, who: &str, model: &str, with_video: bool) -> 
 }
 
 /// An open `GET /api/v1/events/stream`, read message by message.
-struct EventStream {
+pub(crate) struct EventStream {
     resp: reqwest::Response,
     buf: String,
 }
 
 impl EventStream {
-    async fn open(app: &TestApp, token: &str) -> EventStream {
+    pub(crate) async fn open(app: &TestApp, token: &str) -> EventStream {
         let resp = app
             .http
             .get(app.url("/api/v1/events/stream"))
@@ -60,7 +60,7 @@ impl EventStream {
     }
 
     /// The next message's name and data (comments skipped).
-    async fn next(&mut self) -> (String, Value) {
+    pub(crate) async fn next(&mut self) -> (String, Value) {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
@@ -95,12 +95,15 @@ impl EventStream {
 }
 
 #[tokio::test]
-async fn a_press_rings_the_owners_open_stream_and_nobody_elses() {
+async fn a_press_rings_the_owners_and_its_members_open_streams_and_nobody_elses() {
     let app = TestApp::spawn().await;
     let bell = sim_device(&app, "bell@example.com", "KK-D1", false).await;
     let other = sim_device(&app, "other-bell@example.com", "KK-D1", false).await;
+    let member = app.register("bell-member@example.com", PW).await;
+    crate::events_members::share(&app, &bell.creds.uid, &bell.token, &member).await;
     let mut mine = EventStream::open(&app, &bell.token).await;
     let mut theirs = EventStream::open(&app, &other.token).await;
+    let mut members = EventStream::open(&app, &member).await;
 
     bell.buttons.press().expect("press");
     let ring = mine.next_named("ring").await;
@@ -109,6 +112,9 @@ async fn a_press_rings_the_owners_open_stream_and_nobody_elses() {
     let id = ring["event"]["id"].as_str().expect("id");
     let listed = events_where(&app, &bell.token, "?kind=press").await;
     assert_eq!(listed[0]["id"], id, "the ring's event is the stored press: {listed:?}");
+    // The member holding receive-alarms (by default) hears it ring too.
+    let ring = members.next_named("ring").await;
+    assert_eq!(ring["event"]["id"], id, "{ring}");
 
     // The other account's stream sees its own doorbell first: nothing of the first one.
     other.buttons.press().expect("press");

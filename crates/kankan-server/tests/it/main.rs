@@ -23,6 +23,7 @@ mod devices_authz;
 mod devices_sim;
 mod events;
 mod events_doorbell;
+mod events_members;
 mod inbound;
 mod listener;
 mod live;
