@@ -30,13 +30,13 @@ const WAIT: Duration = Duration::from_secs(30);
 /// The Bar: a removed member's open live view stops within this long.
 const REMOVAL_STOPS_LIVE: Duration = Duration::from_secs(1);
 
-/// The app with the WebSocket player only (browser_webrtc.rs covers WebRTC) and recordings
-/// in small segments.
-async fn sharing_app() -> TestApp {
+/// The app with recordings in small segments; live view over WebRTC, or (`webrtc` false) the
+/// WebSocket player only.
+async fn sharing_app(webrtc: bool) -> TestApp {
     TestApp::spawn_with(|c| {
         c.recording.segment_secs = 2;
         c.recording.max_clock_skew_secs = 3600;
-        c.webrtc.enabled = false;
+        c.webrtc.enabled = webrtc;
     })
     .await
 }
@@ -76,7 +76,18 @@ async fn live_state(browser: &Browser, what: &str, states: &[&str]) -> Result<St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invited_member_accepts_watches_live_and_removal_stops_the_live_view_within_a_second()
 -> Result<()> {
-    let app = sharing_app().await;
+    invite_watch_remove("mse").await
+}
+
+/// The same journey with live view over WebRTC: the server's goodbye ends the member's view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removal_stops_a_members_webrtc_live_view_within_a_second() -> Result<()> {
+    invite_watch_remove("webrtc").await
+}
+
+/// Invite, accept, grant, alarm, live view over `transport` (`mse` or `webrtc`), removal.
+async fn invite_watch_remove(transport: &str) -> Result<()> {
+    let app = sharing_app(transport == "webrtc").await;
     let owner_email = "owner.share@example.com";
     let member_email = "member.share@example.com";
     // A streaming camera whose motion detector reports through the firmware.
@@ -191,6 +202,14 @@ async fn an_invited_member_accepts_watches_live_and_removal_stops_the_live_view_
     member.click(&tid("device-live")).await?;
     wait_for_hash(&member, &format!("#/devices/{uid}/live")).await?;
     live_state(&member, "the member's live view to play", &["live"]).await?;
+    let played = member
+        .wait_until(
+            "the player to say its transport",
+            "return document.querySelector('[data-testid=live-video]').dataset.transport || null;",
+            &[],
+        )
+        .await?;
+    ensure!(played == json!(transport), "live view over {transport}: {played}");
     let first = video_past(&member, "live-video", "the video to play", (0.0, 0), (0.0, 1)).await?;
     video_past(&member, "live-video", "the video to go on", first, (1.0, 10)).await?;
     // With play-back but not download: the Recordings link, no saving to the Album.
@@ -273,7 +292,7 @@ async fn an_invited_member_accepts_watches_live_and_removal_stops_the_live_view_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_album_shares_a_screenshot_through_the_share_sheet_or_downloads_it() -> Result<()> {
-    let app = sharing_app().await;
+    let app = sharing_app(false).await;
     let email = "albumshare@example.com";
     let (token, creds, cam, stop) = recording_camera(&app, email).await;
     cam.wait_for("a second is sent", WAIT, |s| s.sent_live_ms >= 1_000).await?;
