@@ -59,6 +59,15 @@ impl Accounts {
         })
     }
 
+    /// Another account's nickname (`None` when unset), for what is shown of the people a
+    /// device is shared with: its access log, its members.
+    pub async fn nickname_of(&self, id: AccountId) -> Result<Option<String>, CoreError> {
+        let s = &self.inner;
+        let a = s.account(id).await?;
+        let key = s.key_of(&a)?;
+        Ok(a.nickname_enc.as_deref().map(|n| key.open_string("nickname", n)).transpose()?)
+    }
+
     /// Sets (or with an empty string clears) the nickname.
     pub async fn set_nickname(&self, p: &Principal, nickname: &str) -> Result<Profile, CoreError> {
         let s = &self.inner;

@@ -12,8 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    admin, album, auth, devices, events, ingest, live, me, notify, ops, recordings, sharing, talk,
-    whep,
+    access, admin, album, auth, devices, events, ingest, live, me, notify, ops, recordings,
+    sharing, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -51,6 +51,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::put_settings))
         .routes(routes!(devices::send_command))
         .routes(routes!(devices::get_command))
+        .routes(routes!(access::access_log))
         .routes(routes!(sharing::create, sharing::list))
         .routes(routes!(sharing::revoke))
         .routes(routes!(sharing::preview))

@@ -84,7 +84,9 @@ pub const ROUTES: &[RouteAccess] = &[
     r("PUT", "/api/v1/devices/{uid}/settings", dev(C::ChangeSettings)),
     r("POST", "/api/v1/devices/{uid}/commands", Access::Device(Need::PerCommand)),
     r("GET", "/api/v1/devices/{uid}/commands/{id}", dev(C::View)),
-    r("POST", "/api/v1/shares", Own),
+    r("GET", "/api/v1/devices/{uid}/access-log", dev(C::Share)),
+    // Needs `share` on every device the body names.
+    r("POST", "/api/v1/shares", dev(C::Share)),
     r("GET", "/api/v1/shares", Own),
     r("DELETE", "/api/v1/shares/{id}", Own),
     r("POST", "/api/v1/invitations/preview", Own),

@@ -6,6 +6,7 @@
 //! `RETURNING`, integer milliseconds, BLOB/`bytea`, no engine-only functions; row locks where
 //! SQLite's single writer did the serialising.
 
+mod access;
 mod album;
 pub mod blob;
 mod error;
@@ -20,6 +21,7 @@ pub mod sql;
 mod store;
 pub mod testing;
 
+pub use access::DeviceAccess;
 pub use album::{AlbumItem, AlbumKind};
 pub use blob::{BlobStore, LocalBlobStore};
 pub use error::DbError;

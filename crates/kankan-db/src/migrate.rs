@@ -105,4 +105,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_event_members.sql"),
         postgres: include_str!("../migrations/postgres/0015_event_members.sql"),
     },
+    Migration {
+        version: 16,
+        name: "0016_access_log",
+        sqlite: include_str!("../migrations/sqlite/0016_access_log.sql"),
+        postgres: include_str!("../migrations/postgres/0016_access_log.sql"),
+    },
 ];

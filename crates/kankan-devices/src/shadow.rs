@@ -147,7 +147,10 @@ impl Devices {
         let owner = h.device.owner.ok_or(CoreError::DeviceNotFound)?;
         let enc = h.key.seal(&format!("device-name/{}", h.device.uid), name.as_bytes())?;
         s.store.set_device_name(&h.device.uid, owner, &enc).await?;
-        self.view_of(h).await
+        // The answer shows the new name (the handle holds the device as it was read).
+        let mut renamed = h.clone();
+        renamed.device.name_enc = Some(enc);
+        self.view_of(&renamed).await
     }
 
     /// Stores new settings as the desired state and sends them (retained;

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod access;
 mod notify;
+pub use access::*;
 mod sharing;
 pub use notify::*;
 pub use sharing::*;

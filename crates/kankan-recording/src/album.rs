@@ -22,8 +22,8 @@ use kankan_crypto::{AccountKey, AeadKey};
 pub use kankan_db::AlbumKind;
 use kankan_db::{AlbumItem, BlobStore, Store};
 
-use crate::Recordings;
 use crate::segfile::{self, SegHeader, SegWriter};
+use crate::{AccessKind, Recordings};
 use crate::{CoreError, Principal};
 use kankan_core::authz::Capability;
 use kankan_devices::{DeviceHandle, Devices};
@@ -126,6 +126,7 @@ impl Album {
         h.require(Capability::Download)?;
         let s = &self.inner;
         let jpeg = s.recordings.live_snapshot(h, 0).await?;
+        s.recordings.record_access(h, AccessKind::Download).await?;
         let taken_at = s.clock.now();
         let mut file = Sealing::create(s.staging.clone(), h.uid(), taken_at).await?;
         file.write(&jpeg).await?;

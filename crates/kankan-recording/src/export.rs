@@ -10,6 +10,7 @@ use kankan_media::{ExportRange, FragmentTable, Limits};
 use tokio::sync::mpsc;
 
 use super::Recordings;
+use super::access::AccessKind;
 use super::playback::{MAX_PLAYLIST_SEGMENTS, MAX_RANGE_MS, check_range, timed_indexed};
 use crate::CoreError;
 use kankan_core::authz::Capability;
@@ -36,7 +37,8 @@ struct Picked {
 
 impl Recordings {
     /// A progressive MP4 (moov first) of `[from, to)`, cut at fragment boundaries, up to the
-    /// first change of init segment (`download`).
+    /// first change of init segment (`download`; logged as a download in the device's access
+    /// log).
     pub async fn export_mp4(
         &self,
         h: &DeviceHandle,
@@ -73,6 +75,7 @@ impl Recordings {
         if tables.is_empty() {
             return Err(CoreError::NoRecording);
         }
+        self.record_access(h, AccessKind::Download).await?;
         let plan = kankan_media::export_plan(&init, &tables)?;
         drop(tables);
         let (tx, chunks) = mpsc::channel(4);

@@ -12,6 +12,7 @@
 //! Keys: each bound device gets a random data key, wrapped by its owner's account key and
 //! deleted with the binding; the blob store only ever holds sealed bytes.
 
+mod access;
 pub mod album;
 mod config;
 mod export;
@@ -34,6 +35,7 @@ use kankan_db::{BlobStore, Store};
 use kankan_core::{CoreError, KeyVault, Principal, Revocations};
 use kankan_devices::Devices;
 
+pub use access::{ACCESS_LOG_MS, AccessEntry, AccessKind, REPEAT_MS};
 pub use config::RecordingConfig;
 pub use export::Mp4Download;
 pub use ingest::{Ingest, IngestOptions, IngestStats};

@@ -11,6 +11,7 @@ use kankan_db::{Segment, Span};
 use kankan_media::{Fragment, InitSegment, Limits};
 
 use super::Recordings;
+use super::access::AccessKind;
 use super::ingest::{blocking, init_aad};
 use super::segfile;
 use crate::{CoreError, Principal};
@@ -66,8 +67,9 @@ impl LinkPurpose {
         }
     }
 
-    /// What an account must hold for a link of this purpose to be issued.
-    fn issue_need(self) -> (CapabilitySet, bool) {
+    /// What an account must hold for a link of this purpose to be issued: the set, and
+    /// whether all of it (else one of it) is needed.
+    pub fn issue_need(self) -> (CapabilitySet, bool) {
         // (set, all of it?) — playback needs one of play-back and download, talk both.
         match self {
             LinkPurpose::PlayBack => (self.capabilities(), false),
@@ -150,8 +152,9 @@ impl Recordings {
 
     /// A link token for the device's media, valid for `link_ttl_secs`, for `purpose` only,
     /// issued to the session of `p`; `DeviceNotFound` when the handle does not hold what the
-    /// purpose needs.
-    pub fn link(
+    /// purpose needs. The access goes into the device's access log (live, talk, or playback
+    /// when the link plays back).
+    pub async fn link(
         &self,
         p: &Principal,
         h: &DeviceHandle,
@@ -171,6 +174,18 @@ impl Recordings {
         let sig = self.link_mac(&account, &session, purpose, caps, h.uid(), exp);
         let token =
             format!("{account}.{session}.{}.{}.{}.{sig}", purpose.as_str(), caps.bits(), exp.0);
+        let kind = match purpose {
+            LinkPurpose::Live => Some(AccessKind::Live),
+            LinkPurpose::Talk => Some(AccessKind::Talk),
+            // A playback link that only downloads is logged when it does.
+            LinkPurpose::PlayBack if caps.contains(Capability::PlayBack) => {
+                Some(AccessKind::PlayBack)
+            }
+            LinkPurpose::PlayBack => None,
+        };
+        if let Some(kind) = kind {
+            self.record_access(h, kind).await?;
+        }
         Ok(MediaLink { token, purpose, expires_at: exp })
     }
 

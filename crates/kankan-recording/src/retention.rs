@@ -1,5 +1,6 @@
 //! Retention and quota: footage older than the plan keeps goes; an account over its quota
-//! loses its oldest unprotected footage first and sees an alert; trashed blobs are deleted.
+//! loses its oldest unprotected footage first and sees an alert; trashed blobs are deleted;
+//! the access log forgets what is older than 30 days.
 //! [`RetentionWorker`] sweeps every `recording.sweep_secs` on the clock.
 
 use std::time::Duration;
@@ -22,6 +23,8 @@ pub struct SweepReport {
     pub expired: Removed,
     pub evicted: Removed,
     pub blobs_deleted: u64,
+    /// Access log entries older than 30 days, deleted.
+    pub accesses_expired: u64,
 }
 
 /// An account's recording storage, as its owner sees it.
@@ -36,7 +39,7 @@ pub struct StorageView {
 }
 
 impl Recordings {
-    /// One pass of retention, quota eviction and trash deletion.
+    /// One pass of retention, quota eviction, trash deletion and the access log's expiry.
     pub async fn sweep(&self) -> Result<SweepReport, CoreError> {
         let s = &self.inner;
         let now = s.clock.now();
@@ -58,6 +61,7 @@ impl Recordings {
             report.evicted.bytes += r.bytes;
         }
         report.blobs_deleted = self.empty_trash().await?;
+        report.accesses_expired = self.expire_access().await?;
         let retried = self.retry_sealed().await?;
         if retried.recovered > 0 {
             tracing::warn!(
@@ -108,7 +112,7 @@ impl Recordings {
     }
 }
 
-/// Sweeps retention, quota and trash every period; a failed sweep is tried again after the
+/// Sweeps retention, quota, trash and the access log every period; a failed sweep is tried again after the
 /// supervisor's backoff.
 pub struct RetentionWorker {
     rec: Recordings,

@@ -227,12 +227,12 @@ export function historyCard(uid) {
 
 const KINDS = { live: 'watched live', playback: 'played back recordings', download: 'downloaded footage', talk: 'talked through the camera' };
 
-/** Who watched, played back, downloaded or talked, and when (the last 30 days). */
+/** Who watched, played back, downloaded or talked, and when (the last 30 days). Returns `{ node, reload }`. */
 export function accessCard(uid) {
   const alert = alertBox('share-access-alert');
   const list = h('ul', { class: 'rows', testid: 'share-access' });
   const none = h('p', { class: 'muted small', testid: 'share-access-none', hidden: true }, 'Nobody has watched or played back in the last 30 days.');
-  sharing
+  const reload = () => sharing
     .accessLog(uid)
     .then((all) => {
       list.replaceChildren(
@@ -245,11 +245,13 @@ export function accessCard(uid) {
         ),
       );
       none.hidden = all.length > 0;
+      hideAlert(alert);
     })
     .catch((err) => {
       if (err.status !== 401) showError(alert, err);
     });
-  return h(
+  reload();
+  const node = h(
     'div',
     { class: 'card', testid: 'share-access-card' },
     h('h2', { class: 'card-title' }, 'Access log'),
@@ -258,4 +260,5 @@ export function accessCard(uid) {
     none,
     list,
   );
+  return { node, reload };
 }

@@ -222,6 +222,7 @@ export function render(ctx) {
       const pending = pendingCard(uid);
       const history = historyCard(uid);
       const members = membersCard(uid, ctx, { onChanged: () => history.reload() });
+      const access = accessCard(uid);
       root.replaceChildren(
         header(uid, deviceTitle(d)),
         alert,
@@ -232,13 +233,14 @@ export function render(ctx) {
         pending.node,
         members.node,
         history.node,
-        accessCard(uid),
+        access.node,
       );
-      // Someone may accept while the page is open.
+      // Someone may accept, or watch, while the page is open.
       const timer = setInterval(() => {
         if (document.hidden) return;
         pending.reload();
         members.reload();
+        access.reload();
       }, 5000);
       ctx.onLeave(() => clearInterval(timer));
     })

@@ -1,5 +1,6 @@
 //! Thin handlers, one module per resource.
 
+pub mod access;
 pub mod admin;
 pub mod album;
 pub mod auth;

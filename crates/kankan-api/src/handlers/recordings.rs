@@ -80,7 +80,7 @@ pub async fn link(
         WirePurpose::Talk => LinkPurpose::Talk,
     };
     let h = state.devices.authorize_device_any(&p, purpose.capabilities(), &uid).await?;
-    let l = state.recordings.link(&p, &h, purpose)?;
+    let l = state.recordings.link(&p, &h, purpose).await?;
     Ok(Json(RecordingLink {
         token: l.token,
         purpose: req.purpose,

@@ -24,6 +24,7 @@ pub const TABLES: &[&str] = &[
     "device_grants",
     "invitations",
     "membership_history",
+    "device_access_log",
     "bind_tokens",
     "device_state",
     "device_commands",

@@ -204,6 +204,7 @@ pub(super) async fn unbind(pool: &AnyPool, uid: &str, owner: AccountId) -> R<boo
     super::media::forget_device(&mut tx, uid).await?;
     super::rtsp::forget(&mut tx, uid).await?;
     super::grants::forget(&mut tx, uid).await?;
+    super::access::forget(&mut tx, uid).await?;
     tx.commit().await?;
     Ok(true)
 }

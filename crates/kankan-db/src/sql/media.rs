@@ -10,8 +10,8 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{Engine, R, SqlStore, opt_ts, ts, write_tx};
 use crate::{
-    DbError, MediaInit, MediaKey, MediaStore, MediaUsage, NewSegment, Removed, SPAN_JOIN_MS,
-    Segment, Span,
+    DbError, DeviceAccess, MediaInit, MediaKey, MediaStore, MediaUsage, NewSegment, Removed,
+    SPAN_JOIN_MS, Segment, Span,
 };
 
 type Tx<'a> = Transaction<'a, Any>;
@@ -695,5 +695,22 @@ impl MediaStore for SqlStore {
     }
     async fn forget_trash(&self, blobs: &[BlobId]) -> R<()> {
         forget_trash(&self.pool, blobs).await
+    }
+
+    // The access log.
+    async fn record_device_access(&self, access: &DeviceAccess, since: Timestamp) -> R<bool> {
+        super::access::record(&self.pool, access, since).await
+    }
+    async fn device_access_log(
+        &self,
+        uid: &str,
+        owner: AccountId,
+        since: Timestamp,
+        limit: u32,
+    ) -> R<Vec<DeviceAccess>> {
+        super::access::log(&self.pool, uid, owner, since, limit).await
+    }
+    async fn expire_device_access(&self, cutoff: Timestamp) -> R<u64> {
+        super::access::expire(&self.pool, cutoff).await
     }
 }

@@ -7,6 +7,7 @@
 //! statement that opens a write transaction, and the row locks that SQLite's single writer
 //! makes unnecessary (`FOR UPDATE`, `FOR UPDATE SKIP LOCKED` on PostgreSQL).
 
+mod access;
 mod accounts;
 mod album;
 mod copy;

@@ -114,6 +114,28 @@ async fn revoke_member(
     Ok(r.rows_affected())
 }
 
+/// Whether `member` holds an unrevoked grant of `owner` on the device that has not expired.
+async fn is_member(
+    conn: &mut sqlx::AnyConnection,
+    uid: &str,
+    owner: AccountId,
+    member: AccountId,
+    now: Timestamp,
+) -> R<bool> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM device_grants WHERE uid = $1 AND granted_by = $2 \
+         AND account_id = $3 AND revoked_at_ms IS NULL \
+         AND (expires_at_ms IS NULL OR expires_at_ms > $4)",
+    )
+    .bind(uid)
+    .bind(owner.to_string())
+    .bind(member.to_string())
+    .bind(now.0)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
 async fn insert_invitation(pool: &AnyPool, inv: &Invitation) -> R<()> {
     let mut tx = write_tx(pool).await?;
     sqlx::query(
@@ -167,6 +189,12 @@ async fn accept(
     let mut shared = Vec::new();
     for uid in &inv.devices {
         if !owns(&mut tx, engine, uid, inv.inviter).await? {
+            continue;
+        }
+        if is_member(&mut tx, uid, inv.inviter, account, now).await? {
+            // Already a member: accepting again keeps what the owner granted (replacing it
+            // with the defaults would take capabilities away behind the owner's back).
+            shared.push(uid.clone());
             continue;
         }
         revoke_member(&mut tx, uid, inv.inviter, account, now).await?;

@@ -3,12 +3,15 @@
 use async_trait::async_trait;
 use kankan_base::{AccountId, BlobId, Timestamp};
 
-use crate::{DbError, MediaInit, MediaKey, MediaUsage, NewSegment, Removed, Segment, Span};
+use crate::{
+    DbError, DeviceAccess, MediaInit, MediaKey, MediaUsage, NewSegment, Removed, Segment, Span,
+};
 
 type R<T> = Result<T, DbError>;
 
 /// The recording index: devices' data keys, init segments, segments and timeline spans, the
-/// bytes each account stores, retention and eviction, and the trash of blobs to delete.
+/// bytes each account stores, retention and eviction, the trash of blobs to delete, and the
+/// access log of devices' media.
 ///
 /// Invariants: the media key row serialises one device's segment, span and usage writes (read
 /// with `Engine::for_update`); a segment is indexed only once its blob is durable, and at most
@@ -73,4 +76,20 @@ pub trait MediaStore: Send + Sync {
     async fn trashed_blobs(&self, limit: u32) -> R<Vec<BlobId>>;
     /// Forgets trash entries whose objects are gone.
     async fn forget_trash(&self, blobs: &[BlobId]) -> R<()>;
+
+    // The access log (who reached a device's media; deleted with the device on unbind).
+    /// Writes `access` unless the same account accessed the same device the same way at or
+    /// after `since` (repeats are one row); whether a row was written.
+    async fn record_device_access(&self, access: &DeviceAccess, since: Timestamp) -> R<bool>;
+    /// The device's accesses while `owner` owned it, at or after `since`, newest first, at
+    /// most `limit`.
+    async fn device_access_log(
+        &self,
+        uid: &str,
+        owner: AccountId,
+        since: Timestamp,
+        limit: u32,
+    ) -> R<Vec<DeviceAccess>>;
+    /// Deletes the accesses before `cutoff`; how many.
+    async fn expire_device_access(&self, cutoff: Timestamp) -> R<u64>;
 }

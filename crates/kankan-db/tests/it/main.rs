@@ -1,6 +1,7 @@
 //! The `Store` contract. It runs on SQLite, and on PostgreSQL when `KANKAN_TEST_ENGINE=postgres`
 //! (the test command runs it both ways).
 
+mod access;
 mod album;
 mod blobs;
 mod contract;

@@ -140,3 +140,33 @@ async fn a_membership_is_replaced_and_ended_as_one_and_unbinding_forgets_it() {
     assert!(s.unbind_device(UID, alice).await.expect("unbind"));
     assert!(s.membership_history(UID, alice, 10).await.expect("q").is_empty());
 }
+
+/// Fails without the fix: accepting a second invitation replaced the member's grant with the
+/// defaults, taking back what the owner had granted without the owner's say.
+#[tokio::test]
+async fn a_member_accepting_again_keeps_what_the_owner_granted() {
+    let (s, _dir) = store().await;
+    let (alice, bob) = (account(&*s, 1).await, account(&*s, 2).await);
+    bound(&*s, UID, alice).await;
+    let first = invitation(alice, &[UID], 1);
+    s.insert_invitation(&first).await.expect("insert");
+    s.accept_invitation(first.id, bob, "view", T0).await.expect("accept");
+    let wider = DeviceGrant {
+        id: uuid::Uuid::now_v7(),
+        uid: UID.into(),
+        account_id: bob,
+        granted_by: alice,
+        capabilities: "view,play-back".into(),
+        created_at: Timestamp(T0.0 + 5),
+        expires_at: None,
+        revoked_at: None,
+        schedule: None,
+    };
+    assert!(s.replace_member_grant(&wider).await.expect("replace"));
+    let second = invitation(alice, &[UID], 2);
+    s.insert_invitation(&second).await.expect("insert");
+    let now = Timestamp(T0.0 + 10);
+    let shared = s.accept_invitation(second.id, bob, "view", now).await.expect("accept");
+    assert_eq!(shared, vec![UID.to_string()]);
+    assert_eq!(s.device_grants_of(UID, bob, now).await.expect("q"), vec![wider]);
+}

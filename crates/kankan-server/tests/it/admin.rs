@@ -6,7 +6,7 @@ use serde_json::json;
 
 const STAFF_PW: &str = "quiet-harbor-lantern-8";
 
-async fn staff_token(app: &TestApp) -> String {
+pub(crate) async fn staff_token(app: &TestApp) -> String {
     app.running().services.accounts.create_staff_admin("ops", STAFF_PW).await.expect("staff");
     let (s, b) =
         app.post("/api/v1/admin/login", json!({"username": "ops", "password": STAFF_PW})).await;

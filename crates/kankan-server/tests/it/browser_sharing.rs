@@ -4,7 +4,8 @@
 //! shows the owner's nickname and the camera's name and nothing else, and accepts. The camera
 //! is in the member's list badged "Shared by <nickname>", without the owner's controls; the
 //! owner lets the member play back (the member's page gains Playback); the member finds the
-//! camera's motion alarm in their Message Center and watches it live. The owner removes them:
+//! camera's motion alarm in their Message Center and watches it live, which the owner's access
+//! log shows. The owner removes them (over the WebSocket player and over WebRTC):
 //! the member's open live view stops within one second of the removal's answer, and the
 //! camera's alarms leave their Message Center. The Album's Share button hands a
 //! screenshot's file to the browser's share sheet, or downloads it where there is none.
@@ -222,6 +223,11 @@ async fn invite_watch_remove(transport: &str) -> Result<()> {
         )
         .await?;
     save_screenshot(&member, "shared-live.png").await?;
+
+    // The owner's access log shows that the member watched live.
+    owner
+        .wait_for_text("[data-testid=share-access-item][data-kind=live]", "Sam watched live")
+        .await?;
 
     // The member's page notes when its status changes; the owner's when the removal answers.
     member

@@ -3,6 +3,8 @@
 mod accounts;
 mod admin;
 mod album;
+mod authz_judge;
+mod authz_matrix;
 mod authz_routes;
 mod bad_input;
 mod browser;
@@ -28,6 +30,7 @@ mod inbound;
 mod listener;
 mod live;
 mod live_on_demand;
+mod members_domains;
 mod motion_settings;
 mod notify;
 mod notify_channels;

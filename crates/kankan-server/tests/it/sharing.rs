@@ -73,11 +73,26 @@ async fn accept(app: &TestApp, who: &str, token: &str) -> (u16, Value) {
     call(app, "POST", "/api/v1/invitations/accept", who, Some(json!({"token": token}))).await
 }
 
-/// Invites the friend and has it accept.
+/// Invites the friend and has it accept; returns once the owner's notice is out (so that it
+/// does not arrive in the middle of a later registration's code).
 async fn join(h: &Home) {
+    let seen = h.app.outbox().len();
     let token = invite(&h.app, &h.owner, &h.uid).await;
     let b = ok(accept(&h.app, &h.friend, &token).await);
     assert_eq!(b, json!({"devices": [h.uid]}));
+    notice(&h.app, seen, "joined").await;
+}
+
+/// Waits for a notice whose subject holds `what` among the messages after the first `seen`.
+async fn notice(app: &TestApp, seen: usize, what: &str) -> kankan_testkit::OutboxEntry {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(m) = app.outbox().into_iter().skip(seen).find(|m| m.subject.contains(what)) {
+            return m;
+        }
+        assert!(Instant::now() < deadline, "no notice about {what:?}: {:?}", app.outbox());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn member_id(app: &TestApp, token: &str) -> String {
@@ -146,8 +161,8 @@ async fn an_invitation_shows_only_a_nickname_and_camera_names_and_makes_a_defaul
 
     let seen = h.app.outbox().len();
     assert_eq!(ok(accept(&h.app, &h.friend, token).await), json!({"devices": [h.uid]}));
-    let notice = h.app.wait_for_message(seen).await;
-    assert!(notice.subject.contains("joined"), "{notice:?}");
+    let told = notice(&h.app, seen, "joined").await;
+    assert!(told.body.contains("Kankan user") && !told.body.contains(FRIEND), "{told:?}");
 
     // The member's list: the owner's devices (none), then the shared one, marked.
     let list = device_list(&h.app, &h.friend).await;
@@ -156,6 +171,8 @@ async fn an_invitation_shows_only_a_nickname_and_camera_names_and_makes_a_defaul
     assert_eq!(list[0]["role"], json!("member"));
     assert_eq!(list[0]["shared_by"], json!("Grandma"));
     assert_eq!(list[0]["capabilities"], json!(["view", "view-live", "receive-alarms"]));
+    let one = ok(h.app.get_authed(&format!("/api/v1/devices/{}", h.uid), &h.friend).await);
+    assert_eq!((one["role"].as_str(), one["name"].as_str()), (Some("member"), Some("Porch")));
     let mine = device_list(&h.app, &h.owner).await;
     assert_eq!((mine[0]["role"].clone(), mine[0].get("shared_by")), (json!("owner"), None));
 
@@ -187,6 +204,8 @@ async fn the_owner_grants_play_back_until_a_moment_after_which_nothing_is_left()
     assert_eq!(m["capabilities"], json!(["view", "view-live", "play-back"]));
     assert_eq!(m["until_ms"], json!(until));
     assert_eq!(timeline(&h, &h.friend).await, 200);
+    assert_eq!(history(&h).await[0].0, "changed");
+    notice(&h.app, 0, "changed").await;
 
     h.app.clock.advance(2 * HOUR);
     assert_eq!(timeline(&h, &h.friend).await, 404);
@@ -239,10 +258,10 @@ async fn a_grant_gives_nothing_outside_its_weekly_schedule() {
 #[tokio::test]
 async fn an_invitation_is_single_use_and_not_for_its_owner() {
     let h = home().await;
+    let third = h.app.register("third@example.com", PW).await;
     let token = invite(&h.app, &h.owner, &h.uid).await;
     assert_eq!(code(&accept(&h.app, &h.owner, &token).await), (409, "invitation-own"));
     ok(accept(&h.app, &h.friend, &token).await);
-    let third = h.app.register("third@example.com", PW).await;
     assert_eq!(code(&accept(&h.app, &third, &token).await), (404, "invitation-invalid"));
     assert_eq!(code(&preview(&h.app, &third, &token).await), (404, "invitation-invalid"));
     assert_eq!(code(&accept(&h.app, &h.friend, &token).await), (404, "invitation-invalid"));
@@ -335,6 +354,7 @@ async fn invitations_are_checked_and_rate_limited() {
 #[tokio::test]
 async fn sharing_onward_unbinding_and_managing_members_are_never_a_members() {
     let h = home().await;
+    let stranger = h.app.register("stranger@example.com", PW).await;
     join(&h).await;
     for cap in ["share", "unbind"] {
         let r = grant(&h, json!({"capabilities": ["view", cap]})).await;
@@ -375,7 +395,6 @@ async fn sharing_onward_unbinding_and_managing_members_are_never_a_members() {
     let r =
         call(&h.app, "DELETE", &format!("/api/v1/devices/{uid}/membership"), &h.owner, None).await;
     assert_eq!(code(&r), (404, "device-not-found"));
-    let stranger = h.app.register("stranger@example.com", PW).await;
     let r = call(
         &h.app,
         "PUT",
@@ -396,8 +415,8 @@ async fn a_member_who_leaves_loses_the_device_and_the_owner_is_told() {
     let path = format!("/api/v1/devices/{}/membership", h.uid);
     let r = call(&h.app, "DELETE", &path, &h.friend, None).await;
     assert_eq!(r.0, 204, "{}", r.1);
-    let notice = h.app.wait_for_message(seen).await;
-    assert!(notice.subject.contains("left") && notice.body.contains("Ana"), "{notice:?}");
+    let told = notice(&h.app, seen, "left").await;
+    assert!(told.body.contains("Ana"), "{told:?}");
     assert!(device_list(&h.app, &h.friend).await.is_empty());
     let (s, _) = h.app.get_authed(&format!("/api/v1/devices/{}", h.uid), &h.friend).await;
     assert_eq!(s, 404);
@@ -456,8 +475,7 @@ async fn removing_a_member_ends_its_live_view_at_once_and_its_links() {
     assert!(matches!(status, 403 | 404), "the member's link: {status}");
     let next = tokio::time::timeout(WAIT, owner_ws.next()).await.expect("in time");
     assert!(matches!(next, Some(Ok(Message::Binary(_)))), "the owner's view runs on: {next:?}");
-    let notice = app.wait_for_message(seen).await;
-    assert!(notice.subject.contains("removed"), "{notice:?}");
+    notice(&app, seen, "removed").await;
     assert!(device_list(&app, &friend).await.is_empty());
     assert_eq!(code(&call(&app, "DELETE", &path, &owner, None).await), (404, "not-found"));
 }
