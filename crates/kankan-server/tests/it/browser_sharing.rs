@@ -368,3 +368,37 @@ async fn the_album_shares_a_screenshot_through_the_share_sheet_or_downloads_it()
     app.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scanner_opens_a_pasted_invitation_link_and_refuses_another() -> Result<()> {
+    let app = sharing_app(false).await;
+    let owner = app.register("owner.scan@example.com", PW).await;
+    let creds = super::devices::provision(&app, "KK-C1").await;
+    let _dev = super::devices::bind(&app, &owner, &creds).await;
+    let body = json!({"devices": [creds.uid]});
+    let (s, inv) = call(&app, &owner, "POST", "/api/v1/shares", body).await;
+    assert_eq!(s, 201, "{inv}");
+    let link = inv["link"].as_str().context("the link")?;
+    let email = "member.scan@example.com";
+    app.register(email, PW).await;
+
+    let browser = open_app(&app).await?;
+    log_in_watching_csp(&browser, email).await?;
+    browser.click(&tid("devices-empty-scan")).await?;
+    wait_for_hash(&browser, "#/scan").await?;
+    // Something that is not an invitation is refused; the link opens the invitation.
+    browser.fill(&tid("scan-link"), "https://example.com/#/devices").await?;
+    browser.click(&tid("scan-open")).await?;
+    browser.wait_for_text(&tid("scan-alert"), "not a Kankan invitation").await?;
+    browser.fill(&tid("scan-link"), link).await?;
+    browser.click(&tid("scan-open")).await?;
+    browser.find(&tid("invite-preview")).await?;
+    let token = inv["token"].as_str().context("the token")?;
+    wait_for_hash(&browser, &format!("#/invite/{token}")).await?;
+
+    let blocked: Value = browser.execute("return window.cspViolations;", &[]).await?;
+    assert_eq!(blocked, json!([]), "nothing was blocked by the CSP");
+    browser.close().await?;
+    app.stop().await;
+    Ok(())
+}
