@@ -4,13 +4,14 @@
 // (an event: title, text, thumbnail) as notifications, and a click on one opens the app at
 // the event's moment.
 
-const CACHE = 'kankan-shell-v8';
+const CACHE = 'kankan-shell-v9';
 
 const SHELL = [
   './',
   'index.html',
   'app.css',
   'events.css',
+  'share.css',
   'manifest.webmanifest',
   'icons/icon.svg',
   'icons/icon-192.png',
@@ -29,6 +30,7 @@ const SHELL = [
   'js/ring.js',
   'js/router.js',
   'js/schedule-editor.js',
+  'js/sharing-ui.js',
   'js/state.js',
   'js/talk.js',
   'js/time-zones.js',
@@ -44,6 +46,7 @@ const SHELL = [
   'js/pages/device-settings.js',
   'js/pages/device.js',
   'js/pages/devices.js',
+  'js/pages/invite.js',
   'js/pages/live-extras.js',
   'js/pages/live-grid.js',
   'js/pages/live.js',
@@ -55,7 +58,10 @@ const SHELL = [
   'js/pages/playback.js',
   'js/pages/register.js',
   'js/pages/reset.js',
+  'js/pages/scan.js',
   'js/pages/sessions.js',
+  'js/pages/share-members.js',
+  'js/pages/share.js',
   'js/pages/verify.js',
 ];
 

@@ -74,6 +74,16 @@ function friendlyMessage(code, retryAfter) {
       return 'That session has already ended.';
     case 'device-not-found':
       return 'That device is not in your account. It may have been removed.';
+    case 'invitation-invalid':
+      return 'This invitation is no longer valid: it was used, withdrawn or has expired, or it is meant for someone else. Ask for a new one.';
+    case 'invitation-own':
+      return 'This is your own invitation. Send it to the person you want to share with.';
+    case 'rate-limited':
+      return retryAfter != null
+        ? `You have made many invitations lately. Try again in ${minutes(retryAfter)}.`
+        : 'You have made many invitations lately. Try again later.';
+    case 'capability-not-grantable':
+      return 'Sharing onward and unbinding stay with the owner.';
     case 'payload-too-large':
       return 'That file is too large.';
     case 'unsupported-media-type':
@@ -280,4 +290,38 @@ export const notify = {
   webhooks: () => request('GET', `${V1}/me/webhooks`),
   addWebhook: (url) => post('/me/webhooks', { url }),
   removeWebhook: (id) => request('DELETE', `${V1}/me/webhooks/${encodeURIComponent(id)}`),
+};
+
+/**
+ * Sharing a camera with other accounts (the owner's side: invitations, members, their history
+ * and the access log; the invitee's: preview and accept; a member's: leave). Capability names
+ * are the API's: view, view-live, receive-alarms (every member), play-back, download, talk,
+ * move-ptz, change-settings (the owner may add them).
+ */
+export const sharing = {
+  /**
+   * A new invitation to `devices` (UIDs). `boundTo` (an e-mail or phone) and `expiresInHours`
+   * are left out when empty. Resolves to `{ id, token, link, qr_svg, expires_at_ms, devices }`.
+   */
+  invite: ({ devices: uids, boundTo, expiresInHours }) =>
+    post('/shares', { devices: uids, bound_to: boundTo || undefined, expires_in_hours: expiresInHours || undefined }),
+  /** The caller's pending invitations: `[{ id, devices: [{ uid, name }], bound, expires_at_ms, created_at_ms }]`. */
+  pending: () => request('GET', `${V1}/shares`),
+  revoke: (id) => request('DELETE', `${V1}/shares/${encodeURIComponent(id)}`),
+  /** `{ inviter, devices: [{ name }], expires_at_ms }`: all an invitation tells before it is accepted. */
+  preview: (token) => post('/invitations/preview', { token }),
+  /** Resolves to `{ devices: [uid, …] }`. */
+  accept: (token) => post('/invitations/accept', { token }),
+  /** `[{ account, nickname, capabilities, until_ms?, schedule?, joined_at_ms }]`. */
+  members: (uid) => request('GET', `${dev(uid)}/members`),
+  /** `value` is `{ capabilities, until_ms?, schedule? }`; resolves to the member. */
+  putMember: (uid, account, value) =>
+    request('PUT', `${dev(uid)}/members/${encodeURIComponent(account)}`, { json: value }),
+  removeMember: (uid, account) => request('DELETE', `${dev(uid)}/members/${encodeURIComponent(account)}`),
+  /** The caller stops being a member of `uid`. */
+  leave: (uid) => request('DELETE', `${dev(uid)}/membership`),
+  /** `[{ at_ms, action: 'invited' | 'joined' | 'changed' | 'removed' | 'left', member? }]`. */
+  history: (uid) => request('GET', `${dev(uid)}/members/history`),
+  /** `[{ at_ms, account, nickname, kind: 'live' | 'playback' | 'download' | 'talk' }]`, newest first. */
+  accessLog: (uid) => request('GET', `${dev(uid)}/access-log`),
 };

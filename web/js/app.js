@@ -4,7 +4,7 @@
 import { account, onUnauthenticated } from './api.js';
 import { HOME, getMe, setMe, nextRoute } from './state.js';
 import { startRouter, navigate } from './router.js';
-import { h, toast } from './ui.js';
+import { h, toast, flash } from './ui.js';
 import { icon, hydrateIcons } from './icons.js';
 import { startEventsStream } from './events-stream.js';
 import { startRingScreen } from './ring.js';
@@ -21,6 +21,9 @@ const ROUTES = {
   '/devices/:uid': { page: () => import('./pages/device.js'), tab: 'devices' },
   '/devices/:uid/live': { page: () => import('./pages/live.js'), tab: 'devices' },
   '/devices/:uid/playback': { page: () => import('./pages/playback.js'), tab: 'devices' },
+  '/devices/:uid/share': { page: () => import('./pages/share.js'), tab: 'devices' },
+  '/invite/:token': { page: () => import('./pages/invite.js'), tab: 'devices', invite: true },
+  '/scan': { page: () => import('./pages/scan.js'), tab: 'devices' },
   '/live': { page: () => import('./pages/live-grid.js'), tab: 'devices' },
   '/messages': { page: () => import('./pages/messages.js'), tab: 'messages' },
   '/album': { page: () => import('./pages/album.js'), tab: 'album' },
@@ -34,6 +37,8 @@ function guard(route) {
   if (route.guest && me) return HOME;
   if (!route.guest && !me) {
     nextRoute.set(location.hash);
+    // An invitation link opened signed out: log in (or sign up), then back to it.
+    if (route.invite) flash.set('info', 'Log in, or sign up, to see the invitation. You come back to it afterwards.');
     return '#/login';
   }
   return null;

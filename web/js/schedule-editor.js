@@ -12,6 +12,11 @@ export const DAYS = [
   ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday'],
 ];
 const MAX_PERIODS = 64;
+const MOTION_WORDS = {
+  label: 'Only at certain times',
+  off: 'Off: motion detection runs around the clock',
+  hint: 'Times are on the device\'s clock (its time zone below). "00:00" as the end means midnight.',
+};
 let seq = 0;
 
 /** Minutes after midnight of "HH:MM" (up to "24:00"), or null. */
@@ -55,16 +60,19 @@ export function scheduleProblems(periods) {
 /**
  * The editor. `onChange()` hears every edit. Returns `{ node, set(schedule), get(),
  * check(), showError(message) }`: `get()` is `null` (always) or `{ periods }`; `check()`
- * marks problems on the rows and answers whether there are none.
+ * marks problems on the rows and answers whether there are none. `text` replaces the motion
+ * schedule's words (`{ label, off, hint }`) where the editor times something else; `id` is
+ * the switch's (default `${testid}-on`).
  */
-export function scheduleEditor({ onChange = () => {}, testid = 'schedule' } = {}) {
+export function scheduleEditor({ onChange = () => {}, testid = 'schedule', id = null, text = {} } = {}) {
   let rows = []; // { day, start, end, node, inputs }
-  const alwaysId = `${testid}-on`;
+  const alwaysId = id || `${testid}-on`;
+  const words = { ...MOTION_WORDS, ...text };
   const toggle = h('input', { type: 'checkbox', class: 'switch-input', id: alwaysId, role: 'switch', testid: `${testid}-enabled` });
   const list = h('ol', { class: 'sched-list', testid: `${testid}-list` });
   const add = h('button', { type: 'button', class: 'btn btn-secondary btn-small', testid: `${testid}-add` }, icon('plus', 18), 'Add period');
   const error = h('p', { class: 'field-error', role: 'alert', testid: `${testid}-error`, hidden: true });
-  const body = h('div', { class: 'sched-body' }, list, h('p', { class: 'hint' }, 'Times are on the device\'s clock (its time zone below). "00:00" as the end means midnight.'), add);
+  const body = h('div', { class: 'sched-body' }, list, h('p', { class: 'hint' }, words.hint), add);
 
   const paint = () => {
     body.hidden = !toggle.checked;
@@ -127,7 +135,7 @@ export function scheduleEditor({ onChange = () => {}, testid = 'schedule' } = {}
       h(
         'div',
         { class: 'set-row' },
-        h('label', { class: 'set-text', for: alwaysId }, h('span', { class: 'set-label' }, 'Only at certain times'), h('span', { class: 'set-hint' }, 'Off: motion detection runs around the clock')),
+        h('label', { class: 'set-text', for: alwaysId }, h('span', { class: 'set-label' }, words.label), h('span', { class: 'set-hint' }, words.off)),
         h('span', { class: 'switch' }, toggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' })),
       ),
       error,

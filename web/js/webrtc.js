@@ -46,15 +46,30 @@ export class WhepSession {
 
   /**
    * Offers to `url` (the whep URL with its token) and applies the answer; resolves with the
-   * MediaStream the camera's tracks arrive on. `onState(state)` hears the connection state.
+   * MediaStream the camera's tracks arrive on. `onState(state)` hears the connection state,
+   * and 'closed' when the server ends the session.
    */
   async start(url, { onState } = {}) {
     const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
     this.pc = pc;
     pc.addTransceiver('video', { direction: 'recvonly' });
     this.audio = pc.addTransceiver('audio', { direction: 'sendrecv' });
+    // The server's goodbye (DTLS close_notify, RTCP BYE: a revoked viewer, an ended stream)
+    // leaves the connection state "connected"; the DTLS transport closing and the track
+    // ending say it at once.
+    const ended = () => {
+      if (onState && !this.closed) onState('closed');
+    };
     pc.ontrack = (event) => {
       if (!this.stream.getTracks().includes(event.track)) this.stream.addTrack(event.track);
+      if (event.track.kind === 'video') event.track.addEventListener('ended', ended);
+      const dtls = event.receiver && event.receiver.transport;
+      if (dtls && !this.watched) {
+        this.watched = true;
+        dtls.addEventListener('statechange', () => {
+          if (dtls.state === 'closed' || dtls.state === 'failed') ended();
+        });
+      }
     };
     pc.onconnectionstatechange = () => {
       if (onState && !this.closed) onState(pc.connectionState);

@@ -1,7 +1,9 @@
 // pages/album.js — "#/album": the screenshots and clips saved from live view, newest first, kept
 // on the server (so every signed-in device shows the same album). Screenshots show as pictures,
-// clips play in place; each can be downloaded or deleted (after a confirmation). An empty state
-// explains how items get here.
+// clips play in place; each can be shared to other apps (the browser's share sheet,
+// navigator.share with the file, where navigator.canShare says it can take it; a download
+// otherwise), downloaded or deleted (after a confirmation). An empty state explains how items
+// get here.
 
 import { album } from '../api.js';
 import { icon } from '../icons.js';
@@ -24,6 +26,48 @@ function durationText(ms) {
 
 function itemName(item) {
   return item.device_name || item.device;
+}
+
+/** "kankan-front-door-2026-12-06-2105.mp4": a file name for an item. */
+function fileName(item, type) {
+  const d = new Date(item.taken_at_ms);
+  const p = (n) => String(n).padStart(2, '0');
+  const when = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+  const who = String(itemName(item)).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'camera';
+  const ext = item.kind === 'clip' ? 'mp4' : /png/.test(type || '') ? 'png' : 'jpg';
+  return `kankan-${who}-${when}.${ext}`;
+}
+
+/** Saves `url` as `name` through a download link. */
+function download(url, name) {
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+/**
+ * Shares `item` to another app with the browser's share sheet where it can take the file, else
+ * downloads it. Resolves to 'shared', 'cancelled' or 'downloaded'.
+ */
+async function shareItem(item) {
+  if (typeof navigator.share === 'function' && typeof navigator.canShare === 'function') {
+    const res = await fetch(item.content_url, { credentials: 'same-origin', cache: 'no-store' });
+    if (!res.ok) throw new Error(res.status === 404 ? 'It is no longer in your album.' : 'It could not be loaded. Please try again.');
+    const blob = await res.blob();
+    const file = new File([blob], fileName(item, blob.type), { type: blob.type || (item.kind === 'clip' ? 'video/mp4' : 'image/jpeg') });
+    if (navigator.canShare({ files: [file] })) {
+      try {
+        await navigator.share({ files: [file], title: `${item.kind === 'clip' ? 'Clip' : 'Screenshot'} from ${itemName(item)}` });
+        return 'shared';
+      } catch (err) {
+        if (err && err.name === 'AbortError') return 'cancelled';
+        console.warn('share:', err);
+      }
+    }
+  }
+  download(item.content_url, fileName(item));
+  return 'downloaded';
 }
 
 function media(item) {
@@ -60,6 +104,7 @@ export function render(ctx) {
   const card = (item) => {
     const when = new Date(item.taken_at_ms).toISOString();
     const remove = h('button', { type: 'button', class: 'btn btn-ghost btn-small', testid: 'album-delete' }, icon('trash', 18), 'Delete');
+    const share = h('button', { type: 'button', class: 'btn btn-secondary btn-small', testid: 'album-share' }, icon('upload', 18), 'Share');
     const node = h(
       'figure',
       { class: 'card album-item', testid: 'album-item', dataset: { id: item.id, kind: item.kind } },
@@ -73,9 +118,21 @@ export function render(ctx) {
       h(
         'div',
         { class: 'btn-row album-actions' },
-        h('a', { class: 'btn btn-secondary btn-small', href: item.content_url, download: '', testid: 'album-download' }, icon('download', 18), 'Download'),
+        share,
+        h('a', { class: 'btn btn-secondary btn-small', href: item.content_url, download: fileName(item), testid: 'album-download' }, icon('download', 18), 'Download'),
         remove,
       ),
+    );
+    share.addEventListener('click', () =>
+      busy(share, async () => {
+        try {
+          const outcome = await shareItem(item);
+          node.dataset.shared = outcome;
+          if (outcome === 'downloaded') toast('This browser cannot share files: downloaded instead.');
+        } catch (err) {
+          showError(alert, err);
+        }
+      }),
     );
     remove.addEventListener('click', async () => {
       const ok = await confirmDialog({

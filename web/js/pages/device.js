@@ -1,11 +1,13 @@
 // pages/device.js — "#/devices/{uid}": one device. A header with its name (tap to rename) and
 // online state, links to watch it live (Live, the main action) and to its recordings
 // (Playback), Info from its last state report, Settings, Motion zones & schedule, Controls
-// and Notifications (snooze; own modules), and the
-// danger zone to unbind it. Refreshed every few seconds; a
-// device not in the account shows a not-found state.
+// and Notifications (snooze; own modules), and the danger zone to unbind it; for the owner a
+// link to Share it (pages/share.js). A camera shared with the account is badged "Shared by
+// <nickname>", shows only what its member may do (the device's capabilities) and offers
+// "Leave" instead of unbinding. Refreshed every few seconds; a device not in the account
+// shows a not-found state.
 
-import { devices } from '../api.js';
+import { devices, sharing } from '../api.js';
 import { icon } from '../icons.js';
 import {
   h, alertBox, showError, hideAlert, busy, toast, confirmDialog, emptyState, timeEl, formatDate,
@@ -17,6 +19,7 @@ import { settingsCard } from './device-settings.js';
 import { controlsCard } from './device-controls.js';
 import { motionCard } from './device-motion.js';
 import { deviceNotifyCard } from '../notify-ui.js';
+import { can, isMember, sharedBadge } from '../sharing-ui.js';
 
 export const title = 'Device';
 
@@ -43,6 +46,10 @@ function nameHeader(d, onRenamed) {
   let current = d;
 
   const showName = () => {
+    if (!can(current, 'change-settings')) {
+      head.replaceChildren(backLink(), h('h1', { class: 'page-title' }, h('span', { class: 'name-text', testid: 'device-name-text' }, deviceTitle(current))));
+      return null;
+    }
     const button = h(
       'button',
       { type: 'button', class: 'name-btn', testid: 'device-name', title: 'Rename' },
@@ -64,7 +71,7 @@ function nameHeader(d, onRenamed) {
     const form = h('form', { class: 'rename', novalidate: true, testid: 'device-rename-form' }, input, save, cancel);
     const close = () => {
       hideAlert(alert);
-      showName().focus();
+      showName()?.focus();
     };
     cancel.addEventListener('click', close);
     input.addEventListener('keydown', (event) => event.key === 'Escape' && close());
@@ -141,6 +148,40 @@ function infoRows(d) {
   return h('dl', { class: 'info' }, rows);
 }
 
+/** For a member: leave the shared camera (the owner keeps it). */
+function leaveCard(d, ctx) {
+  const alert = alertBox('device-leave-alert');
+  const button = h('button', { type: 'button', class: 'btn btn-danger-outline btn-block', testid: 'device-leave' }, icon('logout', 20), 'Leave this camera');
+  button.addEventListener('click', async () => {
+    const ok = await confirmDialog({
+      title: `Leave ${deviceTitle(d)}?`,
+      text: `It leaves your devices and its alarms leave your Message Center. ${d.shared_by || 'The owner'} can invite you again.`,
+      confirmLabel: 'Leave',
+      danger: true,
+      testid: 'confirm',
+    });
+    if (!ok) return;
+    busy(button, async () => {
+      try {
+        await sharing.leave(d.uid);
+        toast('You left the camera', 'success');
+        ctx.navigate('#/devices', { replace: true });
+      } catch (err) {
+        if (err.status === 404) ctx.navigate('#/devices', { replace: true });
+        else showError(alert, err);
+      }
+    });
+  });
+  return h(
+    'div',
+    { class: 'card danger-card', testid: 'device-leave-card' },
+    h('h2', { class: 'card-title' }, 'Shared with you'),
+    h('p', { class: 'muted small card-lead' }, `${d.shared_by || 'Its owner'} shares this camera with you.`),
+    alert,
+    button,
+  );
+}
+
 function dangerCard(d, ctx) {
   const alert = alertBox('device-unbind-alert');
   const button = h('button', { type: 'button', class: 'btn btn-danger-outline btn-block', testid: 'device-unbind' }, icon('trash', 20), 'Unbind and delete');
@@ -183,6 +224,7 @@ export function render(ctx) {
   );
   const alert = alertBox('device-alert');
   let view = null;
+  let built = null; // the role and capabilities the view was built for
 
   const build = (d) => {
     const header = nameHeader(d, (next) => paint(next));
@@ -201,6 +243,7 @@ export function render(ctx) {
           'div',
           { class: 'device-hero-text' },
           presence(next, 'device-presence'),
+          sharedBadge(next, 'device-shared'),
           h('p', { class: 'muted small' }, `${KIND_LABELS[next.kind] || next.kind} · ${next.model} · ${next.uid}`),
         ),
         h(
@@ -219,16 +262,17 @@ export function render(ctx) {
     const actions = h(
       'div',
       { class: 'device-actions' },
-      h('a', { class: 'btn btn-primary', href: `${base}/live`, testid: 'device-live' }, icon('camera', 20), 'Live'),
-      h('a', { class: 'btn btn-secondary', href: `${base}/playback`, testid: 'device-playback' }, icon('play', 20), 'Playback'),
+      can(d, 'view-live') ? h('a', { class: 'btn btn-primary', href: `${base}/live`, testid: 'device-live' }, icon('camera', 20), 'Live') : null,
+      can(d, 'play-back') ? h('a', { class: 'btn btn-secondary', href: `${base}/playback`, testid: 'device-playback' }, icon('play', 20), 'Playback') : null,
+      isMember(d) ? null : h('a', { class: 'btn btn-secondary', href: `${base}/share`, testid: 'device-share' }, icon('qr', 20), 'Share'),
     );
     paint(d);
     // An ordinary RTSP camera records and plays back, but takes no Kankan settings or commands.
     const kankanDevice = d.model !== 'RTSP';
     const parts = [header.head, header.alert, alert, hero, actions, info];
-    if (kankanDevice) parts.push(settings.node, motion.node, controls.node);
-    parts.push(deviceNotifyCard(d));
-    root.replaceChildren(...parts, dangerCard(d, ctx));
+    if (kankanDevice && can(d, 'change-settings')) parts.push(settings.node, motion.node, controls.node);
+    if (can(d, 'receive-alarms')) parts.push(deviceNotifyCard(d));
+    root.replaceChildren(...parts, isMember(d) ? leaveCard(d, ctx) : dangerCard(d, ctx));
     return paint;
   };
 
@@ -237,8 +281,13 @@ export function render(ctx) {
       const d = await devices.get(uid);
       if (!ctx.isCurrent()) return;
       hideAlert(alert);
-      if (view) view(d);
-      else view = build(d);
+      // What the account may do changed (the owner granted more, or less): build anew.
+      const access = JSON.stringify([d.role, d.capabilities]);
+      if (view && access === built) view(d);
+      else {
+        view = build(d);
+        built = access;
+      }
     } catch (err) {
       if (!ctx.isCurrent() || err.status === 401) return;
       if (err.code === 'device-not-found' || err.status === 404) {

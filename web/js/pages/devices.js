@@ -2,12 +2,14 @@
 // device with its kind, name, online state, battery and Wi-Fi signal, refreshed every few
 // seconds while the page is open; an empty state when there are none. Both lead to "Add device";
 // the empty state also to "Add an RTSP camera". With devices, the header also leads to the grid
-// of every camera live at once ("#/live").
+// of every camera live at once ("#/live"). Cameras shared with the account come after its own,
+// badged "Shared by <nickname>"; "Scan a QR code" opens an invitation ("#/scan").
 
 import { devices } from '../api.js';
 import { icon } from '../icons.js';
 import { h, pageHeader, emptyState, alertBox, showError, hideAlert } from '../ui.js';
 import { deviceTitle, kindTile, presence, signalBars, batteryChip, poller, KIND_LABELS } from '../device-ui.js';
+import { isMember, sharedBadge } from '../sharing-ui.js';
 
 export const title = 'Devices';
 
@@ -29,7 +31,7 @@ function deviceCard(d) {
   if (r && d.online) meta.append(signalBars(r.signal_dbm, 'device-card-signal'));
   return h(
     'a',
-    { class: `card device-card${d.online ? '' : ' is-offline'}`, href: `#/devices/${encodeURIComponent(d.uid)}`, testid: 'device-card', dataset: { uid: d.uid } },
+    { class: `card device-card${d.online ? '' : ' is-offline'}`, href: `#/devices/${encodeURIComponent(d.uid)}`, testid: 'device-card', dataset: { uid: d.uid, role: d.role || 'owner' } },
     kindTile(d.kind),
     h(
       'span',
@@ -37,10 +39,15 @@ function deviceCard(d) {
       h('span', { class: 'device-card-name', testid: 'device-card-name' }, deviceTitle(d)),
       h('span', { class: 'device-card-sub' }, `${KIND_LABELS[d.kind] || d.kind} · ${d.model}`),
       presence(d, 'device-card-presence'),
+      sharedBadge(d, 'device-card-shared'),
     ),
     meta,
     h('span', { class: 'device-card-go' }, icon('chevron', 20)),
   );
+}
+
+function scanLink(testid) {
+  return h('a', { class: 'btn btn-secondary', href: '#/scan', testid }, icon('qr', 18), 'Scan a QR code');
 }
 
 function skeletonCard() {
@@ -58,6 +65,7 @@ export function render(ctx) {
     'span',
     { class: 'btn-row' },
     h('a', { class: 'btn btn-secondary btn-small', href: '#/live', testid: 'devices-grid' }, icon('camera', 18), 'All live'),
+    h('a', { class: 'icon-btn', href: '#/scan', 'aria-label': 'Scan a QR code', title: 'Scan a QR code', testid: 'devices-scan' }, icon('qr')),
     addLink('devices-add', { small: true }),
   );
   headAdd.hidden = true;
@@ -65,13 +73,14 @@ export function render(ctx) {
   const empty = emptyState({
     iconName: 'camera',
     title: 'No devices yet',
-    text: 'Add a Kankan camera or doorbell with the UID on its label, or any IP camera by its RTSP address. Then watch it live, get alerts and play back recordings, all from your own server.',
+    text: 'Add a Kankan camera or doorbell with the UID on its label, or any IP camera by its RTSP address. Then watch it live, get alerts and play back recordings, all from your own server. Someone shares a camera with you? Scan their QR code.',
     testid: 'devices-empty',
     action: h(
       'div',
       { class: 'btn-row empty-actions' },
       addLink('devices-empty-add'),
       h('a', { class: 'btn btn-secondary', href: '#/devices/add-rtsp', testid: 'devices-empty-add-rtsp' }, 'Add an RTSP camera'),
+      scanLink('devices-empty-scan'),
     ),
   });
   empty.hidden = true;
@@ -81,7 +90,7 @@ export function render(ctx) {
   const paint = (all) => {
     const next = new Map();
     const nodes = all.map((d) => {
-      const key = JSON.stringify([d.name, d.model, d.kind, d.online, d.online ? null : presence(d).textContent, d.reported?.battery_pct, d.reported?.charging, d.reported?.signal_dbm]);
+      const key = JSON.stringify([d.role, d.shared_by, d.name, d.model, d.kind, d.online, d.online ? null : presence(d).textContent, d.reported?.battery_pct, d.reported?.charging, d.reported?.signal_dbm]);
       const old = cards.get(d.uid);
       const node = old && old.key === key ? old.node : deviceCard(d);
       next.set(d.uid, { key, node });
@@ -102,7 +111,8 @@ export function render(ctx) {
       const all = await devices.list();
       if (!ctx.isCurrent()) return;
       hideAlert(alert);
-      all.sort((a, b) => String(a.bound_at).localeCompare(String(b.bound_at)) || a.uid.localeCompare(b.uid));
+      // The account's own devices first, then those shared with it.
+      all.sort((a, b) => isMember(a) - isMember(b) || String(a.bound_at).localeCompare(String(b.bound_at)) || a.uid.localeCompare(b.uid));
       paint(all);
       loaded = true;
     } catch (err) {

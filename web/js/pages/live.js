@@ -6,6 +6,9 @@
 // Save clip into the Album, an overlay with battery, signal and the device's clock, and the
 // pan/tilt pad with presets for cameras that have one; the device is re-read every few seconds.
 // `?talk=1` (answering the doorbell from the ring screen) starts full duplex talk at once.
+// On a camera shared with the account, what its member may not do (talk, pan and tilt, save
+// to the Album, play back) is hidden; when the owner removes them the stream ends at once and
+// the page says the camera is no longer theirs to watch.
 
 import { devices } from '../api.js';
 import { icon } from '../icons.js';
@@ -15,6 +18,7 @@ import { MediaLink } from '../media.js';
 import { LivePlayer } from '../live.js';
 import { talkControls } from '../talk.js';
 import { captureActions, ptzCard, statusOverlay } from './live-extras.js';
+import { can } from '../sharing-ui.js';
 
 export const title = 'Live';
 
@@ -68,7 +72,8 @@ export function render(ctx) {
     icon('play', 20),
     'Recordings',
   );
-  const root = h('section', { class: 'page', testid: 'live-page', dataset: { uid } }, head, alert, playerCard, talk.node, captureActions(uid), ptz.node, playback);
+  const capture = captureActions(uid);
+  const root = h('section', { class: 'page', testid: 'live-page', dataset: { uid } }, head, alert, playerCard, talk.node, capture, ptz.node, playback);
 
   // `?talk=1` (the ring screen's "Answer"): talk starts, full duplex, once WebRTC plays.
   let answer = ctx.query.get('talk') === '1';
@@ -94,7 +99,7 @@ export function render(ctx) {
         hint.textContent = 'The camera is not streaming right now. It may be offline.';
       } else if (state === 'not-found') {
         hint.hidden = false;
-        hint.textContent = 'This device is not in your account.';
+        hint.textContent = 'This device is not in your account, or no longer shared with you.';
       } else if (state === 'unsupported') {
         hint.hidden = false;
         hint.textContent = '';
@@ -118,6 +123,11 @@ export function render(ctx) {
     document.title = `${deviceTitle(d)} · Live · Kankan`;
     overlay.update(d);
     ptz.update(d);
+    // A member sees only what they may do.
+    if (!can(d, 'move-ptz')) ptz.node.hidden = true;
+    talk.node.hidden = !can(d, 'talk');
+    capture.hidden = !can(d, 'download');
+    playback.hidden = !can(d, 'play-back');
   }, REFRESH_MS);
 
   ctx.onLeave(() => {

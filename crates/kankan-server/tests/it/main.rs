@@ -15,6 +15,7 @@ mod browser_messages;
 mod browser_motion_settings;
 mod browser_playback;
 mod browser_rtsp;
+mod browser_sharing;
 mod browser_webrtc;
 mod cli;
 mod client_identity;
