@@ -263,12 +263,13 @@ impl Dispatcher {
             Some(enc) => owner_key.open_string(&format!("device-name/{}", ev.uid), &enc)?,
             None => ev.uid.clone(),
         };
+        // The owner's first, and the runner woken after each recipient's: one recipient's
+        // push does not wait for the next ones to be queued.
         let members = s.devices.members_holding(&ev.uid, Capability::ReceiveAlarms).await?;
-        let mut queued = 0;
         for account in std::iter::once(ev.account_id).chain(members) {
-            queued += self.dispatch_to(ev, account, &name).await?;
+            let queued = self.dispatch_to(ev, account, &name).await?;
+            self.wake_if(queued);
         }
-        self.wake_if(queued);
         Ok(())
     }
 
