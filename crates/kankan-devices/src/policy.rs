@@ -1,9 +1,10 @@
 //! The one decision for every device access by a person: which capabilities a requester holds
 //! on a device (see [`crate::authz`]).
 
-use kankan_base::AccountId;
+use kankan_base::{AccountId, Timestamp};
 use kankan_crypto::AccountKey;
-use kankan_db::Device;
+use kankan_db::{Device, DeviceGrant};
+use kankan_protocol::v1::GrantSchedule;
 
 use super::Devices;
 use crate::{CoreError, Principal};
@@ -80,10 +81,19 @@ pub(super) fn held_from<'a>(
     now: kankan_base::Timestamp,
 ) -> CapabilitySet {
     grants
-        .filter(|g| super::sharing::in_schedule(g, now))
+        .filter(|g| in_schedule(g, now))
         .map(|g| CapabilitySet::from_names(&g.capabilities))
         .fold(CapabilitySet::EMPTY, CapabilitySet::union)
         .intersection(CapabilitySet::grantable())
+}
+
+/// Whether a grant's weekly schedule (if any) lets it count at `now`. A schedule that cannot
+/// be read gives nothing.
+fn in_schedule(g: &DeviceGrant, now: Timestamp) -> bool {
+    match &g.schedule {
+        None => true,
+        Some(json) => serde_json::from_str::<GrantSchedule>(json).is_ok_and(|s| s.active_at(now.0)),
+    }
 }
 
 /// What a decision asks for.
@@ -279,5 +289,46 @@ impl Devices {
 
     pub async fn key_of_account(&self, id: AccountId) -> Result<AccountKey, CoreError> {
         self.inner.vault.active_key(id).await?.ok_or(CoreError::Unauthenticated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kankan_base::{AccountId, Timestamp};
+    use kankan_db::DeviceGrant;
+    use kankan_protocol::v1::GrantSchedule;
+
+    use super::in_schedule;
+
+    #[test]
+    fn a_grant_counts_only_inside_its_schedule() {
+        let schedule = GrantSchedule {
+            time_zone: "UTC".into(),
+            periods: vec![kankan_protocol::device::PeriodSpec {
+                day: "mon".into(),
+                start: "09:00".into(),
+                end: "17:00".into(),
+            }],
+        };
+        let grant = DeviceGrant {
+            id: uuid::Uuid::now_v7(),
+            uid: "KKTEST0001".into(),
+            account_id: AccountId::new(),
+            granted_by: AccountId::new(),
+            capabilities: "view".into(),
+            created_at: Timestamp(0),
+            expires_at: None,
+            revoked_at: None,
+            schedule: Some(serde_json::to_string(&schedule).expect("json")),
+        };
+        // 2024-01-01 was a Monday.
+        let monday_noon = Timestamp(1_704_110_400_000);
+        let monday_night = Timestamp(1_704_150_000_000);
+        assert!(in_schedule(&grant, monday_noon));
+        assert!(!in_schedule(&grant, monday_night));
+        let broken = DeviceGrant { schedule: Some("{not json".into()), ..grant.clone() };
+        assert!(!in_schedule(&broken, monday_noon));
+        let always = DeviceGrant { schedule: None, ..grant };
+        assert!(in_schedule(&always, monday_night));
     }
 }

@@ -109,7 +109,7 @@ impl Devices {
         match s.store.device(uid).await {
             Ok(Some(d)) => {
                 let mac = s.keyring.device_secret_mac(uid, secret);
-                if super::rotation::same_mac(&d.secret_mac, &mac) {
+                if kankan_base::constant_time_eq(&d.secret_mac, &mac) {
                     return true;
                 }
                 // The new secret of a rotation in progress: its first use confirms it.

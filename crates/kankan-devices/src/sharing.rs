@@ -87,15 +87,6 @@ pub struct MembershipEntry {
     pub member: Option<String>,
 }
 
-/// Whether a grant's weekly schedule (if any) lets it count at `now`. A schedule that cannot
-/// be read gives nothing.
-pub(super) fn in_schedule(g: &DeviceGrant, now: Timestamp) -> bool {
-    match &g.schedule {
-        None => true,
-        Some(json) => serde_json::from_str::<GrantSchedule>(json).is_ok_and(|s| s.active_at(now.0)),
-    }
-}
-
 fn invalid<T>() -> Result<T, CoreError> {
     Err(CoreError::InvitationInvalid)
 }
@@ -557,37 +548,5 @@ mod tests {
             "invalid-share"
         );
         assert_eq!(grantable_set(&[]).expect_err("empty").code(), "invalid-share");
-    }
-
-    #[test]
-    fn a_grant_counts_only_inside_its_schedule() {
-        let schedule = GrantSchedule {
-            time_zone: "UTC".into(),
-            periods: vec![kankan_protocol::device::PeriodSpec {
-                day: "mon".into(),
-                start: "09:00".into(),
-                end: "17:00".into(),
-            }],
-        };
-        let grant = DeviceGrant {
-            id: uuid::Uuid::now_v7(),
-            uid: "KKTEST0001".into(),
-            account_id: AccountId::new(),
-            granted_by: AccountId::new(),
-            capabilities: "view".into(),
-            created_at: Timestamp(0),
-            expires_at: None,
-            revoked_at: None,
-            schedule: Some(serde_json::to_string(&schedule).expect("json")),
-        };
-        // 2024-01-01 was a Monday.
-        let monday_noon = Timestamp(1_704_110_400_000);
-        let monday_night = Timestamp(1_704_150_000_000);
-        assert!(in_schedule(&grant, monday_noon));
-        assert!(!in_schedule(&grant, monday_night));
-        let broken = DeviceGrant { schedule: Some("{not json".into()), ..grant.clone() };
-        assert!(!in_schedule(&broken, monday_noon));
-        let always = DeviceGrant { schedule: None, ..grant };
-        assert!(in_schedule(&always, monday_night));
     }
 }

@@ -6,7 +6,7 @@ use kankan_base::{AccountId, Timestamp};
 use sqlx::AnyPool;
 use sqlx::Row;
 
-use super::events::event_from;
+use super::event_rows::event_from;
 use super::{R, write_tx};
 use crate::{Event, EventFilter, EventKind};
 

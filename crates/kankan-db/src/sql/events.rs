@@ -5,11 +5,10 @@ use async_trait::async_trait;
 use kankan_base::{AccountId, Timestamp};
 use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
-use super::media::account_col;
-use super::{R, SqlStore, flag, opt_ts, ts, uuid_col, write_tx};
-use crate::{DbError, Event, EventFilter, EventKind, EventStore, Recorded};
+use super::event_rows::event_from;
+use super::{R, SqlStore, write_tx};
+use crate::{Event, EventFilter, EventKind, EventStore, Recorded};
 
 /// The columns of a row, in `event_from`'s order, with whether it has a thumbnail.
 macro_rules! columns {
@@ -18,25 +17,6 @@ macro_rules! columns {
          clip_from_ms, clip_to_ms, \
          EXISTS (SELECT 1 FROM event_thumbnails t WHERE t.event_id = events.id) AS thumbnail"
     };
-}
-
-pub(super) fn event_from(r: &AnyRow) -> R<Event> {
-    let kind: String = r.try_get("kind")?;
-    let zone: Option<i64> = r.try_get("zone")?;
-    Ok(Event {
-        id: uuid_col(r, "id")?,
-        account_id: account_col(r, "account_id")?,
-        uid: r.try_get("uid")?,
-        kind: EventKind::parse(&kind).ok_or_else(|| DbError::Corrupt(format!("kind {kind:?}")))?,
-        started_at: ts(r, "started_at_ms")?,
-        ended_at: opt_ts(r, "ended_at_ms")?,
-        zone: zone.and_then(|z| u8::try_from(z).ok()),
-        read_at: opt_ts(r, "read_at_ms")?,
-        created_at: ts(r, "created_at_ms")?,
-        clip_from: ts(r, "clip_from_ms")?,
-        clip_to: ts(r, "clip_to_ms")?,
-        thumbnail: flag(r, "thumbnail")?,
-    })
 }
 
 /// Inserts the event, or completes the account's row with the same device, kind and start

@@ -14,6 +14,7 @@ mod copy;
 pub use copy::{CopyReport, TABLES};
 mod devices;
 mod event_members;
+mod event_rows;
 mod events;
 mod grants;
 mod jobs;

@@ -387,7 +387,7 @@ pub(super) async fn undispatched(
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await?;
-    rows.iter().map(super::events::event_from).collect()
+    rows.iter().map(super::event_rows::event_from).collect()
 }
 
 /// The stored secret `name`, inserting `value_enc` first if there is none (the first of two
