@@ -24,6 +24,8 @@ pub struct AccountsConfig {
     /// own; more wait their turn. 0: the number of CPU cores, at most 4. Bounds the memory a
     /// burst of logins can take to this many × 19 MiB.
     pub hash_concurrency: u32,
+    /// How long login history (time, outcome, sealed client and IP) is kept.
+    pub login_history_days: u32,
 }
 
 impl Default for AccountsConfig {
@@ -37,6 +39,7 @@ impl Default for AccountsConfig {
             lockout_window_minutes: 15,
             lockout_minutes: 15,
             hash_concurrency: 0,
+            login_history_days: 180,
         }
     }
 }
@@ -52,6 +55,7 @@ impl AccountsConfig {
             ("lockout_threshold", self.lockout_threshold, 1, 1000),
             ("lockout_window_minutes", self.lockout_window_minutes, 1, 10_080),
             ("lockout_minutes", self.lockout_minutes, 1, 10_080),
+            ("login_history_days", self.login_history_days, 1, 3650),
         ];
         for (name, v, lo, hi) in ranges {
             if !(lo..=hi).contains(&v) {

@@ -13,6 +13,7 @@ mod config;
 pub mod identifier;
 pub mod password_policy;
 mod profile;
+mod retention;
 pub mod risk;
 mod sms_caps;
 
@@ -40,6 +41,7 @@ pub use auth::{CodeSent, LoginOk};
 /// Kinds of the rows this crate answers with.
 pub use kankan_db::{ContactKind, LoginOutcome};
 pub use profile::{LoginEntry, Profile, SessionEntry};
+pub use retention::{AccountsSweeper, SWEEP_EVERY as ACCOUNTS_SWEEP_EVERY};
 
 /// Work on the blocking threads, a bounded number at a time (avatar decoding, up to
 /// [`avatar::MAX_DECODE_MEMORY`] each). The permit is held until the work ends, even when the

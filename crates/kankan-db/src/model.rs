@@ -138,6 +138,17 @@ impl LoginOutcome {
     }
 }
 
+/// What one pass of the accounts' retention deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExpiredAccountRecords {
+    /// Login history entries older than the cutoff.
+    pub login_events: u64,
+    /// Sessions that expired or were revoked (they hold the client and IP, sealed).
+    pub sessions: u64,
+    /// Verification codes expired or used (a pending registration's password hash with them).
+    pub codes: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct LoginEvent {
     pub id: uuid::Uuid,

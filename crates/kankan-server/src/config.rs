@@ -400,9 +400,10 @@ mod tests {
         c.accounts.code_ttl_minutes = 0;
         assert!(c.validate().is_err());
         // The upper ends of the ranges docs/ref/config.md gives (unbounded before).
-        let out_of_range: [fn(&mut Config); 4] = [
+        let out_of_range: [fn(&mut Config); 5] = [
             |c| c.accounts.code_max_attempts = 101,
             |c| c.accounts.session_ttl_days = 3651,
+            |c| c.accounts.login_history_days = 0,
             |c| c.recording.max_clock_skew_secs = 0,
             |c| c.recording.sweep_secs = 86_401,
         ];

@@ -357,6 +357,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let stopper = services.recordings.live_stopper().context("the live stopper is taken")?;
     supervisor.spawn(stopper);
     supervisor.spawn(services.events.sweeper(std::time::Duration::from_secs(3600)));
+    supervisor.spawn(services.accounts.sweeper());
     // The sweeper asks the devices' one decision again for every open stream on a device.
     supervisor.spawn(kankan_core::revoke::RevocationSweeper::new(
         services.revocations.clone(),

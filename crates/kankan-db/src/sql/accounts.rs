@@ -433,6 +433,13 @@ impl AccountStore for SqlStore {
     async fn login_events(&self, account: AccountId, limit: u32) -> R<Vec<LoginEvent>> {
         super::sessions::login_events(&self.pool, account, limit).await
     }
+    async fn expire_account_records(
+        &self,
+        history_cutoff: Timestamp,
+        now: Timestamp,
+    ) -> R<crate::ExpiredAccountRecords> {
+        super::sessions::expire(&self.pool, history_cutoff, now).await
+    }
     async fn device_known(&self, account: AccountId, mac: &[u8]) -> R<bool> {
         super::sessions::device_known(&self.pool, account, mac).await
     }

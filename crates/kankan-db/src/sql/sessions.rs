@@ -227,3 +227,30 @@ pub(super) async fn clear_login_failures(pool: &AnyPool, idx: &[u8]) -> R<()> {
         .await?;
     Ok(())
 }
+
+/// Retention of what accounts leave behind; see `AccountStore::expire_account_records`.
+pub(super) async fn expire(
+    pool: &AnyPool,
+    history_cutoff: Timestamp,
+    now: Timestamp,
+) -> R<crate::ExpiredAccountRecords> {
+    let login_events = sqlx::query("DELETE FROM login_events WHERE at_ms < $1")
+        .bind(history_cutoff.0)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    let sessions =
+        sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= $1 OR revoked_at_ms IS NOT NULL")
+            .bind(now.0)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    let codes = sqlx::query(
+        "DELETE FROM verification_codes WHERE expires_at_ms <= $1 OR consumed_at_ms IS NOT NULL",
+    )
+    .bind(now.0)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(crate::ExpiredAccountRecords { login_events, sessions, codes })
+}

@@ -90,6 +90,13 @@ pub trait AccountStore: Send + Sync {
     // Login history and lockout.
     async fn insert_login_event(&self, event: &LoginEvent) -> R<()>;
     async fn login_events(&self, account: AccountId, limit: u32) -> R<Vec<LoginEvent>>;
+    /// Retention: deletes login history entries from before `history_cutoff`, sessions that
+    /// expired or were revoked, and verification codes that expired or were used, by `now`.
+    async fn expire_account_records(
+        &self,
+        history_cutoff: Timestamp,
+        now: Timestamp,
+    ) -> R<crate::ExpiredAccountRecords>;
     /// Whether a successful login from that device MAC is on record.
     async fn device_known(&self, account: AccountId, device_mac: &[u8]) -> R<bool>;
     async fn login_failures(&self, contact_index: &[u8]) -> R<Option<LoginFailures>>;

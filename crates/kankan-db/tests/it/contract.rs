@@ -317,3 +317,61 @@ async fn many_workers_on_two_nodes_claim_every_job_exactly_once() {
     all.sort();
     assert_eq!(claimed, all, "each job once, none left behind");
 }
+
+/// Retention: login history older than the cutoff, sessions that expired or were revoked and
+/// codes that expired or were used go; live sessions, pending codes and recent history stay.
+#[tokio::test]
+async fn retention_deletes_old_history_dead_sessions_and_spent_codes_only() {
+    let (s, _d) = store().await;
+    let a = account(b"idx");
+    s.insert_account(&a).await.expect("account");
+    let login = |at: Timestamp| kankan_db::LoginEvent {
+        id: uuid::Uuid::now_v7(),
+        account_id: a.id,
+        at,
+        outcome: kankan_db::LoginOutcome::Success,
+        client_enc: vec![1],
+        ip_enc: vec![2],
+        device_mac: vec![3],
+        new_device: false,
+    };
+    s.insert_login_event(&login(T0)).await.expect("old");
+    let recent = T0.plus(Duration::from_secs(100 * 86_400));
+    s.insert_login_event(&login(recent)).await.expect("recent");
+    let expired = session(a.id, 1);
+    let revoked =
+        Session { expires_at: T0.plus(Duration::from_secs(86_400 * 400)), ..session(a.id, 2) };
+    let live =
+        Session { expires_at: T0.plus(Duration::from_secs(86_400 * 400)), ..session(a.id, 3) };
+    for x in [&expired, &revoked, &live] {
+        s.insert_session(x).await.expect("session");
+    }
+    let now = T0.plus(Duration::from_secs(181 * 86_400));
+    assert!(s.revoke_session(a.id, revoked.id, now).await.expect("revoke"));
+    let spent = code(CodePurpose::Register, Some("$argon2id$pending"));
+    let used = code(CodePurpose::Reset, None);
+    let pending = VerificationCode {
+        expires_at: now.plus(Duration::from_secs(600)),
+        ..code(CodePurpose::Reset, None)
+    };
+    for c in [&spent, &used, &pending] {
+        s.insert_code(c).await.expect("code");
+    }
+    assert!(s.consume_code(used.id, T0).await.expect("consume"));
+
+    let cutoff = T0.plus(Duration::from_secs(86_400));
+    let n = s.expire_account_records(cutoff, now).await.expect("expire");
+    assert_eq!(
+        n,
+        kankan_db::ExpiredAccountRecords { login_events: 1, sessions: 2, codes: 2 },
+        "the old entry, the expired and revoked sessions, the expired and used codes"
+    );
+    let history = s.login_events(a.id, 10).await.expect("history");
+    assert_eq!(history.iter().map(|e| e.at).collect::<Vec<_>>(), [recent]);
+    assert!(s.session_by_token(&[3; 32], now).await.expect("q").is_some(), "the live one stays");
+    let left = s.latest_code(CodePurpose::Reset, b"idx").await.expect("q").expect("pending");
+    assert_eq!(left.id, pending.id);
+    assert!(s.latest_code(CodePurpose::Register, b"idx").await.expect("q").is_none());
+    let again = s.expire_account_records(cutoff, now).await.expect("again");
+    assert_eq!(again, kankan_db::ExpiredAccountRecords::default(), "nothing more");
+}

@@ -85,7 +85,7 @@ async fn a_staff_session_expires_after_eight_hours() {
 }
 
 /// Every worker the server supervises.
-const WORKERS: [&str; 9] = [
+const WORKERS: [&str; 10] = [
     "device-pump",
     "jobs",
     "dispatch",
@@ -93,6 +93,7 @@ const WORKERS: [&str; 9] = [
     "rtsp-bridge",
     "live-stopper",
     "events-sweeper",
+    "accounts-sweeper",
     "revocation-sweeper",
     "retention",
 ];

@@ -185,3 +185,37 @@ async fn sessions_expire_after_their_lifetime() {
     app.clock.advance(std::time::Duration::from_secs(30 * 86_400 + 1));
     assert_eq!(app.get_authed("/api/v1/me", &token).await.0, 401);
 }
+
+/// The `accounts-sweeper` worker keeps login history `accounts.login_history_days` (180) on
+/// the clock: fails without the worker (the old entries stayed for ever).
+#[tokio::test]
+async fn login_history_is_deleted_after_its_retention_by_the_sweeper() {
+    let app = TestApp::spawn().await;
+    let token = app.register("old@example.com", PW).await;
+    let (s, me) = app.get_authed("/api/v1/me", &token).await;
+    assert_eq!(s, 200);
+    let id = kankan_base::AccountId(me["id"].as_str().expect("id").parse().expect("uuid"));
+    let store = app.running().services.store.clone();
+    let first = store.login_events(id, 100).await.expect("history");
+    assert!(!first.is_empty(), "registering records a login");
+    app.clock.advance(std::time::Duration::from_secs(100 * 86_400));
+    let (s, _) = app.login("old@example.com", PW).await;
+    assert_eq!(s, 200);
+    let before = store.login_events(id, 100).await.expect("history").len();
+    assert_eq!(before, first.len() + 1);
+
+    // 181 days after the first: the sweeper's next hourly run deletes them, not the later one.
+    app.clock.advance(std::time::Duration::from_secs(81 * 86_400));
+    let kept = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let h = store.login_events(id, 100).await.expect("history");
+            if h.len() < before {
+                return h;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the sweeper ran");
+    assert_eq!(kept.len(), 1, "only the login of 81 days ago is left");
+}
