@@ -243,28 +243,6 @@ impl Devices {
         Ok(live)
     }
 
-    /// Takes back one grant on the device of `h` (which holds `share`): the account it was
-    /// shared with loses it at once, and the streams it opened on the device end. False when
-    /// there is no such live grant of this device to that account.
-    pub async fn revoke_grant(
-        &self,
-        h: &DeviceHandle,
-        grantee: AccountId,
-        grant: uuid::Uuid,
-    ) -> Result<bool, CoreError> {
-        h.require(Capability::Share)?;
-        let s = &self.inner;
-        let now = s.clock.now();
-        let grants = s.store.device_grants_of(h.uid(), grantee, now).await?;
-        if !grants.iter().any(|g| g.id == grant) || !s.store.revoke_device_grant(grant, now).await?
-        {
-            return Ok(false);
-        }
-        s.revocations
-            .revoke(&kankan_core::Revoke::DeviceFor { account: grantee, uid: h.uid().to_string() });
-        Ok(true)
-    }
-
     /// A handle for the owner's own devices, listed or just added (the query selects by
     /// owner, which is the decision for them).
     pub(super) fn owner_handle(
