@@ -44,6 +44,30 @@ fn fill(path: &str, uid: &str) -> String {
         .replace("{session}", &uuid::Uuid::now_v7().to_string())
 }
 
+/// Stores a grant of `caps` on `uid` from `owner` to `member`, made now (what an accepted
+/// invitation and the owner's switches make), until `expires_at`; its id.
+pub(crate) async fn insert_grant(
+    app: &TestApp,
+    uid: &str,
+    (owner, member): (AccountId, AccountId),
+    caps: kankan_core::authz::CapabilitySet,
+    expires_at: Option<Timestamp>,
+) -> uuid::Uuid {
+    let grant = DeviceGrant {
+        id: uuid::Uuid::now_v7(),
+        uid: uid.to_string(),
+        account_id: member,
+        granted_by: owner,
+        capabilities: caps.to_names(),
+        created_at: app.clock.now(),
+        expires_at,
+        revoked_at: None,
+        schedule: None,
+    };
+    app.running().services.store.insert_device_grant(&grant).await.expect("grant");
+    grant.id
+}
+
 pub(crate) async fn account_id(app: &TestApp, token: &str) -> AccountId {
     let (_, me) = app.get_authed("/api/v1/me", token).await;
     AccountId(me["id"].as_str().expect("id").parse().expect("uuid"))

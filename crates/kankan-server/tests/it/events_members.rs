@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use kankan_base::{AccountId, Clock as _, Timestamp};
 use kankan_core::authz::{Capability, CapabilitySet};
-use kankan_db::DeviceGrant;
 use kankan_testkit::TestApp;
 use kankan_testkit::push::PushService;
 use serde_json::{Value, json};
 
-use crate::authz_routes::account_id;
+use crate::authz_routes::{account_id, insert_grant};
 use crate::devices::{PW, bind, provision};
 use crate::events_doorbell::EventStream;
 use crate::notify::{Owner, WAIT, call, deliveries_until, event, has, motion, owner, subscribe};
@@ -42,19 +41,9 @@ impl Household {
     ) -> (String, AccountId, uuid::Uuid) {
         let token = app.register(who, PW).await;
         let id = account_id(app, &token).await;
-        let grant = DeviceGrant {
-            id: uuid::Uuid::now_v7(),
-            uid: self.owner.uid.clone(),
-            account_id: id,
-            granted_by: self.owner_id,
-            capabilities: capabilities.to_names(),
-            created_at: app.clock.now(),
-            expires_at,
-            revoked_at: None,
-            schedule: None,
-        };
-        app.running().services.store.insert_device_grant(&grant).await.expect("grant");
-        (token, id, grant.id)
+        let pair = (self.owner_id, id);
+        let grant = insert_grant(app, &self.owner.uid, pair, capabilities, expires_at).await;
+        (token, id, grant)
     }
 }
 
@@ -301,34 +290,14 @@ async fn removing_a_member_leaves_nothing_of_what_it_saw_and_unbinding_ends_its_
 impl Household {
     /// Grants `member` the default capabilities on `uid` (one of the owner's cameras).
     async fn grant(&self, app: &TestApp, uid: &str, member: AccountId) {
-        let grant = DeviceGrant {
-            id: uuid::Uuid::now_v7(),
-            uid: uid.to_string(),
-            account_id: member,
-            granted_by: self.owner_id,
-            capabilities: CapabilitySet::member_default().to_names(),
-            created_at: app.clock.now(),
-            expires_at: None,
-            revoked_at: None,
-            schedule: None,
-        };
-        app.running().services.store.insert_device_grant(&grant).await.expect("grant");
+        let pair = (self.owner_id, member);
+        insert_grant(app, uid, pair, CapabilitySet::member_default(), None).await;
     }
 }
 
 /// Grants the account of `member` the default member capabilities on `uid`, as its owner (the
 /// account of `owner`): the grant an accepted invitation makes.
 pub(crate) async fn share(app: &TestApp, uid: &str, owner: &str, member: &str) {
-    let grant = DeviceGrant {
-        id: uuid::Uuid::now_v7(),
-        uid: uid.to_string(),
-        account_id: account_id(app, member).await,
-        granted_by: account_id(app, owner).await,
-        capabilities: CapabilitySet::member_default().to_names(),
-        created_at: app.clock.now(),
-        expires_at: None,
-        revoked_at: None,
-        schedule: None,
-    };
-    app.running().services.store.insert_device_grant(&grant).await.expect("grant");
+    let pair = (account_id(app, owner).await, account_id(app, member).await);
+    insert_grant(app, uid, pair, CapabilitySet::member_default(), None).await;
 }

@@ -13,11 +13,10 @@ use futures_util::StreamExt as _;
 use kankan_base::Clock as _;
 use kankan_core::authz::CapabilitySet;
 use kankan_core::revoke::SWEEP_EVERY;
-use kankan_db::DeviceGrant;
 use kankan_testkit::TestApp;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::authz_routes::account_id;
+use crate::authz_routes::{account_id, insert_grant};
 use crate::devices::PW;
 use crate::recording::{WAIT, link_for, recording_app, recording_camera};
 use crate::webrtc::until_live;
@@ -83,19 +82,10 @@ async fn a_members_live_view_ends_at_the_first_sweep_after_its_time_box_passes()
     until_live(&app, uid).await;
     // A dog-sitter holds the default member capabilities until shortly.
     let sitter = app.register("sitter@example.com", PW).await;
-    let grant = DeviceGrant {
-        id: uuid::Uuid::now_v7(),
-        uid: uid.to_string(),
-        account_id: account_id(&app, &sitter).await,
-        granted_by: account_id(&app, &owner).await,
-        capabilities: CapabilitySet::member_default().to_names(),
-        created_at: app.clock.now(),
-        expires_at: Some(app.clock.now().plus(TIME_BOX)),
-        revoked_at: None,
-        schedule: None,
-    };
+    let pair = (account_id(&app, &owner).await, account_id(&app, &sitter).await);
+    let until = Some(app.clock.now().plus(TIME_BOX));
+    insert_grant(&app, uid, pair, CapabilitySet::member_default(), until).await;
     let services = &app.running().services;
-    services.store.insert_device_grant(&grant).await.expect("grant");
 
     let mut theirs = live_socket(&app, &sitter, uid).await;
     let (live, _) = link_for(&app, &sitter, uid, "live").await;

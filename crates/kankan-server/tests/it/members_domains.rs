@@ -11,14 +11,13 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use kankan_base::{Clock as _, Shutdown, Timestamp};
 use kankan_core::authz::{Capability, CapabilitySet};
-use kankan_db::DeviceGrant;
 use kankan_protocol::device::Settings;
 use kankan_sim::video::{self, VideoHandle};
 use kankan_testkit::{TestApp, TestDevice};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::authz_routes::account_id;
+use crate::authz_routes::{account_id, insert_grant};
 use crate::devices::{Creds, PW, bind, provision};
 use crate::notify::call;
 use crate::recording::{
@@ -54,18 +53,8 @@ async fn member(app: &TestApp, owner: &str, uid: &str, who: &str, caps: Capabili
     let (s, b) =
         call(app, "PATCH", "/api/v1/me", &token, Some(json!({"nickname": nickname}))).await;
     assert_eq!(s, 200, "{b}");
-    let grant = DeviceGrant {
-        id: uuid::Uuid::now_v7(),
-        uid: uid.to_string(),
-        account_id: account_id(app, &token).await,
-        granted_by: account_id(app, owner).await,
-        capabilities: caps.to_names(),
-        created_at: app.clock.now(),
-        expires_at: None,
-        revoked_at: None,
-        schedule: None,
-    };
-    app.running().services.store.insert_device_grant(&grant).await.expect("grant");
+    let pair = (account_id(app, owner).await, account_id(app, &token).await);
+    insert_grant(app, uid, pair, caps, None).await;
     token
 }
 
