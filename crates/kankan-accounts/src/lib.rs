@@ -12,6 +12,7 @@ mod codes;
 mod config;
 pub mod identifier;
 pub mod password_policy;
+mod privacy;
 mod profile;
 mod retention;
 pub mod risk;
@@ -35,6 +36,7 @@ pub use avatar::MAX_UPLOAD as AVATAR_MAX_BYTES;
 pub use config::{AccountsConfig, LimitsConfig, MAX_HASH_CONCURRENCY, RateLimit};
 pub use identifier::Identifier;
 pub use kankan_core::{BAN_NOTICE, CoreError, Principal};
+pub use privacy::PrivacyConfig;
 
 pub use admin::StaffPrincipal;
 pub use auth::{CodeSent, LoginOk};

@@ -10,9 +10,11 @@ pub mod id;
 pub mod net;
 pub mod secret;
 pub mod shutdown;
+pub mod workdays;
 
 pub use clock::{Clock, Clocks, RealClock, SimClock, Sleep, Timestamp};
 pub use error::ErrorKind;
 pub use id::{AccountId, BlobId, JobId, SessionId, StaffId};
 pub use secret::{Secret, constant_time_eq};
 pub use shutdown::{Shutdown, ShutdownSignal};
+pub use workdays::WorkCalendar;

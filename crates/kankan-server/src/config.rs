@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use kankan_accounts::{AccountsConfig, LimitsConfig};
+use kankan_accounts::{AccountsConfig, LimitsConfig, PrivacyConfig};
 use kankan_base::Secret;
 use kankan_devices::CamerasConfig;
 use kankan_events::notify::NotifyConfig;
@@ -27,6 +27,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub security: SecurityConfig,
     pub accounts: AccountsConfig,
+    pub privacy: PrivacyConfig,
     pub limits: LimitsConfig,
     pub messenger: MessengerConfig,
     /// `[notify]`: push subject (VAPID contact), whether targets may be private.
@@ -169,6 +170,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             security: SecurityConfig::default(),
             accounts: AccountsConfig::default(),
+            privacy: PrivacyConfig::default(),
             limits: LimitsConfig::default(),
             messenger: MessengerConfig::default(),
             notify: NotifyConfig::default(),
@@ -227,6 +229,7 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), String> {
         self.accounts.validate()?;
+        self.privacy.validate()?;
         self.recording.validate()?;
         self.limits.validate()?;
         self.notify.validate()?;
@@ -400,8 +403,10 @@ mod tests {
         c.accounts.code_ttl_minutes = 0;
         assert!(c.validate().is_err());
         // The upper ends of the ranges docs/ref/config.md gives (unbounded before).
-        let out_of_range: [fn(&mut Config); 5] = [
+        let out_of_range: [fn(&mut Config); 7] = [
             |c| c.accounts.code_max_attempts = 101,
+            |c| c.privacy.time_zone = "Nowhere/Else".into(),
+            |c| c.privacy.holidays = vec!["12/25".into()],
             |c| c.accounts.session_ttl_days = 3651,
             |c| c.accounts.login_history_days = 0,
             |c| c.recording.max_clock_skew_secs = 0,
