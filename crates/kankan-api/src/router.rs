@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::{MethodRouter, any};
@@ -146,6 +146,14 @@ pub(crate) fn other_routes_list() -> Vec<(&'static str, &'static str)> {
     other_routes().into_iter().map(|(m, p, _)| (m, p)).collect()
 }
 
+/// The browser features the web app may use (policy I(IV), the permissions it lists): the
+/// camera to scan a sharing QR code and the microphone to talk, on this origin only, and the
+/// clipboard only to write a link the user copies; location, motion sensors and the rest are
+/// refused to every origin, so no page or frame of ours can ask for them.
+pub const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(self), clipboard-write=(self), \
+     clipboard-read=(), geolocation=(), accelerometer=(), gyroscope=(), magnetometer=(), \
+     display-capture=(), midi=(), payment=(), usb=()";
+
 /// The whole HTTP surface: API, operations endpoints, OpenAPI document and web app. Who may
 /// call each route is in `routes.rs`.
 pub fn router(state: AppState) -> Router {
@@ -163,6 +171,10 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static(PERMISSIONS_POLICY),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

@@ -14,6 +14,7 @@ mod browser_live;
 mod browser_messages;
 mod browser_motion_settings;
 mod browser_playback;
+mod browser_privacy;
 mod browser_rtsp;
 mod browser_sharing;
 mod browser_webrtc;
