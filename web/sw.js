@@ -4,7 +4,7 @@
 // (an event: title, text, thumbnail) as notifications, and a click on one opens the app at
 // the event's moment.
 
-const CACHE = 'kankan-shell-v9';
+const CACHE = 'kankan-shell-v10';
 
 const SHELL = [
   './',
@@ -12,6 +12,7 @@ const SHELL = [
   'app.css',
   'events.css',
   'share.css',
+  'privacy.css',
   'manifest.webmanifest',
   'icons/icon.svg',
   'icons/icon-192.png',
@@ -25,7 +26,9 @@ const SHELL = [
   'js/events-stream.js',
   'js/icons.js',
   'js/live.js',
+  'js/markdown.js',
   'js/media.js',
+  'js/notices.js',
   'js/notify-ui.js',
   'js/ring.js',
   'js/router.js',
@@ -38,7 +41,9 @@ const SHELL = [
   'js/ui.js',
   'js/webrtc.js',
   'js/zone-editor.js',
+  'js/pages/about.js',
   'js/pages/album.js',
+  'js/pages/announcements.js',
   'js/pages/device-add-rtsp.js',
   'js/pages/device-add.js',
   'js/pages/device-controls.js',
@@ -46,6 +51,7 @@ const SHELL = [
   'js/pages/device-settings.js',
   'js/pages/device.js',
   'js/pages/devices.js',
+  'js/pages/guardian.js',
   'js/pages/invite.js',
   'js/pages/live-extras.js',
   'js/pages/live-grid.js',
@@ -56,6 +62,8 @@ const SHELL = [
   'js/pages/messages.js',
   'js/pages/notifications.js',
   'js/pages/playback.js',
+  'js/pages/policy-update.js',
+  'js/pages/privacy.js',
   'js/pages/register.js',
   'js/pages/reset.js',
   'js/pages/scan.js',

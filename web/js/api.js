@@ -17,6 +17,16 @@ export class ApiError extends Error {
 }
 
 const unauthenticatedListeners = new Set();
+const policyListeners = new Set();
+
+/**
+ * Calls `fn(err)` whenever the server answers 403 `policy-acceptance-required` (a major version
+ * of the privacy policy waits to be accepted).
+ */
+export function onPolicyRequired(fn) {
+  policyListeners.add(fn);
+  return () => policyListeners.delete(fn);
+}
 
 /** Calls `fn(err)` whenever the server answers 401 `unauthenticated` (session gone). */
 export function onUnauthenticated(fn) {
@@ -82,6 +92,16 @@ function friendlyMessage(code, retryAfter) {
       return retryAfter != null
         ? `You have made many invitations lately. Try again in ${minutes(retryAfter)}.`
         : 'You have made many invitations lately. Try again later.';
+    case 'policy-not-accepted':
+      return 'Read the privacy policy and tick "I accept" to create your account.';
+    case 'policy-acceptance-required':
+      return 'The privacy policy changed. Read what changed and accept it to go on.';
+    case 'guardian-required':
+      return "Under the age shown, you need a guardian: enter your parent's or guardian's e-mail address or phone number.";
+    case 'guardian-consent-pending':
+      return 'Your guardian has not consented yet. They received a code: they enter it under "Guardian consent" on the login page.';
+    case 'not-for-child-accounts':
+      return "This can't be turned on for a child's account.";
     case 'capability-not-grantable':
       return 'Sharing onward and unbinding stay with the owner.';
     case 'payload-too-large':
@@ -165,6 +185,9 @@ export async function request(method, path, { json, body, type } = {}) {
   if (res.status === 401 && err.code === 'unauthenticated') {
     for (const fn of unauthenticatedListeners) fn(err);
   }
+  if (res.status === 403 && err.code === 'policy-acceptance-required') {
+    for (const fn of policyListeners) fn(err);
+  }
   throw err;
 }
 
@@ -173,7 +196,11 @@ const post = (path, json) => request('POST', V1 + path, { json });
 
 /** Authentication endpoints (no session needed). */
 export const auth = {
-  register: (identifier, password) => post('/auth/register', { identifier, password }),
+  /** `extra`: `{ accept_policy, under_age, guardian }`. */
+  register: (identifier, password, extra = {}) => post('/auth/register', { identifier, password, ...extra }),
+  /** A guardian consents for a child's account with their code, accepting `version`. */
+  guardianConsent: (child, guardian, code, version) =>
+    post('/auth/register/guardian', { child, guardian, code, accept_policy: version }),
   verify: (identifier, code, password) =>
     post('/auth/register/verify', password ? { identifier, code, password } : { identifier, code }),
   login: (identifier, password) => post('/auth/login', { identifier, password }),
@@ -193,6 +220,19 @@ export const account = {
   sessions: () => request('GET', `${V1}/me/sessions`),
   revokeSession: (id) => request('DELETE', `${V1}/me/sessions/${encodeURIComponent(id)}`),
   logins: () => request('GET', `${V1}/me/logins`),
+};
+
+/** The privacy policy and About (public), the account's consents, and announcements. */
+export const privacy = {
+  /** `{ version, major, published, changes, text, current }`; the version in force by default. */
+  policy: (version) => request('GET', `${V1}/privacy/policy${version ? `?version=${encodeURIComponent(version)}` : ''}`),
+  about: () => request('GET', `${V1}/about`),
+  consents: () => request('GET', `${V1}/me/consents`),
+  setConsent: (purpose, granted) =>
+    request('PUT', `${V1}/me/consents/${encodeURIComponent(purpose)}`, { json: { granted } }),
+  accept: (version) => post('/me/policy/accept', { version }),
+  acknowledgeDisclaimer: () => post('/me/disclaimer'),
+  announcements: () => request('GET', `${V1}/announcements`),
 };
 
 const dev = (uid) => `${V1}/devices/${encodeURIComponent(uid)}`;

@@ -1,8 +1,9 @@
 // app.js — entry point: registers the service worker, loads the signed-in account, defines the
 // hash routes and renders each page into <main> inside the right shell (auth card or app nav).
 
-import { account, onUnauthenticated } from './api.js';
-import { HOME, getMe, setMe, nextRoute } from './state.js';
+import { account, onUnauthenticated, onPolicyRequired } from './api.js';
+import { HOME, getMe, setMe, nextRoute, onMeChange } from './state.js';
+import { blockedByPolicy, refreshNotices, setAcceptanceRequired } from './notices.js';
 import { startRouter, navigate } from './router.js';
 import { h, toast, flash } from './ui.js';
 import { icon, hydrateIcons } from './icons.js';
@@ -30,11 +31,20 @@ const ROUTES = {
   '/me': { page: () => import('./pages/me.js'), tab: 'me' },
   '/me/sessions': { page: () => import('./pages/sessions.js'), tab: 'me' },
   '/me/notifications': { page: () => import('./pages/notifications.js'), tab: 'me' },
+  '/me/privacy': { page: () => import('./pages/privacy.js'), tab: 'me' },
+  '/announcements': { page: () => import('./pages/announcements.js'), tab: 'me' },
+  '/policy-update': { page: () => import('./pages/policy-update.js'), tab: 'me' },
+  // Signed in or out.
+  '/about': { page: () => import('./pages/about.js'), tab: 'me', any: true },
+  '/guardian': { page: () => import('./pages/guardian.js'), guest: true },
 };
 
-function guard(route) {
+function guard(route, loc) {
   const me = getMe();
+  if (route.any) return null;
   if (route.guest && me) return HOME;
+  // A major privacy policy version waits: only its notice and the reachable pages open.
+  if (me && !route.guest && blockedByPolicy(loc.path)) return '#/policy-update';
   if (!route.guest && !me) {
     nextRoute.set(location.hash);
     // An invitation link opened signed out: log in (or sign up), then back to it.
@@ -46,7 +56,7 @@ function guard(route) {
 
 function setShell(route) {
   const nav = document.getElementById('nav');
-  const app = !route.guest;
+  const app = route.any ? Boolean(getMe()) : !route.guest;
   nav.hidden = !app;
   document.body.classList.toggle('shell-app', app);
   document.body.classList.toggle('shell-auth', !app);
@@ -174,11 +184,30 @@ async function boot() {
     navigate('#/login', { replace: true });
   });
 
+  // The server closed the app until the new privacy policy is accepted.
+  onPolicyRequired(() => {
+    setAcceptanceRequired(true);
+    if (!location.hash.startsWith('#/policy-update')) navigate('#/policy-update', { replace: true });
+  });
+
   // The live events (Message Center, ring screen) follow the signed-in account.
   startRingScreen();
   startEventsStream();
   if (!(await loadMe())) return;
   document.body.classList.remove('booting');
+  try {
+    await refreshNotices();
+  } catch (err) {
+    console.warn('notices:', err);
+  }
+  // Signing in (or out) asks where the account stands with the policy and what is new.
+  onMeChange((me) => {
+    refreshNotices()
+      .then((required) => {
+        if (me && required && !location.hash.startsWith('#/policy-update')) navigate('#/policy-update', { replace: true });
+      })
+      .catch((err) => console.warn('notices:', err));
+  });
   startRouter({ routes: ROUTES, guard, onRoute, fallback: HOME });
 }
 

@@ -7,6 +7,7 @@ use kankan_crypto::{TokenHash, random_token};
 use kankan_db::{Account, AccountState, CodePurpose, DbError, LoginEvent, LoginOutcome, Session};
 
 use super::{Accounts, ClientInfo, Inner, Principal};
+use crate::consent::HOW_REGISTRATION;
 use crate::{CoreError, Identifier, password_policy, risk};
 use kankan_core::Revoke;
 
@@ -26,6 +27,19 @@ pub struct LoginOk {
     pub principal: Principal,
 }
 
+/// What a registrant sends.
+#[derive(Debug, Clone, Copy)]
+pub struct Registration<'a> {
+    pub identifier: &'a str,
+    pub password: &'a str,
+    /// The policy version the registrant read and accepts (must be the one in force).
+    pub accept_policy: Option<&'a str>,
+    /// The registrant is under the operator's child age.
+    pub under_age: bool,
+    /// A child's guardian: their e-mail address or phone number.
+    pub guardian: Option<&'a str>,
+}
+
 /// How long a session goes without its `last_used` being rewritten.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
@@ -34,36 +48,61 @@ impl Accounts {
     /// already belongs to an account gets a notice instead of a code, and the caller the same
     /// answer, so registration does not reveal who has an account.
     ///
+    /// The registrant must accept the policy version in force (`policy-not-accepted`); the
+    /// acceptance is recorded with the new account, in the same transaction. A child (under
+    /// `privacy.child_age`) names a guardian, who gets a code of their own: the child's account
+    /// signs in only once the guardian consented ([`Accounts::guardian_consent`]).
+    ///
     /// The password chosen waits with the code and applies only when that code is redeemed:
     /// registering an identifier whose account is still pending never replaces the pending
     /// account's password, so whoever registers must prove the identifier first.
     pub async fn register(
         &self,
-        identifier: &str,
-        password: &str,
+        r: &Registration<'_>,
         client: &ClientInfo,
     ) -> Result<CodeSent, CoreError> {
         let s = &self.inner;
         s.limiter.check(&format!("register-ip:{}", client.network()), s.limits.register_per_ip)?;
-        let id = Identifier::parse(identifier)?;
-        password_policy::check(password, id.as_str())?;
+        let id = Identifier::parse(r.identifier)?;
+        password_policy::check(r.password, id.as_str())?;
+        s.check_policy_accepted(r.accept_policy)?;
+        let guardian = s.guardian_of_registration(r, &id)?;
         let idx = s.contact_index(&id);
         s.throttle_code(CodePurpose::Register, &idx, client)?;
         s.throttle_sms(&id, &idx, &client.ip)?;
-        let hash = s.hash_password(password).await?;
+        if let Some((gid, gidx)) = &guardian {
+            s.throttle_code(CodePurpose::Guardian, gidx, client)?;
+            s.throttle_sms(gid, gidx, &client.ip)?;
+        }
+        let hash = s.hash_password(r.password).await?;
         match s.store.account_by_contact(&idx).await? {
             None => {
                 let account = s.new_account(&id, hash.0.clone(), AccountState::Pending)?;
-                match s.store.insert_account(&account).await {
+                let consent = s.consent_row(account.id, "policy", true, HOW_REGISTRATION);
+                let guardian_row = match &guardian {
+                    Some((gid, gidx)) => Some(s.guardian_row(&account, gid, gidx.clone())?),
+                    None => None,
+                };
+                let stored =
+                    s.store.insert_registration(&account, &[consent], guardian_row.as_ref()).await;
+                match stored {
                     Ok(()) | Err(DbError::Conflict(_)) => {}
                     Err(e) => return Err(e.into()),
                 }
                 s.send_code(CodePurpose::Register, &id, idx, Some(hash.0)).await?;
+                if let Some((gid, gidx)) = &guardian {
+                    s.send_code(CodePurpose::Guardian, gid, gidx.clone(), None).await?;
+                }
             }
             Some(a) if a.state == AccountState::Pending => {
                 s.send_code(CodePurpose::Register, &id, idx, Some(hash.0)).await?;
+                s.resend_guardian_code(&a, guardian.as_ref()).await?;
             }
             Some(a) => {
+                if a.state == AccountState::Active {
+                    // A child's account still waiting for its guardian: a new code for them.
+                    s.resend_guardian_code(&a, guardian.as_ref()).await?;
+                }
                 let body = "Someone tried to register a new Kankan account with this address. \
                     You already have an account: if you forgot its password, use \"Forgot \
                     password\" on the login page. If it was not you, no action is needed."
@@ -113,6 +152,7 @@ impl Accounts {
             AccountState::Active => s.consume_code(&row).await?,
             AccountState::Banned => return Err(CoreError::AccountBanned),
         }
+        s.require_guardian_consent(account.id).await?;
         s.start_session(&account, client).await
     }
 
@@ -155,7 +195,10 @@ impl Accounts {
         };
         s.store.clear_login_failures(&idx).await?;
         match account.state {
-            AccountState::Active => s.start_session(&account, client).await,
+            AccountState::Active => {
+                s.require_guardian_consent(account.id).await?;
+                s.start_session(&account, client).await
+            }
             AccountState::Pending => Err(CoreError::AccountNotVerified),
             AccountState::Banned => {
                 s.record_login(&account, client, LoginOutcome::Banned, false).await?;

@@ -58,6 +58,13 @@ impl Inner {
                 ("Your Kankan verification code", "finish creating your account")
             }
             CodePurpose::Reset => ("Your Kankan password reset code", "reset your password"),
+            CodePurpose::Guardian => (
+                "A child's Kankan account names you as guardian",
+                "consent as the guardian of the child who registered a Kankan account naming \
+                 you (open Kankan, choose \"Guardian consent\", enter the child's e-mail \
+                 address or phone number and this code, and read the privacy policy you accept \
+                 on the child's behalf)",
+            ),
         };
         let body = format!(
             "Your code is {code}. Enter it to {what}. It expires in {} minutes. \

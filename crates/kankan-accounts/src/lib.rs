@@ -10,7 +10,9 @@ mod auth;
 mod avatar;
 mod codes;
 mod config;
+pub mod consent;
 pub mod identifier;
+mod minors;
 pub mod password_policy;
 mod privacy;
 mod profile;
@@ -34,12 +36,15 @@ use crate::risk::RateLimiter;
 
 pub use avatar::MAX_UPLOAD as AVATAR_MAX_BYTES;
 pub use config::{AccountsConfig, LimitsConfig, MAX_HASH_CONCURRENCY, RateLimit};
+pub use consent::{ConsentOverview, Consents, Purpose, WithdrawalEffect};
 pub use identifier::Identifier;
 pub use kankan_core::{BAN_NOTICE, CoreError, Principal};
-pub use privacy::PrivacyConfig;
+pub use privacy::{
+    DEFAULT_DISCLAIMER, PolicyVersion, PolicyVersionConfig, Privacy, PrivacyConfig, TEMPLATE_POLICY,
+};
 
 pub use admin::StaffPrincipal;
-pub use auth::{CodeSent, LoginOk};
+pub use auth::{CodeSent, LoginOk, Registration};
 /// Kinds of the rows this crate answers with.
 pub use kankan_db::{ContactKind, LoginOutcome};
 pub use profile::{LoginEntry, Profile, SessionEntry};
@@ -200,6 +205,12 @@ struct Inner {
     images: Arc<Semaphore>,
     /// Told when a session or the whole account loses access, so open streams end at once.
     revocations: Revocations,
+    /// The operator's policy versions, disclaimer and contact.
+    privacy: Privacy,
+    /// What a consent's withdrawal sets off in other domains.
+    withdrawal_effects: Vec<Arc<dyn WithdrawalEffect>>,
+    /// Accounts known to have accepted the latest major policy version.
+    accepted: consent::AcceptedCache,
 }
 
 impl Accounts {
@@ -213,6 +224,8 @@ impl Accounts {
         cfg: AccountsConfig,
         limits: LimitsConfig,
         revocations: Revocations,
+        privacy: Privacy,
+        withdrawal_effects: Vec<Arc<dyn WithdrawalEffect>>,
     ) -> Self {
         let limiter = RateLimiter::new(clock.clone());
         let hashing = HashPool::new(cfg.hash_permits());
@@ -231,6 +244,9 @@ impl Accounts {
                 hashing,
                 images,
                 revocations,
+                privacy,
+                withdrawal_effects,
+                accepted: consent::AcceptedCache::default(),
             }),
         }
     }

@@ -45,7 +45,9 @@ impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         let status = match &e {
             CoreError::ImageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            CoreError::CapabilityNotGrantable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            CoreError::CapabilityNotGrantable(_) | CoreError::Consent { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             other => status_of(other.kind()),
         };
         // A camera that did not start is the camera's doing: say why.

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use kankan_accounts::{ClientInfo, Principal, StaffPrincipal};
@@ -117,6 +117,11 @@ fn bearer(parts: &Parts) -> Option<&str> {
 
 /// An authenticated user. Cookie-authenticated requests that change state must carry the
 /// session's CSRF token in `X-CSRF-Token`; Bearer requests cannot be forged cross-site.
+///
+/// It is also the policy gate: on a route not marked reachable without it
+/// ([`routes::reachable_without_policy`](crate::routes::reachable_without_policy)), an account
+/// that has not accepted the latest major version of the privacy policy is refused with
+/// `policy-acceptance-required`.
 pub struct CurrentUser(pub Principal);
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -141,6 +146,11 @@ impl FromRequestParts<AppState> for CurrentUser {
                     "send the CSRF cookie's value (kankan_csrf) in the X-CSRF-Token header",
                 ));
             }
+        }
+        let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str);
+        if !route.is_some_and(|r| crate::routes::reachable_without_policy(parts.method.as_str(), r))
+        {
+            state.accounts.consents().require_policy(principal.account_id).await?;
         }
         Ok(CurrentUser(principal))
     }

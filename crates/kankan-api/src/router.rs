@@ -12,8 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, devices, events, ingest, live, me, notify, ops, recordings,
-    sharing, talk, whep,
+    access, admin, album, auth, devices, events, ingest, live, me, notify, ops, privacy,
+    recordings, sharing, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -26,7 +26,7 @@ const AVATAR_LIMIT: usize = kankan_accounts::AVATAR_MAX_BYTES;
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
     tags((name = "auth"), (name = "me"), (name = "devices"), (name = "sharing"), (name = "recordings"), (name = "album"),
-        (name = "events"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"))
+        (name = "events"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"))
 )]
 struct ApiDoc;
 
@@ -38,6 +38,15 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::reset))
         .routes(routes!(auth::reset_confirm))
+        .routes(routes!(privacy::guardian_consent))
+        .routes(routes!(privacy::policy))
+        .routes(routes!(privacy::about))
+        .routes(routes!(privacy::consents))
+        .routes(routes!(privacy::set_consent))
+        .routes(routes!(privacy::accept_policy))
+        .routes(routes!(privacy::acknowledge_disclaimer))
+        .routes(routes!(privacy::announcements))
+        .routes(routes!(privacy::send_announcement))
         .routes(routes!(me::get_me, me::patch_me))
         .routes(routes!(me::get_avatar))
         .routes(routes!(me::change_password))

@@ -66,6 +66,14 @@ pub const ROUTES: &[RouteAccess] = &[
     r("POST", "/api/v1/auth/logout", Own),
     r("POST", "/api/v1/auth/password-reset", Public),
     r("POST", "/api/v1/auth/password-reset/confirm", Public),
+    r("POST", "/api/v1/auth/register/guardian", Public),
+    r("GET", "/api/v1/privacy/policy", Public),
+    r("GET", "/api/v1/about", Public),
+    r("GET", "/api/v1/me/consents", Own),
+    r("PUT", "/api/v1/me/consents/{purpose}", Own),
+    r("POST", "/api/v1/me/policy/accept", Own),
+    r("POST", "/api/v1/me/disclaimer", Own),
+    r("GET", "/api/v1/announcements", Own),
     r("GET", "/api/v1/me", Own),
     r("PATCH", "/api/v1/me", Own),
     r("GET", "/api/v1/me/avatar", Own),
@@ -131,6 +139,7 @@ pub const ROUTES: &[RouteAccess] = &[
     r("POST", "/api/v1/admin/login", Public),
     r("POST", "/api/v1/admin/devices/provision", Staff),
     r("GET", "/api/v1/admin/workers", Staff),
+    r("POST", "/api/v1/admin/announcements", Staff),
     r("POST", "/ingest/v1/{uid}/live", DeviceCredentials),
     r("PUT", "/ingest/v1/{uid}/backfill", DeviceCredentials),
     r("GET", "/healthz", Public),
@@ -151,6 +160,33 @@ pub const ROUTES: &[RouteAccess] = &[
     r("GET", "/ingest/v1/{uid}/talk", DeviceCredentials),
     r("GET", FALLBACK, Public),
 ];
+
+/// The signed-in routes an account reaches before accepting the latest major version of the
+/// privacy policy (every other one answers `policy-acceptance-required`): who it is, its
+/// consents and the policy, logging out, and its rights that need no acceptance: the export
+/// of its data and cancelling the account. A path ending in `*` covers the paths it starts.
+pub const REACHABLE_WITHOUT_POLICY: &[(&str, &str)] = &[
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/me/consents"),
+    ("PUT", "/api/v1/me/consents/{purpose}"),
+    ("POST", "/api/v1/me/policy/accept"),
+    ("GET", "/api/v1/announcements"),
+    ("POST", "/api/v1/auth/logout"),
+    ("ANY", "/api/v1/me/exports*"),
+    ("ANY", "/api/v1/me/cancellation*"),
+];
+
+/// Whether a signed-in route (method, path as the router spells it) is reachable without
+/// accepting the latest major policy version ([`REACHABLE_WITHOUT_POLICY`]).
+pub fn reachable_without_policy(method: &str, path: &str) -> bool {
+    REACHABLE_WITHOUT_POLICY.iter().any(|&(m, p)| {
+        (m == "ANY" || m == method)
+            && match p.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => path == p,
+            }
+    })
+}
 
 #[cfg(test)]
 mod tests {
@@ -198,6 +234,27 @@ mod tests {
         assert!(missing.is_empty(), "routes without a classification in routes.rs: {missing:?}");
         let stale: Vec<_> = table.difference(&served).collect();
         assert!(stale.is_empty(), "classified routes the router does not have: {stale:?}");
+    }
+
+    #[test]
+    fn the_routes_reachable_without_the_policy_are_own_routes_and_exact_ones_exist() {
+        for &(m, p) in REACHABLE_WITHOUT_POLICY {
+            if p.ends_with('*') {
+                continue;
+            }
+            let route = ROUTES.iter().find(|r| r.method == m && r.path == p);
+            assert!(
+                route.is_some_and(|r| r.access == Access::Own),
+                "{m} {p} is not a signed-in route of the table"
+            );
+        }
+        assert!(reachable_without_policy("GET", "/api/v1/me"));
+        assert!(reachable_without_policy("POST", "/api/v1/me/exports"));
+        assert!(reachable_without_policy("GET", "/api/v1/me/exports/{id}/download"));
+        assert!(reachable_without_policy("DELETE", "/api/v1/me/cancellation"));
+        assert!(!reachable_without_policy("PATCH", "/api/v1/me"));
+        assert!(!reachable_without_policy("GET", "/api/v1/devices"));
+        assert!(!reachable_without_policy("POST", "/api/v1/me/disclaimer"));
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct AppState {
     pub events: kankan_events::Events,
     /// Notification preferences, push subscriptions, webhooks, delivery records.
     pub notify: kankan_events::notify::Notifications,
+    /// The operator's announcements to every user.
+    pub announcements: kankan_events::notify::announce::Announcements,
     /// What `/readyz` asks.
     pub readiness: Arc<dyn Readiness>,
     /// Every long-lived stream (live WebSocket, WebRTC session, event stream) registers here

@@ -95,6 +95,21 @@ pub enum CoreError {
     CapabilityNotGrantable(String),
     #[error("{0}")]
     InvalidShare(String),
+    /// A consent or policy answer refused (422): `policy-not-accepted` (registration without
+    /// accepting the current version), `policy-version-not-current`, `guardian-required`,
+    /// `consent-not-optional`, `unknown-purpose`.
+    #[error("{message}")]
+    Consent { code: &'static str, message: String },
+    /// The account has not accepted the latest major version of the privacy policy: only the
+    /// routes marked reachable without it answer.
+    #[error("the privacy policy changed: read what changed and accept it to go on using the app")]
+    PolicyAcceptanceRequired,
+    /// A child account whose guardian has not consented yet.
+    #[error("this account is waiting for the guardian's consent; the guardian received a code")]
+    GuardianConsentPending,
+    /// Processing that may not be turned on for a child account.
+    #[error("{0} cannot be turned on for a child's account")]
+    NotForChildAccounts(&'static str),
     #[error(transparent)]
     Store(#[from] kankan_db::DbError),
     #[error(transparent)]
@@ -132,7 +147,12 @@ impl CoreError {
             AccountBanned | AccountNotVerified => ErrorKind::PermissionDenied,
             NotFound(_) | InvitationInvalid => ErrorKind::NotFound,
             InvitationOwn => ErrorKind::FailedPrecondition,
-            CapabilityNotGrantable(_) | InvalidShare(_) => ErrorKind::InvalidArgument,
+            CapabilityNotGrantable(_) | InvalidShare(_) | Consent { .. } => {
+                ErrorKind::InvalidArgument
+            }
+            PolicyAcceptanceRequired | GuardianConsentPending | NotForChildAccounts(_) => {
+                ErrorKind::PermissionDenied
+            }
             Store(e) => e.kind(),
             Media(_) => ErrorKind::InvalidArgument,
             Crypto(_) | Internal(_) | RecordingDamaged(_) => ErrorKind::Internal,
@@ -176,6 +196,10 @@ impl CoreError {
             InvitationOwn => "invitation-own",
             CapabilityNotGrantable(_) => "capability-not-grantable",
             InvalidShare(_) => "invalid-share",
+            Consent { code, .. } => code,
+            PolicyAcceptanceRequired => "policy-acceptance-required",
+            GuardianConsentPending => "guardian-consent-pending",
+            NotForChildAccounts(_) => "not-for-child-accounts",
             Media(e) => e.code(),
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
             Store(_) | Crypto(_) | Internal(_) => "internal",

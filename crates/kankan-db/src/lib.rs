@@ -9,6 +9,7 @@
 mod access;
 mod album;
 pub mod blob;
+mod consents;
 mod error;
 mod events;
 mod grants;
@@ -24,6 +25,7 @@ pub mod testing;
 pub use access::DeviceAccess;
 pub use album::{AlbumItem, AlbumKind};
 pub use blob::{BlobStore, LocalBlobStore};
+pub use consents::{AnnouncementRow, ConsentRow, GuardianRow};
 pub use error::DbError;
 pub use events::{EVENT_RETENTION_MS, Event, EventFilter, EventKind, Recorded};
 pub use grants::{DeviceGrant, Invitation, MembershipAction, MembershipEvent};
@@ -37,8 +39,8 @@ pub use notify::{
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
-    AccountStore, AlbumStore, DeviceStore, EventStore, JobStore, MediaStore, NotifyStore,
-    ShareStore, Store,
+    AccountStore, AlbumStore, AnnouncementStore, ConsentStore, DeviceStore, EventStore, JobStore,
+    MediaStore, NotifyStore, ShareStore, Store,
 };
 
 use std::sync::Arc;

@@ -111,4 +111,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_access_log.sql"),
         postgres: include_str!("../migrations/postgres/0016_access_log.sql"),
     },
+    Migration {
+        version: 17,
+        name: "0017_consents",
+        sqlite: include_str!("../migrations/sqlite/0017_consents.sql"),
+        postgres: include_str!("../migrations/postgres/0017_consents.sql"),
+    },
 ];

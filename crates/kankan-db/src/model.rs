@@ -75,6 +75,8 @@ pub struct Account {
 pub enum CodePurpose {
     Register,
     Reset,
+    /// The guardian of a child account proving their own identifier.
+    Guardian,
 }
 
 impl CodePurpose {
@@ -82,6 +84,7 @@ impl CodePurpose {
         match self {
             CodePurpose::Register => "register",
             CodePurpose::Reset => "reset",
+            CodePurpose::Guardian => "guardian",
         }
     }
 }

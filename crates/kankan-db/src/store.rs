@@ -3,6 +3,7 @@
 
 mod accounts;
 mod album;
+mod consents;
 mod devices;
 mod events;
 mod jobs;
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 
 pub use accounts::AccountStore;
 pub use album::AlbumStore;
+pub use consents::{AnnouncementStore, ConsentStore};
 pub use devices::DeviceStore;
 pub use events::EventStore;
 pub use jobs::JobStore;
@@ -40,6 +42,8 @@ pub trait Store:
     + AlbumStore
     + NotifyStore
     + ShareStore
+    + ConsentStore
+    + AnnouncementStore
     + Send
     + Sync
     + 'static

@@ -4,8 +4,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 mod access;
+mod consent;
 mod notify;
 pub use access::*;
+pub use consent::*;
 mod sharing;
 pub use notify::*;
 pub use sharing::*;
@@ -29,6 +31,18 @@ pub struct RegisterRequest {
     /// At least 10 characters; common passwords are refused.
     #[schema(min_length = 10)]
     pub password: String,
+    /// The privacy policy version the registrant read and accepts: the one in force
+    /// (`GET /api/v1/privacy/policy`); anything else, or none, answers 422
+    /// `policy-not-accepted`.
+    #[serde(default)]
+    pub accept_policy: Option<String>,
+    /// The registrant is under the operator's child age (`GET /api/v1/about`: `child_age`,
+    /// 14 by default): a child's account needs its guardian's consent.
+    #[serde(default)]
+    pub under_age: bool,
+    /// A child's guardian: their e-mail address or E.164 phone number; they get a code.
+    #[serde(default)]
+    pub guardian: Option<String>,
 }
 
 /// A verification code was sent (or, where nothing may be revealed, would have been).

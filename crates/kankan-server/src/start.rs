@@ -35,6 +35,8 @@ pub struct Services {
     /// Notification preferences, and the dispatcher new events go through.
     pub notify: kankan_events::notify::Notifications,
     pub dispatcher: kankan_events::notify::Dispatcher,
+    /// The operator's announcements (stored, listed, pushed by the `announce` worker).
+    pub announcements: kankan_events::notify::announce::Announcements,
     vapid: kankan_events::notify::VapidKey,
     /// The gateway, once started by [`start`].
     pub bus: Arc<GatewayBus>,
@@ -144,6 +146,10 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.accounts.clone(),
         cfg.limits.clone(),
         revocations.clone(),
+        privacy(cfg)?,
+        // What a withdrawn consent produced is deleted here: no domain does face recognition
+        // or AI descriptions yet, so none is wired.
+        Vec::new(),
     );
     Ok(Services {
         store,
@@ -155,11 +161,28 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         delivery,
         messenger,
         notify,
+        announcements: kankan_events::notify::announce::Announcements::new(dispatcher.clone()),
         dispatcher,
         vapid,
         bus,
         revocations,
     })
+}
+
+/// The operator's privacy settings with the policy texts read from the files configured.
+fn privacy(cfg: &Config) -> anyhow::Result<kankan_accounts::Privacy> {
+    let mut texts = Vec::new();
+    for file in cfg.privacy.policy_files() {
+        texts.push(match file {
+            Some(path) => {
+                Some(std::fs::read_to_string(&path).with_context(|| {
+                    format!("reading the privacy policy file {}", path.display())
+                })?)
+            }
+            None => None,
+        });
+    }
+    kankan_accounts::Privacy::new(&cfg.privacy, texts).map_err(anyhow::Error::msg)
 }
 
 /// The runner of notification deliveries: web push with the server's VAPID key, webhooks,
@@ -273,6 +296,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         album: services.album.clone(),
         events: services.events.clone(),
         notify: services.notify.clone(),
+        announcements: services.announcements.clone(),
         readiness: Arc::new(StoreReadiness(services.store.clone())),
         revocations: services.revocations.clone(),
         webrtc: webrtc.clone(),
@@ -348,6 +372,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         services.events.new_events(),
     ));
     supervisor.spawn(notify_runner(cfg, &services)?.worker());
+    supervisor.spawn(services.announcements.worker());
     supervisor.spawn(crate::rtsp::Bridge::new(
         services.devices.clone(),
         services.recordings.clone(),

@@ -238,7 +238,10 @@ impl TestApp {
     pub async fn register(&self, identifier: &str, password: &str) -> String {
         let seen = self.outbox().len();
         let (s, b) = self
-            .post("/api/v1/auth/register", json!({"identifier": identifier, "password": password}))
+            .post(
+                "/api/v1/auth/register",
+                json!({"identifier": identifier, "password": password, "accept_policy": "1"}),
+            )
             .await;
         assert_eq!(s, 202, "register answered {b}");
         let code = self.wait_for_code(seen).await;

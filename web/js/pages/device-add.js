@@ -1,9 +1,11 @@
 // pages/device-add.js — "#/devices/add": adding a device. Step 1 asks for the UID on the label and
 // the Wi-Fi network (and links to adding an RTSP camera instead); step 2 shows the pairing QR
 // code (and plays it as sound), counts down to its expiry and waits until the device has claimed
-// it, then opens the device's page.
+// it, then opens the device's page. The first time an account adds a device, the operator's
+// disclaimer (with the reminder not to record where others expect privacy) is shown above.
 
-import { devices } from '../api.js';
+import { devices, privacy } from '../api.js';
+import { markdown } from '../markdown.js';
 import { icon } from '../icons.js';
 import {
   h, field, passwordField, alertBox, showAlert, hideAlert, onSubmit, busy, toast, clockText, pageHeader,
@@ -62,8 +64,36 @@ function rtspLink() {
   );
 }
 
+/**
+ * The operator's disclaimer, once per account: shown on the first visit of this page, and
+ * recorded as shown (the account's consents keep it) so it does not come back.
+ */
+function disclaimerOnce() {
+  const slot = h('div');
+  privacy
+    .consents()
+    .then(async (c) => {
+      if (c.disclaimer_acknowledged) return;
+      const about = await privacy.about();
+      const ok = h('button', { type: 'button', class: 'btn btn-secondary btn-small', testid: 'add-disclaimer-ok' }, 'I understand');
+      const card = h(
+        'div',
+        { class: 'card notice-card', role: 'note', testid: 'add-disclaimer' },
+        h('h2', { class: 'card-title' }, 'Before you install a camera'),
+        markdown(about.disclaimer),
+        ok,
+      );
+      ok.addEventListener('click', () => card.remove());
+      slot.replaceChildren(card);
+      await privacy.acknowledgeDisclaimer();
+    })
+    .catch((err) => console.warn('disclaimer:', err));
+  return slot;
+}
+
 export function render(ctx) {
   const root = h('section', { class: 'page', testid: 'page-device-add' });
+  const disclaimer = disclaimerOnce();
   const header = pageHeader('Add device', { back: { href: '#/devices', label: 'Back to devices', testid: 'add-back' } });
   // Whatever step 2 started (polling, countdown, audio) is stopped when leaving it.
   let cleanup = () => {};
@@ -73,7 +103,7 @@ export function render(ctx) {
   const showStep1 = () => {
     cleanup();
     cleanup = () => {};
-    root.replaceChildren(header, step1(), rtspLink());
+    root.replaceChildren(header, disclaimer, step1(), rtspLink());
   };
 
   const step1 = () => {

@@ -1,5 +1,6 @@
 // pages/me.js — "#/me": the account page. Shows the account, edits the nickname, uploads an avatar
-// (with preview), links to active sessions and notification settings, changes the password and logs out.
+// (with preview), links to active sessions, notification settings, Privacy, Announcements and
+// About, changes the password and logs out.
 
 import { account, auth } from '../api.js';
 import { getMe, setMe } from '../state.js';
@@ -77,6 +78,27 @@ export function render(ctx) {
         { class: 'list-row', href: '#/me/notifications', testid: 'me-notifications-link' },
         h('span', { class: 'list-icon' }, icon('bell')),
         h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Notifications'), h('span', { class: 'list-sub' }, 'Push, e-mail or SMS, quiet hours, snooze and webhooks')),
+        icon('chevron', 20),
+      ),
+      h(
+        'a',
+        { class: 'list-row', href: '#/me/privacy', testid: 'me-privacy-link' },
+        h('span', { class: 'list-icon' }, icon('shield')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Privacy'), h('span', { class: 'list-sub' }, 'Your consents, optional processing and their history')),
+        icon('chevron', 20),
+      ),
+      h(
+        'a',
+        { class: 'list-row', href: '#/announcements', testid: 'me-announcements-link' },
+        h('span', { class: 'list-icon' }, icon('mail')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Announcements'), h('span', { class: 'list-sub' }, 'Notices from the operator of this server')),
+        icon('chevron', 20),
+      ),
+      h(
+        'a',
+        { class: 'list-row', href: '#/about', testid: 'me-about-link' },
+        h('span', { class: 'list-icon' }, icon('info')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'About'), h('span', { class: 'list-sub' }, 'The privacy policy and its versions, disclaimer and contact')),
         icon('chevron', 20),
       ),
     ),

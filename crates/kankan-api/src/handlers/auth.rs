@@ -60,13 +60,21 @@ async fn logged_in(state: &AppState, ok: LoginOk) -> Result<Response, ApiError> 
     responses(
         (status = 202, body = CodeSentResponse),
         (status = 400, body = ErrorBody, description = "invalid-identifier, weak-password, invalid-json"),
+        (status = 422, body = ErrorBody, description = "policy-not-accepted, guardian-required"),
         (status = 429, body = ErrorBody, description = "too-many-requests (Retry-After)")))]
 pub async fn register(
     State(state): State<AppState>,
     Client(client): Client,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(code_sent(state.accounts.register(&req.identifier, &req.password, &client).await?))
+    let r = kankan_accounts::Registration {
+        identifier: &req.identifier,
+        password: &req.password,
+        accept_policy: req.accept_policy.as_deref(),
+        under_age: req.under_age,
+        guardian: req.guardian.as_deref(),
+    };
+    Ok(code_sent(state.accounts.register(&r, &client).await?))
 }
 
 /// Finish a registration with the code; logs in.
@@ -75,6 +83,7 @@ pub async fn register(
     responses(
         (status = 200, body = LoginResponse, description = "sets the kankan_session and kankan_csrf cookies"),
         (status = 400, body = ErrorBody, description = "invalid-code, password-required"),
+        (status = 403, body = ErrorBody, description = "guardian-consent-pending: a child's account before its guardian consented"),
         (status = 429, body = ErrorBody)))]
 pub async fn verify(
     State(state): State<AppState>,
@@ -94,7 +103,7 @@ pub async fn verify(
     responses(
         (status = 200, body = LoginResponse, description = "sets the kankan_session and kankan_csrf cookies"),
         (status = 401, body = ErrorBody, description = "invalid-credentials"),
-        (status = 403, body = ErrorBody, description = "account-banned (the ban notice), account-not-verified"),
+        (status = 403, body = ErrorBody, description = "account-banned (the ban notice), account-not-verified, guardian-consent-pending"),
         (status = 429, body = ErrorBody, description = "too-many-requests, account-locked (Retry-After)")))]
 pub async fn login(
     State(state): State<AppState>,

@@ -11,6 +11,7 @@ pub mod live;
 pub mod me;
 pub mod notify;
 pub mod ops;
+pub mod privacy;
 pub mod recordings;
 pub mod sharing;
 pub mod talk;

@@ -40,7 +40,10 @@ fn account_from(row: &AnyRow) -> R<Account> {
     })
 }
 
-pub(super) async fn insert(pool: &AnyPool, a: &Account) -> R<()> {
+pub(super) async fn insert<'e>(
+    pool: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    a: &Account,
+) -> R<()> {
     sqlx::query(
         "INSERT INTO accounts (id, contact_kind, contact_index, contact_enc, key_wrapped, \
          password_hash, nickname_enc, avatar_blob, state, state_reason, created_at_ms, \

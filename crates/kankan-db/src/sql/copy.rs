@@ -17,6 +17,8 @@ pub const TABLES: &[&str] = &[
     "sessions",
     "login_events",
     "login_failures",
+    "consents",
+    "guardians",
     "staff",
     "staff_sessions",
     "jobs",
@@ -45,6 +47,7 @@ pub const TABLES: &[&str] = &[
     "webhooks",
     "notification_deliveries",
     "server_secrets",
+    "announcements",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

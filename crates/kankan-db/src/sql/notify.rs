@@ -14,7 +14,7 @@ use crate::{
     NotifyStore, PushSubscriptionRow, WebhookRow,
 };
 
-fn sub_from(r: &AnyRow) -> R<PushSubscriptionRow> {
+pub(super) fn sub_from(r: &AnyRow) -> R<PushSubscriptionRow> {
     Ok(PushSubscriptionRow {
         id: uuid_col(r, "id")?,
         account_id: account_col(r, "account_id")?,

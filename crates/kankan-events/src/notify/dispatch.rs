@@ -362,7 +362,12 @@ impl Dispatcher {
         }
     }
 
-    async fn enqueue(
+    /// Wakes the delivery runner (deliveries were queued).
+    pub(crate) fn wake_runner(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    pub(crate) async fn enqueue(
         &self,
         channel: Channel,
         account: AccountId,

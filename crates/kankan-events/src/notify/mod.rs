@@ -6,6 +6,7 @@
 //! `receive-alarms` (`Devices::authorize_device`), so another account's device answers like a
 //! missing one.
 
+pub mod announce;
 mod dispatch;
 mod pending;
 pub mod rules;

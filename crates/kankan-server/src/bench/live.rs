@@ -130,7 +130,8 @@ impl Session {
         Session::login_as(base, BENCH_ACCOUNT, password).await
     }
 
-    /// Signs in as another account.
+    /// Signs in as another account, and accepts the privacy policy in force (the bench's
+    /// accounts are provisioned, never registered).
     pub(super) async fn login_as(
         base: &str,
         identifier: &str,
@@ -141,6 +142,15 @@ impl Session {
         let r: serde_json::Value =
             http.post(format!("{base}/api/v1/auth/login")).json(&body).send().await?.json().await?;
         let token = r["token"].as_str().context("login gave no token")?.to_string();
+        let policy: serde_json::Value =
+            http.get(format!("{base}/api/v1/privacy/policy")).send().await?.json().await?;
+        let version = serde_json::json!({"version": policy["version"]});
+        http.post(format!("{base}/api/v1/me/policy/accept"))
+            .bearer_auth(&token)
+            .json(&version)
+            .send()
+            .await?
+            .error_for_status()?;
         Ok(Session { http, base: base.to_string(), token })
     }
 

@@ -96,7 +96,7 @@ pub async fn login(b: LoginBench) -> anyhow::Result<()> {
                     .post(url("/api/v1/auth/register"))
                     .header("x-forwarded-for", format!("198.51.100.{}", i % 250))
                     .json(&json!({"identifier": format!("new{i}@example.com"),
-                        "password": "plum-garden-kettle-42"}));
+                        "password": "plum-garden-kettle-42", "accept_policy": "1"}));
                 tokio::spawn(async move { req.send().await.map(|r| r.status().as_u16()) })
             })
             .collect();

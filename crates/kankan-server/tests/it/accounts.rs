@@ -21,7 +21,10 @@ async fn register_with_phone_sends_the_code_to_the_masked_number() {
     let app = TestApp::spawn().await;
     let seen = app.outbox().len();
     let (s, b) = app
-        .post("/api/v1/auth/register", json!({"identifier": "+86 138 0013 8000", "password": PW}))
+        .post(
+            "/api/v1/auth/register",
+            json!({"identifier": "+86 138 0013 8000", "password": PW, "accept_policy": "1"}),
+        )
         .await;
     assert_eq!(s, 202, "{b}");
     assert_eq!(b["status"], "code-sent");
@@ -36,7 +39,10 @@ async fn register_with_phone_sends_the_code_to_the_masked_number() {
 async fn login_before_verification_is_refused_as_not_verified() {
     let app = TestApp::spawn().await;
     let (s, _) = app
-        .post("/api/v1/auth/register", json!({"identifier": "bob@example.com", "password": PW}))
+        .post(
+            "/api/v1/auth/register",
+            json!({"identifier": "bob@example.com", "password": PW, "accept_policy": "1"}),
+        )
         .await;
     assert_eq!(s, 202);
     let (s, b) = app.login("bob@example.com", PW).await;
@@ -48,7 +54,11 @@ async fn login_before_verification_is_refused_as_not_verified() {
 async fn a_code_works_once_and_wrong_codes_are_refused() {
     let app = TestApp::spawn().await;
     let seen = app.outbox().len();
-    app.post("/api/v1/auth/register", json!({"identifier": "c@example.com", "password": PW})).await;
+    app.post(
+        "/api/v1/auth/register",
+        json!({"identifier": "c@example.com", "password": PW, "accept_policy": "1"}),
+    )
+    .await;
     let code = app.wait_for_code(seen).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let (s, b) = app
@@ -69,7 +79,11 @@ async fn a_code_works_once_and_wrong_codes_are_refused() {
 async fn a_code_expires_after_ten_minutes() {
     let app = TestApp::spawn().await;
     let seen = app.outbox().len();
-    app.post("/api/v1/auth/register", json!({"identifier": "d@example.com", "password": PW})).await;
+    app.post(
+        "/api/v1/auth/register",
+        json!({"identifier": "d@example.com", "password": PW, "accept_policy": "1"}),
+    )
+    .await;
     let code = app.wait_for_code(seen).await;
     app.clock.advance(std::time::Duration::from_secs(10 * 60 + 1));
     let (s, b) = app
@@ -82,7 +96,11 @@ async fn a_code_expires_after_ten_minutes() {
 async fn a_code_dies_after_five_wrong_attempts() {
     let app = TestApp::spawn().await;
     let seen = app.outbox().len();
-    app.post("/api/v1/auth/register", json!({"identifier": "e@example.com", "password": PW})).await;
+    app.post(
+        "/api/v1/auth/register",
+        json!({"identifier": "e@example.com", "password": PW, "accept_policy": "1"}),
+    )
+    .await;
     let code = app.wait_for_code(seen).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
@@ -101,7 +119,7 @@ async fn a_code_dies_after_five_wrong_attempts() {
 #[tokio::test]
 async fn resending_a_code_within_the_cooldown_is_throttled() {
     let app = TestApp::spawn().await;
-    let body = json!({"identifier": "f@example.com", "password": PW});
+    let body = json!({"identifier": "f@example.com", "password": PW, "accept_policy": "1"});
     assert_eq!(app.post("/api/v1/auth/register", body.clone()).await.0, 202);
     let resp =
         app.http.post(app.url("/api/v1/auth/register")).json(&body).send().await.expect("send");
@@ -121,7 +139,7 @@ async fn registering_a_taken_identifier_answers_the_same_and_warns_the_owner() {
     let (s, b) = app
         .post(
             "/api/v1/auth/register",
-            json!({"identifier": "g@example.com", "password": "another-pass-123"}),
+            json!({"identifier": "g@example.com", "password": "another-pass-123", "accept_policy": "1"}),
         )
         .await;
     assert_eq!(s, 202, "{b}");
@@ -239,8 +257,11 @@ async fn password_reset_for_an_unknown_identifier_answers_the_same_and_sends_not
     assert_eq!(b["status"], "code-sent");
     // Messages go out in order: once a later registration's code arrives, anything the reset
     // had queued would be there too.
-    app.post("/api/v1/auth/register", json!({"identifier": "later@example.com", "password": PW}))
-        .await;
+    app.post(
+        "/api/v1/auth/register",
+        json!({"identifier": "later@example.com", "password": PW, "accept_policy": "1"}),
+    )
+    .await;
     app.wait_for_message(0).await;
     assert_eq!(app.outbox().len(), 1, "nothing was sent to the address without an account");
 }
@@ -250,7 +271,10 @@ async fn weak_passwords_are_refused_with_a_reason() {
     let app = TestApp::spawn().await;
     for pw in ["short", "password123", "1234567890"] {
         let (s, b) = app
-            .post("/api/v1/auth/register", json!({"identifier": "l@example.com", "password": pw}))
+            .post(
+                "/api/v1/auth/register",
+                json!({"identifier": "l@example.com", "password": pw, "accept_policy": "1"}),
+            )
             .await;
         assert_eq!((s, b["code"].as_str()), (400, Some("weak-password")), "{pw}");
     }

@@ -131,7 +131,7 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
             "identifier": "nobody@example.com", "code": "000000", "new_password": wrong_pw
         })),
         ("POST", "/api/v1/auth/register") => {
-            j(json!({"identifier": "newcomer@example.com", "password": PW}))
+            j(json!({"identifier": "newcomer@example.com", "password": PW, "accept_policy": "1"}))
         }
         ("POST", "/api/v1/auth/register/verify") => {
             j(json!({"identifier": "newcomer@example.com", "code": "000000"}))

@@ -16,8 +16,12 @@ async fn malformed_identifiers_get_invalid_identifier() {
     let app = TestApp::spawn().await;
     let long = format!("{}@example.com", "a".repeat(300));
     for id in ["", "not-an-address", "a@b", "+12", "+0123456789", "13800138000", long.as_str()] {
-        let (s, b) =
-            app.post("/api/v1/auth/register", json!({"identifier": id, "password": PW})).await;
+        let (s, b) = app
+            .post(
+                "/api/v1/auth/register",
+                json!({"identifier": id, "password": PW, "accept_policy": "1"}),
+            )
+            .await;
         assert_error(s, &b, 400, "invalid-identifier");
     }
 }
@@ -81,7 +85,7 @@ async fn over_long_passwords_and_nicknames_are_refused() {
     let (s, b) = app
         .post(
             "/api/v1/auth/register",
-            json!({"identifier": "a@example.com", "password": "p".repeat(200)}),
+            json!({"identifier": "a@example.com", "password": "p".repeat(200), "accept_policy": "1"}),
         )
         .await;
     assert_error(s, &b, 400, "weak-password");

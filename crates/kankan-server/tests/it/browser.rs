@@ -206,6 +206,8 @@ async fn a_new_user_signs_up_edits_the_profile_reviews_sessions_and_changes_the_
     let seen = app.outbox().len();
     browser.fill(&tid("register-identifier"), email).await?;
     browser.fill(&tid("register-password"), PW).await?;
+    browser.wait_for_text(&tid("register-accept-label"), "version 1").await?;
+    browser.click(&tid("register-accept-policy")).await?;
     browser.click(&tid("register-submit")).await?;
     browser.wait_for_url("#/verify").await?;
     assert_eq!(browser.text(&tid("verify-target")).await?, email);

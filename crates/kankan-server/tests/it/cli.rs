@@ -73,7 +73,7 @@ pub(crate) async fn register_verified(server: &ServerProcess, who: &str, pw: &st
     let http = http_client();
     let url = |p: &str| format!("{}{p}", server.base_url);
     http.post(url("/api/v1/auth/register"))
-        .json(&json!({"identifier": who, "password": pw}))
+        .json(&json!({"identifier": who, "password": pw, "accept_policy": "1"}))
         .send()
         .await
         .expect("register");
@@ -184,6 +184,15 @@ async fn demo_serves_the_web_app_and_a_ready_made_account_whose_cameras_record()
         .as_str()
         .expect("token")
         .to_string();
+    // The ready-made account never accepted the privacy policy: it does so first.
+    let r = http
+        .post(format!("https://{addr}/api/v1/me/policy/accept"))
+        .bearer_auth(&token)
+        .json(&json!({"version": "1"}))
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(r.status(), 200);
     // Two simulated cameras and a doorbell, paired through the real flow, come online.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let devices = loop {

@@ -157,7 +157,7 @@ async fn with_a_real_channel_the_outbox_keeps_codes_out_of_the_process_log() {
     let who = "quiet@example.com";
     let r = http_client()
         .post(format!("{}/api/v1/auth/register", server.base_url))
-        .json(&json!({"identifier": who, "password": PW}))
+        .json(&json!({"identifier": who, "password": PW, "accept_policy": "1"}))
         .send()
         .await
         .expect("register");

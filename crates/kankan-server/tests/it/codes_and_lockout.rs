@@ -56,8 +56,12 @@ async fn parallel_guesses_at_a_code_get_at_most_its_attempt_limit_checked() {
     let app = app_without_throttles().await;
     let who = "race@example.com";
     let seen = app.outbox().len();
-    let (s, _) =
-        app.post("/api/v1/auth/register", json!({"identifier": who, "password": PW})).await;
+    let (s, _) = app
+        .post(
+            "/api/v1/auth/register",
+            json!({"identifier": who, "password": PW, "accept_policy": "1"}),
+        )
+        .await;
     assert_eq!(s, 202);
     let code = app.wait_for_code(seen).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -110,7 +114,11 @@ async fn code_redemption_is_throttled_per_identifier_across_addresses() {
     })
     .await;
     let who = "spread@example.com";
-    app.post("/api/v1/auth/register", json!({"identifier": who, "password": PW})).await;
+    app.post(
+        "/api/v1/auth/register",
+        json!({"identifier": who, "password": PW, "accept_policy": "1"}),
+    )
+    .await;
     let body = json!({"identifier": who, "code": "000000"});
     for i in 0..3 {
         let ip = format!("198.51.100.{i}");
@@ -151,7 +159,10 @@ async fn registering_a_pending_identifier_never_replaces_its_password() {
     let who = "pending@example.com";
     let attacker = "attacker-chosen-pass-9";
     let register = |pw: &'static str| {
-        app.post("/api/v1/auth/register", json!({"identifier": who, "password": pw}))
+        app.post(
+            "/api/v1/auth/register",
+            json!({"identifier": who, "password": pw, "accept_policy": "1"}),
+        )
     };
     let verify = |code: &str, pw: Option<&str>| {
         let mut body = json!({"identifier": who, "code": code});
@@ -192,7 +203,11 @@ async fn a_single_registration_verifies_with_the_code_alone_or_its_own_password(
     let app = TestApp::spawn().await;
     for (who, pw) in [("alone@example.com", None), ("withpw@example.com", Some(PW))] {
         let seen = app.outbox().len();
-        app.post("/api/v1/auth/register", json!({"identifier": who, "password": PW})).await;
+        app.post(
+            "/api/v1/auth/register",
+            json!({"identifier": who, "password": PW, "accept_policy": "1"}),
+        )
+        .await;
         let code = app.wait_for_code(seen).await;
         let mut body = json!({"identifier": who, "code": code});
         if let Some(pw) = pw {

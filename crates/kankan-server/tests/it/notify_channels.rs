@@ -177,8 +177,12 @@ async fn the_email_method_sends_the_event_through_smtp() {
     let app = TestApp::spawn_with(|c| c.messenger.email = EmailChannelConfig::Smtp(config)).await;
     // Registering: the code arrives by e-mail too.
     let who = "mail@example.com";
-    let (s, b) =
-        app.post("/api/v1/auth/register", json!({"identifier": who, "password": PW})).await;
+    let (s, b) = app
+        .post(
+            "/api/v1/auth/register",
+            json!({"identifier": who, "password": PW, "accept_policy": "1"}),
+        )
+        .await;
     assert_eq!(s, 202, "{b}");
     let mail = smtp.wait_for(1, WAIT).await;
     let text = mail[0]["body"].as_str().expect("body");

@@ -19,8 +19,12 @@ async fn app_with(twilio: &FakeTwilio) -> TestApp {
 
 /// Registers `PHONE` (the code comes by SMS), binds a camera and sets the method.
 async fn phone_owner(app: &TestApp, twilio: &FakeTwilio, method: &str) -> Owner {
-    let (s, b) =
-        app.post("/api/v1/auth/register", json!({"identifier": PHONE, "password": PW})).await;
+    let (s, b) = app
+        .post(
+            "/api/v1/auth/register",
+            json!({"identifier": PHONE, "password": PW, "accept_policy": "1"}),
+        )
+        .await;
     assert_eq!(s, 202, "{b}");
     let sms = twilio.wait_for("Messages", 1, WAIT).await;
     assert_eq!(sms[0].field("To"), Some(PHONE));
@@ -114,7 +118,7 @@ async fn texted_codes_stop_at_the_daily_caps_per_number_and_per_network() {
     let register = |who: &'static str| {
         let app = &app;
         async move {
-            let body = json!({"identifier": who, "password": PW});
+            let body = json!({"identifier": who, "password": PW, "accept_policy": "1"});
             let (s, b) = app.post("/api/v1/auth/register", body).await;
             (s, b["code"].as_str().unwrap_or_default().to_string())
         }

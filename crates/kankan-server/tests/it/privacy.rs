@@ -25,9 +25,12 @@ async fn no_phone_number_or_email_is_stored_in_clear_anywhere_in_the_data_dir() 
             http.post(format!("{}{path}", server.base_url)).json(&body).send()
         };
         let seen = read_outbox(&data.join("outbox.log")).len();
-        let r = post("/api/v1/auth/register", json!({"identifier": who, "password": PW}))
-            .await
-            .expect("send");
+        let r = post(
+            "/api/v1/auth/register",
+            json!({"identifier": who, "password": PW, "accept_policy": "1"}),
+        )
+        .await
+        .expect("send");
         assert_eq!(r.status(), 202);
         let code = wait_code(&data, seen).await;
         let r = post("/api/v1/auth/register/verify", json!({"identifier": who, "code": code}))

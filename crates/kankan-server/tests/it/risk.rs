@@ -43,7 +43,10 @@ async fn registrations_per_ip_are_throttled() {
         assert_eq!(s, 202);
     }
     let (s, b) = app
-        .post("/api/v1/auth/register", json!({"identifier": "r9@example.com", "password": PW}))
+        .post(
+            "/api/v1/auth/register",
+            json!({"identifier": "r9@example.com", "password": PW, "accept_policy": "1"}),
+        )
         .await;
     assert_eq!((s, b["code"].as_str()), (429, Some("too-many-requests")));
 }
