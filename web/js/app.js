@@ -30,10 +30,15 @@ const ROUTES = {
   '/me': { page: () => import('./pages/me.js'), tab: 'me' },
   '/me/sessions': { page: () => import('./pages/sessions.js'), tab: 'me' },
   '/me/notifications': { page: () => import('./pages/notifications.js'), tab: 'me' },
+  '/me/account': { page: () => import('./pages/account-security.js'), tab: 'me' },
+  // Open to everyone, signed in or not: the receipt is found by its code.
+  '/deletion-receipt': { page: () => import('./pages/receipt.js'), open: true },
+  '/deletion-receipt/:code': { page: () => import('./pages/receipt.js'), open: true },
 };
 
 function guard(route) {
   const me = getMe();
+  if (route.open) return null;
   if (route.guest && me) return HOME;
   if (!route.guest && !me) {
     nextRoute.set(location.hash);
@@ -46,7 +51,7 @@ function guard(route) {
 
 function setShell(route) {
   const nav = document.getElementById('nav');
-  const app = !route.guest;
+  const app = !route.guest && !route.open;
   nav.hidden = !app;
   document.body.classList.toggle('shell-app', app);
   document.body.classList.toggle('shell-auth', !app);

@@ -8,6 +8,7 @@
 mod admin;
 mod auth;
 mod avatar;
+mod cancel;
 mod codes;
 mod config;
 pub mod identifier;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use kankan_base::{AccountId, Clocks, Timestamp};
+use kankan_base::{AccountId, Clocks, Timestamp, WorkCalendar};
 use kankan_crypto::{AccountKey, Keyring};
 use kankan_db::{Account, AccountState, BlobStore, Store};
 use kankan_notify::Message;
@@ -40,8 +41,9 @@ pub use privacy::PrivacyConfig;
 
 pub use admin::StaffPrincipal;
 pub use auth::{CodeSent, LoginOk};
+pub use cancel::Shredded;
 /// Kinds of the rows this crate answers with.
-pub use kankan_db::{ContactKind, LoginOutcome};
+pub use kankan_db::{ContactKind, DeletionReason, DeletionReceipt, LoginOutcome, PendingPurge};
 pub use profile::{LoginEntry, Profile, SessionEntry};
 pub use retention::{AccountsSweeper, SWEEP_EVERY as ACCOUNTS_SWEEP_EVERY};
 
@@ -200,6 +202,8 @@ struct Inner {
     images: Arc<Semaphore>,
     /// Told when a session or the whole account loses access, so open streams end at once.
     revocations: Revocations,
+    /// The working days the cancellation window is counted in.
+    calendar: WorkCalendar,
 }
 
 impl Accounts {
@@ -213,6 +217,7 @@ impl Accounts {
         cfg: AccountsConfig,
         limits: LimitsConfig,
         revocations: Revocations,
+        calendar: WorkCalendar,
     ) -> Self {
         let limiter = RateLimiter::new(clock.clone());
         let hashing = HashPool::new(cfg.hash_permits());
@@ -231,6 +236,7 @@ impl Accounts {
                 hashing,
                 images,
                 revocations,
+                calendar,
             }),
         }
     }

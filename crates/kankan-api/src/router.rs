@@ -12,8 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, devices, events, ingest, live, me, notify, ops, recordings,
-    sharing, talk, whep,
+    access, admin, album, auth, cancellation, devices, events, ingest, live, me, notify, ops,
+    recordings, sharing, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -43,7 +43,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::change_password))
         .routes(routes!(me::sessions))
         .routes(routes!(me::revoke_session))
-        .routes(routes!(me::logins))
+        .routes(routes!(me::logins, cancellation::delete_logins))
+        .routes(routes!(cancellation::cancel, cancellation::status, cancellation::continue_login))
+        .routes(routes!(cancellation::receipt))
         .routes(routes!(devices::list))
         .routes(routes!(devices::start_pairing))
         .routes(routes!(devices::add_rtsp_camera))

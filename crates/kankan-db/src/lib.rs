@@ -37,8 +37,8 @@ pub use notify::{
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
-    AccountStore, AlbumStore, DeviceStore, EventStore, JobStore, MediaStore, NotifyStore,
-    ShareStore, Store,
+    AccountFootprint, AccountStore, AlbumStore, DeviceStore, EventStore, JobStore, LifecycleStore,
+    MediaStore, NotifyStore, ShareStore, Store,
 };
 
 use std::sync::Arc;

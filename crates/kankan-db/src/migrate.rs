@@ -111,4 +111,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_access_log.sql"),
         postgres: include_str!("../migrations/postgres/0016_access_log.sql"),
     },
+    Migration {
+        version: 18,
+        name: "0018_cancellation",
+        sqlite: include_str!("../migrations/sqlite/0018_cancellation.sql"),
+        postgres: include_str!("../migrations/postgres/0018_cancellation.sql"),
+    },
 ];

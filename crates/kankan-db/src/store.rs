@@ -6,6 +6,7 @@ mod album;
 mod devices;
 mod events;
 mod jobs;
+mod lifecycle;
 mod media;
 mod notify;
 mod sharing;
@@ -17,6 +18,7 @@ pub use album::AlbumStore;
 pub use devices::DeviceStore;
 pub use events::EventStore;
 pub use jobs::JobStore;
+pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
 pub use notify::NotifyStore;
 pub use sharing::ShareStore;
@@ -40,6 +42,7 @@ pub trait Store:
     + AlbumStore
     + NotifyStore
     + ShareStore
+    + LifecycleStore
     + Send
     + Sync
     + 'static

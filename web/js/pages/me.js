@@ -79,6 +79,13 @@ export function render(ctx) {
         h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Notifications'), h('span', { class: 'list-sub' }, 'Push, e-mail or SMS, quiet hours, snooze and webhooks')),
         icon('chevron', 20),
       ),
+      h(
+        'a',
+        { class: 'list-row', href: '#/me/account', testid: 'me-account-link' },
+        h('span', { class: 'list-icon' }, icon('lock')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Account and Security'), h('span', { class: 'list-sub' }, 'Delete your login history, cancel your account')),
+        icon('chevron', 20),
+      ),
     ),
     passwordCard(),
     logoutButton(ctx),

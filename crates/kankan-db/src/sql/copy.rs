@@ -45,6 +45,8 @@ pub const TABLES: &[&str] = &[
     "webhooks",
     "notification_deliveries",
     "server_secrets",
+    "deletion_receipts",
+    "account_purges",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity
