@@ -78,6 +78,8 @@ function friendlyMessage(code, retryAfter) {
         : 'Too many attempts. Please wait a moment and try again.';
     case 'wrong-password':
       return 'Your current password is wrong.';
+    case 'account-cancelling':
+      return 'This account is being cancelled. Log in again and choose "Continue login" to use it.';
     case 'unauthenticated':
       return 'Please log in again.';
     case 'session-not-found':
@@ -220,6 +222,14 @@ export const account = {
   sessions: () => request('GET', `${V1}/me/sessions`),
   revokeSession: (id) => request('DELETE', `${V1}/me/sessions/${encodeURIComponent(id)}`),
   logins: () => request('GET', `${V1}/me/logins`),
+  deleteLogins: () => request('DELETE', `${V1}/me/logins`),
+  /** Cancel the account (password entered again); resolves to `{ends_at_ms}`. */
+  cancel: (password) => post('/me/cancellation', { password }),
+  cancellation: () => request('GET', `${V1}/me/cancellation`),
+  /** "Continue login": ends the cancellation. */
+  continueLogin: () => request('DELETE', `${V1}/me/cancellation`),
+  /** A deletion receipt by the code its message carried (no login needed). */
+  receipt: (code) => request('GET', `${V1}/deletion-receipts/${encodeURIComponent(code)}`),
 };
 
 /** The privacy policy and About (public), the account's consents, and announcements. */

@@ -37,6 +37,10 @@ const ROUTES = {
   // Signed in or out.
   '/about': { page: () => import('./pages/about.js'), tab: 'me', any: true },
   '/guardian': { page: () => import('./pages/guardian.js'), guest: true },
+  '/me/account': { page: () => import('./pages/account-security.js'), tab: 'me' },
+  // Signed in or out: the receipt is found by its code.
+  '/deletion-receipt': { page: () => import('./pages/receipt.js'), any: true },
+  '/deletion-receipt/:code': { page: () => import('./pages/receipt.js'), any: true },
 };
 
 function guard(route, loc) {

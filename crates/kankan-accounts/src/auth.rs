@@ -25,6 +25,9 @@ pub struct LoginOk {
     pub token: String,
     pub csrf_token: String,
     pub principal: Principal,
+    /// The account is in its cancellation window, which ends then: this session may only
+    /// continue the login (or look at the account, export, log out) until it does.
+    pub cancellation: Option<kankan_base::Timestamp>,
 }
 
 /// What a registrant sends.
@@ -149,8 +152,9 @@ impl Accounts {
                 s.consume_code(&row).await?;
                 s.store.activate_account(account.id, Some(chosen), s.now()).await?;
             }
-            AccountState::Active => s.consume_code(&row).await?,
+            AccountState::Active | AccountState::Cancelling => s.consume_code(&row).await?,
             AccountState::Banned => return Err(CoreError::AccountBanned),
+            AccountState::Cancelled => return Err(CoreError::InvalidCode),
         }
         s.require_guardian_consent(account.id).await?;
         s.start_session(&account, client).await
@@ -195,10 +199,11 @@ impl Accounts {
         };
         s.store.clear_login_failures(&idx).await?;
         match account.state {
-            AccountState::Active => {
+            AccountState::Active | AccountState::Cancelling => {
                 s.require_guardian_consent(account.id).await?;
                 s.start_session(&account, client).await
             }
+            AccountState::Cancelled => Err(CoreError::InvalidCredentials),
             AccountState::Pending => Err(CoreError::AccountNotVerified),
             AccountState::Banned => {
                 s.record_login(&account, client, LoginOutcome::Banned, false).await?;
@@ -207,16 +212,34 @@ impl Accounts {
         }
     }
 
-    /// Resolves a bearer token (or session cookie) to its principal.
+    /// Resolves a bearer token (or session cookie) to its principal. A session of an account
+    /// in its cancellation window answers `AccountCancelling`.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, CoreError> {
+        self.authenticate_in(token, false).await
+    }
+
+    /// [`Accounts::authenticate`] for the few routes open during the cancellation window
+    /// (continuing or confirming the cancellation, the profile, logout, exports).
+    pub async fn authenticate_while_cancelling(&self, token: &str) -> Result<Principal, CoreError> {
+        self.authenticate_in(token, true).await
+    }
+
+    async fn authenticate_in(
+        &self,
+        token: &str,
+        cancelling_too: bool,
+    ) -> Result<Principal, CoreError> {
         let s = &self.inner;
         let hash = TokenHash::of(token);
         let now = s.now();
         let session =
             s.store.session_by_token(&hash.0, now).await?.ok_or(CoreError::Unauthenticated)?;
         let account = s.account(session.account_id).await?;
-        if account.state != AccountState::Active {
-            return Err(CoreError::Unauthenticated);
+        match account.state {
+            AccountState::Active => {}
+            AccountState::Cancelling if cancelling_too => {}
+            AccountState::Cancelling => return Err(CoreError::AccountCancelling),
+            _ => return Err(CoreError::Unauthenticated),
         }
         if session.last_used_at.plus(TOUCH_EVERY) <= now {
             s.store.touch_session(session.id, now).await?;
@@ -318,7 +341,11 @@ impl Inner {
             self.notify(a, "New sign-in to your Kankan account", body).await?;
         }
         let principal = Principal { account_id: a.id, session_id: session.id, token_hash: hash };
-        Ok(LoginOk { csrf_token: self.keyring.csrf_token(&hash), token, principal })
+        let cancellation = match a.state {
+            AccountState::Cancelling => self.store.cancellation_ends(a.id).await?,
+            _ => None,
+        };
+        Ok(LoginOk { csrf_token: self.keyring.csrf_token(&hash), token, principal, cancellation })
     }
 
     /// Writes a login-history row; answers whether this client/IP is new for the account.

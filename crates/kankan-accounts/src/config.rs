@@ -26,6 +26,15 @@ pub struct AccountsConfig {
     pub hash_concurrency: u32,
     /// How long login history (time, outcome, sealed client and IP) is kept.
     pub login_history_days: u32,
+    /// The cancellation window: working days (in `privacy`'s calendar) between asking to
+    /// cancel and the account's deletion, during which logging in offers "Continue login".
+    pub cancellation_working_days: u32,
+    /// How long a deletion receipt can be fetched with its token.
+    pub receipt_days: u32,
+    /// An account unused (no login, no session use) this long is anonymised (deleted).
+    pub dormant_days: u32,
+    /// How long before that a notice goes to its contact (a login in between keeps it).
+    pub dormant_notice_days: u32,
 }
 
 impl Default for AccountsConfig {
@@ -40,6 +49,10 @@ impl Default for AccountsConfig {
             lockout_minutes: 15,
             hash_concurrency: 0,
             login_history_days: 180,
+            cancellation_working_days: 10,
+            receipt_days: 90,
+            dormant_days: 1095,
+            dormant_notice_days: 30,
         }
     }
 }
@@ -56,11 +69,20 @@ impl AccountsConfig {
             ("lockout_window_minutes", self.lockout_window_minutes, 1, 10_080),
             ("lockout_minutes", self.lockout_minutes, 1, 10_080),
             ("login_history_days", self.login_history_days, 1, 3650),
+            ("cancellation_working_days", self.cancellation_working_days, 1, 60),
+            ("receipt_days", self.receipt_days, 1, 3650),
+            ("dormant_days", self.dormant_days, 30, 36_500),
+            ("dormant_notice_days", self.dormant_notice_days, 1, 365),
         ];
         for (name, v, lo, hi) in ranges {
             if !(lo..=hi).contains(&v) {
                 return Err(format!("accounts.{name} must be {lo}-{hi}"));
             }
+        }
+        if self.dormant_notice_days >= self.dormant_days {
+            return Err(
+                "accounts.dormant_notice_days must be less than accounts.dormant_days".into()
+            );
         }
         if self.hash_concurrency > MAX_HASH_CONCURRENCY {
             return Err(format!(

@@ -8,6 +8,7 @@
 mod admin;
 mod auth;
 mod avatar;
+mod cancel;
 mod codes;
 mod config;
 pub mod consent;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use kankan_base::{AccountId, Clocks, Timestamp};
+use kankan_base::{AccountId, Clocks, Timestamp, WorkCalendar};
 use kankan_crypto::{AccountKey, Keyring};
 use kankan_db::{Account, AccountState, BlobStore, Store};
 use kankan_notify::Message;
@@ -45,8 +46,9 @@ pub use privacy::{
 
 pub use admin::StaffPrincipal;
 pub use auth::{CodeSent, LoginOk, Registration};
+pub use cancel::Shredded;
 /// Kinds of the rows this crate answers with.
-pub use kankan_db::{ContactKind, LoginOutcome};
+pub use kankan_db::{ContactKind, DeletionReason, DeletionReceipt, LoginOutcome, PendingPurge};
 pub use profile::{LoginEntry, Profile, SessionEntry};
 pub use retention::{AccountsSweeper, SWEEP_EVERY as ACCOUNTS_SWEEP_EVERY};
 
@@ -211,6 +213,8 @@ struct Inner {
     withdrawal_effects: Vec<Arc<dyn WithdrawalEffect>>,
     /// Accounts known to have accepted the latest major policy version.
     accepted: consent::AcceptedCache,
+    /// The working days the cancellation window is counted in.
+    calendar: WorkCalendar,
 }
 
 impl Accounts {
@@ -226,6 +230,7 @@ impl Accounts {
         revocations: Revocations,
         privacy: Privacy,
         withdrawal_effects: Vec<Arc<dyn WithdrawalEffect>>,
+        calendar: WorkCalendar,
     ) -> Self {
         let limiter = RateLimiter::new(clock.clone());
         let hashing = HashPool::new(cfg.hash_permits());
@@ -247,6 +252,7 @@ impl Accounts {
                 privacy,
                 withdrawal_effects,
                 accepted: consent::AcceptedCache::default(),
+                calendar,
             }),
         }
     }

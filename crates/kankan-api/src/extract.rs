@@ -135,7 +135,16 @@ impl FromRequestParts<AppState> for CurrentUser {
                 (cookie(parts, name).ok_or_else(ApiError::unauthenticated)?, true)
             }
         };
-        let principal = state.accounts.authenticate(token).await?;
+        // A session of an account in its cancellation window reaches only the few routes
+        // that let it continue (or look, export, log out); others answer account-cancelling.
+        let open = parts.extensions.get::<axum::extract::MatchedPath>().is_some_and(|m| {
+            crate::routes::open_while_cancelling(parts.method.as_str(), m.as_str())
+        });
+        let principal = if open {
+            state.accounts.authenticate_while_cancelling(token).await?
+        } else {
+            state.accounts.authenticate(token).await?
+        };
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if via_cookie && !safe {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());

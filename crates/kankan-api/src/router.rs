@@ -12,7 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, devices, events, ingest, live, me, notify, ops, privacy,
+    access, admin, album, auth, cancellation, devices, events, ingest, live, me, notify, ops,
+    privacy,
     recordings, sharing, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
@@ -52,7 +53,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::change_password))
         .routes(routes!(me::sessions))
         .routes(routes!(me::revoke_session))
-        .routes(routes!(me::logins))
+        .routes(routes!(me::logins, cancellation::delete_logins))
+        .routes(routes!(cancellation::cancel, cancellation::status, cancellation::continue_login))
+        .routes(routes!(cancellation::receipt))
         .routes(routes!(devices::list))
         .routes(routes!(devices::start_pairing))
         .routes(routes!(devices::add_rtsp_camera))

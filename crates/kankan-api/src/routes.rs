@@ -55,6 +55,25 @@ const fn dev(c: Capability) -> Access {
     Access::Device(Need::One(c))
 }
 
+/// The routes a session of an account in its cancellation window may call (every other one
+/// answers `account-cancelling`): the cancellation itself ("Continue login"), the account,
+/// logout and the data exports.
+pub const OPEN_WHILE_CANCELLING: &[(&str, &str)] = &[
+    ("GET", "/api/v1/me"),
+    ("POST", "/api/v1/auth/logout"),
+    ("GET", "/api/v1/me/cancellation"),
+    ("POST", "/api/v1/me/cancellation"),
+    ("DELETE", "/api/v1/me/cancellation"),
+];
+
+/// Whether a route (method, path as the router spells it) is open during the cancellation
+/// window: [`OPEN_WHILE_CANCELLING`] and the export routes (`/api/v1/me/exports*`).
+pub fn open_while_cancelling(method: &str, path: &str) -> bool {
+    path == "/api/v1/me/exports"
+        || path.starts_with("/api/v1/me/exports/")
+        || OPEN_WHILE_CANCELLING.iter().any(|(m, p)| *m == method && *p == path)
+}
+
 /// The path the web app's fallback stands for (every path no route takes).
 pub const FALLBACK: &str = "/{*fallback}";
 
@@ -82,6 +101,11 @@ pub const ROUTES: &[RouteAccess] = &[
     r("GET", "/api/v1/me/sessions", Own),
     r("DELETE", "/api/v1/me/sessions/{id}", Own),
     r("GET", "/api/v1/me/logins", Own),
+    r("DELETE", "/api/v1/me/logins", Own),
+    r("POST", "/api/v1/me/cancellation", Own),
+    r("GET", "/api/v1/me/cancellation", Own),
+    r("DELETE", "/api/v1/me/cancellation", Own),
+    r("GET", "/api/v1/deletion-receipts/{token}", Public),
     r("GET", "/api/v1/me/storage", Own),
     r("GET", "/api/v1/devices", Own),
     r("POST", "/api/v1/devices/pairings", Own),

@@ -34,6 +34,10 @@ pub enum CoreError {
     RateLimited { retry_after: Duration },
     #[error("the current password is wrong")]
     WrongPassword,
+    /// The account is in its cancellation window: only "Continue login", the profile, logout
+    /// and exports are open until it continues.
+    #[error("this account is being cancelled; continue the login to use it again")]
+    AccountCancelling,
     #[error("{0}")]
     InvalidNickname(String),
     #[error("the image could not be read: {0}")]
@@ -144,7 +148,7 @@ impl CoreError {
                 ErrorKind::ResourceExhausted
             }
             InvalidCredentials | Unauthenticated => ErrorKind::Unauthenticated,
-            AccountBanned | AccountNotVerified => ErrorKind::PermissionDenied,
+            AccountBanned | AccountNotVerified | AccountCancelling => ErrorKind::PermissionDenied,
             NotFound(_) | InvitationInvalid => ErrorKind::NotFound,
             InvitationOwn => ErrorKind::FailedPrecondition,
             CapabilityNotGrantable(_) | InvalidShare(_) | Consent { .. } => {
@@ -173,6 +177,7 @@ impl CoreError {
             AccountLocked { .. } => "account-locked",
             RateLimited { .. } => "too-many-requests",
             WrongPassword => "wrong-password",
+            AccountCancelling => "account-cancelling",
             InvalidNickname(_) => "invalid-nickname",
             InvalidImage(_) => "invalid-image",
             ImageTooLarge(_) => "payload-too-large",

@@ -29,22 +29,26 @@ impl KeyVault {
         KeyVault { store, keyring }
     }
 
-    /// The key of an account row already read.
+    /// The key of an account row already read. A shredded (`cancelled`) account has none: its
+    /// wrapped key was destroyed, and the vault refuses it before trying.
     pub fn key_of(&self, account: &Account) -> Result<AccountKey, CoreError> {
+        if account.state == AccountState::Cancelled {
+            return Err(CoreError::NotFound("account"));
+        }
         Ok(self.keyring.unwrap_account_key(&account.id.to_string(), &account.key_wrapped)?)
     }
 
     /// The key of an account, whatever its state (sealing records that belong to it); `None`
-    /// when the account does not exist.
+    /// when the account does not exist or was shredded.
     pub async fn account_key(&self, id: AccountId) -> Result<Option<AccountKey>, CoreError> {
         match self.store.account(id).await? {
-            Some(a) => Ok(Some(self.key_of(&a)?)),
-            None => Ok(None),
+            Some(a) if a.state != AccountState::Cancelled => Ok(Some(self.key_of(&a)?)),
+            _ => Ok(None),
         }
     }
 
     /// The key of an active account (acting on its behalf); `None` when the account does not
-    /// exist or is not active (pending, banned).
+    /// exist or is not active (pending, banned, cancelling, cancelled).
     pub async fn active_key(&self, id: AccountId) -> Result<Option<AccountKey>, CoreError> {
         match self.store.account(id).await? {
             Some(a) if a.state == AccountState::Active => Ok(Some(self.key_of(&a)?)),

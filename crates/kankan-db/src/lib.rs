@@ -39,7 +39,8 @@ pub use notify::{
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
-    AccountStore, AlbumStore, AnnouncementStore, ConsentStore, DeviceStore, EventStore, JobStore,
+    AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, ConsentStore, DeviceStore,
+    EventStore, JobStore, LifecycleStore,
     MediaStore, NotifyStore, ShareStore, Store,
 };
 

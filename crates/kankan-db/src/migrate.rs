@@ -117,4 +117,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_consents.sql"),
         postgres: include_str!("../migrations/postgres/0017_consents.sql"),
     },
+    Migration {
+        version: 18,
+        name: "0018_cancellation",
+        sqlite: include_str!("../migrations/sqlite/0018_cancellation.sql"),
+        postgres: include_str!("../migrations/postgres/0018_cancellation.sql"),
+    },
 ];

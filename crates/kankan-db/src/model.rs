@@ -34,6 +34,11 @@ pub enum AccountState {
     Active,
     /// Permanently restricted by an operator.
     Banned,
+    /// Cancellation asked for: suspended until the window ends (or the owner continues).
+    Cancelling,
+    /// Its key destroyed (crypto-shredded): nothing sealed under it can be read; its rows and
+    /// objects are being purged.
+    Cancelled,
 }
 
 impl AccountState {
@@ -42,6 +47,8 @@ impl AccountState {
             AccountState::Pending => "pending",
             AccountState::Active => "active",
             AccountState::Banned => "banned",
+            AccountState::Cancelling => "cancelling",
+            AccountState::Cancelled => "cancelled",
         }
     }
 
@@ -50,6 +57,8 @@ impl AccountState {
             "pending" => Some(AccountState::Pending),
             "active" => Some(AccountState::Active),
             "banned" => Some(AccountState::Banned),
+            "cancelling" => Some(AccountState::Cancelling),
+            "cancelled" => Some(AccountState::Cancelled),
             _ => None,
         }
     }
@@ -350,4 +359,56 @@ pub struct DeviceCommand {
     pub created_at: Timestamp,
     pub deadline: Timestamp,
     pub finished_at: Option<Timestamp>,
+}
+
+/// Why an account was deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletionReason {
+    /// Its owner cancelled it and the window passed.
+    Cancelled,
+    /// Unused for `accounts.dormant_days`, after a notice.
+    Dormant,
+    /// An operator deleted it (`kankan admin accounts delete`).
+    Operator,
+}
+
+impl DeletionReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletionReason::Cancelled => "cancelled",
+            DeletionReason::Dormant => "dormant",
+            DeletionReason::Operator => "operator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeletionReason> {
+        match s {
+            "cancelled" => Some(DeletionReason::Cancelled),
+            "dormant" => Some(DeletionReason::Dormant),
+            "operator" => Some(DeletionReason::Operator),
+            _ => None,
+        }
+    }
+}
+
+/// What was deleted of an account and when: no personal data, no account id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletionReceipt {
+    pub id: uuid::Uuid,
+    /// SHA-256 of the token that fetches it.
+    pub token_hash: Vec<u8>,
+    pub reason: DeletionReason,
+    pub shredded_at: Timestamp,
+    /// `None` while the purge runs.
+    pub purged_at: Option<Timestamp>,
+    /// What was deleted, by kind, in the order shown.
+    pub counts: Vec<(String, u64)>,
+    pub expires_at: Timestamp,
+}
+
+/// A shredded account whose rows and objects are still being removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingPurge {
+    pub account: AccountId,
+    pub receipt: uuid::Uuid,
 }

@@ -7,6 +7,7 @@ mod consents;
 mod devices;
 mod events;
 mod jobs;
+mod lifecycle;
 mod media;
 mod notify;
 mod sharing;
@@ -19,6 +20,7 @@ pub use consents::{AnnouncementStore, ConsentStore};
 pub use devices::DeviceStore;
 pub use events::EventStore;
 pub use jobs::JobStore;
+pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
 pub use notify::NotifyStore;
 pub use sharing::ShareStore;
@@ -44,6 +46,7 @@ pub trait Store:
     + ShareStore
     + ConsentStore
     + AnnouncementStore
+    + LifecycleStore
     + Send
     + Sync
     + 'static

@@ -1,6 +1,6 @@
 //! The device shadow: what the device reported, what its owner wants, whether they agree.
 
-use kankan_base::Timestamp;
+use kankan_base::{AccountId, Timestamp};
 use kankan_db::DeviceKind;
 use kankan_protocol::device::{Desired, Settings, StateReport};
 
@@ -178,21 +178,42 @@ impl Devices {
     /// settings for it (`unbind`: the owner only).
     pub async fn unbind(&self, h: &DeviceHandle) -> Result<(), CoreError> {
         h.require(Capability::Unbind)?;
-        let s = &self.inner;
         let owner = h.device.owner.ok_or(CoreError::DeviceNotFound)?;
-        if s.store.unbind_device(&h.device.uid, owner).await? {
-            // Whoever watches or talks through it (the owner, accounts it was shared with)
-            // stops now; an RTSP camera's bridge task stops.
-            s.revocations.revoke(&kankan_core::Revoke::Device { uid: h.device.uid.clone() });
-            s.rtsp_changed.send_modify(|()| {});
-            // The broker forgets the owner's settings (an embedded broker's copy would go
-            // with a restart; an external broker keeps it until told).
-            if let Err(e) = s.bus.send(&h.device.uid, Outgoing::ClearDesired).await {
-                tracing::warn!(uid = %h.device.uid, error = %e, "retained settings not cleared");
-            }
+        if self.unbind_of(&h.device.uid, owner).await? {
             Ok(())
         } else {
             Err(CoreError::DeviceNotFound)
         }
+    }
+
+    /// An account's deletion: unbinds every device it owns, as [`Devices::unbind`] does (its
+    /// members' access ends, its recordings, events and keys are deleted, the broker forgets
+    /// its settings). Each device is one store transaction, so a purge cut short resumes where
+    /// it stopped. Answers how many were unbound now.
+    pub async fn forget_account(&self, account: AccountId) -> Result<u64, CoreError> {
+        let mut n = 0;
+        for d in self.inner.store.devices_of(account).await? {
+            if self.unbind_of(&d.uid, account).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn unbind_of(&self, uid: &str, owner: AccountId) -> Result<bool, CoreError> {
+        let s = &self.inner;
+        if !s.store.unbind_device(uid, owner).await? {
+            return Ok(false);
+        }
+        // Whoever watches or talks through it (the owner, accounts it was shared with) stops
+        // now; an RTSP camera's bridge task stops.
+        s.revocations.revoke(&kankan_core::Revoke::Device { uid: uid.to_string() });
+        s.rtsp_changed.send_modify(|()| {});
+        // The broker forgets the owner's settings (an embedded broker's copy would go with a
+        // restart; an external broker keeps it until told).
+        if let Err(e) = s.bus.send(uid, Outgoing::ClearDesired).await {
+            tracing::warn!(uid = %uid, error = %e, "retained settings not cleared");
+        }
+        Ok(true)
     }
 }

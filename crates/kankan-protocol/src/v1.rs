@@ -4,9 +4,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 mod access;
+mod cancellation;
 mod consent;
 mod notify;
 pub use access::*;
+pub use cancellation::*;
 pub use consent::*;
 mod sharing;
 pub use notify::*;
@@ -88,6 +90,10 @@ pub struct LoginResponse {
     /// Send as `X-CSRF-Token` with cookie-authenticated changes.
     pub csrf_token: String,
     pub account: Me,
+    /// Present when the account is in its cancellation window: the session may only continue
+    /// the login (`DELETE /api/v1/me/cancellation`), read the account, export or log out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<Cancellation>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

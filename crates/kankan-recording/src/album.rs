@@ -17,7 +17,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kankan_base::{BlobId, Clocks, Timestamp};
+use kankan_base::{AccountId, BlobId, Clocks, Timestamp};
 use kankan_crypto::{AccountKey, AeadKey};
 pub use kankan_db::AlbumKind;
 use kankan_db::{AlbumItem, BlobStore, Store};
@@ -250,6 +250,15 @@ impl Album {
         })
         .await?;
         Ok(AlbumContent { entry: open_entry(&key, item)?, bytes })
+    }
+
+    /// An account's deletion: every item it saved goes (rows deleted and objects trashed in
+    /// one transaction), and the trash is emptied. Answers how many items.
+    pub async fn forget_account(&self, account: AccountId) -> Result<u64, CoreError> {
+        let s = &self.inner;
+        let n = s.store.trash_album_of(account, s.clock.now()).await?;
+        s.recordings.empty_trash().await?;
+        Ok(n)
     }
 
     /// Deletes the item; its object goes to the trash, emptied now.

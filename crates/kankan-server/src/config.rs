@@ -296,6 +296,16 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("kankan.db").display()))
     }
 
+    /// The shred ledger (the accounts whose keys were destroyed), kept beside the master key
+    /// file, or in the data directory when the key comes from the configuration.
+    pub fn shred_ledger_path(&self) -> PathBuf {
+        let dir = match &self.security.master_key_file {
+            Some(f) => f.parent().map(Path::to_path_buf).unwrap_or_else(|| self.data_dir.clone()),
+            None => self.data_dir.clone(),
+        };
+        dir.join("shredded-accounts")
+    }
+
     pub fn master_key_source(&self) -> kankan_crypto::MasterKeySource {
         match (&self.security.master_key, &self.security.master_key_file) {
             (Some(k), _) => kankan_crypto::MasterKeySource::Inline(k.expose().to_string()),

@@ -153,6 +153,11 @@ enum AdminCommand {
     },
     /// Lift a ban.
     Unban { account: String },
+    /// Cancel or delete accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
     /// Device identities.
     Devices {
         #[command(subcommand)]
@@ -163,6 +168,21 @@ enum AdminCommand {
         #[command(subcommand)]
         command: StoreCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Start an account's cancellation window (by e-mail, phone or account id), as if its
+    /// owner had asked; with --now, delete it at once instead (crypto-shred and purge).
+    Cancel {
+        account: String,
+        #[arg(long)]
+        now: bool,
+    },
+    /// Delete an account now: its key is destroyed (everything sealed under it becomes
+    /// unreadable), its devices are unbound and its rows and objects purged; a deletion
+    /// receipt goes to its contact.
+    Delete { account: String },
 }
 
 #[derive(Subcommand)]
@@ -322,6 +342,32 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
             let id = resolve(&s.accounts, &account).await?;
             s.accounts.unban(id).await?;
             println!("lifted the ban on account {id}");
+        }
+        AdminCommand::Accounts { command: AccountsCommand::Cancel { account, now: false } } => {
+            let id = resolve(&s.accounts, &account).await?;
+            let ends = s.accounts.cancel_as_operator(id).await?;
+            println!(
+                "account {id} is being cancelled: its sessions have ended and it will be deleted \
+                 on {} unless its owner logs in and continues",
+                ends.to_rfc3339()
+            );
+        }
+        AdminCommand::Accounts { command: AccountsCommand::Cancel { account, now: true } }
+        | AdminCommand::Accounts { command: AccountsCommand::Delete { account } } => {
+            let id = resolve(&s.accounts, &account).await?;
+            let reason = kankan_accounts::DeletionReason::Operator;
+            match s.lifecycle.delete_now(id, reason).await? {
+                Some(done) => {
+                    let what: Vec<String> =
+                        done.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                    println!(
+                        "deleted account {id}: key shredded, data purged ({}); receipt code {}",
+                        what.join(", "),
+                        done.receipt_token
+                    );
+                }
+                None => println!("account {id} was already deleted"),
+            }
         }
         AdminCommand::Devices {
             command: DevicesCommand::Provision { model, count, out, batch },

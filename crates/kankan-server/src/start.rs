@@ -42,6 +42,8 @@ pub struct Services {
     pub bus: Arc<GatewayBus>,
     /// The open streams, ended when access is taken away.
     pub revocations: kankan_core::Revocations,
+    /// Deleting accounts across the domains (shred, then purge).
+    pub lifecycle: crate::lifecycle::Lifecycle,
 }
 
 /// Creates the data directory (mode 0700) if missing, and makes every file the server creates
@@ -150,10 +152,24 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         // What a withdrawn consent produced is deleted here: no domain does face recognition
         // or AI descriptions yet, so none is wired.
         Vec::new(),
+        cfg.privacy.calendar().map_err(anyhow::Error::msg)?,
     );
+    let lifecycle = crate::lifecycle::Lifecycle {
+        accounts: accounts.clone(),
+        devices: devices.clone(),
+        album: album.clone(),
+        recordings: recordings.clone(),
+        ledger: crate::lifecycle::ShredLedger::new(cfg.shred_ledger_path()),
+    };
+    let reshredded =
+        lifecycle.reshred_from_ledger().await.context("shredding again from the ledger")?;
+    if reshredded > 0 {
+        tracing::warn!(reshredded, "accounts restored from a backup were shredded again");
+    }
     Ok(Services {
         store,
         accounts,
+        lifecycle,
         devices,
         recordings,
         album,
@@ -377,12 +393,13 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         services.devices.clone(),
         services.recordings.clone(),
         services.events.clone(),
-        clock,
+        clock.clone(),
     ));
     let stopper = services.recordings.live_stopper().context("the live stopper is taken")?;
     supervisor.spawn(stopper);
     supervisor.spawn(services.events.sweeper(std::time::Duration::from_secs(3600)));
     supervisor.spawn(services.accounts.sweeper());
+    supervisor.spawn(services.lifecycle.worker(&clock));
     // The sweeper asks the devices' one decision again for every open stream on a device.
     supervisor.spawn(kankan_core::revoke::RevocationSweeper::new(
         services.revocations.clone(),

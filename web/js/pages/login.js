@@ -1,11 +1,12 @@
 // pages/login.js — "#/login": sign in with e-mail or phone and password; handles banned,
-// unverified, locked and rate-limited accounts, and shows notices carried from other pages.
+// unverified, locked and rate-limited accounts, offers "Continue login" to an account in its
+// cancellation window, and shows notices carried from other pages.
 
-import { auth } from '../api.js';
+import { auth, account } from '../api.js';
 import { setMe, signup, nextRoute } from '../state.js';
 import {
   h, field, passwordField, alertBox, showAlert, showError, onSubmit, flash,
-  normalizeIdentifier, authLayout,
+  normalizeIdentifier, authLayout, busy, formatDateTime,
 } from '../ui.js';
 
 export const title = 'Log in';
@@ -60,6 +61,10 @@ export function render(ctx) {
     try {
       const res = await auth.login(id, pw);
       signup.clear();
+      if (res.cancellation) {
+        offerContinue(res, { alert, ctx });
+        return;
+      }
       setMe(res.account);
       ctx.navigate(nextRoute.afterLogin());
     } catch (err) {
@@ -76,7 +81,37 @@ export function render(ctx) {
       'New to Kankan? ',
       h('a', { class: 'link', href: '#/register', testid: 'login-register-link' }, 'Create an account'),
     ),
+    h('p', { class: 'auth-switch' }, h('a', { class: 'link', href: '#/deletion-receipt', testid: 'login-receipt-link' }, 'Deletion receipt')),
   );
+}
+
+/** The account is in its cancellation window: "Continue login" ends the cancellation and
+ * opens the app; "Log out" leaves the cancellation running. */
+function offerContinue(res, { alert, ctx }) {
+  const when = formatDateTime(new Date(res.cancellation.ends_at_ms).toISOString());
+  const go = h('button', { type: 'button', class: 'btn btn-primary btn-small', testid: 'login-continue' }, 'Continue login');
+  const leave = h('button', { type: 'button', class: 'btn btn-secondary btn-small', testid: 'login-keep-cancelling' }, 'Log out');
+  go.addEventListener('click', () =>
+    busy(go, async () => {
+      try {
+        await account.continueLogin();
+        setMe(res.account);
+        ctx.navigate(nextRoute.afterLogin());
+      } catch (err) {
+        showError(alert, err);
+      }
+    }),
+  );
+  leave.addEventListener('click', () =>
+    busy(leave, async () => {
+      await auth.logout().catch(() => {});
+      showAlert(alert, 'info', `Your account stays cancelled and will be deleted on ${when}.`);
+    }),
+  );
+  showAlert(alert, 'warn', `This account is being cancelled: it will be deleted on ${when}. Choose "Continue login" to stop the cancellation and keep it.`, {
+    title: 'Your account is being cancelled',
+    actions: [go, leave],
+  });
 }
 
 function explain(err, { alert, id, pw, ctx }) {

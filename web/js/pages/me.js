@@ -82,6 +82,13 @@ export function render(ctx) {
       ),
       h(
         'a',
+        { class: 'list-row', href: '#/me/account', testid: 'me-account-link' },
+        h('span', { class: 'list-icon' }, icon('lock')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Account and Security'), h('span', { class: 'list-sub' }, 'Delete your login history, cancel your account')),
+        icon('chevron', 20),
+      ),
+      h(
+        'a',
         { class: 'list-row', href: '#/me/privacy', testid: 'me-privacy-link' },
         h('span', { class: 'list-icon' }, icon('shield')),
         h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Privacy'), h('span', { class: 'list-sub' }, 'Your consents, optional processing and their history')),

@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kankan_accounts::{CodeSent, LoginOk};
 use kankan_protocol::v1::{
-    CodeSentResponse, ErrorBody, LoginRequest, LoginResponse, RegisterRequest, ResetConfirmRequest,
-    ResetRequest, VerifyRequest,
+    Cancellation, CodeSentResponse, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
+    ResetConfirmRequest, ResetRequest, VerifyRequest,
 };
 
 use super::me_dto;
@@ -49,8 +49,12 @@ async fn logged_in(state: &AppState, ok: LoginOk) -> Result<Response, ApiError> 
         header::SET_COOKIE,
         cookie_header(state, state.config.csrf_cookie(), &ok.csrf_token, false, ttl),
     );
-    let body =
-        LoginResponse { token: ok.token, csrf_token: ok.csrf_token, account: me_dto(profile) };
+    let body = LoginResponse {
+        token: ok.token,
+        csrf_token: ok.csrf_token,
+        account: me_dto(profile),
+        cancellation: ok.cancellation.map(|t| Cancellation { ends_at_ms: t.0 }),
+    };
     Ok((headers, Json(body)).into_response())
 }
 

@@ -4,6 +4,7 @@ pub mod access;
 pub mod admin;
 pub mod album;
 pub mod auth;
+pub mod cancellation;
 pub mod devices;
 pub mod events;
 pub mod ingest;

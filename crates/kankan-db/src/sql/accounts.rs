@@ -47,7 +47,8 @@ pub(super) async fn insert<'e>(
     sqlx::query(
         "INSERT INTO accounts (id, contact_kind, contact_index, contact_enc, key_wrapped, \
          password_hash, nickname_enc, avatar_blob, state, state_reason, created_at_ms, \
-         verified_at_ms, state_changed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         verified_at_ms, state_changed_at_ms, last_seen_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(a.id.to_string())
     .bind(a.contact_kind.as_str())
@@ -61,6 +62,7 @@ pub(super) async fn insert<'e>(
     .bind(&a.state_reason)
     .bind(a.created_at.0)
     .bind(a.verified_at.map(|t| t.0))
+    .bind(a.created_at.0)
     .bind(a.created_at.0)
     .execute(pool)
     .await

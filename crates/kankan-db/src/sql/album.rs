@@ -120,8 +120,29 @@ pub(super) async fn delete(
     Ok(true)
 }
 
+pub(super) async fn trash_all(pool: &AnyPool, account: AccountId, at: Timestamp) -> R<u64> {
+    let mut tx = write_tx(pool).await?;
+    sqlx::query(
+        "INSERT INTO blob_trash (blob_id, trashed_at_ms) SELECT blob_id, $1 FROM album_items \
+         WHERE account_id = $2 ON CONFLICT DO NOTHING",
+    )
+    .bind(at.0)
+    .bind(account.to_string())
+    .execute(&mut *tx)
+    .await?;
+    let gone = sqlx::query("DELETE FROM album_items WHERE account_id = $1")
+        .bind(account.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(gone.rows_affected())
+}
+
 #[async_trait]
 impl AlbumStore for SqlStore {
+    async fn trash_album_of(&self, account: AccountId, at: Timestamp) -> R<u64> {
+        trash_all(&self.pool, account, at).await
+    }
     async fn insert_album_item(&self, item: &AlbumItem) -> R<()> {
         insert(&self.pool, item).await
     }

@@ -48,6 +48,8 @@ pub const TABLES: &[&str] = &[
     "notification_deliveries",
     "server_secrets",
     "announcements",
+    "deletion_receipts",
+    "account_purges",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

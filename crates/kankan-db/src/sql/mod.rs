@@ -19,6 +19,7 @@ mod event_rows;
 mod events;
 mod grants;
 mod jobs;
+mod lifecycle;
 mod media;
 mod notify;
 mod rtsp;
@@ -130,7 +131,8 @@ impl SqlStore {
                         Box::pin(async move {
                             sqlx::raw_sql(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                                 PRAGMA secure_delete = ON;",
                             )
                             .execute(conn)
                             .await?;

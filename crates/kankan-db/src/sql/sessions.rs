@@ -5,7 +5,7 @@ use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{R, flag, opt_ts, ts, uuid_col};
+use super::{R, flag, opt_ts, ts, uuid_col, write_tx};
 use crate::{DbError, LockoutRule, LoginEvent, LoginFailures, LoginOutcome, Session};
 
 const SESSION_COLS: &str = "SELECT id, account_id, token_hash, client_enc, ip_enc, \
@@ -29,6 +29,8 @@ fn session_from(row: &AnyRow) -> R<Session> {
 }
 
 pub(super) async fn insert(pool: &AnyPool, s: &Session) -> R<()> {
+    // A login is a use of the account: it is seen now, and a dormancy notice no longer holds.
+    let mut tx = write_tx(pool).await?;
     sqlx::query(
         "INSERT INTO sessions (id, account_id, token_hash, client_enc, ip_enc, created_at_ms, \
          last_used_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -41,8 +43,16 @@ pub(super) async fn insert(pool: &AnyPool, s: &Session) -> R<()> {
     .bind(s.created_at.0)
     .bind(s.last_used_at.0)
     .bind(s.expires_at.0)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    sqlx::query(
+        "UPDATE accounts SET last_seen_at_ms = $1, dormant_notice_at_ms = NULL WHERE id = $2",
+    )
+    .bind(s.created_at.0)
+    .bind(s.account_id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -55,11 +65,22 @@ pub(super) async fn by_token(pool: &AnyPool, h: &[u8; 32], now: Timestamp) -> R<
 }
 
 pub(super) async fn touch(pool: &AnyPool, id: SessionId, at: Timestamp) -> R<()> {
+    let mut tx = write_tx(pool).await?;
     sqlx::query("UPDATE sessions SET last_used_at_ms = $1 WHERE id = $2")
         .bind(at.0)
         .bind(id.to_string())
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+    // Using a session is using the account (dormancy counts from the last use).
+    sqlx::query(
+        "UPDATE accounts SET last_seen_at_ms = $1, dormant_notice_at_ms = NULL \
+         WHERE id = (SELECT account_id FROM sessions WHERE id = $2)",
+    )
+    .bind(at.0)
+    .bind(id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 

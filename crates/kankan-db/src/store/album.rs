@@ -21,4 +21,7 @@ pub trait AlbumStore: Send + Sync {
     /// transaction; false if the account has no such item.
     async fn delete_album_item(&self, account: AccountId, id: uuid::Uuid, at: Timestamp)
     -> R<bool>;
+    /// Deletes every item of the account and puts their blobs in the trash, in one
+    /// transaction; how many.
+    async fn trash_album_of(&self, account: AccountId, at: Timestamp) -> R<u64>;
 }

@@ -9,6 +9,7 @@ mod copy;
 mod devices;
 mod events;
 mod grants;
+mod lifecycle;
 mod media;
 mod notify;
 mod rtsp;

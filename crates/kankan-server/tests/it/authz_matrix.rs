@@ -153,6 +153,8 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         ("PUT", "/api/v1/me/notification-settings") => {
             j(json!({"method": "push", "quiet_hours": null, "time_zone": "UTC"}))
         }
+        // A wrong password: the account is not cancelled under the matrix's feet.
+        ("POST", "/api/v1/me/cancellation") => j(json!({"password": wrong_pw})),
         ("POST", "/api/v1/me/password") => {
             j(json!({"current_password": wrong_pw, "new_password": "new-orchard-lamp-77"}))
         }
@@ -200,6 +202,7 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("file", p) if p.contains("/init/") => "1.mp4".into(),
             ("file", _) => "1.m4s".into(),
             ("session", _) => uuid::Uuid::now_v7().to_string(),
+            ("token", p) if p.starts_with("/api/v1/deletion-receipts/") => "no-such-receipt".into(),
             (other, _) => return Err(format!("{path}: no value for {{{other}}}")),
         };
         out.push_str(&value);

@@ -295,3 +295,38 @@ fn provisioning_writes_one_secret_per_device_to_a_private_csv() {
     assert!(err.contains("unknown model"), "{err}");
     assert!(!other.exists(), "a failed run leaves no file behind");
 }
+
+#[tokio::test]
+async fn the_operator_deletes_an_account_from_the_command_line() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let server = ServerProcess::start(BIN.as_ref(), &data, &[]).await.expect("starts");
+    let http = http_client();
+    let who = "ask-to-delete@example.com";
+    let pw = "plum-garden-kettle-42";
+    register_verified(&server, who, pw).await;
+    let login = || {
+        http.post(format!("{}/api/v1/auth/login", server.base_url))
+            .json(&json!({"identifier": who, "password": pw}))
+            .send()
+    };
+    let env = [("KANKAN__DATA_DIR", data.to_str().expect("utf8"))];
+    // cancel: the window starts, as if the owner had asked.
+    let (c, out, err) =
+        run_cli(BIN.as_ref(), &["admin", "accounts", "cancel", who], &env, None).expect("runs");
+    assert_eq!(c, 0, "{err}");
+    assert!(out.contains("is being cancelled"), "{out}");
+    let body: serde_json::Value = login().await.expect("login").json().await.expect("json");
+    assert!(body["cancellation"]["ends_at_ms"].is_i64(), "{body}");
+    // delete: shredded and purged at once, with a receipt code.
+    let (c, out, err) =
+        run_cli(BIN.as_ref(), &["admin", "accounts", "delete", who], &env, None).expect("runs");
+    assert_eq!(c, 0, "{err}");
+    assert!(out.contains("key shredded, data purged") && out.contains("receipt code"), "{out}");
+    assert_eq!(login().await.expect("login").status(), 401);
+    let (c, _, _) =
+        run_cli(BIN.as_ref(), &["admin", "accounts", "delete", who], &env, None).expect("runs");
+    assert_ne!(c, 0, "the identifier names no account any more");
+    let ledger = std::fs::read_to_string(data.join("shredded-accounts")).expect("ledger");
+    assert_eq!(ledger.lines().count(), 1, "{ledger}");
+}
