@@ -273,11 +273,13 @@ mod tests {
 
     #[test]
     fn versions_must_be_unique_and_listed_oldest_first() {
-        let mut cfg = PrivacyConfig::default();
-        cfg.policies = vec![version("1", true, "2025-01-01"), version("1", false, "2025-02-01")];
-        assert!(cfg.validate().unwrap_err().contains("twice"));
+        let mut cfg = PrivacyConfig {
+            policies: vec![version("1", true, "2025-01-01"), version("1", false, "2025-02-01")],
+            ..PrivacyConfig::default()
+        };
+        assert!(cfg.validate().expect_err("refused").contains("twice"));
         cfg.policies = vec![version("2", true, "2025-03-01"), version("1", true, "2025-01-01")];
-        assert!(cfg.validate().unwrap_err().contains("oldest first"));
+        assert!(cfg.validate().expect_err("refused").contains("oldest first"));
         cfg.policies = vec![version("1 beta", true, "2025-01-01")];
         assert!(cfg.validate().is_err());
         cfg.policies = vec![version("1", true, "1 Jan 2025")];
@@ -293,13 +295,15 @@ mod tests {
 
     #[test]
     fn only_a_newer_major_version_requires_accepting_again() {
-        let mut cfg = PrivacyConfig::default();
-        cfg.policies = vec![
-            version("1", true, "2025-01-01"),
-            version("1.1", false, "2025-02-01"),
-            version("2", true, "2025-03-01"),
-            version("2.1", false, "2025-04-01"),
-        ];
+        let cfg = PrivacyConfig {
+            policies: vec![
+                version("1", true, "2025-01-01"),
+                version("1.1", false, "2025-02-01"),
+                version("2", true, "2025-03-01"),
+                version("2.1", false, "2025-04-01"),
+            ],
+            ..PrivacyConfig::default()
+        };
         let p = Privacy::new(&cfg, vec![None, Some("v1.1 text".into())]).expect("valid");
         assert_eq!(p.current().version, "2.1");
         assert_eq!(p.version("1.1").map(|v| v.text.as_str()), Some("v1.1 text"));

@@ -1,6 +1,6 @@
-//! Announcements: a notice from the operator's staff to every user (policy IV: "we will
-//! promptly inform you ... by way of emails, letters, telephone calls, push notifications,
-//! and so on"; in the app and by push). Sending stores the announcement; the app lists it
+//! Announcements: a notice from the operator's staff to every user, in the app and by push
+//! (policy IV: "promptly inform you of the basic situation of the security incident ... by
+//! reasonable and effective means such as push notifications and announcements"). Sending stores the announcement; the app lists it
 //! (`GET /api/v1/announcements`); the `announce` worker ([`AnnounceWorker`]) then queues one
 //! sealed push delivery per browser subscription on the `notify-event` queue, a page of
 //! [`PAGE`] subscriptions per step, moving the announcement's durable cursor after each page,

@@ -85,11 +85,12 @@ async fn a_staff_session_expires_after_eight_hours() {
 }
 
 /// Every worker the server supervises.
-const WORKERS: [&str; 10] = [
+const WORKERS: [&str; 11] = [
     "device-pump",
     "jobs",
     "dispatch",
     "notify",
+    "announce",
     "rtsp-bridge",
     "live-stopper",
     "events-sweeper",

@@ -133,6 +133,15 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         ("POST", "/api/v1/auth/register") => {
             j(json!({"identifier": "newcomer@example.com", "password": PW, "accept_policy": "1"}))
         }
+        ("POST", "/api/v1/auth/register/guardian") => j(json!({
+            "child": "nobody@example.com", "guardian": "parent@example.com", "code": "000000",
+            "accept_policy": "1"
+        })),
+        ("PUT", "/api/v1/me/consents/{purpose}") => j(json!({"granted": true})),
+        ("POST", "/api/v1/me/policy/accept") => j(json!({"version": "1"})),
+        ("POST", "/api/v1/admin/announcements") => {
+            j(json!({"title": "Matrix", "body": "A notice to everyone."}))
+        }
         ("POST", "/api/v1/auth/register/verify") => {
             j(json!({"identifier": "newcomer@example.com", "code": "000000"}))
         }
@@ -203,6 +212,7 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("file", _) => "1.m4s".into(),
             ("session", _) => uuid::Uuid::now_v7().to_string(),
             ("token", p) if p.starts_with("/api/v1/deletion-receipts/") => "no-such-receipt".into(),
+            ("purpose", _) => "ai-descriptions".into(),
             (other, _) => return Err(format!("{path}: no value for {{{other}}}")),
         };
         out.push_str(&value);

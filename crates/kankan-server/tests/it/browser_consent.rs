@@ -23,6 +23,13 @@ async fn history_rows(browser: &kankan_testkit::browser::Browser) -> Result<Vec<
     Ok(out)
 }
 
+/// Whether the face recognition switch is on.
+async fn checked(browser: &kankan_testkit::browser::Browser) -> Result<serde_json::Value> {
+    browser
+        .execute("return document.getElementById('consent-face-recognition').checked;", &[])
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_registers_accepting_the_policy_then_gives_and_withdraws_a_consent() -> Result<()> {
     let app = TestApp::spawn().await;
@@ -57,12 +64,11 @@ async fn a_user_registers_accepting_the_policy_then_gives_and_withdraws_a_consen
     browser.click(&tid("me-privacy-link")).await?;
     browser.find(&tid("page-privacy")).await?;
     browser.wait_for_text(&tid("consent-policy"), "version 1").await?;
-    let face = tid("consent-face-recognition");
-    ensure!(
-        browser.find(&face).await?.property("checked").await? == json!(false),
-        "off until given"
-    );
-    browser.click(&face).await?;
+    // The switch itself is drawn over: its label takes the clicks.
+    let face = "label[for=consent-face-recognition]";
+    browser.find(face).await?;
+    ensure!(checked(&browser).await? == json!(false), "off until given");
+    browser.click(face).await?;
     browser
         .wait_until(
             "the consent to be in the history",
@@ -70,7 +76,7 @@ async fn a_user_registers_accepting_the_policy_then_gives_and_withdraws_a_consen
             &[],
         )
         .await?;
-    browser.click(&face).await?;
+    browser.click(face).await?;
     browser
         .wait_until(
             "the withdrawal to be in the history",
@@ -84,7 +90,7 @@ async fn a_user_registers_accepting_the_policy_then_gives_and_withdraws_a_consen
         rows.iter().map(|(p, g)| (p.as_str(), g.as_str())).eq(want),
         "the history shows the acceptance, the consent and its withdrawal, newest first: {rows:?}"
     );
-    ensure!(browser.find(&face).await?.property("checked").await? == json!(false), "off again");
+    ensure!(checked(&browser).await? == json!(false), "off again");
 
     // The server agrees: withdrawn, and the same three rows stored.
     let s = &app.running().services;

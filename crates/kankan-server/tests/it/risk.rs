@@ -37,7 +37,7 @@ async fn registrations_per_ip_are_throttled() {
         let (s, _) = app
             .post(
                 "/api/v1/auth/register",
-                json!({"identifier": format!("r{i}@example.com"), "password": PW}),
+                json!({"identifier": format!("r{i}@example.com"), "password": PW, "accept_policy": "1"}),
             )
             .await;
         assert_eq!(s, 202);
