@@ -30,6 +30,7 @@ const ROUTES = {
   '/me': { page: () => import('./pages/me.js'), tab: 'me' },
   '/me/sessions': { page: () => import('./pages/sessions.js'), tab: 'me' },
   '/me/notifications': { page: () => import('./pages/notifications.js'), tab: 'me' },
+  '/me/exports': { page: () => import('./pages/exports.js'), tab: 'me' },
 };
 
 function guard(route) {

@@ -12,8 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, devices, events, ingest, live, me, notify, ops, recordings,
-    sharing, talk, whep,
+    access, admin, album, auth, devices, events, exports, ingest, live, me, notify, ops,
+    recordings, sharing, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -44,6 +44,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::sessions))
         .routes(routes!(me::revoke_session))
         .routes(routes!(me::logins))
+        .routes(routes!(exports::create, exports::list))
+        .routes(routes!(exports::get, exports::delete))
+        .routes(routes!(exports::download))
         .routes(routes!(devices::list))
         .routes(routes!(devices::start_pairing))
         .routes(routes!(devices::add_rtsp_camera))

@@ -53,6 +53,8 @@ pub struct AppState {
     pub events: kankan_events::Events,
     /// Notification preferences, push subscriptions, webhooks, delivery records.
     pub notify: kankan_events::notify::Notifications,
+    /// Data exports ("Download my data").
+    pub exports: kankan_export::Exports,
     /// What `/readyz` asks.
     pub readiness: Arc<dyn Readiness>,
     /// Every long-lived stream (live WebSocket, WebRTC session, event stream) registers here

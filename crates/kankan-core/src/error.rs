@@ -95,6 +95,14 @@ pub enum CoreError {
     CapabilityNotGrantable(String),
     #[error("{0}")]
     InvalidShare(String),
+    /// A data export asked for wrongly: `invalid-export-media`, `export-range-invalid`,
+    /// `too-many-export-ranges`.
+    #[error("{message}")]
+    InvalidExport { code: &'static str, message: String },
+    /// A data export not in the state the request needs: `export-running` (one is being
+    /// built already), `export-not-ready`, `export-expired`.
+    #[error("{message}")]
+    ExportState { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] kankan_db::DbError),
     #[error(transparent)]
@@ -133,6 +141,8 @@ impl CoreError {
             NotFound(_) | InvitationInvalid => ErrorKind::NotFound,
             InvitationOwn => ErrorKind::FailedPrecondition,
             CapabilityNotGrantable(_) | InvalidShare(_) => ErrorKind::InvalidArgument,
+            InvalidExport { .. } => ErrorKind::InvalidArgument,
+            ExportState { .. } => ErrorKind::FailedPrecondition,
             Store(e) => e.kind(),
             Media(_) => ErrorKind::InvalidArgument,
             Crypto(_) | Internal(_) | RecordingDamaged(_) => ErrorKind::Internal,
@@ -176,6 +186,7 @@ impl CoreError {
             InvitationOwn => "invitation-own",
             CapabilityNotGrantable(_) => "capability-not-grantable",
             InvalidShare(_) => "invalid-share",
+            InvalidExport { code, .. } | ExportState { code, .. } => code,
             Media(e) => e.code(),
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
             Store(_) | Crypto(_) | Internal(_) => "internal",

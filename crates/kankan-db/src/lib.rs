@@ -11,6 +11,7 @@ mod album;
 pub mod blob;
 mod error;
 mod events;
+mod exports;
 mod grants;
 mod media;
 mod migrate;
@@ -26,6 +27,7 @@ pub use album::{AlbumItem, AlbumKind};
 pub use blob::{BlobStore, LocalBlobStore};
 pub use error::DbError;
 pub use events::{EVENT_RETENTION_MS, Event, EventFilter, EventKind, Recorded};
+pub use exports::{ExportInsert, ExportPart, ExportRow, ExportState};
 pub use grants::{DeviceGrant, Invitation, MembershipAction, MembershipEvent};
 pub use media::*;
 pub use migrate::{MIGRATIONS, Migration};
@@ -37,8 +39,8 @@ pub use notify::{
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
-    AccountStore, AlbumStore, DeviceStore, EventStore, JobStore, MediaStore, NotifyStore,
-    ShareStore, Store,
+    AccountStore, AlbumStore, DeviceStore, EventStore, ExportStore, JobStore, MediaStore,
+    NotifyStore, ShareStore, Store,
 };
 
 use std::sync::Arc;

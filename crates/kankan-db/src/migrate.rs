@@ -111,4 +111,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_access_log.sql"),
         postgres: include_str!("../migrations/postgres/0016_access_log.sql"),
     },
+    Migration {
+        version: 19,
+        name: "0019_exports",
+        sqlite: include_str!("../migrations/sqlite/0019_exports.sql"),
+        postgres: include_str!("../migrations/postgres/0019_exports.sql"),
+    },
 ];

@@ -5,6 +5,7 @@ mod accounts;
 mod album;
 mod devices;
 mod events;
+mod exports;
 mod jobs;
 mod media;
 mod notify;
@@ -16,6 +17,7 @@ pub use accounts::AccountStore;
 pub use album::AlbumStore;
 pub use devices::DeviceStore;
 pub use events::EventStore;
+pub use exports::ExportStore;
 pub use jobs::JobStore;
 pub use media::MediaStore;
 pub use notify::NotifyStore;
@@ -38,6 +40,7 @@ pub trait Store:
     + MediaStore
     + EventStore
     + AlbumStore
+    + ExportStore
     + NotifyStore
     + ShareStore
     + Send

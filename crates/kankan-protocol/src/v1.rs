@@ -4,8 +4,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 mod access;
+mod exports;
 mod notify;
 pub use access::*;
+pub use exports::*;
 mod sharing;
 pub use notify::*;
 pub use sharing::*;

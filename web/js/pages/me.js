@@ -79,6 +79,13 @@ export function render(ctx) {
         h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Notifications'), h('span', { class: 'list-sub' }, 'Push, e-mail or SMS, quiet hours, snooze and webhooks')),
         icon('chevron', 20),
       ),
+      h(
+        'a',
+        { class: 'list-row', href: '#/me/exports', testid: 'me-exports-link' },
+        h('span', { class: 'list-icon' }, icon('download')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Download my data'), h('span', { class: 'list-sub' }, 'A copy of your data and media, as a ZIP')),
+        icon('chevron', 20),
+      ),
     ),
     passwordCard(),
     logoutButton(ctx),

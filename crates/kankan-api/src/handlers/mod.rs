@@ -6,6 +6,7 @@ pub mod album;
 pub mod auth;
 pub mod devices;
 pub mod events;
+pub mod exports;
 pub mod ingest;
 pub mod live;
 pub mod me;

@@ -16,6 +16,7 @@ mod devices;
 mod event_members;
 mod event_rows;
 mod events;
+mod exports;
 mod grants;
 mod jobs;
 mod media;
