@@ -166,42 +166,50 @@ fn orders() -> Value {
     Value::Array(Vec::new())
 }
 
+/// The handle of `uid` for `c`, or none if the account no longer holds it.
+async fn handle(
+    src: &Sources,
+    p: &Principal,
+    uid: &str,
+    c: Capability,
+) -> Result<Option<kankan_devices::DeviceHandle>, CoreError> {
+    match src.devices.authorize_device(p, c, uid).await {
+        Ok(h) => Ok(Some(h)),
+        Err(CoreError::DeviceNotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Every device the account sees: its own with their settings and members, and those shared
 /// with it with what it may do there.
 async fn devices(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
     let mut out = Vec::new();
     for d in src.devices.list(p).await? {
-        let h = match src.devices.authorize_device(p, Capability::View, &d.uid).await {
-            Ok(h) => Some(h),
-            Err(CoreError::DeviceNotFound) => None,
-            Err(e) => return Err(e),
-        };
-        let members = match &h {
-            Some(h) if d.owned => {
-                let members = src.devices.members(h).await?;
-                members
-                    .iter()
-                    .map(|m| {
-                        Ok(json!({
-                            "account": m.account.to_string(),
-                            "nickname": m.nickname,
-                            "capabilities": caps(m.capabilities),
-                            "until_ms": opt_ms(m.until),
-                            "schedule": m.schedule.as_ref().map(to_value).transpose()?,
-                            "joined_at_ms": m.joined_at.0,
-                        }))
-                    })
-                    .collect::<Result<Vec<_>, CoreError>>()?
+        // A handle serves the one capability it was asked for: one per question. A device
+        // whose access ended since it was listed answers `device-not-found`: its members and
+        // preferences are left out.
+        let mut members = Vec::new();
+        if d.owned
+            && let Some(h) = handle(src, p, &d.uid, Capability::Share).await?
+        {
+            for m in src.devices.members(&h).await? {
+                members.push(json!({
+                    "account": m.account.to_string(),
+                    "nickname": m.nickname,
+                    "capabilities": caps(m.capabilities),
+                    "until_ms": opt_ms(m.until),
+                    "schedule": m.schedule.as_ref().map(to_value).transpose()?,
+                    "joined_at_ms": m.joined_at.0,
+                }));
             }
-            _ => Vec::new(),
-        };
-        let notify = match &h {
-            Some(h) if d.held.contains(Capability::ReceiveAlarms) => {
-                let n = src.notify.device_settings(h).await?;
-                json!({ "kinds": n.kinds, "snoozed_until_ms": opt_ms(n.snoozed_until) })
-            }
-            _ => Value::Null,
-        };
+        }
+        let mut notify = Value::Null;
+        if d.held.contains(Capability::ReceiveAlarms)
+            && let Some(h) = handle(src, p, &d.uid, Capability::ReceiveAlarms).await?
+        {
+            let n = src.notify.device_settings(&h).await?;
+            notify = json!({ "kinds": n.kinds, "snoozed_until_ms": opt_ms(n.snoozed_until) });
+        }
         out.push(json!({
             "uid": d.uid,
             "model": d.model,
