@@ -89,8 +89,8 @@ function exportItem(e, onDelete) {
       progress,
       progressText,
       expiry,
+      h('div', { class: 'export-actions' }, download, remove),
     ),
-    h('div', { class: 'row-end' }, download, remove),
   );
 }
 

@@ -34,7 +34,7 @@ async fn an_export_started_in_the_app_reaches_ready_and_its_zip_validates_agains
     browser.click(&tid("me-exports-link")).await?;
     wait_for_hash(&browser, "#/me/exports").await?;
     browser.find(&tid("exports-list")).await?;
-    browser.click(&tid("export-album")).await?;
+    browser.click("label[for=export-album]").await?; // the switch itself is drawn over
     browser.click(&tid("export-start")).await?;
     browser.wait_for_text(&tid("toast"), "Export started").await?;
     // The page polls: the export shows up, then becomes ready with its size and expiry.
