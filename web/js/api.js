@@ -245,6 +245,18 @@ export const privacy = {
   announcements: () => request('GET', `${V1}/announcements`),
 };
 
+/**
+ * Data exports ("Download my data"): `{ id, state: 'queued' | 'running' | 'ready' | 'failed' |
+ * 'expired', progress: { done, total }, size_bytes, media, error, created_at_ms, ready_at_ms,
+ * expires_at_ms }`, newest first. The ZIP downloads from `/api/v1/me/exports/{id}/download`.
+ */
+export const exportsApi = {
+  list: () => request('GET', `${V1}/me/exports`),
+  /** `media`: `{ album, event_clips, recordings: [{ uid, from_ms, to_ms }] }`. */
+  start: (media) => post('/me/exports', { media }),
+  remove: (id) => request('DELETE', `${V1}/me/exports/${encodeURIComponent(id)}`),
+};
+
 const dev = (uid) => `${V1}/devices/${encodeURIComponent(uid)}`;
 
 /**

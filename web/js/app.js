@@ -41,6 +41,7 @@ const ROUTES = {
   // Signed in or out: the receipt is found by its code.
   '/deletion-receipt': { page: () => import('./pages/receipt.js'), any: true },
   '/deletion-receipt/:code': { page: () => import('./pages/receipt.js'), any: true },
+  '/me/exports': { page: () => import('./pages/exports.js'), tab: 'me' },
 };
 
 function guard(route, loc) {

@@ -12,7 +12,7 @@ import { getMe } from './state.js';
 import { h } from './ui.js';
 
 /** Routes reachable while a major policy version waits (prefixes of the hash path). */
-const REACHABLE = ['/policy-update', '/about', '/me/export', '/me/account', '/me/privacy'];
+const REACHABLE = ['/policy-update', '/about', '/me/exports', '/me/account', '/me/privacy'];
 
 let acceptanceRequired = false;
 

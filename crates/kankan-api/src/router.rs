@@ -12,8 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, cancellation, devices, events, ingest, live, me, notify, ops,
-    privacy,
+    access, admin, album, auth, cancellation, devices, events, exports, ingest, live, me, notify,
+    ops, privacy,
     recordings, sharing, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
@@ -56,6 +56,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::logins, cancellation::delete_logins))
         .routes(routes!(cancellation::cancel, cancellation::status, cancellation::continue_login))
         .routes(routes!(cancellation::receipt))
+        .routes(routes!(exports::create, exports::list))
+        .routes(routes!(exports::get, exports::delete))
+        .routes(routes!(exports::download))
         .routes(routes!(devices::list))
         .routes(routes!(devices::start_pairing))
         .routes(routes!(devices::add_rtsp_camera))

@@ -139,6 +139,13 @@ pub const ROUTES: &[RouteAccess] = &[
     r("PUT", "/api/v1/devices/{uid}/notifications", dev(C::ReceiveAlarms)),
     r("POST", "/api/v1/devices/{uid}/snooze", dev(C::ReceiveAlarms)),
     r("DELETE", "/api/v1/devices/{uid}/snooze", dev(C::ReceiveAlarms)),
+    // Data exports: the caller's own; cameras named in the body are decided inside
+    // (`download`, else `device-not-found`).
+    r("POST", "/api/v1/me/exports", Own),
+    r("GET", "/api/v1/me/exports", Own),
+    r("GET", "/api/v1/me/exports/{id}", Own),
+    r("DELETE", "/api/v1/me/exports/{id}", Own),
+    r("GET", "/api/v1/me/exports/{id}/download", Own),
     r("GET", "/api/v1/album", Own),
     r("POST", "/api/v1/album/screenshots", Access::Device(Need::All(&[C::ViewLive, C::Download]))),
     r("POST", "/api/v1/album/clips", dev(C::Download)),

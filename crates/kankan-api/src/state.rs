@@ -55,6 +55,8 @@ pub struct AppState {
     pub notify: kankan_events::notify::Notifications,
     /// The operator's announcements to every user.
     pub announcements: kankan_events::notify::announce::Announcements,
+    /// Data exports ("Download my data").
+    pub exports: kankan_export::Exports,
     /// What `/readyz` asks.
     pub readiness: Arc<dyn Readiness>,
     /// Every long-lived stream (live WebSocket, WebRTC session, event stream) registers here

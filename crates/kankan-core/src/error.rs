@@ -114,6 +114,14 @@ pub enum CoreError {
     /// Processing that may not be turned on for a child account.
     #[error("{0} cannot be turned on for a child's account")]
     NotForChildAccounts(&'static str),
+    /// A data export asked for wrongly: `invalid-export-media`, `export-range-invalid`,
+    /// `too-many-export-ranges`.
+    #[error("{message}")]
+    InvalidExport { code: &'static str, message: String },
+    /// A data export not in the state the request needs: `export-running` (one is being
+    /// built already), `export-not-ready`, `export-expired`.
+    #[error("{message}")]
+    ExportState { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] kankan_db::DbError),
     #[error(transparent)]
@@ -157,6 +165,8 @@ impl CoreError {
             PolicyAcceptanceRequired | GuardianConsentPending | NotForChildAccounts(_) => {
                 ErrorKind::PermissionDenied
             }
+            InvalidExport { .. } => ErrorKind::InvalidArgument,
+            ExportState { .. } => ErrorKind::FailedPrecondition,
             Store(e) => e.kind(),
             Media(_) => ErrorKind::InvalidArgument,
             Crypto(_) | Internal(_) | RecordingDamaged(_) => ErrorKind::Internal,
@@ -205,6 +215,7 @@ impl CoreError {
             PolicyAcceptanceRequired => "policy-acceptance-required",
             GuardianConsentPending => "guardian-consent-pending",
             NotForChildAccounts(_) => "not-for-child-accounts",
+            InvalidExport { code, .. } | ExportState { code, .. } => code,
             Media(e) => e.code(),
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
             Store(_) | Crypto(_) | Internal(_) => "internal",

@@ -12,6 +12,7 @@ pub mod blob;
 mod consents;
 mod error;
 mod events;
+mod exports;
 mod grants;
 mod media;
 mod migrate;
@@ -28,6 +29,7 @@ pub use blob::{BlobStore, LocalBlobStore};
 pub use consents::{AnnouncementRow, ConsentRow, GuardianRow};
 pub use error::DbError;
 pub use events::{EVENT_RETENTION_MS, Event, EventFilter, EventKind, Recorded};
+pub use exports::{ExportInsert, ExportPart, ExportRow, ExportState};
 pub use grants::{DeviceGrant, Invitation, MembershipAction, MembershipEvent};
 pub use media::*;
 pub use migrate::{MIGRATIONS, Migration};
@@ -40,8 +42,7 @@ pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
     AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, ConsentStore, DeviceStore,
-    EventStore, JobStore, LifecycleStore,
-    MediaStore, NotifyStore, ShareStore, Store,
+    EventStore, ExportStore, JobStore, LifecycleStore, MediaStore, NotifyStore, ShareStore, Store,
 };
 
 use std::sync::Arc;

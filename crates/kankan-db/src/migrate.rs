@@ -123,4 +123,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0018_cancellation.sql"),
         postgres: include_str!("../migrations/postgres/0018_cancellation.sql"),
     },
+    Migration {
+        version: 19,
+        name: "0019_exports",
+        sqlite: include_str!("../migrations/sqlite/0019_exports.sql"),
+        postgres: include_str!("../migrations/postgres/0019_exports.sql"),
+    },
 ];

@@ -6,6 +6,7 @@ mod album;
 mod consents;
 mod devices;
 mod events;
+mod exports;
 mod jobs;
 mod lifecycle;
 mod media;
@@ -19,6 +20,7 @@ pub use album::AlbumStore;
 pub use consents::{AnnouncementStore, ConsentStore};
 pub use devices::DeviceStore;
 pub use events::EventStore;
+pub use exports::ExportStore;
 pub use jobs::JobStore;
 pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
@@ -42,6 +44,7 @@ pub trait Store:
     + MediaStore
     + EventStore
     + AlbumStore
+    + ExportStore
     + NotifyStore
     + ShareStore
     + ConsentStore

@@ -17,12 +17,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kankan_base::{AccountId, BlobId, Clocks, Timestamp};
+use kankan_base::{AccountId, Clocks, Timestamp};
 use kankan_crypto::{AccountKey, AeadKey};
 pub use kankan_db::AlbumKind;
 use kankan_db::{AlbumItem, BlobStore, Store};
 
-use crate::segfile::{self, SegHeader, SegWriter};
+use crate::sealed::{Sealing, blocking};
+use crate::segfile;
 use crate::{AccessKind, Recordings};
 use crate::{CoreError, Principal};
 use kankan_core::authz::Capability;
@@ -32,8 +33,6 @@ use kankan_devices::{DeviceHandle, Devices};
 pub const MAX_CLIP_SECS: u32 = 60;
 /// A clip is cut from the newest footage recorded within this long before now.
 const CLIP_LOOKBACK_MS: i64 = 3_600_000;
-/// Content is sealed in records of this size.
-const RECORD_BYTES: usize = 1024 * 1024;
 /// Most items one listing returns.
 const MAX_LIST: u32 = 1000;
 
@@ -128,7 +127,8 @@ impl Album {
         let jpeg = s.recordings.live_snapshot(h, 0).await?;
         s.recordings.record_access(h, AccessKind::Download).await?;
         let taken_at = s.clock.now();
-        let mut file = Sealing::create(s.staging.clone(), h.uid(), taken_at).await?;
+        let mut file =
+            Sealing::create(s.staging.clone(), h.uid(), 0, taken_at, AeadKey::generate()?).await?;
         file.write(&jpeg).await?;
         self.save(h, AlbumKind::Screenshot, taken_at, 0, file).await
     }
@@ -153,11 +153,12 @@ impl Album {
         let last = spans.last().ok_or(CoreError::NoRecording)?;
         let from = Timestamp(last.start.0.max(last.end.0 - i64::from(seconds) * 1000));
         let mut mp4 = s.recordings.export_mp4(h, 0, from, last.end).await?;
-        let mut file = Sealing::create(s.staging.clone(), h.uid(), mp4.start).await?;
+        let mut file =
+            Sealing::create(s.staging.clone(), h.uid(), 0, mp4.start, AeadKey::generate()?).await?;
         while let Some(chunk) = mp4.chunks.recv().await {
             file.write(&chunk?).await?;
         }
-        if file.len != mp4.len {
+        if file.len() != mp4.len {
             return Err(CoreError::Internal("the clip's export ended early".into()));
         }
         let duration = u32::try_from(mp4.end.0 - mp4.start.0).unwrap_or(0);
@@ -180,7 +181,7 @@ impl Album {
         let name = s.devices.name_of(h)?;
         let device_name_enc =
             name.as_deref().map(|n| account_key.seal(&name_field(id), n.as_bytes())).transpose()?;
-        let key_enc = account_key.wrap_key(&key_field(id), &file.key)?;
+        let key_enc = account_key.wrap_key(&key_field(id), file.key())?;
         let item = AlbumItem {
             id,
             account_id: h.account(),
@@ -189,7 +190,7 @@ impl Album {
             device_name_enc,
             taken_at,
             duration_ms,
-            bytes: file.len,
+            bytes: file.len(),
             blob: file.blob(),
             key_enc,
             created_at: s.clock.now(),
@@ -291,123 +292,4 @@ fn open_entry(key: &AccountKey, i: AlbumItem) -> Result<AlbumEntry, CoreError> {
     let name = i.device_name_enc.as_deref().map(|n| key.open_string(&name_field(i.id), n));
     let name = name.transpose()?;
     Ok(entry(i, name))
-}
-
-/// Runs file work off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
-) -> Result<T, CoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| CoreError::Internal(format!("album file task: {e}")))?
-}
-
-/// Content being sealed into a staging file, record by record, under a fresh data key.
-/// Dropped before it is stored, it deletes its file.
-struct Sealing {
-    writer: Option<SegWriter>,
-    blob: BlobId,
-    key: AeadKey,
-    buf: Vec<u8>,
-    len: u64,
-}
-
-impl Sealing {
-    async fn create(dir: PathBuf, uid: &str, at: Timestamp) -> Result<Sealing, CoreError> {
-        let key = AeadKey::generate()?;
-        let header = SegHeader { uid: uid.to_string(), stream: 0, init_id: 0, start_ms: at.0 };
-        let k = key.clone();
-        let writer = blocking(move || SegWriter::create(&dir, header, k)).await?;
-        Ok(Sealing { blob: writer.blob, writer: Some(writer), key, buf: Vec::new(), len: 0 })
-    }
-
-    fn blob(&self) -> BlobId {
-        self.blob
-    }
-
-    async fn write(&mut self, mut data: &[u8]) -> Result<(), CoreError> {
-        self.len += data.len() as u64;
-        while !data.is_empty() {
-            let n = (RECORD_BYTES - self.buf.len()).min(data.len());
-            self.buf.extend_from_slice(&data[..n]);
-            data = &data[n..];
-            if self.buf.len() == RECORD_BYTES {
-                self.flush().await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> Result<(), CoreError> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let mut w = self.writer.take().ok_or_else(|| CoreError::Internal("album file".into()))?;
-        let record = std::mem::take(&mut self.buf);
-        let w = blocking(move || w.append(&record, 0, 0, false).map(|()| w)).await?;
-        self.writer = Some(w);
-        Ok(())
-    }
-
-    /// Makes the file durable and moves it into the blob store.
-    async fn store(mut self, blobs: &dyn BlobStore) -> Result<(), CoreError> {
-        self.flush().await?;
-        let w = self.writer.take().ok_or_else(|| CoreError::Internal("album file".into()))?;
-        let path = blocking(move || w.seal()).await?;
-        if let Err(e) = blobs.put_file(self.blob, &path).await {
-            let _ = std::fs::remove_file(&path);
-            return Err(e.into());
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Sealing {
-    fn drop(&mut self) {
-        if let Some(w) = self.writer.take() {
-            let _ = w.discard();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn content_is_sealed_in_records_and_reads_back_whole() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let staging = dir.path().join("staging");
-        std::fs::create_dir_all(&staging).expect("staging");
-        let blobs = kankan_db::LocalBlobStore::new(dir.path().join("blobs")).expect("blobs");
-        // Two and a half records, written in uneven pieces.
-        let content: Vec<u8> = (0..RECORD_BYTES * 5 / 2).map(|i| (i % 251) as u8).collect();
-        let mut file =
-            Sealing::create(staging.clone(), "KKALBUM0001", Timestamp(7)).await.expect("create");
-        for piece in content.chunks(300_001) {
-            file.write(piece).await.expect("write");
-        }
-        assert_eq!(file.len, content.len() as u64);
-        let (blob, key) = (file.blob(), file.key.clone());
-        file.store(&blobs).await.expect("store");
-        assert!(std::fs::read_dir(&staging).expect("ls").next().is_none(), "nothing left staged");
-        let sealed = blobs.get(blob).await.expect("get").expect("stored");
-        assert!(!sealed.windows(64).any(|w| w == &content[..64]), "sealed, not in clear");
-        let (header, records) = segfile::open_segment(&sealed, blob, &key).expect("opens");
-        assert_eq!((header.uid.as_str(), header.start_ms), ("KKALBUM0001", 7));
-        assert_eq!(records.len(), 3, "whole records of {RECORD_BYTES} bytes, then the rest");
-        assert_eq!(records.concat(), content);
-        assert!(segfile::open_segment(&sealed, BlobId::new(), &key).is_err(), "bound to its blob");
-    }
-
-    #[tokio::test]
-    async fn content_dropped_before_it_is_stored_leaves_nothing_behind() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let mut file = Sealing::create(dir.path().to_path_buf(), "KKALBUM0001", Timestamp(7))
-            .await
-            .expect("create");
-        file.write(&[1; 2 * RECORD_BYTES]).await.expect("write");
-        drop(file);
-        assert!(std::fs::read_dir(dir.path()).expect("ls").next().is_none());
-    }
 }

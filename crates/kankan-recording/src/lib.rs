@@ -23,6 +23,7 @@ mod on_demand;
 mod playback;
 mod recovery;
 mod retention;
+pub mod sealed;
 pub(crate) mod segfile;
 
 use std::path::PathBuf;

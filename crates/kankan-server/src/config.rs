@@ -28,6 +28,8 @@ pub struct Config {
     pub security: SecurityConfig,
     pub accounts: AccountsConfig,
     pub privacy: PrivacyConfig,
+    /// `[exports]`: how long a data export is kept, how often one may be started.
+    pub exports: kankan_export::ExportsConfig,
     pub limits: LimitsConfig,
     pub messenger: MessengerConfig,
     /// `[notify]`: push subject (VAPID contact), whether targets may be private.
@@ -171,6 +173,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             accounts: AccountsConfig::default(),
             privacy: PrivacyConfig::default(),
+            exports: kankan_export::ExportsConfig::default(),
             limits: LimitsConfig::default(),
             messenger: MessengerConfig::default(),
             notify: NotifyConfig::default(),
@@ -230,6 +233,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         self.accounts.validate()?;
         self.privacy.validate()?;
+        self.exports.validate()?;
         self.recording.validate()?;
         self.limits.validate()?;
         self.notify.validate()?;

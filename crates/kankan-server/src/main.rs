@@ -153,7 +153,7 @@ enum AdminCommand {
     },
     /// Lift a ban.
     Unban { account: String },
-    /// Cancel or delete accounts.
+    /// Cancel, delete or export accounts.
     Accounts {
         #[command(subcommand)]
         command: AccountsCommand,
@@ -183,6 +183,20 @@ enum AccountsCommand {
     /// unreadable), its devices are unbound and its rows and objects purged; a deletion
     /// receipt goes to its contact.
     Delete { account: String },
+    /// Write a ZIP of an account's data (by e-mail, phone or account id), the same the user's
+    /// "Download my data" builds, to a new file (mode 0600): its JSON (docs/ref/export.md) and,
+    /// if asked, its Album items and event clips. The account must be active.
+    Export {
+        account: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Add every Album item.
+        #[arg(long)]
+        album: bool,
+        /// Add an MP4 of each event's clip range.
+        #[arg(long)]
+        event_clips: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -406,6 +420,14 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
                  its next connection or state report; the old one works until it uses it",
                 r.started_at.to_rfc3339()
             );
+        }
+        AdminCommand::Accounts {
+            command: AccountsCommand::Export { account, out, album, event_clips },
+        } => {
+            let id = resolve(&s.accounts, &account).await?;
+            let media = kankan_export::ExportMedia { album, event_clips, recordings: Vec::new() };
+            let len = s.exports.write_to_file(id, media, &out).await?;
+            println!("wrote the data of account {id} to {} ({len} bytes)", out.display());
         }
         AdminCommand::Store { .. } => unreachable!("handled before the services start"),
     }

@@ -30,6 +30,8 @@ pub struct Services {
     pub recordings: Recordings,
     pub album: Album,
     pub events: kankan_events::Events,
+    /// Data exports ("Download my data").
+    pub exports: kankan_export::Exports,
     pub delivery: DeliveryQueue,
     pub messenger: Arc<dyn kankan_notify::Messenger>,
     /// Notification preferences, and the dispatcher new events go through.
@@ -141,9 +143,9 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
     );
     let accounts = Accounts::new(
         store.clone(),
-        blobs,
+        blobs.clone(),
         keyring,
-        clock,
+        clock.clone(),
         delivery.clone(),
         cfg.accounts.clone(),
         cfg.limits.clone(),
@@ -166,6 +168,22 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
     if reshredded > 0 {
         tracing::warn!(reshredded, "accounts restored from a backup were shredded again");
     }
+    let sources = kankan_export::Sources {
+        accounts: accounts.clone(),
+        devices: devices.clone(),
+        recordings: recordings.clone(),
+        album: album.clone(),
+        events: events.clone(),
+        notify: notify.clone(),
+    };
+    let exports = kankan_export::Exports::new(
+        store.clone(),
+        blobs,
+        clock,
+        sources,
+        cfg.exports.clone(),
+        cfg.data_dir.join("export-staging"),
+    )?;
     Ok(Services {
         store,
         accounts,
@@ -174,6 +192,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         recordings,
         album,
         events,
+        exports,
         delivery,
         messenger,
         notify,
@@ -313,6 +332,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         events: services.events.clone(),
         notify: services.notify.clone(),
         announcements: services.announcements.clone(),
+        exports: services.exports.clone(),
         readiness: Arc::new(StoreReadiness(services.store.clone())),
         revocations: services.revocations.clone(),
         webrtc: webrtc.clone(),
@@ -400,6 +420,8 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     supervisor.spawn(services.events.sweeper(std::time::Duration::from_secs(3600)));
     supervisor.spawn(services.accounts.sweeper());
     supervisor.spawn(services.lifecycle.worker(&clock));
+    supervisor.spawn(services.exports.worker());
+    supervisor.spawn(services.exports.sweeper());
     // The sweeper asks the devices' one decision again for every open stream on a device.
     supervisor.spawn(kankan_core::revoke::RevocationSweeper::new(
         services.revocations.clone(),

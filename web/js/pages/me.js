@@ -108,6 +108,13 @@ export function render(ctx) {
         h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'About'), h('span', { class: 'list-sub' }, 'The privacy policy and its versions, disclaimer and contact')),
         icon('chevron', 20),
       ),
+      h(
+        'a',
+        { class: 'list-row', href: '#/me/exports', testid: 'me-exports-link' },
+        h('span', { class: 'list-icon' }, icon('download')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Download my data'), h('span', { class: 'list-sub' }, 'A copy of your data and media, as a ZIP')),
+        icon('chevron', 20),
+      ),
     ),
     passwordCard(),
     logoutButton(ctx),

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cancellation;
 pub mod devices;
 pub mod events;
+pub mod exports;
 pub mod ingest;
 pub mod live;
 pub mod me;

@@ -38,6 +38,8 @@ pub const TABLES: &[&str] = &[
     "blob_trash",
     "rtsp_cameras",
     "album_items",
+    "exports",
+    "export_parts",
     "events",
     "event_thumbnails",
     "event_members",

@@ -17,6 +17,7 @@ mod devices;
 mod event_members;
 mod event_rows;
 mod events;
+mod exports;
 mod grants;
 mod jobs;
 mod lifecycle;

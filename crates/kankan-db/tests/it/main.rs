@@ -8,6 +8,7 @@ mod contract;
 mod copy;
 mod devices;
 mod events;
+mod exports;
 mod grants;
 mod lifecycle;
 mod media;

@@ -50,6 +50,7 @@ pub struct Ids {
     pub b_session: String,
     pub b_webhook: String,
     pub b_push_endpoint: String,
+    pub b_export: String,
     /// Household B's owner, its invitation (for someone else) and that invitation's token.
     pub b_account: String,
     pub b_share: String,
@@ -68,6 +69,7 @@ impl Ids {
             b_session: s("s"),
             b_webhook: s("w"),
             b_push_endpoint: s("https://push.example.com/b"),
+            b_export: s("x"),
             b_account: s("b"),
             b_share: s("i"),
             b_share_token: s("t"),
@@ -182,6 +184,7 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
             j(json!({"capabilities": ["view", "view-live", "receive-alarms"]}))
         }
         ("POST", "/api/v1/me/webhooks") => j(json!({"url": "https://hooks.example.com/matrix"})),
+        ("POST", "/api/v1/me/exports") => j(json!({"media": {}})),
         ("PUT", "/ingest/v1/{uid}/backfill") => Body::Raw("video/mp4", vec![0; 16]),
         ("POST", "/ingest/v1/{uid}/live") => Body::Raw("video/mp4", vec![0; 16]),
         // Not SDP on purpose: an allowed viewer is answered 415 right after the decision,
@@ -205,6 +208,7 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("id", p) if p.starts_with("/api/v1/album/") => ids.b_album_item.clone(),
             ("id", p) if p.starts_with("/api/v1/me/sessions/") => ids.b_session.clone(),
             ("id", p) if p.starts_with("/api/v1/me/webhooks/") => ids.b_webhook.clone(),
+            ("id", p) if p.starts_with("/api/v1/me/exports/") => ids.b_export.clone(),
             ("id", p) if p.starts_with("/api/v1/shares/") => ids.b_share.clone(),
             // Not a member of the device: the owner is answered not-found, nobody is removed.
             ("account", _) => ids.b_account.clone(),
@@ -443,6 +447,10 @@ async fn household_b(
         created_at: app.clock.now(),
     };
     store.insert_album_item(&item).await.expect("album item");
+    let media = json!({"media": {}});
+    let (s, b) = call(app, "POST", "/api/v1/me/exports", &token, Some(media)).await;
+    assert_eq!(s, 202, "{b}");
+    let b_export = b["id"].as_str().expect("id").to_string();
     let path = format!("/api/v1/devices/{}/commands", creds.uid);
     let (s, b) = call(app, "POST", &path, &token, Some(json!({"name": "reboot"}))).await;
     assert!(s == 200 || s == 202, "{b}");
@@ -462,6 +470,7 @@ async fn household_b(
         b_session,
         b_webhook,
         b_push_endpoint,
+        b_export,
         b_account: item.account_id.0.to_string(),
         b_share,
         b_share_token,
