@@ -25,7 +25,7 @@ pub use access::DeviceAccess;
 pub use album::{AlbumItem, AlbumKind};
 pub use blob::{BlobStore, LocalBlobStore};
 pub use error::DbError;
-pub use events::{EVENT_RETENTION_MS, Event, EventFilter, EventKind, Recorded};
+pub use events::{EVENT_MAX_CLIP_MS, EVENT_RETENTION_MS, Event, EventFilter, EventKind, Recorded};
 pub use grants::{DeviceGrant, Invitation, MembershipAction, MembershipEvent};
 pub use media::*;
 pub use migrate::{MIGRATIONS, Migration};

@@ -20,6 +20,7 @@ mod grants;
 mod jobs;
 mod media;
 mod notify;
+mod recording_modes;
 mod rtsp;
 mod sessions;
 mod sharing;

@@ -11,6 +11,7 @@ mod events;
 mod grants;
 mod media;
 mod notify;
+mod recording_modes;
 mod rtsp;
 mod sharing;
 mod tidy;
