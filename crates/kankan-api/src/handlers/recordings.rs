@@ -64,10 +64,10 @@ pub async fn timeline(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeleteRangeQuery {
-    /// Start, milliseconds since the Unix epoch.
-    pub from_ms: i64,
-    /// End (exclusive), at most 31 days after `from_ms`.
-    pub to_ms: i64,
+    /// Start, milliseconds since the Unix epoch (required).
+    pub from_ms: Option<i64>,
+    /// End (exclusive), at most 31 days after `from_ms` (required).
+    pub to_ms: Option<i64>,
 }
 
 /// Delete the device's recordings of a range (every segment overlapping it, every stream,
@@ -76,7 +76,7 @@ pub struct DeleteRangeQuery {
 #[utoipa::path(delete, path = "/api/v1/devices/{uid}/recordings", tag = "recordings",
     params(("uid" = String, Path), DeleteRangeQuery),
     responses((status = 200, body = RecordingsDeleted),
-        (status = 400, body = ErrorBody, description = "invalid-range: empty, inverted or longer than 31 days"),
+        (status = 400, body = ErrorBody, description = "invalid-range: missing, empty, inverted or longer than 31 days"),
         (status = 404, body = ErrorBody)))]
 pub async fn delete_range(
     State(state): State<AppState>,
@@ -84,8 +84,15 @@ pub async fn delete_range(
     ApiPath(uid): ApiPath<String>,
     ApiQuery(q): ApiQuery<DeleteRangeQuery>,
 ) -> Result<Json<RecordingsDeleted>, ApiError> {
+    // Decided before the range is read: another account learns nothing from a bad one.
     let h = state.devices.authorize_device(&p, Capability::ManageRecordings, &uid).await?;
-    let r = state.recordings.delete_range(&h, Timestamp(q.from_ms), Timestamp(q.to_ms)).await?;
+    let (Some(from), Some(to)) = (q.from_ms, q.to_ms) else {
+        return Err(kankan_core::CoreError::InvalidRange(
+            "from_ms and to_ms (milliseconds since the epoch) are required".into(),
+        )
+        .into());
+    };
+    let r = state.recordings.delete_range(&h, Timestamp(from), Timestamp(to)).await?;
     Ok(Json(RecordingsDeleted { segments: r.segments, bytes: r.bytes }))
 }
 

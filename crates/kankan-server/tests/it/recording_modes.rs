@@ -344,6 +344,9 @@ async fn the_owner_deletes_a_range_and_the_timeline_no_longer_shows_it() {
         let (s, b) = delete(from, to).await;
         assert_eq!((s, b["code"].as_str()), (400, Some("invalid-range")), "{from}..{to}: {b}");
     }
+    let path = format!("/api/v1/devices/{}/recordings?from_ms={start}", creds.uid);
+    let (s, b) = app.send(app.http.delete(app.url(&path)).bearer_auth(&token)).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid-range")), "no end: {b}");
     let t = timeline(&app, &token, &creds.uid).await;
     assert_eq!(t["spans"].as_array().map(Vec::len), Some(2), "nothing else went");
 }
