@@ -294,6 +294,12 @@ export const recordings = {
    */
   link: (uid, purpose) => request('POST', `${dev(uid)}/recordings/link`, { json: { purpose } }),
   storage: () => request('GET', `${V1}/me/storage`),
+  /**
+   * Deletes the recordings of `[fromMs, toMs)` (at most 31 days; the owner only). Resolves
+   * to `{ segments, bytes }`.
+   */
+  deleteRange: (uid, fromMs, toMs) =>
+    request('DELETE', `${dev(uid)}/recordings?from_ms=${Math.floor(fromMs)}&to_ms=${Math.ceil(toMs)}`),
 };
 
 /**

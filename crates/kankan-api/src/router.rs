@@ -76,6 +76,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sharing::history))
         .routes(routes!(sharing::leave))
         .routes(routes!(recordings::timeline))
+        .routes(routes!(recordings::delete_range))
         .routes(routes!(recordings::link))
         .routes(routes!(recordings::storage))
         .routes(routes!(album::list))

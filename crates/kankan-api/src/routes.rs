@@ -130,6 +130,7 @@ pub const ROUTES: &[RouteAccess] = &[
     // The caller's own membership of a device shared with it.
     r("DELETE", "/api/v1/devices/{uid}/membership", Own),
     r("GET", "/api/v1/devices/{uid}/recordings/timeline", dev(C::PlayBack)),
+    r("DELETE", "/api/v1/devices/{uid}/recordings", dev(C::ManageRecordings)),
     r(
         "POST",
         "/api/v1/devices/{uid}/recordings/link",

@@ -52,10 +52,13 @@ pub enum Capability {
     Share,
     /// Unbind it and delete its data (the owner only: a grant never gives it).
     Unbind,
+    /// Decide what of its video the server keeps (its recording mode) and delete ranges of
+    /// its recordings (the owner only: a grant never gives it).
+    ManageRecordings,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 10] = [
+    pub const ALL: [Capability; 11] = [
         Capability::View,
         Capability::ViewLive,
         Capability::PlayBack,
@@ -66,6 +69,7 @@ impl Capability {
         Capability::ReceiveAlarms,
         Capability::Share,
         Capability::Unbind,
+        Capability::ManageRecordings,
     ];
 
     /// The stable name stored in grants and shown in the route table.
@@ -81,6 +85,7 @@ impl Capability {
             Capability::ReceiveAlarms => "receive-alarms",
             Capability::Share => "share",
             Capability::Unbind => "unbind",
+            Capability::ManageRecordings => "manage-recordings",
         }
     }
 
@@ -133,10 +138,14 @@ impl CapabilitySet {
         [Capability::View, Capability::ViewLive, Capability::ReceiveAlarms].into_iter().collect()
     }
 
-    /// What an owner may grant a member: everything but sharing onward and unbinding (which
-    /// also cover changing who is a member and deleting the device's data).
+    /// What an owner may grant a member: everything but sharing onward, unbinding and
+    /// managing the recordings (which also cover changing who is a member, deleting the
+    /// device's data and deciding whether its video is kept at all).
     pub fn grantable() -> CapabilitySet {
-        CapabilitySet::all().without(Capability::Share).without(Capability::Unbind)
+        CapabilitySet::all()
+            .without(Capability::Share)
+            .without(Capability::Unbind)
+            .without(Capability::ManageRecordings)
     }
 
     pub fn contains(self, c: Capability) -> bool {
@@ -239,7 +248,8 @@ mod tests {
                 "change-settings",
                 "receive-alarms",
                 "share",
-                "unbind"
+                "unbind",
+                "manage-recordings"
             ]
         );
         for c in Capability::ALL {
@@ -262,14 +272,15 @@ mod tests {
         assert!(CapabilitySet::all().covers(set));
         assert_eq!(set.intersection(CapabilitySet::media()), set);
         assert!(set.intersection(Capability::Talk.into()).is_empty());
-        assert_eq!(CapabilitySet::all().without(Capability::Unbind).iter().count(), 9);
+        assert_eq!(CapabilitySet::all().without(Capability::Unbind).iter().count(), 10);
     }
 
     #[test]
-    fn members_can_never_be_granted_sharing_or_unbinding() {
+    fn members_can_never_be_granted_sharing_unbinding_or_managing_recordings() {
         let grantable = CapabilitySet::grantable();
         assert!(!grantable.contains(Capability::Share));
         assert!(!grantable.contains(Capability::Unbind));
+        assert!(!grantable.contains(Capability::ManageRecordings));
         assert!(grantable.covers(CapabilitySet::member_default()));
         assert_eq!(grantable.iter().count(), 8);
     }

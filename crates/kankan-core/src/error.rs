@@ -64,6 +64,16 @@ pub enum CoreError {
     LimitReached { code: &'static str, message: String },
     #[error("no recording at that time")]
     NoRecording,
+    /// The device records to its SD card only: the server keeps none of its video (a
+    /// backfill upload is refused).
+    #[error("this camera records to its SD card only: the server keeps none of its video")]
+    RecordingCardOnly,
+    /// Only the owner chooses what of a device's video the server keeps.
+    #[error("only the device's owner may change its recording mode")]
+    RecordingModeOwnerOnly,
+    /// A time range that is empty, inverted or too long.
+    #[error("{0}")]
+    InvalidRange(String),
     /// Stored footage failed its checks (altered, or cut short): refused, never played short.
     #[error("the recording is damaged: {0}")]
     RecordingDamaged(String),
@@ -147,7 +157,9 @@ impl CoreError {
             | InvalidCommand(_)
             | InvalidDeviceInput(_) => ErrorKind::InvalidArgument,
             DeviceNotFound => ErrorKind::NotFound,
-            DeviceNotBound => ErrorKind::FailedPrecondition,
+            DeviceNotBound | RecordingCardOnly => ErrorKind::FailedPrecondition,
+            RecordingModeOwnerOnly => ErrorKind::PermissionDenied,
+            InvalidRange(_) => ErrorKind::InvalidArgument,
             InvalidMedia { .. } | Camera { .. } => ErrorKind::InvalidArgument,
             NoRecording | NotLive => ErrorKind::NotFound,
             InvalidLink | WrongLinkPurpose(_) => ErrorKind::PermissionDenied,
@@ -196,6 +208,9 @@ impl CoreError {
             DeviceNotBound => "device-not-bound",
             InvalidMedia { code, .. } | Camera { code, .. } | LimitReached { code, .. } => code,
             NoRecording => "no-recording",
+            RecordingCardOnly => "recording-card-only",
+            RecordingModeOwnerOnly => "recording-mode-owner-only",
+            InvalidRange(_) => "invalid-range",
             RecordingDamaged(_) => "recording-damaged",
             NotLive => "not-live",
             StreamNotStarted(_) => "stream-not-started",

@@ -4,6 +4,10 @@ use kankan_base::{AccountId, Timestamp};
 
 /// How long events are kept; the footage under an event is protected from eviction as long.
 pub const EVENT_RETENTION_MS: i64 = 30 * 86_400_000;
+/// The longest stretch of footage one event keeps from eviction, from its start (its clip
+/// adds the post-roll): an events-only device's footage waits at least this long for an
+/// event's end to claim it.
+pub const EVENT_MAX_CLIP_MS: i64 = 10 * 60_000;
 
 /// What kind of event (the `kind` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

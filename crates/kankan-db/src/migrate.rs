@@ -129,4 +129,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_exports.sql"),
         postgres: include_str!("../migrations/postgres/0019_exports.sql"),
     },
+    Migration {
+        version: 20,
+        name: "0020_recording_modes",
+        sqlite: include_str!("../migrations/sqlite/0020_recording_modes.sql"),
+        postgres: include_str!("../migrations/postgres/0020_recording_modes.sql"),
+    },
 ];

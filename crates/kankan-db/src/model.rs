@@ -274,6 +274,37 @@ impl DeviceKind {
     }
 }
 
+/// What of a device's video the server keeps (the owner's choice, `device_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordingMode {
+    /// Everything, for the retention period.
+    #[default]
+    Continuous,
+    /// Only the footage events protect.
+    Events,
+    /// Nothing: the video stays on the camera's SD card.
+    CardOnly,
+}
+
+impl RecordingMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordingMode::Continuous => "continuous",
+            RecordingMode::Events => "events",
+            RecordingMode::CardOnly => "card-only",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RecordingMode> {
+        match s {
+            "continuous" => Some(RecordingMode::Continuous),
+            "events" => Some(RecordingMode::Events),
+            "card-only" => Some(RecordingMode::CardOnly),
+            _ => None,
+        }
+    }
+}
+
 /// A factory identity, bound to an account or not.
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -321,6 +352,9 @@ pub struct DeviceState {
     pub desired_version: u64,
     pub online: bool,
     pub last_seen: Option<Timestamp>,
+    /// What of its video the server keeps, and since when (`None`: never changed).
+    pub recording_mode: RecordingMode,
+    pub recording_mode_since: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -91,6 +91,9 @@ struct Inner {
     waiting: Mutex<HashMap<uuid::Uuid, oneshot::Sender<CommandOutcome>>>,
     /// Marked whenever an RTSP camera is added or a device unbound (the bridge rescans).
     rtsp_changed: tokio::sync::watch::Sender<()>,
+    /// Marked whenever an owner changes a device's recording mode (running ingests ask
+    /// again at once).
+    modes_changed: tokio::sync::watch::Sender<()>,
     /// Where RTSP cameras may be and how many (`[cameras]`).
     cameras: std::sync::RwLock<rtsp::Cameras>,
     /// Throttles adding RTSP cameras, per account.
@@ -125,6 +128,7 @@ impl Devices {
                 device_server: std::sync::RwLock::new((device_server, None)),
                 waiting: Mutex::new(HashMap::new()),
                 rtsp_changed: tokio::sync::watch::channel(()).0,
+                modes_changed: tokio::sync::watch::channel(()).0,
                 cameras: std::sync::RwLock::new(rtsp::Cameras::default()),
                 limiter,
                 revocations,

@@ -46,6 +46,16 @@ pub struct DeviceView {
 
 pub(super) const MAX_NAME: usize = 40;
 
+/// The settings' recording mode as the store keeps it.
+fn store_mode(m: kankan_protocol::device::RecordingMode) -> kankan_db::RecordingMode {
+    use kankan_protocol::device::RecordingMode as Wire;
+    match m {
+        Wire::Continuous => kankan_db::RecordingMode::Continuous,
+        Wire::Events => kankan_db::RecordingMode::Events,
+        Wire::CardOnly => kankan_db::RecordingMode::CardOnly,
+    }
+}
+
 impl Devices {
     async fn view_of(&self, h: &DeviceHandle) -> Result<DeviceView, CoreError> {
         let s = &self.inner;
@@ -154,7 +164,9 @@ impl Devices {
     }
 
     /// Stores new settings as the desired state and sends them (retained;
-    /// `change-settings`).
+    /// `change-settings`). Changing the recording mode also needs `manage-recordings`, which
+    /// only the owner holds: a member's settings must carry the mode in force
+    /// (`recording-mode-owner-only` otherwise), checked again in the store's update.
     pub async fn set_settings(
         &self,
         h: &DeviceHandle,
@@ -166,11 +178,36 @@ impl Devices {
             .validate()
             .map_err(|e| CoreError::InvalidSettings { code: e.code, message: e.message })?;
         let uid = &h.device.uid;
+        let mode = store_mode(settings.recording_mode);
+        let current = s.store.device_state(uid).await?.unwrap_or_default().recording_mode;
+        let may_change =
+            match self.authorize_account(h.principal, Capability::ManageRecordings, uid).await {
+                Ok(_) => true,
+                Err(CoreError::DeviceNotFound) => false,
+                Err(e) => return Err(e),
+            };
+        if mode != current && !may_change {
+            return Err(CoreError::RecordingModeOwnerOnly);
+        }
         let json = serde_json::to_vec(&settings).map_err(|e| CoreError::Internal(e.to_string()))?;
         let enc = h.key.seal(&format!("device-desired/{uid}"), &json)?;
-        let version = s.store.set_desired(uid, &enc).await?;
+        let now = s.clock.now();
+        let version = s
+            .store
+            .set_desired(uid, &enc, mode, !may_change, now)
+            .await?
+            .ok_or(CoreError::RecordingModeOwnerOnly)?;
+        if mode != current {
+            tracing::info!(%uid, mode = mode.as_str(), "recording mode changed");
+            s.modes_changed.send_modify(|()| {});
+        }
         s.bus.send(uid, Outgoing::Desired(Desired { version, settings })).await?;
         self.view_of(h).await
+    }
+
+    /// Marked whenever an owner changes a device's recording mode on this node.
+    pub fn recording_modes_changed(&self) -> tokio::sync::watch::Receiver<()> {
+        self.inner.modes_changed.subscribe()
     }
 
     /// Unbinds the device and deletes everything recorded about it (state, events and their

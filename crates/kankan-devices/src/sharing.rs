@@ -539,7 +539,7 @@ mod tests {
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let set = grantable_set(&names(&["view", "play-back"])).expect("grantable");
         assert_eq!(set, Capability::View | Capability::PlayBack);
-        for never in ["share", "unbind"] {
+        for never in ["share", "unbind", "manage-recordings"] {
             let e = grantable_set(&names(&["view", never])).expect_err("never grantable");
             assert_eq!(e.code(), "capability-not-grantable");
         }

@@ -8,7 +8,8 @@
 //! signalled through [`Events::new_events`], queues its notifications for the owner and the
 //! members), sent to the open event streams of the owner and of the members holding
 //! `receive-alarms` ([`Events::subscribe`]; a press also rings), and the
-//! footage of its clip range (5 s of pre-roll, 2 s after) is protected from eviction until the
+//! footage of its clip range (`recording.event_preroll_secs` of pre-roll, 5 s by default, and
+//! 2 s after) is protected from eviction until the
 //! event expires. A new event's thumbnail is captured off that path, from the live picture or
 //! else the recording, and stored sealed under the account key. Users list events, mark them
 //! read and delete them (a tombstone keeps a late end from bringing one back); a worker
@@ -41,14 +42,12 @@ pub use stream::{EventStream, LiveEvent};
 pub const RETENTION_MS: i64 = kankan_db::EVENT_RETENTION_MS;
 /// Most events one page lists.
 pub const MAX_PAGE: u32 = 200;
-/// Footage played before an event starts.
-pub const PRE_ROLL_MS: i64 = 5_000;
 /// Footage played after it ends.
 pub const POST_ROLL_MS: i64 = 2_000;
 
 /// The longest stretch of footage one event keeps from eviction (from its start; its clip
 /// adds the post-roll): a motion that goes on longer still ends, but protects no more.
-pub const MAX_CLIP_MS: i64 = 10 * 60_000;
+pub const MAX_CLIP_MS: i64 = kankan_db::EVENT_MAX_CLIP_MS;
 
 /// Device-supplied times: none more than `skew_secs` ahead of the server's clock (the same
 /// window as the recording's timestamps, `recording.max_clock_skew_secs`), and no start older
@@ -238,7 +237,7 @@ impl Events {
             zone,
             read_at: None,
             created_at: Timestamp(now),
-            clip_from: Timestamp(started.saturating_sub(PRE_ROLL_MS)),
+            clip_from: Timestamp(started.saturating_sub(s.recordings.config().event_preroll_ms())),
             clip_to: Timestamp(clip_end(started, ended_at).saturating_add(POST_ROLL_MS)),
             thumbnail: false,
         };

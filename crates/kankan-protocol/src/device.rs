@@ -36,6 +36,33 @@ pub enum WorkingMode {
     Performance,
 }
 
+/// What of the camera's video the server keeps (the owner's choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecordingMode {
+    /// Cloud storage, continuous: everything the camera records is uploaded and kept for the
+    /// retention period.
+    #[default]
+    Continuous,
+    /// Cloud storage of events only: the footage around each event (its pre-roll and clip)
+    /// is kept, the rest deleted once no event can claim it any more.
+    Events,
+    /// Card recording: video stays on the camera's SD card; nothing of it is uploaded or
+    /// kept by the server. Live view still works on demand.
+    CardOnly,
+}
+
+impl RecordingMode {
+    /// The stable name (the wire form).
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordingMode::Continuous => "continuous",
+            RecordingMode::Events => "events",
+            RecordingMode::CardOnly => "card-only",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CallMode {
@@ -226,6 +253,11 @@ pub struct Settings {
     #[serde(default = "default_loiter_secs")]
     #[schema(minimum = 0, maximum = 600)]
     pub loiter_secs: u16,
+    /// What of the video the server keeps: `continuous` (the default), `events` or
+    /// `card-only` (nothing uploaded, not even backfill; live view on demand). Only the owner
+    /// may change it.
+    #[serde(default)]
+    pub recording_mode: RecordingMode,
 }
 
 fn utc() -> String {
@@ -250,6 +282,7 @@ impl Default for Settings {
             picture: PictureRotation::Normal,
             time_zone: utc(),
             loiter_secs: default_loiter_secs(),
+            recording_mode: RecordingMode::Continuous,
         }
     }
 }
@@ -637,5 +670,20 @@ mod tests {
         assert!(CommandKind::PtzMove { pan: 11, tilt: 0 }.validate().is_err());
         assert!(CommandKind::PresetGoto { slot: 0 }.validate().is_err());
         assert!(CommandKind::PresetGoto { slot: 8 }.validate().is_ok());
+    }
+
+    #[test]
+    fn the_recording_mode_defaults_to_continuous_and_refuses_unknown_modes() {
+        let mut s = serde_json::to_value(Settings::default()).expect("ser");
+        assert_eq!(s["recording_mode"], "continuous");
+        s.as_object_mut().expect("object").remove("recording_mode");
+        let older: Settings = serde_json::from_value(s.clone()).expect("an older client's");
+        assert_eq!(older.recording_mode, RecordingMode::Continuous);
+        s["recording_mode"] = "card-only".into();
+        let card: Settings = serde_json::from_value(s.clone()).expect("card-only");
+        assert_eq!(card.recording_mode, RecordingMode::CardOnly);
+        assert_eq!(card.recording_mode.name(), "card-only");
+        s["recording_mode"] = "sometimes".into();
+        assert!(serde_json::from_value::<Settings>(s).is_err());
     }
 }

@@ -447,6 +447,15 @@ pub struct StorageInfo {
     pub quota_alert_at: Option<String>,
 }
 
+/// What deleting a range of a device's recordings removed.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct RecordingsDeleted {
+    /// Segments deleted, every stream.
+    pub segments: u64,
+    /// Their stored (sealed) size.
+    pub bytes: u64,
+}
+
 /// What one ingest request recorded.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct IngestResult {
@@ -455,6 +464,10 @@ pub struct IngestResult {
     /// Fragments not stored: before the first keyframe, or already recorded (backfill).
     pub skipped: u64,
     pub bytes: u64,
+    /// Fragments offered to live viewers only, not stored: the camera records to its SD card
+    /// only (`card-only`).
+    #[serde(default)]
+    pub relayed: u64,
 }
 
 /// Save the picture a camera streams now to the Album.

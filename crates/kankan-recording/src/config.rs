@@ -31,6 +31,12 @@ pub struct RecordingConfig {
     /// How many RTSP streams may be decoded for motion at the same moment, all cameras
     /// together (1-64); a camera waiting for its turn skips ahead to keyframes.
     pub rtsp_motion_decoders: usize,
+    /// Footage kept before an event starts (its clip's pre-roll, protected with it), 0-60.
+    pub event_preroll_secs: u32,
+    /// Events-only cameras: how long footage waits, beyond the longest event clip (10 min)
+    /// and the pre-roll, for an event that keeps it (a late event message), before the
+    /// retention sweep deletes it, 10-86400.
+    pub events_hold_secs: u32,
 }
 
 impl Default for RecordingConfig {
@@ -47,6 +53,8 @@ impl Default for RecordingConfig {
             live_grace_secs: 10,
             rtsp_motion: true,
             rtsp_motion_decoders: 2,
+            event_preroll_secs: 5,
+            events_hold_secs: 120,
         }
     }
 }
@@ -80,7 +88,25 @@ impl RecordingConfig {
         if self.live_grace_secs > 600 {
             return Err("recording.live_grace_secs must be 0-600".into());
         }
+        if self.event_preroll_secs > 60 {
+            return Err("recording.event_preroll_secs must be 0-60".into());
+        }
+        if !(10..=86_400).contains(&self.events_hold_secs) {
+            return Err("recording.events_hold_secs must be 10-86400".into());
+        }
         Ok(())
+    }
+
+    pub fn event_preroll_ms(&self) -> i64 {
+        i64::from(self.event_preroll_secs) * 1000
+    }
+
+    /// How old (by its end) an events-only camera's footage must be before the sweep may
+    /// delete it when no event keeps it: the hold, the longest clip and the pre-roll.
+    pub fn events_hold_ms(&self) -> i64 {
+        i64::from(self.events_hold_secs) * 1000
+            + kankan_db::EVENT_MAX_CLIP_MS
+            + self.event_preroll_ms()
     }
 
     pub fn retention_ms(&self) -> i64 {

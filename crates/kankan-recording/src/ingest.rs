@@ -1,13 +1,17 @@
 //! Ingest: a device's fMP4 stream (live, over one long chunked request) or a stored
-//! recording (backfill, one upload) becomes encrypted, keyframe-aligned segments.
+//! recording (backfill, one upload) becomes encrypted, keyframe-aligned segments, unless the
+//! device records to its SD card only (see `modes`): then its live fragments only go to live
+//! viewers and nothing is written.
 
 use kankan_base::{BlobId, Timestamp};
 use kankan_crypto::AeadKey;
 use kankan_db::{Device, MediaInit, NewSegment, Segment};
 use kankan_media::{Fragment, InitSegment, Limits, StreamItem, StreamParser};
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use super::Recordings;
+use super::modes::RecordingMode;
 use super::segfile::{SegHeader, SegTotals, SegWriter};
 use crate::CoreError;
 
@@ -50,16 +54,24 @@ pub struct IngestStats {
     /// Fragments dropped: before the first keyframe, or already recorded (backfill).
     pub skipped: u64,
     pub bytes: u64,
+    /// Fragments offered to live viewers only, not stored (card-only).
+    pub relayed: u64,
 }
 
 /// One device stream being recorded.
 pub struct Ingest {
     rec: Recordings,
     device: Device,
-    key: AeadKey,
+    /// The device's data key, once footage is stored.
+    key: Option<AeadKey>,
     opts: IngestOptions,
     parser: StreamParser,
-    init: Option<(InitSegment, i64)>,
+    /// The stream's init segment, with its row once stored.
+    init: Option<(InitSegment, Option<i64>)>,
+    /// Whether footage is stored (not card-only), as last decided.
+    storing: bool,
+    /// Marked when an owner changes a recording mode on this node.
+    modes: watch::Receiver<()>,
     writer: Option<SegWriter>,
     next_ms: Option<i64>,
     /// Backfill: the segment the one in progress replaces.
@@ -92,7 +104,16 @@ impl Recordings {
             });
         }
         let device = self.inner.store.device(uid).await?.ok_or(CoreError::DeviceNotFound)?;
-        let key = self.device_key(&device).await?;
+        let mut modes = self.inner.devices.recording_modes_changed();
+        modes.borrow_and_update();
+        let storing = self.effective_mode(&device).await? != RecordingMode::CardOnly;
+        if !storing && opts.backfill {
+            return Err(CoreError::RecordingCardOnly);
+        }
+        if device.owner.is_none() {
+            return Err(CoreError::DeviceNotBound);
+        }
+        let key = if storing { Some(self.device_key(&device).await?) } else { None };
         Ok(Ingest {
             rec: self.clone(),
             device,
@@ -100,6 +121,8 @@ impl Recordings {
             opts,
             parser: StreamParser::new(Limits::default()),
             init: None,
+            storing,
+            modes,
             writer: None,
             next_ms: None,
             replacing: None,
@@ -160,7 +183,13 @@ impl Ingest {
 
     async fn on_init(&mut self, init: InitSegment) -> Result<(), CoreError> {
         self.cut().await?;
-        let id = self.rec.store_init(&self.device.uid, &self.key, &init).await?;
+        init.video().ok_or_else(no_video)?;
+        let id = match &self.key {
+            Some(key) if self.storing => {
+                Some(self.rec.store_init(&self.device.uid, key, &init).await?)
+            }
+            _ => None,
+        };
         if !self.opts.backfill {
             self.rec.live().publish_init(&self.device.uid, self.opts.stream, init.bytes.clone());
         }
@@ -187,6 +216,11 @@ impl Ingest {
         })?;
         let Some(run) = f.video_run(init) else {
             // Audio only: it belongs to the segment in progress, if any.
+            self.follow_mode(false).await?;
+            if !self.storing {
+                self.relay(&f, false);
+                return Ok(());
+            }
             return self.append(&f, 0, 0, false).await;
         };
         let scale = i128::from(video.timescale.max(1));
@@ -206,6 +240,11 @@ impl Ingest {
         let key = f.starts_with_keyframe(init);
         let frames = u32::try_from(run.samples.len()).unwrap_or(u32::MAX);
         let timed = Timed { f, start, end, frames, key };
+        self.follow_mode(key).await?;
+        if !self.storing {
+            self.relay(&timed.f, key);
+            return Ok(());
+        }
         if self.opts.backfill {
             return self.on_backfill(timed, segment_ms).await;
         }
@@ -268,10 +307,11 @@ impl Ingest {
             let header = SegHeader {
                 uid: self.device.uid.clone(),
                 stream: self.opts.stream,
-                init_id: self.init.as_ref().map(|(_, id)| *id).unwrap_or_default(),
+                init_id: self.stored_init().await?,
                 start_ms: start,
             };
-            let (dir, key) = (self.rec.inner.journal.clone(), self.key.clone());
+            let key = self.key.clone().ok_or_else(|| CoreError::Internal("no data key".into()))?;
+            let dir = self.rec.inner.journal.clone();
             self.writer = Some(blocking(move || SegWriter::create(&dir, header, key)).await?);
         }
         self.next_ms = Some(end);
@@ -314,6 +354,57 @@ impl Ingest {
         self.stats.fragments += 1;
         self.stats.bytes += f.bytes.len() as u64;
         Ok(())
+    }
+
+    /// Asks the device's recording mode again when an owner changed one on this node, and at
+    /// keyframes (a change made on another node). Switching to card-only finishes the
+    /// segment in progress with what arrived before the switch; nothing after it is stored.
+    async fn follow_mode(&mut self, keyframe: bool) -> Result<(), CoreError> {
+        let signalled = self.modes.has_changed().unwrap_or(false);
+        if !signalled && !keyframe {
+            return Ok(());
+        }
+        self.modes.borrow_and_update();
+        let storing = self.rec.effective_mode(&self.device).await? != RecordingMode::CardOnly;
+        if storing == self.storing {
+            return Ok(());
+        }
+        if storing {
+            if self.key.is_none() {
+                self.key = Some(self.rec.device_key(&self.device).await?);
+            }
+        } else {
+            self.cut().await?;
+            if self.opts.backfill {
+                return Err(CoreError::RecordingCardOnly);
+            }
+        }
+        tracing::info!(uid = %self.device.uid, storing, "recording mode followed");
+        self.storing = storing;
+        Ok(())
+    }
+
+    /// Offers a fragment to live viewers only (card-only): nothing of it is written.
+    fn relay(&mut self, f: &Fragment, key: bool) {
+        if !self.opts.backfill {
+            self.rec.live().publish(&self.device.uid, self.opts.stream, f.bytes.clone(), key);
+        }
+        self.stats.relayed += 1;
+    }
+
+    /// The row of the stream's init segment, stored now if it arrived while nothing was
+    /// stored.
+    async fn stored_init(&mut self) -> Result<i64, CoreError> {
+        let Some((init, id)) = &self.init else { return Err(no_video()) };
+        if let Some(id) = id {
+            return Ok(*id);
+        }
+        let key = self.key.as_ref().ok_or_else(|| CoreError::Internal("no data key".into()))?;
+        let stored = self.rec.store_init(&self.device.uid, key, init).await?;
+        if let Some((_, id)) = &mut self.init {
+            *id = Some(stored);
+        }
+        Ok(stored)
     }
 
     /// Seals and indexes the segment in progress.

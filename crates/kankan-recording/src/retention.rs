@@ -1,4 +1,5 @@
-//! Retention and quota: footage older than the plan keeps goes; an account over its quota
+//! Retention and quota: footage older than the plan keeps goes; an events-only device's
+//! footage that no event kept goes after the hold (`modes`); an account over its quota
 //! loses its oldest unprotected footage first and sees an alert; trashed blobs are deleted;
 //! the access log forgets what is older than 30 days.
 //! [`RetentionWorker`] sweeps every `recording.sweep_secs` on the clock.
@@ -21,6 +22,8 @@ const TRASH_BATCH: u32 = 500;
 #[derive(Debug, Clone, Default)]
 pub struct SweepReport {
     pub expired: Removed,
+    /// Events-only devices' footage that no event kept.
+    pub unkept: Removed,
     pub evicted: Removed,
     pub blobs_deleted: u64,
     /// Access log entries older than 30 days, deleted.
@@ -53,6 +56,7 @@ impl Recordings {
                 break;
             }
         }
+        report.unkept = self.expire_unkept(now).await?;
         let quota = s.config.quota_bytes();
         for (account, used) in s.store.accounts_over_quota(quota).await? {
             let r = s.store.evict_segments(account, used - quota, now).await?;

@@ -5,8 +5,16 @@
 import { devices } from '../api.js';
 import { icon } from '../icons.js';
 import { h, alertBox, showError, hideAlert } from '../ui.js';
+import { can } from '../sharing-ui.js';
 
 const SAVE_DELAY_MS = 400;
+
+/** What each recording mode means, shown under the choice. */
+const MODE_HINTS = {
+  continuous: 'Everything the camera records is uploaded, encrypted, and kept for the plan\'s days.',
+  events: 'Only the footage around each event (a few seconds before it, until it ends) is kept in the cloud; the rest is deleted.',
+  'card-only': 'Nothing of the video is uploaded: it stays on the camera\'s memory card, and the cloud keeps none of it (not even after an outage). Live view still works when you open it.',
+};
 
 let seq = 0;
 
@@ -90,7 +98,17 @@ export function settingsCard(d, { onSaved }) {
     call_mode: segmented('call-mode', 'When someone rings', [['ring', 'Ring'], ['message', 'Message'], ['off', 'Off']]),
     volume: slider('volume', 'Speaker volume', 0, 100, '%'),
     picture: select('picture', 'Picture', [['normal', 'Normal'], ['flip', 'Flipped (upside down)'], ['mirror', 'Mirrored'], ['rotate180', 'Rotated 180°']]),
+    recording_mode: segmented('recording-mode', 'Recording', [['continuous', 'Cloud, continuous'], ['events', 'Cloud, events only'], ['card-only', 'Memory card only']]),
   };
+  // Whether the video is kept at all is the owner's choice.
+  const owner = can(d, 'manage-recordings') && d.role !== 'member';
+  const modeHint = h('p', { class: 'hint', testid: 'set-recording-mode-hint' });
+  f.recording_mode.wrap.append(modeHint);
+  if (!owner) {
+    f.recording_mode.wrap.disabled = true;
+    f.recording_mode.wrap.append(h('p', { class: 'hint' }, 'Only the owner can change how the camera records.'));
+  }
+  const showModeHint = () => (modeHint.textContent = MODE_HINTS[f.recording_mode.get()] || MODE_HINTS.continuous);
   // Call mode is a doorbell setting; cameras keep whatever value they report.
   f.call_mode.wrap.hidden = d.kind !== 'doorbell';
 
@@ -120,6 +138,8 @@ export function settingsCard(d, { onSaved }) {
     f.call_mode.set(s.call_mode);
     f.volume.set(s.volume);
     f.picture.set(s.picture);
+    f.recording_mode.set(s.recording_mode || 'continuous');
+    showModeHint();
   };
   const read = () => ({
     ...base,
@@ -133,6 +153,7 @@ export function settingsCard(d, { onSaved }) {
     call_mode: f.call_mode.get() || base.call_mode,
     volume: f.volume.get(),
     picture: f.picture.get(),
+    recording_mode: (owner && f.recording_mode.get()) || base.recording_mode || 'continuous',
   });
 
   const paintStatus = (state) => {
@@ -200,6 +221,7 @@ export function settingsCard(d, { onSaved }) {
   const changed = () => {
     editing = false;
     f.sensitivity.input.disabled = !f.motion_enabled.get();
+    showModeHint();
     base = read();
     paintStatus('saving');
     clearTimeout(timer);

@@ -5,11 +5,12 @@
 // are marks under the timeline and buttons below it (both play from the event's clip start),
 // kept current over the events stream. `at` opens the
 // day holding that moment and plays from it. A warning shows while the account's storage is
-// full and the oldest footage is being removed.
+// full and the oldest footage is being removed. The owner can delete the chosen range
+// ("Delete this range", after confirming): the timeline then no longer shows it.
 
 import { devices, recordings, events } from '../api.js';
 import { icon } from '../icons.js';
-import { h, alertBox, showAlert, showError, hideAlert, busy, emptyState } from '../ui.js';
+import { h, alertBox, showAlert, showError, hideAlert, busy, emptyState, confirmDialog, toast } from '../ui.js';
 import { deviceTitle, poller } from '../device-ui.js';
 import { MediaLink, Player, parsePlaylist, canPlay } from '../media.js';
 import { timeline, clockTime } from '../timeline.js';
@@ -142,6 +143,7 @@ export function render(ctx) {
   const toInput = h('input', { class: 'input', type: 'time', step: 1, id: 'export-to', testid: 'download-to' });
   const downloadLink = h('a', { class: 'btn btn-secondary', testid: 'download-link', download: '' }, icon('download', 20), 'Download MP4');
   const exportHint = h('p', { class: 'hint', testid: 'download-hint' }, 'An MP4 file of this range, on the chosen day.');
+  const deleteButton = h('button', { type: 'button', class: 'btn btn-danger-outline', testid: 'delete-range', hidden: true }, icon('trash', 20), 'Delete this range');
   const saveCard = h(
     'div',
     { class: 'card' },
@@ -156,6 +158,7 @@ export function render(ctx) {
       downloadLink,
     ),
     exportHint,
+    h('div', { class: 'btn-row' }, deleteButton),
   );
 
   const root = h('section', { class: 'page', testid: 'playback-page', dataset: { uid } }, head, storageAlert, alert, playerCard, timelineCard, saveCard);
@@ -184,6 +187,33 @@ export function render(ctx) {
     toInput.value = timeValue(Math.min(addDays(day, 1) - 1000, minute + 120_000));
     refreshDownload();
   };
+  deleteButton.addEventListener('click', async () => {
+    const from = parseTime(day, fromInput.value);
+    const to = parseTime(day, toInput.value);
+    if (from == null || to == null || to <= from) {
+      showAlert(alert, 'warn', 'Choose a range whose end is after its start.');
+      return;
+    }
+    const ok = await confirmDialog({
+      title: 'Delete this range?',
+      text: `The recordings from ${clockTime(from)} to ${clockTime(to)} are deleted from the cloud for good, event footage included.`,
+      confirmLabel: 'Delete',
+      danger: true,
+      testid: 'confirm',
+    });
+    if (!ok) return;
+    busy(deleteButton, async () => {
+      try {
+        await recordings.deleteRange(uid, from, to);
+        hideAlert(alert);
+        toast('Recordings deleted', 'success');
+        player.reset();
+        await loadTimeline();
+      } catch (err) {
+        showError(alert, err);
+      }
+    });
+  });
   fromInput.addEventListener('input', refreshDownload);
   toInput.addEventListener('input', refreshDownload);
   downloadLink.addEventListener('click', (event) => {
@@ -401,6 +431,7 @@ export function render(ctx) {
     .then((d) => {
       if (left) return;
       subtitle.textContent = deviceTitle(d);
+      deleteButton.hidden = !(d.role === 'owner' && (d.capabilities || []).includes('manage-recordings'));
       document.title = `${deviceTitle(d)} · Playback · Kankan`;
     })
     .catch(() => {});

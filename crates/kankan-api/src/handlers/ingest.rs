@@ -110,7 +110,8 @@ pub async fn live(
         ("Kankan-Media-Epoch" = i64, Header, description = "wall clock (ms) of media time 0")),
     request_body(content = Vec<u8>, content_type = "video/mp4"),
     responses((status = 200, body = IngestResult), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "device-not-bound; recording-card-only: the camera records to its SD card only")))]
 pub async fn backfill(
     State(state): State<AppState>,
     ApiPath(uid): ApiPath<String>,
@@ -198,8 +199,9 @@ async fn feed(
                     return Err(e.into());
                 }
                 let stats = ing.stats();
-                if stats.fragments + stats.skipped > done {
-                    done = stats.fragments + stats.skipped;
+                let seen = stats.fragments + stats.skipped + stats.relayed;
+                if seen > done {
+                    done = seen;
                     deadline = tokio::time::Instant::now() + IDLE;
                 }
             }
@@ -227,6 +229,7 @@ async fn feed(
         segments: s.segments,
         skipped: s.skipped,
         bytes: s.bytes,
+        relayed: s.relayed,
     };
     Ok(Json(r).into_response())
 }

@@ -13,7 +13,8 @@ use kankan_base::Timestamp;
 use kankan_core::authz::Capability;
 use kankan_protocol::v1::LinkPurpose as WirePurpose;
 use kankan_protocol::v1::{
-    ErrorBody, MediaLinkRequest, RecordedSpan, RecordingLink, StorageInfo, Timeline,
+    ErrorBody, MediaLinkRequest, RecordedSpan, RecordingLink, RecordingsDeleted, StorageInfo,
+    Timeline,
 };
 use kankan_recording::{LinkPurpose, Playlist};
 use serde::Deserialize;
@@ -57,6 +58,42 @@ pub async fn timeline(
         .map(|s| RecordedSpan { start_ms: s.start.0.max(from), end_ms: s.end.0.min(to) })
         .collect();
     Ok(Json(Timeline { from_ms: from, to_ms: to, spans }))
+}
+
+/// The range of recordings to delete.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteRangeQuery {
+    /// Start, milliseconds since the Unix epoch (required).
+    pub from_ms: Option<i64>,
+    /// End (exclusive), at most 31 days after `from_ms` (required).
+    pub to_ms: Option<i64>,
+}
+
+/// Delete the device's recordings of a range (every segment overlapping it, every stream,
+/// footage kept for an event included): the owner only (`manage-recordings`, never granted
+/// to a member). The timeline no longer shows it.
+#[utoipa::path(delete, path = "/api/v1/devices/{uid}/recordings", tag = "recordings",
+    params(("uid" = String, Path), DeleteRangeQuery),
+    responses((status = 200, body = RecordingsDeleted),
+        (status = 400, body = ErrorBody, description = "invalid-range: missing, empty, inverted or longer than 31 days"),
+        (status = 404, body = ErrorBody)))]
+pub async fn delete_range(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiPath(uid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DeleteRangeQuery>,
+) -> Result<Json<RecordingsDeleted>, ApiError> {
+    // Decided before the range is read: another account learns nothing from a bad one.
+    let h = state.devices.authorize_device(&p, Capability::ManageRecordings, &uid).await?;
+    let (Some(from), Some(to)) = (q.from_ms, q.to_ms) else {
+        return Err(kankan_core::CoreError::InvalidRange(
+            "from_ms and to_ms (milliseconds since the epoch) are required".into(),
+        )
+        .into());
+    };
+    let r = state.recordings.delete_range(&h, Timestamp(from), Timestamp(to)).await?;
+    Ok(Json(RecordingsDeleted { segments: r.segments, bytes: r.bytes }))
 }
 
 /// A short-lived link for this device's media, for one purpose: `playback` (playing,

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use super::{Engine, R, SqlStore, flag, opt_ts, ts, uuid_col, write_tx};
 use crate::{
     BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceGrant, DeviceKind, DeviceState,
-    DeviceStore, RtspCamera, SecretRotation,
+    DeviceStore, RecordingMode, RtspCamera, SecretRotation,
 };
 
 const DEVICE_COLS: &str = "SELECT uid, model, kind, secret_mac, pairing_key_enc, batch, \
@@ -279,7 +279,8 @@ fn u64_col(row: &AnyRow, col: &str) -> R<u64> {
 pub(super) async fn state(pool: &AnyPool, uid: &str) -> R<Option<DeviceState>> {
     let row = sqlx::query(
         "SELECT reported_enc, reported_at_ms, reported_version, desired_enc, desired_version, \
-         online, last_seen_ms FROM device_state WHERE uid = $1",
+         online, last_seen_ms, recording_mode, recording_mode_since_ms FROM device_state \
+         WHERE uid = $1",
     )
     .bind(uid)
     .fetch_optional(pool)
@@ -293,6 +294,8 @@ pub(super) async fn state(pool: &AnyPool, uid: &str) -> R<Option<DeviceState>> {
             desired_version: u64_col(&row, "desired_version")?,
             online: flag(&row, "online")?,
             last_seen: opt_ts(&row, "last_seen_ms")?,
+            recording_mode: super::recording_modes::mode_col(&row)?,
+            recording_mode_since: Some(ts(&row, "recording_mode_since_ms")?).filter(|t| t.0 > 0),
         })
     })
     .transpose()
@@ -319,17 +322,42 @@ pub(super) async fn put_reported(
     Ok(())
 }
 
-pub(super) async fn set_desired(pool: &AnyPool, uid: &str, enc: &[u8]) -> R<u64> {
+pub(super) async fn set_desired(
+    pool: &AnyPool,
+    uid: &str,
+    enc: &[u8],
+    mode: RecordingMode,
+    mode_fixed: bool,
+    at: Timestamp,
+) -> R<Option<u64>> {
+    // The CASE reads the mode in force before this statement sets it.
     let v: Option<i64> = sqlx::query_scalar(
-        "UPDATE device_state SET desired_enc = $1, desired_version = desired_version + 1 \
-         WHERE uid = $2 RETURNING desired_version",
+        "UPDATE device_state SET desired_enc = $1, desired_version = desired_version + 1, \
+         recording_mode_since_ms = CASE WHEN recording_mode = $2 \
+             THEN recording_mode_since_ms ELSE $3 END, \
+         recording_mode = $4 \
+         WHERE uid = $5 AND ($6 = 0 OR recording_mode = $7) RETURNING desired_version",
     )
     .bind(enc)
+    .bind(mode.as_str())
+    .bind(at.0)
+    .bind(mode.as_str())
     .bind(uid)
+    .bind(i64::from(mode_fixed))
+    .bind(mode.as_str())
     .fetch_optional(pool)
     .await?;
-    let v = v.ok_or(DbError::NotFound("device"))?;
-    Ok(u64::try_from(v).unwrap_or(0))
+    match v {
+        Some(v) => Ok(Some(u64::try_from(v).unwrap_or(0))),
+        None => {
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM device_state WHERE uid = $1")
+                    .bind(uid)
+                    .fetch_optional(pool)
+                    .await?;
+            if exists.is_some() { Ok(None) } else { Err(DbError::NotFound("device")) }
+        }
+    }
 }
 
 pub(super) async fn set_presence(pool: &AnyPool, uid: &str, online: bool, at: Timestamp) -> R<()> {
@@ -475,8 +503,15 @@ impl DeviceStore for SqlStore {
     async fn put_reported(&self, uid: &str, enc: &[u8], v: u64, at: Timestamp) -> R<()> {
         put_reported(&self.pool, uid, enc, v, at).await
     }
-    async fn set_desired(&self, uid: &str, enc: &[u8]) -> R<u64> {
-        set_desired(&self.pool, uid, enc).await
+    async fn set_desired(
+        &self,
+        uid: &str,
+        enc: &[u8],
+        mode: RecordingMode,
+        mode_fixed: bool,
+        at: Timestamp,
+    ) -> R<Option<u64>> {
+        set_desired(&self.pool, uid, enc, mode, mode_fixed, at).await
     }
     async fn set_presence(&self, uid: &str, online: bool, at: Timestamp) -> R<()> {
         set_presence(&self.pool, uid, online, at).await

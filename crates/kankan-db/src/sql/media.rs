@@ -10,8 +10,8 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{Engine, R, SqlStore, opt_ts, ts, write_tx};
 use crate::{
-    DbError, DeviceAccess, MediaInit, MediaKey, MediaStore, MediaUsage, NewSegment, Removed,
-    SPAN_JOIN_MS, Segment, Span,
+    DbError, DeviceAccess, MediaInit, MediaKey, MediaStore, MediaUsage, NewSegment, RecordingMode,
+    Removed, SPAN_JOIN_MS, Segment, Span,
 };
 
 type Tx<'a> = Transaction<'a, Any>;
@@ -342,6 +342,12 @@ enum Pick<'a> {
     Ids(&'a [i64]),
     /// Every segment of a device.
     Device(&'a str),
+    /// Up to `limit` of a device's segments (any stream) overlapping `[from, to)`, oldest
+    /// first: its owner deletes a range.
+    Range { uid: &'a str, from: i64, to: i64, limit: u32 },
+    /// Up to `limit` of an events-only device's oldest segments started at or after `since`
+    /// (the mode's choice), ended before `cutoff` and protected by no event at `now`.
+    Unkept { uid: &'a str, since: i64, cutoff: i64, now: i64, limit: u32 },
 }
 
 /// Deletes the selected segment rows, trashes their blobs, lowers the owners' usage and
@@ -375,6 +381,30 @@ async fn remove(tx: &mut Tx<'_>, pick: Pick<'_>, now: Timestamp) -> R<Removed> {
             "{DELETE} (SELECT id FROM media_segments WHERE uid = $1) {RETURNING}"
         )))
         .bind(uid),
+        Pick::Range { uid, from, to, limit } => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{DELETE} (SELECT id FROM media_segments WHERE uid = $1 AND start_ms >= $2 \
+             AND start_ms < $3 AND start_ms + duration_ms > $4 ORDER BY start_ms LIMIT $5) \
+             {RETURNING}"
+        )))
+        .bind(uid)
+        .bind(from - MAX_SEGMENT_MS)
+        .bind(to)
+        .bind(from)
+        .bind(i64::from(limit)),
+        Pick::Unkept { uid, since, cutoff, now, limit } => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{DELETE} (SELECT id FROM media_segments WHERE uid = $1 AND start_ms >= $2 \
+                 AND start_ms < $3 AND start_ms + duration_ms < $4 \
+                 AND (protected_until_ms IS NULL OR protected_until_ms < $5) \
+                 ORDER BY start_ms LIMIT $6) {RETURNING}"
+            )))
+            .bind(uid)
+            .bind(since)
+            .bind(cutoff)
+            .bind(cutoff)
+            .bind(now)
+            .bind(i64::from(limit))
+        }
     };
     let rows = q.fetch_all(&mut **tx).await?;
     let mut removed = Removed::default();
@@ -494,6 +524,14 @@ pub(super) async fn expire(
 ) -> R<Removed> {
     let mut tx = write_tx(pool).await?;
     let pick = Pick::Expired { cutoff: cutoff.0, now: now.0, limit };
+    let removed = remove(&mut tx, pick, now).await?;
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// Deletes the picked segments in one transaction (rows, trash, usage and spans together).
+async fn remove_picked(pool: &AnyPool, pick: Pick<'_>, now: Timestamp) -> R<Removed> {
+    let mut tx = write_tx(pool).await?;
     let removed = remove(&mut tx, pick, now).await?;
     tx.commit().await?;
     Ok(removed)
@@ -678,6 +716,31 @@ impl MediaStore for SqlStore {
     }
     async fn expire_segments(&self, cutoff: Timestamp, now: Timestamp, limit: u32) -> R<Removed> {
         expire(&self.pool, cutoff, now, limit).await
+    }
+    async fn devices_recording(&self, mode: RecordingMode) -> R<Vec<(String, Timestamp)>> {
+        super::recording_modes::devices_recording(&self.pool, mode).await
+    }
+    async fn expire_unkept_segments(
+        &self,
+        uid: &str,
+        since: Timestamp,
+        cutoff: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> R<Removed> {
+        let pick = Pick::Unkept { uid, since: since.0, cutoff: cutoff.0, now: now.0, limit };
+        remove_picked(&self.pool, pick, now).await
+    }
+    async fn delete_segments_between(
+        &self,
+        uid: &str,
+        from: Timestamp,
+        to: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> R<Removed> {
+        let pick = Pick::Range { uid, from: from.0, to: to.0, limit };
+        remove_picked(&self.pool, pick, now).await
     }
     async fn evict_segments(&self, account: AccountId, bytes: u64, now: Timestamp) -> R<Removed> {
         evict(&self.pool, account, bytes, now).await

@@ -23,6 +23,7 @@ mod jobs;
 mod lifecycle;
 mod media;
 mod notify;
+mod recording_modes;
 mod rtsp;
 mod sessions;
 mod sharing;

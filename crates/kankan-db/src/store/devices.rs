@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use kankan_base::{AccountId, Timestamp};
 
 use crate::{
-    BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceGrant, DeviceState, RtspCamera,
-    SecretRotation,
+    BindToken, CommandStatus, DbError, Device, DeviceCommand, DeviceGrant, DeviceState,
+    RecordingMode, RtspCamera, SecretRotation,
 };
 
 type R<T> = Result<T, DbError>;
@@ -76,8 +76,18 @@ pub trait DeviceStore: Send + Sync {
     async fn device_state(&self, uid: &str) -> R<Option<DeviceState>>;
     /// Stores a state report; the device is then online.
     async fn put_reported(&self, uid: &str, enc: &[u8], version: u64, at: Timestamp) -> R<()>;
-    /// Stores new desired settings and returns their version (previous + 1).
-    async fn set_desired(&self, uid: &str, enc: &[u8]) -> R<u64>;
+    /// Stores new desired settings with the recording mode they carry (`mode`, noting `at` as
+    /// when it was chosen if it changes) and returns their version (previous + 1). With
+    /// `mode_fixed` (the caller may not change the mode) nothing is stored and `None` comes
+    /// back unless `mode` is the one in force.
+    async fn set_desired(
+        &self,
+        uid: &str,
+        enc: &[u8],
+        mode: RecordingMode,
+        mode_fixed: bool,
+        at: Timestamp,
+    ) -> R<Option<u64>>;
     async fn set_presence(&self, uid: &str, online: bool, at: Timestamp) -> R<()>;
 
     // Commands.

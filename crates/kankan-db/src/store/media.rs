@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use kankan_base::{AccountId, BlobId, Timestamp};
 
 use crate::{
-    DbError, DeviceAccess, MediaInit, MediaKey, MediaUsage, NewSegment, Removed, Segment, Span,
+    DbError, DeviceAccess, MediaInit, MediaKey, MediaUsage, NewSegment, RecordingMode, Removed,
+    Segment, Span,
 };
 
 type R<T> = Result<T, DbError>;
@@ -64,6 +65,30 @@ pub trait MediaStore: Send + Sync {
     /// Deletes up to `limit` of the oldest unprotected segments that start before `cutoff`
     /// (retention); their blobs go to the trash.
     async fn expire_segments(&self, cutoff: Timestamp, now: Timestamp, limit: u32) -> R<Removed>;
+    /// The bound devices whose owner chose `mode`, each with when it was chosen.
+    async fn devices_recording(&self, mode: RecordingMode) -> R<Vec<(String, Timestamp)>>;
+    /// Deletes up to `limit` of the device's oldest segments started at or after `since`,
+    /// ended before `cutoff` and protected by no event at `now` (an events-only device's
+    /// footage no event kept); their blobs go to the trash in the same transaction.
+    async fn expire_unkept_segments(
+        &self,
+        uid: &str,
+        since: Timestamp,
+        cutoff: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> R<Removed>;
+    /// Deletes up to `limit` of the device's segments (every stream, protected or not)
+    /// overlapping `[from, to)`, oldest first; their blobs go to the trash in the same
+    /// transaction, their bytes off the owner's usage, the spans repaired.
+    async fn delete_segments_between(
+        &self,
+        uid: &str,
+        from: Timestamp,
+        to: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> R<Removed>;
     /// Deletes the account's oldest unprotected segments until at least `bytes` are freed or
     /// none are left; records the eviction as an alert.
     async fn evict_segments(&self, account: AccountId, bytes: u64, now: Timestamp) -> R<Removed>;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use kankan_base::{AccountId, Timestamp};
 use kankan_db::{
     Account, AccountState, BindToken, CommandStatus, ContactKind, DbError, Device, DeviceCommand,
-    DeviceKind, Store,
+    DeviceKind, RecordingMode, Store,
 };
 
 use crate::store;
@@ -149,8 +149,10 @@ async fn desired_versions_increase_and_reports_mark_the_device_online() {
     let alice = account(&*s, 1).await;
     s.insert_bind_token(&token(alice, "KKAAAAAA", 1)).await.expect("token");
     s.claim_device(&[1; 32], "KKAAAAAA", T0).await.expect("bind");
-    assert_eq!(s.set_desired("KKAAAAAA", b"a").await.expect("v1"), 1);
-    assert_eq!(s.set_desired("KKAAAAAA", b"b").await.expect("v2"), 2);
+    let set =
+        |enc: &'static [u8]| s.set_desired("KKAAAAAA", enc, RecordingMode::Continuous, false, T0);
+    assert_eq!(set(b"a").await.expect("v1"), Some(1));
+    assert_eq!(set(b"b").await.expect("v2"), Some(2));
     s.put_reported("KKAAAAAA", b"r", 2, T0).await.expect("report");
     let st = s.device_state("KKAAAAAA").await.expect("q").expect("state");
     assert_eq!((st.desired_version, st.reported_version, st.online), (2, 2, true));

@@ -13,6 +13,7 @@ mod grants;
 mod lifecycle;
 mod media;
 mod notify;
+mod recording_modes;
 mod rtsp;
 mod sharing;
 mod tidy;

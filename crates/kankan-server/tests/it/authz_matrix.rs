@@ -381,6 +381,10 @@ async fn ask(app: &TestApp, op: &Op, actor: &Actor, ids: &Ids) -> (u16, Option<S
         let now = app.clock.now().0;
         url.push_str(&format!("?t={link}&from={}&to={now}&at={now}", now - 60_000));
     }
+    if (op.method.as_str(), op.path.as_str()) == ("DELETE", "/api/v1/devices/{uid}/recordings") {
+        let now = app.clock.now().0;
+        url.push_str(&format!("?from_ms={}&to_ms={now}", now - 60_000));
+    }
     let mut req = app.http.request(op.method.parse().expect("method"), url);
     if let Some(t) = &actor.token {
         req = req.bearer_auth(t);

@@ -131,11 +131,11 @@ fn ws_url(app: &TestApp, path: &str) -> String {
     app.url(path).replacen("http://", "ws://", 1)
 }
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens the live socket and reads until the first keyframe; the time that took.
-async fn watch_until_picture(app: &TestApp, url: &str) -> (Socket, Duration) {
+pub(crate) async fn watch_until_picture(app: &TestApp, url: &str) -> (Socket, Duration) {
     let t0 = Instant::now();
     let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(app, url)).await.expect("opens");
     let mut parser = StreamParser::new(Limits::default());

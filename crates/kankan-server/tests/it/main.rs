@@ -53,6 +53,7 @@ mod recording;
 mod recording_crash;
 mod recording_input;
 mod recording_integrity;
+mod recording_modes;
 mod revocation;
 mod risk;
 mod rtsp;

@@ -356,7 +356,7 @@ async fn sharing_onward_unbinding_and_managing_members_are_never_a_members() {
     let h = home().await;
     let stranger = h.app.register("stranger@example.com", PW).await;
     join(&h).await;
-    for cap in ["share", "unbind"] {
+    for cap in ["share", "unbind", "manage-recordings"] {
         let r = grant(&h, json!({"capabilities": ["view", cap]})).await;
         assert_eq!(code(&r), (422, "capability-not-grantable"), "{cap}");
     }

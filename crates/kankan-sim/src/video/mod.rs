@@ -44,7 +44,9 @@ pub struct VideoConfig {
     /// only.
     pub motion_events: Option<MotionLink>,
     /// Upload only while the server asks (`stream-start` .. `stream-stop`, for a viewer);
-    /// otherwise upload continuously. Footage always goes to the SD card.
+    /// otherwise upload continuously. Footage always goes to the SD card. The owner's
+    /// `card-only` recording mode (in the settings of `motion_events`) makes any camera
+    /// upload only on demand, and never backfill.
     pub on_demand: bool,
     /// SD card capacity for footage, in bytes.
     pub sd_bytes: usize,
@@ -163,9 +165,8 @@ impl SdCard {
 pub struct VideoHandle {
     status: watch::Receiver<VideoStatus>,
     uplink: Arc<AtomicBool>,
-    /// Whether each stream (0 main, 1 sub) uploads live now.
+    /// Whether the server asks each stream (0 main, 1 sub) to upload live now.
     wanted: Arc<[watch::Sender<bool>; 2]>,
-    on_demand: bool,
 }
 
 impl VideoHandle {
@@ -183,9 +184,6 @@ impl VideoHandle {
     /// server's `stream-start` and `stream-stop` commands do. A camera that uploads
     /// continuously keeps uploading.
     pub fn set_streaming(&self, stream: u8, on: bool) {
-        if !on && !self.on_demand {
-            return;
-        }
         if let Some(w) = self.wanted.get(usize::from(stream)) {
             w.send_replace(on);
         }
@@ -210,25 +208,28 @@ impl VideoHandle {
 /// watches the main stream; a cut of the uplink cuts both streams.
 pub fn start(config: VideoConfig, shutdown: ShutdownSignal) -> Result<VideoHandle, SimError> {
     let uplink = Arc::new(AtomicBool::new(true));
-    let on_demand = config.on_demand;
-    let wanted = Arc::new([0, 1].map(|_| watch::channel(!on_demand).0));
+    let wanted = Arc::new([0, 1].map(|_| watch::channel(false).0));
+    let settings = config.motion_events.as_ref().map(|m| m.settings.clone());
     let (tx, rx) = watch::channel(VideoStatus::default());
     if let Some(sub) = config.sub_stream {
         let (sub_tx, _) = watch::channel(VideoStatus::default());
         let cfg =
             VideoConfig { encoder: sub, sub_stream: None, motion_events: None, ..config.clone() };
-        let links = Links { up: uplink.clone(), wanted: wanted[1].subscribe() };
+        let links =
+            Links { up: uplink.clone(), wanted: wanted[1].subscribe(), settings: settings.clone() };
         pipeline(cfg, 1, sub_tx, links, shutdown.clone())?;
     }
-    let links = Links { up: uplink.clone(), wanted: wanted[0].subscribe() };
+    let links = Links { up: uplink.clone(), wanted: wanted[0].subscribe(), settings };
     pipeline(config, 0, tx, links, shutdown)?;
-    Ok(VideoHandle { status: rx, uplink, wanted, on_demand })
+    Ok(VideoHandle { status: rx, uplink, wanted })
 }
 
-/// What switches a stream's upload: the network, and whether it is wanted now.
-struct Links {
-    up: Arc<AtomicBool>,
-    wanted: watch::Receiver<bool>,
+/// What switches a stream's upload: the network, whether the server asks for it now, and
+/// the owner's settings (the recording mode).
+pub(crate) struct Links {
+    pub(crate) up: Arc<AtomicBool>,
+    pub(crate) wanted: watch::Receiver<bool>,
+    pub(crate) settings: Option<watch::Receiver<Settings>>,
 }
 
 fn pipeline(
@@ -249,7 +250,7 @@ fn pipeline(
         config.motion_events.clone(),
     )?;
     let sd = Arc::new(Mutex::new(SdCard { capacity: config.sd_bytes, ..SdCard::default() }));
-    let task = uplink::Uplink::new(config, started, sd, status, links.up, links.wanted, stream)?;
+    let task = uplink::Uplink::new(config, started, sd, status, links, stream)?;
     tokio::spawn(async move {
         task.run(frags, shutdown).await;
         stop.store(true, Ordering::SeqCst);

@@ -1,5 +1,7 @@
 //! Uploads: one long chunked `POST .../live` while the network is up, and a
-//! `PUT .../backfill` of what the SD card holds from an outage once it is back.
+//! `PUT .../backfill` of what the SD card holds from an outage once it is back. In the
+//! owner's `card-only` recording mode the camera uploads only while the server asks for live
+//! view and never backfills: its footage stays on the SD card.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -7,12 +9,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kankan_base::ShutdownSignal;
+use kankan_protocol::device::{RecordingMode, Settings};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::source::{Fragment, Started};
-use super::{SdCard, VideoConfig, VideoStatus};
+use super::{Links, SdCard, VideoConfig, VideoStatus};
 use crate::SimError;
 
 /// Fragments sent this long before a cut may not have arrived: they are uploaded again
@@ -37,8 +40,10 @@ pub(super) struct Uplink {
     sd: Arc<Mutex<SdCard>>,
     status: watch::Sender<VideoStatus>,
     up: Arc<AtomicBool>,
-    /// Upload live now: always for a continuously recording camera, on demand otherwise.
+    /// The server asks for a live upload now (`stream-start` .. `stream-stop`).
     wanted: watch::Receiver<bool>,
+    /// The owner's settings, for the recording mode.
+    settings: Option<watch::Receiver<Settings>>,
     http: reqwest::Client,
     /// 0 main, 1 sub-stream.
     stream: u8,
@@ -50,13 +55,24 @@ impl Uplink {
         started: Started,
         sd: Arc<Mutex<SdCard>>,
         status: watch::Sender<VideoStatus>,
-        up: Arc<AtomicBool>,
-        wanted: watch::Receiver<bool>,
+        links: Links,
         stream: u8,
     ) -> Result<Self, SimError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = crate::tls::http_client(&cfg.ingest_url, cfg.pin)?;
-        Ok(Uplink { cfg, started, sd, status, up, wanted, http, stream })
+        let Links { up, wanted, settings } = links;
+        Ok(Uplink { cfg, started, sd, status, up, wanted, settings, http, stream })
+    }
+
+    /// The owner keeps the video on the SD card only.
+    fn card_only(&self) -> bool {
+        self.settings.as_ref().is_some_and(|s| s.borrow().recording_mode == RecordingMode::CardOnly)
+    }
+
+    /// Upload live now: while the server asks, and always for a camera that records to the
+    /// cloud continuously.
+    fn upload_wanted(&self) -> bool {
+        *self.wanted.borrow() || (!self.cfg.on_demand && !self.card_only())
     }
 
     fn url(&self, what: &str) -> String {
@@ -74,6 +90,7 @@ impl Uplink {
         let (mut retry_at, mut delay) = (Instant::now(), self.cfg.retry);
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         let mut wanted_closed = false;
+        let mut settings = self.settings.clone();
         loop {
             tokio::select! {
                 () = shutdown.wait() => {
@@ -83,9 +100,30 @@ impl Uplink {
                     }
                     return;
                 }
+                changed = settings_changed(&mut settings) => {
+                    if !changed {
+                        settings = None;
+                    }
+                    if self.card_only() {
+                        // The footage stays on the card: nothing of it is uploaded later.
+                        backfill_from = None;
+                        if let Some((task, _)) = backfill.take() {
+                            task.abort();
+                        }
+                    }
+                    let wanted = self.upload_wanted();
+                    if wanted && live.is_none() && self.up.load(Ordering::SeqCst) {
+                        live = self.open_live();
+                    }
+                    if let Some(l) = live.take_if(|_| !wanted) {
+                        tracing::info!(uid = %self.cfg.uid, stream = self.stream, "card-only: upload stopped");
+                        self.close(l);
+                    }
+                }
                 changed = self.wanted.changed(), if !wanted_closed => {
                     wanted_closed = changed.is_err();
-                    let wanted = *self.wanted.borrow_and_update();
+                    self.wanted.borrow_and_update();
+                    let wanted = self.upload_wanted();
                     if wanted && live.is_none() && self.up.load(Ordering::SeqCst) {
                         // A viewer is waiting: start now, from the current GOP.
                         live = self.open_live();
@@ -99,7 +137,7 @@ impl Uplink {
                     let Some(f) = f else { return };
                     self.sd().push(f.clone());
                     let up = self.up.load(Ordering::SeqCst);
-                    let wanted = *self.wanted.borrow();
+                    let wanted = self.upload_wanted();
                     let mut sent = None;
                     if live.is_none() && up && wanted && Instant::now() >= retry_at {
                         // The upload starts with the GOP in progress, this fragment included.
@@ -131,6 +169,9 @@ impl Uplink {
                         backfill_from = Some(self.lost(l, backfill_from, &why));
                         retry_at = Instant::now() + delay;
                         delay = (delay * 2).min(self.cfg.retry * 16);
+                    }
+                    if self.card_only() {
+                        backfill_from = None;
                     }
                     if let (Some(l), Some(from)) = (&live, backfill_from) {
                         if l.last_ms > l.first_ms {
@@ -235,5 +276,13 @@ impl Uplink {
                 Err(format!("backfill refused: {}", r.text().await.unwrap_or_default()))
             }
         })
+    }
+}
+
+/// Waits until the settings change; false once they never will (or there are none).
+async fn settings_changed(rx: &mut Option<watch::Receiver<Settings>>) -> bool {
+    match rx {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => std::future::pending().await,
     }
 }
