@@ -193,6 +193,12 @@ export const account = {
   sessions: () => request('GET', `${V1}/me/sessions`),
   revokeSession: (id) => request('DELETE', `${V1}/me/sessions/${encodeURIComponent(id)}`),
   logins: () => request('GET', `${V1}/me/logins`),
+  dataAccess: () => request('GET', `${V1}/me/data-access`),
+  requests: () => request('GET', `${V1}/me/requests`),
+  fileRequest: (kind, message) => request('POST', `${V1}/me/requests`, { json: { kind, message: message || null } }),
+  supportGrants: () => request('GET', `${V1}/me/support-grants`),
+  giveSupportGrant: (hours, devices) => request('POST', `${V1}/me/support-grants`, { json: { hours, devices } }),
+  withdrawSupportGrant: (id) => request('DELETE', `${V1}/me/support-grants/${encodeURIComponent(id)}`),
 };
 
 const dev = (uid) => `${V1}/devices/${encodeURIComponent(uid)}`;

@@ -26,6 +26,11 @@ pub struct AccountsConfig {
     pub hash_concurrency: u32,
     /// How long login history (time, outcome, sealed client and IP) is kept.
     pub login_history_days: u32,
+    /// A session unused this long ends: refused when presented and deleted by the sweeper.
+    pub session_idle_days: u32,
+    /// An account still pending (its contact never proven) this long after its last
+    /// registration code is deleted with its codes.
+    pub pending_registration_days: u32,
 }
 
 impl Default for AccountsConfig {
@@ -40,6 +45,8 @@ impl Default for AccountsConfig {
             lockout_minutes: 15,
             hash_concurrency: 0,
             login_history_days: 180,
+            session_idle_days: 14,
+            pending_registration_days: 7,
         }
     }
 }
@@ -56,6 +63,8 @@ impl AccountsConfig {
             ("lockout_window_minutes", self.lockout_window_minutes, 1, 10_080),
             ("lockout_minutes", self.lockout_minutes, 1, 10_080),
             ("login_history_days", self.login_history_days, 1, 3650),
+            ("session_idle_days", self.session_idle_days, 1, 3650),
+            ("pending_registration_days", self.pending_registration_days, 1, 365),
         ];
         for (name, v, lo, hi) in ranges {
             if !(lo..=hi).contains(&v) {

@@ -14,6 +14,7 @@ pub mod identifier;
 pub mod password_policy;
 mod privacy;
 mod profile;
+pub mod requests;
 mod retention;
 pub mod risk;
 mod sms_caps;
@@ -43,6 +44,7 @@ pub use auth::{CodeSent, LoginOk};
 /// Kinds of the rows this crate answers with.
 pub use kankan_db::{ContactKind, LoginOutcome};
 pub use profile::{LoginEntry, Profile, SessionEntry};
+pub use requests::{RequestView, Requests};
 pub use retention::{AccountsSweeper, SWEEP_EVERY as ACCOUNTS_SWEEP_EVERY};
 
 /// Work on the blocking threads, a bounded number at a time (avatar decoding, up to

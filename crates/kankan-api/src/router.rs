@@ -12,8 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, devices, events, ingest, live, me, notify, ops, recordings,
-    sharing, talk, whep,
+    access, admin, album, auth, devices, events, ingest, live, me, notify, ops, privacy,
+    recordings, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -44,6 +44,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::sessions))
         .routes(routes!(me::revoke_session))
         .routes(routes!(me::logins))
+        .routes(routes!(privacy::data_access))
+        .routes(routes!(privacy::file_request, privacy::my_requests))
+        .routes(routes!(support::give, support::list))
+        .routes(routes!(support::withdraw))
         .routes(routes!(devices::list))
         .routes(routes!(devices::start_pairing))
         .routes(routes!(devices::add_rtsp_camera))
@@ -85,6 +89,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::login))
         .routes(routes!(admin::provision))
         .routes(routes!(admin::workers))
+        .routes(routes!(privacy::queue))
+        .routes(routes!(privacy::read_request))
+        .routes(routes!(privacy::close_request))
+        .routes(routes!(privacy::audit))
+        .routes(routes!(support::staff_link))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .routes(routes!(me::put_avatar).layer(DefaultBodyLimit::max(AVATAR_LIMIT)))
         // Streams of any length; the media parser bounds every box it buffers.

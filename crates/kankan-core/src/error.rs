@@ -95,6 +95,9 @@ pub enum CoreError {
     CapabilityNotGrantable(String),
     #[error("{0}")]
     InvalidShare(String),
+    /// A data-subject request or support grant refused as given (`invalid-request`).
+    #[error("{0}")]
+    InvalidRequest(String),
     #[error(transparent)]
     Store(#[from] kankan_db::DbError),
     #[error(transparent)]
@@ -132,7 +135,9 @@ impl CoreError {
             AccountBanned | AccountNotVerified => ErrorKind::PermissionDenied,
             NotFound(_) | InvitationInvalid => ErrorKind::NotFound,
             InvitationOwn => ErrorKind::FailedPrecondition,
-            CapabilityNotGrantable(_) | InvalidShare(_) => ErrorKind::InvalidArgument,
+            CapabilityNotGrantable(_) | InvalidShare(_) | InvalidRequest(_) => {
+                ErrorKind::InvalidArgument
+            }
             Store(e) => e.kind(),
             Media(_) => ErrorKind::InvalidArgument,
             Crypto(_) | Internal(_) | RecordingDamaged(_) => ErrorKind::Internal,
@@ -176,6 +181,7 @@ impl CoreError {
             InvitationOwn => "invitation-own",
             CapabilityNotGrantable(_) => "capability-not-grantable",
             InvalidShare(_) => "invalid-share",
+            InvalidRequest(_) => "invalid-request",
             Media(e) => e.code(),
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
             Store(_) | Crypto(_) | Internal(_) => "internal",

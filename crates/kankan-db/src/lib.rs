@@ -8,6 +8,7 @@
 
 mod access;
 mod album;
+mod audit;
 pub mod blob;
 mod error;
 mod events;
@@ -23,6 +24,10 @@ pub mod testing;
 
 pub use access::DeviceAccess;
 pub use album::{AlbumItem, AlbumKind};
+pub use audit::{
+    AuditCheckpoint, AuditEntry, AuditHead, AuditLinker, ExpiredInactive, NewAuditEntry,
+    PrivacyRequest, SupportGrant,
+};
 pub use blob::{BlobStore, LocalBlobStore};
 pub use error::DbError;
 pub use events::{EVENT_RETENTION_MS, Event, EventFilter, EventKind, Recorded};
@@ -37,8 +42,8 @@ pub use notify::{
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
-    AccountStore, AlbumStore, DeviceStore, EventStore, JobStore, MediaStore, NotifyStore,
-    ShareStore, Store,
+    AccountStore, AlbumStore, AuditStore, DeviceStore, EventStore, JobStore, MediaStore,
+    NotifyStore, ShareStore, Store,
 };
 
 use std::sync::Arc;

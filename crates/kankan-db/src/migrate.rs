@@ -111,4 +111,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_access_log.sql"),
         postgres: include_str!("../migrations/postgres/0016_access_log.sql"),
     },
+    Migration {
+        version: 21,
+        name: "0021_audit",
+        sqlite: include_str!("../migrations/sqlite/0021_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0021_audit.sql"),
+    },
 ];

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod album;
+mod audit;
 mod devices;
 mod events;
 mod jobs;
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 
 pub use accounts::AccountStore;
 pub use album::AlbumStore;
+pub use audit::AuditStore;
 pub use devices::DeviceStore;
 pub use events::EventStore;
 pub use jobs::JobStore;
@@ -33,6 +35,7 @@ type R<T> = Result<T, DbError>;
 #[async_trait]
 pub trait Store:
     AccountStore
+    + AuditStore
     + DeviceStore
     + JobStore
     + MediaStore

@@ -6,6 +6,8 @@ use utoipa::ToSchema;
 mod access;
 mod notify;
 pub use access::*;
+mod privacy;
+pub use privacy::*;
 mod sharing;
 pub use notify::*;
 pub use sharing::*;

@@ -11,8 +11,10 @@ pub mod live;
 pub mod me;
 pub mod notify;
 pub mod ops;
+pub mod privacy;
 pub mod recordings;
 pub mod sharing;
+pub mod support;
 pub mod talk;
 pub mod whep;
 

@@ -45,6 +45,12 @@ pub const TABLES: &[&str] = &[
     "webhooks",
     "notification_deliveries",
     "server_secrets",
+    "audit_log",
+    "audit_head",
+    "audit_checkpoints",
+    "privacy_requests",
+    "support_grants",
+    "support_grant_devices",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

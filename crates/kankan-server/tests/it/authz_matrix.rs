@@ -121,6 +121,10 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
             j(json!({"model": "KK-C1", "count": 1, "batch": "matrix"}))
         }
         ("POST", "/api/v1/admin/login") => j(json!({"username": "nobody", "password": wrong_pw})),
+        ("POST", "/api/v1/admin/requests/{id}/close") => j(json!({"state": "done"})),
+        ("POST", "/api/v1/me/requests") => j(json!({"kind": "other", "message": "matrix"})),
+        // Household B's device: nobody else may let staff see it.
+        ("POST", "/api/v1/me/support-grants") => j(json!({"hours": 1, "devices": [ids.b_uid]})),
         ("POST", "/api/v1/album/clips") => j(json!({"device": ids.uid, "seconds": 5})),
         ("POST", "/api/v1/album/screenshots") => j(json!({"device": ids.uid})),
         ("POST", "/api/v1/auth/login") => {
@@ -195,6 +199,13 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("id", p) if p.starts_with("/api/v1/me/sessions/") => ids.b_session.clone(),
             ("id", p) if p.starts_with("/api/v1/me/webhooks/") => ids.b_webhook.clone(),
             ("id", p) if p.starts_with("/api/v1/shares/") => ids.b_share.clone(),
+            // No such request or grant: staff are answered not-found, the rest unauthenticated.
+            ("id", p) if p.starts_with("/api/v1/admin/requests/") => {
+                uuid::Uuid::now_v7().to_string()
+            }
+            ("id", p) if p.starts_with("/api/v1/me/support-grants/") => {
+                uuid::Uuid::now_v7().to_string()
+            }
             // Not a member of the device: the owner is answered not-found, nobody is removed.
             ("account", _) => ids.b_account.clone(),
             ("file", p) if p.contains("/init/") => "1.mp4".into(),

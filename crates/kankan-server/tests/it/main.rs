@@ -3,6 +3,7 @@
 mod accounts;
 mod admin;
 mod album;
+mod audit;
 mod authz_judge;
 mod authz_matrix;
 mod authz_routes;
@@ -51,6 +52,7 @@ mod rtsp_motion;
 mod sessions;
 mod sharing;
 mod store_copy;
+mod support;
 mod tidy_docs;
 mod webrtc;
 mod webrtc_peer;
