@@ -10,6 +10,7 @@ mod authz_routes;
 mod bad_input;
 mod browser;
 mod browser_album;
+mod browser_data_access;
 mod browser_devices;
 mod browser_live;
 mod browser_messages;
