@@ -253,6 +253,12 @@ async fn a_session_left_idle_is_refused_and_deleted_by_the_sweeper() {
         assert_eq!(app.get_authed("/api/v1/me", &used).await.0, 200, "used every 5 days");
     }
     assert_eq!(app.get_authed("/api/v1/me", &idle).await.0, 401, "15 days unused");
+    let (_, listed) = app.get_authed("/api/v1/me/sessions", &used).await;
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(1),
+        "an ended session is not listed: {listed}"
+    );
     let store = app.running().services.store.clone();
     let now = app.clock.now();
     until(|| {
