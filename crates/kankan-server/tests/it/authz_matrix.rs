@@ -49,6 +49,8 @@ pub struct Ids {
     pub b_album_item: String,
     pub b_session: String,
     pub b_webhook: String,
+    /// Household B's live support grant (staff may play back its device).
+    pub b_support_grant: String,
     pub b_push_endpoint: String,
     /// Household B's owner, its invitation (for someone else) and that invitation's token.
     pub b_account: String,
@@ -67,6 +69,7 @@ impl Ids {
             b_album_item: s("a"),
             b_session: s("s"),
             b_webhook: s("w"),
+            b_support_grant: s("g"),
             b_push_endpoint: s("https://push.example.com/b"),
             b_account: s("b"),
             b_share: s("i"),
@@ -203,9 +206,8 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("id", p) if p.starts_with("/api/v1/admin/requests/") => {
                 uuid::Uuid::now_v7().to_string()
             }
-            ("id", p) if p.starts_with("/api/v1/me/support-grants/") => {
-                uuid::Uuid::now_v7().to_string()
-            }
+            // Household B's live grant: nobody else may withdraw it.
+            ("id", p) if p.starts_with("/api/v1/me/support-grants/") => ids.b_support_grant.clone(),
             // Not a member of the device: the owner is answered not-found, nobody is removed.
             ("account", _) => ids.b_account.clone(),
             ("file", p) if p.contains("/init/") => "1.mp4".into(),
@@ -402,7 +404,7 @@ async fn ask(app: &TestApp, op: &Op, actor: &Actor, ids: &Ids) -> (u16, Option<S
 }
 
 /// Household B: an account with its own device, event, Album item, second session, webhook,
-/// push subscription and command. Returns its token and the ids.
+/// support grant, push subscription and command. Returns its token and the ids.
 async fn household_b(
     app: &TestApp,
     push: &PushService,
@@ -424,6 +426,10 @@ async fn household_b(
     let (s, b) = call(app, "POST", "/api/v1/me/webhooks", &token, Some(hook)).await;
     assert_eq!(s, 201, "{b}");
     let b_webhook = b["id"].as_str().expect("id").to_string();
+    let support = json!({"hours": 72, "devices": [creds.uid]});
+    let (s, b) = call(app, "POST", "/api/v1/me/support-grants", &token, Some(support)).await;
+    assert_eq!(s, 201, "{b}");
+    let b_support_grant = b["id"].as_str().expect("id").to_string();
     subscribe(app, &token, push, "b").await;
     let b_push_endpoint = push.subscription_endpoint("b");
     let store = &app.running().services.store;
@@ -459,6 +465,7 @@ async fn household_b(
         b_album_item: item.id.to_string(),
         b_session,
         b_webhook,
+        b_support_grant,
         b_push_endpoint,
         b_account: item.account_id.0.to_string(),
         b_share,
