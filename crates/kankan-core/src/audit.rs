@@ -89,7 +89,9 @@ fn encode(seq: i64, e: &NewAuditEntry) -> [Vec<u8>; 6] {
     ]
 }
 
-fn link(prev: &[u8; 32], seq: i64, e: &NewAuditEntry) -> [u8; 32] {
+/// The hash of entry `seq` after an entry whose hash is `prev` (32 zero bytes before the
+/// first): what the chain stores, and what a verifier recomputes.
+pub fn link(prev: &[u8; 32], seq: i64, e: &NewAuditEntry) -> [u8; 32] {
     let parts = encode(seq, e);
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     chain_hash(prev, &refs)

@@ -86,6 +86,45 @@ async fn the_verifier_finds_a_forged_checkpoint() {
     assert!(!verify(&app).await.intact(), "a checkpoint's seq is signed");
 }
 
+/// An intruder who edits an entry and recomputes every hash after it (the chain is whole
+/// again) is caught by the signed checkpoint past the edit.
+#[tokio::test]
+async fn the_verifier_finds_a_rewritten_chain_by_its_checkpoints() {
+    let app = TestApp::spawn().await;
+    fill(&app, 70).await;
+    let store = app.running().services.store.clone();
+    let mut entries = store.audit_entries(0, 100).await.expect("entries");
+    let mut prev = entries[8].hash;
+    for e in entries.iter_mut().skip(9) {
+        if e.seq == 10 {
+            e.entry.detail = "n=rewritten".into();
+        }
+        e.hash = kankan_core::audit::link(&prev, e.seq, &e.entry);
+        prev = e.hash;
+        let hex: String = e.hash.iter().map(|b| format!("{b:02x}")).collect();
+        let blob = match kankan_db::testing::engine() {
+            kankan_db::Engine::Sqlite => format!("X'{hex}'"),
+            kankan_db::Engine::Postgres => format!("decode('{hex}', 'hex')"),
+        };
+        let sql = format!(
+            "UPDATE audit_log SET detail = '{}', hash = {blob} WHERE seq = {}",
+            e.entry.detail, e.seq
+        );
+        assert_eq!(tamper(&app, &sql).await, 1);
+    }
+    let v = verify(&app).await;
+    assert!(
+        !v.problems.iter().any(|p| p.contains("does not match its hash chain")),
+        "the chain itself is whole again: {:?}",
+        v.problems
+    );
+    assert!(
+        v.problems.iter().any(|p| p.contains("up to entry 64 differs from its checkpoint")),
+        "{:?}",
+        v.problems
+    );
+}
+
 /// Staff actions through the admin API are in the log, in order, with the staff member as
 /// the actor; a user's token cannot read it.
 #[tokio::test]
