@@ -230,6 +230,12 @@ export const account = {
   continueLogin: () => request('DELETE', `${V1}/me/cancellation`),
   /** A deletion receipt by the code its message carried (no login needed). */
   receipt: (code) => request('GET', `${V1}/deletion-receipts/${encodeURIComponent(code)}`),
+  dataAccess: () => request('GET', `${V1}/me/data-access`),
+  requests: () => request('GET', `${V1}/me/requests`),
+  fileRequest: (kind, message) => request('POST', `${V1}/me/requests`, { json: { kind, message: message || null } }),
+  supportGrants: () => request('GET', `${V1}/me/support-grants`),
+  giveSupportGrant: (hours, devices) => request('POST', `${V1}/me/support-grants`, { json: { hours, devices } }),
+  withdrawSupportGrant: (id) => request('DELETE', `${V1}/me/support-grants/${encodeURIComponent(id)}`),
 };
 
 /** The privacy policy and About (public), the account's consents, and announcements. */

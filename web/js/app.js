@@ -30,6 +30,7 @@ const ROUTES = {
   '/album': { page: () => import('./pages/album.js'), tab: 'album' },
   '/me': { page: () => import('./pages/me.js'), tab: 'me' },
   '/me/sessions': { page: () => import('./pages/sessions.js'), tab: 'me' },
+  '/me/data-access': { page: () => import('./pages/data-access.js'), tab: 'me' },
   '/me/notifications': { page: () => import('./pages/notifications.js'), tab: 'me' },
   '/me/privacy': { page: () => import('./pages/privacy.js'), tab: 'me' },
   '/announcements': { page: () => import('./pages/announcements.js'), tab: 'me' },

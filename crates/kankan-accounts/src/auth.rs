@@ -234,6 +234,10 @@ impl Accounts {
         let now = s.now();
         let session =
             s.store.session_by_token(&hash.0, now).await?.ok_or(CoreError::Unauthenticated)?;
+        // A session unused for `accounts.session_idle_days` has ended (the sweeper deletes it).
+        if session.last_used_at < self.idle_cutoff(now) {
+            return Err(CoreError::Unauthenticated);
+        }
         let account = s.account(session.account_id).await?;
         match account.state {
             AccountState::Active => {}

@@ -35,6 +35,11 @@ pub struct AccountsConfig {
     pub dormant_days: u32,
     /// How long before that a notice goes to its contact (a login in between keeps it).
     pub dormant_notice_days: u32,
+    /// A session unused this long ends: refused when presented and deleted by the sweeper.
+    pub session_idle_days: u32,
+    /// An account still pending (its contact never proven) this long after its last
+    /// registration code is deleted with its codes.
+    pub pending_registration_days: u32,
 }
 
 impl Default for AccountsConfig {
@@ -53,6 +58,8 @@ impl Default for AccountsConfig {
             receipt_days: 90,
             dormant_days: 1095,
             dormant_notice_days: 30,
+            session_idle_days: 14,
+            pending_registration_days: 7,
         }
     }
 }
@@ -73,6 +80,8 @@ impl AccountsConfig {
             ("receipt_days", self.receipt_days, 1, 3650),
             ("dormant_days", self.dormant_days, 30, 36_500),
             ("dormant_notice_days", self.dormant_notice_days, 1, 365),
+            ("session_idle_days", self.session_idle_days, 1, 3650),
+            ("pending_registration_days", self.pending_registration_days, 1, 365),
         ];
         for (name, v, lo, hi) in ranges {
             if !(lo..=hi).contains(&v) {

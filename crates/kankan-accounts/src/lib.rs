@@ -17,6 +17,7 @@ mod minors;
 pub mod password_policy;
 mod privacy;
 mod profile;
+pub mod requests;
 mod retention;
 pub mod risk;
 mod sms_caps;
@@ -50,6 +51,7 @@ pub use cancel::Shredded;
 /// Kinds of the rows this crate answers with.
 pub use kankan_db::{ContactKind, DeletionReason, DeletionReceipt, LoginOutcome, PendingPurge};
 pub use profile::{LoginEntry, Profile, SessionEntry};
+pub use requests::{RequestView, Requests};
 pub use retention::{AccountsSweeper, SWEEP_EVERY as ACCOUNTS_SWEEP_EVERY};
 
 /// Work on the blocking threads, a bounded number at a time (avatar decoding, up to

@@ -154,10 +154,14 @@ impl Accounts {
         let s = &self.inner;
         let a = s.account(p.account_id).await?;
         let key = s.key_of(&a)?;
+        let now = s.now();
+        // A session idle past `accounts.session_idle_days` has ended, swept or not.
+        let idle = self.idle_cutoff(now);
         s.store
-            .sessions_of(a.id, s.now())
+            .sessions_of(a.id, now)
             .await?
             .into_iter()
+            .filter(|row| row.last_used_at >= idle)
             .map(|row| {
                 Ok(SessionEntry {
                     id: row.id,

@@ -1,12 +1,14 @@
 //! Retention of what accounts leave behind: login history older than
 //! `accounts.login_history_days`, sessions that expired or were revoked (their sealed client and
 //! IP), verification codes that expired or were used (a pending registration's password hash
-//! with them). The `accounts-sweeper` worker runs it every hour on the clock.
+//! with them), sessions unused for `accounts.session_idle_days`, and accounts still pending
+//! `accounts.pending_registration_days` after their last registration code (with their codes).
+//! The `accounts-sweeper` worker runs it every hour on the clock.
 
 use std::time::Duration;
 
 use kankan_base::Timestamp;
-use kankan_db::ExpiredAccountRecords;
+use kankan_db::{ExpiredAccountRecords, ExpiredInactive};
 use kankan_worker::{Step, Ticker, WorkError, Worker};
 
 use crate::{Accounts, CoreError};
@@ -18,11 +20,20 @@ const DAY_MS: i64 = 86_400_000;
 
 impl Accounts {
     /// Deletes what is past its retention now; what it deleted.
-    pub async fn sweep(&self) -> Result<ExpiredAccountRecords, CoreError> {
+    pub async fn sweep(&self) -> Result<(ExpiredAccountRecords, ExpiredInactive), CoreError> {
         let s = &self.inner;
         let now = s.clock.now();
-        let cutoff = Timestamp(now.0 - i64::from(s.cfg.login_history_days) * DAY_MS);
-        Ok(s.store.expire_account_records(cutoff, now).await?)
+        let cutoff = days_before(now, s.cfg.login_history_days);
+        let records = s.store.expire_account_records(cutoff, now).await?;
+        let idle = days_before(now, s.cfg.session_idle_days);
+        let pending = days_before(now, s.cfg.pending_registration_days);
+        let inactive = s.store.expire_inactive(idle, pending).await?;
+        Ok((records, inactive))
+    }
+
+    /// When a session last used before this has been idle too long (at `now`).
+    pub(crate) fn idle_cutoff(&self, now: Timestamp) -> Timestamp {
+        days_before(now, self.inner.cfg.session_idle_days)
     }
 
     /// The worker that sweeps every [`SWEEP_EVERY`] (the first time one period after start-up).
@@ -34,7 +45,12 @@ impl Accounts {
     }
 }
 
-/// Deletes expired login history, sessions and codes every hour.
+fn days_before(now: Timestamp, days: u32) -> Timestamp {
+    Timestamp(now.0 - i64::from(days) * DAY_MS)
+}
+
+/// Deletes expired login history, sessions and codes, idle sessions and stale pending
+/// registrations every hour.
 pub struct AccountsSweeper {
     accounts: Accounts,
     ticker: Ticker,
@@ -46,18 +62,22 @@ impl Worker for AccountsSweeper {
     }
 
     async fn work(&mut self) -> Result<Step, WorkError> {
-        let clock = &self.accounts.inner.clock;
-        if self.ticker.is_due(clock.now()) {
-            let n = self.accounts.sweep().await?;
-            if n != ExpiredAccountRecords::default() {
+        // One reading of the clock: a step that began before the clock moved on (a test's
+        // simulated jump) is due again at once, not a period after the jump.
+        let now = self.accounts.inner.clock.now();
+        if self.ticker.is_due(now) {
+            let (n, i) = self.accounts.sweep().await?;
+            if n != ExpiredAccountRecords::default() || i != ExpiredInactive::default() {
                 tracing::info!(
                     login_events = n.login_events,
                     sessions = n.sessions,
                     codes = n.codes,
+                    idle_sessions = i.idle_sessions,
+                    pending_registrations = i.pending_registrations,
                     "expired account records deleted"
                 );
             }
-            self.ticker.done(clock.now());
+            self.ticker.done(now);
         }
         Ok(Step::Idle)
     }

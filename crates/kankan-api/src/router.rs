@@ -12,9 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, cancellation, devices, events, exports, ingest, live, me, notify,
-    ops, privacy,
-    recordings, sharing, talk, whep,
+    access, admin, album, auth, cancellation, data_access, devices, events, exports, ingest,
+    live, me, notify, ops, privacy, recordings, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -59,6 +58,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(exports::create, exports::list))
         .routes(routes!(exports::get, exports::delete))
         .routes(routes!(exports::download))
+        .routes(routes!(data_access::data_access))
+        .routes(routes!(data_access::file_request, data_access::my_requests))
+        .routes(routes!(support::give, support::list))
+        .routes(routes!(support::withdraw))
         .routes(routes!(devices::list))
         .routes(routes!(devices::start_pairing))
         .routes(routes!(devices::add_rtsp_camera))
@@ -101,6 +104,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::login))
         .routes(routes!(admin::provision))
         .routes(routes!(admin::workers))
+        .routes(routes!(data_access::queue))
+        .routes(routes!(data_access::read_request))
+        .routes(routes!(data_access::close_request))
+        .routes(routes!(data_access::audit))
+        .routes(routes!(support::staff_link))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .routes(routes!(me::put_avatar).layer(DefaultBodyLimit::max(AVATAR_LIMIT)))
         // Streams of any length; the media parser bounds every box it buffers.

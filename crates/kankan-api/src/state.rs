@@ -47,6 +47,10 @@ pub trait Readiness: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: Accounts,
+    /// The tamper-evident audit log every staff action and access to a user's data goes to.
+    pub audit: kankan_core::AuditLog,
+    /// The data-subject request queue.
+    pub requests: kankan_accounts::Requests,
     pub devices: Devices,
     pub recordings: Recordings,
     pub album: Album,

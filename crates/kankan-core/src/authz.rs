@@ -14,18 +14,22 @@
 //! - The account itself: a [`crate::Principal`] is the proof (its own profile, sessions,
 //!   settings, lists).
 //!
-//! Staff authenticate apart ([`crate::StaffPrincipal`]) and devices with their own credentials
-//! (ingest, MQTT); they reach no account's device through this model yet, and will be
-//! [`Requester`] variants when they do.
+//! Staff authenticate apart ([`crate::StaffPrincipal`]) and reach an account's device only as
+//! [`Requester::Support`]: through the same decision, only while the account's support grant
+//! for that device is live, and only for [`CapabilitySet::support`] (seeing it and playing back
+//! its recordings). Devices use their own credentials (ingest, MQTT).
 
-use kankan_base::AccountId;
+use kankan_base::{AccountId, StaffId};
 use kankan_protocol::device::CommandKind;
 
-/// Who asks. Room is left for staff and devices.
+/// Who asks. Room is left for devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requester {
     /// An account: its session, or a signed link that names it (decided again on every use).
     Account(AccountId),
+    /// A staff member helping `account`, under the account's live support grant for the
+    /// device (decided again on every use, so an expired or withdrawn grant ends it).
+    Support { staff: StaffId, account: AccountId },
 }
 
 /// Something a requester may do with a device. The names ([`Capability::name`]) are stable:
@@ -136,6 +140,12 @@ impl CapabilitySet {
     /// message records").
     pub fn member_default() -> CapabilitySet {
         [Capability::View, Capability::ViewLive, Capability::ReceiveAlarms].into_iter().collect()
+    }
+
+    /// What a live support grant lets staff do with a device: see it and play back its
+    /// recordings; never live view, talk, copies, settings or sharing.
+    pub fn support() -> CapabilitySet {
+        [Capability::View, Capability::PlayBack].into_iter().collect()
     }
 
     /// What an owner may grant a member: everything but sharing onward, unbinding and

@@ -132,6 +132,9 @@ pub enum CoreError {
     /// built already), `export-not-ready`, `export-expired`.
     #[error("{message}")]
     ExportState { code: &'static str, message: String },
+    /// A data-subject request or support grant refused as given (`invalid-request`).
+    #[error("{0}")]
+    InvalidRequest(String),
     #[error(transparent)]
     Store(#[from] kankan_db::DbError),
     #[error(transparent)]
@@ -171,7 +174,7 @@ impl CoreError {
             AccountBanned | AccountNotVerified | AccountCancelling => ErrorKind::PermissionDenied,
             NotFound(_) | InvitationInvalid => ErrorKind::NotFound,
             InvitationOwn => ErrorKind::FailedPrecondition,
-            CapabilityNotGrantable(_) | InvalidShare(_) | Consent { .. } => {
+            CapabilityNotGrantable(_) | InvalidShare(_) | Consent { .. } | InvalidRequest(_) => {
                 ErrorKind::InvalidArgument
             }
             PolicyAcceptanceRequired | GuardianConsentPending | NotForChildAccounts(_) => {
@@ -231,6 +234,7 @@ impl CoreError {
             GuardianConsentPending => "guardian-consent-pending",
             NotForChildAccounts(_) => "not-for-child-accounts",
             InvalidExport { code, .. } | ExportState { code, .. } => code,
+            InvalidRequest(_) => "invalid-request",
             Media(e) => e.code(),
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
             Store(_) | Crypto(_) | Internal(_) => "internal",

@@ -6,9 +6,13 @@
 //! place account keys are unwrapped, and [`Revocations`], the registry of long-lived streams
 //! that logout, bans, unbinding and the like end at once (`revoke`).
 //!
+//! The audit log (`audit`: the hash-chained, checkpointed record of staff actions and accesses
+//! to users' data) lives here too, so every domain can write to it.
+//!
 //! Boundary: no domain logic of its own; it reaches data through `kankan-db` and keys through
 //! `kankan-crypto`, and never reads the wall clock itself.
 
+pub mod audit;
 pub mod authz;
 mod error;
 pub mod jobs;
@@ -17,6 +21,7 @@ mod principal;
 pub mod revoke;
 mod vault;
 
+pub use audit::{Actor, AuditLog};
 pub use error::{BAN_NOTICE, CoreError};
 pub use jobs::{DeliveryQueue, JobRunner};
 pub use principal::Principal;

@@ -93,6 +93,7 @@ pub struct Keyring {
     csrf: Zeroizing<[u8; 32]>,
     device: Zeroizing<[u8; 32]>,
     media_url: Zeroizing<[u8; 32]>,
+    audit: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -150,6 +151,7 @@ impl Keyring {
             csrf: Zeroizing::new(master.derive("csrf")),
             device: Zeroizing::new(master.derive("device-secret")),
             media_url: Zeroizing::new(master.derive("media-url")),
+            audit: Zeroizing::new(master.derive("audit-checkpoint")),
         }
     }
 
@@ -208,6 +210,17 @@ impl Keyring {
     /// URL-safe base64 of a MAC over `parts`.
     pub fn media_url_mac(&self, parts: &[&[u8]]) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hmac(&self.media_url, parts))
+    }
+
+    /// The MAC that signs a checkpoint of the audit log (HMAC-SHA256 over `parts`, each
+    /// length-prefixed): only a holder of the master key can make one that verifies.
+    pub fn audit_checkpoint_mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        hmac(&self.audit, parts)
+    }
+
+    /// Whether `mac` is the checkpoint MAC of `parts`, compared in constant time.
+    pub fn audit_checkpoint_matches(&self, parts: &[&[u8]], mac: &[u8]) -> bool {
+        crate::constant_time_eq(&self.audit_checkpoint_mac(parts), mac)
     }
 
     /// The CSRF token that belongs to a session: derived, so nothing extra is stored.

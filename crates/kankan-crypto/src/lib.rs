@@ -18,6 +18,6 @@ mod token;
 pub use aead::{AeadKey, CryptoError, STREAM_TAG_LEN, StreamKey};
 pub use keys::{AccountKey, Keyring, MasterKey, MasterKeySource};
 pub use password::{PasswordHash, hash_password, verify_password};
-pub use token::{TokenHash, random_bytes, random_digits, random_token};
+pub use token::{TokenHash, chain_hash, random_bytes, random_digits, random_token};
 
 pub use kankan_base::constant_time_eq;

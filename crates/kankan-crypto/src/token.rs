@@ -33,6 +33,19 @@ impl TokenHash {
     }
 }
 
+/// One link of a hash chain (the audit log): SHA-256 of a domain tag, the previous link and
+/// `parts`, each part length-prefixed so that no two different entries encode alike.
+pub fn chain_hash(prev: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"kankan/audit-chain/v1");
+    h.update(prev);
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
 /// A new 256-bit token (base64url, no padding) and its hash.
 pub fn random_token() -> Result<(String, TokenHash), CryptoError> {
     let mut b = [0u8; 32];

@@ -8,6 +8,7 @@
 
 mod access;
 mod album;
+mod audit;
 pub mod blob;
 mod consents;
 mod error;
@@ -25,6 +26,10 @@ pub mod testing;
 
 pub use access::DeviceAccess;
 pub use album::{AlbumItem, AlbumKind};
+pub use audit::{
+    AuditCheckpoint, AuditEntry, AuditHead, AuditLinker, ExpiredInactive, NewAuditEntry,
+    PrivacyRequest, SupportGrant,
+};
 pub use blob::{BlobStore, LocalBlobStore};
 pub use consents::{AnnouncementRow, ConsentRow, GuardianRow};
 pub use error::DbError;
@@ -41,8 +46,9 @@ pub use notify::{
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
-    AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, ConsentStore, DeviceStore,
-    EventStore, ExportStore, JobStore, LifecycleStore, MediaStore, NotifyStore, ShareStore, Store,
+    AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, ConsentStore,
+    DeviceStore, EventStore, ExportStore, JobStore, LifecycleStore, MediaStore, NotifyStore,
+    ShareStore, Store,
 };
 
 use std::sync::Arc;

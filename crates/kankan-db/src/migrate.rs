@@ -135,4 +135,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0020_recording_modes.sql"),
         postgres: include_str!("../migrations/postgres/0020_recording_modes.sql"),
     },
+    Migration {
+        version: 21,
+        name: "0021_audit",
+        sqlite: include_str!("../migrations/sqlite/0021_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0021_audit.sql"),
+    },
 ];

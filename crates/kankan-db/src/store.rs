@@ -3,6 +3,7 @@
 
 mod accounts;
 mod album;
+mod audit;
 mod consents;
 mod devices;
 mod events;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 
 pub use accounts::AccountStore;
 pub use album::AlbumStore;
+pub use audit::AuditStore;
 pub use consents::{AnnouncementStore, ConsentStore};
 pub use devices::DeviceStore;
 pub use events::EventStore;
@@ -39,6 +41,7 @@ type R<T> = Result<T, DbError>;
 #[async_trait]
 pub trait Store:
     AccountStore
+    + AuditStore
     + DeviceStore
     + JobStore
     + MediaStore

@@ -78,3 +78,13 @@ impl RowLock {
         Ok(())
     }
 }
+
+/// Runs one statement on the database at `url`, behind the server's back: tests that alter
+/// stored rows the way an intruder with database access would (the audit log's verifier).
+/// The number of rows it changed.
+pub async fn execute(url: &str, sql: &str) -> Result<u64, DbError> {
+    let store = SqlStore::open(url).await?;
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(store.pool()).await?;
+    store.close().await;
+    Ok(r.rows_affected())
+}

@@ -16,6 +16,7 @@ mod rtsp;
 mod shadow;
 mod sharing;
 mod stream_access;
+mod support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,7 @@ pub use commands::CommandOutcome;
 pub use inbound::InboundKind;
 /// The membership history's actions.
 pub use kankan_db::MembershipAction;
+pub use kankan_db::SupportGrant;
 /// Kinds of the rows this crate answers with.
 pub use kankan_db::{CommandStatus, DeviceKind};
 pub use policy::{DeviceHandle, SharedDevice};
@@ -44,6 +46,7 @@ pub use shadow::{DeviceView, ShadowView};
 pub use sharing::{
     InvitationOffer, MemberView, MembershipEntry, NamedDevice, NewInvitation, PendingInvitation,
 };
+pub use support::{MAX_SUPPORT_DEVICES, MAX_SUPPORT_HOURS};
 
 /// A message for one device, sent through the gateway.
 #[derive(Debug, Clone)]

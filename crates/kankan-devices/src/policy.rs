@@ -142,6 +142,19 @@ impl Devices {
         self.decide(Requester::Account(account), Need::All(need.into()), uid).await
     }
 
+    /// The same decision for a staff member helping `account` (see [`Requester::Support`]):
+    /// `DeviceNotFound` unless the account owns the device and its live support grant names
+    /// it, and for anything beyond [`CapabilitySet::support`].
+    pub async fn authorize_support(
+        &self,
+        staff: kankan_base::StaffId,
+        account: AccountId,
+        need: impl Into<CapabilitySet>,
+        uid: &str,
+    ) -> Result<DeviceHandle, CoreError> {
+        self.decide(Requester::Support { staff, account }, Need::All(need.into()), uid).await
+    }
+
     async fn decide(
         &self,
         who: Requester,
@@ -149,16 +162,24 @@ impl Devices {
         uid: &str,
     ) -> Result<DeviceHandle, CoreError> {
         let s = &self.inner;
-        let Requester::Account(account) = who;
+        let account = match who {
+            Requester::Account(a) | Requester::Support { account: a, .. } => a,
+        };
         if !super::valid_uid(uid) {
             return Err(CoreError::DeviceNotFound);
         }
         let device = s.store.device(uid).await?.ok_or(CoreError::DeviceNotFound)?;
         let owner = device.owner.ok_or(CoreError::DeviceNotFound)?;
-        let held = if owner == account {
-            CapabilitySet::all()
-        } else {
-            self.granted_to(uid, owner, account).await?
+        let held = match who {
+            // Staff hold what a support grant gives, only on the account's own device and
+            // only while the account's grant naming it is live.
+            Requester::Support { .. } => {
+                let live = owner == account
+                    && s.store.live_support_grant(account, uid, s.clock.now()).await?.is_some();
+                if live { CapabilitySet::support() } else { CapabilitySet::EMPTY }
+            }
+            Requester::Account(_) if owner == account => CapabilitySet::all(),
+            Requester::Account(_) => self.granted_to(uid, owner, account).await?,
         };
         let granted = match need {
             Need::All(set) if held.covers(set) && !set.is_empty() => set,

@@ -508,7 +508,7 @@ impl Devices {
 
     /// Queues a notice to the owner's own contact. A notice that cannot be queued is logged:
     /// the change it tells of is stored and in the history.
-    async fn tell_owner(&self, owner: AccountId, subject: &str, body: String) {
+    pub(super) async fn tell_owner(&self, owner: AccountId, subject: &str, body: String) {
         if let Err(e) = self.try_tell(owner, subject, body).await {
             tracing::warn!(error = %e, "membership notice not queued");
         }

@@ -12,6 +12,8 @@ pub use access::*;
 pub use cancellation::*;
 pub use consent::*;
 pub use exports::*;
+mod privacy;
+pub use privacy::*;
 mod sharing;
 pub use notify::*;
 pub use sharing::*;

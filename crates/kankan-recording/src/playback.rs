@@ -89,12 +89,17 @@ pub struct MediaLink {
     pub expires_at: Timestamp,
 }
 
+/// How a support link names its staff member where an account's link names its session.
+const STAFF_HOLDER: &str = "staff-";
+
 /// What a valid link token says.
 #[derive(Debug, Clone, Copy)]
 pub struct MediaGrant {
     pub account: AccountId,
-    /// The session that asked for the link: the link dies with it.
+    /// The session that asked for the link: the link dies with it (nil for a staff link).
     pub session: SessionId,
+    /// The staff member a support link was issued to; `None` for the account's own links.
+    pub staff: Option<kankan_base::StaffId>,
     pub purpose: LinkPurpose,
     /// What the link was issued for: the purpose's capabilities the account held then.
     pub capabilities: CapabilitySet,
@@ -189,6 +194,26 @@ impl Recordings {
         Ok(MediaLink { token, purpose, expires_at: exp })
     }
 
+    /// A playback link for a staff member helping the device's owner under a support grant
+    /// (`h` from `Devices::support_access`): it carries `play-back` only and names the staff
+    /// member instead of a session; each use asks the support decision again.
+    pub fn support_link(
+        &self,
+        staff: kankan_base::StaffId,
+        h: &DeviceHandle,
+    ) -> Result<MediaLink, CoreError> {
+        h.require(Capability::PlayBack)?;
+        let s = &self.inner;
+        let purpose = LinkPurpose::PlayBack;
+        let caps = CapabilitySet::from(Capability::PlayBack);
+        let exp = Timestamp(s.clock.now().0 + i64::from(s.config.link_ttl_secs) * 1000);
+        let (account, holder) = (h.account().to_string(), format!("{STAFF_HOLDER}{staff}"));
+        let sig = self.link_mac(&account, &holder, purpose, caps, h.uid(), exp);
+        let token =
+            format!("{account}.{holder}.{}.{}.{}.{sig}", purpose.as_str(), caps.bits(), exp.0);
+        Ok(MediaLink { token, purpose, expires_at: exp })
+    }
+
     fn link_mac(
         &self,
         account: &str,
@@ -227,8 +252,14 @@ impl Recordings {
             return Err(CoreError::InvalidLink);
         }
         let account = AccountId(account.parse().map_err(|_| CoreError::InvalidLink)?);
-        let session = SessionId(session.parse().map_err(|_| CoreError::InvalidLink)?);
-        Ok(MediaGrant { account, session, purpose, capabilities: caps })
+        let (session, staff) = match session.strip_prefix(STAFF_HOLDER) {
+            Some(staff) => {
+                let staff = staff.parse().map_err(|_| CoreError::InvalidLink)?;
+                (SessionId(uuid::Uuid::nil()), Some(kankan_base::StaffId(staff)))
+            }
+            None => (SessionId(session.parse().map_err(|_| CoreError::InvalidLink)?), None),
+        };
+        Ok(MediaGrant { account, session, staff, purpose, capabilities: caps })
     }
 
     /// The device handle for `need` that a link grants, used for `purpose`: the token is
@@ -261,6 +292,12 @@ impl Recordings {
         }
         if !grant.capabilities.contains(need) {
             return Err(CoreError::InvalidLink);
+        }
+        if let Some(staff) = grant.staff {
+            // A support link: the account's grant is decided again on every use, so one
+            // withdrawn or expired ends it at the next request.
+            let h = self.inner.devices.authorize_support(staff, grant.account, need, uid).await?;
+            return Ok((h, grant));
         }
         if !self.inner.revocations.session_live(grant.account, grant.session).await? {
             return Err(CoreError::InvalidLink);

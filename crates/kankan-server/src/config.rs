@@ -417,12 +417,15 @@ mod tests {
         c.accounts.code_ttl_minutes = 0;
         assert!(c.validate().is_err());
         // The upper ends of the ranges docs/ref/config.md gives (unbounded before).
-        let out_of_range: [fn(&mut Config); 7] = [
+        let out_of_range: [fn(&mut Config); 10] = [
             |c| c.accounts.code_max_attempts = 101,
             |c| c.privacy.time_zone = "Nowhere/Else".into(),
             |c| c.privacy.holidays = vec!["12/25".into()],
             |c| c.accounts.session_ttl_days = 3651,
             |c| c.accounts.login_history_days = 0,
+            |c| c.accounts.session_idle_days = 0,
+            |c| c.accounts.pending_registration_days = 366,
+            |c| c.privacy.response_working_days = 61,
             |c| c.recording.max_clock_skew_secs = 0,
             |c| c.recording.sweep_secs = 86_401,
         ];

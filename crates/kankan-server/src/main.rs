@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use kankan_base::{AccountId, RealClock};
+use kankan_core::audit::{Actor, Record};
 use kankan_server::{Config, build_services, start, telemetry};
 
 #[derive(Parser)]
@@ -167,6 +168,41 @@ enum AdminCommand {
     Store {
         #[command(subcommand)]
         command: StoreCommand,
+    },
+    /// The audit log of staff actions and accesses to users' data.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// The queue of data-subject requests.
+    Requests {
+        #[command(subcommand)]
+        command: RequestsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recomputes the hash chain and checks every signed checkpoint; fails on an edited or
+    /// removed entry or a forged checkpoint.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum RequestsCommand {
+    /// The requests with their deadlines, the earliest due first (open ones only unless
+    /// `--all`).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Shows one request with its message (written to the audit log).
+    Show { id: uuid::Uuid },
+    /// Closes an open request as done (or refused).
+    Close {
+        id: uuid::Uuid,
+        #[arg(long)]
+        refused: bool,
     },
 }
 
@@ -336,6 +372,16 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
         cmd => cmd,
     };
     let s = build_services(cfg, Arc::new(RealClock)).await?;
+    let operator = Actor::operator_from_env();
+    let log = |action: &'static str, subject: Option<AccountId>, detail: String| {
+        let (audit, operator) = (s.audit.clone(), operator.clone());
+        async move {
+            audit
+                .append(Record { actor: &operator, action, subject, detail })
+                .await
+                .context("writing the audit log")
+        }
+    };
     match cmd {
         AdminCommand::CreateStaff { username } => {
             let mut password = String::new();
@@ -345,16 +391,19 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
                 bail!("give the new administrator's password on stdin");
             }
             let id = s.accounts.create_staff_admin(&username, password).await?;
+            log("staff-created", None, format!("staff={id} role=admin")).await?;
             println!("created staff admin {username} ({id})");
         }
         AdminCommand::Ban { account, reason } => {
             let id = resolve(&s.accounts, &account).await?;
             s.accounts.ban(id, &reason).await?;
+            log("account-banned", Some(id), String::new()).await?;
             println!("banned account {id}; its sessions have ended");
         }
         AdminCommand::Unban { account } => {
             let id = resolve(&s.accounts, &account).await?;
             s.accounts.unban(id).await?;
+            log("account-unbanned", Some(id), String::new()).await?;
             println!("lifted the ban on account {id}");
         }
         AdminCommand::Accounts { command: AccountsCommand::Cancel { account, now: false } } => {
@@ -407,6 +456,12 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
             }
             std::io::Write::write_all(&mut file, csv.as_bytes())?;
             file.sync_all()?;
+            log(
+                "devices-provisioned",
+                None,
+                format!("model={model} count={} batch={batch}", made.len()),
+            )
+            .await?;
             println!("provisioned {} {model} devices into {}", made.len(), out.display());
         }
         AdminCommand::Devices { command: DevicesCommand::RotateSecret { uid } } => {
@@ -415,6 +470,7 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
                 bail!("device secrets are not rotated with an external MQTT broker");
             }
             let r = s.devices.rotate_secret(&uid).await?;
+            log("device-secret-rotated", None, format!("device={uid}")).await?;
             println!(
                 "secret rotation of {uid} pending since {}: the device gets its new secret at \
                  its next connection or state report; the old one works until it uses it",
@@ -428,6 +484,57 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
             let media = kankan_export::ExportMedia { album, event_clips, recordings: Vec::new() };
             let len = s.exports.write_to_file(id, media, &out).await?;
             println!("wrote the data of account {id} to {} ({len} bytes)", out.display());
+        }
+        AdminCommand::Audit { command: AuditCommand::Verify } => {
+            log("audit-verified", None, String::new()).await?;
+            let v = s.audit.verify().await?;
+            for p in &v.problems {
+                eprintln!("audit log: {p}");
+            }
+            if !v.intact() {
+                bail!(
+                    "the audit log has been tampered with: {} problem(s) in {} entries",
+                    v.problems.len(),
+                    v.entries
+                );
+            }
+            println!(
+                "the audit log is intact: {} entries, {} signed checkpoints verified",
+                v.entries, v.checkpoints
+            );
+        }
+        AdminCommand::Requests { command: RequestsCommand::List { all } } => {
+            let rows = s.requests.queue(!all, 10_000).await?;
+            log("privacy-requests-listed", None, format!("all={all} count={}", rows.len())).await?;
+            println!(
+                "{:<36}  {:<36}  {:<13}  {:<8}  {:<10}  due",
+                "id", "account", "kind", "state", "received"
+            );
+            for r in rows {
+                let day =
+                    |t: kankan_base::Timestamp| t.to_rfc3339().chars().take(10).collect::<String>();
+                println!(
+                    "{}  {}  {:<13}  {:<8}  {:<10}  {}{}",
+                    r.id,
+                    r.account,
+                    r.kind,
+                    r.state,
+                    day(r.received_at),
+                    day(r.due_at),
+                    if r.overdue { "  OVERDUE" } else { "" }
+                );
+            }
+        }
+        AdminCommand::Requests { command: RequestsCommand::Show { id } } => {
+            let (r, message) = s.requests.read(&operator, id).await?;
+            println!("request {} ({}, {}) of account {}", r.id, r.kind, r.state, r.account);
+            println!("due {}{}", r.due_at.to_rfc3339(), if r.overdue { " (overdue)" } else { "" });
+            println!("{}", message.unwrap_or_else(|| "(no message)".into()));
+        }
+        AdminCommand::Requests { command: RequestsCommand::Close { id, refused } } => {
+            let state = if refused { "refused" } else { "done" };
+            let r = s.requests.close(&operator, id, state).await?;
+            println!("request {} closed as {}", r.id, r.state);
         }
         AdminCommand::Store { .. } => unreachable!("handled before the services start"),
     }

@@ -26,6 +26,10 @@ use crate::devices::{Authenticator, GatewayBus};
 pub struct Services {
     pub store: Arc<dyn Store>,
     pub accounts: Accounts,
+    /// The tamper-evident audit log (`kankan_core::audit`).
+    pub audit: kankan_core::AuditLog,
+    /// The data-subject request queue.
+    pub requests: kankan_accounts::Requests,
     pub devices: Devices,
     pub recordings: Recordings,
     pub album: Album,
@@ -141,6 +145,15 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         dispatcher.clone(),
         vapid.public_key_b64url(),
     );
+    let audit = kankan_core::AuditLog::new(store.clone(), keyring.clone(), clock.clone());
+    let vault = kankan_core::KeyVault::new(store.clone(), keyring.clone());
+    let requests = kankan_accounts::Requests::new(
+        store.clone(),
+        vault,
+        clock.clone(),
+        audit.clone(),
+        &cfg.privacy,
+    )?;
     let accounts = Accounts::new(
         store.clone(),
         blobs.clone(),
@@ -188,6 +201,8 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         store,
         accounts,
         lifecycle,
+        audit,
+        requests,
         devices,
         recordings,
         album,
@@ -326,6 +341,8 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let workers = supervisor.workers();
     let state = AppState {
         accounts: services.accounts.clone(),
+        audit: services.audit.clone(),
+        requests: services.requests.clone(),
         devices: services.devices.clone(),
         recordings: services.recordings.clone(),
         album: services.album.clone(),

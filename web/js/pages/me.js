@@ -75,6 +75,13 @@ export function render(ctx) {
       ),
       h(
         'a',
+        { class: 'list-row', href: '#/me/data-access', testid: 'me-data-access-link' },
+        h('span', { class: 'list-icon' }, icon('lock')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Access to my data'), h('span', { class: 'list-sub' }, 'Who at the operator saw your data, support access and requests')),
+        icon('chevron', 20),
+      ),
+      h(
+        'a',
         { class: 'list-row', href: '#/me/notifications', testid: 'me-notifications-link' },
         h('span', { class: 'list-icon' }, icon('bell')),
         h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Notifications'), h('span', { class: 'list-sub' }, 'Push, e-mail or SMS, quiet hours, snooze and webhooks')),

@@ -8,6 +8,8 @@ use kankan_protocol::v1::{
     StaffLoginResponse, WorkerInfo, WorkerState, WorkersResponse,
 };
 
+use kankan_core::audit::{Actor, Record};
+
 use crate::extract::{ApiJson, Client, CurrentStaff};
 use crate::{ApiError, AppState};
 
@@ -26,6 +28,11 @@ pub async fn login(
     ApiJson(req): ApiJson<StaffLoginRequest>,
 ) -> Result<Json<StaffLoginResponse>, ApiError> {
     let token = state.accounts.staff_login(&req.username, &req.password, &client).await?;
+    let staff = state.accounts.authenticate_staff(&token).await?;
+    let actor = Actor::Staff(staff.id);
+    let record =
+        Record { actor: &actor, action: "staff-login", subject: None, detail: String::new() };
+    state.audit.append(record).await?;
     Ok(Json(StaffLoginResponse { token }))
 }
 
@@ -49,6 +56,10 @@ pub async fn provision(
     }
     let made = state.devices.provision(&req.model, req.count, &req.batch).await?;
     tracing::info!(staff = %staff.username, model = %req.model, count = made.len(), "devices provisioned");
+    let actor = Actor::Staff(staff.id);
+    let detail = format!("model={} count={} batch={}", req.model, made.len(), req.batch);
+    let record = Record { actor: &actor, action: "devices-provisioned", subject: None, detail };
+    state.audit.append(record).await?;
     let devices = made
         .into_iter()
         .map(|d| ProvisionedDevice { uid: d.uid, model: d.model, secret: d.secret })
@@ -62,10 +73,14 @@ pub async fn provision(
         (status = 401, body = ErrorBody, description = "unauthenticated")))]
 pub async fn workers(
     State(state): State<AppState>,
-    CurrentStaff(_staff): CurrentStaff,
-) -> Json<WorkersResponse> {
+    CurrentStaff(staff): CurrentStaff,
+) -> Result<Json<WorkersResponse>, ApiError> {
+    let actor = Actor::Staff(staff.id);
+    let record =
+        Record { actor: &actor, action: "workers-listed", subject: None, detail: String::new() };
+    state.audit.append(record).await?;
     let workers = state.workers.list().into_iter().map(worker_info).collect();
-    Json(WorkersResponse { workers })
+    Ok(Json(WorkersResponse { workers }))
 }
 
 fn worker_info(w: kankan_worker::WorkerStatus) -> WorkerInfo {

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod album;
 pub mod auth;
 pub mod cancellation;
+pub mod data_access;
 pub mod devices;
 pub mod events;
 pub mod exports;
@@ -16,6 +17,7 @@ pub mod ops;
 pub mod privacy;
 pub mod recordings;
 pub mod sharing;
+pub mod support;
 pub mod talk;
 pub mod whep;
 

@@ -52,6 +52,12 @@ pub const TABLES: &[&str] = &[
     "announcements",
     "deletion_receipts",
     "account_purges",
+    "audit_log",
+    "audit_head",
+    "audit_checkpoints",
+    "privacy_requests",
+    "support_grants",
+    "support_grant_devices",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

@@ -10,6 +10,7 @@
 mod access;
 mod accounts;
 mod album;
+mod audit;
 mod consents;
 mod copy;
 pub use copy::{CopyReport, TABLES};

@@ -3,6 +3,7 @@
 
 mod access;
 mod album;
+mod audit;
 mod blobs;
 mod contract;
 mod copy;

@@ -49,6 +49,8 @@ pub struct Ids {
     pub b_album_item: String,
     pub b_session: String,
     pub b_webhook: String,
+    /// Household B's live support grant (staff may play back its device).
+    pub b_support_grant: String,
     pub b_push_endpoint: String,
     pub b_export: String,
     /// Household B's owner, its invitation (for someone else) and that invitation's token.
@@ -68,6 +70,7 @@ impl Ids {
             b_album_item: s("a"),
             b_session: s("s"),
             b_webhook: s("w"),
+            b_support_grant: s("g"),
             b_push_endpoint: s("https://push.example.com/b"),
             b_export: s("x"),
             b_account: s("b"),
@@ -123,6 +126,10 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
             j(json!({"model": "KK-C1", "count": 1, "batch": "matrix"}))
         }
         ("POST", "/api/v1/admin/login") => j(json!({"username": "nobody", "password": wrong_pw})),
+        ("POST", "/api/v1/admin/requests/{id}/close") => j(json!({"state": "done"})),
+        ("POST", "/api/v1/me/requests") => j(json!({"kind": "other", "message": "matrix"})),
+        // Household B's device: nobody else may let staff see it.
+        ("POST", "/api/v1/me/support-grants") => j(json!({"hours": 1, "devices": [ids.b_uid]})),
         ("POST", "/api/v1/album/clips") => j(json!({"device": ids.uid, "seconds": 5})),
         ("POST", "/api/v1/album/screenshots") => j(json!({"device": ids.uid})),
         ("POST", "/api/v1/auth/login") => {
@@ -210,6 +217,12 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("id", p) if p.starts_with("/api/v1/me/webhooks/") => ids.b_webhook.clone(),
             ("id", p) if p.starts_with("/api/v1/me/exports/") => ids.b_export.clone(),
             ("id", p) if p.starts_with("/api/v1/shares/") => ids.b_share.clone(),
+            // No such request or grant: staff are answered not-found, the rest unauthenticated.
+            ("id", p) if p.starts_with("/api/v1/admin/requests/") => {
+                uuid::Uuid::now_v7().to_string()
+            }
+            // Household B's live grant: nobody else may withdraw it.
+            ("id", p) if p.starts_with("/api/v1/me/support-grants/") => ids.b_support_grant.clone(),
             // Not a member of the device: the owner is answered not-found, nobody is removed.
             ("account", _) => ids.b_account.clone(),
             ("file", p) if p.contains("/init/") => "1.mp4".into(),
@@ -412,7 +425,7 @@ async fn ask(app: &TestApp, op: &Op, actor: &Actor, ids: &Ids) -> (u16, Option<S
 }
 
 /// Household B: an account with its own device, event, Album item, second session, webhook,
-/// push subscription and command. Returns its token and the ids.
+/// support grant, push subscription and command. Returns its token and the ids.
 async fn household_b(
     app: &TestApp,
     push: &PushService,
@@ -434,6 +447,10 @@ async fn household_b(
     let (s, b) = call(app, "POST", "/api/v1/me/webhooks", &token, Some(hook)).await;
     assert_eq!(s, 201, "{b}");
     let b_webhook = b["id"].as_str().expect("id").to_string();
+    let support = json!({"hours": 72, "devices": [creds.uid]});
+    let (s, b) = call(app, "POST", "/api/v1/me/support-grants", &token, Some(support)).await;
+    assert_eq!(s, 201, "{b}");
+    let b_support_grant = b["id"].as_str().expect("id").to_string();
     subscribe(app, &token, push, "b").await;
     let b_push_endpoint = push.subscription_endpoint("b");
     let store = &app.running().services.store;
@@ -473,6 +490,7 @@ async fn household_b(
         b_album_item: item.id.to_string(),
         b_session,
         b_webhook,
+        b_support_grant,
         b_push_endpoint,
         b_export,
         b_account: item.account_id.0.to_string(),

@@ -330,3 +330,27 @@ async fn the_operator_deletes_an_account_from_the_command_line() {
     let ledger = std::fs::read_to_string(data.join("shredded-accounts")).expect("ledger");
     assert_eq!(ledger.lines().count(), 1, "{ledger}");
 }
+
+/// `kankan admin audit verify` passes on an untouched log (the commands that wrote it are in
+/// it) and fails, naming the entry, once one has been edited in the database.
+#[test]
+fn admin_audit_verify_passes_on_an_intact_log_and_fails_on_an_edited_one() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("d");
+    let env = [("KANKAN__DATA_DIR", dir.to_str().expect("utf8"))];
+    let create = ["admin", "create-staff", "--username", "auditor"];
+    let (code, _, err) =
+        run_cli(BIN.as_ref(), &create, &env, Some("quiet-harbor-lantern-8\n")).expect("runs");
+    assert_eq!(code, 0, "{err}");
+    let verify = ["admin", "audit", "verify"];
+    let (code, out, err) = run_cli(BIN.as_ref(), &verify, &env, None).expect("runs");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("intact: 2 entries"), "staff-created and audit-verified: {out}");
+    let url = format!("sqlite://{}", dir.join("kankan.db").display());
+    let edit = "UPDATE audit_log SET detail = 'staff=someone-else' WHERE seq = 1";
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    assert_eq!(rt.block_on(kankan_db::testing::execute(&url, edit)).expect("edit"), 1);
+    let (code, _, err) = run_cli(BIN.as_ref(), &verify, &env, None).expect("runs");
+    assert_ne!(code, 0);
+    assert!(err.contains("entry 1 does not match"), "{err}");
+}

@@ -1,5 +1,6 @@
 //! Sessions: cookies and CSRF, the sessions list, sign-out, login history, new-device notices.
 
+use kankan_base::Clock as _;
 use kankan_testkit::TestApp;
 use serde_json::json;
 
@@ -218,4 +219,90 @@ async fn login_history_is_deleted_after_its_retention_by_the_sweeper() {
     .await
     .expect("the sweeper ran");
     assert_eq!(kept.len(), 1, "only the login of 81 days ago is left");
+}
+
+/// Waits (in real time, bounded) until `done` holds: the sweeper runs on its own task once the
+/// simulated clock passes its hour.
+async fn until<F, Fut>(mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while !done().await {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the sweeper ran");
+}
+
+/// A session unused for `accounts.session_idle_days` (14) is refused at once and deleted by the
+/// sweeper; one used in the meantime goes on. Fails without the idle rule (sessions lived their
+/// whole 30 days however long unused).
+#[tokio::test]
+async fn a_session_left_idle_is_refused_and_deleted_by_the_sweeper() {
+    let app = TestApp::spawn().await;
+    let idle = app.register("idle@example.com", PW).await;
+    let (_, b) = app.login("idle@example.com", PW).await;
+    let used = b["token"].as_str().expect("token").to_string();
+    let (_, me) = app.get_authed("/api/v1/me", &idle).await;
+    let id = kankan_base::AccountId(me["id"].as_str().expect("id").parse().expect("uuid"));
+    for _ in 0..3 {
+        app.clock.advance(std::time::Duration::from_secs(5 * 86_400));
+        assert_eq!(app.get_authed("/api/v1/me", &used).await.0, 200, "used every 5 days");
+    }
+    assert_eq!(app.get_authed("/api/v1/me", &idle).await.0, 401, "15 days unused");
+    let (_, listed) = app.get_authed("/api/v1/me/sessions", &used).await;
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(1),
+        "an ended session is not listed: {listed}"
+    );
+    let store = app.running().services.store.clone();
+    let now = app.clock.now();
+    until(|| {
+        let store = store.clone();
+        async move { store.sessions_of(id, now).await.expect("sessions").len() == 1 }
+    })
+    .await;
+    assert_eq!(app.get_authed("/api/v1/me", &used).await.0, 200);
+}
+
+/// An account still pending `accounts.pending_registration_days` (7) after its registration
+/// code was sent is deleted with its codes by the sweeper; the identifier can register again.
+#[tokio::test]
+async fn a_registration_left_pending_is_deleted_with_its_codes_by_the_sweeper() {
+    let app = TestApp::spawn().await;
+    let seen = app.outbox().len();
+    let (s, _) = app
+        .post("/api/v1/auth/register", json!({"identifier": "gone@example.com", "password": PW}))
+        .await;
+    assert_eq!(s, 202);
+    let code = app.wait_for_code(seen).await;
+    let store = app.running().services.store.clone();
+    let id = app
+        .running()
+        .services
+        .accounts
+        .find_by_identifier("gone@example.com")
+        .await
+        .expect("pending");
+    app.clock.advance(std::time::Duration::from_secs(6 * 86_400));
+    assert!(store.account(id).await.expect("q").is_some(), "kept for 7 days");
+    app.clock.advance(std::time::Duration::from_secs(86_400 + 3600));
+    until(|| {
+        let store = store.clone();
+        async move { store.account(id).await.expect("q").is_none() }
+    })
+    .await;
+    let (s, b) = app
+        .post(
+            "/api/v1/auth/register/verify",
+            json!({"identifier": "gone@example.com", "code": code}),
+        )
+        .await;
+    assert_eq!(s, 400, "its code went with it: {b}");
+    let token = app.register("gone@example.com", PW).await;
+    assert_eq!(app.get_authed("/api/v1/me", &token).await.0, 200, "registers anew");
 }
