@@ -129,6 +129,41 @@ impl AcceptedCache {
     }
 }
 
+/// The one rule of whether an account consented to a purpose, on its own so that a domain
+/// built before [`Accounts`] (recording, whose footage a withdrawal deletes) can ask it.
+/// [`Consents::granted`] answers through it. Cheap to clone.
+#[derive(Clone)]
+pub struct ConsentCheck {
+    store: Arc<dyn kankan_db::Store>,
+    cloud_recording_optional: bool,
+}
+
+impl std::fmt::Debug for ConsentCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConsentCheck")
+    }
+}
+
+impl ConsentCheck {
+    /// `cloud_recording_optional`: the operator's `privacy.cloud_recording_optional`.
+    pub fn new(store: Arc<dyn kankan_db::Store>, cloud_recording_optional: bool) -> ConsentCheck {
+        ConsentCheck { store, cloud_recording_optional }
+    }
+
+    /// Whether the account gave its consent to `purpose` and has not withdrawn it. Cloud
+    /// recording is part of the service unless the operator makes it optional; a child's
+    /// account never has face recognition or AI descriptions.
+    pub async fn granted(&self, account: AccountId, purpose: Purpose) -> Result<bool, CoreError> {
+        if purpose == Purpose::CloudRecording && !self.cloud_recording_optional {
+            return Ok(true);
+        }
+        if purpose.forbidden_for_children() && self.store.guardian(account).await?.is_some() {
+            return Ok(false);
+        }
+        Ok(self.store.latest_consent(account, purpose.as_str()).await?.is_some_and(|c| c.granted))
+    }
+}
+
 /// The consent service of [`Accounts`]. Cheap to clone.
 #[derive(Clone)]
 pub struct Consents {
@@ -193,13 +228,9 @@ impl Consents {
     /// unless the operator makes it optional.
     pub async fn granted(&self, account: AccountId, purpose: Purpose) -> Result<bool, CoreError> {
         let s = &self.inner;
-        if purpose == Purpose::CloudRecording && !s.privacy.cloud_recording_optional {
-            return Ok(true);
-        }
-        if purpose.forbidden_for_children() && s.is_child(account).await? {
-            return Ok(false);
-        }
-        Ok(s.store.latest_consent(account, purpose.as_str()).await?.is_some_and(|c| c.granted))
+        ConsentCheck::new(s.store.clone(), s.privacy.cloud_recording_optional)
+            .granted(account, purpose)
+            .await
     }
 
     /// The account's consents, the policy versions it accepted and may need to, and history.

@@ -38,7 +38,7 @@ use crate::risk::RateLimiter;
 
 pub use avatar::MAX_UPLOAD as AVATAR_MAX_BYTES;
 pub use config::{AccountsConfig, LimitsConfig, MAX_HASH_CONCURRENCY, RateLimit};
-pub use consent::{ConsentOverview, Consents, Purpose, WithdrawalEffect};
+pub use consent::{ConsentCheck, ConsentOverview, Consents, Purpose, WithdrawalEffect};
 pub use identifier::Identifier;
 pub use kankan_core::{BAN_NOTICE, CoreError, Principal};
 pub use privacy::{

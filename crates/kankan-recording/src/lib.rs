@@ -73,6 +73,9 @@ struct Inner {
     decoders: std::sync::Arc<motion_watch::DecodePool>,
     /// Asked on every use of a media link whether its session is still live.
     revocations: Revocations,
+    /// Asked whether an owner consented to cloud recording, where the operator makes it
+    /// optional ([`Recordings::effective_mode`]).
+    consents: kankan_accounts::ConsentCheck,
 }
 
 impl Recordings {
@@ -87,6 +90,7 @@ impl Recordings {
         journal: PathBuf,
         config: RecordingConfig,
         revocations: Revocations,
+        consents: kankan_accounts::ConsentCheck,
     ) -> Result<Self, crate::CoreError> {
         std::fs::create_dir_all(&journal)
             .map_err(|e| crate::CoreError::Internal(format!("journal directory: {e}")))?;
@@ -103,6 +107,7 @@ impl Recordings {
                 config,
                 live: kankan_core::live::LiveHub::default(),
                 revocations,
+                consents,
             }),
         })
     }

@@ -25,6 +25,7 @@ pub use kankan_db::RecordingMode;
 use super::Recordings;
 use super::playback::check_range;
 use crate::CoreError;
+use kankan_accounts::Purpose;
 use kankan_core::authz::Capability;
 
 /// The longest range one deletion covers.
@@ -33,12 +34,44 @@ pub const MAX_DELETE_MS: i64 = 31 * 86_400_000;
 const DELETE_BATCH: u32 = 500;
 
 impl Recordings {
-    /// How the server keeps `device`'s video now: the mode its owner chose. The one place
-    /// that decides it (every path that stores a device's video asks here), so a rule that
-    /// overrides the owner's choice belongs here too.
+    /// How the server keeps `device`'s video now: the mode its owner chose, except that
+    /// where the operator makes cloud recording optional (`privacy.cloud_recording_optional`)
+    /// an owner who has not consented to it (or withdrew) gets `card-only`: nothing is stored.
+    /// The one place that decides it (every path that stores a device's video asks here).
     pub async fn effective_mode(&self, device: &Device) -> Result<RecordingMode, CoreError> {
         let state = self.inner.store.device_state(&device.uid).await?;
-        Ok(state.map(|s| s.recording_mode).unwrap_or_default())
+        let chosen = state.map(|s| s.recording_mode).unwrap_or_default();
+        if chosen == RecordingMode::CardOnly {
+            return Ok(chosen);
+        }
+        let consented = match device.owner {
+            Some(owner) => self.inner.consents.granted(owner, Purpose::CloudRecording).await?,
+            None => false,
+        };
+        Ok(if consented { chosen } else { RecordingMode::CardOnly })
+    }
+
+    /// Deletes every recording of the devices `account` owns, all at once (a withdrawn
+    /// consent to cloud recording deletes what it produced): the rows go with their blobs
+    /// trashed in each batch's transaction, and the trash is emptied now.
+    pub async fn forget_footage_of(&self, account: kankan_base::AccountId) -> Result<u64, CoreError> {
+        let s = &self.inner;
+        let mut segments = 0;
+        for device in s.store.devices_of(account).await? {
+            loop {
+                let now = s.clock.now();
+                let r = s
+                    .store
+                    .delete_segments_between(&device.uid, Timestamp(0), now, now, DELETE_BATCH)
+                    .await?;
+                segments += r.segments;
+                if r.segments < u64::from(DELETE_BATCH) {
+                    break;
+                }
+            }
+        }
+        self.empty_trash().await?;
+        Ok(segments)
     }
 
     /// Deletes the device's footage overlapping `[from, to)`, every stream, protected by an

@@ -13,6 +13,7 @@ mod rtsp;
 mod start;
 pub mod store_copy;
 pub mod telemetry;
+mod withdrawals;
 
 pub use config::Config;
 pub use kankan_gateway::GatewayConfig;

@@ -64,6 +64,8 @@ pub struct Lifecycle {
     pub album: Album,
     pub recordings: Recordings,
     pub ledger: ShredLedger,
+    /// Every deletion is written to the audit log (the system's access to the account).
+    pub audit: kankan_core::AuditLog,
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -80,7 +82,19 @@ impl Lifecycle {
         reason: DeletionReason,
     ) -> Result<Option<Shredded>, CoreError> {
         self.ledger.record(account)?;
-        self.accounts.shred(account, reason).await
+        let shredded = self.accounts.shred(account, reason).await?;
+        if let Some(done) = &shredded {
+            let counts: Vec<String> = done.counts.iter().map(|(k, n)| format!("{k}={n}")).collect();
+            self.audit
+                .append(kankan_core::audit::Record {
+                    actor: &kankan_core::audit::Actor::System("account-lifecycle"),
+                    action: "account-shredded",
+                    subject: Some(account),
+                    detail: format!("reason={} {}", reason.as_str(), counts.join(" ")),
+                })
+                .await?;
+        }
+        Ok(shredded)
     }
 
     /// Removes what a shredded account left, domain by domain; each step can run again.

@@ -409,6 +409,7 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Accounts { command: AccountsCommand::Cancel { account, now: false } } => {
             let id = resolve(&s.accounts, &account).await?;
             let ends = s.accounts.cancel_as_operator(id).await?;
+            log("account-cancellation-started", Some(id), format!("ends_at_ms={}", ends.0)).await?;
             println!(
                 "account {id} is being cancelled: its sessions have ended and it will be deleted \
                  on {} unless its owner logs in and continues",
@@ -419,6 +420,7 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
         | AdminCommand::Accounts { command: AccountsCommand::Delete { account } } => {
             let id = resolve(&s.accounts, &account).await?;
             let reason = kankan_accounts::DeletionReason::Operator;
+            log("account-deleted", Some(id), String::new()).await?;
             match s.lifecycle.delete_now(id, reason).await? {
                 Some(done) => {
                     let what: Vec<String> =
@@ -482,6 +484,8 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
         } => {
             let id = resolve(&s.accounts, &account).await?;
             let media = kankan_export::ExportMedia { album, event_clips, recordings: Vec::new() };
+            log("account-exported", Some(id), format!("album={album} event_clips={event_clips}"))
+                .await?;
             let len = s.exports.write_to_file(id, media, &out).await?;
             println!("wrote the data of account {id} to {} ({len} bytes)", out.display());
         }

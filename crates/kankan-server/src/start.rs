@@ -107,6 +107,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.data_dir.join("journal"),
         cfg.recording.clone(),
         revocations.clone(),
+        kankan_accounts::ConsentCheck::new(store.clone(), cfg.privacy.cloud_recording_optional),
     )?;
     let recovered = recordings.recover().await.context("recovering interrupted recordings")?;
     if recovered.recovered + recovered.dropped > 0 {
@@ -164,9 +165,9 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.limits.clone(),
         revocations.clone(),
         privacy(cfg)?,
-        // What a withdrawn consent produced is deleted here: no domain does face recognition
-        // or AI descriptions yet, so none is wired.
-        Vec::new(),
+        // What a withdrawn consent produced is deleted here: footage for cloud recording (no
+        // domain does face recognition or AI descriptions yet).
+        vec![Arc::new(crate::withdrawals::FootageOnWithdrawal { recordings: recordings.clone() })],
         cfg.privacy.calendar().map_err(anyhow::Error::msg)?,
     );
     let lifecycle = crate::lifecycle::Lifecycle {
@@ -175,6 +176,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         album: album.clone(),
         recordings: recordings.clone(),
         ledger: crate::lifecycle::ShredLedger::new(cfg.shred_ledger_path()),
+        audit: audit.clone(),
     };
     let reshredded =
         lifecycle.reshred_from_ledger().await.context("shredding again from the ledger")?;

@@ -329,6 +329,24 @@ async fn the_operator_deletes_an_account_from_the_command_line() {
     assert_ne!(c, 0, "the identifier names no account any more");
     let ledger = std::fs::read_to_string(data.join("shredded-accounts")).expect("ledger");
     assert_eq!(ledger.lines().count(), 1, "{ledger}");
+    // Both commands and the system's shred are in the audit log, whose chain still verifies.
+    let url = format!("sqlite://{}", data.join("kankan.db").display());
+    for (actor, action) in [
+        ("operator:", "account-cancellation-started"),
+        ("operator:", "account-deleted"),
+        ("system:account-lifecycle", "account-shredded"),
+    ] {
+        // A no-op update counts the matching rows without changing them.
+        let touch = format!(
+            "UPDATE audit_log SET action = action WHERE action = '{action}' \
+             AND actor LIKE '{actor}%' AND subject_id IS NOT NULL"
+        );
+        let n = kankan_db::testing::execute(&url, &touch).await.expect("audit log");
+        assert_eq!(n, 1, "{action} by {actor} is in the audit log once");
+    }
+    let (c, out, err) =
+        run_cli(BIN.as_ref(), &["admin", "audit", "verify"], &env, None).expect("runs");
+    assert_eq!(c, 0, "{out}{err}");
 }
 
 /// `kankan admin audit verify` passes on an untouched log (the commands that wrote it are in
