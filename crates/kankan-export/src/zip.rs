@@ -330,16 +330,17 @@ mod tests {
         let mut out = Vec::new();
         for (name, data) in files {
             out.extend(
-                z.begin_entry(name, data.len() as u64, Timestamp(1_700_000_000_000)).unwrap(),
+                z.begin_entry(name, data.len() as u64, Timestamp(1_700_000_000_000))
+                    .expect("test step"),
             );
             let mut crc = Crc::default();
             crc.update(data);
             out.extend_from_slice(data);
-            z.data(data.len()).unwrap();
-            out.extend(z.end_entry(crc.finish()).unwrap());
+            z.data(data.len()).expect("test step");
+            out.extend(z.end_entry(crc.finish()).expect("test step"));
         }
         let len_before = z.len();
-        let tail = z.finish().unwrap();
+        let tail = z.finish().expect("test step");
         assert_eq!(len_before, out.len() as u64, "the writer counts what was written");
         out.extend(tail);
         out
@@ -347,19 +348,20 @@ mod tests {
 
     /// Python's zipfile reads the archive back: names, contents and CRCs (it checks them).
     fn python_reads(zip: &[u8], files: &[(&str, &[u8])]) {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test step");
         let path = dir.path().join("t.zip");
-        std::fs::write(&path, zip).unwrap();
+        std::fs::write(&path, zip).expect("test step");
         let script = "import sys, zipfile, json\n\
             z = zipfile.ZipFile(sys.argv[1])\n\
             assert z.testzip() is None\n\
             print(json.dumps([[i.filename, z.read(i).hex(), i.date_time[0]] for i in z.infolist()]))";
         let out = std::process::Command::new("python3")
-            .args(["-c", script, path.to_str().unwrap()])
+            .args(["-c", script, path.to_str().expect("test step")])
             .output()
             .expect("python3 runs");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let got: Vec<(String, String, i64)> = serde_json::from_slice(&out.stdout).unwrap();
+        let got: Vec<(String, String, i64)> =
+            serde_json::from_slice(&out.stdout).expect("test step");
         let want: Vec<(String, String, i64)> = files
             .iter()
             .map(|(n, d)| (n.to_string(), d.iter().map(|b| format!("{b:02x}")).collect(), 2023))
@@ -390,9 +392,9 @@ mod tests {
     #[test]
     fn an_entry_must_be_as_long_as_announced_and_names_stay_inside() {
         let mut z = ZipWriter::new();
-        z.begin_entry("a", 3, Timestamp(0)).unwrap();
+        z.begin_entry("a", 3, Timestamp(0)).expect("test step");
         assert_eq!(z.begin_entry("b", 1, Timestamp(0)), Err(ZipError::EntryOpen));
-        z.data(2).unwrap();
+        z.data(2).expect("test step");
         assert!(matches!(z.end_entry(0), Err(ZipError::SizeMismatch { .. })));
         for bad in ["", "/etc/passwd", "a/../b", "a//b", "a\\b", "./a"] {
             assert!(matches!(z.begin_entry(bad, 0, Timestamp(0)), Err(ZipError::BadName(_))));
