@@ -85,7 +85,7 @@ async fn a_staff_session_expires_after_eight_hours() {
 }
 
 /// Every worker the server supervises.
-const WORKERS: [&str; 10] = [
+const WORKERS: [&str; 11] = [
     "device-pump",
     "jobs",
     "dispatch",
@@ -94,6 +94,7 @@ const WORKERS: [&str; 10] = [
     "live-stopper",
     "events-sweeper",
     "accounts-sweeper",
+    "account-lifecycle",
     "revocation-sweeper",
     "retention",
 ];
