@@ -1,7 +1,7 @@
 // app.js — entry point: registers the service worker, loads the signed-in account, defines the
 // hash routes and renders each page into <main> inside the right shell (auth card or app nav).
 
-import { account, onUnauthenticated, onPolicyRequired } from './api.js';
+import { account, auth, onUnauthenticated, onPolicyRequired } from './api.js';
 import { HOME, getMe, setMe, nextRoute, onMeChange } from './state.js';
 import { blockedByPolicy, refreshNotices, setAcceptanceRequired } from './notices.js';
 import { startRouter, navigate } from './router.js';
@@ -149,7 +149,15 @@ function registerServiceWorker() {
 
 async function loadMe() {
   try {
-    setMe(await account.me());
+    const me = await account.me();
+    // A session left in the cancellation window (logged in, "Continue login" not chosen):
+    // end it, so that logging in again offers the choice.
+    if ((await account.cancellation()).state === 'cancelling') {
+      await auth.logout().catch(() => {});
+      setMe(null);
+      return true;
+    }
+    setMe(me);
     return true;
   } catch (err) {
     if (err.status === 401) {

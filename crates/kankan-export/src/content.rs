@@ -101,7 +101,7 @@ pub(crate) async fn gather(
                 .collect(),
         ),
     );
-    doc.insert("consents".into(), consents());
+    doc.insert("consents".into(), consents(src, p).await?);
     doc.insert("orders".into(), orders());
     doc.insert("devices".into(), devices(src, p).await?);
     doc.insert("notifications".into(), notifications(src, p).await?);
@@ -154,11 +154,26 @@ pub(crate) async fn gather(
     Ok(Gathered { doc, avatar, events, album })
 }
 
-/// The consents the account gave or withdrew. Kankan records none yet; when the consent
-/// records exist, they are listed here (purpose, granted or withdrawn, policy version, when,
-/// how), and the schema's `consents` items say so.
-fn consents() -> Value {
-    Value::Array(Vec::new())
+/// The consents the account gave or withdrew, oldest first: the privacy policy's versions it
+/// accepted, each optional purpose given or withdrawn and the camera disclaimer shown, with
+/// the policy version in force and how (the same history Me → Privacy shows).
+async fn consents(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
+    let overview = src.accounts.consents().overview(p).await?;
+    Ok(Value::Array(
+        overview
+            .history
+            .into_iter()
+            .map(|c| {
+                json!({
+                    "purpose": c.purpose,
+                    "version": c.version,
+                    "granted": c.granted,
+                    "how": c.how,
+                    "at_ms": ms(c.at),
+                })
+            })
+            .collect(),
+    ))
 }
 
 /// The account's orders. Kankan sells nothing yet, so there are none.

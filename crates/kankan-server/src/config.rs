@@ -417,7 +417,12 @@ mod tests {
         c.accounts.code_ttl_minutes = 0;
         assert!(c.validate().is_err());
         // The upper ends of the ranges docs/ref/config.md gives (unbounded before).
-        let out_of_range: [fn(&mut Config); 10] = [
+        let out_of_range: [fn(&mut Config); 15] = [
+            |c| c.accounts.cancellation_working_days = 0,
+            |c| c.accounts.cancellation_working_days = 61,
+            |c| c.accounts.receipt_days = 0,
+            |c| c.accounts.dormant_days = 29,
+            |c| c.accounts.dormant_notice_days = 1095,
             |c| c.accounts.code_max_attempts = 101,
             |c| c.privacy.time_zone = "Nowhere/Else".into(),
             |c| c.privacy.holidays = vec!["12/25".into()],

@@ -100,10 +100,12 @@ impl Lifecycle {
     /// Removes what a shredded account left, domain by domain; each step can run again.
     pub async fn purge(&self, p: &PendingPurge) -> Result<(), CoreError> {
         let devices = self.devices.forget_account(p.account).await?;
+        // Trashes the Album's objects and empties the trash: the footage of the devices
+        // unbound above goes with them.
         let album = self.album.forget_account(p.account).await?;
-        let objects = self.recordings.empty_trash().await?;
+        self.recordings.empty_trash().await?;
         self.accounts.finish_purge(p).await?;
-        tracing::info!(account = %p.account, devices, album, objects, "account purged");
+        tracing::info!(account = %p.account, devices, album, "account purged");
         Ok(())
     }
 

@@ -124,6 +124,16 @@ enum BenchCommand {
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
+    /// Deleting an account with days of recordings of several cameras: the crypto-shred step
+    /// and the purge, against deleting the same segments one by one.
+    Cancel {
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 4)]
+        cameras: u32,
+        #[arg(long, default_value = "kankan-bench")]
+        work_dir: PathBuf,
+    },
     /// Days of one camera's segments in the index: bytes per stream-minute, timeline query.
     Index {
         #[arg(long, default_value_t = 30)]
@@ -328,6 +338,9 @@ async fn main() -> anyhow::Result<()> {
                 work_dir,
             };
             kankan_server::bench::login(b).await
+        }
+        Command::Bench { command: BenchCommand::Cancel { days, cameras, work_dir } } => {
+            kankan_server::bench::cancel(&work_dir, days, cameras).await
         }
         Command::Bench { command: BenchCommand::Index { days, work_dir } } => {
             kankan_server::bench::index(&work_dir, days).await

@@ -172,12 +172,19 @@ async fn shred(pool: &AnyPool, id: AccountId, r: &DeletionReceipt, now: Timestam
 /// file until a checkpoint copies the new ones over them, and in the write-ahead log until it
 /// is emptied (`secure_delete` zeroes what a change frees in the pages it writes).
 async fn checkpoint(pool: &AnyPool) -> R<()> {
-    if Engine::of(pool) == Engine::Sqlite {
-        let r = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
-        if r.try_get::<i64, _>(0)? != 0 {
-            tracing::warn!("the write-ahead log could not be emptied (busy); the next one will");
-        }
+    if Engine::of(pool) != Engine::Sqlite {
+        return Ok(());
     }
+    // Readers still on an older snapshot keep the log (each try waits out the busy timeout
+    // first); a few tries, then the next shred, purge or automatic checkpoint does it.
+    for _ in 0..3 {
+        let r = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
+        if r.try_get::<i64, _>(0)? == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tracing::warn!("the write-ahead log could not be emptied (busy); the next checkpoint will");
     Ok(())
 }
 

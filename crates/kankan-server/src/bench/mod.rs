@@ -12,9 +12,12 @@
 //!   per-pixel frame differencing.
 //! - `login`: the server's resident memory through registrations, correct logins and a
 //!   credential-stuffing burst from many addresses, and after it (password hashing is bounded).
+//! - `cancel`: deleting an account with 30 days of 4 cameras' recordings: the crypto-shred
+//!   step and the purge, against deleting the same segments one by one.
 //! - `notify`: motion start to Web Push delivered at a local push endpoint, against the same
 //!   push sent directly; with members, to the last member's push of a shared camera.
 
+mod cancel;
 mod index;
 mod ingest;
 mod live;
@@ -28,6 +31,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
+pub use cancel::cancel;
 pub use index::index;
 pub use ingest::{IngestBench, ingest};
 pub use live::{LiveBench, live};

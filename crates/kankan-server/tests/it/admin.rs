@@ -85,7 +85,7 @@ async fn a_staff_session_expires_after_eight_hours() {
 }
 
 /// Every worker the server supervises.
-const WORKERS: [&str; 11] = [
+const WORKERS: [&str; 14] = [
     "device-pump",
     "jobs",
     "dispatch",
@@ -95,8 +95,11 @@ const WORKERS: [&str; 11] = [
     "live-stopper",
     "events-sweeper",
     "accounts-sweeper",
+    "account-lifecycle",
     "revocation-sweeper",
     "retention",
+    "exports",
+    "exports-sweeper",
 ];
 
 /// Waits until every worker has finished its first step.

@@ -45,6 +45,14 @@ async fn cancel_log_in_during_the_window_and_continue_login() -> Result<()> {
     browser.click(&tid("login-submit")).await?;
     browser.wait_for_text(&tid("login-alert"), "being cancelled").await?;
     save_screenshot(&browser, "cancel-2-continue-offer.png").await?;
+    // Reloading instead of choosing leaves the app closed: the login page offers it again.
+    browser.refresh().await?;
+    browser.find(&tid("page-login")).await?;
+    ensure!(!browser.is_displayed("#nav").await?, "the app stays closed during the window");
+    browser.fill(&tid("login-identifier"), email).await?;
+    browser.fill(&tid("login-password"), PW).await?;
+    browser.click(&tid("login-submit")).await?;
+    browser.wait_for_text(&tid("login-alert"), "being cancelled").await?;
     browser.click(&tid("login-continue")).await?;
     wait_for_hash(&browser, "#/devices").await?;
     browser.find(&format!("{}[data-uid=\"{}\"]", tid("device-card"), creds.uid)).await?;
