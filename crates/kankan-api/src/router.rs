@@ -12,8 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, cancellation, data_access, devices, events, exports, ingest,
-    live, me, notify, ops, privacy, recordings, sharing, support, talk, whep,
+    access, admin, album, auth, cancellation, data_access, devices, events, exports, ingest, live,
+    me, notify, ops, privacy, recordings, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 

@@ -304,6 +304,18 @@ impl Exports {
         Ok(())
     }
 
+    /// Deletes every export of an account whose data is being purged (rows and sealed parts,
+    /// the parts' blobs trashed in the same transaction and the trash emptied by the caller's
+    /// purge); answers how many. Can run again.
+    pub async fn forget_account(&self, account: AccountId) -> Result<u64, CoreError> {
+        let s = &self.inner;
+        let mut n = 0;
+        for row in s.store.exports_of(account).await? {
+            n += u64::from(s.store.delete_export(account, row.id, s.clock.now()).await?);
+        }
+        Ok(n)
+    }
+
     /// The ZIP of a ready, unexpired export of the caller's, decrypted part by part as it is
     /// sent.
     pub async fn download(&self, p: &Principal, id: &str) -> Result<ExportDownload, CoreError> {

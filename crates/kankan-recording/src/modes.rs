@@ -51,24 +51,17 @@ impl Recordings {
         Ok(if consented { chosen } else { RecordingMode::CardOnly })
     }
 
-    /// Deletes every recording of the devices `account` owns, all at once (a withdrawn
-    /// consent to cloud recording deletes what it produced): the rows go with their blobs
-    /// trashed in each batch's transaction, and the trash is emptied now.
-    pub async fn forget_footage_of(&self, account: kankan_base::AccountId) -> Result<u64, CoreError> {
+    /// Deletes every recording of the devices `account` owns, with their data keys (a
+    /// withdrawn consent to cloud recording deletes what it produced): one transaction per
+    /// device, the blobs trashed in it and the trash emptied now.
+    pub async fn forget_footage_of(
+        &self,
+        account: kankan_base::AccountId,
+    ) -> Result<u64, CoreError> {
         let s = &self.inner;
         let mut segments = 0;
         for device in s.store.devices_of(account).await? {
-            loop {
-                let now = s.clock.now();
-                let r = s
-                    .store
-                    .delete_segments_between(&device.uid, Timestamp(0), now, now, DELETE_BATCH)
-                    .await?;
-                segments += r.segments;
-                if r.segments < u64::from(DELETE_BATCH) {
-                    break;
-                }
-            }
+            segments += s.store.forget_footage(&device.uid, s.clock.now()).await?.segments;
         }
         self.empty_trash().await?;
         Ok(segments)

@@ -66,6 +66,7 @@ pub struct Lifecycle {
     pub ledger: ShredLedger,
     /// Every deletion is written to the audit log (the system's access to the account).
     pub audit: kankan_core::AuditLog,
+    pub exports: kankan_export::Exports,
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -103,9 +104,10 @@ impl Lifecycle {
         // Trashes the Album's objects and empties the trash: the footage of the devices
         // unbound above goes with them.
         let album = self.album.forget_account(p.account).await?;
+        let exports = self.exports.forget_account(p.account).await?;
         self.recordings.empty_trash().await?;
         self.accounts.finish_purge(p).await?;
-        tracing::info!(account = %p.account, devices, album, "account purged");
+        tracing::info!(account = %p.account, devices, album, exports, "account purged");
         Ok(())
     }
 

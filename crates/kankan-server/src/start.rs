@@ -170,19 +170,6 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         vec![Arc::new(crate::withdrawals::FootageOnWithdrawal { recordings: recordings.clone() })],
         cfg.privacy.calendar().map_err(anyhow::Error::msg)?,
     );
-    let lifecycle = crate::lifecycle::Lifecycle {
-        accounts: accounts.clone(),
-        devices: devices.clone(),
-        album: album.clone(),
-        recordings: recordings.clone(),
-        ledger: crate::lifecycle::ShredLedger::new(cfg.shred_ledger_path()),
-        audit: audit.clone(),
-    };
-    let reshredded =
-        lifecycle.reshred_from_ledger().await.context("shredding again from the ledger")?;
-    if reshredded > 0 {
-        tracing::warn!(reshredded, "accounts restored from a backup were shredded again");
-    }
     let sources = kankan_export::Sources {
         accounts: accounts.clone(),
         devices: devices.clone(),
@@ -194,11 +181,25 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
     let exports = kankan_export::Exports::new(
         store.clone(),
         blobs,
-        clock,
+        clock.clone(),
         sources,
         cfg.exports.clone(),
         cfg.data_dir.join("export-staging"),
     )?;
+    let lifecycle = crate::lifecycle::Lifecycle {
+        accounts: accounts.clone(),
+        devices: devices.clone(),
+        album: album.clone(),
+        recordings: recordings.clone(),
+        ledger: crate::lifecycle::ShredLedger::new(cfg.shred_ledger_path()),
+        audit: audit.clone(),
+        exports: exports.clone(),
+    };
+    let reshredded =
+        lifecycle.reshred_from_ledger().await.context("shredding again from the ledger")?;
+    if reshredded > 0 {
+        tracing::warn!(reshredded, "accounts restored from a backup were shredded again");
+    }
     Ok(Services {
         store,
         accounts,

@@ -645,7 +645,12 @@ pub(super) async fn forget_trash(pool: &AnyPool, blobs: &[BlobId]) -> R<()> {
 /// transaction; every blob goes to the trash.
 pub(super) async fn forget_device(tx: &mut Tx<'_>, uid: &str) -> R<()> {
     let now = kankan_base::Clock::now(&kankan_base::RealClock);
-    remove(tx, Pick::Device(uid), now).await?;
+    forget_footage(tx, uid, now).await.map(|_| ())
+}
+
+/// Every segment, init segment, span and the data key of a device, blobs trashed, in `tx`.
+async fn forget_footage(tx: &mut Tx<'_>, uid: &str, now: Timestamp) -> R<Removed> {
+    let removed = remove(tx, Pick::Device(uid), now).await?;
     sqlx::query(
         "INSERT INTO blob_trash (blob_id, trashed_at_ms) SELECT blob_id, $1 FROM media_inits \
          WHERE uid = $2 ON CONFLICT DO NOTHING",
@@ -661,7 +666,7 @@ pub(super) async fn forget_device(tx: &mut Tx<'_>, uid: &str) -> R<()> {
     ] {
         sqlx::query(sql).bind(uid).execute(&mut **tx).await?;
     }
-    Ok(())
+    Ok(removed)
 }
 
 #[async_trait]
@@ -741,6 +746,12 @@ impl MediaStore for SqlStore {
     ) -> R<Removed> {
         let pick = Pick::Range { uid, from: from.0, to: to.0, limit };
         remove_picked(&self.pool, pick, now).await
+    }
+    async fn forget_footage(&self, uid: &str, now: Timestamp) -> R<Removed> {
+        let mut tx = write_tx(&self.pool).await?;
+        let removed = forget_footage(&mut tx, uid, now).await?;
+        tx.commit().await?;
+        Ok(removed)
     }
     async fn evict_segments(&self, account: AccountId, bytes: u64, now: Timestamp) -> R<Removed> {
         evict(&self.pool, account, bytes, now).await

@@ -89,6 +89,9 @@ pub trait MediaStore: Send + Sync {
         now: Timestamp,
         limit: u32,
     ) -> R<Removed>;
+    /// Deletes all of a device's footage and its data key (a withdrawn consent to cloud
+    /// recording): every segment, init segment and span, blobs trashed, in one transaction.
+    async fn forget_footage(&self, uid: &str, now: Timestamp) -> R<Removed>;
     /// Deletes the account's oldest unprotected segments until at least `bytes` are freed or
     /// none are left; records the eviction as an alert.
     async fn evict_segments(&self, account: AccountId, bytes: u64, now: Timestamp) -> R<Removed>;

@@ -71,12 +71,15 @@ async fn after_cancellation_nothing_of_the_user_is_left_in_files_or_database() {
 
     // What is theirs, as stored: the account row's sealed fields, the sealed thumbnail, and
     // every object of the blob store (footage, init segments, the screenshot, the avatar).
+    // A data export ready for download: its sealed parts are the user's objects too.
+    super::exports::ready_export(&app, &token, serde_json::json!({"album": true})).await;
+
     let id = account_id(&app, &token).await;
     let store = app.running().services.store.clone();
     let row = store.account(id).await.expect("store").expect("row");
     let thumb = store.event_thumbnail(id, event).await.expect("store").expect("thumbnail");
     let blobs: BTreeSet<_> = files_under(&app.data_dir().join("blobs")).into_iter().collect();
-    assert!(blobs.len() >= 4, "segments, init, screenshot and avatar: {blobs:?}");
+    assert!(blobs.len() >= 5, "segments, init, screenshot, avatar and export: {blobs:?}");
     let sealed: Vec<Vec<u8>> = blobs
         .iter()
         .map(|f| {

@@ -100,7 +100,7 @@ async fn download(app: &TestApp, token: &str, id: &str) -> (u16, String, Vec<u8>
 }
 
 /// A ready export of `media` for the account: its view and its ZIP.
-async fn ready_export(app: &TestApp, token: &str, media: Value) -> (Value, Vec<u8>) {
+pub(crate) async fn ready_export(app: &TestApp, token: &str, media: Value) -> (Value, Vec<u8>) {
     let (s, b) = start(app, token, media).await;
     assert_eq!(s, 202, "{b}");
     let id = b["id"].as_str().expect("id").to_string();

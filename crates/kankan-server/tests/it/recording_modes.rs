@@ -199,6 +199,46 @@ async fn a_card_only_cameras_live_upload_is_relayed_and_its_backfill_refused() {
     assert!(held(&app, &creds.uid).await.segments > 0);
 }
 
+/// Where the operator makes cloud recording optional, a camera's video is kept only while its
+/// owner consents to it: before, the upload is relayed to live viewers and nothing is stored;
+/// with the consent given it is stored; withdrawing it stops the storing at once and deletes
+/// what was kept (blobs included).
+#[tokio::test]
+async fn with_optional_cloud_recording_footage_is_kept_only_while_its_owner_consents() {
+    let app = TestApp::spawn_with(|c| {
+        c.recording.segment_secs = 2;
+        c.recording.max_clock_skew_secs = 3600;
+        c.privacy.cloud_recording_optional = true;
+    })
+    .await;
+    let token = app.register("consenting@example.com", PW).await;
+    let creds = provision(&app, "KK-C1").await;
+    let _mqtt = bind(&app, &token, &creds).await;
+    let consent = |granted: bool| {
+        let put = app.http.put(app.url("/api/v1/me/consents/cloud-recording"));
+        app.send(put.bearer_auth(&token).json(&json!({"granted": granted})))
+    };
+    let now = app.clock.now().0;
+    let b = ok(upload(&app, &creds, "live", now - 5_000, stream(4, 1000)).await);
+    assert_eq!((b["relayed"].as_u64(), b["fragments"].as_u64()), (Some(4), Some(0)), "{b}");
+    let (s, b) = upload(&app, &creds, "backfill", now - 60_000, stream(4, 1000)).await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("recording-card-only")), "{b}");
+    let h = held(&app, &creds.uid).await;
+    assert_eq!((h.segments, h.files.len()), (0, 0), "nothing kept without consent: {h:?}");
+
+    ok(consent(true).await);
+    let b = ok(upload(&app, &creds, "backfill", now - 60_000, stream(4, 1000)).await);
+    assert_eq!(b["fragments"].as_u64(), Some(4), "{b}");
+    let h = held(&app, &creds.uid).await;
+    assert!(h.segments > 0 && !h.files.is_empty(), "kept with the consent: {h:?}");
+
+    ok(consent(false).await);
+    let h = held(&app, &creds.uid).await;
+    assert_eq!((h.segments, h.files.len()), (0, 0), "the withdrawal deleted it: {h:?}");
+    let b = ok(upload(&app, &creds, "live", now - 2_000, stream(4, 1000)).await);
+    assert_eq!(b["fragments"].as_u64(), Some(0), "and nothing new is kept: {b}");
+}
+
 #[tokio::test]
 async fn switching_to_card_only_while_a_camera_streams_stops_storing_at_once() {
     let app = recording_app().await;
