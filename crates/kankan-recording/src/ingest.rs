@@ -216,9 +216,10 @@ impl Ingest {
         })?;
         let Some(run) = f.video_run(init) else {
             // Audio only: it belongs to the segment in progress, if any.
+            self.offer_live(&f, false);
             self.follow_mode(false).await?;
             if !self.storing {
-                self.relay(&f, false);
+                self.stats.relayed += 1;
                 return Ok(());
             }
             return self.append(&f, 0, 0, false).await;
@@ -240,9 +241,11 @@ impl Ingest {
         let key = f.starts_with_keyframe(init);
         let frames = u32::try_from(run.samples.len()).unwrap_or(u32::MAX);
         let timed = Timed { f, start, end, frames, key };
+        // Viewers first: neither the mode's check nor the disk delays live view.
+        self.offer_live(&timed.f, key);
         self.follow_mode(key).await?;
         if !self.storing {
-            self.relay(&timed.f, key);
+            self.stats.relayed += 1;
             return Ok(());
         }
         if self.opts.backfill {
@@ -336,11 +339,6 @@ impl Ingest {
             self.stats.skipped += 1;
             return Ok(());
         };
-        if !self.opts.backfill {
-            // Viewers first: the disk must not delay live view.
-            let key = self.init.as_ref().is_some_and(|(init, _)| f.starts_with_keyframe(init));
-            self.rec.live().publish(&self.device.uid, self.opts.stream, f.bytes.clone(), key);
-        }
         let sync = sync_due && self.rec.inner.config.checkpoint && !self.opts.backfill;
         let bytes = f.bytes.clone();
         let w = if sync {
@@ -384,12 +382,11 @@ impl Ingest {
         Ok(())
     }
 
-    /// Offers a fragment to live viewers only (card-only): nothing of it is written.
-    fn relay(&mut self, f: &Fragment, key: bool) {
+    /// Offers a live fragment to live viewers (before it is written, if it is).
+    fn offer_live(&self, f: &Fragment, key: bool) {
         if !self.opts.backfill {
             self.rec.live().publish(&self.device.uid, self.opts.stream, f.bytes.clone(), key);
         }
-        self.stats.relayed += 1;
     }
 
     /// The row of the stream's init segment, stored now if it arrived while nothing was
