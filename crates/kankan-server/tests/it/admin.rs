@@ -96,10 +96,10 @@ const WORKERS: [&str; 14] = [
     "events-sweeper",
     "accounts-sweeper",
     "account-lifecycle",
-    "revocation-sweeper",
-    "retention",
     "exports",
     "exports-sweeper",
+    "revocation-sweeper",
+    "retention",
 ];
 
 /// Waits until every worker has finished its first step.

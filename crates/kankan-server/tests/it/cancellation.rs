@@ -234,6 +234,9 @@ async fn members_lose_access_during_the_window_and_for_good_when_it_passes() {
     let id = account_id(&app, &t).await;
     let ends = cancel(&app, &t).await;
     pass_the_window(&app, ends, id).await;
+    // Two weeks passed: the member's idle session ended too; it signs in again.
+    let (_, b) = app.login("member-staying@example.com", PW).await;
+    let member = b["token"].as_str().expect("token").to_string();
     assert_eq!(app.get_authed(&path, &member).await.0, 404);
     let store = app.running().services.store.clone();
     let d = store.device(&creds.uid).await.expect("store").expect("the device row stays");

@@ -276,7 +276,10 @@ async fn a_registration_left_pending_is_deleted_with_its_codes_by_the_sweeper() 
     let app = TestApp::spawn().await;
     let seen = app.outbox().len();
     let (s, _) = app
-        .post("/api/v1/auth/register", json!({"identifier": "gone@example.com", "password": PW}))
+        .post(
+            "/api/v1/auth/register",
+            json!({"identifier": "gone@example.com", "password": PW, "accept_policy": "1"}),
+        )
         .await;
     assert_eq!(s, 202);
     let code = app.wait_for_code(seen).await;
