@@ -18,11 +18,10 @@ use kankan_recording::sealed::Sealing;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
-use crate::content::{self, Gathered};
+use crate::content::{self, AVATAR_PATH, Gathered};
 use crate::zip::{Crc, ZipError, ZipWriter};
 use crate::{ExportMedia, ExportRecordingRange, Inner};
 
-pub(crate) const AVATAR_PATH: &str = "account/avatar.png";
 pub(crate) const DATA_PATH: &str = "data.json";
 /// A stored export is cut into sealed parts of this many clear bytes (the last one shorter):
 /// a download holds about one part in memory.

@@ -41,6 +41,9 @@ pub(crate) struct Gathered {
     pub album: Vec<AlbumEntry>,
 }
 
+/// Where the avatar goes in the ZIP.
+pub(crate) const AVATAR_PATH: &str = "account/avatar.png";
+
 pub(crate) async fn gather(
     src: &Sources,
     p: &Principal,
@@ -61,7 +64,7 @@ pub(crate) async fn gather(
             "identifier_kind": profile.identifier_kind.as_str(),
             "nickname": profile.nickname,
             "created_at_ms": profile.created_at.0,
-            "avatar": avatar.as_ref().map(|_| crate::build::AVATAR_PATH),
+            "avatar": avatar.as_ref().map(|_| AVATAR_PATH),
         }),
     );
 

@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::Recordings;
-use super::modes::RecordingMode;
 use super::segfile::{SegHeader, SegTotals, SegWriter};
 use crate::CoreError;
+use kankan_db::RecordingMode;
 
 /// Largest segment, whatever its length in time.
 const MAX_SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
