@@ -362,3 +362,85 @@ impl Consents {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+
+    use kankan_base::SessionId;
+    use kankan_crypto::{Keyring, MasterKey, TokenHash};
+    use kankan_db::{LocalBlobStore, Store};
+
+    use super::*;
+    use crate::{AccountsConfig, LimitsConfig, Privacy};
+
+    /// Records each withdrawal it is told of, with the state the account's consent had then.
+    struct Recorder {
+        store: Arc<dyn Store>,
+        seen: Arc<StdMutex<Vec<(AccountId, Purpose, bool)>>>,
+    }
+
+    #[async_trait]
+    impl WithdrawalEffect for Recorder {
+        async fn withdrawn(&self, account: AccountId, purpose: Purpose) -> Result<(), CoreError> {
+            let now = self.store.latest_consent(account, purpose.as_str()).await?;
+            let granted = now.is_some_and(|c| c.granted);
+            self.seen.lock().unwrap_or_else(|p| p.into_inner()).push((account, purpose, granted));
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_withdrawal_is_recorded_before_its_effects_run_and_giving_runs_none() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let url = kankan_db::testing::fresh_database_url(dir.path()).await.expect("database");
+        let store = kankan_db::open(&url).await.expect("open");
+        store.migrate().await.expect("migrate");
+        let blobs = Arc::new(LocalBlobStore::new(dir.path().join("blobs")).expect("blobs"));
+        let master =
+            MasterKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").expect("key");
+        let keyring = Keyring::new(&master);
+        let clock: kankan_base::Clocks = Arc::new(kankan_base::RealClock);
+        let queue =
+            kankan_core::jobs::DeliveryQueue::new(store.clone(), keyring.clone(), clock.clone());
+        let revocations = kankan_core::Revocations::new(store.clone(), clock.clone());
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let effect = Recorder { store: store.clone(), seen: seen.clone() };
+        let accounts = Accounts::new(
+            store,
+            blobs,
+            keyring,
+            clock,
+            queue,
+            AccountsConfig::default(),
+            LimitsConfig::default(),
+            revocations,
+            Privacy::default(),
+            vec![Arc::new(effect)],
+        );
+        let id = accounts
+            .provision_account("a@example.com", "plum-garden-kettle-42")
+            .await
+            .expect("account");
+        let p = Principal {
+            account_id: id,
+            session_id: SessionId::new(),
+            token_hash: TokenHash::of("t"),
+        };
+        let consents = accounts.consents();
+        let seen = || seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+
+        consents.set(&p, Purpose::AiDescriptions, true).await.expect("give");
+        assert!(consents.granted(id, Purpose::AiDescriptions).await.expect("ask"));
+        assert!(seen().is_empty(), "giving a consent deletes nothing");
+        consents.set(&p, Purpose::AiDescriptions, false).await.expect("withdraw");
+        assert!(!consents.granted(id, Purpose::AiDescriptions).await.expect("ask"));
+        assert_eq!(
+            seen(),
+            [(id, Purpose::AiDescriptions, false)],
+            "run once, after the withdrawal"
+        );
+        consents.set(&p, Purpose::AiDescriptions, false).await.expect("again");
+        assert_eq!(seen().len(), 1, "withdrawing what is not given changes nothing");
+    }
+}
