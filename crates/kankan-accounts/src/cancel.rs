@@ -65,7 +65,7 @@ impl Accounts {
     async fn start_cancellation(&self, a: &Account) -> Result<Timestamp, CoreError> {
         let s = &self.inner;
         let now = s.now();
-        let ends_at = s.calendar.add_working_days(now, s.cfg.cancellation_working_days);
+        let ends_at = s.privacy.calendar.add_working_days(now, s.cfg.cancellation_working_days);
         s.store.start_cancellation(a.id, ends_at, now).await.map_err(|e| match e {
             kankan_db::DbError::NotFound(_) => CoreError::AccountCancelling,
             other => other.into(),

@@ -417,7 +417,6 @@ mod tests {
             revocations,
             Privacy::default(),
             vec![Arc::new(effect)],
-            crate::PrivacyConfig::default().calendar().expect("calendar"),
         );
         let id = accounts
             .provision_account("a@example.com", "plum-garden-kettle-42")

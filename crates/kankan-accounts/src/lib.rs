@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use kankan_base::{AccountId, Clocks, Timestamp, WorkCalendar};
+use kankan_base::{AccountId, Clocks, Timestamp};
 use kankan_crypto::{AccountKey, Keyring};
 use kankan_db::{Account, AccountState, BlobStore, Store};
 use kankan_notify::Message;
@@ -215,8 +215,6 @@ struct Inner {
     withdrawal_effects: Vec<Arc<dyn WithdrawalEffect>>,
     /// Accounts known to have accepted the latest major policy version.
     accepted: consent::AcceptedCache,
-    /// The working days the cancellation window is counted in.
-    calendar: WorkCalendar,
 }
 
 impl Accounts {
@@ -232,7 +230,6 @@ impl Accounts {
         revocations: Revocations,
         privacy: Privacy,
         withdrawal_effects: Vec<Arc<dyn WithdrawalEffect>>,
-        calendar: WorkCalendar,
     ) -> Self {
         let limiter = RateLimiter::new(clock.clone());
         let hashing = HashPool::new(cfg.hash_permits());
@@ -254,7 +251,6 @@ impl Accounts {
                 privacy,
                 withdrawal_effects,
                 accepted: consent::AcceptedCache::default(),
-                calendar,
             }),
         }
     }

@@ -170,6 +170,8 @@ pub struct Privacy {
     pub disclaimer: String,
     pub cloud_recording_optional: bool,
     pub child_age: u32,
+    /// The working days the policy's periods are counted in.
+    pub calendar: WorkCalendar,
 }
 
 impl Default for Privacy {
@@ -214,6 +216,7 @@ impl Privacy {
             disclaimer: cfg.disclaimer.clone(),
             cloud_recording_optional: cfg.cloud_recording_optional,
             child_age: cfg.child_age,
+            calendar: cfg.calendar()?,
         })
     }
 

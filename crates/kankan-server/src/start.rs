@@ -168,7 +168,6 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         // What a withdrawn consent produced is deleted here: footage for cloud recording (no
         // domain does face recognition or AI descriptions yet).
         vec![Arc::new(crate::withdrawals::FootageOnWithdrawal { recordings: recordings.clone() })],
-        cfg.privacy.calendar().map_err(anyhow::Error::msg)?,
     );
     let sources = kankan_export::Sources {
         accounts: accounts.clone(),
