@@ -62,22 +62,18 @@ impl Worker for AccountsSweeper {
     }
 
     async fn work(&mut self) -> Result<Step, WorkError> {
-        // One reading of the clock: a step that began before the clock moved on (a test's
-        // simulated jump) is due again at once, not a period after the jump.
-        let now = self.accounts.inner.clock.now();
-        if self.ticker.is_due(now) {
-            let (n, i) = self.accounts.sweep().await?;
-            if n != ExpiredAccountRecords::default() || i != ExpiredInactive::default() {
-                tracing::info!(
-                    login_events = n.login_events,
-                    sessions = n.sessions,
-                    codes = n.codes,
-                    idle_sessions = i.idle_sessions,
-                    pending_registrations = i.pending_registrations,
-                    "expired account records deleted"
-                );
-            }
-            self.ticker.done(now);
+        let clock = self.accounts.inner.clock.as_ref();
+        if let Some((n, i)) = self.ticker.run(clock, self.accounts.sweep()).await?
+            && (n != ExpiredAccountRecords::default() || i != ExpiredInactive::default())
+        {
+            tracing::info!(
+                login_events = n.login_events,
+                sessions = n.sessions,
+                codes = n.codes,
+                idle_sessions = i.idle_sessions,
+                pending_registrations = i.pending_registrations,
+                "expired account records deleted"
+            );
         }
         Ok(Step::Idle)
     }

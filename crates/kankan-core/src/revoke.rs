@@ -300,10 +300,9 @@ impl Worker for RevocationSweeper {
 
     async fn work(&mut self) -> Result<Step, WorkError> {
         let now = self.revocations.inner.clock.now();
-        if !self.ticker.is_due(now) {
+        if !self.ticker.take(now) {
             return Ok(Step::Idle);
         }
-        self.ticker.done(now);
         self.revocations.sweep().await?;
         self.revocations.sweep_access(self.access.as_ref()).await?;
         Ok(Step::Idle)

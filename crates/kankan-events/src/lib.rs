@@ -369,13 +369,9 @@ impl Worker for EventSweeper {
     }
 
     async fn work(&mut self) -> Result<Step, WorkError> {
-        let clock = &self.events.inner.clock;
-        if self.ticker.is_due(clock.now()) {
-            let n = self.events.sweep().await?;
-            if n > 0 {
-                tracing::info!(deleted = n, "old events deleted");
-            }
-            self.ticker.done(clock.now());
+        let clock = self.events.inner.clock.as_ref();
+        if let Some(n) = self.ticker.run(clock, self.events.sweep()).await?.filter(|n| *n > 0) {
+            tracing::info!(deleted = n, "old events deleted");
         }
         Ok(Step::Idle)
     }

@@ -139,13 +139,9 @@ impl Worker for ExportSweeper {
     }
 
     async fn work(&mut self) -> Result<Step, WorkError> {
-        let clock = self.exports.inner.clock.clone();
-        if self.ticker.is_due(clock.now()) {
-            let n = self.exports.sweep().await?;
-            if n > 0 {
-                tracing::info!(exports = n, "expired exports deleted");
-            }
-            self.ticker.done(clock.now());
+        let clock = self.exports.inner.clock.as_ref();
+        if let Some(n) = self.ticker.run(clock, self.exports.sweep()).await?.filter(|n| *n > 0) {
+            tracing::info!(exports = n, "expired exports deleted");
         }
         Ok(Step::Idle)
     }

@@ -129,11 +129,9 @@ impl Worker for RetentionWorker {
     }
 
     async fn work(&mut self) -> Result<Step, WorkError> {
-        let clock = &self.rec.inner.clock;
-        if self.ticker.is_due(clock.now()) {
-            let r = self.rec.sweep().await?;
+        let clock = self.rec.inner.clock.as_ref();
+        if let Some(r) = self.ticker.run(clock, self.rec.sweep()).await? {
             tracing::debug!(report = ?r, "recording sweep");
-            self.ticker.done(clock.now());
         }
         Ok(Step::Idle)
     }

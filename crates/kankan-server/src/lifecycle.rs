@@ -180,12 +180,9 @@ impl Worker for LifecycleWorker {
     }
 
     async fn work(&mut self) -> Result<Step, WorkError> {
-        if self.ticker.is_due(self.clock.now()) {
-            let (shredded, purged) = self.lc.step().await?;
-            if shredded + purged > 0 {
-                tracing::info!(shredded, purged, "account lifecycle");
-            }
-            self.ticker.done(self.clock.now());
+        let stepped = self.ticker.run(self.clock.as_ref(), self.lc.step()).await?;
+        if let Some((shredded, purged)) = stepped.filter(|(s, p)| s + p > 0) {
+            tracing::info!(shredded, purged, "account lifecycle");
         }
         Ok(Step::Idle)
     }

@@ -70,13 +70,37 @@ impl Ticker {
         Ticker { period, next: now }
     }
 
-    pub fn is_due(&self, now: Timestamp) -> bool {
+    fn is_due(&self, now: Timestamp) -> bool {
         now >= self.next
     }
 
-    /// The work is done: next due one period after `now`.
-    pub fn done(&mut self, now: Timestamp) {
+    /// If it is due at `now`, marks it done (next due one period after `now`) and says so.
+    /// For work that cannot fail and takes no time.
+    pub fn take(&mut self, now: Timestamp) -> bool {
+        let due = self.is_due(now);
+        if due {
+            self.next = now.plus(self.period);
+        }
+        due
+    }
+
+    /// Runs `work` if it is due, reading `clock` once, before the work: when the clock moves
+    /// on while the work runs (a simulated jump), the next run is a period after the work
+    /// began, never a period after the jump, so nothing the jump made due is skipped. Marked
+    /// done only when the work succeeds; a failed run is due again at once, after the
+    /// supervisor's backoff.
+    pub async fn run<T, E>(
+        &mut self,
+        clock: &dyn Clock,
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<Option<T>, E> {
+        let now = clock.now();
+        if !self.is_due(now) {
+            return Ok(None);
+        }
+        let out = work.await?;
         self.next = now.plus(self.period);
+        Ok(Some(out))
     }
 
     /// When it is next due.
@@ -95,12 +119,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_ticker_is_due_each_period_after_the_work_was_done() {
+    fn a_ticker_is_due_each_period_after_it_was_taken() {
         let mut t = Ticker::after(Duration::from_secs(60), Timestamp(0));
-        assert!(!t.is_due(Timestamp(59_999)));
-        assert!(t.is_due(Timestamp(60_000)));
-        t.done(Timestamp(61_000));
+        assert!(!t.take(Timestamp(59_999)));
+        assert!(t.take(Timestamp(61_000)));
         assert_eq!(t.next(), Timestamp(121_000));
-        assert!(Ticker::starting(Duration::from_secs(60), Timestamp(5)).is_due(Timestamp(5)));
+        assert!(!t.take(Timestamp(61_000)), "taken once");
+        assert!(Ticker::starting(Duration::from_secs(60), Timestamp(5)).take(Timestamp(5)));
+    }
+
+    #[tokio::test]
+    async fn a_run_the_clock_jumps_during_is_next_due_a_period_after_it_began() {
+        let clock = kankan_base::SimClock::starting_at(Timestamp(0));
+        let mut t = Ticker::after(Duration::from_secs(3600), Timestamp(0));
+        clock.advance(Duration::from_secs(3600));
+        let ran = t
+            .run(&clock, async {
+                // The clock jumps while the work runs.
+                clock.advance(Duration::from_secs(3600));
+                Ok::<_, ()>(7)
+            })
+            .await;
+        assert_eq!(ran, Ok(Some(7)));
+        assert_eq!(t.next(), Timestamp(7_200_000), "a period after the run began");
+        assert!(t.is_due(clock.now()), "the jump made it due again at once");
+    }
+
+    #[tokio::test]
+    async fn a_failed_run_is_due_again_and_one_not_due_does_not_run() {
+        let clock = kankan_base::SimClock::starting_at(Timestamp(0));
+        let mut t = Ticker::after(Duration::from_secs(60), Timestamp(0));
+        let early = t.run(&clock, async { Ok::<_, ()>(()) }).await;
+        assert_eq!(early, Ok(None), "not due yet");
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(t.run(&clock, async { Err::<(), _>("boom") }).await, Err("boom"));
+        assert!(t.is_due(clock.now()), "a failed run stays due");
     }
 }

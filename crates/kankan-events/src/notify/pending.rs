@@ -40,8 +40,7 @@ impl Worker for DispatchWorker {
 
     async fn work(&mut self) -> Result<Step, WorkError> {
         let now = self.dispatcher.inner.clock.now();
-        if self.sweep.is_due(now) {
-            self.sweep.done(now);
+        if self.sweep.take(now) {
             self.failed.clear();
         }
         let done = self.dispatcher.dispatch_pending(&self.failed).await?;
