@@ -25,6 +25,8 @@ pub struct Config {
     /// `[tls]`: the server's TLS identity (embedded MQTT broker, HTTPS).
     pub tls: TlsConfig,
     pub database: DatabaseConfig,
+    /// `[blobs]`: where sealed segments, exports and Album items go: a directory or S3.
+    pub blobs: kankan_blobs::BlobsConfig,
     pub security: SecurityConfig,
     pub accounts: AccountsConfig,
     pub privacy: PrivacyConfig,
@@ -170,6 +172,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             tls: TlsConfig::default(),
             database: DatabaseConfig::default(),
+            blobs: kankan_blobs::BlobsConfig::default(),
             security: SecurityConfig::default(),
             accounts: AccountsConfig::default(),
             privacy: PrivacyConfig::default(),
@@ -231,6 +234,7 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        self.blobs.validate()?;
         self.accounts.validate()?;
         self.privacy.validate()?;
         self.exports.validate()?;

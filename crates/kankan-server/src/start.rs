@@ -12,7 +12,7 @@ use kankan_base::{Clocks, Shutdown, ShutdownSignal};
 use kankan_core::{DeliveryQueue, JobRunner};
 use kankan_crypto::tls::{Identity, IdentityFiles, Pin};
 use kankan_crypto::{Keyring, MasterKey};
-use kankan_db::{LocalBlobStore, Store};
+use kankan_db::Store;
 use kankan_devices::Devices;
 use kankan_recording::Recordings;
 use kankan_recording::album::Album;
@@ -80,7 +80,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
     if !applied.is_empty() {
         tracing::info!(?applied, "database migrated");
     }
-    let blobs = Arc::new(LocalBlobStore::new(cfg.data_dir.join("blobs"))?);
+    let blobs = kankan_blobs::open(&cfg.blobs, &cfg.data_dir).context("opening the blob store")?;
     let messenger =
         kankan_notify::build_with_clock(&cfg.messenger, &cfg.outbox_path(), clock.clone())
             .context("configuring the messenger")?;

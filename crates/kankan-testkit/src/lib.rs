@@ -36,6 +36,9 @@ pub struct TestApp {
     pub http: reqwest::Client,
     data_dir: tempfile::TempDir,
     running: Option<Running>,
+    /// On the object-store run of the suite (`KANKAN_TEST_BLOBS=s3`), the S3 server this
+    /// app's bucket is on.
+    s3: Option<kankan_blobs::testing::S3Server>,
 }
 
 /// One line of the development outbox.
@@ -132,6 +135,16 @@ impl TestApp {
             config.database.url =
                 Some(kankan_db::testing::fresh_database_url(data_dir.path()).await?);
         }
+        // On the object-store run of the suite, blobs go to a bucket of their own.
+        let s3 = match std::env::var("KANKAN_TEST_BLOBS").as_deref() {
+            Ok("s3") => {
+                let server =
+                    kankan_blobs::testing::S3Server::start().await.map_err(anyhow::Error::msg)?;
+                config.blobs = server.bucket("kankan").await.map_err(anyhow::Error::msg)?;
+                Some(server)
+            }
+            _ => None,
+        };
         adjust(&mut config);
         let clock = SimClock::new();
         let running = kankan_server::start(&config, Arc::new(clock.clone())).await?;
@@ -148,7 +161,7 @@ impl TestApp {
             }
         }
         wait_ready(&http, &format!("{base_url}/readyz"), Duration::from_secs(20)).await?;
-        Ok(TestApp { base_url, clock, config, http, data_dir, running: Some(running) })
+        Ok(TestApp { base_url, clock, config, http, data_dir, running: Some(running), s3 })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -187,7 +200,43 @@ impl TestApp {
         let db = kankan_db::SqlStore::open(&self.config.database_url()).await.expect("database");
         all.push(("the database's values".into(), db.all_values().await.expect("values")));
         db.close().await;
+        if self.s3.is_some() {
+            all.extend(self.blobs().await);
+        }
         all
+    }
+
+    /// Every blob the server stored, whichever the store (the blob directory, or the S3
+    /// bucket on the object-store run): each one's name (`<id>.blob`) and bytes, by name.
+    pub async fn blobs(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = match (&self.s3, self.config.blobs.location()) {
+            (Some(s3), Ok(kankan_blobs::Location::S3 { .. })) => {
+                let keys = s3.keys(&self.config.blobs).await.expect("listing the bucket");
+                let mut out = Vec::new();
+                for key in keys {
+                    let bytes = s3.object(&self.config.blobs, &key).await.expect("object");
+                    let name = key.rsplit('/').next().unwrap_or_default().to_string();
+                    out.push((name, bytes.unwrap_or_default()));
+                }
+                out
+            }
+            (_, Ok(kankan_blobs::Location::Dir(dir))) => files_under(&self.data_dir().join(dir))
+                .into_iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "blob"))
+                .map(|f| {
+                    let name = f.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                    (name, std::fs::read(&f).unwrap_or_default())
+                })
+                .collect(),
+            (s3, location) => panic!("blob store {location:?} with S3 server {s3:?}"),
+        };
+        out.sort();
+        out
+    }
+
+    /// The names of every stored blob (`<id>.blob`), whichever the store.
+    pub async fn blob_names(&self) -> Vec<String> {
+        self.blobs().await.into_iter().map(|(n, _)| n).collect()
     }
 
     pub fn temp_root(&self) -> PathBuf {

@@ -4,7 +4,6 @@
 mod access;
 mod album;
 mod audit;
-mod blobs;
 mod contract;
 mod copy;
 mod devices;

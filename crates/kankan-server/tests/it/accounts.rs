@@ -180,9 +180,9 @@ async fn nickname_and_avatar_are_set_and_read_back() {
     assert_eq!(resp.headers()["content-type"], "image/png");
     let bytes = resp.bytes().await.expect("body");
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let blobs: Vec<_> = std::fs::read_dir(app.data_dir().join("blobs")).expect("dir").collect();
+    let blobs = app.blobs().await;
     assert_eq!(blobs.len(), 1);
-    let stored = std::fs::read(blobs[0].as_ref().expect("entry").path()).expect("read");
+    let stored = &blobs[0].1;
     assert_ne!(&stored[..8], b"\x89PNG\r\n\x1a\n", "the stored avatar is encrypted");
 }
 

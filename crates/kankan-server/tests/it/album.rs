@@ -41,10 +41,8 @@ async fn album_ids(app: &TestApp, token: &str) -> Vec<String> {
 }
 
 /// Whether any file under `dir` contains `needle`.
-fn stored_anywhere(dir: &std::path::Path, needle: &[u8]) -> bool {
-    files_under(dir)
-        .iter()
-        .any(|f| std::fs::read(f).unwrap_or_default().windows(needle.len()).any(|w| w == needle))
+async fn stored_anywhere(app: &TestApp, needle: &[u8]) -> bool {
+    app.blobs().await.iter().any(|(_, b)| b.windows(needle.len()).any(|w| w == needle))
 }
 
 #[tokio::test]
@@ -108,9 +106,8 @@ async fn screenshots_and_clips_are_saved_sealed_listed_downloaded_and_deleted_by
     assert_eq!(album_ids(&app, other_session).await, ids);
 
     // Sealed at rest: neither the picture nor the film is anywhere in the blob store.
-    let blobs = app.data_dir().join("blobs");
     for plain in [&jpeg[..16], &jpeg[jpeg.len() / 2..jpeg.len() / 2 + 32], &mp4[..32], b"ftyp"] {
-        assert!(!stored_anywhere(&blobs, plain), "{plain:?} is stored in clear");
+        assert!(!stored_anywhere(&app, plain).await, "{plain:?} is stored in clear");
     }
     assert!(files_under(&app.data_dir().join("album-staging")).is_empty(), "nothing left staged");
 
@@ -130,10 +127,10 @@ async fn screenshots_and_clips_are_saved_sealed_listed_downloaded_and_deleted_by
     assert_eq!(album_ids(&app, &token).await, ids, "the owner's items are untouched");
 
     // The owner deletes the screenshot: its row and its object go.
-    let before: HashSet<_> = files_under(&blobs).into_iter().collect();
+    let before: HashSet<_> = app.blob_names().await.into_iter().collect();
     let (s, b) = delete(&app, &token, &format!("/api/v1/album/{}", ids[1])).await;
     assert_eq!(s, 204, "{b}");
-    let after: HashSet<_> = files_under(&blobs).into_iter().collect();
+    let after: HashSet<_> = app.blob_names().await.into_iter().collect();
     assert_eq!(before.difference(&after).count(), 1, "the screenshot's object is deleted");
     assert_eq!(album_ids(&app, &token).await, [ids[0]]);
     assert_eq!(content(&app, &token, &shot).await.0, 404);

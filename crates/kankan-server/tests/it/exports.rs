@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use kankan_core::authz::CapabilitySet;
-use kankan_testkit::{TestApp, files_under};
+use kankan_testkit::TestApp;
 use serde_json::{Value, json};
 
 use crate::authz_routes::{account_id, insert_grant};
@@ -256,10 +256,8 @@ async fn an_export_expires_and_is_deleted_with_its_sealed_parts() {
     let parts = app.running().services.store.export_parts(id.parse().expect("uuid")).await;
     let blobs: Vec<String> =
         parts.expect("parts").iter().map(|p| format!("{}.blob", p.blob)).collect();
-    let stored = |name: &str| {
-        files_under(app.data_dir()).iter().any(|f| f.file_name().is_some_and(|n| n == name))
-    };
-    assert!(blobs.iter().all(|b| stored(b)), "its parts are in the blob store");
+    let names = app.blob_names().await;
+    assert!(blobs.iter().all(|b| names.contains(b)), "its parts are in the blob store");
 
     // At its expiry: shown expired, no longer downloadable.
     app.clock.advance(Duration::from_secs(72 * 3600));
@@ -274,7 +272,8 @@ async fn an_export_expires_and_is_deleted_with_its_sealed_parts() {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let (_, list) = app.get_authed("/api/v1/me/exports", &token).await;
-        if list == json!([]) && blobs.iter().all(|b| !stored(b)) {
+        let names = app.blob_names().await;
+        if list == json!([]) && blobs.iter().all(|b| !names.contains(b)) {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "not deleted: {list}");

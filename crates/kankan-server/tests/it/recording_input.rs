@@ -99,18 +99,20 @@ async fn footage_is_stored_only_encrypted() {
     let (_token, creds) = bound_camera(&app, "sealed@example.com").await;
     let (s, b) = upload(&app, &creds, "backfill", now(&app) - 60_000, stream(4, 300)).await;
     assert_eq!(s, 200, "{b}");
-    let stored: Vec<_> = files(&app.data_dir().join("blobs"))
+    let journal = files(&app.data_dir().join("journal")).into_iter();
+    let stored: Vec<_> = app
+        .blobs()
+        .await
         .into_iter()
-        .chain(files(&app.data_dir().join("journal")))
+        .chain(journal.map(|f| (f.display().to_string(), std::fs::read(&f).expect("read"))))
         .collect();
-    assert_eq!(stored.len(), 3, "an init and two segments: {stored:?}");
-    for f in stored {
-        let bytes = std::fs::read(&f).expect("read");
+    let names: Vec<_> = stored.iter().map(|(n, _)| n).collect();
+    assert_eq!(stored.len(), 3, "an init and two segments: {names:?}");
+    for (f, bytes) in stored {
         for marker in [&b"ftyp"[..], b"moov", b"avcC", b"moof", b"mdat"] {
             assert!(
                 !bytes.windows(4).any(|w| w == marker),
-                "{} holds {:?} in clear",
-                f.display(),
+                "{f} holds {:?} in clear",
                 String::from_utf8_lossy(marker)
             );
         }
@@ -217,7 +219,7 @@ async fn an_empty_upload_is_refused_with_a_code_and_records_nothing() {
     }
     assert_eq!(recorded_ms(&timeline(&app, &token, &creds.uid).await), 0);
     assert!(files(&app.data_dir().join("journal")).is_empty(), "no journal left behind");
-    assert!(files(&app.data_dir().join("blobs")).is_empty(), "no blob either");
+    assert!(app.blob_names().await.is_empty(), "no blob either");
 }
 
 #[tokio::test]
@@ -272,7 +274,7 @@ async fn media_links_are_bound_to_the_device_expire_and_end_with_the_binding() {
     assert_eq!(s, 403, "links expire after 15 minutes");
     // Unbinding ends every link and deletes the footage.
     let (lt, base) = link(&app, &token, &creds.uid).await;
-    let blobs_before = std::fs::read_dir(app.data_dir().join("blobs")).expect("blobs").count();
+    let blobs_before = app.blob_names().await.len();
     let (s, _) = app
         .send(
             app.http.delete(app.url(&format!("/api/v1/devices/{}", creds.uid))).bearer_auth(&token),
@@ -281,7 +283,7 @@ async fn media_links_are_bound_to_the_device_expire_and_end_with_the_binding() {
     assert_eq!(s, 204);
     let (s, _, _) = get_bytes(&app, &format!("{base}/playlist.m3u8?{range}&t={lt}")).await;
     assert_eq!(s, 404, "the device is no longer this account's");
-    let blobs_after = std::fs::read_dir(app.data_dir().join("blobs")).expect("blobs").count();
+    let blobs_after = app.blob_names().await.len();
     assert_eq!(
         blobs_before - blobs_after,
         3,
@@ -342,8 +344,7 @@ async fn footage_older_than_the_retention_period_is_deleted_with_its_objects() {
     let (token, creds) = bound_camera(&app, "retention@example.com").await;
     let (s, b) = upload(&app, &creds, "backfill", now(&app) - 3_600_000, stream(4, 200)).await;
     assert_eq!(s, 200, "{b}");
-    let blobs = || std::fs::read_dir(app.data_dir().join("blobs")).expect("blobs").count();
-    let before = blobs();
+    let before = app.blob_names().await.len();
     app.clock.advance(Duration::from_secs(7 * 86_400 - 2 * 3_600));
     // The worker's sweep at this time is over before the clock moves on (a step that began
     // before the next advance would end after it, and count as the later sweep).
@@ -357,7 +358,7 @@ async fn footage_older_than_the_retention_period_is_deleted_with_its_objects() {
     let t = kankan_base::Clock::now(&app.clock);
     let swept = app.running().workers.wait_for("retention", |s| s.last_run_at >= Some(t));
     tokio::time::timeout(WAIT, swept).await.expect("the retention worker swept");
-    assert_eq!(blobs(), before - 2, "the 2 segments' objects are deleted");
+    assert_eq!(app.blob_names().await.len(), before - 2, "the 2 segments' objects are deleted");
     let (_, storage) = app.get_authed("/api/v1/me/storage", &token).await;
     assert_eq!(storage["used_bytes"].as_u64(), Some(0), "{storage}");
     let now_ms = now(&app);

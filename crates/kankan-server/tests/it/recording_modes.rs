@@ -7,7 +7,6 @@
 //! only the owner chooses the mode or deletes recordings, and a deleted range leaves the
 //! timeline.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use kankan_base::{Clock as _, Shutdown, Timestamp};
@@ -33,7 +32,7 @@ fn settings(mode: RecordingMode) -> Settings {
 struct Held {
     segments: usize,
     key: bool,
-    files: Vec<PathBuf>,
+    files: Vec<String>,
 }
 
 async fn held(app: &TestApp, uid: &str) -> Held {
@@ -44,8 +43,9 @@ async fn held(app: &TestApp, uid: &str) -> Held {
         segments += all.await.expect("segments").len();
     }
     let key = store.media_key(uid).await.expect("key").is_some();
-    let mut files = files_under(&app.data_dir().join("blobs"));
-    files.extend(files_under(&app.data_dir().join("journal")));
+    let mut files = app.blob_names().await;
+    let journal = files_under(&app.data_dir().join("journal"));
+    files.extend(journal.into_iter().map(|f| f.display().to_string()));
     Held { segments, key, files }
 }
 
@@ -361,7 +361,7 @@ async fn the_owner_deletes_a_range_and_the_timeline_no_longer_shows_it() {
     ok(upload(&app, &creds, "backfill", start, stream(10, 2000)).await);
     let t = timeline(&app, &token, &creds.uid).await;
     assert_eq!(t["spans"], json!([{"start_ms": start, "end_ms": start + 10_000}]));
-    let blobs = files_under(&app.data_dir().join("blobs")).len();
+    let blobs = app.blob_names().await.len();
 
     let delete = |from: i64, to: i64| {
         let path = format!("/api/v1/devices/{}/recordings?from_ms={from}&to_ms={to}", creds.uid);
@@ -378,7 +378,7 @@ async fn the_owner_deletes_a_range_and_the_timeline_no_longer_shows_it() {
             {"start_ms": start + 6_000, "end_ms": start + 10_000}
         ])
     );
-    assert_eq!(files_under(&app.data_dir().join("blobs")).len(), blobs - 2, "their blobs are gone");
+    assert_eq!(app.blob_names().await.len(), blobs - 2, "their blobs are gone");
 
     for (from, to) in [(start, start), (start + 5_000, start), (start, start + 32 * 86_400_000)] {
         let (s, b) = delete(from, to).await;
