@@ -7,6 +7,7 @@
 //! [`testing`] starts a real S3 server (moto) for tests.
 
 mod config;
+mod copy;
 mod s3;
 pub mod testing;
 
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use kankan_db::{BlobStore, LocalBlobStore};
 
 pub use config::{BlobsConfig, Location};
+pub use copy::{CopyReport, copy_dir};
 pub use s3::S3BlobStore;
 
 /// Why a blob store could not be opened.

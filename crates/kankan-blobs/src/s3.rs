@@ -170,13 +170,15 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    async fn exists(&self, id: BlobId) -> Result<bool, DbError> {
+        Ok(self.etag(id).await?.is_some())
+    }
+
     async fn put_file(&self, id: BlobId, path: &Path) -> Result<(), DbError> {
         let mut file = match tokio::fs::File::open(path).await {
             Ok(f) => f,
             // Moved in by an earlier try that stopped before it could say so.
-            Err(e)
-                if e.kind() == std::io::ErrorKind::NotFound && self.etag(id).await?.is_some() =>
-            {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.exists(id).await? => {
                 return Ok(());
             }
             Err(e) => return Err(e.into()),

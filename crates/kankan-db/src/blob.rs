@@ -15,6 +15,10 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn get(&self, id: BlobId) -> Result<Option<Vec<u8>>, DbError>;
     /// Removes the object; absent objects are not an error.
     async fn delete(&self, id: BlobId) -> Result<(), DbError>;
+    /// Whether the object is stored (without reading it, where the store can).
+    async fn exists(&self, id: BlobId) -> Result<bool, DbError> {
+        Ok(self.get(id).await?.is_some())
+    }
     /// Moves a complete local file in as object `id` (the file is gone afterwards). Stores
     /// on the same disk rename it; others upload it.
     async fn put_file(&self, id: BlobId, path: &Path) -> Result<(), DbError> {
@@ -89,6 +93,10 @@ impl BlobStore for LocalBlobStore {
         .await
         .map_err(|e| DbError::Io(std::io::Error::other(e)))??;
         Ok(())
+    }
+
+    async fn exists(&self, id: BlobId) -> Result<bool, DbError> {
+        Ok(tokio::fs::try_exists(self.path(id)).await?)
     }
 
     async fn delete(&self, id: BlobId) -> Result<(), DbError> {

@@ -75,6 +75,11 @@ enum BenchCommand {
         /// Sync every fragment to disk (the crash guarantee); `false` to see its cost.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         checkpoint: bool,
+        /// `kankan serve` nodes sharing the database and blob store (from the environment:
+        /// `KANKAN__DATABASE__URL`, `KANKAN__BLOBS__*`; scripts/bench-cluster); the streams
+        /// are spread over them.
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
@@ -261,6 +266,14 @@ enum StoreCommand {
         #[arg(long, default_value_t = 50)]
         sample: u32,
     },
+    /// Copy every blob of a directory (a box's `<data_dir>/blobs`) into the configured
+    /// `[blobs]` store, e.g. its S3 bucket, skipping those already there; the directory is
+    /// only read. Run it again after an interruption; switch `blobs.url` once it is done.
+    CopyBlobs {
+        /// The blob directory to read.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -354,6 +367,7 @@ async fn main() -> anyhow::Result<()> {
                     warmup_secs,
                     bitrate,
                     checkpoint,
+                    nodes,
                     work_dir,
                 },
         } => {
@@ -364,6 +378,7 @@ async fn main() -> anyhow::Result<()> {
                 warmup_secs,
                 bitrate,
                 checkpoint,
+                nodes,
                 work_dir,
             };
             kankan_server::bench::ingest(b).await
@@ -559,7 +574,20 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
 }
 
 async fn store_command(cfg: &Config, cmd: StoreCommand) -> anyhow::Result<()> {
-    let StoreCommand::Copy { from, to, sample } = cmd;
+    let (from, to, sample) = match cmd {
+        StoreCommand::Copy { from, to, sample } => (from, to, sample),
+        StoreCommand::CopyBlobs { from } => {
+            let to = kankan_blobs::open(&cfg.blobs, &cfg.data_dir)?;
+            let r = kankan_blobs::copy_dir(&from, to.as_ref())
+                .await
+                .with_context(|| format!("copying the blobs of {}", from.display()))?;
+            println!(
+                "copied {} blobs ({} bytes) to {}; {} were already there; {} other files left alone",
+                r.copied, r.bytes, cfg.blobs.url, r.present, r.other
+            );
+            return Ok(());
+        }
+    };
     let master = kankan_crypto::MasterKey::load(&cfg.master_key_source())
         .context("loading the master key")?;
     let keyring = kankan_crypto::Keyring::new(&master);

@@ -26,6 +26,8 @@ pub struct IngestBench {
     pub bitrate: u32,
     /// Sync every fragment (the crash guarantee) or not.
     pub checkpoint: bool,
+    /// Server processes sharing the database and blob store; the streams go round-robin.
+    pub nodes: usize,
     pub work_dir: PathBuf,
 }
 
@@ -184,10 +186,26 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
     println!("binding {} devices...", b.streams);
     let creds = setup(&data, b.streams).await?;
 
-    // The server under test, as its own process.
+    // The servers under test, each its own process; the later ones share the first one's
+    // master key (and, from the environment, its database and blob store), with data
+    // directories of their own for their journals.
+    if b.nodes > 1 && std::env::var("KANKAN__DATABASE__URL").is_err() {
+        bail!("several nodes share a database: run under scripts/bench-cluster");
+    }
     let checkpoint = b.checkpoint.to_string();
-    let server = Child::start(&data, &[("KANKAN__RECORDING__CHECKPOINT", &checkpoint)]).await?;
-    let (pid, base) = (server.pid, server.base.clone());
+    let key = data.join("master.key").display().to_string();
+    let mut servers = Vec::with_capacity(b.nodes.max(1));
+    for n in 0..b.nodes.max(1) {
+        let own = if n == 0 { data.clone() } else { dir.join(format!("kankan-node-{n}")) };
+        let _ = std::fs::remove_dir_all(&own);
+        let env = [
+            ("KANKAN__RECORDING__CHECKPOINT", checkpoint.as_str()),
+            ("KANKAN__SECURITY__MASTER_KEY_FILE", key.as_str()),
+        ];
+        servers.push(Child::start(&own, &env).await?);
+    }
+    let pids: Vec<u32> = servers.iter().map(|s| s.pid).collect();
+    let cpu = |pids: &[u32]| pids.iter().map(|p| cpu_secs(*p).unwrap_or(0.0)).sum::<f64>();
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
 
     let t0 = tokio::time::Instant::now() + Duration::from_millis(500);
@@ -195,6 +213,7 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
     for (k, (uid, secret)) in creds.into_iter().enumerate() {
         // Spread the streams' fragments evenly over each second.
         let start = t0 + Duration::from_micros((k as u64 * 1_000_000) / b.streams.max(1) as u64);
+        let base = &servers[k % servers.len()].base;
         let url = format!("{base}/ingest/v1/{uid}/live");
         let f = frags.clone();
         tasks.push(tokio::spawn(stream_kankan(
@@ -208,10 +227,10 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
         )));
     }
     tokio::time::sleep_until(t0 + Duration::from_secs(b.warmup_secs)).await;
-    let (cpu0, w0) = (cpu_secs(pid)?, Instant::now());
+    let (cpu0, w0) = (cpu(&pids), Instant::now());
     tokio::time::sleep(Duration::from_secs(b.secs)).await;
-    let (cpu1, wall) = (cpu_secs(pid)?, w0.elapsed().as_secs_f64());
-    let rss = rss_mib(pid);
+    let (cpu1, wall) = (cpu(&pids), w0.elapsed().as_secs_f64());
+    let rss: f64 = pids.iter().map(|p| rss_mib(*p)).sum();
     let (mut ok, mut accepted, mut failed) = (0u64, 0u64, Vec::new());
     for t in tasks {
         match t.await? {
@@ -222,13 +241,17 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
             Err(e) => failed.push(e.to_string()),
         }
     }
-    server.stop().await;
+    for s in servers {
+        s.stop().await;
+    }
     let expected = frags.len() as u64 * b.streams as u64;
     let kankan_per_stream = (cpu1 - cpu0) / wall / b.streams as f64;
     println!(
-        "kankan: {} streams, {:.0}% CPU of one core in all over {wall:.0} s ({:.3}% per stream), \
-         {rss:.0} MiB resident; {ok} uploads complete, {accepted}/{expected} fragments recorded",
+        "kankan: {} streams on {} node(s), {:.0}% CPU of one core in all over {wall:.0} s \
+         ({:.3}% per stream), {rss:.0} MiB resident; {ok} uploads complete, \
+         {accepted}/{expected} fragments recorded",
         b.streams,
+        pids.len(),
         (cpu1 - cpu0) / wall * 100.0,
         kankan_per_stream * 100.0
     );
