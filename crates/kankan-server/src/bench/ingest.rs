@@ -196,8 +196,13 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
     let key = data.join("master.key").display().to_string();
     let mut servers = Vec::with_capacity(b.nodes.max(1));
     for n in 0..b.nodes.max(1) {
-        let own = if n == 0 { data.clone() } else { dir.join(format!("kankan-node-{n}")) };
-        let _ = std::fs::remove_dir_all(&own);
+        let own = if n == 0 {
+            data.clone()
+        } else {
+            let own = dir.join(format!("kankan-node-{n}"));
+            let _ = std::fs::remove_dir_all(&own);
+            own
+        };
         let env = [
             ("KANKAN__RECORDING__CHECKPOINT", checkpoint.as_str()),
             ("KANKAN__SECURITY__MASTER_KEY_FILE", key.as_str()),
