@@ -47,10 +47,12 @@ export class WhepSession {
   /**
    * Offers to `url` (the whep URL with its token) and applies the answer; resolves with the
    * MediaStream the camera's tracks arrive on. `onState(state)` hears the connection state,
-   * and 'closed' when the server ends the session.
+   * and 'closed' when the server ends the session; `iceServers` are the link's.
    */
-  async start(url, { onState } = {}) {
-    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+  async start(url, { onState, iceServers = [] } = {}) {
+    // `iceServers` come with the link (STUN, TURN with a credential made for it): a browser
+    // behind a NAT or a firewall that drops UDP relays through the TURN server.
+    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
     pc.addTransceiver('video', { direction: 'recvonly' });
     this.audio = pc.addTransceiver('audio', { direction: 'sendrecv' });
@@ -73,6 +75,9 @@ export class WhepSession {
     };
     pc.onconnectionstatechange = () => {
       if (onState && !this.closed) onState(pc.connectionState);
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (onState && !this.closed && pc.iceConnectionState === 'failed') onState('ice-failed');
     };
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);

@@ -8,7 +8,8 @@
 //! unit, see `feed`), never transcoded; talk audio is G.711 µ-law both ways (see [`talk`]).
 //!
 //! Layout: `negotiate` (the answer and the payload types), `feed` (fMP4 → frames), `session`
-//! (the str0m loop), `net` (sockets), [`talk`] (the talk relay), `config` and `error`.
+//! (the str0m loop), `net` (sockets), `ice` (the STUN/TURN servers and TURN credentials given
+//! with a live link), [`talk`] (the talk relay), `config` and `error`.
 //!
 //! Boundary: the only crate that speaks WebRTC or binds UDP. It knows nothing of accounts:
 //! the API checks the media link and the device policy, then hands over a live viewer and,
@@ -17,6 +18,7 @@
 mod config;
 mod error;
 mod feed;
+mod ice;
 mod negotiate;
 mod net;
 mod session;
@@ -171,6 +173,19 @@ impl WebRtc {
 
     pub fn enabled(&self) -> bool {
         self.inner.config.enabled
+    }
+
+    /// The ICE servers for a live link made now: STUN, and TURN with a credential of its own
+    /// that expires `webrtc.turn_ttl_secs` from now (real time, as the TURN server reads it).
+    /// Empty when WebRTC is off or none are configured.
+    pub fn ice_servers(&self) -> Vec<kankan_protocol::v1::IceServer> {
+        if !self.inner.config.enabled {
+            return Vec::new();
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        ice::servers(&self.inner.config, now)
     }
 
     fn sessions_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
