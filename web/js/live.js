@@ -37,7 +37,7 @@ const DEFAULT_CODEC = 'avc1.42c01e';
  */
 const FIRST_FRAME_MS = 3000;
 /** ICE that has not connected this long after the answer has failed. */
-const ICE_MS = 15000;
+const ICE_MS = 10000;
 /** A WebRTC stream that receives nothing this long has ended. */
 const STALL_MS = 5000;
 

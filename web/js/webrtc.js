@@ -7,6 +7,12 @@
 
 /** Gathering is not waited for longer than this; what was found by then is offered. */
 const GATHER_MS = 2000;
+/**
+ * Once a relay (TURN) candidate is in, gathering is waited for only this much longer: where
+ * UDP is blocked the TURN allocation over UDP never finishes, and the one over TCP or TLS is
+ * enough to connect.
+ */
+const AFTER_RELAY_MS = 250;
 
 /** A refused offer: the HTTP status and the server's error code. */
 export class WhepError extends Error {
@@ -17,20 +23,29 @@ export class WhepError extends Error {
   }
 }
 
-/** Resolves once `pc` has gathered its candidates (or after GATHER_MS). */
+/** Resolves once `pc` has gathered its candidates (or after GATHER_MS, or AFTER_RELAY_MS). */
 function gathered(pc) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
+    let relayTimer = null;
     const done = () => {
       clearTimeout(timer);
+      clearTimeout(relayTimer);
       pc.removeEventListener('icegatheringstatechange', check);
+      pc.removeEventListener('icecandidate', candidate);
       resolve();
     };
     const check = () => {
       if (pc.iceGatheringState === 'complete') done();
     };
+    const candidate = (event) => {
+      if (!relayTimer && event.candidate && event.candidate.type === 'relay') {
+        relayTimer = setTimeout(done, AFTER_RELAY_MS);
+      }
+    };
     const timer = setTimeout(done, GATHER_MS);
     pc.addEventListener('icegatheringstatechange', check);
+    pc.addEventListener('icecandidate', candidate);
   });
 }
 

@@ -8,9 +8,11 @@
 //!      10.N.1.0/24                  drops forwarded UDP from the viewer        default via 10.N.2.1
 //! ```
 //!
-//! The viewer reaches the server side only through the NAT, and (with [`NatLab::block_udp`])
-//! not at all over UDP: a browser there can reach the server over TCP (HTTP, and a TURN
-//! server over TCP) but never with a direct UDP packet. Nothing from the server side reaches
+//! The viewer reaches the server side only through the NAT; [`NatLab::block_udp_to`] drops
+//! its UDP to one address (the server's: direct UDP fails, a TURN server over UDP works) and
+//! [`NatLab::block_udp`] all of it (only TCP gets out: HTTP, and a TURN server over TCP).
+//! [`NatLab::netem`] slows the router's links where the kernel has `tc netem`, and
+//! [`NatLab::lose_towards_viewer`] loses packets at random with iptables where it has not. Nothing from the server side reaches
 //! the viewer unless the viewer spoke first (no route into 10.N.2.0/24). Needs root and `ip`,
 //! `iptables` and `tc` (Debian: iproute2, iptables); [`NatLab::create`] fails with a clear
 //! message without them. Dropping the lab deletes the namespaces and the veth.
@@ -165,6 +167,13 @@ impl NatLab {
     /// UDP): only TCP gets out, so WebRTC must relay through a TURN server over TCP.
     pub fn block_udp(&self) -> Result<()> {
         sh(Some(&self.nat_ns), &format!("iptables -A FORWARD -i {} -p udp -j DROP", self.nat_in))
+    }
+
+    /// Drops the UDP packets the viewer sends to `ip` (a NAT whose mapping the server cannot
+    /// use, or a firewall): UDP elsewhere, e.g. to a TURN server, still gets out.
+    pub fn block_udp_to(&self, ip: Ipv4Addr) -> Result<()> {
+        let rule = format!("iptables -A FORWARD -i {} -d {ip} -p udp -j DROP", self.nat_in);
+        sh(Some(&self.nat_ns), &rule)
     }
 
     /// Whether this kernel has `tc netem` (`CONFIG_NET_SCH_NETEM`; some VM kernels lack it).

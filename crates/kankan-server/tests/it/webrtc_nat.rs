@@ -1,10 +1,11 @@
 //! Live view across NAT: a live link carries STUN and a TURN credential of its own (the TURN
-//! REST convention), and a browser behind a NAT that drops its UDP plays live over WebRTC
-//! through a real coturn, relayed over TCP.
+//! REST convention); a browser behind a NAT plays live over WebRTC through a real coturn,
+//! relayed over UDP when its direct UDP to the server is dropped and over TCP when all its
+//! UDP is; and without a TURN server it falls back to the WebSocket player once ICE fails.
 //!
 //! The NAT test builds its network itself (`kankan_testkit::netns`): the test's namespace is
 //! the server side (the server, its camera and coturn), a viewer namespace sits behind a
-//! masquerading router namespace that drops every UDP packet from the viewer. Chromium runs in
+//! masquerading router namespace that drops the viewer's UDP. Chromium runs in
 //! the viewer namespace. It needs root, iproute2, iptables and coturn and fails, saying so,
 //! without them. It prints time to first frame and glass to glass for the same server watched
 //! directly (loopback), through the NAT and TURN, and through them with `tc netem` (100 ms
@@ -180,9 +181,10 @@ async fn browser_in(ns: Option<&str>, base: &str) -> Result<Browser> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_viewer_behind_a_nat_that_drops_udp_watches_live_through_turn_over_tcp() -> Result<()> {
+async fn a_viewer_behind_a_nat_watches_live_through_turn_over_udp_and_then_tcp() -> Result<()> {
     let lab = NatLab::create()?;
-    lab.block_udp()?;
+    // The viewer's UDP never reaches the server directly.
+    lab.block_udp_to(lab.server_ip)?;
     let coturn = Coturn::start(&CoturnConfig {
         ip: lab.turn_ip,
         peer: lab.server_ip,
@@ -222,10 +224,18 @@ async fn a_viewer_behind_a_nat_that_drops_udp_watches_live_through_turn_over_tcp
     ensure!(loopback.pair["local"] != json!("relay"), "direct, not relayed: {}", loopback.pair);
     direct.close().await?;
 
-    // Behind the NAT: no UDP gets out, so only a TURN relay over TCP connects.
+    // Behind the NAT, without direct UDP to the server: relayed by TURN over UDP.
     let viewer = browser_in(Some(&lab.viewer_ns), &viewer_base).await?;
     log_in_watching_csp(&viewer, email).await?;
     let coturn_log = || format!("coturn's log:\n{}", coturn.log());
+    let udp = watch(&viewer, &viewer_base, &creds.uid).await.with_context(coturn_log)?;
+    report("behind a NAT, no direct UDP to the server, TURN over UDP", &udp);
+    ensure!(udp.pair["local"] == json!("relay"), "the browser relays: {}", udp.pair);
+    ensure!(udp.pair["relayProtocol"] == json!("udp"), "over UDP: {}", udp.pair);
+    ensure!(udp.pair["remoteAddress"] == json!(server_ip.to_string()), "{}", udp.pair);
+
+    // No UDP gets out at all: only a TURN relay over TCP connects.
+    lab.block_udp()?;
     let nat = watch(&viewer, &viewer_base, &creds.uid).await.with_context(coturn_log)?;
     report("behind a NAT dropping UDP, TURN over TCP", &nat);
     ensure!(nat.pair["local"] == json!("relay"), "the browser relays: {}", nat.pair);
@@ -249,6 +259,50 @@ async fn a_viewer_behind_a_nat_that_drops_udp_watches_live_through_turn_over_tcp
     lab.clear_netem()?;
     let blocked: Value = viewer.execute("return window.cspViolations;", &[]).await?;
     ensure!(blocked == json!([]), "nothing was blocked by the CSP: {blocked}");
+    viewer.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_turn_a_viewer_behind_the_nat_falls_back_to_the_websocket_once_ice_fails()
+-> Result<()> {
+    let lab = NatLab::create()?;
+    lab.block_udp()?;
+    let server_ip = lab.server_ip;
+    let app = TestApp::spawn_with(|c| {
+        c.recording.segment_secs = 2;
+        c.recording.max_clock_skew_secs = 3600;
+        c.server.listen = (server_ip, 0).into();
+        c.webrtc.ips = vec![server_ip.into()];
+    })
+    .await;
+    let email = "nat-fallback@example.com";
+    let (_token, creds, cam, _stop) = recording_camera(&app, email).await;
+    cam.wait_for("a second is sent", WAIT, |s| s.sent_live_ms >= 1_000).await?;
+    until_live(&app, &creds.uid).await;
+    let mut viewer = browser_in(Some(&lab.viewer_ns), &app.base_url).await?;
+    log_in_watching_csp(&viewer, email).await?;
+    viewer.goto(&format!("{}/#/devices/{}", app.base_url, creds.uid)).await?;
+    viewer.execute(KEEP_PCS, &[]).await?;
+    let started = Instant::now();
+    viewer.click(&tid("device-live")).await?;
+    viewer.set_timeout(Duration::from_secs(45));
+    let transport = viewer
+        .wait_until(
+            "the page to play live",
+            "const v = document.querySelector('[data-testid=live-video]');
+             const s = document.querySelector('[data-testid=live-status]');
+             return s && s.dataset.state === 'live' && v.dataset.transport ? v.dataset.transport : null;",
+            &[],
+        )
+        .await?;
+    ensure!(transport == json!("mse"), "ICE cannot connect, so the WebSocket plays: {transport}");
+    eprintln!(
+        "webrtc nat: no TURN, UDP dropped: the WebSocket plays {} ms after the click",
+        started.elapsed().as_millis()
+    );
+    let tried: Value = viewer.execute("return window.__pcs.length;", &[]).await?;
+    ensure!(tried.as_u64() >= Some(1), "WebRTC was tried first: {tried}");
     viewer.close().await?;
     Ok(())
 }
