@@ -19,6 +19,7 @@ pub const TURN_TTL_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
 /// port_max = 40099
 /// max_sessions = 100
 /// max_sessions_per_account = 8
+/// ice_tcp = false
 /// stun_urls = ["stun:turn.example.com:3478"]
 /// turn_urls = ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:5349?transport=tcp"]
 /// turn_secret = "..."      # coturn's static-auth-secret
@@ -42,6 +43,10 @@ pub struct WebRtcConfig {
     /// Sessions at once for one account (1 to `max_sessions`); more are refused with 429
     /// `webrtc-account-limit`, so one account cannot take the whole server's.
     pub max_sessions_per_account: usize,
+    /// Also offer a passive TCP host candidate on each address (ICE-TCP, RFC 6544), on the
+    /// session's UDP port number where it is free: a browser whose network lets no UDP out
+    /// connects over TCP without a TURN server. Off: UDP only.
+    pub ice_tcp: bool,
     /// STUN servers (`stun:host:port`) given to browsers, so one behind a NAT learns its
     /// public address (a server-reflexive candidate).
     pub stun_urls: Vec<String>,
@@ -66,6 +71,7 @@ impl Default for WebRtcConfig {
             port_max: None,
             max_sessions: 100,
             max_sessions_per_account: 8,
+            ice_tcp: false,
             stun_urls: Vec::new(),
             turn_urls: Vec::new(),
             turn_secret: None,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, ensure};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use kankan_base::Secret;
+use kankan_base::{Secret, Shutdown};
 use kankan_testkit::TestApp;
 use kankan_testkit::browser::{Browser, LaunchOptions};
 use kankan_testkit::coturn::{Coturn, CoturnConfig};
@@ -113,7 +113,8 @@ const SELECTED_PAIR: &str = "const pc = window.__pcs[window.__pcs.length - 1];
     if (!pair) return null;
     const local = stats.get(pair.localCandidateId);
     const remote = stats.get(pair.remoteCandidateId);
-    return { state: pair.state, local: local.candidateType, relayProtocol: local.relayProtocol || null,
+    return { state: pair.state, local: local.candidateType, protocol: local.protocol,
+             relayProtocol: local.relayProtocol || null,
              remote: remote.candidateType, remoteAddress: remote.address,
              iceServers: pc.getConfiguration().iceServers.length };
   });";
@@ -263,26 +264,51 @@ async fn a_viewer_behind_a_nat_watches_live_through_turn_over_udp_and_then_tcp()
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_turn_a_viewer_behind_the_nat_falls_back_to_the_websocket_once_ice_fails()
--> Result<()> {
-    let lab = NatLab::create()?;
-    lab.block_udp()?;
+/// A server on the lab's server address, adjusted by `ice_tcp`, with a camera streaming live
+/// to `email`'s account: the app, the camera's uid and what keeps the camera running.
+async fn nat_app(lab: &NatLab, ice_tcp: bool, email: &str) -> Result<(TestApp, String, Shutdown)> {
     let server_ip = lab.server_ip;
     let app = TestApp::spawn_with(|c| {
         c.recording.segment_secs = 2;
         c.recording.max_clock_skew_secs = 3600;
         c.server.listen = (server_ip, 0).into();
         c.webrtc.ips = vec![server_ip.into()];
+        c.webrtc.ice_tcp = ice_tcp;
     })
     .await;
-    let email = "nat-fallback@example.com";
-    let (_token, creds, cam, _stop) = recording_camera(&app, email).await;
+    let (_token, creds, cam, stop) = recording_camera(&app, email).await;
     cam.wait_for("a second is sent", WAIT, |s| s.sent_live_ms >= 1_000).await?;
     until_live(&app, &creds.uid).await;
+    Ok((app, creds.uid, stop))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_ice_tcp_a_viewer_whose_udp_is_blocked_connects_over_tcp_without_turn() -> Result<()> {
+    let lab = NatLab::create()?;
+    lab.block_udp()?;
+    let email = "nat-ice-tcp@example.com";
+    let (app, uid, _stop) = nat_app(&lab, true, email).await?;
+    let viewer = browser_in(Some(&lab.viewer_ns), &app.base_url).await?;
+    log_in_watching_csp(&viewer, email).await?;
+    let tcp = watch(&viewer, &app.base_url, &uid).await?;
+    report("behind a NAT dropping UDP, no TURN, ICE-TCP", &tcp);
+    ensure!(tcp.pair["protocol"] == json!("tcp"), "over TCP: {}", tcp.pair);
+    ensure!(tcp.pair["local"] != json!("relay"), "not relayed: {}", tcp.pair);
+    ensure!(tcp.pair["remoteAddress"] == json!(lab.server_ip.to_string()), "{}", tcp.pair);
+    viewer.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_turn_a_viewer_behind_the_nat_falls_back_to_the_websocket_once_ice_fails()
+-> Result<()> {
+    let lab = NatLab::create()?;
+    lab.block_udp()?;
+    let email = "nat-fallback@example.com";
+    let (app, uid, _stop) = nat_app(&lab, false, email).await?;
     let mut viewer = browser_in(Some(&lab.viewer_ns), &app.base_url).await?;
     log_in_watching_csp(&viewer, email).await?;
-    viewer.goto(&format!("{}/#/devices/{}", app.base_url, creds.uid)).await?;
+    viewer.goto(&format!("{}/#/devices/{uid}", app.base_url)).await?;
     viewer.execute(KEEP_PCS, &[]).await?;
     let started = Instant::now();
     viewer.click(&tid("device-live")).await?;
