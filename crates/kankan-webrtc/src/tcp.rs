@@ -148,3 +148,59 @@ impl Drop for Tcp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    async fn tcp_on_loopback() -> (Tcp, SocketAddr) {
+        let l = listen(IpAddr::from([127, 0, 0, 1]), 0, None).await.expect("listen");
+        let addr = l.local_addr().expect("addr");
+        (Tcp::new(vec![(l, addr)]), addr)
+    }
+
+    #[tokio::test]
+    async fn packets_are_framed_by_their_length_both_ways() {
+        let (mut tcp, addr) = tcp_on_loopback().await;
+        let mut browser = TcpStream::connect(addr).await.expect("connect");
+        let me = browser.local_addr().expect("addr");
+        browser.write_all(&[0, 3, b'a', b'b', b'c', 0, 1, b'd']).await.expect("write");
+        assert_eq!(tcp.next().await, (b"abc".to_vec(), me, addr));
+        assert_eq!(tcp.next().await, (b"d".to_vec(), me, addr));
+        assert!(tcp.send(me, b"hello"), "the connection is known");
+        let mut got = [0u8; 7];
+        browser.read_exact(&mut got).await.expect("read");
+        assert_eq!(&got, b"\0\x05hello");
+        let elsewhere: SocketAddr = "127.0.0.1:9".parse().expect("addr");
+        assert!(!tcp.send(elsewhere, b"x"), "no connection to an active candidate's port 9");
+    }
+
+    #[tokio::test]
+    async fn a_session_takes_a_few_connections_and_closes_the_rest() {
+        let (mut tcp, addr) = tcp_on_loopback().await;
+        let mut kept = Vec::new();
+        for i in 0..=MAX_CONNECTIONS {
+            let mut c = TcpStream::connect(addr).await.expect("connect");
+            c.write_all(&[0, 1, u8::try_from(i).expect("small")]).await.expect("write");
+            kept.push(c);
+        }
+        for _ in 0..MAX_CONNECTIONS {
+            tcp.next().await;
+        }
+        // The last one was accepted and closed at once.
+        let mut last = kept.pop().expect("one more");
+        let mut buf = [0u8; 1];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            // Accepting it happens while the session waits for its next packet.
+            tokio::select! {
+                _ = tcp.next() => None,
+                n = last.read(&mut buf) => Some(n),
+            }
+        })
+        .await
+        .expect("the connection is answered");
+        assert!(matches!(read, Some(Ok(0)) | Some(Err(_))), "closed: {read:?}");
+    }
+}
