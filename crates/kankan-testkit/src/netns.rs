@@ -176,6 +176,14 @@ impl NatLab {
         sh(Some(&self.nat_ns), &rule)
     }
 
+    /// Drops the viewer's TCP connections to `addr` (a firewall that lets only some ports out).
+    pub fn block_tcp_to(&self, addr: std::net::SocketAddr) -> Result<()> {
+        let (ip, port) = (addr.ip(), addr.port());
+        let rule =
+            format!("iptables -A FORWARD -i {} -d {ip} -p tcp --dport {port} -j DROP", self.nat_in);
+        sh(Some(&self.nat_ns), &rule)
+    }
+
     /// Whether this kernel has `tc netem` (`CONFIG_NET_SCH_NETEM`; some VM kernels lack it).
     pub fn has_netem(&self) -> bool {
         let r = Some(self.nat_ns.as_str());

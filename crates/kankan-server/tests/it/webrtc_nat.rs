@@ -1,7 +1,8 @@
 //! Live view across NAT: a live link carries STUN and a TURN credential of its own (the TURN
 //! REST convention); a browser behind a NAT plays live over WebRTC through a real coturn,
-//! relayed over UDP when its direct UDP to the server is dropped and over TCP when all its
-//! UDP is; and without a TURN server it falls back to the WebSocket player once ICE fails.
+//! relayed over UDP when its direct UDP to the server is dropped, over TCP when all its UDP
+//! is, and over TLS when only TLS gets out; with ICE-TCP it connects to the server over TCP
+//! without TURN; and with neither it falls back to the WebSocket player once ICE fails.
 //!
 //! The NAT test builds its network itself (`kankan_testkit::netns`): the test's namespace is
 //! the server side (the server, its camera and coturn), a viewer namespace sits behind a
@@ -170,7 +171,11 @@ async fn browser_in(ns: Option<&str>, base: &str) -> Result<Browser> {
     let options = LaunchOptions {
         timeout: Duration::from_secs(30),
         // The app is served over plain HTTP on a non-loopback address.
-        extra_args: vec![format!("--unsafely-treat-insecure-origin-as-secure={base}")],
+        // coturn's TLS certificate is the test's own, self-signed.
+        extra_args: vec![
+            format!("--unsafely-treat-insecure-origin-as-secure={base}"),
+            "--ignore-certificate-errors".into(),
+        ],
         netns: ns.map(str::to_owned),
         ..LaunchOptions::default()
     };
@@ -182,7 +187,7 @@ async fn browser_in(ns: Option<&str>, base: &str) -> Result<Browser> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_viewer_behind_a_nat_watches_live_through_turn_over_udp_and_then_tcp() -> Result<()> {
+async fn a_viewer_behind_a_nat_watches_live_through_turn_over_udp_tcp_and_tls() -> Result<()> {
     let lab = NatLab::create()?;
     // The viewer's UDP never reaches the server directly.
     lab.block_udp_to(lab.server_ip)?;
@@ -199,6 +204,7 @@ async fn a_viewer_behind_a_nat_watches_live_through_turn_over_udp_and_then_tcp()
     let turn_urls = vec![
         format!("turn:{}:{}?transport=udp", coturn.ip, coturn.port),
         format!("turn:{}?transport=tcp", turn_tcp.addr),
+        format!("turns:{}:{}?transport=tcp", coturn.ip, coturn.tls_port),
     ];
     let app = TestApp::spawn_with(|c| {
         c.recording.segment_secs = 2;
@@ -258,6 +264,13 @@ async fn a_viewer_behind_a_nat_watches_live_through_turn_over_udp_and_then_tcp()
     report(&format!("the same, 100 ms RTT and 1 % loss ({how})"), &slow);
     ensure!(slow.pair["local"] == json!("relay"), "the browser relays: {}", slow.pair);
     lab.clear_netem()?;
+
+    // Only TLS gets out (TURN over TCP is blocked too): relayed by TURN over TLS.
+    lab.block_tcp_to(turn_tcp.addr)?;
+    let tls = watch(&viewer, &viewer_base, &creds.uid).await.with_context(coturn_log)?;
+    report("behind a NAT letting only TLS out, TURN over TLS", &tls);
+    ensure!(tls.pair["local"] == json!("relay"), "the browser relays: {}", tls.pair);
+    ensure!(tls.pair["relayProtocol"] == json!("tls"), "over TLS: {}", tls.pair);
     let blocked: Value = viewer.execute("return window.cspViolations;", &[]).await?;
     ensure!(blocked == json!([]), "nothing was blocked by the CSP: {blocked}");
     viewer.close().await?;
