@@ -55,7 +55,11 @@ pub fn which(tool: &str) -> Option<std::path::PathBuf> {
 
 /// Runs a command line of words (optionally in namespace `ns`), failing with its stderr.
 fn sh(ns: Option<&str>, line: &str) -> Result<()> {
-    let words: Vec<&str> = line.split_whitespace().collect();
+    let mut words: Vec<&str> = line.split_whitespace().collect();
+    if words.first() == Some(&"iptables") {
+        // Wait for the xtables lock rather than fail while a concurrent test holds it.
+        words.insert(1, "-w");
+    }
     run(ns, &words)
 }
 
