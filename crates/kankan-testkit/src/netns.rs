@@ -235,3 +235,20 @@ impl Drop for NatLab {
         let _ = run(None, &["ip", "link", "del", &self.outside]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_tool_or_root_is_an_error_that_says_what_to_install() {
+        let err = require(&["ip", "kankan-no-such-tool"], "kankan-no-such-package")
+            .expect_err("never satisfied");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("needs root") || msg.contains("apt-get install kankan-no-such-package"),
+            "{msg}"
+        );
+        assert!(!msg.contains("needs kankan-no-such-tool, ip"), "only what is missing: {msg}");
+    }
+}
