@@ -1,6 +1,8 @@
 // live.js — live view. First over WebRTC (webrtc.js: the camera's H.264 as RTP, under a
-// second behind, with the camera's sound and the user's microphone for talk); when WebRTC is
-// unavailable, refused or shows no picture within FIRST_FRAME_MS, over a WebSocket from the
+// second behind, with the camera's sound and the user's microphone for talk; through the
+// link's TURN server when the browser cannot reach the server directly); when WebRTC is
+// unavailable or refused, ICE fails (no path, not even through TURN), or no picture comes
+// within FIRST_FRAME_MS of connecting, over a WebSocket from the
 // server (`/media/v1/{uid}/live`) carrying fMP4 (an init segment, the current GOP from its
 // keyframe, then each fragment as the camera sends it), fed to a <video> through Media Source
 // Extensions. The MSE player stays close to the live edge (it jumps forward when it falls
@@ -28,8 +30,14 @@ const RETRY_MS = 3000;
 /** A link older than this may have expired: renew it and retry at once on a failed connect. */
 const FRESH_MS = 5000;
 const DEFAULT_CODEC = 'avc1.42c01e';
-/** WebRTC is given up for the WebSocket when no picture is decoded this long after the answer. */
+/**
+ * WebRTC is given up for the WebSocket when no picture is decoded this long after ICE
+ * connected. While ICE is still checking (a TURN relay over a slow network takes a few
+ * seconds) it is not given up, until the browser says ICE failed or ICE_MS passed.
+ */
 const FIRST_FRAME_MS = 3000;
+/** ICE that has not connected this long after the answer has failed. */
+const ICE_MS = 10000;
 /** A WebRTC stream that receives nothing this long has ended. */
 const STALL_MS = 5000;
 
@@ -165,7 +173,8 @@ export class LivePlayer {
     let media;
     try {
       const url = this.link.url('whep', this.stream ? { stream: this.stream } : {});
-      media = await session.start(url, { onState: (s) => this.onPeerState(session, s) });
+      const iceServers = (this.link.link && this.link.link.ice_servers) || [];
+      media = await session.start(url, { iceServers, onState: (s) => this.onPeerState(session, s) });
     } catch (err) {
       if (this.whep !== session) return;
       this.closeWhep();
@@ -190,9 +199,13 @@ export class LivePlayer {
     this.watch(session);
   }
 
-  /** Checks the session's video every second: a first picture in time, then data flowing. */
+  /**
+   * Checks the session's video every second: ICE connected in time, then a first picture in
+   * time, then data flowing.
+   */
   watch(session) {
     const started = Date.now();
+    let connectedAt = 0;
     let bytes = -1;
     let movedAt = Date.now();
     let playing = false;
@@ -209,11 +222,16 @@ export class LivePlayer {
       if (this.whep !== session) return;
       const now = Date.now();
       if (!playing) {
+        const ice = session.pc.iceConnectionState;
+        if (!connectedAt && (ice === 'connected' || ice === 'completed')) connectedAt = now;
         if (video && video.framesDecoded > 0) {
           playing = true;
           this.setTransport('webrtc');
           this.setState('live');
-        } else if (now - started > FIRST_FRAME_MS) {
+        } else if (!connectedAt && now - started > ICE_MS) {
+          this.fallBack('ICE did not connect');
+          return;
+        } else if (connectedAt && now - connectedAt > FIRST_FRAME_MS) {
           this.fallBack('no picture');
           return;
         }
@@ -232,7 +250,7 @@ export class LivePlayer {
 
   onPeerState(session, state) {
     if (this.whep !== session) return;
-    if (state === 'failed' || state === 'closed') {
+    if (state === 'failed' || state === 'closed' || state === 'ice-failed') {
       if (this.transport === 'webrtc') {
         // It played: the stream ended or the network dropped. WebRTC again shortly.
         this.closeWhep();

@@ -7,6 +7,12 @@
 
 /** Gathering is not waited for longer than this; what was found by then is offered. */
 const GATHER_MS = 2000;
+/**
+ * Once a relay (TURN) candidate is in, gathering is waited for only this much longer: where
+ * UDP is blocked the TURN allocation over UDP never finishes, and the one over TCP or TLS is
+ * enough to connect.
+ */
+const AFTER_RELAY_MS = 250;
 
 /** A refused offer: the HTTP status and the server's error code. */
 export class WhepError extends Error {
@@ -17,20 +23,29 @@ export class WhepError extends Error {
   }
 }
 
-/** Resolves once `pc` has gathered its candidates (or after GATHER_MS). */
+/** Resolves once `pc` has gathered its candidates (or after GATHER_MS, or AFTER_RELAY_MS). */
 function gathered(pc) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
+    let relayTimer = null;
     const done = () => {
       clearTimeout(timer);
+      clearTimeout(relayTimer);
       pc.removeEventListener('icegatheringstatechange', check);
+      pc.removeEventListener('icecandidate', candidate);
       resolve();
     };
     const check = () => {
       if (pc.iceGatheringState === 'complete') done();
     };
+    const candidate = (event) => {
+      if (!relayTimer && event.candidate && event.candidate.type === 'relay') {
+        relayTimer = setTimeout(done, AFTER_RELAY_MS);
+      }
+    };
     const timer = setTimeout(done, GATHER_MS);
     pc.addEventListener('icegatheringstatechange', check);
+    pc.addEventListener('icecandidate', candidate);
   });
 }
 
@@ -47,10 +62,12 @@ export class WhepSession {
   /**
    * Offers to `url` (the whep URL with its token) and applies the answer; resolves with the
    * MediaStream the camera's tracks arrive on. `onState(state)` hears the connection state,
-   * and 'closed' when the server ends the session.
+   * and 'closed' when the server ends the session; `iceServers` are the link's.
    */
-  async start(url, { onState } = {}) {
-    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+  async start(url, { onState, iceServers = [] } = {}) {
+    // `iceServers` come with the link (STUN, TURN with a credential made for it): a browser
+    // behind a NAT or a firewall that drops UDP relays through the TURN server.
+    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
     pc.addTransceiver('video', { direction: 'recvonly' });
     this.audio = pc.addTransceiver('audio', { direction: 'sendrecv' });
@@ -73,6 +90,9 @@ export class WhepSession {
     };
     pc.onconnectionstatechange = () => {
       if (onState && !this.closed) onState(pc.connectionState);
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (onState && !this.closed && pc.iceConnectionState === 'failed') onState('ice-failed');
     };
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);

@@ -435,6 +435,24 @@ pub struct RecordingLink {
     /// The path the media URLs start with, e.g. `/media/v1/KK7Q2M9XD4TA`.
     pub media_base: String,
     pub expires_at: String,
+    /// For `live` and `talk` links: the ICE servers (STUN, and TURN with a credential of its
+    /// own that expires on its own) to give `RTCPeerConnection` before making the WHEP offer,
+    /// in `RTCIceServer` form. Empty when the server has none configured, and for `playback`.
+    #[serde(default)]
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// One ICE server for the browser's `RTCPeerConnection`, as `RTCIceServer`. A TURN server's
+/// `username` is `<expiry, Unix seconds>:<random id>` and its `credential` the server's HMAC of
+/// it (the TURN REST convention): short-lived, made for this link, naming no account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IceServer {
+    /// `stun:`, `turn:` or `turns:` URLs.
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 /// The caller's recording storage.

@@ -7,10 +7,13 @@
 //! Readiness is awaited by polling `/readyz`, never by sleeping a fixed time.
 
 pub mod browser;
+pub mod coturn;
 mod device;
 pub mod local;
+pub mod netns;
 mod process;
 pub mod push;
+pub mod relay;
 pub mod rtsp;
 pub mod smtp;
 pub mod twilio;

@@ -2,7 +2,12 @@
 
 use std::net::IpAddr;
 
+use kankan_base::Secret;
 use serde::{Deserialize, Serialize};
+
+/// The default and the bounds of `webrtc.turn_ttl_secs`.
+pub const TURN_TTL_DEFAULT: u64 = 3_600;
+pub const TURN_TTL_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
 
 /// Where WebRTC sessions listen and how many may run.
 ///
@@ -14,6 +19,11 @@ use serde::{Deserialize, Serialize};
 /// port_max = 40099
 /// max_sessions = 100
 /// max_sessions_per_account = 8
+/// ice_tcp = false
+/// stun_urls = ["stun:turn.example.com:3478"]
+/// turn_urls = ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:5349?transport=tcp"]
+/// turn_secret = "..."      # coturn's static-auth-secret
+/// turn_ttl_secs = 3600
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -33,6 +43,23 @@ pub struct WebRtcConfig {
     /// Sessions at once for one account (1 to `max_sessions`); more are refused with 429
     /// `webrtc-account-limit`, so one account cannot take the whole server's.
     pub max_sessions_per_account: usize,
+    /// Also offer a passive TCP host candidate on each address (ICE-TCP, RFC 6544), on the
+    /// session's UDP port number where it is free: a browser whose network lets no UDP out
+    /// connects over TCP without a TURN server. Off: UDP only.
+    pub ice_tcp: bool,
+    /// STUN servers (`stun:host:port`) given to browsers, so one behind a NAT learns its
+    /// public address (a server-reflexive candidate).
+    pub stun_urls: Vec<String>,
+    /// TURN servers (`turn:host:port?transport=udp|tcp`, `turns:host:port?transport=tcp`)
+    /// given to browsers with a short-lived credential of their own: a browser that cannot
+    /// reach `ips` directly (a NAT, a firewall that drops UDP) relays through one.
+    pub turn_urls: Vec<String>,
+    /// The secret shared with the TURN server (coturn's `static-auth-secret`, with
+    /// `use-auth-secret`): credentials are HMAC-SHA1 of their username under it. Required with
+    /// `turn_urls`; never sent anywhere.
+    pub turn_secret: Option<Secret>,
+    /// How long a TURN credential works, from the link it came with (60 s to 1 day).
+    pub turn_ttl_secs: u64,
 }
 
 impl Default for WebRtcConfig {
@@ -44,6 +71,11 @@ impl Default for WebRtcConfig {
             port_max: None,
             max_sessions: 100,
             max_sessions_per_account: 8,
+            ice_tcp: false,
+            stun_urls: Vec::new(),
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_ttl_secs: TURN_TTL_DEFAULT,
         }
     }
 }
@@ -62,11 +94,38 @@ impl WebRtcConfig {
         if !(1..=self.max_sessions).contains(&self.max_sessions_per_account) {
             return Err("webrtc.max_sessions_per_account must be 1 to webrtc.max_sessions".into());
         }
+        self.validate_ice()?;
         match self.ports() {
             Ok(Some((0, _))) => Err("webrtc.port_min must be at least 1".into()),
             Ok(_) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    fn validate_ice(&self) -> Result<(), String> {
+        if let Some(u) = self.stun_urls.iter().find(|u| !url_ok(u, &["stun:", "stuns:"])) {
+            return Err(format!(
+                "webrtc.stun_urls: {u:?} is not a stun: or stuns: URL with a host"
+            ));
+        }
+        if let Some(u) = self.turn_urls.iter().find(|u| !url_ok(u, &["turn:", "turns:"])) {
+            return Err(format!(
+                "webrtc.turn_urls: {u:?} is not a turn: or turns: URL with a host"
+            ));
+        }
+        let secret = self.turn_secret.as_ref().map_or(0, |s| s.expose().len());
+        match (self.turn_urls.is_empty(), secret) {
+            (false, 0) => return Err("webrtc.turn_urls needs webrtc.turn_secret".into()),
+            (false, 1..16) => {
+                return Err("webrtc.turn_secret must be at least 16 characters".into());
+            }
+            (true, 1..) => return Err("webrtc.turn_secret is set without webrtc.turn_urls".into()),
+            _ => {}
+        }
+        if !TURN_TTL_RANGE.contains(&self.turn_ttl_secs) {
+            return Err("webrtc.turn_ttl_secs must be 60 to 86400".into());
+        }
+        Ok(())
     }
 
     /// The port range, if one is set.
@@ -78,6 +137,12 @@ impl WebRtcConfig {
             _ => Err("set both webrtc.port_min and webrtc.port_max, or neither".into()),
         }
     }
+}
+
+/// Whether `u` starts with one of `schemes` and names a host, with no spaces.
+fn url_ok(u: &str, schemes: &[&str]) -> bool {
+    schemes.iter().any(|s| u.strip_prefix(s).is_some_and(|rest| !rest.is_empty()))
+        && !u.chars().any(char::is_whitespace)
 }
 
 #[cfg(test)]
@@ -101,7 +166,26 @@ mod tests {
                 ..WebRtcConfig::default()
             },
         ];
-        for c in bad {
+        let turn = |urls: &[&str], secret: Option<&str>, ttl| WebRtcConfig {
+            turn_urls: urls.iter().map(|u| (*u).to_owned()).collect(),
+            turn_secret: secret.map(Secret::new),
+            turn_ttl_secs: ttl,
+            ..WebRtcConfig::default()
+        };
+        let secret = Some("0123456789abcdef");
+        let ok = turn(&["turn:t.example:3478?transport=tcp"], secret, 3600);
+        assert_eq!(ok.validate(), Ok(()));
+        let bad_ice = [
+            turn(&["turn:t.example:3478"], None, 3600),
+            turn(&["turn:t.example:3478"], Some("short"), 3600),
+            turn(&[], secret, 3600),
+            turn(&["http://t.example"], secret, 3600),
+            turn(&["turn:"], secret, 3600),
+            turn(&["turn:t.example:3478"], secret, 59),
+            turn(&["turn:t.example:3478"], secret, 86_401),
+            WebRtcConfig { stun_urls: vec!["turn:x".into()], ..WebRtcConfig::default() },
+        ];
+        for c in bad.into_iter().chain(bad_ice) {
             assert!(c.validate().is_err(), "{c:?}");
         }
         let off = WebRtcConfig { enabled: false, ips: vec![], ..WebRtcConfig::default() };

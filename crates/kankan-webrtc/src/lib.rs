@@ -8,7 +8,8 @@
 //! unit, see `feed`), never transcoded; talk audio is G.711 µ-law both ways (see [`talk`]).
 //!
 //! Layout: `negotiate` (the answer and the payload types), `feed` (fMP4 → frames), `session`
-//! (the str0m loop), `net` (sockets), [`talk`] (the talk relay), `config` and `error`.
+//! (the str0m loop), `net` (sockets), `tcp` (ICE-TCP), `ice` (the STUN/TURN servers and TURN credentials given
+//! with a live link), [`talk`] (the talk relay), `config` and `error`.
 //!
 //! Boundary: the only crate that speaks WebRTC or binds UDP. It knows nothing of accounts:
 //! the API checks the media link and the device policy, then hands over a live viewer and,
@@ -17,10 +18,12 @@
 mod config;
 mod error;
 mod feed;
+mod ice;
 mod negotiate;
 mod net;
 mod session;
 pub mod talk;
+mod tcp;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -173,6 +176,19 @@ impl WebRtc {
         self.inner.config.enabled
     }
 
+    /// The ICE servers for a live link made now: STUN, and TURN with a credential of its own
+    /// that expires `webrtc.turn_ttl_secs` from now (real time, as the TURN server reads it).
+    /// Empty when WebRTC is off or none are configured.
+    pub fn ice_servers(&self) -> Vec<kankan_protocol::v1::IceServer> {
+        if !self.inner.config.enabled {
+            return Vec::new();
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        ice::servers(&self.inner.config, now)
+    }
+
     fn sessions_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.inner.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -205,8 +221,21 @@ impl WebRtc {
             })
             .collect::<Result<_, WebRtcError>>()?;
         let candidates: Vec<SocketAddr> = sockets.iter().map(|(_, a)| *a).collect();
-        let accepted = negotiate::accept(inner.provider.clone(), &offer.sdp, &candidates)?;
-        for t in &accepted.transmits {
+        let tcp = if inner.config.ice_tcp {
+            let mut listeners = Vec::with_capacity(candidates.len());
+            for a in &candidates {
+                let l = tcp::listen(a.ip(), a.port(), range).await?;
+                let addr = l.local_addr().map_err(|e| WebRtcError::NoPort(e.to_string()))?;
+                listeners.push((l, addr));
+            }
+            Some(tcp::Tcp::new(listeners))
+        } else {
+            None
+        };
+        let tcp_candidates = tcp.as_ref().map(tcp::Tcp::addrs).unwrap_or_default();
+        let accepted =
+            negotiate::accept(inner.provider.clone(), &offer.sdp, &candidates, &tcp_candidates)?;
+        for t in accepted.transmits.iter().filter(|t| t.proto == str0m::net::Protocol::Udp) {
             if let Some((s, _)) = sockets.iter().find(|(_, a)| *a == t.source) {
                 let _ = s.try_send_to(&t.contents, t.destination);
             }
@@ -219,6 +248,7 @@ impl WebRtc {
             uid: offer.uid,
             rtc: accepted.rtc,
             sockets,
+            tcp,
             negotiated: accepted.negotiated,
             viewer: offer.viewer,
             talk: offer.talk,

@@ -13,7 +13,7 @@ use str0m::change::SdpOffer;
 use str0m::config::CryptoProvider;
 use str0m::format::{Codec, PayloadParams};
 use str0m::media::{Direction, MediaKind, Mid, Pt};
-use str0m::net::Transmit;
+use str0m::net::{TcpType, Transmit};
 use str0m::{Candidate, Output, Rtc};
 
 use crate::WebRtcError;
@@ -36,11 +36,13 @@ pub(crate) struct Accepted {
     pub transmits: Vec<Transmit>,
 }
 
-/// Answers `offer` with `candidates` as the server's host candidates.
+/// Answers `offer` with `candidates` as the server's UDP host candidates and `tcp` as its
+/// passive TCP ones (ICE-TCP).
 pub(crate) fn accept(
     provider: Arc<CryptoProvider>,
     offer: &str,
     candidates: &[SocketAddr],
+    tcp: &[SocketAddr],
 ) -> Result<Accepted, WebRtcError> {
     if !offer.trim_start().starts_with("v=0") {
         return Err(WebRtcError::InvalidSdp("an SDP offer starts with v=0".into()));
@@ -56,6 +58,15 @@ pub(crate) fn accept(
     for addr in candidates {
         let c = Candidate::host(*addr, "udp")
             .map_err(|e| WebRtcError::NoPort(format!("host candidate {addr}: {e}")))?;
+        rtc.add_local_candidate(c);
+    }
+    for addr in tcp {
+        let c = Candidate::builder()
+            .tcp()
+            .host(*addr)
+            .tcptype(TcpType::Passive)
+            .build()
+            .map_err(|e| WebRtcError::NoPort(format!("tcp candidate {addr}: {e}")))?;
         rtc.add_local_candidate(c);
     }
     let answer = rtc
@@ -171,7 +182,7 @@ mod tests {
     #[test]
     fn an_offer_with_video_and_audio_gets_h264_and_pcmu() {
         let (_, sdp, _) = offer(true, true);
-        let a = accept(provider(), &sdp, &here()).expect("accepted");
+        let a = accept(provider(), &sdp, &here(), &[]).expect("accepted");
         assert!(a.answer.contains("H264/90000"), "{}", a.answer);
         assert!(a.answer.contains("a=rtpmap:0 PCMU/8000"), "{}", a.answer);
         assert!(a.answer.contains("a=sendonly"), "video goes one way: {}", a.answer);
@@ -188,18 +199,34 @@ mod tests {
     }
 
     #[test]
+    fn with_ice_tcp_the_answer_has_a_passive_tcp_candidate_too() {
+        let (_, sdp, _) = offer(true, true);
+        let tcp: Vec<SocketAddr> = vec!["127.0.0.1:40000".parse().expect("addr")];
+        let a = accept(provider(), &sdp, &here(), &tcp).expect("accepted");
+        let candidates: Vec<&str> =
+            a.answer.lines().filter(|l| l.starts_with("a=candidate:")).collect();
+        assert_eq!(candidates.len(), 2, "{}", a.answer);
+        assert!(candidates[0].contains(" udp "), "{candidates:?}");
+        assert!(candidates[1].contains(" tcp "), "{candidates:?}");
+        assert!(
+            candidates[1].contains("127.0.0.1 40000 typ host tcptype passive"),
+            "{candidates:?}"
+        );
+    }
+
+    #[test]
     fn video_alone_is_fine_and_audio_alone_is_not() {
         let (_, sdp, _) = offer(true, false);
-        let a = accept(provider(), &sdp, &here()).expect("accepted");
+        let a = accept(provider(), &sdp, &here(), &[]).expect("accepted");
         assert_eq!(a.negotiated.audio, None);
         let (_, sdp, _) = offer(false, true);
-        assert!(matches!(accept(provider(), &sdp, &here()), Err(WebRtcError::NoH264)));
+        assert!(matches!(accept(provider(), &sdp, &here(), &[]), Err(WebRtcError::NoH264)));
     }
 
     #[test]
     fn garbage_is_invalid_sdp() {
         for bad in ["", "hello", "v=0\r\n", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"] {
-            match accept(provider(), bad, &here()) {
+            match accept(provider(), bad, &here(), &[]) {
                 Err(WebRtcError::InvalidSdp(_)) => {}
                 Err(e) => panic!("{bad:?}: {e}"),
                 Ok(_) => panic!("{bad:?} accepted"),

@@ -18,7 +18,7 @@ use kankan_core::StreamGuard;
 use kankan_core::live::{LivePart, Viewer};
 use str0m::format::Codec;
 use str0m::media::{Frequency, MediaTime};
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, oneshot};
@@ -27,6 +27,7 @@ use crate::feed::{Frame, VIDEO_HZ, VideoFeed};
 use crate::negotiate::Negotiated;
 use crate::net::recv_any;
 use crate::talk::{SILENCE, TalkHub, TalkSwitch};
+use crate::tcp::{Packet, Tcp};
 
 /// A session with no datagram from the browser for this long is over.
 pub const IDLE: Duration = Duration::from_secs(15);
@@ -53,6 +54,8 @@ pub(crate) struct Parts {
     pub uid: String,
     pub rtc: Rtc,
     pub sockets: Vec<(UdpSocket, SocketAddr)>,
+    /// ICE-TCP's listeners, with `webrtc.ice_tcp`.
+    pub tcp: Option<Tcp>,
     pub negotiated: Negotiated,
     pub viewer: Viewer,
     pub talk: Option<TalkSwitch>,
@@ -74,6 +77,7 @@ struct Session {
     uid: String,
     rtc: Rtc,
     sockets: Vec<(UdpSocket, SocketAddr)>,
+    tcp: Option<Tcp>,
     negotiated: Negotiated,
     feed: VideoFeed,
     /// Instant and timestamp of the first video frame written: the media clock's origin.
@@ -94,6 +98,7 @@ pub(crate) async fn run(parts: Parts) -> (End, Sent) {
         uid,
         rtc,
         sockets,
+        tcp,
         negotiated,
         mut viewer,
         talk,
@@ -108,6 +113,7 @@ pub(crate) async fn run(parts: Parts) -> (End, Sent) {
         uid,
         rtc,
         sockets,
+        tcp,
         negotiated,
         feed: VideoFeed::default(),
         video_origin: None,
@@ -156,6 +162,10 @@ pub(crate) async fn run(parts: Parts) -> (End, Sent) {
                 }
                 Err(e) => break End::Failed(format!("UDP: {e}")),
             },
+            (data, source, destination) = next_tcp(&mut s.tcp) => {
+                last_heard = Instant::now();
+                s.receive_on(Protocol::Tcp, &data, source, destination);
+            }
             () = tokio::time::sleep_until(wake.into()) => {
                 if let Err(e) = s.rtc.handle_input(Input::Timeout(Instant::now())) {
                     break End::Failed(e.to_string());
@@ -181,6 +191,14 @@ pub(crate) async fn run(parts: Parts) -> (End, Sent) {
     (end, s.sent)
 }
 
+/// The next packet over ICE-TCP; never, without it.
+async fn next_tcp(tcp: &mut Option<Tcp>) -> Packet {
+    match tcp {
+        Some(t) => t.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The camera's next audio frame; `None` after falling behind (some frames were lost).
 async fn recv_audio(listen: &mut Option<broadcast::Receiver<Bytes>>) -> Option<Bytes> {
     let Some(rx) = listen else { return std::future::pending().await };
@@ -200,12 +218,7 @@ impl Session {
             }
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => return Ok(t),
-                Ok(Output::Transmit(t)) => {
-                    if let Some((socket, _)) = self.sockets.iter().find(|(_, a)| *a == t.source) {
-                        // A full send buffer loses the datagram, as the network might.
-                        let _ = socket.try_send_to(&t.contents, t.destination);
-                    }
-                }
+                Ok(Output::Transmit(t)) => self.transmit(&t),
                 Ok(Output::Event(e)) => self.event(e)?,
                 Err(e) => return Err(End::Failed(e.to_string())),
             }
@@ -235,12 +248,39 @@ impl Session {
         Ok(())
     }
 
+    /// Sends what str0m wants sent, over UDP or the browser's ICE-TCP connection. A full
+    /// send buffer loses the packet, as the network might.
+    fn transmit(&self, t: &Transmit) {
+        match t.proto {
+            Protocol::Udp => {
+                if let Some((socket, _)) = self.sockets.iter().find(|(_, a)| *a == t.source) {
+                    let _ = socket.try_send_to(&t.contents, t.destination);
+                }
+            }
+            // Checks towards a browser's active candidate (port 9) have no connection.
+            Protocol::Tcp => {
+                if let Some(tcp) = &self.tcp {
+                    tcp.send(t.destination, &t.contents);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn receive(&mut self, data: &[u8], source: SocketAddr, destination: SocketAddr) {
+        self.receive_on(Protocol::Udp, data, source, destination);
+    }
+
+    fn receive_on(
+        &mut self,
+        proto: Protocol,
+        data: &[u8],
+        source: SocketAddr,
+        destination: SocketAddr,
+    ) {
         let Ok(contents) = data.try_into() else { return };
-        let input = Input::Receive(
-            Instant::now(),
-            Receive { proto: Protocol::Udp, source, destination, contents },
-        );
+        let input =
+            Input::Receive(Instant::now(), Receive { proto, source, destination, contents });
         if let Err(e) = self.rtc.handle_input(input) {
             tracing::debug!(uid = %self.uid, error = %e, "webrtc: datagram refused");
         }
@@ -335,11 +375,7 @@ impl Session {
         }
         for _ in 0..64 {
             match self.rtc.poll_output() {
-                Ok(Output::Transmit(t)) => {
-                    if let Some((socket, _)) = self.sockets.iter().find(|(_, a)| *a == t.source) {
-                        let _ = socket.try_send_to(&t.contents, t.destination);
-                    }
-                }
+                Ok(Output::Transmit(t)) => self.transmit(&t),
                 Ok(Output::Event(_)) => {}
                 Ok(Output::Timeout(_)) | Err(_) => return,
             }

@@ -100,7 +100,8 @@ pub async fn delete_range(
 /// downloading and snapshotting its recordings, as far as the caller may), `live` (the live
 /// WebSocket and WebRTC without talk) or `talk` (WebRTC with talk). The link names the
 /// caller's session: it stops working when the session ends (logout, signed out, password
-/// change or reset, ban) or the caller loses the device.
+/// change or reset, ban) or the caller loses the device. A `live` or `talk` link comes with
+/// the ICE servers to offer WebRTC with (TURN with a short-lived credential of its own).
 #[utoipa::path(post, path = "/api/v1/devices/{uid}/recordings/link", tag = "recordings",
     params(("uid" = String, Path)), request_body = MediaLinkRequest,
     responses((status = 200, body = RecordingLink), (status = 400, body = ErrorBody),
@@ -118,11 +119,16 @@ pub async fn link(
     };
     let h = state.devices.authorize_device_any(&p, purpose.capabilities(), &uid).await?;
     let l = state.recordings.link(&p, &h, purpose).await?;
+    let ice_servers = match purpose {
+        LinkPurpose::Live | LinkPurpose::Talk => state.webrtc.ice_servers(),
+        LinkPurpose::PlayBack => Vec::new(),
+    };
     Ok(Json(RecordingLink {
         token: l.token,
         purpose: req.purpose,
         media_base: format!("/media/v1/{uid}"),
         expires_at: l.expires_at.to_rfc3339(),
+        ice_servers,
     }))
 }
 

@@ -94,5 +94,6 @@ pub async fn staff_link(
         purpose: WirePurpose::Playback,
         media_base: format!("/media/v1/{}", h.uid()),
         expires_at: l.expires_at.to_rfc3339(),
+        ice_servers: Vec::new(),
     }))
 }

@@ -66,4 +66,5 @@ mod store_copy;
 mod support;
 mod tidy_docs;
 mod webrtc;
+mod webrtc_nat;
 mod webrtc_peer;

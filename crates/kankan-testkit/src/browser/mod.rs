@@ -47,11 +47,14 @@ pub struct LaunchOptions {
     pub timeout: Duration,
     /// Extra Chromium command-line arguments.
     pub extra_args: Vec<String>,
+    /// Run Chromium inside this network namespace (`ip netns exec`; chromedriver stays in the
+    /// test's own and talks to it over a pipe), e.g. a viewer behind a NAT ([`crate::netns`]).
+    pub netns: Option<String>,
 }
 
 impl Default for LaunchOptions {
     fn default() -> Self {
-        Self { window: PHONE_WINDOW, timeout: DEFAULT_TIMEOUT, extra_args: Vec::new() }
+        Self { window: PHONE_WINDOW, timeout: DEFAULT_TIMEOUT, extra_args: Vec::new(), netns: None }
     }
 }
 
@@ -62,6 +65,21 @@ pub struct Browser {
     timeout: Duration,
     closed: bool,
     driver: Driver,
+}
+
+/// A script that runs `chromium` with its arguments in network namespace `ns`.
+fn netns_wrapper(dir: &Path, ns: &str, chromium: &Path) -> Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let path = dir.join("chromium-in-netns");
+    let script = format!(
+        "#!/bin/sh\nexec ip netns exec {} {} \"$@\"\n",
+        quote(ns),
+        quote(&chromium.to_string_lossy())
+    );
+    std::fs::write(&path, script).context("writing the netns wrapper")?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(path)
 }
 
 impl Browser {
@@ -105,6 +123,15 @@ impl Browser {
         args.push(format!("--window-size={w},{h}"));
         args.push(format!("--user-data-dir={}", profile.display()));
         args.extend(options.extra_args.iter().cloned());
+        let chromium = match &options.netns {
+            None => chromium,
+            Some(ns) => {
+                // chromedriver reaches Chromium's DevTools on 127.0.0.1 of its own namespace
+                // unless they talk over a pipe, which `ip netns exec` passes through.
+                args.push("--remote-debugging-pipe".into());
+                netns_wrapper(driver.dir.path(), ns, &chromium)?
+            }
+        };
 
         let capabilities = json!({
             "capabilities": {
