@@ -7,7 +7,9 @@
 //! Readiness is awaited by polling `/readyz`, never by sleeping a fixed time.
 
 pub mod browser;
+pub mod cluster;
 mod device;
+pub mod engines;
 pub mod local;
 mod process;
 pub mod push;

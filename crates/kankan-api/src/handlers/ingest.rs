@@ -191,6 +191,8 @@ async fn feed(
                     continue;
                 }
                 if let Some(o) = opts.take() {
+                    // Which node records a camera (behind a proxy, the one its UID hashes to).
+                    tracing::info!(uid, backfill = o.backfill, "ingest opened");
                     ingest = Some(state.recordings.open_ingest(uid, o).await?);
                 }
                 let Some(ing) = ingest.as_mut() else { continue };

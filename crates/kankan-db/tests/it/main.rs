@@ -5,6 +5,7 @@ mod access;
 mod album;
 mod audit;
 mod blobs;
+mod cluster;
 mod contract;
 mod copy;
 mod devices;
