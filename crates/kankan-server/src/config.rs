@@ -444,7 +444,7 @@ mod tests {
         c.accounts.code_ttl_minutes = 0;
         assert!(c.validate().is_err());
         // The upper ends of the ranges docs/ref/config.md gives (unbounded before).
-        let out_of_range: [fn(&mut Config); 15] = [
+        let out_of_range: [fn(&mut Config); 17] = [
             |c| c.accounts.cancellation_working_days = 0,
             |c| c.accounts.cancellation_working_days = 61,
             |c| c.accounts.receipt_days = 0,
@@ -460,6 +460,8 @@ mod tests {
             |c| c.privacy.response_working_days = 61,
             |c| c.recording.max_clock_skew_secs = 0,
             |c| c.recording.sweep_secs = 86_401,
+            |c| c.recording.live_upload_max_secs = 4,
+            |c| c.recording.live_upload_max_secs = 86_401,
         ];
         for f in out_of_range {
             let mut c = Config::default();

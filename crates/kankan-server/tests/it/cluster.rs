@@ -27,8 +27,10 @@ use crate::recording::small_video;
 /// How long anything here may take; the bound a camera's recording must be back within.
 const WAIT: Duration = Duration::from_secs(60);
 const NODES: usize = 3;
-/// Segments are cut every 2 s, so a lost one shows; 6 logins a minute per client network.
+/// Segments are cut every 2 s, so a lost one shows; uploads end every 5 s, so cameras come
+/// back to a node that returns; 6 logins a minute per client network.
 const NODE_EXTRA: &str = "[recording]\nsegment_secs = 2\nmax_clock_skew_secs = 3600\n\
+                          live_upload_max_secs = 5\n\
                           [limits]\nlogin_per_ip = { count = 6, per_secs = 60 }\n";
 
 fn bin() -> PathBuf {
@@ -393,6 +395,7 @@ async fn three_nodes_behind_nginx_share_work_and_survive_losing_one() {
         })
         .await;
     }
+    let recorded_from = now_ms();
     let homes: Vec<usize> =
         creds.iter().map(|c| d.recording_node(&c.uid).expect("a node records it")).collect();
     eprintln!("cameras recorded by nodes {homes:?} (0-based)");
@@ -483,7 +486,11 @@ async fn three_nodes_behind_nginx_share_work_and_survive_losing_one() {
     let n = victim + 1;
     let conf = d.root.path().join(format!("node-{n}.toml"));
     let node_dir = d.root.path().join(format!("node-{n}"));
-    let again = ServerProcess::start_node(&bin(), &node_dir, &conf, &[]).await.expect("restart");
+    // On its own address: the one nginx knows.
+    let addr = dead.addr().to_string();
+    let listen = [("KANKAN__SERVER__LISTEN", addr.as_str())];
+    let again =
+        ServerProcess::start_node(&bin(), &node_dir, &conf, &listen).await.expect("restart");
     let mut after = Vec::new();
     for c in &creds {
         after.push(d.gaps(&token, &c.uid, window).await);
@@ -494,6 +501,33 @@ async fn three_nodes_behind_nginx_share_work_and_survive_losing_one() {
     }
 
     eprintln!("{} ms: node restarted", started.elapsed().as_millis());
+    // The watched camera's upload ends within 5 s and comes back through nginx to the node
+    // its UID routes to again; a viewer arriving now is served there.
+    let t0 = Instant::now();
+    let ag = &again;
+    let rehomed = move || async move {
+        let log = ag.log();
+        log.lines().any(|l| l.contains("ingest opened") && l.contains(wuid)).then_some(())
+    };
+    poll("the camera's upload returns to its node", rehomed).await;
+    eprintln!("the camera's upload back on the returned node in {} ms", t0.elapsed().as_millis());
+    let t0 = Instant::now();
+    poll("a viewer on the returned node", || async move {
+        first_picture(&dr.live_url(tok, wuid).await).await.ok()
+    })
+    .await;
+    eprintln!("a viewer arriving then: first picture in {} ms", t0.elapsed().as_millis());
+    // Over the whole run (the kill, the return, uploads ended every 5 s): no gap over 1 s.
+    let whole = (recorded_from, now_ms() - 3_000);
+    let mut gaps = Vec::new();
+    for c in &creds {
+        gaps.push(d.gaps(&token, &c.uid, whole).await);
+    }
+    eprintln!(
+        "gaps over the whole {} s run (ms, per camera): {gaps:?}",
+        (whole.1 - whole.0) / 1000
+    );
+    assert!(gaps.iter().all(|g| *g == 0), "nothing lost: {gaps:?}");
     // Each event's notification went out once, whichever node dispatched it.
     let sent = poll("the event's e-mail", || async { (emails(dr) > 0).then(|| emails(dr)) }).await;
     assert_eq!(sent, 1, "one delivery across {NODES} dispatchers");
