@@ -239,9 +239,12 @@ pub fn fill_site(template: &str, port: u16, nodes: &[SocketAddr]) -> Result<Stri
         let marked = |mark: &str| !line.trim_start().starts_with('#') && line.ends_with(mark);
         if marked("# kankan:servers") {
             if !servers {
-                let keep = line.split_once("server ").map_or("", |(indent, _)| indent);
+                // The first marked line's parameters, with each node's address.
+                let (indent, rest) = line.split_once("server ").unwrap_or(("    ", ";"));
+                let params = rest.split_once(' ').map_or(";", |(_, p)| p);
+                let params = params.split(" #").next().unwrap_or(";").trim_end();
                 for n in nodes {
-                    out += &format!("{keep}server {n} max_fails=1 fail_timeout=5s;\n");
+                    out += &format!("{indent}server {n} {params}\n");
                 }
             }
             servers = true;
@@ -255,4 +258,26 @@ pub fn fill_site(template: &str, port: u16, nodes: &[SocketAddr]) -> Result<Stri
     }
     ensure!(servers && listen, "the site file lacks its kankan:servers or kankan:listen marks");
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_site_gets_one_server_line_per_node_with_the_templates_parameters() {
+        let t = "# names # kankan:servers in prose\nupstream u {\n    hash $k consistent;\n    \
+                 server 10.0.0.1:80 max_fails=0;  # kankan:servers\n    \
+                 server 10.0.0.2:80 max_fails=0;  # kankan:servers\n}\n\
+                 server {\n    listen 80;  # kankan:listen\n}\n";
+        let nodes = ["127.0.0.1:1".parse().expect("addr"), "127.0.0.1:2".parse().expect("addr")];
+        let site = fill_site(t, 9, &nodes).expect("filled");
+        assert_eq!(
+            site,
+            "# names # kankan:servers in prose\nupstream u {\n    hash $k consistent;\n    \
+             server 127.0.0.1:1 max_fails=0;\n    server 127.0.0.1:2 max_fails=0;\n}\n\
+             server {\n    listen 127.0.0.1:9;\n}\n"
+        );
+        assert!(fill_site("server {}\n", 9, &nodes).is_err(), "marks are required");
+    }
 }

@@ -28,9 +28,10 @@ use crate::recording::small_video;
 const WAIT: Duration = Duration::from_secs(60);
 const NODES: usize = 3;
 /// Segments are cut every 2 s, so a lost one shows; uploads end every 5 s, so cameras come
-/// back to a node that returns; 6 logins a minute per client network.
+/// back to a node that returns; an on-demand stream stops 2 s after its last viewer; 6 logins
+/// a minute per client network.
 const NODE_EXTRA: &str = "[recording]\nsegment_secs = 2\nmax_clock_skew_secs = 3600\n\
-                          live_upload_max_secs = 5\n\
+                          live_upload_max_secs = 5\nlive_grace_secs = 2\n\
                           [limits]\nlogin_per_ip = { count = 6, per_secs = 60 }\n";
 
 fn bin() -> PathBuf {
@@ -154,11 +155,13 @@ impl Deployment {
     }
 
     /// Pairs `creds` from the QR image the API hands out (through the proxy), runs it as
-    /// firmware on the broker, and starts its continuous recording through the proxy.
+    /// firmware on the broker, and starts its video through the proxy: continuous, or only
+    /// between the server's `stream-start` and `stream-stop` (`on_demand`).
     async fn camera(
         &self,
         token: &str,
         creds: &Creds,
+        on_demand: bool,
     ) -> (VideoHandle, Shutdown, tempfile::TempDir) {
         let body =
             json!({"uid": creds.uid, "ssid": "Home WiFi", "wifi_password": "wifi-secret-99"});
@@ -176,7 +179,8 @@ impl Deployment {
         cfg.model = Some(creds.model.clone());
         cfg.timings.backoff.base = Duration::from_millis(50);
         cfg.timings.backoff.cap = Duration::from_millis(500);
-        let device = Device::new(cfg).expect("device");
+        let (media, commands) = tokio::sync::mpsc::unbounded_channel();
+        let device = Device::new(cfg).expect("device").with_media(media);
         let handle = device.handle();
         let (stop, signal) = Shutdown::new();
         tokio::spawn(device.run(signal.clone()));
@@ -186,7 +190,9 @@ impl Deployment {
             .expect("claimed through some node");
         let mut v = small_video(&self.nginx.url(), creds);
         v.secret_from = Some(state);
+        v.on_demand = on_demand;
         let cam = video::start(v, signal).expect("the camera records");
+        tokio::spawn(kankan_sim::media::serve(commands, cam.clone()));
         (cam, stop, dir)
     }
 
@@ -380,13 +386,16 @@ async fn three_nodes_behind_nginx_share_work_and_survive_losing_one() {
     let refused = answers.iter().filter(|s| **s == 429).count();
     assert_eq!((answers.len() - refused, refused), (6, 3), "one limit for all nodes: {answers:?}");
 
-    let creds = d.provision(2);
+    let all = d.provision(3);
+    // Two cameras record continuously, the third streams on demand.
+    let (creds, on_demand) = (&all[..2], &all[2]);
     let mut cams = Vec::new();
-    for c in &creds {
-        cams.push(d.camera(&token, c).await);
+    for c in creds {
+        cams.push(d.camera(&token, c, false).await);
     }
+    let (od_cam, _od_stop, _od_dir) = d.camera(&token, on_demand, true).await;
     let (dr, tok) = (&d, token.as_str());
-    for c in &creds {
+    for c in creds {
         let uid = c.uid.as_str();
         poll("both cameras record", || async move {
             let t = dr.timeline(tok, uid).await;
@@ -429,6 +438,20 @@ async fn three_nodes_behind_nginx_share_work_and_survive_losing_one() {
     }
     eprintln!("the event reached all {NODES} nodes' streams in {} ms", t0.elapsed().as_millis());
     assert!(ids.iter().all(|i| *i == ids[0]), "one event everywhere: {ids:?}");
+    // The on-demand camera starts for a viewer through the proxy (the viewer's node sends
+    // `stream-start` through the broker; the camera's upload routes to that same node by its
+    // UID) and stops after the viewer left, from the node that started it.
+    assert_eq!(od_cam.status().connections, 0, "no upload before a viewer asks");
+    let t0 = Instant::now();
+    first_picture(&d.live_url(&token, &on_demand.uid).await).await.expect("an on-demand picture");
+    eprintln!(
+        "on-demand camera through the proxy: first picture in {} ms",
+        t0.elapsed().as_millis()
+    );
+    od_cam
+        .wait_for("stopped after its viewer left", WAIT, |s| !s.live && s.connections >= 1)
+        .await
+        .expect("stream-stop");
     let emails = |d: &Deployment| {
         let about = |e: &kankan_testkit::OutboxEntry| {
             e.code().is_none()
@@ -448,7 +471,7 @@ async fn three_nodes_behind_nginx_share_work_and_survive_losing_one() {
 
     // Its cameras' uploads go to the next node on nginx's ring.
     let mut back = Vec::new();
-    for c in &creds {
+    for c in creds {
         let uid = c.uid.as_str();
         poll("recording resumes", || async move {
             let t = dr.timeline(tok, uid).await;
@@ -470,7 +493,7 @@ async fn three_nodes_behind_nginx_share_work_and_survive_losing_one() {
     // the gaps between its segments (over 1 s: the playlist marks those).
     let window = (killed_at - 3_000, killed_at + 8_000);
     let mut lost = Vec::new();
-    for c in &creds {
+    for c in creds {
         let uid = c.uid.as_str();
         poll("the timeline passes the window", || async move {
             let t = dr.timeline(tok, uid).await;
@@ -492,7 +515,7 @@ async fn three_nodes_behind_nginx_share_work_and_survive_losing_one() {
     let again =
         ServerProcess::start_node(&bin(), &node_dir, &conf, &listen).await.expect("restart");
     let mut after = Vec::new();
-    for c in &creds {
+    for c in creds {
         after.push(d.gaps(&token, &c.uid, window).await);
     }
     eprintln!("gaps around the kill after its recovery (ms, per camera): {after:?}");
@@ -520,7 +543,7 @@ async fn three_nodes_behind_nginx_share_work_and_survive_losing_one() {
     // Over the whole run (the kill, the return, uploads ended every 5 s): no gap over 1 s.
     let whole = (recorded_from, now_ms() - 3_000);
     let mut gaps = Vec::new();
-    for c in &creds {
+    for c in creds {
         gaps.push(d.gaps(&token, &c.uid, whole).await);
     }
     eprintln!(
