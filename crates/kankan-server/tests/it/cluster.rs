@@ -554,6 +554,9 @@ async fn three_nodes_behind_nginx_share_work_and_survive_losing_one() {
     // Each event's notification went out once, whichever node dispatched it.
     let sent = poll("the event's e-mail", || async { (emails(dr) > 0).then(|| emails(dr)) }).await;
     assert_eq!(sent, 1, "one delivery across {NODES} dispatchers");
+    // And the one registration's code went out once across {NODES} job runners.
+    let codes = d.outbox().iter().filter(|e| e.code().is_some()).count();
+    assert_eq!(codes, 1, "one code for one registration");
     eprintln!("{} ms: done", started.elapsed().as_millis());
     drop((again, cams, dead));
 }
