@@ -409,6 +409,19 @@ async fn three_nodes_behind_nginx_share_work_and_survive_losing_one() {
         creds.iter().map(|c| d.recording_node(&c.uid).expect("a node records it")).collect();
     eprintln!("cameras recorded by nodes {homes:?} (0-based)");
 
+    // Commands answer with the device's acknowledgement, whichever node the broker gives it to
+    // (the shared subscription spreads them; the node that sent the command waits for it).
+    let mut took = Vec::new();
+    for slot in 1..=6 {
+        let path = format!("/api/v1/devices/{}/commands", creds[0].uid);
+        let req = d.http.post(d.url(&path)).bearer_auth(&token);
+        let t0 = Instant::now();
+        let (s, b) = d.send(req.json(&json!({"name": "preset-save", "slot": slot}))).await;
+        took.push(t0.elapsed().as_millis());
+        assert_eq!((s, b["status"].as_str()), (200, Some("succeeded")), "{b}");
+    }
+    eprintln!("commands acknowledged in (ms): {took:?}");
+
     // A viewer through the proxy reaches the node that holds the camera's live stream.
     let watched = &creds[0];
     let t0 = Instant::now();
