@@ -31,12 +31,12 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<String, CoreError> {
         let s = &self.inner;
-        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip)?;
+        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip).await?;
         // Throttled and locked out like users' logins, keyed on the name as it is looked up
         // (so "Admin " and "admin" share one count), whether or not a staff member has it.
         let username = username.trim();
         let idx = s.keyring.blind_index("staff-login", &username.to_lowercase()).to_vec();
-        s.throttle_index("staff-login", &idx, s.limits.login_per_identifier)?;
+        s.throttle_index("staff-login", &idx, s.limits.login_per_identifier).await?;
         let rule = risk::lockout_rule(&s.cfg);
         let count = s.store.count_login_attempt(&idx, s.now(), rule).await?;
         if let Some(retry_after) = risk::locked_for(&count, rule, s.now()) {

@@ -65,17 +65,19 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<CodeSent, CoreError> {
         let s = &self.inner;
-        s.limiter.check(&format!("register-ip:{}", client.network()), s.limits.register_per_ip)?;
+        s.limiter
+            .check(&format!("register-ip:{}", client.network()), s.limits.register_per_ip)
+            .await?;
         let id = Identifier::parse(r.identifier)?;
         password_policy::check(r.password, id.as_str())?;
         s.check_policy_accepted(r.accept_policy)?;
         let guardian = s.guardian_of_registration(r, &id)?;
         let idx = s.contact_index(&id);
-        s.throttle_code(CodePurpose::Register, &idx, client)?;
-        s.throttle_sms(&id, &idx, &client.ip)?;
+        s.throttle_code(CodePurpose::Register, &idx, client).await?;
+        s.throttle_sms(&id, &idx, &client.ip).await?;
         if let Some((gid, gidx)) = &guardian {
-            s.throttle_code(CodePurpose::Guardian, gidx, client)?;
-            s.throttle_sms(gid, gidx, &client.ip)?;
+            s.throttle_code(CodePurpose::Guardian, gidx, client).await?;
+            s.throttle_sms(gid, gidx, &client.ip).await?;
         }
         let hash = s.hash_password(r.password).await?;
         match s.store.account_by_contact(&idx).await? {
@@ -132,7 +134,7 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<LoginOk, CoreError> {
         let s = &self.inner;
-        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip)?;
+        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip).await?;
         let id = Identifier::parse(identifier)?;
         let idx = s.contact_index(&id);
         let row = s.check_code(CodePurpose::Register, &idx, code).await?;
@@ -172,10 +174,10 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<LoginOk, CoreError> {
         let s = &self.inner;
-        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip)?;
+        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip).await?;
         let id = Identifier::parse(identifier).map_err(|_| CoreError::InvalidCredentials)?;
         let idx = s.contact_index(&id);
-        s.throttle_index("login-id", &idx, s.limits.login_per_identifier)?;
+        s.throttle_index("login-id", &idx, s.limits.login_per_identifier).await?;
         let now = s.now();
         let rule = risk::lockout_rule(&s.cfg);
         let count = s.store.count_login_attempt(&idx, now, rule).await?;
@@ -267,8 +269,8 @@ impl Accounts {
         let s = &self.inner;
         let id = Identifier::parse(identifier)?;
         let idx = s.contact_index(&id);
-        s.throttle_code(CodePurpose::Reset, &idx, client)?;
-        s.throttle_sms(&id, &idx, &client.ip)?;
+        s.throttle_code(CodePurpose::Reset, &idx, client).await?;
+        s.throttle_sms(&id, &idx, &client.ip).await?;
         if let Some(a) = s.store.account_by_contact(&idx).await?
             && a.state != AccountState::Banned
         {
@@ -286,7 +288,7 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<(), CoreError> {
         let s = &self.inner;
-        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip)?;
+        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip).await?;
         let id = Identifier::parse(identifier)?;
         password_policy::check(new_password, id.as_str())?;
         let idx = s.contact_index(&id);

@@ -41,7 +41,8 @@ impl Accounts {
         let s = &self.inner;
         let a = s.account(p.account_id).await?;
         s.limiter
-            .check(&format!("password-change:{}", a.id), s.limits.password_change_per_account)?;
+            .check(&format!("password-change:{}", a.id), s.limits.password_change_per_account)
+            .await?;
         if !s.check_password(password, Some(&a.password_hash)).await? {
             return Err(CoreError::WrongPassword);
         }

@@ -17,16 +17,18 @@ fn code_mac(inner: &Inner, id: uuid::Uuid, code: &str) -> Vec<u8> {
 impl Inner {
     /// Applies the per-network and per-identifier throttles for sending a code. Keyed on the
     /// identifier, never on whether an account has it, so the answer reveals nothing.
-    pub(super) fn throttle_code(
+    pub(super) async fn throttle_code(
         &self,
         purpose: CodePurpose,
         idx: &[u8],
         client: &ClientInfo,
     ) -> Result<(), CoreError> {
-        self.limiter.check(&format!("codes-ip:{}", client.network()), self.limits.codes_per_ip)?;
+        self.limiter
+            .check(&format!("codes-ip:{}", client.network()), self.limits.codes_per_ip)
+            .await?;
         let cooldown = crate::RateLimit { count: 1, per_secs: self.cfg.code_resend_secs.max(1) };
-        self.throttle_index(&format!("code-cooldown:{}", purpose.as_str()), idx, cooldown)?;
-        self.throttle_index("codes-id", idx, self.limits.codes_per_identifier)
+        self.throttle_index(&format!("code-cooldown:{}", purpose.as_str()), idx, cooldown).await?;
+        self.throttle_index("codes-id", idx, self.limits.codes_per_identifier).await
     }
 
     /// Creates a code for `to` and queues its delivery.
@@ -88,7 +90,7 @@ impl Inner {
         idx: &[u8],
         code: &str,
     ) -> Result<VerificationCode, CoreError> {
-        self.throttle_index("redeem-id", idx, self.limits.redeem_per_identifier)?;
+        self.throttle_index("redeem-id", idx, self.limits.redeem_per_identifier).await?;
         let code = code.trim();
         let Some(row) = self.store.latest_code(purpose, idx).await? else {
             return Err(CoreError::InvalidCode);

@@ -231,7 +231,7 @@ impl Accounts {
         privacy: Privacy,
         withdrawal_effects: Vec<Arc<dyn WithdrawalEffect>>,
     ) -> Self {
-        let limiter = RateLimiter::new(clock.clone());
+        let limiter = RateLimiter::for_store(clock.clone(), store.clone());
         let hashing = HashPool::new(cfg.hash_permits());
         let images = Arc::new(Semaphore::new(avatar::DECODES_AT_ONCE));
         Accounts {
@@ -315,14 +315,14 @@ impl Inner {
     }
 
     /// Applies a throttle keyed by the hex of (the start of) a blind index.
-    fn throttle_index(
+    async fn throttle_index(
         &self,
         what: &str,
         idx: &[u8],
         limit: config::RateLimit,
     ) -> Result<(), CoreError> {
         let hex: String = idx.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        self.limiter.check(&format!("{what}:{hex}"), limit)
+        self.limiter.check(&format!("{what}:{hex}"), limit).await
     }
 
     /// Queues a message to the account's own contact.

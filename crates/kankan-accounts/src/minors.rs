@@ -111,7 +111,7 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<(), CoreError> {
         let s = &self.inner;
-        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip)?;
+        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip).await?;
         s.check_policy_accepted(Some(accept_policy))?;
         let child = Identifier::parse(child)?;
         let gidx = s.contact_index(&Identifier::parse(guardian)?);

@@ -139,7 +139,8 @@ impl Accounts {
         // Each attempt costs two Argon2 runs, and a stolen session could guess the current
         // password here: throttled per account.
         s.limiter
-            .check(&format!("password-change:{}", a.id), s.limits.password_change_per_account)?;
+            .check(&format!("password-change:{}", a.id), s.limits.password_change_per_account)
+            .await?;
         let ok = s.check_password(current, Some(&a.password_hash)).await?;
         if !ok {
             return Err(CoreError::WrongPassword);

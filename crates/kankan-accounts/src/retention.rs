@@ -28,6 +28,8 @@ impl Accounts {
         let idle = days_before(now, s.cfg.session_idle_days);
         let pending = days_before(now, s.cfg.pending_registration_days);
         let inactive = s.store.expire_inactive(idle, pending).await?;
+        // Throttle windows that ended (counted in the database only when it is shared).
+        s.store.sweep_rate_windows(now).await?;
         Ok((records, inactive))
     }
 

@@ -1,19 +1,22 @@
 //! Risk control: request throttles (per client network and per identifier) and the lockout
 //! rule.
 //!
-//! Throttles live in memory, per node: they bound abuse of one node; the lockout, which must
-//! hold across nodes and restarts, is kept in the database and counted there atomically
+//! On a database several nodes share (PostgreSQL), throttles are counted there, one atomic
+//! upsert per check (`ClusterStore::count_request`), so a limit holds across every node; on
+//! the embedded SQLite database, which only one node can use, they live in memory (no write
+//! to the single-writer database for every request checked). The lockout, which must hold
+//! across restarts too, is always kept in the database and counted there atomically
 //! (`AccountStore::count_login_attempt`).
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kankan_base::{Clocks, Timestamp};
-use kankan_db::{LockoutRule, LoginFailures};
+use kankan_db::{LockoutRule, LoginFailures, Store};
 
 use crate::{AccountsConfig, CoreError, RateLimit};
 
@@ -46,6 +49,8 @@ pub struct RateLimiter {
     clock: Clocks,
     hasher: RandomState,
     shards: Vec<Mutex<Shard>>,
+    /// The database the windows are counted in instead, when several nodes share it.
+    shared: Option<Arc<dyn Store>>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -55,6 +60,15 @@ impl std::fmt::Debug for RateLimiter {
 }
 
 impl RateLimiter {
+    /// Counts in `store` when several nodes can share it ([`kankan_db::ClusterStore::is_shared`]),
+    /// in memory otherwise.
+    pub fn for_store(clock: Clocks, store: Arc<dyn Store>) -> Self {
+        let mut limiter = RateLimiter::new(clock);
+        limiter.shared = store.is_shared().then_some(store);
+        limiter
+    }
+
+    /// Counts in memory, for this node alone.
     pub fn new(clock: Clocks) -> Self {
         let shards = (0..SHARDS)
             .map(|_| {
@@ -66,12 +80,30 @@ impl RateLimiter {
                 })
             })
             .collect();
-        RateLimiter { clock, hasher: RandomState::new(), shards }
+        RateLimiter { clock, hasher: RandomState::new(), shards, shared: None }
+    }
+
+    /// Whether the windows are counted in the shared database.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
     }
 
     /// Counts one request against `key` under `limit`; refuses with the time until its
     /// window ends. The same key checked under two limits keeps two windows.
-    pub fn check(&self, key: &str, limit: RateLimit) -> Result<(), CoreError> {
+    pub async fn check(&self, key: &str, limit: RateLimit) -> Result<(), CoreError> {
+        let Some(store) = &self.shared else { return self.check_here(key, limit) };
+        let now = self.clock.now();
+        let window = Duration::from_secs(u64::from(limit.per_secs));
+        let w = store.count_request(&format!("{key}/{}", limit.per_secs), now, window).await?;
+        if w.count > limit.count {
+            let retry_after = now.until(w.ends_at).max(Duration::from_secs(1));
+            return Err(CoreError::RateLimited { retry_after });
+        }
+        Ok(())
+    }
+
+    /// [`RateLimiter::check`] in this node's memory.
+    fn check_here(&self, key: &str, limit: RateLimit) -> Result<(), CoreError> {
         let now = self.clock.now();
         let window = Duration::from_secs(u64::from(limit.per_secs));
         let key = format!("{key}/{}", limit.per_secs);
@@ -153,7 +185,6 @@ pub fn locked_for(f: &LoginFailures, rule: LockoutRule, now: Timestamp) -> Optio
 mod tests {
     use super::*;
     use kankan_base::SimClock;
-    use std::sync::Arc;
 
     fn limiter() -> (SimClock, RateLimiter) {
         let clock = SimClock::new();
@@ -164,13 +195,13 @@ mod tests {
     fn limiter_refuses_past_the_count_then_resets_with_the_window() {
         let (clock, rl) = limiter();
         let lim = RateLimit { count: 2, per_secs: 60 };
-        assert!(rl.check("k", lim).is_ok());
-        assert!(rl.check("k", lim).is_ok());
-        let err = rl.check("k", lim).expect_err("third is refused");
+        assert!(rl.check_here("k", lim).is_ok());
+        assert!(rl.check_here("k", lim).is_ok());
+        let err = rl.check_here("k", lim).expect_err("third is refused");
         assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));
-        assert!(rl.check("other", lim).is_ok(), "keys are independent");
+        assert!(rl.check_here("other", lim).is_ok(), "keys are independent");
         clock.advance(Duration::from_secs(60));
-        assert!(rl.check("k", lim).is_ok());
+        assert!(rl.check_here("k", lim).is_ok());
     }
 
     /// Fails without the fix: sweeps used the window of the check that triggered them, so a
@@ -180,21 +211,21 @@ mod tests {
         let (clock, rl) = limiter();
         let hourly = RateLimit { count: 2, per_secs: 3600 };
         let minute = RateLimit { count: 1000, per_secs: 60 };
-        rl.check("codes-id:victim", hourly).expect("first");
-        rl.check("codes-id:victim", hourly).expect("second");
+        rl.check_here("codes-id:victim", hourly).expect("first");
+        rl.check_here("codes-id:victim", hourly).expect("second");
         for step in 0..10u32 {
             clock.advance(Duration::from_secs(120));
             // Fresh keys: every shard is swept, and (120,000 keys in all) the old limiter's
             // 100,000-entry sweep would have run too.
             for i in 0..12_000u32 {
-                rl.check(&format!("login-ip:{step}-{i}"), minute).expect("fresh key");
+                rl.check_here(&format!("login-ip:{step}-{i}"), minute).expect("fresh key");
             }
         }
         assert!(rl.sweeps() > 0, "the sweeps ran");
-        let err = rl.check("codes-id:victim", hourly).expect_err("still limited after 20 min");
+        let err = rl.check_here("codes-id:victim", hourly).expect_err("still limited after 20 min");
         assert_eq!(err.retry_after(), Some(Duration::from_secs(3600 - 1200)));
         clock.advance(Duration::from_secs(2400));
-        rl.check("codes-id:victim", hourly).expect("its own hour has passed");
+        rl.check_here("codes-id:victim", hourly).expect("its own hour has passed");
     }
 
     #[test]
@@ -202,11 +233,11 @@ mod tests {
         let (clock, rl) = limiter();
         let hourly = RateLimit { count: 1, per_secs: 3600 };
         let minute = RateLimit { count: 1, per_secs: 60 };
-        rl.check("k", hourly).expect("hourly");
-        rl.check("k", minute).expect("minute window is its own");
+        rl.check_here("k", hourly).expect("hourly");
+        rl.check_here("k", minute).expect("minute window is its own");
         clock.advance(Duration::from_secs(60));
-        rl.check("k", minute).expect("the minute passed");
-        assert!(rl.check("k", hourly).is_err(), "the hour did not");
+        rl.check_here("k", minute).expect("the minute passed");
+        assert!(rl.check_here("k", hourly).is_err(), "the hour did not");
     }
 
     #[test]
@@ -215,13 +246,13 @@ mod tests {
         let hourly = RateLimit { count: 5, per_secs: 3600 };
         let minute = RateLimit { count: 5, per_secs: 60 };
         for i in 0..2000 {
-            rl.check(&format!("h{i}"), hourly).expect("hourly");
-            rl.check(&format!("m{i}"), minute).expect("minute");
+            rl.check_here(&format!("h{i}"), hourly).expect("hourly");
+            rl.check_here(&format!("m{i}"), minute).expect("minute");
         }
         clock.advance(Duration::from_secs(61));
         let n = 200_000;
         for i in 0..n {
-            rl.check(&format!("x{i}"), minute).expect("fresh");
+            rl.check_here(&format!("x{i}"), minute).expect("fresh");
         }
         // Each sweep doubles the size the next one waits for: a handful per shard, not one
         // per check (the old limiter scanned every entry on every check past 100,000).
@@ -229,11 +260,11 @@ mod tests {
         let (live, _) = rl.windows();
         assert_eq!(live, n + 2000, "every live window is kept (the hourly ones too)");
         for i in 0..2000 {
-            rl.check(&format!("h{i}"), hourly).expect("hourly windows survive, counted");
+            rl.check_here(&format!("h{i}"), hourly).expect("hourly windows survive, counted");
         }
         clock.advance(Duration::from_secs(3600));
         for i in 0..2 * n {
-            rl.check(&format!("y{i}"), minute).expect("fresh");
+            rl.check_here(&format!("y{i}"), minute).expect("fresh");
         }
         assert_eq!(rl.windows(), (2 * n, 0), "ended windows are swept as the shards grow");
     }

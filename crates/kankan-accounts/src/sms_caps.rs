@@ -39,7 +39,7 @@ fn limit_reached(what: &str) -> CoreError {
 impl Inner {
     /// Counts one code texted to `to` at the request of `ip`; refuses past either daily cap
     /// (`sms-daily-limit`). Does nothing for e-mail identifiers.
-    pub(super) fn throttle_sms(
+    pub(super) async fn throttle_sms(
         &self,
         to: &Identifier,
         idx: &[u8],
@@ -52,11 +52,21 @@ impl Inner {
         let hex: String = idx.iter().take(16).map(|b| format!("{b:02x}")).collect();
         self.limiter
             .check(&format!("sms-id:{hex}"), day(self.limits.sms_codes_per_identifier_day))
-            .map_err(|_| limit_reached("to this number"))?;
+            .await
+            .map_err(|e| over_cap(e, "to this number"))?;
         let net = network_of(ip);
         self.limiter
             .check(&format!("sms-net:{net}"), day(self.limits.sms_codes_per_network_day))
-            .map_err(|_| limit_reached("from your network"))
+            .await
+            .map_err(|e| over_cap(e, "from your network"))
+    }
+}
+
+/// A throttle's refusal as the daily cap's own error; any other failure as it is.
+fn over_cap(e: CoreError, what: &str) -> CoreError {
+    match e {
+        CoreError::RateLimited { .. } => limit_reached(what),
+        e => e,
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod authz;
+pub mod cluster;
 mod error;
 pub mod jobs;
 pub mod live;

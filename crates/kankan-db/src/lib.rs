@@ -46,9 +46,9 @@ pub use notify::{
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
-    AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, ConsentStore,
-    DeviceStore, EventStore, ExportStore, JobStore, LifecycleStore, MediaStore, NotifyStore,
-    ShareStore, Store,
+    AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, ClusterStore,
+    ConsentStore, DeviceStore, EventStore, ExportStore, JobStore, LifecycleStore, MediaStore,
+    NoteFeed, NotifyStore, RateWindow, ShareStore, Store,
 };
 
 use std::sync::Arc;

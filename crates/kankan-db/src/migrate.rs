@@ -141,4 +141,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0021_audit.sql"),
         postgres: include_str!("../migrations/postgres/0021_audit.sql"),
     },
+    Migration {
+        version: 22,
+        name: "0022_cluster",
+        sqlite: include_str!("../migrations/sqlite/0022_cluster.sql"),
+        postgres: include_str!("../migrations/postgres/0022_cluster.sql"),
+    },
 ];

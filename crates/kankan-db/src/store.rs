@@ -4,6 +4,7 @@
 mod accounts;
 mod album;
 mod audit;
+pub(crate) mod cluster;
 mod consents;
 mod devices;
 mod events;
@@ -19,6 +20,7 @@ use async_trait::async_trait;
 pub use accounts::AccountStore;
 pub use album::AlbumStore;
 pub use audit::AuditStore;
+pub use cluster::{ClusterStore, NoteFeed, RateWindow};
 pub use consents::{AnnouncementStore, ConsentStore};
 pub use devices::DeviceStore;
 pub use events::EventStore;
@@ -42,6 +44,7 @@ type R<T> = Result<T, DbError>;
 pub trait Store:
     AccountStore
     + AuditStore
+    + ClusterStore
     + DeviceStore
     + JobStore
     + MediaStore

@@ -11,6 +11,9 @@ use kankan_core::authz::Capability;
 
 /// How long a device has to act on a command.
 pub const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
+/// With several nodes on one database: how often a command waiting for its acknowledgement
+/// looks whether another node, which the device's answer reached, settled it.
+const ACK_POLL: Duration = Duration::from_millis(200);
 
 /// Where a command stands.
 #[derive(Debug, Clone)]
@@ -73,8 +76,33 @@ impl Devices {
             s.store.finish_command(id, uid, CommandStatus::Failed, Some("gateway"), now).await?;
             return Err(e);
         }
-        match tokio::time::timeout(wait, rx).await {
-            Ok(Ok(outcome)) => Ok(outcome),
+        // With several nodes the device's acknowledgement may reach another node, which
+        // settles the row: look at it now and then too.
+        let settled_elsewhere = async {
+            if !s.store.is_shared() {
+                return std::future::pending().await;
+            }
+            loop {
+                tokio::time::sleep(ACK_POLL).await;
+                match s.store.command(id).await {
+                    Ok(Some(c)) if c.status != CommandStatus::Sent => {
+                        return CommandOutcome { id, status: c.status, error: c.error };
+                    }
+                    _ => {}
+                }
+            }
+        };
+        let outcome = tokio::time::timeout(wait, async {
+            tokio::select! {
+                r = rx => r.ok(),
+                o = settled_elsewhere => Some(o),
+            }
+        });
+        match outcome.await {
+            Ok(Some(outcome)) => {
+                s.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                Ok(outcome)
+            }
             _ => {
                 s.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                 self.command_of(uid, id).await

@@ -120,7 +120,7 @@ impl Devices {
         revocations: kankan_core::Revocations,
         outbox: kankan_core::DeliveryQueue,
     ) -> Self {
-        let limiter = kankan_accounts::risk::RateLimiter::new(clock.clone());
+        let limiter = kankan_accounts::risk::RateLimiter::for_store(clock.clone(), store.clone());
         Devices {
             inner: Arc::new(Inner {
                 vault: KeyVault::new(store.clone(), keyring.clone()),

@@ -159,7 +159,7 @@ impl Devices {
             (c.policy.clone(), c.config.max_per_account, c.config.adds_per_hour)
         };
         let limit = RateLimit { count: adds_per_hour, per_secs: 3600 };
-        s.limiter.check(&format!("rtsp-add:{}", p.account_id), limit)?;
+        s.limiter.check(&format!("rtsp-add:{}", p.account_id), limit).await?;
         let name = check_name(name)?;
         check_credential("username", username)?;
         check_credential("password", password)?;

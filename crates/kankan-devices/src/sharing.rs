@@ -145,7 +145,7 @@ impl Devices {
             })
             .transpose()?;
         let limit = RateLimit { count: INVITATIONS_PER_HOUR, per_secs: 3600 };
-        s.limiter.check(&format!("share-invite:{}", p.account_id), limit)?;
+        s.limiter.check(&format!("share-invite:{}", p.account_id), limit).await?;
         let mut devices: Vec<NamedDevice> = Vec::with_capacity(uids.len());
         for uid in uids {
             let uid = uid.trim().to_ascii_uppercase();

@@ -16,6 +16,8 @@
 //! ([`EventSweeper`]) deletes them after 30 days and, at shutdown, ends the streams.
 
 pub mod notify;
+mod relay;
+pub use relay::{CHANNEL as RELAY_CHANNEL, EventRelay};
 mod stream;
 mod thumbnail;
 
@@ -96,6 +98,8 @@ struct Inner {
     closed: watch::Sender<bool>,
     /// Raised whenever a new event is stored (the dispatch worker waits on it).
     new_events: Arc<Notify>,
+    /// This process's name in the notes other nodes' relays read (random per start).
+    node: String,
 }
 
 impl std::fmt::Debug for Events {
@@ -177,6 +181,7 @@ impl Events {
                 capturing: Mutex::default(),
                 closed: watch::channel(false).0,
                 new_events: Arc::new(Notify::new()),
+                node: uuid::Uuid::now_v7().simple().to_string(),
             }),
         }
     }

@@ -72,8 +72,15 @@ impl Events {
 
     /// Sends an event to the open streams of its owner and of the members holding
     /// `receive-alarms` on its device now (a member gets its own read state, and nothing of an
-    /// event it deleted); a new press also rings.
+    /// event it deleted); a new press also rings. Other nodes' relays do the same with their
+    /// streams ([`crate::relay`]).
     pub(super) async fn publish(&self, e: &Event, new: bool) {
+        self.publish_here(e, new).await;
+        self.announce(e.account_id, e.id, new).await;
+    }
+
+    /// [`Events::publish`] to the streams open on this node only.
+    pub(crate) async fn publish_here(&self, e: &Event, new: bool) {
         self.send_to(e.account_id, e, new);
         let others = lock(&self.inner.streams).keys().any(|a| *a != e.account_id);
         if !others {

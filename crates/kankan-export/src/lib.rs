@@ -170,7 +170,7 @@ impl Exports {
         for entry in std::fs::read_dir(&staging).map_err(io)? {
             std::fs::remove_file(entry.map_err(io)?.path()).map_err(io)?;
         }
-        let limiter = RateLimiter::new(clock.clone());
+        let limiter = RateLimiter::for_store(clock.clone(), store.clone());
         let inner = Inner {
             store,
             blobs,
@@ -197,7 +197,7 @@ impl Exports {
             return Err(running(()));
         }
         let limit = kankan_accounts::RateLimit { count: s.config.per_day, per_secs: 86_400 };
-        s.limiter.check(&format!("export/{}", p.account_id), limit)?;
+        s.limiter.check(&format!("export/{}", p.account_id), limit).await?;
         let now = s.clock.now();
         let row = ExportRow {
             id: uuid::Uuid::now_v7(),

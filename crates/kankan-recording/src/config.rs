@@ -37,6 +37,11 @@ pub struct RecordingConfig {
     /// and the pre-roll, for an event that keeps it (a late event message), before the
     /// retention sweep deletes it, 10-86400.
     pub events_hold_secs: u32,
+    /// Several nodes: a live upload open this long ends at its next keyframe (the server
+    /// answers it as if the camera had finished), so the camera uploads again, from that
+    /// keyframe, through the proxy and lands on the node its UID routes to now; 0 (the
+    /// default) never, else 5-86400.
+    pub live_upload_max_secs: u32,
 }
 
 impl Default for RecordingConfig {
@@ -55,6 +60,7 @@ impl Default for RecordingConfig {
             rtsp_motion_decoders: 2,
             event_preroll_secs: 5,
             events_hold_secs: 120,
+            live_upload_max_secs: 0,
         }
     }
 }
@@ -90,6 +96,9 @@ impl RecordingConfig {
         }
         if self.event_preroll_secs > 60 {
             return Err("recording.event_preroll_secs must be 0-60".into());
+        }
+        if self.live_upload_max_secs != 0 && !(5..=86_400).contains(&self.live_upload_max_secs) {
+            return Err("recording.live_upload_max_secs must be 0 or 5-86400".into());
         }
         if !(10..=86_400).contains(&self.events_hold_secs) {
             return Err("recording.events_hold_secs must be 10-86400".into());

@@ -80,6 +80,10 @@ pub struct Ingest {
     /// range so far.
     held_for: Option<(i64, i64)>,
     held: Vec<Timed>,
+    /// Asked to end at the next keyframe (`end_at_next_keyframe`), and ended there: that
+    /// keyframe and all after it are left to the camera's next upload.
+    end_at_key: bool,
+    ended: bool,
     /// Media start (ms) of the last fragment synced to disk.
     synced_ms: Option<i64>,
     stats: IngestStats,
@@ -128,6 +132,8 @@ impl Recordings {
             replacing: None,
             held_for: None,
             held: Vec::new(),
+            end_at_key: false,
+            ended: false,
             synced_ms: None,
             stats: IngestStats::default(),
         })
@@ -156,10 +162,23 @@ impl Ingest {
         for item in self.parser.push(chunk)? {
             match item {
                 StreamItem::Init(init) => self.on_init(init).await?,
+                StreamItem::Fragment(_) if self.ended => {}
                 StreamItem::Fragment(f) => self.on_fragment(f).await?,
             }
         }
         Ok(())
+    }
+
+    /// Ends the stream before its next keyframe: what comes from it on is neither recorded
+    /// nor relayed, so the camera's next upload, which starts with the GOP in progress,
+    /// repeats nothing this one recorded (the server ending a long upload).
+    pub fn end_at_next_keyframe(&mut self) {
+        self.end_at_key = true;
+    }
+
+    /// Whether it ended at a keyframe as asked.
+    pub fn ended(&self) -> bool {
+        self.ended
     }
 
     /// The stream ended: a partial box at the end is an error, after what came before it is
@@ -239,6 +258,10 @@ impl Ingest {
             return Err(bad_time("a fragment is older than the retention period".into()));
         }
         let key = f.starts_with_keyframe(init);
+        if key && self.end_at_key {
+            self.ended = true;
+            return Ok(());
+        }
         let frames = u32::try_from(run.samples.len()).unwrap_or(u32::MAX);
         let timed = Timed { f, start, end, frames, key };
         // Viewers first: neither the mode's check nor the disk delays live view.

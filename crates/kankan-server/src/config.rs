@@ -221,14 +221,25 @@ impl Config {
     }
 
     fn load_from(file: Option<&Path>, env: Env) -> Result<Config, String> {
-        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        let mut given = Figment::new();
         if let Some(f) = file {
             if !f.exists() {
                 return Err(format!("config file {} does not exist", f.display()));
             }
-            fig = fig.merge(Toml::file(f));
+            given = given.merge(Toml::file(f));
         }
-        let cfg: Config = fig.merge(env).extract().map_err(|e| e.to_string())?;
+        given = given.merge(env);
+        // The default gateway is the embedded broker; an external one chosen in the file or
+        // the environment replaces it whole (its `listen` would be an unknown field there).
+        let mut defaults =
+            figment::value::Value::serialize(Config::default()).map_err(|e| e.to_string())?;
+        if given.extract_inner::<String>("gateway.mode").is_ok_and(|m| m == "external")
+            && let figment::value::Value::Dict(_, d) = &mut defaults
+        {
+            d.remove("gateway");
+        }
+        let fig = Figment::from(Serialized::defaults(defaults)).merge(given);
+        let cfg: Config = fig.extract().map_err(|e| e.to_string())?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -363,6 +374,22 @@ mod tests {
         Env::prefixed("KANKAN_UNIT_TEST_NOTHING__").split("__")
     }
 
+    /// Fails without the fix: the embedded default's `listen` stayed under an external
+    /// gateway, whose fields do not include it.
+    #[test]
+    fn an_external_broker_in_the_file_replaces_the_embedded_default() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("kankan.toml");
+        let toml = "[gateway]\nmode = \"external\"\nhost = \"127.0.0.1\"\nplain = true\n\
+                    client_id = \"n1\"\nusername = \"n1\"\npassword = \"p\"\n\
+                    [devices]\nmqtt_url = \"mqtt://127.0.0.1:1883\"\n";
+        std::fs::write(&f, toml).expect("write");
+        let c = Config::load_from(Some(&f), no_env()).expect("an external broker loads");
+        assert!(matches!(c.gateway, GatewayConfig::External { port: 8883, .. }), "{c:?}");
+        let plain = Config::load_from(None, no_env()).expect("defaults");
+        assert!(matches!(plain.gateway, GatewayConfig::Embedded { .. }));
+    }
+
     #[test]
     fn defaults_validate() {
         let c = Config::load_from(None, no_env()).expect("defaults are valid");
@@ -421,7 +448,7 @@ mod tests {
         c.accounts.code_ttl_minutes = 0;
         assert!(c.validate().is_err());
         // The upper ends of the ranges docs/ref/config.md gives (unbounded before).
-        let out_of_range: [fn(&mut Config); 15] = [
+        let out_of_range: [fn(&mut Config); 17] = [
             |c| c.accounts.cancellation_working_days = 0,
             |c| c.accounts.cancellation_working_days = 61,
             |c| c.accounts.receipt_days = 0,
@@ -437,6 +464,8 @@ mod tests {
             |c| c.privacy.response_working_days = 61,
             |c| c.recording.max_clock_skew_secs = 0,
             |c| c.recording.sweep_secs = 86_401,
+            |c| c.recording.live_upload_max_secs = 4,
+            |c| c.recording.live_upload_max_secs = 86_401,
         ];
         for f in out_of_range {
             let mut c = Config::default();

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use kankan_base::{Clocks, Shutdown, ShutdownSignal};
+use kankan_core::cluster::{NodeLease, RENEW_EVERY};
 use kankan_devices::{Devices, RtspSource};
 use kankan_events::Events;
 use kankan_recording::{IngestOptions, Recordings};
@@ -56,13 +57,21 @@ pub struct Bridge {
     /// Whether change notices still come.
     watching: bool,
     running: HashMap<String, Running>,
+    /// Only the node holding it pulls the cameras (several nodes on one database).
+    lease: NodeLease,
 }
 
 impl Bridge {
-    pub fn new(devices: Devices, recordings: Recordings, events: Events, clock: Clocks) -> Bridge {
+    pub fn new(
+        devices: Devices,
+        recordings: Recordings,
+        events: Events,
+        clock: Clocks,
+        lease: NodeLease,
+    ) -> Bridge {
         let changes = devices.rtsp_changes();
         let ctx = Ctx { devices, recordings, events, clock };
-        Bridge { ctx, changes, watching: true, running: HashMap::new() }
+        Bridge { ctx, changes, watching: true, running: HashMap::new(), lease }
     }
 }
 
@@ -71,18 +80,29 @@ impl Worker for Bridge {
         "rtsp-bridge"
     }
 
-    /// Reads the camera list and brings the camera tasks in line with it.
+    /// Reads the camera list and brings the camera tasks in line with it (none unless this
+    /// node holds the bridge's lease).
     async fn work(&mut self) -> Result<Step, WorkError> {
-        let sources = self.ctx.devices.rtsp_sources().await?;
+        let sources = match self.lease.hold().await {
+            Ok(true) => self.ctx.devices.rtsp_sources().await?,
+            Ok(false) => Vec::new(),
+            Err(e) => {
+                // Another node may take the lease over: stop pulling before it does.
+                stop_all(self.running.drain().map(|(_, r)| r).collect()).await;
+                return Err(e.into());
+            }
+        };
         reconcile(&self.ctx, &mut self.running, sources).await;
         Ok(Step::Idle)
     }
 
     async fn wait_for_work(&mut self) {
+        // A shared lease is renewed (or taken over) more often than the rescan.
+        let rescan = if self.lease.is_shared() { RENEW_EVERY } else { RESCAN };
         let changed = tokio::select! {
             // Without notices any more, the periodic rescan still runs.
             r = self.changes.changed(), if self.watching => r.is_ok(),
-            () = self.ctx.clock.sleep(RESCAN) => true,
+            () = self.ctx.clock.sleep(rescan) => true,
         };
         self.watching &= changed;
     }
@@ -90,6 +110,7 @@ impl Worker for Bridge {
     /// Stops every camera task and waits for them.
     async fn stop(&mut self) {
         stop_all(self.running.drain().map(|(_, r)| r).collect()).await;
+        self.lease.release().await;
     }
 }
 

@@ -19,6 +19,8 @@ use kankan_recording::album::Album;
 use kankan_worker::{Supervisor, Workers};
 use tokio::task::JoinHandle;
 
+use kankan_core::cluster::{Leased, NodeLease};
+
 use crate::Config;
 use crate::devices::{Authenticator, GatewayBus};
 
@@ -427,18 +429,26 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         services.events.new_events(),
     ));
     supervisor.spawn(notify_runner(cfg, &services)?.worker());
-    supervisor.spawn(services.announcements.worker());
+    // Work one node at a time does when several share the database (docs/deploy.md).
+    let node = uuid::Uuid::now_v7().simple().to_string();
+    tracing::info!(node, shared = services.store.is_shared(), "this node");
+    let lease = |name| NodeLease::new(services.store.clone(), clock.clone(), &node, name);
+    supervisor.spawn(Leased::new(services.announcements.worker(), lease("announce")));
     supervisor.spawn(crate::rtsp::Bridge::new(
         services.devices.clone(),
         services.recordings.clone(),
         services.events.clone(),
         clock.clone(),
+        lease("rtsp-bridge"),
     ));
+    if let Some(relay) = services.events.relay() {
+        supervisor.spawn(relay);
+    }
     let stopper = services.recordings.live_stopper().context("the live stopper is taken")?;
     supervisor.spawn(stopper);
     supervisor.spawn(services.events.sweeper(std::time::Duration::from_secs(3600)));
     supervisor.spawn(services.accounts.sweeper());
-    supervisor.spawn(services.lifecycle.worker(&clock));
+    supervisor.spawn(Leased::new(services.lifecycle.worker(&clock), lease("account-lifecycle")));
     supervisor.spawn(services.exports.worker());
     supervisor.spawn(services.exports.sweeper());
     // The sweeper asks the devices' one decision again for every open stream on a device.
@@ -446,7 +456,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         services.revocations.clone(),
         Arc::new(services.devices.clone()),
     ));
-    supervisor.spawn(services.recordings.retention_worker());
+    supervisor.spawn(Leased::new(services.recordings.retention_worker(), lease("retention")));
     let supervised = tokio::spawn(supervisor.stopped());
     let w = webrtc.clone();
     let sessions = tokio::spawn(async move { w.stopped().await });

@@ -7,8 +7,10 @@
 //! Readiness is awaited by polling `/readyz`, never by sleeping a fixed time.
 
 pub mod browser;
+pub mod cluster;
 pub mod coturn;
 mod device;
+pub mod engines;
 pub mod local;
 pub mod netns;
 mod process;

@@ -17,14 +17,38 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `bin serve` on a free loopback port with `data_dir`, plus extra `env`.
     pub async fn start(bin: &Path, data_dir: &Path, env: &[(&str, &str)]) -> Result<ServerProcess> {
+        let mut all = vec![("KANKAN__GATEWAY__LISTEN", "127.0.0.1:0")];
+        all.extend_from_slice(env);
+        Self::spawn(bin, data_dir, None, &all).await
+    }
+
+    /// Starts `bin --config config serve` (one node of several: its gateway is what the file
+    /// says) on a free loopback port with `data_dir`, plus extra `env`.
+    pub async fn start_node(
+        bin: &Path,
+        data_dir: &Path,
+        config: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<ServerProcess> {
+        Self::spawn(bin, data_dir, Some(config), env).await
+    }
+
+    async fn spawn(
+        bin: &Path,
+        data_dir: &Path,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Result<ServerProcess> {
         std::fs::create_dir_all(data_dir)?;
         let log_path = data_dir.join("kankan.log");
         let log = std::fs::File::create(&log_path)?;
         let mut cmd = Command::new(bin);
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
         cmd.arg("serve")
             .env("KANKAN__DATA_DIR", data_dir)
             .env("KANKAN__SERVER__LISTEN", "127.0.0.1:0")
-            .env("KANKAN__GATEWAY__LISTEN", "127.0.0.1:0")
             .env("KANKAN_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -77,6 +101,11 @@ impl ServerProcess {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The address it serves HTTP on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base_url.trim_start_matches("http://").parse().expect("the logged address")
     }
 
     /// Kills the process at once (SIGKILL, like a power cut) and waits for it.

@@ -159,6 +159,11 @@ async fn feed(
     // the connection (and an ingest) forever.
     let mut deadline = tokio::time::Instant::now() + IDLE;
     let mut done = 0;
+    // Behind a proxy that routes by UID, a long upload is ended now and then so that the
+    // camera comes back through the proxy to the node its UID routes to now (docs/deploy.md).
+    let max = state.recordings.config().live_upload_max_secs;
+    let rehome_at = (max > 0 && !opts.as_ref().is_some_and(|o| o.backfill))
+        .then(|| tokio::time::Instant::now() + std::time::Duration::from_secs(u64::from(max)));
     loop {
         let next = tokio::select! {
             next = tokio::time::timeout_at(deadline, body.frame()) => next,
@@ -191,6 +196,8 @@ async fn feed(
                     continue;
                 }
                 if let Some(o) = opts.take() {
+                    // Which node records a camera (behind a proxy, the one its UID hashes to).
+                    tracing::info!(uid, backfill = o.backfill, "ingest opened");
                     ingest = Some(state.recordings.open_ingest(uid, o).await?);
                 }
                 let Some(ing) = ingest.as_mut() else { continue };
@@ -198,11 +205,21 @@ async fn feed(
                     close(ingest).await?;
                     return Err(e.into());
                 }
+                if ing.ended() {
+                    // The camera sends the rest again, from this keyframe, in a new upload.
+                    tracing::info!(uid, "live upload ended to route it again");
+                    let r = result(&ing.stats());
+                    close(ingest).await?;
+                    return Ok(Json(r).into_response());
+                }
                 let stats = ing.stats();
                 let seen = stats.fragments + stats.skipped + stats.relayed;
                 if seen > done {
                     done = seen;
                     deadline = tokio::time::Instant::now() + IDLE;
+                    if rehome_at.is_some_and(|t| deadline - IDLE >= t) {
+                        ing.end_at_next_keyframe();
+                    }
                 }
             }
             Some(Err(e)) => {
@@ -224,14 +241,17 @@ async fn feed(
         ));
     };
     let s = ingest.finish().await?;
-    let r = IngestResult {
+    Ok(Json(result(&s)).into_response())
+}
+
+fn result(s: &kankan_recording::IngestStats) -> IngestResult {
+    IngestResult {
         fragments: s.fragments,
         segments: s.segments,
         skipped: s.skipped,
         bytes: s.bytes,
         relayed: s.relayed,
-    };
-    Ok(Json(r).into_response())
+    }
 }
 
 /// Closes an ingest if one was opened, keeping what it recorded.

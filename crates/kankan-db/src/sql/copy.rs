@@ -58,6 +58,8 @@ pub const TABLES: &[&str] = &[
     "privacy_requests",
     "support_grants",
     "support_grant_devices",
+    "rate_windows",
+    "node_leases",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

@@ -11,6 +11,7 @@ mod access;
 mod accounts;
 mod album;
 mod audit;
+mod cluster;
 mod consents;
 mod copy;
 pub use copy::{CopyReport, TABLES};

@@ -507,6 +507,31 @@ impl NotifyStore for SqlStore {
     async fn mark_event_dispatched(&self, id: uuid::Uuid, at: Timestamp) -> R<bool> {
         mark_dispatched(&self.pool, id, at).await
     }
+    async fn claim_event_dispatch(
+        &self,
+        id: uuid::Uuid,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> R<bool> {
+        let r = sqlx::query(
+            "UPDATE events SET dispatch_claim_until_ms = $1 WHERE id = $2 \
+             AND dispatched_at_ms IS NULL \
+             AND (dispatch_claim_until_ms IS NULL OR dispatch_claim_until_ms <= $3)",
+        )
+        .bind(until.0)
+        .bind(id.to_string())
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+    async fn release_event_dispatch(&self, id: uuid::Uuid) -> R<()> {
+        sqlx::query("UPDATE events SET dispatch_claim_until_ms = NULL WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
     async fn undispatched_events(
         &self,
         from: Timestamp,

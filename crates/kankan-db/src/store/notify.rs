@@ -88,6 +88,16 @@ pub trait NotifyStore: Send + Sync {
     // Dispatch marks (crash recovery of the dispatcher).
     /// Marks an event's notifications queued; false if already marked (or no such event).
     async fn mark_event_dispatched(&self, id: uuid::Uuid, at: Timestamp) -> R<bool>;
+    /// Claims an undispatched event for one dispatcher until `until`, in one statement: false
+    /// when it is dispatched, gone, or claimed by another whose claim has not lapsed at `now`.
+    async fn claim_event_dispatch(
+        &self,
+        id: uuid::Uuid,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> R<bool>;
+    /// Lets a claim go before it lapses (its dispatch failed; the next pass tries again).
+    async fn release_event_dispatch(&self, id: uuid::Uuid) -> R<()>;
     /// Events created in `[from, before)` whose notifications were never queued and that are
     /// not deleted, oldest first, at most `limit` (crash recovery of the dispatcher).
     async fn undispatched_events(

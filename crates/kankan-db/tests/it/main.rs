@@ -4,6 +4,7 @@
 mod access;
 mod album;
 mod audit;
+mod cluster;
 mod contract;
 mod copy;
 mod devices;

@@ -63,6 +63,8 @@ const SEAL_PURPOSE: &str = "job/notify-event";
 pub(crate) const MAX_ATTEMPTS: u32 = 8;
 /// Events older than this are not dispatched late: a notification this stale helps nobody.
 pub const RECOVERY_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// How long a dispatcher's claim on an event holds before another node may take it over.
+pub const DISPATCH_CLAIM: Duration = Duration::from_secs(60);
 /// Most events one pass dispatches.
 const PENDING_BATCH: u32 = 500;
 
@@ -223,12 +225,25 @@ impl Dispatcher {
         self.inner.vault.account_key(account).await?.ok_or(CoreError::NotFound("account"))
     }
 
-    /// Queues the event's deliveries, then marks it dispatched.
-    pub async fn on_event(&self, ev: &Event) -> Result<(), CoreError> {
-        self.dispatch(ev).await?;
+    /// Queues the event's deliveries, then marks it dispatched; false (nothing done) when it
+    /// is dispatched already or another dispatcher's claim on it holds.
+    pub async fn on_event(&self, ev: &Event) -> Result<bool, CoreError> {
         let s = &self.inner;
+        // Another node's dispatcher may be reading the same undispatched events: one claim
+        // each, so an event's deliveries are queued once (a dead node's claim lapses).
+        let now = s.clock.now();
+        let until = now.plus(DISPATCH_CLAIM);
+        if !s.store.claim_event_dispatch(ev.id, now, until).await? {
+            return Ok(false);
+        }
+        if let Err(e) = self.dispatch(ev).await {
+            if let Err(release) = s.store.release_event_dispatch(ev.id).await {
+                tracing::warn!(event = %ev.id, error = %release, "dispatch claim kept");
+            }
+            return Err(e);
+        }
         s.store.mark_event_dispatched(ev.id, s.clock.now()).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Dispatches the events of the last [`RECOVERY_WINDOW`] that are not marked dispatched
@@ -243,7 +258,8 @@ impl Dispatcher {
         let mut done = Pending::default();
         for ev in events.iter().filter(|e| !skip.contains(&e.id)) {
             match self.on_event(ev).await {
-                Ok(()) => done.dispatched += 1,
+                Ok(true) => done.dispatched += 1,
+                Ok(false) => {}
                 Err(e) => {
                     tracing::error!(event = %ev.id, error = %e, "dispatch failed; will retry");
                     done.failed.push(ev.id);

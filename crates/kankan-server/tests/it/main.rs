@@ -28,6 +28,7 @@ mod cancellation;
 mod cancellation_receipt;
 mod cli;
 mod client_identity;
+mod cluster;
 mod codes_and_lockout;
 mod consents;
 mod devices;

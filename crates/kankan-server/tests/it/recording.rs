@@ -280,6 +280,42 @@ pub async fn decoded_frames(app: &TestApp, token: &str, uid: &str, from: i64, to
     total
 }
 
+/// `recording.live_upload_max_secs` (several nodes behind a proxy): the server answers a live
+/// upload open that long, the camera opens another (through the proxy, to the node its UID
+/// routes to now) and backfills what the cut left out: no frame is lost or doubled.
+#[tokio::test]
+async fn a_live_upload_open_past_its_limit_ends_and_the_camera_uploads_again_losing_nothing() {
+    let app = TestApp::spawn_with(|c| {
+        c.recording.segment_secs = 2;
+        c.recording.max_clock_skew_secs = 3600;
+        c.recording.live_upload_max_secs = 5;
+    })
+    .await;
+    let (token, creds, cam, stop) = recording_camera(&app, "rehome@example.com").await;
+    let s = cam
+        .wait_for("the server ended two uploads", Duration::from_secs(30), |s| {
+            s.connections >= 3 && s.live && s.backfills >= 2
+        })
+        .await
+        .expect("uploads again");
+    stop.trigger();
+    let total_ms = s.made_ms;
+    let t = timeline_until(&app, &token, &creds.uid, "one span, all of it", |t| {
+        t["spans"].as_array().is_some_and(|a| a.len() == 1) && recorded_ms(t) >= total_ms - 2_000
+    })
+    .await;
+    let span = &t["spans"][0];
+    let (from, to) =
+        (span["start_ms"].as_i64().expect("start"), span["end_ms"].as_i64().expect("end"));
+    let frames = decoded_frames(&app, &token, &creds.uid, from, to).await;
+    // 15 frames a second; the span's ends are whole milliseconds, so round.
+    assert_eq!(
+        frames,
+        u64::try_from(((to - from) * 15 + 500) / 1000).expect("positive"),
+        "no frame lost or doubled"
+    );
+}
+
 #[tokio::test]
 async fn a_minute_without_network_is_backfilled_from_the_sd_card_and_leaves_no_gap() {
     let app = recording_app().await;
