@@ -18,4 +18,4 @@ mod web;
 pub use error::ApiError;
 pub use metrics::{Metrics, MetricsSource, worker_metrics};
 pub use router::{openapi, router};
-pub use state::{ApiConfig, AppState, Readiness};
+pub use state::{ApiConfig, AppState, BrokerRules, Readiness, Verdict};

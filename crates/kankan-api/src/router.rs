@@ -12,8 +12,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, cancellation, data_access, devices, events, exports, ingest, live,
-    me, notify, ops, privacy, recordings, sharing, support, talk, whep,
+    access, admin, album, auth, broker, cancellation, data_access, devices, events, exports,
+    ingest, live, me, notify, ops, privacy, recordings, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -26,7 +26,7 @@ const AVATAR_LIMIT: usize = kankan_accounts::AVATAR_MAX_BYTES;
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
     tags((name = "auth"), (name = "me"), (name = "devices"), (name = "sharing"), (name = "recordings"), (name = "album"),
-        (name = "events"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"))
+        (name = "events"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"))
 )]
 struct ApiDoc;
 
@@ -118,6 +118,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
+        .routes(routes!(broker::auth))
+        .routes(routes!(broker::acl))
         .routes(routes!(openapi_json))
         // Media: signed links, decided again on each use.
         .routes(routes!(recordings::playlist))

@@ -188,6 +188,9 @@ pub const ROUTES: &[RouteAccess] = &[
     r("GET", "/healthz", Public),
     r("GET", "/readyz", Public),
     r("GET", "/metrics", Public),
+    // The external broker's authenticator: its own bearer token (devices.broker_token).
+    r("POST", "/internal/v1/mqtt/auth", Public),
+    r("POST", "/internal/v1/mqtt/acl", Public),
     r("GET", "/api/openapi.json", Public),
     // Outside the OpenAPI document: the API's not-found answer.
     r("ANY", "/api/{*rest}", Public),

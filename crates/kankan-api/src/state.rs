@@ -21,6 +21,10 @@ pub struct ApiConfig {
     pub session_ttl_secs: u64,
     /// When set, `/metrics` answers only requests bearing this token (`metrics.token`).
     pub metrics_token: Option<kankan_base::Secret>,
+    /// When set, the external broker's HTTP authenticator and authorizer
+    /// (`/internal/v1/mqtt/auth`, `/acl`) answer requests bearing this token
+    /// (`devices.broker_token`); unset, they answer 404.
+    pub broker_token: Option<kankan_base::Secret>,
     /// `server.public_url`: the origin of the links the server hands out (invitations); when
     /// unset, the origin the request was sent to.
     pub public_url: Option<String>,
@@ -36,6 +40,26 @@ impl ApiConfig {
     pub fn csrf_cookie(&self) -> &'static str {
         if self.cookie_secure { "__Host-kankan_csrf" } else { crate::extract::CSRF_COOKIE }
     }
+}
+
+/// What an external broker's HTTP authenticator or authorizer is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Allow,
+    Deny,
+    /// Not a device: the broker's next authenticator (its own accounts) decides.
+    Ignore,
+}
+
+/// The device rules an external broker asks about over HTTP (the server implements them with
+/// the device secrets and the topic scheme).
+#[async_trait::async_trait]
+pub trait BrokerRules: Send + Sync + 'static {
+    /// May `username` log in with `password` (and this client id)?
+    async fn login(&self, username: &str, password: &str, client_id: Option<&str>) -> Verdict;
+    /// May `username` `publish` to or `subscribe` to `topic`?
+    fn access(&self, username: &str, topic: &str, action: &str) -> Verdict;
 }
 
 /// Whether the server can serve requests (its database answers): what `/readyz` asks.
@@ -72,6 +96,8 @@ pub struct AppState {
     /// The background workers' status, kept by the server's supervisor.
     pub workers: kankan_worker::Workers,
     pub config: Arc<ApiConfig>,
+    /// Who may log in to an external broker and use which topics (with `broker_token`).
+    pub broker: Option<Arc<dyn BrokerRules>>,
     /// Fires when the server stops: long requests (device uploads) end so it can.
     pub shutdown: kankan_base::ShutdownSignal,
 }

@@ -29,6 +29,11 @@
 //! max_packet_size 70000
 //! ```
 //!
+//! A password file holds the factory secrets, which the server then does not rotate. Where
+//! the broker can ask over HTTP (EMQX's HTTP authenticator and authorizer), set
+//! `devices.broker_token` and point it at `/internal/v1/mqtt/auth` and `/acl` instead: device
+//! logins are then checked against the secrets the server holds, and rotated (docs/deploy.md).
+//!
 //! Passwords: `mosquitto_passwd -c -b /etc/mosquitto/kankan.passwd kankan-node-1 'NODE-SECRET'`
 //! once (`-c` creates the file), then `mosquitto_passwd -b /etc/mosquitto/kankan.passwd
 //! KK1A2B3C4D5E 'DEVICE-SECRET'` per device, then `kill -HUP` the broker to reload.

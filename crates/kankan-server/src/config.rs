@@ -66,6 +66,10 @@ pub struct DevicesConfig {
     /// SHA-256 of its SubjectPublicKeyInfo) put into pairing codes. The embedded broker's pin
     /// is the server's own.
     pub mqtt_pin: Option<String>,
+    /// With an external broker: the bearer token its HTTP authenticator and authorizer send
+    /// to `/internal/v1/mqtt/auth` and `/acl` (32-256 characters), so it checks device logins
+    /// against the secrets this server holds (and rotates). Unset: those routes answer 404.
+    pub broker_token: Option<kankan_base::Secret>,
 }
 
 /// The server's TLS identity: the embedded MQTT broker always uses it (unless
@@ -265,6 +269,11 @@ impl Config {
         self.gateway.validate().map_err(|e| format!("gateway: {e}"))?;
         self.webrtc.validate()?;
         self.cameras.validate()?;
+        if let Some(t) = &self.devices.broker_token
+            && !(32..=256).contains(&t.expose().len())
+        {
+            return Err("devices.broker_token must have 32-256 characters".into());
+        }
         if let Some(t) = &self.metrics.token
             && !(16..=256).contains(&t.expose().len())
         {

@@ -7,10 +7,13 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use futures_util::FutureExt as _;
+use kankan_api::Verdict;
 use kankan_core::CoreError;
 use kankan_devices::{DeviceBus, Devices, InboundKind, Outgoing};
 use kankan_events::Events;
-use kankan_gateway::{DeviceAuthenticator, DeviceMessage, GatewayHandle, Inbound, Outbound};
+use kankan_gateway::{
+    DeviceAuthenticator, DeviceMessage, GatewayHandle, Inbound, Outbound, topics,
+};
 use kankan_worker::{Step, WorkError, Worker};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -62,6 +65,38 @@ pub struct Authenticator(pub Devices);
 impl DeviceAuthenticator for Authenticator {
     async fn authenticate(&self, uid: &str, secret: &str) -> bool {
         self.0.authenticate(uid, secret).await
+    }
+}
+
+/// Answers an external broker's HTTP authenticator and authorizer with the same rules the
+/// embedded broker keeps: a device logs in with its UID (as username and client id) and the
+/// secret the server holds, and uses only its own topics; other logins (the nodes' own broker
+/// accounts) are left to the broker.
+pub struct BrokerDeviceRules(pub Devices);
+
+#[async_trait]
+impl kankan_api::BrokerRules for BrokerDeviceRules {
+    async fn login(&self, username: &str, password: &str, client_id: Option<&str>) -> Verdict {
+        if !topics::is_valid_uid(username) {
+            return Verdict::Ignore;
+        }
+        // A device's session is its own: no client may take it over under its UID.
+        if client_id.is_some_and(|c| c != username) {
+            return Verdict::Deny;
+        }
+        if self.0.authenticate(username, password).await { Verdict::Allow } else { Verdict::Deny }
+    }
+
+    fn access(&self, username: &str, topic: &str, action: &str) -> Verdict {
+        if !topics::is_valid_uid(username) {
+            return Verdict::Ignore;
+        }
+        let allowed = match action {
+            "publish" => topics::check_publish(username, topic).is_ok(),
+            "subscribe" => topics::may_subscribe(username, topic),
+            _ => false,
+        };
+        if allowed { Verdict::Allow } else { Verdict::Deny }
     }
 }
 

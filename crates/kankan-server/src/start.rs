@@ -367,16 +367,20 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
             .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?,
             session_ttl_secs: u64::from(cfg.accounts.session_ttl_days) * 86_400,
             metrics_token: cfg.metrics.token.clone(),
+            broker_token: cfg.devices.broker_token.clone(),
             public_url: cfg.server.public_url.clone(),
+        }),
+        broker: cfg.devices.broker_token.as_ref().map(|_| {
+            Arc::new(crate::devices::BrokerDeviceRules(services.devices.clone()))
+                as Arc<dyn kankan_api::BrokerRules>
         }),
         shutdown: signal.clone(),
     };
-    // An external broker checks device logins against its own credentials: secrets it does
-    // not know of must not be rolled out to devices.
-    services.devices.set_secret_rotation(!matches!(
-        cfg.gateway,
-        kankan_gateway::GatewayConfig::External { .. }
-    ));
+    // An external broker checks device logins against its own credentials, unless it asks
+    // this server (`devices.broker_token`): secrets it does not know of must not be rolled out
+    // to devices.
+    let external = matches!(cfg.gateway, kankan_gateway::GatewayConfig::External { .. });
+    services.devices.set_secret_rotation(!external || cfg.devices.broker_token.is_some());
     let auth = Arc::new(Authenticator(services.devices.clone()));
     let gateway_tls = identity
         .as_ref()

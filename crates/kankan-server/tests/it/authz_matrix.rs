@@ -192,6 +192,13 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         }
         ("POST", "/api/v1/me/webhooks") => j(json!({"url": "https://hooks.example.com/matrix"})),
         ("POST", "/api/v1/me/exports") => j(json!({"media": {}})),
+        // The matrix's server has no broker token: these answer 404 to everyone.
+        ("POST", "/internal/v1/mqtt/auth") => {
+            j(json!({"username": ids.uid, "password": wrong_pw, "clientid": ids.uid}))
+        }
+        ("POST", "/internal/v1/mqtt/acl") => {
+            j(json!({"username": ids.uid, "topic": "kk/v1/+/cmd", "action": "subscribe"}))
+        }
         ("PUT", "/ingest/v1/{uid}/backfill") => Body::Raw("video/mp4", vec![0; 16]),
         ("POST", "/ingest/v1/{uid}/live") => Body::Raw("video/mp4", vec![0; 16]),
         // Not SDP on purpose: an allowed viewer is answered 415 right after the decision,
