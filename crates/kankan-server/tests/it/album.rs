@@ -95,7 +95,7 @@ async fn screenshots_and_clips_are_saved_sealed_listed_downloaded_and_deleted_by
     let (codec, frames, duration) = probe(&file);
     assert_eq!(codec, "h264");
     assert!((duration - 4.0).abs() <= 0.5, "ffprobe: {duration} s");
-    assert_eq!(frames, u64::try_from(ms * 15 / 1000).expect("positive"), "15 fps");
+    assert_eq!(frames, crate::recording::frames_at_15_fps(0, ms), "15 fps");
     stop.trigger();
 
     // Listed newest first, in every session of the account.
