@@ -451,7 +451,9 @@ pub(super) async fn blocking<T: Send + 'static>(
 
 impl Recordings {
     /// Seals a finished segment file and indexes it, in place of segment `replaces` if
-    /// given; false if it was empty.
+    /// given; false if it was empty. Once sealed, the segment is durable: when indexing or
+    /// storing it fails (a busy database, an object store out of reach), the sealed file stays
+    /// in the journal for the `sealed-retry` worker and the upload goes on.
     async fn commit(&self, w: SegWriter, replaces: Option<i64>) -> Result<bool, CoreError> {
         if w.totals.records == 0 {
             blocking(move || w.discard()).await?;
@@ -459,8 +461,14 @@ impl Recordings {
         }
         let (blob, header, totals) = (w.blob, w.header.clone(), w.totals);
         let path = blocking(move || w.seal()).await?;
-        self.index_sealed(&path, blob, &header, totals, replaces).await?;
-        Ok(true)
+        match self.index_sealed(&path, blob, &header, totals, replaces).await {
+            Ok(()) => Ok(true),
+            Err(CoreError::DeviceNotBound) => Err(CoreError::DeviceNotBound),
+            Err(e) => {
+                tracing::warn!(error = %e, uid = %header.uid, "segment kept in the journal to store later");
+                Ok(true)
+            }
+        }
     }
 
     /// The segment of that stream starting exactly at `start` and followed by a gap: what an
@@ -554,6 +562,10 @@ impl Recordings {
         let video = init.video().ok_or_else(no_video)?;
         let digest =
             Sha256::new().chain_update(uid.as_bytes()).chain_update(&init.bytes).finalize();
+        // A camera sends the same init with every upload: stored once, looked up after.
+        if let Some(row) = s.store.media_init_by_digest(uid, &digest).await? {
+            return Ok(row.id);
+        }
         let blob = BlobId::new();
         s.blobs.put(blob, key.seal(&init.bytes, &init_aad(uid, blob))?).await?;
         let row = s

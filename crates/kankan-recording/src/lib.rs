@@ -45,7 +45,7 @@ pub use modes::{MAX_DELETE_MS, RecordingMode};
 pub use on_demand::LiveStopper;
 pub use playback::{LinkPurpose, MediaGrant, MediaLink, Playlist, PlaylistSegment};
 pub use recovery::RecoveryReport;
-pub use retention::{RetentionWorker, StorageView, SweepReport};
+pub use retention::{RetentionWorker, SealedRetryWorker, StorageView, SweepReport};
 
 /// The recording service. Cheap to clone.
 #[derive(Clone)]

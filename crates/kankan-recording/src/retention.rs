@@ -66,13 +66,6 @@ impl Recordings {
         }
         report.blobs_deleted = self.empty_trash().await?;
         report.accesses_expired = self.expire_access().await?;
-        let retried = self.retry_sealed().await?;
-        if retried.recovered > 0 {
-            tracing::warn!(
-                segments = retried.recovered,
-                "indexed segments left by a failed ingest"
-            );
-        }
         Ok(report)
     }
 
@@ -100,6 +93,16 @@ impl Recordings {
         let every = Duration::from_secs(u64::from(self.inner.config.sweep_secs));
         let ticker = Ticker::after(every, self.inner.clock.now());
         RetentionWorker { rec: self.clone(), ticker }
+    }
+
+    /// The worker that finishes, every `recording.sweep_secs`, the sealed segments of this
+    /// node's journal whose indexing or upload failed (a busy database, an object store out
+    /// of reach). It runs on every node, since the journal is the node's own; the retention
+    /// sweep, shared work, runs on one.
+    pub fn sealed_retry_worker(&self) -> SealedRetryWorker {
+        let every = Duration::from_secs(u64::from(self.inner.config.sweep_secs));
+        let ticker = Ticker::after(every, self.inner.clock.now());
+        SealedRetryWorker { rec: self.clone(), ticker }
     }
 
     /// The account's storage and whether the quota has forced footage out.
@@ -132,6 +135,32 @@ impl Worker for RetentionWorker {
         let clock = self.rec.inner.clock.as_ref();
         if let Some(r) = self.ticker.run(clock, self.rec.sweep()).await? {
             tracing::debug!(report = ?r, "recording sweep");
+        }
+        Ok(Step::Idle)
+    }
+
+    async fn wait_for_work(&mut self) {
+        self.ticker.wait(self.rec.inner.clock.as_ref()).await;
+    }
+}
+
+/// Indexes and stores this node's sealed segments left behind by a failed ingest step.
+pub struct SealedRetryWorker {
+    rec: Recordings,
+    ticker: Ticker,
+}
+
+impl Worker for SealedRetryWorker {
+    fn name(&self) -> &'static str {
+        "sealed-retry"
+    }
+
+    async fn work(&mut self) -> Result<Step, WorkError> {
+        let clock = self.rec.inner.clock.as_ref();
+        if let Some(r) = self.ticker.run(clock, self.rec.retry_sealed()).await?
+            && r.recovered > 0
+        {
+            tracing::warn!(segments = r.recovered, "stored segments left by a failed ingest");
         }
         Ok(Step::Idle)
     }

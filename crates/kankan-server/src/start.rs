@@ -461,6 +461,8 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         Arc::new(services.devices.clone()),
     ));
     supervisor.spawn(Leased::new(services.recordings.retention_worker(), lease("retention")));
+    // The journal is this node's own: every node finishes its own failed segments.
+    supervisor.spawn(services.recordings.sealed_retry_worker());
     let supervised = tokio::spawn(supervisor.stopped());
     let w = webrtc.clone();
     let sessions = tokio::spawn(async move { w.stopped().await });

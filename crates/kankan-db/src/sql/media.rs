@@ -107,6 +107,16 @@ pub(super) async fn media_init(pool: &AnyPool, id: i64) -> R<Option<MediaInit>> 
     row.as_ref().map(init_from).transpose()
 }
 
+pub(super) async fn media_init_by_digest(
+    pool: &AnyPool,
+    uid: &str,
+    digest: &[u8],
+) -> R<Option<MediaInit>> {
+    let sql = sqlx::AssertSqlSafe(format!("{INIT_COLS} WHERE uid = $1 AND digest = $2"));
+    let row = sqlx::query(sql).bind(uid).bind(digest).fetch_optional(pool).await?;
+    row.as_ref().map(init_from).transpose()
+}
+
 const SEG_COLS: &str = "SELECT id, uid, stream, init_id, start_ms, duration_ms, bytes, frames, \
     blob_id, protected_until_ms FROM media_segments";
 
@@ -683,6 +693,9 @@ impl MediaStore for SqlStore {
     }
     async fn media_init(&self, id: i64) -> R<Option<MediaInit>> {
         media_init(&self.pool, id).await
+    }
+    async fn media_init_by_digest(&self, uid: &str, digest: &[u8]) -> R<Option<MediaInit>> {
+        media_init_by_digest(&self.pool, uid, digest).await
     }
 
     // Segments and timeline spans.

@@ -28,6 +28,8 @@ pub trait MediaStore: Send + Sync {
     /// Stores an init segment unless one with that digest exists; returns its row.
     async fn put_media_init(&self, init: &MediaInit) -> R<MediaInit>;
     async fn media_init(&self, id: i64) -> R<Option<MediaInit>>;
+    /// The device's init segment with this digest, if stored.
+    async fn media_init_by_digest(&self, uid: &str, digest: &[u8]) -> R<Option<MediaInit>>;
 
     // Segments and timeline spans.
     /// Indexes a segment whose blob is durable, extends the timeline spans and counts its

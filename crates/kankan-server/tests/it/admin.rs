@@ -85,7 +85,7 @@ async fn a_staff_session_expires_after_eight_hours() {
 }
 
 /// Every worker the server supervises.
-const WORKERS: [&str; 14] = [
+const WORKERS: [&str; 15] = [
     "device-pump",
     "jobs",
     "dispatch",
@@ -100,6 +100,7 @@ const WORKERS: [&str; 14] = [
     "exports-sweeper",
     "revocation-sweeper",
     "retention",
+    "sealed-retry",
 ];
 
 /// Waits until every worker has finished its first step.

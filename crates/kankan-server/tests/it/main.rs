@@ -9,6 +9,7 @@ mod authz_judge;
 mod authz_matrix;
 mod authz_routes;
 mod bad_input;
+mod blob_outage;
 mod broker_auth;
 mod browser;
 mod browser_album;
