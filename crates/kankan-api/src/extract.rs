@@ -92,6 +92,18 @@ impl FromRequestParts<AppState> for Client {
     }
 }
 
+/// Whether the request bears `token` as its bearer token (`Authorization: Bearer ...`),
+/// compared in constant time: the one check of the operator-set tokens (`metrics.token`,
+/// `devices.broker_token`).
+pub(crate) fn bears(headers: &axum::http::HeaderMap, token: &kankan_base::Secret) -> bool {
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    kankan_base::constant_time_eq(sent.as_bytes(), token.expose().as_bytes())
+}
+
 /// Reads one cookie from the request.
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts

@@ -4,12 +4,15 @@
 //! bucket of its own.
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use kankan_base::Secret;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::BlobsConfig;
 
@@ -117,3 +120,48 @@ fn uuid_like() -> String {
     getrandom::fill(&mut b).unwrap_or_default();
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// A proxy in front of an S3 server that answers 503 instead of forwarding: to the first
+/// `refuse_first` connections, and to every one while [`Gate::down`] is set. For tests of
+/// retries and of a store out of reach.
+#[derive(Debug)]
+pub struct Gate {
+    /// The endpoint to give the store instead of the server's.
+    pub url: String,
+    pub down: Arc<AtomicBool>,
+    /// Connections refused so far.
+    pub refused: Arc<AtomicUsize>,
+}
+
+impl Gate {
+    pub async fn start(upstream: &str, refuse_first: usize) -> Result<Gate, String> {
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let (down, refused) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+        let (flag, count) = (down.clone(), refused.clone());
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { return };
+                if flag.load(Ordering::SeqCst) || count.load(Ordering::SeqCst) < refuse_first {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let mut head = [0u8; 4096];
+                    let _ = client.read(&mut head).await;
+                    let _ = client.write_all(REFUSAL).await;
+                    continue;
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Ok(Gate { url: format!("http://{addr}"), down, refused })
+    }
+}
+
+const REFUSAL: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";

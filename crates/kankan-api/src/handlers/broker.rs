@@ -6,13 +6,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use kankan_base::constant_time_eq as same;
+use axum::http::{HeaderMap, StatusCode};
 use kankan_protocol::v1::ErrorBody;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, bears};
 use crate::{ApiError, AppState, BrokerRules, Verdict};
 
 /// A client's login, as the broker forwards it.
@@ -46,12 +45,7 @@ fn rules<'a>(state: &'a AppState, headers: &HeaderMap) -> Result<&'a dyn BrokerR
     let (Some(token), Some(rules)) = (&state.config.broker_token, &state.broker) else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such API route"));
     };
-    let sent = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !same(sent.as_bytes(), token.expose().as_bytes()) {
+    if !bears(headers, token) {
         return Err(ApiError::unauthenticated());
     }
     Ok(rules.as_ref())

@@ -4,9 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use kankan_base::constant_time_eq as same;
 use kankan_protocol::v1::{ErrorBody, Health};
 
+use crate::extract::bears;
 use crate::{ApiError, AppState};
 
 /// Liveness: the process answers.
@@ -40,15 +40,10 @@ pub async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
-    if let Some(token) = &state.config.metrics_token {
-        let sent = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        if !same(sent.as_bytes(), token.expose().as_bytes()) {
-            return Err(ApiError::unauthenticated());
-        }
+    if let Some(token) = &state.config.metrics_token
+        && !bears(&headers, token)
+    {
+        return Err(ApiError::unauthenticated());
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()))
 }

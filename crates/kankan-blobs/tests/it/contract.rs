@@ -3,14 +3,12 @@
 //! objects carry exactly the stored bytes under `<prefix>/<id>.blob`, failed requests are
 //! retried, an unreachable store is an error.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use kankan_base::BlobId;
-use kankan_blobs::testing::S3Server;
+use kankan_blobs::testing::{Gate, S3Server};
 use kankan_blobs::{BlobsConfig, S3BlobStore};
 use kankan_db::{BlobStore, LocalBlobStore};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Bytes that do not repeat in any short period (a compressing or deduplicating store would
 /// not hide a lost part).
@@ -126,46 +124,16 @@ async fn s3_objects_hold_exactly_the_stored_bytes_under_prefix_and_id() {
     assert_eq!(server.object(&cfg, &key).await.expect("raw get"), None);
 }
 
-/// A proxy in front of the S3 server that answers the first `fail` connections with 503.
-async fn flaky_proxy(upstream: String, fail: usize) -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let refused = Arc::new(AtomicUsize::new(0));
-    let count = refused.clone();
-    let upstream = upstream.trim_start_matches("http://").to_string();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut client, _)) = listener.accept().await else { return };
-            if count.load(Ordering::SeqCst) < fail {
-                count.fetch_add(1, Ordering::SeqCst);
-                let mut head = [0u8; 4096];
-                let _ = client.read(&mut head).await;
-                let _ = client
-                    .write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                    .await;
-                continue;
-            }
-            let upstream = upstream.clone();
-            tokio::spawn(async move {
-                if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                }
-            });
-        }
-    });
-    (format!("http://{addr}"), refused)
-}
-
 #[tokio::test]
 async fn a_request_the_store_refuses_with_503_is_retried() {
     let server = S3Server::start().await.expect("an S3 server");
     let cfg = server.bucket("").await.expect("bucket");
-    let (endpoint, refused) = flaky_proxy(server.endpoint().to_string(), 2).await;
-    let cfg = BlobsConfig { endpoint: Some(endpoint), ..cfg };
+    let gate = Gate::start(server.endpoint(), 2).await.expect("a gate");
+    let cfg = BlobsConfig { endpoint: Some(gate.url.clone()), ..cfg };
     let store = S3BlobStore::open(&cfg).expect("s3");
     let id = BlobId::new();
     store.put(id, b"kept".to_vec()).await.expect("put succeeds after the retries");
-    assert_eq!(refused.load(Ordering::SeqCst), 2, "both refusals were met");
+    assert_eq!(gate.refused.load(Ordering::SeqCst), 2, "both refusals were met");
     assert_eq!(store.get(id).await.expect("get").as_deref(), Some(&b"kept"[..]));
 }
 

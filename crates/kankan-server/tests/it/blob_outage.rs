@@ -2,46 +2,16 @@
 //! on, each sealed segment stays in the node's journal, and the node's `sealed-retry` worker
 //! stores it once the store is back.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use kankan_blobs::BlobsConfig;
-use kankan_blobs::testing::S3Server;
+use kankan_blobs::testing::{Gate, S3Server};
 use kankan_testkit::{TestApp, files_under};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::devices::{PW, bind, provision};
 use crate::recording::{WAIT, recorded_ms, timeline};
 use crate::recording_input::{stream, upload};
-
-/// A proxy in front of the S3 server that answers 503 while `down` is set.
-async fn gate(upstream: &str) -> (String, Arc<AtomicBool>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let down = Arc::new(AtomicBool::new(false));
-    let flag = down.clone();
-    let upstream = upstream.trim_start_matches("http://").to_string();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut client, _)) = listener.accept().await else { return };
-            if flag.load(Ordering::SeqCst) {
-                let mut head = [0u8; 4096];
-                let _ = client.read(&mut head).await;
-                let refusal = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-                let _ = client.write_all(refusal).await;
-                continue;
-            }
-            let upstream = upstream.clone();
-            tokio::spawn(async move {
-                if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                }
-            });
-        }
-    });
-    (format!("http://{addr}"), down)
-}
 
 fn sealed_in_journal(app: &TestApp) -> Vec<std::path::PathBuf> {
     files_under(&app.data_dir().join("journal"))
@@ -54,8 +24,8 @@ fn sealed_in_journal(app: &TestApp) -> Vec<std::path::PathBuf> {
 async fn footage_the_object_store_refused_is_stored_by_the_nodes_worker_once_it_is_back() {
     let s3 = S3Server::start().await.expect("an S3 server");
     let bucket = s3.bucket("outage").await.expect("a bucket");
-    let (endpoint, down) = gate(s3.endpoint()).await;
-    let blobs = BlobsConfig { endpoint: Some(endpoint), max_retries: 0, ..bucket.clone() };
+    let gate = Gate::start(s3.endpoint(), 0).await.expect("a gate");
+    let blobs = BlobsConfig { endpoint: Some(gate.url.clone()), max_retries: 0, ..bucket.clone() };
     let app = TestApp::spawn_with(|c| {
         c.recording.segment_secs = 2;
         c.recording.max_clock_skew_secs = 3600;
@@ -71,7 +41,7 @@ async fn footage_the_object_store_refused_is_stored_by_the_nodes_worker_once_it_
     assert_eq!(s, 200, "{b}");
     let stored = s3.keys(&bucket).await.expect("list").len();
     assert_eq!(stored, 2, "the init and the first segment");
-    down.store(true, Ordering::SeqCst);
+    gate.down.store(true, Ordering::SeqCst);
     let (s, b) = upload(&app, &creds, "backfill", start, stream(6, 300)).await;
     assert_eq!(s, 200, "the upload goes on while the store refuses: {b}");
     assert_eq!(b["segments"].as_u64(), Some(2), "{b}");
@@ -82,7 +52,7 @@ async fn footage_the_object_store_refused_is_stored_by_the_nodes_worker_once_it_
 
     // The store is back; the files are older than the worker's minute (file times are the
     // real clock's), and the worker's period passes on the simulated one.
-    down.store(false, Ordering::SeqCst);
+    gate.down.store(false, Ordering::SeqCst);
     let old = SystemTime::now() - Duration::from_secs(120);
     for f in &kept {
         std::fs::File::options()
