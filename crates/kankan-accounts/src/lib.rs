@@ -231,7 +231,7 @@ impl Accounts {
         privacy: Privacy,
         withdrawal_effects: Vec<Arc<dyn WithdrawalEffect>>,
     ) -> Self {
-        let limiter = RateLimiter::for_store(clock.clone(), store.clone());
+        let limiter = RateLimiter::for_store(clock.clone(), store.clone(), &keyring);
         let hashing = HashPool::new(cfg.hash_permits());
         let images = Arc::new(Semaphore::new(avatar::DECODES_AT_ONCE));
         Accounts {

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kankan_base::{Clocks, Timestamp};
+use kankan_crypto::Keyring;
 use kankan_db::{LockoutRule, LoginFailures, Store};
 
 use crate::{AccountsConfig, CoreError, RateLimit};
@@ -49,8 +50,10 @@ pub struct RateLimiter {
     clock: Clocks,
     hasher: RandomState,
     shards: Vec<Mutex<Shard>>,
-    /// The database the windows are counted in instead, when several nodes share it.
-    shared: Option<Arc<dyn Store>>,
+    /// The database the windows are counted in instead, when several nodes share it, and
+    /// the keyring that turns each key into a keyed pseudonym there: keys name client
+    /// networks, which the database never holds in clear.
+    shared: Option<(Arc<dyn Store>, Keyring)>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -62,9 +65,9 @@ impl std::fmt::Debug for RateLimiter {
 impl RateLimiter {
     /// Counts in `store` when several nodes can share it ([`kankan_db::ClusterStore::is_shared`]),
     /// in memory otherwise.
-    pub fn for_store(clock: Clocks, store: Arc<dyn Store>) -> Self {
+    pub fn for_store(clock: Clocks, store: Arc<dyn Store>, keyring: &Keyring) -> Self {
         let mut limiter = RateLimiter::new(clock);
-        limiter.shared = store.is_shared().then_some(store);
+        limiter.shared = store.is_shared().then(|| (store, keyring.clone()));
         limiter
     }
 
@@ -91,10 +94,11 @@ impl RateLimiter {
     /// Counts one request against `key` under `limit`; refuses with the time until its
     /// window ends. The same key checked under two limits keeps two windows.
     pub async fn check(&self, key: &str, limit: RateLimit) -> Result<(), CoreError> {
-        let Some(store) = &self.shared else { return self.check_here(key, limit) };
+        let Some((store, keyring)) = &self.shared else { return self.check_here(key, limit) };
         let now = self.clock.now();
         let window = Duration::from_secs(u64::from(limit.per_secs));
-        let w = store.count_request(&format!("{key}/{}", limit.per_secs), now, window).await?;
+        let stored = keyring.pseudonym("rate-window", &format!("{key}/{}", limit.per_secs));
+        let w = store.count_request(&stored, now, window).await?;
         if w.count > limit.count {
             let retry_after = now.until(w.ends_at).max(Duration::from_secs(1));
             return Err(CoreError::RateLimited { retry_after });

@@ -120,7 +120,8 @@ impl Devices {
         revocations: kankan_core::Revocations,
         outbox: kankan_core::DeliveryQueue,
     ) -> Self {
-        let limiter = kankan_accounts::risk::RateLimiter::for_store(clock.clone(), store.clone());
+        let limiter =
+            kankan_accounts::risk::RateLimiter::for_store(clock.clone(), store.clone(), &keyring);
         Devices {
             inner: Arc::new(Inner {
                 vault: KeyVault::new(store.clone(), keyring.clone()),

@@ -164,13 +164,14 @@ impl Exports {
         src: Sources,
         config: ExportsConfig,
         staging: PathBuf,
+        keyring: &kankan_crypto::Keyring,
     ) -> Result<Self, CoreError> {
         let io = |e: std::io::Error| CoreError::Internal(format!("export staging: {e}"));
         std::fs::create_dir_all(&staging).map_err(io)?;
         for entry in std::fs::read_dir(&staging).map_err(io)? {
             std::fs::remove_file(entry.map_err(io)?.path()).map_err(io)?;
         }
-        let limiter = RateLimiter::for_store(clock.clone(), store.clone());
+        let limiter = RateLimiter::for_store(clock.clone(), store.clone(), keyring);
         let inner = Inner {
             store,
             blobs,

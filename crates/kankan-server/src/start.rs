@@ -160,7 +160,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
     let accounts = Accounts::new(
         store.clone(),
         blobs.clone(),
-        keyring,
+        keyring.clone(),
         clock.clone(),
         delivery.clone(),
         cfg.accounts.clone(),
@@ -186,6 +186,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         sources,
         cfg.exports.clone(),
         cfg.data_dir.join("export-staging"),
+        &keyring,
     )?;
     let lifecycle = crate::lifecycle::Lifecycle {
         accounts: accounts.clone(),

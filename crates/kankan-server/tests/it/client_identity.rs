@@ -54,6 +54,28 @@ async fn forwarded_for_is_read_from_the_right_through_trusted_proxies_only() {
     assert_eq!(session_ip(&app, who, &["not-an-address, 10.9.9.9"]).await, "10.9.9.9");
 }
 
+/// The client's address is personal data: sealed in the session and login history, and on a
+/// shared database (the PostgreSQL run of this suite) the throttles count it under a keyed
+/// pseudonym. Fails on PostgreSQL without the pseudonym: `rate_windows` held `login-ip:
+/// 198.51.100.0/24/60` in clear.
+#[tokio::test]
+async fn the_clients_address_is_stored_nowhere_in_clear() {
+    let app = TestApp::spawn_with(|c| c.server.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let who = "address@example.com";
+    app.register(who, PW).await;
+    assert_eq!(session_ip(&app, who, &["198.51.100.77"]).await, "198.51.100.77");
+    // (The development outbox is the mail sent to the user: a new-login notice names it.)
+    let stored = app.stored_bytes().await;
+    for (place, bytes) in stored.iter().filter(|(p, _)| !p.ends_with("outbox.log")) {
+        for needle in [&b"198.51.100."[..], b"198.51.100.0/24"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{place} holds the client's address in clear"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn invalid_trusted_proxies_are_refused_at_start() {
     let mut cfg = kankan_server::Config::default();
