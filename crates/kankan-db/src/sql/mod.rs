@@ -24,6 +24,7 @@ mod grants;
 mod jobs;
 mod lifecycle;
 mod media;
+mod media_inits;
 mod notify;
 mod recording_modes;
 mod rtsp;

@@ -299,16 +299,7 @@ async fn a_live_upload_open_past_its_limit_ends_and_the_camera_uploads_again_los
         .await
         .expect("uploads again");
     stop.trigger();
-    let total_ms = s.made_ms;
-    let t = timeline_until(&app, &token, &creds.uid, "one span, all of it", |t| {
-        t["spans"].as_array().is_some_and(|a| a.len() == 1) && recorded_ms(t) >= total_ms - 2_000
-    })
-    .await;
-    let span = &t["spans"][0];
-    let (from, to) =
-        (span["start_ms"].as_i64().expect("start"), span["end_ms"].as_i64().expect("end"));
-    let frames = decoded_frames(&app, &token, &creds.uid, from, to).await;
-    assert_eq!(frames, frames_at_15_fps(from, to), "no frame lost or doubled");
+    one_whole_span(&app, &token, &creds.uid, s.made_ms, "one span, all of it").await;
 }
 
 #[tokio::test]
@@ -337,16 +328,7 @@ async fn a_minute_without_network_is_backfilled_from_the_sd_card_and_leaves_no_g
     // A fragment per frame at 15 fps: a minute is 900 of them.
     assert!(s.backfilled >= 60 * 15, "the outage's fragments were uploaded: {s:?}");
     stop.trigger();
-    let total_ms = s.made_ms;
-    let t = timeline_until(&app, &token, &creds.uid, "the outage is filled", |t| {
-        t["spans"].as_array().is_some_and(|a| a.len() == 1) && recorded_ms(t) >= total_ms - 2_000
-    })
-    .await;
-    let span = &t["spans"][0];
-    let (from, to) =
-        (span["start_ms"].as_i64().expect("start"), span["end_ms"].as_i64().expect("end"));
-    let frames = decoded_frames(&app, &token, &creds.uid, from, to).await;
-    assert_eq!(frames, frames_at_15_fps(from, to), "no frame lost or doubled");
+    one_whole_span(&app, &token, &creds.uid, s.made_ms, "the outage is filled").await;
 }
 
 #[tokio::test]
@@ -410,6 +392,20 @@ async fn the_server_stops_without_waiting_for_a_camera_that_is_still_uploading()
     tokio::time::timeout(Duration::from_secs(30), app.stop())
         .await
         .expect("the server stops although a camera is still uploading");
+}
+
+/// Waits until the timeline is one span holding all but the last 2 s of the `made_ms` the
+/// camera made, and checks that every frame of it decodes: none lost or doubled.
+async fn one_whole_span(app: &TestApp, token: &str, uid: &str, made_ms: i64, what: &str) {
+    let t = timeline_until(app, token, uid, what, |t| {
+        t["spans"].as_array().is_some_and(|a| a.len() == 1) && recorded_ms(t) >= made_ms - 2_000
+    })
+    .await;
+    let span = &t["spans"][0];
+    let (from, to) =
+        (span["start_ms"].as_i64().expect("start"), span["end_ms"].as_i64().expect("end"));
+    let frames = decoded_frames(app, token, uid, from, to).await;
+    assert_eq!(frames, frames_at_15_fps(from, to), "no frame lost or doubled");
 }
 
 /// The frames a span of a 15 fps camera holds: its ends are whole milliseconds while a frame
