@@ -50,6 +50,7 @@ pub use store::{
     ConsentStore, DeviceStore, EventStore, ExportStore, JobStore, LifecycleStore, MediaStore,
     NoteFeed, NotifyStore, RateWindow, ShareStore, Store,
 };
+pub use store::{DescriptionStore, StoredDescription};
 
 use std::sync::Arc;
 

@@ -147,4 +147,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_cluster.sql"),
         postgres: include_str!("../migrations/postgres/0022_cluster.sql"),
     },
+    Migration {
+        version: 26,
+        name: "0026_event_descriptions",
+        sqlite: include_str!("../migrations/sqlite/0026_event_descriptions.sql"),
+        postgres: include_str!("../migrations/postgres/0026_event_descriptions.sql"),
+    },
 ];

@@ -6,6 +6,7 @@ mod album;
 mod audit;
 pub(crate) mod cluster;
 mod consents;
+mod descriptions;
 mod devices;
 mod events;
 mod exports;
@@ -22,6 +23,7 @@ pub use album::AlbumStore;
 pub use audit::AuditStore;
 pub use cluster::{ClusterStore, NoteFeed, RateWindow};
 pub use consents::{AnnouncementStore, ConsentStore};
+pub use descriptions::{DescriptionStore, StoredDescription};
 pub use devices::DeviceStore;
 pub use events::EventStore;
 pub use exports::ExportStore;
@@ -56,6 +58,7 @@ pub trait Store:
     + ConsentStore
     + AnnouncementStore
     + LifecycleStore
+    + DescriptionStore
     + Send
     + Sync
     + 'static

@@ -166,7 +166,8 @@ impl Devices {
     /// Stores new settings as the desired state and sends them (retained;
     /// `change-settings`). Changing the recording mode also needs `manage-recordings`, which
     /// only the owner holds: a member's settings must carry the mode in force
-    /// (`recording-mode-owner-only` otherwise), checked again in the store's update.
+    /// (`recording-mode-owner-only` otherwise), checked again in the store's update; so must
+    /// its `ai_descriptions` (`ai-descriptions-owner-only`).
     pub async fn set_settings(
         &self,
         h: &DeviceHandle,
@@ -188,6 +189,17 @@ impl Devices {
             };
         if mode != current && !may_change {
             return Err(CoreError::RecordingModeOwnerOnly);
+        }
+        // AI descriptions send the owner's pictures to a third party under the owner's
+        // consent: only the owner turns them on or off.
+        if h.device.owner != Some(h.principal) {
+            let on = self.stored_desired(uid).await?.is_some_and(|d| d.settings.ai_descriptions);
+            if settings.ai_descriptions != on {
+                return Err(CoreError::InvalidSettings {
+                    code: "ai-descriptions-owner-only",
+                    message: "only the camera's owner turns AI descriptions on or off".into(),
+                });
+            }
         }
         let json = serde_json::to_vec(&settings).map_err(|e| CoreError::Internal(e.to_string()))?;
         let enc = h.key.seal(&format!("device-desired/{uid}"), &json)?;

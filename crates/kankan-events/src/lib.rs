@@ -11,10 +11,13 @@
 //! footage of its clip range (`recording.event_preroll_secs` of pre-roll, 5 s by default, and
 //! 2 s after) is protected from eviction until the
 //! event expires. A new event's thumbnail is captured off that path, from the live picture or
-//! else the recording, and stored sealed under the account key. Users list events, mark them
+//! else the recording, and stored sealed under the account key; then, where the owner wants it,
+//! the [`ai::Describer`] adds a sentence describing it (sealed too, searchable with
+//! [`ListQuery::q`]). Users list events, mark them
 //! read and delete them (a tombstone keeps a late end from bringing one back); a worker
 //! ([`EventSweeper`]) deletes them after 30 days and, at shutdown, ends the streams.
 
+pub mod ai;
 pub mod notify;
 mod relay;
 pub use relay::{CHANNEL as RELAY_CHANNEL, EventRelay};
@@ -100,6 +103,8 @@ struct Inner {
     new_events: Arc<Notify>,
     /// This process's name in the notes other nodes' relays read (random per start).
     node: String,
+    /// AI descriptions, when the operator configured an endpoint.
+    describer: Option<ai::Describer>,
 }
 
 impl std::fmt::Debug for Events {
@@ -162,6 +167,18 @@ pub struct ListQuery {
     pub after: Option<Timestamp>,
     /// At most this many (capped at [`MAX_PAGE`]; 50 if not given).
     pub limit: Option<u32>,
+    /// Only events whose AI description holds all these words (each as the start of a word,
+    /// any case). Descriptions are sealed, so the server opens those of the newest
+    /// [`ai::SEARCH_SCAN`] events matching the rest of the query (from `before`) and
+    /// answers the matches among them.
+    pub q: Option<String>,
+}
+
+/// An event with its AI description, if it has one.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub event: Event,
+    pub description: Option<String>,
 }
 
 impl Events {
@@ -170,6 +187,17 @@ impl Events {
         clock: Clocks,
         devices: Devices,
         recordings: Recordings,
+    ) -> Events {
+        Events::with_describer(store, clock, devices, recordings, None)
+    }
+
+    /// [`Events::new`] with AI descriptions by `describer`.
+    pub fn with_describer(
+        store: Arc<dyn Store>,
+        clock: Clocks,
+        devices: Devices,
+        recordings: Recordings,
+        describer: Option<ai::Describer>,
     ) -> Events {
         Events {
             inner: Arc::new(Inner {
@@ -182,6 +210,7 @@ impl Events {
                 closed: watch::channel(false).0,
                 new_events: Arc::new(Notify::new()),
                 node: uuid::Uuid::now_v7().simple().to_string(),
+                describer,
             }),
         }
     }
@@ -273,7 +302,18 @@ impl Events {
 
     /// The account's events, newest first.
     pub async fn list(&self, p: &Principal, q: ListQuery) -> Result<Vec<Event>, CoreError> {
-        let filter = EventFilter {
+        Ok(self.list_described(p, q).await?.into_iter().map(|d| d.event).collect())
+    }
+
+    /// [`Events::list`] with each event's AI description; with `q`, only the events whose
+    /// description holds its words.
+    pub async fn list_described(
+        &self,
+        p: &Principal,
+        q: ListQuery,
+    ) -> Result<Vec<Described>, CoreError> {
+        let words = q.q.as_deref().map(ai::search_words).transpose()?;
+        let mut filter = EventFilter {
             uid: q.device,
             kind: q.kind,
             before: q.before.unwrap_or(Timestamp(i64::MAX)),
@@ -297,7 +337,37 @@ impl Events {
             .filter(|d| d.granted.contains(Capability::ReceiveAlarms))
             .map(|d| (d.uid, d.owner))
             .collect();
-        Ok(self.inner.store.events_seen_by(p.account_id, &shared, &filter).await?)
+        let store = &self.inner.store;
+        let Some(words) = words else {
+            let rows = store.events_seen_by(p.account_id, &shared, &filter).await?;
+            let mut texts = self.descriptions(&rows).await?;
+            let described = |e: Event| Described { description: texts.remove(&e.id), event: e };
+            return Ok(rows.into_iter().map(described).collect());
+        };
+        // A search: the newest events the caller sees, a page at a time, up to the bound.
+        let want = filter.limit as usize;
+        filter.limit = ai::PAGE;
+        let (mut found, mut scanned) = (Vec::new(), 0);
+        while scanned < ai::SEARCH_SCAN {
+            let rows = store.events_seen_by(p.account_id, &shared, &filter).await?;
+            scanned += rows.len();
+            let Some(last) = rows.last() else { break };
+            filter.before = last.started_at;
+            let full = rows.len() == ai::PAGE as usize;
+            let mut texts = self.descriptions(&rows).await?;
+            for e in rows {
+                if let Some(t) = texts.remove(&e.id).filter(|t| ai::matches_words(t, &words)) {
+                    found.push(Described { event: e, description: Some(t) });
+                    if found.len() == want {
+                        return Ok(found);
+                    }
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     /// The decision for one event: the account it was recorded for (the device's owner), or

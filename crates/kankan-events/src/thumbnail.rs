@@ -31,24 +31,33 @@ impl Events {
         lock(&self.inner.capturing).insert(e.id, waiting);
         let this = self.clone();
         tokio::spawn(async move {
-            match this.capture(&e).await {
-                Ok(true) => {
+            let picture = match this.capture(&e).await {
+                Ok(Some(jpeg)) => {
                     if let Ok(Some(now)) = this.inner.store.event(e.account_id, e.id).await {
                         this.publish(&now, false).await;
                     }
+                    Some(jpeg)
                 }
-                Ok(false) => tracing::debug!(uid = %e.uid, id = %e.id, "no picture for the event"),
+                Ok(None) => {
+                    tracing::debug!(uid = %e.uid, id = %e.id, "no picture for the event");
+                    None
+                }
                 Err(err) => {
-                    tracing::warn!(uid = %e.uid, id = %e.id, error = %err, "event thumbnail")
+                    tracing::warn!(uid = %e.uid, id = %e.id, error = %err, "event thumbnail");
+                    None
                 }
-            }
+            };
             lock(&this.inner.capturing).remove(&e.id);
             drop(done);
+            // The picture may go on to be described (ai.rs); it is dropped after.
+            if let Some(jpeg) = picture {
+                this.describe(&e, jpeg).await;
+            }
         });
     }
 
-    /// Takes the picture and stores it; false when there is none (or the event went).
-    async fn capture(&self, e: &Event) -> Result<bool, CoreError> {
+    /// Takes the picture and stores it; `None` when there is none (or the event went).
+    async fn capture(&self, e: &Event) -> Result<Option<Vec<u8>>, CoreError> {
         let s = &self.inner;
         // The live picture, else the recorded one, for the account the event is recorded for.
         let need = Capability::ViewLive | Capability::PlayBack;
@@ -65,12 +74,13 @@ impl Events {
                     tries += 1;
                     tokio::time::sleep(RETRY).await;
                 }
-                Err(CoreError::NoRecording) => return Ok(false),
+                Err(CoreError::NoRecording) => return Ok(None),
                 Err(err) => return Err(err),
             }
         };
         let sealed = h.account_key().seal(&field(e.id), &jpeg)?;
-        Ok(s.store.put_event_thumbnail(e.id, &sealed, s.clock.now()).await?)
+        let stored = s.store.put_event_thumbnail(e.id, &sealed, s.clock.now()).await?;
+        Ok(stored.then_some(jpeg))
     }
 
     /// The event's JPEG, waiting briefly for a capture in progress; `NotFound` when it has

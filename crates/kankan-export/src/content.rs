@@ -267,7 +267,14 @@ async fn all_events(src: &Sources, p: &Principal) -> Result<Vec<Event>, CoreErro
     let mut all: Vec<Event> = Vec::new();
     let mut before = None;
     loop {
-        let q = ListQuery { device: None, kind: None, before, after: None, limit: Some(MAX_PAGE) };
+        let q = ListQuery {
+            device: None,
+            kind: None,
+            before,
+            after: None,
+            limit: Some(MAX_PAGE),
+            q: None,
+        };
         let page = src.events.list(p, q).await?;
         let full = page.len() == MAX_PAGE as usize;
         let Some(last) = page.last().map(|e| e.started_at) else { break };

@@ -16,10 +16,16 @@
 //!
 //! A household that wants webhooks to its LAN turns the guard off in the server's
 //! configuration (`notify.allow_private_targets`).
+//!
+//! The same guard under an operator's allow-list ([`OutboundPolicy`], as for RTSP cameras):
+//! [`check_url_with`] and [`PolicyResolver`] / [`policy_client`] for targets the operator
+//! configures but whose data is a user's (the AI description endpoint): its name is resolved
+//! once per connection, every address checked against the policy, and only the checked address
+//! connected to.
 
 use std::net::{IpAddr, SocketAddr};
 
-use kankan_base::net;
+use kankan_base::net::{self, OutboundPolicy};
 
 /// Why a target was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,6 +140,54 @@ pub fn guarded_client(allow_private: bool) -> reqwest::ClientBuilder {
     if allow_private { builder } else { builder.no_proxy().dns_resolver(PublicOnly) }
 }
 
+/// [`check_url`] under `policy`: http(s), a host, and an IP literal the policy allows. A name is
+/// checked when connecting ([`PolicyResolver`]), so a name re-pointed later is refused then.
+pub fn check_url_with(url: &str, policy: &OutboundPolicy) -> Result<url::Url, TargetError> {
+    let parsed =
+        url::Url::parse(url).map_err(|_| TargetError::Invalid("is not a URL".to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(TargetError::Invalid("must start with https:// or http://".to_string()));
+    }
+    let literal = match parsed.host() {
+        None => return Err(TargetError::Invalid("has no host".to_string())),
+        Some(url::Host::Ipv4(a)) => Some(IpAddr::V4(a)),
+        Some(url::Host::Ipv6(a)) => Some(IpAddr::V6(a)),
+        Some(url::Host::Domain(_)) => None,
+    };
+    match literal {
+        Some(ip) if !policy.allows(ip) => Err(TargetError::Private),
+        _ => Ok(parsed),
+    }
+}
+
+/// A `reqwest` resolver under an [`OutboundPolicy`]: resolves the name once, refuses it with
+/// [`PrivateTargetError`] when any address is outside the policy, and answers the one checked
+/// address (so the connection goes there and nowhere else).
+#[derive(Debug, Clone, Default)]
+pub struct PolicyResolver(pub OutboundPolicy);
+
+impl reqwest::dns::Resolve for PolicyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let (host, policy) = (name.as_str().to_string(), self.0.clone());
+        Box::pin(async move {
+            match policy.resolve(&host, 0).await {
+                Ok(addr) => Ok(Box::new(std::iter::once(addr)) as reqwest::dns::Addrs),
+                Err(net::Refusal::Refused) => Err(Box::new(PrivateTargetError { host }) as _),
+                Err(net::Refusal::Unresolved) => Err(format!("{host} does not resolve").into()),
+            }
+        })
+    }
+}
+
+/// A client builder for a target under `policy` ([`PolicyResolver`], no proxy). Check IP
+/// literals with [`check_url_with`] first: resolvers never see them.
+pub fn policy_client(policy: OutboundPolicy) -> reqwest::ClientBuilder {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::builder().no_proxy().dns_resolver(PolicyResolver(policy))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +229,26 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let client = guarded_client(false).build().expect("client");
+        let err = client
+            .get(format!("http://localhost:{port}/"))
+            .send()
+            .await
+            .expect_err("localhost is refused");
+        assert!(is_private_target_error(&err), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn under_a_policy_loopback_is_reached_only_when_listed() {
+        let closed = OutboundPolicy::default();
+        let lab = OutboundPolicy::parse(&["127.0.0.0/8".into()]).expect("policy");
+        let url = "http://127.0.0.1:9/v1";
+        assert_eq!(check_url_with(url, &closed), Err(TargetError::Private));
+        assert!(check_url_with(url, &lab).is_ok());
+        assert!(check_url_with("ftp://127.0.0.1/", &lab).is_err());
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let client = policy_client(closed).build().expect("client");
         let err = client
             .get(format!("http://localhost:{port}/"))
             .send()

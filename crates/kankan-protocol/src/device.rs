@@ -258,6 +258,10 @@ pub struct Settings {
     /// may change it.
     #[serde(default)]
     pub recording_mode: RecordingMode,
+    /// A sentence describing each event, written by the AI model the operator configured
+    /// (`[ai]`); off by default, and only for an owner who consented to `ai-descriptions`.
+    #[serde(default)]
+    pub ai_descriptions: bool,
 }
 
 fn utc() -> String {
@@ -283,6 +287,7 @@ impl Default for Settings {
             time_zone: utc(),
             loiter_secs: default_loiter_secs(),
             recording_mode: RecordingMode::Continuous,
+            ai_descriptions: false,
         }
     }
 }

@@ -540,6 +540,9 @@ pub struct EventItem {
     pub clip_to_ms: i64,
     /// Whether a picture exists (`GET /api/v1/events/{id}/thumbnail`).
     pub thumbnail: bool,
+    /// One sentence describing the event, written by the AI model the operator configured,
+    /// where the camera's owner turned AI descriptions on; `null` when none (yet).
+    pub description: Option<String>,
 }
 
 /// `event: ring` on the event stream: a doorbell was pressed.
@@ -569,6 +572,11 @@ pub struct EventQuery {
     /// At most this many (1-200; default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// Only events whose AI description holds these words (1-8 words; each matches the start
+    /// of a word, any case). Looks through the newest 1000 events matching the other
+    /// parameters (from `before_ms`).
+    #[param(max_length = 400)]
+    pub q: Option<String>,
 }
 
 /// A screenshot or clip in the caller's Album.

@@ -45,6 +45,8 @@ pub struct Config {
     /// `[metrics]`: who may read `/metrics`.
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    /// `[ai]`: the OpenAI-compatible endpoint that describes events (off unless set).
+    pub ai: kankan_events::ai::AiConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -194,6 +196,7 @@ impl Default for Config {
             webrtc: WebRtcConfig::default(),
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
+            ai: kankan_events::ai::AiConfig::default(),
         }
     }
 }
@@ -269,6 +272,7 @@ impl Config {
         self.gateway.validate().map_err(|e| format!("gateway: {e}"))?;
         self.webrtc.validate()?;
         self.cameras.validate()?;
+        self.ai.validate()?;
         if let Some(t) = &self.devices.broker_token
             && !(32..=256).contains(&t.expose().len())
         {
@@ -426,8 +430,10 @@ mod tests {
     fn dump_redacts_secrets() {
         let mut c = Config::default();
         c.security.master_key = Some(Secret::new("c2VjcmV0LWtleS1ieXRlcw=="));
+        c.ai.api_key = Some(Secret::new("sk-provider-key-1234"));
         let out = c.dump().expect("dump");
         assert!(!out.contains("c2VjcmV0"));
+        assert!(!out.contains("sk-provider"), "{out}");
         assert!(out.contains("[redacted]"));
     }
 

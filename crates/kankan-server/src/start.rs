@@ -123,11 +123,12 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         recordings.clone(),
         cfg.data_dir.join("album-staging"),
     )?;
-    let events = kankan_events::Events::new(
+    let events = kankan_events::Events::with_describer(
         store.clone(),
         clock.clone(),
         devices.clone(),
         recordings.clone(),
+        describer(cfg, &store, &keyring, &clock).await?,
     );
     let dispatcher = kankan_events::notify::Dispatcher::new(
         store.clone(),
@@ -167,9 +168,12 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.limits.clone(),
         revocations.clone(),
         privacy(cfg)?,
-        // What a withdrawn consent produced is deleted here: footage for cloud recording (no
-        // domain does face recognition or AI descriptions yet).
-        vec![Arc::new(crate::withdrawals::FootageOnWithdrawal { recordings: recordings.clone() })],
+        // What a withdrawn consent produced is deleted here: footage for cloud recording,
+        // events' descriptions for AI descriptions.
+        vec![
+            Arc::new(crate::withdrawals::FootageOnWithdrawal { recordings: recordings.clone() }),
+            Arc::new(crate::withdrawals::DescriptionsOnWithdrawal { events: events.clone() }),
+        ],
     );
     let sources = kankan_export::Sources {
         accounts: accounts.clone(),
@@ -222,6 +226,41 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         bus,
         revocations,
     })
+}
+
+/// The AI describer of `[ai]`, if an endpoint is set. An endpoint whose name resolves now to
+/// an address outside `ai.allowed_networks` stops the start (each request checks again).
+async fn describer(
+    cfg: &Config,
+    store: &Arc<dyn kankan_db::Store>,
+    keyring: &Keyring,
+    clock: &Clocks,
+) -> anyhow::Result<Option<kankan_events::ai::Describer>> {
+    let ai = &cfg.ai;
+    if !ai.enabled() {
+        return Ok(None);
+    }
+    let url = ai.completions_url().map_err(anyhow::Error::msg)?;
+    let (host, port) = (url.host_str().unwrap_or_default(), url.port_or_known_default());
+    let policy = ai.policy().map_err(anyhow::Error::msg)?;
+    match policy.resolve(host, port.unwrap_or(443)).await {
+        Ok(_) => {}
+        Err(kankan_base::net::Refusal::Refused) => {
+            anyhow::bail!("ai.endpoint resolves to an address outside ai.allowed_networks")
+        }
+        Err(kankan_base::net::Refusal::Unresolved) => {
+            tracing::warn!(host, "ai.endpoint does not resolve now");
+        }
+    }
+    let consent =
+        kankan_accounts::ConsentCheck::new(store.clone(), cfg.privacy.cloud_recording_optional);
+    let limiter =
+        kankan_accounts::risk::RateLimiter::for_store(clock.clone(), store.clone(), keyring);
+    let d = kankan_events::ai::Describer::new(ai, consent, limiter).map_err(anyhow::Error::msg)?;
+    if let Some(d) = &d {
+        tracing::info!(host = d.host(), model = d.model(), "AI descriptions on");
+    }
+    Ok(d)
 }
 
 /// The operator's privacy settings with the policy texts read from the files configured.
@@ -411,6 +450,9 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let w = webrtc.clone();
     state.metrics.add_source(Box::new(move |out| w.render_metrics(out)));
     state.metrics.add_source(kankan_api::worker_metrics(workers.clone()));
+    if let Some(d) = services.events.describer().cloned() {
+        state.metrics.add_source(Box::new(move |out| d.render_metrics(out)));
+    }
     let router =
         crate::devices::Router::new(services.devices.clone(), services.events.clone(), rejected);
     supervisor.spawn(crate::devices::Pump::new(router, gateway.lanes));

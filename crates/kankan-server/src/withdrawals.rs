@@ -23,3 +23,21 @@ impl WithdrawalEffect for FootageOnWithdrawal {
         Ok(())
     }
 }
+
+/// A withdrawn consent to AI descriptions deletes every description of the account's events at
+/// once: from then on `Events::describe` asks for none (it checks the consent before each
+/// request).
+pub struct DescriptionsOnWithdrawal {
+    pub events: kankan_events::Events,
+}
+
+#[async_trait]
+impl WithdrawalEffect for DescriptionsOnWithdrawal {
+    async fn withdrawn(&self, account: AccountId, purpose: Purpose) -> Result<(), CoreError> {
+        if purpose == Purpose::AiDescriptions {
+            let n = self.events.forget_descriptions(account).await?;
+            tracing::info!(%account, descriptions = n, "AI descriptions consent withdrawn: deleted");
+        }
+        Ok(())
+    }
+}

@@ -126,7 +126,8 @@ impl TestApp {
         Self::try_spawn(adjust).await.expect("test server starts")
     }
 
-    async fn try_spawn(adjust: impl FnOnce(&mut Config)) -> Result<TestApp> {
+    /// [`TestApp::spawn_with`], answering why the server did not start instead of panicking.
+    pub async fn try_spawn(adjust: impl FnOnce(&mut Config)) -> Result<TestApp> {
         let data_dir = tempfile::tempdir()?;
         let mut config = Config { data_dir: data_dir.path().join("data"), ..Config::default() };
         config.server.listen = "127.0.0.1:0".parse()?;

@@ -26,8 +26,8 @@ use crate::{ApiError, AppState};
 /// How often an idle stream sends a comment, so proxies keep it open.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
-/// The API view of an event.
-pub fn item(e: Event) -> EventItem {
+/// The API view of an event, with its AI description if it has one.
+pub fn item(e: Event, description: Option<String>) -> EventItem {
     EventItem {
         id: e.id,
         kind: e.kind.as_str().to_string(),
@@ -39,12 +39,24 @@ pub fn item(e: Event) -> EventItem {
         clip_from_ms: e.clip_from.0,
         clip_to_ms: e.clip_to.0,
         thumbnail: e.thumbnail,
+        description,
     }
 }
 
-/// The caller's events, newest first: of one device, one kind, a time window.
+/// [`item`] with the event's description looked up (the caller may see the event).
+async fn described(state: &AppState, e: Event) -> EventItem {
+    let description = state.events.description_of(&e).await.unwrap_or_else(|err| {
+        tracing::warn!(id = %e.id, error = %err, "reading an event's description");
+        None
+    });
+    item(e, description)
+}
+
+/// The caller's events, newest first: of one device, one kind, a time window; with `q`, those
+/// whose AI description holds its words.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventQuery),
     responses((status = 200, body = Vec<EventItem>),
+        (status = 400, body = ErrorBody, description = "invalid-search: q is not 1-8 words"),
         (status = 422, body = ErrorBody, description = "unknown-event-kind"),
         (status = 401, body = ErrorBody)))]
 pub async fn list(
@@ -71,9 +83,10 @@ pub async fn list(
         before: q.before_ms.map(Timestamp),
         after: q.after_ms.map(Timestamp),
         limit: q.limit,
+        q: q.q,
     };
-    let rows = state.events.list(&p, query).await?;
-    Ok(Json(rows.into_iter().map(item).collect()))
+    let rows = state.events.list_described(&p, query).await?;
+    Ok(Json(rows.into_iter().map(|d| item(d.event, d.description)).collect()))
 }
 
 /// The caller's events as they happen: `event: event` with an [`EventItem`] for every new or
@@ -94,21 +107,24 @@ pub async fn stream(
         device: None,
         need: kankan_core::authz::CapabilitySet::EMPTY,
     });
-    let stream =
-        futures_util::stream::unfold((events, guard), |(mut events, mut guard)| async move {
+    let stream = futures_util::stream::unfold(
+        (events, guard, state),
+        |(mut events, mut guard, state)| async move {
             let next = tokio::select! {
                 biased;
                 () = guard.revoked() => return None,
                 next = events.next() => next?,
             };
             let msg = match next {
-                LiveEvent::Event(e) => sse("event", &item(e)),
+                LiveEvent::Event(e) => sse("event", &described(&state, e).await),
                 LiveEvent::Ring(e) => {
-                    sse("ring", &RingItem { device: e.uid.clone(), event: item(e) })
+                    let device = e.uid.clone();
+                    sse("ring", &RingItem { device, event: described(&state, e).await })
                 }
             };
-            Some((Ok(msg), (events, guard)))
-        });
+            Some((Ok(msg), (events, guard, state)))
+        },
+    );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEPALIVE).text("keepalive"))
 }
 
@@ -129,7 +145,8 @@ pub async fn get(
     CurrentUser(p): CurrentUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventItem>, ApiError> {
-    Ok(Json(item(state.events.authorize_event(&p, &id).await?.into_event())))
+    let e = state.events.authorize_event(&p, &id).await?.into_event();
+    Ok(Json(described(&state, e).await))
 }
 
 /// The event's picture (taken when it started), decrypted. A capture still in progress is

@@ -75,11 +75,13 @@ pub async fn policy(
     Ok(Json(PolicyDocument { info: info(v), text: v.text.clone(), current }))
 }
 
-/// About: the policy's versions, the operator's disclaimer, contact details and response time.
+/// About: the policy's versions, the operator's disclaimer, contact details and response time,
+/// and where AI descriptions send frames.
 #[utoipa::path(get, path = "/api/v1/about", tag = "privacy",
     responses((status = 200, body = About)))]
 pub async fn about(State(state): State<AppState>) -> Json<About> {
     let p = state.accounts.privacy();
+    let ai_host = state.events.ai_endpoint_host();
     Json(About {
         policies: p.versions().iter().map(info).collect(),
         current_version: p.current().version.clone(),
@@ -88,6 +90,8 @@ pub async fn about(State(state): State<AppState>) -> Json<About> {
         response_working_days: p.response_working_days,
         child_age: p.child_age,
         cloud_recording_optional: p.cloud_recording_optional,
+        ai_descriptions: ai_host.is_some(),
+        ai_endpoint_host: ai_host,
     })
 }
 

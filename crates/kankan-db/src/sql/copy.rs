@@ -42,6 +42,7 @@ pub const TABLES: &[&str] = &[
     "export_parts",
     "events",
     "event_thumbnails",
+    "event_descriptions",
     "event_members",
     "push_subscriptions",
     "notification_settings",

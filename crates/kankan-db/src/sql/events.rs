@@ -121,7 +121,7 @@ pub(super) async fn mark_read(
     Ok(r.rows_affected() == 1)
 }
 
-/// Leaves a tombstone and deletes the thumbnail, in one transaction.
+/// Leaves a tombstone and deletes the thumbnail and description, in one transaction.
 pub(super) async fn delete(
     pool: &AnyPool,
     account: AccountId,
@@ -150,10 +150,12 @@ pub(super) async fn delete(
     if r.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM event_thumbnails WHERE event_id = $1")
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
+    for sql in [
+        "DELETE FROM event_thumbnails WHERE event_id = $1",
+        "DELETE FROM event_descriptions WHERE event_id = $1",
+    ] {
+        sqlx::query(sql).bind(id.to_string()).execute(&mut *tx).await?;
+    }
     // The footage under it is protected only as long as another event still needs it.
     let (uid, from, to): (String, i64, i64) =
         (clip.try_get("uid")?, clip.try_get("clip_from_ms")?, clip.try_get("clip_to_ms")?);
@@ -181,6 +183,7 @@ pub(super) async fn forget_device(tx: &mut sqlx::AnyConnection, uid: &str) -> R<
     for sql in [
         "DELETE FROM notification_deliveries WHERE event_id IN (SELECT id FROM events WHERE uid = $1)",
         "DELETE FROM event_thumbnails WHERE event_id IN (SELECT id FROM events WHERE uid = $1)",
+        "DELETE FROM event_descriptions WHERE event_id IN (SELECT id FROM events WHERE uid = $1)",
         "DELETE FROM event_members WHERE event_id IN (SELECT id FROM events WHERE uid = $1)",
         "DELETE FROM events WHERE uid = $1",
     ] {
@@ -189,6 +192,8 @@ pub(super) async fn forget_device(tx: &mut sqlx::AnyConnection, uid: &str) -> R<
     Ok(())
 }
 
+/// Deletes the events that started before `cutoff`; their thumbnails and descriptions go with
+/// them (`ON DELETE CASCADE`).
 pub(super) async fn expire(pool: &AnyPool, cutoff: Timestamp) -> R<u64> {
     let r = sqlx::query("DELETE FROM events WHERE started_at_ms < $1")
         .bind(cutoff.0)

@@ -14,6 +14,7 @@ mod audit;
 mod cluster;
 mod consents;
 mod copy;
+mod descriptions;
 pub use copy::{CopyReport, TABLES};
 mod devices;
 mod event_members;

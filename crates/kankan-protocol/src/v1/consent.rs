@@ -50,6 +50,13 @@ pub struct About {
     pub child_age: u32,
     /// Whether cloud recording is optional processing with a consent of its own.
     pub cloud_recording_optional: bool,
+    /// Whether this server can describe events with AI (its operator configured a model's
+    /// endpoint); each owner still turns it on per camera, after consenting to
+    /// `ai-descriptions`.
+    pub ai_descriptions: bool,
+    /// Where AI descriptions send an event's frames: the host of the operator's endpoint
+    /// (`null` when they are off). Kankan keeps only the sentence, not the frames.
+    pub ai_endpoint_host: Option<String>,
 }
 
 /// One purpose's state.

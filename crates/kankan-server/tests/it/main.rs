@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin;
+mod ai;
 mod album;
 mod announcements;
 mod audit;
