@@ -1,6 +1,6 @@
 // pages/about.js — "#/about": the operator's privacy policy and its versions (each one's text on
-// demand, rendered as text), the disclaimer, contact details and response time. Reachable
-// signed in or out.
+// demand, rendered as text), the disclaimer, contact details and response time, and whether
+// this server describes events with AI and where the pictures go. Reachable signed in or out.
 
 import { privacy } from '../api.js';
 import { markdown } from '../markdown.js';
@@ -56,6 +56,18 @@ export function render() {
           h('ul', { class: 'plain-list' }, [...a.policies].reverse().map((v) => versionRow(v, a.current_version, alert))),
         ),
         h('div', { class: 'card', testid: 'about-disclaimer' }, h('h2', { class: 'card-title' }, 'Disclaimer'), markdown(a.disclaimer)),
+        h(
+          'div',
+          { class: 'card', testid: 'about-ai' },
+          h('h2', { class: 'card-title' }, 'AI descriptions'),
+          h(
+            'p',
+            { testid: 'about-ai-text' },
+            a.ai_descriptions
+              ? `This server can describe events in one sentence with an AI model. When you turn it on for a camera (after giving your consent), the pictures of each event are sent to ${a.ai_endpoint_host} and nowhere else; only the sentence is kept, encrypted, and it is deleted with the event or when you withdraw your consent.`
+              : 'This server does not describe events with AI: no pictures are sent to an AI model.',
+          ),
+        ),
         h(
           'div',
           { class: 'card', testid: 'about-contact' },

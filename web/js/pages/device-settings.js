@@ -6,6 +6,7 @@ import { devices } from '../api.js';
 import { icon } from '../icons.js';
 import { h, alertBox, showError, hideAlert } from '../ui.js';
 import { can } from '../sharing-ui.js';
+import { aiField } from './device-ai.js';
 
 const SAVE_DELAY_MS = 400;
 
@@ -100,8 +101,9 @@ export function settingsCard(d, { onSaved }) {
     picture: select('picture', 'Picture', [['normal', 'Normal'], ['flip', 'Flipped (upside down)'], ['mirror', 'Mirrored'], ['rotate180', 'Rotated 180°']]),
     recording_mode: segmented('recording-mode', 'Recording', [['continuous', 'Cloud, continuous'], ['events', 'Cloud, events only'], ['card-only', 'Memory card only']]),
   };
-  // Whether the video is kept at all is the owner's choice.
+  // Whether the video is kept at all is the owner's choice; so are AI descriptions.
   const owner = can(d, 'manage-recordings') && d.role !== 'member';
+  f.ai_descriptions = aiField(toggle, { owner });
   const modeHint = h('p', { class: 'hint', testid: 'set-recording-mode-hint' });
   f.recording_mode.wrap.append(modeHint);
   if (!owner) {
@@ -139,6 +141,7 @@ export function settingsCard(d, { onSaved }) {
     f.volume.set(s.volume);
     f.picture.set(s.picture);
     f.recording_mode.set(s.recording_mode || 'continuous');
+    f.ai_descriptions.set(!!s.ai_descriptions);
     showModeHint();
   };
   const read = () => ({
@@ -154,6 +157,7 @@ export function settingsCard(d, { onSaved }) {
     volume: f.volume.get(),
     picture: f.picture.get(),
     recording_mode: (owner && f.recording_mode.get()) || base.recording_mode || 'continuous',
+    ai_descriptions: owner ? f.ai_descriptions.get() : !!base.ai_descriptions,
   });
 
   const paintStatus = (state) => {

@@ -26,6 +26,7 @@ function facts(item, name) {
     row('time', 'Time', eventTime(item.started_at_ms)),
     row('duration', 'Duration', ended != null ? durationText(ended - item.started_at_ms) : 'Still going on'),
     row('zone', 'Zone', zoneText(item.zone)),
+    row('description', 'Description', item.description || null),
   );
 }
 

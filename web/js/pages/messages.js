@@ -1,8 +1,9 @@
-// pages/messages.js — "#/messages[?device=&kind=&day=YYYY-MM-DD]": the Message Center. The
-// account's events, newest first, filtered by camera, kind and day (the filters live in the
+// pages/messages.js — "#/messages[?device=&kind=&day=YYYY-MM-DD&q=]": the Message Center. The
+// account's events, newest first, filtered by camera, kind, day and words of their AI
+// description (the server searches: descriptions are sealed) (the filters live in the
 // route, so a filtered view can be linked to and survives a reload), a page at a time ("Load
 // more"). Each row shows the thumbnail (or the kind's icon), what happened where and when, and
-// a dot while unread; opening one marks it read and shows its detail (message-detail.js). New
+// a dot while unread, and its AI description when it has one; opening one marks it read and shows its detail (message-detail.js). New
 // and updated events arrive live over the events stream (events-stream.js).
 
 import { events } from '../api.js';
@@ -47,6 +48,7 @@ function rowView(item, name, onOpen) {
       h('span', { class: 'msg-title' }, h('span', { testid: 'message-kind' }, label), live ? h('span', { class: 'badge badge-danger msg-live', testid: 'message-live' }, 'Now') : null),
       h('span', { class: 'msg-sub', testid: 'message-device' }, name),
       h('span', { class: 'msg-sub' }, h('time', { datetime: new Date(item.started_at_ms).toISOString() }, eventTime(item.started_at_ms)), zone ? ` · ${zone}` : ''),
+      item.description ? h('span', { class: 'msg-sub msg-desc', testid: 'message-description' }, item.description) : null,
     ),
     item.read ? null : h('span', { class: 'msg-dot', testid: 'message-unread', 'aria-hidden': 'true' }),
   );
@@ -60,7 +62,8 @@ function rowView(item, name, onOpen) {
 
 export function render(ctx) {
   const q = ctx.query;
-  const filters = { device: q.get('device') || '', kind: q.get('kind') || '', day: q.get('day') || '' };
+  const filters = { device: q.get('device') || '', kind: q.get('kind') || '', day: q.get('day') || '', q: q.get('q') || '' };
+  const words = filters.q.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
   const range = dayRange(filters.day);
 
   const alert = alertBox('messages-alert');
@@ -68,8 +71,8 @@ export function render(ctx) {
   const more = h('button', { type: 'button', class: 'btn btn-secondary btn-block', testid: 'messages-more', hidden: true }, 'Load more');
   const empty = emptyState({
     iconName: 'bell',
-    title: filters.device || filters.kind || filters.day ? 'Nothing matches' : 'All quiet',
-    text: filters.device || filters.kind || filters.day
+    title: filters.device || filters.kind || filters.day || filters.q ? 'Nothing matches' : 'All quiet',
+    text: filters.device || filters.kind || filters.day || filters.q
       ? 'No events match these filters. Try another camera, type or day.'
       : 'When a camera sees motion or someone rings the doorbell, it shows up here within a second.',
     testid: 'messages-empty',
@@ -98,14 +101,20 @@ export function render(ctx) {
   kindSelect.addEventListener('change', () => setFilter('kind', kindSelect.value));
   dayInput.addEventListener('change', () => setFilter('day', dayRange(dayInput.value) ? dayInput.value : ''));
   clearDay.addEventListener('click', () => setFilter('day', ''));
+  const search = h('input', { class: 'input', type: 'search', id: 'msg-q', value: filters.q, maxlength: 200, placeholder: 'e.g. courier', testid: 'messages-search' });
   const filterBar = h(
     'form',
     { class: 'msg-filters', testid: 'messages-filters', 'aria-label': 'Filter events' },
     h('div', { class: 'field' }, h('label', { class: 'label', for: 'msg-device' }, 'Camera'), deviceSelect),
     h('div', { class: 'field' }, h('label', { class: 'label', for: 'msg-kind' }, 'Type'), kindSelect),
     h('div', { class: 'field' }, h('label', { class: 'label', for: 'msg-day' }, 'Day'), h('div', { class: 'msg-day' }, dayInput, clearDay)),
+    h('div', { class: 'field' }, h('label', { class: 'label', for: 'msg-q' }, 'Search descriptions'), search),
   );
-  filterBar.addEventListener('submit', (event) => event.preventDefault());
+  filterBar.addEventListener('submit', (event) => {
+    event.preventDefault();
+    setFilter('q', search.value.trim());
+  });
+  search.addEventListener('search', () => setFilter('q', search.value.trim()));
 
   const root = h(
     'section',
@@ -127,7 +136,8 @@ export function render(ctx) {
   const matches = (item) =>
     (!filters.device || item.device === filters.device) &&
     (!filters.kind || item.kind === filters.kind) &&
-    (!range || (item.started_at_ms >= range[0] && item.started_at_ms < range[1]));
+    (!range || (item.started_at_ms >= range[0] && item.started_at_ms < range[1])) &&
+    (!words.length || (item.description && words.every((w) => item.description.toLowerCase().split(/[^\p{L}\p{N}]+/u).some((d) => d.startsWith(w)))));
 
   const rows = new Map(); // id -> { key, node }: unchanged rows are kept (their images too)
   const paint = () => {
@@ -153,6 +163,7 @@ export function render(ctx) {
     const f = { limit: PAGE };
     if (filters.device) f.device = filters.device;
     if (filters.kind) f.kind = filters.kind;
+    if (filters.q) f.q = filters.q;
     if (range) {
       f.after_ms = range[0];
       f.before_ms = range[1];

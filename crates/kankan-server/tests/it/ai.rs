@@ -30,7 +30,7 @@ const COURIER: &str = "A courier leaves a parcel at the door.";
 
 /// What the stand-in answers.
 #[derive(Clone)]
-enum Mode {
+pub(crate) enum Mode {
     Answer(String),
     Status(u16),
     Malformed,
@@ -39,7 +39,7 @@ enum Mode {
 
 /// One request the stand-in received: what was wrong with it, and its pictures.
 #[derive(Clone, Debug)]
-struct Seen {
+pub(crate) struct Seen {
     problems: Vec<String>,
     frames: Vec<Vec<u8>>,
 }
@@ -50,13 +50,13 @@ struct Provider {
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
-struct Fake {
+pub(crate) struct Fake {
     addr: std::net::SocketAddr,
     provider: Provider,
 }
 
 impl Fake {
-    async fn start() -> Fake {
+    pub(crate) async fn start() -> Fake {
         let provider = Provider {
             mode: Arc::new(Mutex::new(Mode::Answer(COURIER.into()))),
             seen: Arc::default(),
@@ -70,7 +70,7 @@ impl Fake {
         Fake { addr, provider }
     }
 
-    fn set(&self, mode: Mode) {
+    pub(crate) fn set(&self, mode: Mode) {
         *self.provider.mode.lock().expect("mode") = mode;
     }
 
@@ -79,7 +79,7 @@ impl Fake {
     }
 
     /// Every request so far, checked: well formed, each with at least one JPEG.
-    fn checked(&self) -> Vec<Seen> {
+    pub(crate) fn checked(&self) -> Vec<Seen> {
         let seen = self.seen();
         for s in &seen {
             assert!(s.problems.is_empty(), "a malformed request: {:?}", s.problems);
@@ -165,7 +165,10 @@ async fn completions(State(p): State<Provider>, headers: HeaderMap, body: String
 }
 
 /// A server with `[ai]` pointing at `fake` (127.0.0.0/8 allowed), 2 s segments.
-async fn ai_app(fake: &Fake, adjust: impl FnOnce(&mut kankan_server::Config)) -> TestApp {
+pub(crate) async fn ai_app(
+    fake: &Fake,
+    adjust: impl FnOnce(&mut kankan_server::Config),
+) -> TestApp {
     TestApp::spawn_with(|c| {
         c.recording.segment_secs = 2;
         c.recording.max_clock_skew_secs = 3600;
@@ -181,7 +184,7 @@ async fn ai_app(fake: &Fake, adjust: impl FnOnce(&mut kankan_server::Config)) ->
 }
 
 /// A streaming camera of `who` with motion detection off and AI descriptions as given.
-async fn camera(app: &TestApp, who: &str, ai: bool) -> FirmwareCamera {
+pub(crate) async fn camera(app: &TestApp, who: &str, ai: bool) -> FirmwareCamera {
     let cam = firmware_camera(app, who, Some(false), None).await;
     set_ai(app, &cam, ai).await;
     cam
@@ -194,7 +197,7 @@ async fn set_ai(app: &TestApp, cam: &FirmwareCamera, on: bool) {
     assert!(s == 200 || s == 202, "{s} {b}");
 }
 
-async fn consent(app: &TestApp, token: &str, granted: bool) {
+pub(crate) async fn consent(app: &TestApp, token: &str, granted: bool) {
     let req = app
         .http
         .put(app.url("/api/v1/me/consents/ai-descriptions"))
@@ -205,7 +208,7 @@ async fn consent(app: &TestApp, token: &str, granted: bool) {
 }
 
 /// Records a new event of the camera, as its MQTT message would; its id.
-async fn event(app: &TestApp, cam: &FirmwareCamera) -> String {
+pub(crate) async fn event(app: &TestApp, cam: &FirmwareCamera) -> String {
     static N: AtomicI64 = AtomicI64::new(0);
     let at = app.clock.now().0 - 60_000 + N.fetch_add(1, Ordering::Relaxed);
     let events = &app.running().services.events;
@@ -233,7 +236,7 @@ async fn event_until(
     }
 }
 
-async fn described(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn described(app: &TestApp, token: &str, id: &str) -> Value {
     event_until(app, token, id, "a description", |e| e["description"].is_string()).await
 }
 

@@ -13,6 +13,7 @@ mod bad_input;
 mod blob_outage;
 mod broker_auth;
 mod browser;
+mod browser_ai;
 mod browser_album;
 mod browser_cancel;
 mod browser_consent;
