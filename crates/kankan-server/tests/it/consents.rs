@@ -226,7 +226,7 @@ async fn a_minor_version_is_a_notice_and_leaves_the_app_open() {
 
 /// The child's and the guardian's codes among the two messages after `seen` (empty where a
 /// message carries none: a notice).
-async fn codes(app: &TestApp, seen: usize) -> (String, String) {
+pub(crate) async fn codes(app: &TestApp, seen: usize) -> (String, String) {
     app.wait_for_message(seen + 1).await;
     let sent: Vec<_> = app.outbox().into_iter().skip(seen).collect();
     let pick = |guardian: bool| {

@@ -44,7 +44,18 @@ pub(crate) async fn firmware_camera(
     on_demand: Option<bool>,
     talk_out: Option<&Path>,
 ) -> FirmwareCamera {
-    let (token, creds, dir, mut device) = bound_firmware(app, who, "KK-C1").await;
+    let token = app.register(who, PW).await;
+    firmware_camera_of(app, token, on_demand, talk_out).await
+}
+
+/// [`firmware_camera`] for the account signed in with `token`.
+pub(crate) async fn firmware_camera_of(
+    app: &TestApp,
+    token: String,
+    on_demand: Option<bool>,
+    talk_out: Option<&Path>,
+) -> FirmwareCamera {
+    let (creds, dir, mut device) = bound_firmware_of(app, &token, "KK-C1").await;
     let (stop, signal) = Shutdown::new();
     let (mut cam, mut talk) = (None, None);
     if let Some(on_demand) = on_demand {
@@ -88,14 +99,24 @@ pub(crate) async fn bound_firmware(
     model: &str,
 ) -> (String, Creds, tempfile::TempDir, Device) {
     let token = app.register(who, PW).await;
+    let (creds, dir, device) = bound_firmware_of(app, &token, model).await;
+    (token, creds, dir, device)
+}
+
+/// [`bound_firmware`] for the account signed in with `token`.
+pub(crate) async fn bound_firmware_of(
+    app: &TestApp,
+    token: &str,
+    model: &str,
+) -> (Creds, tempfile::TempDir, Device) {
     let creds = provision(app, model).await;
-    drop(bind(app, &token, &creds).await);
+    drop(bind(app, token, &creds).await);
     let dir = tempfile::tempdir().expect("tmp");
     let mut cfg = DeviceConfig::new(&creds.uid, &creds.secret, dir.path().join("state"));
     cfg.model = Some(creds.model.clone());
     cfg.server = Some(ServerAddr::parse(&app.device_server()).expect("address"));
     cfg.pin = app.pin();
-    (token, creds, dir, Device::new(cfg).expect("device"))
+    (creds, dir, Device::new(cfg).expect("device"))
 }
 
 /// Gives `device` a small video whose motion detector reports through the firmware: the
