@@ -110,6 +110,7 @@ pub(crate) async fn gather(
     doc.insert("notifications".into(), notifications(src, p).await?);
 
     let events = all_events(src, p).await?;
+    let descriptions = src.events.descriptions(&events).await?;
     doc.insert(
         "events".into(),
         Value::Array(
@@ -127,6 +128,7 @@ pub(crate) async fn gather(
                         "read_at_ms": opt_ms(e.read_at),
                         "clip_from_ms": e.clip_from.0,
                         "clip_to_ms": e.clip_to.0,
+                        "description": descriptions.get(&e.id),
                     })
                 })
                 .collect(),

@@ -73,6 +73,7 @@ pub struct Describer {
 
 struct Inner {
     cfg: AiConfig,
+    policy: kankan_base::net::OutboundPolicy,
     url: reqwest::Url,
     host: String,
     http: reqwest::Client,
@@ -124,7 +125,7 @@ impl Describer {
         let policy = cfg.policy()?;
         let url = cfg.completions_url()?;
         let host = url.host_str().unwrap_or_default().to_string();
-        let http = kankan_notify::guard::policy_client(policy)
+        let http = kankan_notify::guard::policy_client(policy.clone())
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("kankan/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -133,6 +134,7 @@ impl Describer {
         Ok(Some(Describer {
             inner: Arc::new(Inner {
                 cfg: cfg.clone(),
+                policy,
                 url,
                 host,
                 http,
@@ -182,9 +184,8 @@ impl Describer {
     /// host only.
     async fn ask(&self, frames: &[Vec<u8>]) -> Result<String, Failure> {
         let s = &self.inner;
-        if kankan_notify::guard::check_url_with(s.url.as_str(), &s.cfg.policy().unwrap_or_default())
-            .is_err()
-        {
+        // An address in the URL never meets the resolver: checked here.
+        if kankan_notify::guard::check_url_with(s.url.as_str(), &s.policy).is_err() {
             return Err(Failure::Refused);
         }
         let body = request_body(&s.cfg.model, &s.cfg.prompt, frames);

@@ -561,3 +561,28 @@ async fn a_childs_events_are_never_described() {
     let (_, e) = app.get_authed(&format!("/api/v1/events/{id}"), &kid.token).await;
     assert!(e["description"].is_null(), "{e}");
 }
+
+/// At most `IN_FLIGHT` requests wait on the provider at once; an event beyond them is skipped
+/// and counted, never queued without bound.
+#[tokio::test]
+async fn requests_in_flight_are_bounded_and_an_event_beyond_them_is_skipped_and_counted() {
+    let fake = Fake::start().await;
+    let app = ai_app(&fake, |c| c.ai.timeout_secs = 60).await;
+    let cam = camera(&app, "busy@example.com", true).await;
+    consent(&app, &cam.token, true).await;
+    fake.set(Mode::Hang);
+    let bound = kankan_events::ai::IN_FLIGHT;
+    let deadline = Instant::now() + WAIT;
+    for _ in 0..bound {
+        event(&app, &cam).await;
+    }
+    while fake.seen().len() < bound {
+        assert!(Instant::now() < deadline, "{} requests waiting", fake.seen().len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let skipped = event(&app, &cam).await;
+    assert_eq!(outcome_reaches(&app, "busy", 1).await, 1);
+    assert_eq!(fake.checked().len(), bound, "nothing more was sent");
+    let (_, e) = app.get_authed(&format!("/api/v1/events/{skipped}"), &cam.token).await;
+    assert!(e["description"].is_null(), "{e}");
+}
