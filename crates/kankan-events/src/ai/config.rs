@@ -26,7 +26,8 @@ pub struct AiConfig {
     pub prompt: String,
     /// How long one request may take, connection included (1-300 s).
     pub timeout_secs: u32,
-    /// Pictures sent per event (1-4): the thumbnail, then one a second from its recording.
+    /// Pictures sent per event (1-4): the thumbnail, then one a second later each (live, else
+    /// from the event's recording).
     pub max_frames: u8,
     /// Requests per account in 24 hours (1-100000); events past it get no description.
     pub daily_limit: u32,

@@ -5,7 +5,7 @@
 //! After a new event's thumbnail is stored, [`Events`] asks the [`Describer`] when the
 //! camera's owner turned `ai_descriptions` on in its settings (off by default) and consented
 //! to `ai-descriptions` (a child's account never has it). The frames (the thumbnail and up to
-//! `max_frames - 1` more pictures from the event's recording) go in one request to
+//! `max_frames - 1` more pictures, a second apart, live or recorded) go in one request to
 //! `{endpoint}/v1/chat/completions` and are dropped afterwards: only the sentence is kept,
 //! sealed under the owner's account key (field `event-description/{event id}`) beside the
 //! event, and the updated event is published to the event streams.
@@ -42,7 +42,7 @@ use super::{Events, lock};
 
 /// Requests to the endpoint at once.
 pub const IN_FLIGHT: usize = 4;
-/// How far apart the extra frames are taken from the event's recording.
+/// How far apart the extra frames are taken.
 const FRAME_STEP_MS: i64 = 1_000;
 /// The most events a search looks through (newest first, from `before_ms`).
 pub const SEARCH_SCAN: usize = 1_000;
@@ -278,6 +278,10 @@ impl Events {
             }
         };
         drop(frames);
+        // A withdrawal while the model answered deleted what there was: store nothing new.
+        if !d.inner.consent.granted(e.account_id, Purpose::AiDescriptions).await.unwrap_or(false) {
+            return;
+        }
         match self.store_description(e, &text).await {
             Ok(true) => {
                 d.count("stored");
@@ -290,22 +294,30 @@ impl Events {
         }
     }
 
-    /// The thumbnail and up to `max - 1` more pictures, a second apart, from the event's
-    /// recording (as far as there is one yet).
+    /// The thumbnail and up to `max - 1` more pictures a second apart: the live picture while
+    /// the camera streams, else the event's recording at that moment (as far as there is
+    /// one). Stops at the first that is missing or the same as the one before.
     async fn frames(&self, e: &Event, first: Vec<u8>, max: u8) -> Vec<Vec<u8>> {
         let mut frames = vec![first];
         if max <= 1 {
             return frames;
         }
         let s = &self.inner;
-        let Ok(h) = s.devices.authorize_account(e.account_id, Capability::PlayBack, &e.uid).await
-        else {
+        let need = Capability::ViewLive | Capability::PlayBack;
+        let Ok(h) = s.devices.authorize_account(e.account_id, need, &e.uid).await else {
             return frames;
         };
         for k in 1..i64::from(max) {
+            // Media pacing (as the thumbnail's retries): the camera's own time, not the clock's.
+            tokio::time::sleep(Duration::from_millis(FRAME_STEP_MS as u64)).await;
             let at = Timestamp(e.started_at.0 + k * FRAME_STEP_MS);
-            let taken = tokio::time::timeout(Duration::from_secs(5), s.recordings.snapshot(&h, at));
-            match taken.await {
+            let shot = async {
+                match s.recordings.current_snapshot(&h, 0).await {
+                    Err(CoreError::NotLive) => s.recordings.snapshot(&h, at).await,
+                    other => other,
+                }
+            };
+            match tokio::time::timeout(Duration::from_secs(5), shot).await {
                 Ok(Ok(jpeg)) if frames.last() != Some(&jpeg) => frames.push(jpeg),
                 _ => break,
             }

@@ -276,6 +276,8 @@ async fn an_event_gets_a_sealed_description_from_the_configured_endpoint_which_a
 
     let seen = fake.checked();
     assert_eq!(seen.len(), 1, "one request");
+    assert_eq!(seen[0].frames.len(), 2, "ai.max_frames (2): the thumbnail and a second later");
+    assert_ne!(seen[0].frames[0], seen[0].frames[1]);
     // The first frame is the event's picture.
     let path = format!("/api/v1/events/{id}/thumbnail");
     let thumb = app.http.get(app.url(&path)).bearer_auth(&cam.token).send().await.expect("get");
