@@ -7,6 +7,7 @@ mod audit;
 mod cluster;
 mod contract;
 mod copy;
+mod descriptions;
 mod devices;
 mod events;
 mod exports;
