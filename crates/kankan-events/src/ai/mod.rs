@@ -263,10 +263,16 @@ impl Events {
             return;
         };
         let daily = RateLimit { count: d.inner.cfg.daily_limit, per_secs: 86_400 };
-        if d.inner.limiter.check(&format!("ai-descriptions:{}", e.account_id), daily).await.is_err()
-        {
-            d.count("daily-limit");
-            return;
+        match d.inner.limiter.check(&format!("ai-descriptions:{}", e.account_id), daily).await {
+            Ok(()) => {}
+            Err(CoreError::RateLimited { .. }) => {
+                d.count("daily-limit");
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "AI description: counting the daily limit");
+                return;
+            }
         }
         let frames = self.frames(e, first, d.inner.cfg.max_frames).await;
         let text = match d.ask(&frames).await {
