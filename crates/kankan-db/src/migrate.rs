@@ -147,4 +147,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_cluster.sql"),
         postgres: include_str!("../migrations/postgres/0022_cluster.sql"),
     },
+    Migration {
+        version: 25,
+        name: "0025_sound",
+        sqlite: include_str!("../migrations/sqlite/0025_sound.sql"),
+        postgres: include_str!("../migrations/postgres/0025_sound.sql"),
+    },
 ];

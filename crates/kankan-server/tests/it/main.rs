@@ -65,6 +65,7 @@ mod rtsp;
 mod rtsp_motion;
 mod sessions;
 mod sharing;
+mod sound;
 mod store_copy;
 mod support;
 mod tidy_docs;
