@@ -127,6 +127,7 @@ pub(crate) async fn gather(
                         "read_at_ms": opt_ms(e.read_at),
                         "clip_from_ms": e.clip_from.0,
                         "clip_to_ms": e.clip_to.0,
+                        "level_db": e.level_db,
                     })
                 })
                 .collect(),

@@ -712,6 +712,26 @@ mod tests {
     }
 
     #[test]
+    fn sound_alarms_are_off_by_default_and_their_sensitivity_is_checked() {
+        let s = Settings::default();
+        assert_eq!(s.sound_alarm, SoundAlarm { enabled: false, sensitivity: 50 });
+        assert_eq!(s.sound_alarm.active(), None, "off: the detector hears nothing");
+        // A device or client from before the field: off.
+        let mut old = serde_json::to_value(&s).expect("ser");
+        old.as_object_mut().expect("object").remove("sound_alarm");
+        assert_eq!(serde_json::from_value::<Settings>(old).expect("de").sound_alarm, s.sound_alarm);
+        for bad in [0, 101] {
+            let s = Settings {
+                sound_alarm: SoundAlarm { enabled: true, sensitivity: bad },
+                ..s.clone()
+            };
+            assert_eq!(s.validate().expect_err("refused").code, "invalid-settings");
+        }
+        let on = SoundAlarm { enabled: true, sensitivity: 80 };
+        assert_eq!(on.active(), Some(80));
+    }
+
+    #[test]
     fn commands_round_trip_with_their_name_as_tag() {
         let c = Command {
             id: uuid::Uuid::nil(),

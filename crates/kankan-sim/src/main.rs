@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use kankan_sim::video::sound::SoundPlan;
 use kankan_base::{Shutdown, ShutdownSignal};
 use kankan_protocol::device::CommandKind;
 use kankan_sim::pairing::{Source, read_and_join};
+use kankan_sim::video::sound::SoundPlan;
 use kankan_sim::{
     Backoff, ClaimOutcome, Device, DeviceConfig, ServerAddr, SimError, Timings, fleet, talk, video,
 };

@@ -25,6 +25,7 @@ mod browser_playback;
 mod browser_privacy;
 mod browser_rtsp;
 mod browser_sharing;
+mod browser_sound;
 mod browser_webrtc;
 mod cancellation;
 mod cancellation_receipt;

@@ -27,7 +27,12 @@ fn streams(file: &std::path::Path) -> Vec<(String, String)> {
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     let s = v["streams"].as_array().cloned().unwrap_or_default();
     s.iter()
-        .map(|s| (s["codec_type"].as_str().unwrap_or("").into(), s["codec_name"].as_str().unwrap_or("").into()))
+        .map(|s| {
+            (
+                s["codec_type"].as_str().unwrap_or("").into(),
+                s["codec_name"].as_str().unwrap_or("").into(),
+            )
+        })
         .collect()
 }
 
@@ -156,10 +161,8 @@ async fn a_knock_raises_a_sound_event_with_its_level_and_duration_only_once_alar
     let (token, creds, cam, _stop, _dir) =
         sound_camera(&app, "knock@example.com", SoundPlan::Knock).await;
     // Off by default: knocks (one every 6 s) raise nothing until the owner turns alarms on.
-    let status = cam
-        .wait_for("two knock periods", WAIT, |s| s.made_ms >= 13_000)
-        .await
-        .expect("recording");
+    let status =
+        cam.wait_for("two knock periods", WAIT, |s| s.made_ms >= 13_000).await.expect("recording");
     // The camera's clock (the real one) when alarms were turned on.
     let on_at = kankan_base::Clock::now(&kankan_base::RealClock).0;
     sound_alarms(&app, &token, &creds.uid, true).await;

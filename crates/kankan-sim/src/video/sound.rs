@@ -3,8 +3,8 @@
 //! sound detector (`kankan_motion::sound`) listening to the same PCM.
 
 use kankan_media::{AudioCodec, AudioParams};
-use kankan_protocol::device::{DeviceEvent, MotionPhase};
 use kankan_motion::{SoundDetector, SoundEvent};
+use kankan_protocol::device::{DeviceEvent, MotionPhase};
 use opus_pure::{Application, OpusEncoder};
 
 use super::MotionLink;
