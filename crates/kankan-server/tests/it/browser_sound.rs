@@ -1,6 +1,7 @@
-//! Camera sound in the browser: a camera with its microphone records a few seconds (an Opus
-//! track beside the H.264 one); a real headless Chromium plays the recording through Media
-//! Source Extensions, whose SourceBuffer must be told of both codecs, and decodes its sound.
+//! Camera sound in the browser: a camera with its microphone streams (an Opus track beside the
+//! H.264 one); a real headless Chromium plays its recording, and its live view over the
+//! WebSocket, through Media Source Extensions, whose SourceBuffer must be told of both codecs,
+//! and decodes the sound.
 //!
 //! Every step waits for an element or a value; nothing sleeps a fixed time.
 
@@ -10,7 +11,7 @@ use anyhow::Result;
 use kankan_sim::video::sound::SoundPlan;
 use serde_json::json;
 
-use super::browser::{log_in_watching_csp, open_app, video_past, wait_for_hash};
+use super::browser::{log_in_watching_csp, open_app, tid, video_past, wait_for_hash};
 use super::recording::{camera_with, recorded_ms, recording_app, timeline_until};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -41,16 +42,59 @@ async fn a_recording_with_sound_plays_its_sound_in_the_browser() -> Result<()> {
         .await?;
     browser.click("[data-testid=timeline-span]").await?;
     video_past(&browser, "player", "the video to play", (0.0, 0), (0.5, 5)).await?;
+    decoded_sound(&browser, "player").await?;
+    let blocked = browser.execute("return window.cspViolations;", &[]).await?;
+    assert_eq!(blocked, json!([]), "nothing was blocked by the CSP");
+    Ok(())
+}
+
+/// Waits until the `<video>` of test id `player` has decoded sound (Chromium's count of audio
+/// bytes decoded: 0 for a video without an audio track, or one the SourceBuffer refused).
+async fn decoded_sound(browser: &kankan_testkit::browser::Browser, player: &str) -> Result<()> {
     let decoded = browser
         .wait_until(
             "the player to decode sound",
-            "const v = document.querySelector('[data-testid=player]');
+            "const v = document.querySelector(`[data-testid=${arguments[0]}]`);
              const n = v.webkitAudioDecodedByteCount;
              return n > 0 ? n : null;",
-            &[],
+            &[json!(player)],
         )
         .await?;
     assert!(decoded.as_u64().unwrap_or(0) > 0, "{decoded}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_view_over_the_websocket_plays_the_camera_s_sound() -> Result<()> {
+    // WebRTC off: live view is the MSE player (WebRTC does not carry the camera's sound yet).
+    let app = kankan_testkit::TestApp::spawn_with(|c| {
+        c.recording.segment_secs = 2;
+        c.recording.max_clock_skew_secs = 3600;
+        c.webrtc.enabled = false;
+    })
+    .await;
+    let email = "live-sound@example.com";
+    let (_token, creds, cam, _stop) =
+        camera_with(&app, email, |v| v.sound = Some((SoundPlan::Speech, 7))).await;
+    cam.wait_for("two seconds are sent", WAIT, |s| s.sent_live_ms >= 2_000).await?;
+    let uid = creds.uid.clone();
+    let browser = open_app(&app).await?;
+    log_in_watching_csp(&browser, email).await?;
+    browser.click(&tid("device-card")).await?;
+    wait_for_hash(&browser, &format!("#/devices/{uid}")).await?;
+    browser.click(&tid("device-live")).await?;
+    wait_for_hash(&browser, &format!("#/devices/{uid}/live")).await?;
+    browser.find(&tid("live-page")).await?;
+    browser
+        .wait_until(
+            "the status to say live",
+            "const s = document.querySelector('[data-testid=live-status]');
+             return s && s.dataset.state === 'live' ? s.textContent : null;",
+            &[],
+        )
+        .await?;
+    video_past(&browser, "live-video", "the live video to play", (0.0, 0), (0.5, 5)).await?;
+    decoded_sound(&browser, "live-video").await?;
     let blocked = browser.execute("return window.cspViolations;", &[]).await?;
     assert_eq!(blocked, json!([]), "nothing was blocked by the CSP");
     Ok(())
