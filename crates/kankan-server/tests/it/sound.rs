@@ -128,6 +128,46 @@ fn first_audio_packet(mp4: &[u8]) -> Vec<u8> {
     mp4[at..at + size].to_vec()
 }
 
+#[tokio::test]
+async fn the_sound_of_a_network_cut_is_backfilled_from_the_sd_card() {
+    let app = recording_app().await;
+    let (token, creds, cam, stop) =
+        camera_with(&app, "cut-sound@example.com", |v| v.sound = Some((SoundPlan::Speech, 7)))
+            .await;
+    let s = cam.wait_for("two seconds are sent", WAIT, |s| s.sent_live_ms >= 2_000).await;
+    let made = s.expect("live").made_ms;
+    cam.set_uplink(false);
+    cam.wait_for("five seconds on the SD card only", WAIT, |s| s.made_ms >= made + 5_000)
+        .await
+        .expect("cut");
+    cam.set_uplink(true);
+    cam.wait_for("the outage uploaded", WAIT, |s| s.live && s.backfills >= 1)
+        .await
+        .expect("backfill");
+    let s = cam.status();
+    stop.trigger();
+    let t = timeline_until(&app, &token, &creds.uid, "the outage filled", |t| {
+        recorded_ms(t) >= s.made_ms - 2_000
+    })
+    .await;
+    let (from, to) = (
+        t["spans"][0]["start_ms"].as_i64(),
+        t["spans"].as_array().and_then(|a| a.last()?["end_ms"].as_i64()),
+    );
+    let (from, to) = (from.expect("start"), to.expect("end"));
+    let (lt, base) = link(&app, &token, &creds.uid).await;
+    let (s, mp4, _) =
+        get_bytes(&app, &format!("{base}/export.mp4?from={from}&to={to}&t={lt}")).await;
+    assert_eq!(s, 200);
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("export.mp4");
+    std::fs::write(&file, &mp4).expect("write");
+    let secs = decoded_audio_secs(&file);
+    let span_secs = (to - from) as f64 / 1000.0;
+    assert!(span_secs >= 7.0, "live, the outage and live again: {span_secs} s");
+    assert!((secs - span_secs).abs() < 0.5, "{secs} s of sound over {span_secs} s: no hole");
+}
+
 /// A bound `kankan-cam` camera (firmware over MQTT) whose microphone hears `plan`.
 async fn sound_camera(
     app: &TestApp,
