@@ -1,7 +1,8 @@
 //! Camera sound in the browser: a camera with its microphone streams (an Opus track beside the
 //! H.264 one); a real headless Chromium plays its recording, and its live view over the
 //! WebSocket, through Media Source Extensions, whose SourceBuffer must be told of both codecs,
-//! and decodes the sound.
+//! and decodes the sound; over WebRTC the browser receives it as Opus packets on the audio
+//! track.
 //!
 //! Every step waits for an element or a value; nothing sleeps a fixed time.
 
@@ -66,7 +67,7 @@ async fn decoded_sound(browser: &kankan_testkit::browser::Browser, player: &str)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_view_over_the_websocket_plays_the_camera_s_sound() -> Result<()> {
-    // WebRTC off: live view is the MSE player (WebRTC does not carry the camera's sound yet).
+    // WebRTC off: live view is the MSE player (the WebRTC test is below).
     let app = kankan_testkit::TestApp::spawn_with(|c| {
         c.recording.segment_secs = 2;
         c.recording.max_clock_skew_secs = 3600;
@@ -95,6 +96,59 @@ async fn live_view_over_the_websocket_plays_the_camera_s_sound() -> Result<()> {
         .await?;
     video_past(&browser, "live-video", "the live video to play", (0.0, 0), (0.5, 5)).await?;
     decoded_sound(&browser, "live-video").await?;
+    let blocked = browser.execute("return window.cspViolations;", &[]).await?;
+    assert_eq!(blocked, json!([]), "nothing was blocked by the CSP");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_view_over_webrtc_receives_the_camera_s_sound_as_opus() -> Result<()> {
+    let app = recording_app().await;
+    let email = "rtc-sound@example.com";
+    let (_token, creds, cam, _stop) =
+        camera_with(&app, email, |v| v.sound = Some((SoundPlan::Speech, 7))).await;
+    cam.wait_for("a second is sent", WAIT, |s| s.sent_live_ms >= 1_000).await?;
+    super::webrtc::until_live(&app, &creds.uid).await;
+    let browser = open_app(&app).await?;
+    log_in_watching_csp(&browser, email).await?;
+    // Keep the page's peer connections within reach, to read their statistics.
+    browser
+        .execute(
+            "const Orig = window.RTCPeerConnection;
+             window.testPcs = [];
+             window.RTCPeerConnection = function (...a) {
+               const pc = new Orig(...a);
+               window.testPcs.push(pc);
+               return pc;
+             };
+             window.RTCPeerConnection.prototype = Orig.prototype;",
+            &[],
+        )
+        .await?;
+    let uid = creds.uid.clone();
+    browser.click(&tid("device-card")).await?;
+    wait_for_hash(&browser, &format!("#/devices/{uid}")).await?;
+    browser.click(&tid("device-live")).await?;
+    wait_for_hash(&browser, &format!("#/devices/{uid}/live")).await?;
+    let got = browser
+        .wait_until(
+            "Opus packets on the audio track",
+            "const pc = (window.testPcs || []).at(-1);
+             if (pc) {
+               pc.getStats().then((stats) => {
+                 stats.forEach((s) => {
+                   if (s.type !== 'inbound-rtp' || s.kind !== 'audio' || !s.packetsReceived) return;
+                   const codec = stats.get(s.codecId);
+                   window.testAudio = [codec ? codec.mimeType : '', s.packetsReceived];
+                 });
+               });
+             }
+             const got = window.testAudio;
+             return got && got[1] >= 25 ? got : null;",
+            &[],
+        )
+        .await?;
+    assert_eq!(got[0], json!("audio/opus"), "{got}");
     let blocked = browser.execute("return window.cspViolations;", &[]).await?;
     assert_eq!(blocked, json!([]), "nothing was blocked by the CSP");
     Ok(())
