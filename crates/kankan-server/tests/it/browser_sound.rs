@@ -2,7 +2,7 @@
 //! H.264 one); a real headless Chromium plays its recording, and its live view over the
 //! WebSocket, through Media Source Extensions, whose SourceBuffer must be told of both codecs,
 //! and decodes the sound; over WebRTC the browser receives it as Opus packets on the audio
-//! track.
+//! track; the sound alarm is turned on, with a sensitivity, on the device page.
 //!
 //! Every step waits for an element or a value; nothing sleeps a fixed time.
 
@@ -149,6 +149,67 @@ async fn live_view_over_webrtc_receives_the_camera_s_sound_as_opus() -> Result<(
         )
         .await?;
     assert_eq!(got[0], json!("audio/opus"), "{got}");
+    let blocked = browser.execute("return window.cspViolations;", &[]).await?;
+    assert_eq!(blocked, json!([]), "nothing was blocked by the CSP");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sound_alarms_are_turned_on_with_a_sensitivity_on_the_device_page() -> Result<()> {
+    use kankan_protocol::device::Settings;
+    let app = kankan_testkit::TestApp::spawn().await;
+    let email = "sound-setting@example.com";
+    let token = app.register(email, super::devices::PW).await;
+    let creds = super::devices::provision(&app, "KK-C1").await;
+    let uid = creds.uid.clone();
+    let mut dev = super::devices::bind(&app, &token, &creds).await;
+    let report = kankan_testkit::state_report(1, json!(Settings::default()), 0);
+    dev.publish_json("state", &report).await?;
+
+    let browser = open_app(&app).await?;
+    log_in_watching_csp(&browser, email).await?;
+    browser.click(&tid("device-card")).await?;
+    wait_for_hash(&browser, &format!("#/devices/{uid}")).await?;
+    browser.find(&tid("motion-form")).await?;
+    let shown = browser
+        .execute(
+            "return [document.querySelector('[data-testid=set-sound-alarm]').checked,
+                     document.querySelector('[data-testid=set-sound-sensitivity]').value];",
+            &[],
+        )
+        .await?;
+    assert_eq!(shown, json!([false, "50"]), "off by default, sensitivity 50");
+
+    // A sensitivity out of range is explained next to the field, nothing is sent.
+    browser.click(&tid("set-sound-alarm")).await?;
+    for (value, saved) in [("0", false), ("80", true)] {
+        browser
+            .execute(
+                "const el = document.querySelector('[data-testid=set-sound-sensitivity]');
+                 el.value = arguments[0];
+                 el.dispatchEvent(new Event('input', { bubbles: true }));",
+                &[json!(value)],
+            )
+            .await?;
+        browser.click(&tid("motion-save")).await?;
+        if !saved {
+            browser
+                .wait_until(
+                    "the field's error",
+                    "const el = document.querySelector('[data-testid=set-sound-sensitivity]');
+                     return el.getAttribute('aria-invalid') === 'true';",
+                    &[],
+                )
+                .await?;
+        }
+    }
+    browser.wait_for_text(&tid("motion-status"), "Saved").await?;
+    let desired = dev.next_on("desired").await?;
+    assert_eq!(
+        desired["settings"]["sound_alarm"],
+        json!({"enabled": true, "sensitivity": 80}),
+        "{desired}"
+    );
     let blocked = browser.execute("return window.cspViolations;", &[]).await?;
     assert_eq!(blocked, json!([]), "nothing was blocked by the CSP");
     Ok(())
