@@ -333,8 +333,9 @@ function query(params) {
 const ev = (id) => `${V1}/events/${encodeURIComponent(id)}`;
 
 /**
- * The Message Center. Items are `{ id, kind: 'motion' | 'press' | 'loiter' | 'tamper', device,
- * started_at_ms, ended_at_ms, zone, read, clip_from_ms, clip_to_ms, thumbnail }`, newest first.
+ * The Message Center. Items are `{ id, kind: 'motion' | 'press' | 'loiter' | 'tamper' | 'sound',
+ * device, started_at_ms, ended_at_ms, zone, read, clip_from_ms, clip_to_ms, thumbnail, level_db,
+ * duration_ms }` (the last two for sound events), newest first.
  */
 export const events = {
   /** Filters: `device`, `kind`, `before_ms`, `after_ms`, `limit`, `q` (words of the AI description). */

@@ -7,16 +7,17 @@ import { icon } from './icons.js';
 import { h } from './ui.js';
 import { deviceTitle } from './device-ui.js';
 
-export const EVENT_KINDS = ['motion', 'press', 'loiter', 'tamper'];
+export const EVENT_KINDS = ['motion', 'press', 'loiter', 'tamper', 'sound'];
 
 export const EVENT_LABELS = {
   motion: 'Motion',
   press: 'Doorbell pressed',
   loiter: 'Someone lingering',
   tamper: 'Device tampered with',
+  sound: 'Sound',
 };
 
-const EVENT_ICONS = { motion: 'move', press: 'doorbell', loiter: 'user', tamper: 'alert' };
+const EVENT_ICONS = { motion: 'move', press: 'doorbell', loiter: 'user', tamper: 'alert', sound: 'speaker' };
 
 export function eventLabel(kind) {
   return EVENT_LABELS[kind] || kind;

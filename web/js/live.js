@@ -10,7 +10,7 @@
 // fresh link after the stream ends or the connection fails; the <video>'s `data-transport`
 // says which one plays ('webrtc' or 'mse').
 
-import { attachMediaSource, avcCodec, mediaSourceClass } from './media.js';
+import { attachMediaSource, mediaCodecs, mediaSourceClass } from './media.js';
 import { WhepSession } from './webrtc.js';
 
 /** Jump to the live edge when more than this is buffered ahead of the playhead (s)... */
@@ -390,7 +390,7 @@ export class LivePlayer {
     this.objectUrl = url;
     ms.onsourceopen = () => {
       if (this.ms !== ms) return;
-      const type = `video/mp4; codecs="${avcCodec(init) || DEFAULT_CODEC}"`;
+      const type = `video/mp4; codecs="${mediaCodecs(init, DEFAULT_CODEC)}"`;
       if (!mediaSourceClass().isTypeSupported(type)) {
         this.setState('unsupported');
         this.stop();

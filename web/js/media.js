@@ -60,12 +60,28 @@ const hex2 = (n) => n.toString(16).padStart(2, '0');
  * (profile, compatibility flags, level follow the version byte); null when there is none.
  */
 export function avcCodec(bytes) {
+  return boxAt(bytes, 'avcC', (i) => `avc1.${hex2(bytes[i + 5])}${hex2(bytes[i + 6])}${hex2(bytes[i + 7])}`);
+}
+
+/** `fn(i)` for the first `name` box type found in `bytes` (`i`: its type's offset), else null. */
+function boxAt(bytes, name, fn) {
+  const c = [...name].map((ch) => ch.charCodeAt(0));
   for (let i = 4; i + 8 <= bytes.length; i++) {
-    if (bytes[i] === 0x61 && bytes[i + 1] === 0x76 && bytes[i + 2] === 0x63 && bytes[i + 3] === 0x43) {
-      return `avc1.${hex2(bytes[i + 5])}${hex2(bytes[i + 6])}${hex2(bytes[i + 7])}`;
-    }
+    if (bytes[i] === c[0] && bytes[i + 1] === c[1] && bytes[i + 2] === c[2] && bytes[i + 3] === c[3]) return fn(i);
   }
   return null;
+}
+
+/**
+ * The codecs of an init segment for a SourceBuffer: its H.264 video and its audio track, if
+ * any (`opus` from a `dOps` box, `mp4a.40.2` from an `esds`: cameras send AAC-LC, and browsers
+ * take that string for HE-AAC too): a SourceBuffer refuses an init whose tracks it was not told
+ * of. (G.711 has no browser decoder: such a track is not announced and MSE refuses the init.)
+ */
+export function mediaCodecs(bytes, fallback) {
+  const video = avcCodec(bytes) || fallback;
+  const audio = boxAt(bytes, 'dOps', () => 'opus') || boxAt(bytes, 'esds', () => 'mp4a.40.2');
+  return audio ? `${video},${audio}` : video;
 }
 
 const MEDIA_MESSAGES = {
@@ -376,7 +392,7 @@ export class Player {
   async appendInit(uri, gen) {
     const bytes = await this.link.fetch(uri, {}, 'bytes');
     if (gen !== this.gen) return;
-    const type = `video/mp4; codecs="${avcCodec(bytes) || DEFAULT_CODEC}"`;
+    const type = `video/mp4; codecs="${mediaCodecs(bytes, DEFAULT_CODEC)}"`;
     if (!this.sb) {
       if (!mediaSourceClass().isTypeSupported(type)) {
         throw new Error('This browser cannot play this video format. Download the clip instead.');

@@ -20,11 +20,18 @@ pub enum EventKind {
     Loiter,
     /// The device was removed from its mount (an instant).
     Tamper,
+    /// A sound alarm: a loud noise or a sustained sound, with a start and an end.
+    Sound,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 4] =
-        [EventKind::Motion, EventKind::Press, EventKind::Loiter, EventKind::Tamper];
+    pub const ALL: [EventKind; 5] = [
+        EventKind::Motion,
+        EventKind::Press,
+        EventKind::Loiter,
+        EventKind::Tamper,
+        EventKind::Sound,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,6 +39,7 @@ impl EventKind {
             EventKind::Press => "press",
             EventKind::Loiter => "loiter",
             EventKind::Tamper => "tamper",
+            EventKind::Sound => "sound",
         }
     }
 
@@ -57,6 +65,8 @@ pub struct Event {
     /// The footage to play for it: `[clip_from, clip_to)`.
     pub clip_from: Timestamp,
     pub clip_to: Timestamp,
+    /// Sound events: the loudest peak in dBFS (-100..0); an end's replaces the start's.
+    pub level_db: Option<i16>,
     /// Whether a thumbnail is stored (read only: ignored when recording).
     pub thumbnail: bool,
 }

@@ -148,6 +148,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0022_cluster.sql"),
     },
     Migration {
+        version: 25,
+        name: "0025_sound",
+        sqlite: include_str!("../migrations/sqlite/0025_sound.sql"),
+        postgres: include_str!("../migrations/postgres/0025_sound.sql"),
+    },
+    Migration {
         version: 26,
         name: "0026_event_descriptions",
         sqlite: include_str!("../migrations/sqlite/0026_event_descriptions.sql"),

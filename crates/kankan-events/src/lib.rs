@@ -244,6 +244,10 @@ impl Events {
         let device = s.store.device(uid).await?.ok_or(CoreError::DeviceNotFound)?;
         let owner = device.owner.ok_or(CoreError::DeviceNotBound)?;
         let ended = |phase: MotionPhase, at: i64| (phase == MotionPhase::End).then_some(at);
+        let level_db = match *ev {
+            DeviceEvent::Sound { level_db, .. } => Some(level_db),
+            _ => None,
+        };
         let (kind, started, ended_at, zone) = match *ev {
             DeviceEvent::Motion { phase, at_ms, started_ms, zone } => {
                 (EventKind::Motion, started_ms, ended(phase, at_ms), zone)
@@ -253,6 +257,9 @@ impl Events {
             }
             DeviceEvent::Press { at_ms } => (EventKind::Press, at_ms, Some(at_ms), None),
             DeviceEvent::Tamper { at_ms } => (EventKind::Tamper, at_ms, Some(at_ms), None),
+            DeviceEvent::Sound { phase, at_ms, started_ms, .. } => {
+                (EventKind::Sound, started_ms, ended(phase, at_ms), None)
+            }
         };
         if matches!(kind, EventKind::Press | EventKind::Loiter)
             && device.kind != DeviceKind::Doorbell
@@ -273,6 +280,7 @@ impl Events {
             created_at: Timestamp(now),
             clip_from: Timestamp(started.saturating_sub(s.recordings.config().event_preroll_ms())),
             clip_to: Timestamp(clip_end(started, ended_at).saturating_add(POST_ROLL_MS)),
+            level_db,
             thumbnail: false,
         };
         let (event, new) = match s.store.record_event(&row).await? {

@@ -129,6 +129,7 @@ pub(crate) async fn gather(
                         "clip_from_ms": e.clip_from.0,
                         "clip_to_ms": e.clip_to.0,
                         "description": descriptions.get(&e.id),
+                        "level_db": e.level_db,
                     })
                 })
                 .collect(),

@@ -10,7 +10,7 @@ use crate::{Limits, MediaError};
 pub enum TrackKind {
     /// H.264 video.
     Video,
-    /// AAC or G.711 audio, carried as is.
+    /// AAC, Opus or G.711 audio, carried as is.
     Audio,
 }
 
@@ -23,7 +23,7 @@ pub struct TrackInfo {
     pub kind: TrackKind,
     /// Units per second of the track's decode times and durations (`mdhd`).
     pub timescale: u32,
-    /// RFC 6381 codec string, e.g. `avc1.64001f`, `mp4a.40.2`, `ulaw`.
+    /// RFC 6381 codec string, e.g. `avc1.64001f`, `mp4a.40.2`, `opus`, `ulaw`.
     pub codec: String,
     /// Coded width in pixels (video; 0 for audio).
     pub width: u16,
@@ -309,10 +309,10 @@ fn parse_visual_entry(track_id: u32, entry: BoxRef<'_>) -> Result<(String, u16, 
 
 fn parse_audio_entry(track_id: u32, entry: BoxRef<'_>) -> Result<(String, u16, u32), MediaError> {
     let typ = entry.name();
-    if !matches!(&entry.typ, b"mp4a" | b"ulaw" | b"alaw") {
+    if !matches!(&entry.typ, b"mp4a" | b"Opus" | b"ulaw" | b"alaw") {
         return Err(MediaError::UnsupportedCodec {
             track_id,
-            what: format!("audio codec '{typ}' (only mp4a, ulaw and alaw are accepted)"),
+            what: format!("audio codec '{typ}' (only mp4a, Opus, ulaw and alaw are accepted)"),
         });
     }
     let mut r = Reader::new(entry.body, "audio sample entry");
@@ -329,10 +329,23 @@ fn parse_audio_entry(track_id: u32, entry: BoxRef<'_>) -> Result<(String, u16, u
         2 => r.skip(36, "sound description v2 fields")?,
         v => return Err(MediaError::bad_box(typ, format!("sound description version {v}"))),
     }
-    if &entry.typ != b"mp4a" {
+    if matches!(&entry.typ, b"ulaw" | b"alaw") {
         return Ok((typ, channels, sample_rate));
     }
-    let kids = children(entry.body.get(r.pos()..).unwrap_or_default(), "mp4a")?;
+    let kids = children(entry.body.get(r.pos()..).unwrap_or_default(), "audio sample entry")?;
+    if &entry.typ == b"Opus" {
+        let dops = require(&kids, b"dOps", "Opus sample entry")?;
+        let out = parse_dops(dops.body)?;
+        if out != channels {
+            return Err(MediaError::bad_box(
+                "dOps",
+                format!(
+                    "OutputChannelCount {out} differs from the entry's channelcount {channels}"
+                ),
+            ));
+        }
+        return Ok(("opus".into(), channels, 48_000));
+    }
     let esds = match find(&kids, b"esds") {
         Some(b) => b,
         // QuickTime nests it in a 'wave' box.
@@ -342,6 +355,41 @@ fn parse_audio_entry(track_id: u32, entry: BoxRef<'_>) -> Result<(String, u16, u
         },
     };
     Ok((mp4a_codec(esds.body)?, channels, sample_rate))
+}
+
+/// Checks an `OpusSpecificBox` (Encapsulation of Opus in ISO BMFF, 4.3.2) and returns its
+/// output channel count.
+fn parse_dops(body: &[u8]) -> Result<u16, MediaError> {
+    let mut r = Reader::new(body, "dOps");
+    if r.u8("Version")? != 0 {
+        return Err(MediaError::bad_box("dOps", "Version is not 0"));
+    }
+    let channels = r.u8("OutputChannelCount")?;
+    r.u16("PreSkip")?;
+    r.u32("InputSampleRate")?;
+    r.u16("OutputGain")?;
+    let family = r.u8("ChannelMappingFamily")?;
+    match family {
+        0 if matches!(channels, 1 | 2) => {}
+        0 => return Err(MediaError::bad_box("dOps", "family 0 with other than 1 or 2 channels")),
+        _ => {
+            if channels == 0 {
+                return Err(MediaError::bad_box("dOps", "OutputChannelCount is 0"));
+            }
+            let streams = r.u8("StreamCount")?;
+            let coupled = r.u8("CoupledCount")?;
+            if streams == 0 || coupled > streams {
+                return Err(MediaError::bad_box("dOps", "StreamCount 0 or below CoupledCount"));
+            }
+            for _ in 0..channels {
+                let m = r.u8("ChannelMapping")?;
+                if m != 255 && u16::from(m) >= u16::from(streams) + u16::from(coupled) {
+                    return Err(MediaError::bad_box("dOps", "ChannelMapping names no stream"));
+                }
+            }
+        }
+    }
+    Ok(u16::from(channels))
 }
 
 /// Reads an MPEG-4 descriptor header: its tag and length.

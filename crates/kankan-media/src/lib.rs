@@ -33,7 +33,7 @@
 //!   fragmented file); exactly one video track, which must be H.264 (`avc1`/`avc3` with an
 //!   `avcC`; anything else is `media-unsupported-codec`, since the recorder never transcodes
 //!   and browsers must play what it stores), and at most one audio track (`mp4a` with `esds`,
-//!   `ulaw`, `alaw`: carried, not interpreted). Track ids are unique; each track's `trex`
+//!   `Opus` with a checked `dOps`, `ulaw`, `alaw`: carried, not interpreted). Track ids are unique; each track's `trex`
 //!   defaults are kept. The RFC 6381 codec strings come from `avcC` and `esds`.
 //! - **Fragments** ([`parse_fragment`]): one `moof` (with `mfhd`, at least one `traf`), then one
 //!   `mdat`; every `traf` names a track of the init (`media-unknown-track`), at most once, and
@@ -86,7 +86,10 @@ pub use fragment::{
 };
 pub use init::{InitSegment, TrackInfo, TrackKind, parse_init};
 pub use stream::{StreamItem, StreamParser};
-pub use write::{VIDEO_TRACK_ID, VideoParams, WriteSample, write_fragment, write_init};
+pub use write::{
+    AUDIO_TRACK_ID, AudioCodec, AudioParams, TrackWrite, VIDEO_TRACK_ID, VideoParams, WriteSample,
+    write_fragment, write_fragment_tracks, write_init, write_init_av,
+};
 
 /// Bounds on what a device may send; checked before anything is buffered or allocated.
 #[derive(Debug, Clone, PartialEq, Eq)]

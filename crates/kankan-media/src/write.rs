@@ -38,10 +38,50 @@ pub(crate) const FLAGS_DELTA: u32 = 0x0101_0000;
 /// The track id [`write_init`] gives the video track.
 pub const VIDEO_TRACK_ID: u32 = 1;
 
+/// The track id [`write_init_av`] gives the audio track.
+pub const AUDIO_TRACK_ID: u32 = 2;
+
+/// The codec of an audio track [`write_init_av`] describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AudioCodec {
+    /// Opus (an `Opus` sample entry with a `dOps`, channel mapping family 0); `pre_skip` is
+    /// the encoder's lookahead in 48 kHz samples.
+    Opus { pre_skip: u16 },
+    /// AAC (an `mp4a` sample entry with an `esds`); `config` is the AudioSpecificConfig.
+    Aac { config: Vec<u8> },
+}
+
+/// What [`write_init_av`] needs to describe an audio track.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioParams {
+    /// Opus or AAC.
+    pub codec: AudioCodec,
+    /// 1 (mono) or 2.
+    pub channels: u16,
+    /// Sample rate in Hz, also the track's timescale (48 000 for Opus).
+    pub sample_rate: u32,
+}
+
+/// One track's samples in a fragment written by [`write_fragment_tracks`].
+#[derive(Debug, Clone, Copy)]
+pub struct TrackWrite<'a> {
+    /// The track id of the init segment.
+    pub track_id: u32,
+    /// Decode time of the first sample (`tfdt`), in the track's timescale.
+    pub base_decode_time: u64,
+    /// The samples, in decode order.
+    pub samples: &'a [WriteSample<'a>],
+}
+
 /// Writes a CMAF init segment for one H.264 track (id [`VIDEO_TRACK_ID`]): `ftyp` (iso6,
 /// cmfc, avc1) and a `moov` with empty sample tables and `mvex`/`trex`. The `avcC` takes
 /// profile, compatibility and level from SPS bytes 1..4 and declares 4-byte NAL lengths.
 pub fn write_init(video: &VideoParams) -> Vec<u8> {
+    write_init_av(video, None)
+}
+
+/// [`write_init`] with an optional audio track (id [`AUDIO_TRACK_ID`]) after the video one.
+pub fn write_init_av(video: &VideoParams, audio: Option<&AudioParams>) -> Vec<u8> {
     let mut out = Vec::with_capacity(1024);
     bx(&mut out, b"ftyp", |o| {
         o.extend_from_slice(b"iso6");
@@ -51,7 +91,8 @@ pub fn write_init(video: &VideoParams) -> Vec<u8> {
         }
     });
     bx(&mut out, b"moov", |o| {
-        write_mvhd(o, 1000, 0, VIDEO_TRACK_ID + 1);
+        let next = if audio.is_some() { AUDIO_TRACK_ID + 1 } else { VIDEO_TRACK_ID + 1 };
+        write_mvhd(o, 1000, 0, next);
         bx(o, b"trak", |o| {
             write_tkhd(o, VIDEO_TRACK_ID, 0, Some((video.width, video.height)));
             bx(o, b"mdia", |o| {
@@ -65,26 +106,98 @@ pub fn write_init(video: &VideoParams) -> Vec<u8> {
                             put32(o, 1);
                             write_avc1(o, video);
                         });
-                        for typ in [b"stts", b"stsc", b"stco"] {
-                            full(o, typ, 0, 0, |o| put32(o, 0));
-                        }
-                        full(o, b"stsz", 0, 0, |o| {
-                            put32(o, 0);
-                            put32(o, 0);
-                        });
+                        write_empty_tables(o);
                     });
                 });
             });
         });
+        if let Some(audio) = audio {
+            write_audio_trak(o, audio);
+        }
         bx(o, b"mvex", |o| {
-            full(o, b"trex", 0, 0, |o| {
-                for v in [VIDEO_TRACK_ID, 1, 0, 0, 0] {
-                    put32(o, v);
-                }
-            });
+            let mut ids = vec![VIDEO_TRACK_ID];
+            ids.extend(audio.map(|_| AUDIO_TRACK_ID));
+            for id in ids {
+                full(o, b"trex", 0, 0, |o| {
+                    for v in [id, 1, 0, 0, 0] {
+                        put32(o, v);
+                    }
+                });
+            }
         });
     });
     out
+}
+
+fn write_empty_tables(o: &mut Vec<u8>) {
+    for typ in [b"stts", b"stsc", b"stco"] {
+        full(o, typ, 0, 0, |o| put32(o, 0));
+    }
+    full(o, b"stsz", 0, 0, |o| {
+        put32(o, 0);
+        put32(o, 0);
+    });
+}
+
+fn write_audio_trak(o: &mut Vec<u8>, audio: &AudioParams) {
+    bx(o, b"trak", |o| {
+        write_tkhd(o, AUDIO_TRACK_ID, 0, None);
+        bx(o, b"mdia", |o| {
+            write_mdhd(o, audio.sample_rate, 0);
+            write_hdlr(o, false);
+            bx(o, b"minf", |o| {
+                write_media_header(o, false);
+                write_dinf(o);
+                bx(o, b"stbl", |o| {
+                    full(o, b"stsd", 0, 0, |o| {
+                        put32(o, 1);
+                        write_audio_entry(o, audio);
+                    });
+                    write_empty_tables(o);
+                });
+            });
+        });
+    });
+}
+
+/// An AudioSampleEntry (version 0) of `Opus` + `dOps` or `mp4a` + `esds`.
+fn write_audio_entry(o: &mut Vec<u8>, audio: &AudioParams) {
+    let typ = match audio.codec {
+        AudioCodec::Opus { .. } => b"Opus",
+        AudioCodec::Aac { .. } => b"mp4a",
+    };
+    bx(o, typ, |o| {
+        o.extend_from_slice(&[0; 6]);
+        put16(o, 1); // data_reference_index
+        o.extend_from_slice(&[0; 8]); // version, revision, vendor
+        put16(o, audio.channels);
+        put16(o, 16); // samplesize
+        put32(o, 0); // pre_defined, reserved
+        put32(o, audio.sample_rate.min(0xffff) << 16);
+        match &audio.codec {
+            AudioCodec::Opus { pre_skip } => bx(o, b"dOps", |o| {
+                o.push(0); // version
+                o.push(u8::try_from(audio.channels).unwrap_or(2));
+                put16(o, *pre_skip);
+                put32(o, audio.sample_rate);
+                put16(o, 0); // output gain
+                o.push(0); // channel mapping family 0: mono or stereo
+            }),
+            AudioCodec::Aac { config } => full(o, b"esds", 0, 0, |o| {
+                let cfg = &config[..config.len().min(100)];
+                let dsi = 2 + cfg.len();
+                let dcd = 2 + 13 + dsi;
+                let es = 2 + 3 + dcd + 3;
+                o.extend_from_slice(&[0x03, es as u8 - 2, 0, 0, 0]);
+                o.extend_from_slice(&[0x04, (dcd - 2) as u8, 0x40, 0x15, 0, 0, 0]);
+                put32(o, 0); // maxBitrate
+                put32(o, 0); // avgBitrate
+                o.extend_from_slice(&[0x05, cfg.len() as u8]);
+                o.extend_from_slice(cfg);
+                o.extend_from_slice(&[0x06, 1, 2]); // SLConfigDescriptor: predefined MP4
+            }),
+        }
+    });
 }
 
 fn write_avc1(o: &mut Vec<u8>, video: &VideoParams) {
@@ -117,43 +230,57 @@ fn len16(b: &[u8]) -> u16 {
     u16::try_from(b.len()).unwrap_or(u16::MAX)
 }
 
-/// Writes one CMAF fragment: `moof` (`mfhd`, `traf` with `tfhd` default-base-is-moof,
-/// `tfdt` version 1 and a `trun` with data offset and per-sample duration, size, flags and
-/// composition offset) then `mdat`.
+/// Writes one CMAF fragment of one track: `moof` (`mfhd`, `traf` with `tfhd`
+/// default-base-is-moof, `tfdt` version 1 and a `trun` with data offset and per-sample
+/// duration, size, flags and composition offset) then `mdat`.
 pub fn write_fragment(
     sequence: u32,
     track_id: u32,
     base_decode_time: u64,
     samples: &[WriteSample<'_>],
 ) -> Vec<u8> {
-    let payload: u64 = samples.iter().map(|s| s.data.len() as u64).sum();
-    let mut out = Vec::with_capacity(128 + 16 * samples.len() + payload as usize);
-    let mut offset_at = 0;
+    write_fragment_tracks(sequence, &[TrackWrite { track_id, base_decode_time, samples }])
+}
+
+/// [`write_fragment`] with a `traf` per track, in the order given, their data one after the
+/// other in the one `mdat`.
+pub fn write_fragment_tracks(sequence: u32, tracks: &[TrackWrite<'_>]) -> Vec<u8> {
+    let samples = || tracks.iter().flat_map(|t| t.samples.iter());
+    let payload: u64 = samples().map(|s| s.data.len() as u64).sum();
+    let count = samples().count();
+    let mut out = Vec::with_capacity(128 + 16 * count + payload as usize);
+    let mut offsets_at = Vec::with_capacity(tracks.len());
     bx(&mut out, b"moof", |o| {
         full(o, b"mfhd", 0, 0, |o| put32(o, sequence));
-        bx(o, b"traf", |o| {
-            full(o, b"tfhd", 0, 0x02_0000, |o| put32(o, track_id));
-            full(o, b"tfdt", 1, 0, |o| put64(o, base_decode_time));
-            full(o, b"trun", 1, 0x0f01, |o| {
-                put32(o, u32::try_from(samples.len()).unwrap_or(u32::MAX));
-                offset_at = o.len();
-                put32(o, 0); // data_offset, patched below
-                for s in samples {
-                    put32(o, s.duration);
-                    put32(o, u32::try_from(s.data.len()).unwrap_or(u32::MAX));
-                    put32(o, if s.keyframe { FLAGS_KEY } else { FLAGS_DELTA });
-                    o.extend_from_slice(&s.cts_offset.to_be_bytes());
-                }
+        for t in tracks {
+            bx(o, b"traf", |o| {
+                full(o, b"tfhd", 0, 0x02_0000, |o| put32(o, t.track_id));
+                full(o, b"tfdt", 1, 0, |o| put64(o, t.base_decode_time));
+                full(o, b"trun", 1, 0x0f01, |o| {
+                    put32(o, u32::try_from(t.samples.len()).unwrap_or(u32::MAX));
+                    offsets_at.push(o.len());
+                    put32(o, 0); // data_offset, patched below
+                    for s in t.samples {
+                        put32(o, s.duration);
+                        put32(o, u32::try_from(s.data.len()).unwrap_or(u32::MAX));
+                        put32(o, if s.keyframe { FLAGS_KEY } else { FLAGS_DELTA });
+                        o.extend_from_slice(&s.cts_offset.to_be_bytes());
+                    }
+                });
             });
-        });
+        }
     });
     let mdat_header = mdat_header(payload);
-    let data_offset = u32::try_from(out.len() + mdat_header.len()).unwrap_or(u32::MAX);
-    if let Some(slot) = out.get_mut(offset_at..offset_at + 4) {
-        slot.copy_from_slice(&data_offset.to_be_bytes());
+    let mut data_offset = out.len() + mdat_header.len();
+    for (at, t) in offsets_at.into_iter().zip(tracks) {
+        let value = u32::try_from(data_offset).unwrap_or(u32::MAX);
+        if let Some(slot) = out.get_mut(at..at + 4) {
+            slot.copy_from_slice(&value.to_be_bytes());
+        }
+        data_offset += t.samples.iter().map(|s| s.data.len()).sum::<usize>();
     }
     out.extend_from_slice(&mdat_header);
-    for s in samples {
+    for s in samples() {
         out.extend_from_slice(s.data);
     }
     out

@@ -9,9 +9,11 @@
 //! for [`MotionConfig::cooldown_ms`] to end it.
 
 mod schedule;
+pub mod sound;
 mod zone;
 
 pub use schedule::{MAX_PERIODS, Period, Schedule, day_name, parse_day, parse_time, time_zone};
+pub use sound::{SoundDetector, SoundEvent, SoundThresholds};
 pub use zone::{MAX_POINTS, MAX_ZONES, Point, Zone};
 
 /// Why a configuration or frame was refused. Codes are stable.

@@ -262,6 +262,33 @@ pub struct Settings {
     /// (`[ai]`); off by default, and only for an owner who consented to `ai-descriptions`.
     #[serde(default)]
     pub ai_descriptions: bool,
+    /// Sound alarms: a loud noise or a sustained sound above the camera's background level
+    /// raises a `sound` event. Off by default.
+    #[serde(default)]
+    pub sound_alarm: SoundAlarm,
+}
+
+/// Sound alarms as the device applies them (`kankan_motion::sound`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SoundAlarm {
+    pub enabled: bool,
+    /// 1 (only very loud sounds) to 100.
+    #[schema(minimum = 1, maximum = 100)]
+    pub sensitivity: u8,
+}
+
+impl Default for SoundAlarm {
+    fn default() -> Self {
+        SoundAlarm { enabled: false, sensitivity: kankan_motion::sound::DEFAULT_SENSITIVITY }
+    }
+}
+
+impl SoundAlarm {
+    /// The sensitivity the detector applies now, `None` when off.
+    pub fn active(&self) -> Option<u8> {
+        self.enabled.then_some(self.sensitivity)
+    }
 }
 
 fn utc() -> String {
@@ -288,6 +315,7 @@ impl Default for Settings {
             loiter_secs: default_loiter_secs(),
             recording_mode: RecordingMode::Continuous,
             ai_descriptions: false,
+            sound_alarm: SoundAlarm::default(),
         }
     }
 }
@@ -303,6 +331,12 @@ impl Settings {
         }
         if self.loiter_secs > 600 {
             return Err(SettingsError::new("invalid-settings", "loiter_secs must be 0-600"));
+        }
+        if !(1..=100).contains(&self.sound_alarm.sensitivity) {
+            return Err(SettingsError::new(
+                "invalid-settings",
+                "sound_alarm.sensitivity must be 1-100",
+            ));
         }
         if self.motion.zones.len() > kankan_motion::MAX_ZONES {
             return Err(kankan_motion::MotionError::TooManyZones.into());
@@ -534,6 +568,19 @@ pub enum DeviceEvent {
         /// The start of the motion (presence) it belongs to, on both.
         started_ms: i64,
     },
+    /// A sound alarm (`settings.sound_alarm`): a loud noise or a sustained sound above the
+    /// background. `start` when it began, `end` after 3 s of quiet.
+    Sound {
+        phase: MotionPhase,
+        /// Unix ms of the start (`start`) or of the last loud moment (`end`).
+        at_ms: i64,
+        /// The start, repeated on `end`.
+        started_ms: i64,
+        /// The loudest peak so far, in dBFS (-100 to 0).
+        level_db: i16,
+        /// `at_ms - started_ms` (0 on `start`).
+        duration_ms: i64,
+    },
 }
 
 impl DeviceEvent {
@@ -541,7 +588,8 @@ impl DeviceEvent {
     pub fn validate(&self) -> Result<(), String> {
         let (at_ms, started_ms) = match self {
             DeviceEvent::Motion { at_ms, started_ms, .. }
-            | DeviceEvent::Loiter { at_ms, started_ms, .. } => (*at_ms, *started_ms),
+            | DeviceEvent::Loiter { at_ms, started_ms, .. }
+            | DeviceEvent::Sound { at_ms, started_ms, .. } => (*at_ms, *started_ms),
             DeviceEvent::Press { at_ms } | DeviceEvent::Tamper { at_ms } => (*at_ms, *at_ms),
         };
         if at_ms < 0 || started_ms < 0 {
@@ -549,6 +597,11 @@ impl DeviceEvent {
         }
         if started_ms > at_ms {
             return Err("an event ends before it starts".into());
+        }
+        if let DeviceEvent::Sound { level_db, duration_ms, .. } = self
+            && (!(-100..=0).contains(level_db) || *duration_ms != at_ms - started_ms)
+        {
+            return Err("a sound's level is -100 to 0 dBFS and its duration its span".into());
         }
         Ok(())
     }
@@ -624,6 +677,16 @@ mod tests {
                 DeviceEvent::Loiter { phase: MotionPhase::Start, at_ms: 9, started_ms: 1 },
                 r#"{"type":"loiter","phase":"start","at_ms":9,"started_ms":1}"#,
             ),
+            (
+                DeviceEvent::Sound {
+                    phase: MotionPhase::End,
+                    at_ms: 9,
+                    started_ms: 1,
+                    level_db: -6,
+                    duration_ms: 8,
+                },
+                r#"{"type":"sound","phase":"end","at_ms":9,"started_ms":1,"level_db":-6,"duration_ms":8}"#,
+            ),
         ];
         for (ev, json) in cases {
             assert_eq!(serde_json::to_string(&ev).expect("json"), json);
@@ -642,6 +705,35 @@ mod tests {
         assert!(DeviceEvent::Press { at_ms: -1 }.validate().is_err());
         let early = DeviceEvent::Loiter { phase: MotionPhase::End, at_ms: 1, started_ms: 9 };
         assert!(early.validate().is_err());
+        let sound = |level_db, duration_ms| DeviceEvent::Sound {
+            phase: MotionPhase::End,
+            at_ms: 9,
+            started_ms: 1,
+            level_db,
+            duration_ms,
+        };
+        assert!(sound(3, 8).validate().is_err(), "above 0 dBFS");
+        assert!(sound(-6, 7).validate().is_err(), "a duration that is not the span");
+    }
+
+    #[test]
+    fn sound_alarms_are_off_by_default_and_their_sensitivity_is_checked() {
+        let s = Settings::default();
+        assert_eq!(s.sound_alarm, SoundAlarm { enabled: false, sensitivity: 50 });
+        assert_eq!(s.sound_alarm.active(), None, "off: the detector hears nothing");
+        // A device or client from before the field: off.
+        let mut old = serde_json::to_value(&s).expect("ser");
+        old.as_object_mut().expect("object").remove("sound_alarm");
+        assert_eq!(serde_json::from_value::<Settings>(old).expect("de").sound_alarm, s.sound_alarm);
+        for bad in [0, 101] {
+            let s = Settings {
+                sound_alarm: SoundAlarm { enabled: true, sensitivity: bad },
+                ..s.clone()
+            };
+            assert_eq!(s.validate().expect_err("refused").code, "invalid-settings");
+        }
+        let on = SoundAlarm { enabled: true, sensitivity: 80 };
+        assert_eq!(on.active(), Some(80));
     }
 
     #[test]

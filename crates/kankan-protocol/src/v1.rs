@@ -523,7 +523,8 @@ pub enum AlbumKind {
 pub struct EventItem {
     pub id: uuid::Uuid,
     /// `motion`, `press` (doorbell button), `loiter` (presence in front of a doorbell for
-    /// longer than its `loiter_secs`) or `tamper` (removed from its mount).
+    /// longer than its `loiter_secs`), `tamper` (removed from its mount) or `sound` (a sound
+    /// alarm: a loud noise or a sustained sound).
     pub kind: String,
     /// The device's UID.
     pub device: String,
@@ -543,6 +544,10 @@ pub struct EventItem {
     /// One sentence describing the event, written by the AI model the operator configured,
     /// where the camera's owner turned AI descriptions on; `null` when none (yet).
     pub description: Option<String>,
+    /// Sound events: the loudest peak, in dBFS (-100 to 0); `null` for other kinds.
+    pub level_db: Option<i16>,
+    /// Sound events that ended: how long the sound lasted (end - start); `null` otherwise.
+    pub duration_ms: Option<i64>,
 }
 
 /// `event: ring` on the event stream: a doorbell was pressed.

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use kankan_base::{Shutdown, ShutdownSignal};
 use kankan_protocol::device::CommandKind;
 use kankan_sim::pairing::{Source, read_and_join};
+use kankan_sim::video::sound::SoundPlan;
 use kankan_sim::{
     Backoff, ClaimOutcome, Device, DeviceConfig, ServerAddr, SimError, Timings, fleet, talk, video,
 };
@@ -164,6 +165,12 @@ struct VideoArgs {
     /// Keep the scene still (no motion).
     #[arg(long)]
     still: bool,
+    /// What the microphone hears (an Opus track in the upload; `none`: no audio track).
+    #[arg(long, value_enum, default_value_t = SoundArg::Cycle)]
+    sound: SoundArg,
+    /// Seed of the sound scene (the same seed, the same sound).
+    #[arg(long, default_value_t = 7)]
+    sound_seed: u64,
     /// Also record a 320x180 sub-stream (stream 1).
     #[arg(long)]
     sub_stream: bool,
@@ -206,6 +213,7 @@ impl VideoArgs {
             gop: cfg.encoder.gop,
         });
         cfg.motion = !self.still;
+        cfg.sound = self.sound.plan().map(|p| (p, self.sound_seed));
         cfg.sd_bytes = self.sd_mib.saturating_mul(1024 * 1024);
         cfg.on_demand = self.on_demand;
         Ok(Some(cfg))
@@ -529,6 +537,28 @@ async fn stop_on_signals(shutdown: Shutdown) {
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("stopping");
     shutdown.trigger();
+}
+
+/// `--sound`: a plan of the microphone's scene, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SoundArg {
+    None,
+    Silence,
+    Knock,
+    Speech,
+    Cycle,
+}
+
+impl SoundArg {
+    fn plan(self) -> Option<SoundPlan> {
+        match self {
+            SoundArg::None => None,
+            SoundArg::Silence => Some(SoundPlan::Silence),
+            SoundArg::Knock => Some(SoundPlan::Knock),
+            SoundArg::Speech => Some(SoundPlan::Speech),
+            SoundArg::Cycle => Some(SoundPlan::Cycle),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,14 @@ pub(crate) const VIDEO_HZ: u64 = 90_000;
 /// A forward jump larger than this is a discontinuity, not time that passed.
 const MAX_LEAP: u64 = 10 * VIDEO_HZ;
 
+/// One Opus packet of the camera's sound track to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sound {
+    /// Its time on the session's (90 kHz) timeline, so it stays in step with the picture.
+    pub rtp90: u64,
+    pub data: Vec<u8>,
+}
+
 /// One access unit to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Frame {
@@ -29,6 +37,8 @@ struct Track {
     avc: AvcConfig,
     id: u32,
     timescale: u64,
+    /// The Opus track's id and timescale, if the camera sends one.
+    opus: Option<(u32, u64)>,
 }
 
 /// The session's timeline.
@@ -49,6 +59,8 @@ pub(crate) struct VideoFeed {
     timeline: Timeline,
     /// No keyframe yet since the start or the last init: frames are dropped.
     need_key: bool,
+    /// The sound of the fragments fed since the last [`VideoFeed::take_sound`].
+    sound: Vec<Sound>,
 }
 
 impl VideoFeed {
@@ -58,7 +70,11 @@ impl VideoFeed {
         let video = init.video().ok_or("no video track")?;
         let avc = AvcConfig::from_stsd(&video.stsd).ok_or("no H.264 parameter sets")?;
         let (id, timescale) = (video.track_id, u64::from(video.timescale.max(1)));
-        self.track = Some(Track { init, avc, id, timescale });
+        let opus = init
+            .audio()
+            .filter(|a| a.codec == "opus")
+            .map(|a| (a.track_id, u64::from(a.timescale.max(1))));
+        self.track = Some(Track { init, avc, id, timescale, opus });
         self.need_key = true;
         self.timeline.rebase = true;
         Ok(())
@@ -93,7 +109,26 @@ impl VideoFeed {
             let rtp = pts90.saturating_add_signed(self.timeline.offset).max(placed);
             out.push(Frame { rtp, keyframe: s.keyframe, data: annexb });
         }
+        if let (Some((id, scale)), false) = (t.opus, self.need_key)
+            && let Some(run) = frag.run(id)
+        {
+            let mut dts = run.base_decode_time;
+            for s in &run.samples {
+                let at = u128::from(dts) * 90_000 / u128::from(scale);
+                dts = dts.saturating_add(u64::from(s.duration));
+                let (Ok(at), Some(data)) = (u64::try_from(at), frag.sample_data(s)) else {
+                    continue;
+                };
+                let rtp90 = at.saturating_add_signed(self.timeline.offset);
+                self.sound.push(Sound { rtp90, data: data.to_vec() });
+            }
+        }
         Ok(out)
+    }
+
+    /// The camera's sound (Opus packets) of the fragments fed since the last call.
+    pub fn take_sound(&mut self) -> Vec<Sound> {
+        std::mem::take(&mut self.sound)
     }
 }
 
@@ -192,6 +227,57 @@ mod tests {
         // ...a leap of an hour does not.
         let d = feed.fragment(&fragment(3, 60_000 + 3600 * 90_000, 1, true)).expect("leap");
         assert_eq!(d[0].rtp, 912_000 + 66_000);
+    }
+
+    #[test]
+    fn the_camera_s_opus_packets_come_out_on_the_video_s_timeline_from_a_keyframe_on() {
+        use kankan_media::{AUDIO_TRACK_ID, AudioCodec, AudioParams, TrackWrite, write_init_av};
+        let params = VideoParams {
+            width: 320,
+            height: 180,
+            timescale: 90_000,
+            sps: SPS.to_vec(),
+            pps: PPS.to_vec(),
+        };
+        let opus = AudioParams {
+            codec: AudioCodec::Opus { pre_skip: 312 },
+            channels: 1,
+            sample_rate: 48_000,
+        };
+        let av = |seq: u32, key: bool, video_dts: u64, audio_dts: u64| {
+            let v = vec![0, 0, 0, 2, if key { 0x65 } else { 0x41 }, 1];
+            let video = [WriteSample { data: &v, duration: 6000, keyframe: key, cts_offset: 0 }];
+            let packets = [vec![0xf8, 1], vec![0xf8, 2]];
+            let sound: Vec<WriteSample<'_>> = packets
+                .iter()
+                .map(|d| WriteSample { data: d, duration: 960, keyframe: true, cts_offset: 0 })
+                .collect();
+            kankan_media::write_fragment_tracks(
+                seq,
+                &[
+                    TrackWrite {
+                        track_id: VIDEO_TRACK_ID,
+                        base_decode_time: video_dts,
+                        samples: &video,
+                    },
+                    TrackWrite {
+                        track_id: AUDIO_TRACK_ID,
+                        base_decode_time: audio_dts,
+                        samples: &sound,
+                    },
+                ],
+            )
+        };
+        let mut feed = VideoFeed::default();
+        feed.init(&write_init_av(&params, Some(&opus))).expect("init");
+        feed.fragment(&av(1, false, 0, 0)).expect("before a keyframe");
+        assert!(feed.take_sound().is_empty(), "no sound before the picture can start");
+        feed.fragment(&av(2, true, 90_000, 48_000)).expect("keyframe");
+        let sound = feed.take_sound();
+        let times: Vec<u64> = sound.iter().map(|s| s.rtp90).collect();
+        assert_eq!(times, [90_000, 91_800], "1 s, and 20 ms later, at 90 kHz");
+        assert_eq!(sound[1].data, [0xf8, 2]);
+        assert!(feed.take_sound().is_empty(), "taken once");
     }
 
     #[test]

@@ -274,6 +274,7 @@ impl WebRtc {
                 secs = format!("{secs:.1}"),
                 video_frames = sent.video_frames,
                 audio_frames = sent.audio_frames,
+                sound_packets = sent.sound_packets,
                 talk_frames = sent.talk_frames,
                 "webrtc: session ended"
             );

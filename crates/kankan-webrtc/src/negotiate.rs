@@ -1,9 +1,11 @@
 //! The answer to a browser's offer: which m-lines carry what, and with which payload type.
 //!
-//! The server sends the camera's H.264 as it is and relays talk audio as G.711 µ-law, so
-//! only those two codecs are configured: the answer picks H.264 (packetization mode 1,
-//! preferring the baseline profiles cameras encode) from the browser's video m-line, and
-//! PCMU (payload type 0) from its audio m-line.
+//! The server sends the camera's H.264 as it is, relays talk audio as G.711 µ-law and sends
+//! the camera's own Opus sound track as it is, so only those three codecs are configured: the
+//! answer picks H.264 (packetization mode 1, preferring the baseline profiles cameras encode)
+//! from the browser's video m-line, and PCMU (payload type 0) then Opus from its audio m-line.
+//! PCMU comes first in the answer, so a browser's talk is PCMU; the server sends Opus on the
+//! same m-line while nobody's talk audio comes from the camera.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +27,8 @@ pub(crate) struct Negotiated {
     pub video: (Mid, Pt),
     /// The talk m-line (PCMU both ways), when the browser offered audio.
     pub audio: Option<(Mid, Pt)>,
+    /// Opus on the talk m-line, for the camera's sound track, when the browser offered it.
+    pub sound: Option<(Mid, Pt)>,
 }
 
 /// An accepted offer: the session, the SDP answer, and what to send first.
@@ -54,6 +58,7 @@ pub(crate) fn accept(
         .clear_codecs()
         .enable_h264(true)
         .enable_pcmu(true, false)
+        .enable_opus(true, false)
         .build(Instant::now());
     for addr in candidates {
         let c = Candidate::host(*addr, "udp")
@@ -130,7 +135,10 @@ fn choose(rtc: &Rtc, media: &[(Mid, MediaKind)]) -> Result<Negotiated, WebRtcErr
     let audio = media.iter().filter(|(_, kind)| *kind == MediaKind::Audio).find_map(|(mid, _)| {
         agreed(rtc, *mid).find(|p| p.spec().codec == Codec::PCMU).map(|p| (*mid, p.pt()))
     });
-    Ok(Negotiated { video, audio })
+    let sound = audio.and_then(|(mid, _)| {
+        agreed(rtc, mid).find(|p| p.spec().codec == Codec::Opus).map(|p| (mid, p.pt()))
+    });
+    Ok(Negotiated { video, audio, sound })
 }
 
 /// The best H.264 payload type for a camera's stream: packetization mode 1 (the packetizer
@@ -156,6 +164,7 @@ mod tests {
     pub(crate) fn offer(video: bool, audio: bool) -> (Rtc, String, str0m::change::SdpPendingOffer) {
         let mut client = Rtc::builder()
             .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
+            .enable_opus(true, false)
             .enable_pcmu(true, false)
             .build(Instant::now());
         let addr: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
@@ -188,9 +197,15 @@ mod tests {
         assert!(a.answer.contains("a=sendonly"), "video goes one way: {}", a.answer);
         assert!(a.answer.contains("a=sendrecv"), "talk goes both ways: {}", a.answer);
         assert!(a.answer.contains("127.0.0.1 40000 typ host"), "{}", a.answer);
-        assert!(!a.answer.contains("opus"), "{}", a.answer);
         let (_, pt) = a.negotiated.audio.expect("audio negotiated");
         assert_eq!(*pt, 0, "PCMU is payload type 0");
+        // The browser sends the first codec of the answer: PCMU, what talk relays.
+        let (_, opus) = a.negotiated.sound.expect("opus negotiated");
+        let audio = a.answer.lines().find(|l| l.starts_with("m=audio")).expect("m=audio");
+        let pts: Vec<&str> = audio.split(' ').skip(3).collect();
+        assert_eq!(pts.first(), Some(&"0"), "PCMU first: {audio}");
+        assert!(pts.contains(&opus.to_string().as_str()), "{audio}");
+        assert!(a.answer.contains("opus/48000/2"), "{}", a.answer);
         let video_pt = a.negotiated.video.1;
         let line = format!("a=fmtp:{video_pt} ");
         let fmtp = a.answer.lines().find(|l| l.starts_with(&line)).expect("fmtp of the video pt");

@@ -71,6 +71,8 @@ pub(crate) struct Sent {
     pub video_frames: u64,
     pub audio_frames: u64,
     pub talk_frames: u64,
+    /// Opus packets of the camera's sound track.
+    pub sound_packets: u64,
 }
 
 struct Session {
@@ -308,13 +310,17 @@ impl Session {
             self.take(part, &mut frames);
         }
         let from = frames.iter().rposition(|f| f.keyframe).unwrap_or(0);
+        let from_rtp = frames.get(from).map_or(0, |f| f.rtp);
         self.write_video(frames.split_off(from));
+        // The sound of the GOP before the newest keyframe is stale: only what follows.
+        self.write_sound(from_rtp);
     }
 
     fn video(&mut self, part: LivePart) {
         let mut frames = Vec::new();
         self.take(part, &mut frames);
         self.write_video(frames);
+        self.write_sound(0);
     }
 
     fn take(&mut self, part: LivePart, frames: &mut Vec<Frame>) {
@@ -326,6 +332,29 @@ impl Session {
         };
         if let Err(e) = done {
             tracing::warn!(uid = %self.uid, error = %e, "webrtc: live media skipped");
+        }
+    }
+
+    /// The camera's Opus sound, on the talk m-line, while the camera's talk microphone is
+    /// quiet (the two share the m-line's one stream).
+    fn write_sound(&mut self, from_rtp: u64) {
+        let mut sound = self.feed.take_sound();
+        sound.retain(|s| s.rtp90 >= from_rtp);
+        let Some((mid, pt)) = self.negotiated.sound else { return };
+        let now = Instant::now();
+        if self.audio_clock.is_some_and(|(_, last)| now - last < AUDIO_GAP) {
+            return;
+        }
+        let Some((t0, rtp0)) = self.video_origin else { return };
+        for s in sound {
+            let since = Duration::from_micros(s.rtp90.saturating_sub(rtp0) * 1_000_000 / VIDEO_HZ);
+            let wallclock = (t0 + since).min(now);
+            let time = MediaTime::new(s.rtp90 * 8 / 15, Frequency::FORTY_EIGHT_KHZ);
+            let Some(w) = self.rtc.writer(mid) else { return };
+            match w.write(pt, wallclock, time, s.data) {
+                Ok(()) => self.sent.sound_packets += 1,
+                Err(e) => tracing::debug!(uid = %self.uid, error = %e, "webrtc: sound dropped"),
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 // pages/device-motion.js — the device page's "Motion zones & schedule" card: activity zones
 // drawn on the camera's latest recorded picture (zone-editor.js), when detection runs
 // (schedule-editor.js), the device's time zone (the schedule is read on its clock) and, for
-// doorbells, after how many seconds presence counts as loitering. Unlike the Settings card it
+// doorbells, after how many seconds presence counts as loitering, and sound alarms (on/off and
+// their sensitivity; off by default). Unlike the Settings card it
 // saves on "Save", as the full Settings object (motion on/off and sensitivity stay the
 // Settings card's); problems are shown next to the part they concern, whether found here or
 // by the server (422 with a stable code).
@@ -59,6 +60,26 @@ export function motionCard(d, { onSaved, onLeave }) {
     loiter,
     h('p', { class: 'hint', id: `${loiterId}-hint` }, 'Someone staying in view longer than this raises an alarm. 0 turns it off.'),
   );
+  const soundId = `sound-alarm-${d.uid}`;
+  const soundOn = h('input', { type: 'checkbox', id: soundId, testid: 'set-sound-alarm' });
+  const soundSens = h('input', { class: 'input input-num', type: 'number', id: `${soundId}-sens`, min: 1, max: 100, step: 1, inputmode: 'numeric', testid: 'set-sound-sensitivity', 'aria-describedby': `${soundId}-hint` });
+  for (const el of [soundOn, soundSens]) {
+    el.addEventListener('input', () => {
+      clearFieldError(soundSens);
+      markDirty();
+    });
+  }
+  const soundRows = [
+    h('h3', { class: 'subhead' }, 'Sound alarm'),
+    h('div', { class: 'field' }, h('label', { class: 'check', for: soundId }, soundOn, ' Alert me to loud or lasting sounds')),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { class: 'label', for: `${soundId}-sens` }, 'Sound sensitivity (1-100)'),
+      soundSens,
+      h('p', { class: 'hint', id: `${soundId}-hint` }, 'Higher hears quieter sounds above the room\'s usual level. The sound is judged on the camera.'),
+    ),
+  ];
   const status = h('span', { class: 'muted small', testid: 'motion-status', role: 'status' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'motion-save', disabled: true }, 'Save');
   const none = h('p', { class: 'muted small', testid: 'motion-none' }, 'Motion settings appear here once the device has connected and reported in.');
@@ -73,6 +94,7 @@ export function motionCard(d, { onSaved, onLeave }) {
     schedule.node,
     h('div', { class: 'field' }, h('label', { class: 'label', for: `motion-tz-${d.uid}` }, 'Device time zone'), tz.input),
     loiterRow,
+    ...soundRows,
     h('div', { class: 'btn-row motion-actions' }, save, status),
   );
 
@@ -81,6 +103,8 @@ export function motionCard(d, { onSaved, onLeave }) {
     schedule.set(s.motion?.schedule || null);
     tz.set(s.time_zone || 'UTC');
     loiter.value = String(s.loiter_secs ?? 20);
+    soundOn.checked = !!s.sound_alarm?.enabled;
+    soundSens.value = String(s.sound_alarm?.sensitivity ?? 50);
     dirty = false;
     save.disabled = true;
   };
@@ -91,7 +115,7 @@ export function motionCard(d, { onSaved, onLeave }) {
     none.hidden = !!s;
     form.hidden = !s;
     // Repaint only when the settings changed, and never over the user's edits or drawing.
-    const key = s && JSON.stringify([s.motion, s.time_zone, s.loiter_secs]);
+    const key = s && JSON.stringify([s.motion, s.time_zone, s.loiter_secs, s.sound_alarm]);
     if (s && !dirty && !zones.drawing() && key !== filled) {
       filled = key;
       fill(s);
@@ -145,12 +169,19 @@ export function motionCard(d, { onSaved, onLeave }) {
       loiter.focus();
       return;
     }
+    const sens = Number(soundSens.value);
+    if (!(Number.isInteger(sens) && sens >= 1 && sens <= 100)) {
+      showFieldError(soundSens, 'Enter a whole number from 1 to 100.');
+      soundSens.focus();
+      return;
+    }
     const base = settingsOf(latest);
     if (!base) return;
     const body = {
       ...base,
       time_zone: tz.get(),
       motion: { ...base.motion, zones: zones.zones(), schedule: schedule.get() },
+      sound_alarm: { enabled: soundOn.checked, sensitivity: sens },
     };
     if (d.kind === 'doorbell') body.loiter_secs = secs;
     busy(save, async () => {

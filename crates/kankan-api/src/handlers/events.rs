@@ -28,7 +28,11 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 
 /// The API view of an event, with its AI description if it has one.
 pub fn item(e: Event, description: Option<String>) -> EventItem {
+    let sound = e.kind == EventKind::Sound;
+    let duration_ms = e.ended_at.filter(|_| sound).map(|t| t.0 - e.started_at.0);
     EventItem {
+        level_db: e.level_db,
+        duration_ms,
         id: e.id,
         kind: e.kind.as_str().to_string(),
         device: e.uid,

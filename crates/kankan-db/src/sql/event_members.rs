@@ -15,7 +15,7 @@ use crate::{Event, EventFilter, EventKind};
 const COLUMNS: &str = "events.id, events.account_id, events.uid, events.kind, \
      events.started_at_ms, events.ended_at_ms, events.zone, \
      CASE WHEN events.account_id = $1 THEN events.read_at_ms ELSE m.read_at_ms END \
-     AS read_at_ms, events.created_at_ms, events.clip_from_ms, events.clip_to_ms, \
+     AS read_at_ms, events.created_at_ms, events.clip_from_ms, events.clip_to_ms, events.level_db, \
      EXISTS (SELECT 1 FROM event_thumbnails t WHERE t.event_id = events.id) AS thumbnail";
 
 /// The viewer's events and those of `shared` devices (uid, owner), newest first: none

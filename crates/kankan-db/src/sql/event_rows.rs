@@ -1,6 +1,6 @@
 //! Reading an event row (the columns `events.rs` and `event_members.rs` select, in this order:
 //! id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, read_at_ms, created_at_ms,
-//! clip_from_ms, clip_to_ms, thumbnail).
+//! clip_from_ms, clip_to_ms, level_db, thumbnail).
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -12,6 +12,7 @@ use crate::{DbError, Event, EventKind};
 pub(super) fn event_from(r: &AnyRow) -> R<Event> {
     let kind: String = r.try_get("kind")?;
     let zone: Option<i64> = r.try_get("zone")?;
+    let level_db: Option<i64> = r.try_get("level_db")?;
     Ok(Event {
         id: uuid_col(r, "id")?,
         account_id: account_col(r, "account_id")?,
@@ -24,6 +25,7 @@ pub(super) fn event_from(r: &AnyRow) -> R<Event> {
         created_at: ts(r, "created_at_ms")?,
         clip_from: ts(r, "clip_from_ms")?,
         clip_to: ts(r, "clip_to_ms")?,
+        level_db: level_db.and_then(|l| i16::try_from(l).ok()),
         thumbnail: flag(r, "thumbnail")?,
     })
 }

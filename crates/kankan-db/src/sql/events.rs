@@ -14,7 +14,7 @@ use crate::{Event, EventFilter, EventKind, EventStore, Recorded};
 macro_rules! columns {
     () => {
         "id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, read_at_ms, created_at_ms, \
-         clip_from_ms, clip_to_ms, \
+         clip_from_ms, clip_to_ms, level_db, \
          EXISTS (SELECT 1 FROM event_thumbnails t WHERE t.event_id = events.id) AS thumbnail"
     };
 }
@@ -27,12 +27,13 @@ macro_rules! columns {
 pub(super) async fn record(pool: &AnyPool, e: &Event) -> R<Recorded> {
     let row = sqlx::query(concat!(
         "INSERT INTO events (id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, \
-         read_at_ms, created_at_ms, clip_from_ms, clip_to_ms) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+         read_at_ms, created_at_ms, clip_from_ms, clip_to_ms, level_db) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14 \
          WHERE EXISTS (SELECT 1 FROM devices d WHERE d.uid = $12 AND d.owner_id = $13) \
          ON CONFLICT (account_id, uid, kind, started_at_ms) DO UPDATE \
          SET ended_at_ms = COALESCE(excluded.ended_at_ms, events.ended_at_ms), \
          zone = COALESCE(events.zone, excluded.zone), \
+         level_db = COALESCE(excluded.level_db, events.level_db), \
          clip_from_ms = CASE WHEN excluded.clip_from_ms < events.clip_from_ms \
              THEN excluded.clip_from_ms ELSE events.clip_from_ms END, \
          clip_to_ms = CASE WHEN excluded.clip_to_ms > events.clip_to_ms \
@@ -53,6 +54,7 @@ pub(super) async fn record(pool: &AnyPool, e: &Event) -> R<Recorded> {
     .bind(e.clip_to.0)
     .bind(&e.uid)
     .bind(e.account_id.to_string())
+    .bind(e.level_db.map(i64::from))
     .fetch_optional(pool)
     .await?;
     Ok(match row {

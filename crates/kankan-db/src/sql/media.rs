@@ -121,7 +121,7 @@ async fn insert_in(tx: &mut Tx<'_>, s: &NewSegment) -> R<Option<i64>> {
         "INSERT INTO media_segments (uid, stream, init_id, start_ms, duration_ms, bytes, frames, \
          blob_id, protected_until_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ( \
              SELECT MAX(e.started_at_ms + $9) FROM events e WHERE e.uid = $10 \
-             AND e.kind IN ('motion', 'press', 'loiter', 'tamper') \
+             AND e.kind IN ('motion', 'press', 'loiter', 'tamper', 'sound') \
              AND e.started_at_ms > $11 AND e.deleted_at_ms IS NULL \
              AND e.clip_from_ms < $12 AND e.clip_to_ms > $13)) \
          ON CONFLICT (uid, stream, start_ms) DO NOTHING RETURNING id",

@@ -77,6 +77,7 @@ fn event(owner: kankan_base::AccountId) -> Event {
         created_at: T0,
         clip_from: T0,
         clip_to: T0,
+        level_db: None,
         thumbnail: false,
     }
 }

@@ -44,6 +44,7 @@ async fn filled_sqlite(dir: &std::path::Path) -> (SqlStore, kankan_base::Account
         created_at: T0,
         clip_from: Timestamp(T0.0 - 4000),
         clip_to: Timestamp(T0.0 + 3000),
+        level_db: None,
         thumbnail: false,
     };
     src.record_event(&event).await.expect("event");

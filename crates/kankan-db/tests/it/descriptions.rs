@@ -25,6 +25,7 @@ async fn new_event(s: &dyn Store, owner: AccountId, start_s: i64) -> Event {
         clip_from: at,
         clip_to: at,
         thumbnail: false,
+        level_db: None,
     };
     let Recorded::New(e) = s.record_event(&e).await.expect("record") else { panic!("new") };
     e

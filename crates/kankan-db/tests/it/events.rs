@@ -25,6 +25,7 @@ fn event(owner: AccountId, kind: EventKind, start_s: i64, end_s: Option<i64>) ->
         created_at: T0,
         clip_from: at(start_s - 5),
         clip_to: at(end_s.unwrap_or(start_s) + 2),
+        level_db: None,
         thumbnail: false,
     }
 }
@@ -301,4 +302,22 @@ async fn ending_a_membership_deletes_its_state_records_and_settings_and_unbindin
     assert!(s.unbind_device("KKEVENTS0001", owner).await.expect("unbind"));
     assert!(seen(s.as_ref(), member, owner).await.is_empty());
     assert!(s.event_seen_by(member, a.id).await.expect("one").is_none());
+}
+
+#[tokio::test]
+async fn a_sound_event_keeps_its_level_and_its_end_s_loudest_peak() {
+    let (s, _d) = store().await;
+    let owner = owner(s.as_ref()).await;
+    let start = Event { level_db: Some(-20), ..event(owner, EventKind::Sound, 10, None) };
+    let Recorded::New(first) = s.record_event(&start).await.expect("start") else {
+        panic!("a new row")
+    };
+    assert_eq!((first.kind, first.level_db), (EventKind::Sound, Some(-20)));
+    let end = Event { level_db: Some(-4), ..event(owner, EventKind::Sound, 10, Some(12)) };
+    let Recorded::Updated(ended) = s.record_event(&end).await.expect("end") else {
+        panic!("the same row")
+    };
+    assert_eq!((ended.id, ended.level_db, ended.ended_at), (first.id, Some(-4), Some(at(12))));
+    let listed = all(s.as_ref(), owner).await;
+    assert_eq!(listed.iter().map(|e| e.level_db).collect::<Vec<_>>(), [Some(-4)]);
 }

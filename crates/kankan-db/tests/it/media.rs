@@ -158,6 +158,7 @@ fn event_at(owner: AccountId, start_s: i64) -> kankan_db::Event {
         created_at: T0,
         clip_from: Timestamp(T0.0 + (start_s - 5) * 1000),
         clip_to: Timestamp(T0.0 + (start_s + 2) * 1000),
+        level_db: None,
         thumbnail: false,
     }
 }

@@ -24,6 +24,7 @@ fn event(owner: kankan_base::AccountId, created_ms: i64) -> Event {
         created_at: at,
         clip_from: at,
         clip_to: at,
+        level_db: None,
         thumbnail: false,
     }
 }
@@ -123,6 +124,7 @@ async fn deliveries_belong_to_the_event_and_its_account_and_go_with_the_event() 
         created_at: T0,
         clip_from: T0,
         clip_to: T0,
+        level_db: None,
         thumbnail: false,
     };
     s.record_event(&ev).await.expect("event");

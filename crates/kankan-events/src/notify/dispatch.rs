@@ -170,6 +170,7 @@ fn what(kind: &str) -> (&'static str, &'static str) {
         "press" => ("Doorbell pressed at", "Someone pressed the doorbell"),
         "loiter" => ("Someone lingering at", "Someone stayed in front of the door"),
         "tamper" => ("Tamper alarm at", "The device reports it was moved or opened"),
+        "sound" => ("Sound at", "A loud or lasting sound was heard"),
         _ => ("Motion at", "Motion was detected"),
     }
 }

@@ -8,7 +8,7 @@ use kankan_base::Timestamp;
 use crate::CoreError;
 
 /// The event kinds a device can report, in the order the API lists them.
-pub const KINDS: [&str; 4] = ["motion", "press", "loiter", "tamper"];
+pub const KINDS: [&str; 5] = ["motion", "press", "loiter", "tamper", "sound"];
 /// The reminder methods.
 pub const METHODS: [&str; 5] = ["push", "email", "sms", "call", "none"];
 /// The longest snooze in minutes (a day).

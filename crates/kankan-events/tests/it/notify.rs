@@ -140,6 +140,7 @@ impl World {
             created_at: created,
             clip_from: Timestamp(started_ms),
             clip_to: Timestamp(started_ms),
+            level_db: None,
             thumbnail: false,
         };
         self.store.record_event(&ev).await.expect("record");

@@ -1,6 +1,7 @@
 //! Integration tests of kankan-media: writing, reading, streaming, refusing and exporting
 //! fragmented MP4.
 
+mod audio;
 mod export;
 mod props;
 mod refusals;

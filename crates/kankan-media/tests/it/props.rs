@@ -31,6 +31,14 @@ fn seed_stream() -> Vec<u8> {
         stream.extend(av_fragment(seq, Base::Absolute(at), t * 15_000, t * 4096).0);
     }
     stream.extend(cmaf_stream(2, 3).0);
+    // Then the writer's Opus A/V stream.
+    let params = crate::support::params();
+    stream.extend(kankan_media::write_init_av(&params, Some(&crate::audio::opus())));
+    for seq in 1..=2u32 {
+        let (video, audio) = (crate::support::gop(seq, 3), crate::audio::packets(seq, 5));
+        let t = u64::from(seq);
+        stream.extend(crate::audio::av_cmaf_fragment(seq, t * 9000, t * 4800, &video, &audio));
+    }
     stream
 }
 
@@ -83,7 +91,7 @@ fn exercise(data: &[u8], sizes: &[usize]) {
 #[test]
 fn the_seed_stream_is_valid() {
     let items = run_stream([seed_stream().as_slice()]).expect("valid");
-    assert_eq!(items.len(), 1 + 2 + 1 + 2);
+    assert_eq!(items.len(), 1 + 2 + 1 + 2 + 1 + 2);
 }
 
 proptest! {

@@ -245,10 +245,17 @@ fn an_hevc_init_is_refused() {
 }
 
 #[test]
-fn an_opus_audio_track_is_refused() {
+fn a_flac_audio_track_is_refused() {
+    let flac = b(b"fLaC", &[&[0; 28]]);
+    let init = av_init_with(&visual_entry(b"avc1", &avcc()), &flac);
+    assert_eq!(code(parse_init(&init, &Limits::default())), "media-unsupported-codec");
+}
+
+#[test]
+fn an_opus_entry_without_dops_is_refused() {
     let opus = b(b"Opus", &[&[0; 28]]);
     let init = av_init_with(&visual_entry(b"avc1", &avcc()), &opus);
-    assert_eq!(code(parse_init(&init, &Limits::default())), "media-unsupported-codec");
+    assert_eq!(code(parse_init(&init, &Limits::default())), "media-missing-box");
 }
 
 #[test]

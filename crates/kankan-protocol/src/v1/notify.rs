@@ -79,13 +79,15 @@ enum EventKindName {
     Loiter,
     #[schema(rename = "tamper")]
     Tamper,
+    #[schema(rename = "sound")]
+    Sound,
 }
 
 /// `GET/PUT /api/v1/devices/{uid}/notifications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceNotifications {
-    /// Event kinds that notify: `motion`, `press`, `loiter`, `tamper`.
+    /// Event kinds that notify: `motion`, `press`, `loiter`, `tamper`, `sound`.
     #[schema(inline, value_type = Vec<EventKindName>)]
     pub kinds: Vec<String>,
     /// Unix ms until which the device notifies nobody (tamper alarms excepted); `null`: not

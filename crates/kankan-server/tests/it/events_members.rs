@@ -278,7 +278,10 @@ async fn removing_a_member_leaves_nothing_of_what_it_saw_and_unbinding_ends_its_
     assert_eq!(fresh.len(), 2, "{fresh:?}");
     assert!(fresh.iter().all(|e| e["read"] == false), "{fresh:?}");
     let (s, prefs) = call(&app, "GET", &settings, &member, None).await;
-    assert_eq!((s, &prefs["kinds"]), (200, &json!(["motion", "press", "loiter", "tamper"])));
+    assert_eq!(
+        (s, &prefs["kinds"]),
+        (200, &json!(["motion", "press", "loiter", "tamper", "sound"]))
+    );
 
     // Unbinding deletes the camera's events: the member has nothing left of them.
     let unbind = format!("/api/v1/devices/{uid}");

@@ -255,7 +255,7 @@ async fn preferences_round_trip_and_bad_values_are_refused_with_stable_codes() {
 
     let dev = format!("/api/v1/devices/{}/notifications", o.uid);
     let (s, b) = call(&app, "GET", &dev, &o.token, None).await;
-    assert_eq!((s, &b["kinds"]), (200, &json!(["motion", "press", "loiter", "tamper"])));
+    assert_eq!((s, &b["kinds"]), (200, &json!(["motion", "press", "loiter", "tamper", "sound"])));
     let (s, b) = call(
         &app,
         "PUT",
@@ -344,7 +344,7 @@ async fn another_account_cannot_see_deliveries_or_touch_a_device_it_does_not_own
         call(&app, "GET", &format!("/api/v1/devices/{uid}/notifications"), &o.token, None).await;
     assert_eq!(
         (s, &b["kinds"]),
-        (200, &json!(["motion", "press", "loiter", "tamper"])),
+        (200, &json!(["motion", "press", "loiter", "tamper", "sound"])),
         "untouched"
     );
     let (s, _) = call(&app, "DELETE", &format!("/api/v1/me/webhooks/{hook}"), &o.token, None).await;

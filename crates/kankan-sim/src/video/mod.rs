@@ -2,6 +2,7 @@
 //! the oldest footage), the live upload to the server's ingest and the backfill after an
 //! outage. See docs/ref/ingest.md for the protocol.
 
+pub mod sound;
 mod source;
 mod uplink;
 
@@ -39,6 +40,9 @@ pub struct VideoConfig {
     pub prerecorded: bool,
     /// Move the scene's objects (motion) or keep the picture still.
     pub motion: bool,
+    /// The microphone's scene (an Opus track on the main stream, heard by the sound
+    /// detector when `motion_events` is set), and its seed; `None`: no audio track.
+    pub sound: Option<(sound::SoundPlan, u64)>,
     /// The motion detector's link to the device: its events go out on `event`, its settings
     /// come from the device's (desired) settings. No detector without it; the main stream
     /// only.
@@ -88,6 +92,7 @@ impl VideoConfig {
             sub_stream: None,
             prerecorded: false,
             motion: true,
+            sound: None,
             on_demand: false,
             motion_events: None,
             sd_bytes: 64 * 1024 * 1024,
@@ -213,8 +218,13 @@ pub fn start(config: VideoConfig, shutdown: ShutdownSignal) -> Result<VideoHandl
     let (tx, rx) = watch::channel(VideoStatus::default());
     if let Some(sub) = config.sub_stream {
         let (sub_tx, _) = watch::channel(VideoStatus::default());
-        let cfg =
-            VideoConfig { encoder: sub, sub_stream: None, motion_events: None, ..config.clone() };
+        let cfg = VideoConfig {
+            encoder: sub,
+            sub_stream: None,
+            motion_events: None,
+            sound: None,
+            ..config.clone()
+        };
         let links =
             Links { up: uplink.clone(), wanted: wanted[1].subscribe(), settings: settings.clone() };
         pipeline(cfg, 1, sub_tx, links, shutdown.clone())?;
@@ -241,6 +251,12 @@ fn pipeline(
 ) -> Result<(), SimError> {
     let stop = Arc::new(AtomicBool::new(false));
     let clock = config.clock.clone();
+    let microphone = match config.sound {
+        Some((plan, seed)) => {
+            Some(sound::Microphone::new(plan, seed, config.motion_events.clone())?)
+        }
+        None => None,
+    };
     let (started, frags) = source::spawn(
         config.encoder,
         config.prerecorded,
@@ -248,6 +264,7 @@ fn pipeline(
         move || clock.now().0,
         stop.clone(),
         config.motion_events.clone(),
+        microphone,
     )?;
     let sd = Arc::new(Mutex::new(SdCard { capacity: config.sd_bytes, ..SdCard::default() }));
     let task = uplink::Uplink::new(config, started, sd, status, links, stream)?;

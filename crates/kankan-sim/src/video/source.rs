@@ -8,13 +8,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kankan_media::{VideoParams, WriteSample, write_fragment, write_init};
+use kankan_media::{
+    AUDIO_TRACK_ID, TrackWrite, VIDEO_TRACK_ID, VideoParams, WriteSample, write_fragment_tracks,
+    write_init_av,
+};
 use kankan_motion::{Point, Zone};
 use kankan_protocol::motion::MotionFollower;
 use kankan_video::{EncodedFrame, Encoder, EncoderConfig, Prerecorded, Scene, Yuv420};
 use tokio::sync::mpsc;
 
 use super::MotionLink;
+use super::sound::{Microphone, RATE};
 use crate::SimError;
 
 /// The media timescale: 90 kHz, as RTP and most cameras use.
@@ -54,7 +58,8 @@ const DETECT_FPS: u32 = 5;
 
 /// Runs the source on its own thread until `stop` is set or the receiver goes away. With
 /// `detect`, the camera's motion detector watches the raw frames (5 a second) and reports to
-/// it.
+/// it. With a `microphone`, each fragment also carries the audio packets that end within its
+/// frame (an Opus track, id 2).
 pub fn spawn(
     config: EncoderConfig,
     prerecorded: bool,
@@ -62,6 +67,7 @@ pub fn spawn(
     now_ms: impl Fn() -> i64 + Send + 'static,
     stop: Arc<AtomicBool>,
     detect: Option<MotionLink>,
+    mut microphone: Option<Microphone>,
 ) -> Result<(Started, mpsc::Receiver<Fragment>), SimError> {
     let mut detector = match detect {
         Some(link) if !prerecorded => Some(Motion::new(link)),
@@ -101,7 +107,8 @@ pub fn spawn(
         sps,
         pps,
     };
-    let init = Bytes::from(write_init(&params));
+    let audio = microphone.as_ref().map(Microphone::params);
+    let init = Bytes::from(write_init_av(&params, audio.as_ref()));
     let (tx, rx) = mpsc::channel(2 * config.gop as usize);
     std::thread::Builder::new()
         .name("kankan-cam-video".into())
@@ -140,12 +147,43 @@ pub fn spawn(
                 };
                 let base = u64::from(index) * u64::from(frame_ticks);
                 let start_ms = capture_ms(epoch_ms, index, config.fps);
+                let until = (u64::from(index) + 1) * u64::from(RATE) / u64::from(config.fps);
+                let packets = match microphone.as_mut().map(|m| m.until(until, epoch_ms)) {
+                    Some(Ok(p)) => p,
+                    None => Vec::new(),
+                    Some(Err(e)) => {
+                        tracing::error!(error = %e, "audio source");
+                        return;
+                    }
+                };
+                let sound: Vec<WriteSample<'_>> = packets
+                    .iter()
+                    .map(|p| WriteSample {
+                        data: &p.data,
+                        duration: super::sound::PACKET,
+                        keyframe: true,
+                        cts_offset: 0,
+                    })
+                    .collect();
+                let video = [sample];
+                let mut tracks = vec![TrackWrite {
+                    track_id: VIDEO_TRACK_ID,
+                    base_decode_time: base,
+                    samples: &video,
+                }];
+                if let Some(first) = packets.first() {
+                    tracks.push(TrackWrite {
+                        track_id: AUDIO_TRACK_ID,
+                        base_decode_time: first.dts,
+                        samples: &sound,
+                    });
+                }
                 let frag = Fragment {
                     sequence: index + 1,
                     start_ms,
                     end_ms: capture_ms(epoch_ms, index + 1, config.fps),
                     keyframe: encoded.keyframe,
-                    bytes: Bytes::from(write_fragment(index + 1, 1, base, &[sample])),
+                    bytes: Bytes::from(write_fragment_tracks(index + 1, &tracks)),
                 };
                 if tx.blocking_send(frag).is_err() {
                     return;
@@ -244,7 +282,8 @@ mod tests {
         let cfg = EncoderConfig { width: 320, height: 180, fps: 15, bitrate_bps: 300_000, gop: 15 };
         let now = || kankan_base::Clock::now(&kankan_base::RealClock).0;
         let link = MotionLink { events, settings: watched };
-        let (_, frags) = spawn(cfg, false, motion, now, stop.clone(), Some(link)).expect("source");
+        let (_, frags) =
+            spawn(cfg, false, motion, now, stop.clone(), Some(link), None).expect("source");
         (rx, settings, stop, frags)
     }
 
