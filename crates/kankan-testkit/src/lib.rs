@@ -334,7 +334,9 @@ impl TestApp {
 pub fn models_dir() -> PathBuf {
     let dir = match std::env::var_os("KANKAN_MODELS_DIR") {
         Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/kankan/models"),
+        _ => {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/kankan/models")
+        }
     };
     for file in ["person.onnx", "face-detect.onnx", "face-embed.onnx"] {
         assert!(
