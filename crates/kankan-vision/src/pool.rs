@@ -38,10 +38,10 @@ impl Pool {
         let done = Arc::new(AtomicU64::new(0));
         let mut threads = Vec::with_capacity(workers);
         for i in 0..workers {
-            let (receiver, done) = (receiver.clone(), done.clone());
+            let receiver = receiver.clone();
             let t = std::thread::Builder::new()
                 .name(format!("kankan-vision-{i}"))
-                .spawn(move || work(&receiver, &done))
+                .spawn(move || work(&receiver))
                 .map_err(|e| VisionError::InvalidSetting(format!("cannot start a worker: {e}")))?;
             threads.push(t);
         }
@@ -56,8 +56,12 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let done = self.done.clone();
         let boxed: Job = Box::new(move || {
-            let _ = tx.send(catch_unwind(AssertUnwindSafe(job)));
+            let result = catch_unwind(AssertUnwindSafe(job));
+            // Counted before the result is handed over, so an awaiter sees it counted.
+            done.fetch_add(1, Ordering::Relaxed);
+            let _ = tx.send(result);
         });
         let sent = match &self.sender {
             Some(s) => s.try_send(boxed),
@@ -92,7 +96,7 @@ impl Pool {
     }
 }
 
-fn work(receiver: &Mutex<Receiver<Job>>, done: &AtomicU64) {
+fn work(receiver: &Mutex<Receiver<Job>>) {
     loop {
         // The lock is held only while waiting for the next job, not while running it.
         let job = match receiver.lock() {
@@ -100,10 +104,7 @@ fn work(receiver: &Mutex<Receiver<Job>>, done: &AtomicU64) {
             Err(_) => return,
         };
         match job {
-            Ok(job) => {
-                job();
-                done.fetch_add(1, Ordering::Relaxed);
-            }
+            Ok(job) => job(),
             Err(_) => return, // the pool was dropped and the queue is empty
         }
     }
