@@ -130,6 +130,18 @@ pub fn run(o: &BenchOptions) -> Result<String, String> {
         );
     }
 
+    let best_of = |l: Label, pick: fn(f32, f32) -> f32, start: f32| {
+        frames.iter().zip(&best).filter(|(f, _)| f.0 == l).map(|(_, &b)| b).fold(start, pick)
+    };
+    let _ = writeln!(
+        r,
+        "    best score of a frame: person frames min {:.3}; no-person frames max {:.3}; hand \
+         frames max {:.3}",
+        best_of(Label::Person, f32::min, 1.0),
+        best_of(Label::NoPerson, f32::max, 0.0),
+        best_of(Label::Hand, f32::max, 0.0)
+    );
+
     // Faces.
     let mut detect_ms = Vec::new();
     let mut embed_ms = Vec::new();
@@ -217,6 +229,17 @@ pub fn run(o: &BenchOptions) -> Result<String, String> {
             accept(&other),
             other.len()
         );
+        for t in [0.4f32, 0.45, 0.5, 0.55, 0.6] {
+            let n = |d: &[f32]| d.iter().filter(|&&x| x < t).count();
+            let _ = writeln!(
+                r,
+                "    at < {t:.2}: same face accepted {}/{}, different faces accepted {}/{}",
+                n(&same),
+                same.len(),
+                n(&other),
+                other.len()
+            );
+        }
     }
 
     if let Some(script) = &o.reference {
@@ -227,18 +250,18 @@ pub fn run(o: &BenchOptions) -> Result<String, String> {
         let scores: Vec<String> = best.iter().map(|b| format!("{b:.6}")).collect();
         std::fs::write(o.work_dir.join("tract-person-best.txt"), scores.join("\n"))
             .map_err(|e| e.to_string())?;
-        let out = Command::new(script)
-            .arg(&o.models_dir)
-            .arg(&o.work_dir)
-            .output()
-            .map_err(|e| format!("{}: {e}", script.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{} failed: {}",
-                script.display(),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
+        let out = match Command::new(script).arg(&o.models_dir).arg(&o.work_dir).output() {
+            Ok(out) if out.status.success() => out,
+            Ok(out) => {
+                let why = String::from_utf8_lossy(&out.stderr);
+                let _ = writeln!(r, "  {} failed: {why}", script.display());
+                return Ok(r);
+            }
+            Err(e) => {
+                let _ = writeln!(r, "  cannot run {}: {e}", script.display());
+                return Ok(r);
+            }
+        };
         let text = String::from_utf8_lossy(&out.stdout);
         let value = |key: &str| -> Option<f64> {
             text.lines().find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
