@@ -16,6 +16,9 @@
 //!   step and the purge, against deleting the same segments one by one.
 //! - `notify`: motion start to Web Push delivered at a local push endpoint, against the same
 //!   push sent directly; with members, to the last member's push of a shared camera.
+//! - `vision`: person detection per frame and CPU per camera at the sampling rate, precision
+//!   and recall on the labelled frames, face detection and embedding per face, the face
+//!   verification proxy; against the same ONNX files in onnxruntime (`scripts/bench-vision`).
 
 mod cancel;
 mod index;
@@ -24,6 +27,7 @@ mod live;
 mod login;
 mod motion;
 mod notify;
+mod vision;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -38,6 +42,7 @@ pub use live::{LiveBench, live};
 pub use login::{LoginBench, login};
 pub use motion::motion;
 pub use notify::notify;
+pub use vision::vision;
 
 /// The server under test: `kankan serve` as a child process on free loopback ports.
 pub(crate) struct Child {
