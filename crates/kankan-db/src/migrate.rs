@@ -147,4 +147,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_cluster.sql"),
         postgres: include_str!("../migrations/postgres/0022_cluster.sql"),
     },
+    Migration {
+        version: 23,
+        name: "0023_event_detections",
+        sqlite: include_str!("../migrations/sqlite/0023_event_detections.sql"),
+        postgres: include_str!("../migrations/postgres/0023_event_detections.sql"),
+    },
 ];

@@ -141,6 +141,9 @@ impl World {
             clip_from: Timestamp(started_ms),
             clip_to: Timestamp(started_ms),
             thumbnail: false,
+            verdict: None,
+            hold_alert: false,
+            sighting: None,
         };
         self.store.record_event(&ev).await.expect("record");
         ev
