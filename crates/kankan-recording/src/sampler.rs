@@ -175,3 +175,69 @@ fn sample(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two seconds of a 15 fps camera (what the decode budget lets through at once) as one
+    /// fragment per frame, and its init segment.
+    fn stream() -> (Bytes, Vec<Bytes>) {
+        let cfg = kankan_video::EncoderConfig {
+            width: 320,
+            height: 180,
+            fps: 15,
+            bitrate_bps: 300_000,
+            gop: 15,
+        };
+        let camera = kankan_video::Prerecorded::new(cfg, 2).expect("encodes");
+        let (sps, pps) = camera.parameter_sets();
+        let init = kankan_media::write_init(&kankan_media::VideoParams {
+            width: 320,
+            height: 180,
+            timescale: 90_000,
+            sps: sps.to_vec(),
+            pps: pps.to_vec(),
+        });
+        let frags = camera
+            .frames()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let i = u32::try_from(i).expect("few");
+                let sample = kankan_media::WriteSample {
+                    data: &f.avcc,
+                    duration: 6_000,
+                    keyframe: f.keyframe,
+                    cts_offset: 0,
+                };
+                Bytes::from(kankan_media::write_fragment(i + 1, 1, u64::from(i) * 6_000, &[sample]))
+            })
+            .collect();
+        (Bytes::from(init), frags)
+    }
+
+    #[test]
+    fn a_consumer_that_falls_behind_gets_the_newest_picture_and_nothing_queues() {
+        // fails without the fix: every sampled picture waited in a queue for the detector.
+        let (init, frags) = stream();
+        let (input, parts) = std_mpsc::sync_channel(BACKLOG);
+        let (out, rx) = watch::channel(None);
+        let pool = DecodePool::new(1);
+        let every_ms = 500;
+        let n = frags.len();
+        let last_ms = i64::try_from(n - 1).expect("few") * 1000 / 15;
+        let decoding = std::thread::spawn(move || sample(&parts, &out, &pool, every_ms));
+        input.send(Input::Init(init)).expect("sent");
+        for (i, f) in frags.into_iter().enumerate() {
+            let at = i64::try_from(i).expect("few") * 1000 / 15;
+            input.send(Input::Fragment(f, at)).expect("sent");
+        }
+        drop(input);
+        decoding.join().expect("the decoder ends with its input");
+        // Nobody took a picture while 2 s went by at 2 a second: one is waiting, the newest.
+        let newest = rx.borrow().clone().expect("a picture");
+        assert!(newest.at_ms > last_ms - every_ms && newest.at_ms <= last_ms, "{}", newest.at_ms);
+        assert_eq!(newest.picture.dimensions(), (320, 180));
+    }
+}
