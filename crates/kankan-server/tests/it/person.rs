@@ -151,6 +151,10 @@ async fn people_walking_past_raise_person_events_with_a_box_and_a_marked_thumbna
     let p = img.get_pixel(px.min(383), py.min(287)).0;
     let yellow = p[0] > 180 && p[1] > 150 && p[2] < 110;
     assert!(yellow, "the box's left edge is drawn at ({px}, {py}): {p:?}");
+    // Stored only sealed: its bytes are nowhere the server keeps.
+    for (place, bytes) in app.stored_bytes().await {
+        assert!(!bytes.windows(64).any(|w| w == &jpeg[..64]), "stored sealed, not in {place}");
+    }
 
     // The Message Center's filter: only labelled events, and an unknown label is refused.
     let all = events_where(&app, &cam.token, "").await;
@@ -218,6 +222,31 @@ async fn alert_on_person_pushes_a_person_and_suppresses_a_tree() {
     let (s, ev) = app.get_authed("/api/v1/events?label=person", &people.token).await;
     assert_eq!(s, 200);
     assert!(ev.as_array().is_some_and(|l| l.iter().any(|e| e["id"] == id)), "{ev}");
+}
+
+#[tokio::test]
+async fn a_camera_without_person_detection_is_not_analysed() {
+    // fails without the fix: every camera's motion was decoded and looked at for people.
+    let app = person_app().await;
+    let walk = clip("vtest", (384, 288), 6);
+    let off = Settings::default();
+    let cam = clip_camera(&app, "off@example.com", &walk, true, &off, async |_| {}).await;
+    let list = until(&app, &cam.token, "", "a motion event that ended", |l| {
+        l.iter().any(|e| e["ended_at_ms"].is_i64())
+    })
+    .await;
+    for e in &list {
+        assert!(e["detection"].is_null() && e["label"].is_null(), "not analysed: {e}");
+    }
+    let (s, m) = metrics(&app).await;
+    assert_eq!(s, 200);
+    assert!(m.contains("kankan_vision_frames_skipped_total 0"), "{m}");
+}
+
+/// The server's `/metrics` text.
+async fn metrics(app: &TestApp) -> (u16, String) {
+    let r = app.http.get(app.url("/metrics")).send().await.expect("metrics");
+    (r.status().as_u16(), r.text().await.expect("text"))
 }
 
 #[tokio::test]
