@@ -262,3 +262,42 @@ async fn person_detection_without_models_is_refused_with_vision_unavailable() {
     let (s, b) = put_settings(&app, &token, &creds.uid, &bad).await;
     assert_eq!((s, b["code"].as_str()), (400, Some("alert-on-person-needs-detection")), "{b}");
 }
+
+#[tokio::test]
+async fn an_rtsp_camera_gets_person_events_from_the_servers_own_motion_detection() {
+    let models = kankan_testkit::models_dir();
+    let app = TestApp::spawn_with(move |c| {
+        c.recording.segment_secs = 2;
+        c.recording.max_clock_skew_secs = 3600;
+        c.vision.models_dir = models;
+        kankan_testkit::rtsp::allow_loopback_cameras(c);
+    })
+    .await;
+    let token = app.register("rtsp-person@example.com", PW).await;
+    let walk = clip("vtest", (384, 288), 40);
+    let cam = kankan_testkit::rtsp::RtspCamera::start_raw(
+        "admin",
+        "cam-pass-7",
+        &walk.path,
+        walk.size,
+        walk.fps,
+    )
+    .await
+    .expect("the test RTSP server");
+    let body = serde_json::json!({"name": "Street", "url": cam.url(), "username": "admin",
+        "password": "cam-pass-7"});
+    let (s, dev) = app
+        .send(app.http.post(app.url("/api/v1/cameras/rtsp")).bearer_auth(&token).json(&body))
+        .await;
+    assert_eq!(s, 201, "{dev}");
+    let uid = dev["uid"].as_str().expect("uid");
+    let (s, b) = put_settings(&app, &token, uid, &detection(AlertOn::Any)).await;
+    assert!(s == 200 || s == 202, "{s} {b}");
+    let list =
+        until(&app, &token, "?label=person", "a person on the RTSP camera", |l| !l.is_empty())
+            .await;
+    assert_eq!(
+        (list[0]["device"].as_str(), list[0]["label"].as_str()),
+        (Some(uid), Some("person"))
+    );
+}

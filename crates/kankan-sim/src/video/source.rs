@@ -434,4 +434,44 @@ mod tests {
         }
         stop.store(true, Ordering::SeqCst);
     }
+
+    #[tokio::test]
+    async fn a_video_file_played_once_starts_motion_then_holds_still_and_ends_it() {
+        // fails without the fix: the camera could only show its synthetic scene.
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("square.yuv");
+        // 20 frames of 320x180: a bright square crossing a grey picture.
+        let mut raw = Vec::new();
+        for i in 0..20usize {
+            let mut y = vec![90u8; 320 * 180];
+            for row in 60..120 {
+                let x0 = 10 + i * 14;
+                y[row * 320 + x0..row * 320 + x0 + 40].fill(240);
+            }
+            raw.extend_from_slice(&y);
+            raw.extend(std::iter::repeat_n(128u8, 320 * 180 / 2));
+        }
+        std::fs::write(&path, &raw).expect("written");
+        let (events, mut rx) = mpsc::unbounded_channel();
+        let (_settings, watched) = watch::channel(Settings::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let cfg = EncoderConfig { width: 320, height: 180, fps: 10, bitrate_bps: 300_000, gop: 10 };
+        let now = || kankan_base::Clock::now(&kankan_base::RealClock).0;
+        let link = MotionLink { events, settings: watched };
+        let file = VideoFile { path: path.clone(), once: true };
+        let (_, mut frags) =
+            spawn(cfg, false, true, Some(&file), now, stop.clone(), Some(link)).expect("source");
+        let start = next_event(&mut rx, &mut frags, 20).await;
+        assert!(matches!(start, Some(DeviceEvent::Motion { phase: MotionPhase::Start, .. })));
+        let end = next_event(&mut rx, &mut frags, 30).await;
+        assert!(
+            matches!(end, Some(DeviceEvent::Motion { phase: MotionPhase::End, .. })),
+            "{end:?}"
+        );
+        stop.store(true, Ordering::SeqCst);
+        // A file that is not a whole number of frames is refused.
+        std::fs::write(&path, &raw[..1000]).expect("written");
+        let bad = VideoFile { path, once: false };
+        assert!(spawn(cfg, false, true, Some(&bad), now, stop, None).is_err());
+    }
 }
