@@ -201,16 +201,10 @@ impl Events {
         let now = s.clock.now();
         let (h, frame, d) = match outcome {
             Ok(Some(found)) => found,
-            Ok(None) => {
-                s.store.set_event_verdict(e.id, Verdict::NoPerson, None, None, now).await?;
-                s.new_events.notify_one();
-                return Ok(());
-            }
+            Ok(None) => return self.settle(e, Verdict::NoPerson).await,
             Err(err) => {
                 tracing::info!(uid = %e.uid, id = %e.id, error = %err, "no picture analysed");
-                s.store.set_event_verdict(e.id, Verdict::Failed, None, None, now).await?;
-                s.new_events.notify_one();
-                return Ok(());
+                return self.settle(e, Verdict::Failed).await;
             }
         };
         let seen = Sighting { label: d.label.to_string(), score: d.score, bbox: d.bbox };
@@ -240,6 +234,21 @@ impl Events {
             if let Err(err) = l.person_seen(&seen).await {
                 tracing::warn!(id = %e.id, error = %err, "a person listener failed");
             }
+        }
+        Ok(())
+    }
+}
+
+impl Events {
+    /// Stores a verdict without a sighting, wakes the dispatcher and tells the streams.
+    async fn settle(&self, e: &Event, verdict: Verdict) -> Result<(), CoreError> {
+        let s = &self.inner;
+        if !s.store.set_event_verdict(e.id, verdict, None, None, s.clock.now()).await? {
+            return Ok(());
+        }
+        s.new_events.notify_one();
+        if let Some(event) = s.store.event(e.account_id, e.id).await? {
+            self.publish(&event, false).await;
         }
         Ok(())
     }
