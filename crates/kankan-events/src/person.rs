@@ -31,11 +31,11 @@ pub const PERSON: &str = "person";
 
 /// One thing the detector found: a label, its score (0..1) and its box relative to the
 /// picture.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Detection {
-    pub label: &'static str,
-    pub score: f32,
-    pub bbox: RelBox,
+pub use kankan_vision::Detection;
+
+/// A detector's box as the event stores it.
+fn rel(b: kankan_vision::BBox) -> RelBox {
+    RelBox { x: b.x, y: b.y, w: b.w, h: b.h }
 }
 
 /// A detection running on the pool.
@@ -207,11 +207,11 @@ impl Events {
                 return self.settle(e, Verdict::Failed).await;
             }
         };
-        let seen = Sighting { label: d.label.to_string(), score: d.score, bbox: d.bbox };
+        let seen = Sighting { label: d.label.to_string(), score: d.score, bbox: rel(d.bbox) };
         let marked = frame.clone();
         let jpeg = tokio::task::spawn_blocking(move || {
             let mut pic = (*marked).clone();
-            draw_box(&mut pic, d.bbox);
+            draw_box(&mut pic, rel(d.bbox));
             kankan_video::encode_jpeg(&pic, 85)
         })
         .await

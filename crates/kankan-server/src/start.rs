@@ -36,6 +36,8 @@ pub struct Services {
     pub recordings: Recordings,
     pub album: Album,
     pub events: kankan_events::Events,
+    /// The vision models and their pool (`[vision]`), when the operator set `models_dir`.
+    pub vision: Option<Arc<crate::vision::Vision>>,
     /// Data exports ("Download my data").
     pub exports: kankan_export::Exports,
     pub delivery: DeliveryQueue,
@@ -123,12 +125,17 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         recordings.clone(),
         cfg.data_dir.join("album-staging"),
     )?;
-    let events = kankan_events::Events::new(
+    let vision = crate::vision::Vision::load(&cfg.vision)?;
+    let mut events = kankan_events::Events::new(
         store.clone(),
         clock.clone(),
         devices.clone(),
         recordings.clone(),
     );
+    if let Some(v) = &vision {
+        // The person listeners (familiar faces) are registered here.
+        events = events.with_person_detection(v.clone(), cfg.vision.sample_fps, Vec::new());
+    }
     let dispatcher = kankan_events::notify::Dispatcher::new(
         store.clone(),
         keyring.clone(),
@@ -212,6 +219,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         recordings,
         album,
         events,
+        vision,
         exports,
         delivery,
         messenger,
