@@ -254,7 +254,8 @@ impl Events {
     }
 }
 
-/// Draws `b` (relative) on the picture: a 3-pixel yellow frame, clipped to the picture.
+/// Draws `b` (relative) on the picture: a 4-pixel yellow frame (wide enough to keep its colour
+/// through a JPEG's halved chroma), clipped to the picture.
 pub fn draw_box(pic: &mut image::RgbImage, b: RelBox) {
     let (w, h) = (pic.width(), pic.height());
     if w == 0 || h == 0 {
@@ -264,7 +265,7 @@ pub fn draw_box(pic: &mut image::RgbImage, b: RelBox) {
     let (x0, y0) = (px(b.x, w), px(b.y, h));
     let (x1, y1) = (px(b.x + b.w, w), px(b.y + b.h, h));
     let yellow = image::Rgb([255, 214, 0]);
-    for t in 0..3u32 {
+    for t in 0..4u32 {
         for x in x0..=x1 {
             for y in [y0.saturating_add(t).min(y1), y1.saturating_sub(t).max(y0)] {
                 pic.put_pixel(x, y, yellow);
