@@ -48,3 +48,34 @@ impl PersonDetect for Vision {
         self.pool.skipped()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_busy_pool_skips_pictures_and_counts_them_instead_of_queueing() {
+        // fails without the fix: every camera's pictures waited in one unbounded queue.
+        let cfg = VisionConfig {
+            models_dir: kankan_testkit::models_dir(),
+            workers: 1,
+            queue: 0,
+            ..VisionConfig::default()
+        };
+        let vision = Vision::load(&cfg).expect("loads").expect("on");
+        let picture = Arc::new(image::RgbImage::new(384, 288));
+        // The worker takes the first picture once it is waiting for one.
+        let first = loop {
+            if let Some(running) = vision.detect(picture.clone()) {
+                break running;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        let before = vision.skipped();
+        // While it runs, more cameras' pictures are skipped at once, and counted.
+        let more = (0..5).filter(|_| vision.detect(picture.clone()).is_none()).count();
+        assert_eq!(more, 5, "no room while the worker is busy");
+        assert_eq!(vision.skipped(), before + 5);
+        assert!(first.await.is_empty(), "a black picture has nobody in it");
+    }
+}
