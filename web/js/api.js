@@ -338,7 +338,7 @@ const ev = (id) => `${V1}/events/${encodeURIComponent(id)}`;
  * duration_ms }` (the last two for sound events), newest first.
  */
 export const events = {
-  /** Filters: `device`, `kind`, `before_ms`, `after_ms`, `limit`, `q` (words of the AI description). */
+  /** Filters: `device`, `kind`, `label` (`person`), `before_ms`, `after_ms`, `limit`, `q` (words of the AI description). */
   list: (filters = {}) => request('GET', `${V1}/events${query(filters)}`),
   /** The thumbnail's URL (works with the session cookie in an <img>). */
   thumbnailUrl: (id) => `${ev(id)}/thumbnail`,

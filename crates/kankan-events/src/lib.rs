@@ -19,6 +19,10 @@
 
 pub mod ai;
 pub mod notify;
+mod person;
+pub use person::{
+    Detection, MAX_ANALYSIS, PERSON, PersonDetect, PersonListener, PersonSeen, Running, draw_box,
+};
 mod relay;
 pub use relay::{CHANNEL as RELAY_CHANNEL, EventRelay};
 mod stream;
@@ -105,6 +109,10 @@ struct Inner {
     node: String,
     /// AI descriptions, when the operator configured an endpoint.
     describer: Option<ai::Describer>,
+    /// Person detection, when the server has the models.
+    person: std::sync::OnceLock<person::Person>,
+    /// The events being analysed, each with a switch set when it ends.
+    analysing: Mutex<HashMap<uuid::Uuid, watch::Sender<bool>>>,
 }
 
 impl std::fmt::Debug for Events {
@@ -161,6 +169,8 @@ impl EventHandle {
 pub struct ListQuery {
     pub device: Option<String>,
     pub kind: Option<EventKind>,
+    /// Only events with this label (`person`).
+    pub label: Option<String>,
     /// Starting before this (the next page).
     pub before: Option<Timestamp>,
     /// Starting at or after this.
@@ -211,6 +221,8 @@ impl Events {
                 new_events: Arc::new(Notify::new()),
                 node: uuid::Uuid::now_v7().simple().to_string(),
                 describer,
+                person: std::sync::OnceLock::new(),
+                analysing: Mutex::default(),
             }),
         }
     }
@@ -268,6 +280,12 @@ impl Events {
         }
         let now = s.clock.now().0;
         check_times(now, s.recordings.config().max_clock_skew_secs, started, ended_at)?;
+        // A motion's start may be analysed for people (stored with a new row only).
+        let starts = matches!(ev, DeviceEvent::Motion { phase: MotionPhase::Start, .. });
+        let plan = match starts {
+            true => self.plan(uid).await,
+            false => person::Plan { verdict: None, hold_alert: false },
+        };
         let row = Event {
             id: uuid::Uuid::now_v7(),
             account_id: owner,
@@ -282,6 +300,9 @@ impl Events {
             clip_to: Timestamp(clip_end(started, ended_at).saturating_add(POST_ROLL_MS)),
             level_db,
             thumbnail: false,
+            verdict: plan.verdict,
+            hold_alert: plan.hold_alert,
+            sighting: None,
         };
         let (event, new) = match s.store.record_event(&row).await? {
             Recorded::New(e) => (e, true),
@@ -292,6 +313,11 @@ impl Events {
         if new {
             s.new_events.notify_one();
             self.capture_thumbnail(event.clone());
+            if event.verdict == Some(kankan_db::Verdict::Pending) {
+                self.analyse(event.clone());
+            }
+        } else if event.ended_at.is_some() {
+            self.event_ended(event.id);
         }
         self.protect(&event).await;
         Ok(new.then_some(event))
@@ -324,6 +350,7 @@ impl Events {
         let mut filter = EventFilter {
             uid: q.device,
             kind: q.kind,
+            label: q.label,
             before: q.before.unwrap_or(Timestamp(i64::MAX)),
             after: q.after.unwrap_or(Timestamp(i64::MIN)),
             limit: match q.limit {

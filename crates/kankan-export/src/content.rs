@@ -130,6 +130,11 @@ pub(crate) async fn gather(
                         "clip_to_ms": e.clip_to.0,
                         "description": descriptions.get(&e.id),
                         "level_db": e.level_db,
+                        "label": e.sighting.as_ref().map(|s| s.label.clone()),
+                        "score": e.sighting.as_ref().map(|s| s.score),
+                        "box": e.sighting.as_ref().map(|s| json!({
+                            "x": s.bbox.x, "y": s.bbox.y, "w": s.bbox.w, "h": s.bbox.h
+                        })),
                     })
                 })
                 .collect(),
@@ -273,6 +278,7 @@ async fn all_events(src: &Sources, p: &Principal) -> Result<Vec<Event>, CoreErro
         let q = ListQuery {
             device: None,
             kind: None,
+            label: None,
             before,
             after: None,
             limit: Some(MAX_PAGE),

@@ -266,6 +266,26 @@ pub struct Settings {
     /// raises a `sound` event. Off by default.
     #[serde(default)]
     pub sound_alarm: SoundAlarm,
+    /// The server looks for people in the picture while a motion event lasts (server
+    /// setting `vision.models_dir` must name the models: `vision-unavailable` otherwise);
+    /// events then carry a label, score and box. Off by default.
+    #[serde(default)]
+    pub person_detection: bool,
+    /// Which motion alerts: `any` (the default) or `person` (only the motion events the
+    /// server saw a person in; needs `person_detection`).
+    #[serde(default)]
+    pub alert_on: AlertOn,
+}
+
+/// Which motion events alert ([`Settings::alert_on`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertOn {
+    /// Every motion event.
+    #[default]
+    Any,
+    /// Only those with a person seen in them.
+    Person,
 }
 
 /// Sound alarms as the device applies them (`kankan_motion::sound`).
@@ -316,6 +336,8 @@ impl Default for Settings {
             recording_mode: RecordingMode::Continuous,
             ai_descriptions: false,
             sound_alarm: SoundAlarm::default(),
+            person_detection: false,
+            alert_on: AlertOn::Any,
         }
     }
 }
@@ -348,6 +370,12 @@ impl Settings {
             schedule.to_schedule()?;
         }
         kankan_motion::time_zone(&self.time_zone)?;
+        if self.alert_on == AlertOn::Person && !self.person_detection {
+            return Err(SettingsError::new(
+                "alert-on-person-needs-detection",
+                "alert_on person needs person_detection on",
+            ));
+        }
         Ok(())
     }
 }

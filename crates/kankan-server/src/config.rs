@@ -47,6 +47,8 @@ pub struct Config {
     pub log: LogConfig,
     /// `[ai]`: the OpenAI-compatible endpoint that describes events (off unless set).
     pub ai: kankan_events::ai::AiConfig,
+    /// `[vision]`: person detection on the server (off until `models_dir` is set).
+    pub vision: crate::vision_config::VisionConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -186,6 +188,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             messenger: MessengerConfig::default(),
             notify: NotifyConfig::default(),
+            vision: crate::vision_config::VisionConfig::default(),
             gateway: GatewayConfig::Embedded {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8883)),
                 plain: false,
@@ -259,6 +262,7 @@ impl Config {
         self.recording.validate()?;
         self.limits.validate()?;
         self.notify.validate()?;
+        self.vision.validate()?;
         if let Some(u) = &self.server.public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {

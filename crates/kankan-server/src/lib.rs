@@ -13,6 +13,8 @@ mod rtsp;
 mod start;
 pub mod store_copy;
 pub mod telemetry;
+pub mod vision;
+pub mod vision_config;
 mod withdrawals;
 
 pub use config::Config;

@@ -36,6 +36,8 @@ pub struct Services {
     pub recordings: Recordings,
     pub album: Album,
     pub events: kankan_events::Events,
+    /// The vision models and their pool (`[vision]`), when the operator set `models_dir`.
+    pub vision: Option<Arc<crate::vision::Vision>>,
     /// Data exports ("Download my data").
     pub exports: kankan_export::Exports,
     pub delivery: DeliveryQueue,
@@ -123,13 +125,18 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         recordings.clone(),
         cfg.data_dir.join("album-staging"),
     )?;
-    let events = kankan_events::Events::with_describer(
+    let vision = crate::vision::Vision::load(&cfg.vision)?;
+    let mut events = kankan_events::Events::with_describer(
         store.clone(),
         clock.clone(),
         devices.clone(),
         recordings.clone(),
         describer(cfg, &store, &keyring, &clock).await?,
     );
+    if let Some(v) = &vision {
+        // The person listeners (familiar faces) are registered here.
+        events = events.with_person_detection(v.clone(), cfg.vision.sample_fps, Vec::new());
+    }
     let dispatcher = kankan_events::notify::Dispatcher::new(
         store.clone(),
         keyring.clone(),
@@ -216,6 +223,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         recordings,
         album,
         events,
+        vision,
         exports,
         delivery,
         messenger,
@@ -453,6 +461,18 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     if let Some(d) = services.events.describer().cloned() {
         state.metrics.add_source(Box::new(move |out| d.render_metrics(out)));
     }
+    let events = services.events.clone();
+    state.metrics.add_source(Box::new(move |out| {
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            out,
+            "# HELP kankan_vision_frames_skipped_total Pictures person detection skipped because \
+             its pool was busy."
+        );
+        let _ = writeln!(out, "# TYPE kankan_vision_frames_skipped_total counter");
+        let _ =
+            writeln!(out, "kankan_vision_frames_skipped_total {}", events.person_frames_skipped());
+    }));
     let router =
         crate::devices::Router::new(services.devices.clone(), services.events.clone(), rejected);
     supervisor.spawn(crate::devices::Pump::new(router, gateway.lanes));

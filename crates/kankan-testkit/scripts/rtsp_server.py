@@ -7,6 +7,9 @@ Run with Debian's /usr/bin/python3 (python3-gi, gir1.2-gst-rtsp-server-1.0,
 gstreamer1.0-plugins-{base,good,ugly}; scripts/test installs them).
 
     /usr/bin/python3 rtsp_server.py --port 8554 --path cam --user admin --password secret
+
+With --raw FILE --size WxH --fps N it streams that file of raw I420 frames instead (real
+footage, e.g. from ffmpeg -f rawvideo -pix_fmt yuv420p), once, at its frame rate.
 """
 
 import argparse
@@ -33,7 +36,21 @@ def main() -> int:
     ap.add_argument("--path", default="cam")
     ap.add_argument("--user")
     ap.add_argument("--password", default="")
+    ap.add_argument("--raw")
+    ap.add_argument("--size", default="384x288")
+    ap.add_argument("--fps", type=int, default=10)
     args = ap.parse_args()
+    launch = LAUNCH
+    if args.raw:
+        width, height = (int(v) for v in args.size.split("x"))
+        launch = (
+            f"( filesrc location={args.raw} "
+            f"! rawvideoparse width={width} height={height} format=i420 framerate={args.fps}/1 "
+            "! clocksync "
+            f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps} bitrate=600 "
+            "! video/x-h264,profile=baseline "
+            "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        )
 
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
@@ -41,7 +58,7 @@ def main() -> int:
     server.set_service(str(args.port))
 
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(LAUNCH)
+    factory.set_launch(launch)
     # One pipeline per client: each session starts with a keyframe.
     factory.set_shared(False)
 

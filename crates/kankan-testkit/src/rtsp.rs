@@ -26,6 +26,8 @@ pub struct RtspCamera {
     pub path: String,
     pub user: String,
     pub password: String,
+    /// Raw I420 frames streamed instead of the test pattern: the file, its size and rate.
+    raw: Option<(PathBuf, (u32, u32), u32)>,
 }
 
 /// A loopback port nothing listens on right now.
@@ -39,12 +41,33 @@ pub fn free_port() -> u16 {
 impl RtspCamera {
     /// Starts a camera on a free port with those credentials; waits until it listens.
     pub async fn start(user: &str, password: &str) -> Result<RtspCamera> {
+        Self::start_with(user, password, None).await
+    }
+
+    /// A camera streaming `file`'s raw I420 frames of `size` at `fps` (once) instead of the
+    /// test pattern.
+    pub async fn start_raw(
+        user: &str,
+        password: &str,
+        file: &std::path::Path,
+        size: (u32, u32),
+        fps: u32,
+    ) -> Result<RtspCamera> {
+        Self::start_with(user, password, Some((file.to_path_buf(), size, fps))).await
+    }
+
+    async fn start_with(
+        user: &str,
+        password: &str,
+        raw: Option<(PathBuf, (u32, u32), u32)>,
+    ) -> Result<RtspCamera> {
         let mut cam = RtspCamera {
             child: None,
             port: free_port(),
             path: "cam".into(),
             user: user.into(),
             password: password.into(),
+            raw,
         };
         cam.spawn().await?;
         Ok(cam)
@@ -76,9 +99,22 @@ impl RtspCamera {
             (self.port.to_string(), self.path.clone(), self.user.clone(), self.password.clone());
         // The port may linger briefly after a kill: retry a few times.
         for _ in 0..20 {
-            let mut child = Command::new(PYTHON)
-                .arg(&script)
-                .args(["--port", &port, "--path", &path, "--user", &user, "--password", &password])
+            let mut cmd = Command::new(PYTHON);
+            cmd.arg(&script).args([
+                "--port",
+                &port,
+                "--path",
+                &path,
+                "--user",
+                &user,
+                "--password",
+                &password,
+            ]);
+            if let Some((file, (w, h), fps)) = &self.raw {
+                cmd.arg("--raw").arg(file).args(["--size", &format!("{w}x{h}")]);
+                cmd.args(["--fps", &fps.to_string()]);
+            }
+            let mut child = cmd
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())

@@ -79,6 +79,9 @@ fn event(owner: kankan_base::AccountId) -> Event {
         clip_to: T0,
         level_db: None,
         thumbnail: false,
+        verdict: None,
+        hold_alert: false,
+        sighting: None,
     }
 }
 

@@ -46,6 +46,9 @@ async fn filled_sqlite(dir: &std::path::Path) -> (SqlStore, kankan_base::Account
         clip_to: Timestamp(T0.0 + 3000),
         level_db: None,
         thumbnail: false,
+        verdict: None,
+        hold_alert: false,
+        sighting: None,
     };
     src.record_event(&event).await.expect("event");
     let job = NewJob {

@@ -26,6 +26,9 @@ async fn new_event(s: &dyn Store, owner: AccountId, start_s: i64) -> Event {
         clip_to: at,
         thumbnail: false,
         level_db: None,
+        verdict: None,
+        hold_alert: false,
+        sighting: None,
     };
     let Recorded::New(e) = s.record_event(&e).await.expect("record") else { panic!("new") };
     e

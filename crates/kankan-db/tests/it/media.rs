@@ -160,6 +160,9 @@ fn event_at(owner: AccountId, start_s: i64) -> kankan_db::Event {
         clip_to: Timestamp(T0.0 + (start_s + 2) * 1000),
         level_db: None,
         thumbnail: false,
+        verdict: None,
+        hold_alert: false,
+        sighting: None,
     }
 }
 

@@ -1,5 +1,7 @@
 //! The picture source: a synthetic scene (moving objects and a burned-in capture clock)
-//! encoded to H.264 in real time, or pre-encoded GOPs replayed for load tests; each frame is
+//! encoded to H.264 in real time, a file of raw I420 frames (real footage, looped or played
+//! once then held on its last frame) encoded the same way, or pre-encoded GOPs replayed for
+//! load tests; each frame is
 //! sent as its own CMAF fragment (a chunk) the moment it is encoded, so live view lags the
 //! camera by one frame, not one GOP.
 
@@ -46,7 +48,81 @@ pub struct Started {
 
 enum Frames {
     Live { scene: Box<Scene>, encoder: Box<Encoder> },
+    File { file: Box<RawFile>, encoder: Box<Encoder> },
     Replay(Box<Prerecorded>),
+}
+
+/// A file of raw I420 frames of the encoder's size, one after another (what `ffmpeg -f
+/// rawvideo -pix_fmt yuv420p` writes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoFile {
+    pub path: std::path::PathBuf,
+    /// Play it once, then hold its last frame (a still picture), instead of looping.
+    pub once: bool,
+}
+
+/// The open file and the picture read last.
+struct RawFile {
+    reader: std::io::BufReader<std::fs::File>,
+    once: bool,
+    picture: Yuv420,
+    ended: bool,
+}
+
+impl RawFile {
+    fn open(f: &VideoFile, width: u32, height: u32) -> Result<RawFile, SimError> {
+        let file = std::fs::File::open(&f.path)
+            .map_err(|e| SimError::Video(format!("{}: {e}", f.path.display())))?;
+        let frame = u64::from(width) * u64::from(height) * 3 / 2;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len < frame || len % frame != 0 {
+            return Err(SimError::Video(format!(
+                "{}: {len} bytes is not a whole number of {width}x{height} I420 frames",
+                f.path.display()
+            )));
+        }
+        Ok(RawFile {
+            reader: std::io::BufReader::new(file),
+            once: f.once,
+            picture: Yuv420::new(width, height).map_err(video_err)?,
+            ended: false,
+        })
+    }
+
+    /// The next frame (from the start again at the end, or the last one held).
+    fn next(&mut self) -> Result<&Yuv420, SimError> {
+        use std::io::{Read, Seek};
+        if self.ended {
+            return Ok(&self.picture);
+        }
+        let (w, h) = (self.picture.width() as usize, self.picture.height() as usize);
+        let mut buf = vec![0u8; w * h * 3 / 2];
+        let io = |e: std::io::Error| SimError::Video(format!("video file: {e}"));
+        if let Err(e) = self.reader.read_exact(&mut buf) {
+            if e.kind() != std::io::ErrorKind::UnexpectedEof {
+                return Err(io(e));
+            }
+            if self.once {
+                self.ended = true;
+                return Ok(&self.picture);
+            }
+            self.reader.rewind().map_err(io)?;
+            self.reader.read_exact(&mut buf).map_err(io)?;
+        }
+        let (y, uv) = buf.split_at(w * h);
+        let (u, v) = uv.split_at(w * h / 4);
+        let (ys, us, vs) =
+            (self.picture.y_stride(), self.picture.uv_stride(), self.picture.uv_stride());
+        let (py, pu, pv) = self.picture.planes_mut();
+        for row in 0..h {
+            py[row * ys..][..w].copy_from_slice(&y[row * w..][..w]);
+        }
+        for row in 0..h / 2 {
+            pu[row * us..][..w / 2].copy_from_slice(&u[row * w / 2..][..w / 2]);
+            pv[row * vs..][..w / 2].copy_from_slice(&v[row * w / 2..][..w / 2]);
+        }
+        Ok(&self.picture)
+    }
 }
 
 fn video_err(e: kankan_video::VideoError) -> SimError {
@@ -64,13 +140,14 @@ pub fn spawn(
     config: EncoderConfig,
     prerecorded: bool,
     motion: bool,
+    file: Option<&VideoFile>,
     now_ms: impl Fn() -> i64 + Send + 'static,
     stop: Arc<AtomicBool>,
     detect: Option<MotionLink>,
     mut microphone: Option<Microphone>,
 ) -> Result<(Started, mpsc::Receiver<Fragment>), SimError> {
     let mut detector = match detect {
-        Some(link) if !prerecorded => Some(Motion::new(link)),
+        Some(link) if !prerecorded => Some(Motion::new(link, file.is_none())),
         _ => None,
     };
     config.validate().map_err(video_err)?;
@@ -79,6 +156,11 @@ pub fn spawn(
     }
     let mut frames = if prerecorded {
         Frames::Replay(Box::new(Prerecorded::new(config, 2).map_err(video_err)?))
+    } else if let Some(f) = file {
+        Frames::File {
+            file: Box::new(RawFile::open(f, config.width, config.height)?),
+            encoder: Box::new(Encoder::new(config).map_err(video_err)?),
+        }
     } else {
         let scene =
             Scene::new(config.width, config.height, 7).map_err(video_err)?.with_motion(motion);
@@ -92,7 +174,7 @@ pub fn spawn(
     let first = frame(&mut frames, 0, epoch_ms, config.fps, &mut detector)?
         .ok_or_else(|| SimError::Video("the encoder skipped the first frame".into()))?;
     let (sps, pps) = match &frames {
-        Frames::Live { encoder, .. } => {
+        Frames::Live { encoder, .. } | Frames::File { encoder, .. } => {
             encoder.parameter_sets().ok_or_else(|| SimError::Video("no parameter sets".into()))?
         }
         Frames::Replay(p) => {
@@ -202,12 +284,14 @@ struct Motion {
 }
 
 impl Motion {
-    /// The burned-in clock changes every frame, like a real camera's on-screen display: with
-    /// no zone drawn, the detector watches the picture below it.
-    fn new(link: MotionLink) -> Motion {
+    /// The synthetic scene's burned-in clock changes every frame, like a real camera's
+    /// on-screen display: with no zone drawn, the detector watches the picture below it (the
+    /// whole picture of a video file).
+    fn new(link: MotionLink, clock: bool) -> Motion {
         let p = |x, y| Point { x, y };
         let below_clock = Zone::new(vec![p(0.0, 0.35), p(1.0, 0.35), p(1.0, 1.0), p(0.0, 1.0)]);
-        Motion { follower: MotionFollower::new(below_clock.into_iter().collect()), link }
+        let default = if clock { below_clock.into_iter().collect() } else { Vec::new() };
+        Motion { follower: MotionFollower::new(default), link }
     }
 
     /// Looks at one frame; a start or end goes to the device.
@@ -248,6 +332,16 @@ fn frame(
             }
             encoder.encode(&picture, index == 0).map_err(video_err)?
         }
+        Frames::File { file, encoder } => {
+            let capture = capture_ms(epoch_ms, index, fps);
+            let picture = file.next()?;
+            if let Some(m) = detector
+                && index.is_multiple_of((fps / DETECT_FPS).max(1))
+            {
+                m.watch(picture, capture)?;
+            }
+            encoder.encode(picture, index == 0).map_err(video_err)?
+        }
         Frames::Replay(p) => Some(p.next_frame().clone()),
     };
     match f {
@@ -283,7 +377,7 @@ mod tests {
         let now = || kankan_base::Clock::now(&kankan_base::RealClock).0;
         let link = MotionLink { events, settings: watched };
         let (_, frags) =
-            spawn(cfg, false, motion, now, stop.clone(), Some(link), None).expect("source");
+            spawn(cfg, false, motion, None, now, stop.clone(), Some(link), None).expect("source");
         (rx, settings, stop, frags)
     }
 
@@ -377,5 +471,45 @@ mod tests {
             other => panic!("expected a start in the zone, got {other:?}"),
         }
         stop.store(true, Ordering::SeqCst);
+    }
+
+    #[tokio::test]
+    async fn a_video_file_played_once_starts_motion_then_holds_still_and_ends_it() {
+        // fails without the fix: the camera could only show its synthetic scene.
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("square.yuv");
+        // 20 frames of 320x180: a bright square crossing a grey picture.
+        let mut raw = Vec::new();
+        for i in 0..20usize {
+            let mut y = vec![90u8; 320 * 180];
+            for row in 60..120 {
+                let x0 = 10 + i * 14;
+                y[row * 320 + x0..row * 320 + x0 + 40].fill(240);
+            }
+            raw.extend_from_slice(&y);
+            raw.extend(std::iter::repeat_n(128u8, 320 * 180 / 2));
+        }
+        std::fs::write(&path, &raw).expect("written");
+        let (events, mut rx) = mpsc::unbounded_channel();
+        let (_settings, watched) = watch::channel(Settings::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let cfg = EncoderConfig { width: 320, height: 180, fps: 10, bitrate_bps: 300_000, gop: 10 };
+        let now = || kankan_base::Clock::now(&kankan_base::RealClock).0;
+        let link = MotionLink { events, settings: watched };
+        let file = VideoFile { path: path.clone(), once: true };
+        let (_, mut frags) =
+            spawn(cfg, false, true, Some(&file), now, stop.clone(), Some(link), None).expect("source");
+        let start = next_event(&mut rx, &mut frags, 20).await;
+        assert!(matches!(start, Some(DeviceEvent::Motion { phase: MotionPhase::Start, .. })));
+        let end = next_event(&mut rx, &mut frags, 30).await;
+        assert!(
+            matches!(end, Some(DeviceEvent::Motion { phase: MotionPhase::End, .. })),
+            "{end:?}"
+        );
+        stop.store(true, Ordering::SeqCst);
+        // A file that is not a whole number of frames is refused.
+        std::fs::write(&path, &raw[..1000]).expect("written");
+        let bad = VideoFile { path, once: false };
+        assert!(spawn(cfg, false, true, Some(&bad), now, stop, None, None).is_err());
     }
 }
