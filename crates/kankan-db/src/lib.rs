@@ -14,6 +14,7 @@ mod consents;
 mod error;
 mod events;
 mod exports;
+mod faces;
 mod grants;
 mod media;
 mod migrate;
@@ -35,6 +36,7 @@ pub use consents::{AnnouncementRow, ConsentRow, GuardianRow};
 pub use error::DbError;
 pub use events::{EVENT_MAX_CLIP_MS, EVENT_RETENTION_MS, Event, EventFilter, EventKind, Recorded};
 pub use exports::{ExportInsert, ExportPart, ExportRow, ExportState};
+pub use faces::{FaceRow, FaceSighting};
 pub use grants::{DeviceGrant, Invitation, MembershipAction, MembershipEvent};
 pub use media::*;
 pub use migrate::{MIGRATIONS, Migration};
@@ -47,8 +49,8 @@ pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
     AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, ClusterStore,
-    ConsentStore, DeviceStore, EventStore, ExportStore, JobStore, LifecycleStore, MediaStore,
-    NoteFeed, NotifyStore, RateWindow, ShareStore, Store,
+    ConsentStore, DeviceStore, EventStore, ExportStore, FaceStore, JobStore, LifecycleStore,
+    MediaStore, NoteFeed, NotifyStore, RateWindow, ShareStore, Store,
 };
 
 use std::sync::Arc;

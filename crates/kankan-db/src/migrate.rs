@@ -147,4 +147,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_cluster.sql"),
         postgres: include_str!("../migrations/postgres/0022_cluster.sql"),
     },
+    Migration {
+        version: 24,
+        name: "0024_faces",
+        sqlite: include_str!("../migrations/sqlite/0024_faces.sql"),
+        postgres: include_str!("../migrations/postgres/0024_faces.sql"),
+    },
 ];

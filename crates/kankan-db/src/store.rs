@@ -9,6 +9,7 @@ mod consents;
 mod devices;
 mod events;
 mod exports;
+mod faces;
 mod jobs;
 mod lifecycle;
 mod media;
@@ -25,6 +26,7 @@ pub use consents::{AnnouncementStore, ConsentStore};
 pub use devices::DeviceStore;
 pub use events::EventStore;
 pub use exports::ExportStore;
+pub use faces::FaceStore;
 pub use jobs::JobStore;
 pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
@@ -51,6 +53,7 @@ pub trait Store:
     + EventStore
     + AlbumStore
     + ExportStore
+    + FaceStore
     + NotifyStore
     + ShareStore
     + ConsentStore

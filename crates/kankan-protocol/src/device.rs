@@ -258,6 +258,15 @@ pub struct Settings {
     /// may change it.
     #[serde(default)]
     pub recording_mode: RecordingMode,
+    /// Familiar faces: the faces of people this camera sees are matched against the owner's
+    /// gallery (only with the owner's `face-recognition` consent; never for a child's
+    /// account). Off by default.
+    #[serde(default)]
+    pub familiar_faces: bool,
+    /// With familiar faces on: a face the gallery does not know alerts as "Stranger". Off by
+    /// default.
+    #[serde(default)]
+    pub stranger_alerts: bool,
 }
 
 fn utc() -> String {
@@ -283,6 +292,8 @@ impl Default for Settings {
             time_zone: utc(),
             loiter_secs: default_loiter_secs(),
             recording_mode: RecordingMode::Continuous,
+            familiar_faces: false,
+            stranger_alerts: false,
         }
     }
 }

@@ -43,6 +43,8 @@ pub const TABLES: &[&str] = &[
     "events",
     "event_thumbnails",
     "event_members",
+    "faces",
+    "face_sightings",
     "push_subscriptions",
     "notification_settings",
     "device_notification_settings",

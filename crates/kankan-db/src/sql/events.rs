@@ -154,6 +154,11 @@ pub(super) async fn delete(
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
+    // The faces seen in it keep their templates, not this sighting and its picture.
+    sqlx::query("DELETE FROM face_sightings WHERE event_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
     // The footage under it is protected only as long as another event still needs it.
     let (uid, from, to): (String, i64, i64) =
         (clip.try_get("uid")?, clip.try_get("clip_from_ms")?, clip.try_get("clip_to_ms")?);

@@ -10,6 +10,7 @@ mod copy;
 mod devices;
 mod events;
 mod exports;
+mod faces;
 mod grants;
 mod lifecycle;
 mod media;
