@@ -204,15 +204,17 @@ impl Faces {
     }
 
     /// The JPEG of one sighting on a camera: for its owner, and for a member holding
-    /// `see-faces` there.
+    /// `see-faces` there. The device is decided first, so another account is answered
+    /// `device-not-found` whatever the sighting.
     pub async fn sighting_picture(
         &self,
         p: &Principal,
         uid: &str,
-        sighting: uuid::Uuid,
+        sighting: &str,
     ) -> Result<Vec<u8>, CoreError> {
         let s = &self.inner;
         let h = s.devices.authorize_device(p, Capability::SeeFaces, uid).await?;
+        let sighting = uuid::Uuid::parse_str(sighting).map_err(|_| not_found())?;
         let owner = h.device().owner.ok_or(CoreError::DeviceNotFound)?;
         let (row, enc) = s.store.face_sighting(owner, sighting).await?.ok_or_else(not_found)?;
         if row.uid != uid {

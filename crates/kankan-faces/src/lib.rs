@@ -11,7 +11,7 @@
 //!   `face-name/{id}`) and relation (family or friend), and its sightings: the event, the
 //!   camera, the time and a small JPEG of the face (sealed, `face-crop/{sighting}`).
 //! - An observed face is compared with every template of the account, opened in memory only:
-//!   the nearest within [`FacesConfig::same_person_max_distance`] (Euclidean) is that face, a
+//!   the nearest within the vision models' same-person distance (Euclidean) is that face, a
 //!   sighting is added; else it is a new unnamed face, a stranger. At most
 //!   [`FacesConfig::max_per_account`] faces (`face-limit-reached`).
 //! - Unnamed faces go two days after their last sighting ([`FacesSweeper`]); naming one keeps
@@ -40,6 +40,9 @@ use kankan_devices::Devices;
 pub const TEMPLATE_LEN: usize = 128;
 /// How long an unnamed face is kept after its last sighting: two days.
 pub const UNNAMED_KEPT_MS: i64 = 2 * 24 * 3600 * 1000;
+/// Two templates at most this far apart are the same person: dlib's ResNet face embedding,
+/// whose authors give 0.6 (replaced by the vision models' measured threshold).
+pub const SAME_PERSON_MAX_DISTANCE: f32 = 0.6;
 /// The most characters of a face's name.
 pub const MAX_NAME_CHARS: usize = 40;
 
@@ -99,20 +102,29 @@ impl Relation {
     }
 }
 
-/// Limits and the matching threshold.
-#[derive(Debug, Clone, Copy)]
+/// `[faces]`: the operator's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct FacesConfig {
-    /// The most faces one account keeps (named and unnamed together).
+    /// The most faces one account keeps, named and unnamed together (1-10000).
     pub max_per_account: u32,
-    /// Two templates at most this far apart are the same person (the vision models'
-    /// `SAME_PERSON_MAX_DISTANCE`).
-    pub same_person_max_distance: f32,
 }
 
 impl Default for FacesConfig {
     fn default() -> Self {
-        // dlib's ResNet face embedding: 0.6 is its authors' threshold.
-        FacesConfig { max_per_account: 500, same_person_max_distance: 0.6 }
+        FacesConfig { max_per_account: 500 }
+    }
+}
+
+impl FacesConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=10_000).contains(&self.max_per_account) {
+            return Err(format!(
+                "faces.max_per_account must be 1-10000, not {}",
+                self.max_per_account
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -142,6 +154,8 @@ struct Inner {
     devices: Devices,
     consent: ConsentCheck,
     cfg: FacesConfig,
+    /// Two templates at most this far apart are the same person.
+    max_distance: f32,
 }
 
 impl std::fmt::Debug for Faces {
@@ -173,8 +187,10 @@ impl Faces {
         devices: Devices,
         consent: ConsentCheck,
         cfg: FacesConfig,
+        same_person_max_distance: f32,
     ) -> Faces {
-        Faces { inner: Arc::new(Inner { store, clock, devices, consent, cfg }) }
+        let max_distance = same_person_max_distance;
+        Faces { inner: Arc::new(Inner { store, clock, devices, consent, cfg, max_distance }) }
     }
 
     pub fn config(&self) -> FacesConfig {
@@ -208,7 +224,7 @@ impl Faces {
         let crop_enc = key.seal(&crop_field(sighting_id), crop_jpeg)?;
         let faces = s.store.faces_of(account).await?;
         if let Some((f, d)) = nearest(&key, &faces, template)?
-            && d <= s.cfg.same_person_max_distance
+            && d <= s.max_distance
         {
             let sighting = sighting_of(sighting_id, f.id, event, now);
             if s.store.add_face_sighting(&sighting, &crop_enc).await? {

@@ -7,11 +7,13 @@ mod access;
 mod cancellation;
 mod consent;
 mod exports;
+mod faces;
 mod notify;
 pub use access::*;
 pub use cancellation::*;
 pub use consent::*;
 pub use exports::*;
+pub use faces::*;
 mod privacy;
 pub use privacy::*;
 mod sharing;
@@ -540,6 +542,8 @@ pub struct EventItem {
     pub clip_to_ms: i64,
     /// Whether a picture exists (`GET /api/v1/events/{id}/thumbnail`).
     pub thumbnail: bool,
+    /// The face seen in it (familiar faces), `null` if none or not shown to the caller.
+    pub face: Option<EventFaceItem>,
 }
 
 /// `event: ring` on the event stream: a doorbell was pressed.

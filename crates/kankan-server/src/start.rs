@@ -36,6 +36,8 @@ pub struct Services {
     pub recordings: Recordings,
     pub album: Album,
     pub events: kankan_events::Events,
+    /// Familiar faces.
+    pub faces: kankan_faces::Faces,
     /// Data exports ("Download my data").
     pub exports: kankan_export::Exports,
     pub delivery: DeliveryQueue,
@@ -129,6 +131,14 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         devices.clone(),
         recordings.clone(),
     );
+    let faces = kankan_faces::Faces::new(
+        store.clone(),
+        clock.clone(),
+        devices.clone(),
+        kankan_accounts::ConsentCheck::new(store.clone(), cfg.privacy.cloud_recording_optional),
+        cfg.faces,
+        kankan_faces::SAME_PERSON_MAX_DISTANCE,
+    );
     let dispatcher = kankan_events::notify::Dispatcher::new(
         store.clone(),
         keyring.clone(),
@@ -167,9 +177,12 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.limits.clone(),
         revocations.clone(),
         privacy(cfg)?,
-        // What a withdrawn consent produced is deleted here: footage for cloud recording (no
-        // domain does face recognition or AI descriptions yet).
-        vec![Arc::new(crate::withdrawals::FootageOnWithdrawal { recordings: recordings.clone() })],
+        // What a withdrawn consent produced is deleted here: footage for cloud recording, every
+        // face for face recognition.
+        vec![
+            Arc::new(crate::withdrawals::FootageOnWithdrawal { recordings: recordings.clone() }),
+            Arc::new(kankan_faces::FacesOnWithdrawal { faces: faces.clone() }),
+        ],
     );
     let sources = kankan_export::Sources {
         accounts: accounts.clone(),
@@ -212,6 +225,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         recordings,
         album,
         events,
+        faces,
         exports,
         delivery,
         messenger,
@@ -352,6 +366,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         recordings: services.recordings.clone(),
         album: services.album.clone(),
         events: services.events.clone(),
+        faces: services.faces.clone(),
         notify: services.notify.clone(),
         announcements: services.announcements.clone(),
         exports: services.exports.clone(),
@@ -452,6 +467,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let stopper = services.recordings.live_stopper().context("the live stopper is taken")?;
     supervisor.spawn(stopper);
     supervisor.spawn(services.events.sweeper(std::time::Duration::from_secs(3600)));
+    supervisor.spawn(services.faces.sweeper());
     supervisor.spawn(services.accounts.sweeper());
     supervisor.spawn(Leased::new(services.lifecycle.worker(&clock), lease("account-lifecycle")));
     supervisor.spawn(services.exports.worker());

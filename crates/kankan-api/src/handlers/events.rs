@@ -17,7 +17,7 @@ use kankan_base::Timestamp;
 use kankan_core::StreamScope;
 use kankan_events::{Event, EventKind};
 use kankan_events::{ListQuery, LiveEvent};
-use kankan_protocol::v1::{ErrorBody, EventItem, EventQuery, RingItem};
+use kankan_protocol::v1::{ErrorBody, EventFaceItem, EventItem, EventQuery, RingItem};
 
 use crate::extract::CurrentUser;
 use crate::reject::{ApiPath, ApiQuery};
@@ -39,7 +39,23 @@ pub fn item(e: Event) -> EventItem {
         clip_from_ms: e.clip_from.0,
         clip_to_ms: e.clip_to.0,
         thumbnail: e.thumbnail,
+        face: None,
     }
+}
+
+/// The API view of an event as `viewer` sees it: with the face seen in it, which the event's
+/// owner sees and a member only while holding `see-faces` on the camera.
+pub async fn item_for(
+    state: &AppState,
+    viewer: kankan_base::AccountId,
+    e: Event,
+) -> Result<EventItem, ApiError> {
+    let face = state.faces.on_event(viewer, &e).await?.map(|f| EventFaceItem {
+        id: f.id,
+        name: f.name,
+        stranger: f.stranger,
+    });
+    Ok(EventItem { face, ..item(e) })
 }
 
 /// The caller's events, newest first: of one device, one kind, a time window.
@@ -73,7 +89,11 @@ pub async fn list(
         limit: q.limit,
     };
     let rows = state.events.list(&p, query).await?;
-    Ok(Json(rows.into_iter().map(item).collect()))
+    let mut items = Vec::with_capacity(rows.len());
+    for e in rows {
+        items.push(item_for(&state, p.account_id, e).await?);
+    }
+    Ok(Json(items))
 }
 
 /// The caller's events as they happen: `event: event` with an [`EventItem`] for every new or
@@ -94,21 +114,30 @@ pub async fn stream(
         device: None,
         need: kankan_core::authz::CapabilitySet::EMPTY,
     });
-    let stream =
-        futures_util::stream::unfold((events, guard), |(mut events, mut guard)| async move {
+    let viewer = p.account_id;
+    let stream = futures_util::stream::unfold(
+        (events, guard, state),
+        move |(mut events, mut guard, state)| async move {
             let next = tokio::select! {
                 biased;
                 () = guard.revoked() => return None,
                 next = events.next() => next?,
             };
             let msg = match next {
-                LiveEvent::Event(e) => sse("event", &item(e)),
+                LiveEvent::Event(e) => {
+                    let face_or_none = match item_for(&state, viewer, e.clone()).await {
+                        Ok(i) => i,
+                        Err(_) => item(e),
+                    };
+                    sse("event", &face_or_none)
+                }
                 LiveEvent::Ring(e) => {
                     sse("ring", &RingItem { device: e.uid.clone(), event: item(e) })
                 }
             };
-            Some((Ok(msg), (events, guard)))
-        });
+            Some((Ok(msg), (events, guard, state)))
+        },
+    );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEPALIVE).text("keepalive"))
 }
 
@@ -129,7 +158,8 @@ pub async fn get(
     CurrentUser(p): CurrentUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventItem>, ApiError> {
-    Ok(Json(item(state.events.authorize_event(&p, &id).await?.into_event())))
+    let e = state.events.authorize_event(&p, &id).await?.into_event();
+    Ok(Json(item_for(&state, p.account_id, e).await?))
 }
 
 /// The event's picture (taken when it started), decrypted. A capture still in progress is

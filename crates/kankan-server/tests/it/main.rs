@@ -40,6 +40,7 @@ mod events;
 mod events_doorbell;
 mod events_members;
 mod exports;
+mod faces;
 mod grant_expiry;
 mod inbound;
 mod listener;
