@@ -337,7 +337,7 @@ const ev = (id) => `${V1}/events/${encodeURIComponent(id)}`;
  * started_at_ms, ended_at_ms, zone, read, clip_from_ms, clip_to_ms, thumbnail }`, newest first.
  */
 export const events = {
-  /** Filters: `device`, `kind`, `before_ms`, `after_ms`, `limit`. */
+  /** Filters: `device`, `kind`, `label` (`person`), `before_ms`, `after_ms`, `limit`. */
   list: (filters = {}) => request('GET', `${V1}/events${query(filters)}`),
   /** The thumbnail's URL (works with the session cookie in an <img>). */
   thumbnailUrl: (id) => `${ev(id)}/thumbnail`,

@@ -22,6 +22,14 @@ export function eventLabel(kind) {
   return EVENT_LABELS[kind] || kind;
 }
 
+/** What an event shows as its title: "Person" when the server saw one in it, else its kind's. */
+export function eventTitle(item) {
+  return item.label === 'person' ? 'Person' : eventLabel(item.kind);
+}
+
+/** The person filter of the Message Center: a "type" beside the kinds, sent as `label`. */
+export const PERSON_FILTER = 'person';
+
 export function eventIcon(kind, size = 24) {
   return icon(EVENT_ICONS[kind] || 'bell', size);
 }

@@ -59,6 +59,62 @@ pub struct Event {
     pub clip_to: Timestamp,
     /// Whether a thumbnail is stored (read only: ignored when recording).
     pub thumbnail: bool,
+    /// What person detection made of it; `None`: not analysed. Written with a new row only
+    /// (an end or a repeat keeps the stored one); later by [`crate::EventStore::set_event_verdict`].
+    pub verdict: Option<Verdict>,
+    /// Its alerts wait for the verdict (the camera alerts only on a person). Written with a
+    /// new row only.
+    pub hold_alert: bool,
+    /// The first person seen (read only: ignored when recording).
+    pub sighting: Option<Sighting>,
+}
+
+/// What person detection made of a motion event (the `verdict` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The analysis runs.
+    Pending,
+    /// A person was seen.
+    Person,
+    /// The event ended (or the analysis' time was up) without one.
+    NoPerson,
+    /// No picture could be analysed (no stream, no models, the server stopped).
+    Failed,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 4] =
+        [Verdict::Pending, Verdict::Person, Verdict::NoPerson, Verdict::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pending => "pending",
+            Verdict::Person => "person",
+            Verdict::NoPerson => "none",
+            Verdict::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A box relative to the picture: each of `x`, `y`, `w`, `h` in 0..1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RelBox {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+/// What the detector found on an event: a label (`person`), its score (0..1) and its box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sighting {
+    pub label: String,
+    pub score: f32,
+    pub bbox: RelBox,
 }
 
 /// What [`crate::EventStore::record_event`] did.
@@ -79,6 +135,8 @@ pub struct EventFilter {
     /// One device's only.
     pub uid: Option<String>,
     pub kind: Option<EventKind>,
+    /// Only events with this label (`person`).
+    pub label: Option<String>,
     /// Starting before this (a page).
     pub before: Timestamp,
     /// Starting at or after this.
@@ -91,6 +149,7 @@ impl Default for EventFilter {
         EventFilter {
             uid: None,
             kind: None,
+            label: None,
             before: Timestamp(i64::MAX),
             after: Timestamp(i64::MIN),
             limit: 50,

@@ -34,7 +34,10 @@ pub use audit::{
 pub use blob::{BlobStore, LocalBlobStore};
 pub use consents::{AnnouncementRow, ConsentRow, GuardianRow};
 pub use error::DbError;
-pub use events::{EVENT_MAX_CLIP_MS, EVENT_RETENTION_MS, Event, EventFilter, EventKind, Recorded};
+pub use events::{
+    EVENT_MAX_CLIP_MS, EVENT_RETENTION_MS, Event, EventFilter, EventKind, Recorded, RelBox,
+    Sighting, Verdict,
+};
 pub use exports::{ExportInsert, ExportPart, ExportRow, ExportState};
 pub use faces::{FaceRow, FaceSighting};
 pub use grants::{DeviceGrant, Invitation, MembershipAction, MembershipEvent};

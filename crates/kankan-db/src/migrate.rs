@@ -148,6 +148,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0022_cluster.sql"),
     },
     Migration {
+        version: 23,
+        name: "0023_event_detections",
+        sqlite: include_str!("../migrations/sqlite/0023_event_detections.sql"),
+        postgres: include_str!("../migrations/postgres/0023_event_detections.sql"),
+    },
+    Migration {
         version: 24,
         name: "0024_faces",
         sqlite: include_str!("../migrations/sqlite/0024_faces.sql"),

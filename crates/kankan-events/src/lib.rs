@@ -16,6 +16,10 @@
 //! ([`EventSweeper`]) deletes them after 30 days and, at shutdown, ends the streams.
 
 pub mod notify;
+mod person;
+pub use person::{
+    Detection, MAX_ANALYSIS, PERSON, PersonDetect, PersonListener, PersonSeen, Running, draw_box,
+};
 mod relay;
 pub use relay::{CHANNEL as RELAY_CHANNEL, EventRelay};
 mod stream;
@@ -100,6 +104,10 @@ struct Inner {
     new_events: Arc<Notify>,
     /// This process's name in the notes other nodes' relays read (random per start).
     node: String,
+    /// Person detection, when the server has the models.
+    person: std::sync::OnceLock<person::Person>,
+    /// The events being analysed, each with a switch set when it ends.
+    analysing: Mutex<HashMap<uuid::Uuid, watch::Sender<bool>>>,
 }
 
 impl std::fmt::Debug for Events {
@@ -156,6 +164,8 @@ impl EventHandle {
 pub struct ListQuery {
     pub device: Option<String>,
     pub kind: Option<EventKind>,
+    /// Only events with this label (`person`).
+    pub label: Option<String>,
     /// Starting before this (the next page).
     pub before: Option<Timestamp>,
     /// Starting at or after this.
@@ -182,6 +192,8 @@ impl Events {
                 closed: watch::channel(false).0,
                 new_events: Arc::new(Notify::new()),
                 node: uuid::Uuid::now_v7().simple().to_string(),
+                person: std::sync::OnceLock::new(),
+                analysing: Mutex::default(),
             }),
         }
     }
@@ -232,6 +244,12 @@ impl Events {
         }
         let now = s.clock.now().0;
         check_times(now, s.recordings.config().max_clock_skew_secs, started, ended_at)?;
+        // A motion's start may be analysed for people (stored with a new row only).
+        let starts = matches!(ev, DeviceEvent::Motion { phase: MotionPhase::Start, .. });
+        let plan = match starts {
+            true => self.plan(uid).await,
+            false => person::Plan { verdict: None, hold_alert: false },
+        };
         let row = Event {
             id: uuid::Uuid::now_v7(),
             account_id: owner,
@@ -245,6 +263,9 @@ impl Events {
             clip_from: Timestamp(started.saturating_sub(s.recordings.config().event_preroll_ms())),
             clip_to: Timestamp(clip_end(started, ended_at).saturating_add(POST_ROLL_MS)),
             thumbnail: false,
+            verdict: plan.verdict,
+            hold_alert: plan.hold_alert,
+            sighting: None,
         };
         let (event, new) = match s.store.record_event(&row).await? {
             Recorded::New(e) => (e, true),
@@ -255,6 +276,11 @@ impl Events {
         if new {
             s.new_events.notify_one();
             self.capture_thumbnail(event.clone());
+            if event.verdict == Some(kankan_db::Verdict::Pending) {
+                self.analyse(event.clone());
+            }
+        } else if event.ended_at.is_some() {
+            self.event_ended(event.id);
         }
         self.protect(&event).await;
         Ok(new.then_some(event))
@@ -276,6 +302,7 @@ impl Events {
         let filter = EventFilter {
             uid: q.device,
             kind: q.kind,
+            label: q.label,
             before: q.before.unwrap_or(Timestamp(i64::MAX)),
             after: q.after.unwrap_or(Timestamp(i64::MIN)),
             limit: match q.limit {

@@ -20,7 +20,7 @@ const CAPTURE_WAIT: Duration = Duration::from_secs(2);
 const TRIES: u32 = 3;
 const RETRY: Duration = Duration::from_secs(1);
 
-fn field(id: uuid::Uuid) -> String {
+pub(super) fn field(id: uuid::Uuid) -> String {
     format!("event-thumbnail/{id}")
 }
 

@@ -127,6 +127,11 @@ pub(crate) async fn gather(
                         "read_at_ms": opt_ms(e.read_at),
                         "clip_from_ms": e.clip_from.0,
                         "clip_to_ms": e.clip_to.0,
+                        "label": e.sighting.as_ref().map(|s| s.label.clone()),
+                        "score": e.sighting.as_ref().map(|s| s.score),
+                        "box": e.sighting.as_ref().map(|s| json!({
+                            "x": s.bbox.x, "y": s.bbox.y, "w": s.bbox.w, "h": s.bbox.h
+                        })),
                     })
                 })
                 .collect(),
@@ -267,7 +272,14 @@ async fn all_events(src: &Sources, p: &Principal) -> Result<Vec<Event>, CoreErro
     let mut all: Vec<Event> = Vec::new();
     let mut before = None;
     loop {
-        let q = ListQuery { device: None, kind: None, before, after: None, limit: Some(MAX_PAGE) };
+        let q = ListQuery {
+            device: None,
+            kind: None,
+            label: None,
+            before,
+            after: None,
+            limit: Some(MAX_PAGE),
+        };
         let page = src.events.list(p, q).await?;
         let full = page.len() == MAX_PAGE as usize;
         let Some(last) = page.last().map(|e| e.started_at) else { break };

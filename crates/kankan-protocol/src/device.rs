@@ -258,6 +258,15 @@ pub struct Settings {
     /// may change it.
     #[serde(default)]
     pub recording_mode: RecordingMode,
+    /// The server looks for people in the picture while a motion event lasts (server
+    /// setting `vision.models_dir` must name the models: `vision-unavailable` otherwise);
+    /// events then carry a label, score and box. Off by default.
+    #[serde(default)]
+    pub person_detection: bool,
+    /// Which motion alerts: `any` (the default) or `person` (only the motion events the
+    /// server saw a person in; needs `person_detection`).
+    #[serde(default)]
+    pub alert_on: AlertOn,
     /// Familiar faces: the faces of people this camera sees are matched against the owner's
     /// gallery (only with the owner's `face-recognition` consent; never for a child's
     /// account). Off by default.
@@ -267,6 +276,17 @@ pub struct Settings {
     /// default.
     #[serde(default)]
     pub stranger_alerts: bool,
+}
+
+/// Which motion events alert ([`Settings::alert_on`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertOn {
+    /// Every motion event.
+    #[default]
+    Any,
+    /// Only those with a person seen in them.
+    Person,
 }
 
 fn utc() -> String {
@@ -292,6 +312,8 @@ impl Default for Settings {
             time_zone: utc(),
             loiter_secs: default_loiter_secs(),
             recording_mode: RecordingMode::Continuous,
+            person_detection: false,
+            alert_on: AlertOn::Any,
             familiar_faces: false,
             stranger_alerts: false,
         }
@@ -320,6 +342,12 @@ impl Settings {
             schedule.to_schedule()?;
         }
         kankan_motion::time_zone(&self.time_zone)?;
+        if self.alert_on == AlertOn::Person && !self.person_detection {
+            return Err(SettingsError::new(
+                "alert-on-person-needs-detection",
+                "alert_on person needs person_detection on",
+            ));
+        }
         Ok(())
     }
 }

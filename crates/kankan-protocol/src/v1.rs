@@ -542,8 +542,29 @@ pub struct EventItem {
     pub clip_to_ms: i64,
     /// Whether a picture exists (`GET /api/v1/events/{id}/thumbnail`).
     pub thumbnail: bool,
+    /// What the server's person detection saw in it: `person`, or `null` (not analysed, or
+    /// nobody seen).
+    pub label: Option<String>,
+    /// The detector's score for it, 0-1.
+    pub score: Option<f32>,
+    /// Where in the picture, relative to its size (drawn on the thumbnail too).
+    #[serde(rename = "box")]
+    pub bbox: Option<BoxItem>,
+    /// Person detection's verdict on a motion event: `pending` (looking), `person`, `none`
+    /// (the motion ended without one), `failed` (no picture could be analysed), or `null`
+    /// (not analysed: detection off).
+    pub detection: Option<String>,
     /// The face seen in it (familiar faces), `null` if none or not shown to the caller.
     pub face: Option<EventFaceItem>,
+}
+
+/// A box relative to the picture: each 0-1, from its top left corner.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BoxItem {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
 }
 
 /// `event: ring` on the event stream: a doorbell was pressed.
@@ -566,6 +587,9 @@ pub struct EventQuery {
     /// `unknown-event-kind`).
     #[param(pattern = "^(motion|press|loiter|tamper)$")]
     pub kind: Option<String>,
+    /// Only events with this label: `person` (else 422 `unknown-event-label`).
+    #[param(pattern = "^person$")]
+    pub label: Option<String>,
     /// Events starting before this (ms since the epoch): the next page.
     pub before_ms: Option<i64>,
     /// Events starting at or after this (ms since the epoch).

@@ -24,6 +24,7 @@ mod on_demand;
 mod playback;
 mod recovery;
 mod retention;
+mod sampler;
 pub mod sealed;
 pub(crate) mod segfile;
 
@@ -46,6 +47,7 @@ pub use on_demand::LiveStopper;
 pub use playback::{LinkPurpose, MediaGrant, MediaLink, Playlist, PlaylistSegment};
 pub use recovery::RecoveryReport;
 pub use retention::{RetentionWorker, SealedRetryWorker, StorageView, SweepReport};
+pub use sampler::{Sampled, Sampler};
 
 /// The recording service. Cheap to clone.
 #[derive(Clone)]

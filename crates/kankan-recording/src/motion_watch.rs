@@ -47,7 +47,7 @@ impl DecodePool {
     }
 
     /// Waits for a free slot (on the analyser's own thread) and holds it until dropped.
-    fn acquire(&self) -> Slot<'_> {
+    pub(super) fn acquire(&self) -> Slot<'_> {
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
         while *free == 0 {
             free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
@@ -57,7 +57,7 @@ impl DecodePool {
     }
 }
 
-struct Slot<'a>(&'a DecodePool);
+pub(super) struct Slot<'a>(&'a DecodePool);
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
@@ -69,14 +69,14 @@ impl Drop for Slot<'_> {
 /// At most [`MAX_DECODE_FPS`] decodes a second; once over, none until the next keyframe
 /// (a frame after a skipped one would not decode right anyway).
 #[derive(Debug)]
-struct FrameBudget {
+pub(super) struct FrameBudget {
     window: Instant,
     used: u32,
     await_key: bool,
 }
 
 impl FrameBudget {
-    fn new() -> FrameBudget {
+    pub(super) fn new() -> FrameBudget {
         FrameBudget { window: Instant::now(), used: 0, await_key: false }
     }
 
@@ -301,7 +301,7 @@ impl Analyser {
 
 /// A decoder for the stream an init segment describes, if it is small enough to decode
 /// ([`MAX_DECODE_PIXELS`]; the pictures themselves are checked again as they decode).
-fn open(init: &[u8], limits: &Limits) -> Option<(InitSegment, Decoder)> {
+pub(super) fn open(init: &[u8], limits: &Limits) -> Option<(InitSegment, Decoder)> {
     let init = kankan_media::parse_init(init, limits).ok()?;
     let v = init.video()?;
     if u32::from(v.width) * u32::from(v.height) > MAX_DECODE_PIXELS {
@@ -322,7 +322,7 @@ fn open(init: &[u8], limits: &Limits) -> Option<(InitSegment, Decoder)> {
 /// Decodes a fragment's frames and hands each to `frame` with its wall-clock ms: media time
 /// counted from `anchor` (wall ms, decode time), which the first fragment sets to its arrival
 /// unless the backlog of a stream joined midway already set it.
-fn decode(
+pub(super) fn decode(
     init: &InitSegment,
     decoder: &mut Decoder,
     bytes: &[u8],

@@ -47,6 +47,8 @@ pub struct Config {
     /// `[metrics]`: who may read `/metrics`.
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    /// `[vision]`: person detection on the server (off until `models_dir` is set).
+    pub vision: crate::vision_config::VisionConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -187,6 +189,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             messenger: MessengerConfig::default(),
             notify: NotifyConfig::default(),
+            vision: crate::vision_config::VisionConfig::default(),
             gateway: GatewayConfig::Embedded {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8883)),
                 plain: false,
@@ -260,6 +263,7 @@ impl Config {
         self.recording.validate()?;
         self.limits.validate()?;
         self.notify.validate()?;
+        self.vision.validate()?;
         if let Some(u) = &self.server.public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {

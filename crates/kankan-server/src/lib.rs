@@ -13,6 +13,7 @@ mod rtsp;
 mod start;
 pub mod store_copy;
 pub mod telemetry;
+pub mod vision_config;
 mod withdrawals;
 
 pub use config::Config;

@@ -114,6 +114,24 @@ enum BenchCommand {
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
+    /// Motion start to the "Person" push with person detection in the path (a camera replaying
+    /// raw I420 footage with people in it), against the same chain without detection.
+    Person {
+        #[arg(long, default_value_t = 50)]
+        events: usize,
+        /// Raw I420 frames at 10 fps (ffmpeg -i vtest.avi -vf scale=384:288,fps=10 -f rawvideo
+        /// -pix_fmt yuv420p vtest.yuv).
+        #[arg(long)]
+        video: PathBuf,
+        /// The frames' size, WIDTHxHEIGHT.
+        #[arg(long, default_value = "384x288")]
+        size: String,
+        /// Where scripts/models put the models.
+        #[arg(long, env = "KANKAN_MODELS_DIR")]
+        models_dir: PathBuf,
+        #[arg(long, default_value = "kankan-bench")]
+        work_dir: PathBuf,
+    },
     /// The server's resident memory through registrations, correct logins and a
     /// credential-stuffing burst from many addresses, and after it.
     Login {
@@ -339,6 +357,16 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench { command: BenchCommand::Notify { events, members, work_dir } } => {
             kankan_server::bench::notify(events, members, work_dir).await
+        }
+        Command::Bench {
+            command: BenchCommand::Person { events, video, size, models_dir, work_dir },
+        } => {
+            let size = size
+                .split_once('x')
+                .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+                .context("--size must look like 384x288")?;
+            let b = kankan_server::bench::PersonBench { events, video, size, models_dir, work_dir };
+            kankan_server::bench::person(b).await
         }
         Command::Bench {
             command: BenchCommand::Login { registrations, logins, attackers, secs, work_dir },

@@ -426,6 +426,18 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let w = webrtc.clone();
     state.metrics.add_source(Box::new(move |out| w.render_metrics(out)));
     state.metrics.add_source(kankan_api::worker_metrics(workers.clone()));
+    let events = services.events.clone();
+    state.metrics.add_source(Box::new(move |out| {
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            out,
+            "# HELP kankan_vision_frames_skipped_total Pictures person detection skipped because \
+             its pool was busy."
+        );
+        let _ = writeln!(out, "# TYPE kankan_vision_frames_skipped_total counter");
+        let _ =
+            writeln!(out, "kankan_vision_frames_skipped_total {}", events.person_frames_skipped());
+    }));
     let router =
         crate::devices::Router::new(services.devices.clone(), services.events.clone(), rejected);
     supervisor.spawn(crate::devices::Pump::new(router, gateway.lanes));

@@ -164,6 +164,14 @@ struct VideoArgs {
     /// Keep the scene still (no motion).
     #[arg(long)]
     still: bool,
+    /// Encode this file of raw I420 frames (of --video-size, e.g. from `ffmpeg -i in.avi -f
+    /// rawvideo -pix_fmt yuv420p out.yuv`) at --fps instead of the synthetic scene, looped;
+    /// the motion detector watches the whole picture. No sub-stream.
+    #[arg(long)]
+    video_file: Option<PathBuf>,
+    /// Play --video-file once, then hold its last frame (a still picture).
+    #[arg(long, requires = "video_file")]
+    video_file_once: bool,
     /// Also record a 320x180 sub-stream (stream 1).
     #[arg(long)]
     sub_stream: bool,
@@ -206,6 +214,10 @@ impl VideoArgs {
             gop: cfg.encoder.gop,
         });
         cfg.motion = !self.still;
+        cfg.video_file = self
+            .video_file
+            .clone()
+            .map(|path| video::VideoFile { path, once: self.video_file_once });
         cfg.sd_bytes = self.sd_mib.saturating_mul(1024 * 1024);
         cfg.on_demand = self.on_demand;
         Ok(Some(cfg))

@@ -325,6 +325,30 @@ impl TestApp {
 }
 
 /// Every file under `dir`, recursively (for scans of the data directory).
+/// The person and face models that `scripts/models` fetches and converts: the directory
+/// `KANKAN_MODELS_DIR` names, else `~/.cache/kankan/models` (the script's default).
+///
+/// # Panics
+/// When a model file is missing there: a test that needs the models fails, it does not pass
+/// without them.
+pub fn models_dir() -> PathBuf {
+    let dir = match std::env::var_os("KANKAN_MODELS_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/kankan/models")
+        }
+    };
+    for file in ["person.onnx", "face-detect.onnx", "face-embed.onnx"] {
+        assert!(
+            dir.join(file).is_file(),
+            "the models are not in {} ({file} is missing): run scripts/models (or set \
+             KANKAN_MODELS_DIR to where it put them)",
+            dir.display()
+        );
+    }
+    dir
+}
+
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {

@@ -93,6 +93,8 @@ export function settingsCard(d, { onSaved }) {
     white_light: toggle('white-light', 'White light', 'Colour night vision'),
     motion_enabled: toggle('motion-enabled', 'Motion detection', 'Alert me when something moves'),
     sensitivity: slider('motion-sensitivity', 'Motion sensitivity', 1, 100),
+    person_detection: toggle('person-detection', 'Person detection', 'The server looks for people while there is motion, and marks them on the picture'),
+    alert_on: segmented('alert-on', 'Alert me', [['any', 'On any motion'], ['person', 'Only when a person is seen']]),
     video_quality: segmented('video-quality', 'Video quality', [['auto', 'Auto'], ['sd', 'SD'], ['hd', 'HD'], ['full-hd', 'Full HD']]),
     working_mode: select('working-mode', 'Working mode', [['continuous', 'Continuous (always on)'], ['power-saving', 'Power saving (wakes on motion)'], ['performance', 'Performance (fastest response)']]),
     call_mode: segmented('call-mode', 'When someone rings', [['ring', 'Ring'], ['message', 'Message'], ['off', 'Off']]),
@@ -133,6 +135,9 @@ export function settingsCard(d, { onSaved }) {
     f.motion_enabled.set(s.motion.enabled);
     f.sensitivity.set(s.motion.sensitivity);
     f.sensitivity.input.disabled = !s.motion.enabled;
+    f.person_detection.set(!!s.person_detection);
+    f.alert_on.set(s.alert_on || 'any');
+    f.alert_on.wrap.disabled = !s.person_detection;
     f.video_quality.set(s.video_quality);
     f.working_mode.set(s.working_mode);
     f.call_mode.set(s.call_mode);
@@ -154,6 +159,9 @@ export function settingsCard(d, { onSaved }) {
     volume: f.volume.get(),
     picture: f.picture.get(),
     recording_mode: (owner && f.recording_mode.get()) || base.recording_mode || 'continuous',
+    person_detection: f.person_detection.get(),
+    // Alerting only on a person needs detection on.
+    alert_on: f.person_detection.get() ? f.alert_on.get() || 'any' : 'any',
   });
 
   const paintStatus = (state) => {
@@ -221,6 +229,7 @@ export function settingsCard(d, { onSaved }) {
   const changed = () => {
     editing = false;
     f.sensitivity.input.disabled = !f.motion_enabled.get();
+    f.alert_on.wrap.disabled = !f.person_detection.get();
     showModeHint();
     base = read();
     paintStatus('saving');

@@ -7,7 +7,7 @@ import { events } from '../api.js';
 import { icon } from '../icons.js';
 import { h, busy, confirmDialog, toast } from '../ui.js';
 import {
-  eventLabel, eventThumb, eventTime, durationText, zoneText, playbackHref,
+  eventTitle, eventThumb, eventTime, durationText, zoneText, playbackHref,
 } from '../event-ui.js';
 import { snoozeControl } from '../notify-ui.js';
 
@@ -85,7 +85,7 @@ export function openEventDetail(item, name, { onDeleted } = {}) {
   );
 
   const paint = () => {
-    const label = `${eventLabel(current.kind)} · ${name}`;
+    const label = `${eventTitle(current)} · ${name}`;
     thumb.replaceChildren(eventThumb(current, { testid: 'event-detail-thumb', large: true, alt: `${label}, ${eventTime(current.started_at_ms)}` }));
     title.textContent = label;
     info.replaceChildren(facts(current, name));

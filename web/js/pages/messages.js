@@ -1,6 +1,7 @@
 // pages/messages.js — "#/messages[?device=&kind=&day=YYYY-MM-DD]": the Message Center. The
 // account's events, newest first, filtered by camera, kind and day (the filters live in the
-// route, so a filtered view can be linked to and survives a reload), a page at a time ("Load
+// route, so a filtered view can be linked to and survives a reload; the type "Person" lists the
+// events the server saw a person in), a page at a time ("Load
 // more"). Each row shows the thumbnail (or the kind's icon), what happened where and when, and
 // a dot while unread; opening one marks it read and shows its detail (message-detail.js). New
 // and updated events arrive live over the events stream (events-stream.js).
@@ -9,7 +10,8 @@ import { events } from '../api.js';
 import { icon } from '../icons.js';
 import { h, pageHeader, emptyState, alertBox, showError, hideAlert, busy } from '../ui.js';
 import {
-  EVENT_KINDS, eventLabel, eventThumb, eventTime, zoneText, deviceMap, deviceName,
+  EVENT_KINDS, PERSON_FILTER, eventLabel, eventTitle, eventThumb, eventTime, zoneText, deviceMap,
+  deviceName,
 } from '../event-ui.js';
 import { onStreamMessage } from '../events-stream.js';
 import { openEventDetail } from './message-detail.js';
@@ -34,7 +36,7 @@ function today() {
 }
 
 function rowView(item, name, onOpen) {
-  const label = eventLabel(item.kind);
+  const label = eventTitle(item);
   const zone = zoneText(item.zone);
   const live = item.ended_at_ms == null;
   const button = h(
@@ -90,6 +92,7 @@ export function render(ctx) {
     { class: 'input select', id: 'msg-kind', testid: 'messages-filter-kind' },
     h('option', { value: '' }, 'All types'),
     EVENT_KINDS.map((k) => h('option', { value: k }, eventLabel(k))),
+    h('option', { value: PERSON_FILTER, testid: 'messages-filter-person' }, 'Person'),
   );
   kindSelect.value = filters.kind;
   const dayInput = h('input', { class: 'input', type: 'date', id: 'msg-day', max: today(), value: filters.day, testid: 'messages-filter-day' });
@@ -126,7 +129,7 @@ export function render(ctx) {
 
   const matches = (item) =>
     (!filters.device || item.device === filters.device) &&
-    (!filters.kind || item.kind === filters.kind) &&
+    (!filters.kind || (filters.kind === PERSON_FILTER ? item.label === 'person' : item.kind === filters.kind)) &&
     (!range || (item.started_at_ms >= range[0] && item.started_at_ms < range[1]));
 
   const rows = new Map(); // id -> { key, node }: unchanged rows are kept (their images too)
@@ -152,7 +155,8 @@ export function render(ctx) {
   const query = (beforeMs) => {
     const f = { limit: PAGE };
     if (filters.device) f.device = filters.device;
-    if (filters.kind) f.kind = filters.kind;
+    if (filters.kind === PERSON_FILTER) f.label = PERSON_FILTER;
+    else if (filters.kind) f.kind = filters.kind;
     if (range) {
       f.after_ms = range[0];
       f.before_ms = range[1];

@@ -171,8 +171,11 @@ pub async fn unbind(
 #[utoipa::path(put, path = "/api/v1/devices/{uid}/settings", tag = "devices",
     params(("uid" = String, Path)), request_body = Settings,
     responses((status = 200, body = DeviceInfo),
-        (status = 400, body = ErrorBody, description = "invalid-settings, invalid-body"),
-        (status = 404, body = ErrorBody)))]
+        (status = 400, body = ErrorBody, description = "invalid-settings, invalid-body, \
+            alert-on-person-needs-detection"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "vision-unavailable: person detection \
+            turned on, and this server has no models (`vision.models_dir`)")))]
 pub async fn put_settings(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
@@ -180,6 +183,18 @@ pub async fn put_settings(
     ApiJson(settings): ApiJson<Settings>,
 ) -> Result<Json<DeviceInfo>, ApiError> {
     let h = state.devices.authorize_device(&p, Capability::ChangeSettings, &uid).await?;
+    if settings.person_detection && !state.events.person_detection_available() {
+        // Refused when turned on; kept (and not analysed) when it was on already.
+        let was_on =
+            state.devices.stored_desired(&uid).await?.is_some_and(|d| d.settings.person_detection);
+        if !was_on {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "vision-unavailable",
+                "this server has no person detection (its operator sets vision.models_dir)",
+            ));
+        }
+    }
     Ok(Json(info(state.devices.set_settings(&h, settings).await?)))
 }
 

@@ -17,7 +17,7 @@ use kankan_base::Timestamp;
 use kankan_core::StreamScope;
 use kankan_events::{Event, EventKind};
 use kankan_events::{ListQuery, LiveEvent};
-use kankan_protocol::v1::{ErrorBody, EventFaceItem, EventItem, EventQuery, RingItem};
+use kankan_protocol::v1::{BoxItem, ErrorBody, EventFaceItem, EventItem, EventQuery, RingItem};
 
 use crate::extract::CurrentUser;
 use crate::reject::{ApiPath, ApiQuery};
@@ -39,6 +39,15 @@ pub fn item(e: Event) -> EventItem {
         clip_from_ms: e.clip_from.0,
         clip_to_ms: e.clip_to.0,
         thumbnail: e.thumbnail,
+        label: e.sighting.as_ref().map(|s| s.label.clone()),
+        score: e.sighting.as_ref().map(|s| s.score),
+        bbox: e.sighting.as_ref().map(|s| BoxItem {
+            x: s.bbox.x,
+            y: s.bbox.y,
+            w: s.bbox.w,
+            h: s.bbox.h,
+        }),
+        detection: e.verdict.map(|v| v.as_str().to_string()),
         face: None,
     }
 }
@@ -61,7 +70,7 @@ pub async fn item_for(
 /// The caller's events, newest first: of one device, one kind, a time window.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventQuery),
     responses((status = 200, body = Vec<EventItem>),
-        (status = 422, body = ErrorBody, description = "unknown-event-kind"),
+        (status = 422, body = ErrorBody, description = "unknown-event-kind, unknown-event-label"),
         (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -81,9 +90,17 @@ pub async fn list(
             })
         })
         .transpose()?;
+    if let Some(l) = q.label.as_deref().filter(|l| *l != kankan_events::PERSON) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown-event-label",
+            format!("no event label {l:?}: person"),
+        ));
+    }
     let query = ListQuery {
         device: q.device,
         kind,
+        label: q.label,
         before: q.before_ms.map(Timestamp),
         after: q.after_ms.map(Timestamp),
         limit: q.limit,

@@ -16,6 +16,8 @@ const COLUMNS: &str = "events.id, events.account_id, events.uid, events.kind, \
      events.started_at_ms, events.ended_at_ms, events.zone, \
      CASE WHEN events.account_id = $1 THEN events.read_at_ms ELSE m.read_at_ms END \
      AS read_at_ms, events.created_at_ms, events.clip_from_ms, events.clip_to_ms, \
+     events.verdict, events.hold_alert, events.label, events.score_e4, events.box_x_e4, \
+     events.box_y_e4, events.box_w_e4, events.box_h_e4, \
      EXISTS (SELECT 1 FROM event_thumbnails t WHERE t.event_id = events.id) AS thumbnail";
 
 /// The viewer's events and those of `shared` devices (uid, owner), newest first: none
@@ -40,6 +42,7 @@ pub(super) async fn seen_by(
          WHERE ({who}) AND events.deleted_at_ms IS NULL AND m.deleted_at_ms IS NULL \
          AND (${} IS NULL OR events.uid = ${}) AND (${} IS NULL OR events.kind = ${}) \
          AND events.started_at_ms < ${} AND events.started_at_ms >= ${} \
+         AND (${} IS NULL OR events.label = ${}) \
          ORDER BY events.started_at_ms DESC, events.id DESC LIMIT ${}",
         n + 1,
         n + 2,
@@ -47,6 +50,8 @@ pub(super) async fn seen_by(
         n + 4,
         n + 5,
         n + 6,
+        n + 8,
+        n + 9,
         n + 7
     );
     let me = viewer.to_string();
@@ -62,6 +67,8 @@ pub(super) async fn seen_by(
         .bind(f.before.0)
         .bind(f.after.0)
         .bind(i64::from(f.limit))
+        .bind(f.label.clone())
+        .bind(f.label.clone())
         .fetch_all(pool)
         .await?;
     rows.iter().map(event_from).collect()

@@ -8,13 +8,13 @@ use sqlx::Row;
 
 use super::event_rows::event_from;
 use super::{R, SqlStore, write_tx};
-use crate::{Event, EventFilter, EventKind, EventStore, Recorded};
+use crate::{Event, EventFilter, EventKind, EventStore, Recorded, Sighting, Verdict};
 
 /// The columns of a row, in `event_from`'s order, with whether it has a thumbnail.
 macro_rules! columns {
     () => {
         "id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, read_at_ms, created_at_ms, \
-         clip_from_ms, clip_to_ms, \
+         clip_from_ms, clip_to_ms, verdict, hold_alert, label, score_e4, box_x_e4, box_y_e4, box_w_e4, box_h_e4, \
          EXISTS (SELECT 1 FROM event_thumbnails t WHERE t.event_id = events.id) AS thumbnail"
     };
 }
@@ -27,8 +27,8 @@ macro_rules! columns {
 pub(super) async fn record(pool: &AnyPool, e: &Event) -> R<Recorded> {
     let row = sqlx::query(concat!(
         "INSERT INTO events (id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, \
-         read_at_ms, created_at_ms, clip_from_ms, clip_to_ms) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+         read_at_ms, created_at_ms, clip_from_ms, clip_to_ms, verdict, hold_alert) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, $15 \
          WHERE EXISTS (SELECT 1 FROM devices d WHERE d.uid = $12 AND d.owner_id = $13) \
          ON CONFLICT (account_id, uid, kind, started_at_ms) DO UPDATE \
          SET ended_at_ms = COALESCE(excluded.ended_at_ms, events.ended_at_ms), \
@@ -53,6 +53,8 @@ pub(super) async fn record(pool: &AnyPool, e: &Event) -> R<Recorded> {
     .bind(e.clip_to.0)
     .bind(&e.uid)
     .bind(e.account_id.to_string())
+    .bind(e.verdict.map(Verdict::as_str))
+    .bind(i64::from(e.hold_alert))
     .fetch_optional(pool)
     .await?;
     Ok(match row {
@@ -74,7 +76,7 @@ pub(super) async fn of_account(
         columns!(),
         " FROM events WHERE account_id = $1 AND deleted_at_ms IS NULL \
          AND ($2 IS NULL OR uid = $3) AND ($4 IS NULL OR kind = $5) \
-         AND started_at_ms < $6 AND started_at_ms >= $7 \
+         AND started_at_ms < $6 AND started_at_ms >= $7 AND ($9 IS NULL OR label = $10) \
          ORDER BY started_at_ms DESC, id DESC LIMIT $8"
     ))
     .bind(account.to_string())
@@ -85,6 +87,8 @@ pub(super) async fn of_account(
     .bind(f.before.0)
     .bind(f.after.0)
     .bind(i64::from(f.limit))
+    .bind(f.label.as_deref())
+    .bind(f.label.as_deref())
     .fetch_all(pool)
     .await?;
     rows.iter().map(event_from).collect()
@@ -202,6 +206,58 @@ pub(super) async fn expire(pool: &AnyPool, cutoff: Timestamp) -> R<u64> {
     Ok(r.rows_affected())
 }
 
+/// Ten-thousandths of a fraction (0..1, clamped).
+fn e4(v: f32) -> i64 {
+    (f64::from(v.clamp(0.0, 1.0)) * 10_000.0).round() as i64
+}
+
+/// Sets the event's verdict, with the sighting and a new thumbnail (replacing the one
+/// stored) when given, in one transaction; false if the event is gone or deleted.
+pub(super) async fn set_verdict(
+    pool: &AnyPool,
+    id: uuid::Uuid,
+    verdict: Verdict,
+    seen: Option<&Sighting>,
+    jpeg_enc: Option<&[u8]>,
+    at: Timestamp,
+) -> R<bool> {
+    let mut tx = write_tx(pool).await?;
+    let b = seen.map(|s| s.bbox);
+    let r = sqlx::query(
+        "UPDATE events SET verdict = $1, label = COALESCE($2, label), \
+         score_e4 = COALESCE($3, score_e4), box_x_e4 = COALESCE($4, box_x_e4), \
+         box_y_e4 = COALESCE($5, box_y_e4), box_w_e4 = COALESCE($6, box_w_e4), \
+         box_h_e4 = COALESCE($7, box_h_e4) WHERE id = $8 AND deleted_at_ms IS NULL",
+    )
+    .bind(verdict.as_str())
+    .bind(seen.map(|s| s.label.clone()))
+    .bind(seen.map(|s| e4(s.score)))
+    .bind(b.map(|b| e4(b.x)))
+    .bind(b.map(|b| e4(b.y)))
+    .bind(b.map(|b| e4(b.w)))
+    .bind(b.map(|b| e4(b.h)))
+    .bind(id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    if let Some(jpeg) = jpeg_enc {
+        sqlx::query(
+            "INSERT INTO event_thumbnails (event_id, jpeg_enc, created_at_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (event_id) DO UPDATE SET jpeg_enc = excluded.jpeg_enc, \
+             created_at_ms = excluded.created_at_ms",
+        )
+        .bind(id.to_string())
+        .bind(jpeg)
+        .bind(at.0)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Stores the thumbnail of an event that still exists (not deleted); false otherwise.
 pub(super) async fn put_thumbnail(
     pool: &AnyPool,
@@ -265,6 +321,16 @@ impl EventStore for SqlStore {
     }
     async fn event_thumbnail(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Vec<u8>>> {
         thumbnail(&self.pool, account, id).await
+    }
+    async fn set_event_verdict(
+        &self,
+        id: uuid::Uuid,
+        verdict: Verdict,
+        seen: Option<&Sighting>,
+        jpeg_enc: Option<&[u8]>,
+        at: Timestamp,
+    ) -> R<bool> {
+        set_verdict(&self.pool, id, verdict, seen, jpeg_enc, at).await
     }
 
     // Members.

@@ -377,7 +377,7 @@ pub(super) async fn undispatched(
 ) -> R<Vec<Event>> {
     let rows = sqlx::query(
         "SELECT id, account_id, uid, kind, started_at_ms, ended_at_ms, zone, read_at_ms, \
-         created_at_ms, clip_from_ms, clip_to_ms, \
+         created_at_ms, clip_from_ms, clip_to_ms, verdict, hold_alert, label, score_e4, box_x_e4, box_y_e4, box_w_e4, box_h_e4, \
          EXISTS (SELECT 1 FROM event_thumbnails t WHERE t.event_id = events.id) AS thumbnail \
          FROM events WHERE dispatched_at_ms IS NULL AND deleted_at_ms IS NULL \
          AND created_at_ms >= $1 AND created_at_ms < $2 ORDER BY created_at_ms, id LIMIT $3",

@@ -39,6 +39,17 @@ pub trait EventStore: Send + Sync {
     async fn put_event_thumbnail(&self, id: uuid::Uuid, jpeg_enc: &[u8], at: Timestamp) -> R<bool>;
     /// The sealed thumbnail of one of the account's events.
     async fn event_thumbnail(&self, account: AccountId, id: uuid::Uuid) -> R<Option<Vec<u8>>>;
+    /// Sets a motion event's person-detection verdict; with a sighting, stores it (label,
+    /// score, box) and, with `jpeg_enc`, replaces the sealed thumbnail, in one transaction.
+    /// False if the event is gone or deleted.
+    async fn set_event_verdict(
+        &self,
+        id: uuid::Uuid,
+        verdict: crate::Verdict,
+        seen: Option<&crate::Sighting>,
+        jpeg_enc: Option<&[u8]>,
+        at: Timestamp,
+    ) -> R<bool>;
 
     // Members: accounts the owner granted receive-alarms see the device's events with their
     // own read state and deletion. Which devices an account may see is decided by the caller

@@ -78,6 +78,9 @@ fn event(owner: kankan_base::AccountId) -> Event {
         clip_from: T0,
         clip_to: T0,
         thumbnail: false,
+        verdict: None,
+        hold_alert: false,
+        sighting: None,
     }
 }
 

@@ -45,6 +45,9 @@ async fn filled_sqlite(dir: &std::path::Path) -> (SqlStore, kankan_base::Account
         clip_from: Timestamp(T0.0 - 4000),
         clip_to: Timestamp(T0.0 + 3000),
         thumbnail: false,
+        verdict: None,
+        hold_alert: false,
+        sighting: None,
     };
     src.record_event(&event).await.expect("event");
     let job = NewJob {

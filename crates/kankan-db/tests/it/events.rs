@@ -26,6 +26,9 @@ fn event(owner: AccountId, kind: EventKind, start_s: i64, end_s: Option<i64>) ->
         clip_from: at(start_s - 5),
         clip_to: at(end_s.unwrap_or(start_s) + 2),
         thumbnail: false,
+        verdict: None,
+        hold_alert: false,
+        sighting: None,
     }
 }
 

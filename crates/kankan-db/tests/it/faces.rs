@@ -29,6 +29,9 @@ async fn event(s: &dyn Store, owner: AccountId, start_s: i64) -> Event {
         clip_from: at(start_s - 5),
         clip_to: at(start_s + 2),
         thumbnail: false,
+        verdict: None,
+        hold_alert: false,
+        sighting: None,
     };
     match s.record_event(&e).await.expect("event") {
         Recorded::New(e) => e,

@@ -159,6 +159,9 @@ fn event_at(owner: AccountId, start_s: i64) -> kankan_db::Event {
         clip_from: Timestamp(T0.0 + (start_s - 5) * 1000),
         clip_to: Timestamp(T0.0 + (start_s + 2) * 1000),
         thumbnail: false,
+        verdict: None,
+        hold_alert: false,
+        sighting: None,
     }
 }
 

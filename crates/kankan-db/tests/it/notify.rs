@@ -25,6 +25,9 @@ fn event(owner: kankan_base::AccountId, created_ms: i64) -> Event {
         clip_from: at,
         clip_to: at,
         thumbnail: false,
+        verdict: None,
+        hold_alert: false,
+        sighting: None,
     }
 }
 
@@ -124,6 +127,9 @@ async fn deliveries_belong_to_the_event_and_its_account_and_go_with_the_event() 
         clip_from: T0,
         clip_to: T0,
         thumbnail: false,
+        verdict: None,
+        hold_alert: false,
+        sighting: None,
     };
     s.record_event(&ev).await.expect("event");
     let d = |status, attempt, at: i64| Delivery {

@@ -99,6 +99,7 @@ impl Announcements {
             at_ms: a.created_at.0,
             url: "#/announcements".into(),
             thumbnail: String::new(),
+            label: None,
         };
         for sub in &page {
             self.d.enqueue(Channel::Push, sub.account_id, Some(sub.id), &payload).await?;

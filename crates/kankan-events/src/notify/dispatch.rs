@@ -15,6 +15,13 @@
 //! - tamper alarms ignore snooze and quiet hours: someone removing a camera is exactly what
 //!   must wake its owner (the kinds list can still turn them off).
 //!
+//! - a motion event of a camera set to alert only on a person (`alert_on = person`) waits
+//!   until person detection gave its verdict (at most [`HOLD_MAX`]): with a person it alerts
+//!   ("Person at …"), without one it is suppressed with reason `no-person`. When no picture
+//!   could be analysed (verdict `failed`, or no verdict within [`HOLD_MAX`]: a server stopped
+//!   mid-analysis) it alerts as motion: a missed intruder costs more than a needless alert.
+//!   Webhooks get every event, as always.
+//!
 //! A decision not to tell is a delivery record with status `suppressed` and the reason.
 //!
 //! It works from the durable "not yet dispatched" state, never inline on the device message
@@ -35,7 +42,7 @@ use kankan_base::{AccountId, Clocks, JobId, Timestamp};
 use kankan_crypto::{AccountKey, Keyring};
 use kankan_db::{
     ContactKind, Delivery, DeliveryStatus, DeviceNotificationRow, Event, NotificationSettingsRow,
-    Store,
+    Store, Verdict,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -65,6 +72,11 @@ pub(crate) const MAX_ATTEMPTS: u32 = 8;
 pub const RECOVERY_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// How long a dispatcher's claim on an event holds before another node may take it over.
 pub const DISPATCH_CLAIM: Duration = Duration::from_secs(60);
+/// The longest an event's alerts wait for its person-detection verdict (the analysis' own
+/// limit and some margin).
+pub const HOLD_MAX: Duration = Duration::from_secs(90);
+/// The reason recorded for a motion without a person, on a camera alerting only on one.
+pub const NO_PERSON: &str = "no-person";
 /// Most events one pass dispatches.
 const PENDING_BATCH: u32 = 500;
 
@@ -112,6 +124,9 @@ pub struct Payload {
     pub at_ms: i64,
     pub url: String,
     pub thumbnail: String,
+    /// What the server's detector saw (`person`), if anything.
+    #[serde(default)]
+    pub label: Option<String>,
 }
 
 /// One queued delivery (sealed under the server key: it names the device).
@@ -165,8 +180,9 @@ pub(crate) fn default_device_settings() -> DeviceNotificationRow {
     DeviceNotificationRow { kinds: rules::KINDS.map(String::from).to_vec(), snoozed_until: None }
 }
 
-fn what(kind: &str) -> (&'static str, &'static str) {
+fn what(kind: &str, person: bool) -> (&'static str, &'static str) {
     match kind {
+        "motion" if person => ("Person at", "A person was seen"),
         "press" => ("Doorbell pressed at", "Someone pressed the doorbell"),
         "loiter" => ("Someone lingering at", "Someone stayed in front of the door"),
         "tamper" => ("Tamper alarm at", "The device reports it was moved or opened"),
@@ -256,7 +272,13 @@ impl Dispatcher {
         let from = Timestamp(now.0.saturating_sub(window));
         let events = s.store.undispatched_events(from, now.plus(MS), PENDING_BATCH).await?;
         let mut done = Pending::default();
-        for ev in events.iter().filter(|e| !skip.contains(&e.id)) {
+        let hold = i64::try_from(HOLD_MAX.as_millis()).unwrap_or(i64::MAX);
+        let waits = |e: &&Event| {
+            e.hold_alert
+                && e.verdict == Some(Verdict::Pending)
+                && e.created_at.0 > now.0.saturating_sub(hold)
+        };
+        for ev in events.iter().filter(|e| !skip.contains(&e.id) && !waits(e)) {
             match self.on_event(ev).await {
                 Ok(true) => done.dispatched += 1,
                 Ok(false) => {}
@@ -318,7 +340,9 @@ impl Dispatcher {
         };
         let kind = ev.kind.as_str();
         let now = s.clock.now();
-        let why_not = if !device.kinds.iter().any(|k| k == kind) {
+        let why_not = if ev.hold_alert && ev.verdict == Some(Verdict::NoPerson) {
+            Some(format!("{NO_PERSON}: no person was seen in the motion"))
+        } else if !device.kinds.iter().any(|k| k == kind) {
             Some(format!("{kind} events of this device are turned off"))
         } else if kind == "tamper" {
             None
@@ -442,7 +466,8 @@ impl Dispatcher {
 /// in the recipient's time zone.
 fn payload(ev: &Event, name: &str, tz: &jiff::tz::TimeZone) -> Payload {
     let kind = ev.kind.as_str();
-    let (title, sentence) = what(kind);
+    let person = ev.sighting.as_ref().is_some_and(|s| s.label == crate::PERSON);
+    let (title, sentence) = what(kind, person);
     let at = ev.started_at.0;
     Payload {
         title: format!("{title} {name}"),
@@ -453,6 +478,7 @@ fn payload(ev: &Event, name: &str, tz: &jiff::tz::TimeZone) -> Payload {
         at_ms: at,
         url: format!("#/devices/{}/playback?at={at}", ev.uid),
         thumbnail: format!("/api/v1/events/{}/thumbnail", ev.id),
+        label: ev.sighting.as_ref().map(|s| s.label.clone()),
     }
 }
 

@@ -22,7 +22,9 @@ use kankan_db::{DeviceNotificationRow, NotificationSettingsRow, Store, WebhookRo
 use kankan_notify::guard::{self, TargetError};
 pub use kankan_notify::webpush::{PushClient, PushSubscription, VapidKey};
 
-pub use dispatch::{Channel, Dispatcher, Payload, Pending, QUEUE, RECOVERY_WINDOW};
+pub use dispatch::{
+    Channel, Dispatcher, HOLD_MAX, NO_PERSON, Payload, Pending, QUEUE, RECOVERY_WINDOW,
+};
 /// The delivery records this module answers with.
 pub use kankan_db::{Delivery, DeliveryStatus};
 pub use pending::DispatchWorker;

@@ -12,7 +12,8 @@ use kankan_base::{AccountId, Clock as _, SessionId, Shutdown, SimClock, Timestam
 use kankan_core::Principal;
 use kankan_crypto::{Keyring, MasterKey, TokenHash};
 use kankan_db::{
-    Account, AccountState, ContactKind, Delivery, DeliveryStatus, Event, EventKind, Store,
+    Account, AccountState, ContactKind, Delivery, DeliveryStatus, Event, EventKind, RelBox,
+    Sighting, Store, Verdict,
 };
 use kankan_events::notify::{
     Channels, Dispatcher, Notifications, NotifyRunner, Pending, PushClient, QUEUE, VapidKey,
@@ -128,6 +129,17 @@ impl World {
 
     /// Records an event created at `created`, as the events service does before dispatching.
     async fn event(&self, started_ms: i64, created: Timestamp) -> Event {
+        self.analysed_event(started_ms, created, None, false).await
+    }
+
+    /// The same, with person detection's first verdict and whether its alerts wait for it.
+    async fn analysed_event(
+        &self,
+        started_ms: i64,
+        created: Timestamp,
+        verdict: Option<Verdict>,
+        hold_alert: bool,
+    ) -> Event {
         let ev = Event {
             id: uuid::Uuid::now_v7(),
             account_id: self.account,
@@ -141,6 +153,9 @@ impl World {
             clip_from: Timestamp(started_ms),
             clip_to: Timestamp(started_ms),
             thumbnail: false,
+            verdict,
+            hold_alert,
+            sighting: None,
         };
         self.store.record_event(&ev).await.expect("record");
         ev
@@ -235,4 +250,52 @@ async fn a_webhook_that_points_at_a_private_address_when_sent_is_a_dead_letter()
     supervisor.stopped().await;
     assert_eq!((dead.status, dead.attempt), (DeliveryStatus::Dead, 1), "{dead:?}");
     assert!(dead.detail.contains("points at a private address"), "{dead:?}");
+}
+
+#[tokio::test]
+async fn a_camera_alerting_only_on_a_person_waits_for_the_verdict_and_suppresses_no_person() {
+    // fails without the fix: every motion rang the phone at once, a swaying tree included.
+    let w = world().await;
+    let d = w.dispatcher(false);
+    let none = HashSet::new();
+    let t = w.clock.now().0;
+    let now = w.clock.now();
+    let person = w.analysed_event(t, now, Some(Verdict::Pending), true).await;
+    let tree = w.analysed_event(t + 1, now, Some(Verdict::Pending), true).await;
+    let unseen = w.analysed_event(t + 2, now, Some(Verdict::Failed), true).await;
+    let stuck = w.analysed_event(t + 3, now, Some(Verdict::Pending), true).await;
+    let any = w.analysed_event(t + 4, now, Some(Verdict::Pending), false).await;
+    // Held until their verdicts: only the analysis that failed and the camera alerting on
+    // any motion are dispatched.
+    assert_eq!(d.dispatch_pending(&none).await.expect("first").dispatched, 2);
+    assert!(w.deliveries(&person).await.is_empty() && w.deliveries(&tree).await.is_empty());
+    let reasons = |list: Vec<Delivery>| list.into_iter().map(|d| d.detail).collect::<Vec<_>>();
+    let no_person = |list: &[String]| list.iter().any(|r| r.starts_with("no-person"));
+    assert!(!no_person(&reasons(w.deliveries(&unseen).await)), "a failed analysis alerts");
+    assert!(!no_person(&reasons(w.deliveries(&any).await)));
+
+    let seen = Sighting {
+        label: "person".into(),
+        score: 0.8,
+        bbox: RelBox { x: 0.1, y: 0.2, w: 0.3, h: 0.6 },
+    };
+    let at = w.clock.now();
+    w.store.set_event_verdict(person.id, Verdict::Person, Some(&seen), None, at).await.expect("v");
+    w.store.set_event_verdict(tree.id, Verdict::NoPerson, None, None, at).await.expect("v");
+    assert_eq!(d.dispatch_pending(&none).await.expect("verdicts").dispatched, 2);
+    let told = reasons(w.deliveries(&person).await);
+    assert!(!told.is_empty() && !no_person(&told), "the person alerts: {told:?}");
+    let quiet = w.deliveries(&tree).await;
+    assert_eq!(quiet.len(), 1, "{quiet:?}");
+    assert_eq!(quiet[0].status, DeliveryStatus::Suppressed);
+    assert!(quiet[0].detail.starts_with("no-person"), "{quiet:?}");
+    let stored = w.store.event(w.account, person.id).await.expect("read").expect("there");
+    assert_eq!(stored.sighting, Some(seen), "the label, score and box are stored");
+
+    // A verdict that never comes (a server stopped mid-analysis) holds it no longer than
+    // HOLD_MAX: then it alerts as motion.
+    assert!(w.deliveries(&stuck).await.is_empty());
+    w.clock.advance(kankan_events::notify::HOLD_MAX + Duration::from_secs(1));
+    assert_eq!(d.dispatch_pending(&none).await.expect("late").dispatched, 1);
+    assert!(!no_person(&reasons(w.deliveries(&stuck).await)));
 }

@@ -16,6 +16,8 @@
 //!   step and the purge, against deleting the same segments one by one.
 //! - `notify`: motion start to Web Push delivered at a local push endpoint, against the same
 //!   push sent directly; with members, to the last member's push of a shared camera.
+//! - `person`: motion start to the "Person" push of a camera alerting only on a person, with
+//!   person detection on real footage in the path, against the same chain without it.
 
 mod cancel;
 mod index;
@@ -24,6 +26,7 @@ mod live;
 mod login;
 mod motion;
 mod notify;
+mod person;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -38,6 +41,7 @@ pub use live::{LiveBench, live};
 pub use login::{LoginBench, login};
 pub use motion::motion;
 pub use notify::notify;
+pub use person::{PersonBench, person};
 
 /// The server under test: `kankan serve` as a child process on free loopback ports.
 pub(crate) struct Child {

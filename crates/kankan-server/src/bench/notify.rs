@@ -37,7 +37,9 @@ fn now_ms() -> i64 {
 type Arrival = (String, i64);
 
 /// A push service on loopback: accepts every message and reports when it arrived.
-async fn push_endpoint(arrivals: mpsc::UnboundedSender<Arrival>) -> anyhow::Result<String> {
+pub(super) async fn push_endpoint(
+    arrivals: mpsc::UnboundedSender<Arrival>,
+) -> anyhow::Result<String> {
     async fn accept(
         State(tx): State<mpsc::UnboundedSender<Arrival>>,
         Path(name): Path<String>,
@@ -63,7 +65,9 @@ fn subscription(endpoint: &str) -> anyhow::Result<PushSubscription> {
     })
 }
 
-async fn next_arrival(arrivals: &mut mpsc::UnboundedReceiver<Arrival>) -> anyhow::Result<Arrival> {
+pub(super) async fn next_arrival(
+    arrivals: &mut mpsc::UnboundedReceiver<Arrival>,
+) -> anyhow::Result<Arrival> {
     match tokio::time::timeout(PUSH_WAIT, arrivals.recv()).await {
         Ok(Some(a)) => Ok(a),
         _ => bail!("no push arrived within {PUSH_WAIT:?}"),
@@ -103,7 +107,10 @@ async fn add_members(data: &FsPath, uid: &str, n: usize) -> anyhow::Result<Vec<(
 }
 
 /// Subscribes a fresh browser key pair of the session's account to `endpoint`.
-async fn subscribe(session: &Session, endpoint: &str) -> anyhow::Result<PushSubscription> {
+pub(super) async fn subscribe(
+    session: &Session,
+    endpoint: &str,
+) -> anyhow::Result<PushSubscription> {
     let sub = subscription(endpoint)?;
     let body = serde_json::json!({
         "endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}});

@@ -54,6 +54,7 @@ mod notify_guard;
 mod notify_phone;
 mod openapi;
 mod ownership;
+mod person;
 mod privacy;
 mod recording;
 mod recording_crash;

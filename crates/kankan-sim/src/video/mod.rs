@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::SimError;
 
-pub use source::{Fragment, TIMESCALE};
+pub use source::{Fragment, TIMESCALE, VideoFile};
 
 /// What the camera records and where it sends it.
 #[derive(Clone)]
@@ -39,6 +39,9 @@ pub struct VideoConfig {
     pub prerecorded: bool,
     /// Move the scene's objects (motion) or keep the picture still.
     pub motion: bool,
+    /// Encode this file's raw I420 frames (of the encoder's size) instead of the synthetic
+    /// scene; no sub-stream then.
+    pub video_file: Option<VideoFile>,
     /// The motion detector's link to the device: its events go out on `event`, its settings
     /// come from the device's (desired) settings. No detector without it; the main stream
     /// only.
@@ -88,6 +91,7 @@ impl VideoConfig {
             sub_stream: None,
             prerecorded: false,
             motion: true,
+            video_file: None,
             on_demand: false,
             motion_events: None,
             sd_bytes: 64 * 1024 * 1024,
@@ -211,6 +215,9 @@ pub fn start(config: VideoConfig, shutdown: ShutdownSignal) -> Result<VideoHandl
     let wanted = Arc::new([0, 1].map(|_| watch::channel(false).0));
     let settings = config.motion_events.as_ref().map(|m| m.settings.clone());
     let (tx, rx) = watch::channel(VideoStatus::default());
+    if config.sub_stream.is_some() && config.video_file.is_some() {
+        return Err(SimError::Video("a video file gives no sub-stream".into()));
+    }
     if let Some(sub) = config.sub_stream {
         let (sub_tx, _) = watch::channel(VideoStatus::default());
         let cfg =
@@ -245,6 +252,7 @@ fn pipeline(
         config.encoder,
         config.prerecorded,
         config.motion,
+        config.video_file.as_ref(),
         move || clock.now().0,
         stop.clone(),
         config.motion_events.clone(),

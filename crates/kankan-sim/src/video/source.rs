@@ -1,5 +1,7 @@
 //! The picture source: a synthetic scene (moving objects and a burned-in capture clock)
-//! encoded to H.264 in real time, or pre-encoded GOPs replayed for load tests; each frame is
+//! encoded to H.264 in real time, a file of raw I420 frames (real footage, looped or played
+//! once then held on its last frame) encoded the same way, or pre-encoded GOPs replayed for
+//! load tests; each frame is
 //! sent as its own CMAF fragment (a chunk) the moment it is encoded, so live view lags the
 //! camera by one frame, not one GOP.
 
@@ -42,7 +44,81 @@ pub struct Started {
 
 enum Frames {
     Live { scene: Box<Scene>, encoder: Box<Encoder> },
+    File { file: Box<RawFile>, encoder: Box<Encoder> },
     Replay(Box<Prerecorded>),
+}
+
+/// A file of raw I420 frames of the encoder's size, one after another (what `ffmpeg -f
+/// rawvideo -pix_fmt yuv420p` writes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoFile {
+    pub path: std::path::PathBuf,
+    /// Play it once, then hold its last frame (a still picture), instead of looping.
+    pub once: bool,
+}
+
+/// The open file and the picture read last.
+struct RawFile {
+    reader: std::io::BufReader<std::fs::File>,
+    once: bool,
+    picture: Yuv420,
+    ended: bool,
+}
+
+impl RawFile {
+    fn open(f: &VideoFile, width: u32, height: u32) -> Result<RawFile, SimError> {
+        let file = std::fs::File::open(&f.path)
+            .map_err(|e| SimError::Video(format!("{}: {e}", f.path.display())))?;
+        let frame = u64::from(width) * u64::from(height) * 3 / 2;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len < frame || len % frame != 0 {
+            return Err(SimError::Video(format!(
+                "{}: {len} bytes is not a whole number of {width}x{height} I420 frames",
+                f.path.display()
+            )));
+        }
+        Ok(RawFile {
+            reader: std::io::BufReader::new(file),
+            once: f.once,
+            picture: Yuv420::new(width, height).map_err(video_err)?,
+            ended: false,
+        })
+    }
+
+    /// The next frame (from the start again at the end, or the last one held).
+    fn next(&mut self) -> Result<&Yuv420, SimError> {
+        use std::io::{Read, Seek};
+        if self.ended {
+            return Ok(&self.picture);
+        }
+        let (w, h) = (self.picture.width() as usize, self.picture.height() as usize);
+        let mut buf = vec![0u8; w * h * 3 / 2];
+        let io = |e: std::io::Error| SimError::Video(format!("video file: {e}"));
+        if let Err(e) = self.reader.read_exact(&mut buf) {
+            if e.kind() != std::io::ErrorKind::UnexpectedEof {
+                return Err(io(e));
+            }
+            if self.once {
+                self.ended = true;
+                return Ok(&self.picture);
+            }
+            self.reader.rewind().map_err(io)?;
+            self.reader.read_exact(&mut buf).map_err(io)?;
+        }
+        let (y, uv) = buf.split_at(w * h);
+        let (u, v) = uv.split_at(w * h / 4);
+        let (ys, us, vs) =
+            (self.picture.y_stride(), self.picture.uv_stride(), self.picture.uv_stride());
+        let (py, pu, pv) = self.picture.planes_mut();
+        for row in 0..h {
+            py[row * ys..][..w].copy_from_slice(&y[row * w..][..w]);
+        }
+        for row in 0..h / 2 {
+            pu[row * us..][..w / 2].copy_from_slice(&u[row * w / 2..][..w / 2]);
+            pv[row * vs..][..w / 2].copy_from_slice(&v[row * w / 2..][..w / 2]);
+        }
+        Ok(&self.picture)
+    }
 }
 
 fn video_err(e: kankan_video::VideoError) -> SimError {
@@ -59,12 +135,13 @@ pub fn spawn(
     config: EncoderConfig,
     prerecorded: bool,
     motion: bool,
+    file: Option<&VideoFile>,
     now_ms: impl Fn() -> i64 + Send + 'static,
     stop: Arc<AtomicBool>,
     detect: Option<MotionLink>,
 ) -> Result<(Started, mpsc::Receiver<Fragment>), SimError> {
     let mut detector = match detect {
-        Some(link) if !prerecorded => Some(Motion::new(link)),
+        Some(link) if !prerecorded => Some(Motion::new(link, file.is_none())),
         _ => None,
     };
     config.validate().map_err(video_err)?;
@@ -73,6 +150,11 @@ pub fn spawn(
     }
     let mut frames = if prerecorded {
         Frames::Replay(Box::new(Prerecorded::new(config, 2).map_err(video_err)?))
+    } else if let Some(f) = file {
+        Frames::File {
+            file: Box::new(RawFile::open(f, config.width, config.height)?),
+            encoder: Box::new(Encoder::new(config).map_err(video_err)?),
+        }
     } else {
         let scene =
             Scene::new(config.width, config.height, 7).map_err(video_err)?.with_motion(motion);
@@ -86,7 +168,7 @@ pub fn spawn(
     let first = frame(&mut frames, 0, epoch_ms, config.fps, &mut detector)?
         .ok_or_else(|| SimError::Video("the encoder skipped the first frame".into()))?;
     let (sps, pps) = match &frames {
-        Frames::Live { encoder, .. } => {
+        Frames::Live { encoder, .. } | Frames::File { encoder, .. } => {
             encoder.parameter_sets().ok_or_else(|| SimError::Video("no parameter sets".into()))?
         }
         Frames::Replay(p) => {
@@ -164,12 +246,14 @@ struct Motion {
 }
 
 impl Motion {
-    /// The burned-in clock changes every frame, like a real camera's on-screen display: with
-    /// no zone drawn, the detector watches the picture below it.
-    fn new(link: MotionLink) -> Motion {
+    /// The synthetic scene's burned-in clock changes every frame, like a real camera's
+    /// on-screen display: with no zone drawn, the detector watches the picture below it (the
+    /// whole picture of a video file).
+    fn new(link: MotionLink, clock: bool) -> Motion {
         let p = |x, y| Point { x, y };
         let below_clock = Zone::new(vec![p(0.0, 0.35), p(1.0, 0.35), p(1.0, 1.0), p(0.0, 1.0)]);
-        Motion { follower: MotionFollower::new(below_clock.into_iter().collect()), link }
+        let default = if clock { below_clock.into_iter().collect() } else { Vec::new() };
+        Motion { follower: MotionFollower::new(default), link }
     }
 
     /// Looks at one frame; a start or end goes to the device.
@@ -210,6 +294,16 @@ fn frame(
             }
             encoder.encode(&picture, index == 0).map_err(video_err)?
         }
+        Frames::File { file, encoder } => {
+            let capture = capture_ms(epoch_ms, index, fps);
+            let picture = file.next()?;
+            if let Some(m) = detector
+                && index.is_multiple_of((fps / DETECT_FPS).max(1))
+            {
+                m.watch(picture, capture)?;
+            }
+            encoder.encode(picture, index == 0).map_err(video_err)?
+        }
         Frames::Replay(p) => Some(p.next_frame().clone()),
     };
     match f {
@@ -244,7 +338,8 @@ mod tests {
         let cfg = EncoderConfig { width: 320, height: 180, fps: 15, bitrate_bps: 300_000, gop: 15 };
         let now = || kankan_base::Clock::now(&kankan_base::RealClock).0;
         let link = MotionLink { events, settings: watched };
-        let (_, frags) = spawn(cfg, false, motion, now, stop.clone(), Some(link)).expect("source");
+        let (_, frags) =
+            spawn(cfg, false, motion, None, now, stop.clone(), Some(link)).expect("source");
         (rx, settings, stop, frags)
     }
 
