@@ -22,9 +22,11 @@
 //!   by the device policy (`Devices::authorize_device`), never by default.
 
 mod gallery;
+mod listener;
 mod sweep;
 
 pub use gallery::{DeviceFaces, EventFace, FaceList, FaceView, SightingView};
+pub use listener::{CROP_MAX_SIDE, FaceListener, FaceModels, FoundFace, pixel_box};
 pub use sweep::{FacesOnWithdrawal, FacesSweeper};
 
 use std::sync::Arc;
