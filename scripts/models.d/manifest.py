@@ -41,10 +41,6 @@ face-embed.onnx
   License, Copyright (c) Vladimir Mandic); network rebuilt as ONNX by
   scripts/models.d/dlib_resnet_to_onnx.py.
 
-Test images: the face tests use the astronaut photograph (Eileen Collins, NASA, public
-domain) that scikit-image ships as skimage/data/astronaut.png, read from the PyPI package at
-test time.
-
 The licence texts of the packages follow.
 """
 

@@ -53,7 +53,7 @@ class Builder:
 
     def const(self, value, hint="const"):
         name = self.fresh(hint)
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        self.inits.append(numpy_helper.from_array(np.array(value, order="C"), name))
         return name
 
     def op(self, kind, inputs, hint=None, outputs=1, **attrs):

@@ -157,6 +157,22 @@ enum BenchCommand {
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
+    /// Person and face detection: ms per frame and CPU per camera, precision and recall on
+    /// the labelled frames, ms per face, the verification proxy; against onnxruntime
+    /// (`scripts/bench-vision`). Needs `scripts/models`, ffmpeg and Debian's opencv-doc.
+    Vision {
+        /// The models (default: `KANKAN_MODELS_DIR`, else `~/.cache/kankan/models`).
+        #[arg(long)]
+        models_dir: Option<PathBuf>,
+        /// Frames a second analysed per camera while motion lasts (for the CPU figure).
+        #[arg(long, default_value_t = 2.0)]
+        sample_fps: f64,
+        /// The reference script (skipped when the file is not there).
+        #[arg(long, default_value = "scripts/bench-vision")]
+        reference: PathBuf,
+        #[arg(long, default_value = "kankan-bench")]
+        work_dir: PathBuf,
+    },
     /// Days of one camera's segments in the index: bytes per stream-minute, timeline query.
     Index {
         #[arg(long, default_value_t = 30)]
@@ -355,6 +371,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench { command: BenchCommand::Motion { frames } } => {
             kankan_server::bench::motion(frames)
         }
+        Command::Bench {
+            command: BenchCommand::Vision { models_dir, sample_fps, reference, work_dir },
+        } => kankan_server::bench::vision(models_dir, sample_fps, reference, work_dir),
         Command::Bench { command: BenchCommand::Notify { events, members, work_dir } } => {
             kankan_server::bench::notify(events, members, work_dir).await
         }

@@ -18,6 +18,9 @@
 //!   push sent directly; with members, to the last member's push of a shared camera.
 //! - `person`: motion start to the "Person" push of a camera alerting only on a person, with
 //!   person detection on real footage in the path, against the same chain without it.
+//! - `vision`: person detection per frame and CPU per camera at the sampling rate, precision
+//!   and recall on the labelled frames, face detection and embedding per face, the face
+//!   verification proxy; against the same ONNX files in onnxruntime (`scripts/bench-vision`).
 
 mod cancel;
 mod index;
@@ -27,6 +30,7 @@ mod login;
 mod motion;
 mod notify;
 mod person;
+mod vision;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -42,6 +46,7 @@ pub use login::{LoginBench, login};
 pub use motion::motion;
 pub use notify::notify;
 pub use person::{PersonBench, person};
+pub use vision::vision;
 
 /// The server under test: `kankan serve` as a child process on free loopback ports.
 pub(crate) struct Child {
