@@ -42,9 +42,8 @@ use kankan_devices::Devices;
 pub const TEMPLATE_LEN: usize = 128;
 /// How long an unnamed face is kept after its last sighting: two days.
 pub const UNNAMED_KEPT_MS: i64 = 2 * 24 * 3600 * 1000;
-/// Two templates at most this far apart are the same person: dlib's ResNet face embedding,
-/// whose authors give 0.6 (replaced by the vision models' measured threshold).
-pub const SAME_PERSON_MAX_DISTANCE: f32 = 0.6;
+/// Two templates at most this far apart are the same person (the vision models' threshold).
+pub use kankan_vision::SAME_PERSON_MAX_DISTANCE;
 /// The most characters of a face's name.
 pub const MAX_NAME_CHARS: usize = 40;
 

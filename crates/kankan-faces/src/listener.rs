@@ -37,6 +37,22 @@ pub trait FaceModels: Send + Sync + 'static {
     fn faces(&self, picture: &RgbImage) -> Vec<FoundFace>;
 }
 
+/// The vision crate's models: BlazeFace finds the faces, dlib's ResNet embeds each (aligned on
+/// its eyes and mouth).
+impl FaceModels for kankan_vision::Models {
+    fn faces(&self, picture: &RgbImage) -> Vec<FoundFace> {
+        self.faces
+            .detect(picture)
+            .into_iter()
+            .map(|f| FoundFace {
+                score: f.score,
+                bbox: RelBox { x: f.bbox.x, y: f.bbox.y, w: f.bbox.w, h: f.bbox.h },
+                template: Template(self.embedder.embed(picture, &f).0),
+            })
+            .collect()
+    }
+}
+
 /// The `PersonListener` of familiar faces.
 pub struct FaceListener {
     faces: Faces,
@@ -117,7 +133,8 @@ fn face_of(
     let mut crop = image::imageops::crop_imm(&body, fx, fy, fw, fh).to_image();
     if crop.width().max(crop.height()) > CROP_MAX_SIDE {
         let scale = CROP_MAX_SIDE as f32 / crop.width().max(crop.height()) as f32;
-        let (nw, nh) = ((crop.width() as f32 * scale) as u32, (crop.height() as f32 * scale) as u32);
+        let (nw, nh) =
+            ((crop.width() as f32 * scale) as u32, (crop.height() as f32 * scale) as u32);
         crop = image::imageops::resize(&crop, nw.max(1), nh.max(1), image::imageops::Triangle);
     }
     let mut jpeg = Vec::new();
