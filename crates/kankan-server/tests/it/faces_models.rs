@@ -57,7 +57,7 @@ fn seen(e: &Event, frame: RgbImage, person: RelBox) -> PersonSeen {
 const WHOLE: RelBox = RelBox { x: 0.0, y: 0.0, w: 1.0, h: 1.0 };
 
 async fn new_event(app: &TestApp, o: &Owner, offset_ms: i64) -> Event {
-    let id = event(app, o, motion(kankan_base::Clock::now(&*app.clock).0 + offset_ms)).await;
+    let id = event(app, o, motion(kankan_base::Clock::now(&app.clock).0 + offset_ms)).await;
     let account = account_id(app, &o.token).await;
     let store = &app.running().services.store;
     store.event(account, id.parse().expect("uuid")).await.expect("event").expect("stored")
