@@ -43,6 +43,7 @@ const SHELL = [
   'js/zone-editor.js',
   'js/pages/about.js',
   'js/pages/album.js',
+  'js/pages/faces.js',
   'js/pages/announcements.js',
   'js/pages/device-add-rtsp.js',
   'js/pages/device-add.js',

@@ -322,6 +322,17 @@ export const album = {
   remove: (id) => request('DELETE', `${V1}/album/${encodeURIComponent(id)}`),
 };
 
+/** Familiar faces: the gallery (named) and the strangers of the last two days. */
+export const faces = {
+  /** `{ enabled, gallery, strangers }`, each face `{ id, name, relation, sightings: [...] }`. */
+  list: () => request('GET', `${V1}/faces`),
+  /** The picture of the face's newest sighting (works with the session cookie in an <img>). */
+  pictureUrl: (id) => `${V1}/faces/${encodeURIComponent(id)}/picture`,
+  /** Names (or, with `name: null`, unnames) a face; `relation`: 'family', 'friend' or null. */
+  name: (id, name, relation) => request('PUT', `${V1}/faces/${encodeURIComponent(id)}`, { json: { name, relation } }),
+  remove: (id) => request('DELETE', `${V1}/faces/${encodeURIComponent(id)}`),
+};
+
 /** `?a=1&b=2` from the entries of `params` that are not null, undefined or ''. */
 function query(params) {
   const q = new URLSearchParams();

@@ -28,6 +28,7 @@ const ROUTES = {
   '/live': { page: () => import('./pages/live-grid.js'), tab: 'devices' },
   '/messages': { page: () => import('./pages/messages.js'), tab: 'messages' },
   '/album': { page: () => import('./pages/album.js'), tab: 'album' },
+  '/faces': { page: () => import('./pages/faces.js'), tab: 'me' },
   '/me': { page: () => import('./pages/me.js'), tab: 'me' },
   '/me/sessions': { page: () => import('./pages/sessions.js'), tab: 'me' },
   '/me/data-access': { page: () => import('./pages/data-access.js'), tab: 'me' },

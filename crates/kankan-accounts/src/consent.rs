@@ -6,8 +6,8 @@
 //! - Optional processing is off until given; other domains ask [`Consents::granted`] before
 //!   processing for an account, so a withdrawal stops it at once. A withdrawal then runs the
 //!   [`WithdrawalEffect`]s the server wired in (each deletes what that purpose produced: face
-//!   templates, AI descriptions, cloud recordings). None of that processing exists yet, so
-//!   today nothing is stored that a withdrawal must delete.
+//!   templates, AI descriptions, cloud recordings): the server wires in the deletion of the
+//!   footage (cloud recording) and of every face (`kankan-faces`, face recognition).
 //! - A child's account (one with a guardian) can never turn on face recognition or AI
 //!   descriptions.
 //! - After the operator publishes a major version, an account that has not accepted it is

@@ -12,7 +12,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, broker, cancellation, data_access, devices, events, exports,
+    access, admin, album, auth, broker, cancellation, data_access, devices, events, exports, faces,
     ingest, live, me, notify, ops, privacy, recordings, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
@@ -26,7 +26,7 @@ const AVATAR_LIMIT: usize = kankan_accounts::AVATAR_MAX_BYTES;
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
     tags((name = "auth"), (name = "me"), (name = "devices"), (name = "sharing"), (name = "recordings"), (name = "album"),
-        (name = "events"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"))
+        (name = "events"), (name = "faces"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"))
 )]
 struct ApiDoc;
 
@@ -87,6 +87,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(album::clip))
         .routes(routes!(album::content))
         .routes(routes!(album::delete))
+        .routes(routes!(faces::list))
+        .routes(routes!(faces::picture))
+        .routes(routes!(faces::name, faces::delete))
+        .routes(routes!(faces::on_device))
+        .routes(routes!(faces::sighting_picture))
         .routes(routes!(events::list))
         .routes(routes!(events::stream))
         .routes(routes!(events::get, events::delete))

@@ -158,6 +158,14 @@ pub const ROUTES: &[RouteAccess] = &[
     r("POST", "/api/v1/album/clips", dev(C::Download)),
     r("GET", "/api/v1/album/{id}/content", Own),
     r("DELETE", "/api/v1/album/{id}", Own),
+    // Familiar faces: the account's own gallery and strangers; a camera's faces need
+    // `see-faces` (the owner's; a member's only when granted).
+    r("GET", "/api/v1/faces", Own),
+    r("GET", "/api/v1/faces/{id}/picture", Own),
+    r("PUT", "/api/v1/faces/{id}", Own),
+    r("DELETE", "/api/v1/faces/{id}", Own),
+    r("GET", "/api/v1/devices/{uid}/faces", dev(C::SeeFaces)),
+    r("GET", "/api/v1/devices/{uid}/faces/sightings/{id}/picture", dev(C::SeeFaces)),
     r("GET", "/api/v1/events", Own),
     r("GET", "/api/v1/events/stream", Own),
     r("GET", "/api/v1/events/{id}", Own),

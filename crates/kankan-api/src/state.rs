@@ -79,6 +79,8 @@ pub struct AppState {
     pub recordings: Recordings,
     pub album: Album,
     pub events: kankan_events::Events,
+    /// Familiar faces (the gallery, strangers, the face on an event).
+    pub faces: kankan_faces::Faces,
     /// Notification preferences, push subscriptions, webhooks, delivery records.
     pub notify: kankan_events::notify::Notifications,
     /// The operator's announcements to every user.

@@ -59,10 +59,14 @@ pub enum Capability {
     /// Decide what of its video the server keeps (its recording mode) and delete ranges of
     /// its recordings (the owner only: a grant never gives it).
     ManageRecordings,
+    /// See the faces its owner's familiar-faces feature saw on it (names, pictures, the face
+    /// on its events). The owner holds it; a member only when the owner grants it (never by
+    /// default).
+    SeeFaces,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 11] = [
+    pub const ALL: [Capability; 12] = [
         Capability::View,
         Capability::ViewLive,
         Capability::PlayBack,
@@ -74,6 +78,7 @@ impl Capability {
         Capability::Share,
         Capability::Unbind,
         Capability::ManageRecordings,
+        Capability::SeeFaces,
     ];
 
     /// The stable name stored in grants and shown in the route table.
@@ -90,6 +95,7 @@ impl Capability {
             Capability::Share => "share",
             Capability::Unbind => "unbind",
             Capability::ManageRecordings => "manage-recordings",
+            Capability::SeeFaces => "see-faces",
         }
     }
 
@@ -259,7 +265,8 @@ mod tests {
                 "receive-alarms",
                 "share",
                 "unbind",
-                "manage-recordings"
+                "manage-recordings",
+                "see-faces"
             ]
         );
         for c in Capability::ALL {
@@ -282,7 +289,7 @@ mod tests {
         assert!(CapabilitySet::all().covers(set));
         assert_eq!(set.intersection(CapabilitySet::media()), set);
         assert!(set.intersection(Capability::Talk.into()).is_empty());
-        assert_eq!(CapabilitySet::all().without(Capability::Unbind).iter().count(), 10);
+        assert_eq!(CapabilitySet::all().without(Capability::Unbind).iter().count(), 11);
     }
 
     #[test]
@@ -292,7 +299,10 @@ mod tests {
         assert!(!grantable.contains(Capability::Unbind));
         assert!(!grantable.contains(Capability::ManageRecordings));
         assert!(grantable.covers(CapabilitySet::member_default()));
-        assert_eq!(grantable.iter().count(), 8);
+        assert_eq!(grantable.iter().count(), 9);
+        // Seeing faces is grantable, never a member's by default.
+        assert!(grantable.contains(Capability::SeeFaces));
+        assert!(!CapabilitySet::member_default().contains(Capability::SeeFaces));
     }
 
     #[test]

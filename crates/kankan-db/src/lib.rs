@@ -14,6 +14,7 @@ mod consents;
 mod error;
 mod events;
 mod exports;
+mod faces;
 mod grants;
 mod media;
 mod migrate;
@@ -38,6 +39,7 @@ pub use events::{
     Sighting, Verdict,
 };
 pub use exports::{ExportInsert, ExportPart, ExportRow, ExportState};
+pub use faces::{FaceRow, FaceSighting};
 pub use grants::{DeviceGrant, Invitation, MembershipAction, MembershipEvent};
 pub use media::*;
 pub use migrate::{MIGRATIONS, Migration};
@@ -50,8 +52,8 @@ pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
     AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, ClusterStore,
-    ConsentStore, DeviceStore, EventStore, ExportStore, JobStore, LifecycleStore, MediaStore,
-    NoteFeed, NotifyStore, RateWindow, ShareStore, Store,
+    ConsentStore, DeviceStore, EventStore, ExportStore, FaceStore, JobStore, LifecycleStore,
+    MediaStore, NoteFeed, NotifyStore, RateWindow, ShareStore, Store,
 };
 pub use store::{DescriptionStore, StoredDescription};
 

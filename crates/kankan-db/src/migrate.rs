@@ -154,6 +154,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0023_event_detections.sql"),
     },
     Migration {
+        version: 24,
+        name: "0024_faces",
+        sqlite: include_str!("../migrations/sqlite/0024_faces.sql"),
+        postgres: include_str!("../migrations/postgres/0024_faces.sql"),
+    },
+    Migration {
         version: 25,
         name: "0025_sound",
         sqlite: include_str!("../migrations/sqlite/0025_sound.sql"),

@@ -10,6 +10,7 @@ mod descriptions;
 mod devices;
 mod events;
 mod exports;
+mod faces;
 mod jobs;
 mod lifecycle;
 mod media;
@@ -27,6 +28,7 @@ pub use descriptions::{DescriptionStore, StoredDescription};
 pub use devices::DeviceStore;
 pub use events::EventStore;
 pub use exports::ExportStore;
+pub use faces::FaceStore;
 pub use jobs::JobStore;
 pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
@@ -53,6 +55,7 @@ pub trait Store:
     + EventStore
     + AlbumStore
     + ExportStore
+    + FaceStore
     + NotifyStore
     + ShareStore
     + ConsentStore

@@ -275,6 +275,15 @@ pub struct Settings {
     /// server saw a person in; needs `person_detection`).
     #[serde(default)]
     pub alert_on: AlertOn,
+    /// Familiar faces: the faces of people this camera sees are matched against the owner's
+    /// gallery (only with the owner's `face-recognition` consent; never for a child's
+    /// account). Off by default.
+    #[serde(default)]
+    pub familiar_faces: bool,
+    /// With familiar faces on: a face the gallery does not know alerts as "Stranger". Off by
+    /// default.
+    #[serde(default)]
+    pub stranger_alerts: bool,
 }
 
 /// Which motion events alert ([`Settings::alert_on`]).
@@ -338,6 +347,8 @@ impl Default for Settings {
             sound_alarm: SoundAlarm::default(),
             person_detection: false,
             alert_on: AlertOn::Any,
+            familiar_faces: false,
+            stranger_alerts: false,
         }
     }
 }

@@ -7,11 +7,13 @@ mod access;
 mod cancellation;
 mod consent;
 mod exports;
+mod faces;
 mod notify;
 pub use access::*;
 pub use cancellation::*;
 pub use consent::*;
 pub use exports::*;
+pub use faces::*;
 mod privacy;
 pub use privacy::*;
 mod sharing;
@@ -560,6 +562,8 @@ pub struct EventItem {
     /// (the motion ended without one), `failed` (no picture could be analysed), or `null`
     /// (not analysed: detection off).
     pub detection: Option<String>,
+    /// The face seen in it (familiar faces), `null` if none or not shown to the caller.
+    pub face: Option<EventFaceItem>,
 }
 
 /// A box relative to the picture: each 0-1, from its top left corner.

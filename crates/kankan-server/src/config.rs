@@ -32,6 +32,8 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     /// `[exports]`: how long a data export is kept, how often one may be started.
     pub exports: kankan_export::ExportsConfig,
+    /// `[faces]`: familiar faces (the most one account keeps).
+    pub faces: kankan_faces::FacesConfig,
     pub limits: LimitsConfig,
     pub messenger: MessengerConfig,
     /// `[notify]`: push subject (VAPID contact), whether targets may be private.
@@ -185,6 +187,7 @@ impl Default for Config {
             accounts: AccountsConfig::default(),
             privacy: PrivacyConfig::default(),
             exports: kankan_export::ExportsConfig::default(),
+            faces: kankan_faces::FacesConfig::default(),
             limits: LimitsConfig::default(),
             messenger: MessengerConfig::default(),
             notify: NotifyConfig::default(),
@@ -259,6 +262,7 @@ impl Config {
         self.accounts.validate()?;
         self.privacy.validate()?;
         self.exports.validate()?;
+        self.faces.validate()?;
         self.recording.validate()?;
         self.limits.validate()?;
         self.notify.validate()?;

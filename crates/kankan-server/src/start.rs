@@ -38,6 +38,8 @@ pub struct Services {
     pub events: kankan_events::Events,
     /// The vision models and their pool (`[vision]`), when the operator set `models_dir`.
     pub vision: Option<Arc<crate::vision::Vision>>,
+    /// Familiar faces.
+    pub faces: kankan_faces::Faces,
     /// Data exports ("Download my data").
     pub exports: kankan_export::Exports,
     pub delivery: DeliveryQueue,
@@ -133,9 +135,20 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         recordings.clone(),
         describer(cfg, &store, &keyring, &clock).await?,
     );
+    let faces = kankan_faces::Faces::new(
+        store.clone(),
+        clock.clone(),
+        devices.clone(),
+        kankan_accounts::ConsentCheck::new(store.clone(), cfg.privacy.cloud_recording_optional),
+        cfg.faces,
+        kankan_faces::SAME_PERSON_MAX_DISTANCE,
+    );
     if let Some(v) = &vision {
-        // The person listeners (familiar faces) are registered here.
-        events = events.with_person_detection(v.clone(), cfg.vision.sample_fps, Vec::new());
+        // The person listeners: familiar faces (which checks the camera's setting and the
+        // owner's consent for each person seen).
+        let listeners: Vec<Arc<dyn kankan_events::PersonListener>> =
+            vec![Arc::new(kankan_faces::FaceListener::new(faces.clone(), v.models.clone()))];
+        events = events.with_person_detection(v.clone(), cfg.vision.sample_fps, listeners);
     }
     let dispatcher = kankan_events::notify::Dispatcher::new(
         store.clone(),
@@ -176,10 +189,11 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         revocations.clone(),
         privacy(cfg)?,
         // What a withdrawn consent produced is deleted here: footage for cloud recording,
-        // events' descriptions for AI descriptions.
+        // events' descriptions for AI descriptions, every face for face recognition.
         vec![
             Arc::new(crate::withdrawals::FootageOnWithdrawal { recordings: recordings.clone() }),
             Arc::new(crate::withdrawals::DescriptionsOnWithdrawal { events: events.clone() }),
+            Arc::new(kankan_faces::FacesOnWithdrawal { faces: faces.clone() }),
         ],
     );
     let sources = kankan_export::Sources {
@@ -224,6 +238,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         album,
         events,
         vision,
+        faces,
         exports,
         delivery,
         messenger,
@@ -399,6 +414,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         recordings: services.recordings.clone(),
         album: services.album.clone(),
         events: services.events.clone(),
+        faces: services.faces.clone(),
         notify: services.notify.clone(),
         announcements: services.announcements.clone(),
         exports: services.exports.clone(),
@@ -514,6 +530,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     let stopper = services.recordings.live_stopper().context("the live stopper is taken")?;
     supervisor.spawn(stopper);
     supervisor.spawn(services.events.sweeper(std::time::Duration::from_secs(3600)));
+    supervisor.spawn(services.faces.sweeper());
     supervisor.spawn(services.accounts.sweeper());
     supervisor.spawn(Leased::new(services.lifecycle.worker(&clock), lease("account-lifecycle")));
     supervisor.spawn(services.exports.worker());

@@ -96,6 +96,8 @@ export function settingsCard(d, { onSaved }) {
     sensitivity: slider('motion-sensitivity', 'Motion sensitivity', 1, 100),
     person_detection: toggle('person-detection', 'Person detection', 'The server looks for people while there is motion, and marks them on the picture'),
     alert_on: segmented('alert-on', 'Alert me', [['any', 'On any motion'], ['person', 'Only when a person is seen']]),
+    familiar_faces: toggle('familiar-faces', 'Familiar faces', "Recognise the faces of people this camera sees (needs the owner's face recognition consent; see Me → Faces)"),
+    stranger_alerts: toggle('stranger-alerts', 'Stranger alerts', 'A face nobody named alerts as "Stranger"'),
     video_quality: segmented('video-quality', 'Video quality', [['auto', 'Auto'], ['sd', 'SD'], ['hd', 'HD'], ['full-hd', 'Full HD']]),
     working_mode: select('working-mode', 'Working mode', [['continuous', 'Continuous (always on)'], ['power-saving', 'Power saving (wakes on motion)'], ['performance', 'Performance (fastest response)']]),
     call_mode: segmented('call-mode', 'When someone rings', [['ring', 'Ring'], ['message', 'Message'], ['off', 'Off']]),
@@ -140,6 +142,8 @@ export function settingsCard(d, { onSaved }) {
     f.person_detection.set(!!s.person_detection);
     f.alert_on.set(s.alert_on || 'any');
     f.alert_on.wrap.disabled = !s.person_detection;
+    f.familiar_faces.set(!!s.familiar_faces);
+    f.stranger_alerts.set(!!s.stranger_alerts);
     f.video_quality.set(s.video_quality);
     f.working_mode.set(s.working_mode);
     f.call_mode.set(s.call_mode);
@@ -166,6 +170,8 @@ export function settingsCard(d, { onSaved }) {
     person_detection: f.person_detection.get(),
     // Alerting only on a person needs detection on.
     alert_on: f.person_detection.get() ? f.alert_on.get() || 'any' : 'any',
+    familiar_faces: f.familiar_faces.get(),
+    stranger_alerts: f.stranger_alerts.get(),
   });
 
   const paintStatus = (state) => {

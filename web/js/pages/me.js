@@ -96,6 +96,13 @@ export function render(ctx) {
       ),
       h(
         'a',
+        { class: 'list-row', href: '#/faces', testid: 'me-faces-link' },
+        h('span', { class: 'list-icon' }, icon('user')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Faces'), h('span', { class: 'list-sub' }, 'Family and friends, and who your cameras saw in the last two days')),
+        icon('chevron', 20),
+      ),
+      h(
+        'a',
         { class: 'list-row', href: '#/me/privacy', testid: 'me-privacy-link' },
         h('span', { class: 'list-icon' }, icon('shield')),
         h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Privacy'), h('span', { class: 'list-sub' }, 'Your consents, optional processing and their history')),

@@ -17,7 +17,7 @@ use kankan_base::Timestamp;
 use kankan_core::StreamScope;
 use kankan_events::{Event, EventKind};
 use kankan_events::{ListQuery, LiveEvent};
-use kankan_protocol::v1::{BoxItem, ErrorBody, EventItem, EventQuery, RingItem};
+use kankan_protocol::v1::{BoxItem, ErrorBody, EventFaceItem, EventItem, EventQuery, RingItem};
 
 use crate::extract::CurrentUser;
 use crate::reject::{ApiPath, ApiQuery};
@@ -53,16 +53,39 @@ pub fn item(e: Event, description: Option<String>) -> EventItem {
             h: s.bbox.h,
         }),
         detection: e.verdict.map(|v| v.as_str().to_string()),
+        face: None,
     }
+}
+
+/// The event's AI description, if it has one (a failure to read it is logged: the event is
+/// shown without).
+async fn description(state: &AppState, e: &Event) -> Option<String> {
+    state.events.description_of(e).await.unwrap_or_else(|err| {
+        tracing::warn!(id = %e.id, error = %err, "reading an event's description");
+        None
+    })
 }
 
 /// [`item`] with the event's description looked up (the caller may see the event).
 async fn described(state: &AppState, e: Event) -> EventItem {
-    let description = state.events.description_of(&e).await.unwrap_or_else(|err| {
-        tracing::warn!(id = %e.id, error = %err, "reading an event's description");
-        None
+    let d = description(state, &e).await;
+    item(e, d)
+}
+
+/// The API view of an event as `viewer` sees it: with its AI description and the face seen in
+/// it, which the event's owner sees and a member only while holding `see-faces` on the camera.
+pub async fn item_for(
+    state: &AppState,
+    viewer: kankan_base::AccountId,
+    e: Event,
+    description: Option<String>,
+) -> Result<EventItem, ApiError> {
+    let face = state.faces.on_event(viewer, &e).await?.map(|f| EventFaceItem {
+        id: f.id,
+        name: f.name,
+        stranger: f.stranger,
     });
-    item(e, description)
+    Ok(EventItem { face, ..item(e, description) })
 }
 
 /// The caller's events, newest first: of one device, one kind, a time window; with `q`, those
@@ -107,7 +130,11 @@ pub async fn list(
         q: q.q,
     };
     let rows = state.events.list_described(&p, query).await?;
-    Ok(Json(rows.into_iter().map(|d| item(d.event, d.description)).collect()))
+    let mut items = Vec::with_capacity(rows.len());
+    for d in rows {
+        items.push(item_for(&state, p.account_id, d.event, d.description).await?);
+    }
+    Ok(Json(items))
 }
 
 /// The caller's events as they happen: `event: event` with an [`EventItem`] for every new or
@@ -128,16 +155,24 @@ pub async fn stream(
         device: None,
         need: kankan_core::authz::CapabilitySet::EMPTY,
     });
+    let viewer = p.account_id;
     let stream = futures_util::stream::unfold(
         (events, guard, state),
-        |(mut events, mut guard, state)| async move {
+        move |(mut events, mut guard, state)| async move {
             let next = tokio::select! {
                 biased;
                 () = guard.revoked() => return None,
                 next = events.next() => next?,
             };
             let msg = match next {
-                LiveEvent::Event(e) => sse("event", &described(&state, e).await),
+                LiveEvent::Event(e) => {
+                    let d = description(&state, &e).await;
+                    let face_or_none = match item_for(&state, viewer, e.clone(), d.clone()).await {
+                        Ok(i) => i,
+                        Err(_) => item(e, d),
+                    };
+                    sse("event", &face_or_none)
+                }
                 LiveEvent::Ring(e) => {
                     let device = e.uid.clone();
                     sse("ring", &RingItem { device, event: described(&state, e).await })
@@ -167,7 +202,8 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventItem>, ApiError> {
     let e = state.events.authorize_event(&p, &id).await?.into_event();
-    Ok(Json(described(&state, e).await))
+    let d = description(&state, &e).await;
+    Ok(Json(item_for(&state, p.account_id, e, d).await?))
 }
 
 /// The event's picture (taken when it started), decrypted. A capture still in progress is

@@ -10,6 +10,7 @@ pub mod data_access;
 pub mod devices;
 pub mod events;
 pub mod exports;
+pub mod faces;
 pub mod ingest;
 pub mod live;
 pub mod me;

@@ -44,6 +44,8 @@ pub const TABLES: &[&str] = &[
     "event_thumbnails",
     "event_descriptions",
     "event_members",
+    "faces",
+    "face_sightings",
     "push_subscriptions",
     "notification_settings",
     "device_notification_settings",

@@ -159,6 +159,8 @@ pub(super) async fn delete(
     for sql in [
         "DELETE FROM event_thumbnails WHERE event_id = $1",
         "DELETE FROM event_descriptions WHERE event_id = $1",
+        // The faces seen in it keep their templates, not this sighting and its picture.
+        "DELETE FROM face_sightings WHERE event_id = $1",
     ] {
         sqlx::query(sql).bind(id.to_string()).execute(&mut *tx).await?;
     }

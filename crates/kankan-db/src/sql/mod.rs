@@ -21,6 +21,7 @@ mod event_members;
 mod event_rows;
 mod events;
 mod exports;
+mod faces;
 mod grants;
 mod jobs;
 mod lifecycle;

@@ -28,7 +28,7 @@ pub trait EventStore: Send + Sync {
     /// Marks an event of the account read; false if it has no such event.
     async fn mark_event_read(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool>;
     /// Deletes an event of the account: a tombstone stays (so its end cannot bring it back),
-    /// its thumbnail goes, and the footage under it keeps only the protection another event
+    /// its thumbnail and the face sightings in it go, and the footage under it keeps only the protection another event
     /// still gives it, in one transaction; false if it has no such event.
     async fn delete_event(&self, account: AccountId, id: uuid::Uuid, at: Timestamp) -> R<bool>;
     /// Deletes the events (and tombstones) that started before `cutoff`; how many.

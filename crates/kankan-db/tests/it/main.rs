@@ -11,6 +11,7 @@ mod descriptions;
 mod devices;
 mod events;
 mod exports;
+mod faces;
 mod grants;
 mod lifecycle;
 mod media;

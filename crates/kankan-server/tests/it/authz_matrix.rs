@@ -53,6 +53,9 @@ pub struct Ids {
     pub b_support_grant: String,
     pub b_push_endpoint: String,
     pub b_export: String,
+    /// Household B's face (familiar faces) and its sighting.
+    pub b_face: String,
+    pub b_face_sighting: String,
     /// Household B's owner, its invitation (for someone else) and that invitation's token.
     pub b_account: String,
     pub b_share: String,
@@ -73,6 +76,8 @@ impl Ids {
             b_support_grant: s("g"),
             b_push_endpoint: s("https://push.example.com/b"),
             b_export: s("x"),
+            b_face: s("f"),
+            b_face_sighting: s("fs"),
             b_account: s("b"),
             b_share: s("i"),
             b_share_token: s("t"),
@@ -132,6 +137,7 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         ("POST", "/api/v1/me/support-grants") => j(json!({"hours": 1, "devices": [ids.b_uid]})),
         ("POST", "/api/v1/album/clips") => j(json!({"device": ids.uid, "seconds": 5})),
         ("POST", "/api/v1/album/screenshots") => j(json!({"device": ids.uid})),
+        ("PUT", "/api/v1/faces/{id}") => j(json!({"name": "Matrix", "relation": "friend"})),
         ("POST", "/api/v1/auth/login") => {
             j(json!({"identifier": "nobody@example.com", "password": wrong_pw}))
         }
@@ -220,6 +226,10 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("id", p) if p.starts_with("/api/v1/devices/{uid}/commands/") => ids.command.clone(),
             ("id", p) if p.starts_with("/api/v1/events/") => ids.b_event.clone(),
             ("id", p) if p.starts_with("/api/v1/album/") => ids.b_album_item.clone(),
+            ("id", p) if p.starts_with("/api/v1/faces/") => ids.b_face.clone(),
+            ("id", p) if p.starts_with("/api/v1/devices/{uid}/faces/sightings/") => {
+                ids.b_face_sighting.clone()
+            }
             ("id", p) if p.starts_with("/api/v1/me/sessions/") => ids.b_session.clone(),
             ("id", p) if p.starts_with("/api/v1/me/webhooks/") => ids.b_webhook.clone(),
             ("id", p) if p.starts_with("/api/v1/me/exports/") => ids.b_export.clone(),
@@ -475,6 +485,26 @@ async fn household_b(
         created_at: app.clock.now(),
     };
     store.insert_album_item(&item).await.expect("album item");
+    let (b_face, b_face_sighting) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let face = kankan_db::FaceRow {
+        id: b_face,
+        account_id: item.account_id,
+        template_enc: vec![0; 48],
+        name_enc: None,
+        relation: None,
+        first_seen: app.clock.now(),
+        last_seen: app.clock.now(),
+        created_at: app.clock.now(),
+    };
+    let sighting = kankan_db::FaceSighting {
+        id: b_face_sighting,
+        face_id: b_face,
+        account_id: item.account_id,
+        event_id: b_event.parse().expect("event id"),
+        uid: creds.uid.clone(),
+        seen_at: app.clock.now(),
+    };
+    assert!(store.insert_face(&face, &sighting, &[0; 48], 10).await.expect("face"));
     let media = json!({"media": {}});
     let (s, b) = call(app, "POST", "/api/v1/me/exports", &token, Some(media)).await;
     assert_eq!(s, 202, "{b}");
@@ -500,6 +530,8 @@ async fn household_b(
         b_support_grant,
         b_push_endpoint,
         b_export,
+        b_face: b_face.to_string(),
+        b_face_sighting: b_face_sighting.to_string(),
         b_account: item.account_id.0.to_string(),
         b_share,
         b_share_token,
@@ -652,6 +684,9 @@ async fn every_operation_answers_every_kind_of_requester_as_its_classification_s
     );
     let b_id = account_id(&app, &b_token).await;
     assert_eq!(store.push_subscriptions(b_id).await.expect("subscriptions").len(), 1);
+    let b_face = ids.b_face.parse().expect("face id");
+    let face = store.face(b_id, b_face).await.expect("face").expect("household B keeps its face");
+    assert_eq!(face.name_enc, None, "nobody else named it");
     let (_, shares) = get("/api/v1/shares".into()).await;
     assert_eq!(shares.as_array().map(Vec::len), Some(1), "its invitation stays pending: {shares}");
     let (s, _) = get(format!("/api/v1/devices/{}", ids.b_uid)).await;

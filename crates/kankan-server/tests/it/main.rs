@@ -43,6 +43,8 @@ mod events;
 mod events_doorbell;
 mod events_members;
 mod exports;
+mod faces;
+mod faces_models;
 mod grant_expiry;
 mod inbound;
 mod listener;

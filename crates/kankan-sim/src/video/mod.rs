@@ -266,9 +266,11 @@ fn pipeline(
     };
     let (started, frags) = source::spawn(
         config.encoder,
-        config.prerecorded,
-        config.motion,
-        config.video_file.as_ref(),
+        source::Picture {
+            prerecorded: config.prerecorded,
+            motion: config.motion,
+            file: config.video_file.as_ref(),
+        },
         move || clock.now().0,
         stop.clone(),
         config.motion_events.clone(),

@@ -132,20 +132,28 @@ fn video_err(e: kankan_video::VideoError) -> SimError {
 /// Frames a second the motion detector analyses.
 const DETECT_FPS: u32 = 5;
 
+/// What the camera films: the synthetic scene (moving or still), its prerecorded replay, or a
+/// file of raw frames.
+#[derive(Debug, Clone, Copy)]
+pub struct Picture<'a> {
+    pub prerecorded: bool,
+    pub motion: bool,
+    pub file: Option<&'a VideoFile>,
+}
+
 /// Runs the source on its own thread until `stop` is set or the receiver goes away. With
 /// `detect`, the camera's motion detector watches the raw frames (5 a second) and reports to
 /// it. With a `microphone`, each fragment also carries the audio packets that end within its
 /// frame (an Opus track, id 2).
 pub fn spawn(
     config: EncoderConfig,
-    prerecorded: bool,
-    motion: bool,
-    file: Option<&VideoFile>,
+    picture: Picture<'_>,
     now_ms: impl Fn() -> i64 + Send + 'static,
     stop: Arc<AtomicBool>,
     detect: Option<MotionLink>,
     mut microphone: Option<Microphone>,
 ) -> Result<(Started, mpsc::Receiver<Fragment>), SimError> {
+    let Picture { prerecorded, motion, file } = picture;
     let mut detector = match detect {
         Some(link) if !prerecorded => Some(Motion::new(link, file.is_none())),
         _ => None,
@@ -376,8 +384,15 @@ mod tests {
         let cfg = EncoderConfig { width: 320, height: 180, fps: 15, bitrate_bps: 300_000, gop: 15 };
         let now = || kankan_base::Clock::now(&kankan_base::RealClock).0;
         let link = MotionLink { events, settings: watched };
-        let (_, frags) =
-            spawn(cfg, false, motion, None, now, stop.clone(), Some(link), None).expect("source");
+        let (_, frags) = spawn(
+            cfg,
+            Picture { prerecorded: false, motion, file: None },
+            now,
+            stop.clone(),
+            Some(link),
+            None,
+        )
+        .expect("source");
         (rx, settings, stop, frags)
     }
 
@@ -497,8 +512,15 @@ mod tests {
         let now = || kankan_base::Clock::now(&kankan_base::RealClock).0;
         let link = MotionLink { events, settings: watched };
         let file = VideoFile { path: path.clone(), once: true };
-        let (_, mut frags) =
-            spawn(cfg, false, true, Some(&file), now, stop.clone(), Some(link), None).expect("source");
+        let (_, mut frags) = spawn(
+            cfg,
+            Picture { prerecorded: false, motion: true, file: Some(&file) },
+            now,
+            stop.clone(),
+            Some(link),
+            None,
+        )
+        .expect("source");
         let start = next_event(&mut rx, &mut frags, 20).await;
         assert!(matches!(start, Some(DeviceEvent::Motion { phase: MotionPhase::Start, .. })));
         let end = next_event(&mut rx, &mut frags, 30).await;
@@ -510,6 +532,16 @@ mod tests {
         // A file that is not a whole number of frames is refused.
         std::fs::write(&path, &raw[..1000]).expect("written");
         let bad = VideoFile { path, once: false };
-        assert!(spawn(cfg, false, true, Some(&bad), now, stop, None, None).is_err());
+        assert!(
+            spawn(
+                cfg,
+                Picture { prerecorded: false, motion: true, file: Some(&bad) },
+                now,
+                stop,
+                None,
+                None
+            )
+            .is_err()
+        );
     }
 }
