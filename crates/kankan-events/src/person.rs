@@ -190,8 +190,8 @@ impl Events {
         }
     }
 
-    /// Stores the verdict (with the sighting and its thumbnail), tells the streams, the
-    /// dispatcher and the listeners.
+    /// Tells the listeners of a person seen, then stores the verdict (with the sighting and its
+    /// thumbnail) and tells the dispatcher and the streams.
     async fn conclude(
         &self,
         e: &Event,
@@ -218,6 +218,16 @@ impl Events {
         .map_err(|e| CoreError::Internal(e.to_string()))?
         .map_err(|e| CoreError::Internal(format!("thumbnail: {e}")))?;
         let sealed = h.account_key().seal(&super::thumbnail::field(e.id), &jpeg)?;
+        // The listeners (familiar faces) before the verdict: an alert held for the verdict can
+        // then say who was seen, and the event published below carries the face.
+        if let Some(person) = s.person.get() {
+            let heard = PersonSeen { event: e.clone(), frame, person: d };
+            for l in &person.listeners {
+                if let Err(err) = l.person_seen(&heard).await {
+                    tracing::warn!(id = %e.id, error = %err, "a person listener failed");
+                }
+            }
+        }
         let stored = s
             .store
             .set_event_verdict(e.id, Verdict::Person, Some(&seen), Some(&sealed), now)
@@ -226,14 +236,8 @@ impl Events {
         if !stored {
             return Ok(());
         }
-        let Some(event) = s.store.event(e.account_id, e.id).await? else { return Ok(()) };
-        self.publish(&event, false).await;
-        let Some(person) = s.person.get() else { return Ok(()) };
-        let seen = PersonSeen { event, frame, person: d };
-        for l in &person.listeners {
-            if let Err(err) = l.person_seen(&seen).await {
-                tracing::warn!(id = %e.id, error = %err, "a person listener failed");
-            }
+        if let Some(event) = s.store.event(e.account_id, e.id).await? {
+            self.publish(&event, false).await;
         }
         Ok(())
     }

@@ -26,7 +26,7 @@ mod listener;
 mod sweep;
 
 pub use gallery::{DeviceFaces, EventFace, FaceList, FaceView, SightingView};
-pub use listener::{CROP_MAX_SIDE, FaceListener, FaceModels, FoundFace, pixel_box};
+pub use listener::{CROP_MAX_SIDE, FaceListener, FaceModels, FoundFace, STRANGER, pixel_box};
 pub use sweep::{FacesOnWithdrawal, FacesSweeper};
 
 use std::sync::Arc;

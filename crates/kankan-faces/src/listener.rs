@@ -3,14 +3,17 @@
 //! `face-recognition` consent is given (never a child's), it crops the person's upper body
 //! from the picture, looks for the face in it with the face models, and records the best face
 //! found (its template and a small JPEG of it) through [`Faces::observe`]. Anything else is
-//! left alone: nothing is computed.
+//! left alone: nothing is computed. `Faces` is also the dispatcher's [`WhoWasSeen`]: an alert
+//! names the face seen ("Mum at Front door"), or says "Stranger" where the camera asks for it.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use image::RgbImage;
+use kankan_base::AccountId;
 use kankan_core::CoreError;
-use kankan_db::RelBox;
+use kankan_db::{Event, RelBox};
+use kankan_events::notify::WhoWasSeen;
 use kankan_events::{PersonListener, PersonSeen};
 
 use crate::{Faces, Seen, Template};
@@ -89,6 +92,23 @@ impl FaceListener {
             .map_err(|e| CoreError::Internal(format!("face analysis: {e}")))??;
         let Some((template, jpeg)) = found else { return Ok(None) };
         self.faces.observe(&seen.event, &template, &jpeg).await
+    }
+}
+
+/// The name an alert gives the person seen: the face's name where the recipient may see it,
+/// else "Stranger" for an unnamed face where the camera's owner turned `stranger_alerts` on.
+pub const STRANGER: &str = "Stranger";
+
+#[async_trait]
+impl WhoWasSeen for Faces {
+    async fn who(&self, recipient: AccountId, ev: &Event) -> Result<Option<String>, CoreError> {
+        let Some(face) = self.on_event(recipient, ev).await? else { return Ok(None) };
+        if let Some(name) = face.name {
+            return Ok(Some(name));
+        }
+        let desired = self.inner.devices.stored_desired(&ev.uid).await?;
+        let alerts = desired.is_some_and(|d| d.settings.stranger_alerts);
+        Ok(alerts.then(|| STRANGER.to_string()))
     }
 }
 

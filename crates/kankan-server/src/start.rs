@@ -159,6 +159,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         cfg.notify.allow_private_targets,
     );
     dispatcher.set_daily_caps(cfg.notify.sms_per_day, cfg.notify.calls_per_day);
+    dispatcher.set_who(Arc::new(faces.clone()));
     let vapid = kankan_events::notify::load_vapid_key(store.as_ref(), &keyring, clock.now())
         .await
         .context("loading the VAPID key")?;

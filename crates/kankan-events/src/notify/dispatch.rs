@@ -156,6 +156,8 @@ pub(crate) struct Inner {
     /// (`notify.sms_per_day`, `notify.calls_per_day`).
     pub sms_per_day: AtomicU32,
     pub calls_per_day: AtomicU32,
+    /// Names the people seen in events (familiar faces), when the server has them.
+    pub who: std::sync::OnceLock<Arc<dyn WhoWasSeen>>,
 }
 
 /// Turns new events into deliveries. Cheap to clone.
@@ -178,6 +180,14 @@ pub(crate) fn default_settings() -> NotificationSettingsRow {
 /// The defaults of a device nobody configured: every kind notifies, no snooze.
 pub(crate) fn default_device_settings() -> DeviceNotificationRow {
     DeviceNotificationRow { kinds: rules::KINDS.map(String::from).to_vec(), snoozed_until: None }
+}
+
+/// Who was seen in an event, as one recipient of its alert may be told: the name its owner
+/// gave the face, or "Stranger" where the camera alerts on strangers; `None` to say "Person".
+/// The familiar faces domain answers (it decides what the recipient may see).
+#[async_trait::async_trait]
+pub trait WhoWasSeen: Send + Sync + 'static {
+    async fn who(&self, recipient: AccountId, ev: &Event) -> Result<Option<String>, CoreError>;
 }
 
 fn what(kind: &str, person: bool) -> (&'static str, &'static str) {
@@ -213,6 +223,7 @@ impl Dispatcher {
                 allow_private_targets,
                 sms_per_day: AtomicU32::new(NotifyConfig::default().sms_per_day),
                 calls_per_day: AtomicU32::new(NotifyConfig::default().calls_per_day),
+                who: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -222,6 +233,11 @@ impl Dispatcher {
     pub fn set_daily_caps(&self, sms_per_day: u32, calls_per_day: u32) {
         self.inner.sms_per_day.store(sms_per_day, Ordering::Relaxed);
         self.inner.calls_per_day.store(calls_per_day, Ordering::Relaxed);
+    }
+
+    /// Lets alerts of events a person was seen in name who it was ([`WhoWasSeen`]); set once.
+    pub fn set_who(&self, who: Arc<dyn WhoWasSeen>) {
+        let _ = self.inner.who.set(who);
     }
 
     /// The 24-hour cap of a paid channel, if `channel` is one.
@@ -312,6 +328,17 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Who `account` may be told was seen in the event (a failure is logged: the alert then
+    /// says "Person").
+    async fn who(&self, account: AccountId, ev: &Event) -> Option<String> {
+        let seen = ev.sighting.as_ref().is_some_and(|s| s.label == crate::PERSON);
+        let who = self.inner.who.get().filter(|_| seen)?;
+        who.who(account, ev).await.unwrap_or_else(|err| {
+            tracing::warn!(id = %ev.id, error = %err, "naming who was seen");
+            None
+        })
+    }
+
     /// One recipient's deliveries of the event, by its preferences; how many were queued.
     async fn dispatch_to(
         &self,
@@ -328,7 +355,8 @@ impl Dispatcher {
             .await?
             .unwrap_or_else(default_device_settings);
         let tz = rules::time_zone(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        let payload = payload(ev, name, &tz);
+        let who = self.who(account, ev).await;
+        let payload = payload(ev, name, &tz, who.as_deref());
         let mut queued = 0;
 
         for w in s.store.webhooks(account).await? {
@@ -463,16 +491,21 @@ impl Dispatcher {
     }
 }
 
-/// What one recipient is told: the device's name (opened with the owner's key) and the time
-/// in the recipient's time zone.
-fn payload(ev: &Event, name: &str, tz: &jiff::tz::TimeZone) -> Payload {
+/// What one recipient is told: the device's name (opened with the owner's key), who was seen
+/// where the recipient may know it, and the time in the recipient's time zone.
+fn payload(ev: &Event, name: &str, tz: &jiff::tz::TimeZone, who: Option<&str>) -> Payload {
     let kind = ev.kind.as_str();
     let person = ev.sighting.as_ref().is_some_and(|s| s.label == crate::PERSON);
     let (title, sentence) = what(kind, person);
     let at = ev.started_at.0;
+    let hhmm = local_hhmm(ev.started_at, tz);
+    let (title, body) = match who {
+        Some(who) => (format!("{who} at {name}"), format!("{who} was seen at {hhmm}.")),
+        None => (format!("{title} {name}"), format!("{sentence} at {hhmm}.")),
+    };
     Payload {
-        title: format!("{title} {name}"),
-        body: format!("{sentence} at {}.", local_hhmm(ev.started_at, tz)),
+        title,
+        body,
         event_id: ev.id,
         device: ev.uid.clone(),
         kind: kind.to_string(),

@@ -23,7 +23,7 @@ use kankan_notify::guard::{self, TargetError};
 pub use kankan_notify::webpush::{PushClient, PushSubscription, VapidKey};
 
 pub use dispatch::{
-    Channel, Dispatcher, HOLD_MAX, NO_PERSON, Payload, Pending, QUEUE, RECOVERY_WINDOW,
+    Channel, Dispatcher, HOLD_MAX, NO_PERSON, Payload, Pending, QUEUE, RECOVERY_WINDOW, WhoWasSeen,
 };
 /// The delivery records this module answers with.
 pub use kankan_db::{Delivery, DeliveryStatus};

@@ -15,12 +15,14 @@ use kankan_base::{AccountId, Clock as _};
 use kankan_core::authz::CapabilitySet;
 use kankan_db::Event;
 use kankan_faces::{Seen, TEMPLATE_LEN, Template};
+use kankan_protocol::device::Settings;
 use kankan_testkit::TestApp;
+use kankan_testkit::push::PushService;
 use serde_json::{Value, json};
 
 use crate::authz_routes::{account_id, insert_grant};
-use crate::devices::PW;
-use crate::notify::{Owner, WAIT, call, event, motion, owner};
+use crate::devices::{PW, put_settings};
+use crate::notify::{Owner, WAIT, call, event, motion, owner, subscribe};
 
 /// A template: a point on a circle of the embedding space, so that templates of nearby
 /// `angle`s are near each other and far ones far (unit-length like the model's output).
@@ -345,4 +347,93 @@ async fn a_full_gallery_refuses_a_new_face_with_face_limit_reached() {
     let again = faces.observe(&e, &template(0.01), &jpeg(40)).await.expect("known");
     assert_eq!(again.map(|s| s.new), Some(false));
     app.stop().await;
+}
+
+/// A motion event a person was seen in, whose alert waits for the verdict (as person detection
+/// stores it on a camera alerting only on a person), still pending.
+async fn held_event(app: &TestApp, h: &Home, offset_ms: i64) -> Event {
+    let at = kankan_base::Timestamp(app.clock.now().0 + offset_ms);
+    let e = Event {
+        id: uuid::Uuid::now_v7(),
+        account_id: h.id,
+        uid: h.owner.uid.clone(),
+        kind: kankan_db::EventKind::Motion,
+        started_at: at,
+        ended_at: None,
+        zone: None,
+        read_at: None,
+        created_at: app.clock.now(),
+        clip_from: at,
+        clip_to: at,
+        thumbnail: false,
+        level_db: None,
+        verdict: Some(kankan_db::Verdict::Pending),
+        hold_alert: true,
+        sighting: None,
+    };
+    let store = &app.running().services.store;
+    match store.record_event(&e).await.expect("record") {
+        kankan_db::Recorded::New(e) => e,
+        other => panic!("not recorded: {other:?}"),
+    }
+}
+
+/// The verdict person detection stores after its listeners ran, and the dispatcher's wake-up.
+async fn person_verdict(app: &TestApp, e: &Event) {
+    let seen = kankan_db::Sighting {
+        label: "person".into(),
+        score: 0.9,
+        bbox: kankan_db::RelBox { x: 0.2, y: 0.1, w: 0.3, h: 0.8 },
+    };
+    let services = &app.running().services;
+    let v = kankan_db::Verdict::Person;
+    let stored = services.store.set_event_verdict(e.id, v, Some(&seen), None, app.clock.now());
+    assert!(stored.await.expect("verdict"));
+    services.events.new_events().notify_one();
+}
+
+#[tokio::test]
+async fn an_alert_names_the_face_seen_and_says_stranger_only_where_the_camera_asks() {
+    // fails without the fix: every alert said "Person at ...", and stranger_alerts did nothing.
+    let app = TestApp::spawn().await;
+    let push = PushService::start().await;
+    let h = home(&app).await;
+    let token = h.owner.token.clone();
+    consent(&app, &token, true).await;
+    let keys = subscribe(&app, &token, &push, "phone").await;
+    let settings =
+        |stranger_alerts| Settings { familiar_faces: true, stranger_alerts, ..Settings::default() };
+    let title = async |n: usize| -> String {
+        let got = push.wait_for("phone", n, WAIT).await;
+        let p: Value = serde_json::from_slice(&keys.decrypt(&got[n - 1].body)).expect("JSON");
+        p["title"].as_str().expect("title").to_string()
+    };
+
+    // An unknown face, stranger alerts off: a person.
+    let (s, b) = put_settings(&app, &token, &h.owner.uid, &settings(false)).await;
+    assert_eq!(s, 200, "{b}");
+    let first = held_event(&app, &h, 0).await;
+    let seen = observe(&app, &first, &template(0.0), 10).await.expect("processed");
+    person_verdict(&app, &first).await;
+    let t = title(1).await;
+    assert!(t.starts_with("Person at "), "{t}");
+
+    // Stranger alerts on: the same unknown face is a stranger.
+    let (s, b) = put_settings(&app, &token, &h.owner.uid, &settings(true)).await;
+    assert_eq!(s, 200, "{b}");
+    let second = held_event(&app, &h, 1_000).await;
+    observe(&app, &second, &template(0.05), 20).await.expect("processed");
+    person_verdict(&app, &second).await;
+    let t = title(2).await;
+    assert!(t.starts_with("Stranger at "), "{t}");
+
+    // Named: the alert says the name.
+    let path = format!("/api/v1/faces/{}", seen.face);
+    let (s, b) = call(&app, "PUT", &path, &token, Some(json!({"name": "Mum"}))).await;
+    assert_eq!(s, 200, "{b}");
+    let third = held_event(&app, &h, 2_000).await;
+    observe(&app, &third, &template(-0.05), 30).await.expect("processed");
+    person_verdict(&app, &third).await;
+    let t = title(3).await;
+    assert!(t.starts_with("Mum at "), "{t}");
 }
