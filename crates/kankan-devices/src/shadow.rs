@@ -167,7 +167,8 @@ impl Devices {
     /// `change-settings`). Changing the recording mode also needs `manage-recordings`, which
     /// only the owner holds: a member's settings must carry the mode in force
     /// (`recording-mode-owner-only` otherwise), checked again in the store's update; so must
-    /// its `ai_descriptions` (`ai-descriptions-owner-only`).
+    /// its `ai_descriptions` (`ai-descriptions-owner-only`), `familiar_faces` and
+    /// `stranger_alerts` (`familiar-faces-owner-only`).
     pub async fn set_settings(
         &self,
         h: &DeviceHandle,
@@ -190,15 +191,26 @@ impl Devices {
         if mode != current && !may_change {
             return Err(CoreError::RecordingModeOwnerOnly);
         }
-        // AI descriptions send the owner's pictures to a third party under the owner's
-        // consent: only the owner turns them on or off.
+        // Processing under the owner's own consent is the owner's to switch: AI descriptions
+        // send the owner's pictures to a third party, familiar faces keep templates of faces
+        // and alert on strangers.
         if h.device.owner != Some(h.principal) {
-            let on = self.stored_desired(uid).await?.is_some_and(|d| d.settings.ai_descriptions);
-            if settings.ai_descriptions != on {
-                return Err(CoreError::InvalidSettings {
-                    code: "ai-descriptions-owner-only",
-                    message: "only the camera's owner turns AI descriptions on or off".into(),
-                });
+            let now = self.stored_desired(uid).await?.map(|d| d.settings).unwrap_or_default();
+            let faces = |s: &Settings| (s.familiar_faces, s.stranger_alerts);
+            for (changed, code, what) in [
+                (
+                    settings.ai_descriptions != now.ai_descriptions,
+                    "ai-descriptions-owner-only",
+                    "AI descriptions",
+                ),
+                (faces(&settings) != faces(&now), "familiar-faces-owner-only", "familiar faces"),
+            ] {
+                if changed {
+                    return Err(CoreError::InvalidSettings {
+                        code,
+                        message: format!("only the camera's owner turns {what} on or off"),
+                    });
+                }
             }
         }
         let json = serde_json::to_vec(&settings).map_err(|e| CoreError::Internal(e.to_string()))?;

@@ -437,3 +437,30 @@ async fn an_alert_names_the_face_seen_and_says_stranger_only_where_the_camera_as
     let t = title(3).await;
     assert!(t.starts_with("Mum at "), "{t}");
 }
+
+#[tokio::test]
+async fn only_the_owner_switches_familiar_faces_or_stranger_alerts() {
+    // fails without the fix: a member allowed to change settings turned faces on the owner's
+    // camera.
+    let app = TestApp::spawn().await;
+    let h = home(&app).await;
+    let member = app.register("member@example.com", PW).await;
+    let pair = (h.id, account_id(&app, &member).await);
+    let caps = CapabilitySet::member_default() | kankan_core::authz::Capability::ChangeSettings;
+    insert_grant(&app, &h.owner.uid, pair, caps, None).await;
+    let uid = &h.owner.uid;
+    for s in [
+        Settings { familiar_faces: true, ..Settings::default() },
+        Settings { stranger_alerts: true, ..Settings::default() },
+    ] {
+        let (st, b) = put_settings(&app, &member, uid, &s).await;
+        assert_eq!((st, b["code"].as_str()), (400, Some("familiar-faces-owner-only")), "{b}");
+    }
+    let mut quiet = Settings::default();
+    quiet.motion.enabled = false;
+    let (st, b) = put_settings(&app, &member, uid, &quiet).await;
+    assert!(st == 200 || st == 202, "the rest it may change: {st} {b}");
+    let on = Settings { familiar_faces: true, stranger_alerts: true, ..Settings::default() };
+    let (st, b) = put_settings(&app, &h.owner.token, uid, &on).await;
+    assert!(st == 200 || st == 202, "the owner may: {st} {b}");
+}
