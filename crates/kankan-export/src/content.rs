@@ -108,6 +108,7 @@ pub(crate) async fn gather(
     doc.insert("orders".into(), orders());
     doc.insert("devices".into(), devices(src, p).await?);
     doc.insert("notifications".into(), notifications(src, p).await?);
+    doc.insert("faces".into(), faces(src, p).await?);
 
     let events = all_events(src, p).await?;
     let descriptions = src.events.descriptions(&events).await?;
@@ -185,6 +186,28 @@ async fn consents(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
             })
             .collect(),
     ))
+}
+
+/// The account's familiar faces: the named ones and the strangers of the last two days, each
+/// with its sightings of those two days (the face pictures and templates stay out: a template
+/// is the model's numbers, of no use outside it).
+async fn faces(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
+    let list = src.faces.list(p).await?;
+    let face = |f: kankan_faces::FaceView| {
+        json!({
+            "id": f.id,
+            "name": f.name,
+            "relation": f.relation.map(|r| r.as_str()),
+            "first_seen_ms": f.first_seen.0,
+            "last_seen_ms": f.last_seen.0,
+            "sightings": f.sightings.into_iter().map(|s| json!({
+                "event_id": s.event_id,
+                "device": s.uid,
+                "seen_at_ms": s.seen_at.0,
+            })).collect::<Vec<_>>(),
+        })
+    };
+    Ok(Value::Array(list.gallery.into_iter().chain(list.strangers).map(face).collect()))
 }
 
 /// The account's orders. Kankan sells nothing yet, so there are none.

@@ -117,6 +117,7 @@ pub struct Sources {
     pub album: Album,
     pub events: Events,
     pub notify: Notifications,
+    pub faces: kankan_faces::Faces,
 }
 
 struct Inner {

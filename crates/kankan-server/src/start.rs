@@ -204,6 +204,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         album: album.clone(),
         events: events.clone(),
         notify: notify.clone(),
+        faces: faces.clone(),
     };
     let exports = kankan_export::Exports::new(
         store.clone(),

@@ -464,3 +464,29 @@ async fn only_the_owner_switches_familiar_faces_or_stranger_alerts() {
     let (st, b) = put_settings(&app, &h.owner.token, uid, &on).await;
     assert!(st == 200 || st == 202, "the owner may: {st} {b}");
 }
+
+#[tokio::test]
+async fn a_data_export_lists_the_faces_with_their_names_and_sightings() {
+    // fails without the fix: "Download my data" left out the faces the account keeps.
+    let app = TestApp::spawn().await;
+    let h = home(&app).await;
+    let token = h.owner.token.clone();
+    consent(&app, &token, true).await;
+    let e = new_event(&app, &h, 0).await;
+    let mum = observe(&app, &e, &template(0.0), 10).await.expect("processed");
+    let stranger = observe(&app, &e, &template(2.5), 20).await.expect("processed");
+    let path = format!("/api/v1/faces/{}", mum.face);
+    let (s, b) =
+        call(&app, "PUT", &path, &token, Some(json!({"name": "Mum", "relation": "family"}))).await;
+    assert_eq!(s, 200, "{b}");
+
+    let (_, zip) = crate::exports::ready_export(&app, &token, json!([])).await;
+    let (data, _) = crate::exports::validate_export(&zip);
+    let faces = data["faces"].as_array().expect("faces");
+    let by_id = |id: uuid::Uuid| faces.iter().find(|f| f["id"] == json!(id)).expect("listed");
+    let named = by_id(mum.face);
+    assert_eq!((&named["name"], &named["relation"]), (&json!("Mum"), &json!("family")));
+    assert_eq!(named["sightings"][0]["event_id"], json!(e.id), "{named}");
+    assert_eq!(by_id(stranger.face)["name"], Value::Null);
+    assert_eq!(faces.len(), 2, "{faces:?}");
+}
