@@ -6,7 +6,7 @@ use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::media::{account_col, blob_col, i64_of, u64_of};
+use super::columns::{account_col, blob_col, i64_of, u64_of};
 use super::{R, SqlStore, ts, uuid_col, write_tx};
 use crate::{AlbumItem, AlbumKind, AlbumStore, DbError};
 

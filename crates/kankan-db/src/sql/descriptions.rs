@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use kankan_base::{AccountId, Timestamp};
 use sqlx::Row;
 
-use super::media::account_col;
+use super::columns::account_col;
 use super::{R, SqlStore, uuid_col};
 use crate::{DbError, DescriptionStore, StoredDescription};
 

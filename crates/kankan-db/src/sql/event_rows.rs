@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::media::account_col;
+use super::columns::account_col;
 use super::{R, flag, opt_ts, ts, uuid_col};
 use crate::{DbError, Event, EventKind, RelBox, Sighting, Verdict};
 

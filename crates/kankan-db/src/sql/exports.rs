@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Transaction};
 
-use super::media::{account_col, blob_col, i64_of, u64_of};
+use super::columns::{account_col, blob_col, i64_of, u64_of};
 use super::{Engine, R, SqlStore, opt_ts, ts, uuid_col, write_tx};
 use crate::{DbError, ExportInsert, ExportPart, ExportRow, ExportState, ExportStore};
 

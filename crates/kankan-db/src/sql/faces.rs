@@ -5,7 +5,7 @@ use kankan_base::{AccountId, Timestamp};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::media::account_col;
+use super::columns::account_col;
 use super::{Engine, R, SqlStore, ts, uuid_col, write_tx};
 use crate::{FaceRow, FaceSighting, FaceStore};
 

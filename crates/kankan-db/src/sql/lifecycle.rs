@@ -7,7 +7,7 @@ use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::media::{account_col, u64_of};
+use super::columns::{account_col, u64_of};
 use super::{Engine, R, SqlStore, opt_ts, ts, uuid_col, write_tx};
 use crate::{
     AccountFootprint, DbError, DeletionReason, DeletionReceipt, LifecycleStore, PendingPurge,

@@ -8,6 +8,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use super::columns::{account_col, blob_col, i64_of, u64_of};
 use super::media_inits::{media_init, media_init_by_digest, put_media_init};
 use super::{Engine, R, SqlStore, opt_ts, ts, write_tx};
 use crate::{
@@ -16,24 +17,6 @@ use crate::{
 };
 
 type Tx<'a> = Transaction<'a, Any>;
-
-pub(super) fn blob_col(row: &AnyRow, col: &str) -> R<BlobId> {
-    let b: Vec<u8> = row.try_get(col)?;
-    uuid::Uuid::from_slice(&b).map(BlobId).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
-}
-
-pub(super) fn account_col(row: &AnyRow, col: &str) -> R<AccountId> {
-    let s: String = row.try_get(col)?;
-    s.parse().map(AccountId).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
-}
-
-pub(super) fn u64_of(row: &AnyRow, col: &str) -> R<u64> {
-    u64::try_from(row.try_get::<i64, _>(col)?).map_err(|_| DbError::Corrupt(format!("{col} < 0")))
-}
-
-pub(super) fn i64_of(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
 
 pub(super) async fn media_key(pool: &AnyPool, uid: &str) -> R<Option<MediaKey>> {
     let row = sqlx::query(

@@ -4,7 +4,7 @@ use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::media::blob_col;
+use super::columns::blob_col;
 use super::{R, ts};
 use crate::{DbError, MediaInit};
 

@@ -16,6 +16,7 @@ mod consents;
 mod copy;
 mod descriptions;
 pub use copy::{CopyReport, TABLES};
+mod columns;
 mod devices;
 mod event_members;
 mod event_rows;

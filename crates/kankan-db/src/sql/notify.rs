@@ -7,7 +7,7 @@ use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::media::account_col;
+use super::columns::account_col;
 use super::{R, SqlStore, opt_ts, ts, uuid_col};
 use crate::{
     DbError, Delivery, DeliveryStatus, DeviceNotificationRow, Event, NotificationSettingsRow,
