@@ -85,7 +85,7 @@ async fn a_staff_session_expires_after_eight_hours() {
 }
 
 /// Every worker the server supervises.
-const WORKERS: [&str; 15] = [
+const WORKERS: [&str; 16] = [
     "device-pump",
     "jobs",
     "dispatch",
@@ -94,6 +94,7 @@ const WORKERS: [&str; 15] = [
     "rtsp-bridge",
     "live-stopper",
     "events-sweeper",
+    "faces-sweeper",
     "accounts-sweeper",
     "account-lifecycle",
     "exports",
