@@ -342,6 +342,13 @@ async fn main() -> anyhow::Result<()> {
             kankan_gateway::GatewayConfig::Embedded { listen: *mqtt_listen, plain: false };
         // TLS end to end: HTTPS for the browser and the cameras' video, MQTT over TLS.
         cfg.server.tls = true;
+        // Person detection and familiar faces when `scripts/models` has been run here.
+        let models = kankan_vision::default_models_dir();
+        if cfg.vision.models_dir.as_os_str().is_empty()
+            && models.join(kankan_vision::PERSON_MODEL).is_file()
+        {
+            cfg.vision.models_dir = models;
+        }
     }
     telemetry::init(&cfg.log);
     let _ = rustls::crypto::ring::default_provider().install_default();
