@@ -1,3 +1,5 @@
+//! Unit tests of the faces domain: template bytes and distance, names and relations, box clipping.
+
 use super::*;
 use crate::gallery::check_name;
 

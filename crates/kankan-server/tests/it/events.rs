@@ -42,7 +42,19 @@ pub(crate) async fn events_where_until(
     what: &str,
     ok: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
-    let deadline = Instant::now() + WAIT;
+    events_where_within(app, token, query, what, WAIT, ok).await
+}
+
+/// Polls `GET /api/v1/events{query}` until `ok` holds, for at most `within`.
+pub(crate) async fn events_where_within(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    what: &str,
+    within: Duration,
+    ok: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = Instant::now() + within;
     loop {
         let list = events_where(app, token, query).await;
         if ok(&list) {

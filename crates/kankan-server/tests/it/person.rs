@@ -6,7 +6,7 @@
 //! tree (`no-person`); turning detection on without models answers `vision-unavailable`.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kankan_base::Shutdown;
 use kankan_protocol::device::{AlertOn, Settings};
@@ -115,15 +115,7 @@ async fn until(
     what: &str,
     ok: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
-    let deadline = Instant::now() + SLOW;
-    loop {
-        let list = events_where(app, token, query).await;
-        if ok(&list) {
-            return list;
-        }
-        assert!(Instant::now() < deadline, "{what}: {list:?}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    crate::events::events_where_within(app, token, query, what, SLOW, ok).await
 }
 
 #[tokio::test]
