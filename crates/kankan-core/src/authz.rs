@@ -111,9 +111,10 @@ impl Capability {
                 Capability::ViewLive
             }
             CommandKind::TalkStart | CommandKind::TalkStop => Capability::Talk,
-            CommandKind::Reboot | CommandKind::FormatSd | CommandKind::PresetSave { .. } => {
-                Capability::ChangeSettings
-            }
+            CommandKind::Reboot
+            | CommandKind::FormatSd
+            | CommandKind::PresetSave { .. }
+            | CommandKind::FirmwareUpdate { .. } => Capability::ChangeSettings,
         }
     }
 

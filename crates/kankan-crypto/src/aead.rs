@@ -24,12 +24,16 @@ pub enum CryptoError {
     KeyFile { path: String, source: std::io::Error },
     #[error("password hashing failed: {0}")]
     Password(String),
+    #[error("the signature does not match the signed content and key")]
+    BadSignature,
 }
 
 impl CryptoError {
     pub fn kind(&self) -> kankan_base::ErrorKind {
         match self {
-            CryptoError::Undecryptable => kankan_base::ErrorKind::InvalidArgument,
+            CryptoError::Undecryptable | CryptoError::BadSignature => {
+                kankan_base::ErrorKind::InvalidArgument
+            }
             _ => kankan_base::ErrorKind::Internal,
         }
     }

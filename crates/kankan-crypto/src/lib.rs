@@ -9,6 +9,7 @@
 //! Invariant: only this crate touches key bytes or calls the ciphers.
 
 mod aead;
+pub mod firmware;
 mod keys;
 pub mod pairing;
 mod password;

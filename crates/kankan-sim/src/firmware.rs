@@ -90,6 +90,7 @@ impl Firmware {
             sim,
             settings: s.settings.clone(),
             settings_version: s.settings_version,
+            update: None,
         }
     }
 
@@ -185,6 +186,7 @@ impl Firmware {
                 media = Some(kind);
                 Ok(false)
             }
+            CommandKind::FirmwareUpdate { .. } => Err("firmware updates are not supported".into()),
         };
         let (ack, persist) = match result {
             Ok(persist) => (Ack { id: cmd.id, ok: true, error: None }, persist),
