@@ -4,7 +4,7 @@
 // (an event: title, text, thumbnail) as notifications, and a click on one opens the app at
 // the event's moment.
 
-const CACHE = 'kankan-shell-v10';
+const CACHE = 'kankan-shell-v11';
 
 const SHELL = [
   './',
@@ -47,6 +47,8 @@ const SHELL = [
   'js/pages/announcements.js',
   'js/pages/device-add-rtsp.js',
   'js/pages/device-add.js',
+  'js/pages/card.js',
+  'js/pages/device-network.js',
   'js/pages/device-controls.js',
   'js/pages/device-motion.js',
   'js/pages/device-settings.js',

@@ -286,6 +286,12 @@ export const devices = {
   /** Resolves to a CommandInfo; `status` is still `sent` when the device did not answer in 5 s. */
   sendCommand: (uid, command) => request('POST', `${dev(uid)}/commands`, { json: command }),
   command: (uid, id) => request('GET', `${dev(uid)}/commands/${encodeURIComponent(id)}`),
+  /** Moves an online camera to another Wi-Fi network; resolves to a CommandInfo. */
+  setWifi: (uid, ssid, password) => request('POST', `${dev(uid)}/wifi`, { json: { ssid, password } }),
+  /** A rejoin QR/sound code for the owner's camera that lost its network (a PairingResponse). */
+  wifiCode: (uid, ssid, password) => request('POST', `${dev(uid)}/wifi/code`, { json: { ssid, password } }),
+  /** The SD card's footage of `day` (YYYY-MM-DD, or the latest), its days and its state. */
+  card: (uid, day) => request('GET', `${dev(uid)}/card${day ? `?day=${encodeURIComponent(day)}` : ''}`),
 };
 
 /** Recordings: the timeline of a range, signed playback links, and the account's storage. */

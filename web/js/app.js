@@ -22,6 +22,7 @@ const ROUTES = {
   '/devices/:uid': { page: () => import('./pages/device.js'), tab: 'devices' },
   '/devices/:uid/live': { page: () => import('./pages/live.js'), tab: 'devices' },
   '/devices/:uid/playback': { page: () => import('./pages/playback.js'), tab: 'devices' },
+  '/devices/:uid/card': { page: () => import('./pages/card.js'), tab: 'devices' },
   '/devices/:uid/share': { page: () => import('./pages/share.js'), tab: 'devices' },
   '/invite/:token': { page: () => import('./pages/invite.js'), tab: 'devices', invite: true },
   '/scan': { page: () => import('./pages/scan.js'), tab: 'devices' },

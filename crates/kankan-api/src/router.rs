@@ -12,8 +12,9 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, broker, cancellation, data_access, devices, events, exports, faces,
-    ingest, live, me, notify, ops, privacy, recordings, sharing, support, talk, whep,
+    access, admin, album, auth, broker, cancellation, card, data_access, devices, events, exports,
+    faces, ingest, live, me, network, notify, ops, privacy, recordings, sharing, support, talk,
+    whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -106,6 +107,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(notify::list_webhooks, notify::add_webhook))
         .routes(routes!(notify::delete_webhook))
         .routes(routes!(notify::account_deliveries))
+        .routes(routes!(network::set_wifi))
+        .routes(routes!(network::rejoin_code))
+        .routes(routes!(card::card_day))
         .routes(routes!(admin::login))
         .routes(routes!(admin::provision))
         .routes(routes!(admin::workers))
@@ -119,6 +123,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         // Streams of any length; the media parser bounds every box it buffers.
         .routes(routes!(ingest::live).layer(DefaultBodyLimit::disable()))
         .routes(routes!(ingest::backfill).layer(DefaultBodyLimit::disable()))
+        // Relayed as it arrives, never buffered whole; the handler bounds its length.
+        .routes(routes!(card::card_answer).layer(DefaultBodyLimit::disable()))
         .routes(routes!(talk::talk))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
@@ -132,6 +138,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recordings::segment))
         .routes(routes!(recordings::export))
         .routes(routes!(recordings::snapshot))
+        .routes(routes!(card::card_play))
         .routes(routes!(live::live))
         .routes(routes!(whep::offer).layer(DefaultBodyLimit::max(whep::SDP_LIMIT)))
         .routes(routes!(whep::delete))

@@ -123,6 +123,10 @@ pub const ROUTES: &[RouteAccess] = &[
     r("POST", "/api/v1/devices/{uid}/commands", Access::Device(Need::PerCommand)),
     r("GET", "/api/v1/devices/{uid}/commands/{id}", dev(C::View)),
     r("GET", "/api/v1/devices/{uid}/access-log", dev(C::Share)),
+    r("POST", "/api/v1/devices/{uid}/wifi", dev(C::ChangeSettings)),
+    // The owner only: `unbind` is never granted to a member.
+    r("POST", "/api/v1/devices/{uid}/wifi/code", dev(C::Unbind)),
+    r("GET", "/api/v1/devices/{uid}/card", dev(C::PlayBack)),
     // Needs `share` on every device the body names.
     r("POST", "/api/v1/shares", dev(C::Share)),
     r("GET", "/api/v1/shares", Own),
@@ -193,6 +197,7 @@ pub const ROUTES: &[RouteAccess] = &[
     r("POST", "/api/v1/admin/support/{account}/devices/{uid}/recordings/link", Staff),
     r("POST", "/ingest/v1/{uid}/live", DeviceCredentials),
     r("PUT", "/ingest/v1/{uid}/backfill", DeviceCredentials),
+    r("POST", "/ingest/v1/{uid}/card/{request}", DeviceCredentials),
     r("GET", "/healthz", Public),
     r("GET", "/readyz", Public),
     r("GET", "/metrics", Public),
@@ -207,6 +212,7 @@ pub const ROUTES: &[RouteAccess] = &[
     r("GET", "/media/v1/{uid}/seg/{file}", DeviceLink(C::PlayBack)),
     r("GET", "/media/v1/{uid}/export.mp4", DeviceLink(C::Download)),
     r("GET", "/media/v1/{uid}/snapshot.jpg", DeviceLink(C::PlayBack)),
+    r("GET", "/media/v1/{uid}/card.mp4", DeviceLink(C::PlayBack)),
     r("GET", "/media/v1/{uid}/live", DeviceLink(C::ViewLive)),
     // Talk rides on the session when the link also carries `talk`.
     r("POST", "/media/v1/{uid}/whep", DeviceLink(C::ViewLive)),

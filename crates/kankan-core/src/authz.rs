@@ -111,7 +111,9 @@ impl Capability {
                 Capability::ViewLive
             }
             CommandKind::TalkStart | CommandKind::TalkStop => Capability::Talk,
+            CommandKind::CardList { .. } | CommandKind::CardPlay { .. } => Capability::PlayBack,
             CommandKind::Reboot
+            | CommandKind::WifiSet { .. }
             | CommandKind::FormatSd
             | CommandKind::PresetSave { .. }
             | CommandKind::FirmwareUpdate { .. } => Capability::ChangeSettings,
@@ -318,6 +320,15 @@ mod tests {
             (CommandKind::StreamStop { stream: 0 }, Capability::ViewLive),
             (CommandKind::TalkStart, Capability::Talk),
             (CommandKind::TalkStop, Capability::Talk),
+            (CommandKind::WifiSet { sealed: "x".into() }, Capability::ChangeSettings),
+            (
+                CommandKind::CardPlay { request: Default::default(), from_ms: 0, to_ms: 1 },
+                Capability::PlayBack,
+            ),
+            (
+                CommandKind::CardList { request: Default::default(), from_ms: 0, to_ms: 1 },
+                Capability::PlayBack,
+            ),
         ];
         for (kind, want) in cases {
             assert_eq!(Capability::for_command(&kind), want, "{kind:?}");

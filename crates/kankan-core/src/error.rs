@@ -93,6 +93,12 @@ pub enum CoreError {
     InvalidSettings { code: &'static str, message: String },
     #[error("{0}")]
     InvalidCommand(String),
+    /// The device is not connected now: what was asked needs it online.
+    #[error("the device is offline")]
+    DeviceOffline,
+    /// The device did not serve its SD card (no card, refused, or no answer in time).
+    #[error("the SD card could not be read: {0}")]
+    CardUnavailable(String),
     #[error("{0}")]
     InvalidDeviceInput(String),
     #[error("the device gateway is unavailable: {0}")]
@@ -160,7 +166,8 @@ impl CoreError {
             | InvalidCommand(_)
             | InvalidDeviceInput(_) => ErrorKind::InvalidArgument,
             DeviceNotFound => ErrorKind::NotFound,
-            DeviceNotBound | RecordingCardOnly => ErrorKind::FailedPrecondition,
+            DeviceNotBound | RecordingCardOnly | DeviceOffline => ErrorKind::FailedPrecondition,
+            CardUnavailable(_) => ErrorKind::Unavailable,
             RecordingModeOwnerOnly => ErrorKind::PermissionDenied,
             InvalidRange(_) => ErrorKind::InvalidArgument,
             InvalidMedia { .. } | Camera { .. } => ErrorKind::InvalidArgument,
@@ -221,6 +228,8 @@ impl CoreError {
             WrongLinkPurpose(_) => "wrong-link-purpose",
             InvalidSettings { code, .. } => code,
             InvalidCommand(_) => "invalid-command",
+            DeviceOffline => "device-offline",
+            CardUnavailable(_) => "card-unavailable",
             InvalidDeviceInput(_) => "invalid-device-input",
             GatewayUnavailable(_) => "unavailable",
             NotFound("session") => "session-not-found",

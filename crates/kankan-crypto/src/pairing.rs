@@ -15,6 +15,14 @@
 //! was altered does not open. A `mqtts://` server always comes with a pin; only a lab
 //! server on plain `mqtt://` sends none. The sound modem carries at most 255 bytes: the pin
 //! adds 33 to a payload of about 100 plus the server address and SSID.
+//!
+//! A *rejoin* payload (version 3, same layout) is for a device already bound that lost its
+//! network: its token claims the device for the account it is already bound to, and the
+//! device keeps its settings (it is not a new binding).
+//!
+//! A Wi-Fi change for a bound, online device ([`seal_wifi`]) uses the same envelope: the
+//! password sealed under the device's pairing key, with the device's UID and the SSID as
+//! associated data, sent in the `wifi-set` command.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -26,6 +34,8 @@ use crate::{AeadKey, CryptoError};
 
 const MAGIC: u8 = b'K';
 const VERSION: u8 = 2;
+/// The version byte of a rejoin payload.
+const VERSION_REJOIN: u8 = 3;
 /// Prefix of the QR code's text form.
 pub const QR_PREFIX: &str = "KKP1:";
 
@@ -39,6 +49,8 @@ pub struct PairingPayload {
     /// The server's TLS public key; `None` only for a lab server on plain `mqtt://`.
     pub pin: Option<Pin>,
     pub wifi_password: String,
+    /// A rejoin of a device already bound to the token's account (it keeps its settings).
+    pub rejoin: bool,
 }
 
 impl std::fmt::Debug for PairingPayload {
@@ -46,6 +58,7 @@ impl std::fmt::Debug for PairingPayload {
         f.debug_struct("PairingPayload")
             .field("server", &self.server)
             .field("pin", &self.pin)
+            .field("rejoin", &self.rejoin)
             .finish_non_exhaustive()
     }
 }
@@ -80,7 +93,7 @@ fn push_short(out: &mut Vec<u8>, s: &str, what: &str) -> Result<(), CryptoError>
 
 /// Builds the binary payload, sealing the Wi-Fi password under `key`.
 pub fn seal_pairing(p: &PairingPayload, key: &AeadKey) -> Result<Vec<u8>, CryptoError> {
-    let mut out = vec![MAGIC, VERSION];
+    let mut out = vec![MAGIC, if p.rejoin { VERSION_REJOIN } else { VERSION }];
     out.extend_from_slice(&p.token);
     push_short(&mut out, &p.server, "server address")?;
     push_short(&mut out, &p.ssid, "SSID")?;
@@ -114,9 +127,11 @@ fn take_short(b: &mut &[u8]) -> Result<String, CryptoError> {
 /// device's key, is `Undecryptable`.
 pub fn open_pairing(bytes: &[u8], key: &AeadKey) -> Result<PairingPayload, CryptoError> {
     let mut b = bytes;
-    if take(&mut b, 2)? != [MAGIC, VERSION] {
-        return Err(CryptoError::Undecryptable);
-    }
+    let rejoin = match take(&mut b, 2)? {
+        [MAGIC, VERSION] => false,
+        [MAGIC, VERSION_REJOIN] => true,
+        _ => return Err(CryptoError::Undecryptable),
+    };
     let token: [u8; 16] = take(&mut b, 16)?.try_into().map_err(|_| CryptoError::Undecryptable)?;
     let server = take_short(&mut b)?;
     let ssid = take_short(&mut b)?;
@@ -128,7 +143,58 @@ pub fn open_pairing(bytes: &[u8], key: &AeadKey) -> Result<PairingPayload, Crypt
     let header = &bytes[..bytes.len() - b.len()];
     let pw = key.open(b, header)?;
     let wifi_password = String::from_utf8(pw).map_err(|_| CryptoError::Undecryptable)?;
-    Ok(PairingPayload { token, server, ssid, pin, wifi_password })
+    Ok(PairingPayload { token, server, ssid, pin, wifi_password, rejoin })
+}
+
+/// What binds a Wi-Fi change to its device, to this purpose and to its SSID.
+fn wifi_aad(uid: &str, header: &[u8]) -> Vec<u8> {
+    let mut a = b"kankan/wifi-set/v1\0".to_vec();
+    a.extend_from_slice(uid.as_bytes());
+    a.push(0);
+    a.extend_from_slice(header);
+    a
+}
+
+/// Seals a new Wi-Fi network for a bound device (the `wifi-set` command), under its pairing
+/// key: `len(1) | ssid | envelope`, the envelope being the password sealed with the UID and
+/// the SSID as associated data, as base64url text. Only the device opens it; a sealed change
+/// made for another device, or whose SSID was altered, does not open.
+pub fn seal_wifi(
+    uid: &str,
+    ssid: &str,
+    password: &str,
+    key: &AeadKey,
+) -> Result<String, CryptoError> {
+    let mut out = Vec::new();
+    push_short(&mut out, ssid, "SSID")?;
+    let envelope = key.seal(password.as_bytes(), &wifi_aad(uid, &out))?;
+    out.extend_from_slice(&envelope);
+    Ok(URL_SAFE_NO_PAD.encode(out))
+}
+
+/// A Wi-Fi network opened by [`open_wifi`]; the password is not printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WifiNetwork {
+    pub ssid: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for WifiNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WifiNetwork").field("ssid", &self.ssid).finish_non_exhaustive()
+    }
+}
+
+/// Opens what [`seal_wifi`] sealed for device `uid`, with its pairing key; any damage,
+/// another device's UID or key is `Undecryptable`.
+pub fn open_wifi(uid: &str, sealed: &str, key: &AeadKey) -> Result<WifiNetwork, CryptoError> {
+    let bytes = URL_SAFE_NO_PAD.decode(sealed.trim()).map_err(|_| CryptoError::Undecryptable)?;
+    let mut b = &bytes[..];
+    let ssid = take_short(&mut b)?;
+    let header = &bytes[..bytes.len() - b.len()];
+    let pw = key.open(b, &wifi_aad(uid, header))?;
+    let password = String::from_utf8(pw).map_err(|_| CryptoError::Undecryptable)?;
+    Ok(WifiNetwork { ssid, password })
 }
 
 /// What binds a rotated secret to its device and to this purpose.
@@ -183,7 +249,46 @@ mod tests {
             ssid: "Home WiFi".into(),
             pin: Some(Pin([7; 32])),
             wifi_password: "correct horse battery".into(),
+            rejoin: false,
         }
+    }
+
+    #[test]
+    fn a_wifi_change_opens_only_on_its_device_and_hides_the_password() {
+        let key = pairing_key("device-secret");
+        let sealed =
+            seal_wifi("KKAAAA0001", "New Net", "correct horse battery", &key).expect("seal");
+        let raw = URL_SAFE_NO_PAD.decode(&sealed).expect("base64url");
+        assert!(!raw.windows(13).any(|w| w == b"correct horse"), "the password is sealed");
+        let net = open_wifi("KKAAAA0001", &sealed, &key).expect("open");
+        assert_eq!(
+            (net.ssid.as_str(), net.password.as_str()),
+            ("New Net", "correct horse battery")
+        );
+        assert!(!format!("{net:?}").contains("horse"));
+        assert!(open_wifi("KKBBBB0002", &sealed, &key).is_err(), "another device's UID");
+        assert!(open_wifi("KKAAAA0001", &sealed, &pairing_key("other")).is_err(), "another key");
+        let mut swapped = raw.clone();
+        swapped[1] ^= 1;
+        let swapped = URL_SAFE_NO_PAD.encode(swapped);
+        assert!(open_wifi("KKAAAA0001", &swapped, &key).is_err(), "the SSID is authenticated");
+        for cut in 0..raw.len() {
+            assert!(open_wifi("KKAAAA0001", &URL_SAFE_NO_PAD.encode(&raw[..cut]), &key).is_err());
+        }
+    }
+
+    #[test]
+    fn a_rejoin_payload_says_so_and_a_pairing_one_does_not() {
+        let key = pairing_key("s");
+        let rejoin = PairingPayload { rejoin: true, ..payload() };
+        let back = open_pairing(&seal_pairing(&rejoin, &key).expect("seal"), &key).expect("open");
+        assert!(back.rejoin);
+        let back =
+            open_pairing(&seal_pairing(&payload(), &key).expect("seal"), &key).expect("open");
+        assert!(!back.rejoin);
+        let mut flipped = seal_pairing(&rejoin, &key).expect("seal");
+        flipped[1] = 2;
+        assert!(open_pairing(&flipped, &key).is_err(), "the version byte is authenticated");
     }
 
     #[test]

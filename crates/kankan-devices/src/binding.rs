@@ -34,7 +34,7 @@ impl std::fmt::Debug for Pairing {
     }
 }
 
-fn check_wifi(ssid: &str, password: &str) -> Result<(), CoreError> {
+pub(crate) fn check_wifi(ssid: &str, password: &str) -> Result<(), CoreError> {
     let bad = |m: &str| Err(CoreError::InvalidDeviceInput(m.to_string()));
     if ssid.is_empty() || ssid.len() > 32 {
         return bad("the Wi-Fi name (SSID) has 1-32 bytes");
@@ -81,6 +81,22 @@ impl Devices {
         if device.owner.is_some() {
             return Err(CoreError::DeviceNotFound);
         }
+        self.issue_code(p, &device, ssid, wifi_password, false).await
+    }
+
+    /// A single-use bind token for `device`, held for `p`'s account, and the payload that
+    /// carries it with the Wi-Fi network, sealed for the device and rendered as a QR code and
+    /// as sound. `rejoin`: the device is already bound to `p`'s account and keeps its binding.
+    pub(crate) async fn issue_code(
+        &self,
+        p: &Principal,
+        device: &kankan_db::Device,
+        ssid: &str,
+        wifi_password: &str,
+        rejoin: bool,
+    ) -> Result<Pairing, CoreError> {
+        let s = &self.inner;
+        let uid = device.uid.clone();
         let token: [u8; 16] = kankan_crypto::random_bytes(16)?
             .try_into()
             .map_err(|_| CoreError::Internal("random source gave the wrong length".into()))?;
@@ -101,8 +117,9 @@ impl Devices {
             pin,
             ssid: ssid.to_string(),
             wifi_password: wifi_password.to_string(),
+            rejoin,
         };
-        let bytes = seal_pairing(&payload, &self.pairing_key_of(&device)?)?;
+        let bytes = seal_pairing(&payload, &self.pairing_key_of(device)?)?;
         let qr_text = pairing_qr_text(&bytes);
         let (qr_png, wav) = {
             let text = qr_text.clone();

@@ -49,8 +49,8 @@ impl Devices {
         kind.validate().map_err(CoreError::InvalidCommand)?;
         let now = s.clock.now();
         let id = uuid::Uuid::now_v7();
-        let args_json =
-            serde_json::to_string(&kind).map_err(|e| CoreError::Internal(e.to_string()))?;
+        // A Wi-Fi change keeps nothing of its sealed network here.
+        let args_json = kind.args_for_log().map_err(|e| CoreError::Internal(e.to_string()))?;
         let name = serde_json::to_value(&kind)
             .ok()
             .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(String::from))

@@ -9,6 +9,7 @@
 mod binding;
 mod commands;
 mod inbound;
+mod network;
 mod policy;
 mod provision;
 mod rotation;

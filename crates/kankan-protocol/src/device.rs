@@ -583,10 +583,76 @@ pub enum CommandKind {
     FirmwareUpdate {
         offer: FirmwareOffer,
     },
+    /// Join another Wi-Fi network: `sealed` is the SSID and password sealed under the
+    /// device's pairing key (`kankan_crypto::pairing::seal_wifi`, base64url; only the device
+    /// opens it). The device keeps its binding, settings and recordings and reconnects on the
+    /// new network. Made by `POST /api/v1/devices/{uid}/wifi` only.
+    WifiSet {
+        sealed: String,
+    },
+    /// List the footage on the SD card within `[from_ms, to_ms)`: the device posts a
+    /// [`CardListing`] to `/ingest/v1/{uid}/card/{request}`. Made by the card routes only.
+    CardList {
+        request: uuid::Uuid,
+        from_ms: i64,
+        to_ms: i64,
+    },
+    /// Play the SD card's footage of `[from_ms, to_ms)` to a viewer: the device posts the
+    /// main stream's init segment and its fragments from the keyframe at or before `from_ms`
+    /// (fMP4, `video/mp4`) to `/ingest/v1/{uid}/card/{request}`, which the server relays to
+    /// the viewer without storing. Made by the card routes only.
+    CardPlay {
+        request: uuid::Uuid,
+        from_ms: i64,
+        to_ms: i64,
+    },
+}
+
+/// Longest range one card listing covers.
+pub const CARD_MAX_LIST_MS: i64 = 400 * 86_400_000;
+/// Longest range one card playback covers.
+pub const CARD_MAX_PLAY_MS: i64 = 3_600_000;
+/// Fragments further apart than this start a new span of a card listing.
+pub const CARD_SPAN_GAP_MS: i64 = 2_000;
+
+/// What a device posts for a `card-list` command: the spans of footage on its SD card,
+/// in time order, each a run of fragments without a gap of more than [`CARD_SPAN_GAP_MS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardListing {
+    pub spans: Vec<CardSpan>,
+}
+
+/// A span of footage on the SD card (Unix ms, end exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardSpan {
+    pub start_ms: i64,
+    pub end_ms: i64,
 }
 
 impl CommandKind {
     pub const MAX_PRESET: u8 = 8;
+
+    /// Commands only the server makes, with arguments of its own (sealed for the device, or
+    /// naming a relay it waits on): the generic commands route refuses them.
+    pub fn server_only(&self) -> bool {
+        matches!(
+            self,
+            CommandKind::WifiSet { .. }
+                | CommandKind::CardList { .. }
+                | CommandKind::CardPlay { .. }
+        )
+    }
+
+    /// The arguments as the commands table keeps them: a sealed Wi-Fi network is not kept
+    /// at all (only that one was sent).
+    pub fn args_for_log(&self) -> Result<String, serde_json::Error> {
+        match self {
+            CommandKind::WifiSet { .. } => Ok(r#"{"name":"wifi-set"}"#.to_string()),
+            other => serde_json::to_string(other),
+        }
+    }
 
     pub fn validate(&self) -> Result<(), String> {
         match self {
@@ -604,6 +670,19 @@ impl CommandKind {
                 if *stream > 1 =>
             {
                 Err("streams are 0 (main) and 1 (sub)".into())
+            }
+            CommandKind::WifiSet { sealed } if sealed.is_empty() || sealed.len() > 512 => {
+                Err("a sealed Wi-Fi network has 1-512 characters".into())
+            }
+            CommandKind::CardList { from_ms, to_ms, .. }
+                if to_ms <= from_ms || to_ms - from_ms > CARD_MAX_LIST_MS =>
+            {
+                Err("a card listing covers a non-empty range of at most 400 days".into())
+            }
+            CommandKind::CardPlay { from_ms, to_ms, .. }
+                if to_ms <= from_ms || to_ms - from_ms > CARD_MAX_PLAY_MS =>
+            {
+                Err("a card playback covers a non-empty range of at most one hour".into())
             }
             _ => Ok(()),
         }

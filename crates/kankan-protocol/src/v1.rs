@@ -8,6 +8,7 @@ mod cancellation;
 mod consent;
 mod exports;
 mod faces;
+mod network;
 mod notify;
 pub use access::*;
 pub use cancellation::*;
@@ -17,6 +18,7 @@ pub use faces::*;
 mod privacy;
 pub use privacy::*;
 mod sharing;
+pub use network::*;
 pub use notify::*;
 pub use sharing::*;
 

@@ -14,6 +14,7 @@
 
 mod access;
 pub mod album;
+mod card;
 mod config;
 mod export;
 mod ingest;
@@ -39,6 +40,7 @@ use kankan_core::{CoreError, KeyVault, Principal, Revocations};
 use kankan_devices::Devices;
 
 pub use access::{ACCESS_LOG_MS, AccessEntry, AccessKind, REPEAT_MS};
+pub use card::{CardAnswer, CardDelivery, MAX_LISTING_BYTES};
 pub use config::RecordingConfig;
 pub use export::Mp4Download;
 pub use ingest::{Ingest, IngestOptions, IngestStats};
@@ -78,6 +80,8 @@ struct Inner {
     /// Asked whether an owner consented to cloud recording, where the operator makes it
     /// optional ([`Recordings::effective_mode`]).
     consents: kankan_accounts::ConsentCheck,
+    /// Card listings and playbacks waiting for their device's answer.
+    card: card::CardRelay,
 }
 
 impl Recordings {
@@ -110,6 +114,7 @@ impl Recordings {
                 live: kankan_core::live::LiveHub::default(),
                 revocations,
                 consents,
+                card: card::CardRelay::default(),
             }),
         })
     }

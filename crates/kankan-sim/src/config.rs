@@ -170,6 +170,8 @@ pub struct Joined {
     pub ssid: String,
     /// The server's TLS public key, from the pairing code.
     pub pin: Option<crate::tls::Pin>,
+    /// A rejoin code: the device is already bound to the account and keeps its settings.
+    pub rejoin: bool,
 }
 
 impl fmt::Debug for Joined {
@@ -178,6 +180,7 @@ impl fmt::Debug for Joined {
             .field("server", &self.server)
             .field("ssid", &self.ssid)
             .field("pin", &self.pin)
+            .field("rejoin", &self.rejoin)
             .finish_non_exhaustive()
     }
 }

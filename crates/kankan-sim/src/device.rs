@@ -182,7 +182,13 @@ impl Device {
         if let Some(tz) = &cfg.timezone {
             stored.timezone.clone_from(tz);
         }
-        if let Some(joined) = &cfg.pairing {
+        if let Some(joined) = cfg.pairing.as_ref().filter(|j| j.rejoin) {
+            // A rejoin (the network was lost): same owner, settings and recordings; only the
+            // network and the server's address change.
+            stored.ssid = Some(joined.ssid.clone());
+            stored.server = Some(joined.server.to_string());
+            stored.pin = joined.pin.map(|p| p.to_hex());
+        } else if let Some(joined) = &cfg.pairing {
             // Pairing starts from factory settings, as after the reset button: the new
             // binding's desired versions start over.
             let factory = StoredState::factory(&cfg.uid, &stored.model, &stored.timezone);
@@ -323,7 +329,7 @@ impl Device {
                     return state::save(&self.cfg.state_dir, &self.fw.state);
                 }
                 End::Reconnect => {
-                    tracing::info!(uid = %self.cfg.uid, "logging in with the new secret");
+                    tracing::info!(uid = %self.cfg.uid, "logging in again (a new secret or a new network)");
                     power_on = false;
                 }
                 End::Reboot => {
@@ -469,8 +475,7 @@ impl Device {
         if topic == self.topics.secret {
             return self.on_new_secret(payload);
         }
-        let reboot = self.on_other_message(link, topic, payload);
-        if reboot { After::Reboot } else { After::Stay }
+        self.on_other_message(link, topic, payload)
     }
 
     /// The server rotates this device's secret: open it with the current one, keep it on
@@ -503,15 +508,33 @@ impl Device {
         After::Reconnect
     }
 
-    /// Handles any other message; true when the device must reboot.
-    fn on_other_message(&mut self, link: &Link, topic: &str, payload: &[u8]) -> bool {
+    /// Handles any other message; says whether the device must reboot or reconnect.
+    fn on_other_message(&mut self, link: &Link, topic: &str, payload: &[u8]) -> After {
         let uid = self.cfg.uid.clone();
         if topic == self.topics.cmd {
             let now = self.cfg.clock.now().as_millis();
             let Some(mut exec) = self.fw.execute(payload, now) else {
                 tracing::warn!(%uid, "unreadable command ignored");
-                return false;
+                return After::Stay;
             };
+            let mut reconnect = false;
+            if let Some(CommandKind::WifiSet { sealed }) =
+                exec.media.take_if(|k| matches!(k, CommandKind::WifiSet { .. }))
+            {
+                let secret = self.fw.state.secret.clone();
+                let secret = secret.as_deref().unwrap_or(self.cfg.secret.expose());
+                match crate::wifi::join_sealed(&uid, &sealed, secret) {
+                    Ok(ssid) => {
+                        self.fw.state.ssid = Some(ssid);
+                        exec.persist = true;
+                        reconnect = true;
+                    }
+                    Err(e) => {
+                        exec.ack.ok = false;
+                        exec.ack.error = Some(e.to_string());
+                    }
+                }
+            }
             if let Some(kind) = exec.media.take() {
                 let sent = self.media.as_ref().is_some_and(|tx| tx.send(kind).is_ok());
                 if !sent {
@@ -527,7 +550,14 @@ impl Device {
                 self.persist();
             }
             link.publish(&self.topics.ack, json(&exec.ack));
-            return exec.reboot;
+            return if exec.reboot {
+                After::Reboot
+            } else if reconnect {
+                // On the new network: connect again from there.
+                After::Reconnect
+            } else {
+                After::Stay
+            };
         }
         if topic == self.topics.desired {
             match self.fw.apply_desired(payload) {
@@ -547,7 +577,7 @@ impl Device {
         } else {
             tracing::debug!(%uid, topic, "message on an unexpected topic ignored");
         }
-        false
+        After::Stay
     }
 
     fn on_claim_result(&mut self, link: &Link, payload: &[u8]) {

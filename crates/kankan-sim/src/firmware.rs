@@ -32,7 +32,8 @@ pub struct Execution {
     pub persist: bool,
     /// Reboot once the ack is out.
     pub reboot: bool,
-    /// A media command (stream or talk) for the device loop to carry out with its video.
+    /// A command for the device loop to carry out: a media command (stream, talk, SD card)
+    /// with its video, or a Wi-Fi change (`wifi.rs`) with its secret.
     pub media: Option<CommandKind>,
 }
 
@@ -182,7 +183,10 @@ impl Firmware {
             kind @ (CommandKind::StreamStart { .. }
             | CommandKind::StreamStop { .. }
             | CommandKind::TalkStart
-            | CommandKind::TalkStop) => {
+            | CommandKind::TalkStop
+            | CommandKind::WifiSet { .. }
+            | CommandKind::CardList { .. }
+            | CommandKind::CardPlay { .. }) => {
                 media = Some(kind);
                 Ok(false)
             }

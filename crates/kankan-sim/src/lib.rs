@@ -38,6 +38,7 @@ pub mod talk;
 pub mod telemetry;
 pub mod tls;
 pub mod video;
+pub mod wifi;
 
 pub use config::{Backoff, DeviceConfig, Joined, ServerAddr, Timings};
 pub use device::{ClaimOutcome, Device, DeviceHandle, Status};

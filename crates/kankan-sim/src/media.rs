@@ -1,5 +1,5 @@
-//! The server's media commands (`stream-start`, `stream-stop`, `talk-start`, `talk-stop`),
-//! carried out by the camera's video and talk tasks. The device loop only acknowledges them;
+//! The server's media commands (`stream-start`, `stream-stop`, `talk-start`, `talk-stop`,
+//! `card-list`, `card-play`), carried out by the camera's video and talk tasks. The device loop only acknowledges them;
 //! this task does them, in the order they came.
 
 use kankan_protocol::device::CommandKind;
@@ -33,6 +33,7 @@ pub async fn serve_with_talk(
                 Some(t) => t.set_open(kind == CommandKind::TalkStart),
                 None => tracing::warn!(?kind, "this camera has no talk channel"),
             },
+            CommandKind::CardList { .. } | CommandKind::CardPlay { .. } => video.serve_card(kind),
             other => tracing::debug!(?other, "not a media command"),
         }
     }

@@ -55,7 +55,13 @@ pub fn join(payload: &[u8], secret: &str) -> Result<Joined, SimError> {
             "the pairing code names {server} but carries no server key to pin"
         )));
     }
-    Ok(Joined { token: token_text(&opened.token), server, ssid: opened.ssid, pin: opened.pin })
+    Ok(Joined {
+        token: token_text(&opened.token),
+        server,
+        ssid: opened.ssid,
+        pin: opened.pin,
+        rejoin: opened.rejoin,
+    })
 }
 
 /// Reads `source` and joins with it.
@@ -88,6 +94,7 @@ mod tests {
             ssid: "Lab".into(),
             pin: None,
             wifi_password: "hunter2-wifi".into(),
+            rejoin: false,
         };
         seal_pairing(&p, &pairing_key(secret)).expect("seal")
     }

@@ -1,7 +1,8 @@
 // pages/device.js — "#/devices/{uid}": one device. A header with its name (tap to rename) and
 // online state, links to watch it live (Live, the main action) and to its recordings
 // (Playback), Info from its last state report, Settings, Motion zones & schedule, Controls
-// and Notifications (snooze; own modules), and the danger zone to unbind it; for the owner a
+// and Notifications (snooze; own modules), Network settings (pages/device-network.js), a link
+// to the SD card (pages/card.js), and the danger zone to unbind it; for the owner a
 // link to Share it (pages/share.js). A camera shared with the account is badged "Shared by
 // <nickname>", shows only what its member may do (the device's capabilities) and offers
 // "Leave" instead of unbinding. Refreshed every few seconds; a device not in the account
@@ -18,6 +19,7 @@ import {
 import { settingsCard } from './device-settings.js';
 import { controlsCard } from './device-controls.js';
 import { motionCard } from './device-motion.js';
+import { networkCard } from './device-network.js';
 import { deviceNotifyCard } from '../notify-ui.js';
 import { can, isMember, sharedBadge } from '../sharing-ui.js';
 
@@ -233,6 +235,7 @@ export function render(ctx) {
     const settings = settingsCard(d, { onSaved: (next) => paint(next, { settings: false }) });
     const controls = controlsCard(d, ctx);
     const motion = motionCard(d, { onSaved: (next) => paint(next, { motion: false }), onLeave: ctx.onLeave });
+    const network = networkCard(d);
     const paint = (next, { settings: withSettings = true, motion: withMotion = true } = {}) => {
       document.title = `${deviceTitle(next)} · Kankan`;
       header.update(next);
@@ -257,6 +260,7 @@ export function render(ctx) {
       if (withSettings) settings.update(next);
       if (withMotion) motion.update(next);
       controls.update(next);
+      network.update(next);
     };
     const base = `#/devices/${encodeURIComponent(d.uid)}`;
     const actions = h(
@@ -264,13 +268,14 @@ export function render(ctx) {
       { class: 'device-actions' },
       can(d, 'view-live') ? h('a', { class: 'btn btn-primary', href: `${base}/live`, testid: 'device-live' }, icon('camera', 20), 'Live') : null,
       can(d, 'play-back') ? h('a', { class: 'btn btn-secondary', href: `${base}/playback`, testid: 'device-playback' }, icon('play', 20), 'Playback') : null,
+      can(d, 'play-back') && d.model !== 'RTSP' ? h('a', { class: 'btn btn-secondary', href: `${base}/card`, testid: 'device-sdcard' }, icon('play', 20), 'SD card') : null,
       isMember(d) ? null : h('a', { class: 'btn btn-secondary', href: `${base}/share`, testid: 'device-share' }, icon('qr', 20), 'Share'),
     );
     paint(d);
     // An ordinary RTSP camera records and plays back, but takes no Kankan settings or commands.
     const kankanDevice = d.model !== 'RTSP';
     const parts = [header.head, header.alert, alert, hero, actions, info];
-    if (kankanDevice && can(d, 'change-settings')) parts.push(settings.node, motion.node, controls.node);
+    if (kankanDevice && can(d, 'change-settings')) parts.push(settings.node, motion.node, controls.node, network.node);
     if (can(d, 'receive-alarms')) parts.push(deviceNotifyCard(d));
     root.replaceChildren(...parts, isMember(d) ? leaveCard(d, ctx) : dangerCard(d, ctx));
     return paint;

@@ -51,7 +51,7 @@ fn info(v: DeviceView) -> DeviceInfo {
     }
 }
 
-fn command_info(o: CommandOutcome) -> (StatusCode, Json<CommandInfo>) {
+pub(crate) fn command_info(o: CommandOutcome) -> (StatusCode, Json<CommandInfo>) {
     let status = match o.status {
         DbStatus::Sent => CommandStatus::Sent,
         DbStatus::Succeeded => CommandStatus::Succeeded,
@@ -212,6 +212,12 @@ pub async fn send_command(
     ApiJson(cmd): ApiJson<CommandKind>,
 ) -> Result<(StatusCode, Json<CommandInfo>), ApiError> {
     let h = state.devices.authorize_device(&p, Capability::for_command(&cmd), &uid).await?;
+    if cmd.server_only() {
+        return Err(kankan_core::CoreError::InvalidCommand(
+            "this command is made by its own route (Wi-Fi, SD card)".into(),
+        )
+        .into());
+    }
     Ok(command_info(state.devices.send_command(&h, cmd, COMMAND_WAIT).await?))
 }
 

@@ -132,7 +132,9 @@ pub(super) async fn insert_bind_token(pool: &AnyPool, t: &BindToken) -> R<()> {
 
 /// Uses a bind token for `uid` and binds the device to the token's account, in one
 /// transaction. `NotFound("bind token")` if the token is unknown, used, expired or for
-/// another device; `Conflict("device binding")` if the device has an owner.
+/// another device; `Conflict("device binding")` if the device has another owner. A device
+/// already bound to the token's account (a rejoin after it lost its network) keeps its
+/// binding as it is.
 pub(super) async fn claim(
     pool: &AnyPool,
     hash: &[u8; 32],
@@ -161,7 +163,16 @@ pub(super) async fn claim(
     .execute(&mut *tx)
     .await?;
     if bound.rows_affected() != 1 {
-        return Err(DbError::Conflict("device binding"));
+        // A rejoin: the device is already bound to the token's account (it lost its network
+        // and was shown a new code): the binding stays as it is.
+        let owner: Option<Option<String>> =
+            sqlx::query_scalar("SELECT owner_id FROM devices WHERE uid = $1")
+                .bind(uid)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if owner.flatten().as_deref() != Some(account.as_str()) {
+            return Err(DbError::Conflict("device binding"));
+        }
     }
     // The device is online: it is claiming over MQTT right now.
     sqlx::query(

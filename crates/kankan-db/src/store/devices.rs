@@ -30,7 +30,8 @@ pub trait DeviceStore: Send + Sync {
     async fn insert_bind_token(&self, token: &BindToken) -> R<()>;
     /// Uses the token and binds the device to its account, in one transaction.
     /// `NotFound("bind token")`: unknown, used, expired or for another device;
-    /// `Conflict("device binding")`: the device already has an owner.
+    /// `Conflict("device binding")`: the device already has another owner (one bound to the
+    /// token's account is a rejoin and keeps its binding).
     async fn claim_device(&self, token_hash: &[u8; 32], uid: &str, now: Timestamp) -> R<AccountId>;
     /// Unbinds the owner's device and deletes its state, commands, tokens, events (with their
     /// thumbnails and delivery records), notification preferences, data key and recordings

@@ -125,6 +125,23 @@ async fn a_bound_device_cannot_be_claimed_by_another_account() {
 }
 
 #[tokio::test]
+async fn a_rejoin_token_of_the_owner_keeps_the_binding_as_it_is() {
+    let (s, _d) = store().await;
+    s.insert_devices(&[device("KKAAAAAA")]).await.expect("devices");
+    let alice = account(&*s, 1).await;
+    s.insert_bind_token(&token(alice, "KKAAAAAA", 1)).await.expect("token");
+    s.claim_device(&[1; 32], "KKAAAAAA", T0).await.expect("alice binds");
+    // The camera lost its network; its owner shows it a new code later.
+    s.insert_bind_token(&token(alice, "KKAAAAAA", 3)).await.expect("rejoin token");
+    let later = T0.plus(Duration::from_secs(60));
+    assert_eq!(s.claim_device(&[3; 32], "KKAAAAAA", later).await.expect("rejoin"), alice);
+    let d = s.device("KKAAAAAA").await.expect("q").expect("d");
+    assert_eq!((d.owner, d.bound_at), (Some(alice), Some(T0)), "the binding is unchanged");
+    let reused = s.claim_device(&[3; 32], "KKAAAAAA", later).await;
+    assert!(matches!(reused, Err(DbError::NotFound("bind token"))), "single use");
+}
+
+#[tokio::test]
 async fn unbinding_deletes_state_commands_and_tokens_and_frees_the_device() {
     let (s, _d) = store().await;
     s.insert_devices(&[device("KKAAAAAA")]).await.expect("devices");

@@ -172,6 +172,9 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         }
         ("PUT", "/api/v1/devices/{uid}/settings") => j(json!(Settings::default())),
         ("POST", "/api/v1/devices/{uid}/snooze") => j(json!({"minutes": 30})),
+        ("POST", "/api/v1/devices/{uid}/wifi" | "/api/v1/devices/{uid}/wifi/code") => {
+            j(json!({"ssid": "Upstairs", "password": "hunter22"}))
+        }
         ("PATCH", "/api/v1/me") => j(json!({"nickname": "Matrix"})),
         ("PUT", "/api/v1/me/avatar") => Body::Raw("image/png", b"not a picture".to_vec()),
         ("PUT", "/api/v1/me/notification-settings") => {
@@ -207,6 +210,7 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         }
         ("PUT", "/ingest/v1/{uid}/backfill") => Body::Raw("video/mp4", vec![0; 16]),
         ("POST", "/ingest/v1/{uid}/live") => Body::Raw("video/mp4", vec![0; 16]),
+        ("POST", "/ingest/v1/{uid}/card/{request}") => Body::Raw("video/mp4", vec![0; 16]),
         // Not SDP on purpose: an allowed viewer is answered 415 right after the decision,
         // before a peer connection is set up.
         ("POST", "/media/v1/{uid}/whep") => Body::Raw("text/plain", b"v=0\r\n".to_vec()),
@@ -223,6 +227,8 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
         out.push_str(&rest[..start]);
         let value = match (&rest[start + 1..end], path) {
             ("uid", _) => ids.uid.clone(),
+            // A card answer nobody waits for.
+            ("request", _) => uuid::Uuid::now_v7().to_string(),
             ("id", p) if p.starts_with("/api/v1/devices/{uid}/commands/") => ids.command.clone(),
             ("id", p) if p.starts_with("/api/v1/events/") => ids.b_event.clone(),
             ("id", p) if p.starts_with("/api/v1/album/") => ids.b_album_item.clone(),

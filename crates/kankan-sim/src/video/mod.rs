@@ -2,6 +2,7 @@
 //! the oldest footage), the live upload to the server's ingest and the backfill after an
 //! outage. See docs/ref/ingest.md for the protocol.
 
+pub mod card;
 pub mod sound;
 mod source;
 mod uplink;
@@ -176,6 +177,8 @@ pub struct VideoHandle {
     uplink: Arc<AtomicBool>,
     /// Whether the server asks each stream (0 main, 1 sub) to upload live now.
     wanted: Arc<[watch::Sender<bool>; 2]>,
+    /// The main stream's SD card, served from afar (`card.rs`).
+    card: Arc<card::CardServer>,
 }
 
 impl VideoHandle {
@@ -196,6 +199,23 @@ impl VideoHandle {
         if let Some(w) = self.wanted.get(usize::from(stream)) {
             w.send_replace(on);
         }
+    }
+
+    /// The spans of footage the main stream's SD card holds in `[from, to)`: what it answers
+    /// to `card-list`.
+    pub fn card_spans(&self, from: i64, to: i64) -> Vec<kankan_protocol::device::CardSpan> {
+        self.card.listing(from, to).spans
+    }
+
+    /// Answers the server's `card-list` or `card-play` command from the main stream's SD card
+    /// (on a task of its own: a playback posts while the viewer reads).
+    pub fn serve_card(&self, kind: kankan_protocol::device::CommandKind) {
+        let card = self.card.clone();
+        tokio::spawn(async move {
+            if let Err(e) = card.answer(kind).await {
+                tracing::warn!(uid = %card.cfg.uid, error = %e, "card command not answered");
+            }
+        });
     }
 
     /// Waits until `pred` holds, at most `timeout`.
@@ -237,8 +257,12 @@ pub fn start(config: VideoConfig, shutdown: ShutdownSignal) -> Result<VideoHandl
         pipeline(cfg, 1, sub_tx, links, shutdown.clone())?;
     }
     let links = Links { up: uplink.clone(), wanted: wanted[0].subscribe(), settings };
-    pipeline(config, 0, tx, links, shutdown)?;
-    Ok(VideoHandle { status: rx, uplink, wanted })
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = crate::tls::http_client(&config.ingest_url, config.pin)?;
+    let cfg = config.clone();
+    let (sd, init) = pipeline(config, 0, tx, links, shutdown)?;
+    let card = Arc::new(card::CardServer { sd, init, cfg, http });
+    Ok(VideoHandle { status: rx, uplink, wanted, card })
 }
 
 /// What switches a stream's upload: the network, whether the server asks for it now, and
@@ -255,7 +279,7 @@ fn pipeline(
     status: watch::Sender<VideoStatus>,
     links: Links,
     shutdown: ShutdownSignal,
-) -> Result<(), SimError> {
+) -> Result<(Arc<Mutex<SdCard>>, bytes::Bytes), SimError> {
     let stop = Arc::new(AtomicBool::new(false));
     let clock = config.clock.clone();
     let microphone = match config.sound {
@@ -277,10 +301,11 @@ fn pipeline(
         microphone,
     )?;
     let sd = Arc::new(Mutex::new(SdCard { capacity: config.sd_bytes, ..SdCard::default() }));
-    let task = uplink::Uplink::new(config, started, sd, status, links, stream)?;
+    let init = started.init.clone();
+    let task = uplink::Uplink::new(config, started, sd.clone(), status, links, stream)?;
     tokio::spawn(async move {
         task.run(frags, shutdown).await;
         stop.store(true, Ordering::SeqCst);
     });
-    Ok(())
+    Ok((sd, init))
 }

@@ -229,6 +229,7 @@ pub fn sealed_payload(secret: &str, server: &ServerAddr, token: [u8; 16]) -> Vec
         ssid: "Kankan Lab".into(),
         pin: None,
         wifi_password: WIFI_PASSWORD.into(),
+        rejoin: false,
     };
     seal_pairing(&p, &pairing_key(secret)).expect("seal")
 }
