@@ -21,8 +21,32 @@ pub fn join_sealed(uid: &str, sealed: &str, secret: &str) -> Result<String, SimE
 #[cfg(test)]
 mod tests {
     use kankan_crypto::pairing::seal_wifi;
+    use proptest::prelude::*;
 
     use super::*;
+
+    proptest! {
+        #[test]
+        fn any_network_round_trips_and_any_damage_is_refused(
+            ssid in "[^\\x00-\\x1f]{1,32}", password in "[ -~]{8,63}", flip in any::<usize>(),
+        ) {
+            prop_assume!(ssid.len() <= 32);
+            let key = pairing_key("s1");
+            let sealed = seal_wifi("KKCAM00001", &ssid, &password, &key).expect("seal");
+            prop_assert_eq!(join_sealed("KKCAM00001", &sealed, "s1").expect("join"), ssid);
+            let mut raw = base64::Engine::decode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD, &sealed).expect("b64");
+            let i = flip % raw.len();
+            raw[i] ^= 0x01;
+            let damaged = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+            prop_assert!(join_sealed("KKCAM00001", &damaged, "s1").is_err());
+        }
+
+        #[test]
+        fn arbitrary_text_never_opens_and_never_panics(text in ".{0,300}") {
+            prop_assert!(join_sealed("KKCAM00001", &text, "s1").is_err());
+        }
+    }
 
     #[test]
     fn the_device_joins_a_change_sealed_for_it_and_refuses_another_devices() {

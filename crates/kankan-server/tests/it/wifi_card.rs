@@ -228,6 +228,13 @@ async fn the_card_is_listed_by_day_and_played_from_afar_and_nothing_is_stored() 
     assert!(frags.len() >= 20, "about 3 s of frames: {}", frags.len());
     assert!(frags[0].starts_with_keyframe(init), "it starts at a keyframe");
 
+    // The playback is in the device's access log, as any playback.
+    let (s, log) = app.get_authed(&format!("/api/v1/devices/{uid}/access-log"), token).await;
+    assert_eq!(s, 200, "{log}");
+    let kinds: Vec<&str> =
+        log.as_array().expect("entries").iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.contains(&"playback"), "{log}");
+
     // Nothing of it stayed on the server: no new file, no segment.
     assert_eq!(data_files(&app), files_before, "the data directory is unchanged");
     assert!(segments(&app, uid).await.is_empty());
