@@ -169,15 +169,34 @@ async fn a_camera_that_lost_its_network_rejoins_from_a_new_code_and_keeps_its_bi
     stop.trigger();
     handle.wait_for("stopped", WAIT, |s| !s.connected).await.expect("stopped");
 
-    // The token is single-use.
-    let mut cfg = DeviceConfig::new(uid, &cam.creds.secret, state_dir);
-    cfg.pairing = Some(joined);
-    let device = Device::new(cfg).expect("device");
-    let handle = device.handle();
-    let (_stop, signal) = Shutdown::new();
-    tokio::spawn(device.run(signal));
-    let s = handle.wait_for("the second claim", WAIT, |s| s.claim.is_some()).await.expect("claim");
-    assert_eq!(s.claim, Some(ClaimOutcome::Refused("invalid-token".into())));
+    // The token is single-use, and a new one expires like a bind token.
+    let claim_with = |joined: kankan_sim::config::Joined| {
+        let mut cfg = DeviceConfig::new(uid, &cam.creds.secret, state_dir.clone());
+        cfg.pairing = Some(joined);
+        let device = Device::new(cfg).expect("device");
+        let handle = device.handle();
+        let (stop, signal) = Shutdown::new();
+        tokio::spawn(device.run(signal));
+        async move {
+            let s = handle.wait_for("the claim", WAIT, |s| s.claim.is_some()).await.expect("claim");
+            stop.trigger();
+            handle.wait_for("stopped", WAIT, |s| !s.connected).await.expect("stopped");
+            s.claim
+        }
+    };
+    let refused = Some(ClaimOutcome::Refused("invalid-token".into()));
+    assert_eq!(claim_with(joined).await, refused, "used already");
+    let body = json!({"ssid": "New Router", "password": "orchard-lamp-88"});
+    let (s, b) = app.send(wifi(&app, token, uid, "wifi/code", body)).await;
+    assert_eq!(s, 201, "{b}");
+    std::fs::write(&file, STANDARD.decode(b["qr_png_base64"].as_str().expect("png")).expect("b64"))
+        .expect("write");
+    let secret = kankan_sim::state::current_secret(&state_dir, &cam.creds.secret).expect("secret");
+    let late = read_and_join(Source::Qr(&file), &secret).expect("the camera reads the code");
+    app.clock.advance(Duration::from_secs(11 * 60));
+    assert_eq!(claim_with(late).await, refused, "expired after 10 minutes");
+    let v = eventually(&app, token, uid, "still bound", |v| v["role"] == "owner").await;
+    assert_eq!(v["reported"]["settings"]["volume"], 15);
 }
 
 /// Every file name under the data directory.
