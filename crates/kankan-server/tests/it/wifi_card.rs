@@ -102,6 +102,19 @@ async fn a_wifi_change_keeps_the_owner_and_recordings_and_stores_no_password() {
         .await;
     assert_eq!((s, b["code"].as_str()), (400, Some("invalid-command")), "{b}");
 
+    // A network sealed for another device (another pairing key) does not open on this one:
+    // the camera refuses it and stays where it is.
+    let other = kankan_crypto::pairing::pairing_key("another device's secret");
+    let sealed = kankan_crypto::pairing::seal_wifi(uid, "Elsewhere", "kettle-lamp-77", &other)
+        .expect("seal");
+    let devices = &app.running().services.devices;
+    let kind = kankan_protocol::device::CommandKind::WifiSet { sealed };
+    let outcome = devices.send_to(uid, kind, WAIT).await.expect("sent");
+    assert_eq!(outcome.status, kankan_devices::CommandStatus::Failed, "{outcome:?}");
+    assert!(outcome.error.as_deref().is_some_and(|e| e.contains("not made for this device")));
+    let v = eventually(&app, token, uid, "still on its network", |v| v["online"] == true).await;
+    assert_eq!(v["reported"]["ssid"], "Upstairs");
+
     // An offline camera cannot be told: a clear code, and the app offers a rejoin code.
     cam.stop.trigger();
     eventually(&app, token, uid, "offline", |v| v["online"] == false).await;
@@ -217,8 +230,10 @@ async fn the_card_is_listed_by_day_and_played_from_afar_and_nothing_is_stored() 
     video.wait_for("6 s on the card", WAIT, |s| s.made_ms >= 6_000).await.expect("recorded");
     let files_before = data_files(&app);
 
+    let asked = std::time::Instant::now();
     let (s, day) = app.get_authed(&format!("/api/v1/devices/{uid}/card"), token).await;
     assert_eq!(s, 200, "{day}");
+    eprintln!("card listing answered in {:?}", asked.elapsed());
     let own = video.card_spans(0, i64::MAX / 2);
     let spans = day["spans"].as_array().expect("spans");
     assert!(!spans.is_empty() && !own.is_empty(), "{day}");
@@ -232,10 +247,12 @@ async fn the_card_is_listed_by_day_and_played_from_afar_and_nothing_is_stored() 
     let from = own[0].start_ms + 1_000;
     let (t, base) = link_for(&app, token, uid, "playback").await;
     let url = app.url(&format!("{base}/card.mp4?t={t}&from={from}&to={}", from + 3_000));
+    let asked = std::time::Instant::now();
     let resp = app.http.get(url).send().await.expect("card playback");
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "video/mp4");
     let bytes = resp.bytes().await.expect("body");
+    eprintln!("3 s of card footage ({} bytes) relayed in {:?}", bytes.len(), asked.elapsed());
     let mut parser = StreamParser::new(Limits::default());
     let items = parser.push(&bytes).expect("fMP4");
     let Some(StreamItem::Init(init)) = items.first() else { panic!("an init segment first") };
