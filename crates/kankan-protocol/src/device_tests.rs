@@ -125,6 +125,28 @@ fn settings_and_commands_check_their_ranges() {
 }
 
 #[test]
+fn card_commands_check_their_ranges_and_a_wifi_change_is_logged_without_its_network() {
+    let id = uuid::Uuid::nil();
+    assert!(CommandKind::CardPlay { request: id, from_ms: 0, to_ms: 3_600_000 }.validate().is_ok());
+    assert!(
+        CommandKind::CardPlay { request: id, from_ms: 0, to_ms: 3_600_001 }.validate().is_err()
+    );
+    assert!(CommandKind::CardPlay { request: id, from_ms: 5, to_ms: 5 }.validate().is_err());
+    assert!(
+        CommandKind::CardList { request: id, from_ms: 0, to_ms: 86_400_000 }.validate().is_ok()
+    );
+    assert!(CommandKind::CardList { request: id, from_ms: 9, to_ms: 1 }.validate().is_err());
+    assert!(CommandKind::WifiSet { sealed: String::new() }.validate().is_err());
+    let wifi = CommandKind::WifiSet { sealed: "c2VhbGVk".into() };
+    assert!(wifi.server_only() && !CommandKind::Reboot.server_only());
+    assert_eq!(wifi.args_for_log().expect("json"), r#"{"name":"wifi-set"}"#);
+    let wire = serde_json::to_value(&wifi).expect("ser");
+    assert_eq!(wire, serde_json::json!({"name": "wifi-set", "sealed": "c2VhbGVk"}));
+    let play = CommandKind::CardPlay { request: id, from_ms: 1, to_ms: 2 };
+    assert!(play.args_for_log().expect("json").contains("card-play"));
+}
+
+#[test]
 fn the_recording_mode_defaults_to_continuous_and_refuses_unknown_modes() {
     let mut s = serde_json::to_value(Settings::default()).expect("ser");
     assert_eq!(s["recording_mode"], "continuous");

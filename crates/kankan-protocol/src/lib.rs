@@ -3,6 +3,7 @@
 //! These are the only types that derive `Serialize` for clients; domain types stay in the
 //! crates that own them. Request types refuse unknown fields.
 
+pub mod card;
 pub mod device;
 pub mod motion;
 pub mod v1;
