@@ -18,6 +18,7 @@ pub mod push;
 pub mod relay;
 pub mod rtsp;
 pub mod smtp;
+pub mod stripe;
 pub mod twilio;
 pub mod webhook;
 

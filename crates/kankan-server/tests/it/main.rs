@@ -10,6 +10,8 @@ mod authz_judge;
 mod authz_matrix;
 mod authz_routes;
 mod bad_input;
+mod billing;
+mod billing_codes;
 mod blob_outage;
 mod broker_auth;
 mod browser;
