@@ -6,6 +6,7 @@
 //!
 //! Readiness is awaited by polling `/readyz`, never by sleeping a fixed time.
 
+pub mod alipay;
 pub mod browser;
 pub mod cluster;
 pub mod coturn;

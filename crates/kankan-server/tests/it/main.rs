@@ -11,6 +11,7 @@ mod authz_matrix;
 mod authz_routes;
 mod bad_input;
 mod billing;
+mod billing_alipay;
 mod billing_codes;
 mod blob_outage;
 mod broker_auth;
