@@ -18,6 +18,7 @@ mod broker_auth;
 mod browser;
 mod browser_ai;
 mod browser_album;
+mod browser_billing;
 mod browser_cancel;
 mod browser_consent;
 mod browser_data_access;
