@@ -13,6 +13,7 @@ mod bad_input;
 mod billing;
 mod billing_alipay;
 mod billing_codes;
+mod billing_wechat;
 mod blob_outage;
 mod broker_auth;
 mod browser;
