@@ -268,6 +268,16 @@ impl BillingStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         let changed = r.rows_affected() == 1;
+        if changed && e.kind == "failed" {
+            // A checkout that failed or expired gives its coupon's use back.
+            sqlx::query(
+                "UPDATE coupons SET used = used - 1 WHERE used > 0 \
+                 AND code = (SELECT coupon FROM orders WHERE id = $1)",
+            )
+            .bind(e.order_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(if changed { EventApplied::Changed } else { EventApplied::Unchanged })
     }

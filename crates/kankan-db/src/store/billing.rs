@@ -36,8 +36,8 @@ pub trait BillingStore: Send + Sync {
     /// Marks a pending order failed; gives its coupon's use back. False if it was not pending.
     async fn fail_order(&self, id: uuid::Uuid, status: &str, now: Timestamp) -> R<bool>;
     /// Applies a provider event once: records `(provider, event_id)`, then moves the order to
-    /// `event.kind` if its status allows (`payment_ref` stored with a payment), in one
-    /// transaction.
+    /// `event.kind` if its status allows (`payment_ref` stored with a payment; a failed
+    /// checkout gives its coupon's use back), in one transaction.
     async fn apply_billing_event(
         &self,
         event: &BillingEventRow,

@@ -250,3 +250,30 @@ async fn one_coupon_use_taken_by_fifty_checkouts_at_once_is_taken_exactly_once()
     assert_eq!((won, refused), (1, 49));
     assert_eq!(shop.fulfilled.paid().len(), 1);
 }
+
+#[tokio::test]
+async fn a_checkout_that_expires_gives_its_coupon_use_back() {
+    let shop = shop().await;
+    let staff = staff_token(&shop.app).await;
+    coupon(&shop, &staff, json!({"code": "ONCE", "percent_off": 50, "max_uses": 1})).await;
+    let c = shop.checkout(1000, Some("ONCE")).await.expect("checkout");
+    assert_eq!(
+        shop.checkout(1000, Some("ONCE")).await.expect_err("taken").code(),
+        "coupon-not-valid"
+    );
+    let session = shop.session_of(&c);
+    // Stripe's checkout.session.expired for it.
+    let expired =
+        json!({"id": "evt_expired_1", "object": "event", "type": "checkout.session.expired",
+        "data": {"object": {"id": session.id, "object": "checkout.session", "status": "expired",
+            "payment_status": "unpaid", "client_reference_id": c.order_id.to_string(),
+            "amount_total": 500, "currency": "usd"}}})
+        .to_string();
+    assert_eq!(shop.stripe.deliver(&expired, Some(&shop.stripe.sign(&expired))).await, 200);
+    assert_eq!(shop.order(c.order_id).await["status"], "failed");
+    assert_eq!(shop.stripe.deliver(&expired, Some(&shop.stripe.sign(&expired))).await, 200);
+    let (_, list) = call(&shop.app, "GET", "/api/v1/admin/billing/coupons", &staff, None).await;
+    assert_eq!(list["coupons"][0]["used"], 0, "given back once: {list}");
+    let again = shop.checkout(1000, Some("ONCE")).await.expect("the use is back");
+    assert_eq!(shop.session_of(&again).amount_total, 500);
+}
