@@ -81,6 +81,8 @@ pub struct AppState {
     pub events: kankan_events::Events,
     /// Familiar faces (the gallery, strangers, the face on an event).
     pub faces: kankan_faces::Faces,
+    /// Payments: orders, receipts, refunds, coupons and redemption codes, provider webhooks.
+    pub billing: kankan_billing::Billing,
     /// Notification preferences, push subscriptions, webhooks, delivery records.
     pub notify: kankan_events::notify::Notifications,
     /// The operator's announcements to every user.

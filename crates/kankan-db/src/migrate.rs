@@ -171,4 +171,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0026_event_descriptions.sql"),
         postgres: include_str!("../migrations/postgres/0026_event_descriptions.sql"),
     },
+    Migration {
+        version: 29,
+        name: "0029_payments",
+        sqlite: include_str!("../migrations/sqlite/0029_payments.sql"),
+        postgres: include_str!("../migrations/postgres/0029_payments.sql"),
+    },
 ];

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 mod access;
+mod billing;
 mod cancellation;
 mod consent;
 mod exports;
@@ -11,6 +12,7 @@ mod faces;
 mod network;
 mod notify;
 pub use access::*;
+pub use billing::*;
 pub use cancellation::*;
 pub use consent::*;
 pub use exports::*;

@@ -42,6 +42,8 @@ pub struct Services {
     pub faces: kankan_faces::Faces,
     /// Data exports ("Download my data").
     pub exports: kankan_export::Exports,
+    /// Payments: orders, provider webhooks, refunds, coupons and redemption codes.
+    pub billing: kankan_billing::Billing,
     pub delivery: DeliveryQueue,
     pub messenger: Arc<dyn kankan_notify::Messenger>,
     /// Notification preferences, and the dispatcher new events go through.
@@ -197,6 +199,14 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
             Arc::new(kankan_faces::FacesOnWithdrawal { faces: faces.clone() }),
         ],
     );
+    let billing = kankan_billing::Billing::from_config(
+        store.clone(),
+        clock.clone(),
+        &cfg.billing,
+        cfg.server.public_url.as_deref().unwrap_or_default(),
+    )
+    .map_err(anyhow::Error::msg)
+    .context("configuring billing")?;
     let sources = kankan_export::Sources {
         accounts: accounts.clone(),
         devices: devices.clone(),
@@ -205,6 +215,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         events: events.clone(),
         notify: notify.clone(),
         faces: faces.clone(),
+        billing: billing.clone(),
     };
     let exports = kankan_export::Exports::new(
         store.clone(),
@@ -242,6 +253,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         vision,
         faces,
         exports,
+        billing,
         delivery,
         messenger,
         notify,
@@ -404,6 +416,9 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("listening on {}", cfg.server.listen))?;
     let addr = listener.local_addr()?;
+    // Without a configured public URL, the providers send buyers back to this address.
+    let scheme = if identity.is_some() && cfg.server.tls { "https" } else { "http" };
+    services.billing.default_public_url(&format!("{scheme}://{addr}"));
     let (shutdown, signal) = Shutdown::new();
     let webrtc = kankan_webrtc::WebRtc::new(cfg.webrtc.clone(), signal.clone());
     let mut supervisor = Supervisor::new(clock.clone(), signal.clone());
@@ -417,6 +432,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         album: services.album.clone(),
         events: services.events.clone(),
         faces: services.faces.clone(),
+        billing: services.billing.clone(),
         notify: services.notify.clone(),
         announcements: services.announcements.clone(),
         exports: services.exports.clone(),

@@ -6,6 +6,7 @@
 //!
 //! Readiness is awaited by polling `/readyz`, never by sleeping a fixed time.
 
+pub mod alipay;
 pub mod browser;
 pub mod cluster;
 pub mod coturn;
@@ -18,8 +19,10 @@ pub mod push;
 pub mod relay;
 pub mod rtsp;
 pub mod smtp;
+pub mod stripe;
 pub mod twilio;
 pub mod webhook;
+pub mod wechat;
 
 pub use device::{TestDevice, state_report};
 pub use process::ServerProcess;
