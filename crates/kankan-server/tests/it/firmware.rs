@@ -102,7 +102,7 @@ async fn device(
 }
 
 /// Publishes a state report and waits until the server has it.
-async fn report(
+pub(crate) async fn report(
     app: &TestApp,
     dev: &TestDevice,
     creds: &Creds,
@@ -146,7 +146,7 @@ async fn offer_round(app: &TestApp) -> u32 {
 }
 
 /// The firmware-update command the device gets next.
-async fn next_offer(dev: &mut TestDevice) -> Value {
+pub(crate) async fn next_offer(dev: &mut TestDevice) -> Value {
     let cmd = tokio::time::timeout(Duration::from_secs(15), dev.next_on("cmd"))
         .await
         .expect("an offer in time")
@@ -157,7 +157,7 @@ async fn next_offer(dev: &mut TestDevice) -> Value {
 
 /// Uploads a signed KK-C1 1.1.0 and rolls it out to `percent` and `cohort`; the image's and
 /// the rollout's ids.
-async fn released(
+pub(crate) async fn released(
     app: &TestApp,
     staff: &str,
     key: &SigningKey,

@@ -20,6 +20,7 @@ mod browser_consent;
 mod browser_data_access;
 mod browser_devices;
 mod browser_exports;
+mod browser_firmware;
 mod browser_live;
 mod browser_messages;
 mod browser_motion_settings;
