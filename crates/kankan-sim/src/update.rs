@@ -168,7 +168,9 @@ async fn fetch(
             return Ok(());
         }
         if have > size {
-            return Err("size");
+            // Not a prefix of this image: start over.
+            truncate(part, 0).map_err(|_| "download")?;
+            continue;
         }
         match fetch_once(d, part, have, size, tx, &mut reported).await {
             Ok(()) => failures = 0,
