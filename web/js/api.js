@@ -286,6 +286,11 @@ export const devices = {
   /** Resolves to a CommandInfo; `status` is still `sent` when the device did not answer in 5 s. */
   sendCommand: (uid, command) => request('POST', `${dev(uid)}/commands`, { json: command }),
   command: (uid, id) => request('GET', `${dev(uid)}/commands/${encodeURIComponent(id)}`),
+  /** Resolves to `{ installed, available: { version, size } | null, update: { version, phase,
+   * percent, error, from_version } | null, auto_update }`. */
+  firmware: (uid) => request('GET', `${dev(uid)}/firmware`),
+  /** Installs the available firmware now; resolves to the same shape as `firmware`. */
+  updateFirmware: (uid) => request('POST', `${dev(uid)}/firmware/update`),
 };
 
 /** Recordings: the timeline of a range, signed playback links, and the account's storage. */

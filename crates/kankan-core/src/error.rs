@@ -135,6 +135,14 @@ pub enum CoreError {
     /// A data-subject request or support grant refused as given (`invalid-request`).
     #[error("{0}")]
     InvalidRequest(String),
+    /// A firmware image or rollout refused as given: `invalid-firmware`,
+    /// `firmware-bad-signature`, `invalid-rollout`.
+    #[error("{message}")]
+    InvalidFirmware { code: &'static str, message: String },
+    /// Firmware asked for in a state that does not allow it: `firmware-not-configured`,
+    /// `firmware-exists`, `no-firmware-update`, `firmware-update-running`.
+    #[error("{message}")]
+    FirmwareState { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] kankan_db::DbError),
     #[error(transparent)]
@@ -182,6 +190,8 @@ impl CoreError {
             }
             InvalidExport { .. } => ErrorKind::InvalidArgument,
             ExportState { .. } => ErrorKind::FailedPrecondition,
+            InvalidFirmware { .. } => ErrorKind::InvalidArgument,
+            FirmwareState { .. } => ErrorKind::FailedPrecondition,
             Store(e) => e.kind(),
             Media(_) => ErrorKind::InvalidArgument,
             Crypto(_) | Internal(_) | RecordingDamaged(_) => ErrorKind::Internal,
@@ -234,6 +244,7 @@ impl CoreError {
             GuardianConsentPending => "guardian-consent-pending",
             NotForChildAccounts(_) => "not-for-child-accounts",
             InvalidExport { code, .. } | ExportState { code, .. } => code,
+            InvalidFirmware { code, .. } | FirmwareState { code, .. } => code,
             InvalidRequest(_) => "invalid-request",
             Media(e) => e.code(),
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",

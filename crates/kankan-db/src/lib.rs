@@ -56,6 +56,10 @@ pub use store::{
     MediaStore, NoteFeed, NotifyStore, RateWindow, ShareStore, Store,
 };
 pub use store::{DescriptionStore, StoredDescription};
+pub use store::{
+    FIRMWARE_ACTIVE_PHASES, FirmwareCandidate, FirmwareImage, FirmwareRollout, FirmwareStore,
+    FirmwareUpdateRow,
+};
 
 use std::sync::Arc;
 

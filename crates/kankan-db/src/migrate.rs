@@ -171,4 +171,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0026_event_descriptions.sql"),
         postgres: include_str!("../migrations/postgres/0026_event_descriptions.sql"),
     },
+    Migration {
+        version: 27,
+        name: "0027_firmware",
+        sqlite: include_str!("../migrations/sqlite/0027_firmware.sql"),
+        postgres: include_str!("../migrations/postgres/0027_firmware.sql"),
+    },
 ];

@@ -11,6 +11,7 @@ mod devices;
 mod events;
 mod exports;
 mod faces;
+mod firmware;
 mod jobs;
 mod lifecycle;
 mod media;
@@ -29,6 +30,10 @@ pub use devices::DeviceStore;
 pub use events::EventStore;
 pub use exports::ExportStore;
 pub use faces::FaceStore;
+pub use firmware::{
+    FIRMWARE_ACTIVE_PHASES, FirmwareCandidate, FirmwareImage, FirmwareRollout, FirmwareStore,
+    FirmwareUpdateRow,
+};
 pub use jobs::JobStore;
 pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
@@ -62,6 +67,7 @@ pub trait Store:
     + AnnouncementStore
     + LifecycleStore
     + DescriptionStore
+    + FirmwareStore
     + Send
     + Sync
     + 'static

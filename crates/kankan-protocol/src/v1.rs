@@ -8,6 +8,8 @@ mod cancellation;
 mod consent;
 mod exports;
 mod faces;
+mod firmware;
+pub use firmware::*;
 mod notify;
 pub use access::*;
 pub use cancellation::*;

@@ -48,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The operator's firmware signing key and image signatures (docs/ref/firmware.md).
+    Firmware {
+        #[command(subcommand)]
+        command: FirmwareCommand,
+    },
     /// Benchmarks against reference runs (docs/benchmarks.md); build with --release.
     Bench {
         #[command(subcommand)]
@@ -193,6 +198,26 @@ enum BenchCommand {
         days: u32,
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum FirmwareCommand {
+    /// Create a signing key in FILE (mode 0600, never overwritten); prints the public key
+    /// for `firmware.public_key` and the devices' builds.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the signature of IMAGE as VERSION for MODEL, to upload with it.
+    Sign {
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        version: String,
+        image: PathBuf,
     },
 }
 
@@ -378,6 +403,14 @@ async fn main() -> anyhow::Result<()> {
                 kankan_server::config::redacted_url(&cfg.database_url()),
                 pending.len()
             );
+            Ok(())
+        }
+        Command::Firmware { command: FirmwareCommand::Keygen { out } } => {
+            println!("{}", kankan_server::firmware_cli::keygen(&out)?);
+            Ok(())
+        }
+        Command::Firmware { command: FirmwareCommand::Sign { key, model, version, image } } => {
+            println!("{}", kankan_server::firmware_cli::sign(&key, &model, &version, &image)?);
             Ok(())
         }
         Command::Config { command: ConfigCommand::Dump } => {

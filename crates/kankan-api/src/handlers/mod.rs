@@ -11,6 +11,7 @@ pub mod devices;
 pub mod events;
 pub mod exports;
 pub mod faces;
+pub mod firmware;
 pub mod ingest;
 pub mod live;
 pub mod me;

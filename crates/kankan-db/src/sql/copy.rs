@@ -63,6 +63,11 @@ pub const TABLES: &[&str] = &[
     "support_grant_devices",
     "rate_windows",
     "node_leases",
+    "firmware_images",
+    "firmware_rollouts",
+    "firmware_rollout_cohort",
+    "firmware_devices",
+    "firmware_updates",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

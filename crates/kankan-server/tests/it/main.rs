@@ -45,6 +45,7 @@ mod events_members;
 mod exports;
 mod faces;
 mod faces_models;
+mod firmware;
 mod grant_expiry;
 mod inbound;
 mod listener;
