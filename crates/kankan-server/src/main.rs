@@ -152,6 +152,20 @@ enum BenchCommand {
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
+    /// A signed firmware image rolled out to a fleet of simulated cameras: the server's CPU
+    /// and the time to all confirmed, against nginx serving the same bytes (needs nginx).
+    Firmware {
+        #[arg(long, default_value_t = 1000)]
+        cameras: usize,
+        /// Image size in KiB.
+        #[arg(long, default_value_t = 256)]
+        image_kib: usize,
+        /// Seconds over which the cameras first connect.
+        #[arg(long, default_value_t = 20)]
+        ramp_secs: u64,
+        #[arg(long, default_value = "kankan-bench")]
+        work_dir: PathBuf,
+    },
     /// Deleting an account with days of recordings of several cameras: the crypto-shred step
     /// and the purge, against deleting the same segments one by one.
     Cancel {
@@ -438,6 +452,12 @@ async fn main() -> anyhow::Result<()> {
                 work_dir,
             };
             kankan_server::bench::login(b).await
+        }
+        Command::Bench {
+            command: BenchCommand::Firmware { cameras, image_kib, ramp_secs, work_dir },
+        } => {
+            let b = kankan_server::bench::FirmwareBench { cameras, image_kib, ramp_secs, work_dir };
+            kankan_server::bench::firmware(b).await
         }
         Command::Bench { command: BenchCommand::Cancel { days, cameras, work_dir } } => {
             kankan_server::bench::cancel(&work_dir, days, cameras).await
