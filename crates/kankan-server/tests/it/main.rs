@@ -47,6 +47,7 @@ mod exports;
 mod faces;
 mod faces_models;
 mod firmware;
+mod firmware_e2e;
 mod grant_expiry;
 mod inbound;
 mod listener;
