@@ -292,6 +292,11 @@ export const devices = {
   wifiCode: (uid, ssid, password) => request('POST', `${dev(uid)}/wifi/code`, { json: { ssid, password } }),
   /** The SD card's footage of `day` (YYYY-MM-DD, or the latest), its days and its state. */
   card: (uid, day) => request('GET', `${dev(uid)}/card${day ? `?day=${encodeURIComponent(day)}` : ''}`),
+  /** Resolves to `{ installed, available: { version, size } | null, update: { version, phase,
+   * percent, error, from_version } | null, auto_update }`. */
+  firmware: (uid) => request('GET', `${dev(uid)}/firmware`),
+  /** Installs the available firmware now; resolves to the same shape as `firmware`. */
+  updateFirmware: (uid) => request('POST', `${dev(uid)}/firmware/update`),
 };
 
 /** Recordings: the timeline of a range, signed playback links, and the account's storage. */

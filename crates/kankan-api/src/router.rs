@@ -13,9 +13,8 @@ use utoipa_axum::routes;
 
 use crate::handlers::{
     access, admin, album, auth, billing, broker, cancellation, card, data_access, devices,
-    events, exports, faces, ingest, live, me, network, notify, ops, privacy, recordings, sharing,
-    support, talk,
-    whep,
+    events, exports, faces, firmware, ingest, live, me, network, notify, ops, privacy,
+    recordings, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -128,8 +127,18 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(data_access::close_request))
         .routes(routes!(data_access::audit))
         .routes(routes!(support::staff_link))
+        .routes(routes!(firmware::list_images))
+        .routes(routes!(firmware::create_rollout, firmware::list_rollouts))
+        .routes(routes!(firmware::get_rollout))
+        .routes(routes!(firmware::pause_rollout))
+        .routes(routes!(firmware::resume_rollout))
+        .routes(routes!(firmware::device_firmware))
+        .routes(routes!(firmware::update_device))
+        .routes(routes!(firmware::download))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .routes(routes!(me::put_avatar).layer(DefaultBodyLimit::max(AVATAR_LIMIT)))
+        // Images up to firmware.max_image_mib, which the handler enforces.
+        .routes(routes!(firmware::upload_image).layer(DefaultBodyLimit::disable()))
         // Streams of any length; the media parser bounds every box it buffers.
         .routes(routes!(ingest::live).layer(DefaultBodyLimit::disable()))
         .routes(routes!(ingest::backfill).layer(DefaultBodyLimit::disable()))

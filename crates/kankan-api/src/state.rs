@@ -89,6 +89,8 @@ pub struct AppState {
     pub announcements: kankan_events::notify::announce::Announcements,
     /// Data exports ("Download my data").
     pub exports: kankan_export::Exports,
+    /// Firmware images, rollouts and devices' updates.
+    pub firmware: kankan_firmware::Firmware,
     /// What `/readyz` asks.
     pub readiness: Arc<dyn Readiness>,
     /// Every long-lived stream (live WebSocket, WebRTC session, event stream) registers here

@@ -146,6 +146,14 @@ pub enum CoreError {
     /// (400), `order-not-refundable` (409), `billing-provider-unavailable` (503).
     #[error("{message}")]
     Billing { kind: ErrorKind, code: &'static str, message: String },
+    /// A firmware image or rollout refused as given: `invalid-firmware`,
+    /// `firmware-bad-signature`, `invalid-rollout`.
+    #[error("{message}")]
+    InvalidFirmware { code: &'static str, message: String },
+    /// Firmware asked for in a state that does not allow it: `firmware-not-configured`,
+    /// `firmware-exists`, `no-firmware-update`, `firmware-update-running`.
+    #[error("{message}")]
+    FirmwareState { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] kankan_db::DbError),
     #[error(transparent)]
@@ -195,6 +203,8 @@ impl CoreError {
             }
             InvalidExport { .. } => ErrorKind::InvalidArgument,
             ExportState { .. } => ErrorKind::FailedPrecondition,
+            InvalidFirmware { .. } => ErrorKind::InvalidArgument,
+            FirmwareState { .. } => ErrorKind::FailedPrecondition,
             Store(e) => e.kind(),
             Media(_) => ErrorKind::InvalidArgument,
             Crypto(_) | Internal(_) | RecordingDamaged(_) => ErrorKind::Internal,
@@ -249,6 +259,7 @@ impl CoreError {
             GuardianConsentPending => "guardian-consent-pending",
             NotForChildAccounts(_) => "not-for-child-accounts",
             InvalidExport { code, .. } | ExportState { code, .. } => code,
+            InvalidFirmware { code, .. } | FirmwareState { code, .. } => code,
             InvalidRequest(_) => "invalid-request",
             Billing { code, .. } => code,
             Media(e) => e.code(),

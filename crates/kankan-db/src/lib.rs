@@ -58,6 +58,10 @@ pub use store::{
     LifecycleStore, MediaStore, NoteFeed, NotifyStore, RateWindow, ShareStore, Store,
 };
 pub use store::{DescriptionStore, StoredDescription};
+pub use store::{
+    FIRMWARE_ACTIVE_PHASES, FirmwareCandidate, FirmwareImage, FirmwareRollout, FirmwareStore,
+    FirmwareUpdateRow,
+};
 
 use std::sync::Arc;
 

@@ -172,6 +172,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0026_event_descriptions.sql"),
     },
     Migration {
+        version: 27,
+        name: "0027_firmware",
+        sqlite: include_str!("../migrations/sqlite/0027_firmware.sql"),
+        postgres: include_str!("../migrations/postgres/0027_firmware.sql"),
+    },
+    Migration {
         version: 29,
         name: "0029_payments",
         sqlite: include_str!("../migrations/sqlite/0029_payments.sql"),

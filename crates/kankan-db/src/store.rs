@@ -12,6 +12,7 @@ mod devices;
 mod events;
 mod exports;
 mod faces;
+mod firmware;
 mod jobs;
 mod lifecycle;
 mod media;
@@ -31,6 +32,10 @@ pub use devices::DeviceStore;
 pub use events::EventStore;
 pub use exports::ExportStore;
 pub use faces::FaceStore;
+pub use firmware::{
+    FIRMWARE_ACTIVE_PHASES, FirmwareCandidate, FirmwareImage, FirmwareRollout, FirmwareStore,
+    FirmwareUpdateRow,
+};
 pub use jobs::JobStore;
 pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
@@ -65,6 +70,7 @@ pub trait Store:
     + LifecycleStore
     + DescriptionStore
     + BillingStore
+    + FirmwareStore
     + Send
     + Sync
     + 'static

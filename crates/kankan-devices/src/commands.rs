@@ -121,6 +121,15 @@ impl Devices {
         self.command_of(&h.device.uid, id).await
     }
 
+    /// A command the server sent on its own ([`Devices::send_to`]), where no principal acts.
+    pub async fn command_sent(
+        &self,
+        uid: &str,
+        id: uuid::Uuid,
+    ) -> Result<CommandOutcome, CoreError> {
+        self.command_of(uid, id).await
+    }
+
     async fn command_of(&self, uid: &str, id: uuid::Uuid) -> Result<CommandOutcome, CoreError> {
         let s = &self.inner;
         let c = s.store.command(id).await?.filter(|c| c.uid == uid);

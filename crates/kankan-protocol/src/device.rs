@@ -284,6 +284,11 @@ pub struct Settings {
     /// default.
     #[serde(default)]
     pub stranger_alerts: bool,
+    /// The camera installs the firmware its operator rolls out by itself (privacy policy:
+    /// "upgrade automatically ... enabled by default"). On by default; off, an update is
+    /// installed only when the owner presses Update.
+    #[serde(default = "default_auto_update")]
+    pub auto_update: bool,
 }
 
 /// Which motion events alert ([`Settings::alert_on`]).
@@ -328,6 +333,10 @@ fn default_loiter_secs() -> u16 {
     20
 }
 
+fn default_auto_update() -> bool {
+    true
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -349,6 +358,7 @@ impl Default for Settings {
             alert_on: AlertOn::Any,
             familiar_faces: false,
             stranger_alerts: false,
+            auto_update: true,
         }
     }
 }

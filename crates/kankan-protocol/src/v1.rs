@@ -10,6 +10,8 @@ mod consent;
 mod exports;
 mod faces;
 mod network;
+mod firmware;
+pub use firmware::*;
 mod notify;
 pub use access::*;
 pub use billing::*;

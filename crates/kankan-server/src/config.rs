@@ -34,6 +34,8 @@ pub struct Config {
     pub exports: kankan_export::ExportsConfig,
     /// `[faces]`: familiar faces (the most one account keeps).
     pub faces: kankan_faces::FacesConfig,
+    /// `[firmware]`: the operator's public key, the largest image, the rollouts' pace.
+    pub firmware: kankan_firmware::FirmwareConfig,
     pub limits: LimitsConfig,
     pub messenger: MessengerConfig,
     /// `[notify]`: push subject (VAPID contact), whether targets may be private.
@@ -190,6 +192,7 @@ impl Default for Config {
             privacy: PrivacyConfig::default(),
             exports: kankan_export::ExportsConfig::default(),
             faces: kankan_faces::FacesConfig::default(),
+            firmware: kankan_firmware::FirmwareConfig::default(),
             limits: LimitsConfig::default(),
             messenger: MessengerConfig::default(),
             notify: NotifyConfig::default(),
@@ -266,6 +269,7 @@ impl Config {
         self.privacy.validate()?;
         self.exports.validate()?;
         self.faces.validate()?;
+        self.firmware.validate()?;
         self.recording.validate()?;
         self.limits.validate()?;
         self.notify.validate()?;

@@ -108,12 +108,28 @@ impl kankan_api::BrokerRules for BrokerDeviceRules {
 pub struct Router {
     devices: Devices,
     events: Events,
+    /// Told of every state report the device service accepted (the firmware's version and
+    /// its update's progress).
+    firmware: Option<kankan_firmware::Firmware>,
     rejected: Arc<AtomicU64>,
 }
 
 impl Router {
     pub fn new(devices: Devices, events: Events, rejected: Arc<AtomicU64>) -> Router {
-        Router { devices, events, rejected }
+        Router { devices, events, firmware: None, rejected }
+    }
+
+    pub fn with_firmware(mut self, firmware: kankan_firmware::Firmware) -> Router {
+        self.firmware = Some(firmware);
+        self
+    }
+
+    /// A state report the device service accepted, to the firmware service.
+    async fn state_to_firmware(&self, uid: &str, payload: &[u8]) -> Result<(), CoreError> {
+        let Some(f) = &self.firmware else { return Ok(()) };
+        let report: kankan_protocol::device::StateReport = kankan_protocol::device::decode(payload)
+            .map_err(|e| CoreError::InvalidDeviceInput(format!("state: {e}")))?;
+        f.on_state(uid, &report).await
     }
 
     pub async fn route(&self, msg: &DeviceMessage) {
@@ -121,7 +137,10 @@ impl Router {
         let to_devices = |kind| self.devices.handle_inbound(uid, kind, payload);
         let done = match msg.kind {
             Inbound::Event => self.events.on_device_message(uid, payload).await.map(drop),
-            Inbound::State => to_devices(InboundKind::State).await,
+            Inbound::State => match to_devices(InboundKind::State).await {
+                Ok(()) => self.state_to_firmware(uid, payload).await,
+                Err(e) => Err(e),
+            },
             Inbound::Ack => to_devices(InboundKind::Ack).await,
             Inbound::Claim => to_devices(InboundKind::Claim).await,
             Inbound::Presence => to_devices(InboundKind::Presence).await,

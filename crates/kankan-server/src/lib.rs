@@ -7,6 +7,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 mod devices;
+pub mod firmware_cli;
 pub mod lifecycle;
 pub mod listener;
 mod rtsp;

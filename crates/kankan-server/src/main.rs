@@ -48,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The operator's firmware signing key and image signatures (docs/ref/firmware.md).
+    Firmware {
+        #[command(subcommand)]
+        command: FirmwareCommand,
+    },
     /// Benchmarks against reference runs (docs/benchmarks.md); build with --release.
     Bench {
         #[command(subcommand)]
@@ -147,6 +152,20 @@ enum BenchCommand {
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
+    /// A signed firmware image rolled out to a fleet of simulated cameras: the server's CPU
+    /// and the time to all confirmed, against nginx serving the same bytes (needs nginx).
+    Firmware {
+        #[arg(long, default_value_t = 1000)]
+        cameras: usize,
+        /// Image size in KiB.
+        #[arg(long, default_value_t = 256)]
+        image_kib: usize,
+        /// Seconds over which the cameras first connect.
+        #[arg(long, default_value_t = 20)]
+        ramp_secs: u64,
+        #[arg(long, default_value = "kankan-bench")]
+        work_dir: PathBuf,
+    },
     /// Deleting an account with days of recordings of several cameras: the crypto-shred step
     /// and the purge, against deleting the same segments one by one.
     Cancel {
@@ -179,6 +198,26 @@ enum BenchCommand {
         days: u32,
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum FirmwareCommand {
+    /// Create a signing key in FILE (mode 0600, never overwritten); prints the public key
+    /// for `firmware.public_key` and the devices' builds.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the signature of IMAGE as VERSION for MODEL, to upload with it.
+    Sign {
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        version: String,
+        image: PathBuf,
     },
 }
 
@@ -366,6 +405,14 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Firmware { command: FirmwareCommand::Keygen { out } } => {
+            println!("{}", kankan_server::firmware_cli::keygen(&out)?);
+            Ok(())
+        }
+        Command::Firmware { command: FirmwareCommand::Sign { key, model, version, image } } => {
+            println!("{}", kankan_server::firmware_cli::sign(&key, &model, &version, &image)?);
+            Ok(())
+        }
         Command::Config { command: ConfigCommand::Dump } => {
             print!("{}", cfg.dump().map_err(anyhow::Error::msg)?);
             Ok(())
@@ -405,6 +452,12 @@ async fn main() -> anyhow::Result<()> {
                 work_dir,
             };
             kankan_server::bench::login(b).await
+        }
+        Command::Bench {
+            command: BenchCommand::Firmware { cameras, image_kib, ramp_secs, work_dir },
+        } => {
+            let b = kankan_server::bench::FirmwareBench { cameras, image_kib, ramp_secs, work_dir };
+            kankan_server::bench::firmware(b).await
         }
         Command::Bench { command: BenchCommand::Cancel { days, cameras, work_dir } } => {
             kankan_server::bench::cancel(&work_dir, days, cameras).await

@@ -44,6 +44,8 @@ pub struct Services {
     pub exports: kankan_export::Exports,
     /// Payments: orders, provider webhooks, refunds, coupons and redemption codes.
     pub billing: kankan_billing::Billing,
+    /// Firmware images, rollouts and devices' updates.
+    pub firmware: kankan_firmware::Firmware,
     pub delivery: DeliveryQueue,
     pub messenger: Arc<dyn kankan_notify::Messenger>,
     /// Notification preferences, and the dispatcher new events go through.
@@ -207,6 +209,13 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
     )
     .map_err(anyhow::Error::msg)
     .context("configuring billing")?;
+    let firmware = kankan_firmware::Firmware::new(
+        store.clone(),
+        blobs.clone(),
+        devices.clone(),
+        clock.clone(),
+        cfg.firmware.clone(),
+    );
     let sources = kankan_export::Sources {
         accounts: accounts.clone(),
         devices: devices.clone(),
@@ -254,6 +263,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         faces,
         exports,
         billing,
+        firmware,
         delivery,
         messenger,
         notify,
@@ -436,6 +446,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         notify: services.notify.clone(),
         announcements: services.announcements.clone(),
         exports: services.exports.clone(),
+        firmware: services.firmware.clone(),
         readiness: Arc::new(StoreReadiness(services.store.clone())),
         revocations: services.revocations.clone(),
         webrtc: webrtc.clone(),
@@ -508,7 +519,8 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
             writeln!(out, "kankan_vision_frames_skipped_total {}", events.person_frames_skipped());
     }));
     let router =
-        crate::devices::Router::new(services.devices.clone(), services.events.clone(), rejected);
+        crate::devices::Router::new(services.devices.clone(), services.events.clone(), rejected)
+            .with_firmware(services.firmware.clone());
     supervisor.spawn(crate::devices::Pump::new(router, gateway.lanes));
     let app = kankan_api::router(state);
     let https = match (&identity, cfg.server.tls) {
@@ -535,6 +547,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     tracing::info!(node, shared = services.store.is_shared(), "this node");
     let lease = |name| NodeLease::new(services.store.clone(), clock.clone(), &node, name);
     supervisor.spawn(Leased::new(services.announcements.worker(), lease("announce")));
+    supervisor.spawn(Leased::new(services.firmware.worker(), lease("firmware-rollout")));
     supervisor.spawn(crate::rtsp::Bridge::new(
         services.devices.clone(),
         services.recordings.clone(),

@@ -10,7 +10,7 @@ use kankan_protocol::device::DeviceKind;
 
 use crate::SimError;
 
-/// The firmware version every simulated device reports.
+/// The factory firmware version: what a new simulated device has in its slot A.
 pub const FIRMWARE: &str = "1.0.0-sim";
 /// The model of a device whose model was never given.
 pub const DEFAULT_MODEL: &str = "KK-C1";
@@ -147,6 +147,8 @@ pub struct Timings {
     pub reboot_delay: Duration,
     /// MQTT keep-alive (at least one second).
     pub keep_alive: Duration,
+    /// How long new firmware runs connected before it confirms its health.
+    pub health_check: Duration,
 }
 
 impl Default for Timings {
@@ -156,6 +158,7 @@ impl Default for Timings {
             telemetry: Duration::from_secs(60),
             reboot_delay: Duration::from_secs(3),
             keep_alive: Duration::from_secs(30),
+            health_check: Duration::from_secs(2),
         }
     }
 }
@@ -205,6 +208,16 @@ pub struct DeviceConfig {
     pub timings: Timings,
     /// The clock command deadlines are checked against.
     pub clock: Clocks,
+    /// The operator's firmware public key (base64url Ed25519) updates must be signed with;
+    /// without one every update is refused (`no-firmware-key`).
+    pub firmware_key: Option<String>,
+    /// The server's HTTP base URL (e.g. `https://127.0.0.1:8080`) firmware is downloaded
+    /// from; an `https://` one is held to the pinned server key.
+    pub ingest_url: Option<String>,
+    /// The HTTP client for downloads (a fleet shares one); `None`: the device makes its own.
+    pub http: Option<reqwest::Client>,
+    /// New firmware fails its health check (and is rolled back): for tests.
+    pub fail_health: bool,
 }
 
 impl DeviceConfig {
@@ -221,6 +234,10 @@ impl DeviceConfig {
             pairing: None,
             timings: Timings::default(),
             clock: Arc::new(RealClock),
+            firmware_key: None,
+            ingest_url: None,
+            http: None,
+            fail_health: false,
         }
     }
 }
@@ -234,6 +251,8 @@ impl fmt::Debug for DeviceConfig {
             .field("server", &self.server)
             .field("pairing", &self.pairing)
             .field("timings", &self.timings)
+            .field("ingest_url", &self.ingest_url)
+            .field("fail_health", &self.fail_health)
             .finish_non_exhaustive()
     }
 }

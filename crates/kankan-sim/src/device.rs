@@ -3,6 +3,7 @@
 //! [`Device::new`] reads (or creates) the state file; [`Device::run`] runs boot after boot
 //! until shutdown. Each boot starts a fresh MQTT connection whose report numbering starts at
 //! 1; a `reboot` command ends a boot. [`DeviceHandle`] lets tests and the CLI watch it.
+//! Firmware updates (A/B slots, download, health check) are in `device_update.rs`.
 
 use std::time::Duration;
 
@@ -16,12 +17,16 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::config::{DEFAULT_MODEL, DEFAULT_TIMEZONE, DeviceConfig, ServerAddr, is_valid_uid};
+use crate::config::{
+    DEFAULT_MODEL, DEFAULT_TIMEZONE, DeviceConfig, FIRMWARE, ServerAddr, is_valid_uid,
+};
 use crate::doorbell::{Action, Buttons, Loiter};
 use crate::firmware::Firmware;
 use crate::link::{Link, LinkEvent, Login, Topics};
+use crate::slots::Flash;
 use crate::state::{self, StoredState};
 use crate::telemetry::Rng;
+use crate::update::UpdateEvent;
 use crate::{SimError, config};
 
 /// How long a goodbye (reboot, shutdown) may take to reach the broker.
@@ -135,7 +140,18 @@ pub struct Device {
     actions_rx: Option<mpsc::UnboundedReceiver<Action>>,
     /// A doorbell's loitering alarm, following its motion.
     loiter: Loiter,
+    /// The firmware slots.
+    flash: Flash,
+    /// A firmware download under way, and what it says.
+    download: Option<tokio::task::JoinHandle<()>>,
+    updates: mpsc::UnboundedSender<UpdateEvent>,
+    updates_rx: Option<mpsc::UnboundedReceiver<UpdateEvent>>,
+    /// When the firmware on trial confirms (or fails) its health check.
+    health_due: Option<Instant>,
 }
+
+#[path = "device_update.rs"]
+mod updating;
 
 /// Events kept through an outage.
 const MAX_PENDING_EVENTS: usize = 256;
@@ -222,6 +238,7 @@ impl Device {
             )));
         }
         state::save(&cfg.state_dir, &stored)?;
+        let flash = Flash::open(&cfg.state_dir, &stored.model, FIRMWARE)?;
         let salt = config::fnv1a(cfg.uid.as_bytes());
         let fw = Firmware::new(stored.clone(), Rng::from_entropy(salt));
         let (status, _) = watch::channel(Status {
@@ -236,6 +253,7 @@ impl Device {
         let topics = Topics::new(&cfg.uid);
         let claim = cfg.pairing.as_ref().map(|j| j.token.clone());
         let (actions, actions_rx) = mpsc::unbounded_channel();
+        let (updates, updates_rx) = mpsc::unbounded_channel();
         Ok(Device {
             cfg,
             fw,
@@ -252,6 +270,11 @@ impl Device {
             actions,
             actions_rx: Some(actions_rx),
             loiter: Loiter::default(),
+            flash,
+            download: None,
+            updates,
+            updates_rx: Some(updates_rx),
+            health_due: None,
         })
     }
 
@@ -295,6 +318,7 @@ impl Device {
         let mut power_on = true;
         loop {
             if power_on {
+                self.boot_flash();
                 self.fw.boot();
                 self.status.send_modify(|s| s.boots += 1);
                 tracing::info!(uid = %self.cfg.uid, server = %self.server, "booting");
@@ -326,6 +350,9 @@ impl Device {
             match end {
                 End::Shutdown => {
                     tracing::info!(uid = %self.cfg.uid, "shutting down");
+                    if let Some(d) = self.download.take() {
+                        d.abort();
+                    }
                     return state::save(&self.cfg.state_dir, &self.fw.state);
                 }
                 End::Reconnect => {
@@ -351,6 +378,7 @@ impl Device {
         telemetry.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut events = self.events.take();
         let mut actions = self.actions_rx.take();
+        let mut updates = self.updates_rx.take();
         let end = loop {
             let loiter_secs = self.loiter_secs();
             let loiter_due = self.loiter.due_in(self.cfg.clock.now().0, loiter_secs);
@@ -389,6 +417,26 @@ impl Device {
                         self.queue_event(link, ev);
                     }
                 }
+                Some(ev) = async {
+                    match updates.as_mut() {
+                        Some(rx) => rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if self.on_update_event(link, ev) {
+                        break End::Reboot;
+                    }
+                }
+                () = async {
+                    match self.health_due {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if self.on_health_checked(link) {
+                        break End::Reboot;
+                    }
+                }
                 _ = telemetry.tick() => {
                     self.fw.tick();
                     if self.connected {
@@ -422,6 +470,7 @@ impl Device {
         };
         self.events = events;
         self.actions_rx = actions;
+        self.updates_rx = updates;
         end
     }
 
@@ -457,6 +506,7 @@ impl Device {
         link.publish(&t.presence, b"online".to_vec());
         self.report(link);
         self.send_events(link);
+        self.start_health_check();
         if let Some(token) = &self.claim {
             tracing::info!(uid = %self.cfg.uid, "claiming the binding");
             link.publish(&self.topics.claim, json(&Claim { token: token.clone() }));
@@ -541,6 +591,12 @@ impl Device {
                     exec.ack.ok = false;
                     exec.ack.error = Some("this device sends no media".into());
                 }
+            }
+            if let Some(offer) = exec.update.take()
+                && let Err(code) = self.start_update(link, offer)
+            {
+                exec.ack.ok = false;
+                exec.ack.error = Some(code);
             }
             tracing::info!(%uid, id = %exec.ack.id, ok = exec.ack.ok, error = ?exec.ack.error, "command");
             for report in exec.reports {

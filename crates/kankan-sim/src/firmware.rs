@@ -6,7 +6,8 @@
 use std::collections::VecDeque;
 
 use kankan_protocol::device::{
-    Ack, Command, CommandKind, Desired, DeviceKind, SdStatus, SimCard, StateReport, decode,
+    Ack, Command, CommandKind, Desired, DeviceKind, FirmwareOffer, FirmwareProgress, SdStatus,
+    SimCard, StateReport, decode,
 };
 
 use crate::config::{FIRMWARE, fnv1a, lan_ip_of, mac_of};
@@ -35,6 +36,8 @@ pub struct Execution {
     /// A command for the device loop to carry out: a media command (stream, talk, SD card)
     /// with its video, or a Wi-Fi change (`wifi.rs`) with its secret.
     pub media: Option<CommandKind>,
+    /// A firmware update for the device loop to start (it may still refuse it).
+    pub update: Option<FirmwareOffer>,
 }
 
 /// A device's mind: its stored state plus what it only keeps in memory.
@@ -48,6 +51,10 @@ pub struct Firmware {
     recent: VecDeque<Ack>,
     mac: String,
     lan_ip: String,
+    /// The version of the firmware slot booted.
+    pub running: String,
+    /// Where the last firmware update stands, reported until the next one.
+    pub progress: Option<FirmwareProgress>,
 }
 
 impl Firmware {
@@ -55,7 +62,17 @@ impl Firmware {
         let telemetry = Telemetry::new(state.battery_pct, &mut rng);
         let mac = mac_of(&state.uid);
         let lan_ip = lan_ip_of(&state.uid);
-        Firmware { state, telemetry, rng, seq: 0, recent: VecDeque::new(), mac, lan_ip }
+        Firmware {
+            state,
+            telemetry,
+            rng,
+            seq: 0,
+            recent: VecDeque::new(),
+            mac,
+            lan_ip,
+            running: FIRMWARE.into(),
+            progress: None,
+        }
     }
 
     /// The generator, for reconnection jitter.
@@ -79,7 +96,7 @@ impl Firmware {
         StateReport {
             seq: self.seq,
             model: s.model.clone(),
-            firmware: FIRMWARE.into(),
+            firmware: self.running.clone(),
             mac: self.mac.clone(),
             timezone: s.timezone.clone(),
             lan_ip: self.lan_ip.clone(),
@@ -91,7 +108,7 @@ impl Firmware {
             sim,
             settings: s.settings.clone(),
             settings_version: s.settings_version,
-            update: None,
+            update: self.progress.clone(),
         }
     }
 
@@ -142,6 +159,7 @@ impl Firmware {
                 persist: false,
                 reboot: false,
                 media: None,
+                update: None,
             });
         }
         if cmd.deadline_ms < now_ms {
@@ -153,6 +171,7 @@ impl Firmware {
         let mut reports = vec![];
         let mut reboot = false;
         let mut media = None;
+        let mut update = None;
         let result = match cmd.command {
             CommandKind::Reboot => {
                 reboot = true;
@@ -190,7 +209,10 @@ impl Firmware {
                 media = Some(kind);
                 Ok(false)
             }
-            CommandKind::FirmwareUpdate { .. } => Err("firmware updates are not supported".into()),
+            CommandKind::FirmwareUpdate { offer } => {
+                update = Some(offer);
+                Ok(false)
+            }
         };
         let (ack, persist) = match result {
             Ok(persist) => (Ack { id: cmd.id, ok: true, error: None }, persist),
@@ -200,6 +222,7 @@ impl Firmware {
         exec.reports = reports;
         exec.reboot = reboot;
         exec.media = media;
+        exec.update = update;
         Some(exec)
     }
 
@@ -224,7 +247,7 @@ impl Firmware {
             self.recent.pop_front();
         }
         self.recent.push_back(ack.clone());
-        Execution { reports: vec![], ack, persist, reboot: false, media: None }
+        Execution { reports: vec![], ack, persist, reboot: false, media: None, update: None }
     }
 }
 

@@ -143,3 +143,29 @@ fn reports_describe_the_device() {
     assert_eq!(r.mac, mac_of("KK1A2B3C4D5E"));
     assert_eq!(camera().report().battery_pct, None);
 }
+
+#[test]
+fn a_firmware_update_is_handed_to_the_device_loop_and_reports_carry_the_progress() {
+    use kankan_protocol::device::{FirmwareOffer, FirmwareProgress, UpdatePhase};
+    let mut fw = camera();
+    let offer = FirmwareOffer {
+        version: "1.1.0".into(),
+        url: "/ingest/v1/KK1A2B3C4D5E/firmware/1".into(),
+        size: 10,
+        sha256: "00".into(),
+        signature: "sig".into(),
+    };
+    let exec = run(&mut fw, CommandKind::FirmwareUpdate { offer: offer.clone() });
+    assert_eq!((exec.ack.ok, exec.update), (true, Some(offer)));
+    assert_eq!(fw.report().update, None);
+    let progress = FirmwareProgress {
+        version: "1.1.0".into(),
+        phase: UpdatePhase::Downloading,
+        percent: 40,
+        error: None,
+    };
+    fw.progress = Some(progress.clone());
+    fw.running = "1.1.0".into();
+    let r = fw.report();
+    assert_eq!((r.update, r.firmware.as_str()), (Some(progress), "1.1.0"));
+}

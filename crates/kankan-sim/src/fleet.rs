@@ -4,7 +4,7 @@
 //! `uid,model,secret`, then one device per line. Each device keeps its own state directory
 //! (`<state-dir>/<UID>`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kankan_base::ShutdownSignal;
@@ -71,6 +71,51 @@ pub fn parse_credentials(text: &str) -> Result<Vec<Credential>, SimError> {
     Ok(out)
 }
 
+/// How every device of a fleet runs.
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    pub server: ServerAddr,
+    /// The server's TLS key, for `mqtts://` and `https://`.
+    pub pin: Option<crate::tls::Pin>,
+    /// Each device keeps its state in `<state_root>/<UID>`.
+    pub state_root: PathBuf,
+    pub timings: Timings,
+    /// Spread the first connections over this long.
+    pub ramp: Duration,
+    /// The operator's firmware public key (base64url); `None`: updates refused.
+    pub firmware_key: Option<String>,
+    /// The server's HTTP base URL firmware is downloaded from.
+    pub ingest_url: Option<String>,
+    /// This percentage of the devices (chosen by [`fails_health`]) fail the health check of
+    /// new firmware.
+    pub fail_health_percent: u8,
+}
+
+impl FleetOptions {
+    /// Devices on `server` with default timings, no ramp and no firmware key.
+    pub fn new(server: ServerAddr, state_root: PathBuf) -> FleetOptions {
+        FleetOptions {
+            server,
+            pin: None,
+            state_root,
+            timings: Timings::default(),
+            ramp: Duration::ZERO,
+            firmware_key: None,
+            ingest_url: None,
+            fail_health_percent: 0,
+        }
+    }
+}
+
+/// Whether device `uid` is among the `percent` % whose new firmware fails its health check:
+/// a stable hash of the UID, so the same devices fail on every run.
+pub fn fails_health(uid: &str, percent: u8) -> bool {
+    let mut z = crate::config::fnv1a(uid.as_bytes());
+    z = (z ^ (z >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    z ^= z >> 33;
+    z % 100 < u64::from(percent.min(100))
+}
+
 /// Running devices of a fleet.
 #[derive(Debug)]
 pub struct Fleet {
@@ -91,18 +136,39 @@ impl Fleet {
         ramp: Duration,
         shutdown: &ShutdownSignal,
     ) -> Result<Fleet, SimError> {
+        let mut opts = FleetOptions::new(server.clone(), state_root.to_path_buf());
+        (opts.pin, opts.timings, opts.ramp) = (pin, timings, ramp);
+        Fleet::start_with(creds, &opts, shutdown)
+    }
+
+    /// Starts one device per credential as `opts` says. Firmware downloads share one HTTP
+    /// client.
+    pub fn start_with(
+        creds: &[Credential],
+        opts: &FleetOptions,
+        shutdown: &ShutdownSignal,
+    ) -> Result<Fleet, SimError> {
         let mut handles = Vec::with_capacity(creds.len());
         let mut tasks = JoinSet::new();
         let count = u32::try_from(creds.len().max(1)).unwrap_or(u32::MAX);
+        let http = opts
+            .ingest_url
+            .as_deref()
+            .map(|url| crate::tls::http_client(url, opts.pin))
+            .transpose()?;
         for (i, c) in (0u32..).zip(creds) {
-            let mut cfg = DeviceConfig::new(&c.uid, &c.secret, state_root.join(&c.uid));
+            let mut cfg = DeviceConfig::new(&c.uid, &c.secret, opts.state_root.join(&c.uid));
             cfg.model = Some(c.model.clone());
-            cfg.server = Some(server.clone());
-            cfg.pin = pin;
-            cfg.timings = timings;
+            cfg.server = Some(opts.server.clone());
+            cfg.pin = opts.pin;
+            cfg.timings = opts.timings;
+            cfg.firmware_key.clone_from(&opts.firmware_key);
+            cfg.ingest_url.clone_from(&opts.ingest_url);
+            cfg.http.clone_from(&http);
+            cfg.fail_health = fails_health(&c.uid, opts.fail_health_percent);
             let device = Device::new(cfg)?;
             handles.push(device.handle());
-            let delay = ramp / count * i;
+            let delay = opts.ramp / count * i;
             let mut stop = shutdown.clone();
             let signal = shutdown.clone();
             tasks.spawn(async move {
@@ -151,6 +217,17 @@ mod tests {
         let c = parse_credentials("secret,uid,model\ns,KKAAAA000001,KK-C1\n").expect("reordered");
         assert_eq!(c[0].uid, "KKAAAA000001");
         assert!(!format!("{c:?}").contains("\"s\""), "secrets stay out of Debug");
+    }
+
+    #[test]
+    fn the_health_failures_are_stable_and_about_the_percentage() {
+        let uids: Vec<String> = (0..10_000).map(|i| format!("KKFLEET{i:06}")).collect();
+        let failing = |p| uids.iter().filter(|u| fails_health(u, p)).count();
+        assert_eq!(failing(0), 0);
+        assert_eq!(failing(100), uids.len());
+        assert!((400..600).contains(&failing(5)), "{}", failing(5));
+        assert_eq!(fails_health("KKFLEET000001", 5), fails_health("KKFLEET000001", 5));
+        assert!(uids.iter().all(|u| !fails_health(u, 5) || fails_health(u, 10)), "nested");
     }
 
     #[test]

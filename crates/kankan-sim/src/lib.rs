@@ -19,6 +19,11 @@
 //! - **Doorbell and tamper** ([`doorbell`]): [`Device::buttons`] presses a doorbell's button
 //!   and pulls a device off its mount (`press`, `tamper` events); a doorbell reports
 //!   loitering when its motion lasts longer than `settings.loiter_secs`.
+//! - **Firmware updates** ([`slots`], [`update`]): A/B slots; on `firmware-update` the image
+//!   is downloaded resumably from the ingest, its size, SHA-256 and the operator's signature
+//!   checked (a tampered image is deleted, never booted), written to the inactive slot and
+//!   booted on trial; the new version confirms its health or the old slot boots again. An
+//!   image is a `KKFW1 <model> <version>` header and payload ([`firmware_image`]).
 //! - **Fleets** ([`fleet`]): many already-bound devices in one process for load tests.
 //!
 //! The device's flash is one JSON state file ([`state`]) written atomically. Kind follows the
@@ -30,13 +35,16 @@ pub mod doorbell;
 mod error;
 mod firmware;
 pub mod fleet;
+pub mod image;
 mod link;
 pub mod media;
 pub mod pairing;
+pub mod slots;
 pub mod state;
 pub mod talk;
 pub mod telemetry;
 pub mod tls;
+pub mod update;
 pub mod video;
 pub mod wifi;
 
@@ -45,3 +53,4 @@ pub use device::{ClaimOutcome, Device, DeviceHandle, Status};
 pub use doorbell::Buttons;
 pub use error::SimError;
 pub use firmware::{DEGREES_PER_STEP, PAN_LIMIT, TILT_RANGE};
+pub use image::{firmware_image, parse_image};

@@ -5,6 +5,8 @@
 //! loop (events go through an unbounded channel, publishes use `try_*`), so neither can stall
 //! the other, whatever the network does.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -77,6 +79,8 @@ pub struct Login<'a> {
 /// A live connection (or one trying to be).
 pub struct Link {
     client: AsyncClient,
+    /// Publishes queued and not acknowledged by the broker yet.
+    unacked: Arc<AtomicUsize>,
     pub events: mpsc::UnboundedReceiver<LinkEvent>,
     task: JoinHandle<()>,
 }
@@ -107,14 +111,18 @@ impl Link {
         opts.set_last_will(LastWill::new(&topics.presence, "offline", QoS::AtLeastOnce, false));
         let (client, eventloop) = AsyncClient::new(opts, REQUEST_CAPACITY);
         let (tx, events) = mpsc::unbounded_channel();
-        let task = tokio::spawn(drive(eventloop, tx, login.backoff, rng));
-        Link { client, events, task }
+        let unacked = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(drive(eventloop, tx, login.backoff, rng, unacked.clone()));
+        Link { client, unacked, events, task }
     }
 
     /// Queues a QoS 1 publish; false (and a log line) when the queue is full or closed.
     pub fn publish(&self, topic: &str, payload: Vec<u8>) -> bool {
         match self.client.try_publish(topic, QoS::AtLeastOnce, false, payload) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.unacked.fetch_add(1, Ordering::SeqCst);
+                true
+            }
             Err(e) => {
                 tracing::warn!(topic, error = %e, "publish dropped");
                 false
@@ -131,9 +139,14 @@ impl Link {
         }
     }
 
-    /// Says goodbye (DISCONNECT, after anything already queued) and waits up to `wait` for
-    /// the event loop to send it.
+    /// Says goodbye once the broker acknowledged what was published (a reboot's last
+    /// reports), then DISCONNECT; waits up to `wait` in all.
     pub async fn close(mut self, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        while self.unacked.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
         if self.client.try_disconnect().is_ok() {
             let _ = tokio::time::timeout(wait, &mut self.task).await;
         }
@@ -147,6 +160,7 @@ async fn drive(
     tx: mpsc::UnboundedSender<LinkEvent>,
     backoff: Backoff,
     mut rng: Rng,
+    unacked: Arc<AtomicUsize>,
 ) {
     let mut attempt = 0u32;
     loop {
@@ -157,6 +171,11 @@ async fn drive(
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 LinkEvent::Message { topic: p.topic, payload: p.payload }
+            }
+            Ok(Event::Incoming(Packet::PubAck(_))) => {
+                let _ =
+                    unacked.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+                continue;
             }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => continue,

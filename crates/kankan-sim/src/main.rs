@@ -119,6 +119,9 @@ struct TimingArgs {
     /// MQTT keep-alive in seconds (at least 1).
     #[arg(long, default_value_t = 30)]
     keep_alive_secs: u64,
+    /// How long new firmware runs connected before confirming its health, in milliseconds.
+    #[arg(long, default_value_t = 2_000)]
+    health_check_ms: u64,
 }
 
 impl TimingArgs {
@@ -136,7 +139,31 @@ impl TimingArgs {
             telemetry: Duration::from_secs_f64(self.telemetry_secs),
             reboot_delay: Duration::from_millis(self.reboot_delay_ms),
             keep_alive: Duration::from_secs(self.keep_alive_secs),
+            health_check: Duration::from_millis(self.health_check_ms),
         })
+    }
+}
+
+#[derive(Args, Clone)]
+struct FirmwareArgs {
+    /// The operator's firmware public key (base64url Ed25519, `[firmware] public_key` on the
+    /// server): updates must be signed with it. Without it every update is refused.
+    #[arg(long)]
+    firmware_key: Option<String>,
+    /// Where firmware is downloaded from: the server's address, e.g. https://127.0.0.1:8080
+    /// (held to the pinned server key). Default: --ingest.
+    #[arg(long)]
+    firmware_from: Option<String>,
+    /// New firmware fails its health check, so the device rolls back (tests).
+    #[arg(long)]
+    fail_health: bool,
+}
+
+impl FirmwareArgs {
+    fn apply(&self, cfg: &mut DeviceConfig, video: &VideoArgs) {
+        cfg.firmware_key.clone_from(&self.firmware_key);
+        cfg.ingest_url = self.firmware_from.clone().or_else(|| video.ingest.clone());
+        cfg.fail_health = self.fail_health;
     }
 }
 
@@ -339,6 +366,8 @@ struct PairArgs {
     #[command(flatten)]
     video: VideoArgs,
     #[command(flatten)]
+    firmware: FirmwareArgs,
+    #[command(flatten)]
     hand: HandArgs,
 }
 
@@ -357,6 +386,8 @@ struct RunArgs {
     timing: TimingArgs,
     #[command(flatten)]
     video: VideoArgs,
+    #[command(flatten)]
+    firmware: FirmwareArgs,
     #[command(flatten)]
     hand: HandArgs,
 }
@@ -382,10 +413,16 @@ struct FleetArgs {
     /// Spread the devices' first connections over this many seconds.
     #[arg(long, default_value_t = 0.0)]
     ramp_secs: f64,
+    /// This percentage of the devices (by a stable hash of the UID) fail the health check of
+    /// new firmware.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    fail_health_percent: u8,
     #[command(flatten)]
     timing: TimingArgs,
     #[command(flatten)]
     video: VideoArgs,
+    #[command(flatten)]
+    firmware: FirmwareArgs,
 }
 
 fn main() -> ExitCode {
@@ -428,6 +465,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut cfg = device_config(&args.id, args.timing.timings()?);
             cfg.server = args.server.as_deref().map(ServerAddr::parse).transpose()?;
             cfg.pin = args.pin.as_deref().map(parse_pin).transpose()?;
+            args.firmware.apply(&mut cfg, &args.video);
             let (device, media) = args.video.device(cfg)?;
             args.video.start(&args.id, media, device.pin(), &signal)?;
             args.hand.start(device.buttons(), &signal)?;
@@ -457,6 +495,7 @@ async fn pair(args: PairArgs, signal: ShutdownSignal) -> anyhow::Result<()> {
     println!("joined Wi-Fi {:?}; claiming on {}", joined.ssid, joined.server);
     let mut cfg = device_config(&args.id, args.timing.timings()?);
     cfg.pairing = Some(joined);
+    args.firmware.apply(&mut cfg, &args.video);
     let (device, media) = args.video.device(cfg)?;
     let pin = device.pin();
     let handle = device.handle();
@@ -511,7 +550,13 @@ async fn run_fleet(args: FleetArgs, signal: ShutdownSignal) -> anyhow::Result<()
     let timings = args.timing.timings()?;
     let ramp = Duration::from_secs_f64(args.ramp_secs);
     let pin = args.pin.as_deref().map(parse_pin).transpose()?;
-    let fleet = fleet::Fleet::start(&creds, &server, pin, &args.state_dir, timings, ramp, &signal)?;
+    let mut opts = fleet::FleetOptions::new(server.clone(), args.state_dir.clone());
+    (opts.pin, opts.timings, opts.ramp) = (pin, timings, ramp);
+    opts.firmware_key.clone_from(&args.firmware.firmware_key);
+    opts.ingest_url = args.firmware.firmware_from.clone().or_else(|| args.video.ingest.clone());
+    opts.fail_health_percent =
+        if args.firmware.fail_health { 100 } else { args.fail_health_percent };
+    let fleet = fleet::Fleet::start_with(&creds, &opts, &signal)?;
     for c in &creds {
         if let Some(mut cfg) = args.video.config(&c.uid, &c.secret)? {
             cfg.pin = pin;

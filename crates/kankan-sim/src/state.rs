@@ -122,15 +122,21 @@ pub fn load(dir: &Path) -> Result<Option<StoredState>, SimError> {
 /// Writes the state file into `dir` (created if missing): a temporary file, flushed, then
 /// renamed over the old one, so a crash leaves either the old or the new state, never half.
 pub fn save(dir: &Path, state: &StoredState) -> Result<(), SimError> {
-    std::fs::create_dir_all(dir).map_err(|e| SimError::io(dir, e))?;
-    let path = path_in(dir);
-    let tmp = dir.join(format!("{STATE_FILE}.tmp"));
     let mut json = serde_json::to_vec_pretty(state)
-        .map_err(|e| SimError::StateFile { path: path.clone(), reason: e.to_string() })?;
+        .map_err(|e| SimError::StateFile { path: path_in(dir), reason: e.to_string() })?;
     json.push(b'\n');
+    write_atomic(dir, STATE_FILE, &json)
+}
+
+/// Writes `bytes` to `dir/name` (the directory created if missing) through a flushed
+/// temporary file renamed over the old one: a crash leaves the old or the new file.
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), SimError> {
+    std::fs::create_dir_all(dir).map_err(|e| SimError::io(dir, e))?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&json)?;
+        f.write_all(bytes)?;
         f.sync_all()
     };
     write().map_err(|e| SimError::io(&tmp, e))?;

@@ -33,6 +33,8 @@ pub fn pin_for(url: &str, pin: Option<Pin>) -> Result<Option<Pin>, SimError> {
 
 /// An HTTP client for the ingest: pinned TLS for `https://` URLs.
 pub fn http_client(url: &str, pin: Option<Pin>) -> Result<reqwest::Client, SimError> {
+    // reqwest is built without a default TLS provider: the process-wide one is ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut b = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
     if let Some(pin) = pin_for(url, pin)? {
         b = b.tls_backend_preconfigured(pinned_client_config(pin));

@@ -103,6 +103,7 @@ export function settingsCard(d, { onSaved }) {
     call_mode: segmented('call-mode', 'When someone rings', [['ring', 'Ring'], ['message', 'Message'], ['off', 'Off']]),
     volume: slider('volume', 'Speaker volume', 0, 100, '%'),
     picture: select('picture', 'Picture', [['normal', 'Normal'], ['flip', 'Flipped (upside down)'], ['mirror', 'Mirrored'], ['rotate180', 'Rotated 180°']]),
+    auto_update: toggle('auto-update', 'Automatic updates', 'Install new firmware by itself when it is released (on by default)'),
     recording_mode: segmented('recording-mode', 'Recording', [['continuous', 'Cloud, continuous'], ['events', 'Cloud, events only'], ['card-only', 'Memory card only']]),
   };
   // Whether the video is kept at all is the owner's choice; so are AI descriptions.
@@ -151,6 +152,7 @@ export function settingsCard(d, { onSaved }) {
     f.picture.set(s.picture);
     f.recording_mode.set(s.recording_mode || 'continuous');
     f.ai_descriptions.set(!!s.ai_descriptions);
+    f.auto_update.set(s.auto_update !== false);
     showModeHint();
   };
   const read = () => ({
@@ -172,6 +174,7 @@ export function settingsCard(d, { onSaved }) {
     alert_on: f.person_detection.get() ? f.alert_on.get() || 'any' : 'any',
     familiar_faces: f.familiar_faces.get(),
     stranger_alerts: f.stranger_alerts.get(),
+    auto_update: f.auto_update.get(),
   });
 
   const paintStatus = (state) => {

@@ -1,7 +1,8 @@
 // pages/device.js — "#/devices/{uid}": one device. A header with its name (tap to rename) and
 // online state, links to watch it live (Live, the main action) and to its recordings
 // (Playback), Info from its last state report, Settings, Motion zones & schedule, Controls
-// and Notifications (snooze; own modules), Network settings (pages/device-network.js), a link
+// and Notifications (snooze; own modules), Firmware (installed, available, Update and its
+// progress; pages/device-firmware.js), Network settings (pages/device-network.js), a link
 // to the SD card (pages/card.js), and the danger zone to unbind it; for the owner a
 // link to Share it (pages/share.js). A camera shared with the account is badged "Shared by
 // <nickname>", shows only what its member may do (the device's capabilities) and offers
@@ -20,6 +21,7 @@ import { settingsCard } from './device-settings.js';
 import { controlsCard } from './device-controls.js';
 import { motionCard } from './device-motion.js';
 import { networkCard } from './device-network.js';
+import { firmwareCard } from './device-firmware.js';
 import { deviceNotifyCard } from '../notify-ui.js';
 import { can, isMember, sharedBadge } from '../sharing-ui.js';
 
@@ -227,6 +229,7 @@ export function render(ctx) {
   const alert = alertBox('device-alert');
   let view = null;
   let built = null; // the role and capabilities the view was built for
+  let firmware = null; // the Firmware card (polls on its own)
 
   const build = (d) => {
     const header = nameHeader(d, (next) => paint(next));
@@ -275,6 +278,9 @@ export function render(ctx) {
     // An ordinary RTSP camera records and plays back, but takes no Kankan settings or commands.
     const kankanDevice = d.model !== 'RTSP';
     const parts = [header.head, header.alert, alert, hero, actions, info];
+    firmware?.stop();
+    firmware = kankanDevice ? firmwareCard(d, ctx) : null;
+    if (firmware) parts.push(firmware.node);
     if (kankanDevice && can(d, 'change-settings')) parts.push(settings.node, motion.node, controls.node, network.node);
     if (can(d, 'receive-alarms')) parts.push(deviceNotifyCard(d));
     root.replaceChildren(...parts, isMember(d) ? leaveCard(d, ctx) : dangerCard(d, ctx));

@@ -13,6 +13,7 @@ pub mod devices;
 pub mod events;
 pub mod exports;
 pub mod faces;
+pub mod firmware;
 pub mod ingest;
 pub mod live;
 pub mod me;

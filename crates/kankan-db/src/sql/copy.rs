@@ -68,6 +68,11 @@ pub const TABLES: &[&str] = &[
     "coupons",
     "redemption_codes",
     "redemptions",
+    "firmware_images",
+    "firmware_rollouts",
+    "firmware_rollout_cohort",
+    "firmware_devices",
+    "firmware_updates",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

@@ -24,6 +24,7 @@ mod event_rows;
 mod events;
 mod exports;
 mod faces;
+mod firmware;
 mod grants;
 mod jobs;
 mod lifecycle;

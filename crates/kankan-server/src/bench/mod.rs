@@ -10,6 +10,8 @@
 //!   in-process, and the relay's CPU per viewer.
 //! - `motion`: the motion detector's CPU per camera at 5 fps of 640x360, against plain
 //!   per-pixel frame differencing.
+//! - `firmware`: a signed image rolled out to a fleet of simulated cameras (server CPU and
+//!   time to all confirmed), against nginx serving the same bytes to as many downloads.
 //! - `login`: the server's resident memory through registrations, correct logins and a
 //!   credential-stuffing burst from many addresses, and after it (password hashing is bounded).
 //! - `cancel`: deleting an account with 30 days of 4 cameras' recordings: the crypto-shred
@@ -23,6 +25,7 @@
 //!   verification proxy; against the same ONNX files in onnxruntime (`scripts/bench-vision`).
 
 mod cancel;
+mod firmware;
 mod index;
 mod ingest;
 mod live;
@@ -39,6 +42,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 pub use cancel::cancel;
+pub use firmware::{FirmwareBench, firmware};
 pub use index::index;
 pub use ingest::{IngestBench, ingest};
 pub use live::{LiveBench, live};

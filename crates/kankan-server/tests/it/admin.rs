@@ -85,12 +85,13 @@ async fn a_staff_session_expires_after_eight_hours() {
 }
 
 /// Every worker the server supervises.
-const WORKERS: [&str; 16] = [
+const WORKERS: [&str; 17] = [
     "device-pump",
     "jobs",
     "dispatch",
     "notify",
     "announce",
+    "firmware-rollout",
     "rtsp-bridge",
     "live-stopper",
     "events-sweeper",

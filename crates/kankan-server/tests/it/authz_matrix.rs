@@ -222,6 +222,14 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         ("POST", "/internal/v1/mqtt/acl") => {
             j(json!({"username": ids.uid, "topic": "kk/v1/+/cmd", "action": "subscribe"}))
         }
+        // No signature or model: staff are answered 400, the rest unauthenticated.
+        ("POST", "/api/v1/admin/firmware/images") => {
+            Body::Raw("application/octet-stream", vec![0; 16])
+        }
+        // No such image: staff are answered (firmware is off on the matrix's server).
+        ("POST", "/api/v1/admin/firmware/rollouts") => {
+            j(json!({"image_id": uuid::Uuid::now_v7(), "percent": 10}))
+        }
         ("PUT", "/ingest/v1/{uid}/backfill") => Body::Raw("video/mp4", vec![0; 16]),
         ("POST", "/ingest/v1/{uid}/live") => Body::Raw("video/mp4", vec![0; 16]),
         ("POST", "/ingest/v1/{uid}/card/{request}") => Body::Raw("video/mp4", vec![0; 16]),
@@ -258,6 +266,10 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("id", p) if p.starts_with("/api/v1/admin/requests/") => {
                 uuid::Uuid::now_v7().to_string()
             }
+            // No such rollout: staff are answered not-found, the rest unauthenticated.
+            ("id", p) if p.starts_with("/api/v1/admin/firmware/") => {
+                uuid::Uuid::now_v7().to_string()
+            }
             // Household B's live grant: nobody else may withdraw it.
             ("id", p) if p.starts_with("/api/v1/me/support-grants/") => ids.b_support_grant.clone(),
             // Not a member of the device: the owner is answered not-found, nobody is removed.
@@ -265,6 +277,8 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("file", p) if p.contains("/init/") => "1.mp4".into(),
             ("file", _) => "1.m4s".into(),
             ("session", _) => uuid::Uuid::now_v7().to_string(),
+            // Offered to no device: its own credentials get not-found, the rest 401.
+            ("image_id", _) => uuid::Uuid::now_v7().to_string(),
             ("token", p) if p.starts_with("/api/v1/deletion-receipts/") => "no-such-receipt".into(),
             ("purpose", _) => "ai-descriptions".into(),
             ("provider", _) => "stripe".into(),

@@ -181,6 +181,7 @@ pub fn fast() -> Timings {
         telemetry: Duration::from_secs(3600),
         reboot_delay: Duration::from_millis(100),
         keep_alive: Duration::from_secs(5),
+        health_check: Duration::from_millis(10),
     }
 }
 
@@ -209,6 +210,11 @@ impl SimDevice {
 
     pub async fn wait(&self, what: &str, pred: impl FnMut(&Status) -> bool) -> Status {
         self.handle.wait_for(what, WAIT, pred).await.expect(what)
+    }
+
+    /// Pulls the power: the task ends at once, nothing is saved or said.
+    pub fn crash(self) {
+        self.task.abort();
     }
 
     pub async fn stop(self) {

@@ -1,0 +1,286 @@
+//! The firmware rollout benchmark: a signed image rolled out to every camera of a fleet of
+//! simulated cameras (`kankan_sim::fleet`, in this process, one shared HTTP client for the
+//! downloads) by a `kankan serve` child: the server's CPU time and the wall time from
+//! creating the rollout (100 %) to the last camera confirming the new version, through the
+//! rollout worker's offers, the authenticated ranged downloads from the ingest, the progress
+//! reports and the devices' reboots and health checks. Against the reference: nginx from
+//! Debian (one process, `sendfile on`) serving the same bytes as a static file to the same
+//! number of concurrent downloads through one HTTP client; its CPU time and the wall time to
+//! the last byte. The ratios are what docs/benchmarks.md records.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use kankan_base::{RealClock, Shutdown};
+use kankan_crypto::firmware::SigningKey;
+use kankan_protocol::device::UpdatePhase;
+use kankan_sim::fleet::{Credential, Fleet, FleetOptions};
+use kankan_sim::{Backoff, ServerAddr, Timings, firmware_image};
+
+use super::ingest::setup_account;
+use super::{Child, cpu_secs, free_port};
+use crate::config::Config;
+use crate::start::build_services;
+
+/// The version rolled out (the cameras start at `kankan_sim::config::FIRMWARE`).
+const VERSION: &str = "1.1.0";
+const MODEL: &str = "KK-C1";
+/// How long the whole rollout may take before the run is called failed.
+const ROLLOUT_WAIT: Duration = Duration::from_secs(900);
+
+/// What `kankan bench firmware` runs.
+#[derive(Debug, Clone)]
+pub struct FirmwareBench {
+    pub cameras: usize,
+    /// Image size in KiB.
+    pub image_kib: usize,
+    /// Seconds over which the cameras first connect.
+    pub ramp_secs: u64,
+    pub work_dir: PathBuf,
+}
+
+/// A staff administrator in the data dir the server child will use; its password.
+async fn create_staff(data: &Path) -> anyhow::Result<String> {
+    let database =
+        crate::config::DatabaseConfig { url: std::env::var("KANKAN__DATABASE__URL").ok() };
+    let cfg = Config { data_dir: data.to_path_buf(), database, ..Config::default() };
+    let s = build_services(&cfg, Arc::new(RealClock)).await?;
+    let (password, _) = kankan_crypto::random_token()?;
+    s.accounts.create_staff_admin("bench-staff", &password).await?;
+    Ok(password)
+}
+
+pub async fn firmware(b: FirmwareBench) -> anyhow::Result<()> {
+    let dir = &b.work_dir;
+    std::fs::create_dir_all(dir)?;
+    let data = dir.join("kankan-data");
+    let fleet_dir = dir.join("fw-fleet");
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&fleet_dir);
+    let (_, creds) = setup_account(&data, b.cameras).await?;
+    let staff_password = create_staff(&data).await?;
+    let (key, _) = SigningKey::generate()?;
+    let image = firmware_image(MODEL, VERSION, b.image_kib * 1024);
+    let signature = key.sign(MODEL, VERSION, &image);
+    let n = b.cameras.to_string();
+    let public_key = key.public_key();
+    let env = [
+        ("KANKAN__FIRMWARE__PUBLIC_KEY", public_key.as_str()),
+        ("KANKAN__FIRMWARE__ROLLOUT_TICK_SECS", "1"),
+        ("KANKAN__FIRMWARE__ROLLOUT_BATCH", n.as_str()),
+        ("KANKAN__FIRMWARE__MAX_IN_FLIGHT", n.as_str()),
+    ];
+    let child = Child::start(&data, &env).await?;
+    let prepared = Prepared { public_key, image, signature, staff_password };
+    let result = run_kankan(&b, &child, &creds, &fleet_dir, &prepared).await;
+    child.stop().await;
+    let _ = std::fs::remove_dir_all(&fleet_dir);
+    let (k_cpu, k_wall) = result?;
+    let (n_cpu, n_wall) = run_nginx(dir, &prepared.image, b.cameras).await?;
+    println!(
+        "firmware rollout of a {} KiB image to {} cameras:\n  kankan: {k_wall:.1} s to all \
+         confirmed, server CPU {k_cpu:.2} s\n  nginx:  {n_wall:.1} s to all downloaded, CPU \
+         {n_cpu:.2} s\n  ratios kankan / nginx: CPU {:.1}, wall {:.1}",
+        b.image_kib,
+        b.cameras,
+        k_cpu / n_cpu.max(0.001),
+        k_wall / n_wall.max(0.001),
+    );
+    Ok(())
+}
+
+/// The signed image and who uploads it.
+struct Prepared {
+    public_key: String,
+    image: Vec<u8>,
+    signature: String,
+    staff_password: String,
+}
+
+/// The rollout through the server child: its CPU seconds and the wall seconds to all
+/// confirmed.
+async fn run_kankan(
+    b: &FirmwareBench,
+    child: &Child,
+    creds: &[(String, String)],
+    fleet_dir: &Path,
+    p: &Prepared,
+) -> anyhow::Result<(f64, f64)> {
+    let (image, signature) = (&p.image, p.signature.as_str());
+    let http = reqwest::Client::new();
+    let token = staff_login(&http, &child.base, &p.staff_password).await?;
+    let admin = format!("{}/api/v1/admin/firmware", child.base);
+    let r = http
+        // Model, version and base64url signature need no escaping in a query.
+        .post(format!("{admin}/images?model={MODEL}&version={VERSION}&signature={signature}"))
+        .bearer_auth(&token)
+        .body(image.clone())
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        bail!("uploading the image: {} {}", r.status(), r.text().await.unwrap_or_default());
+    }
+    let uploaded: serde_json::Value = r.json().await?;
+    let image_id = uploaded.get("id").cloned().context("the image's id")?;
+
+    let creds: Vec<Credential> = creds
+        .iter()
+        .map(|(uid, secret)| Credential {
+            uid: uid.clone(),
+            model: MODEL.into(),
+            secret: secret.clone(),
+        })
+        .collect();
+    let mut opts =
+        FleetOptions::new(ServerAddr::parse(&format!("mqtt://{}", child.mqtt))?, fleet_dir.into());
+    opts.timings = Timings {
+        backoff: Backoff { base: Duration::from_millis(500), cap: Duration::from_secs(10) },
+        telemetry: Duration::from_secs(3600),
+        reboot_delay: Duration::from_millis(200),
+        keep_alive: Duration::from_secs(60),
+        health_check: Duration::from_millis(200),
+    };
+    opts.ramp = Duration::from_secs(b.ramp_secs);
+    opts.firmware_key = Some(p.public_key.clone());
+    opts.ingest_url = Some(child.base.clone());
+    let (shutdown, signal) = Shutdown::new();
+    let fleet = Fleet::start_with(&creds, &opts, &signal)?;
+    let connect_by = Instant::now() + Duration::from_secs(b.ramp_secs + 120);
+    while fleet.handles.iter().any(|h| h.status().last_report.is_none()) {
+        if Instant::now() > connect_by {
+            bail!("{} of {} cameras connected", fleet.connected(), creds.len());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Let the server record the reports (the versions the rollout compares).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    println!("{} cameras online at {}", creds.len(), kankan_sim::config::FIRMWARE);
+
+    let (cpu0, t0) = (cpu_secs(child.pid)?, Instant::now());
+    let body = serde_json::json!({ "image_id": image_id, "percent": 100 });
+    let r = http.post(format!("{admin}/rollouts")).bearer_auth(&token).json(&body).send().await?;
+    if !r.status().is_success() {
+        bail!("creating the rollout: {} {}", r.status(), r.text().await.unwrap_or_default());
+    }
+    let mut last_print = Instant::now();
+    loop {
+        let (mut done, mut failed) = (0, 0);
+        for h in &fleet.handles {
+            let s = h.status();
+            let r = s.last_report.as_ref();
+            match r.and_then(|r| r.update.as_ref()).map(|u| u.phase) {
+                Some(UpdatePhase::Confirmed) if r.is_some_and(|r| r.firmware == VERSION) => {
+                    done += 1;
+                }
+                Some(UpdatePhase::Failed | UpdatePhase::RolledBack) => failed += 1,
+                _ => {}
+            }
+        }
+        if done + failed == creds.len() {
+            if failed > 0 {
+                bail!("{failed} cameras failed to update");
+            }
+            break;
+        }
+        if t0.elapsed() > ROLLOUT_WAIT {
+            bail!("{done} of {} cameras updated after {ROLLOUT_WAIT:?}", creds.len());
+        }
+        if last_print.elapsed() > Duration::from_secs(10) {
+            println!(
+                "  {done} of {} confirmed after {:.0} s",
+                creds.len(),
+                t0.elapsed().as_secs_f64()
+            );
+            last_print = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (cpu1, wall) = (cpu_secs(child.pid)?, t0.elapsed().as_secs_f64());
+    shutdown.trigger();
+    let _ = tokio::time::timeout(Duration::from_secs(30), fleet.join()).await;
+    Ok((cpu1 - cpu0, wall))
+}
+
+async fn staff_login(http: &reqwest::Client, base: &str, password: &str) -> anyhow::Result<String> {
+    let body = serde_json::json!({ "username": "bench-staff", "password": password });
+    let r = http.post(format!("{base}/api/v1/admin/login")).json(&body).send().await?;
+    if !r.status().is_success() {
+        bail!("staff login: {}", r.status());
+    }
+    let v: serde_json::Value = r.json().await?;
+    v.get("token").and_then(|t| t.as_str()).map(str::to_owned).context("a staff token")
+}
+
+/// nginx serving `image` to `downloads` concurrent downloads: its CPU seconds and the wall
+/// seconds to the last byte.
+async fn run_nginx(dir: &Path, image: &[u8], downloads: usize) -> anyhow::Result<(f64, f64)> {
+    let bin = Path::new("/usr/sbin/nginx");
+    if !bin.exists() {
+        bail!("nginx is not installed (apt-get install nginx)");
+    }
+    let root = dir.join("nginx");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("www"))?;
+    std::fs::write(root.join("www/image.bin"), image)?;
+    let port = free_port()?;
+    let d = root.display();
+    // One process (no master), so its CPU is one /proc entry.
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+         error_log {d}/error.log warn;\nevents {{ worker_connections 8192; }}\n\
+         http {{\n  access_log off;\n  sendfile on;\n  client_body_temp_path {d}/body;\n\
+         proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
+         uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+         server {{ listen 127.0.0.1:{port}; root {d}/www; }}\n}}\n"
+    );
+    std::fs::write(root.join("nginx.conf"), conf)?;
+    let mut process = tokio::process::Command::new(bin)
+        .arg("-p")
+        .arg(&root)
+        .arg("-c")
+        .arg(root.join("nginx.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting nginx")?;
+    let pid = process.id().context("nginx pid")?;
+    let url = format!("http://127.0.0.1:{port}/image.bin");
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if http.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !ready {
+        bail!("nginx did not start (see {d}/error.log)");
+    }
+    let size = image.len();
+    let (cpu0, t0) = (cpu_secs(pid)?, Instant::now());
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..downloads {
+        let (http, url) = (http.clone(), url.clone());
+        tasks.spawn(async move {
+            let mut r = http.get(&url).send().await?;
+            let mut got = 0;
+            while let Some(chunk) = r.chunk().await? {
+                got += chunk.len();
+            }
+            anyhow::ensure!(got == size, "{got} of {size} bytes");
+            Ok::<(), anyhow::Error>(())
+        });
+    }
+    while let Some(res) = tasks.join_next().await {
+        res??;
+    }
+    let (cpu1, wall) = (cpu_secs(pid)?, t0.elapsed().as_secs_f64());
+    let _ = process.kill().await;
+    let _ = std::fs::remove_dir_all(&root);
+    Ok((cpu1 - cpu0, wall))
+}
