@@ -132,6 +132,10 @@ pub enum CoreError {
     /// built already), `export-not-ready`, `export-expired`.
     #[error("{message}")]
     ExportState { code: &'static str, message: String },
+    /// A cloud-storage plan or 4G data request that cannot be served (`unknown-plan`,
+    /// `no-sim`, `plans-not-configured`).
+    #[error("{message}")]
+    Plan { code: &'static str, message: String },
     /// A data-subject request or support grant refused as given (`invalid-request`).
     #[error("{0}")]
     InvalidRequest(String),
@@ -182,6 +186,7 @@ impl CoreError {
             }
             InvalidExport { .. } => ErrorKind::InvalidArgument,
             ExportState { .. } => ErrorKind::FailedPrecondition,
+            Plan { .. } => ErrorKind::InvalidArgument,
             Store(e) => e.kind(),
             Media(_) => ErrorKind::InvalidArgument,
             Crypto(_) | Internal(_) | RecordingDamaged(_) => ErrorKind::Internal,
@@ -233,7 +238,7 @@ impl CoreError {
             PolicyAcceptanceRequired => "policy-acceptance-required",
             GuardianConsentPending => "guardian-consent-pending",
             NotForChildAccounts(_) => "not-for-child-accounts",
-            InvalidExport { code, .. } | ExportState { code, .. } => code,
+            InvalidExport { code, .. } | ExportState { code, .. } | Plan { code, .. } => code,
             InvalidRequest(_) => "invalid-request",
             Media(e) => e.code(),
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",

@@ -20,6 +20,7 @@ mod media;
 mod migrate;
 mod model;
 mod notify;
+mod plans;
 mod rtsp;
 pub mod sql;
 mod store;
@@ -48,12 +49,13 @@ pub use notify::{
     Delivery, DeliveryStatus, DeviceNotificationRow, NotificationSettingsRow, PushSubscriptionRow,
     WebhookRow,
 };
+pub use plans::{Entitlement, EntitlementState, NewEntitlement, SimTopup};
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
     AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, ClusterStore,
     ConsentStore, DeviceStore, EventStore, ExportStore, FaceStore, JobStore, LifecycleStore,
-    MediaStore, NoteFeed, NotifyStore, RateWindow, ShareStore, Store,
+    MediaStore, NoteFeed, NotifyStore, PlanStore, RateWindow, ShareStore, Store,
 };
 pub use store::{DescriptionStore, StoredDescription};
 

@@ -171,4 +171,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0026_event_descriptions.sql"),
         postgres: include_str!("../migrations/postgres/0026_event_descriptions.sql"),
     },
+    Migration {
+        version: 30,
+        name: "0030_plans",
+        sqlite: include_str!("../migrations/sqlite/0030_plans.sql"),
+        postgres: include_str!("../migrations/postgres/0030_plans.sql"),
+    },
 ];

@@ -15,6 +15,7 @@ mod jobs;
 mod lifecycle;
 mod media;
 mod notify;
+mod plans;
 mod sharing;
 
 use async_trait::async_trait;
@@ -33,6 +34,7 @@ pub use jobs::JobStore;
 pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
 pub use notify::NotifyStore;
+pub use plans::PlanStore;
 pub use sharing::ShareStore;
 
 use crate::DbError;
@@ -62,6 +64,7 @@ pub trait Store:
     + AnnouncementStore
     + LifecycleStore
     + DescriptionStore
+    + PlanStore
     + Send
     + Sync
     + 'static

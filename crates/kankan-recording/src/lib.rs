@@ -18,6 +18,7 @@ mod config;
 mod export;
 mod ingest;
 mod keys;
+mod limits;
 mod modes;
 mod motion_watch;
 mod on_demand;
@@ -42,6 +43,7 @@ pub use access::{ACCESS_LOG_MS, AccessEntry, AccessKind, REPEAT_MS};
 pub use config::RecordingConfig;
 pub use export::Mp4Download;
 pub use ingest::{Ingest, IngestOptions, IngestStats};
+pub use limits::{DeviceLimits, FreeTierError};
 pub use modes::{MAX_DELETE_MS, RecordingMode};
 pub use on_demand::LiveStopper;
 pub use playback::{LinkPurpose, MediaGrant, MediaLink, Playlist, PlaylistSegment};
@@ -78,6 +80,9 @@ struct Inner {
     /// Asked whether an owner consented to cloud recording, where the operator makes it
     /// optional ([`Recordings::effective_mode`]).
     consents: kankan_accounts::ConsentCheck,
+    /// The limits of a device without its own (`device_limits`): the free tier the plans
+    /// configure, else continuous for `recording.retention_days`.
+    free_tier: std::sync::OnceLock<kankan_db::DeviceLimits>,
 }
 
 impl Recordings {
@@ -110,6 +115,7 @@ impl Recordings {
                 live: kankan_core::live::LiveHub::default(),
                 revocations,
                 consents,
+                free_tier: std::sync::OnceLock::new(),
             }),
         })
     }
