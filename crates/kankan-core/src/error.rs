@@ -139,6 +139,11 @@ pub enum CoreError {
     /// A data-subject request or support grant refused as given (`invalid-request`).
     #[error("{0}")]
     InvalidRequest(String),
+    /// Payments (kankan-billing, kankan-plans): a stable code with its own kind, e.g.
+    /// `billing-bad-signature` (400), `billing-amount-mismatch` (400), `coupon-not-valid`
+    /// (400), `order-not-refundable` (409), `billing-provider-unavailable` (503).
+    #[error("{message}")]
+    Billing { kind: ErrorKind, code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] kankan_db::DbError),
     #[error(transparent)]
@@ -178,6 +183,7 @@ impl CoreError {
             AccountBanned | AccountNotVerified | AccountCancelling => ErrorKind::PermissionDenied,
             NotFound(_) | InvitationInvalid => ErrorKind::NotFound,
             InvitationOwn => ErrorKind::FailedPrecondition,
+            Billing { kind, .. } => *kind,
             CapabilityNotGrantable(_) | InvalidShare(_) | Consent { .. } | InvalidRequest(_) => {
                 ErrorKind::InvalidArgument
             }
@@ -240,6 +246,7 @@ impl CoreError {
             NotForChildAccounts(_) => "not-for-child-accounts",
             InvalidExport { code, .. } | ExportState { code, .. } | Plan { code, .. } => code,
             InvalidRequest(_) => "invalid-request",
+            Billing { code, .. } => code,
             Media(e) => e.code(),
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
             Store(_) | Crypto(_) | Internal(_) => "internal",

@@ -9,6 +9,7 @@
 mod access;
 mod album;
 mod audit;
+mod billing;
 pub mod blob;
 mod consents;
 mod error;
@@ -32,6 +33,7 @@ pub use audit::{
     AuditCheckpoint, AuditEntry, AuditHead, AuditLinker, ExpiredInactive, NewAuditEntry,
     PrivacyRequest, SupportGrant,
 };
+pub use billing::{BillingEventRow, CouponRow, EventApplied, OrderRow, RedemptionCodeRow};
 pub use blob::{BlobStore, LocalBlobStore};
 pub use consents::{AnnouncementRow, ConsentRow, GuardianRow};
 pub use error::DbError;
@@ -53,9 +55,9 @@ pub use plans::{Entitlement, EntitlementState, NewEntitlement, SimTopup};
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
-    AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, ClusterStore,
-    ConsentStore, DeviceStore, EventStore, ExportStore, FaceStore, JobStore, LifecycleStore,
-    MediaStore, NoteFeed, NotifyStore, PlanStore, RateWindow, ShareStore, Store,
+    AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, BillingStore,
+    ClusterStore, ConsentStore, DeviceStore, EventStore, ExportStore, FaceStore, JobStore,
+    LifecycleStore, MediaStore, NoteFeed, NotifyStore, PlanStore, RateWindow, ShareStore, Store,
 };
 pub use store::{DescriptionStore, StoredDescription};
 

@@ -172,6 +172,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0026_event_descriptions.sql"),
     },
     Migration {
+        version: 29,
+        name: "0029_payments",
+        sqlite: include_str!("../migrations/sqlite/0029_payments.sql"),
+        postgres: include_str!("../migrations/postgres/0029_payments.sql"),
+    },
+    Migration {
         version: 30,
         name: "0030_plans",
         sqlite: include_str!("../migrations/sqlite/0030_plans.sql"),

@@ -4,6 +4,7 @@
 mod accounts;
 mod album;
 mod audit;
+mod billing;
 pub(crate) mod cluster;
 mod consents;
 mod descriptions;
@@ -23,6 +24,7 @@ use async_trait::async_trait;
 pub use accounts::AccountStore;
 pub use album::AlbumStore;
 pub use audit::AuditStore;
+pub use billing::BillingStore;
 pub use cluster::{ClusterStore, NoteFeed, RateWindow};
 pub use consents::{AnnouncementStore, ConsentStore};
 pub use descriptions::{DescriptionStore, StoredDescription};
@@ -64,6 +66,7 @@ pub trait Store:
     + AnnouncementStore
     + LifecycleStore
     + DescriptionStore
+    + BillingStore
     + PlanStore
     + Send
     + Sync

@@ -66,6 +66,11 @@ pub const TABLES: &[&str] = &[
     "support_grant_devices",
     "rate_windows",
     "node_leases",
+    "orders",
+    "billing_events",
+    "coupons",
+    "redemption_codes",
+    "redemptions",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

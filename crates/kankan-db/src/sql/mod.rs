@@ -11,6 +11,7 @@ mod access;
 mod accounts;
 mod album;
 mod audit;
+mod billing;
 mod cluster;
 mod consents;
 mod copy;

@@ -1,0 +1,83 @@
+//! `[billing]`: the payment providers the operator has accounts with, and where the provider
+//! sends buyers back. A provider without its section is off (checkouts naming it are refused
+//! `billing-provider-unknown`). Secrets (API keys, webhook secrets, private keys) are
+//! [`Secret`]s: never logged, shown as `[redacted]` by `kankan config dump`.
+
+use kankan_base::Secret;
+
+/// `[billing]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BillingConfig {
+    /// The public base URL of the web app for the providers' return pages and notification
+    /// URLs (`https://cam.example.org`); empty: `server.public_url`.
+    pub public_url: String,
+    /// `[billing.stripe]`: Stripe Checkout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stripe: Option<StripeConfig>,
+}
+
+/// `[billing.stripe]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StripeConfig {
+    /// The API's base URL (tests point it at a stand-in).
+    #[serde(default = "stripe_api_base")]
+    pub api_base: String,
+    /// The secret API key (`sk_live_...`, `sk_test_...`).
+    pub secret_key: Secret,
+    /// The webhook endpoint's signing secret (`whsec_...`).
+    pub webhook_secret: Secret,
+    /// How far a webhook's signed time may be from the server's clock (30-3600 s).
+    #[serde(default = "stripe_tolerance")]
+    pub tolerance_secs: u64,
+    /// Limit for one API request, connection included (1-120 s).
+    #[serde(default = "timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn stripe_api_base() -> String {
+    "https://api.stripe.com".into()
+}
+
+fn stripe_tolerance() -> u64 {
+    300
+}
+
+pub(crate) fn timeout_secs() -> u64 {
+    10
+}
+
+impl BillingConfig {
+    /// Checks every value against its range.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.public_url.is_empty() {
+            check_base("billing.public_url", &self.public_url)?;
+        }
+        if let Some(s) = &self.stripe {
+            check_base("billing.stripe.api_base", &s.api_base)?;
+            if s.secret_key.expose().is_empty() {
+                return Err("billing.stripe.secret_key must not be empty".into());
+            }
+            if s.webhook_secret.expose().is_empty() {
+                return Err("billing.stripe.webhook_secret must not be empty".into());
+            }
+            if !(30..=3600).contains(&s.tolerance_secs) {
+                return Err("billing.stripe.tolerance_secs must be 30-3600".into());
+            }
+            check_timeout("billing.stripe.timeout_secs", s.timeout_secs)?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn check_base(field: &str, url: &str) -> Result<(), String> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        _ => Err(format!("{field} must be an http(s) URL")),
+    }
+}
+
+pub(crate) fn check_timeout(field: &str, secs: u64) -> Result<(), String> {
+    if (1..=120).contains(&secs) { Ok(()) } else { Err(format!("{field} must be 1-120")) }
+}
