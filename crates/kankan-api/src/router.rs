@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::handlers::{
     access, admin, album, auth, broker, cancellation, data_access, devices, events, exports, faces,
-    ingest, live, me, notify, ops, privacy, recordings, sharing, support, talk, whep,
+    ingest, live, me, notify, ops, plans, privacy, recordings, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -26,7 +26,7 @@ const AVATAR_LIMIT: usize = kankan_accounts::AVATAR_MAX_BYTES;
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
     tags((name = "auth"), (name = "me"), (name = "devices"), (name = "sharing"), (name = "recordings"), (name = "album"),
-        (name = "events"), (name = "faces"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"))
+        (name = "events"), (name = "faces"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"), (name = "plans"))
 )]
 struct ApiDoc;
 
@@ -82,6 +82,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recordings::delete_range))
         .routes(routes!(recordings::link))
         .routes(routes!(recordings::storage))
+        .routes(routes!(plans::catalogue))
+        .routes(routes!(plans::device_plan))
+        .routes(routes!(plans::plan_checkout))
+        .routes(routes!(plans::sim))
+        .routes(routes!(plans::sim_checkout))
         .routes(routes!(album::list))
         .routes(routes!(album::screenshot))
         .routes(routes!(album::clip))

@@ -87,6 +87,10 @@ pub struct AppState {
     pub announcements: kankan_events::notify::announce::Announcements,
     /// Data exports ("Download my data").
     pub exports: kankan_export::Exports,
+    /// Payments: orders and checkouts (kankan-billing).
+    pub billing: kankan_billing::Billing,
+    /// Cloud-storage plans and 4G data.
+    pub plans: kankan_plans::Plans,
     /// What `/readyz` asks.
     pub readiness: Arc<dyn Readiness>,
     /// Every long-lived stream (live WebSocket, WebRTC session, event stream) registers here

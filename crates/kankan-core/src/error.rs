@@ -132,10 +132,6 @@ pub enum CoreError {
     /// built already), `export-not-ready`, `export-expired`.
     #[error("{message}")]
     ExportState { code: &'static str, message: String },
-    /// A cloud-storage plan or 4G data request that cannot be served (`unknown-plan`,
-    /// `no-sim`, `plans-not-configured`).
-    #[error("{message}")]
-    Plan { code: &'static str, message: String },
     /// A data-subject request or support grant refused as given (`invalid-request`).
     #[error("{0}")]
     InvalidRequest(String),
@@ -192,7 +188,6 @@ impl CoreError {
             }
             InvalidExport { .. } => ErrorKind::InvalidArgument,
             ExportState { .. } => ErrorKind::FailedPrecondition,
-            Plan { .. } => ErrorKind::InvalidArgument,
             Store(e) => e.kind(),
             Media(_) => ErrorKind::InvalidArgument,
             Crypto(_) | Internal(_) | RecordingDamaged(_) => ErrorKind::Internal,
@@ -244,7 +239,7 @@ impl CoreError {
             PolicyAcceptanceRequired => "policy-acceptance-required",
             GuardianConsentPending => "guardian-consent-pending",
             NotForChildAccounts(_) => "not-for-child-accounts",
-            InvalidExport { code, .. } | ExportState { code, .. } | Plan { code, .. } => code,
+            InvalidExport { code, .. } | ExportState { code, .. } => code,
             InvalidRequest(_) => "invalid-request",
             Billing { code, .. } => code,
             Media(e) => e.code(),

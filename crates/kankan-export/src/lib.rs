@@ -118,6 +118,8 @@ pub struct Sources {
     pub events: Events,
     pub notify: Notifications,
     pub faces: kankan_faces::Faces,
+    /// Cloud-storage entitlements and 4G top-ups.
+    pub plans: kankan_plans::Plans,
 }
 
 struct Inner {

@@ -36,7 +36,11 @@ pub struct DevicePlan {
 }
 
 fn unknown_plan(sku: &str) -> CoreError {
-    CoreError::Plan { code: "unknown-plan", message: format!("no plan {sku:?} in the catalogue") }
+    CoreError::Billing {
+        kind: kankan_base::ErrorKind::InvalidArgument,
+        code: "unknown-plan",
+        message: format!("no plan {sku:?} in the catalogue"),
+    }
 }
 
 impl Plans {
@@ -113,27 +117,7 @@ impl Plans {
 
     /// Writes the device's limits from its active entitlement, or removes them (free tier).
     async fn apply(&self, uid: &str) -> Result<(), CoreError> {
-        let s = &self.inner;
-        let live = s.store.live_entitlements(uid).await?;
-        let active = live.iter().find(|e| e.state == EntitlementState::Active);
-        let limits = active.map(|e| DeviceLimits {
-            kind: e.kind,
-            retention_days: e.retention_days,
-            quota_mib: e.quota_mib,
-            since: e.starts_at,
-        });
-        let before = s.store.device_limits(uid).await?;
-        let unchanged = match (&before, &limits) {
-            // The same limits keep their start (an events-only cap counts from it).
-            (Some(b), Some(l)) => {
-                (b.kind, b.retention_days, b.quota_mib) == (l.kind, l.retention_days, l.quota_mib)
-            }
-            (None, None) => true,
-            _ => false,
-        };
-        if !unchanged {
-            s.store.set_device_limits(uid, limits.as_ref()).await?;
-        }
+        self.inner.store.sync_device_limits(uid).await?;
         Ok(())
     }
 
@@ -165,8 +149,10 @@ impl Plans {
         if s.config.reminder_days > 0 {
             let before = Timestamp(now.0 + i64::from(s.config.reminder_days) * DAY_MS);
             for e in s.store.entitlements_to_remind(before, BATCH).await? {
-                self.remind(&e).await?;
-                s.store.mark_reminded(e.order_id, now).await?;
+                // Marked first: a pass running beside this one does not remind again.
+                if s.store.mark_reminded(e.order_id, now).await? {
+                    self.remind(&e).await?;
+                }
             }
         }
         Ok(changed)

@@ -11,18 +11,20 @@
 
 mod config;
 mod entitlements;
+mod fulfil;
 mod sim;
 
 use std::sync::Arc;
 
 use kankan_base::Clocks;
 use kankan_core::{DeliveryQueue, KeyVault};
-use kankan_db::{DeviceLimits, Store};
+use kankan_db::Store;
 use kankan_devices::Devices;
 use kankan_recording::Recordings;
 
 pub use config::{DataSpec, FreeTier, Kind, Period, PlanSpec, PlansConfig};
 pub use entitlements::{DevicePlan, PlansWorker};
+pub use kankan_db::{DeviceLimits, Entitlement, EntitlementState, SimTopup};
 pub use sim::SimView;
 
 const DAY_MS: i64 = 86_400_000;
@@ -67,6 +69,15 @@ impl Plans {
     /// The catalogue.
     pub fn config(&self) -> &PlansConfig {
         &self.inner.config
+    }
+
+    /// The account's entitlements and 4G top-ups, newest first (its data export).
+    pub async fn records_of(
+        &self,
+        account: kankan_base::AccountId,
+    ) -> Result<(Vec<Entitlement>, Vec<SimTopup>), kankan_core::CoreError> {
+        let s = &self.inner;
+        Ok((s.store.entitlements_of(account).await?, s.store.sim_topups_of(account).await?))
     }
 
     /// The limits of a device without a plan, from the free tier (its retention defaulting

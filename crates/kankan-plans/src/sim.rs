@@ -22,11 +22,16 @@ pub struct SimView {
 }
 
 fn no_sim() -> CoreError {
-    CoreError::Plan { code: "no-sim", message: "this camera has reported no SIM card".into() }
+    CoreError::Billing {
+        kind: kankan_base::ErrorKind::InvalidArgument,
+        code: "no-sim",
+        message: "this camera has reported no SIM card".into(),
+    }
 }
 
 fn unknown_data(sku: &str) -> CoreError {
-    CoreError::Plan {
+    CoreError::Billing {
+        kind: kankan_base::ErrorKind::InvalidArgument,
         code: "unknown-plan",
         message: format!("no data package {sku:?} in the catalogue"),
     }

@@ -56,6 +56,10 @@ pub struct Services {
     pub revocations: kankan_core::Revocations,
     /// Deleting accounts across the domains (shred, then purge).
     pub lifecycle: crate::lifecycle::Lifecycle,
+    /// Payments: orders, providers, coupons (kankan-billing).
+    pub billing: kankan_billing::Billing,
+    /// Cloud-storage plans and 4G data; the fulfilment of paid orders.
+    pub plans: kankan_plans::Plans,
 }
 
 /// Creates the data directory (mode 0700) if missing, and makes every file the server creates
@@ -115,6 +119,9 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         revocations.clone(),
         kankan_accounts::ConsentCheck::new(store.clone(), cfg.privacy.cloud_recording_optional),
     )?;
+    // Devices without a plan follow the free tier of `[plans]`.
+    let free = kankan_plans::Plans::free_limits(&cfg.plans, cfg.recording.retention_days);
+    recordings.set_free_tier(free).map_err(|_| anyhow::anyhow!("free tier set twice"))?;
     let recovered = recordings.recover().await.context("recovering interrupted recordings")?;
     if recovered.recovered + recovered.dropped > 0 {
         tracing::info!(?recovered, "recordings recovered");
@@ -197,6 +204,15 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
             Arc::new(kankan_faces::FacesOnWithdrawal { faces: faces.clone() }),
         ],
     );
+    let plans = kankan_plans::Plans::new(
+        store.clone(),
+        clock.clone(),
+        devices.clone(),
+        recordings.clone(),
+        kankan_core::KeyVault::new(store.clone(), keyring.clone()),
+        delivery.clone(),
+        cfg.plans.clone(),
+    );
     let sources = kankan_export::Sources {
         accounts: accounts.clone(),
         devices: devices.clone(),
@@ -205,6 +221,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         events: events.clone(),
         notify: notify.clone(),
         faces: faces.clone(),
+        plans: plans.clone(),
     };
     let exports = kankan_export::Exports::new(
         store.clone(),
@@ -224,6 +241,13 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         audit: audit.clone(),
         exports: exports.clone(),
     };
+    let billing = kankan_billing::Billing::new(
+        store.clone(),
+        clock.clone(),
+        Vec::new(),
+        cfg.server.public_url.as_deref().unwrap_or_default(),
+    );
+    billing.set_fulfilment(Arc::new(plans.clone()));
     let reshredded =
         lifecycle.reshred_from_ledger().await.context("shredding again from the ledger")?;
     if reshredded > 0 {
@@ -250,6 +274,8 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         vapid,
         bus,
         revocations,
+        billing,
+        plans,
     })
 }
 
@@ -420,6 +446,8 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         notify: services.notify.clone(),
         announcements: services.announcements.clone(),
         exports: services.exports.clone(),
+        billing: services.billing.clone(),
+        plans: services.plans.clone(),
         readiness: Arc::new(StoreReadiness(services.store.clone())),
         revocations: services.revocations.clone(),
         webrtc: webrtc.clone(),
@@ -543,6 +571,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         Arc::new(services.devices.clone()),
     ));
     supervisor.spawn(Leased::new(services.recordings.retention_worker(), lease("retention")));
+    supervisor.spawn(Leased::new(services.plans.worker(), lease("plans")));
     // The journal is this node's own: every node finishes its own failed segments.
     supervisor.spawn(services.recordings.sealed_retry_worker());
     let supervised = tokio::spawn(supervisor.stopped());

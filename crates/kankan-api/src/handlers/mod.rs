@@ -16,6 +16,7 @@ pub mod live;
 pub mod me;
 pub mod notify;
 pub mod ops;
+pub mod plans;
 pub mod privacy;
 pub mod recordings;
 pub mod sharing;

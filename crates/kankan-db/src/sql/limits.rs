@@ -18,11 +18,16 @@ pub(super) async fn retentions(pool: &AnyPool) -> R<Vec<u32>> {
 }
 
 pub(super) async fn get(pool: &AnyPool, uid: &str) -> R<Option<DeviceLimits>> {
+    let mut conn = pool.acquire().await?;
+    get_in(&mut conn, uid).await
+}
+
+pub(super) async fn get_in(conn: &mut sqlx::AnyConnection, uid: &str) -> R<Option<DeviceLimits>> {
     let row = sqlx::query(
         "SELECT kind, retention_days, quota_mib, since_ms FROM device_limits WHERE uid = $1",
     )
     .bind(uid)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     row.map(|r| {
         let quota: Option<i64> = r.try_get("quota_mib")?;
@@ -37,9 +42,21 @@ pub(super) async fn get(pool: &AnyPool, uid: &str) -> R<Option<DeviceLimits>> {
 }
 
 pub(super) async fn set(pool: &AnyPool, uid: &str, limits: Option<&DeviceLimits>) -> R<()> {
+    let mut conn = pool.acquire().await?;
+    set_in(&mut conn, uid, limits).await
+}
+
+pub(super) async fn set_in(
+    conn: &mut sqlx::AnyConnection,
+    uid: &str,
+    limits: Option<&DeviceLimits>,
+) -> R<()> {
     match limits {
         None => {
-            sqlx::query("DELETE FROM device_limits WHERE uid = $1").bind(uid).execute(pool).await?;
+            sqlx::query("DELETE FROM device_limits WHERE uid = $1")
+                .bind(uid)
+                .execute(&mut *conn)
+                .await?;
         }
         Some(l) => {
             sqlx::query(
@@ -52,7 +69,7 @@ pub(super) async fn set(pool: &AnyPool, uid: &str, limits: Option<&DeviceLimits>
             .bind(i64::from(l.retention_days))
             .bind(l.quota_mib.map(i64_of))
             .bind(l.since.0)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         }
     }

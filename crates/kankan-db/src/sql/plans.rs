@@ -8,7 +8,9 @@ use sqlx::{AnyPool, Row};
 use super::columns::{account_col, i64_of, u64_of};
 use super::recording_modes::mode_col_named;
 use super::{Engine, R, SqlStore, opt_ts, ts, uuid_col, write_tx};
-use crate::{DbError, Entitlement, EntitlementState, NewEntitlement, PlanStore, SimTopup};
+use crate::{
+    DbError, DeviceLimits, Entitlement, EntitlementState, NewEntitlement, PlanStore, SimTopup,
+};
 
 macro_rules! ent_cols {
     () => {
@@ -128,6 +130,43 @@ async fn grant(pool: &AnyPool, n: &NewEntitlement, now: Timestamp) -> R<(Entitle
     Ok((e, true))
 }
 
+async fn sync_limits(pool: &AnyPool, uid: &str) -> R<Option<DeviceLimits>> {
+    let mut tx = write_tx(pool).await?;
+    let lock = format!("SELECT uid FROM devices WHERE uid = $1{}", Engine::of_tx(&tx).for_update());
+    sqlx::query(sqlx::AssertSqlSafe(lock)).bind(uid).fetch_optional(&mut *tx).await?;
+    let row = sqlx::query(
+        "SELECT kind, retention_days, quota_mib, starts_at_ms FROM plan_entitlements \
+         WHERE uid = $1 AND state = 'active' ORDER BY starts_at_ms DESC LIMIT 1",
+    )
+    .bind(uid)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let want = row
+        .map(|r| -> R<DeviceLimits> {
+            let quota: Option<i64> = r.try_get("quota_mib")?;
+            Ok(DeviceLimits {
+                kind: mode_col_named(&r, "kind")?,
+                retention_days: u32::try_from(u64_of(&r, "retention_days")?).unwrap_or(0),
+                quota_mib: quota.map(|q| u64::try_from(q).unwrap_or(0)),
+                since: ts(&r, "starts_at_ms")?,
+            })
+        })
+        .transpose()?;
+    let have = super::limits::get_in(&mut tx, uid).await?;
+    let same = match (&have, &want) {
+        (Some(h), Some(w)) => {
+            (h.kind, h.retention_days, h.quota_mib) == (w.kind, w.retention_days, w.quota_mib)
+        }
+        (None, None) => true,
+        _ => false,
+    };
+    if !same {
+        super::limits::set_in(&mut tx, uid, want.as_ref()).await?;
+    }
+    tx.commit().await?;
+    Ok(if same { have } else { want })
+}
+
 async fn move_state(
     pool: &AnyPool,
     order_id: uuid::Uuid,
@@ -176,6 +215,9 @@ impl PlanStore for SqlStore {
     ) -> R<(Entitlement, bool)> {
         grant(&self.pool, new, now).await
     }
+    async fn sync_device_limits(&self, uid: &str) -> R<Option<DeviceLimits>> {
+        sync_limits(&self.pool, uid).await
+    }
     async fn entitlement(&self, order_id: uuid::Uuid) -> R<Option<Entitlement>> {
         let mut conn = self.pool.acquire().await?;
         one(&mut conn, order_id).await
@@ -217,13 +259,16 @@ impl PlanStore for SqlStore {
         );
         many(&self.pool, sql, &[BindArg::Int(before.0), BindArg::Int(i64::from(limit))]).await
     }
-    async fn mark_reminded(&self, order_id: uuid::Uuid, now: Timestamp) -> R<()> {
-        sqlx::query("UPDATE plan_entitlements SET reminded_at_ms = $1 WHERE order_id = $2")
-            .bind(now.0)
-            .bind(order_id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn mark_reminded(&self, order_id: uuid::Uuid, now: Timestamp) -> R<bool> {
+        let r = sqlx::query(
+            "UPDATE plan_entitlements SET reminded_at_ms = $1 WHERE order_id = $2 \
+             AND reminded_at_ms IS NULL",
+        )
+        .bind(now.0)
+        .bind(order_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
     async fn entitlements_of(&self, account: AccountId) -> R<Vec<Entitlement>> {
         let sql = concat!(

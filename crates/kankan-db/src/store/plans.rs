@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use kankan_base::{AccountId, Timestamp};
 
-use crate::{DbError, Entitlement, EntitlementState, NewEntitlement, SimTopup};
+use crate::{DbError, DeviceLimits, Entitlement, EntitlementState, NewEntitlement, SimTopup};
 
 type R<T> = Result<T, DbError>;
 
@@ -24,6 +24,11 @@ pub trait PlanStore: Send + Sync {
         now: Timestamp,
     ) -> R<(Entitlement, bool)>;
     async fn entitlement(&self, order_id: uuid::Uuid) -> R<Option<Entitlement>>;
+    /// Writes the device's limits (`device_limits`) from its active entitlement, or removes
+    /// them when it has none, in one transaction that reads the entitlements as they are then
+    /// (concurrent changes end with the limits of the last state). Unchanged limits keep
+    /// their `since`.
+    async fn sync_device_limits(&self, uid: &str) -> R<Option<DeviceLimits>>;
     /// Moves an entitlement from `from` to `to` (ending it with `reason` at `now` when `to`
     /// is `Ended`); false if it was not in `from` any more.
     async fn move_entitlement(
@@ -41,7 +46,8 @@ pub trait PlanStore: Send + Sync {
     async fn due_entitlements(&self, now: Timestamp, limit: u32) -> R<Vec<Entitlement>>;
     /// Active entitlements ending before `before`, not yet reminded, that no renewal follows.
     async fn entitlements_to_remind(&self, before: Timestamp, limit: u32) -> R<Vec<Entitlement>>;
-    async fn mark_reminded(&self, order_id: uuid::Uuid, now: Timestamp) -> R<()>;
+    /// Marks the entitlement reminded; false if it was already (another node's pass).
+    async fn mark_reminded(&self, order_id: uuid::Uuid, now: Timestamp) -> R<bool>;
     /// Every entitlement of the account (its data export), newest first.
     async fn entitlements_of(&self, account: AccountId) -> R<Vec<Entitlement>>;
 

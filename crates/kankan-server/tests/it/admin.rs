@@ -85,7 +85,7 @@ async fn a_staff_session_expires_after_eight_hours() {
 }
 
 /// Every worker the server supervises.
-const WORKERS: [&str; 16] = [
+const WORKERS: [&str; 17] = [
     "device-pump",
     "jobs",
     "dispatch",
@@ -101,6 +101,7 @@ const WORKERS: [&str; 16] = [
     "exports-sweeper",
     "revocation-sweeper",
     "retention",
+    "plans",
     "sealed-retry",
 ];
 

@@ -28,6 +28,9 @@ fn body_for(method: &str, path: &str, uid: &str) -> Option<Value> {
             json!({"kinds": ["motion"], "snoozed_until_ms": null})
         }
         ("POST", "/api/v1/devices/{uid}/snooze") => json!({"minutes": 30}),
+        ("POST", "/api/v1/devices/{uid}/plan/checkout" | "/api/v1/devices/{uid}/sim/checkout") => {
+            json!({"sku": "no-such-plan", "provider": "stripe"})
+        }
         ("POST", "/api/v1/devices/{uid}/recordings/link") => json!({"purpose": "playback"}),
         ("POST", "/api/v1/album/screenshots") => json!({"device": uid}),
         ("POST", "/api/v1/album/clips") => json!({"device": uid, "seconds": 5}),

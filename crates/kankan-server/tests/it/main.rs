@@ -59,6 +59,8 @@ mod notify_phone;
 mod openapi;
 mod ownership;
 mod person;
+mod plans;
+mod plans_sim;
 mod privacy;
 mod recording;
 mod recording_crash;
