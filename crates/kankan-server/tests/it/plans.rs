@@ -44,6 +44,7 @@ pub fn catalogue(free: Kind, free_days: Option<u32>) -> PlansConfig {
         plan("cont-3d-month", Kind::Continuous, 3, 199),
         plan("cont-30d-month", Kind::Continuous, 30, 999),
         plan("events-7d-month", Kind::Events, 7, 299),
+        PlanSpec { quota_mib: Some(1), ..plan("cont-7d-1mib", Kind::Continuous, 7, 99) },
     ];
     c
 }
@@ -301,6 +302,41 @@ async fn footage_an_event_protects_outlives_the_plan_until_its_own_30_days() {
     app.clock.advance(20 * DAY);
     sweep(&app).await;
     assert_eq!(segments(&app, &creds.uid).await, 0);
+}
+
+#[tokio::test]
+async fn a_camera_over_its_plans_quota_loses_its_oldest_footage_first() {
+    let app = plans_app(Kind::Continuous, Some(7)).await;
+    let token = app.register("quota@example.com", PW).await;
+    let creds = provision(&app, "KK-C1").await;
+    let _dev = bind(&app, &token, &creds).await;
+    let other = provision(&app, "KK-C1").await;
+    let _dev2 = bind(&app, &token, &other).await;
+    buy(&app, &token, &creds.uid, "cont-7d-1mib").await;
+    // About 1.8 MB each, in 2-s segments of about 180 kB.
+    let start = app.clock.now().0 - 60_000;
+    for c in [&creds, &other] {
+        ok(upload(&app, c, "backfill", start, stream(20, 6_000)).await);
+    }
+    let store = app.running().services.store.clone();
+    let all = |uid: String| {
+        let store = store.clone();
+        async move {
+            store.segments(&uid, 0, Timestamp(0), Timestamp(i64::MAX / 2), 1000).await.expect("q")
+        }
+    };
+    let before = all(creds.uid.clone()).await;
+    let sizes: Vec<u64> = before.iter().map(|s| s.bytes).collect();
+    assert!(sizes.iter().sum::<u64>() > 1 << 20, "{sizes:?}");
+    sweep(&app).await;
+    let after = all(creds.uid.clone()).await;
+    let kept: u64 = after.iter().map(|s| s.bytes).sum();
+    assert!(kept <= 1 << 20, "{kept} bytes kept over a 1-MiB quota");
+    assert!(!after.is_empty(), "only what is over the quota goes: {sizes:?}");
+    assert_eq!(after.last().map(|s| s.start), before.last().map(|s| s.start), "the newest stays");
+    assert!(after[0].start.0 > before[0].start.0, "the oldest went first");
+    // A camera without a quota of its own keeps all of its footage.
+    assert!(all(other.uid.clone()).await.iter().map(|s| s.bytes).sum::<u64>() > 1 << 20);
 }
 
 #[tokio::test]
