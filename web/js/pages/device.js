@@ -265,6 +265,7 @@ export function render(ctx) {
       can(d, 'view-live') ? h('a', { class: 'btn btn-primary', href: `${base}/live`, testid: 'device-live' }, icon('camera', 20), 'Live') : null,
       can(d, 'play-back') ? h('a', { class: 'btn btn-secondary', href: `${base}/playback`, testid: 'device-playback' }, icon('play', 20), 'Playback') : null,
       isMember(d) ? null : h('a', { class: 'btn btn-secondary', href: `${base}/share`, testid: 'device-share' }, icon('qr', 20), 'Share'),
+      isMember(d) ? null : h('a', { class: 'btn btn-secondary', href: `${base}/plan`, testid: 'device-plan' }, 'Cloud storage'),
     );
     paint(d);
     // An ordinary RTSP camera records and plays back, but takes no Kankan settings or commands.

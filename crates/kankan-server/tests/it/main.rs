@@ -23,6 +23,7 @@ mod browser_exports;
 mod browser_live;
 mod browser_messages;
 mod browser_motion_settings;
+mod browser_plans;
 mod browser_playback;
 mod browser_privacy;
 mod browser_rtsp;
