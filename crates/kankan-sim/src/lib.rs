@@ -32,6 +32,7 @@ mod firmware;
 pub mod fleet;
 mod link;
 pub mod media;
+pub mod mobile;
 pub mod pairing;
 pub mod state;
 pub mod talk;
