@@ -2,7 +2,8 @@
 //! masked with the data it used; a paid data order for its ICCID adds its allowance, a
 //! refund takes it back; a camera without a SIM says so; the catalogue is public; checkout
 //! prices from the catalogue and is its owner's alone (a member is answered like a stranger;
-//! an unknown plan and a provider the server lacks are refused with their codes).
+//! an unknown plan and a provider the server lacks are refused with their codes); a
+//! `kankan-cam` 4G camera reports the data its uploads used.
 
 use kankan_billing::{Fulfilment, ProductKind, Target};
 use kankan_core::authz::{Capability, CapabilitySet};
@@ -13,8 +14,10 @@ use kankan_testkit::state_report;
 use serde_json::{Value, json};
 
 use crate::authz_routes::{account_id, insert_grant};
-use crate::devices::{PW, bind, eventually, provision};
+use crate::devices::{PW, bind, eventually, provision, put_settings};
+use crate::live_on_demand::{bound_firmware, run_rotated, with_motion_video};
 use crate::plans::{catalogue, paid_order};
+use crate::recording::WAIT;
 
 const ICCID: &str = "89860012345678901234";
 
@@ -89,6 +92,38 @@ async fn a_4g_camera_shows_its_sim_masked_and_a_top_up_adds_its_allowance() {
     assert_eq!((s, b["code"].as_str()), (400, Some("unknown-plan")), "{b}");
 }
 
+/// A `kankan-cam` 4G camera counts what its video uploads and reports it with its SIM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_4g_kankan_cam_reports_the_data_its_uploads_used() {
+    let app = TestApp::spawn_with(|c| {
+        c.recording.segment_secs = 2;
+        c.recording.max_clock_skew_secs = 3600;
+        c.plans = catalogue(Kind::Continuous, Some(7));
+    })
+    .await;
+    let (token, creds, dir, device) = bound_firmware(&app, "cam4g@example.com", "KK-C1-4G").await;
+    let (device, v, commands) = with_motion_video(device, &app, &creds, dir.path());
+    let (stop, signal) = kankan_base::Shutdown::new();
+    let cam = kankan_sim::video::start(v, signal.clone()).expect("camera starts");
+    tokio::spawn(kankan_sim::media::serve(commands, cam.clone()));
+    run_rotated(device, signal).await;
+    cam.wait_for("2 s of video uploaded", WAIT, |s| s.sent_live_ms >= 2_000)
+        .await
+        .expect("it uploads");
+    // New settings make the camera report its state again, with its data counter.
+    let (s, b) = put_settings(&app, &token, &creds.uid, &Settings::default()).await;
+    assert_eq!(s, 200, "{b}");
+    eventually(&app, &token, &creds.uid, "the data used is reported", |d| {
+        d["reported"]["sim"]["used_kb"].as_u64().is_some_and(|kb| kb > 0)
+    })
+    .await;
+    let (s, b) = sim(&app, &token, &creds.uid).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["used_kb"].as_u64().is_some_and(|kb| kb > 0), "{b}");
+    assert!(b["iccid"].as_str().is_some_and(|i| i.starts_with("****")), "{b}");
+    stop.trigger();
+}
+
 #[tokio::test]
 async fn the_catalogue_is_public_and_checkout_is_the_owners_alone() {
     let app = app_4g().await;
@@ -97,7 +132,8 @@ async fn the_catalogue_is_public_and_checkout_is_the_owners_alone() {
     assert_eq!(c["free"], json!({"kind": "continuous", "retention_days": 7, "quota_mib": null}));
     let skus: Vec<_> =
         c["plans"].as_array().expect("plans").iter().map(|p| p["sku"].clone()).collect();
-    assert_eq!(skus, [json!("cont-3d-month"), json!("cont-30d-month"), json!("events-7d-month")]);
+    let want = ["cont-3d-month", "cont-30d-month", "events-7d-month", "cont-7d-1mib"];
+    assert_eq!(skus, want.map(|s| json!(s)));
     assert_eq!(c["plans"][0]["amount_minor"], 199);
     assert_eq!(c["plans"][0]["period_days"], 30);
     assert_eq!(c["data"][0]["mb"], 1024);
