@@ -343,6 +343,16 @@ export const faces = {
   remove: (id) => request('DELETE', `${V1}/faces/${encodeURIComponent(id)}`),
 };
 
+export const billing = {
+  /** `{ orders: [...] }`, newest first; each `{ id, kind, sku, title, target_kind, target, amount, currency, status, ... }`. */
+  orders: () => request('GET', `${V1}/orders`),
+  order: (id) => request('GET', `${V1}/orders/${encodeURIComponent(id)}`),
+  /** The plain-text receipt (works with the session cookie in a link). */
+  receiptUrl: (id) => `${V1}/orders/${encodeURIComponent(id)}/receipt`,
+  /** Redeems a code for a camera (`target_kind` 'device') or a SIM ('sim'): the paid order. */
+  redeem: (code, target, targetKind) => request('POST', `${V1}/billing/redeem`, { json: { code, target, target_kind: targetKind } }),
+};
+
 /** `?a=1&b=2` from the entries of `params` that are not null, undefined or ''. */
 function query(params) {
   const q = new URLSearchParams();

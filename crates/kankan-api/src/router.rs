@@ -12,8 +12,9 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, broker, cancellation, data_access, devices, events, exports, faces,
-    ingest, live, me, notify, ops, plans, privacy, recordings, sharing, support, talk, whep,
+    access, admin, album, auth, billing, broker, cancellation, data_access, devices, events,
+    exports, faces, ingest, live, me, notify, ops, plans, privacy, recordings, sharing, support,
+    talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -26,7 +27,7 @@ const AVATAR_LIMIT: usize = kankan_accounts::AVATAR_MAX_BYTES;
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
     tags((name = "auth"), (name = "me"), (name = "devices"), (name = "sharing"), (name = "recordings"), (name = "album"),
-        (name = "events"), (name = "faces"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"), (name = "plans"))
+        (name = "events"), (name = "faces"), (name = "billing"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"), (name = "plans"))
 )]
 struct ApiDoc;
 
@@ -97,6 +98,15 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(faces::name, faces::delete))
         .routes(routes!(faces::on_device))
         .routes(routes!(faces::sighting_picture))
+        .routes(routes!(billing::list))
+        .routes(routes!(billing::get))
+        .routes(routes!(billing::receipt))
+        .routes(routes!(billing::redeem))
+        .routes(routes!(billing::webhook))
+        .routes(routes!(billing::return_page))
+        .routes(routes!(billing::refund))
+        .routes(routes!(billing::coupons, billing::create_coupon))
+        .routes(routes!(billing::create_code))
         .routes(routes!(events::list))
         .routes(routes!(events::stream))
         .routes(routes!(events::get, events::delete))

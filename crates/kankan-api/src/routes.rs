@@ -166,6 +166,19 @@ pub const ROUTES: &[RouteAccess] = &[
     r("DELETE", "/api/v1/album/{id}", Own),
     // Familiar faces: the account's own gallery and strangers; a camera's faces need
     // `see-faces` (the owner's; a member's only when granted).
+    // Payments: the account's orders and receipts, redeeming a code (a device target is
+    // checked for the owner's `manage-recordings` in the handler); the providers' webhooks and
+    // return pages are public (the webhook is verified by the provider's signature).
+    r("GET", "/api/v1/orders", Own),
+    r("GET", "/api/v1/orders/{id}", Own),
+    r("GET", "/api/v1/orders/{id}/receipt", Own),
+    r("POST", "/api/v1/billing/redeem", Own),
+    r("POST", "/api/v1/billing/webhooks/{provider}", Public),
+    r("GET", "/api/v1/billing/return/{provider}", Public),
+    r("POST", "/api/v1/admin/billing/orders/{id}/refund", Staff),
+    r("GET", "/api/v1/admin/billing/coupons", Staff),
+    r("POST", "/api/v1/admin/billing/coupons", Staff),
+    r("POST", "/api/v1/admin/billing/codes", Staff),
     r("GET", "/api/v1/faces", Own),
     r("GET", "/api/v1/faces/{id}/picture", Own),
     r("PUT", "/api/v1/faces/{id}", Own),

@@ -81,14 +81,14 @@ pub struct AppState {
     pub events: kankan_events::Events,
     /// Familiar faces (the gallery, strangers, the face on an event).
     pub faces: kankan_faces::Faces,
+    /// Payments: orders, receipts, refunds, coupons and redemption codes, provider webhooks.
+    pub billing: kankan_billing::Billing,
     /// Notification preferences, push subscriptions, webhooks, delivery records.
     pub notify: kankan_events::notify::Notifications,
     /// The operator's announcements to every user.
     pub announcements: kankan_events::notify::announce::Announcements,
     /// Data exports ("Download my data").
     pub exports: kankan_export::Exports,
-    /// Payments: orders and checkouts (kankan-billing).
-    pub billing: kankan_billing::Billing,
     /// Cloud-storage plans and 4G data.
     pub plans: kankan_plans::Plans,
     /// What `/readyz` asks.

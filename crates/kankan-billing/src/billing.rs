@@ -30,8 +30,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Clocks,
     providers: BTreeMap<&'static str, Arc<dyn Provider>>,
     fulfilment: RwLock<Option<Arc<dyn Fulfilment>>>,
-    /// The web app's public base URL, without a trailing `/`.
-    public_url: String,
+    /// The web app's public base URL, without a trailing `/` (empty until known).
+    public_url: RwLock<String>,
 }
 
 impl std::fmt::Debug for Billing {
@@ -138,7 +138,7 @@ impl Billing {
                 clock,
                 providers,
                 fulfilment: RwLock::new(None),
-                public_url: public_url.trim_end_matches('/').to_string(),
+                public_url: RwLock::new(public_url.trim_end_matches('/').to_string()),
             }),
         }
     }
@@ -156,6 +156,9 @@ impl Billing {
         if let Some(s) = &cfg.stripe {
             providers.push(Arc::new(crate::stripe::Stripe::new(s)?));
         }
+        if let Some(a) = &cfg.alipay {
+            providers.push(Arc::new(crate::alipay::Alipay::new(a)?));
+        }
         let public = if cfg.public_url.is_empty() { server_public_url } else { &cfg.public_url };
         Ok(Billing::new(store, clock, providers, public))
     }
@@ -166,6 +169,20 @@ impl Billing {
         if let Ok(mut g) = self.inner.fulfilment.write() {
             *g = Some(f);
         }
+    }
+
+    /// Sets the public base URL when none was configured (the server's own address, known
+    /// once it listens).
+    pub fn default_public_url(&self, url: &str) {
+        if let Ok(mut g) = self.inner.public_url.write()
+            && g.is_empty()
+        {
+            *g = url.trim_end_matches('/').to_string();
+        }
+    }
+
+    fn public_url(&self) -> String {
+        self.inner.public_url.read().map(|g| g.clone()).unwrap_or_default()
     }
 
     /// The configured providers' names.
@@ -191,13 +208,13 @@ impl Billing {
     fn return_url(&self, provider: &str, order: uuid::Uuid, result: &str) -> String {
         format!(
             "{}/api/v1/billing/return/{provider}?order={order}&result={result}",
-            self.inner.public_url
+            self.public_url()
         )
     }
 
     /// The web app's page of an order.
     pub fn order_page(&self, order: uuid::Uuid) -> String {
-        format!("{}/#/orders/{order}", self.inner.public_url)
+        format!("{}/#/orders/{order}", self.public_url())
     }
 
     /// Starts buying `product` for the caller through `provider`, with an optional coupon: a
@@ -239,7 +256,7 @@ impl Billing {
             order: &order,
             success_url: self.return_url(provider, order.id, "success"),
             cancel_url: self.return_url(provider, order.id, "cancel"),
-            notify_url: format!("{}/api/v1/billing/webhooks/{provider}", self.inner.public_url),
+            notify_url: format!("{}/api/v1/billing/webhooks/{provider}", self.public_url()),
         };
         match prov.create_checkout(&req).await {
             Ok(c) => {
@@ -265,7 +282,7 @@ impl Billing {
         rows.iter().map(order_from).collect()
     }
 
-    /// One of the caller's orders (`order-not-found` for another account's).
+    /// One of the caller's orders (`not-found` for another account's).
     pub async fn order(&self, p: &Principal, id: uuid::Uuid) -> Result<Order, CoreError> {
         match self.inner.store.order(id).await? {
             Some(r) if r.account_id == p.account_id => order_from(&r),
@@ -407,6 +424,8 @@ impl Billing {
     }
 }
 
+/// An order that does not exist or is another account's (`not-found`, as for every object an
+/// account owns).
 pub(crate) fn not_found() -> CoreError {
-    err(ErrorKind::NotFound, "order-not-found", "no such order")
+    CoreError::NotFound("order")
 }

@@ -15,6 +15,32 @@ pub struct BillingConfig {
     /// `[billing.stripe]`: Stripe Checkout.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stripe: Option<StripeConfig>,
+    /// `[billing.alipay]`: Alipay computer-website payment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alipay: Option<AlipayConfig>,
+}
+
+/// `[billing.alipay]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlipayConfig {
+    /// The gateway (tests point it at a stand-in).
+    #[serde(default = "alipay_gateway")]
+    pub gateway: String,
+    /// The app's id on the Open Platform.
+    pub app_id: String,
+    /// The app's RSA private key (PKCS#8 PEM, or its bare base64): signs requests.
+    pub app_private_key: Secret,
+    /// Alipay's RSA public key (SubjectPublicKeyInfo PEM, or its bare base64): verifies
+    /// notifications.
+    pub alipay_public_key: String,
+    /// Limit for one API request (1-120 s).
+    #[serde(default = "timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn alipay_gateway() -> String {
+    "https://openapi.alipay.com/gateway.do".into()
 }
 
 /// `[billing.stripe]`.
@@ -66,6 +92,17 @@ impl BillingConfig {
                 return Err("billing.stripe.tolerance_secs must be 30-3600".into());
             }
             check_timeout("billing.stripe.timeout_secs", s.timeout_secs)?;
+        }
+        if let Some(a) = &self.alipay {
+            check_base("billing.alipay.gateway", &a.gateway)?;
+            if a.app_id.is_empty() || !a.app_id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err("billing.alipay.app_id must be the app's numeric id".into());
+            }
+            crate::rsa::PrivateKey::from_pem(a.app_private_key.expose())
+                .map_err(|e| format!("billing.alipay.app_private_key: {e}"))?;
+            crate::rsa::PublicKey::from_pem(&a.alipay_public_key)
+                .map_err(|e| format!("billing.alipay.alipay_public_key: {e}"))?;
+            check_timeout("billing.alipay.timeout_secs", a.timeout_secs)?;
         }
         Ok(())
     }

@@ -21,14 +21,16 @@
 //! - Staff refund paid orders ([`Billing::refund`]): the provider refunds, the order is
 //!   `refunded` and the `Fulfilment` takes back what is left.
 
+pub mod alipay;
 mod billing;
 pub mod config;
 mod coupons;
 pub mod provider;
+pub mod rsa;
 pub mod stripe;
 
 pub use billing::Billing;
-pub use config::{BillingConfig, StripeConfig};
+pub use config::{AlipayConfig, BillingConfig, StripeConfig};
 pub use coupons::{Coupon, NewCoupon, NewRedemptionCode, RedemptionCode};
 pub use provider::{
     CheckoutRequest, EventKind, OrderRef, Provider, ProviderCheckout, ProviderError, ProviderEvent,

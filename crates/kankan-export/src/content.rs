@@ -105,7 +105,7 @@ pub(crate) async fn gather(
         ),
     );
     doc.insert("consents".into(), consents(src, p).await?);
-    doc.insert("orders".into(), orders());
+    doc.insert("orders".into(), orders(src, p).await?);
     let (entitlements, topups) = plans(src, p).await?;
     doc.insert("entitlements".into(), entitlements);
     doc.insert("sim_topups".into(), topups);
@@ -213,9 +213,41 @@ async fn faces(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
     Ok(Value::Array(list.gallery.into_iter().chain(list.strangers).map(face).collect()))
 }
 
-/// The account's orders. Kankan sells nothing yet, so there are none.
-fn orders() -> Value {
-    Value::Array(Vec::new())
+/// The account's orders: what each bought (kind, SKU, title), for which device or SIM, the
+/// amount, the payment status and its dates. That is all an order holds (policy line 48);
+/// the provider's opaque references stay out.
+async fn orders(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
+    let orders = src.billing.orders(p).await?;
+    Ok(Value::Array(
+        orders
+            .into_iter()
+            .map(|o| {
+                json!({
+                    "id": o.id,
+                    "kind": o.product.kind.as_str(),
+                    "sku": o.product.sku,
+                    "title": o.product.title,
+                    "target_kind": o.product.target.kind(),
+                    // An ICCID is shown masked, as everywhere (promise 102).
+                    "target": match &o.product.target {
+                        kankan_billing::Target::Sim(iccid) => {
+                            kankan_protocol::device::mask_identifier(iccid)
+                        }
+                        t => t.id().to_owned(),
+                    },
+                    "list_amount_minor": o.product.amount_minor,
+                    "amount_minor": o.amount_minor,
+                    "currency": o.product.currency,
+                    "coupon": o.coupon,
+                    "status": o.status.as_str(),
+                    "provider": o.provider,
+                    "created_at_ms": o.created_at.0,
+                    "paid_at_ms": o.paid_at.map(|t| t.0),
+                    "refunded_at_ms": o.refunded_at.map(|t| t.0),
+                })
+            })
+            .collect(),
+    ))
 }
 
 /// The account's cloud-storage entitlements (each plan order's period for a camera) and 4G

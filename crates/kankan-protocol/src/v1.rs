@@ -4,12 +4,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 mod access;
+mod billing;
 mod cancellation;
 mod consent;
 mod exports;
 mod faces;
 mod notify;
 pub use access::*;
+pub use billing::*;
 pub use cancellation::*;
 pub use consent::*;
 pub use exports::*;

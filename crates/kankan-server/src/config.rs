@@ -53,6 +53,8 @@ pub struct Config {
     pub ai: kankan_events::ai::AiConfig,
     /// `[vision]`: person detection on the server (off until `models_dir` is set).
     pub vision: crate::vision_config::VisionConfig,
+    /// `[billing]`: the payment providers (off until one is configured).
+    pub billing: kankan_billing::BillingConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -206,6 +208,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
             ai: kankan_events::ai::AiConfig::default(),
+            billing: kankan_billing::BillingConfig::default(),
         }
     }
 }
@@ -271,6 +274,7 @@ impl Config {
         self.limits.validate()?;
         self.notify.validate()?;
         self.vision.validate()?;
+        self.billing.validate()?;
         if let Some(u) = &self.server.public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {

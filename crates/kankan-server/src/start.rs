@@ -42,6 +42,8 @@ pub struct Services {
     pub faces: kankan_faces::Faces,
     /// Data exports ("Download my data").
     pub exports: kankan_export::Exports,
+    /// Payments: orders, provider webhooks, refunds, coupons and redemption codes.
+    pub billing: kankan_billing::Billing,
     pub delivery: DeliveryQueue,
     pub messenger: Arc<dyn kankan_notify::Messenger>,
     /// Notification preferences, and the dispatcher new events go through.
@@ -56,8 +58,6 @@ pub struct Services {
     pub revocations: kankan_core::Revocations,
     /// Deleting accounts across the domains (shred, then purge).
     pub lifecycle: crate::lifecycle::Lifecycle,
-    /// Payments: orders, providers, coupons (kankan-billing).
-    pub billing: kankan_billing::Billing,
     /// Cloud-storage plans and 4G data; the fulfilment of paid orders.
     pub plans: kankan_plans::Plans,
 }
@@ -213,6 +213,14 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         delivery.clone(),
         cfg.plans.clone(),
     );
+    let billing = kankan_billing::Billing::from_config(
+        store.clone(),
+        clock.clone(),
+        &cfg.billing,
+        cfg.server.public_url.as_deref().unwrap_or_default(),
+    )
+    .map_err(anyhow::Error::msg)
+    .context("configuring billing")?;
     let sources = kankan_export::Sources {
         accounts: accounts.clone(),
         devices: devices.clone(),
@@ -222,6 +230,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         notify: notify.clone(),
         faces: faces.clone(),
         plans: plans.clone(),
+        billing: billing.clone(),
     };
     let exports = kankan_export::Exports::new(
         store.clone(),
@@ -241,12 +250,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         audit: audit.clone(),
         exports: exports.clone(),
     };
-    let billing = kankan_billing::Billing::new(
-        store.clone(),
-        clock.clone(),
-        Vec::new(),
-        cfg.server.public_url.as_deref().unwrap_or_default(),
-    );
+    // Paid orders are granted by the plans (entitlements, 4G top-ups).
     billing.set_fulfilment(Arc::new(plans.clone()));
     let reshredded =
         lifecycle.reshred_from_ledger().await.context("shredding again from the ledger")?;
@@ -266,6 +270,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         vision,
         faces,
         exports,
+        billing,
         delivery,
         messenger,
         notify,
@@ -274,7 +279,6 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         vapid,
         bus,
         revocations,
-        billing,
         plans,
     })
 }
@@ -430,6 +434,9 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("listening on {}", cfg.server.listen))?;
     let addr = listener.local_addr()?;
+    // Without a configured public URL, the providers send buyers back to this address.
+    let scheme = if identity.is_some() && cfg.server.tls { "https" } else { "http" };
+    services.billing.default_public_url(&format!("{scheme}://{addr}"));
     let (shutdown, signal) = Shutdown::new();
     let webrtc = kankan_webrtc::WebRtc::new(cfg.webrtc.clone(), signal.clone());
     let mut supervisor = Supervisor::new(clock.clone(), signal.clone());
@@ -443,10 +450,10 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         album: services.album.clone(),
         events: services.events.clone(),
         faces: services.faces.clone(),
+        billing: services.billing.clone(),
         notify: services.notify.clone(),
         announcements: services.announcements.clone(),
         exports: services.exports.clone(),
-        billing: services.billing.clone(),
         plans: services.plans.clone(),
         readiness: Arc::new(StoreReadiness(services.store.clone())),
         revocations: services.revocations.clone(),

@@ -6,6 +6,7 @@
 //!
 //! Readiness is awaited by polling `/readyz`, never by sleeping a fixed time.
 
+pub mod alipay;
 pub mod browser;
 pub mod cluster;
 pub mod coturn;
@@ -18,6 +19,7 @@ pub mod push;
 pub mod relay;
 pub mod rtsp;
 pub mod smtp;
+pub mod stripe;
 pub mod twilio;
 pub mod webhook;
 

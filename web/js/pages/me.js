@@ -96,6 +96,13 @@ export function render(ctx) {
       ),
       h(
         'a',
+        { class: 'list-row', href: '#/orders', testid: 'me-orders-link' },
+        h('span', { class: 'list-icon' }, icon('download')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Orders'), h('span', { class: 'list-sub' }, 'Your purchases and receipts; redeem a code')),
+        icon('chevron', 20),
+      ),
+      h(
+        'a',
         { class: 'list-row', href: '#/faces', testid: 'me-faces-link' },
         h('span', { class: 'list-icon' }, icon('user')),
         h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Faces'), h('span', { class: 'list-sub' }, 'Family and friends, and who your cameras saw in the last two days')),

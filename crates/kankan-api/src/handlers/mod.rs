@@ -4,6 +4,7 @@ pub mod access;
 pub mod admin;
 pub mod album;
 pub mod auth;
+pub mod billing;
 pub mod broker;
 pub mod cancellation;
 pub mod data_access;

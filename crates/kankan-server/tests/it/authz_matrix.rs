@@ -202,6 +202,20 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         }
         ("POST", "/api/v1/me/webhooks") => j(json!({"url": "https://hooks.example.com/matrix"})),
         ("POST", "/api/v1/me/exports") => j(json!({"media": {}})),
+        // A code that does not exist, for a SIM (no device decision): everyone is refused it.
+        ("POST", "/api/v1/billing/redeem") => j(
+            json!({"code": "NOPE-NOPE-NOPE", "target": "89860012345678901234", "target_kind": "sim"}),
+        ),
+        // The matrix's server has no payment provider: answered 404 to everyone, unsigned.
+        ("POST", "/api/v1/billing/webhooks/{provider}") => {
+            Body::Raw("application/json", b"{}".to_vec())
+        }
+        ("POST", "/api/v1/admin/billing/coupons") => {
+            j(json!({"code": "MATRIX", "percent_off": 10, "max_uses": 1}))
+        }
+        ("POST", "/api/v1/admin/billing/codes") => j(json!({
+            "kind": "plan", "sku": "matrix", "title": "Matrix", "currency": "USD", "max_uses": 1
+        })),
         // The matrix's server has no broker token: these answer 404 to everyone.
         ("POST", "/internal/v1/mqtt/auth") => {
             j(json!({"username": ids.uid, "password": wrong_pw, "clientid": ids.uid}))
@@ -251,6 +265,13 @@ fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("session", _) => uuid::Uuid::now_v7().to_string(),
             ("token", p) if p.starts_with("/api/v1/deletion-receipts/") => "no-such-receipt".into(),
             ("purpose", _) => "ai-descriptions".into(),
+            ("provider", _) => "stripe".into(),
+            // No such order: its owner would be answered like anyone else, not-found.
+            ("id", p)
+                if p.starts_with("/api/v1/orders/") || p.starts_with("/api/v1/admin/billing/") =>
+            {
+                uuid::Uuid::now_v7().to_string()
+            }
             (other, _) => return Err(format!("{path}: no value for {{{other}}}")),
         };
         out.push_str(&value);
