@@ -64,6 +64,7 @@ mod openapi;
 mod ownership;
 mod person;
 mod plans;
+mod plans_purchase;
 mod plans_sim;
 mod privacy;
 mod recording;
