@@ -159,6 +159,9 @@ impl Billing {
         if let Some(a) = &cfg.alipay {
             providers.push(Arc::new(crate::alipay::Alipay::new(a)?));
         }
+        if let Some(w) = &cfg.wechat {
+            providers.push(Arc::new(crate::wechat::Wechat::new(w)?));
+        }
         let public = if cfg.public_url.is_empty() { server_public_url } else { &cfg.public_url };
         Ok(Billing::new(store, clock, providers, public))
     }

@@ -18,6 +18,42 @@ pub struct BillingConfig {
     /// `[billing.alipay]`: Alipay computer-website payment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alipay: Option<AlipayConfig>,
+    /// `[billing.wechat]`: WeChat Pay API v3, Native payment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wechat: Option<WechatConfig>,
+}
+
+/// `[billing.wechat]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WechatConfig {
+    /// The API's base URL (tests point it at a stand-in).
+    #[serde(default = "wechat_api_base")]
+    pub api_base: String,
+    /// The merchant id.
+    pub mchid: String,
+    /// The app id bound to the merchant.
+    pub appid: String,
+    /// The serial number of the merchant's API certificate.
+    pub merchant_serial_no: String,
+    /// The merchant's API private key (PKCS#8 PEM): signs requests.
+    pub merchant_private_key: Secret,
+    /// The APIv3 key (32 characters): decrypts notifications.
+    pub apiv3_key: Secret,
+    /// The WeChat Pay platform public key (SubjectPublicKeyInfo PEM): verifies notifications.
+    pub platform_public_key: String,
+    /// Its serial (`Wechatpay-Serial` must name it).
+    pub platform_serial: String,
+    /// How far a notification's signed time may be from the clock (30-3600 s).
+    #[serde(default = "stripe_tolerance")]
+    pub tolerance_secs: u64,
+    /// Limit for one API request (1-120 s).
+    #[serde(default = "timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn wechat_api_base() -> String {
+    "https://api.mch.weixin.qq.com".into()
 }
 
 /// `[billing.alipay]`.
@@ -103,6 +139,27 @@ impl BillingConfig {
             crate::rsa::PublicKey::from_pem(&a.alipay_public_key)
                 .map_err(|e| format!("billing.alipay.alipay_public_key: {e}"))?;
             check_timeout("billing.alipay.timeout_secs", a.timeout_secs)?;
+        }
+        if let Some(w) = &self.wechat {
+            check_base("billing.wechat.api_base", &w.api_base)?;
+            if w.mchid.is_empty()
+                || w.appid.is_empty()
+                || w.merchant_serial_no.is_empty()
+                || w.platform_serial.is_empty()
+            {
+                return Err("billing.wechat: mchid, appid, merchant_serial_no and platform_serial are required".into());
+            }
+            if w.apiv3_key.expose().len() != 32 {
+                return Err("billing.wechat.apiv3_key must be 32 characters".into());
+            }
+            crate::rsa::PrivateKey::from_pem(w.merchant_private_key.expose())
+                .map_err(|e| format!("billing.wechat.merchant_private_key: {e}"))?;
+            crate::rsa::PublicKey::from_pem(&w.platform_public_key)
+                .map_err(|e| format!("billing.wechat.platform_public_key: {e}"))?;
+            if !(30..=3600).contains(&w.tolerance_secs) {
+                return Err("billing.wechat.tolerance_secs must be 30-3600".into());
+            }
+            check_timeout("billing.wechat.timeout_secs", w.timeout_secs)?;
         }
         Ok(())
     }

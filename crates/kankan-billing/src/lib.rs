@@ -28,9 +28,10 @@ mod coupons;
 pub mod provider;
 pub mod rsa;
 pub mod stripe;
+pub mod wechat;
 
 pub use billing::Billing;
-pub use config::{AlipayConfig, BillingConfig, StripeConfig};
+pub use config::{AlipayConfig, BillingConfig, StripeConfig, WechatConfig};
 pub use coupons::{Coupon, NewCoupon, NewRedemptionCode, RedemptionCode};
 pub use provider::{
     CheckoutRequest, EventKind, OrderRef, Provider, ProviderCheckout, ProviderError, ProviderEvent,

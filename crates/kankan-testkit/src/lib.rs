@@ -22,6 +22,7 @@ pub mod smtp;
 pub mod stripe;
 pub mod twilio;
 pub mod webhook;
+pub mod wechat;
 
 pub use device::{TestDevice, state_report};
 pub use process::ServerProcess;

@@ -76,7 +76,7 @@ function detailPage(ctx) {
   const body = h('div', { class: 'card', testid: 'order-detail' });
   const fill = (o) => {
     const line = (label, value, testid) => h('p', {}, h('span', { class: 'muted' }, `${label}: `), h('span', { testid }, value));
-    body.replaceChildren(
+    body.replaceChildren(...[
       line('Order', o.id, 'order-id'),
       line('Product', `${o.title} (${o.sku})`, 'order-product'),
       line(o.target_kind === 'sim' ? 'SIM' : 'Camera', o.target, 'order-target'),
@@ -87,7 +87,7 @@ function detailPage(ctx) {
       line('Paid', when(o.paid_at_ms)),
       o.refunded_at_ms ? line('Refunded', when(o.refunded_at_ms)) : null,
       h('a', { class: 'btn btn-ghost btn-small', href: billing.receiptUrl(o.id), target: '_blank', rel: 'noopener', testid: 'order-receipt' }, 'Receipt'),
-    );
+    ].filter(Boolean));
   };
   (async () => {
     // Back from the provider, the webhook may come a moment later: look again for a while.
