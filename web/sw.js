@@ -64,6 +64,7 @@ const SHELL = [
   'js/pages/message-detail.js',
   'js/pages/messages.js',
   'js/pages/notifications.js',
+  'js/pages/plan.js',
   'js/pages/playback.js',
   'js/pages/policy-update.js',
   'js/pages/privacy.js',

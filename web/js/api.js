@@ -299,6 +299,16 @@ export const devices = {
   updateFirmware: (uid) => request('POST', `${dev(uid)}/firmware/update`),
 };
 
+/** Cloud-storage plans and 4G data: the catalogue, a camera's plan and SIM, checkouts. */
+export const plans = {
+  catalogue: () => request('GET', `${V1}/plans`),
+  ofDevice: (uid) => request('GET', `${dev(uid)}/plan`),
+  sim: (uid) => request('GET', `${dev(uid)}/sim`),
+  /** Resolves to `{ order_id, redirect_url }`: send the buyer to the provider's page. */
+  checkout: (uid, sku, provider, coupon) => request('POST', `${dev(uid)}/plan/checkout`, { json: { sku, provider, coupon: coupon || undefined } }),
+  simCheckout: (uid, sku, provider) => request('POST', `${dev(uid)}/sim/checkout`, { json: { sku, provider } }),
+};
+
 /** Recordings: the timeline of a range, signed playback links, and the account's storage. */
 export const recordings = {
   /** Resolves to `{ from_ms, to_ms, spans: [{ start_ms, end_ms }] }` for `[fromMs, toMs)`. */

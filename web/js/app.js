@@ -24,6 +24,7 @@ const ROUTES = {
   '/devices/:uid/playback': { page: () => import('./pages/playback.js'), tab: 'devices' },
   '/devices/:uid/card': { page: () => import('./pages/card.js'), tab: 'devices' },
   '/devices/:uid/share': { page: () => import('./pages/share.js'), tab: 'devices' },
+  '/devices/:uid/plan': { page: () => import('./pages/plan.js'), tab: 'devices' },
   '/invite/:token': { page: () => import('./pages/invite.js'), tab: 'devices', invite: true },
   '/scan': { page: () => import('./pages/scan.js'), tab: 'devices' },
   '/live': { page: () => import('./pages/live-grid.js'), tab: 'devices' },

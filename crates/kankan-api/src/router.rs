@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::handlers::{
     access, admin, album, auth, billing, broker, cancellation, card, data_access, devices,
-    events, exports, faces, firmware, ingest, live, me, network, notify, ops, privacy,
+    events, exports, faces, firmware, ingest, live, me, network, notify, ops, plans, privacy,
     recordings, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
@@ -27,7 +27,7 @@ const AVATAR_LIMIT: usize = kankan_accounts::AVATAR_MAX_BYTES;
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
     tags((name = "auth"), (name = "me"), (name = "devices"), (name = "sharing"), (name = "recordings"), (name = "album"),
-        (name = "events"), (name = "faces"), (name = "billing"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"))
+        (name = "events"), (name = "faces"), (name = "billing"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"), (name = "plans"))
 )]
 struct ApiDoc;
 
@@ -83,6 +83,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recordings::delete_range))
         .routes(routes!(recordings::link))
         .routes(routes!(recordings::storage))
+        .routes(routes!(plans::catalogue))
+        .routes(routes!(plans::device_plan))
+        .routes(routes!(plans::plan_checkout))
+        .routes(routes!(plans::sim))
+        .routes(routes!(plans::sim_checkout))
         .routes(routes!(album::list))
         .routes(routes!(album::screenshot))
         .routes(routes!(album::clip))

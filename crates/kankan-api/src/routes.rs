@@ -113,6 +113,12 @@ pub const ROUTES: &[RouteAccess] = &[
     r("POST", "/api/v1/me/support-grants", Own),
     r("DELETE", "/api/v1/me/support-grants/{id}", Own),
     r("GET", "/api/v1/me/storage", Own),
+    // Plans and 4G data: the catalogue is public; buying is the owner's.
+    r("GET", "/api/v1/plans", Public),
+    r("GET", "/api/v1/devices/{uid}/plan", dev(C::View)),
+    r("POST", "/api/v1/devices/{uid}/plan/checkout", dev(C::ManageRecordings)),
+    r("GET", "/api/v1/devices/{uid}/sim", dev(C::View)),
+    r("POST", "/api/v1/devices/{uid}/sim/checkout", dev(C::ManageRecordings)),
     r("GET", "/api/v1/devices", Own),
     r("POST", "/api/v1/devices/pairings", Own),
     r("POST", "/api/v1/cameras/rtsp", Own),

@@ -91,6 +91,8 @@ pub struct AppState {
     pub exports: kankan_export::Exports,
     /// Firmware images, rollouts and devices' updates.
     pub firmware: kankan_firmware::Firmware,
+    /// Cloud-storage plans and 4G data.
+    pub plans: kankan_plans::Plans,
     /// What `/readyz` asks.
     pub readiness: Arc<dyn Readiness>,
     /// Every long-lived stream (live WebSocket, WebRTC session, event stream) registers here

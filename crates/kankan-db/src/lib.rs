@@ -21,6 +21,7 @@ mod media;
 mod migrate;
 mod model;
 mod notify;
+mod plans;
 mod rtsp;
 pub mod sql;
 mod store;
@@ -50,12 +51,13 @@ pub use notify::{
     Delivery, DeliveryStatus, DeviceNotificationRow, NotificationSettingsRow, PushSubscriptionRow,
     WebhookRow,
 };
+pub use plans::{Entitlement, EntitlementState, NewEntitlement, SimTopup};
 pub use rtsp::RtspCamera;
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
     AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, BillingStore,
     ClusterStore, ConsentStore, DeviceStore, EventStore, ExportStore, FaceStore, JobStore,
-    LifecycleStore, MediaStore, NoteFeed, NotifyStore, RateWindow, ShareStore, Store,
+    LifecycleStore, MediaStore, NoteFeed, NotifyStore, PlanStore, RateWindow, ShareStore, Store,
 };
 pub use store::{DescriptionStore, StoredDescription};
 pub use store::{

@@ -84,3 +84,26 @@ pub struct Removed {
     pub segments: u64,
     pub bytes: u64,
 }
+
+/// What the server may keep of one device (`device_limits`): written by the plans from the
+/// device's entitlement; a device without limits follows the free tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceLimits {
+    /// The most the owner's recording mode may be (continuous > events > card-only).
+    pub kind: crate::RecordingMode,
+    /// Days of footage kept (0: none beyond what events protect).
+    pub retention_days: u32,
+    /// Footage this device may keep, in MiB; `None`: only its owner's account quota.
+    pub quota_mib: Option<u64>,
+    /// When these limits took effect.
+    pub since: kankan_base::Timestamp,
+}
+
+/// A device storing more than its own quota.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceOverQuota {
+    pub uid: String,
+    pub account: kankan_base::AccountId,
+    pub used_bytes: u64,
+    pub quota_bytes: u64,
+}

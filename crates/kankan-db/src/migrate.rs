@@ -183,4 +183,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0029_payments.sql"),
         postgres: include_str!("../migrations/postgres/0029_payments.sql"),
     },
+    Migration {
+        version: 30,
+        name: "0030_plans",
+        sqlite: include_str!("../migrations/sqlite/0030_plans.sql"),
+        postgres: include_str!("../migrations/postgres/0030_plans.sql"),
+    },
 ];

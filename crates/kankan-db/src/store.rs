@@ -17,6 +17,7 @@ mod jobs;
 mod lifecycle;
 mod media;
 mod notify;
+mod plans;
 mod sharing;
 
 use async_trait::async_trait;
@@ -40,6 +41,7 @@ pub use jobs::JobStore;
 pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
 pub use notify::NotifyStore;
+pub use plans::PlanStore;
 pub use sharing::ShareStore;
 
 use crate::DbError;
@@ -71,6 +73,7 @@ pub trait Store:
     + DescriptionStore
     + BillingStore
     + FirmwareStore
+    + PlanStore
     + Send
     + Sync
     + 'static

@@ -11,6 +11,8 @@ use crate::CoreError;
 pub const MODELS: &[(&str, DeviceKind)] = &[
     ("KK-C1", DeviceKind::Camera),
     ("KK-C2", DeviceKind::Camera),
+    // The KK-C1 with a 4G modem and SIM card (it reports the SIM and its data used).
+    ("KK-C1-4G", DeviceKind::Camera),
     ("KK-D1", DeviceKind::Doorbell),
     (RTSP_MODEL, DeviceKind::Camera),
 ];

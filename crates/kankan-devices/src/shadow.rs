@@ -115,6 +115,24 @@ impl Devices {
         self.view_of(h).await
     }
 
+    /// The SIM card the device last reported, its ICCID whole (a 4G top-up needs it; people
+    /// are shown it masked), with its usage counters; `None` for a device without one.
+    pub async fn sim_card(
+        &self,
+        h: &DeviceHandle,
+    ) -> Result<Option<kankan_protocol::device::SimCard>, CoreError> {
+        // Whoever sees the device, or its owner buying data for it.
+        if h.require(Capability::View).is_err() {
+            h.require(Capability::ManageRecordings)?;
+        }
+        let st = self.inner.store.device_state(&h.device.uid).await?.unwrap_or_default();
+        let Some(enc) = st.reported_enc.as_deref() else { return Ok(None) };
+        let json = h.key.open(&format!("device-reported/{}", h.device.uid), enc)?;
+        let report: StateReport = serde_json::from_slice(&json)
+            .map_err(|e| CoreError::Internal(format!("stored report: {e}")))?;
+        Ok(report.sim)
+    }
+
     /// The device's name, for what the requester saves of it (an Album item).
     pub fn name_of(&self, h: &DeviceHandle) -> Result<Option<String>, CoreError> {
         let d = &h.device;

@@ -106,6 +106,9 @@ pub(crate) async fn gather(
     );
     doc.insert("consents".into(), consents(src, p).await?);
     doc.insert("orders".into(), orders(src, p).await?);
+    let (entitlements, topups) = plans(src, p).await?;
+    doc.insert("entitlements".into(), entitlements);
+    doc.insert("sim_topups".into(), topups);
     doc.insert("devices".into(), devices(src, p).await?);
     doc.insert("notifications".into(), notifications(src, p).await?);
     doc.insert("faces".into(), faces(src, p).await?);
@@ -225,7 +228,13 @@ async fn orders(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
                     "sku": o.product.sku,
                     "title": o.product.title,
                     "target_kind": o.product.target.kind(),
-                    "target": o.product.target.id(),
+                    // An ICCID is shown masked, as everywhere (promise 102).
+                    "target": match &o.product.target {
+                        kankan_billing::Target::Sim(iccid) => {
+                            kankan_protocol::device::mask_identifier(iccid)
+                        }
+                        t => t.id().to_owned(),
+                    },
                     "list_amount_minor": o.product.amount_minor,
                     "amount_minor": o.amount_minor,
                     "currency": o.product.currency,
@@ -239,6 +248,44 @@ async fn orders(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
             })
             .collect(),
     ))
+}
+
+/// The account's cloud-storage entitlements (each plan order's period for a camera) and 4G
+/// top-ups (the ICCID masked, as everywhere it is shown), newest first.
+async fn plans(src: &Sources, p: &Principal) -> Result<(Value, Value), CoreError> {
+    let (ents, topups) = src.plans.records_of(p.account_id).await?;
+    let ents = ents
+        .iter()
+        .map(|e| {
+            json!({
+                "order_id": e.order_id.to_string(),
+                "uid": e.uid,
+                "sku": e.sku,
+                "kind": e.kind.as_str(),
+                "retention_days": e.retention_days,
+                "starts_at_ms": e.starts_at.0,
+                "ends_at_ms": e.ends_at.0,
+                "state": e.state.as_str(),
+                "end_reason": e.end_reason,
+                "ended_at_ms": opt_ms(e.ended_at),
+            })
+        })
+        .collect();
+    let topups = topups
+        .iter()
+        .map(|t| {
+            json!({
+                "order_id": t.order_id.to_string(),
+                "iccid": kankan_protocol::device::mask_identifier(&t.iccid),
+                "sku": t.sku,
+                "allowance_kb": t.allowance_kb,
+                "starts_at_ms": t.starts_at.0,
+                "ends_at_ms": t.ends_at.0,
+                "refunded_at_ms": opt_ms(t.refunded_at),
+            })
+        })
+        .collect();
+    Ok((Value::Array(ents), Value::Array(topups)))
 }
 
 /// The handle of `uid` for `c`, or none if the account no longer holds it.

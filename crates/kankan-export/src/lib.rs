@@ -120,6 +120,8 @@ pub struct Sources {
     pub faces: kankan_faces::Faces,
     /// Orders (kind, SKU, device or SIM, amount, payment status).
     pub billing: kankan_billing::Billing,
+    /// Cloud-storage entitlements and 4G top-ups.
+    pub plans: kankan_plans::Plans,
 }
 
 struct Inner {

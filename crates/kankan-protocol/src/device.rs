@@ -425,6 +425,9 @@ pub struct SimCard {
     pub iccid: String,
     /// e.g. `active`, `no-service`.
     pub status: String,
+    /// Mobile data used since the SIM was activated, in KiB (counted by the device).
+    #[serde(default)]
+    pub used_kb: u64,
 }
 
 /// `kk/v1/{uid}/state`: what the device is and how it is set, sent on connect and on change.

@@ -19,6 +19,8 @@ pub use cancellation::*;
 pub use consent::*;
 pub use exports::*;
 pub use faces::*;
+mod plans;
+pub use plans::*;
 mod privacy;
 pub use privacy::*;
 mod sharing;

@@ -19,6 +19,7 @@ mod config;
 mod export;
 mod ingest;
 mod keys;
+mod limits;
 mod modes;
 mod motion_watch;
 mod on_demand;
@@ -44,6 +45,7 @@ pub use card::{CardAnswer, CardDelivery, MAX_LISTING_BYTES};
 pub use config::RecordingConfig;
 pub use export::Mp4Download;
 pub use ingest::{Ingest, IngestOptions, IngestStats};
+pub use limits::{DeviceLimits, FreeTierError};
 pub use modes::{MAX_DELETE_MS, RecordingMode};
 pub use on_demand::LiveStopper;
 pub use playback::{LinkPurpose, MediaGrant, MediaLink, Playlist, PlaylistSegment};
@@ -82,6 +84,9 @@ struct Inner {
     consents: kankan_accounts::ConsentCheck,
     /// Card listings and playbacks waiting for their device's answer.
     card: card::CardRelay,
+    /// The limits of a device without its own (`device_limits`): the free tier the plans
+    /// configure, else continuous for `recording.retention_days`.
+    free_tier: std::sync::OnceLock<kankan_db::DeviceLimits>,
 }
 
 impl Recordings {
@@ -115,6 +120,7 @@ impl Recordings {
                 revocations,
                 consents,
                 card: card::CardRelay::default(),
+                free_tier: std::sync::OnceLock::new(),
             }),
         })
     }

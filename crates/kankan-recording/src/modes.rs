@@ -34,13 +34,17 @@ pub const MAX_DELETE_MS: i64 = 31 * 86_400_000;
 const DELETE_BATCH: u32 = 500;
 
 impl Recordings {
-    /// How the server keeps `device`'s video now: the mode its owner chose, except that
-    /// where the operator makes cloud recording optional (`privacy.cloud_recording_optional`)
-    /// an owner who has not consented to it (or withdrew) gets `card-only`: nothing is stored.
-    /// The one place that decides it (every path that stores a device's video asks here).
+    /// How the server keeps `device`'s video now: the mode its owner chose, capped by the
+    /// kind the device's limits allow (its plan, else the free tier, which may be
+    /// card-only), except that where the operator makes cloud recording optional
+    /// (`privacy.cloud_recording_optional`) an owner who has not consented to it (or
+    /// withdrew) gets `card-only`: nothing is stored. The one place that decides it (every
+    /// path that stores a device's video asks here).
     pub async fn effective_mode(&self, device: &Device) -> Result<RecordingMode, CoreError> {
         let state = self.inner.store.device_state(&device.uid).await?;
         let chosen = state.map(|s| s.recording_mode).unwrap_or_default();
+        let allowed = self.limits_of(&device.uid).await?.kind;
+        let chosen = crate::limits::capped(chosen, allowed);
         if chosen == RecordingMode::CardOnly {
             return Ok(chosen);
         }
@@ -100,8 +104,8 @@ impl Recordings {
         Ok(total)
     }
 
-    /// Deletes the footage of events-only devices that no event kept, from when the mode was
-    /// chosen, once past the hold.
+    /// Deletes the footage of events-only devices (chosen by the owner or capped by the
+    /// device's limits) that no event kept, from when the mode was chosen, once past the hold.
     pub(crate) async fn expire_unkept(&self, now: Timestamp) -> Result<Removed, CoreError> {
         let s = &self.inner;
         let cutoff = Timestamp(now.0 - s.config.events_hold_ms());

@@ -1,4 +1,6 @@
-//! Retention and quota: footage older than the plan keeps goes; an events-only device's
+//! Retention and quota: footage older than the device's limits keep (its plan's, else the
+//! free tier's) goes, unless an event protects it; a device over its own quota loses its
+//! oldest unprotected footage; an events-only device's
 //! footage that no event kept goes after the hold (`modes`); an account over its quota
 //! loses its oldest unprotected footage first and sees an alert; trashed blobs are deleted;
 //! the access log forgets what is older than 30 days.
@@ -17,6 +19,7 @@ use crate::CoreError;
 const EXPIRE_BATCH: u32 = 500;
 /// Blobs one trash pass deletes.
 const TRASH_BATCH: u32 = 500;
+const DAY_MS: i64 = 86_400_000;
 
 /// What one sweep did.
 #[derive(Debug, Clone, Default)]
@@ -46,17 +49,29 @@ impl Recordings {
     pub async fn sweep(&self) -> Result<SweepReport, CoreError> {
         let s = &self.inner;
         let now = s.clock.now();
-        let cutoff = Timestamp(now.0 - s.config.retention_ms());
         let mut report = SweepReport::default();
-        loop {
-            let r = s.store.expire_segments(cutoff, now, EXPIRE_BATCH).await?;
-            report.expired.segments += r.segments;
-            report.expired.bytes += r.bytes;
-            if r.segments < u64::from(EXPIRE_BATCH) {
-                break;
+        // The devices on the free tier, then those with their own limits, by retention.
+        let mut classes = vec![(None, self.free_tier().retention_days)];
+        classes.extend(s.store.limit_retentions().await?.into_iter().map(|d| (Some(d), d)));
+        for (scope, days) in classes {
+            let cutoff = Timestamp(now.0 - i64::from(days) * DAY_MS);
+            loop {
+                let r = s.store.expire_segments(scope, cutoff, now, EXPIRE_BATCH).await?;
+                report.expired.segments += r.segments;
+                report.expired.bytes += r.bytes;
+                if r.segments < u64::from(EXPIRE_BATCH) {
+                    break;
+                }
             }
         }
         report.unkept = self.expire_unkept(now).await?;
+        for d in s.store.devices_over_quota().await? {
+            let r =
+                s.store.evict_device_segments(&d.uid, d.used_bytes - d.quota_bytes, now).await?;
+            tracing::warn!(uid = %d.uid, freed = r.bytes, "device quota full: oldest footage evicted");
+            report.evicted.segments += r.segments;
+            report.evicted.bytes += r.bytes;
+        }
         let quota = s.config.quota_bytes();
         for (account, used) in s.store.accounts_over_quota(quota).await? {
             let r = s.store.evict_segments(account, used - quota, now).await?;

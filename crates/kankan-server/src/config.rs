@@ -45,6 +45,8 @@ pub struct Config {
     /// `[cameras]`: where RTSP cameras may be (`allowed_networks`), how many per account.
     pub cameras: CamerasConfig,
     pub recording: RecordingConfig,
+    /// `[plans]`: the free tier, the cloud-storage plans and the 4G data packages.
+    pub plans: kankan_plans::PlansConfig,
     pub webrtc: WebRtcConfig,
     /// `[metrics]`: who may read `/metrics`.
     pub metrics: MetricsConfig,
@@ -204,6 +206,7 @@ impl Default for Config {
             devices: DevicesConfig::default(),
             cameras: CamerasConfig::default(),
             recording: RecordingConfig::default(),
+            plans: kankan_plans::PlansConfig::default(),
             webrtc: WebRtcConfig::default(),
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
@@ -271,6 +274,7 @@ impl Config {
         self.faces.validate()?;
         self.firmware.validate()?;
         self.recording.validate()?;
+        self.plans.validate()?;
         self.limits.validate()?;
         self.notify.validate()?;
         self.vision.validate()?;

@@ -60,6 +60,8 @@ pub struct Services {
     pub revocations: kankan_core::Revocations,
     /// Deleting accounts across the domains (shred, then purge).
     pub lifecycle: crate::lifecycle::Lifecycle,
+    /// Cloud-storage plans and 4G data; the fulfilment of paid orders.
+    pub plans: kankan_plans::Plans,
 }
 
 /// Creates the data directory (mode 0700) if missing, and makes every file the server creates
@@ -119,6 +121,9 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         revocations.clone(),
         kankan_accounts::ConsentCheck::new(store.clone(), cfg.privacy.cloud_recording_optional),
     )?;
+    // Devices without a plan follow the free tier of `[plans]`.
+    let free = kankan_plans::Plans::free_limits(&cfg.plans, cfg.recording.retention_days);
+    recordings.set_free_tier(free).map_err(|_| anyhow::anyhow!("free tier set twice"))?;
     let recovered = recordings.recover().await.context("recovering interrupted recordings")?;
     if recovered.recovered + recovered.dropped > 0 {
         tracing::info!(?recovered, "recordings recovered");
@@ -201,6 +206,15 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
             Arc::new(kankan_faces::FacesOnWithdrawal { faces: faces.clone() }),
         ],
     );
+    let plans = kankan_plans::Plans::new(
+        store.clone(),
+        clock.clone(),
+        devices.clone(),
+        recordings.clone(),
+        kankan_core::KeyVault::new(store.clone(), keyring.clone()),
+        delivery.clone(),
+        cfg.plans.clone(),
+    );
     let billing = kankan_billing::Billing::from_config(
         store.clone(),
         clock.clone(),
@@ -224,6 +238,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         events: events.clone(),
         notify: notify.clone(),
         faces: faces.clone(),
+        plans: plans.clone(),
         billing: billing.clone(),
     };
     let exports = kankan_export::Exports::new(
@@ -244,6 +259,8 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         audit: audit.clone(),
         exports: exports.clone(),
     };
+    // Paid orders are granted by the plans (entitlements, 4G top-ups).
+    billing.set_fulfilment(Arc::new(plans.clone()));
     let reshredded =
         lifecycle.reshred_from_ledger().await.context("shredding again from the ledger")?;
     if reshredded > 0 {
@@ -272,6 +289,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         vapid,
         bus,
         revocations,
+        plans,
     })
 }
 
@@ -447,6 +465,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         announcements: services.announcements.clone(),
         exports: services.exports.clone(),
         firmware: services.firmware.clone(),
+        plans: services.plans.clone(),
         readiness: Arc::new(StoreReadiness(services.store.clone())),
         revocations: services.revocations.clone(),
         webrtc: webrtc.clone(),
@@ -572,6 +591,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         Arc::new(services.devices.clone()),
     ));
     supervisor.spawn(Leased::new(services.recordings.retention_worker(), lease("retention")));
+    supervisor.spawn(Leased::new(services.plans.worker(), lease("plans")));
     // The journal is this node's own: every node finishes its own failed segments.
     supervisor.spawn(services.recordings.sealed_retry_worker());
     let supervised = tokio::spawn(supervisor.stopped());

@@ -92,6 +92,7 @@ impl Firmware {
         let sim = s.model.contains("4G").then(|| SimCard {
             iccid: format!("8986{:016}", fnv1a(s.uid.as_bytes()) % 10_u64.pow(16)),
             status: "active".into(),
+            used_kb: crate::mobile::used_kb(&s.uid),
         });
         StateReport {
             seq: self.seq,

@@ -38,6 +38,7 @@ pub mod fleet;
 pub mod image;
 mod link;
 pub mod media;
+pub mod mobile;
 pub mod pairing;
 pub mod slots;
 pub mod state;

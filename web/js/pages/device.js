@@ -273,6 +273,7 @@ export function render(ctx) {
       can(d, 'play-back') ? h('a', { class: 'btn btn-secondary', href: `${base}/playback`, testid: 'device-playback' }, icon('play', 20), 'Playback') : null,
       can(d, 'play-back') && d.model !== 'RTSP' ? h('a', { class: 'btn btn-secondary', href: `${base}/card`, testid: 'device-sdcard' }, icon('play', 20), 'SD card') : null,
       isMember(d) ? null : h('a', { class: 'btn btn-secondary', href: `${base}/share`, testid: 'device-share' }, icon('qr', 20), 'Share'),
+      isMember(d) ? null : h('a', { class: 'btn btn-secondary', href: `${base}/plan`, testid: 'device-plan' }, 'Cloud storage'),
     );
     paint(d);
     // An ordinary RTSP camera records and plays back, but takes no Kankan settings or commands.

@@ -213,6 +213,8 @@ pub(super) async fn unbind(pool: &AnyPool, uid: &str, owner: AccountId) -> R<boo
     super::events::forget_device(&mut tx, uid).await?;
     super::notify::forget_device(&mut tx, uid).await?;
     super::media::forget_device(&mut tx, uid).await?;
+    super::limits::forget_device(&mut tx, uid, kankan_base::Clock::now(&kankan_base::RealClock))
+        .await?;
     super::rtsp::forget(&mut tx, uid).await?;
     super::grants::forget(&mut tx, uid).await?;
     super::access::forget(&mut tx, uid).await?;

@@ -12,8 +12,8 @@ use super::columns::{account_col, blob_col, i64_of, u64_of};
 use super::media_inits::{media_init, media_init_by_digest, put_media_init};
 use super::{Engine, R, SqlStore, opt_ts, ts, write_tx};
 use crate::{
-    DbError, DeviceAccess, MediaInit, MediaKey, MediaStore, MediaUsage, NewSegment, RecordingMode,
-    Removed, SPAN_JOIN_MS, Segment, Span,
+    DbError, DeviceAccess, DeviceLimits, DeviceOverQuota, MediaInit, MediaKey, MediaStore,
+    MediaUsage, NewSegment, RecordingMode, Removed, SPAN_JOIN_MS, Segment, Span,
 };
 
 type Tx<'a> = Transaction<'a, Any>;
@@ -279,8 +279,9 @@ struct Gone {
 enum Pick<'a> {
     /// One segment of a device's stream.
     One { id: i64, uid: &'a str, stream: u8 },
-    /// The oldest segments started before `cutoff` that no event protects at `now`.
-    Expired { cutoff: i64, now: i64, limit: u32 },
+    /// The oldest segments started before `cutoff` that no event protects at `now`, of the
+    /// devices without limits (`days: None`) or of those whose limits keep `days`.
+    Expired { days: Option<u32>, cutoff: i64, now: i64, limit: u32 },
     /// These segments (ids read in the same transaction).
     Ids(&'a [i64]),
     /// Every segment of a device.
@@ -306,14 +307,29 @@ async fn remove(tx: &mut Tx<'_>, pick: Pick<'_>, now: Timestamp) -> R<Removed> {
         .bind(id)
         .bind(uid)
         .bind(i64::from(stream)),
-        Pick::Expired { cutoff, now, limit } => sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{DELETE} (SELECT id FROM media_segments WHERE start_ms < $1 \
-             AND (protected_until_ms IS NULL OR protected_until_ms < $2) \
-             ORDER BY start_ms LIMIT $3) {RETURNING}"
-        )))
-        .bind(cutoff)
-        .bind(now)
-        .bind(i64::from(limit)),
+        Pick::Expired { days: None, cutoff, now, limit } => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{DELETE} (SELECT id FROM media_segments s WHERE start_ms < $1 \
+                 AND (protected_until_ms IS NULL OR protected_until_ms < $2) \
+                 AND NOT EXISTS (SELECT 1 FROM device_limits l WHERE l.uid = s.uid) \
+                 ORDER BY start_ms LIMIT $3) {RETURNING}"
+            )))
+            .bind(cutoff)
+            .bind(now)
+            .bind(i64::from(limit))
+        }
+        Pick::Expired { days: Some(days), cutoff, now, limit } => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{DELETE} (SELECT id FROM media_segments WHERE start_ms < $1 \
+                 AND (protected_until_ms IS NULL OR protected_until_ms < $2) \
+                 AND uid IN (SELECT uid FROM device_limits WHERE retention_days = $3) \
+                 ORDER BY start_ms LIMIT $4) {RETURNING}"
+            )))
+            .bind(cutoff)
+            .bind(now)
+            .bind(i64::from(days))
+            .bind(i64::from(limit))
+        }
         Pick::Ids(ids) => {
             // Integers only: the list is written into the statement (neither engine binds a
             // list through `Any`).
@@ -461,12 +477,13 @@ async fn repair_spans(tx: &mut Tx<'_>, gone: &[Gone]) -> R<()> {
 
 pub(super) async fn expire(
     pool: &AnyPool,
+    days: Option<u32>,
     cutoff: Timestamp,
     now: Timestamp,
     limit: u32,
 ) -> R<Removed> {
     let mut tx = write_tx(pool).await?;
-    let pick = Pick::Expired { cutoff: cutoff.0, now: now.0, limit };
+    let pick = Pick::Expired { days, cutoff: cutoff.0, now: now.0, limit };
     let removed = remove(&mut tx, pick, now).await?;
     tx.commit().await?;
     Ok(removed)
@@ -483,26 +500,41 @@ async fn remove_picked(pool: &AnyPool, pick: Pick<'_>, now: Timestamp) -> R<Remo
 /// Segments one eviction pass removes at most, per transaction.
 const EVICT_BATCH: u32 = 200;
 
+/// Whose footage an eviction takes: an account's (over the account quota) or one device's
+/// (over its own).
+pub(super) enum EvictFrom<'a> {
+    Account(AccountId),
+    Device { uid: &'a str, account: AccountId },
+}
+
 pub(super) async fn evict(
     pool: &AnyPool,
-    account: AccountId,
+    from: EvictFrom<'_>,
     bytes: u64,
     now: Timestamp,
 ) -> R<Removed> {
     let mut total = Removed::default();
-    let acct = account.to_string();
+    let (acct, uid) = match from {
+        EvictFrom::Account(a) => (a.to_string(), None),
+        EvictFrom::Device { uid, account } => (account.to_string(), Some(uid)),
+    };
     while total.bytes < bytes {
         let mut tx = write_tx(pool).await?;
-        let rows = sqlx::query(
-            "SELECT s.id, s.bytes FROM media_segments s JOIN media_keys k ON k.uid = s.uid \
-             WHERE k.account_id = $1 AND (s.protected_until_ms IS NULL \
-             OR s.protected_until_ms < $2) ORDER BY s.start_ms LIMIT $3",
-        )
-        .bind(&acct)
-        .bind(now.0)
-        .bind(i64::from(EVICT_BATCH))
-        .fetch_all(&mut *tx)
-        .await?;
+        let q = match uid {
+            None => sqlx::query(
+                "SELECT s.id, s.bytes FROM media_segments s JOIN media_keys k ON k.uid = s.uid \
+                 WHERE k.account_id = $1 AND (s.protected_until_ms IS NULL \
+                 OR s.protected_until_ms < $2) ORDER BY s.start_ms LIMIT $3",
+            )
+            .bind(&acct),
+            Some(uid) => sqlx::query(
+                "SELECT s.id, s.bytes FROM media_segments s WHERE s.uid = $1 \
+                 AND (s.protected_until_ms IS NULL OR s.protected_until_ms < $2) \
+                 ORDER BY s.start_ms LIMIT $3",
+            )
+            .bind(uid),
+        };
+        let rows = q.bind(now.0).bind(i64::from(EVICT_BATCH)).fetch_all(&mut *tx).await?;
         // The oldest segments, just enough of them to free what is asked.
         let (mut ids, mut freed) = (Vec::new(), total.bytes);
         for r in &rows {
@@ -665,8 +697,33 @@ impl MediaStore for SqlStore {
     ) -> R<u64> {
         protect(&self.pool, uid, from, to, until).await
     }
-    async fn expire_segments(&self, cutoff: Timestamp, now: Timestamp, limit: u32) -> R<Removed> {
-        expire(&self.pool, cutoff, now, limit).await
+    async fn expire_segments(
+        &self,
+        retention_days: Option<u32>,
+        cutoff: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> R<Removed> {
+        expire(&self.pool, retention_days, cutoff, now, limit).await
+    }
+    async fn limit_retentions(&self) -> R<Vec<u32>> {
+        super::limits::retentions(&self.pool).await
+    }
+    async fn device_limits(&self, uid: &str) -> R<Option<DeviceLimits>> {
+        super::limits::get(&self.pool, uid).await
+    }
+    async fn set_device_limits(&self, uid: &str, limits: Option<&DeviceLimits>) -> R<()> {
+        super::limits::set(&self.pool, uid, limits).await
+    }
+    async fn devices_over_quota(&self) -> R<Vec<DeviceOverQuota>> {
+        super::limits::over_quota(&self.pool).await
+    }
+    async fn evict_device_segments(&self, uid: &str, bytes: u64, now: Timestamp) -> R<Removed> {
+        let account = match media_key(&self.pool, uid).await? {
+            Some(k) => k.account_id,
+            None => return Ok(Removed::default()),
+        };
+        evict(&self.pool, EvictFrom::Device { uid, account }, bytes, now).await
     }
     async fn devices_recording(&self, mode: RecordingMode) -> R<Vec<(String, Timestamp)>> {
         super::recording_modes::devices_recording(&self.pool, mode).await
@@ -700,7 +757,7 @@ impl MediaStore for SqlStore {
         Ok(removed)
     }
     async fn evict_segments(&self, account: AccountId, bytes: u64, now: Timestamp) -> R<Removed> {
-        evict(&self.pool, account, bytes, now).await
+        evict(&self.pool, EvictFrom::Account(account), bytes, now).await
     }
     async fn media_usage(&self, account: AccountId) -> R<MediaUsage> {
         usage(&self.pool, account).await

@@ -19,13 +19,38 @@ pub(super) async fn devices_recording(
     .bind(mode.as_str())
     .fetch_all(pool)
     .await?;
-    rows.iter()
+    let mut out: std::collections::BTreeMap<String, Timestamp> = rows
+        .iter()
         .map(|r| Ok((r.try_get("uid")?, Timestamp(r.try_get("recording_mode_since_ms")?))))
-        .collect()
+        .collect::<R<_>>()?;
+    if mode == RecordingMode::Events {
+        // A device whose limits cap it to events records events only from then on, whatever
+        // its owner chose (unless card-only: then nothing is recorded at all).
+        let capped = sqlx::query(
+            "SELECT l.uid, l.since_ms FROM device_limits l JOIN devices d ON d.uid = l.uid \
+             LEFT JOIN device_state s ON s.uid = l.uid WHERE l.kind = 'events' \
+             AND d.owner_id IS NOT NULL \
+             AND (s.recording_mode IS NULL OR s.recording_mode <> 'card-only')",
+        )
+        .fetch_all(pool)
+        .await?;
+        for r in &capped {
+            let uid: String = r.try_get("uid")?;
+            let since = Timestamp(r.try_get("since_ms")?);
+            let e = out.entry(uid).or_insert(since);
+            *e = Timestamp(e.0.min(since.0));
+        }
+    }
+    Ok(out.into_iter().collect())
 }
 
 /// The stored mode of a `device_state` row.
 pub(super) fn mode_col(row: &sqlx::any::AnyRow) -> R<RecordingMode> {
-    let s: String = row.try_get("recording_mode")?;
-    RecordingMode::parse(&s).ok_or_else(|| DbError::Corrupt(format!("recording_mode {s}")))
+    mode_col_named(row, "recording_mode")
+}
+
+/// A recording mode stored in column `col`.
+pub(super) fn mode_col_named(row: &sqlx::any::AnyRow, col: &str) -> R<RecordingMode> {
+    let s: String = row.try_get(col)?;
+    RecordingMode::parse(&s).ok_or_else(|| DbError::Corrupt(format!("{col} {s}")))
 }

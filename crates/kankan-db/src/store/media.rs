@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use kankan_base::{AccountId, BlobId, Timestamp};
 
 use crate::{
-    DbError, DeviceAccess, MediaInit, MediaKey, MediaUsage, NewSegment, RecordingMode, Removed,
-    Segment, Span,
+    DbError, DeviceAccess, DeviceLimits, DeviceOverQuota, MediaInit, MediaKey, MediaUsage,
+    NewSegment, RecordingMode, Removed, Segment, Span,
 };
 
 type R<T> = Result<T, DbError>;
@@ -65,9 +65,29 @@ pub trait MediaStore: Send + Sync {
         until: Timestamp,
     ) -> R<u64>;
     /// Deletes up to `limit` of the oldest unprotected segments that start before `cutoff`
-    /// (retention); their blobs go to the trash.
-    async fn expire_segments(&self, cutoff: Timestamp, now: Timestamp, limit: u32) -> R<Removed>;
-    /// The bound devices whose owner chose `mode`, each with when it was chosen.
+    /// (retention); their blobs go to the trash. `retention_days` picks the devices: `None`
+    /// those without their own limits (the free tier), `Some(d)` those whose limits keep `d`
+    /// days.
+    async fn expire_segments(
+        &self,
+        retention_days: Option<u32>,
+        cutoff: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> R<Removed>;
+    /// The distinct retentions (days) of the devices that have their own limits.
+    async fn limit_retentions(&self) -> R<Vec<u32>>;
+    /// A device's own limits, if it has any.
+    async fn device_limits(&self, uid: &str) -> R<Option<DeviceLimits>>;
+    /// Sets (or with `None` removes: back to the free tier) a device's own limits.
+    async fn set_device_limits(&self, uid: &str, limits: Option<&DeviceLimits>) -> R<()>;
+    /// Devices storing more than their own quota.
+    async fn devices_over_quota(&self) -> R<Vec<DeviceOverQuota>>;
+    /// Deletes the device's oldest unprotected segments until at least `bytes` are freed or
+    /// none are left; records the eviction as an alert of its owner.
+    async fn evict_device_segments(&self, uid: &str, bytes: u64, now: Timestamp) -> R<Removed>;
+    /// The bound devices whose owner chose `mode`, each with when it was chosen; for
+    /// `Events`, also those whose limits cap them to events (since the earlier of the two).
     async fn devices_recording(&self, mode: RecordingMode) -> R<Vec<(String, Timestamp)>>;
     /// Deletes up to `limit` of the device's oldest segments started at or after `since`,
     /// ended before `cutoff` and protected by no event at `now` (an events-only device's

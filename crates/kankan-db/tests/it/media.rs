@@ -104,7 +104,7 @@ async fn retention_keeps_protected_segments_and_repairs_the_spans() {
     let kept = s.protect_segments(UID, span(8, 12).start, span(8, 12).end, until).await;
     assert_eq!(kept.expect("protect"), 1);
     // Everything that starts before 24 s is past retention; the protected one stays.
-    let r = s.expire_segments(Timestamp(T0.0 + 24_000), Timestamp(T0.0 + 1), 100).await;
+    let r = s.expire_segments(None, Timestamp(T0.0 + 24_000), Timestamp(T0.0 + 1), 100).await;
     assert_eq!(r.expect("expire").segments, 5);
     assert_eq!(spans(s.as_ref()).await, vec![span(8, 12), span(24, 40)]);
     assert_eq!(s.media_usage(owner).await.expect("usage").bytes, 5_000);
@@ -191,7 +191,7 @@ async fn deleting_an_event_lifts_its_protection_but_not_another_events() {
     assert!(s.delete_event(owner, a.id, T0).await.expect("delete"));
     assert_eq!(protected(all().await.expect("list")), vec![12, 16], "only b's footage stays kept");
     // Past retention, a's footage goes now; b's stays.
-    let r = s.expire_segments(Timestamp(T0.0 + 24_000), Timestamp(T0.0 + 1), 100).await;
+    let r = s.expire_segments(None, Timestamp(T0.0 + 24_000), Timestamp(T0.0 + 1), 100).await;
     assert_eq!(r.expect("expire").segments, 4);
 }
 

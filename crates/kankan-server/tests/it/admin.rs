@@ -102,6 +102,7 @@ const WORKERS: [&str; 17] = [
     "exports-sweeper",
     "revocation-sweeper",
     "retention",
+    "plans",
     "sealed-retry",
 ];
 

@@ -175,6 +175,10 @@ fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         ("POST", "/api/v1/devices/{uid}/wifi" | "/api/v1/devices/{uid}/wifi/code") => {
             j(json!({"ssid": "Upstairs", "password": "hunter22"}))
         }
+        // No plan or data package by that name: nothing is ordered.
+        ("POST", "/api/v1/devices/{uid}/plan/checkout" | "/api/v1/devices/{uid}/sim/checkout") => {
+            j(json!({"sku": "no-such-plan", "provider": "stripe"}))
+        }
         ("PATCH", "/api/v1/me") => j(json!({"nickname": "Matrix"})),
         ("PUT", "/api/v1/me/avatar") => Body::Raw("image/png", b"not a picture".to_vec()),
         ("PUT", "/api/v1/me/notification-settings") => {

@@ -31,6 +31,9 @@ fn body_for(method: &str, path: &str, uid: &str) -> Option<Value> {
         ("POST", "/api/v1/devices/{uid}/wifi" | "/api/v1/devices/{uid}/wifi/code") => {
             json!({"ssid": "Upstairs", "password": "hunter22"})
         }
+        ("POST", "/api/v1/devices/{uid}/plan/checkout" | "/api/v1/devices/{uid}/sim/checkout") => {
+            json!({"sku": "no-such-plan", "provider": "stripe"})
+        }
         ("POST", "/api/v1/devices/{uid}/recordings/link") => json!({"purpose": "playback"}),
         ("POST", "/api/v1/album/screenshots") => json!({"device": uid}),
         ("POST", "/api/v1/album/clips") => json!({"device": uid, "seconds": 5}),

@@ -147,6 +147,7 @@ impl Uplink {
                         if l.tx.try_send(f.bytes.clone()).is_ok() {
                             l.last_ms = f.start_ms;
                             sent = Some(f.end_ms);
+                            crate::mobile::add(&self.cfg.uid, f.bytes.len());
                         } else if let Some(l) = live.take() {
                             backfill_from = Some(self.lost(l, backfill_from, "upload stalled"));
                         }
@@ -227,10 +228,13 @@ impl Uplink {
         let gop = self.sd().current_gop();
         let (first, last) = (gop.first()?.start_ms, gop.last()?.start_ms);
         let (tx, rx) = mpsc::channel::<Bytes>(UPLOAD_QUEUE.max(gop.len() + 1));
+        let mut bytes = self.started.init.len();
         let _ = tx.try_send(self.started.init.clone());
         for f in gop {
+            bytes += f.bytes.len();
             let _ = tx.try_send(f.bytes);
         }
+        crate::mobile::add(&self.cfg.uid, bytes);
         let body =
             reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|b| (Ok::<Bytes, std::io::Error>(b), rx))
@@ -258,6 +262,9 @@ impl Uplink {
             body.extend_from_slice(&f.bytes);
         }
         let n = frags.len() as u64;
+        if n > 0 {
+            crate::mobile::add(&self.cfg.uid, body.len());
+        }
         let req = self
             .http
             .put(self.url("backfill"))
