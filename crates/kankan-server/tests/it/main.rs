@@ -46,6 +46,7 @@ mod exports;
 mod faces;
 mod faces_models;
 mod firmware;
+mod firmware_fleet;
 mod grant_expiry;
 mod inbound;
 mod listener;
