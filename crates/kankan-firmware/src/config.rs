@@ -67,3 +67,25 @@ impl FirmwareConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_must_be_an_ed25519_public_key_and_the_pace_in_range() {
+        assert!(FirmwareConfig::default().validate().is_ok(), "off by default");
+        assert!(!FirmwareConfig::default().enabled());
+        let key = kankan_crypto::firmware::SigningKey::generate().expect("key").0;
+        let on = FirmwareConfig { public_key: key.public_key(), ..FirmwareConfig::default() };
+        assert!(on.validate().is_ok() && on.enabled());
+        for bad in ["not base64!", "AAAA", "c2hvcnQ"] {
+            let c = FirmwareConfig { public_key: bad.into(), ..FirmwareConfig::default() };
+            assert!(c.validate().is_err(), "{bad}");
+        }
+        let c = FirmwareConfig { rollout_batch: 0, ..on.clone() };
+        assert!(c.validate().expect_err("batch").contains("rollout_batch"));
+        let c = FirmwareConfig { max_image_mib: 4096, ..on };
+        assert!(c.validate().expect_err("size").contains("max_image_mib"));
+    }
+}

@@ -119,7 +119,11 @@ impl Firmware {
             Some(v) => self.available_for(h, v).await?,
             None => None,
         };
-        let update = match s.store.firmware_updates_of(uid).await?.into_iter().next() {
+        // Only updates since the device was bound to its owner: a previous owner's are not
+        // this owner's business.
+        let since = h.device().bound_at.unwrap_or(kankan_base::Timestamp(0));
+        let last = s.store.firmware_updates_of(uid).await?.into_iter().next();
+        let update = match last.filter(|u| u.offered_at >= since) {
             Some(row) => Some(self.view_of(row).await?),
             None => None,
         };

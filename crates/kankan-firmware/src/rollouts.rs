@@ -230,7 +230,9 @@ impl Firmware {
             CommandStatus::Failed => ("failed", Some(error.unwrap_or("refused"))),
             CommandStatus::TimedOut => ("failed", Some("no-answer")),
         };
-        s.store.set_firmware_progress(uid, image, phase, 0, error, now).await?;
+        // Unless the device's own report moved it on meanwhile.
+        let was = (row.phase.as_str(), row.updated_at);
+        s.store.replace_firmware_progress(uid, image, was, phase, 0, error, now).await?;
         Ok(())
     }
 
@@ -245,10 +247,12 @@ impl Firmware {
                 let o = s.devices.command_sent(&u.uid, cmd).await?;
                 self.settle(&u.uid, u.image_id, o.status, o.error.as_deref()).await?;
             } else if now.0 - u.updated_at.0 > STALL.as_millis() as i64 {
+                let was = (u.phase.as_str(), u.updated_at);
                 s.store
-                    .set_firmware_progress(
+                    .replace_firmware_progress(
                         &u.uid,
                         u.image_id,
+                        was,
                         "failed",
                         u.percent,
                         Some("stalled"),

@@ -327,6 +327,34 @@ impl FirmwareStore for SqlStore {
         Ok(r.rows_affected() == 1)
     }
 
+    async fn replace_firmware_progress(
+        &self,
+        uid: &str,
+        image_id: uuid::Uuid,
+        was: (&str, Timestamp),
+        phase: &str,
+        percent: u8,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> R<bool> {
+        let r = sqlx::query(
+            "UPDATE firmware_updates SET phase = $1, percent = $2, error = $3, \
+             updated_at_ms = $4 WHERE uid = $5 AND image_id = $6 AND phase = $7 \
+             AND updated_at_ms = $8",
+        )
+        .bind(phase)
+        .bind(i64::from(percent))
+        .bind(error)
+        .bind(at.0)
+        .bind(uid)
+        .bind(image_id.to_string())
+        .bind(was.0)
+        .bind(was.1.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     async fn firmware_updates_of(&self, uid: &str) -> R<Vec<FirmwareUpdateRow>> {
         let sql = format!(
             "SELECT {UPDATE_COLS} FROM firmware_updates WHERE uid = $1 \

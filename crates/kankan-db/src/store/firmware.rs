@@ -122,6 +122,19 @@ pub trait FirmwareStore: Send + Sync {
         error: Option<&str>,
         at: Timestamp,
     ) -> R<bool>;
+    /// Moves an update on only if it is still as it was read (`phase` and `updated_at`):
+    /// false when the device's own report changed it meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    async fn replace_firmware_progress(
+        &self,
+        uid: &str,
+        image_id: uuid::Uuid,
+        was: (&str, Timestamp),
+        phase: &str,
+        percent: u8,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> R<bool>;
     /// A device's updates, newest offer first.
     async fn firmware_updates_of(&self, uid: &str) -> R<Vec<FirmwareUpdateRow>>;
     /// A rollout's updates.

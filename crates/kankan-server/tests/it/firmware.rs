@@ -102,7 +102,7 @@ async fn device(
 }
 
 /// Publishes a state report and waits until the server has it.
-async fn report(
+pub(crate) async fn report(
     app: &TestApp,
     dev: &TestDevice,
     creds: &Creds,
@@ -146,7 +146,7 @@ async fn offer_round(app: &TestApp) -> u32 {
 }
 
 /// The firmware-update command the device gets next.
-async fn next_offer(dev: &mut TestDevice) -> Value {
+pub(crate) async fn next_offer(dev: &mut TestDevice) -> Value {
     let cmd = tokio::time::timeout(Duration::from_secs(15), dev.next_on("cmd"))
         .await
         .expect("an offer in time")
@@ -157,7 +157,7 @@ async fn next_offer(dev: &mut TestDevice) -> Value {
 
 /// Uploads a signed KK-C1 1.1.0 and rolls it out to `percent` and `cohort`; the image's and
 /// the rollout's ids.
-async fn released(
+pub(crate) async fn released(
     app: &TestApp,
     staff: &str,
     key: &SigningKey,
@@ -514,4 +514,32 @@ async fn automatic_updates_are_on_by_default() {
     }))
     .expect("settings from before the switch");
     assert!(s.auto_update, "settings stored before the switch existed update automatically");
+}
+
+#[tokio::test]
+async fn an_image_too_large_or_badly_named_is_refused_with_a_stable_code_and_nothing_kept() {
+    let key = key();
+    let public = key.public_key();
+    let app = TestApp::spawn_with(move |c| {
+        c.firmware.public_key = public;
+        c.firmware.max_image_mib = 1;
+    })
+    .await;
+    let staff = staff_token(&app).await;
+    let blobs = app.blob_names().await.len();
+    let big = firmware_image("KK-C1", "1.1.0", 1024 * 1024 + 1);
+    let sig = key.sign("KK-C1", "1.1.0", &big);
+    let (s, b) = upload(&app, &staff, "KK-C1", "1.1.0", &sig, big).await;
+    assert_eq!((s, b["code"].as_str()), (413, Some("payload-too-large")), "{b}");
+    let small = firmware_image("KK-C1", "1 1", 10);
+    let sig = key.sign("KK-C1", "1 1", &small);
+    let (s, b) = upload(&app, &staff, "KK-C1", "1 1", &sig, small).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid-firmware")), "{b}");
+    let (s, b) =
+        upload(&app, &staff, "KK-C1", "1.1.0", &key.sign("KK-C1", "1.1.0", &[]), Vec::new()).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid-firmware")), "{b}");
+    let url = app.url("/api/v1/admin/firmware/images");
+    let (s, list) = app.send(app.http.get(url).bearer_auth(&staff)).await;
+    assert_eq!((s, list.as_array().map(Vec::len)), (200, Some(0)), "{list}");
+    assert_eq!(app.blob_names().await.len(), blobs, "no blob was kept");
 }
