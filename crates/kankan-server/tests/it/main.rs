@@ -55,6 +55,7 @@ mod faces;
 mod faces_models;
 mod firmware;
 mod firmware_e2e;
+mod firmware_fleet;
 mod grant_expiry;
 mod inbound;
 mod listener;
