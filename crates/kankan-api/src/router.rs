@@ -12,9 +12,9 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, billing, broker, cancellation, card, data_access, devices,
-    events, exports, faces, firmware, ingest, live, me, network, notify, ops, plans, privacy,
-    recordings, sharing, support, talk, whep,
+    access, admin, album, auth, billing, broker, cancellation, card, data_access, devices, events,
+    exports, faces, firmware, ingest, live, me, network, notify, ops, plans, privacy, recordings,
+    sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 

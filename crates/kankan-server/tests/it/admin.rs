@@ -85,7 +85,7 @@ async fn a_staff_session_expires_after_eight_hours() {
 }
 
 /// Every worker the server supervises.
-const WORKERS: [&str; 17] = [
+const WORKERS: [&str; 18] = [
     "device-pump",
     "jobs",
     "dispatch",
