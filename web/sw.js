@@ -4,7 +4,7 @@
 // (an event: title, text, thumbnail) as notifications, and a click on one opens the app at
 // the event's moment.
 
-const CACHE = 'kankan-shell-v11';
+const CACHE = 'kankan-shell-v12';
 
 const SHELL = [
   './',
@@ -18,8 +18,8 @@ const SHELL = [
   'icons/icon-192.png',
   'icons/icon-512.png',
   'icons/icon-maskable-512.png',
-  'js/app.js',
   'js/api.js',
+  'js/app.js',
   'js/device-commands.js',
   'js/device-ui.js',
   'js/event-ui.js',
@@ -42,18 +42,23 @@ const SHELL = [
   'js/webrtc.js',
   'js/zone-editor.js',
   'js/pages/about.js',
+  'js/pages/account-security.js',
   'js/pages/album.js',
-  'js/pages/faces.js',
   'js/pages/announcements.js',
+  'js/pages/card.js',
+  'js/pages/data-access.js',
   'js/pages/device-add-rtsp.js',
   'js/pages/device-add.js',
-  'js/pages/card.js',
-  'js/pages/device-network.js',
+  'js/pages/device-ai.js',
   'js/pages/device-controls.js',
+  'js/pages/device-firmware.js',
   'js/pages/device-motion.js',
+  'js/pages/device-network.js',
   'js/pages/device-settings.js',
   'js/pages/device.js',
   'js/pages/devices.js',
+  'js/pages/exports.js',
+  'js/pages/faces.js',
   'js/pages/guardian.js',
   'js/pages/invite.js',
   'js/pages/live-extras.js',
@@ -64,10 +69,12 @@ const SHELL = [
   'js/pages/message-detail.js',
   'js/pages/messages.js',
   'js/pages/notifications.js',
+  'js/pages/orders.js',
   'js/pages/plan.js',
   'js/pages/playback.js',
   'js/pages/policy-update.js',
   'js/pages/privacy.js',
+  'js/pages/receipt.js',
   'js/pages/register.js',
   'js/pages/reset.js',
   'js/pages/scan.js',

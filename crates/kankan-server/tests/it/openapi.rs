@@ -148,3 +148,43 @@ async fn the_web_app_is_served_from_the_binary() {
     assert_eq!(sw.status(), 200);
     assert_eq!(app.http.get(app.url("/missing.js")).send().await.expect("get").status(), 404);
 }
+
+/// Every script and style sheet of the web app, as files under `web/` (paths relative to it).
+fn web_app_files() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    let mut out = vec![];
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("web dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "js" || e == "css")
+                && path.file_name().is_some_and(|n| n != "sw.js")
+            {
+                let rel = path.strip_prefix(&root).expect("under web");
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn the_service_worker_precaches_every_module_of_the_app_and_each_is_served() {
+    let app = TestApp::spawn().await;
+    let sw = app.http.get(app.url("/sw.js")).send().await.expect("get");
+    let sw = sw.text().await.expect("text");
+    let start = sw.find("const SHELL = [").expect("the SHELL list");
+    let end = start + sw[start..].find("];").expect("its end");
+    let shell: Vec<&str> = sw[start..end].split('\'').skip(1).step_by(2).collect::<Vec<_>>();
+    // A page the shell lacks is missing when the app starts offline.
+    let missing: Vec<String> =
+        web_app_files().into_iter().filter(|f| !shell.contains(&f.as_str())).collect();
+    assert!(missing.is_empty(), "not precached by web/sw.js: {missing:?}");
+    for entry in shell {
+        let r = app.http.get(app.url(&format!("/{entry}"))).send().await.expect("get");
+        assert_eq!(r.status(), 200, "{entry} is precached but not served");
+    }
+}
