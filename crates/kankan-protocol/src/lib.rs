@@ -5,5 +5,6 @@
 
 pub mod card;
 pub mod device;
+pub mod firmware;
 pub mod motion;
 pub mod v1;
