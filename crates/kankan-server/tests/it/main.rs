@@ -8,6 +8,7 @@ mod announcements;
 mod audit;
 mod authz_judge;
 mod authz_matrix;
+mod authz_recipes;
 mod authz_routes;
 mod bad_input;
 mod billing;
