@@ -8,7 +8,7 @@ use kankan_db::{CouponRow, RedemptionCodeRow};
 use ring::rand::SecureRandom as _;
 use sha2::Digest as _;
 
-use crate::billing::{new_row, order_from};
+use crate::rows::{new_row, order_from};
 use crate::{
     Billing, Order, Product, ProductKind, Target, err, is_currency, is_sku, validate_product,
 };

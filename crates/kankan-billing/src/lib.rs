@@ -26,6 +26,7 @@ mod billing;
 pub mod config;
 mod coupons;
 pub mod provider;
+mod rows;
 pub mod rsa;
 pub mod stripe;
 pub mod wechat;
