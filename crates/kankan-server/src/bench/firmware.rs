@@ -280,7 +280,9 @@ async fn run_nginx(dir: &Path, image: &[u8], downloads: usize) -> anyhow::Result
     if !bin.exists() {
         bail!("nginx is not installed (apt-get install nginx)");
     }
-    let root = dir.join("nginx");
+    // nginx reads relative paths in its configuration against its prefix: give it absolute
+    // ones (the default work dir is relative).
+    let root = std::path::absolute(dir.join("nginx"))?;
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(root.join("www"))?;
     std::fs::write(root.join("www/image.bin"), image)?;
