@@ -4,7 +4,7 @@
 // (an event: title, text, thumbnail) as notifications, and a click on one opens the app at
 // the event's moment.
 
-const CACHE = 'kankan-shell-v12';
+const CACHE = 'kankan-shell-v13';
 
 const SHELL = [
   './',
@@ -20,6 +20,7 @@ const SHELL = [
   'icons/icon-maskable-512.png',
   'js/api.js',
   'js/app.js',
+  'js/console-api.js',
   'js/device-commands.js',
   'js/device-ui.js',
   'js/event-ui.js',

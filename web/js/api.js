@@ -17,6 +17,13 @@ export class ApiError extends Error {
 }
 
 const unauthenticatedListeners = new Set();
+const staffUnauthenticatedListeners = new Set();
+
+/** Calls `fn(err)` whenever a staff console call (one with a bearer token) answers 401. */
+export function onStaffUnauthenticated(fn) {
+  staffUnauthenticatedListeners.add(fn);
+  return () => staffUnauthenticatedListeners.delete(fn);
+}
 const policyListeners = new Set();
 
 /**
@@ -140,9 +147,11 @@ function fallbackMessage(status) {
  * Performs one API request. `json` is sent as a JSON body; `body` is sent as-is (with `type` as
  * its Content-Type). Resolves to the decoded JSON body, or null for empty responses.
  */
-export async function request(method, path, { json, body, type } = {}) {
+export async function request(method, path, { json, body, type, bearer } = {}) {
   const headers = { Accept: 'application/json' };
-  const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+  // A staff console call carries its bearer token and no cookies (the user's session stays out).
+  const init = { method, headers, credentials: bearer ? 'omit' : 'same-origin', cache: 'no-store' };
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(json);
@@ -150,7 +159,7 @@ export async function request(method, path, { json, body, type } = {}) {
     if (type) headers['Content-Type'] = type;
     init.body = body;
   }
-  if (method !== 'GET' && method !== 'HEAD') {
+  if (!bearer && method !== 'GET' && method !== 'HEAD') {
     const token = csrfToken();
     if (token) headers['X-CSRF-Token'] = token;
   }
@@ -184,6 +193,10 @@ export async function request(method, path, { json, body, type } = {}) {
   const message =
     friendlyMessage(code, retryAfter) || (data && data.message ? sentence(data.message) : fallbackMessage(res.status));
   const err = new ApiError(res.status, code, message, retryAfter, data);
+  if (bearer) {
+    if (res.status === 401) for (const fn of staffUnauthenticatedListeners) fn(err);
+    throw err;
+  }
   if (res.status === 401 && err.code === 'unauthenticated') {
     for (const fn of unauthenticatedListeners) fn(err);
   }

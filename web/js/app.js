@@ -9,8 +9,11 @@ import { h, toast, flash } from './ui.js';
 import { icon, hydrateIcons } from './icons.js';
 import { startEventsStream } from './events-stream.js';
 import { startRingScreen } from './ring.js';
+import { staffToken } from './console-api.js';
 
 // guest: only for logged-out users (logged-in users are sent HOME). tab: highlighted nav tab.
+// staff: a page of the staff console (#/console/...): needs a staff session in this tab
+// (console-api.js), not a user's; it has its own shell.
 const ROUTES = {
   '/login': { page: () => import('./pages/login.js'), guest: true },
   '/register': { page: () => import('./pages/register.js'), guest: true },
@@ -53,6 +56,7 @@ const ROUTES = {
 function guard(route, loc) {
   const me = getMe();
   if (route.any) return null;
+  if (route.staff) return route.guestStaff || staffToken() ? null : '#/console/login';
   if (route.guest && me) return HOME;
   // A major privacy policy version waits: only its notice and the reachable pages open.
   if (me && !route.guest && blockedByPolicy(loc.path)) return '#/policy-update';
@@ -67,10 +71,11 @@ function guard(route, loc) {
 
 function setShell(route) {
   const nav = document.getElementById('nav');
-  const app = route.any ? Boolean(getMe()) : !route.guest;
+  const app = route.staff ? false : route.any ? Boolean(getMe()) : !route.guest;
   nav.hidden = !app;
   document.body.classList.toggle('shell-app', app);
-  document.body.classList.toggle('shell-auth', !app);
+  document.body.classList.toggle('shell-auth', !app && !route.staff);
+  document.body.classList.toggle('shell-console', Boolean(route.staff));
   for (const link of nav.querySelectorAll('[data-tab]')) {
     if (link.dataset.tab === route.tab) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');

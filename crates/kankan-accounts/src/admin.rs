@@ -9,7 +9,7 @@ use kankan_crypto::{TokenHash, random_token};
 
 use super::{Accounts, ClientInfo};
 use crate::{CoreError, Identifier, password_policy, risk};
-use kankan_core::Revoke;
+use kankan_core::{Revoke, StaffRole};
 
 /// How long a staff session lasts.
 const STAFF_SESSION: Duration = Duration::from_secs(8 * 3600);
@@ -19,7 +19,7 @@ const STAFF_SESSION: Duration = Duration::from_secs(8 * 3600);
 pub struct StaffPrincipal {
     pub id: StaffId,
     pub username: String,
-    pub role: String,
+    pub role: StaffRole,
 }
 
 impl Accounts {
@@ -66,7 +66,9 @@ impl Accounts {
             .staff_by_session(&TokenHash::of(token).0, s.now())
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        Ok(StaffPrincipal { id: staff.id, username: staff.username, role: staff.role })
+        // A role this build does not know holds nothing: the session is refused.
+        let role = StaffRole::parse(&staff.role).ok_or(CoreError::Unauthenticated)?;
+        Ok(StaffPrincipal { id: staff.id, username: staff.username, role })
     }
 
     /// Finds the account that holds an identifier (for operators only).
@@ -117,6 +119,16 @@ impl Accounts {
         username: &str,
         password: &str,
     ) -> Result<StaffId, CoreError> {
+        self.create_staff(username, password, StaffRole::Administrator).await
+    }
+
+    /// Creates a staff member with this role and their own password (no defaults exist).
+    pub async fn create_staff(
+        &self,
+        username: &str,
+        password: &str,
+        role: StaffRole,
+    ) -> Result<StaffId, CoreError> {
         let s = &self.inner;
         let username = username.trim();
         let valid = (3..=64).contains(&username.len())
@@ -131,7 +143,7 @@ impl Accounts {
             id: StaffId::new(),
             username: username.to_string(),
             password_hash: s.hash_password(password).await?.0,
-            role: "admin".into(),
+            role: role.name().into(),
             created_at: s.now(),
         };
         s.store.insert_staff(&staff).await?;

@@ -131,7 +131,7 @@ fn requirements(access: Access, method: &str) -> Option<Vec<SecurityRequirement>
         Access::Public => None,
         Access::Own | Access::Device(_) => Some(user()),
         Access::DeviceLink(_) => Some(vec![requirement(&[MEDIA_LINK])]),
-        Access::Staff => Some(vec![requirement(&[STAFF])]),
+        Access::Staff(_) => Some(vec![requirement(&[STAFF])]),
         Access::DeviceCredentials => Some(vec![requirement(&[DEVICE])]),
     }
 }

@@ -8,6 +8,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath, Req
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use kankan_accounts::{ClientInfo, Principal, StaffPrincipal};
+use kankan_core::CoreError;
 use serde::de::DeserializeOwned;
 
 use crate::{ApiError, AppState};
@@ -178,7 +179,9 @@ impl FromRequestParts<AppState> for CurrentUser {
 }
 
 /// An authenticated staff member: Bearer token from `/api/v1/admin/login` only (no cookies,
-/// so no CSRF surface).
+/// so no CSRF surface), whose role holds the permission the route table (`routes.rs`) names
+/// for the matched route: `staff-forbidden` otherwise, and for a route the table does not
+/// class as a staff route.
 pub struct CurrentStaff(pub StaffPrincipal);
 
 impl FromRequestParts<AppState> for CurrentStaff {
@@ -186,7 +189,14 @@ impl FromRequestParts<AppState> for CurrentStaff {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or_else(ApiError::unauthenticated)?;
-        Ok(CurrentStaff(state.accounts.authenticate_staff(token).await?))
+        let staff = state.accounts.authenticate_staff(token).await?;
+        let path = parts.extensions.get::<MatchedPath>().map(|m| m.as_str()).unwrap_or("");
+        let permission = match crate::routes::access_of(parts.method.as_str(), path) {
+            Some(crate::routes::Access::Staff(p)) => p,
+            _ => return Err(CoreError::StaffForbidden("this route").into()),
+        };
+        kankan_core::authorize_staff(staff.role, permission)?;
+        Ok(CurrentStaff(staff))
     }
 }
 

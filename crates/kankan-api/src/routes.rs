@@ -3,6 +3,7 @@
 //! does not exist; kankan-server's integration tests walk the device routes as another account.
 
 use kankan_core::authz::Capability;
+use kankan_core::staff::StaffPermission;
 
 /// What a route needs from its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,8 +19,9 @@ pub enum Access {
     /// A signed media link (`?t=`) for the route's purpose that carries the capability; its
     /// session must still be live, and the capability is decided again on each use.
     DeviceLink(Capability),
-    /// A signed-in staff member.
-    Staff,
+    /// A signed-in staff member whose role holds the permission (`kankan_core::staff`); the
+    /// staff extractor enforces it from this table.
+    Staff(StaffPermission),
     /// A device, with its own credentials (HTTP Basic: UID and secret).
     DeviceCredentials,
 }
@@ -50,6 +52,7 @@ const fn r(method: &'static str, path: &'static str, access: Access) -> RouteAcc
 
 use Access::{DeviceCredentials, DeviceLink, Own, Public, Staff};
 use Capability as C;
+use StaffPermission as P;
 
 const fn dev(c: Capability) -> Access {
     Access::Device(Need::One(c))
@@ -72,6 +75,11 @@ pub fn open_while_cancelling(method: &str, path: &str) -> bool {
     path == "/api/v1/me/exports"
         || path.starts_with("/api/v1/me/exports/")
         || OPEN_WHILE_CANCELLING.iter().any(|(m, p)| *m == method && *p == path)
+}
+
+/// The access of the route `method` `path` (as the router spells it), if the table has it.
+pub fn access_of(method: &str, path: &str) -> Option<Access> {
+    ROUTES.iter().find(|r| r.method == method && r.path == path).map(|r| r.access)
 }
 
 /// The path the web app's fallback stands for (every path no route takes).
@@ -179,10 +187,10 @@ pub const ROUTES: &[RouteAccess] = &[
     r("POST", "/api/v1/billing/redeem", Own),
     r("POST", "/api/v1/billing/webhooks/{provider}", Public),
     r("GET", "/api/v1/billing/return/{provider}", Public),
-    r("POST", "/api/v1/admin/billing/orders/{id}/refund", Staff),
-    r("GET", "/api/v1/admin/billing/coupons", Staff),
-    r("POST", "/api/v1/admin/billing/coupons", Staff),
-    r("POST", "/api/v1/admin/billing/codes", Staff),
+    r("POST", "/api/v1/admin/billing/orders/{id}/refund", Staff(P::BillingManage)),
+    r("GET", "/api/v1/admin/billing/coupons", Staff(P::BillingManage)),
+    r("POST", "/api/v1/admin/billing/coupons", Staff(P::BillingManage)),
+    r("POST", "/api/v1/admin/billing/codes", Staff(P::BillingManage)),
     r("GET", "/api/v1/faces", Own),
     r("GET", "/api/v1/faces/{id}/picture", Own),
     r("PUT", "/api/v1/faces/{id}", Own),
@@ -206,21 +214,25 @@ pub const ROUTES: &[RouteAccess] = &[
     r("DELETE", "/api/v1/me/webhooks/{id}", Own),
     r("GET", "/api/v1/me/deliveries", Own),
     r("POST", "/api/v1/admin/login", Public),
-    r("POST", "/api/v1/admin/devices/provision", Staff),
-    r("GET", "/api/v1/admin/workers", Staff),
-    r("POST", "/api/v1/admin/announcements", Staff),
-    r("GET", "/api/v1/admin/requests", Staff),
-    r("GET", "/api/v1/admin/requests/{id}", Staff),
-    r("POST", "/api/v1/admin/requests/{id}/close", Staff),
-    r("GET", "/api/v1/admin/audit", Staff),
-    r("POST", "/api/v1/admin/support/{account}/devices/{uid}/recordings/link", Staff),
-    r("POST", "/api/v1/admin/firmware/images", Staff),
-    r("GET", "/api/v1/admin/firmware/images", Staff),
-    r("POST", "/api/v1/admin/firmware/rollouts", Staff),
-    r("GET", "/api/v1/admin/firmware/rollouts", Staff),
-    r("GET", "/api/v1/admin/firmware/rollouts/{id}", Staff),
-    r("POST", "/api/v1/admin/firmware/rollouts/{id}/pause", Staff),
-    r("POST", "/api/v1/admin/firmware/rollouts/{id}/resume", Staff),
+    r("POST", "/api/v1/admin/devices/provision", Staff(P::DevicesProvision)),
+    r("GET", "/api/v1/admin/workers", Staff(P::WorkersRead)),
+    r("POST", "/api/v1/admin/announcements", Staff(P::AnnouncementsSend)),
+    r("GET", "/api/v1/admin/requests", Staff(P::DataRequests)),
+    r("GET", "/api/v1/admin/requests/{id}", Staff(P::DataRequests)),
+    r("POST", "/api/v1/admin/requests/{id}/close", Staff(P::DataRequests)),
+    r("GET", "/api/v1/admin/audit", Staff(P::AuditRead)),
+    r(
+        "POST",
+        "/api/v1/admin/support/{account}/devices/{uid}/recordings/link",
+        Staff(P::SupportMedia),
+    ),
+    r("POST", "/api/v1/admin/firmware/images", Staff(P::FirmwareManage)),
+    r("GET", "/api/v1/admin/firmware/images", Staff(P::FirmwareManage)),
+    r("POST", "/api/v1/admin/firmware/rollouts", Staff(P::FirmwareManage)),
+    r("GET", "/api/v1/admin/firmware/rollouts", Staff(P::FirmwareManage)),
+    r("GET", "/api/v1/admin/firmware/rollouts/{id}", Staff(P::FirmwareManage)),
+    r("POST", "/api/v1/admin/firmware/rollouts/{id}/pause", Staff(P::FirmwareManage)),
+    r("POST", "/api/v1/admin/firmware/rollouts/{id}/resume", Staff(P::FirmwareManage)),
     r("GET", "/api/v1/devices/{uid}/firmware", dev(C::View)),
     r("POST", "/api/v1/devices/{uid}/firmware/update", dev(C::ChangeSettings)),
     r("GET", "/ingest/v1/{uid}/firmware/{image_id}", DeviceCredentials),

@@ -154,6 +154,19 @@ pub enum CoreError {
     /// `firmware-exists`, `no-firmware-update`, `firmware-update-running`.
     #[error("{message}")]
     FirmwareState { code: &'static str, message: String },
+    /// The staff member's role does not hold the permission named (`staff-forbidden`).
+    #[error("your staff role does not allow {0}")]
+    StaffForbidden(&'static str),
+    /// Two-factor login and passkeys (accounts and staff): a stable code with its own kind,
+    /// e.g. `second-factor-required` (401), `second-factor-invalid` (401), `passkey-invalid`
+    /// (400), `second-factor-not-enrolled` (409).
+    #[error("{message}")]
+    SecondFactor { kind: ErrorKind, code: &'static str, message: String },
+    /// The help center, support tickets, device logs and app ratings: a stable code with its
+    /// own kind, e.g. `ticket-not-found` (404), `invalid-ticket` (400), `logs-unavailable`
+    /// (503), `article-not-found` (404).
+    #[error("{message}")]
+    Support { kind: ErrorKind, code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] kankan_db::DbError),
     #[error(transparent)]
@@ -194,7 +207,8 @@ impl CoreError {
             AccountBanned | AccountNotVerified | AccountCancelling => ErrorKind::PermissionDenied,
             NotFound(_) | InvitationInvalid => ErrorKind::NotFound,
             InvitationOwn => ErrorKind::FailedPrecondition,
-            Billing { kind, .. } => *kind,
+            Billing { kind, .. } | SecondFactor { kind, .. } | Support { kind, .. } => *kind,
+            StaffForbidden(_) => ErrorKind::PermissionDenied,
             CapabilityNotGrantable(_) | InvalidShare(_) | Consent { .. } | InvalidRequest(_) => {
                 ErrorKind::InvalidArgument
             }
@@ -261,7 +275,8 @@ impl CoreError {
             InvalidExport { code, .. } | ExportState { code, .. } => code,
             InvalidFirmware { code, .. } | FirmwareState { code, .. } => code,
             InvalidRequest(_) => "invalid-request",
-            Billing { code, .. } => code,
+            Billing { code, .. } | SecondFactor { code, .. } | Support { code, .. } => code,
+            StaffForbidden(_) => "staff-forbidden",
             Media(e) => e.code(),
             Store(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
             Store(_) | Crypto(_) | Internal(_) => "internal",

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod live;
 mod principal;
 pub mod revoke;
+pub mod staff;
 mod vault;
 
 pub use audit::{Actor, AuditLog};
@@ -27,4 +28,5 @@ pub use error::{BAN_NOTICE, CoreError};
 pub use jobs::{DeliveryQueue, JobRunner};
 pub use principal::Principal;
 pub use revoke::{DeviceAccess, Revocations, Revoke, StreamGuard, StreamScope};
+pub use staff::{StaffPermission, StaffRole, authorize_staff};
 pub use vault::KeyVault;

@@ -15,6 +15,7 @@ pub mod pairing;
 mod password;
 pub mod tls;
 mod token;
+pub mod totp;
 
 pub use aead::{AeadKey, CryptoError, STREAM_TAG_LEN, StreamKey};
 pub use keys::{AccountKey, Keyring, MasterKey, MasterKeySource};

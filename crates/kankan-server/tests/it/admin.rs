@@ -1,15 +1,23 @@
 //! The operator's API: staff login, device provisioning and the background workers' status
 //! (also on `/metrics`).
 
+use kankan_core::StaffRole;
 use kankan_testkit::{TestApp, TestDevice};
 use serde_json::json;
 
 const STAFF_PW: &str = "quiet-harbor-lantern-8";
 
+/// A signed-in staff administrator's bearer token (user name `ops`).
 pub(crate) async fn staff_token(app: &TestApp) -> String {
-    app.running().services.accounts.create_staff_admin("ops", STAFF_PW).await.expect("staff");
+    staff_token_as(app, "ops", StaffRole::Administrator).await
+}
+
+/// Creates a staff member with this role and answers their session's bearer token.
+pub(crate) async fn staff_token_as(app: &TestApp, username: &str, role: StaffRole) -> String {
+    let accounts = &app.running().services.accounts;
+    accounts.create_staff(username, STAFF_PW, role).await.expect("staff");
     let (s, b) =
-        app.post("/api/v1/admin/login", json!({"username": "ops", "password": STAFF_PW})).await;
+        app.post("/api/v1/admin/login", json!({"username": username, "password": STAFF_PW})).await;
     assert_eq!(s, 200, "{b}");
     b["token"].as_str().expect("token").to_string()
 }
@@ -161,4 +169,25 @@ async fn metrics_show_a_line_per_worker() {
             assert!(metrics.contains(&line), "{line:?} missing:\n{metrics}");
         }
     }
+}
+
+// Fails without the role check in the staff extractor: every staff session reached every
+// staff route.
+#[tokio::test]
+async fn a_staff_route_answers_only_roles_holding_its_permission() {
+    let app = TestApp::spawn().await;
+    let support = staff_token_as(&app, "agent", StaffRole::Support).await;
+    let ops = staff_token_as(&app, "fleet", StaffRole::Operations).await;
+    let get = |token: String, path: &'static str| {
+        let req = app.http.get(app.url(path)).bearer_auth(token);
+        async { app.send(req).await }
+    };
+    let (s, b) = get(support.clone(), "/api/v1/admin/audit").await;
+    assert_eq!((s, b["code"].as_str()), (403, Some("staff-forbidden")), "{b}");
+    let (s, b) = get(support, "/api/v1/admin/requests").await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = get(ops.clone(), "/api/v1/admin/workers").await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = get(ops, "/api/v1/admin/requests").await;
+    assert_eq!((s, b["code"].as_str()), (403, Some("staff-forbidden")), "{b}");
 }

@@ -86,7 +86,7 @@ pub fn requires(access: Access, body: Option<Requires>, names_object: bool) -> R
             body.expect("a command route's recipe says what its command needs")
         }
         (Access::DeviceLink(c), _) => Requires::Link(c),
-        (Access::Staff, _) => Requires::Staff,
+        (Access::Staff(_), _) => Requires::Staff,
         (Access::DeviceCredentials, _) => Requires::DeviceCredentials,
     }
 }
