@@ -10,6 +10,7 @@ import { icon, hydrateIcons } from './icons.js';
 import { startEventsStream } from './events-stream.js';
 import { startRingScreen } from './ring.js';
 import { staffToken } from './console-api.js';
+import { consoleShell } from './console-shell.js';
 
 // guest: only for logged-out users (logged-in users are sent HOME). tab: highlighted nav tab.
 // staff: a page of the staff console (#/console/...): needs a staff session in this tab
@@ -51,6 +52,18 @@ const ROUTES = {
   '/deletion-receipt': { page: () => import('./pages/receipt.js'), any: true },
   '/deletion-receipt/:code': { page: () => import('./pages/receipt.js'), any: true },
   '/me/exports': { page: () => import('./pages/exports.js'), tab: 'me' },
+  // The staff console (its own shell: console-shell.js).
+  '/console/login': { page: () => import('./pages/console-login.js'), staff: true, guestStaff: true },
+  '/console/accounts': { page: () => import('./pages/console-accounts.js'), staff: true },
+  '/console/accounts/:id': { page: () => import('./pages/console-accounts.js'), staff: true },
+  '/console/devices': { page: () => import('./pages/console-devices.js'), staff: true },
+  '/console/devices/:uid': { page: () => import('./pages/console-devices.js'), staff: true },
+  '/console/firmware': { page: () => import('./pages/console-firmware.js'), staff: true },
+  '/console/announcements': { page: () => import('./pages/console-announcements.js'), staff: true },
+  '/console/requests': { page: () => import('./pages/console-requests.js'), staff: true },
+  '/console/requests/:id': { page: () => import('./pages/console-requests.js'), staff: true },
+  '/console/audit': { page: () => import('./pages/console-audit.js'), staff: true },
+  '/console/staff': { page: () => import('./pages/console-staff.js'), staff: true },
 };
 
 function guard(route, loc) {
@@ -137,7 +150,9 @@ async function onRoute(route, loc, isCurrent) {
     onLeave: (fn) => mine.push(fn),
     isCurrent,
   };
-  const node = mod.render(ctx);
+  const page = mod.render(ctx);
+  // Every console page but its sign-in sits in the console's layout (nav by role).
+  const node = route.staff && !route.guestStaff ? consoleShell(page, ctx) : page;
   leaveFns = mine;
   main.replaceChildren(node);
   document.title = mod.title ? `${mod.title} · Kankan` : 'Kankan';

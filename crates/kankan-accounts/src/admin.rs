@@ -5,14 +5,14 @@ use kankan_db::{AccountState, Staff};
 
 use std::time::Duration;
 
-use kankan_crypto::{TokenHash, random_token};
+use kankan_crypto::TokenHash;
 
-use super::{Accounts, ClientInfo};
-use crate::{CoreError, Identifier, password_policy, risk};
+use super::Accounts;
+use crate::{CoreError, Identifier, password_policy};
 use kankan_core::{Revoke, StaffRole};
 
 /// How long a staff session lasts.
-const STAFF_SESSION: Duration = Duration::from_secs(8 * 3600);
+pub(crate) const STAFF_SESSION: Duration = Duration::from_secs(8 * 3600);
 
 /// An authenticated staff member.
 #[derive(Debug, Clone)]
@@ -23,41 +23,6 @@ pub struct StaffPrincipal {
 }
 
 impl Accounts {
-    /// Logs a staff member in; answers a bearer token for the admin API (8 hours).
-    pub async fn staff_login(
-        &self,
-        username: &str,
-        password: &str,
-        client: &ClientInfo,
-    ) -> Result<String, CoreError> {
-        let s = &self.inner;
-        s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip).await?;
-        // Throttled and locked out like users' logins, keyed on the name as it is looked up
-        // (so "Admin " and "admin" share one count), whether or not a staff member has it.
-        let username = username.trim();
-        let idx = s.keyring.blind_index("staff-login", &username.to_lowercase()).to_vec();
-        s.throttle_index("staff-login", &idx, s.limits.login_per_identifier).await?;
-        let rule = risk::lockout_rule(&s.cfg);
-        let count = s.store.count_login_attempt(&idx, s.now(), rule).await?;
-        if let Some(retry_after) = risk::locked_for(&count, rule, s.now()) {
-            tracing::warn!(ip = %client.ip, "staff login refused: locked out");
-            return Err(CoreError::AccountLocked { retry_after });
-        }
-        let staff = s.store.staff_by_username(username).await?;
-        let ok =
-            s.check_password(password, staff.as_ref().map(|st| st.password_hash.as_str())).await?;
-        let Some(staff) = staff.filter(|_| ok) else {
-            tracing::warn!(ip = %client.ip, "failed staff login");
-            return Err(CoreError::InvalidCredentials);
-        };
-        s.store.clear_login_failures(&idx).await?;
-        let (token, hash) = random_token()?;
-        let now = s.now();
-        s.store.insert_staff_session(staff.id, &hash.0, now, now.plus(STAFF_SESSION)).await?;
-        tracing::info!(staff = %staff.username, ip = %client.ip, "staff login");
-        Ok(token)
-    }
-
     /// Resolves a staff bearer token.
     pub async fn authenticate_staff(&self, token: &str) -> Result<StaffPrincipal, CoreError> {
         let s = &self.inner;

@@ -21,6 +21,8 @@ pub mod requests;
 mod retention;
 pub mod risk;
 mod sms_caps;
+mod staff;
+mod staff_accounts;
 
 use std::sync::Arc;
 
@@ -28,7 +30,7 @@ use tokio::sync::Semaphore;
 
 use kankan_base::{AccountId, Clocks, Timestamp};
 use kankan_crypto::{AccountKey, Keyring};
-use kankan_db::{Account, AccountState, BlobStore, Store};
+use kankan_db::{Account, BlobStore, Store};
 use kankan_notify::Message;
 
 use kankan_core::jobs::DeliveryQueue;
@@ -48,11 +50,14 @@ pub use privacy::{
 pub use admin::StaffPrincipal;
 pub use auth::{CodeSent, LoginOk, Registration};
 pub use cancel::Shredded;
+pub use kankan_db::{AccountState, BanNote, StaffMember};
 /// Kinds of the rows this crate answers with.
 pub use kankan_db::{ContactKind, DeletionReason, DeletionReceipt, LoginOutcome, PendingPurge};
 pub use profile::{LoginEntry, Profile, SessionEntry};
 pub use requests::{RequestView, Requests};
 pub use retention::{AccountsSweeper, SWEEP_EVERY as ACCOUNTS_SWEEP_EVERY};
+pub use staff::{ENROLMENT_TTL as STAFF_ENROLMENT_TTL, StaffEnrolment, StaffLogin};
+pub use staff_accounts::{AccountOverview, MAX_REASON as MAX_BAN_REASON};
 
 /// Work on the blocking threads, a bounded number at a time (avatar decoding, up to
 /// [`avatar::MAX_DECODE_MEMORY`] each). The permit is held until the work ends, even when the

@@ -50,6 +50,9 @@ pub(crate) fn complete(doc: &mut OpenApi) {
         for (method, op) in operations(item) {
             let access = ROUTES.iter().find(|r| r.method == method && r.path == path);
             op.security = access.and_then(|r| requirements(r.access, method));
+            if let Some(Access::Staff(p)) = access.map(|r| r.access) {
+                staff_permission(op, p);
+            }
             binary_bodies(op);
             error_responses(op);
         }
@@ -131,9 +134,28 @@ fn requirements(access: Access, method: &str) -> Option<Vec<SecurityRequirement>
         Access::Public => None,
         Access::Own | Access::Device(_) => Some(user()),
         Access::DeviceLink(_) => Some(vec![requirement(&[MEDIA_LINK])]),
-        Access::Staff(_) => Some(vec![requirement(&[STAFF])]),
+        // OpenAPI 3.1: a non-OAuth scheme's list names the roles needed; here the permission.
+        Access::Staff(p) => Some(vec![SecurityRequirement::new(STAFF, [p.name()])]),
         Access::DeviceCredentials => Some(vec![requirement(&[DEVICE])]),
     }
+}
+
+/// Says in the description which staff permission the operation needs and which roles hold it.
+fn staff_permission(op: &mut Operation, p: kankan_core::staff::StaffPermission) {
+    let roles: Vec<&str> = kankan_core::staff::StaffRole::ALL
+        .into_iter()
+        .filter(|r| r.permits(p))
+        .map(|r| r.name())
+        .collect();
+    let line = format!(
+        "Staff permission: `{}` (roles: {}); other staff answer 403 `staff-forbidden`.",
+        p.name(),
+        roles.join(", ")
+    );
+    op.description = Some(match op.description.take() {
+        Some(d) if !d.is_empty() => format!("{d}\n\n{line}"),
+        _ => line,
+    });
 }
 
 fn binary() -> RefOr<Schema> {

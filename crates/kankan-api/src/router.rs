@@ -12,9 +12,9 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    access, admin, album, auth, billing, broker, cancellation, card, data_access, devices, events,
-    exports, faces, firmware, ingest, live, me, network, notify, ops, plans, privacy, recordings,
-    sharing, support, talk, whep,
+    access, admin, album, auth, billing, broker, cancellation, card, console, console_fleet,
+    data_access, devices, events, exports, faces, firmware, ingest, live, me, network, notify, ops,
+    plans, privacy, recordings, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -124,7 +124,19 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(network::set_wifi))
         .routes(routes!(network::rejoin_code))
         .routes(routes!(card::card_day))
-        .routes(routes!(admin::login))
+        .routes(routes!(console::login))
+        .routes(routes!(console::enrol))
+        .routes(routes!(console::me))
+        .routes(routes!(console::logout))
+        .routes(routes!(console::list_staff, console::create_staff))
+        .routes(routes!(console::set_role))
+        .routes(routes!(console::disable_staff))
+        .routes(routes!(console_fleet::search_accounts))
+        .routes(routes!(console_fleet::get_account))
+        .routes(routes!(console_fleet::ban))
+        .routes(routes!(console_fleet::unban))
+        .routes(routes!(console_fleet::fleet))
+        .routes(routes!(console_fleet::device_health))
         .routes(routes!(admin::provision))
         .routes(routes!(admin::workers))
         .routes(routes!(data_access::queue))

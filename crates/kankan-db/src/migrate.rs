@@ -189,4 +189,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0030_plans.sql"),
         postgres: include_str!("../migrations/postgres/0030_plans.sql"),
     },
+    Migration {
+        version: 34,
+        name: "0034_staff_console",
+        sqlite: include_str!("../migrations/sqlite/0034_staff_console.sql"),
+        postgres: include_str!("../migrations/postgres/0034_staff_console.sql"),
+    },
 ];

@@ -7,6 +7,7 @@ mod audit;
 mod billing;
 pub(crate) mod cluster;
 mod consents;
+mod console;
 mod descriptions;
 mod devices;
 mod events;
@@ -28,6 +29,10 @@ pub use audit::AuditStore;
 pub use billing::BillingStore;
 pub use cluster::{ClusterStore, NoteFeed, RateWindow};
 pub use consents::{AnnouncementStore, ConsentStore};
+pub use console::{
+    BanNote, ConsoleStore, DeviceProblem, FleetCount, FleetDevice, FleetFilter, StaffMember,
+    StaffTotp,
+};
 pub use descriptions::{DescriptionStore, StoredDescription};
 pub use devices::DeviceStore;
 pub use events::EventStore;
@@ -74,6 +79,7 @@ pub trait Store:
     + BillingStore
     + FirmwareStore
     + PlanStore
+    + ConsoleStore
     + Send
     + Sync
     + 'static

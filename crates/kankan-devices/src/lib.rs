@@ -8,6 +8,7 @@
 
 mod binding;
 mod commands;
+mod fleet;
 mod inbound;
 mod network;
 mod policy;
@@ -33,12 +34,14 @@ use kankan_core::{CoreError, KeyVault, Principal};
 
 pub use binding::Pairing;
 pub use commands::CommandOutcome;
+pub use fleet::{DeviceHealth, HealthReport, RECENT_PROBLEMS};
 pub use inbound::InboundKind;
 /// The membership history's actions.
 pub use kankan_db::MembershipAction;
 pub use kankan_db::SupportGrant;
 /// Kinds of the rows this crate answers with.
 pub use kankan_db::{CommandStatus, DeviceKind};
+pub use kankan_db::{DeviceProblem, FleetCount, FleetDevice, FleetFilter};
 pub use policy::{DeviceHandle, SharedDevice};
 pub use provision::{ProvisionedDevice, RTSP_MODEL};
 pub use rotation::RotationStatus;

@@ -7,6 +7,8 @@ mod access;
 mod billing;
 mod cancellation;
 mod consent;
+mod console;
+pub use console::*;
 mod exports;
 mod faces;
 mod firmware;
@@ -331,6 +333,9 @@ pub struct CommandInfo {
 pub struct StaffLoginRequest {
     pub username: String,
     pub password: String,
+    /// The current code of the staff member's authenticator (their second factor).
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// A staff session: `Authorization: Bearer <token>` on `/api/v1/admin/*`, for 8 hours.

@@ -229,11 +229,18 @@ enum ConfigCommand {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create a staff administrator; the password is read from stdin (one line).
+    /// Create a staff member (an administrator unless --role says otherwise); the password is
+    /// read from stdin (one line). They enrol a second factor (TOTP) at their first login.
     CreateStaff {
         #[arg(long)]
         username: String,
+        /// support, operations or admin.
+        #[arg(long, default_value = "admin")]
+        role: String,
     },
+    /// Remove a staff member's second factor (a lost phone): they enrol again at their next
+    /// login.
+    ResetStaffSecondFactor { username: String },
     /// Ban an account permanently (by e-mail, phone or account id).
     Ban {
         account: String,
@@ -241,7 +248,11 @@ enum AdminCommand {
         reason: String,
     },
     /// Lift a ban.
-    Unban { account: String },
+    Unban {
+        account: String,
+        #[arg(long, default_value = "lifted by the operator")]
+        reason: String,
+    },
     /// Cancel, delete or export accounts.
     Accounts {
         #[command(subcommand)]
@@ -518,26 +529,37 @@ async fn admin(cfg: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
         }
     };
     match cmd {
-        AdminCommand::CreateStaff { username } => {
+        AdminCommand::CreateStaff { username, role } => {
+            let role = kankan_core::StaffRole::parse(&role)
+                .with_context(|| format!("no role {role:?}: support, operations or admin"))?;
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password).context("reading the password")?;
             let password = password.trim_end_matches(['\r', '\n']);
             if password.is_empty() {
-                bail!("give the new administrator's password on stdin");
+                bail!("give the new staff member's password on stdin");
             }
-            let id = s.accounts.create_staff_admin(&username, password).await?;
-            log("staff-created", None, format!("staff={id} role=admin")).await?;
-            println!("created staff admin {username} ({id})");
+            let id = s.accounts.create_staff(&username, password, role).await?;
+            log("staff-created", None, format!("staff={id} role={}", role.name())).await?;
+            println!(
+                "created staff {} {username} ({id}); they enrol a second factor at their first \
+                 sign-in to the console (#/console/login)",
+                role.name()
+            );
+        }
+        AdminCommand::ResetStaffSecondFactor { username } => {
+            let id = s.accounts.reset_staff_second_factor(&username).await?;
+            log("staff-second-factor-reset", None, format!("staff={id}")).await?;
+            println!("removed the second factor of {username}; they enrol again at next login");
         }
         AdminCommand::Ban { account, reason } => {
             let id = resolve(&s.accounts, &account).await?;
-            s.accounts.ban(id, &reason).await?;
+            s.accounts.ban_with_reason(id, None, &reason).await?;
             log("account-banned", Some(id), String::new()).await?;
             println!("banned account {id}; its sessions have ended");
         }
-        AdminCommand::Unban { account } => {
+        AdminCommand::Unban { account, reason } => {
             let id = resolve(&s.accounts, &account).await?;
-            s.accounts.unban(id).await?;
+            s.accounts.unban_with_reason(id, None, &reason).await?;
             log("account-unbanned", Some(id), String::new()).await?;
             println!("lifted the ban on account {id}");
         }

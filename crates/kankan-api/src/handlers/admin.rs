@@ -4,37 +4,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kankan_protocol::v1::{
-    ErrorBody, ProvisionRequest, ProvisionResponse, ProvisionedDevice, StaffLoginRequest,
-    StaffLoginResponse, WorkerInfo, WorkerState, WorkersResponse,
+    ErrorBody, ProvisionRequest, ProvisionResponse, ProvisionedDevice, WorkerInfo, WorkerState,
+    WorkersResponse,
 };
 
 use kankan_core::audit::{Actor, Record};
 
-use crate::extract::{ApiJson, Client, CurrentStaff};
+use crate::extract::{ApiJson, CurrentStaff};
 use crate::{ApiError, AppState};
 
 /// Most devices one API request provisions.
 const MAX_API_BATCH: u32 = 1000;
-
-/// Log in as staff (created with `kankan admin create-staff`).
-#[utoipa::path(post, path = "/api/v1/admin/login", tag = "admin",
-    request_body = StaffLoginRequest,
-    responses((status = 200, body = StaffLoginResponse),
-        (status = 401, body = ErrorBody, description = "invalid-credentials"),
-        (status = 429, body = ErrorBody)))]
-pub async fn login(
-    State(state): State<AppState>,
-    Client(client): Client,
-    ApiJson(req): ApiJson<StaffLoginRequest>,
-) -> Result<Json<StaffLoginResponse>, ApiError> {
-    let token = state.accounts.staff_login(&req.username, &req.password, &client).await?;
-    let staff = state.accounts.authenticate_staff(&token).await?;
-    let actor = Actor::Staff(staff.id);
-    let record =
-        Record { actor: &actor, action: "staff-login", subject: None, detail: String::new() };
-    state.audit.append(record).await?;
-    Ok(Json(StaffLoginResponse { token }))
-}
 
 /// Provision device identities: a UID and its own secret each (shown once).
 #[utoipa::path(post, path = "/api/v1/admin/devices/provision", tag = "admin",

@@ -8,6 +8,8 @@ pub mod billing;
 pub mod broker;
 pub mod cancellation;
 pub mod card;
+pub mod console;
+pub mod console_fleet;
 pub mod data_access;
 pub mod devices;
 pub mod events;

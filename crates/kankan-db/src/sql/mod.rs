@@ -14,6 +14,7 @@ mod audit;
 mod billing;
 mod cluster;
 mod consents;
+mod console;
 mod copy;
 mod descriptions;
 pub use copy::{CopyReport, TABLES};

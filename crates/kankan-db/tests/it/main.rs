@@ -5,6 +5,7 @@ mod access;
 mod album;
 mod audit;
 mod cluster;
+mod console;
 mod contract;
 mod copy;
 mod descriptions;

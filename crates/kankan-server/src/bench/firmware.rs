@@ -264,10 +264,23 @@ async fn download_all(requests: Vec<reqwest::RequestBuilder>, size: usize) -> an
 }
 
 async fn staff_login(http: &reqwest::Client, base: &str, password: &str) -> anyhow::Result<String> {
+    // A new staff member enrols a second factor at the first login: the bench is its
+    // authenticator, computing the code from the secret the enrolment shows.
     let body = serde_json::json!({ "username": "bench-staff", "password": password });
     let r = http.post(format!("{base}/api/v1/admin/login")).json(&body).send().await?;
+    if r.status() != reqwest::StatusCode::ACCEPTED {
+        bail!("staff login: {} (expected an enrolment)", r.status());
+    }
+    let v: serde_json::Value = r.json().await?;
+    let secret = v.get("secret").and_then(|s| s.as_str()).context("the enrolment's secret")?;
+    let secret = kankan_crypto::totp::base32_decode(secret).context("a base32 secret")?;
+    let enrolment = v.get("enrolment_token").cloned().context("the enrolment token")?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let code = kankan_crypto::totp::code_at(&secret, now);
+    let body = serde_json::json!({ "enrolment_token": enrolment, "code": code });
+    let r = http.post(format!("{base}/api/v1/admin/login/enrol")).json(&body).send().await?;
     if !r.status().is_success() {
-        bail!("staff login: {}", r.status());
+        bail!("staff enrolment: {}", r.status());
     }
     let v: serde_json::Value = r.json().await?;
     v.get("token").and_then(|t| t.as_str()).map(str::to_owned).context("a staff token")

@@ -1,6 +1,7 @@
 //! The operator's API: staff login, device provisioning and the background workers' status
 //! (also on `/metrics`).
 
+use kankan_base::Clock as _;
 use kankan_core::StaffRole;
 use kankan_testkit::{TestApp, TestDevice};
 use serde_json::json;
@@ -12,14 +13,33 @@ pub(crate) async fn staff_token(app: &TestApp) -> String {
     staff_token_as(app, "ops", StaffRole::Administrator).await
 }
 
-/// Creates a staff member with this role and answers their session's bearer token.
+/// Creates a staff member with this role, enrols their second factor (TOTP codes computed
+/// from the test clock, as an authenticator app would) and answers their session's bearer
+/// token.
 pub(crate) async fn staff_token_as(app: &TestApp, username: &str, role: StaffRole) -> String {
     let accounts = &app.running().services.accounts;
     accounts.create_staff(username, STAFF_PW, role).await.expect("staff");
     let (s, b) =
         app.post("/api/v1/admin/login", json!({"username": username, "password": STAFF_PW})).await;
+    assert_eq!(s, 202, "a new staff member enrols a second factor: {b}");
+    let secret = staff_secret(&b);
+    let code = staff_code(app, &secret);
+    let enrol = json!({"enrolment_token": b["enrolment_token"], "code": code});
+    let (s, b) = app.post("/api/v1/admin/login/enrol", enrol).await;
     assert_eq!(s, 200, "{b}");
     b["token"].as_str().expect("token").to_string()
+}
+
+/// The TOTP secret an enrolment answer shows.
+pub(crate) fn staff_secret(enrolment: &serde_json::Value) -> Vec<u8> {
+    let secret = enrolment["secret"].as_str().expect("secret");
+    kankan_crypto::totp::base32_decode(secret).expect("base32")
+}
+
+/// The code an authenticator shows now, by the test clock.
+pub(crate) fn staff_code(app: &TestApp, secret: &[u8]) -> String {
+    let now = u64::try_from(app.clock.now().0 / 1000).expect("time");
+    kankan_crypto::totp::code_at(secret, now)
 }
 
 #[tokio::test]

@@ -141,7 +141,9 @@ async fn staff_actions_through_the_api_are_written_to_the_audit_log() {
         .iter()
         .filter_map(|e| e["action"].as_str())
         .collect();
-    assert_eq!(actions, ["staff-login", "workers-listed", "audit-read"]);
+    // The test helper's login enrols the staff member's second factor first.
+    let expected = ["staff-second-factor-enrolled", "staff-login", "workers-listed", "audit-read"];
+    assert_eq!(actions, expected);
     assert!(b["entries"][0]["actor"].as_str().expect("actor").starts_with("staff:"));
     let user = app.register("user@example.com", PW).await;
     let (s, _) = app.send(app.http.get(app.url("/api/v1/admin/audit")).bearer_auth(&user)).await;

@@ -6,14 +6,15 @@
 
 use kankan_api::routes::{Access, Need};
 use kankan_core::authz::{Capability, CapabilitySet};
+use kankan_core::staff::{StaffPermission, StaffRole};
 
 /// Where a principal stands with the server and with the device under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {
     /// No live account session: anonymous, or a banned account (its sessions ended).
     NoSession,
-    /// A staff session, which is no account's.
-    Staff,
+    /// A staff session of this role, which is no account's.
+    Staff(StaffRole),
     /// A signed-in account holding these capabilities on the device now (the owner: all).
     Account(CapabilitySet),
 }
@@ -57,7 +58,8 @@ pub enum Requires {
     DeviceAny(CapabilitySet),
     /// A media link carrying this capability, for an account that holds it now.
     Link(Capability),
-    Staff,
+    /// A staff session whose role holds this permission.
+    Staff(StaffPermission),
     /// The device itself (none of the principals).
     DeviceCredentials,
 }
@@ -86,7 +88,7 @@ pub fn requires(access: Access, body: Option<Requires>, names_object: bool) -> R
             body.expect("a command route's recipe says what its command needs")
         }
         (Access::DeviceLink(c), _) => Requires::Link(c),
-        (Access::Staff(_), _) => Requires::Staff,
+        (Access::Staff(p), _) => Requires::Staff(p),
         (Access::DeviceCredentials, _) => Requires::DeviceCredentials,
     }
 }
@@ -105,6 +107,8 @@ pub enum Refusal {
     /// A media link that does not carry the capability, or whose account lost the device:
     /// 403 `invalid-link` or 404 `device-not-found`.
     Link,
+    /// 403 `staff-forbidden`: a staff member whose role does not hold the permission.
+    StaffForbidden,
 }
 
 impl Refusal {
@@ -123,6 +127,7 @@ impl Refusal {
                 (status == 403 && code == Some("invalid-link"))
                     || Refusal::DeviceNotFound.matches(status, code)
             }
+            Refusal::StaffForbidden => status == 403 && code == Some("staff-forbidden"),
         }
     }
 
@@ -133,6 +138,7 @@ impl Refusal {
             Refusal::DeviceNotFound | Refusal::Link => (404, Some("device-not-found")),
             Refusal::NotFound => (404, Some("not-found")),
             Refusal::DeviceCredentials => (401, Some("invalid-device-credentials")),
+            Refusal::StaffForbidden => (403, Some("staff-forbidden")),
         }
     }
 }
@@ -149,13 +155,16 @@ pub fn expected(requires: Requires, standing: Standing) -> Expect {
     use Expect::{Allowed, Refused};
     let held = match standing {
         Standing::Account(held) => Some(held),
-        Standing::NoSession | Standing::Staff => None,
+        Standing::NoSession | Standing::Staff(_) => None,
     };
     match (requires, held) {
         (Requires::Anyone, _) => Allowed,
         (Requires::DeviceCredentials, _) => Refused(Refusal::DeviceCredentials),
-        (Requires::Staff, _) if standing == Standing::Staff => Allowed,
-        (Requires::Staff, _) => Refused(Refusal::Unauthenticated),
+        (Requires::Staff(p), _) => match standing {
+            Standing::Staff(role) if role.permits(p) => Allowed,
+            Standing::Staff(_) => Refused(Refusal::StaffForbidden),
+            _ => Refused(Refusal::Unauthenticated),
+        },
         (Requires::Link(c), Some(held)) if held.contains(c) => Allowed,
         (Requires::Link(_), _) => Refused(Refusal::Link),
         (_, None) => Refused(Refusal::Unauthenticated),
@@ -178,13 +187,14 @@ fn refusals_of(requires: Requires) -> &'static [Refusal] {
         }
         Requires::Link(_) => &[Refusal::Link],
         Requires::DeviceCredentials => &[Refusal::DeviceCredentials],
+        Requires::Staff(_) => &[Refusal::Unauthenticated, Refusal::StaffForbidden],
         _ => &[Refusal::Unauthenticated],
     }
 }
 
 /// The codes an authorization refusal answers with, whichever it is. Any other answer to a
 /// refused principal means the request got past the decision.
-const REFUSAL_CODES: [&str; 9] = [
+const REFUSAL_CODES: [&str; 10] = [
     "unauthenticated",
     "device-not-found",
     "not-found",
@@ -194,6 +204,7 @@ const REFUSAL_CODES: [&str; 9] = [
     "invalid-device-credentials",
     "account-banned",
     "forbidden",
+    "staff-forbidden",
 ];
 
 /// How an answer measures up.
@@ -272,6 +283,8 @@ mod tests {
         ForbiddenNotNotFound,
         /// Forgets grants: a member is a stranger.
         IgnoresGrants,
+        /// Lets every staff session do what an administrator may.
+        IgnoresStaffRoles,
     }
 
     fn principals() -> Vec<Principal> {
@@ -293,7 +306,19 @@ mod tests {
                 CapabilitySet::EMPTY,
                 Lapse::None,
             ),
-            p("staff", Standing::Staff, CapabilitySet::EMPTY, Lapse::None),
+            p("support", Standing::Staff(StaffRole::Support), CapabilitySet::EMPTY, Lapse::None),
+            p(
+                "operations",
+                Standing::Staff(StaffRole::Operations),
+                CapabilitySet::EMPTY,
+                Lapse::None,
+            ),
+            p(
+                "admin",
+                Standing::Staff(StaffRole::Administrator),
+                CapabilitySet::EMPTY,
+                Lapse::None,
+            ),
         ]
     }
 
@@ -310,6 +335,9 @@ mod tests {
             }
             (Policy::IgnoresGrants, _, Standing::Account(_)) if is_member => {
                 Standing::Account(CapabilitySet::EMPTY)
+            }
+            (Policy::IgnoresStaffRoles, _, Standing::Staff(_)) => {
+                Standing::Staff(StaffRole::Administrator)
             }
             _ => p.standing,
         };
@@ -409,6 +437,21 @@ mod tests {
             )
         );
         assert!(f.iter().all(|(_, _, v)| matches!(v, Verdict::OverRefusal { .. })), "{f:?}");
+    }
+
+    #[test]
+    fn a_policy_that_ignores_staff_roles_is_caught_letting_support_ban() {
+        let f = findings(Policy::IgnoresStaffRoles);
+        let ban = Requires::Staff(StaffPermission::AccountsBan);
+        let leak = Verdict::Leak { expected: Refusal::StaffForbidden, status: 200, code: None };
+        assert!(f.iter().any(|(who, r, v)| *who == "support" && *r == ban && *v == leak), "{f:?}");
+        assert!(f.iter().all(|(who, _, _)| ["support", "operations"].contains(who)), "{f:?}");
+        // A staff member refused as a stranger would be is a wrong refusal, not silence.
+        let refused = Expect::Refused(Refusal::StaffForbidden);
+        assert!(matches!(
+            judge(ban, refused, 401, Some("unauthenticated")),
+            Verdict::WrongRefusal { .. }
+        ));
     }
 
     #[test]

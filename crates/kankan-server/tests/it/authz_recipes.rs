@@ -112,6 +112,17 @@ pub fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
             j(json!({"model": "KK-C1", "count": 1, "batch": "matrix"}))
         }
         ("POST", "/api/v1/admin/login") => j(json!({"username": "nobody", "password": wrong_pw})),
+        ("POST", "/api/v1/admin/login/enrol") => {
+            j(json!({"enrolment_token": "no-such-enrolment", "code": "000000"}))
+        }
+        // Staff with the permission create one (then 409); the rest are refused.
+        ("POST", "/api/v1/admin/staff") => {
+            j(json!({"username": "matrix-new", "password": PW, "role": "support"}))
+        }
+        ("POST", "/api/v1/admin/staff/{id}/role") => j(json!({"role": "support"})),
+        ("POST", "/api/v1/admin/accounts/{id}/ban" | "/api/v1/admin/accounts/{id}/unban") => {
+            j(json!({"reason": "matrix"}))
+        }
         ("POST", "/api/v1/admin/requests/{id}/close") => j(json!({"state": "done"})),
         ("POST", "/api/v1/me/requests") => j(json!({"kind": "other", "message": "matrix"})),
         // Household B's device: nobody else may let staff see it.
@@ -253,6 +264,14 @@ pub fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             }
             // No such rollout: staff are answered not-found, the rest unauthenticated.
             ("id", p) if p.starts_with("/api/v1/admin/firmware/") => {
+                uuid::Uuid::now_v7().to_string()
+            }
+            // No such staff member or account: nobody the matrix signs in is disabled or
+            // banned; staff with the permission are answered not-found.
+            ("id", p)
+                if p.starts_with("/api/v1/admin/staff/")
+                    || p.starts_with("/api/v1/admin/accounts/") =>
+            {
                 uuid::Uuid::now_v7().to_string()
             }
             // Household B's live grant: nobody else may withdraw it.

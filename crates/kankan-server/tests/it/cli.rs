@@ -68,6 +68,36 @@ fn create_staff_needs_a_strong_password_and_a_unique_name() {
     assert!(err.contains("already exists"), "{err}");
 }
 
+/// `--role` names the staff member's role; a lost second factor is reset from the command
+/// line; both are in the audit log.
+#[test]
+fn create_staff_takes_a_role_and_a_second_factor_is_reset_from_the_command_line() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("d");
+    let env = [("KANKAN__DATA_DIR", dir.to_str().expect("utf8"))];
+    let bad = ["admin", "create-staff", "--username", "agent", "--role", "root"];
+    let (code, _, err) =
+        run_cli(BIN.as_ref(), &bad, &env, Some("quiet-harbor-lantern-8\n")).expect("runs");
+    assert_ne!(code, 0);
+    assert!(err.contains("no role"), "{err}");
+    let args = ["admin", "create-staff", "--username", "agent", "--role", "support"];
+    let (code, out, err) =
+        run_cli(BIN.as_ref(), &args, &env, Some("quiet-harbor-lantern-8\n")).expect("runs");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created staff support agent"), "{out}");
+    let reset = ["admin", "reset-staff-second-factor", "agent"];
+    let (code, _, err) = run_cli(BIN.as_ref(), &reset, &env, None).expect("runs");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) =
+        run_cli(BIN.as_ref(), &["admin", "reset-staff-second-factor", "nobody"], &env, None)
+            .expect("runs");
+    assert_ne!(code, 0, "no such staff member");
+    let verify = ["admin", "audit", "verify"];
+    let (code, out, err) = run_cli(BIN.as_ref(), &verify, &env, None).expect("runs");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("intact: 3 entries"), "created, reset and verified: {out}");
+}
+
 /// Registers `who` on a `kankan serve` child and verifies it with the code from its outbox.
 pub(crate) async fn register_verified(server: &ServerProcess, who: &str, pw: &str) {
     let http = http_client();

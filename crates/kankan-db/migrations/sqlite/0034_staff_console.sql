@@ -1,0 +1,31 @@
+-- The operator's console: staff second factor, disabled staff, ban notes.
+--
+-- staff.totp_secret_enc: the staff member's TOTP secret sealed under the server data key
+-- (purpose `staff-totp:<id>`); NULL until they enrol. totp_last_step: the last time step a
+-- code was accepted for, so a code is never accepted twice. disabled_at_ms: a disabled
+-- staff member cannot log in (their sessions end when disabled).
+ALTER TABLE staff ADD COLUMN totp_secret_enc BLOB;
+ALTER TABLE staff ADD COLUMN totp_last_step INTEGER;
+ALTER TABLE staff ADD COLUMN disabled_at_ms INTEGER;
+
+-- An enrolment in progress: single use, short-lived; the token stored as SHA-256 only and the
+-- new secret sealed like the staff row's.
+CREATE TABLE staff_enrolments (
+    token_hash              BLOB PRIMARY KEY,
+    staff_id                TEXT NOT NULL REFERENCES staff (id) ON DELETE CASCADE,
+    secret_enc              BLOB NOT NULL,
+    expires_at_ms           INTEGER NOT NULL
+);
+CREATE INDEX staff_enrolments_by_staff ON staff_enrolments (staff_id);
+
+-- Bans and their lifting with the reason staff wrote (kept here, with the account, not in the
+-- audit log, whose details hold no free text); deleted with the account.
+CREATE TABLE account_ban_notes (
+    id                      TEXT PRIMARY KEY,
+    account_id              TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    action                  TEXT NOT NULL,             -- 'ban' | 'unban'
+    staff_id                TEXT,                      -- NULL: the operator at the command line
+    reason                  TEXT NOT NULL,
+    at_ms                   INTEGER NOT NULL
+);
+CREATE INDEX account_ban_notes_by_account ON account_ban_notes (account_id, at_ms);
