@@ -108,3 +108,46 @@ async fn support_sees_no_ban_and_an_admin_bans_with_a_reason_shown_in_the_audit_
     browser.close().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_see_the_fleet_and_a_devices_health_with_its_recent_problem() -> Result<()> {
+    use kankan_protocol::device::Settings;
+    use kankan_testkit::state_report;
+
+    use crate::devices::{bind, eventually, provision};
+
+    let app = TestApp::spawn().await;
+    let owner = app.register("fleet-browser@example.com", PW).await;
+    let creds = provision(&app, "KK-C1").await;
+    let mut dev = bind(&app, &owner, &creds).await;
+    dev.publish_json("state", &state_report(1, json!(Settings::default()), 0)).await?;
+    eventually(&app, &owner, &creds.uid, "state arrives", |v| !v["reported"].is_null()).await;
+    let url = app.url(&format!("/api/v1/devices/{}/commands", creds.uid));
+    let answer = tokio::spawn(
+        app.http
+            .post(&url)
+            .bearer_auth(&owner)
+            .json(&json!({"name": "preset-goto", "slot": 2}))
+            .send(),
+    );
+    let cmd = dev.next_on("cmd").await?;
+    dev.publish_json("ack", &json!({"id": cmd["id"], "ok": false, "error": "preset 2 is not set"}))
+        .await?;
+    answer.await??;
+    let ops = staff_token_as(&app, "night-ops", StaffRole::Operations).await;
+
+    let browser = open_app(&app).await?;
+    as_staff(&browser, &app, &ops, "#/console/devices").await?;
+    browser.wait_for_text(&tid("console-nav"), "Rollouts").await?;
+    let nav = browser.text(&tid("console-nav")).await?;
+    ensure!(!nav.contains("Accounts") && !nav.contains("Staff"), "operations' nav: {nav}");
+    browser.wait_for_text(&tid("console-fleet-counts"), "1.0.0-test").await?;
+    browser.wait_for_text(&tid("console-fleet-devices"), &creds.uid).await?;
+    browser.click(&format!("a[href='#/console/devices/{}']", creds.uid)).await?;
+    browser.wait_for_text(&tid("console-device-online"), "Online").await?;
+    browser.wait_for_text(&tid("console-device-signal"), "-55 dBm").await?;
+    browser.wait_for_text(&tid("console-device-problems"), "preset 2 is not set").await?;
+    save_screenshot(&browser, "console-device-health").await?;
+    browser.close().await?;
+    Ok(())
+}
