@@ -1,9 +1,11 @@
 //! The operator's console part of the `Store` contract: staff second factors (a step accepted
 //! once, an enrolment finished once), roles and disabling (sessions end), ban notes, the fleet
-//! counts and pages, a device's problems.
+//! counts and pages, a device's problems (failed commands and updates).
 
 use kankan_base::{StaffId, Timestamp};
-use kankan_db::{CommandStatus, DeviceCommand, FleetFilter, Staff, Store};
+use kankan_db::{
+    CommandStatus, DeviceCommand, FirmwareImage, FirmwareUpdateRow, FleetFilter, Staff, Store,
+};
 
 use crate::devices::{T0, account, bound, device};
 use crate::store;
@@ -124,7 +126,7 @@ async fn the_fleet_is_counted_by_model_firmware_and_presence_and_paged() {
 }
 
 #[tokio::test]
-async fn a_devices_problems_are_its_failed_commands_newest_first() {
+async fn a_devices_problems_are_its_failed_commands_and_updates_newest_first() {
     let (s, _dir) = store().await;
     s.insert_devices(&[device("KKA0001")]).await.expect("device");
     for (i, name) in ["reboot", "preset-goto", "format-sd"].iter().enumerate() {
@@ -148,9 +150,46 @@ async fn a_devices_problems_are_its_failed_commands_newest_first() {
         let at = Timestamp(T0.0 + 100 + i as i64);
         assert!(s.finish_command(cmd.id, "KKA0001", status, error, at).await.expect("finish"));
     }
+    // A firmware update that rolled back, later than the commands; one still going is none.
+    let image = FirmwareImage {
+        id: uuid::Uuid::now_v7(),
+        model: "KK-C1".into(),
+        version: "1.1.0".into(),
+        size: 1,
+        sha256: "00".into(),
+        signature: "sig".into(),
+        blob_id: kankan_base::BlobId::new(),
+        created_at: T0,
+    };
+    s.insert_firmware_image(&image).await.expect("image");
+    let mut update = FirmwareUpdateRow {
+        uid: "KKA0001".into(),
+        image_id: image.id,
+        rollout_id: None,
+        from_version: "1.0.0".into(),
+        phase: "rolled-back".into(),
+        percent: 100,
+        error: Some("health-check".into()),
+        command_id: None,
+        offered_at: T0,
+        updated_at: Timestamp(T0.0 + 500),
+    };
+    s.put_firmware_update(&update).await.expect("update");
     let p = s.device_problems("KKA0001", 10).await.expect("problems");
     let got: Vec<(&str, &str)> = p.iter().map(|p| (p.kind.as_str(), p.what.as_str())).collect();
-    assert_eq!(got, [("command-timed-out", "format-sd"), ("command-failed", "preset-goto")]);
-    assert_eq!(p[1].error.as_deref(), Some("no preset"));
+    assert_eq!(
+        got,
+        [
+            ("firmware-rolled-back", "1.0.0"),
+            ("command-timed-out", "format-sd"),
+            ("command-failed", "preset-goto")
+        ]
+    );
+    assert_eq!(p[0].error.as_deref(), Some("health-check"));
+    assert_eq!(p[2].error.as_deref(), Some("no preset"));
+    update.phase = "downloading".into();
+    update.error = None;
+    s.put_firmware_update(&update).await.expect("update");
+    assert_eq!(s.device_problems("KKA0001", 10).await.expect("problems").len(), 2);
     assert_eq!(s.device_problems("KKA0001", 1).await.expect("one").len(), 1);
 }
