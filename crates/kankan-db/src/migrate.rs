@@ -189,4 +189,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0030_plans.sql"),
         postgres: include_str!("../migrations/postgres/0030_plans.sql"),
     },
+    Migration {
+        version: 31,
+        name: "0031_second_factor",
+        sqlite: include_str!("../migrations/sqlite/0031_second_factor.sql"),
+        postgres: include_str!("../migrations/postgres/0031_second_factor.sql"),
+    },
 ];

@@ -18,6 +18,7 @@ mod lifecycle;
 mod media;
 mod notify;
 mod plans;
+mod second_factor;
 mod sharing;
 
 use async_trait::async_trait;
@@ -42,6 +43,7 @@ pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
 pub use notify::NotifyStore;
 pub use plans::PlanStore;
+pub use second_factor::SecondFactorStore;
 pub use sharing::ShareStore;
 
 use crate::DbError;
@@ -74,6 +76,7 @@ pub trait Store:
     + BillingStore
     + FirmwareStore
     + PlanStore
+    + SecondFactorStore
     + Send
     + Sync
     + 'static

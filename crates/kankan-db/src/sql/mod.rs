@@ -35,6 +35,7 @@ mod notify;
 mod plans;
 mod recording_modes;
 mod rtsp;
+mod second_factor;
 mod sessions;
 mod sharing;
 
