@@ -89,6 +89,8 @@ function friendlyMessage(code, retryAfter) {
       return 'This account is being cancelled. Log in again and choose "Continue login" to use it.';
     case 'unauthenticated':
       return 'Please log in again.';
+    case 'second-factor-enrolment-required':
+      return 'This service requires two-step verification: set it up under Me → Account and Security.';
     case 'session-not-found':
       return 'That session has already ended.';
     case 'device-not-found':
