@@ -18,6 +18,7 @@ mod media;
 mod notify;
 mod recording_modes;
 mod rtsp;
+mod second_factor;
 mod sharing;
 mod tidy;
 
