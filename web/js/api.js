@@ -205,6 +205,10 @@ export async function request(method, path, { json, body, type, bearer } = {}) {
   if (res.status === 403 && err.code === 'policy-acceptance-required') {
     for (const fn of policyListeners) fn(err);
   }
+  if (res.status === 403 && err.code === 'second-factor-enrolment-required' && location.hash !== '#/me/account') {
+    // The operator requires two-step verification and this account has none yet.
+    location.hash = '#/me/account';
+  }
   throw err;
 }
 

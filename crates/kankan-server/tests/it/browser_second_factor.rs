@@ -55,3 +55,20 @@ async fn a_user_enrols_an_authenticator_app_and_logs_in_with_the_second_step() -
     log_in(&browser, "twostep@example.com", PW).await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_required_second_factor_sends_the_login_to_the_enrolment() -> Result<()> {
+    let app = TestApp::spawn_with(|c| c.accounts.require_second_factor = true).await;
+    app.register("required@example.com", PW).await;
+    let browser = open_app(&app).await?;
+    browser.fill(&tid("login-identifier"), "required@example.com").await?;
+    browser.fill(&tid("login-password"), PW).await?;
+    browser.click(&tid("login-submit")).await?;
+    wait_for_hash(&browser, "#/me/account").await?;
+    browser.find(&tid("two-step-required")).await?;
+    // Any other page is refused and comes back here.
+    browser.goto(&app.url("/#/devices")).await?;
+    wait_for_hash(&browser, "#/me/account").await?;
+    browser.find(&tid("two-step-enrol-form")).await?;
+    Ok(())
+}
