@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use crate::handlers::{
     access, admin, album, auth, billing, broker, cancellation, card, console, console_fleet,
     data_access, devices, events, exports, faces, firmware, ingest, live, me, network, notify, ops,
-    plans, privacy, recordings, sharing, support, talk, whep,
+    plans, privacy, recordings, second_factor, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -36,6 +36,14 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::register))
         .routes(routes!(auth::verify))
         .routes(routes!(auth::login))
+        .routes(routes!(second_factor::second_factor))
+        .routes(routes!(second_factor::status))
+        .routes(routes!(second_factor::start_totp))
+        .routes(routes!(second_factor::confirm_totp))
+        .routes(routes!(second_factor::disable_totp))
+        .routes(routes!(second_factor::regenerate_recovery_codes))
+        .routes(routes!(second_factor::forget_devices))
+        .routes(routes!(second_factor::forget_device))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::reset))
         .routes(routes!(auth::reset_confirm))

@@ -23,6 +23,7 @@ mod model;
 mod notify;
 mod plans;
 mod rtsp;
+mod second_factor;
 pub mod sql;
 mod store;
 pub mod testing;
@@ -53,11 +54,13 @@ pub use notify::{
 };
 pub use plans::{Entitlement, EntitlementState, NewEntitlement, SimTopup};
 pub use rtsp::RtspCamera;
+pub use second_factor::{RememberedDevice, SecondFactorTicket, TotpRow};
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
     AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, BillingStore,
     ClusterStore, ConsentStore, DeviceStore, EventStore, ExportStore, FaceStore, JobStore,
-    LifecycleStore, MediaStore, NoteFeed, NotifyStore, PlanStore, RateWindow, ShareStore, Store,
+    LifecycleStore, MediaStore, NoteFeed, NotifyStore, PlanStore, RateWindow, SecondFactorStore,
+    ShareStore, Store,
 };
 pub use store::{
     BanNote, ConsoleStore, DeviceProblem, FleetCount, FleetDevice, FleetFilter, StaffMember,

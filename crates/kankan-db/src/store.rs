@@ -19,6 +19,7 @@ mod lifecycle;
 mod media;
 mod notify;
 mod plans;
+mod second_factor;
 mod sharing;
 
 use async_trait::async_trait;
@@ -47,6 +48,7 @@ pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
 pub use notify::NotifyStore;
 pub use plans::PlanStore;
+pub use second_factor::SecondFactorStore;
 pub use sharing::ShareStore;
 
 use crate::DbError;
@@ -80,6 +82,7 @@ pub trait Store:
     + FirmwareStore
     + PlanStore
     + ConsoleStore
+    + SecondFactorStore
     + Send
     + Sync
     + 'static

@@ -25,6 +25,7 @@ pub mod ops;
 pub mod plans;
 pub mod privacy;
 pub mod recordings;
+pub mod second_factor;
 pub mod sharing;
 pub mod support;
 pub mod talk;

@@ -78,6 +78,10 @@ pub const TABLES: &[&str] = &[
     "firmware_rollout_cohort",
     "firmware_devices",
     "firmware_updates",
+    "account_totp",
+    "recovery_codes",
+    "second_factor_tickets",
+    "remembered_devices",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

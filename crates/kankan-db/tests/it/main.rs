@@ -19,6 +19,7 @@ mod media;
 mod notify;
 mod recording_modes;
 mod rtsp;
+mod second_factor;
 mod sharing;
 mod tidy;
 
