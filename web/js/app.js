@@ -51,6 +51,11 @@ const ROUTES = {
   '/deletion-receipt': { page: () => import('./pages/receipt.js'), any: true },
   '/deletion-receipt/:code': { page: () => import('./pages/receipt.js'), any: true },
   '/me/exports': { page: () => import('./pages/exports.js'), tab: 'me' },
+  // The help center: signed in or out.
+  '/help': { page: () => import('./pages/help.js'), tab: 'me', any: true },
+  '/help/:slug': { page: () => import('./pages/help-article.js'), tab: 'me', any: true },
+  '/console/help': { page: () => import('./pages/console-help.js'), staff: true },
+  '/console/ratings': { page: () => import('./pages/console-ratings.js'), staff: true },
 };
 
 function guard(route, loc) {

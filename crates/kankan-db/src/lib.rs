@@ -59,6 +59,10 @@ pub use store::{
     ClusterStore, ConsentStore, DeviceStore, EventStore, ExportStore, FaceStore, JobStore,
     LifecycleStore, MediaStore, NoteFeed, NotifyStore, PlanStore, RateWindow, ShareStore, Store,
 };
+pub use store::{
+    AppRating, HelpArticle, HelpContent, HelpRevision, HelpStore, RatingComment, RatingSummary,
+    SeedOutcome,
+};
 pub use store::{DescriptionStore, StoredDescription};
 pub use store::{
     FIRMWARE_ACTIVE_PHASES, FirmwareCandidate, FirmwareImage, FirmwareRollout, FirmwareStore,

@@ -189,4 +189,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0030_plans.sql"),
         postgres: include_str!("../migrations/postgres/0030_plans.sql"),
     },
+    Migration {
+        version: 35,
+        name: "0035_help",
+        sqlite: include_str!("../migrations/sqlite/0035_help.sql"),
+        postgres: include_str!("../migrations/postgres/0035_help.sql"),
+    },
 ];

@@ -13,6 +13,7 @@ mod events;
 mod exports;
 mod faces;
 mod firmware;
+mod help;
 mod jobs;
 mod lifecycle;
 mod media;
@@ -36,6 +37,10 @@ pub use faces::FaceStore;
 pub use firmware::{
     FIRMWARE_ACTIVE_PHASES, FirmwareCandidate, FirmwareImage, FirmwareRollout, FirmwareStore,
     FirmwareUpdateRow,
+};
+pub use help::{
+    AppRating, HelpArticle, HelpContent, HelpRevision, HelpStore, RatingComment, RatingSummary,
+    SeedOutcome,
 };
 pub use jobs::JobStore;
 pub use lifecycle::{AccountFootprint, LifecycleStore};
@@ -74,6 +79,7 @@ pub trait Store:
     + BillingStore
     + FirmwareStore
     + PlanStore
+    + HelpStore
     + Send
     + Sync
     + 'static

@@ -10,6 +10,8 @@ mod consent;
 mod exports;
 mod faces;
 mod firmware;
+mod help;
+pub use help::*;
 mod network;
 pub use firmware::*;
 mod notify;

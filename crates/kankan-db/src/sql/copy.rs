@@ -76,6 +76,10 @@ pub const TABLES: &[&str] = &[
     "firmware_rollout_cohort",
     "firmware_devices",
     "firmware_updates",
+    "help_articles",
+    "help_revisions",
+    "help_seeds",
+    "app_ratings",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity
