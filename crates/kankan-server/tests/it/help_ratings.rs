@@ -118,6 +118,23 @@ async fn the_ratings_summary_counts_and_quotes_comments_without_naming_any_rater
 }
 
 #[tokio::test]
+async fn an_accounts_ratings_are_in_its_data_export() {
+    let app = TestApp::spawn().await;
+    let token = app.register("exporter@example.com", PW).await;
+    let (s, _) =
+        rate(&app, &token, json!({"stars": 3, "comment": "Fine", "app_version": "3.0"})).await;
+    assert_eq!(s, 200);
+    let (_, zip) = super::exports::ready_export(&app, &token, json!({})).await;
+    let (data, _) = super::exports::validate_export(&zip);
+    let r = &data["app_ratings"];
+    assert_eq!(
+        (r[0]["stars"].as_u64(), r[0]["comment"].as_str(), r[0]["app_version"].as_str()),
+        (Some(3), Some("Fine"), Some("3.0")),
+        "{r}"
+    );
+}
+
+#[tokio::test]
 async fn an_accounts_ratings_are_deleted_with_it() {
     let app = TestApp::spawn().await;
     let token = app.register("leaving@example.com", PW).await;
