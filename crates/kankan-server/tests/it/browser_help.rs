@@ -85,3 +85,37 @@ async fn a_support_agent_edits_an_article_in_the_console_and_the_user_sees_the_c
     assert_eq!(blocked, json!([]), "the pages break no CSP rule");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_rates_kankan_on_the_me_page_and_staff_see_it_in_the_console() -> Result<()> {
+    let app = TestApp::spawn().await;
+    let email = "rate-page@example.com";
+    app.register(email, PW).await;
+    let browser = open_app(&app).await?;
+    log_in_watching_csp(&browser, email).await?;
+    browser.goto(&app.url("/#/me")).await?;
+    browser.click(&tid("rate-submit")).await?;
+    browser.wait_for_text(&tid("rate-alert"), "Choose 1 to 5 stars").await?;
+    browser.click(&tid("rate-star-4")).await?;
+    browser.fill(&tid("rate-comment"), "Pairing was quick").await?;
+    browser.click(&tid("rate-submit")).await?;
+    browser.wait_for_text(&tid("rate-alert"), "Thank you").await?;
+    let blocked = browser.execute("return window.cspViolations;", &[]).await?;
+    assert_eq!(blocked, json!([]), "the page breaks no CSP rule");
+    // Back on the page: the rating is shown as given.
+    browser.refresh().await?;
+    browser
+        .wait_until("the fourth star pressed", "return document.querySelector('[data-testid=rate-star-4]')?.getAttribute('aria-pressed') === 'true' && document.querySelector('[data-testid=rate-star-5]').getAttribute('aria-pressed') === 'false';", &[])
+        .await?;
+
+    let staff = staff_token_as(&app, "agent", StaffRole::Support).await;
+    browser
+        .execute("sessionStorage.setItem('kankan_staff_token', arguments[0])", &[json!(staff)])
+        .await?;
+    browser.goto(&app.url("/#/console/ratings")).await?;
+    browser.wait_for_text(&tid("console-ratings-average"), "4.00 of 5 from 1 rating").await?;
+    browser.wait_for_text(&tid("console-ratings-comments"), "Pairing was quick").await?;
+    let page = browser.text(&tid("page-console-ratings")).await?;
+    assert!(!page.contains(email), "no rater named: {page}");
+    Ok(())
+}
