@@ -140,19 +140,19 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(firmware::device_firmware))
         .routes(routes!(firmware::update_device))
         .routes(routes!(firmware::download))
-        .routes(routes!(help::search))
-        .routes(routes!(help::article))
+        .routes(routes!(help::search_help))
+        .routes(routes!(help::help_article))
         .routes(routes!(help::get_rating, help::put_rating))
         .routes(routes!(help::ratings_summary))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .routes(routes!(me::put_avatar).layer(DefaultBodyLimit::max(AVATAR_LIMIT)))
         // Help articles: up to kankan_help::MAX_BODY of Markdown, escaped in JSON.
         .routes(
-            routes!(help::admin_list, help::admin_create)
+            routes!(help::list_help_articles, help::create_help_article)
                 .layer(DefaultBodyLimit::max(help::ARTICLE_LIMIT)),
         )
         .routes(
-            routes!(help::admin_get, help::admin_update, help::admin_delete)
+            routes!(help::get_help_article, help::update_help_article, help::delete_help_article)
                 .layer(DefaultBodyLimit::max(help::ARTICLE_LIMIT)),
         )
         // Images up to firmware.max_image_mib, which the handler enforces.

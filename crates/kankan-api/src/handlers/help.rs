@@ -98,7 +98,7 @@ async fn audit(
     params(HelpSearchQuery),
     responses((status = 200, body = HelpSearchResults),
         (status = 400, body = ErrorBody, description = "invalid-article: the query is too long")))]
-pub async fn search(
+pub async fn search_help(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<HelpSearchQuery>,
 ) -> Result<Json<HelpSearchResults>, ApiError> {
@@ -128,7 +128,7 @@ pub async fn search(
     params(("slug" = String, Path)),
     responses((status = 200, body = HelpArticleView),
         (status = 404, body = ErrorBody, description = "article-not-found (drafts too)")))]
-pub async fn article(
+pub async fn help_article(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<HelpArticleView>, ApiError> {
@@ -139,7 +139,7 @@ pub async fn article(
 #[utoipa::path(get, path = "/api/v1/admin/help/articles", tag = "admin",
     responses((status = 200, body = Vec<HelpArticleAdmin>), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "staff-forbidden")))]
-pub async fn admin_list(
+pub async fn list_help_articles(
     State(state): State<AppState>,
     CurrentStaff(_staff): CurrentStaff,
 ) -> Result<Json<Vec<HelpArticleAdmin>>, ApiError> {
@@ -154,7 +154,7 @@ pub async fn admin_list(
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "staff-forbidden"),
         (status = 409, body = ErrorBody, description = "article-exists")))]
-pub async fn admin_create(
+pub async fn create_help_article(
     State(state): State<AppState>,
     CurrentStaff(staff): CurrentStaff,
     ApiJson(req): ApiJson<HelpArticleCreate>,
@@ -172,7 +172,7 @@ pub async fn admin_create(
     responses((status = 200, body = HelpArticleDetail), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "staff-forbidden"),
         (status = 404, body = ErrorBody, description = "article-not-found")))]
-pub async fn admin_get(
+pub async fn get_help_article(
     State(state): State<AppState>,
     CurrentStaff(_staff): CurrentStaff,
     ApiPath(slug): ApiPath<String>,
@@ -193,7 +193,7 @@ pub async fn admin_get(
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "staff-forbidden"),
         (status = 404, body = ErrorBody, description = "article-not-found")))]
-pub async fn admin_update(
+pub async fn update_help_article(
     State(state): State<AppState>,
     CurrentStaff(staff): CurrentStaff,
     ApiPath(slug): ApiPath<String>,
@@ -212,7 +212,7 @@ pub async fn admin_update(
     responses((status = 204), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "staff-forbidden"),
         (status = 404, body = ErrorBody, description = "article-not-found")))]
-pub async fn admin_delete(
+pub async fn delete_help_article(
     State(state): State<AppState>,
     CurrentStaff(staff): CurrentStaff,
     ApiPath(slug): ApiPath<String>,
