@@ -64,6 +64,11 @@ const ROUTES = {
   '/console/requests/:id': { page: () => import('./pages/console-requests.js'), staff: true },
   '/console/audit': { page: () => import('./pages/console-audit.js'), staff: true },
   '/console/staff': { page: () => import('./pages/console-staff.js'), staff: true },
+  // The help center: signed in or out.
+  '/help': { page: () => import('./pages/help.js'), tab: 'me', any: true },
+  '/help/:slug': { page: () => import('./pages/help-article.js'), tab: 'me', any: true },
+  '/console/help': { page: () => import('./pages/console-help.js'), staff: true },
+  '/console/ratings': { page: () => import('./pages/console-ratings.js'), staff: true },
 };
 
 function guard(route, loc) {

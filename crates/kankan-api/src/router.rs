@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 
 use crate::handlers::{
     access, admin, album, auth, billing, broker, cancellation, card, console, console_fleet,
-    data_access, devices, events, exports, faces, firmware, ingest, live, me, network, notify, ops,
-    plans, privacy, recordings, second_factor, sharing, support, talk, whep,
+    data_access, devices, events, exports, faces, firmware, help, ingest, live, me, network, notify,
+    ops, plans, privacy, recordings, second_factor, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -27,7 +27,7 @@ const AVATAR_LIMIT: usize = kankan_accounts::AVATAR_MAX_BYTES;
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
     tags((name = "auth"), (name = "me"), (name = "devices"), (name = "sharing"), (name = "recordings"), (name = "album"),
-        (name = "events"), (name = "faces"), (name = "billing"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"), (name = "plans"))
+        (name = "events"), (name = "faces"), (name = "billing"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"), (name = "plans"), (name = "help"))
 )]
 struct ApiDoc;
 
@@ -160,8 +160,21 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(firmware::device_firmware))
         .routes(routes!(firmware::update_device))
         .routes(routes!(firmware::download))
+        .routes(routes!(help::search_help))
+        .routes(routes!(help::help_article))
+        .routes(routes!(help::get_rating, help::put_rating))
+        .routes(routes!(help::ratings_summary))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .routes(routes!(me::put_avatar).layer(DefaultBodyLimit::max(AVATAR_LIMIT)))
+        // Help articles: up to kankan_help::MAX_BODY of Markdown, escaped in JSON.
+        .routes(
+            routes!(help::list_help_articles, help::create_help_article)
+                .layer(DefaultBodyLimit::max(help::ARTICLE_LIMIT)),
+        )
+        .routes(
+            routes!(help::get_help_article, help::update_help_article, help::delete_help_article)
+                .layer(DefaultBodyLimit::max(help::ARTICLE_LIMIT)),
+        )
         // Images up to firmware.max_image_mib, which the handler enforces.
         .routes(routes!(firmware::upload_image).layer(DefaultBodyLimit::disable()))
         // Streams of any length; the media parser bounds every box it buffers.

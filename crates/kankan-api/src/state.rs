@@ -98,6 +98,8 @@ pub struct AppState {
     pub firmware: kankan_firmware::Firmware,
     /// Cloud-storage plans and 4G data.
     pub plans: kankan_plans::Plans,
+    /// The help center's articles and the app's ratings.
+    pub help: kankan_help::Help,
     /// What `/readyz` asks.
     pub readiness: Arc<dyn Readiness>,
     /// Every long-lived stream (live WebSocket, WebRTC session, event stream) registers here

@@ -66,6 +66,10 @@ pub use store::{
     BanNote, ConsoleStore, DeviceProblem, FleetCount, FleetDevice, FleetFilter, StaffMember,
     StaffTotp,
 };
+pub use store::{
+    AppRating, HelpArticle, HelpContent, HelpRevision, HelpStore, RatingComment, RatingSummary,
+    SeedOutcome,
+};
 pub use store::{DescriptionStore, StoredDescription};
 pub use store::{
     FIRMWARE_ACTIVE_PHASES, FirmwareCandidate, FirmwareImage, FirmwareRollout, FirmwareStore,

@@ -201,4 +201,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0034_staff_console.sql"),
         postgres: include_str!("../migrations/postgres/0034_staff_console.sql"),
     },
+    Migration {
+        version: 35,
+        name: "0035_help",
+        sqlite: include_str!("../migrations/sqlite/0035_help.sql"),
+        postgres: include_str!("../migrations/postgres/0035_help.sql"),
+    },
 ];

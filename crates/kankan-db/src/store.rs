@@ -14,6 +14,7 @@ mod events;
 mod exports;
 mod faces;
 mod firmware;
+mod help;
 mod jobs;
 mod lifecycle;
 mod media;
@@ -42,6 +43,10 @@ pub use faces::FaceStore;
 pub use firmware::{
     FIRMWARE_ACTIVE_PHASES, FirmwareCandidate, FirmwareImage, FirmwareRollout, FirmwareStore,
     FirmwareUpdateRow,
+};
+pub use help::{
+    AppRating, HelpArticle, HelpContent, HelpRevision, HelpStore, RatingComment, RatingSummary,
+    SeedOutcome,
 };
 pub use jobs::JobStore;
 pub use lifecycle::{AccountFootprint, LifecycleStore};
@@ -83,6 +88,7 @@ pub trait Store:
     + PlanStore
     + ConsoleStore
     + SecondFactorStore
+    + HelpStore
     + Send
     + Sync
     + 'static

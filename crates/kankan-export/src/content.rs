@@ -109,6 +109,7 @@ pub(crate) async fn gather(
     let (entitlements, topups) = plans(src, p).await?;
     doc.insert("entitlements".into(), entitlements);
     doc.insert("sim_topups".into(), topups);
+    doc.insert("app_ratings".into(), app_ratings(src, p).await?);
     doc.insert("devices".into(), devices(src, p).await?);
     doc.insert("notifications".into(), notifications(src, p).await?);
     doc.insert("faces".into(), faces(src, p).await?);
@@ -244,6 +245,25 @@ async fn orders(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
                     "created_at_ms": o.created_at.0,
                     "paid_at_ms": o.paid_at.map(|t| t.0),
                     "refunded_at_ms": o.refunded_at.map(|t| t.0),
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// The account's ratings of the app, newest first.
+async fn app_ratings(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
+    let ratings = src.help.ratings_of(p.account_id).await?;
+    Ok(Value::Array(
+        ratings
+            .iter()
+            .map(|r| {
+                json!({
+                    "app_version": r.app_version,
+                    "stars": r.stars,
+                    "comment": r.comment,
+                    "created_at_ms": r.created_at.0,
+                    "updated_at_ms": r.updated_at.0,
                 })
             })
             .collect(),

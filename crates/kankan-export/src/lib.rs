@@ -122,6 +122,8 @@ pub struct Sources {
     pub billing: kankan_billing::Billing,
     /// Cloud-storage entitlements and 4G top-ups.
     pub plans: kankan_plans::Plans,
+    /// The account's ratings of the app.
+    pub help: kankan_help::Help,
 }
 
 struct Inner {

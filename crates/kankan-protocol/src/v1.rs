@@ -12,6 +12,8 @@ pub use console::*;
 mod exports;
 mod faces;
 mod firmware;
+mod help;
+pub use help::*;
 mod network;
 pub use firmware::*;
 mod notify;

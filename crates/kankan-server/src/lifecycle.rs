@@ -67,6 +67,8 @@ pub struct Lifecycle {
     /// Every deletion is written to the audit log (the system's access to the account).
     pub audit: kankan_core::AuditLog,
     pub exports: kankan_export::Exports,
+    /// The account's ratings of the app.
+    pub help: kankan_help::Help,
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -105,9 +107,10 @@ impl Lifecycle {
         // unbound above goes with them.
         let album = self.album.forget_account(p.account).await?;
         let exports = self.exports.forget_account(p.account).await?;
+        let ratings = self.help.forget_account(p.account).await?;
         self.recordings.empty_trash().await?;
         self.accounts.finish_purge(p).await?;
-        tracing::info!(account = %p.account, devices, album, exports, "account purged");
+        tracing::info!(account = %p.account, devices, album, exports, ratings, "account purged");
         Ok(())
     }
 

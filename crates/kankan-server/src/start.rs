@@ -62,6 +62,8 @@ pub struct Services {
     pub lifecycle: crate::lifecycle::Lifecycle,
     /// Cloud-storage plans and 4G data; the fulfilment of paid orders.
     pub plans: kankan_plans::Plans,
+    /// The help center and the app's ratings.
+    pub help: kankan_help::Help,
 }
 
 /// Creates the data directory (mode 0700) if missing, and makes every file the server creates
@@ -230,6 +232,9 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         clock.clone(),
         cfg.firmware.clone(),
     );
+    let help = kankan_help::Help::new(store.clone(), clock.clone());
+    // The starter articles not seeded yet; an operator's edit or deletion stays.
+    help.seed_starter_set().await.context("seeding the help center")?;
     let sources = kankan_export::Sources {
         accounts: accounts.clone(),
         devices: devices.clone(),
@@ -240,6 +245,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         faces: faces.clone(),
         plans: plans.clone(),
         billing: billing.clone(),
+        help: help.clone(),
     };
     let exports = kankan_export::Exports::new(
         store.clone(),
@@ -258,6 +264,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         ledger: crate::lifecycle::ShredLedger::new(cfg.shred_ledger_path()),
         audit: audit.clone(),
         exports: exports.clone(),
+        help: help.clone(),
     };
     // Paid orders are granted by the plans (entitlements, 4G top-ups).
     billing.set_fulfilment(Arc::new(plans.clone()));
@@ -290,6 +297,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         bus,
         revocations,
         plans,
+        help,
     })
 }
 
@@ -466,6 +474,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         exports: services.exports.clone(),
         firmware: services.firmware.clone(),
         plans: services.plans.clone(),
+        help: services.help.clone(),
         readiness: Arc::new(StoreReadiness(services.store.clone())),
         revocations: services.revocations.clone(),
         webrtc: webrtc.clone(),

@@ -10,6 +10,7 @@ import {
   formatDate, pageHeader,
 } from '../ui.js';
 import { MIN_PASSWORD } from './register.js';
+import { helpLink, rateCard } from './help-rate.js';
 
 export const title = 'Me';
 
@@ -137,6 +138,8 @@ export function render(ctx) {
         icon('chevron', 20),
       ),
     ),
+    helpLink(),
+    rateCard(),
     passwordCard(),
     logoutButton(ctx),
   );

@@ -16,6 +16,7 @@ pub mod events;
 pub mod exports;
 pub mod faces;
 pub mod firmware;
+pub mod help;
 pub mod ingest;
 pub mod live;
 pub mod me;

@@ -82,6 +82,10 @@ pub const TABLES: &[&str] = &[
     "recovery_codes",
     "second_factor_tickets",
     "remembered_devices",
+    "help_articles",
+    "help_revisions",
+    "help_seeds",
+    "app_ratings",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

@@ -27,6 +27,7 @@ mod exports;
 mod faces;
 mod firmware;
 mod grants;
+mod help;
 mod jobs;
 mod lifecycle;
 mod limits;

@@ -14,6 +14,7 @@ mod events;
 mod exports;
 mod faces;
 mod grants;
+mod help;
 mod lifecycle;
 mod media;
 mod notify;

@@ -237,6 +237,14 @@ pub fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         ("POST", "/api/v1/admin/firmware/rollouts") => {
             j(json!({"image_id": uuid::Uuid::now_v7(), "percent": 10}))
         }
+        // A valid article: staff holding help-edit are answered (201, then 409 or 404).
+        ("POST", "/api/v1/admin/help/articles") => j(json!({
+            "slug": "matrix", "title": "Matrix", "category": "Matrix", "body": "Matrix."
+        })),
+        ("PUT", "/api/v1/admin/help/articles/{slug}") => {
+            j(json!({"title": "Matrix", "category": "Matrix", "body": "Matrix."}))
+        }
+        ("PUT", "/api/v1/me/rating") => j(json!({"stars": 4, "app_version": "matrix"})),
         ("PUT", "/ingest/v1/{uid}/backfill") => Body::Raw("video/mp4", vec![0; 16]),
         ("POST", "/ingest/v1/{uid}/live") => Body::Raw("video/mp4", vec![0; 16]),
         ("POST", "/ingest/v1/{uid}/card/{request}") => Body::Raw("video/mp4", vec![0; 16]),
@@ -301,6 +309,8 @@ pub fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("token", p) if p.starts_with("/api/v1/deletion-receipts/") => "no-such-receipt".into(),
             ("purpose", _) => "ai-descriptions".into(),
             ("provider", _) => "stripe".into(),
+            // No such help article: staff are answered not-found, like everyone publicly.
+            ("slug", _) => "no-such-article".into(),
             // No such order: its owner would be answered like anyone else, not-found.
             ("id", p)
                 if p.starts_with("/api/v1/orders/") || p.starts_with("/api/v1/admin/billing/") =>
