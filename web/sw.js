@@ -47,6 +47,8 @@ const SHELL = [
   'js/pages/album.js',
   'js/pages/announcements.js',
   'js/pages/card.js',
+  'js/pages/console-ticket.js',
+  'js/pages/console-tickets.js',
   'js/pages/data-access.js',
   'js/pages/device-add-rtsp.js',
   'js/pages/device-add.js',
@@ -82,6 +84,9 @@ const SHELL = [
   'js/pages/sessions.js',
   'js/pages/share-members.js',
   'js/pages/share.js',
+  'js/pages/support-new.js',
+  'js/pages/support-ticket.js',
+  'js/pages/support.js',
   'js/pages/verify.js',
 ];
 

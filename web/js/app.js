@@ -51,6 +51,11 @@ const ROUTES = {
   '/deletion-receipt': { page: () => import('./pages/receipt.js'), any: true },
   '/deletion-receipt/:code': { page: () => import('./pages/receipt.js'), any: true },
   '/me/exports': { page: () => import('./pages/exports.js'), tab: 'me' },
+  '/support': { page: () => import('./pages/support.js'), tab: 'me' },
+  '/support/new': { page: () => import('./pages/support-new.js'), tab: 'me' },
+  '/support/:id': { page: () => import('./pages/support-ticket.js'), tab: 'me' },
+  '/console/tickets': { page: () => import('./pages/console-tickets.js'), staff: true },
+  '/console/tickets/:id': { page: () => import('./pages/console-ticket.js'), staff: true },
 };
 
 function guard(route, loc) {

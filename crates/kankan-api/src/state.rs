@@ -93,6 +93,8 @@ pub struct AppState {
     pub firmware: kankan_firmware::Firmware,
     /// Cloud-storage plans and 4G data.
     pub plans: kankan_plans::Plans,
+    /// Support tickets and cameras' logs for them.
+    pub support: kankan_support::Support,
     /// What `/readyz` asks.
     pub readiness: Arc<dyn Readiness>,
     /// Every long-lived stream (live WebSocket, WebRTC session, event stream) registers here

@@ -57,7 +57,8 @@ pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::{
     AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, BillingStore,
     ClusterStore, ConsentStore, DeviceStore, EventStore, ExportStore, FaceStore, JobStore,
-    LifecycleStore, MediaStore, NoteFeed, NotifyStore, PlanStore, RateWindow, ShareStore, Store,
+    LifecycleStore, LogRequestRow, MediaStore, NoteFeed, NotifyStore, PlanStore, RateWindow,
+    ShareStore, Store, SupportStore, TicketDeviceRow, TicketMessageRow, TicketRow,
 };
 pub use store::{DescriptionStore, StoredDescription};
 pub use store::{

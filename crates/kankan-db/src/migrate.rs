@@ -189,4 +189,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0030_plans.sql"),
         postgres: include_str!("../migrations/postgres/0030_plans.sql"),
     },
+    Migration {
+        version: 33,
+        name: "0033_support",
+        sqlite: include_str!("../migrations/sqlite/0033_support.sql"),
+        postgres: include_str!("../migrations/postgres/0033_support.sql"),
+    },
 ];

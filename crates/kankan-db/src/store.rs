@@ -19,6 +19,7 @@ mod media;
 mod notify;
 mod plans;
 mod sharing;
+mod support;
 
 use async_trait::async_trait;
 
@@ -43,6 +44,7 @@ pub use media::MediaStore;
 pub use notify::NotifyStore;
 pub use plans::PlanStore;
 pub use sharing::ShareStore;
+pub use support::{LogRequestRow, SupportStore, TicketDeviceRow, TicketMessageRow, TicketRow};
 
 use crate::DbError;
 
@@ -74,6 +76,7 @@ pub trait Store:
     + BillingStore
     + FirmwareStore
     + PlanStore
+    + SupportStore
     + Send
     + Sync
     + 'static

@@ -122,6 +122,8 @@ pub struct Sources {
     pub billing: kankan_billing::Billing,
     /// Cloud-storage entitlements and 4G top-ups.
     pub plans: kankan_plans::Plans,
+    /// Support tickets with their threads and the camera logs attached.
+    pub support: kankan_support::Support,
 }
 
 struct Inner {

@@ -24,9 +24,11 @@ pub use plans::*;
 mod privacy;
 pub use privacy::*;
 mod sharing;
+mod support;
 pub use network::*;
 pub use notify::*;
 pub use sharing::*;
+pub use support::*;
 
 /// Every error response: a stable code to match on and a message for people.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

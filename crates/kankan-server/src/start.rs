@@ -62,6 +62,8 @@ pub struct Services {
     pub lifecycle: crate::lifecycle::Lifecycle,
     /// Cloud-storage plans and 4G data; the fulfilment of paid orders.
     pub plans: kankan_plans::Plans,
+    /// Support tickets and cameras' logs for them.
+    pub support: kankan_support::Support,
 }
 
 /// Creates the data directory (mode 0700) if missing, and makes every file the server creates
@@ -230,6 +232,13 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         clock.clone(),
         cfg.firmware.clone(),
     );
+    let support = kankan_support::Support::new(
+        store.clone(),
+        &keyring,
+        clock.clone(),
+        devices.clone(),
+        delivery.clone(),
+    );
     let sources = kankan_export::Sources {
         accounts: accounts.clone(),
         devices: devices.clone(),
@@ -240,6 +249,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         faces: faces.clone(),
         plans: plans.clone(),
         billing: billing.clone(),
+        support: support.clone(),
     };
     let exports = kankan_export::Exports::new(
         store.clone(),
@@ -290,6 +300,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         bus,
         revocations,
         plans,
+        support,
     })
 }
 
@@ -466,6 +477,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         exports: services.exports.clone(),
         firmware: services.firmware.clone(),
         plans: services.plans.clone(),
+        support: services.support.clone(),
         readiness: Arc::new(StoreReadiness(services.store.clone())),
         revocations: services.revocations.clone(),
         webrtc: webrtc.clone(),
@@ -592,6 +604,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     ));
     supervisor.spawn(Leased::new(services.recordings.retention_worker(), lease("retention")));
     supervisor.spawn(Leased::new(services.plans.worker(), lease("plans")));
+    supervisor.spawn(Leased::new(services.support.worker(), lease("support")));
     // The journal is this node's own: every node finishes its own failed segments.
     supervisor.spawn(services.recordings.sealed_retry_worker());
     let supervised = tokio::spawn(supervisor.stopped());

@@ -26,6 +26,8 @@ pub mod recordings;
 pub mod sharing;
 pub mod support;
 pub mod talk;
+pub mod tickets;
+pub mod tickets_staff;
 pub mod whep;
 
 use axum::extract::ws::WebSocketUpgrade;

@@ -76,6 +76,9 @@ pub const TABLES: &[&str] = &[
     "firmware_rollout_cohort",
     "firmware_devices",
     "firmware_updates",
+    "support_tickets",
+    "support_messages",
+    "device_log_requests",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

@@ -37,6 +37,7 @@ mod recording_modes;
 mod rtsp;
 mod sessions;
 mod sharing;
+mod support;
 
 use std::time::Duration;
 

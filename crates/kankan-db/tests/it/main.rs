@@ -19,6 +19,7 @@ mod notify;
 mod recording_modes;
 mod rtsp;
 mod sharing;
+mod support;
 mod tidy;
 
 use std::sync::Arc;

@@ -1,0 +1,110 @@
+//! Support tickets in a real headless Chromium. The user's side: Me → Contact support, a new
+//! ticket about a camera with "Attach the camera's logs" (the real `kankan-cam` uploads them
+//! over its own credentials), the logs read before sending, then sent with the ticket. The
+//! staff's side: the console's queue, Take, the camera's logs for the assignee, a reply, and
+//! the user sees it in the thread, marked new.
+//!
+//! Every step waits for an element, a text or the server; nothing sleeps a fixed time.
+
+use anyhow::Result;
+use kankan_base::Shutdown;
+use kankan_core::StaffRole;
+use kankan_testkit::browser::Browser;
+use serde_json::json;
+
+use super::admin::staff_token_as;
+use super::browser::{log_in_watching_csp, open_app, save_screenshot, tid, wait_for_hash};
+use super::devices::PW;
+use super::live_on_demand::run_rotated;
+use super::support_tickets::logging_camera;
+
+/// Sets the input, textarea or select `css` to `value` as a user would.
+async fn set_value(browser: &Browser, css: &str, value: &str) -> Result<()> {
+    browser.find(css).await?;
+    browser
+        .execute(
+            "const el = document.querySelector(arguments[0]);
+             el.value = arguments[1];
+             el.dispatchEvent(new Event('input', { bubbles: true }));
+             el.dispatchEvent(new Event('change', { bubbles: true }));",
+            &[json!(css), json!(value)],
+        )
+        .await?;
+    Ok(())
+}
+
+// Fails without the support pages, the logs request and preview, or the ticket's attachment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_attaches_the_cameras_logs_after_reading_them_and_staff_reply() -> Result<()> {
+    let app = kankan_testkit::TestApp::spawn().await;
+    let (stop, signal) = Shutdown::new();
+    let email = "helpme@example.com";
+    let token = app.register(email, PW).await;
+    let (creds, _dir, device) = logging_camera(&app, &token).await;
+    run_rotated(device, signal.clone()).await;
+
+    let browser = open_app(&app).await?;
+    log_in_watching_csp(&browser, email).await?;
+    browser.goto(&app.url("/#/me")).await?;
+    browser.click(&tid("me-support-link")).await?;
+    wait_for_hash(&browser, "#/support").await?;
+    browser.click(&tid("support-new-link")).await?;
+    wait_for_hash(&browser, "#/support/new").await?;
+    set_value(&browser, &tid("ticket-category"), "camera").await?;
+    browser.fill(&tid("ticket-subject"), "The night picture is black").await?;
+    browser.fill(&tid("ticket-body"), "Since the update the night picture stays black.").await?;
+    browser
+        .wait_until(
+            "the camera to be listed",
+            "return [...document.querySelectorAll('[data-testid=ticket-camera] option')].some((o) => o.value === arguments[0]);",
+            &[json!(creds.uid)],
+        )
+        .await?;
+    set_value(&browser, &tid("ticket-camera"), &creds.uid).await?;
+    browser.click(&tid("ticket-attach-logs")).await?;
+    let text = browser.wait_for_text(&tid("ticket-logs-text"), "connected to").await?;
+    assert!(!text.contains(&creds.secret), "no secret in the preview");
+    save_screenshot(&browser, "support-logs-preview").await?;
+    // Removed and attached again: the user decides.
+    browser.click(&tid("ticket-remove-logs")).await?;
+    browser.wait_gone(&tid("ticket-logs-text")).await?;
+    browser.click(&tid("ticket-attach-logs")).await?;
+    browser.wait_for_text(&tid("ticket-logs-text"), "connected to").await?;
+    browser.click(&tid("ticket-send")).await?;
+    browser.wait_for_text(&tid("ticket-subject"), "The night picture is black").await?;
+    browser.wait_for_text(&tid("ticket-attachments"), "the camera's logs").await?;
+    let hash = browser.execute("return location.hash;", &[]).await?;
+    let id = hash.as_str().unwrap_or_default().trim_start_matches("#/support/").to_string();
+
+    // Staff: the console's queue, Take, the logs, a reply.
+    let staff = staff_token_as(&app, "helper", StaffRole::Support).await;
+    let console = open_app(&app).await?;
+    console
+        .execute("sessionStorage.setItem('kankan_staff_token', arguments[0]);", &[json!(staff)])
+        .await?;
+    console.goto(&app.url("/#/console/tickets")).await?;
+    console.wait_for_text(&tid("ticket-queue-link"), "The night picture is black").await?;
+    console.click(&tid("ticket-take")).await?;
+    wait_for_hash(&console, &format!("#/console/tickets/{id}")).await?;
+    console.wait_for_text(&tid("console-ticket-state"), "assigned to").await?;
+    console.click(&tid("console-ticket-view-logs")).await?;
+    console.wait_for_text(&tid("console-ticket-logs-text"), "connected to").await?;
+    console.fill(&tid("console-ticket-reply"), "Please turn the infrared light on.").await?;
+    console.click(&tid("console-ticket-send")).await?;
+    console
+        .wait_for_text(&format!("{} [data-author=staff]", tid("console-ticket-thread")), "infrared")
+        .await?;
+    save_screenshot(&console, "console-ticket-replied").await?;
+    console.close().await?;
+
+    // The user sees the reply, marked new.
+    browser.goto(&app.url("/#/support")).await?;
+    browser.wait_for_text(&tid("ticket-unread"), "1 new").await?;
+    browser.click(&tid("ticket-row")).await?;
+    browser.wait_for_text("[data-testid=ticket-message][data-author=staff]", "infrared").await?;
+    browser.find(&tid("ticket-message-new")).await?;
+    save_screenshot(&browser, "support-ticket-reply").await?;
+    browser.close().await?;
+    stop.trigger();
+    Ok(())
+}
