@@ -1,8 +1,8 @@
 //! Support tickets in a real headless Chromium. The user's side: Me → Contact support, a new
 //! ticket about a camera with "Attach the camera's logs" (the real `kankan-cam` uploads them
-//! over its own credentials), the logs read before sending, then sent with the ticket. The
-//! staff's side: the console's queue, Take, the camera's logs for the assignee, a reply, and
-//! the user sees it in the thread, marked new.
+//! over its own credentials), the logs read before sending (and removable), then sent with the
+//! ticket. The staff's side: the console's queue, Take, the camera's logs for the assignee, a
+//! reply, and the user sees it in the thread, marked new.
 //!
 //! Every step waits for an element, a text or the server; nothing sleeps a fixed time.
 
@@ -16,7 +16,7 @@ use super::admin::staff_token_as;
 use super::browser::{log_in_watching_csp, open_app, save_screenshot, tid, wait_for_hash};
 use super::devices::PW;
 use super::live_on_demand::run_rotated;
-use super::support_tickets::logging_camera;
+use super::support_tickets::{fetch_logs, logging_camera};
 
 /// Sets the input, textarea or select `css` to `value` as a user would.
 async fn set_value(browser: &Browser, css: &str, value: &str) -> Result<()> {
@@ -35,7 +35,7 @@ async fn set_value(browser: &Browser, css: &str, value: &str) -> Result<()> {
 
 // Fails without the support pages, the logs request and preview, or the ticket's attachment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_attaches_the_cameras_logs_after_reading_them_and_staff_reply() -> Result<()> {
+async fn a_user_reads_the_cameras_logs_before_attaching_them_to_a_new_ticket() -> Result<()> {
     let app = kankan_testkit::TestApp::spawn().await;
     let (stop, signal) = Shutdown::new();
     let email = "helpme@example.com";
@@ -73,8 +73,29 @@ async fn a_user_attaches_the_cameras_logs_after_reading_them_and_staff_reply() -
     browser.click(&tid("ticket-send")).await?;
     browser.wait_for_text(&tid("ticket-subject"), "The night picture is black").await?;
     browser.wait_for_text(&tid("ticket-attachments"), "the camera's logs").await?;
-    let hash = browser.execute("return location.hash;", &[]).await?;
-    let id = hash.as_str().unwrap_or_default().trim_start_matches("#/support/").to_string();
+    save_screenshot(&browser, "support-ticket-sent").await?;
+    browser.close().await?;
+    stop.trigger();
+    Ok(())
+}
+
+// Fails without the console's ticket pages, the assignee's logs view, the staff reply or the
+// user's thread showing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_take_a_ticket_read_its_logs_and_reply_and_the_user_sees_it() -> Result<()> {
+    let app = kankan_testkit::TestApp::spawn().await;
+    let (stop, signal) = Shutdown::new();
+    let email = "helped@example.com";
+    let token = app.register(email, PW).await;
+    let (creds, _dir, device) = logging_camera(&app, &token).await;
+    run_rotated(device, signal.clone()).await;
+    let logs = fetch_logs(&app, &token, &creds.uid).await;
+    let new = json!({"category": "camera", "subject": "The night picture is black",
+        "body": "It stays black.", "device_uid": creds.uid, "logs_request": logs["id"]});
+    let req = app.http.post(app.url("/api/v1/support/tickets")).bearer_auth(&token).json(&new);
+    let (s, t) = app.send(req).await;
+    assert_eq!(s, 201, "{t}");
+    let id = t["id"].as_str().expect("id").to_string();
 
     // Staff: the console's queue, Take, the logs, a reply.
     let staff = staff_token_as(&app, "helper", StaffRole::Support).await;
@@ -98,6 +119,8 @@ async fn a_user_attaches_the_cameras_logs_after_reading_them_and_staff_reply() -
     console.close().await?;
 
     // The user sees the reply, marked new.
+    let browser = open_app(&app).await?;
+    log_in_watching_csp(&browser, email).await?;
     browser.goto(&app.url("/#/support")).await?;
     browser.wait_for_text(&tid("ticket-unread"), "1 new").await?;
     browser.click(&tid("ticket-row")).await?;
