@@ -69,6 +69,11 @@ const ROUTES = {
   '/help/:slug': { page: () => import('./pages/help-article.js'), tab: 'me', any: true },
   '/console/help': { page: () => import('./pages/console-help.js'), staff: true },
   '/console/ratings': { page: () => import('./pages/console-ratings.js'), staff: true },
+  '/support': { page: () => import('./pages/support.js'), tab: 'me' },
+  '/support/new': { page: () => import('./pages/support-new.js'), tab: 'me' },
+  '/support/:id': { page: () => import('./pages/support-ticket.js'), tab: 'me' },
+  '/console/tickets': { page: () => import('./pages/console-tickets.js'), staff: true },
+  '/console/tickets/:id': { page: () => import('./pages/console-ticket.js'), staff: true },
 };
 
 function guard(route, loc) {

@@ -14,7 +14,8 @@ use utoipa_axum::routes;
 use crate::handlers::{
     access, admin, album, auth, billing, broker, cancellation, card, console, console_fleet,
     data_access, devices, events, exports, faces, firmware, help, ingest, live, me, network, notify,
-    ops, plans, privacy, recordings, second_factor, sharing, support, talk, whep,
+    ops, plans, privacy, recordings, second_factor, sharing, support, talk, tickets, tickets_staff,
+    whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -27,7 +28,7 @@ const AVATAR_LIMIT: usize = kankan_accounts::AVATAR_MAX_BYTES;
 #[openapi(
     info(title = "Kankan API", description = "Accounts, devices and video of a Kankan camera cloud."),
     tags((name = "auth"), (name = "me"), (name = "devices"), (name = "sharing"), (name = "recordings"), (name = "album"),
-        (name = "events"), (name = "faces"), (name = "billing"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"), (name = "plans"), (name = "help"))
+        (name = "events"), (name = "faces"), (name = "billing"), (name = "notifications"), (name = "ingest"), (name = "media"), (name = "admin"), (name = "ops"), (name = "privacy"), (name = "broker"), (name = "plans"), (name = "help"), (name = "support"))
 )]
 struct ApiDoc;
 
@@ -145,6 +146,19 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(console_fleet::unban))
         .routes(routes!(console_fleet::fleet))
         .routes(routes!(console_fleet::device_health))
+        .routes(routes!(tickets::request_logs))
+        .routes(routes!(tickets::read_logs))
+        .routes(routes!(tickets::open, tickets::list))
+        .routes(routes!(tickets::get))
+        .routes(routes!(tickets::reply))
+        .routes(routes!(tickets::close))
+        .routes(routes!(tickets_staff::queue))
+        .routes(routes!(tickets_staff::get))
+        .routes(routes!(tickets_staff::assign))
+        .routes(routes!(tickets_staff::reply))
+        .routes(routes!(tickets_staff::close))
+        .routes(routes!(tickets_staff::attachment))
+        .routes(routes!(admin::login))
         .routes(routes!(admin::provision))
         .routes(routes!(admin::workers))
         .routes(routes!(data_access::queue))
@@ -182,6 +196,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ingest::backfill).layer(DefaultBodyLimit::disable()))
         // Relayed as it arrives, never buffered whole; the handler bounds its length.
         .routes(routes!(card::card_answer).layer(DefaultBodyLimit::disable()))
+        // A camera's log: bounded by the handler (LOGS_MAX_BYTES), read as it comes.
+        .routes(routes!(tickets::logs_upload).layer(DefaultBodyLimit::disable()))
         .routes(routes!(talk::talk))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))

@@ -164,6 +164,22 @@ pub const ROUTES: &[RouteAccess] = &[
     // The owner only: `unbind` is never granted to a member.
     r("POST", "/api/v1/devices/{uid}/wifi/code", dev(C::Unbind)),
     r("GET", "/api/v1/devices/{uid}/card", dev(C::PlayBack)),
+    // A camera's logs for a support ticket: the owner's (change-settings) by default.
+    r("POST", "/api/v1/devices/{uid}/logs", dev(C::ChangeSettings)),
+    r("GET", "/api/v1/devices/{uid}/logs/{request}", dev(C::ChangeSettings)),
+    r("POST", "/api/v1/support/tickets", Own),
+    r("GET", "/api/v1/support/tickets", Own),
+    r("GET", "/api/v1/support/tickets/{id}", Own),
+    r("POST", "/api/v1/support/tickets/{id}/messages", Own),
+    r("POST", "/api/v1/support/tickets/{id}/close", Own),
+    r("GET", "/api/v1/admin/tickets", Staff(P::TicketsRead)),
+    r("GET", "/api/v1/admin/tickets/{id}", Staff(P::TicketsRead)),
+    // To oneself; to someone else also needs tickets-assign (checked by the tickets).
+    r("POST", "/api/v1/admin/tickets/{id}/assign", Staff(P::TicketsReply)),
+    r("POST", "/api/v1/admin/tickets/{id}/messages", Staff(P::TicketsReply)),
+    r("POST", "/api/v1/admin/tickets/{id}/close", Staff(P::TicketsReply)),
+    // And the ticket's assignee only, whatever the role (checked by the tickets).
+    r("GET", "/api/v1/admin/tickets/{id}/attachments/{att}", Staff(P::TicketsRead)),
     // Needs `share` on every device the body names.
     r("POST", "/api/v1/shares", dev(C::Share)),
     r("GET", "/api/v1/shares", Own),
@@ -286,6 +302,7 @@ pub const ROUTES: &[RouteAccess] = &[
     r("POST", "/ingest/v1/{uid}/live", DeviceCredentials),
     r("PUT", "/ingest/v1/{uid}/backfill", DeviceCredentials),
     r("POST", "/ingest/v1/{uid}/card/{request}", DeviceCredentials),
+    r("POST", "/ingest/v1/{uid}/logs/{request}", DeviceCredentials),
     r("GET", "/healthz", Public),
     r("GET", "/readyz", Public),
     r("GET", "/metrics", Public),

@@ -100,6 +100,8 @@ pub struct AppState {
     pub plans: kankan_plans::Plans,
     /// The help center's articles and the app's ratings.
     pub help: kankan_help::Help,
+    /// Support tickets and cameras' logs for them.
+    pub support: kankan_support::Support,
     /// What `/readyz` asks.
     pub readiness: Arc<dyn Readiness>,
     /// Every long-lived stream (live WebSocket, WebRTC session, event stream) registers here

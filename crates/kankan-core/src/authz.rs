@@ -116,7 +116,8 @@ impl Capability {
             | CommandKind::WifiSet { .. }
             | CommandKind::FormatSd
             | CommandKind::PresetSave { .. }
-            | CommandKind::FirmwareUpdate { .. } => Capability::ChangeSettings,
+            | CommandKind::FirmwareUpdate { .. }
+            | CommandKind::LogsUpload { .. } => Capability::ChangeSettings,
         }
     }
 
@@ -321,6 +322,7 @@ mod tests {
             (CommandKind::TalkStart, Capability::Talk),
             (CommandKind::TalkStop, Capability::Talk),
             (CommandKind::WifiSet { sealed: "x".into() }, Capability::ChangeSettings),
+            (CommandKind::LogsUpload { request: "r1".into() }, Capability::ChangeSettings),
             (
                 CommandKind::CardPlay { request: Default::default(), from_ms: 0, to_ms: 1 },
                 Capability::PlayBack,

@@ -70,6 +70,7 @@ pub use store::{
     AppRating, HelpArticle, HelpContent, HelpRevision, HelpStore, RatingComment, RatingSummary,
     SeedOutcome,
 };
+pub use store::{LogRequestRow, SupportStore, TicketDeviceRow, TicketMessageRow, TicketRow};
 pub use store::{DescriptionStore, StoredDescription};
 pub use store::{
     FIRMWARE_ACTIVE_PHASES, FirmwareCandidate, FirmwareImage, FirmwareRollout, FirmwareStore,

@@ -196,6 +196,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0031_second_factor.sql"),
     },
     Migration {
+        version: 33,
+        name: "0033_support",
+        sqlite: include_str!("../migrations/sqlite/0033_support.sql"),
+        postgres: include_str!("../migrations/postgres/0033_support.sql"),
+    },
+    Migration {
         version: 34,
         name: "0034_staff_console",
         sqlite: include_str!("../migrations/sqlite/0034_staff_console.sql"),

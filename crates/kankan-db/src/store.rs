@@ -22,6 +22,7 @@ mod notify;
 mod plans;
 mod second_factor;
 mod sharing;
+mod support;
 
 use async_trait::async_trait;
 
@@ -55,6 +56,7 @@ pub use notify::NotifyStore;
 pub use plans::PlanStore;
 pub use second_factor::SecondFactorStore;
 pub use sharing::ShareStore;
+pub use support::{LogRequestRow, SupportStore, TicketDeviceRow, TicketMessageRow, TicketRow};
 
 use crate::DbError;
 
@@ -89,6 +91,7 @@ pub trait Store:
     + ConsoleStore
     + SecondFactorStore
     + HelpStore
+    + SupportStore
     + Send
     + Sync
     + 'static

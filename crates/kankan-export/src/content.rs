@@ -113,6 +113,7 @@ pub(crate) async fn gather(
     doc.insert("devices".into(), devices(src, p).await?);
     doc.insert("notifications".into(), notifications(src, p).await?);
     doc.insert("faces".into(), faces(src, p).await?);
+    doc.insert("support_tickets".into(), support_tickets(src, p).await?);
 
     let events = all_events(src, p).await?;
     let descriptions = src.events.descriptions(&events).await?;
@@ -264,6 +265,26 @@ async fn app_ratings(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
                     "comment": r.comment,
                     "created_at_ms": r.created_at.0,
                     "updated_at_ms": r.updated_at.0,
+/// The account's support tickets: each thread, the device recorded, the logs attached.
+async fn support_tickets(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
+    let tickets = src.support.export_of(p).await?;
+    Ok(Value::Array(
+        tickets
+            .into_iter()
+            .map(|(t, logs)| {
+                json!({
+                    "id": t.ticket.id.to_string(),
+                    "category": t.ticket.category,
+                    "subject": t.ticket.subject,
+                    "state": t.ticket.state,
+                    "device": t.ticket.device.as_ref().map(|d| json!({
+                        "uid": d.uid, "model": d.model, "firmware": d.firmware, "online": d.online,
+                    })),
+                    "created_at_ms": t.ticket.created_at.0,
+                    "messages": t.messages.iter().map(|m| json!({
+                        "author": m.author, "body": m.body, "at_ms": m.at.0,
+                    })).collect::<Vec<_>>(),
+                    "device_logs": logs,
                 })
             })
             .collect(),

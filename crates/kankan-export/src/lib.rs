@@ -124,6 +124,8 @@ pub struct Sources {
     pub plans: kankan_plans::Plans,
     /// The account's ratings of the app.
     pub help: kankan_help::Help,
+    /// Support tickets with their threads and the camera logs attached.
+    pub support: kankan_support::Support,
 }
 
 struct Inner {

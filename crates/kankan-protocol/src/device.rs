@@ -572,6 +572,23 @@ pub enum CommandKind {
         from_ms: i64,
         to_ms: i64,
     },
+    /// Upload the device's own log (what it did: connections, errors, commands, firmware,
+    /// recording and upload problems; never a secret) as plain UTF-8 text to
+    /// `/ingest/v1/{uid}/logs/{request}`, at most [`LOGS_MAX_BYTES`]. Made by
+    /// `POST /api/v1/devices/{uid}/logs` only (a support ticket's attachment).
+    LogsUpload {
+        request: String,
+    },
+}
+
+/// The largest log a device uploads (and the ingest accepts), in bytes.
+pub const LOGS_MAX_BYTES: usize = 256 * 1024;
+
+/// Whether `request` is a logs request id as the server makes them: 1-64 characters of
+/// ASCII letters, digits and `-` (it becomes a path segment of the upload).
+pub fn valid_logs_request(request: &str) -> bool {
+    (1..=64).contains(&request.len())
+        && request.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 pub use crate::card::{
@@ -589,6 +606,7 @@ impl CommandKind {
             CommandKind::WifiSet { .. }
                 | CommandKind::CardList { .. }
                 | CommandKind::CardPlay { .. }
+                | CommandKind::LogsUpload { .. }
         )
     }
 
@@ -630,6 +648,9 @@ impl CommandKind {
                 if to_ms <= from_ms || to_ms - from_ms > CARD_MAX_PLAY_MS =>
             {
                 Err("a card playback covers a non-empty range of at most one hour".into())
+            }
+            CommandKind::LogsUpload { request } if !valid_logs_request(request) => {
+                Err("a logs request id is 1-64 letters, digits and dashes".into())
             }
             _ => Ok(()),
         }

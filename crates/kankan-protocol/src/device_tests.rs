@@ -160,3 +160,17 @@ fn the_recording_mode_defaults_to_continuous_and_refuses_unknown_modes() {
     s["recording_mode"] = "sometimes".into();
     assert!(serde_json::from_value::<Settings>(s).is_err());
 }
+
+#[test]
+fn a_logs_upload_names_a_request_that_is_a_path_segment_and_only_the_server_makes_it() {
+    let ok = CommandKind::LogsUpload { request: "0193a-b1".into() };
+    assert!(ok.validate().is_ok() && ok.server_only());
+    assert_eq!(
+        serde_json::to_value(&ok).expect("ser"),
+        serde_json::json!({"name": "logs-upload", "request": "0193a-b1"})
+    );
+    for bad in ["", "../x", "a/b", "a b", &"x".repeat(65)] {
+        let kind = CommandKind::LogsUpload { request: bad.to_string() };
+        assert!(kind.validate().is_err(), "{bad:?}");
+    }
+}

@@ -30,9 +30,11 @@ pub use privacy::*;
 mod second_factor;
 pub use second_factor::*;
 mod sharing;
+mod support;
 pub use network::*;
 pub use notify::*;
 pub use sharing::*;
+pub use support::*;
 
 /// Every error response: a stable code to match on and a message for people.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -64,6 +64,8 @@ pub struct Services {
     pub plans: kankan_plans::Plans,
     /// The help center and the app's ratings.
     pub help: kankan_help::Help,
+    /// Support tickets and cameras' logs for them.
+    pub support: kankan_support::Support,
 }
 
 /// Creates the data directory (mode 0700) if missing, and makes every file the server creates
@@ -235,6 +237,13 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
     let help = kankan_help::Help::new(store.clone(), clock.clone());
     // The starter articles not seeded yet; an operator's edit or deletion stays.
     help.seed_starter_set().await.context("seeding the help center")?;
+    let support = kankan_support::Support::new(
+        store.clone(),
+        &keyring,
+        clock.clone(),
+        devices.clone(),
+        delivery.clone(),
+    );
     let sources = kankan_export::Sources {
         accounts: accounts.clone(),
         devices: devices.clone(),
@@ -246,6 +255,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         plans: plans.clone(),
         billing: billing.clone(),
         help: help.clone(),
+        support: support.clone(),
     };
     let exports = kankan_export::Exports::new(
         store.clone(),
@@ -298,6 +308,7 @@ pub async fn build_services(cfg: &Config, clock: Clocks) -> anyhow::Result<Servi
         revocations,
         plans,
         help,
+        support,
     })
 }
 
@@ -475,6 +486,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
         firmware: services.firmware.clone(),
         plans: services.plans.clone(),
         help: services.help.clone(),
+        support: services.support.clone(),
         readiness: Arc::new(StoreReadiness(services.store.clone())),
         revocations: services.revocations.clone(),
         webrtc: webrtc.clone(),
@@ -601,6 +613,7 @@ pub async fn start(cfg: &Config, clock: Clocks) -> anyhow::Result<Running> {
     ));
     supervisor.spawn(Leased::new(services.recordings.retention_worker(), lease("retention")));
     supervisor.spawn(Leased::new(services.plans.worker(), lease("plans")));
+    supervisor.spawn(Leased::new(services.support.worker(), lease("support")));
     // The journal is this node's own: every node finishes its own failed segments.
     supervisor.spawn(services.recordings.sealed_retry_worker());
     let supervised = tokio::spawn(supervisor.stopped());

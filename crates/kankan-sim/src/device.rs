@@ -148,10 +148,15 @@ pub struct Device {
     updates_rx: Option<mpsc::UnboundedReceiver<UpdateEvent>>,
     /// When the firmware on trial confirms (or fails) its health check.
     health_due: Option<Instant>,
+    /// The device's own log, kept in its state directory (never a secret).
+    log: crate::devlog::DevLog,
 }
 
 #[path = "device_update.rs"]
 mod updating;
+
+#[path = "device_logs.rs"]
+mod logs;
 
 /// Events kept through an outage.
 const MAX_PENDING_EVENTS: usize = 256;
@@ -238,6 +243,11 @@ impl Device {
             )));
         }
         state::save(&cfg.state_dir, &stored)?;
+        let log = crate::devlog::DevLog::open(&cfg.state_dir);
+        let token = cfg.pairing.as_ref().map(|j| j.token.as_str());
+        for secret in [Some(cfg.secret.expose()), stored.secret.as_deref(), token] {
+            log.add_secret(secret.unwrap_or_default());
+        }
         let flash = Flash::open(&cfg.state_dir, &stored.model, FIRMWARE)?;
         let salt = config::fnv1a(cfg.uid.as_bytes());
         let fw = Firmware::new(stored.clone(), Rng::from_entropy(salt));
@@ -275,6 +285,7 @@ impl Device {
             updates,
             updates_rx: Some(updates_rx),
             health_due: None,
+            log,
         })
     }
 
@@ -322,6 +333,10 @@ impl Device {
                 self.fw.boot();
                 self.status.send_modify(|s| s.boots += 1);
                 tracing::info!(uid = %self.cfg.uid, server = %self.server, "booting");
+                self.note(&format!(
+                    "boot: firmware {} model {}",
+                    self.fw.running, self.fw.state.model
+                ));
             }
             power_on = true;
             // The secret the server rotated to, once received, else the factory one.
@@ -450,6 +465,9 @@ impl Device {
                     Some(LinkEvent::Lost(why)) => {
                         if self.connected {
                             tracing::warn!(uid = %self.cfg.uid, error = %why, "connection lost");
+                            self.note(&format!("disconnected: {why}"));
+                        } else if self.status.borrow().last_error.as_deref() != Some(why.as_str()) {
+                            self.note(&format!("connection failed: {why}"));
                         }
                         self.set_connected(false);
                         self.status.send_modify(|s| s.last_error = Some(why));
@@ -496,6 +514,7 @@ impl Device {
 
     fn on_connected(&mut self, link: &Link, session_present: bool) {
         tracing::info!(uid = %self.cfg.uid, session_present, "connected");
+        self.note(&format!("connected to {}", self.server));
         self.connected = true;
         self.status.send_modify(|s| {
             s.connected = true;
@@ -546,6 +565,7 @@ impl Device {
             tracing::debug!(%uid, "a secret message the current secret does not open ignored");
             return After::Stay;
         };
+        self.log.add_secret(&next);
         self.fw.state.secret = Some(next);
         if let Err(e) = state::save(&self.cfg.state_dir, &self.fw.state) {
             // Not on flash: keep the current secret rather than risk losing the new one.
@@ -555,6 +575,7 @@ impl Device {
         }
         self.status.send_modify(|s| s.stored = self.fw.state.clone());
         tracing::info!(%uid, "new device secret received");
+        self.note("new device secret received");
         After::Reconnect
     }
 
@@ -568,6 +589,13 @@ impl Device {
                 return After::Stay;
             };
             let mut reconnect = false;
+            if let Some(CommandKind::LogsUpload { request }) =
+                exec.media.take_if(|k| matches!(k, CommandKind::LogsUpload { .. }))
+                && let Err(e) = self.upload_logs(request)
+            {
+                exec.ack.ok = false;
+                exec.ack.error = Some(e);
+            }
             if let Some(CommandKind::WifiSet { sealed }) =
                 exec.media.take_if(|k| matches!(k, CommandKind::WifiSet { .. }))
             {
@@ -599,6 +627,14 @@ impl Device {
                 exec.ack.error = Some(code);
             }
             tracing::info!(%uid, id = %exec.ack.id, ok = exec.ack.ok, error = ?exec.ack.error, "command");
+            let name = serde_json::from_slice::<serde_json::Value>(payload)
+                .ok()
+                .and_then(|v| v["command"]["name"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| "?".into());
+            match &exec.ack.error {
+                None => self.note(&format!("command {name} ok")),
+                Some(e) => self.note(&format!("command {name} failed: {e}")),
+            }
             for report in exec.reports {
                 self.send_report(link, report);
             }
@@ -619,6 +655,7 @@ impl Device {
             match self.fw.apply_desired(payload) {
                 Ok(Some(version)) => {
                     tracing::info!(%uid, version, "desired settings applied");
+                    self.note(&format!("settings version {version} applied"));
                     if let Some(tx) = &self.motion_settings {
                         tx.send_replace(self.fw.state.settings.clone());
                     }
@@ -626,7 +663,10 @@ impl Device {
                     self.report(link);
                 }
                 Ok(None) => tracing::debug!(%uid, "desired settings unchanged"),
-                Err(reason) => tracing::warn!(%uid, %reason, "desired settings refused"),
+                Err(reason) => {
+                    tracing::warn!(%uid, %reason, "desired settings refused");
+                    self.note(&format!("settings refused: {reason}"));
+                }
             }
         } else if topic == self.topics.claim_result {
             self.on_claim_result(link, payload);
@@ -651,6 +691,7 @@ impl Device {
         }
         let outcome = if result.ok {
             tracing::info!(%uid, "claim accepted: device bound");
+            self.note("claim accepted: bound");
             self.fw.state.bound = true;
             self.persist();
             // The state sent before the claim went to nobody: the new owner gets it now.
@@ -659,6 +700,7 @@ impl Device {
         } else {
             let code = result.code.unwrap_or_else(|| "refused".into());
             tracing::warn!(%uid, %code, "claim refused");
+            self.note(&format!("claim refused: {code}"));
             ClaimOutcome::Refused(code)
         };
         self.status.send_modify(|s| s.claim = Some(outcome));

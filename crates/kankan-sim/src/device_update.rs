@@ -169,6 +169,10 @@ impl Device {
     }
 
     fn set_progress(&mut self, version: &str, phase: UpdatePhase, error: Option<&str>) {
+        match error {
+            Some(e) => self.note(&format!("firmware {version} {phase:?}: {e}")),
+            None => self.note(&format!("firmware {version} {phase:?}")),
+        }
         let percent = match phase {
             UpdatePhase::Downloading => 0,
             UpdatePhase::Failed => self.fw.progress.as_ref().map_or(0, |p| p.percent),

@@ -206,7 +206,8 @@ impl Firmware {
             | CommandKind::TalkStop
             | CommandKind::WifiSet { .. }
             | CommandKind::CardList { .. }
-            | CommandKind::CardPlay { .. }) => {
+            | CommandKind::CardPlay { .. }
+            | CommandKind::LogsUpload { .. }) => {
                 media = Some(kind);
                 Ok(false)
             }

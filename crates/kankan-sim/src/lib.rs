@@ -24,6 +24,9 @@
 //!   checked (a tampered image is deleted, never booted), written to the inactive slot and
 //!   booted on trial; the new version confirms its health or the old slot boots again. An
 //!   image is a `KKFW1 <model> <version>` header and payload ([`firmware_image`]).
+//! - **Its log** ([`devlog`]): a bounded ring of what it did (connections, errors, commands,
+//!   settings, firmware), kept in the state directory, secrets redacted where written, and
+//!   uploaded on `logs-upload` for a support ticket.
 //! - **Fleets** ([`fleet`]): many already-bound devices in one process for load tests.
 //!
 //! The device's flash is one JSON state file ([`state`]) written atomically. Kind follows the
@@ -31,6 +34,7 @@
 
 pub mod config;
 mod device;
+pub mod devlog;
 pub mod doorbell;
 mod error;
 mod firmware;

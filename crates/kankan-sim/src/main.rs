@@ -269,7 +269,8 @@ impl VideoArgs {
         let (events, rx) = mpsc::unbounded_channel();
         let (device, settings) = device.with_media(tx).with_motion(rx);
         let motion = video::MotionLink { events, settings };
-        Ok((device, Some(Wiring { commands, motion })))
+        let log = device.log();
+        Ok((device, Some(Wiring { commands, motion, log })))
     }
 
     /// Starts recording when `--ingest` was given, and the task that obeys media commands.
@@ -285,6 +286,7 @@ impl VideoArgs {
             cfg.secret_from = Some(id.state_dir.clone());
             let media = media.map(|w| {
                 cfg.motion_events = Some(w.motion);
+                cfg.log = Some(w.log);
                 w.commands
             });
             let mut talk_cfg = talk::TalkConfig::new(&cfg.ingest_url, &cfg.uid, &cfg.secret);
@@ -305,6 +307,8 @@ impl VideoArgs {
 struct Wiring {
     commands: mpsc::UnboundedReceiver<CommandKind>,
     motion: video::MotionLink,
+    /// The device's log, where the video writes its upload problems.
+    log: kankan_sim::devlog::DevLog,
 }
 
 /// What a person does to the device, for demos.

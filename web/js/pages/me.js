@@ -125,6 +125,13 @@ export function render(ctx) {
       ),
       h(
         'a',
+        { class: 'list-row', href: '#/support', testid: 'me-support-link' },
+        h('span', { class: 'list-icon' }, icon('mail')),
+        h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'Contact support'), h('span', { class: 'list-sub' }, 'Your tickets, feedback, and help with a camera')),
+        icon('chevron', 20),
+      ),
+      h(
+        'a',
         { class: 'list-row', href: '#/about', testid: 'me-about-link' },
         h('span', { class: 'list-icon' }, icon('info')),
         h('span', { class: 'list-text' }, h('span', { class: 'list-title' }, 'About'), h('span', { class: 'list-sub' }, 'The privacy policy and its versions, disclaimer and contact')),

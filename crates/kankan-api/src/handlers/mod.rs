@@ -30,6 +30,8 @@ pub mod second_factor;
 pub mod sharing;
 pub mod support;
 pub mod talk;
+pub mod tickets;
+pub mod tickets_staff;
 pub mod whep;
 
 use axum::extract::ws::WebSocketUpgrade;

@@ -86,6 +86,9 @@ pub const TABLES: &[&str] = &[
     "help_revisions",
     "help_seeds",
     "app_ratings",
+    "support_tickets",
+    "support_messages",
+    "device_log_requests",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

@@ -40,6 +40,7 @@ mod rtsp;
 mod second_factor;
 mod sessions;
 mod sharing;
+mod support;
 
 use std::time::Duration;
 

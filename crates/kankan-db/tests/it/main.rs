@@ -22,6 +22,7 @@ mod recording_modes;
 mod rtsp;
 mod second_factor;
 mod sharing;
+mod support;
 mod tidy;
 
 use std::sync::Arc;

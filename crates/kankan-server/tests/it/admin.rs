@@ -113,7 +113,7 @@ async fn a_staff_session_expires_after_eight_hours() {
 }
 
 /// Every worker the server supervises.
-const WORKERS: [&str; 18] = [
+const WORKERS: [&str; 19] = [
     "device-pump",
     "jobs",
     "dispatch",
@@ -131,6 +131,7 @@ const WORKERS: [&str; 18] = [
     "revocation-sweeper",
     "retention",
     "plans",
+    "support",
     "sealed-retry",
 ];
 

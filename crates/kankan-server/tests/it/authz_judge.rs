@@ -121,7 +121,8 @@ impl Refusal {
                 status == 401 && code == Some("invalid-device-credentials")
             }
             Refusal::NotFound => {
-                status == 404 && matches!(code, Some("not-found" | "session-not-found"))
+                status == 404
+                    && matches!(code, Some("not-found" | "session-not-found" | "ticket-not-found"))
             }
             Refusal::Link => {
                 (status == 403 && code == Some("invalid-link"))

@@ -248,6 +248,16 @@ pub fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         ("PUT", "/ingest/v1/{uid}/backfill") => Body::Raw("video/mp4", vec![0; 16]),
         ("POST", "/ingest/v1/{uid}/live") => Body::Raw("video/mp4", vec![0; 16]),
         ("POST", "/ingest/v1/{uid}/card/{request}") => Body::Raw("video/mp4", vec![0; 16]),
+        // A log nobody asked for: the device is answered not-found, the rest unauthenticated.
+        ("POST", "/ingest/v1/{uid}/logs/{request}") => Body::Raw("text/plain", b"log".to_vec()),
+        ("POST", "/api/v1/support/tickets") => {
+            j(json!({"category": "app", "subject": "Matrix", "body": "A question."}))
+        }
+        (
+            "POST",
+            "/api/v1/support/tickets/{id}/messages" | "/api/v1/admin/tickets/{id}/messages",
+        ) => j(json!({"body": "Matrix"})),
+        ("POST", "/api/v1/admin/tickets/{id}/assign") => j(json!({})),
         // Not SDP on purpose: an allowed viewer is answered 415 right after the decision,
         // before a peer connection is set up.
         ("POST", "/media/v1/{uid}/whep") => Body::Raw("text/plain", b"v=0\r\n".to_vec()),
@@ -285,6 +295,14 @@ pub fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("id", p) if p.starts_with("/api/v1/admin/requests/") => {
                 uuid::Uuid::now_v7().to_string()
             }
+            // No such ticket: its owner alone would see one; everyone is answered not-found.
+            ("id", p)
+                if p.starts_with("/api/v1/support/tickets/")
+                    || p.starts_with("/api/v1/admin/tickets/") =>
+            {
+                uuid::Uuid::now_v7().to_string()
+            }
+            ("att", _) => "no-such-attachment".to_string(),
             // No such rollout: staff are answered not-found, the rest unauthenticated.
             ("id", p) if p.starts_with("/api/v1/admin/firmware/") => {
                 uuid::Uuid::now_v7().to_string()

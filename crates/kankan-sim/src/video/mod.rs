@@ -61,6 +61,8 @@ pub struct VideoConfig {
     /// First reconnection delay; doubles per failure up to 16 times it.
     pub retry: Duration,
     pub clock: Clocks,
+    /// The device's log ([`crate::devlog`]): upload problems are written there.
+    pub log: Option<crate::devlog::DevLog>,
 }
 
 impl std::fmt::Debug for VideoConfig {
@@ -103,6 +105,7 @@ impl VideoConfig {
             sd_bytes: 64 * 1024 * 1024,
             retry: Duration::from_millis(500),
             clock,
+            log: None,
         }
     }
 }

@@ -208,6 +208,10 @@ impl Uplink {
     fn lost(&self, l: Live, pending: Option<i64>, why: &str) -> i64 {
         l.req.abort();
         tracing::info!(uid = %self.cfg.uid, why, "live upload ended");
+        if let Some(log) = &self.cfg.log {
+            let at = self.cfg.clock.now().as_millis();
+            log.record(at, &format!("upload of stream {} ended: {why}", self.stream));
+        }
         self.status.send_modify(|s| {
             s.live = false;
             s.last_error = Some(why.to_string());
