@@ -87,7 +87,7 @@ impl Inner {
             created_at: now,
             expires_at: now.plus(TICKET_TTL),
         };
-        self.store.insert_ticket(&row).await?;
+        self.store.insert_login_ticket(&row).await?;
         Ok(LoginStep::SecondFactor(SecondFactorNeeded {
             ticket,
             methods,
@@ -132,7 +132,8 @@ impl Accounts {
         ticket: &str,
     ) -> Result<(AccountId, Vec<u8>), CoreError> {
         let s = &self.inner;
-        let t = s.store.ticket(&TokenHash::of(ticket).0, s.now()).await?.ok_or_else(invalid)?;
+        let t =
+            s.store.login_ticket(&TokenHash::of(ticket).0, s.now()).await?.ok_or_else(invalid)?;
         Ok((t.account_id, t.challenge))
     }
 
@@ -212,7 +213,7 @@ impl Accounts {
             .ok_or_else(|| CoreError::Internal(format!("unknown second factor {method:?}")))?;
         let hash = TokenHash::of(ticket);
         let now = s.now();
-        let t = s.store.ticket(&hash.0, now).await?.ok_or_else(invalid)?;
+        let t = s.store.login_ticket(&hash.0, now).await?.ok_or_else(invalid)?;
         if !s.store.consume_ticket(&hash.0, now).await? {
             return Err(invalid());
         }

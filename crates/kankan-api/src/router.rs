@@ -13,9 +13,9 @@ use utoipa_axum::routes;
 
 use crate::handlers::{
     access, admin, album, auth, billing, broker, cancellation, card, console, console_fleet,
-    data_access, devices, events, exports, faces, firmware, help, ingest, live, me, network, notify,
-    ops, plans, privacy, recordings, second_factor, sharing, support, talk, tickets, tickets_staff,
-    whep,
+    data_access, devices, events, exports, faces, firmware, help, ingest, live, me, network,
+    notify, ops, plans, privacy, recordings, second_factor, sharing, support, talk, tickets,
+    tickets_staff, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -158,7 +158,6 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tickets_staff::reply))
         .routes(routes!(tickets_staff::close))
         .routes(routes!(tickets_staff::attachment))
-        .routes(routes!(admin::login))
         .routes(routes!(admin::provision))
         .routes(routes!(admin::workers))
         .routes(routes!(data_access::queue))

@@ -63,19 +63,19 @@ pub use store::{
     ShareStore, Store,
 };
 pub use store::{
-    BanNote, ConsoleStore, DeviceProblem, FleetCount, FleetDevice, FleetFilter, StaffMember,
-    StaffTotp,
-};
-pub use store::{
     AppRating, HelpArticle, HelpContent, HelpRevision, HelpStore, RatingComment, RatingSummary,
     SeedOutcome,
 };
-pub use store::{LogRequestRow, SupportStore, TicketDeviceRow, TicketMessageRow, TicketRow};
+pub use store::{
+    BanNote, ConsoleStore, DeviceProblem, FleetCount, FleetDevice, FleetFilter, StaffMember,
+    StaffTotp,
+};
 pub use store::{DescriptionStore, StoredDescription};
 pub use store::{
     FIRMWARE_ACTIVE_PHASES, FirmwareCandidate, FirmwareImage, FirmwareRollout, FirmwareStore,
     FirmwareUpdateRow,
 };
+pub use store::{LogRequestRow, SupportStore, TicketDeviceRow, TicketMessageRow, TicketRow};
 
 use std::sync::Arc;
 

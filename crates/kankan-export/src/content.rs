@@ -265,6 +265,12 @@ async fn app_ratings(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
                     "comment": r.comment,
                     "created_at_ms": r.created_at.0,
                     "updated_at_ms": r.updated_at.0,
+                })
+            })
+            .collect(),
+    ))
+}
+
 /// The account's support tickets: each thread, the device recorded, the logs attached.
 async fn support_tickets(src: &Sources, p: &Principal) -> Result<Value, CoreError> {
     let tickets = src.support.export_of(p).await?;

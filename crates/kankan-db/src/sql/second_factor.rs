@@ -215,7 +215,7 @@ impl SecondFactorStore for SqlStore {
         Ok(u32::try_from(n).unwrap_or(0))
     }
 
-    async fn insert_ticket(&self, t: &SecondFactorTicket) -> R<()> {
+    async fn insert_login_ticket(&self, t: &SecondFactorTicket) -> R<()> {
         sqlx::query(
             "INSERT INTO second_factor_tickets (token_hash, account_id, challenge, attempts, \
              created_at_ms, expires_at_ms, consumed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
@@ -232,7 +232,11 @@ impl SecondFactorStore for SqlStore {
         Ok(())
     }
 
-    async fn ticket(&self, token_hash: &[u8; 32], now: Timestamp) -> R<Option<SecondFactorTicket>> {
+    async fn login_ticket(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> R<Option<SecondFactorTicket>> {
         let sql = format!(
             "SELECT {TICKET_COLS} FROM second_factor_tickets WHERE token_hash = $1 \
              AND consumed_at_ms IS NULL AND expires_at_ms > $2"

@@ -49,9 +49,13 @@ pub trait SecondFactorStore: Send + Sync {
     async fn recovery_codes_left(&self, account: AccountId) -> R<u32>;
 
     // Tickets.
-    async fn insert_ticket(&self, t: &SecondFactorTicket) -> R<()>;
+    async fn insert_login_ticket(&self, t: &SecondFactorTicket) -> R<()>;
     /// The live ticket (unused, unexpired) with that hash.
-    async fn ticket(&self, token_hash: &[u8; 32], now: Timestamp) -> R<Option<SecondFactorTicket>>;
+    async fn login_ticket(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> R<Option<SecondFactorTicket>>;
     /// Counts an attempt on a live ticket with fewer than `max` attempts, in one statement;
     /// `None` when the ticket is unknown, used, expired or out of attempts.
     async fn claim_ticket_attempt(

@@ -84,19 +84,19 @@ async fn a_ticket_takes_its_attempts_then_is_used_once_and_expires() {
         created_at: T0,
         expires_at: T0.plus(Duration::from_secs(300)),
     };
-    s.insert_ticket(&t).await.expect("insert");
+    s.insert_login_ticket(&t).await.expect("insert");
     for n in 1..=2 {
         let got = s.claim_ticket_attempt(&[3; 32], 2, T0).await.expect("claim").expect("live");
         assert_eq!((got.attempts, got.challenge.clone()), (n, vec![4; 32]));
     }
     assert!(s.claim_ticket_attempt(&[3; 32], 2, T0).await.expect("claim").is_none(), "spent");
-    assert!(s.ticket(&[3; 32], T0).await.expect("get").is_some(), "still live to complete");
+    assert!(s.login_ticket(&[3; 32], T0).await.expect("get").is_some(), "still live to complete");
     assert!(s.consume_ticket(&[3; 32], T0).await.expect("consume"));
     assert!(!s.consume_ticket(&[3; 32], T0).await.expect("consume"), "once");
-    assert!(s.ticket(&[3; 32], T0).await.expect("get").is_none());
+    assert!(s.login_ticket(&[3; 32], T0).await.expect("get").is_none());
     let late = SecondFactorTicket { token_hash: [5; 32], ..t };
-    s.insert_ticket(&late).await.expect("insert");
-    assert!(s.ticket(&[5; 32], late.expires_at).await.expect("get").is_none(), "expired");
+    s.insert_login_ticket(&late).await.expect("insert");
+    assert!(s.login_ticket(&[5; 32], late.expires_at).await.expect("get").is_none(), "expired");
     assert!(s.claim_ticket_attempt(&[5; 32], 5, late.expires_at).await.expect("c").is_none());
     assert_eq!(s.expire_second_factor_records(late.expires_at).await.expect("expire"), 2);
 }
