@@ -189,4 +189,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0030_plans.sql"),
         postgres: include_str!("../migrations/postgres/0030_plans.sql"),
     },
+    Migration {
+        version: 32,
+        name: "0032_passkeys",
+        sqlite: include_str!("../migrations/sqlite/0032_passkeys.sql"),
+        postgres: include_str!("../migrations/postgres/0032_passkeys.sql"),
+    },
 ];

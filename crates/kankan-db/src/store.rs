@@ -17,6 +17,7 @@ mod jobs;
 mod lifecycle;
 mod media;
 mod notify;
+mod passkeys;
 mod plans;
 mod sharing;
 
@@ -41,6 +42,7 @@ pub use jobs::JobStore;
 pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
 pub use notify::NotifyStore;
+pub use passkeys::PasskeyStore;
 pub use plans::PlanStore;
 pub use sharing::ShareStore;
 
@@ -74,6 +76,7 @@ pub trait Store:
     + BillingStore
     + FirmwareStore
     + PlanStore
+    + PasskeyStore
     + Send
     + Sync
     + 'static

@@ -76,6 +76,8 @@ pub const TABLES: &[&str] = &[
     "firmware_rollout_cohort",
     "firmware_devices",
     "firmware_updates",
+    "passkeys",
+    "passkey_challenges",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

@@ -16,6 +16,7 @@ mod grants;
 mod lifecycle;
 mod media;
 mod notify;
+mod passkeys;
 mod recording_modes;
 mod rtsp;
 mod sharing;
