@@ -31,6 +31,7 @@ const SHELL = [
   'js/media.js',
   'js/notices.js',
   'js/notify-ui.js',
+  'js/passkeys.js',
   'js/ring.js',
   'js/router.js',
   'js/schedule-editor.js',

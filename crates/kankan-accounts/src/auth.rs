@@ -312,7 +312,11 @@ impl Accounts {
 
 impl Inner {
     /// Creates a session, records the login, and warns the owner of a new device.
-    async fn start_session(&self, a: &Account, client: &ClientInfo) -> Result<LoginOk, CoreError> {
+    pub(crate) async fn start_session(
+        &self,
+        a: &Account,
+        client: &ClientInfo,
+    ) -> Result<LoginOk, CoreError> {
         let key = self.key_of(a)?;
         let (token, hash) = random_token()?;
         let now = self.now();
@@ -355,7 +359,7 @@ impl Inner {
     }
 
     /// Writes a login-history row; answers whether this client/IP is new for the account.
-    async fn record_login(
+    pub(crate) async fn record_login(
         &self,
         a: &Account,
         client: &ClientInfo,

@@ -14,6 +14,7 @@ mod config;
 pub mod consent;
 pub mod identifier;
 mod minors;
+mod passkeys;
 pub mod password_policy;
 mod privacy;
 mod profile;
@@ -50,6 +51,9 @@ pub use auth::{CodeSent, LoginOk, Registration};
 pub use cancel::Shredded;
 /// Kinds of the rows this crate answers with.
 pub use kankan_db::{ContactKind, DeletionReason, DeletionReceipt, LoginOutcome, PendingPurge};
+pub use passkeys::{
+    CHALLENGE_TTL as PASSKEY_CHALLENGE_TTL, PasskeyOptions, PasskeyRelyingParty, PasskeyView,
+};
 pub use profile::{LoginEntry, Profile, SessionEntry};
 pub use requests::{RequestView, Requests};
 pub use retention::{AccountsSweeper, SWEEP_EVERY as ACCOUNTS_SWEEP_EVERY};

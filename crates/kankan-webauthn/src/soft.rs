@@ -20,6 +20,13 @@ pub struct SoftCredential {
     pkcs8: Vec<u8>,
 }
 
+impl SoftCredential {
+    /// The private key (PKCS#8), for tests that check the server never holds it.
+    pub fn pkcs8(&self) -> &[u8] {
+        &self.pkcs8
+    }
+}
+
 /// A software passkey authenticator. Cloning it clones its keys and counters (a cloned
 /// authenticator, for clone-detection tests).
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 import { account } from '../api.js';
 import { getMe, setMe } from '../state.js';
 import { icon } from '../icons.js';
+import { passkeysCard } from '../passkeys.js';
 import {
   h, passwordField, hiddenUsername, alertBox, showAlert, onSubmit, busy, flash, formatDateTime,
   pageHeader, confirmDialog,
@@ -17,6 +18,7 @@ export function render(ctx) {
     'section',
     { class: 'page', testid: 'page-account-security' },
     pageHeader('Account and Security', { back: { href: '#/me', label: 'Back to Me', testid: 'account-back' } }),
+    passkeysCard(getMe()),
     historyCard(),
     cancelCard(ctx),
   );

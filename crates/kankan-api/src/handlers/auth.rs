@@ -37,7 +37,7 @@ fn cookie_header(
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-async fn logged_in(state: &AppState, ok: LoginOk) -> Result<Response, ApiError> {
+pub(crate) async fn logged_in(state: &AppState, ok: LoginOk) -> Result<Response, ApiError> {
     let profile = state.accounts.profile(&ok.principal).await?;
     let ttl = state.config.session_ttl_secs;
     let mut headers = HeaderMap::new();

@@ -122,6 +122,14 @@ pub fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         ("POST", "/api/v1/auth/login") => {
             j(json!({"identifier": "nobody@example.com", "password": wrong_pw}))
         }
+        ("POST", "/api/v1/me/passkeys/options") => j(json!({"current_password": wrong_pw})),
+        ("POST", "/api/v1/me/passkeys") => {
+            j(json!({"challenge_id": uuid::Uuid::now_v7(), "credential": {}, "name": "matrix"}))
+        }
+        ("PATCH", "/api/v1/me/passkeys/{id}") => j(json!({"name": "matrix"})),
+        ("POST", "/api/v1/auth/passkey/login") => {
+            j(json!({"challenge_id": uuid::Uuid::now_v7(), "credential": {}}))
+        }
         ("POST", "/api/v1/auth/password-reset") => j(json!({"identifier": "nobody@example.com"})),
         ("POST", "/api/v1/auth/password-reset/confirm") => j(json!({
             "identifier": "nobody@example.com", "code": "000000", "new_password": wrong_pw
@@ -244,6 +252,8 @@ pub fn fill(path: &str, ids: &Ids) -> Result<String, String> {
                 ids.b_face_sighting.clone()
             }
             ("id", p) if p.starts_with("/api/v1/me/sessions/") => ids.b_session.clone(),
+            // No such passkey: every account is answered not-found, the rest unauthenticated.
+            ("id", p) if p.starts_with("/api/v1/me/passkeys/") => uuid::Uuid::now_v7().to_string(),
             ("id", p) if p.starts_with("/api/v1/me/webhooks/") => ids.b_webhook.clone(),
             ("id", p) if p.starts_with("/api/v1/me/exports/") => ids.b_export.clone(),
             ("id", p) if p.starts_with("/api/v1/shares/") => ids.b_share.clone(),
