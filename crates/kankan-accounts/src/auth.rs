@@ -8,6 +8,8 @@ use kankan_db::{Account, AccountState, CodePurpose, DbError, LoginEvent, LoginOu
 
 use super::{Accounts, ClientInfo, Inner, Principal};
 use crate::consent::HOW_REGISTRATION;
+use crate::mfa::SignIn;
+use crate::mfa_login::LoginStep;
 use crate::{CoreError, Identifier, password_policy, risk};
 use kankan_core::Revoke;
 
@@ -28,6 +30,21 @@ pub struct LoginOk {
     /// The account is in its cancellation window, which ends then: this session may only
     /// continue the login (or look at the account, export, log out) until it does.
     pub cancellation: Option<kankan_base::Timestamp>,
+    /// A new remembered-device cookie, when the login asked to remember this device.
+    pub device_token: Option<String>,
+    /// The operator requires a second factor and the account has none: the session reaches
+    /// only the enrolment routes (and the account, logout) until one is enrolled.
+    pub enrolment_required: bool,
+}
+
+/// Which restricted states a route is open in (see `kankan-api` routes.rs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gate {
+    /// Open to a session of an account in its cancellation window.
+    pub while_cancelling: bool,
+    /// Open to a session that must enrol a second factor first
+    /// (`accounts.require_second_factor`).
+    pub while_enrolling: bool,
 }
 
 /// What a registrant sends.
@@ -159,10 +176,12 @@ impl Accounts {
             AccountState::Cancelled => return Err(CoreError::InvalidCode),
         }
         s.require_guardian_consent(account.id).await?;
-        s.start_session(&account, client).await
+        s.start_session(&account, client, SignIn::Password).await
     }
 
-    /// Logs in with identifier and password.
+    /// Logs in with identifier and password. An account with a second factor, on a device
+    /// not remembered for it, gets a ticket to finish with instead of a session
+    /// ([`LoginStep::SecondFactor`], see `mfa_login.rs`).
     ///
     /// The attempt is counted against the identifier (in one statement) before the password
     /// is checked, and cleared if it was right: however many attempts arrive at once, no more
@@ -172,7 +191,7 @@ impl Accounts {
         identifier: &str,
         password: &str,
         client: &ClientInfo,
-    ) -> Result<LoginOk, CoreError> {
+    ) -> Result<LoginStep, CoreError> {
         let s = &self.inner;
         s.limiter.check(&format!("login-ip:{}", client.network()), s.limits.login_per_ip).await?;
         let id = Identifier::parse(identifier).map_err(|_| CoreError::InvalidCredentials)?;
@@ -203,7 +222,7 @@ impl Accounts {
         match account.state {
             AccountState::Active | AccountState::Cancelling => {
                 s.require_guardian_consent(account.id).await?;
-                s.start_session(&account, client).await
+                s.after_password(&account, client).await
             }
             AccountState::Cancelled => Err(CoreError::InvalidCredentials),
             AccountState::Pending => Err(CoreError::AccountNotVerified),
@@ -217,20 +236,20 @@ impl Accounts {
     /// Resolves a bearer token (or session cookie) to its principal. A session of an account
     /// in its cancellation window answers `AccountCancelling`.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, CoreError> {
-        self.authenticate_in(token, false).await
+        self.authenticate_in(token, Gate::default()).await
     }
 
     /// [`Accounts::authenticate`] for the few routes open during the cancellation window
     /// (continuing or confirming the cancellation, the profile, logout, exports).
     pub async fn authenticate_while_cancelling(&self, token: &str) -> Result<Principal, CoreError> {
-        self.authenticate_in(token, true).await
+        self.authenticate_in(token, Gate { while_cancelling: true, while_enrolling: false }).await
     }
 
-    async fn authenticate_in(
-        &self,
-        token: &str,
-        cancelling_too: bool,
-    ) -> Result<Principal, CoreError> {
+    /// [`Accounts::authenticate`] for a route open in the restricted states `gate` names.
+    /// While `accounts.require_second_factor` holds, a session of an account without a
+    /// second factor reaches only routes open while enrolling
+    /// (`second-factor-enrolment-required` elsewhere).
+    pub async fn authenticate_in(&self, token: &str, gate: Gate) -> Result<Principal, CoreError> {
         let s = &self.inner;
         let hash = TokenHash::of(token);
         let now = s.now();
@@ -243,9 +262,19 @@ impl Accounts {
         let account = s.account(session.account_id).await?;
         match account.state {
             AccountState::Active => {}
-            AccountState::Cancelling if cancelling_too => {}
+            AccountState::Cancelling if gate.while_cancelling => {}
             AccountState::Cancelling => return Err(CoreError::AccountCancelling),
             _ => return Err(CoreError::Unauthenticated),
+        }
+        if s.cfg.require_second_factor
+            && !gate.while_enrolling
+            && s.second_factor_methods(account.id).await?.is_empty()
+        {
+            return Err(crate::mfa::sf_error(
+                kankan_base::ErrorKind::PermissionDenied,
+                "second-factor-enrolment-required",
+                "this service requires a second factor: enrol one (Me > Account security) first",
+            ));
         }
         if session.last_used_at.plus(TOUCH_EVERY) <= now {
             s.store.touch_session(session.id, now).await?;
@@ -316,6 +345,7 @@ impl Inner {
         &self,
         a: &Account,
         client: &ClientInfo,
+        how: SignIn,
     ) -> Result<LoginOk, CoreError> {
         let key = self.key_of(a)?;
         let (token, hash) = random_token()?;
@@ -330,6 +360,7 @@ impl Inner {
             created_at: now,
             last_used_at: now,
             expires_at: now.plus(ttl),
+            signed_in_with: how.as_str().to_string(),
         };
         self.store.insert_session(&session).await?;
         let has_history = self
@@ -355,7 +386,16 @@ impl Inner {
             AccountState::Cancelling => self.store.cancellation_ends(a.id).await?,
             _ => None,
         };
-        Ok(LoginOk { csrf_token: self.keyring.csrf_token(&hash), token, principal, cancellation })
+        let enrolment_required =
+            self.cfg.require_second_factor && self.second_factor_methods(a.id).await?.is_empty();
+        Ok(LoginOk {
+            csrf_token: self.keyring.csrf_token(&hash),
+            token,
+            principal,
+            cancellation,
+            device_token: None,
+            enrolment_required,
+        })
     }
 
     /// Writes a login-history row; answers whether this client/IP is new for the account.

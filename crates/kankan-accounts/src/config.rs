@@ -40,6 +40,9 @@ pub struct AccountsConfig {
     /// An account still pending (its contact never proven) this long after its last
     /// registration code is deleted with its codes.
     pub pending_registration_days: u32,
+    /// Every account must have a second factor: a login without one gets a session that
+    /// reaches only the second-factor enrolment (and the account, logout) until it enrols.
+    pub require_second_factor: bool,
 }
 
 impl Default for AccountsConfig {
@@ -60,6 +63,7 @@ impl Default for AccountsConfig {
             dormant_notice_days: 30,
             session_idle_days: 14,
             pending_registration_days: 7,
+            require_second_factor: false,
         }
     }
 }
@@ -131,6 +135,9 @@ pub struct LimitsConfig {
     pub redeem_per_identifier: RateLimit,
     /// Password changes (right or wrong current password) of one account.
     pub password_change_per_account: RateLimit,
+    /// Second-factor codes entered for one account (at login, across its tickets, and when
+    /// confirming or disabling): brute force of the second factor is slowed to this.
+    pub second_factor_per_account: RateLimit,
     /// Verification codes texted to one phone number in 24 hours (1-1000).
     pub sms_codes_per_identifier_day: u32,
     /// Verification codes texted for requests from one network (an IPv4 /24, an IPv6 /48) in
@@ -148,6 +155,7 @@ impl Default for LimitsConfig {
             codes_per_identifier: RateLimit { count: 5, per_secs: 3600 },
             redeem_per_identifier: RateLimit { count: 10, per_secs: 3600 },
             password_change_per_account: RateLimit { count: 5, per_secs: 3600 },
+            second_factor_per_account: RateLimit { count: 10, per_secs: 900 },
             sms_codes_per_identifier_day: 10,
             sms_codes_per_network_day: 100,
         }
@@ -164,6 +172,7 @@ impl LimitsConfig {
             ("codes_per_identifier", self.codes_per_identifier),
             ("redeem_per_identifier", self.redeem_per_identifier),
             ("password_change_per_account", self.password_change_per_account),
+            ("second_factor_per_account", self.second_factor_per_account),
         ];
         for (name, l) in all {
             if l.count == 0 || l.per_secs == 0 || l.per_secs > 86_400 {

@@ -13,6 +13,8 @@ mod codes;
 mod config;
 pub mod consent;
 pub mod identifier;
+pub mod mfa;
+mod mfa_login;
 mod minors;
 mod passkeys;
 pub mod password_policy;
@@ -47,10 +49,15 @@ pub use privacy::{
 };
 
 pub use admin::StaffPrincipal;
-pub use auth::{CodeSent, LoginOk, Registration};
+pub use auth::{CodeSent, Gate, LoginOk, Registration};
 pub use cancel::Shredded;
 /// Kinds of the rows this crate answers with.
 pub use kankan_db::{ContactKind, DeletionReason, DeletionReceipt, LoginOutcome, PendingPurge};
+pub use mfa::{
+    METHOD_PASSKEY, METHOD_RECOVERY_CODE, METHOD_TOTP, RememberedDeviceEntry, SecondFactorStatus,
+    SignIn, TotpEnrolment,
+};
+pub use mfa_login::{LoginStep, SecondFactorNeeded, SecondFactorProof, TICKET_TRIES, TICKET_TTL};
 pub use passkeys::{
     CHALLENGE_TTL as PASSKEY_CHALLENGE_TTL, PasskeyOptions, PasskeyRelyingParty, PasskeyView,
 };
@@ -170,13 +177,21 @@ pub struct ClientInfo {
     pub ip: String,
     /// The User-Agent (or device name) the client sent, truncated.
     pub client: String,
+    /// The remembered-device cookie the client sent, if any (see `mfa.rs`).
+    pub device: Option<String>,
 }
 
 impl ClientInfo {
     pub fn new(ip: impl Into<String>, client: impl Into<String>) -> Self {
         let client: String = client.into();
         let client = if client.trim().is_empty() { "unknown client".to_string() } else { client };
-        ClientInfo { ip: ip.into(), client: client.chars().take(256).collect() }
+        ClientInfo { ip: ip.into(), client: client.chars().take(256).collect(), device: None }
+    }
+
+    /// The same client, presenting a remembered-device cookie.
+    pub fn with_device(mut self, device: Option<String>) -> Self {
+        self.device = device.filter(|d| !d.is_empty() && d.len() <= 128);
+        self
     }
 
     /// The network this client is throttled as (an IPv6 client by its /64).

@@ -33,11 +33,12 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// Options for the browser and the challenge they belong to.
 #[derive(Debug, Clone)]
 pub struct PasskeyOptions {
-    /// Sent back with the answer.
-    pub challenge_id: uuid::Uuid,
+    /// Sent back with the answer (none for a second factor: the login's ticket holds the
+    /// challenge).
+    pub challenge_id: Option<uuid::Uuid>,
     /// `publicKey` options (binary fields in base64url).
     pub public_key: serde_json::Value,
-    pub expires_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
 }
 
 /// A passkey as its owner sees it.
@@ -138,7 +139,11 @@ impl Accounts {
             UserVerification::Preferred,
             CHALLENGE_TTL.as_millis() as u64,
         );
-        Ok(PasskeyOptions { challenge_id: row.id, public_key, expires_at: row.expires_at })
+        Ok(PasskeyOptions {
+            challenge_id: Some(row.id),
+            public_key,
+            expires_at: Some(row.expires_at),
+        })
     }
 
     /// Verifies and stores a new passkey (the browser's answer to the creation options), named
@@ -267,7 +272,11 @@ impl Accounts {
             UserVerification::Preferred,
             CHALLENGE_TTL.as_millis() as u64,
         );
-        Ok(PasskeyOptions { challenge_id: row.id, public_key, expires_at: row.expires_at })
+        Ok(PasskeyOptions {
+            challenge_id: Some(row.id),
+            public_key,
+            expires_at: Some(row.expires_at),
+        })
     }
 
     /// Signs in with a passkey alone: a session like a password login's.
@@ -308,24 +317,80 @@ impl Accounts {
             return Err(invalid_because("no account has this passkey"));
         };
         let a = s.account(stored.account_id).await?;
-        let checked = s.check_assertion(&assertion, &stored, &challenge, rp).await;
+        if a.state == AccountState::Cancelled {
+            return Err(invalid_because("no account has this passkey"));
+        }
+        let checked =
+            s.check_assertion(&assertion, &stored, &challenge_hash(&challenge)?, rp).await;
         if let Err(e) = checked {
             s.record_login(&a, client, LoginOutcome::BadPassword, false).await?;
             return Err(e);
         }
         s.store.clear_login_failures(&idx).await?;
-        match a.state {
-            AccountState::Active | AccountState::Cancelling => {
-                s.require_guardian_consent(a.id).await?;
-                s.start_session(&a, client).await
-            }
-            AccountState::Banned => {
-                s.record_login(&a, client, LoginOutcome::Banned, false).await?;
-                Err(CoreError::AccountBanned)
-            }
-            AccountState::Pending => Err(CoreError::AccountNotVerified),
-            AccountState::Cancelled => Err(invalid_because("no account has this passkey")),
+        // The account's state, a child's guardian, the session (signed in with `passkey`).
+        self.passkey_session(a.id, client).await
+    }
+
+    /// Request options for the passkey second factor of a password login: the ticket's
+    /// challenge, the ticket's account's passkeys allowed. `second-factor-invalid` for a dead
+    /// ticket, `second-factor-not-enrolled` when the account has no passkey.
+    pub async fn passkey_second_factor_options(
+        &self,
+        ticket: &str,
+        rp: &RelyingParty,
+    ) -> Result<PasskeyOptions, CoreError> {
+        let (account, challenge) = self.pending_second_factor(ticket).await?;
+        let keys = self.inner.store.passkeys_of(account).await?;
+        if keys.is_empty() {
+            return Err(CoreError::SecondFactor {
+                kind: ErrorKind::FailedPrecondition,
+                code: "second-factor-not-enrolled",
+                message: "this account has no passkey".into(),
+            });
         }
+        let allow: Vec<Vec<u8>> = keys.into_iter().map(|k| k.credential_id).collect();
+        let public_key = wa::request_options(
+            rp,
+            &challenge,
+            &allow,
+            UserVerification::Preferred,
+            CHALLENGE_TTL.as_millis() as u64,
+        );
+        Ok(PasskeyOptions { challenge_id: None, public_key, expires_at: None })
+    }
+
+    /// The passkey second factor of a password login: one of the ticket's attempts is claimed
+    /// (and the account's second-factor throttle counted) before the assertion is checked
+    /// against the ticket's challenge; it must be made with a passkey of the ticket's account.
+    /// Right, the session opens (signed in with `password+passkey`); wrong,
+    /// `second-factor-invalid` and the login history says so.
+    pub async fn passkey_second_factor(
+        &self,
+        ticket: &str,
+        credential: &serde_json::Value,
+        rp: &RelyingParty,
+        client: &ClientInfo,
+        remember: bool,
+    ) -> Result<LoginOk, CoreError> {
+        let s = &self.inner;
+        let (account, challenge) = self.claim_second_factor_attempt(ticket).await?;
+        let checked = async {
+            let assertion = AssertionResponse::from_json(credential).map_err(invalid)?;
+            let credential_id = assertion.credential_id().map_err(invalid)?;
+            let stored = s
+                .store
+                .passkey_by_credential(&credential_id)
+                .await?
+                .filter(|k| k.account_id == account)
+                .ok_or_else(|| invalid_because("not a passkey of this account"))?;
+            s.check_assertion(&assertion, &stored, &wa::sha256(&challenge), rp).await
+        }
+        .await;
+        if let Err(e) = checked {
+            tracing::info!(error = %e, "passkey second factor refused");
+            return Err(self.second_factor_failed(account, client).await);
+        }
+        self.complete_second_factor(ticket, crate::METHOD_PASSKEY, client, remember).await
     }
 }
 
@@ -370,7 +435,7 @@ impl Inner {
         &self,
         assertion: &AssertionResponse,
         stored: &PasskeyRow,
-        challenge: &PasskeyChallengeRow,
+        challenge_hash: &[u8; 32],
         rp: &RelyingParty,
     ) -> Result<(), CoreError> {
         if let Some(h) = assertion.user_handle().map_err(invalid)?
@@ -378,12 +443,8 @@ impl Inner {
         {
             return Err(invalid_because("the user handle is not the passkey's account"));
         }
-        if challenge.account_id.is_some_and(|a| a != stored.account_id) {
-            return Err(invalid_because("not a passkey of this account"));
-        }
-        let hash = challenge_hash(challenge)?;
         let expected =
-            Expected { rp, challenge_hash: &hash, user_verification: UserVerification::Preferred };
+            Expected { rp, challenge_hash, user_verification: UserVerification::Preferred };
         let key =
             StoredCredential { public_key: &stored.public_key, sign_count: stored.sign_count };
         let ok = wa::verify_assertion(assertion, &key, &expected).map_err(invalid)?;

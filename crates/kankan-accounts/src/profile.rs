@@ -27,6 +27,8 @@ pub struct SessionEntry {
     pub created_at: Timestamp,
     pub last_used_at: Timestamp,
     pub current: bool,
+    /// How it signed in (`password`, `password+totp`, ...).
+    pub signed_in_with: String,
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +173,7 @@ impl Accounts {
                     created_at: row.created_at,
                     last_used_at: row.last_used_at,
                     current: row.id == p.session_id,
+                    signed_in_with: row.signed_in_with,
                 })
             })
             .collect()

@@ -32,6 +32,8 @@ impl Accounts {
         s.store.sweep_rate_windows(now).await?;
         // Passkey challenges never answered.
         s.store.delete_expired_passkey_challenges(now).await?;
+        // Second-factor tickets used or expired, remembered devices expired.
+        s.store.expire_second_factor_records(now).await?;
         Ok((records, inactive))
     }
 

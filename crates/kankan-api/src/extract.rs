@@ -15,6 +15,8 @@ use crate::{ApiError, AppState};
 
 pub const SESSION_COOKIE: &str = "kankan_session";
 pub const CSRF_COOKIE: &str = "kankan_csrf";
+/// A browser remembered for its account's second factor (`kankan_accounts::mfa`).
+pub const DEVICE_COOKIE: &str = "kankan_device";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// A JSON body whose every rejection is a `{code, message}` 4xx.
@@ -89,7 +91,8 @@ impl FromRequestParts<AppState> for Client {
             .unwrap_or_else(|| "unknown".into());
         let ua =
             parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        Ok(Client(ClientInfo::new(ip, ua)))
+        let device = cookie(parts, state.config.device_cookie()).map(str::to_string);
+        Ok(Client(ClientInfo::new(ip, ua).with_device(device)))
     }
 }
 
@@ -150,14 +153,17 @@ impl FromRequestParts<AppState> for CurrentUser {
         };
         // A session of an account in its cancellation window reaches only the few routes
         // that let it continue (or look, export, log out); others answer account-cancelling.
-        let open = parts.extensions.get::<axum::extract::MatchedPath>().is_some_and(|m| {
-            crate::routes::open_while_cancelling(parts.method.as_str(), m.as_str())
-        });
-        let principal = if open {
-            state.accounts.authenticate_while_cancelling(token).await?
-        } else {
-            state.accounts.authenticate(token).await?
+        // Likewise a session that must enrol a second factor first
+        // (`accounts.require_second_factor`) reaches only the enrolment routes.
+        let matched = parts.extensions.get::<axum::extract::MatchedPath>().map(|m| m.as_str());
+        let method = parts.method.as_str();
+        let gate = kankan_accounts::Gate {
+            while_cancelling: matched
+                .is_some_and(|m| crate::routes::open_while_cancelling(method, m)),
+            while_enrolling: matched
+                .is_some_and(|m| crate::routes::open_while_enrolling(method, m)),
         };
+        let principal = state.accounts.authenticate_in(token, gate).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if via_cookie && !safe {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());

@@ -15,7 +15,7 @@ use crate::handlers::passkeys;
 use crate::handlers::{
     access, admin, album, auth, billing, broker, cancellation, card, data_access, devices, events,
     exports, faces, firmware, ingest, live, me, network, notify, ops, plans, privacy, recordings,
-    sharing, support, talk, whep,
+    second_factor, sharing, support, talk, whep,
 };
 use crate::{ApiError, AppState, doc, metrics, reject, web};
 
@@ -37,6 +37,14 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::register))
         .routes(routes!(auth::verify))
         .routes(routes!(auth::login))
+        .routes(routes!(second_factor::second_factor))
+        .routes(routes!(second_factor::status))
+        .routes(routes!(second_factor::start_totp))
+        .routes(routes!(second_factor::confirm_totp))
+        .routes(routes!(second_factor::disable_totp))
+        .routes(routes!(second_factor::regenerate_recovery_codes))
+        .routes(routes!(second_factor::forget_devices))
+        .routes(routes!(second_factor::forget_device))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::reset))
         .routes(routes!(auth::reset_confirm))
@@ -59,6 +67,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(passkeys::rename, passkeys::remove))
         .routes(routes!(passkeys::login_options))
         .routes(routes!(passkeys::login))
+        .routes(routes!(passkeys::second_factor_options))
         .routes(routes!(me::logins, cancellation::delete_logins))
         .routes(routes!(cancellation::cancel, cancellation::status, cancellation::continue_login))
         .routes(routes!(cancellation::receipt))

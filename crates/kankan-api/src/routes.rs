@@ -69,6 +69,24 @@ pub const OPEN_WHILE_CANCELLING: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/me/cancellation"),
 ];
 
+/// The routes a session that must enrol a second factor first (`accounts.require_second_factor`
+/// and none enrolled) may call; every other one answers `second-factor-enrolment-required`.
+pub const OPEN_WHILE_ENROLLING: &[(&str, &str)] = &[
+    ("GET", "/api/v1/me"),
+    ("POST", "/api/v1/auth/logout"),
+    ("GET", "/api/v1/me/second-factor"),
+    ("POST", "/api/v1/me/second-factor/totp"),
+    ("POST", "/api/v1/me/second-factor/totp/confirm"),
+    ("POST", "/api/v1/me/passkeys/options"),
+    ("POST", "/api/v1/me/passkeys"),
+    ("GET", "/api/v1/me/passkeys"),
+];
+
+/// Whether a route is open to a session that must enrol a second factor first.
+pub fn open_while_enrolling(method: &str, path: &str) -> bool {
+    OPEN_WHILE_ENROLLING.iter().any(|(m, p)| *m == method && *p == path)
+}
+
 /// Whether a route (method, path as the router spells it) is open during the cancellation
 /// window: [`OPEN_WHILE_CANCELLING`] and the export routes (`/api/v1/me/exports*`).
 pub fn open_while_cancelling(method: &str, path: &str) -> bool {
@@ -90,6 +108,8 @@ pub const ROUTES: &[RouteAccess] = &[
     r("POST", "/api/v1/auth/register", Public),
     r("POST", "/api/v1/auth/register/verify", Public),
     r("POST", "/api/v1/auth/login", Public),
+    r("POST", "/api/v1/auth/second-factor", Public),
+    r("POST", "/api/v1/auth/second-factor/passkey-options", Public),
     r("POST", "/api/v1/auth/logout", Own),
     r("POST", "/api/v1/auth/password-reset", Public),
     r("POST", "/api/v1/auth/password-reset/confirm", Public),
@@ -115,6 +135,13 @@ pub const ROUTES: &[RouteAccess] = &[
     r("GET", "/api/v1/me/passkeys", Own),
     r("PATCH", "/api/v1/me/passkeys/{id}", Own),
     r("DELETE", "/api/v1/me/passkeys/{id}", Own),
+    r("GET", "/api/v1/me/second-factor", Own),
+    r("POST", "/api/v1/me/second-factor/totp", Own),
+    r("POST", "/api/v1/me/second-factor/totp/confirm", Own),
+    r("POST", "/api/v1/me/second-factor/totp/disable", Own),
+    r("POST", "/api/v1/me/second-factor/recovery-codes", Own),
+    r("DELETE", "/api/v1/me/second-factor/devices", Own),
+    r("DELETE", "/api/v1/me/second-factor/devices/{id}", Own),
     r("GET", "/api/v1/me/logins", Own),
     r("DELETE", "/api/v1/me/logins", Own),
     r("POST", "/api/v1/me/cancellation", Own),

@@ -36,6 +36,11 @@ impl ApiConfig {
         if self.cookie_secure { "__Host-kankan_session" } else { crate::extract::SESSION_COOKIE }
     }
 
+    /// The remembered-device cookie's name: `__Host-kankan_device` over HTTPS.
+    pub fn device_cookie(&self) -> &'static str {
+        if self.cookie_secure { "__Host-kankan_device" } else { crate::extract::DEVICE_COOKIE }
+    }
+
     /// The CSRF cookie's name: `__Host-kankan_csrf` over HTTPS.
     pub fn csrf_cookie(&self) -> &'static str {
         if self.cookie_secure { "__Host-kankan_csrf" } else { crate::extract::CSRF_COOKIE }

@@ -24,6 +24,7 @@ mod notify;
 mod passkeys;
 mod plans;
 mod rtsp;
+mod second_factor;
 pub mod sql;
 mod store;
 pub mod testing;
@@ -55,12 +56,14 @@ pub use notify::{
 pub use passkeys::{PasskeyChallengeRow, PasskeyPurpose, PasskeyRow};
 pub use plans::{Entitlement, EntitlementState, NewEntitlement, SimTopup};
 pub use rtsp::RtspCamera;
+pub use second_factor::{RememberedDevice, SecondFactorTicket, TotpRow};
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
 pub use store::PasskeyStore;
 pub use store::{
     AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, BillingStore,
     ClusterStore, ConsentStore, DeviceStore, EventStore, ExportStore, FaceStore, JobStore,
-    LifecycleStore, MediaStore, NoteFeed, NotifyStore, PlanStore, RateWindow, ShareStore, Store,
+    LifecycleStore, MediaStore, NoteFeed, NotifyStore, PlanStore, RateWindow, SecondFactorStore,
+    ShareStore, Store,
 };
 pub use store::{DescriptionStore, StoredDescription};
 pub use store::{

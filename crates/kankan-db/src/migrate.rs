@@ -190,6 +190,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0030_plans.sql"),
     },
     Migration {
+        version: 31,
+        name: "0031_second_factor",
+        sqlite: include_str!("../migrations/sqlite/0031_second_factor.sql"),
+        postgres: include_str!("../migrations/postgres/0031_second_factor.sql"),
+    },
+    Migration {
         version: 32,
         name: "0032_passkeys",
         sqlite: include_str!("../migrations/sqlite/0032_passkeys.sql"),

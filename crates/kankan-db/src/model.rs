@@ -123,6 +123,9 @@ pub struct Session {
     pub created_at: Timestamp,
     pub last_used_at: Timestamp,
     pub expires_at: Timestamp,
+    /// How it signed in: `password`, `password+totp`, `password+recovery-code`,
+    /// `password+passkey` or `passkey`.
+    pub signed_in_with: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +134,8 @@ pub enum LoginOutcome {
     BadPassword,
     Locked,
     Banned,
+    /// The password was right, the second factor was not.
+    SecondFactorFailed,
 }
 
 impl LoginOutcome {
@@ -140,11 +145,12 @@ impl LoginOutcome {
             LoginOutcome::BadPassword => "bad-password",
             LoginOutcome::Locked => "locked",
             LoginOutcome::Banned => "banned",
+            LoginOutcome::SecondFactorFailed => "second-factor-failed",
         }
     }
 
     pub fn parse(s: &str) -> Option<LoginOutcome> {
-        [Self::Success, Self::BadPassword, Self::Locked, Self::Banned]
+        [Self::Success, Self::BadPassword, Self::Locked, Self::Banned, Self::SecondFactorFailed]
             .into_iter()
             .find(|o| o.as_str() == s)
     }

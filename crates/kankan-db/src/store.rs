@@ -19,6 +19,7 @@ mod media;
 mod notify;
 mod passkeys;
 mod plans;
+mod second_factor;
 mod sharing;
 
 use async_trait::async_trait;
@@ -44,6 +45,7 @@ pub use media::MediaStore;
 pub use notify::NotifyStore;
 pub use passkeys::PasskeyStore;
 pub use plans::PlanStore;
+pub use second_factor::SecondFactorStore;
 pub use sharing::ShareStore;
 
 use crate::DbError;
@@ -77,6 +79,7 @@ pub trait Store:
     + FirmwareStore
     + PlanStore
     + PasskeyStore
+    + SecondFactorStore
     + Send
     + Sync
     + 'static

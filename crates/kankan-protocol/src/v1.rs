@@ -23,6 +23,8 @@ mod plans;
 pub use plans::*;
 mod privacy;
 pub use privacy::*;
+mod second_factor;
+pub use second_factor::*;
 mod sharing;
 pub use network::*;
 pub use notify::*;
@@ -108,6 +110,10 @@ pub struct LoginResponse {
     /// the login (`DELETE /api/v1/me/cancellation`), read the account, export or log out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation: Option<Cancellation>,
+    /// The operator requires a second factor and the account has none: the session reaches
+    /// only the enrolment routes (`/api/v1/me/second-factor*`), the account and logout.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub second_factor_enrolment_required: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -176,6 +182,9 @@ pub struct SessionInfo {
     pub last_used_at: String,
     /// Whether this is the session making the request.
     pub current: bool,
+    /// How it signed in: `password`, `password+totp`, `password+recovery-code`,
+    /// `password+passkey` or `passkey`.
+    pub signed_in_with: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -185,6 +194,8 @@ pub enum LoginOutcome {
     BadPassword,
     Locked,
     Banned,
+    /// The password was right, the second factor was not.
+    SecondFactorFailed,
 }
 
 /// One login attempt on the caller's account.

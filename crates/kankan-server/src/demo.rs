@@ -32,7 +32,8 @@ pub async fn start(running: &Running, data_dir: &Path, password: &str) -> anyhow
     let s = &running.services;
     s.accounts.provision_account(DEMO_ACCOUNT, password).await?;
     let client = ClientInfo::new("127.0.0.1", "kankan demo");
-    let principal = s.accounts.login(DEMO_ACCOUNT, password, &client).await?.principal;
+    let principal =
+        s.accounts.login(DEMO_ACCOUNT, password, &client).await?.into_session()?.principal;
     let mqtt = running.mqtt_addr.context("the demo needs the embedded MQTT broker")?;
     let pin = running.pin.context("the demo needs the server's TLS identity")?;
     let server = ServerAddr::parse(&format!("mqtts://{mqtt}"))?;

@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kankan_accounts::{CodeSent, LoginOk};
+use kankan_accounts::{CodeSent, LoginOk, LoginStep};
 use kankan_protocol::v1::{
     Cancellation, CodeSentResponse, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
-    ResetConfirmRequest, ResetRequest, VerifyRequest,
+    ResetConfirmRequest, ResetRequest, SecondFactorChallenge, VerifyRequest,
 };
 
 use super::me_dto;
@@ -37,6 +37,11 @@ fn cookie_header(
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// How long the remembered-device cookie lives (`kankan_accounts::mfa::REMEMBER_FOR`).
+const DEVICE_COOKIE_SECS: u64 = kankan_accounts::mfa::REMEMBER_FOR.as_secs();
+
+/// The answer of a successful login: the session and CSRF cookies (and a remembered
+/// device's cookie) and the session in the body.
 pub(crate) async fn logged_in(state: &AppState, ok: LoginOk) -> Result<Response, ApiError> {
     let profile = state.accounts.profile(&ok.principal).await?;
     let ttl = state.config.session_ttl_secs;
@@ -49,11 +54,18 @@ pub(crate) async fn logged_in(state: &AppState, ok: LoginOk) -> Result<Response,
         header::SET_COOKIE,
         cookie_header(state, state.config.csrf_cookie(), &ok.csrf_token, false, ttl),
     );
+    if let Some(device) = &ok.device_token {
+        headers.append(
+            header::SET_COOKIE,
+            cookie_header(state, state.config.device_cookie(), device, true, DEVICE_COOKIE_SECS),
+        );
+    }
     let body = LoginResponse {
         token: ok.token,
         csrf_token: ok.csrf_token,
         account: me_dto(profile),
         cancellation: ok.cancellation.map(|t| Cancellation { ends_at_ms: t.0 }),
+        second_factor_enrolment_required: ok.enrolment_required,
     };
     Ok((headers, Json(body)).into_response())
 }
@@ -101,11 +113,13 @@ pub async fn verify(
     logged_in(&state, ok).await
 }
 
-/// Log in with identifier and password.
+/// Log in with identifier and password. An account with a second factor, from a browser not
+/// remembered for it, answers 202 with a ticket for `POST /api/v1/auth/second-factor`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse, description = "sets the kankan_session and kankan_csrf cookies"),
+        (status = 202, body = SecondFactorChallenge, description = "the second factor is needed: no session yet"),
         (status = 401, body = ErrorBody, description = "invalid-credentials"),
         (status = 403, body = ErrorBody, description = "account-banned (the ban notice), account-not-verified, guardian-consent-pending"),
         (status = 429, body = ErrorBody, description = "too-many-requests, account-locked (Retry-After)")))]
@@ -114,8 +128,17 @@ pub async fn login(
     Client(client): Client,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let ok = state.accounts.login(&req.identifier, &req.password, &client).await?;
-    logged_in(&state, ok).await
+    match state.accounts.login(&req.identifier, &req.password, &client).await? {
+        LoginStep::Session(ok) => logged_in(&state, ok).await,
+        LoginStep::SecondFactor(need) => {
+            let body = SecondFactorChallenge {
+                ticket: need.ticket,
+                methods: need.methods.iter().map(|m| (*m).to_string()).collect(),
+                expires_at_ms: need.expires_at.0,
+            };
+            Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+        }
+    }
 }
 
 /// End the current session.

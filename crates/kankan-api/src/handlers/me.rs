@@ -122,6 +122,7 @@ pub async fn sessions(
                 created_at: s.created_at.to_rfc3339(),
                 last_used_at: s.last_used_at.to_rfc3339(),
                 current: s.current,
+                signed_in_with: s.signed_in_with,
             })
             .collect(),
     ))
@@ -162,6 +163,7 @@ pub async fn logins(
                     DbOutcome::BadPassword => LoginOutcome::BadPassword,
                     DbOutcome::Locked => LoginOutcome::Locked,
                     DbOutcome::Banned => LoginOutcome::Banned,
+                    DbOutcome::SecondFactorFailed => LoginOutcome::SecondFactorFailed,
                 },
                 new_device: e.new_device,
             })

@@ -24,6 +24,7 @@ pub mod passkeys;
 pub mod plans;
 pub mod privacy;
 pub mod recordings;
+pub mod second_factor;
 pub mod sharing;
 pub mod support;
 pub mod talk;

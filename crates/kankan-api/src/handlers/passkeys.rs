@@ -46,11 +46,15 @@ pub(crate) fn relying_party(
 /// Options for `navigator.credentials.create` or `.get`, and the challenge to answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PasskeyOptionsResponse {
-    pub challenge_id: uuid::Uuid,
+    /// Sent back with the answer; absent for a second factor (the login's ticket holds the
+    /// challenge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge_id: Option<uuid::Uuid>,
     /// `publicKey` options with binary fields in base64url.
     #[schema(value_type = Object)]
     pub public_key: serde_json::Value,
-    pub expires_at_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<i64>,
 }
 
 impl From<PasskeyOptions> for PasskeyOptionsResponse {
@@ -58,7 +62,7 @@ impl From<PasskeyOptions> for PasskeyOptionsResponse {
         PasskeyOptionsResponse {
             challenge_id: o.challenge_id,
             public_key: o.public_key,
-            expires_at_ms: o.expires_at.0,
+            expires_at_ms: o.expires_at.map(|t| t.0),
         }
     }
 }
@@ -229,4 +233,27 @@ pub async fn login(
     let rp = relying_party(&state, &headers)?;
     let ok = state.accounts.passkey_login(req.challenge_id, &req.credential, &rp, &client).await?;
     logged_in(&state, ok).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SecondFactorPasskeyOptionsRequest {
+    /// The ticket of the login that answered 202.
+    pub ticket: String,
+}
+
+/// Options for the passkey second factor of a password login (the ticket's challenge, the
+/// account's passkeys); the answer goes in `passkey` of `POST /api/v1/auth/second-factor`.
+#[utoipa::path(post, path = "/api/v1/auth/second-factor/passkey-options", tag = "auth",
+    request_body = SecondFactorPasskeyOptionsRequest,
+    responses((status = 200, body = PasskeyOptionsResponse),
+        (status = 400, body = ErrorBody, description = "passkey-unavailable"),
+        (status = 401, body = ErrorBody, description = "second-factor-invalid: unknown, used or expired ticket"),
+        (status = 409, body = ErrorBody, description = "second-factor-not-enrolled: the account has no passkey")))]
+pub async fn second_factor_options(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<SecondFactorPasskeyOptionsRequest>,
+) -> Result<Json<PasskeyOptionsResponse>, ApiError> {
+    let rp = relying_party(&state, &headers)?;
+    Ok(Json(state.accounts.passkey_second_factor_options(&req.ticket, &rp).await?.into()))
 }

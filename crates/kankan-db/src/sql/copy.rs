@@ -76,6 +76,10 @@ pub const TABLES: &[&str] = &[
     "firmware_rollout_cohort",
     "firmware_devices",
     "firmware_updates",
+    "account_totp",
+    "recovery_codes",
+    "second_factor_tickets",
+    "remembered_devices",
     "passkeys",
     "passkey_challenges",
 ];

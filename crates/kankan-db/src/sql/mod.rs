@@ -36,6 +36,7 @@ mod passkeys;
 mod plans;
 mod recording_modes;
 mod rtsp;
+mod second_factor;
 mod sessions;
 mod sharing;
 

@@ -9,7 +9,7 @@ use super::{R, flag, opt_ts, ts, uuid_col, write_tx};
 use crate::{DbError, LockoutRule, LoginEvent, LoginFailures, LoginOutcome, Session};
 
 const SESSION_COLS: &str = "SELECT id, account_id, token_hash, client_enc, ip_enc, \
-    created_at_ms, last_used_at_ms, expires_at_ms FROM sessions";
+    created_at_ms, last_used_at_ms, expires_at_ms, signed_in_with FROM sessions";
 
 fn session_from(row: &AnyRow) -> R<Session> {
     let hash: Vec<u8> = row.try_get("token_hash")?;
@@ -25,6 +25,7 @@ fn session_from(row: &AnyRow) -> R<Session> {
         created_at: ts(row, "created_at_ms")?,
         last_used_at: ts(row, "last_used_at_ms")?,
         expires_at: ts(row, "expires_at_ms")?,
+        signed_in_with: row.try_get("signed_in_with")?,
     })
 }
 
@@ -33,7 +34,8 @@ pub(super) async fn insert(pool: &AnyPool, s: &Session) -> R<()> {
     let mut tx = write_tx(pool).await?;
     sqlx::query(
         "INSERT INTO sessions (id, account_id, token_hash, client_enc, ip_enc, created_at_ms, \
-         last_used_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         last_used_at_ms, expires_at_ms, signed_in_with) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(s.id.to_string())
     .bind(s.account_id.to_string())
@@ -43,6 +45,7 @@ pub(super) async fn insert(pool: &AnyPool, s: &Session) -> R<()> {
     .bind(s.created_at.0)
     .bind(s.last_used_at.0)
     .bind(s.expires_at.0)
+    .bind(&s.signed_in_with)
     .execute(&mut *tx)
     .await?;
     sqlx::query(

@@ -219,6 +219,7 @@ fn session(account: AccountId, token: u8, last_used: Timestamp) -> Session {
         created_at: T0,
         last_used_at: last_used,
         expires_at: T0.plus(DAY * 400),
+        signed_in_with: "password".into(),
     }
 }
 

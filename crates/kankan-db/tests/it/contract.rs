@@ -39,6 +39,7 @@ fn session(account: AccountId, token: u8) -> Session {
         created_at: T0,
         last_used_at: T0,
         expires_at: T0.plus(Duration::from_secs(3600)),
+        signed_in_with: "password".into(),
     }
 }
 

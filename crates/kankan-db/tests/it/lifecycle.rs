@@ -41,6 +41,7 @@ fn session(account: AccountId, token: u8, at: Timestamp) -> Session {
         created_at: at,
         last_used_at: at,
         expires_at: at.plus(DAY * 30),
+        signed_in_with: "password".into(),
     }
 }
 

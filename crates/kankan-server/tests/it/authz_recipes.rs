@@ -175,6 +175,20 @@ pub fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         }
         // A wrong password: the account is not cancelled under the matrix's feet.
         ("POST", "/api/v1/me/cancellation") => j(json!({"password": wrong_pw})),
+        // Wrong passwords and codes, an unknown ticket: the second factor stays as it is.
+        ("POST", "/api/v1/auth/second-factor/passkey-options") => {
+            j(json!({"ticket": "no-such-ticket"}))
+        }
+        ("POST", "/api/v1/auth/second-factor") => {
+            j(json!({"ticket": "no-such-ticket", "totp": "000000"}))
+        }
+        ("POST", "/api/v1/me/second-factor/totp" | "/api/v1/me/second-factor/recovery-codes") => {
+            j(json!({"password": wrong_pw}))
+        }
+        ("POST", "/api/v1/me/second-factor/totp/confirm") => j(json!({"code": "000000"})),
+        ("POST", "/api/v1/me/second-factor/totp/disable") => {
+            j(json!({"password": wrong_pw, "code": "000000"}))
+        }
         ("POST", "/api/v1/me/password") => {
             j(json!({"current_password": wrong_pw, "new_password": "new-orchard-lamp-77"}))
         }
@@ -254,6 +268,10 @@ pub fn fill(path: &str, ids: &Ids) -> Result<String, String> {
             ("id", p) if p.starts_with("/api/v1/me/sessions/") => ids.b_session.clone(),
             // No such passkey: every account is answered not-found, the rest unauthenticated.
             ("id", p) if p.starts_with("/api/v1/me/passkeys/") => uuid::Uuid::now_v7().to_string(),
+            // No such remembered device: every account is answered not-found.
+            ("id", p) if p.starts_with("/api/v1/me/second-factor/devices/") => {
+                uuid::Uuid::now_v7().to_string()
+            }
             ("id", p) if p.starts_with("/api/v1/me/webhooks/") => ids.b_webhook.clone(),
             ("id", p) if p.starts_with("/api/v1/me/exports/") => ids.b_export.clone(),
             ("id", p) if p.starts_with("/api/v1/shares/") => ids.b_share.clone(),

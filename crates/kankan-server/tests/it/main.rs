@@ -86,6 +86,7 @@ mod revocation;
 mod risk;
 mod rtsp;
 mod rtsp_motion;
+mod second_factor;
 mod sessions;
 mod sharing;
 mod sound;

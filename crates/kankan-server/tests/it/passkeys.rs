@@ -308,3 +308,68 @@ async fn passkey_login_options_and_user_handles_name_no_account() {
     assert!(!text.contains(&account_id) && !text.contains(id) && !text.contains(&handle), "{text}");
     app.stop().await;
 }
+
+/// A password login that answered 202: its ticket and methods.
+async fn password_step(app: &TestApp, id: &str) -> (String, Value) {
+    let (s, b) =
+        post(app, "/api/v1/auth/login", None, json!({"identifier": id, "password": PW})).await;
+    assert_eq!(s, 202, "a second factor is asked for: {b}");
+    (b["ticket"].as_str().expect("ticket").to_string(), b["methods"].clone())
+}
+
+async fn second_factor_with(
+    app: &TestApp,
+    ticket: &str,
+    auth: &mut SoftAuthenticator,
+) -> (u16, Value) {
+    let body = json!({"ticket": ticket});
+    let (s, o) = post(app, "/api/v1/auth/second-factor/passkey-options", None, body).await;
+    assert_eq!(s, 200, "{o}");
+    assert!(o.get("challenge_id").is_none(), "the ticket holds the challenge: {o}");
+    let assertion = auth.get(&o["public_key"]).expect("get");
+    let body = json!({"ticket": ticket, "passkey": assertion});
+    post(app, "/api/v1/auth/second-factor", None, body).await
+}
+
+#[tokio::test]
+async fn a_passkey_is_the_second_factor_of_a_password_login() {
+    let app = TestApp::spawn().await;
+    let id = "pk-second@example.com";
+    let (_, mut auth) = with_passkey(&app, id).await;
+    let (ticket, methods) = password_step(&app, id).await;
+    assert!(methods.as_array().is_some_and(|m| m.contains(&json!("passkey"))), "{methods}");
+    let (s, b) = second_factor_with(&app, &ticket, &mut auth).await;
+    assert_eq!(s, 200, "{b}");
+    let token = b["token"].as_str().expect("session");
+    let (_, sessions) = get(&app, "/api/v1/me/sessions", token).await;
+    let current =
+        sessions.as_array().and_then(|l| l.iter().find(|s| s["current"] == true).cloned());
+    assert_eq!(current.expect("current")["signed_in_with"], "password+passkey", "{sessions}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn another_accounts_passkey_is_not_a_second_factor() {
+    let app = TestApp::spawn().await;
+    let alice_token = app.register("pk-2fa-alice@example.com", PW).await;
+    let bob_token = app.register("pk-2fa-bob@example.com", PW).await;
+    let mut alice = app.soft_authenticator();
+    add_passkey(&app, &alice_token, &mut alice, "Alice's").await;
+    let mut bob = app.soft_authenticator();
+    add_passkey(&app, &bob_token, &mut bob, "Bob's").await;
+    let (ticket, _) = password_step(&app, "pk-2fa-alice@example.com").await;
+    let (_, o) =
+        post(&app, "/api/v1/auth/second-factor/passkey-options", None, json!({"ticket": ticket}))
+            .await;
+    // Bob's authenticator answers Alice's ticket (its allow list names only Alice's passkey).
+    let mut options = o["public_key"].clone();
+    options["allowCredentials"] = json!([]);
+    let assertion = bob.get(&options).expect("get");
+    let body = json!({"ticket": ticket, "passkey": assertion});
+    let (s, b) = post(&app, "/api/v1/auth/second-factor", None, body).await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("second-factor-invalid")), "{b}");
+    // Alice's own passkey still finishes the login.
+    let (s, b) = second_factor_with(&app, &ticket, &mut alice).await;
+    assert_eq!(s, 200, "{b}");
+    app.stop().await;
+}
