@@ -35,6 +35,7 @@ const SHELL = [
   'js/ring.js',
   'js/router.js',
   'js/schedule-editor.js',
+  'js/second-factor.js',
   'js/sharing-ui.js',
   'js/state.js',
   'js/talk.js',
@@ -66,6 +67,7 @@ const SHELL = [
   'js/pages/live-extras.js',
   'js/pages/live-grid.js',
   'js/pages/live.js',
+  'js/pages/login-second-factor.js',
   'js/pages/login.js',
   'js/pages/me.js',
   'js/pages/message-detail.js',
@@ -83,6 +85,7 @@ const SHELL = [
   'js/pages/sessions.js',
   'js/pages/share-members.js',
   'js/pages/share.js',
+  'js/pages/two-step.js',
   'js/pages/verify.js',
 ];
 

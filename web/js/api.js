@@ -89,6 +89,8 @@ function friendlyMessage(code, retryAfter) {
       return 'This account is being cancelled. Log in again and choose "Continue login" to use it.';
     case 'unauthenticated':
       return 'Please log in again.';
+    case 'second-factor-enrolment-required':
+      return 'This service requires two-step verification: set it up under Me → Account and Security.';
     case 'session-not-found':
       return 'That session has already ended.';
     case 'device-not-found':
@@ -202,6 +204,10 @@ export async function request(method, path, { json, body, type, bearer } = {}) {
   }
   if (res.status === 403 && err.code === 'policy-acceptance-required') {
     for (const fn of policyListeners) fn(err);
+  }
+  if (res.status === 403 && err.code === 'second-factor-enrolment-required' && location.hash !== '#/me/account') {
+    // The operator requires two-step verification and this account has none yet.
+    location.hash = '#/me/account';
   }
   throw err;
 }

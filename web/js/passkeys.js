@@ -4,6 +4,7 @@
 // "Sign in with a passkey".
 
 import { request } from './api.js';
+import { secondStepHooks } from './second-factor.js';
 import {
   h, passwordField, hiddenUsername, alertBox, showAlert, showError, onSubmit, busy, formatDateTime,
   confirmDialog, field,
@@ -214,3 +215,31 @@ export function passkeyLoginButton(alert, done) {
   );
   return button;
 }
+
+/** The login's second step: "Use a passkey" when the account has one. */
+secondStepHooks.push(({ methods, ticket, finish, alert }) => {
+  if (!methods.includes('passkey')) return null;
+  const button = h('button', { type: 'button', class: 'btn btn-secondary btn-block', testid: 'login-2fa-passkey' }, 'Use a passkey');
+  button.addEventListener('click', () =>
+    busy(button, async () => {
+      if (!supported()) {
+        showAlert(alert, 'error', 'This browser cannot use passkeys.');
+        return;
+      }
+      try {
+        const o = await request('POST', '/api/v1/auth/second-factor/passkey-options', { json: { ticket } });
+        let cred;
+        try {
+          cred = await assertion(o.public_key);
+        } catch (err) {
+          showAlert(alert, 'error', ceremonyMessage(err) || String(err.message || err));
+          return;
+        }
+        await finish({ passkey: cred });
+      } catch (err) {
+        showError(alert, err);
+      }
+    }),
+  );
+  return button;
+});

@@ -1,4 +1,5 @@
-// pages/account-security.js — "#/me/account": Me → Account and Security. Deletes the login
+// pages/account-security.js — "#/me/account": Me → Account and Security. Two-step
+// verification (pages/two-step.js), deletes the login
 // history, and cancels the account: the password entered again, what happens explained (10
 // working days, then everything is deleted; "Continue login" in between keeps the account).
 
@@ -6,6 +7,7 @@ import { account } from '../api.js';
 import { getMe, setMe } from '../state.js';
 import { icon } from '../icons.js';
 import { passkeysCard } from '../passkeys.js';
+import { twoStepCard } from './two-step.js';
 import {
   h, passwordField, hiddenUsername, alertBox, showAlert, onSubmit, busy, flash, formatDateTime,
   pageHeader, confirmDialog,
@@ -19,6 +21,7 @@ export function render(ctx) {
     { class: 'page', testid: 'page-account-security' },
     pageHeader('Account and Security', { back: { href: '#/me', label: 'Back to Me', testid: 'account-back' } }),
     passkeysCard(getMe()),
+    twoStepCard(),
     historyCard(),
     cancelCard(ctx),
   );

@@ -5,6 +5,7 @@
 import { auth, account } from '../api.js';
 import { setMe, signup, nextRoute } from '../state.js';
 import { passkeyLoginButton } from '../passkeys.js';
+import { showSecondStep } from './login-second-factor.js';
 import {
   h, field, passwordField, alertBox, showAlert, showError, onSubmit, flash,
   normalizeIdentifier, authLayout, busy, formatDateTime,
@@ -62,12 +63,12 @@ export function render(ctx) {
     try {
       const res = await auth.login(id, pw);
       signup.clear();
-      if (res.cancellation) {
-        offerContinue(res, { alert, ctx });
+      if (res.ticket) {
+        // A second factor is needed (202): the second step replaces the form.
+        showSecondStep(form, res, (done) => signedIn(done, { alert, ctx }));
         return;
       }
-      setMe(res.account);
-      ctx.navigate(nextRoute.afterLogin());
+      signedIn(res, { alert, ctx });
     } catch (err) {
       explain(err, { alert, id, pw, ctx });
     }
@@ -96,6 +97,21 @@ export function render(ctx) {
     ),
     h('p', { class: 'auth-switch' }, h('a', { class: 'link', href: '#/deletion-receipt', testid: 'login-receipt-link' }, 'Deletion receipt')),
   );
+}
+
+/** A session is open: the app (or "Continue login", or the enrolment the operator requires). */
+function signedIn(res, { alert, ctx }) {
+  if (res.cancellation) {
+    offerContinue(res, { alert, ctx });
+    return;
+  }
+  setMe(res.account);
+  if (res.second_factor_enrolment_required) {
+    flash.set('warn', 'This service requires two-step verification. Set it up to go on.');
+    ctx.navigate('#/me/account');
+    return;
+  }
+  ctx.navigate(nextRoute.afterLogin());
 }
 
 /** The account is in its cancellation window: "Continue login" ends the cancellation and

@@ -39,6 +39,16 @@ const OUTCOMES = {
   'bad-password': ['Wrong password', 'badge-warn'],
   locked: ['Locked', 'badge-danger'],
   banned: ['Banned', 'badge-danger'],
+  'second-factor-failed': ['Wrong verification code', 'badge-warn'],
+};
+
+/** How a session signed in (`signed_in_with`), in words. */
+const SIGNED_IN_WITH = {
+  password: 'password',
+  'password+totp': 'password and authenticator app',
+  'password+recovery-code': 'password and recovery code',
+  'password+passkey': 'password and passkey',
+  passkey: 'passkey',
 };
 
 function skeleton(rows) {
@@ -65,6 +75,7 @@ function sessionItem(s, onSignOut) {
       h('p', { class: 'row-title', title: s.client || '' }, describeClient(s.client)),
       h('p', { class: 'row-sub' }, s.ip || 'Unknown IP', ' · last used ', timeEl(s.last_used_at)),
       h('p', { class: 'row-sub' }, 'Signed in ', formatDateTime(s.created_at)),
+      h('p', { class: 'row-sub', testid: 'session-signed-in-with' }, 'With ', SIGNED_IN_WITH[s.signed_in_with] || s.signed_in_with),
     ),
     h('div', { class: 'row-end' }, signOut),
   );

@@ -19,6 +19,7 @@ mod notify;
 mod passkeys;
 mod recording_modes;
 mod rtsp;
+mod second_factor;
 mod sharing;
 mod tidy;
 

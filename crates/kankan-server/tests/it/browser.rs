@@ -43,7 +43,7 @@ pub(crate) async fn open_app_with(app: &TestApp, extra_args: &[&str]) -> Result<
 }
 
 /// Fills the login form and waits for the signed-in home page (the devices tab).
-async fn log_in(browser: &Browser, identifier: &str, password: &str) -> Result<()> {
+pub(crate) async fn log_in(browser: &Browser, identifier: &str, password: &str) -> Result<()> {
     browser.fill(&tid("login-identifier"), identifier).await?;
     browser.fill(&tid("login-password"), password).await?;
     browser.click(&tid("login-submit")).await?;
@@ -53,7 +53,7 @@ async fn log_in(browser: &Browser, identifier: &str, password: &str) -> Result<(
 }
 
 /// Opens the Me tab, logs out there and waits for the login page.
-async fn log_out(browser: &Browser) -> Result<()> {
+pub(crate) async fn log_out(browser: &Browser) -> Result<()> {
     browser.click(&tid("nav-me")).await?;
     browser.find(&tid("page-me")).await?;
     browser.click(&tid("me-logout")).await?;

@@ -1,5 +1,6 @@
 //! Passkeys in the web app, in a real Chromium with the WebDriver virtual authenticator: add a
-//! passkey on Me → Account and Security, log out, log in with the passkey alone.
+//! passkey on Me → Account and Security, log out, log in with the passkey alone, then a password
+//! login whose second step is the passkey.
 
 use anyhow::{Result, ensure};
 use kankan_testkit::TestApp;
@@ -11,7 +12,7 @@ use crate::browser::tid;
 const PW: &str = "plum-garden-kettle-42";
 
 #[tokio::test]
-async fn a_passkey_added_in_the_web_app_signs_in_alone() -> Result<()> {
+async fn a_passkey_added_in_the_web_app_signs_in_alone_and_as_the_second_step() -> Result<()> {
     let app = TestApp::spawn().await;
     let id = "browser-passkey@example.com";
     app.register(id, PW).await;
@@ -48,6 +49,17 @@ async fn a_passkey_added_in_the_web_app_signs_in_alone() -> Result<()> {
     browser.wait_for_url("#/devices").await?;
     browser.goto(&app.localhost_url("/#/me/account")).await?;
     browser.wait_for_text(&tid("passkey-row-used"), "last used").await?;
+
+    // A password login now asks for the second step: "Use a passkey" finishes it.
+    browser.click(&tid("nav-me")).await?;
+    browser.click(&tid("me-logout")).await?;
+    browser.wait_for_url("#/login").await?;
+    browser.fill(&tid("login-identifier"), id).await?;
+    browser.fill(&tid("login-password"), PW).await?;
+    browser.click(&tid("login-submit")).await?;
+    browser.find(&tid("login-2fa-form")).await?;
+    browser.click(&tid("login-2fa-passkey")).await?;
+    browser.wait_for_url("#/devices").await?;
     browser.close().await?;
     app.stop().await;
     Ok(())

@@ -36,6 +36,7 @@ mod browser_plans;
 mod browser_playback;
 mod browser_privacy;
 mod browser_rtsp;
+mod browser_second_factor;
 mod browser_sharing;
 mod browser_sound;
 mod browser_webrtc;

@@ -447,3 +447,37 @@ async fn required_second_factor_restricts_the_session_to_enrolment_until_one_is_
     let (s, _) = app.send(app.http.post(app.url("/api/v1/auth/logout")).bearer_auth(&token)).await;
     assert_eq!(s, 204);
 }
+
+#[tokio::test]
+async fn the_totp_secret_recovery_codes_tickets_and_device_cookies_are_never_stored_in_clear() {
+    let app = TestApp::spawn().await;
+    let (_, secret, codes) = enrolled(&app, "rest@example.com").await;
+    let t = ticket(&app, "rest@example.com").await;
+    let resp = app
+        .http
+        .post(app.url("/api/v1/auth/second-factor"))
+        .json(&json!({"ticket": t, "totp": pyotp_code(&app, &secret), "remember_device": true}))
+        .send()
+        .await
+        .expect("send");
+    let device = set_cookie(&resp, "kankan_device").expect("device cookie");
+    let device = device.trim_start_matches("kankan_device=").to_string();
+    let raw = kankan_crypto::totp::base32_decode(&secret).expect("base32");
+    let _pending = ticket(&app, "rest@example.com").await;
+    let mut needles: Vec<(String, Vec<u8>)> = vec![
+        ("the secret".into(), raw),
+        ("the secret in base32".into(), secret.clone().into_bytes()),
+        ("a ticket".into(), t.clone().into_bytes()),
+        ("the device cookie".into(), device.into_bytes()),
+    ];
+    for c in &codes {
+        needles.push(("a recovery code".into(), c.clone().into_bytes()));
+        needles.push(("a recovery code".into(), c.replace('-', "").into_bytes()));
+    }
+    for (place, bytes) in app.stored_bytes().await {
+        for (what, needle) in &needles {
+            let found = bytes.windows(needle.len()).any(|w| w == needle.as_slice());
+            assert!(!found, "{what} is stored in clear in {place}");
+        }
+    }
+}
