@@ -94,6 +94,7 @@ const SHELL = [
   'js/pages/support.js',
   'js/pages/two-step.js',
   'js/pages/verify.js',
+  'js/passkeys.js',
   'js/ring.js',
   'js/router.js',
   'js/schedule-editor.js',

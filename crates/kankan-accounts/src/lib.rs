@@ -16,6 +16,7 @@ pub mod identifier;
 pub mod mfa;
 mod mfa_login;
 mod minors;
+mod passkeys;
 pub mod password_policy;
 mod privacy;
 mod profile;
@@ -60,6 +61,9 @@ pub use mfa::{
     SignIn, TotpEnrolment,
 };
 pub use mfa_login::{LoginStep, SecondFactorNeeded, SecondFactorProof, TICKET_TRIES, TICKET_TTL};
+pub use passkeys::{
+    CHALLENGE_TTL as PASSKEY_CHALLENGE_TTL, PasskeyOptions, PasskeyRelyingParty, PasskeyView,
+};
 pub use profile::{LoginEntry, Profile, SessionEntry};
 pub use requests::{RequestView, Requests};
 pub use retention::{AccountsSweeper, SWEEP_EVERY as ACCOUNTS_SWEEP_EVERY};

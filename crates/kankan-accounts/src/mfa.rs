@@ -161,7 +161,9 @@ impl Inner {
         if totp.is_some_and(|t| t.enabled_at.is_some()) {
             methods.push(METHOD_TOTP);
         }
-        // Passkeys (kankan-accounts passkeys.rs) add METHOD_PASSKEY here.
+        if !self.store.passkeys_of(account).await?.is_empty() {
+            methods.push(METHOD_PASSKEY);
+        }
         if !methods.is_empty() && self.store.recovery_codes_left(account).await? > 0 {
             methods.push(METHOD_RECOVERY_CODE);
         }

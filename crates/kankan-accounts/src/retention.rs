@@ -30,6 +30,8 @@ impl Accounts {
         let inactive = s.store.expire_inactive(idle, pending).await?;
         // Throttle windows that ended (counted in the database only when it is shared).
         s.store.sweep_rate_windows(now).await?;
+        // Passkey challenges never answered.
+        s.store.delete_expired_passkey_challenges(now).await?;
         // Second-factor tickets used or expired, remembered devices expired.
         s.store.expire_second_factor_records(now).await?;
         Ok((records, inactive))

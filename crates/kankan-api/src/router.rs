@@ -11,6 +11,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
+use crate::handlers::passkeys;
 use crate::handlers::{
     access, admin, album, auth, billing, broker, cancellation, card, console, console_fleet,
     data_access, devices, events, exports, faces, firmware, help, ingest, live, me, network,
@@ -62,6 +63,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::change_password))
         .routes(routes!(me::sessions))
         .routes(routes!(me::revoke_session))
+        .routes(routes!(passkeys::creation_options))
+        .routes(routes!(passkeys::add, passkeys::list))
+        .routes(routes!(passkeys::rename, passkeys::remove))
+        .routes(routes!(passkeys::login_options))
+        .routes(routes!(passkeys::login))
+        .routes(routes!(passkeys::second_factor_options))
         .routes(routes!(me::logins, cancellation::delete_logins))
         .routes(routes!(cancellation::cancel, cancellation::status, cancellation::continue_login))
         .routes(routes!(cancellation::receipt))

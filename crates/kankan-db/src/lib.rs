@@ -21,6 +21,7 @@ mod media;
 mod migrate;
 mod model;
 mod notify;
+mod passkeys;
 mod plans;
 mod rtsp;
 mod second_factor;
@@ -52,10 +53,12 @@ pub use notify::{
     Delivery, DeliveryStatus, DeviceNotificationRow, NotificationSettingsRow, PushSubscriptionRow,
     WebhookRow,
 };
+pub use passkeys::{PasskeyChallengeRow, PasskeyPurpose, PasskeyRow};
 pub use plans::{Entitlement, EntitlementState, NewEntitlement, SimTopup};
 pub use rtsp::RtspCamera;
 pub use second_factor::{RememberedDevice, SecondFactorTicket, TotpRow};
 pub use sql::{CopyReport, Engine, SqlStore, TABLES};
+pub use store::PasskeyStore;
 pub use store::{
     AccountFootprint, AccountStore, AlbumStore, AnnouncementStore, AuditStore, BillingStore,
     ClusterStore, ConsentStore, DeviceStore, EventStore, ExportStore, FaceStore, JobStore,

@@ -196,6 +196,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0031_second_factor.sql"),
     },
     Migration {
+        version: 32,
+        name: "0032_passkeys",
+        sqlite: include_str!("../migrations/sqlite/0032_passkeys.sql"),
+        postgres: include_str!("../migrations/postgres/0032_passkeys.sql"),
+    },
+    Migration {
         version: 33,
         name: "0033_support",
         sqlite: include_str!("../migrations/sqlite/0033_support.sql"),

@@ -19,6 +19,7 @@ mod jobs;
 mod lifecycle;
 mod media;
 mod notify;
+mod passkeys;
 mod plans;
 mod second_factor;
 mod sharing;
@@ -53,6 +54,7 @@ pub use jobs::JobStore;
 pub use lifecycle::{AccountFootprint, LifecycleStore};
 pub use media::MediaStore;
 pub use notify::NotifyStore;
+pub use passkeys::PasskeyStore;
 pub use plans::PlanStore;
 pub use second_factor::SecondFactorStore;
 pub use sharing::ShareStore;
@@ -89,6 +91,7 @@ pub trait Store:
     + FirmwareStore
     + PlanStore
     + ConsoleStore
+    + PasskeyStore
     + SecondFactorStore
     + HelpStore
     + SupportStore

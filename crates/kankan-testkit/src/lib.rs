@@ -14,6 +14,7 @@ mod device;
 pub mod engines;
 pub mod local;
 pub mod netns;
+pub mod passkey;
 mod process;
 pub mod push;
 pub mod relay;

@@ -6,6 +6,7 @@
 import { account } from '../api.js';
 import { getMe, setMe } from '../state.js';
 import { icon } from '../icons.js';
+import { passkeysCard } from '../passkeys.js';
 import { twoStepCard } from './two-step.js';
 import {
   h, passwordField, hiddenUsername, alertBox, showAlert, onSubmit, busy, flash, formatDateTime,
@@ -19,6 +20,7 @@ export function render(ctx) {
     'section',
     { class: 'page', testid: 'page-account-security' },
     pageHeader('Account and Security', { back: { href: '#/me', label: 'Back to Me', testid: 'account-back' } }),
+    passkeysCard(getMe()),
     twoStepCard(),
     historyCard(),
     cancelCard(ctx),

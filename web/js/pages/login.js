@@ -4,6 +4,7 @@
 
 import { auth, account } from '../api.js';
 import { setMe, signup, nextRoute } from '../state.js';
+import { passkeyLoginButton } from '../passkeys.js';
 import { showSecondStep } from './login-second-factor.js';
 import {
   h, field, passwordField, alertBox, showAlert, showError, onSubmit, flash,
@@ -73,9 +74,21 @@ export function render(ctx) {
     }
   });
 
+  // Sign in with a passkey alone: the same session as a password login.
+  const passkey = passkeyLoginButton(alert, (res) => {
+    signup.clear();
+    if (res.cancellation) {
+      offerContinue(res, { alert, ctx });
+      return;
+    }
+    setMe(res.account);
+    ctx.navigate(nextRoute.afterLogin());
+  });
+
   return authLayout(
     { title: 'Welcome back', subtitle: 'Log in to see your cameras.', testid: 'page-login' },
     form,
+    h('div', { class: 'form' }, passkey),
     h(
       'p',
       { class: 'auth-switch' },

@@ -23,6 +23,7 @@ pub mod me;
 pub mod network;
 pub mod notify;
 pub mod ops;
+pub mod passkeys;
 pub mod plans;
 pub mod privacy;
 pub mod recordings;

@@ -41,6 +41,7 @@ fn one_factor(req: &SecondFactorRequest) -> Result<(), ApiError> {
 pub async fn second_factor(
     State(state): State<AppState>,
     Client(client): Client,
+    headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<SecondFactorRequest>,
 ) -> Result<Response, ApiError> {
     one_factor(&req)?;
@@ -51,16 +52,11 @@ pub async fn second_factor(
     } else if let Some(code) = &req.recovery_code {
         let proof = SecondFactorProof::RecoveryCode(code);
         state.accounts.finish_second_factor(&req.ticket, proof, &client, remember).await?
+    } else if let Some(assertion) = &req.passkey {
+        let rp = super::passkeys::relying_party(&state, &headers)?;
+        state.accounts.passkey_second_factor(&req.ticket, assertion, &rp, &client, remember).await?
     } else {
-        // Passkeys (kankan-webauthn): claim an attempt
-        // (`Accounts::claim_second_factor_attempt`), verify the assertion against the
-        // ticket's account and challenge, then `Accounts::complete_second_factor(ticket,
-        // "passkey", ..)`, or `Accounts::second_factor_failed`.
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "passkey-invalid",
-            "passkeys are not available on this server",
-        ));
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid-body", "no second factor"));
     };
     logged_in(&state, ok).await
 }

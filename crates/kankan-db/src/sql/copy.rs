@@ -89,6 +89,8 @@ pub const TABLES: &[&str] = &[
     "support_tickets",
     "support_messages",
     "device_log_requests",
+    "passkeys",
+    "passkey_challenges",
 ];
 
 /// Tables whose integer `id` the database assigns: after a copy into PostgreSQL its identity

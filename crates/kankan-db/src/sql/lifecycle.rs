@@ -142,6 +142,11 @@ async fn shred(pool: &AnyPool, id: AccountId, r: &DeletionReceipt, now: Timestam
         return Ok(false);
     }
     revoke_sessions(&mut tx, id, now).await?;
+    // Its passkeys sign in no more (the rows would go with the account at the purge).
+    for table in ["passkeys", "passkey_challenges"] {
+        let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE account_id = $1"));
+        sqlx::query(sql).bind(id.to_string()).execute(&mut *tx).await?;
+    }
     sqlx::query(
         "INSERT INTO deletion_receipts (id, token_hash, reason, shredded_at_ms, purged_at_ms, \
          counts, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -34,6 +34,7 @@ mod limits;
 mod media;
 mod media_inits;
 mod notify;
+mod passkeys;
 mod plans;
 mod recording_modes;
 mod rtsp;

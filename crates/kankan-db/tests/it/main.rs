@@ -18,6 +18,7 @@ mod help;
 mod lifecycle;
 mod media;
 mod notify;
+mod passkeys;
 mod recording_modes;
 mod rtsp;
 mod second_factor;

@@ -133,6 +133,14 @@ pub fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         ("POST", "/api/v1/auth/login") => {
             j(json!({"identifier": "nobody@example.com", "password": wrong_pw}))
         }
+        ("POST", "/api/v1/me/passkeys/options") => j(json!({"current_password": wrong_pw})),
+        ("POST", "/api/v1/me/passkeys") => {
+            j(json!({"challenge_id": uuid::Uuid::now_v7(), "credential": {}, "name": "matrix"}))
+        }
+        ("PATCH", "/api/v1/me/passkeys/{id}") => j(json!({"name": "matrix"})),
+        ("POST", "/api/v1/auth/passkey/login") => {
+            j(json!({"challenge_id": uuid::Uuid::now_v7(), "credential": {}}))
+        }
         ("POST", "/api/v1/auth/password-reset") => j(json!({"identifier": "nobody@example.com"})),
         ("POST", "/api/v1/auth/password-reset/confirm") => j(json!({
             "identifier": "nobody@example.com", "code": "000000", "new_password": wrong_pw
@@ -179,6 +187,9 @@ pub fn recipe(method: &str, path: &str, ids: &Ids) -> Option<Body> {
         // A wrong password: the account is not cancelled under the matrix's feet.
         ("POST", "/api/v1/me/cancellation") => j(json!({"password": wrong_pw})),
         // Wrong passwords and codes, an unknown ticket: the second factor stays as it is.
+        ("POST", "/api/v1/auth/second-factor/passkey-options") => {
+            j(json!({"ticket": "no-such-ticket"}))
+        }
         ("POST", "/api/v1/auth/second-factor") => {
             j(json!({"ticket": "no-such-ticket", "totp": "000000"}))
         }
@@ -284,6 +295,8 @@ pub fn fill(path: &str, ids: &Ids) -> Result<String, String> {
                 ids.b_face_sighting.clone()
             }
             ("id", p) if p.starts_with("/api/v1/me/sessions/") => ids.b_session.clone(),
+            // No such passkey: every account is answered not-found, the rest unauthenticated.
+            ("id", p) if p.starts_with("/api/v1/me/passkeys/") => uuid::Uuid::now_v7().to_string(),
             // No such remembered device: every account is answered not-found.
             ("id", p) if p.starts_with("/api/v1/me/second-factor/devices/") => {
                 uuid::Uuid::now_v7().to_string()

@@ -15,6 +15,7 @@
 mod driver;
 mod element;
 mod wait;
+mod webauthn;
 
 pub use driver::WebDriverError;
 pub use element::{Cookie, Element};
