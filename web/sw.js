@@ -4,7 +4,7 @@
 // (an event: title, text, thumbnail) as notifications, and a click on one opens the app at
 // the event's moment.
 
-const CACHE = 'kankan-shell-v13';
+const CACHE = 'kankan-shell-v14';
 
 const SHELL = [
   './',
