@@ -188,7 +188,8 @@ mod tests {
         for p in StaffPermission::ALL {
             assert!(authorize_staff(StaffRole::Administrator, p).is_ok(), "{p:?}");
         }
-        let err = authorize_staff(StaffRole::Support, StaffPermission::AccountsBan).unwrap_err();
+        let err =
+            authorize_staff(StaffRole::Support, StaffPermission::AccountsBan).expect_err("refused");
         assert_eq!(err.code(), "staff-forbidden");
     }
 }
