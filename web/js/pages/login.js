@@ -95,6 +95,7 @@ export function render(ctx) {
       'New to Kankan? ',
       h('a', { class: 'link', href: '#/register', testid: 'login-register-link' }, 'Create an account'),
     ),
+    h('p', { class: 'auth-switch' }, h('a', { class: 'link', href: '#/help', testid: 'login-help-link' }, 'Help center')),
     h('p', { class: 'auth-switch' }, h('a', { class: 'link', href: '#/deletion-receipt', testid: 'login-receipt-link' }, 'Deletion receipt')),
   );
 }

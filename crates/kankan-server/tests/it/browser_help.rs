@@ -23,7 +23,9 @@ async fn a_signed_out_visitor_searches_the_help_center_and_opens_an_article() ->
     assert_eq!(s, 201, "{b}");
 
     let browser = open_app(&app).await?;
-    browser.goto(&app.url("/#/help")).await?;
+    // Signed out, the login page leads to the help center.
+    browser.goto(&app.url("/#/login")).await?;
+    browser.click(&tid("login-help-link")).await?;
     browser.find(&tid("page-help")).await?;
     browser.find(&tid("help-result-pairing-a-camera")).await?;
     browser.fill(&tid("help-search"), "snooz").await?;
