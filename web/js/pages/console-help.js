@@ -42,7 +42,7 @@ function editor(article, { onSaved, onDeleted, message }) {
     category.wrap,
     tags.wrap,
     h('div', { class: 'field' }, h('label', { class: 'label', for: 'console-help-body' }, 'Body (Markdown: #, ##, lists, **bold**, `code`)'), body),
-    h('div', { class: 'field' }, h('label', { class: 'label', for: 'console-help-published' }, 'Published'), published),
+    h('div', { class: 'field' }, h('label', { class: 'label', for: 'console-help-published' }, 'Published'), h('span', { class: 'switch' }, published, h('span', { class: 'switch-track', 'aria-hidden': 'true' }))),
     save,
   );
   onSubmit(form, alert, async () => {
