@@ -1,3 +1,5 @@
+//! Unit tests of the help center search: folding, stemming, ranking and snippets.
+
 use kankan_base::Timestamp;
 use kankan_db::{HelpArticle, HelpContent};
 

@@ -3,12 +3,12 @@
 //! credentials, resumable with `Range`), and a device's firmware for its owner. See
 //! docs/ref/firmware.md.
 
+use super::console::audit_staff;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kankan_core::audit::{Actor, Record};
 use kankan_core::authz::Capability;
 use kankan_firmware::range::{RangeAsk, parse_range};
 use kankan_protocol::v1::{
@@ -55,17 +55,6 @@ fn rollout_item(p: kankan_firmware::RolloutProgress) -> RolloutItem {
     }
 }
 
-async fn audit(
-    state: &AppState,
-    staff: &kankan_accounts::StaffPrincipal,
-    action: &str,
-    detail: String,
-) -> Result<(), ApiError> {
-    let actor = Actor::Staff(staff.id);
-    state.audit.append(Record { actor: &actor, action, subject: None, detail }).await?;
-    Ok(())
-}
-
 /// Upload a firmware image for a model (the body is the image), signed with the operator's
 /// key; the signature is checked against `firmware.public_key` before anything is stored.
 #[utoipa::path(post, path = "/api/v1/admin/firmware/images", tag = "admin",
@@ -91,7 +80,7 @@ pub async fn upload_image(
         "image={} model={} version={} size={}",
         image.id, image.model, image.version, image.size
     );
-    audit(&state, &staff, "firmware-uploaded", detail).await?;
+    audit_staff(&state, staff.id, "firmware-uploaded", None, detail).await?;
     Ok((StatusCode::CREATED, Json(image_item(image))))
 }
 
@@ -126,7 +115,7 @@ pub async fn create_rollout(
         p.rollout.percent,
         p.rollout.cohort.len()
     );
-    audit(&state, &staff, "firmware-rollout-created", detail).await?;
+    audit_staff(&state, staff.id, "firmware-rollout-created", None, detail).await?;
     Ok((StatusCode::CREATED, Json(rollout_item(p))))
 }
 
@@ -164,7 +153,7 @@ pub async fn pause_rollout(
     ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> Result<Json<RolloutItem>, ApiError> {
     let p = state.firmware.set_paused(id, true).await?;
-    audit(&state, &staff, "firmware-rollout-paused", format!("rollout={id}")).await?;
+    audit_staff(&state, staff.id, "firmware-rollout-paused", None, format!("rollout={id}")).await?;
     Ok(Json(rollout_item(p)))
 }
 
@@ -179,7 +168,8 @@ pub async fn resume_rollout(
     ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> Result<Json<RolloutItem>, ApiError> {
     let p = state.firmware.set_paused(id, false).await?;
-    audit(&state, &staff, "firmware-rollout-resumed", format!("rollout={id}")).await?;
+    audit_staff(&state, staff.id, "firmware-rollout-resumed", None, format!("rollout={id}"))
+        .await?;
     Ok(Json(rollout_item(p)))
 }
 

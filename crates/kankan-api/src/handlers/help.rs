@@ -3,10 +3,10 @@
 //! ratings of the app (the account's own; the staff summary without the raters, under
 //! `P::TicketsRead`). See docs/ref/help.md.
 
+use super::console::audit_staff;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use kankan_core::audit::{Actor, Record};
 use kankan_help::{AppRating, HelpArticle, HelpContent, HelpRevision};
 use kankan_protocol::v1::{
     ErrorBody, HelpArticleAdmin, HelpArticleCreate, HelpArticleDetail, HelpArticleInput,
@@ -82,17 +82,6 @@ fn rating_view(r: AppRating) -> RatingView {
     }
 }
 
-async fn audit(
-    state: &AppState,
-    staff: &kankan_accounts::StaffPrincipal,
-    action: &str,
-    detail: String,
-) -> Result<(), ApiError> {
-    let actor = Actor::Staff(staff.id);
-    state.audit.append(Record { actor: &actor, action, subject: None, detail }).await?;
-    Ok(())
-}
-
 /// Search the published help articles (or list them all without `q`); signed in or out.
 #[utoipa::path(get, path = "/api/v1/help/articles", tag = "help",
     params(HelpSearchQuery),
@@ -162,7 +151,7 @@ pub async fn create_help_article(
     let a = state.help.create(staff.id, &req.slug, &content_of(req.content)).await?;
     let detail =
         format!("slug={} revision={} published={}", a.slug, a.revision, a.content.published);
-    audit(&state, &staff, "help-article-created", detail).await?;
+    audit_staff(&state, staff.id, "help-article-created", None, detail).await?;
     Ok((StatusCode::CREATED, Json(admin_item(a))))
 }
 
@@ -202,7 +191,7 @@ pub async fn update_help_article(
     let a = state.help.edit(staff.id, &slug, &content_of(req)).await?;
     let detail =
         format!("slug={} revision={} published={}", a.slug, a.revision, a.content.published);
-    audit(&state, &staff, "help-article-edited", detail).await?;
+    audit_staff(&state, staff.id, "help-article-edited", None, detail).await?;
     Ok(Json(admin_item(a)))
 }
 
@@ -218,7 +207,7 @@ pub async fn delete_help_article(
     ApiPath(slug): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state.help.delete(&slug).await?;
-    audit(&state, &staff, "help-article-deleted", format!("slug={slug}")).await?;
+    audit_staff(&state, staff.id, "help-article-deleted", None, format!("slug={slug}")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -262,7 +251,7 @@ pub async fn ratings_summary(
 ) -> Result<Json<RatingsSummaryView>, ApiError> {
     let s = state.help.summary().await?;
     let detail = format!("ratings={} comments={}", s.count, s.recent.len());
-    audit(&state, &staff, "ratings-read", detail).await?;
+    audit_staff(&state, staff.id, "ratings-read", None, detail).await?;
     Ok(Json(RatingsSummaryView {
         count: s.count,
         average: s.average,
