@@ -131,6 +131,10 @@ impl Plans {
         // Ends first, so that a renewal starting at the same instant finds the device free.
         let mut due = s.store.due_entitlements(now, BATCH).await?;
         due.sort_by_key(|e| (e.state == EntitlementState::Scheduled, e.ends_at.0));
+        // A device's limits are written once, after all of its moves: a renewal taking over
+        // from the period it follows never shows the free tier in between, even to a pass
+        // running beside this one.
+        let mut touched: Vec<String> = Vec::new();
         for e in due {
             let (to, reason) = match e.state {
                 EntitlementState::Active => (EntitlementState::Ended, Some("expired")),
@@ -142,9 +146,14 @@ impl Plans {
             };
             if s.store.move_entitlement(e.order_id, e.state, to, reason, now).await? {
                 tracing::info!(order_id = %e.order_id, uid = e.uid, to = to.as_str(), "plan period");
-                self.apply(&e.uid).await?;
+                if !touched.contains(&e.uid) {
+                    touched.push(e.uid);
+                }
                 changed += 1;
             }
+        }
+        for uid in &touched {
+            self.apply(uid).await?;
         }
         if s.config.reminder_days > 0 {
             let before = Timestamp(now.0 + i64::from(s.config.reminder_days) * DAY_MS);

@@ -75,6 +75,10 @@ enum BenchCommand {
         secs: u64,
         #[arg(long, default_value_t = 10)]
         warmup_secs: u64,
+        /// Alternating rounds (Kankan, then ffmpeg): the report gives the median ratio and
+        /// its spread.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         #[arg(long, default_value_t = 2_000_000)]
         bitrate: u32,
         /// Sync every fragment to disk (the crash guarantee); `false` to see its cost.
@@ -483,6 +487,7 @@ async fn main() -> anyhow::Result<()> {
                     reference,
                     secs,
                     warmup_secs,
+                    rounds,
                     bitrate,
                     checkpoint,
                     nodes,
@@ -494,6 +499,7 @@ async fn main() -> anyhow::Result<()> {
                 reference,
                 secs,
                 warmup_secs,
+                rounds,
                 bitrate,
                 checkpoint,
                 nodes,

@@ -12,6 +12,7 @@ use kankan_db::BindToken;
 use kankan_media::{Limits, StreamItem, StreamParser};
 use tokio::io::AsyncWriteExt as _;
 
+use super::rounds::Rounds;
 use super::{Child, cpu_secs, rss_mib};
 use crate::{Config, build_services};
 
@@ -23,6 +24,8 @@ pub struct IngestBench {
     pub reference: usize,
     pub secs: u64,
     pub warmup_secs: u64,
+    /// Alternating rounds, each a Kankan window then a reference window.
+    pub rounds: usize,
     pub bitrate: u32,
     /// Sync every fragment (the crash guarantee) or not.
     pub checkpoint: bool,
@@ -170,7 +173,99 @@ async fn stream_ffmpeg(
     Ok((pid, child))
 }
 
-/// Runs the benchmark and prints a report.
+/// One Kankan window: every stream uploads from the start of the content; CPU per stream (% of
+/// a core) over the measured seconds, resident MiB, and the uploads' outcome.
+struct KankanWindow {
+    per_stream: f64,
+    rss: f64,
+    ok: u64,
+    accepted: u64,
+    failed: Vec<String>,
+}
+
+async fn kankan_window(
+    b: &IngestBench,
+    http: &reqwest::Client,
+    servers: &[Child],
+    creds: &[(String, String)],
+    init: &Bytes,
+    frags: &Arc<Vec<Bytes>>,
+) -> anyhow::Result<KankanWindow> {
+    let pids: Vec<u32> = servers.iter().map(|s| s.pid).collect();
+    let cpu = |pids: &[u32]| pids.iter().map(|p| cpu_secs(*p).unwrap_or(0.0)).sum::<f64>();
+    let t0 = tokio::time::Instant::now() + Duration::from_millis(500);
+    let mut tasks = Vec::with_capacity(creds.len());
+    for (k, (uid, secret)) in creds.iter().enumerate() {
+        // Spread the streams' fragments evenly over each second.
+        let start = t0 + Duration::from_micros((k as u64 * 1_000_000) / b.streams.max(1) as u64);
+        let base = &servers[k % servers.len()].base;
+        let url = format!("{base}/ingest/v1/{uid}/live");
+        tasks.push(tokio::spawn(stream_kankan(
+            http.clone(),
+            url,
+            uid.clone(),
+            secret.clone(),
+            init.clone(),
+            frags.clone(),
+            start,
+        )));
+    }
+    tokio::time::sleep_until(t0 + Duration::from_secs(b.warmup_secs)).await;
+    let (cpu0, w0) = (cpu(&pids), Instant::now());
+    tokio::time::sleep(Duration::from_secs(b.secs)).await;
+    let (cpu1, wall) = (cpu(&pids), w0.elapsed().as_secs_f64());
+    let rss: f64 = pids.iter().map(|p| rss_mib(*p)).sum();
+    let mut w = KankanWindow {
+        per_stream: (cpu1 - cpu0) / wall / b.streams as f64 * 100.0,
+        rss,
+        ok: 0,
+        accepted: 0,
+        failed: Vec::new(),
+    };
+    for t in tasks {
+        match t.await? {
+            Ok(n) => {
+                w.ok += 1;
+                w.accepted += n;
+            }
+            Err(e) => w.failed.push(e.to_string()),
+        }
+    }
+    Ok(w)
+}
+
+/// One reference window: `b.reference` ffmpeg processes fed the same content; CPU per stream
+/// (% of a core) and resident MiB in all.
+async fn ffmpeg_window(
+    b: &IngestBench,
+    dir: &Path,
+    init: &Bytes,
+    frags: &Arc<Vec<Bytes>>,
+) -> anyhow::Result<(f64, f64)> {
+    let t0 = tokio::time::Instant::now() + Duration::from_millis(500);
+    let mut children = Vec::new();
+    for k in 0..b.reference {
+        let start = t0 + Duration::from_micros((k as u64 * 1_000_000) / b.reference as u64);
+        let out = dir.join("ffmpeg").join(k.to_string());
+        let _ = std::fs::remove_dir_all(&out);
+        children.push(stream_ffmpeg(out, init.clone(), frags.clone(), start).await?);
+    }
+    tokio::time::sleep_until(t0 + Duration::from_secs(b.warmup_secs)).await;
+    let sum = |c: &[(u32, tokio::process::Child)]| {
+        c.iter().map(|(p, _)| cpu_secs(*p).unwrap_or(0.0)).sum::<f64>()
+    };
+    let (cpu0, w0) = (sum(&children), Instant::now());
+    tokio::time::sleep(Duration::from_secs(b.secs)).await;
+    let (cpu1, wall) = (sum(&children), w0.elapsed().as_secs_f64());
+    let rss: f64 = children.iter().map(|(p, _)| rss_mib(*p)).sum();
+    for (_, mut c) in children {
+        let _ = c.wait().await;
+    }
+    Ok(((cpu1 - cpu0) / wall / b.reference as f64 * 100.0, rss))
+}
+
+/// Runs the benchmark and prints a report: `b.rounds` rounds, each a Kankan window then an
+/// ffmpeg window of the same streams, and the median ratio of their CPU per stream.
 pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
     let dir = &b.work_dir;
     std::fs::create_dir_all(dir)?;
@@ -209,92 +304,48 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
         ];
         servers.push(Child::start(&own, &env).await?);
     }
-    let pids: Vec<u32> = servers.iter().map(|s| s.pid).collect();
-    let cpu = |pids: &[u32]| pids.iter().map(|p| cpu_secs(*p).unwrap_or(0.0)).sum::<f64>();
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
-
-    let t0 = tokio::time::Instant::now() + Duration::from_millis(500);
-    let mut tasks = Vec::with_capacity(creds.len());
-    for (k, (uid, secret)) in creds.into_iter().enumerate() {
-        // Spread the streams' fragments evenly over each second.
-        let start = t0 + Duration::from_micros((k as u64 * 1_000_000) / b.streams.max(1) as u64);
-        let base = &servers[k % servers.len()].base;
-        let url = format!("{base}/ingest/v1/{uid}/live");
-        let f = frags.clone();
-        tasks.push(tokio::spawn(stream_kankan(
-            http.clone(),
-            url,
-            uid,
-            secret,
-            init.clone(),
-            f,
-            start,
-        )));
-    }
-    tokio::time::sleep_until(t0 + Duration::from_secs(b.warmup_secs)).await;
-    let (cpu0, w0) = (cpu(&pids), Instant::now());
-    tokio::time::sleep(Duration::from_secs(b.secs)).await;
-    let (cpu1, wall) = (cpu(&pids), w0.elapsed().as_secs_f64());
-    let rss: f64 = pids.iter().map(|p| rss_mib(*p)).sum();
-    let (mut ok, mut accepted, mut failed) = (0u64, 0u64, Vec::new());
-    for t in tasks {
-        match t.await? {
-            Ok(n) => {
-                ok += 1;
-                accepted += n;
-            }
-            Err(e) => failed.push(e.to_string()),
+    let expected = frags.len() as u64 * b.streams as u64;
+    let mut rounds = Rounds::new("CPU per stream (% of a core)", "kankan", "ffmpeg");
+    let mut kankan_only = Vec::new();
+    for round in 1..=b.rounds.max(1) {
+        let k = kankan_window(&b, &http, &servers, &creds, &init, &frags).await?;
+        println!(
+            "round {round}: kankan {} streams on {} node(s): {:.3}% of a core per stream, \
+             {:.0} MiB resident; {} uploads complete, {}/{expected} fragments recorded",
+            b.streams,
+            servers.len(),
+            k.per_stream,
+            k.rss,
+            k.ok,
+            k.accepted
+        );
+        if let Some(e) = k.failed.first() {
+            println!("  {} uploads failed, e.g.: {e}", k.failed.len());
         }
+        if b.reference == 0 {
+            kankan_only.push(k.per_stream);
+            continue;
+        }
+        let (f, rss) = ffmpeg_window(&b, dir, &init, &frags).await?;
+        println!(
+            "round {round}: ffmpeg -c copy -f segment, {} processes: {f:.3}% of a core per \
+             stream, {rss:.0} MiB resident",
+            b.reference
+        );
+        rounds.push(k.per_stream, f);
     }
     for s in servers {
         s.stop().await;
     }
-    let expected = frags.len() as u64 * b.streams as u64;
-    let kankan_per_stream = (cpu1 - cpu0) / wall / b.streams as f64;
-    println!(
-        "kankan: {} streams on {} node(s), {:.0}% CPU of one core in all over {wall:.0} s \
-         ({:.3}% per stream), {rss:.0} MiB resident; {ok} uploads complete, \
-         {accepted}/{expected} fragments recorded",
-        b.streams,
-        pids.len(),
-        (cpu1 - cpu0) / wall * 100.0,
-        kankan_per_stream * 100.0
-    );
-    if let Some(e) = failed.first() {
-        println!("  {} uploads failed, e.g.: {e}", failed.len());
-    }
     if b.reference == 0 {
+        let m = super::rounds::median(&kankan_only).unwrap_or(0.0);
+        println!(
+            "kankan CPU per stream, median of {} rounds: {m:.3}% of a core",
+            kankan_only.len()
+        );
         return Ok(());
     }
-
-    let t0 = tokio::time::Instant::now() + Duration::from_millis(500);
-    let mut children = Vec::new();
-    for k in 0..b.reference {
-        let start = t0 + Duration::from_micros((k as u64 * 1_000_000) / b.reference as u64);
-        let out = dir.join("ffmpeg").join(k.to_string());
-        children.push(stream_ffmpeg(out, init.clone(), frags.clone(), start).await?);
-    }
-    tokio::time::sleep_until(t0 + Duration::from_secs(b.warmup_secs)).await;
-    let sum = |c: &[(u32, tokio::process::Child)]| {
-        c.iter().map(|(p, _)| cpu_secs(*p).unwrap_or(0.0)).sum::<f64>()
-    };
-    let (cpu0, w0) = (sum(&children), Instant::now());
-    tokio::time::sleep(Duration::from_secs(b.secs)).await;
-    let (cpu1, wall) = (sum(&children), w0.elapsed().as_secs_f64());
-    let rss: f64 = children.iter().map(|(p, _)| rss_mib(*p)).sum();
-    for (_, mut c) in children {
-        let _ = c.wait().await;
-    }
-    let ffmpeg_per_stream = (cpu1 - cpu0) / wall / b.reference as f64;
-    println!(
-        "ffmpeg -c copy -f segment: {} streams, {:.0}% CPU in all ({:.3}% per stream), {rss:.0} MiB resident",
-        b.reference,
-        (cpu1 - cpu0) / wall * 100.0,
-        ffmpeg_per_stream * 100.0
-    );
-    println!(
-        "CPU per stream, kankan / ffmpeg: {:.2}",
-        kankan_per_stream / ffmpeg_per_stream.max(f64::MIN_POSITIVE)
-    );
+    print!("{}", rounds.report());
     Ok(())
 }

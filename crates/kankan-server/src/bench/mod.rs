@@ -1,5 +1,8 @@
 //! `kankan bench ...`: measurements against reference runs side by side (docs/benchmarks.md).
 //!
+//! Every side-by-side figure comes from alternating rounds (`rounds`): the median ratio, its
+//! spread, and a verdict that says when the spread is too wide to conclude.
+//!
 //! - `ingest`: N concurrent 2 Mb/s H.264 streams recorded by a `kankan serve` child (encrypted,
 //!   checkpointed, indexed), against the same streams recorded by `ffmpeg -c copy -f segment`
 //!   processes; CPU per stream of each, and whether the server kept up.
@@ -33,6 +36,7 @@ mod login;
 mod motion;
 mod notify;
 mod person;
+pub(crate) mod rounds;
 mod vision;
 
 use std::path::Path;
