@@ -76,6 +76,9 @@ struct Entry {
     uid: String,
     owner: String,
     stop: oneshot::Sender<()>,
+    /// The owner's place among its `max_sessions_per_account`: given back with the entry, so
+    /// a viewer who closes a session can open the next at once (its task may still be ending).
+    _owner_slot: OwnerSlot,
 }
 
 struct Inner {
@@ -242,7 +245,12 @@ impl WebRtc {
         }
         let id = session_id();
         let (stop_tx, stop) = oneshot::channel();
-        let entry = Entry { uid: offer.uid.clone(), owner: offer.owner, stop: stop_tx };
+        let entry = Entry {
+            uid: offer.uid.clone(),
+            owner: offer.owner,
+            stop: stop_tx,
+            _owner_slot: owner_slot,
+        };
         self.sessions_map().insert(id.clone(), entry);
         let parts = session::Parts {
             uid: offer.uid,
@@ -259,7 +267,7 @@ impl WebRtc {
         };
         let (me, sid) = (self.clone(), id.clone());
         tokio::spawn(async move {
-            let _slots = (slot, owner_slot);
+            let _slot = slot;
             let uid = parts.uid.clone();
             let talk = parts.negotiated.audio.is_some();
             let began = Instant::now();
@@ -329,5 +337,27 @@ impl WebRtc {
         let _ = writeln!(out, "# HELP kankan_talk_channels Cameras with a talk channel open.");
         let _ = writeln!(out, "# TYPE kankan_talk_channels gauge");
         let _ = writeln!(out, "kankan_talk_channels {}", self.talk().open_channels());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closing_a_session_gives_its_owner_place_back_before_its_task_ends() {
+        // Fails without the fix: the place was given back only when the session's task ended,
+        // so a viewer closing one view and opening the next could be refused (429).
+        let (_stop, signal) = kankan_base::Shutdown::new();
+        let w = WebRtc::new(WebRtcConfig::default(), signal);
+        let slot = OwnerSlot::reserve(&w.inner, "acct", 1).expect("a first place");
+        assert!(OwnerSlot::reserve(&w.inner, "acct", 1).is_none(), "one place only");
+        let (stop, mut ended) = oneshot::channel();
+        let entry = Entry { uid: "cam".into(), owner: "acct".into(), stop, _owner_slot: slot };
+        w.sessions_map().insert("s1".into(), entry);
+        assert!(!w.close("cam", "s1", "someone-else"), "only its owner closes it");
+        assert!(w.close("cam", "s1", "acct"));
+        assert!(ended.try_recv().is_ok(), "the task is told to stop");
+        assert!(OwnerSlot::reserve(&w.inner, "acct", 1).is_some(), "the place is free at once");
     }
 }
