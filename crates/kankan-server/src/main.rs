@@ -92,6 +92,27 @@ enum BenchCommand {
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
+    /// N RTSP cameras (gst-rtsp-server) recorded by Kankan's RTSP bridge, against one
+    /// `ffmpeg -rtsp_transport tcp -c copy -f segment` per camera as Frigate records them.
+    Rtsp {
+        #[arg(long, default_value_t = 10)]
+        cameras: usize,
+        /// Measured seconds, after the warm-up.
+        #[arg(long, default_value_t = 20)]
+        secs: u64,
+        #[arg(long, default_value_t = 5)]
+        warmup_secs: u64,
+        /// Alternating rounds (Kankan, then ffmpeg).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        #[arg(long, default_value_t = 2_000_000)]
+        bitrate: u32,
+        /// Kankan's server-side motion detection for RTSP cameras (decodes every stream).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        motion: bool,
+        #[arg(long, default_value = "kankan-bench")]
+        work_dir: PathBuf,
+    },
     /// Live view: time to first frame (streaming and on-demand cameras), capture-to-decoded
     /// latency against an in-process reference, relay CPU per viewer.
     Live {
@@ -436,6 +457,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench { command: BenchCommand::Live { starts, viewers, secs, work_dir } } => {
             let b = kankan_server::bench::LiveBench { starts, viewers, secs, work_dir };
             kankan_server::bench::live(b).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Rtsp { cameras, secs, warmup_secs, rounds, bitrate, motion, work_dir },
+        } => {
+            let b = kankan_server::bench::RtspBench {
+                cameras,
+                secs,
+                warmup_secs,
+                rounds,
+                bitrate,
+                motion,
+                work_dir,
+            };
+            kankan_server::bench::rtsp(b).await
         }
         Command::Bench { command: BenchCommand::Motion { frames } } => {
             kankan_server::bench::motion(frames)

@@ -10,6 +10,10 @@ gstreamer1.0-plugins-{base,good,ugly}; scripts/test installs them).
 
 With --raw FILE --size WxH --fps N it streams that file of raw I420 frames instead (real
 footage, e.g. from ffmpeg -f rawvideo -pix_fmt yuv420p), once, at its frame rate.
+
+With --mp4 FILE it streams that MP4's H.264 track as it is (encoded once beforehand, so
+serving costs no encoding: `kankan bench rtsp`), once, at its own pace; --mounts N serves it
+at PATH0 .. PATH{N-1}, one independent session per client.
 """
 
 import argparse
@@ -39,6 +43,8 @@ def main() -> int:
     ap.add_argument("--raw")
     ap.add_argument("--size", default="384x288")
     ap.add_argument("--fps", type=int, default=10)
+    ap.add_argument("--mp4")
+    ap.add_argument("--mounts", type=int, default=0)
     args = ap.parse_args()
     launch = LAUNCH
     if args.raw:
@@ -49,6 +55,12 @@ def main() -> int:
             "! clocksync "
             f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps} bitrate=600 "
             "! video/x-h264,profile=baseline "
+            "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        )
+
+    if args.mp4:
+        launch = (
+            f"( filesrc location={args.mp4} ! qtdemux ! h264parse "
             "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
         )
 
@@ -75,7 +87,12 @@ def main() -> int:
         )
         factory.set_permissions(perms)
 
-    server.get_mount_points().add_factory("/" + args.path.lstrip("/"), factory)
+    path = "/" + args.path.lstrip("/")
+    if args.mounts:
+        for i in range(args.mounts):
+            server.get_mount_points().add_factory(f"{path}{i}", factory)
+    else:
+        server.get_mount_points().add_factory(path, factory)
     if server.attach(None) == 0:
         print(f"cannot listen on port {args.port}", file=sys.stderr, flush=True)
         return 1

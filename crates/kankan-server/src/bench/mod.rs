@@ -23,6 +23,9 @@
 //!   push sent directly; with members, to the last member's push of a shared camera.
 //! - `person`: motion start to the "Person" push of a camera alerting only on a person, with
 //!   person detection on real footage in the path, against the same chain without it.
+//! - `rtsp`: N RTSP cameras (gst-rtsp-server) recorded by Kankan's RTSP bridge, against
+//!   Frigate's recorder (an `ffmpeg -rtsp_transport tcp -c copy -f segment` per camera): CPU
+//!   and memory per camera.
 //! - `vision`: person detection per frame and CPU per camera at the sampling rate, precision
 //!   and recall on the labelled frames, face detection and embedding per face, the face
 //!   verification proxy; against the same ONNX files in onnxruntime (`scripts/bench-vision`).
@@ -37,6 +40,7 @@ mod motion;
 mod notify;
 mod person;
 pub(crate) mod rounds;
+mod rtsp;
 mod vision;
 
 use std::path::Path;
@@ -54,6 +58,7 @@ pub use login::{LoginBench, login};
 pub use motion::motion;
 pub use notify::notify;
 pub use person::{PersonBench, person};
+pub use rtsp::{RtspBench, rtsp};
 pub use vision::vision;
 
 /// The server under test: `kankan serve` as a child process on free loopback ports.
