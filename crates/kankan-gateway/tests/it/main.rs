@@ -3,6 +3,7 @@
 
 mod acl;
 mod auth;
+mod buffers;
 mod external;
 mod messaging;
 mod mosquitto_tools;

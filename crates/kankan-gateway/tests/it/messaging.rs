@@ -123,6 +123,28 @@ async fn oversized_payload_is_dropped_and_counted() {
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
 }
 
+/// Connections start with a 1 KiB read buffer and no write buffer (the patched rmqtt-net):
+/// messages many times that size, and small ones after them, still go through both ways.
+#[tokio::test]
+async fn messages_larger_than_the_connection_buffers_go_through_both_ways() {
+    let mut gw = TestGateway::start().await;
+    let mut a = gw.device(A, SECRET_A).connect().await.expect("A");
+    assert!(matches!(
+        a.subscribe(&outbound_topic(A, Outbound::Cmd)).await,
+        SubscribeReasonCode::Success(_)
+    ));
+    let big: Vec<u8> = (0..MAX_PAYLOAD_BYTES).map(|i| (i % 251) as u8).collect();
+    for payload in [&big[..], b"small after big", &big[..20_000]] {
+        a.publish(&inbound_topic(A, Inbound::Event), payload).await;
+        let m = gw.next_data().await;
+        assert_eq!((m.uid.as_str(), &m.payload[..]), (A, payload));
+
+        gw.handle.publish(A, Outbound::Cmd, payload.to_vec()).await.expect("cmd");
+        let (topic, got, _) = a.recv().await;
+        assert_eq!((topic, &got[..]), (outbound_topic(A, Outbound::Cmd), payload));
+    }
+}
+
 #[tokio::test]
 async fn garbage_on_the_socket_does_not_disturb_other_devices() {
     let mut gw = TestGateway::start().await;
