@@ -125,6 +125,10 @@ enum BenchCommand {
         /// Seconds of each latency and CPU measurement.
         #[arg(long, default_value_t = 20)]
         secs: u64,
+        /// Alternating rounds of the latency measurement (Kankan, then the in-process
+        /// reference): the report gives the median ratio and its spread.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
@@ -132,6 +136,9 @@ enum BenchCommand {
     Motion {
         #[arg(long, default_value_t = 500)]
         frames: usize,
+        /// Alternating rounds (the detector, then the reference, on the same frames).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
     },
     /// Motion start to Web Push at a local push endpoint, against the same push sent directly;
     /// with `--members N`, to the last of N members' pushes too.
@@ -141,14 +148,21 @@ enum BenchCommand {
         /// Members the camera is shared with (each gets every event's push too).
         #[arg(long, default_value_t = 0)]
         members: usize,
+        /// Alternating rounds of `events` events each (Kankan, then the direct push).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
     /// Motion start to the "Person" push with person detection in the path (a camera replaying
     /// raw I420 footage with people in it), against the same chain without detection.
     Person {
+        /// Events a round on each side.
         #[arg(long, default_value_t = 50)]
         events: usize,
+        /// Alternating rounds (person alerts, then any motion).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         /// Raw I420 frames at 10 fps (ffmpeg -i vtest.avi -vf scale=384:288,fps=10 -f rawvideo
         /// -pix_fmt yuv420p vtest.yuv).
         #[arg(long)]
@@ -188,6 +202,9 @@ enum BenchCommand {
         /// Seconds over which the cameras first connect.
         #[arg(long, default_value_t = 20)]
         ramp_secs: u64,
+        /// Alternating rounds (a rollout to a fresh fleet, then nginx).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
@@ -198,6 +215,10 @@ enum BenchCommand {
         days: u32,
         #[arg(long, default_value_t = 4)]
         cameras: u32,
+        /// Alternating rounds (shred and purge, then one by one), each on freshly filled
+        /// accounts.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
@@ -214,6 +235,9 @@ enum BenchCommand {
         /// The reference script (skipped when the file is not there).
         #[arg(long, default_value = "scripts/bench-vision")]
         reference: PathBuf,
+        /// Alternating rounds of the whole run (tract, then onnxruntime).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
@@ -221,6 +245,9 @@ enum BenchCommand {
     Index {
         #[arg(long, default_value_t = 30)]
         days: u32,
+        /// Alternating rounds (10 timeline queries, then one segment scan).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         #[arg(long, default_value = "kankan-bench")]
         work_dir: PathBuf,
     },
@@ -454,8 +481,10 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command } => admin(&cfg, command).await,
-        Command::Bench { command: BenchCommand::Live { starts, viewers, secs, work_dir } } => {
-            let b = kankan_server::bench::LiveBench { starts, viewers, secs, work_dir };
+        Command::Bench {
+            command: BenchCommand::Live { starts, viewers, secs, rounds, work_dir },
+        } => {
+            let b = kankan_server::bench::LiveBench { starts, viewers, secs, rounds, work_dir };
             kankan_server::bench::live(b).await
         }
         Command::Bench {
@@ -473,23 +502,30 @@ async fn main() -> anyhow::Result<()> {
             };
             kankan_server::bench::rtsp(b).await
         }
-        Command::Bench { command: BenchCommand::Motion { frames } } => {
-            kankan_server::bench::motion(frames)
+        Command::Bench { command: BenchCommand::Motion { frames, rounds } } => {
+            kankan_server::bench::motion(frames, rounds)
         }
         Command::Bench {
-            command: BenchCommand::Vision { models_dir, sample_fps, reference, work_dir },
-        } => kankan_server::bench::vision(models_dir, sample_fps, reference, work_dir),
-        Command::Bench { command: BenchCommand::Notify { events, members, work_dir } } => {
-            kankan_server::bench::notify(events, members, work_dir).await
+            command: BenchCommand::Vision { models_dir, sample_fps, reference, rounds, work_dir },
+        } => kankan_server::bench::vision(models_dir, sample_fps, reference, rounds, work_dir),
+        Command::Bench { command: BenchCommand::Notify { events, members, rounds, work_dir } } => {
+            kankan_server::bench::notify(events, members, rounds, work_dir).await
         }
         Command::Bench {
-            command: BenchCommand::Person { events, video, size, models_dir, work_dir },
+            command: BenchCommand::Person { events, rounds, video, size, models_dir, work_dir },
         } => {
             let size = size
                 .split_once('x')
                 .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
                 .context("--size must look like 384x288")?;
-            let b = kankan_server::bench::PersonBench { events, video, size, models_dir, work_dir };
+            let b = kankan_server::bench::PersonBench {
+                events,
+                rounds,
+                video,
+                size,
+                models_dir,
+                work_dir,
+            };
             kankan_server::bench::person(b).await
         }
         Command::Bench {
@@ -505,16 +541,22 @@ async fn main() -> anyhow::Result<()> {
             kankan_server::bench::login(b).await
         }
         Command::Bench {
-            command: BenchCommand::Firmware { cameras, image_kib, ramp_secs, work_dir },
+            command: BenchCommand::Firmware { cameras, image_kib, ramp_secs, rounds, work_dir },
         } => {
-            let b = kankan_server::bench::FirmwareBench { cameras, image_kib, ramp_secs, work_dir };
+            let b = kankan_server::bench::FirmwareBench {
+                cameras,
+                image_kib,
+                ramp_secs,
+                rounds,
+                work_dir,
+            };
             kankan_server::bench::firmware(b).await
         }
-        Command::Bench { command: BenchCommand::Cancel { days, cameras, work_dir } } => {
-            kankan_server::bench::cancel(&work_dir, days, cameras).await
+        Command::Bench { command: BenchCommand::Cancel { days, cameras, rounds, work_dir } } => {
+            kankan_server::bench::cancel(&work_dir, days, cameras, rounds).await
         }
-        Command::Bench { command: BenchCommand::Index { days, work_dir } } => {
-            kankan_server::bench::index(&work_dir, days).await
+        Command::Bench { command: BenchCommand::Index { days, rounds, work_dir } } => {
+            kankan_server::bench::index(&work_dir, days, rounds).await
         }
         Command::Bench {
             command:

@@ -34,8 +34,26 @@ pub struct BenchOptions {
 /// Thresholds at which precision and recall are printed.
 const THRESHOLDS: [f32; 8] = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7];
 
+/// The figures compared with the reference, for a caller that repeats the run in rounds
+/// (`kankan bench vision --rounds`).
+#[derive(Debug, Clone, Default)]
+pub struct Figures {
+    /// Person detection, inference alone, ms a frame (tract).
+    pub person_infer_ms: f64,
+    /// Face embedding (alignment + ResNet), ms a face (tract).
+    pub face_embed_ms: f64,
+    /// The same in onnxruntime, when the reference ran.
+    pub reference_person_ms: Option<f64>,
+    pub reference_embed_ms: Option<f64>,
+}
+
 /// Runs every measurement; the report as text.
 pub fn run(o: &BenchOptions) -> Result<String, String> {
+    run_figures(o).map(|(report, _)| report)
+}
+
+/// [`run`], also giving the compared figures.
+pub fn run_figures(o: &BenchOptions) -> Result<(String, Figures), String> {
     let mut r = String::new();
     let t0 = Instant::now();
     let models = Models::load(&o.models_dir).map_err(|e| e.to_string())?;
@@ -242,6 +260,8 @@ pub fn run(o: &BenchOptions) -> Result<String, String> {
         }
     }
 
+    let mut figures =
+        Figures { person_infer_ms: infer, face_embed_ms: mean(&embed_ms), ..Figures::default() };
     if let Some(script) = &o.reference {
         let _ = writeln!(
             r,
@@ -255,11 +275,11 @@ pub fn run(o: &BenchOptions) -> Result<String, String> {
             Ok(out) => {
                 let why = String::from_utf8_lossy(&out.stderr);
                 let _ = writeln!(r, "  {} failed: {why}", script.display());
-                return Ok(r);
+                return Ok((r, figures));
             }
             Err(e) => {
                 let _ = writeln!(r, "  cannot run {}: {e}", script.display());
-                return Ok(r);
+                return Ok((r, figures));
             }
         };
         let text = String::from_utf8_lossy(&out.stdout);
@@ -269,6 +289,8 @@ pub fn run(o: &BenchOptions) -> Result<String, String> {
         for line in text.lines() {
             let _ = writeln!(r, "  {line}");
         }
+        figures.reference_person_ms = value("person_ms");
+        figures.reference_embed_ms = value("face_embed_ms");
         if let Some(ort) = value("person_ms") {
             let _ = writeln!(
                 r,
@@ -303,7 +325,7 @@ pub fn run(o: &BenchOptions) -> Result<String, String> {
         CHIP,
         CHIP
     );
-    Ok(r)
+    Ok((r, figures))
 }
 
 /// The square around `f` (twice its size), moved by `shift` of the face's size, shown `scale`

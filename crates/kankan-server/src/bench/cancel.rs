@@ -4,7 +4,8 @@
 //! (`Lifecycle::purge`: devices unbound, objects deleted, rows deleted), against deleting the
 //! same segments one by one (`evict_segments` one segment at a time, its object deleted).
 //! Time and peak resident memory of each step (the peak is reset before each through
-//! `/proc/self/clear_refs`).
+//! `/proc/self/clear_refs`). Both ways run in alternating rounds (`rounds`), each on a freshly
+//! filled account; the report gives the median ratios and their spread.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use kankan_db::{
     RtspCamera,
 };
 
+use super::rounds::Rounds;
 use crate::{Config, Services, build_services};
 
 const SEGMENT_MS: i64 = 4_000;
@@ -117,9 +119,16 @@ fn objects(data: &Path) -> usize {
     std::fs::read_dir(data.join("blobs")).map(|d| d.count()).unwrap_or(0)
 }
 
-/// Runs both ways and prints one table.
-pub async fn cancel(dir: &Path, days: u32, cameras: u32) -> anyhow::Result<()> {
-    // Kankan: shred, then purge.
+/// What deleting the account the Kankan way took: the segment count, then time (s) and peak
+/// RSS (MiB) of the shred and of the purge.
+struct KankanSide {
+    segments: u64,
+    shred: (f64, f64),
+    purge: (f64, f64),
+}
+
+/// Fills an account and deletes it the way a cancellation does: shred, then purge.
+async fn kankan_side(dir: &Path, days: u32, cameras: u32) -> anyhow::Result<KankanSide> {
     let data = dir.join("cancel-data");
     let _ = std::fs::remove_dir_all(&data);
     let cfg = Config { data_dir: data.clone(), ..Config::default() };
@@ -131,19 +140,24 @@ pub async fn cancel(dir: &Path, days: u32, cameras: u32) -> anyhow::Result<()> {
     reset_peak();
     let w = Instant::now();
     let shredded = s.lifecycle.shred(account, DeletionReason::Operator).await?;
-    let (shred_s, shred_peak) = (w.elapsed().as_secs_f64(), peak_mib());
+    let shred = (w.elapsed().as_secs_f64(), peak_mib());
     anyhow::ensure!(shredded.is_some(), "the account was shredded");
     reset_peak();
     let w = Instant::now();
     for p in s.accounts.pending_purges().await? {
         s.lifecycle.purge(&p).await?;
     }
-    let (purge_s, purge_peak) = (w.elapsed().as_secs_f64(), peak_mib());
+    let purge = (w.elapsed().as_secs_f64(), peak_mib());
     anyhow::ensure!(objects(&data) == 0, "every object deleted");
     anyhow::ensure!(s.store.account(account).await?.is_none(), "the account row deleted");
     drop(s);
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(KankanSide { segments: n, shred, purge })
+}
 
-    // The reference: the same segments deleted one by one.
+/// The reference: the same account filled again and its segments deleted one by one; time (s)
+/// and peak RSS (MiB).
+async fn reference_side(dir: &Path, days: u32, cameras: u32) -> anyhow::Result<(f64, f64)> {
     let data = dir.join("cancel-data-ref");
     let _ = std::fs::remove_dir_all(&data);
     let cfg = Config { data_dir: data.clone(), ..Config::default() };
@@ -160,23 +174,41 @@ pub async fn cancel(dir: &Path, days: u32, cameras: u32) -> anyhow::Result<()> {
         }
         s.store.forget_trash(&trashed).await?;
     }
-    let (one_s, one_peak) = (w.elapsed().as_secs_f64(), peak_mib());
+    let one = (w.elapsed().as_secs_f64(), peak_mib());
     anyhow::ensure!(objects(&data) == cameras as usize, "only the init segments are left");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(one)
+}
 
+/// Runs both ways in `rounds_n` alternating rounds (Kankan, then the reference), prints each
+/// round's table, then the median ratios of the purge against the one-by-one deletion.
+pub async fn cancel(dir: &Path, days: u32, cameras: u32, rounds_n: usize) -> anyhow::Result<()> {
+    let mut time = Rounds::new("deleting the recordings (s)", "purge", "one by one");
+    let mut peak = Rounds::new("peak RSS while deleting (MiB)", "purge", "one by one");
+    for round in 1..=rounds_n.max(1) {
+        let k = kankan_side(dir, days, cameras).await?;
+        let (one_s, one_peak) = reference_side(dir, days, cameras).await?;
+        let (n, (shred_s, shred_peak), (purge_s, purge_peak)) = (k.segments, k.shred, k.purge);
+        println!();
+        println!(
+            "| Round {round}: step ({n} segments of {cameras} cameras, {days} days) | Time | Peak RSS |"
+        );
+        println!("|---|---|---|");
+        println!(
+            "| crypto-shred (key destroyed, receipt written) | {:.1} ms | {shred_peak:.0} MiB |",
+            shred_s * 1000.0
+        );
+        println!(
+            "| purge (devices unbound, objects and rows deleted) | {purge_s:.1} s | {purge_peak:.0} MiB |"
+        );
+        println!(
+            "| reference: the same segments deleted one by one | {one_s:.1} s | {one_peak:.0} MiB |"
+        );
+        time.push(purge_s, one_s);
+        peak.push(purge_peak, one_peak);
+    }
     println!();
-    println!("| Step ({n} segments of {cameras} cameras, {days} days) | Time | Peak RSS |");
-    println!("|---|---|---|");
-    println!(
-        "| crypto-shred (key destroyed, receipt written) | {:.1} ms | {shred_peak:.0} MiB |",
-        shred_s * 1000.0
-    );
-    println!(
-        "| purge (devices unbound, objects and rows deleted) | {purge_s:.1} s | {purge_peak:.0} MiB |"
-    );
-    println!(
-        "| reference: the same segments deleted one by one | {one_s:.1} s | {one_peak:.0} MiB |"
-    );
-    let _ = std::fs::remove_dir_all(dir.join("cancel-data"));
-    let _ = std::fs::remove_dir_all(dir.join("cancel-data-ref"));
+    print!("{}{}", time.report(), peak.report());
     Ok(())
 }

@@ -7,7 +7,12 @@ use std::time::Instant;
 use kankan_base::{BlobId, Clock as _, RealClock, Timestamp};
 use kankan_db::{MediaInit, MediaKey, NewSegment};
 
+use super::rounds::{Rounds, median};
 use crate::{Config, build_services};
+
+/// Timeline queries a round (their median is the round's figure; one query is well under a
+/// millisecond, so one alone would be mostly timer and scheduling noise).
+const SPANS_PER_ROUND: usize = 10;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -15,8 +20,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Fills `days` of 4 s segments (with a one-minute gap every hour, as reconnections leave) and
-/// reports index bytes per stream-minute and the timeline query time against a segment scan.
-pub async fn index(dir: &Path, days: u32) -> anyhow::Result<()> {
+/// reports index bytes per stream-minute and the timeline query time against a segment scan,
+/// in `rounds_n` alternating rounds (the median ratio and its spread).
+pub async fn index(dir: &Path, days: u32, rounds_n: usize) -> anyhow::Result<()> {
     let data = dir.join("index-data");
     let _ = std::fs::remove_dir_all(&data);
     let creds = super::ingest::setup(&data, 1).await?;
@@ -94,20 +100,31 @@ pub async fn index(dir: &Path, days: u32) -> anyhow::Result<()> {
         v.sort_by(f64::total_cmp);
         println!("{label}: median {:.2} ms, p95 {:.2} ms", percentile(v, 0.5), percentile(v, 0.95));
     };
+    // Alternating rounds: the timeline query (median of 10), then one scan of the segments.
+    let mut rounds =
+        Rounds::new(&format!("timeline of {days} days (ms)"), "spans query", "segment scan");
     let (mut spans_ms, mut scan_ms) = (Vec::new(), Vec::new());
-    let mut spans = 0;
-    for _ in 0..50 {
-        let w = Instant::now();
-        spans = s.store.spans(&uid, 0, from, to).await?.len();
-        spans_ms.push(w.elapsed().as_secs_f64() * 1000.0);
-    }
-    let mut segs = 0;
-    for _ in 0..5 {
+    let (mut spans, mut segs) = (0, 0);
+    for round in 1..=rounds_n.max(1) {
+        let mut these = Vec::with_capacity(SPANS_PER_ROUND);
+        for _ in 0..SPANS_PER_ROUND {
+            let w = Instant::now();
+            spans = s.store.spans(&uid, 0, from, to).await?.len();
+            these.push(w.elapsed().as_secs_f64() * 1000.0);
+        }
         let w = Instant::now();
         segs = s.store.segments(&uid, 0, from, to, u32::MAX).await?.len();
-        scan_ms.push(w.elapsed().as_secs_f64() * 1000.0);
+        let scan = w.elapsed().as_secs_f64() * 1000.0;
+        let spans_median = median(&these).unwrap_or(0.0);
+        println!(
+            "round {round}: spans query {spans_median:.3} ms (median of {SPANS_PER_ROUND}), segment scan {scan:.1} ms"
+        );
+        rounds.push(spans_median, scan);
+        spans_ms.extend(these);
+        scan_ms.push(scan);
     }
     timed(&format!("timeline of {days} days ({spans} spans)"), &mut spans_ms);
     timed(&format!("reference: scanning the {segs} segments"), &mut scan_ms);
+    print!("{}", rounds.report());
     Ok(())
 }

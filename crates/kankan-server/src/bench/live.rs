@@ -5,7 +5,8 @@
 //! - Time to first frame: from opening the live socket to the first picture decoded, p50/p95
 //!   over `starts` starts, for each camera (the on-demand one is stopped between starts).
 //! - Capture to decoded picture through the relay, against the reference: the same scene,
-//!   encoder and decoder in one process with no network and no server.
+//!   encoder and decoder in one process with no network and no server; in alternating rounds
+//!   (`rounds`), with the median ratio of their p50 and of their p95 and its spread.
 //! - Relay CPU: the server's CPU with no viewer and with `viewers` viewers of one stream, and
 //!   whether every viewer got every frame.
 
@@ -24,6 +25,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::ingest::{BENCH_ACCOUNT, setup_account};
+use super::rounds::Rounds;
 use super::{Child, cpu_secs};
 
 /// What to run.
@@ -35,6 +37,8 @@ pub struct LiveBench {
     pub viewers: usize,
     /// Seconds each latency and CPU measurement runs.
     pub secs: u64,
+    /// Alternating rounds of the latency measurement (kankan, then the reference).
+    pub rounds: usize,
     pub work_dir: PathBuf,
 }
 
@@ -339,18 +343,33 @@ pub async fn live(b: LiveBench) -> anyhow::Result<()> {
         println!("  {name}: p50 {p50:.0} ms, p95 {p95:.0} ms, max {max:.0} ms");
     }
 
-    println!("capture to decoded picture, {} s each:", b.secs);
-    let secs = b.secs;
-    let mut direct = tokio::task::spawn_blocking(move || direct_latencies(secs)).await??;
-    let mut relayed = relay_latencies(&session.live_url(&steady_uid).await?, b.secs).await?;
-    let (d50, d95, _) = quantiles(&mut direct);
-    let (r50, r95, _) = quantiles(&mut relayed);
-    println!("  reference (encoder -> decoder in one process): p50 {d50:.0} ms, p95 {d95:.0} ms");
     println!(
-        "  through kankan (camera -> ingest -> relay -> WebSocket -> decoder): p50 {r50:.0} ms, \
-         p95 {r95:.0} ms; the relay adds {:.0} ms at p50",
-        r50 - d50
+        "capture to decoded picture, {} s each, {} alternating rounds (kankan, then the \
+         reference):",
+        b.secs,
+        b.rounds.max(1)
     );
+    let mut at_p50 = Rounds::new("capture to decoded picture, p50 (ms)", "kankan", "in-process");
+    let mut at_p95 = Rounds::new("capture to decoded picture, p95 (ms)", "kankan", "in-process");
+    for round in 1..=b.rounds.max(1) {
+        let mut relayed = relay_latencies(&session.live_url(&steady_uid).await?, b.secs).await?;
+        let secs = b.secs;
+        let mut direct = tokio::task::spawn_blocking(move || direct_latencies(secs)).await??;
+        let (d50, d95, _) = quantiles(&mut direct);
+        let (r50, r95, _) = quantiles(&mut relayed);
+        println!(
+            "  round {round}: through kankan (camera -> ingest -> relay -> WebSocket -> \
+             decoder): p50 {r50:.0} ms, p95 {r95:.0} ms; the relay adds {:.0} ms at p50",
+            r50 - d50
+        );
+        println!(
+            "  round {round}: reference (encoder -> decoder in one process): p50 {d50:.0} ms, \
+             p95 {d95:.0} ms"
+        );
+        at_p50.push(r50, d50);
+        at_p95.push(r95, d95);
+    }
+    print!("{}{}", at_p50.report(), at_p95.report());
 
     let expected = b.secs * u64::from(encoder().fps);
     let (idle_cpu, _) = fan_out(&child, Vec::new(), b.secs).await?;

@@ -5,7 +5,9 @@
 //! same push encrypted, signed and posted directly from this process (the floor any server
 //! pays). With `members` > 0 the camera is shared with that many member accounts holding the
 //! default capabilities (receive-alarms among them), each with a browser subscribed to its own
-//! endpoint: each event is timed to the owner's push and to the last member's push.
+//! endpoint: each event is timed to the owner's push and to the last member's push. Kankan's
+//! events and the direct pushes run in alternating rounds (`--rounds`); the report gives the
+//! median ratio of their p50 and its spread.
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use tokio::sync::mpsc;
 
 use super::ingest::setup_account;
 use super::live::{Session, quantiles};
+use super::rounds::Rounds;
 use super::{Child, free_port};
 use crate::start::build_services;
 
@@ -33,8 +36,17 @@ fn now_ms() -> i64 {
     RealClock.now().0
 }
 
-/// One push at the endpoint: whose subscription (the path's name) and when it arrived.
-type Arrival = (String, i64);
+/// Wall-clock milliseconds with the microseconds as the fraction: the direct push takes about
+/// a millisecond, so whole milliseconds would make its rounds' ratios mostly rounding.
+pub(super) fn now_precise_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_micros() as f64 / 1000.0)
+}
+
+/// One push at the endpoint: whose subscription (the path's name) and when it arrived
+/// ([`now_precise_ms`]).
+type Arrival = (String, f64);
 
 /// A push service on loopback: accepts every message and reports when it arrived.
 pub(super) async fn push_endpoint(
@@ -44,7 +56,7 @@ pub(super) async fn push_endpoint(
         State(tx): State<mpsc::UnboundedSender<Arrival>>,
         Path(name): Path<String>,
     ) -> (StatusCode, [(&'static str, &'static str); 1]) {
-        let _ = tx.send((name, now_ms()));
+        let _ = tx.send((name, now_precise_ms()));
         (StatusCode::CREATED, [("location", "/message/1")])
     }
     let port = free_port()?;
@@ -127,7 +139,43 @@ pub(super) async fn subscribe(
     Ok(sub)
 }
 
-pub async fn notify(events: usize, members: usize, work_dir: PathBuf) -> anyhow::Result<()> {
+/// One motion start: the milliseconds to the owner's push and to the last member's push (the
+/// owner's too when there are no members); the motion ends once all arrived.
+async fn one_event(
+    detector: &mpsc::UnboundedSender<DeviceEvent>,
+    arrivals: &mut mpsc::UnboundedReceiver<Arrival>,
+    members: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let sent = now_precise_ms();
+    let at = now_ms();
+    let start =
+        DeviceEvent::Motion { phase: MotionPhase::Start, at_ms: at, started_ms: at, zone: None };
+    detector.send(start).context("the camera stopped")?;
+    // The owner's push and one per member, in whatever order they arrive.
+    let (mut owner, mut latest, mut reached) = (None, sent, 0);
+    while reached < members + 1 {
+        let (name, t) = next_arrival(arrivals).await?;
+        if name == "kankan" {
+            owner = Some(t);
+        }
+        latest = latest.max(t);
+        reached += 1;
+    }
+    let owner = owner.context("the owner's push")? - sent;
+    let end =
+        DeviceEvent::Motion { phase: MotionPhase::End, at_ms: at + 1, started_ms: at, zone: None };
+    detector.send(end).context("the camera stopped")?;
+    // Distinct start times, and the end recorded before the next start.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    Ok((owner, latest - sent))
+}
+
+pub async fn notify(
+    events: usize,
+    members: usize,
+    rounds_n: usize,
+    work_dir: PathBuf,
+) -> anyhow::Result<()> {
     let dir = &work_dir;
     std::fs::create_dir_all(dir)?;
     let data = dir.join("kankan-data");
@@ -158,42 +206,11 @@ pub async fn notify(events: usize, members: usize, work_dir: PathBuf) -> anyhow:
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     println!(
-        "motion start (camera clock) to push at the local push endpoint, {events} events, \
-         the owner and {members} members:"
+        "motion start (camera clock) to push at the local push endpoint, {events} events a \
+         round, the owner and {members} members, {} alternating rounds (kankan, then the \
+         reference):",
+        rounds_n.max(1)
     );
-    let mut kankan = Vec::with_capacity(events);
-    let mut last = Vec::with_capacity(events);
-    for _ in 0..events {
-        let at = now_ms();
-        let start = DeviceEvent::Motion {
-            phase: MotionPhase::Start,
-            at_ms: at,
-            started_ms: at,
-            zone: None,
-        };
-        detector.send(start).context("the camera stopped")?;
-        // The owner's push and one per member, in whatever order they arrive.
-        let (mut owner, mut latest, mut reached) = (None, at, 0);
-        while reached < members + 1 {
-            let (name, t) = next_arrival(&mut arrivals).await?;
-            if name == "kankan" {
-                owner = Some(t);
-            }
-            latest = latest.max(t);
-            reached += 1;
-        }
-        kankan.push((owner.context("the owner's push")? - at) as f64);
-        last.push((latest - at) as f64);
-        let end = DeviceEvent::Motion {
-            phase: MotionPhase::End,
-            at_ms: at + 1,
-            started_ms: at,
-            zone: None,
-        };
-        detector.send(end).context("the camera stopped")?;
-        // Distinct start times, and the end recorded before the next start.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let client = PushClient::new(
         reqwest::Client::new(),
         VapidKey::generate(),
@@ -202,11 +219,34 @@ pub async fn notify(events: usize, members: usize, work_dir: PathBuf) -> anyhow:
     let payload = serde_json::to_vec(&serde_json::json!({
         "title": "Motion at Camera", "body": "Motion", "event_id": "reference",
         "device": uid, "kind": "motion", "at_ms": 0, "url": "#/devices", "thumbnail": null}))?;
-    let mut direct = Vec::with_capacity(events);
-    for _ in 0..events {
-        let t0 = now_ms();
-        client.send(&sub, &payload, 60, Urgency::High).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        direct.push((next_arrival(&mut arrivals).await?.1 - t0) as f64);
+    let mut rounds = Rounds::new("motion start to the owner's push, p50 (ms)", "kankan", "direct");
+    let (mut kankan, mut last, mut direct) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds_n.max(1) {
+        let (mut k, mut l) = (Vec::with_capacity(events), Vec::with_capacity(events));
+        for _ in 0..events {
+            let (owner, latest) = one_event(&detector, &mut arrivals, members).await?;
+            k.push(owner);
+            l.push(latest);
+        }
+        let mut d = Vec::with_capacity(events);
+        for _ in 0..events {
+            let t0 = now_precise_ms();
+            client
+                .send(&sub, &payload, 60, Urgency::High)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            d.push(next_arrival(&mut arrivals).await?.1 - t0);
+        }
+        let (k50, k95, _) = quantiles(&mut k);
+        let (d50, d95, _) = quantiles(&mut d);
+        println!(
+            "  round {round}: to the owner's push p50 {k50:.1} ms, p95 {k95:.1} ms; reference \
+             p50 {d50:.1} ms, p95 {d95:.1} ms"
+        );
+        rounds.push(k50, d50);
+        kankan.extend(k);
+        last.extend(l);
+        direct.extend(d);
     }
     let (k50, k95, kmax) = quantiles(&mut kankan);
     let (d50, d95, _) = quantiles(&mut direct);
@@ -222,7 +262,7 @@ pub async fn notify(events: usize, members: usize, work_dir: PathBuf) -> anyhow:
     println!(
         "  reference (encrypt, sign and post from this process): p50 {d50:.0} ms, p95 {d95:.0} ms"
     );
-    println!("  kankan / reference at p50: {:.1}x", k50 / d50.max(1.0));
+    print!("{}", rounds.report());
     stop.trigger();
     child.stop().await;
     Ok(())

@@ -4,7 +4,8 @@
 //! store, the analysis (the live stream of a camera replaying real footage with people in it,
 //! decoded and sampled, the detector on the pool), the verdict, the dispatcher holding the
 //! event until it (`alert_on = person`), the job queue and the Web Push sender. p50/p95 over
-//! `events` events, and against the same chain without detection (`alert_on = any`).
+//! `events` events, and against the same chain without detection (`alert_on = any`), in
+//! alternating rounds (`rounds`): the median ratio of their p50 and its spread.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,11 +21,15 @@ use tokio::sync::mpsc;
 use super::Child;
 use super::ingest::setup_account;
 use super::live::{Session, quantiles};
-use super::notify::{next_arrival, push_endpoint, subscribe};
+use super::notify::{next_arrival, now_precise_ms, push_endpoint, subscribe};
+use super::rounds::Rounds;
 
 /// What the benchmark replays and how often.
 pub struct PersonBench {
+    /// Events a round on each side.
     pub events: usize,
+    /// Alternating rounds (person alerts, then any motion).
+    pub rounds: usize,
     /// Raw I420 frames of `size` (e.g. `ffmpeg -i vtest.avi -vf scale=384:288,fps=10 -f
     /// rawvideo -pix_fmt yuv420p vtest.yuv`), played at 10 fps, looped.
     pub video: PathBuf,
@@ -55,16 +60,17 @@ async fn put_settings(session: &Session, uid: &str, s: &Settings) -> anyhow::Res
 async fn run(
     n: usize,
     detector: &mpsc::UnboundedSender<DeviceEvent>,
-    arrivals: &mut mpsc::UnboundedReceiver<(String, i64)>,
+    arrivals: &mut mpsc::UnboundedReceiver<(String, f64)>,
 ) -> anyhow::Result<Vec<f64>> {
     let mut ms = Vec::with_capacity(n);
     for _ in 0..n {
+        let sent = now_precise_ms();
         let at = now_ms();
         let motion =
             |phase, at_ms| DeviceEvent::Motion { phase, at_ms, started_ms: at, zone: None };
         detector.send(motion(MotionPhase::Start, at)).context("the camera stopped")?;
         let (_, t) = next_arrival(arrivals).await?;
-        ms.push((t - at) as f64);
+        ms.push(t - sent);
         detector.send(motion(MotionPhase::End, now_ms())).context("the camera stopped")?;
         // Distinct start times, and the end recorded before the next start.
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -114,16 +120,34 @@ pub async fn person(b: PersonBench) -> anyhow::Result<()> {
     cam.wait_for("streaming", Duration::from_secs(15), |s| s.sent_live_ms >= 2_000).await?;
 
     println!(
-        "motion start (camera clock) to push at the local push endpoint, {} events, {}x{} \
-         footage at 10 fps:",
-        b.events, b.size.0, b.size.1
+        "motion start (camera clock) to push at the local push endpoint, {} events a round, \
+         {}x{} footage at 10 fps, {} alternating rounds (person alerts, then any motion):",
+        b.events,
+        b.size.0,
+        b.size.1,
+        b.rounds.max(1)
     );
     let plain = Settings::default();
-    put_settings(&session, uid, &plain).await?;
-    let mut without = run(b.events, &detector, &mut arrivals).await?;
-    let person = Settings { person_detection: true, alert_on: AlertOn::Person, ..plain };
-    put_settings(&session, uid, &person).await?;
-    let mut with = run(b.events, &detector, &mut arrivals).await?;
+    let person = Settings { person_detection: true, alert_on: AlertOn::Person, ..plain.clone() };
+    let mut rounds =
+        Rounds::new("motion start to push, p50 (ms)", "person detection", "any motion");
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for round in 1..=b.rounds.max(1) {
+        put_settings(&session, uid, &person).await?;
+        let mut w = run(b.events, &detector, &mut arrivals).await?;
+        put_settings(&session, uid, &plain).await?;
+        let mut p = run(b.events, &detector, &mut arrivals).await?;
+        let (w50, w95, _) = quantiles(&mut w);
+        let (p50, p95, _) = quantiles(&mut p);
+        println!(
+            "  round {round}: alert only on a person p50 {w50:.0} ms, p95 {w95:.0} ms; any \
+             motion p50 {p50:.0} ms, p95 {p95:.0} ms; detection adds {:.0} ms at p50",
+            w50 - p50
+        );
+        rounds.push(w50, p50);
+        with.extend(w);
+        without.extend(p);
+    }
     let (w50, w95, wmax) = quantiles(&mut with);
     let (p50, p95, _) = quantiles(&mut without);
     println!(
@@ -132,6 +156,7 @@ pub async fn person(b: PersonBench) -> anyhow::Result<()> {
     );
     println!("  any motion (no detection in the path): p50 {p50:.0} ms, p95 {p95:.0} ms");
     println!("  detection adds at p50: {:.0} ms", w50 - p50);
+    print!("{}", rounds.report());
     stop.trigger();
     child.stop().await;
     Ok(())
