@@ -138,3 +138,30 @@ pub(crate) fn rss_mib(pid: u32) -> f64 {
         .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+/// Encodes `secs` of 1280x720 25 fps H.264 test content with ffmpeg (its test source, libx264
+/// at a constant `bitrate`, a keyframe a second) into `file`; `extra` are output options (a
+/// container, no B-frames).
+pub(crate) async fn encode_test_video(
+    file: &Path,
+    secs: u64,
+    bitrate: u32,
+    extra: &[&str],
+) -> anyhow::Result<()> {
+    let rate = format!("{}k", bitrate / 1000);
+    let status = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=1280x720:rate=25")
+        .args(["-t", &secs.to_string(), "-c:v", "libx264", "-preset", "veryfast", "-g", "25"])
+        .args(["-b:v", &rate, "-minrate", &rate, "-maxrate", &rate, "-bufsize", &rate])
+        .args(["-x264-params", "nal-hrd=cbr", "-pix_fmt", "yuv420p"])
+        .args(extra)
+        .arg(file)
+        .status()
+        .await
+        .context("running ffmpeg (apt-get install ffmpeg)")?;
+    if !status.success() {
+        bail!("ffmpeg could not make the test content");
+    }
+    Ok(())
+}

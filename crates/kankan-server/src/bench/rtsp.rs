@@ -14,18 +14,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use kankan_base::RealClock;
 use tokio::io::AsyncBufReadExt as _;
 
-use super::ingest::BENCH_ACCOUNT;
+use super::ingest::setup_account;
 use super::live::Session;
 use super::rounds::Rounds;
 use super::{Child, cpu_secs, free_port, rss_mib};
-use crate::{Config, build_services};
 
 /// The test RTSP server, compiled in so that the command runs from anywhere.
 const SERVER_SCRIPT: &str = include_str!("../../../kankan-testkit/scripts/rtsp_server.py");
@@ -106,26 +103,6 @@ pub(crate) fn camera_url(port: u16, k: usize) -> String {
     format!("rtsp://127.0.0.1:{port}/cam{k}")
 }
 
-/// The test content: `secs` of 1280x720 H.264 at 25 fps from ffmpeg's test source, constant
-/// `bitrate`, a keyframe a second and no B-frames, as an IP camera sends it.
-async fn make_content(file: &Path, secs: u64, bitrate: u32) -> anyhow::Result<()> {
-    let rate = format!("{}k", bitrate / 1000);
-    let status = tokio::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc2=size=1280x720:rate=25")
-        .args(["-t", &secs.to_string(), "-c:v", "libx264", "-preset", "veryfast", "-g", "25"])
-        .args(["-bf", "0", "-b:v", &rate, "-minrate", &rate, "-maxrate", &rate])
-        .args(["-bufsize", &rate, "-x264-params", "nal-hrd=cbr", "-pix_fmt", "yuv420p"])
-        .arg(file)
-        .status()
-        .await
-        .context("running ffmpeg (apt-get install ffmpeg)")?;
-    if !status.success() {
-        bail!("ffmpeg could not make the test content");
-    }
-    Ok(())
-}
-
 /// The RTSP server: `cameras` mounts of `content` on a free port; killed on drop.
 async fn start_server(
     dir: &Path,
@@ -156,22 +133,13 @@ async fn start_server(
     }
 }
 
-/// A fresh data directory with the bench account; its password.
-async fn setup_account(data: &Path) -> anyhow::Result<String> {
-    let _ = std::fs::remove_dir_all(data);
-    let cfg = Config { data_dir: data.to_path_buf(), ..Config::default() };
-    let s = build_services(&cfg, Arc::new(RealClock)).await?;
-    let (password, _) = kankan_crypto::random_token()?;
-    s.accounts.provision_account(BENCH_ACCOUNT, &password).await?;
-    Ok(password)
-}
-
 /// One Kankan window: a fresh server, signed in, its idle memory read, the cameras added
 /// through the API; measured after the warm-up. The window and the sealed segments' count
 /// and bytes.
 async fn kankan_window(b: &RtspBench, dir: &Path, port: u16) -> anyhow::Result<(Window, u64, u64)> {
     let data = dir.join("kankan-data");
-    let password = setup_account(&data).await?;
+    let _ = std::fs::remove_dir_all(&data);
+    let (password, _) = setup_account(&data, 0).await?;
     let n = b.cameras.to_string();
     let motion = b.motion.to_string();
     let env = [
@@ -284,7 +252,7 @@ pub async fn rtsp(b: RtspBench) -> anyhow::Result<()> {
         "making {secs} s of {} kb/s 720p25 H.264 test content with ffmpeg...",
         b.bitrate / 1000
     );
-    make_content(&content, secs, b.bitrate).await?;
+    super::encode_test_video(&content, secs, b.bitrate, &["-bf", "0"]).await?;
     let (mut server, port) = start_server(&dir, &content, b.cameras).await?;
     println!(
         "serving {} RTSP cameras from gst-rtsp-server (pid {}, not measured); kankan's motion \
