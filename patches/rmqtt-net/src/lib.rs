@@ -52,13 +52,8 @@ pub use error::MqttError;
 #[cfg(feature = "tls")]
 pub use rustls;
 
-/// AWS-LC based TLS provider (non-Windows platforms)
-#[cfg(not(target_os = "windows"))]
-#[cfg(feature = "tls")]
-pub use rustls::crypto::aws_lc_rs as tls_provider;
-
-/// Ring-based TLS provider (Windows platforms)
-#[cfg(target_os = "windows")]
+/// The TLS provider: ring on every platform (upstream uses AWS-LC except on Windows; the
+/// Kankan copy uses ring, which the rest of the server uses, so AWS-LC is not built).
 #[cfg(feature = "tls")]
 pub use rustls::crypto::ring as tls_provider;
 
