@@ -90,6 +90,8 @@ struct Inner {
     /// The same, per account (the offer's owner); an account's count is gone at zero.
     per_owner: Mutex<HashMap<String, usize>>,
     done: Notify,
+    /// Sessions ended so far, by why ([`End::code`]).
+    ended: Mutex<HashMap<&'static str, u64>>,
     talk: TalkHub,
     shutdown: ShutdownSignal,
 }
@@ -169,6 +171,7 @@ impl WebRtc {
                 tasks: AtomicUsize::new(0),
                 per_owner: Mutex::default(),
                 done: Notify::new(),
+                ended: Mutex::default(),
                 talk: TalkHub::new(shutdown.clone()),
                 shutdown,
             }),
@@ -274,6 +277,12 @@ impl WebRtc {
             tracing::info!(%uid, session = %&sid[..8], talk, "webrtc: session open");
             let (end, sent) = session::run(parts).await;
             me.sessions_map().remove(&sid);
+            *me.inner
+                .ended
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(end.code())
+                .or_default() += 1;
             let secs = began.elapsed().as_secs_f64();
             tracing::info!(
                 %uid,
@@ -309,6 +318,13 @@ impl WebRtc {
     /// Session tasks running now (a session's task outlives its entry by a moment).
     pub fn tasks(&self) -> usize {
         self.inner.tasks.load(Ordering::SeqCst)
+    }
+
+    /// Sessions that have ended because of `why`: `deleted`, `revoked`, `shutdown`, `idle`,
+    /// `disconnected`, `stream-ended` or `failed`. Counted once the session's task is done.
+    pub fn ended(&self, why: &str) -> u64 {
+        let ended = self.inner.ended.lock().unwrap_or_else(|p| p.into_inner());
+        ended.get(why).copied().unwrap_or(0)
     }
 
     /// The talk relay.

@@ -49,6 +49,21 @@ pub(crate) enum End {
     Failed(String),
 }
 
+impl End {
+    /// A stable name for why the session ended.
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            End::Deleted => "deleted",
+            End::Revoked => "revoked",
+            End::Shutdown => "shutdown",
+            End::Idle => "idle",
+            End::Disconnected => "disconnected",
+            End::StreamEnded => "stream-ended",
+            End::Failed(_) => "failed",
+        }
+    }
+}
+
 /// Everything a session runs with.
 pub(crate) struct Parts {
     pub uid: String,
