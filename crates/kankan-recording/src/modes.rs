@@ -41,9 +41,9 @@ impl Recordings {
     /// withdrew) gets `card-only`: nothing is stored. The one place that decides it (every
     /// path that stores a device's video asks here).
     pub async fn effective_mode(&self, device: &Device) -> Result<RecordingMode, CoreError> {
-        let state = self.inner.store.device_state(&device.uid).await?;
-        let chosen = state.map(|s| s.recording_mode).unwrap_or_default();
-        let allowed = self.limits_of(&device.uid).await?.kind;
+        let (chosen, cap) = self.inner.store.recording_mode_and_cap(&device.uid).await?;
+        let chosen = chosen.unwrap_or_default();
+        let allowed = cap.unwrap_or_else(|| self.free_tier().kind);
         let chosen = crate::limits::capped(chosen, allowed);
         if chosen == RecordingMode::CardOnly {
             return Ok(chosen);

@@ -715,6 +715,12 @@ impl MediaStore for SqlStore {
     async fn set_device_limits(&self, uid: &str, limits: Option<&DeviceLimits>) -> R<()> {
         super::limits::set(&self.pool, uid, limits).await
     }
+    async fn recording_mode_and_cap(
+        &self,
+        uid: &str,
+    ) -> R<(Option<RecordingMode>, Option<RecordingMode>)> {
+        super::recording_modes::mode_and_cap(&self.pool, uid).await
+    }
     async fn devices_over_quota(&self) -> R<Vec<DeviceOverQuota>> {
         super::limits::over_quota(&self.pool).await
     }

@@ -44,6 +44,28 @@ pub(super) async fn devices_recording(
     Ok(out.into_iter().collect())
 }
 
+/// The mode the device's owner chose and the one its own limits cap it to, each `None` without
+/// its row; one query, as the ingest asks at every keyframe.
+pub(super) async fn mode_and_cap(
+    pool: &AnyPool,
+    uid: &str,
+) -> R<(Option<RecordingMode>, Option<RecordingMode>)> {
+    let row = sqlx::query(
+        "SELECT (SELECT recording_mode FROM device_state WHERE uid = $1) AS recording_mode, \
+         (SELECT kind FROM device_limits WHERE uid = $2) AS kind",
+    )
+    .bind(uid)
+    .bind(uid)
+    .fetch_one(pool)
+    .await?;
+    let mode = |col: &str| -> R<Option<RecordingMode>> {
+        let s: Option<String> = row.try_get(col)?;
+        s.map(|s| RecordingMode::parse(&s).ok_or_else(|| DbError::Corrupt(format!("{col} {s}"))))
+            .transpose()
+    };
+    Ok((mode("recording_mode")?, mode("kind")?))
+}
+
 /// The stored mode of a `device_state` row.
 pub(super) fn mode_col(row: &sqlx::any::AnyRow) -> R<RecordingMode> {
     mode_col_named(row, "recording_mode")

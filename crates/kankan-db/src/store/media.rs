@@ -79,6 +79,12 @@ pub trait MediaStore: Send + Sync {
     async fn limit_retentions(&self) -> R<Vec<u32>>;
     /// A device's own limits, if it has any.
     async fn device_limits(&self, uid: &str) -> R<Option<DeviceLimits>>;
+    /// The recording mode the device's owner chose (`device_state`) and the mode its own limits
+    /// cap it to (`device_limits.kind`), each `None` without its row, read together.
+    async fn recording_mode_and_cap(
+        &self,
+        uid: &str,
+    ) -> R<(Option<RecordingMode>, Option<RecordingMode>)>;
     /// Sets (or with `None` removes: back to the free tier) a device's own limits.
     async fn set_device_limits(&self, uid: &str, limits: Option<&DeviceLimits>) -> R<()>;
     /// Devices storing more than their own quota.

@@ -113,3 +113,32 @@ async fn deleting_a_range_removes_every_overlapping_segment_of_every_stream() {
     let spans = s.spans(UID, 0, Timestamp(0), Timestamp(i64::MAX / 2)).await.expect("spans");
     assert_eq!(spans, vec![Span { start: at(0), end: at(4) }, Span { start: at(16), end: at(20) }]);
 }
+
+#[tokio::test]
+async fn the_chosen_mode_and_the_limits_cap_are_read_together_each_absent_without_its_row() {
+    let (s, _d) = store().await;
+    let none = s.recording_mode_and_cap("KKNOSUCH01").await.expect("q");
+    assert_eq!(none, (None, None), "an unknown device has neither");
+    bind_with_init(s.as_ref()).await;
+    let bound = s.recording_mode_and_cap(UID).await.expect("q");
+    assert_eq!(bound, (Some(RecordingMode::Continuous), None), "no limits of its own");
+
+    s.set_desired(UID, b"a", RecordingMode::Events, false, at(10)).await.expect("events");
+    let limits = kankan_db::DeviceLimits {
+        kind: RecordingMode::CardOnly,
+        retention_days: 7,
+        quota_mib: None,
+        since: at(20),
+    };
+    s.set_device_limits(UID, Some(&limits)).await.expect("limits");
+    let both = s.recording_mode_and_cap(UID).await.expect("q");
+    assert_eq!(both, (Some(RecordingMode::Events), Some(RecordingMode::CardOnly)));
+    // Another device's limits are not this one's.
+    assert_eq!(s.recording_mode_and_cap("KKNOSUCH01").await.expect("q"), (None, None));
+
+    s.set_device_limits(UID, None).await.expect("back to the free tier");
+    assert_eq!(
+        s.recording_mode_and_cap(UID).await.expect("q"),
+        (Some(RecordingMode::Events), None)
+    );
+}
