@@ -90,9 +90,10 @@ impl Plans {
         let (e, fresh) = s.store.grant_entitlement(&new, now).await?;
         if fresh {
             tracing::info!(%order_id, uid, sku, state = e.state.as_str(), "plan granted");
-            self.apply(uid).await?;
         }
-        Ok(())
+        // Also when the same order was granted by a delivery beside this one: when either
+        // returns, the device's limits follow the plan (the writing is idempotent).
+        self.apply(uid).await
     }
 
     /// Takes back what is left of a refunded plan order: its period ends now (a renewal not
@@ -110,9 +111,9 @@ impl Plans {
             .await?;
         if ended {
             tracing::info!(%order_id, uid = e.uid, "plan refunded");
-            self.apply(&e.uid).await?;
         }
-        Ok(())
+        // Also when a refund or a pass beside this one ended it first (see `tick`).
+        self.apply(&e.uid).await
     }
 
     /// Writes the device's limits from its active entitlement, or removes them (free tier).
@@ -126,6 +127,7 @@ impl Plans {
     /// `plans.reminder_days` are reminded once. How many entitlements changed.
     pub async fn tick(&self) -> Result<u64, CoreError> {
         let s = &self.inner;
+        let _one_at_a_time = s.passes.lock().await;
         let now = s.clock.now();
         let mut changed = 0;
         // Ends first, so that a renewal starting at the same instant finds the device free.
@@ -146,10 +148,13 @@ impl Plans {
             };
             if s.store.move_entitlement(e.order_id, e.state, to, reason, now).await? {
                 tracing::info!(order_id = %e.order_id, uid = e.uid, to = to.as_str(), "plan period");
-                if !touched.contains(&e.uid) {
-                    touched.push(e.uid);
-                }
                 changed += 1;
+            }
+            // A move a pass on another node made first is applied here too: when a pass
+            // returns, the limits of every device it found due follow its entitlements, even
+            // if the other pass has not written them yet (the writing is idempotent).
+            if !touched.contains(&e.uid) {
+                touched.push(e.uid);
             }
         }
         for uid in &touched {

@@ -49,6 +49,9 @@ struct Inner {
     vault: KeyVault,
     delivery: DeliveryQueue,
     config: PlansConfig,
+    /// Held through a `tick`: this node's passes run one after another, so a pass that
+    /// returns finds every period the one before it moved already applied.
+    passes: tokio::sync::Mutex<()>,
 }
 
 impl Plans {
@@ -62,7 +65,16 @@ impl Plans {
         config: PlansConfig,
     ) -> Plans {
         Plans {
-            inner: Arc::new(Inner { store, clock, devices, recordings, vault, delivery, config }),
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                devices,
+                recordings,
+                vault,
+                delivery,
+                config,
+                passes: tokio::sync::Mutex::new(()),
+            }),
         }
     }
 

@@ -187,6 +187,59 @@ async fn a_plan_ends_back_to_the_free_tier_after_a_reminder_and_its_footage_goes
     assert_eq!(segments(&app, &creds.uid).await, 0, "no cloud storage, no footage");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_passes_at_once_each_return_with_the_ended_plan_applied() {
+    // Failed without the fix, in a few rounds: of two passes that found the same period due,
+    // or one found it after the other had moved it, one returned before the other had written
+    // the device's limits, and the plan page showed an ended plan's kind (the worker's pass
+    // beside a test's, in CI). This node's passes now run one after another.
+    let app = plans_app(Kind::CardOnly, Some(0)).await;
+    let token = app.register("race@example.com", PW).await;
+    let creds = provision(&app, "KK-C1").await;
+    let _dev = bind(&app, &token, &creds).await;
+    let (plans, store) = (&app.running().services.plans, &app.running().services.store);
+    for round in 0..12 {
+        buy(&app, &token, &creds.uid, "cont-30d-month").await;
+        assert!(store.device_limits(&creds.uid).await.expect("q").is_some(), "round {round}");
+        app.clock.advance(31 * DAY);
+        let pass = || async {
+            plans.tick().await.expect("tick");
+            store.device_limits(&creds.uid).await.expect("q")
+        };
+        let (a, b) = tokio::join!(pass(), pass());
+        assert_eq!((a, b), (None, None), "round {round}: both passes see the free tier");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_delivered_twice_at_once_has_its_plan_applied_when_either_delivery_returns() {
+    // Fails without the fix, now and then: the delivery that found the order already granted
+    // returned before the other had written the device's limits.
+    let app = plans_app(Kind::CardOnly, Some(0)).await;
+    let token = app.register("twice@example.com", PW).await;
+    let creds = provision(&app, "KK-C1").await;
+    let _dev = bind(&app, &token, &creds).await;
+    let account = account_id(&app, &token).await;
+    let (plans, store) = (&app.running().services.plans, &app.running().services.store);
+    for round in 0..12 {
+        let order = paid_order(
+            account,
+            ProductKind::Plan,
+            "cont-30d-month",
+            Target::Device(creds.uid.clone()),
+        );
+        let deliver = || async {
+            plans.paid(&order).await.expect("paid");
+            store.device_limits(&creds.uid).await.expect("q").map(|l| l.retention_days)
+        };
+        let (a, b) = tokio::join!(deliver(), deliver());
+        assert_eq!((a, b), (Some(30), Some(30)), "round {round}: both see the plan");
+        app.clock.advance(31 * DAY);
+        tick(&app).await;
+        assert!(store.device_limits(&creds.uid).await.expect("q").is_none(), "round {round}");
+    }
+}
+
 #[tokio::test]
 async fn buying_the_same_plan_again_extends_it_and_another_plan_replaces_it() {
     let app = plans_app(Kind::Continuous, Some(7)).await;
