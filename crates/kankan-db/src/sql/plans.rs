@@ -74,12 +74,14 @@ async fn one(conn: &mut sqlx::AnyConnection, order_id: uuid::Uuid) -> R<Option<E
 
 async fn grant(pool: &AnyPool, n: &NewEntitlement, now: Timestamp) -> R<(Entitlement, bool)> {
     let mut tx = write_tx(pool).await?;
+    // One grant per device at a time (PostgreSQL; SQLite has a single writer). The order is
+    // looked up under the lock: a delivery of the same order beside this one has committed
+    // by then, and this one finds its grant instead of inserting the order a second time.
+    let lock = format!("SELECT uid FROM devices WHERE uid = $1{}", Engine::of_tx(&tx).for_update());
+    sqlx::query(sqlx::AssertSqlSafe(lock)).bind(&n.uid).fetch_optional(&mut *tx).await?;
     if let Some(e) = one(&mut tx, n.order_id).await? {
         return Ok((e, false));
     }
-    // One grant per device at a time (PostgreSQL; SQLite has a single writer).
-    let lock = format!("SELECT uid FROM devices WHERE uid = $1{}", Engine::of_tx(&tx).for_update());
-    sqlx::query(sqlx::AssertSqlSafe(lock)).bind(&n.uid).fetch_optional(&mut *tx).await?;
     let live = sqlx::query(concat!(
         "SELECT ",
         ent_cols!(),
