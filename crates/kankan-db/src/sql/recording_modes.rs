@@ -59,9 +59,7 @@ pub(super) async fn mode_and_cap(
     .fetch_one(pool)
     .await?;
     let mode = |col: &str| -> R<Option<RecordingMode>> {
-        let s: Option<String> = row.try_get(col)?;
-        s.map(|s| RecordingMode::parse(&s).ok_or_else(|| DbError::Corrupt(format!("{col} {s}"))))
-            .transpose()
+        row.try_get::<Option<String>, _>(col)?.map(|s| parse_mode(col, &s)).transpose()
     };
     Ok((mode("recording_mode")?, mode("kind")?))
 }
@@ -73,6 +71,10 @@ pub(super) fn mode_col(row: &sqlx::any::AnyRow) -> R<RecordingMode> {
 
 /// A recording mode stored in column `col`.
 pub(super) fn mode_col_named(row: &sqlx::any::AnyRow, col: &str) -> R<RecordingMode> {
-    let s: String = row.try_get(col)?;
-    RecordingMode::parse(&s).ok_or_else(|| DbError::Corrupt(format!("{col} {s}")))
+    parse_mode(col, &row.try_get::<String, _>(col)?)
+}
+
+/// Mode `s` read from column `col`; a value no mode has is a corrupt row.
+fn parse_mode(col: &str, s: &str) -> R<RecordingMode> {
+    RecordingMode::parse(s).ok_or_else(|| DbError::Corrupt(format!("{col} {s}")))
 }
